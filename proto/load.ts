@@ -1,0 +1,54 @@
+// One way to load the API, shared by the server, the client library, the CLI and the tests,
+// so every side agrees on field names and on how int64, enums and oneofs look in JavaScript.
+
+import * as protoLoader from '@grpc/proto-loader';
+import * as grpc from '@grpc/grpc-js';
+import { fileURLToPath } from 'node:url';
+
+export const PROTO_ROOT = fileURLToPath(new URL('.', import.meta.url));
+
+export const PROTO_FILES = [
+  'devcompat/v1/descriptor.proto',
+  'devcompat/v1/registry.proto',
+  'devcompat/v1/compatibility.proto',
+  'devcompat/v1/history.proto',
+];
+
+/**
+ * proto field names as written (`device_api`), int64 as decimal strings (revisions stay
+ * exact), enums as their full names, oneof discriminators present, unset oneof members and
+ * `optional` fields absent (presence matters: "no expected_revision" is not "0").
+ */
+export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  includeDirs: [PROTO_ROOT],
+};
+
+let cached: protoLoader.PackageDefinition | undefined;
+
+export function loadPackageDefinition(): protoLoader.PackageDefinition {
+  cached ??= protoLoader.loadSync(PROTO_FILES, PROTO_LOADER_OPTIONS);
+  return cached;
+}
+
+export interface DevcompatServices {
+  RegistryService: grpc.ServiceClientConstructor;
+  CompatibilityService: grpc.ServiceClientConstructor;
+  HistoryService: grpc.ServiceClientConstructor;
+}
+
+export function loadServices(): DevcompatServices {
+  const root = grpc.loadPackageDefinition(loadPackageDefinition()) as any;
+  return root.devcompat.v1 as DevcompatServices;
+}
+
+/** Fully qualified service names, for health checks and reflection. */
+export const SERVICE_NAMES = [
+  'devcompat.v1.RegistryService',
+  'devcompat.v1.CompatibilityService',
+  'devcompat.v1.HistoryService',
+] as const;
