@@ -1,0 +1,87 @@
+// Ranking compatible targets, best first (spec: "Ranking compatible targets"):
+//   1. VERDICT_COMPATIBLE before VERDICT_COMPATIBLE_WITH_WARNINGS;
+//   2. exact matches first;
+//   3. smaller software_version distance (|Δmajor|, |Δminor|, |Δpatch|);
+//   4. more free capacity, unknown counting as none free;
+//   5. resource name ascending.
+// 1-3 depend on the descriptors only (RankKey); 4-5 on the resource (compareRanked).
+
+import type { Descriptor, Verdict, VerdictKind, Version } from './model.ts';
+
+export interface RankKey {
+  /** 0 compatible, 1 with warnings, 2 incompatible (never ranked by the spec; sorts last). */
+  readonly verdictClass: number;
+  readonly exact: boolean;
+  /** (|Δmajor|, |Δminor|, |Δpatch|) between the software versions. */
+  readonly distance: readonly [number, number, number];
+}
+
+/** A target to rank: its RankKey, its free capacity if known, and its resource name. */
+export interface RankCandidate {
+  readonly key: RankKey;
+  /** Free instances; undefined or null when unknown, which ranks like 0 free. */
+  readonly available?: number | null;
+  readonly name: string;
+}
+
+const VERDICT_CLASS: Readonly<Record<VerdictKind, number>> = {
+  VERDICT_COMPATIBLE: 0,
+  VERDICT_COMPATIBLE_WITH_WARNINGS: 1,
+  VERDICT_INCOMPATIBLE: 2,
+};
+
+/** The descriptor-level part of a target's rank; `verdict` is evaluate(source, target). */
+export function rankKey(source: Descriptor, target: Descriptor, verdict: Verdict): RankKey {
+  return {
+    verdictClass: VERDICT_CLASS[verdict.verdict],
+    exact: isExactMatch(verdict),
+    distance: versionDistance(source.softwareVersion, target.softwareVersion),
+  };
+}
+
+/**
+ * Exact: the target's type is the source's own type (not merely in compatible_types), its
+ * software_version equals the source's, and every other check except IGNORE ones compares
+ * equal values on both sides. Read off the verdict's checks, whose `equal` says exactly
+ * that (`type`: the same type; `software_version`: semver equality, required even when
+ * the target's software_version rule is IGNORE).
+ */
+export function isExactMatch(verdict: Verdict): boolean {
+  for (const check of verdict.checks) {
+    if (check.equal) continue;
+    if (check.op === 'COMPARE_OP_IGNORE' && check.attribute !== 'software_version') continue;
+    return false;
+  }
+  return true;
+}
+
+/** (|Δmajor|, |Δminor|, |Δpatch|); prerelease and build do not count. */
+export function versionDistance(a: Version, b: Version): [number, number, number] {
+  return [
+    Math.abs(a.semver.major - b.semver.major),
+    Math.abs(a.semver.minor - b.semver.minor),
+    Math.abs(a.semver.patch - b.semver.patch),
+  ];
+}
+
+/** Orders rank keys best first (negative when `a` ranks before `b`). */
+export function compareRankKeys(a: RankKey, b: RankKey): number {
+  if (a.verdictClass !== b.verdictClass) return a.verdictClass - b.verdictClass;
+  if (a.exact !== b.exact) return a.exact ? -1 : 1;
+  for (let i = 0; i < 3; i++) {
+    if (a.distance[i] !== b.distance[i]) return a.distance[i] - b.distance[i];
+  }
+  return 0;
+}
+
+/** Orders candidates best first: rank key, then more free capacity, then name ascending. */
+export function compareRanked(a: RankCandidate, b: RankCandidate): number {
+  const byKey = compareRankKeys(a.key, b.key);
+  if (byKey !== 0) return byKey;
+  // Unknown capacity counts as none free, so it ties with 0 and the name decides.
+  const freeA = a.available ?? 0;
+  const freeB = b.available ?? 0;
+  if (freeA !== freeB) return freeB - freeA;
+  // Code-unit order, not localeCompare: the order must not depend on the server's locale.
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}

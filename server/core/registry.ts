@@ -1,0 +1,709 @@
+// The registry: the current state of every host and device, held in memory and mirrored
+// durably in the store. Reads are served from memory (and list queries from the store's
+// indexes); writes go through a group commit: every SyncHost/DeleteHost that arrives while
+// the previous batch is being written is planned against the current state, written in one
+// transaction with one fsync, and only then applied to memory and acknowledged.
+//
+// Descriptors are interned by their canonical key. Real fleets are repetitive (hosts of one
+// class share drivers and firmware), so FindTargets evaluates each distinct candidate
+// descriptor once and ranks devices by the cached verdict: its cost grows with the number of
+// candidates and distinct descriptors, never with the size of the registry.
+
+import { DomainError, notFound } from './errors.ts';
+import type { Capacity, Descriptor, Verdict } from './model.ts';
+import { evaluate } from './engine.ts';
+import { compareRankKeys, rankKey, type RankKey } from './rank.ts';
+import { deviceName, labelsEqual, labelsMatch, type Labels, type SyncHostCommand } from './resources.ts';
+import type {
+  ChangeKind,
+  CommitBatch,
+  DeviceRecord,
+  HistoryQuery,
+  HistoryRecord,
+  HostRecord,
+  RegistryStore,
+  StoredDescriptor,
+} from './store.ts';
+import { selectBest } from './top-k.ts';
+import { validateDescriptor } from './validate.ts';
+
+export interface DescriptorEntry {
+  readonly id: number;
+  readonly descriptor: Descriptor;
+  /** The live devices that have this descriptor. */
+  readonly devices: Set<LiveDevice>;
+}
+
+/** A device as it is now. Immutable: a change replaces the object, so a reader that holds
+ * one (a FindTargets stream) keeps a consistent view while writes go on. */
+export interface LiveDevice {
+  readonly record: DeviceRecord;
+  readonly name: string;
+  readonly entry: DescriptorEntry;
+  readonly host: LiveHost;
+}
+
+export interface LiveHost {
+  record: HostRecord;
+  readonly devices: Map<string, LiveDevice>;
+}
+
+/** A verdict computed once per (source descriptor, target descriptor) pair. */
+export interface CachedVerdict {
+  readonly verdict: Verdict;
+  readonly rank: RankKey;
+  /** A slot for the transport layer to memoize its encoding of the verdict. */
+  memo?: unknown;
+}
+
+export interface ResolvedDevice {
+  readonly descriptor: Descriptor;
+  /** Set when the device is registered. */
+  readonly device?: LiveDevice;
+}
+
+export interface SyncResult {
+  readonly revision: number;
+  readonly host: LiveHost;
+  readonly changed: boolean;
+  readonly created: number;
+  readonly updated: number;
+  readonly deleted: number;
+}
+
+export interface DeleteResult {
+  readonly revision: number;
+  readonly devicesDeleted: number;
+}
+
+export interface FindOptions {
+  readonly excludeHosts: ReadonlySet<string>;
+  readonly hostLabels: Labels;
+  readonly requireAvailable: boolean;
+  readonly limit: number;
+  readonly includeRejected: boolean;
+  readonly rejectedLimit: number;
+  readonly includeSourceHost: boolean;
+}
+
+export interface FoundTarget {
+  readonly device: LiveDevice;
+  readonly cached: CachedVerdict;
+  /** 1-based among compatible targets; 0 for a rejected candidate. */
+  readonly rank: number;
+}
+
+export interface FindResult {
+  readonly revision: number;
+  readonly candidates: number;
+  readonly compatible: number;
+  readonly rejected: number;
+  readonly distinctDescriptors: number;
+  readonly targets: readonly FoundTarget[];
+  readonly rejectedTargets: readonly FoundTarget[];
+}
+
+type PendingWrite =
+  | { readonly kind: 'sync'; readonly command: SyncHostCommand; readonly actor: string; settle: Settle<SyncResult> }
+  | {
+      readonly kind: 'delete';
+      readonly hostId: string;
+      readonly expectedRevision: number | undefined;
+      readonly actor: string;
+      settle: Settle<DeleteResult>;
+    };
+
+interface Settle<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+/** What one write will do, computed before the batch is committed. */
+interface Plan {
+  readonly write: PendingWrite;
+  readonly revision: number | undefined; // undefined: nothing changes
+  readonly host: HostRecord | undefined; // the host after; undefined when deleted
+  readonly upserts: readonly { record: DeviceRecord; entry: DescriptorEntry }[];
+  readonly deletes: readonly LiveDevice[];
+  readonly history: readonly HistoryRecord[];
+  readonly created: number;
+  readonly updated: number;
+}
+
+const VERDICT_CACHE_LIMIT = 200_000;
+
+export class Registry {
+  private revisionValue = 0;
+  private readonly hosts = new Map<string, LiveHost>();
+  private readonly descriptorsByKey = new Map<string, DescriptorEntry>();
+  private readonly descriptorsById = new Map<number, DescriptorEntry>();
+  /** vendor \0 device_api \0 type -> descriptors of that type. */
+  private readonly byType = new Map<string, Set<DescriptorEntry>>();
+  /** vendor \0 device_api \0 type -> descriptors that list the type in compatible_types. */
+  private readonly byCompatibleType = new Map<string, Set<DescriptorEntry>>();
+  private nextDescriptorId = 1;
+  private deviceCount = 0;
+  private readonly verdicts = new Map<string, Map<string, CachedVerdict>>();
+  private verdictCount = 0;
+  private pending: PendingWrite[] = [];
+  private flushScheduled = false;
+  private closed = false;
+
+  constructor(
+    private readonly store: RegistryStore,
+    private readonly clock: () => number = Date.now,
+  ) {
+    const state = store.load();
+    this.revisionValue = state.revision;
+    for (const stored of state.descriptors) {
+      const descriptor = validateDescriptor(JSON.parse(stored.key));
+      this.addDescriptor({ id: stored.id, descriptor, devices: new Set() });
+      this.nextDescriptorId = Math.max(this.nextDescriptorId, stored.id + 1);
+    }
+    for (const record of state.hosts) this.hosts.set(record.hostId, { record, devices: new Map() });
+    for (const record of state.devices) {
+      const host = this.hosts.get(record.hostId);
+      const entry = this.descriptorsById.get(record.descriptorId);
+      if (!host || !entry) throw new Error(`device ${record.hostId}/${record.deviceId} refers to a missing host or descriptor`);
+      this.putDevice(host, record, entry);
+    }
+  }
+
+  get revision(): number {
+    return this.revisionValue;
+  }
+
+  get stats(): { hosts: number; devices: number; descriptors: number; cachedVerdicts: number } {
+    return {
+      hosts: this.hosts.size,
+      devices: this.deviceCount,
+      descriptors: this.descriptorsByKey.size,
+      cachedVerdicts: this.verdictCount,
+    };
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Writes
+
+  syncHost(command: SyncHostCommand, actor: string): Promise<SyncResult> {
+    return new Promise((resolve, reject) => {
+      this.enqueue({ kind: 'sync', command, actor, settle: { resolve, reject } });
+    });
+  }
+
+  deleteHost(hostId: string, expectedRevision: number | undefined, actor: string): Promise<DeleteResult> {
+    return new Promise((resolve, reject) => {
+      this.enqueue({ kind: 'delete', hostId, expectedRevision, actor, settle: { resolve, reject } });
+    });
+  }
+
+  /** Writes that are already queued are committed; new ones are refused. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.pending.length > 0) this.flush();
+  }
+
+  private enqueue(write: PendingWrite): void {
+    if (this.closed) {
+      write.settle.reject(new DomainError('UNAVAILABLE', 'the registry is shutting down'));
+      return;
+    }
+    this.pending.push(write);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const writes = this.pending;
+    this.pending = [];
+    const plans: Plan[] = [];
+    const deferred: PendingWrite[] = [];
+    const hostsInBatch = new Set<string>();
+    const newDescriptors = new Map<string, DescriptorEntry>();
+    let revision = this.revisionValue;
+    const now = this.clock();
+    for (const write of writes) {
+      const hostId = write.kind === 'sync' ? write.command.hostId : write.hostId;
+      // Each write is planned against the state before the batch, so one host is written
+      // at most once per batch; a second write to it waits for the next batch.
+      if (hostsInBatch.has(hostId)) {
+        deferred.push(write);
+        continue;
+      }
+      try {
+        const plan =
+          write.kind === 'sync'
+            ? this.planSync(write, revision + 1, now, newDescriptors)
+            : this.planDelete(write, revision + 1, now);
+        if (plan.revision !== undefined) revision = plan.revision;
+        hostsInBatch.add(hostId);
+        plans.push(plan);
+      } catch (error) {
+        write.settle.reject(error);
+      }
+    }
+    if (plans.length > 0) this.commitPlans(plans, newDescriptors, revision);
+    if (deferred.length > 0) {
+      this.pending.unshift(...deferred);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    }
+  }
+
+  private commitPlans(plans: Plan[], newDescriptors: Map<string, DescriptorEntry>, revision: number): void {
+    const changing = plans.filter((plan) => plan.revision !== undefined);
+    const usedDescriptors = new Set<DescriptorEntry>();
+    for (const plan of changing) for (const { entry } of plan.upserts) usedDescriptors.add(entry);
+    const stored: StoredDescriptor[] = [...newDescriptors.values()]
+      .filter((entry) => usedDescriptors.has(entry))
+      .map((entry) => ({ id: entry.id, key: entry.descriptor.key }));
+    const batch: CommitBatch = {
+      revision,
+      newDescriptors: stored,
+      hostUpserts: changing.flatMap((plan) => (plan.host ? [plan.host] : [])),
+      hostDeletes: changing.filter((plan) => !plan.host).map((plan) => hostIdOf(plan.write)),
+      deviceUpserts: changing.flatMap((plan) => plan.upserts.map((upsert) => upsert.record)),
+      deviceDeletes: changing.flatMap((plan) =>
+        plan.deletes.map((device) => ({ hostId: device.record.hostId, deviceId: device.record.deviceId })),
+      ),
+      history: changing.flatMap((plan) => plan.history),
+      syncTouches: plans
+        .filter((plan) => plan.revision === undefined && plan.host)
+        .map((plan) => ({ hostId: plan.host!.hostId, lastSyncTime: plan.host!.lastSyncTime })),
+    };
+    try {
+      this.store.commit(batch);
+    } catch (error) {
+      for (const plan of plans) plan.write.settle.reject(error);
+      return;
+    }
+    for (const entry of newDescriptors.values()) if (usedDescriptors.has(entry)) this.addDescriptor(entry);
+    for (const plan of plans) this.applyPlan(plan);
+    this.revisionValue = revision;
+    for (const plan of plans) this.acknowledge(plan);
+  }
+
+  private planSync(
+    write: Extract<PendingWrite, { kind: 'sync' }>,
+    revision: number,
+    now: number,
+    newDescriptors: Map<string, DescriptorEntry>,
+  ): Plan {
+    const { command, actor } = write;
+    const existing = this.hosts.get(command.hostId);
+    checkExpectedRevision(command.hostId, existing, command.expectedRevision);
+
+    const upserts: { record: DeviceRecord; entry: DescriptorEntry }[] = [];
+    const history: HistoryRecord[] = [];
+    let created = 0;
+    let updated = 0;
+    const hostChanged = !existing || !labelsEqual(existing.record.labels, command.labels);
+    const entryFor = (descriptor: Descriptor): DescriptorEntry => {
+      let entry = this.descriptorsByKey.get(descriptor.key) ?? newDescriptors.get(descriptor.key);
+      if (!entry) {
+        entry = { id: this.nextDescriptorId++, descriptor, devices: new Set() };
+        newDescriptors.set(descriptor.key, entry);
+      }
+      return entry;
+    };
+    const deviceChanges: { change: ChangeKind; before?: DeviceRecord; after?: DeviceRecord }[] = [];
+    for (const spec of command.devices) {
+      const entry = entryFor(spec.descriptor);
+      const before = existing?.devices.get(spec.deviceId);
+      if (
+        before &&
+        before.entry === entry &&
+        capacityEqual(before.record.capacity, spec.capacity) &&
+        labelsEqual(before.record.labels, spec.labels)
+      ) {
+        continue;
+      }
+      const record: DeviceRecord = {
+        hostId: command.hostId,
+        deviceId: spec.deviceId,
+        descriptorId: entry.id,
+        capacity: spec.capacity,
+        labels: spec.labels,
+        revision,
+        createRevision: before?.record.createRevision ?? revision,
+        createTime: before?.record.createTime ?? now,
+        updateTime: now,
+      };
+      upserts.push({ record, entry });
+      deviceChanges.push({ change: before ? 'UPDATED' : 'CREATED', before: before?.record, after: record });
+      if (before) updated++;
+      else created++;
+    }
+    const wanted = new Set(command.devices.map((spec) => spec.deviceId));
+    const deletes = existing ? [...existing.devices.values()].filter((device) => !wanted.has(device.record.deviceId)) : [];
+    for (const device of deletes) deviceChanges.push({ change: 'DELETED', before: device.record });
+
+    if (!hostChanged && deviceChanges.length === 0) {
+      return {
+        write,
+        revision: undefined,
+        host: { ...existing!.record, lastSyncTime: now },
+        upserts: [],
+        deletes: [],
+        history: [],
+        created: 0,
+        updated: 0,
+      };
+    }
+    const host: HostRecord = {
+      hostId: command.hostId,
+      labels: command.labels,
+      revision,
+      createRevision: existing?.record.createRevision ?? revision,
+      createTime: existing?.record.createTime ?? now,
+      updateTime: now,
+      lastSyncTime: now,
+    };
+    let seq = 0;
+    const entry = (hostId: string, deviceId: string, change: ChangeKind, before: HistoryRecord['before'], after: HistoryRecord['after']) =>
+      history.push({ revision, seq: seq++, time: now, hostId, deviceId, change, actor, before, after });
+    if (hostChanged) {
+      entry(command.hostId, '', existing ? 'UPDATED' : 'CREATED', existing && { kind: 'host', host: existing.record }, {
+        kind: 'host',
+        host,
+      });
+    }
+    for (const change of deviceChanges) {
+      const record = (change.after ?? change.before)!;
+      entry(
+        command.hostId,
+        record.deviceId,
+        change.change,
+        change.before && { kind: 'device', device: change.before },
+        change.after && { kind: 'device', device: change.after },
+      );
+    }
+    return { write, revision, host, upserts, deletes, history, created, updated };
+  }
+
+  private planDelete(write: Extract<PendingWrite, { kind: 'delete' }>, revision: number, now: number): Plan {
+    const existing = this.hosts.get(write.hostId);
+    if (!existing) throw notFound(`hosts/${write.hostId}`);
+    checkExpectedRevision(write.hostId, existing, write.expectedRevision);
+    const deletes = [...existing.devices.values()];
+    const history: HistoryRecord[] = [];
+    let seq = 0;
+    for (const device of deletes) {
+      history.push({
+        revision,
+        seq: seq++,
+        time: now,
+        hostId: write.hostId,
+        deviceId: device.record.deviceId,
+        change: 'DELETED',
+        actor: write.actor,
+        before: { kind: 'device', device: device.record },
+        after: undefined,
+      });
+    }
+    history.push({
+      revision,
+      seq: seq++,
+      time: now,
+      hostId: write.hostId,
+      deviceId: '',
+      change: 'DELETED',
+      actor: write.actor,
+      before: { kind: 'host', host: existing.record },
+      after: undefined,
+    });
+    return { write, revision, host: undefined, upserts: [], deletes, history, created: 0, updated: 0 };
+  }
+
+  private applyPlan(plan: Plan): void {
+    const hostId = hostIdOf(plan.write);
+    if (!plan.host) {
+      const host = this.hosts.get(hostId);
+      if (host) for (const device of [...host.devices.values()]) this.removeDevice(device);
+      this.hosts.delete(hostId);
+      return;
+    }
+    let host = this.hosts.get(hostId);
+    if (!host) {
+      host = { record: plan.host, devices: new Map() };
+      this.hosts.set(hostId, host);
+    } else {
+      host.record = plan.host;
+    }
+    for (const device of plan.deletes) this.removeDevice(device);
+    for (const { record, entry } of plan.upserts) {
+      const before = host.devices.get(record.deviceId);
+      if (before) this.removeDevice(before);
+      this.putDevice(host, record, entry);
+    }
+  }
+
+  private acknowledge(plan: Plan): void {
+    const write = plan.write;
+    if (write.kind === 'delete') {
+      write.settle.resolve({ revision: plan.revision!, devicesDeleted: plan.deletes.length });
+      return;
+    }
+    write.settle.resolve({
+      revision: plan.revision ?? this.revisionValue,
+      host: this.hosts.get(write.command.hostId)!,
+      changed: plan.revision !== undefined,
+      created: plan.created,
+      updated: plan.updated,
+      deleted: plan.deletes.length,
+    });
+  }
+
+  private putDevice(host: LiveHost, record: DeviceRecord, entry: DescriptorEntry): void {
+    const device: LiveDevice = { record, name: deviceName(record.hostId, record.deviceId), entry, host };
+    host.devices.set(record.deviceId, device);
+    entry.devices.add(device);
+    this.deviceCount++;
+  }
+
+  private removeDevice(device: LiveDevice): void {
+    device.host.devices.delete(device.record.deviceId);
+    device.entry.devices.delete(device);
+    this.deviceCount--;
+  }
+
+  private addDescriptor(entry: DescriptorEntry): void {
+    this.descriptorsByKey.set(entry.descriptor.key, entry);
+    this.descriptorsById.set(entry.id, entry);
+    const { vendor, deviceApi, type, compatibleTypes } = entry.descriptor;
+    addToIndex(this.byType, typeKey(vendor, deviceApi, type), entry);
+    for (const compatible of compatibleTypes) addToIndex(this.byCompatibleType, typeKey(vendor, deviceApi, compatible), entry);
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Reads
+
+  getHost(hostId: string): LiveHost {
+    const host = this.hosts.get(hostId);
+    if (!host) throw notFound(`hosts/${hostId}`);
+    return host;
+  }
+
+  getDevice(hostId: string, deviceId: string): LiveDevice {
+    const device = this.hosts.get(hostId)?.devices.get(deviceId);
+    if (!device) throw notFound(deviceName(hostId, deviceId));
+    return device;
+  }
+
+  descriptorById(id: number): Descriptor {
+    const entry = this.descriptorsById.get(id);
+    if (!entry) throw new Error(`descriptor ${id} is not known`);
+    return entry.descriptor;
+  }
+
+  /** Descriptor ids matching a filter: a scan of the distinct descriptors, not of devices. */
+  matchingDescriptorIds(filter: {
+    vendor: string;
+    deviceApi: string;
+    type: string;
+    versionMatches: ((descriptor: Descriptor) => boolean) | undefined;
+  }): number[] | undefined {
+    if (!filter.vendor && !filter.deviceApi && !filter.type && !filter.versionMatches) return undefined;
+    const source =
+      filter.vendor && filter.deviceApi && filter.type
+        ? this.byType.get(typeKey(filter.vendor, filter.deviceApi, filter.type)) ?? []
+        : this.descriptorsById.values();
+    const ids: number[] = [];
+    for (const entry of source) {
+      const d = entry.descriptor;
+      if (filter.vendor && d.vendor !== filter.vendor) continue;
+      if (filter.deviceApi && d.deviceApi !== filter.deviceApi) continue;
+      if (filter.type && d.type !== filter.type) continue;
+      if (filter.versionMatches && !filter.versionMatches(d)) continue;
+      ids.push(entry.id);
+    }
+    return ids;
+  }
+
+  listHosts(...args: Parameters<RegistryStore['listHosts']>): LiveHost[] {
+    return this.store.listHosts(...args).map((record) => this.getHost(record.hostId));
+  }
+
+  listDevices(...args: Parameters<RegistryStore['listDevices']>): LiveDevice[] {
+    return this.store.listDevices(...args).map((record) => this.getDevice(record.hostId, record.deviceId));
+  }
+
+  listHistory(query: HistoryQuery): HistoryRecord[] {
+    return this.store.listHistory(query);
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Compatibility
+
+  resolveName(hostId: string, deviceId: string): ResolvedDevice {
+    const device = this.getDevice(hostId, deviceId);
+    return { descriptor: device.entry.descriptor, device };
+  }
+
+  /** The verdict for a pair of descriptors, computed once and then served from the cache. */
+  verdictFor(source: Descriptor, target: Descriptor): CachedVerdict {
+    let bySource = this.verdicts.get(source.key);
+    const hit = bySource?.get(target.key);
+    if (hit) return hit;
+    const verdict = evaluate(source, target);
+    const cached: CachedVerdict = { verdict, rank: rankKey(source, target, verdict) };
+    if (this.verdictCount >= VERDICT_CACHE_LIMIT) {
+      // A whole-cache reset is crude but bounded; fleets hold few distinct descriptors, so a
+      // registry that reaches the limit is rare and refills quickly.
+      this.verdicts.clear();
+      this.verdictCount = 0;
+      bySource = undefined;
+    }
+    if (!bySource) {
+      bySource = new Map();
+      this.verdicts.set(source.key, bySource);
+    }
+    bySource.set(target.key, cached);
+    this.verdictCount++;
+    return cached;
+  }
+
+  findTargets(source: ResolvedDevice, options: FindOptions): FindResult {
+    const { descriptor } = source;
+    const entries = new Set<DescriptorEntry>();
+    const key = typeKey(descriptor.vendor, descriptor.deviceApi, descriptor.type);
+    for (const entry of this.byType.get(key) ?? []) entries.add(entry);
+    for (const entry of this.byCompatibleType.get(key) ?? []) entries.add(entry);
+
+    const sourceHostId = source.device?.record.hostId;
+    const keep = (device: LiveDevice): boolean => {
+      const hostId = device.record.hostId;
+      if (!options.includeSourceHost && hostId === sourceHostId) return false;
+      if (options.excludeHosts.has(hostId)) return false;
+      if (!labelsMatch(device.host.record.labels, options.hostLabels)) return false;
+      if (options.requireAvailable && !((device.record.capacity?.available ?? 0) > 0)) return false;
+      return true;
+    };
+
+    let candidates = 0;
+    let rejected = 0;
+    let distinctDescriptors = 0;
+    const compatibleGroups: { cached: CachedVerdict; devices: LiveDevice[] }[] = [];
+    const rejectedPool: { device: LiveDevice; cached: CachedVerdict }[] = [];
+    for (const entry of entries) {
+      if (entry.devices.size === 0) continue;
+      const devices: LiveDevice[] = [];
+      for (const device of entry.devices) if (keep(device)) devices.push(device);
+      if (devices.length === 0) continue;
+      candidates += devices.length;
+      distinctDescriptors++;
+      const cached = this.verdictFor(descriptor, entry.descriptor);
+      if (cached.verdict.verdict === 'VERDICT_INCOMPATIBLE') {
+        rejected += devices.length;
+        if (options.includeRejected) for (const device of devices) rejectedPool.push({ device, cached });
+      } else {
+        compatibleGroups.push({ cached, devices });
+      }
+    }
+    // Descriptor-level order first (verdict, exactness, version distance); devices of equally
+    // ranked descriptors then compete on free capacity and name.
+    compatibleGroups.sort((a, b) => compareRankKeys(a.cached.rank, b.cached.rank));
+    const targets: FoundTarget[] = [];
+    let compatible = 0;
+    for (let i = 0; i < compatibleGroups.length; ) {
+      let j = i + 1;
+      while (j < compatibleGroups.length && compareRankKeys(compatibleGroups[i].cached.rank, compatibleGroups[j].cached.rank) === 0) j++;
+      const tier: { device: LiveDevice; cached: CachedVerdict }[] = [];
+      for (let g = i; g < j; g++) {
+        for (const device of compatibleGroups[g].devices) tier.push({ device, cached: compatibleGroups[g].cached });
+      }
+      compatible += tier.length;
+      const room = options.limit - targets.length;
+      if (room > 0) {
+        for (const chosen of selectBest(tier, room, compareByCapacityThenName)) {
+          targets.push({ device: chosen.device, cached: chosen.cached, rank: targets.length + 1 });
+        }
+      }
+      i = j;
+    }
+
+    const rejectedTargets = options.includeRejected
+      ? selectBest(rejectedPool, options.rejectedLimit, compareRejected).map(({ device, cached }) => ({
+          device,
+          cached,
+          rank: 0,
+        }))
+      : [];
+    return {
+      revision: this.revisionValue,
+      candidates,
+      compatible,
+      rejected,
+      distinctDescriptors,
+      targets,
+      rejectedTargets,
+    };
+  }
+}
+
+function compareByCapacityThenName(
+  a: { device: LiveDevice },
+  b: { device: LiveDevice },
+): number {
+  // Unknown capacity counts as none free.
+  const freeA = a.device.record.capacity?.available ?? 0;
+  const freeB = b.device.record.capacity?.available ?? 0;
+  if (freeA !== freeB) return freeB - freeA;
+  return a.device.name < b.device.name ? -1 : a.device.name > b.device.name ? 1 : 0;
+}
+
+/** Why-not order: the nearest misses (fewest failed checks) first, then by name. */
+function compareRejected(
+  a: { device: LiveDevice; cached: CachedVerdict },
+  b: { device: LiveDevice; cached: CachedVerdict },
+): number {
+  const failsA = failures(a.cached.verdict);
+  const failsB = failures(b.cached.verdict);
+  if (failsA !== failsB) return failsA - failsB;
+  return a.device.name < b.device.name ? -1 : a.device.name > b.device.name ? 1 : 0;
+}
+
+function failures(verdict: Verdict): number {
+  let count = 0;
+  for (const check of verdict.checks) if (check.result === 'CHECK_RESULT_FAIL') count++;
+  return count;
+}
+
+function typeKey(vendor: string, deviceApi: string, type: string): string {
+  return `${vendor}\u0000${deviceApi}\u0000${type}`;
+}
+
+function addToIndex(index: Map<string, Set<DescriptorEntry>>, key: string, entry: DescriptorEntry): void {
+  let set = index.get(key);
+  if (!set) {
+    set = new Set();
+    index.set(key, set);
+  }
+  set.add(entry);
+}
+
+function hostIdOf(write: PendingWrite): string {
+  return write.kind === 'sync' ? write.command.hostId : write.hostId;
+}
+
+function capacityEqual(a: Capacity | undefined, b: Capacity | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.total === b.total && a.available === b.available;
+}
+
+function checkExpectedRevision(hostId: string, host: LiveHost | undefined, expected: number | undefined): void {
+  if (expected === undefined) return;
+  const current = host?.record.revision ?? 0;
+  if (current !== expected) {
+    throw new DomainError(
+      'REVISION_MISMATCH',
+      `hosts/${hostId} is at revision ${current}, not the expected ${expected}: re-read it and retry`,
+      { metadata: { resource: `hosts/${hostId}`, current_revision: String(current), expected_revision: String(expected) } },
+    );
+  }
+}

@@ -1,0 +1,69 @@
+// What every handler shares: the unary error boundary, the actor, paging.
+
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { DomainError, invalidArgument } from '../core/errors.ts';
+import { validateActor } from '../core/resources.ts';
+import { toServiceError } from './errors.ts';
+
+export const ACTOR_METADATA_KEY = 'x-devcompat-actor';
+export const DEFAULT_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 1000;
+
+/** Decode, call the core, map the error, encode: etcd's v3rpc shape, for unary calls. */
+export function unary<Request, Response>(
+  log: Logger,
+  handler: (request: Request, call: grpc.ServerUnaryCall<Request, Response>) => Response | Promise<Response>,
+): grpc.handleUnaryCall<Request, Response> {
+  return (call, callback) => {
+    Promise.resolve()
+      .then(() => handler(call.request, call))
+      .then(
+        (response) => callback(null, response),
+        (error) => callback(toServiceError(error, log)),
+      );
+  };
+}
+
+export function actorOf(metadata: grpc.Metadata): string {
+  const values = metadata.get(ACTOR_METADATA_KEY);
+  return validateActor(values.length > 0 ? String(values[0]) : undefined);
+}
+
+export function pageSize(value: number | undefined): number {
+  const size = value ?? 0;
+  if (size < 0) throw invalidArgument([{ field: 'page_size', description: 'must not be negative' }]);
+  if (size === 0) return DEFAULT_PAGE_SIZE;
+  return Math.min(size, MAX_PAGE_SIZE);
+}
+
+/**
+ * Page tokens are opaque to clients: base64url JSON holding the cursor and a fingerprint of
+ * the filters, so a token is refused with a clear error when reused with other filters.
+ */
+export function encodePageToken(filter: unknown, cursor: unknown): string {
+  return Buffer.from(JSON.stringify({ f: JSON.stringify(filter), c: cursor })).toString('base64url');
+}
+
+export function decodePageToken<Cursor>(token: string | undefined, filter: unknown): Cursor | undefined {
+  if (!token) return undefined;
+  let parsed: { f?: unknown; c?: unknown };
+  try {
+    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    throw invalidArgument([{ field: 'page_token', description: 'is not a page token issued by this server' }]);
+  }
+  if (typeof parsed !== 'object' || parsed === null || parsed.c === undefined) {
+    throw invalidArgument([{ field: 'page_token', description: 'is not a page token issued by this server' }]);
+  }
+  if (parsed.f !== JSON.stringify(filter)) {
+    throw invalidArgument([
+      { field: 'page_token', description: 'was issued for different filters: repeat the filters of the first call' },
+    ]);
+  }
+  return parsed.c as Cursor;
+}
+
+export function isDomainError(error: unknown): error is DomainError {
+  return error instanceof DomainError;
+}

@@ -1,0 +1,132 @@
+// From the core's records to the proto-loader objects grpc-js encodes (proto field names,
+// int64 as decimal strings, enums by name).
+
+import { COMPAT_MODEL_VERSION, ENGINE_IMPLEMENTATION } from '../core/model.ts';
+import type { Capacity, Check, Value } from '../core/model.ts';
+import type { CachedVerdict, LiveDevice, LiveHost, Registry } from '../core/registry.ts';
+import { deviceName, hostName } from '../core/resources.ts';
+import type { DeviceRecord, HistoryRecord, HostRecord, ResourceSnapshot } from '../core/store.ts';
+import { descriptorToJson } from '../core/validate.ts';
+import { valueToJson } from '../core/values.ts';
+
+export interface Timestamp {
+  seconds: string;
+  nanos: number;
+}
+
+export function timestamp(ms: number): Timestamp {
+  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
+}
+
+export function timestampToMs(value: { seconds?: string | number; nanos?: number } | null | undefined): number | undefined {
+  if (!value) return undefined;
+  return Number(value.seconds ?? 0) * 1000 + Math.floor((value.nanos ?? 0) / 1_000_000);
+}
+
+export function hostMessage(record: HostRecord, deviceCount: number) {
+  return {
+    name: hostName(record.hostId),
+    labels: record.labels,
+    revision: String(record.revision),
+    create_revision: String(record.createRevision),
+    create_time: timestamp(record.createTime),
+    update_time: timestamp(record.updateTime),
+    last_sync_time: timestamp(record.lastSyncTime),
+    device_count: deviceCount,
+  };
+}
+
+export function liveHostMessage(host: LiveHost) {
+  return hostMessage(host.record, host.devices.size);
+}
+
+function capacityMessage(capacity: Capacity | undefined) {
+  return capacity ? { total: capacity.total, available: capacity.available } : null;
+}
+
+export function deviceMessage(record: DeviceRecord, registry: Registry) {
+  return {
+    name: deviceName(record.hostId, record.deviceId),
+    descriptor: descriptorToJson(registry.descriptorById(record.descriptorId)),
+    capacity: capacityMessage(record.capacity),
+    labels: record.labels,
+    revision: String(record.revision),
+    create_revision: String(record.createRevision),
+    create_time: timestamp(record.createTime),
+    update_time: timestamp(record.updateTime),
+  };
+}
+
+export function liveDeviceMessage(device: LiveDevice) {
+  return {
+    name: device.name,
+    descriptor: descriptorToJson(device.entry.descriptor),
+    capacity: capacityMessage(device.record.capacity),
+    labels: device.record.labels,
+    revision: String(device.record.revision),
+    create_revision: String(device.record.createRevision),
+    create_time: timestamp(device.record.createTime),
+    update_time: timestamp(device.record.updateTime),
+  };
+}
+
+function snapshotMessage(snapshot: ResourceSnapshot | undefined, registry: Registry) {
+  if (!snapshot) return null;
+  return snapshot.kind === 'host'
+    ? { host: hostMessage(snapshot.host, 0) }
+    : { device: deviceMessage(snapshot.device, registry) };
+}
+
+export function historyEntryMessage(entry: HistoryRecord, registry: Registry) {
+  return {
+    revision: String(entry.revision),
+    time: timestamp(entry.time),
+    resource: entry.deviceId ? deviceName(entry.hostId, entry.deviceId) : hostName(entry.hostId),
+    kind: `CHANGE_KIND_${entry.change}`,
+    actor: entry.actor,
+    before: snapshotMessage(entry.before, registry),
+    after: snapshotMessage(entry.after, registry),
+  };
+}
+
+function valueMessage(value: Value | undefined) {
+  return value ? valueToJson(value) : null;
+}
+
+function checkMessage(check: Check) {
+  return {
+    attribute: check.attribute,
+    op: check.op,
+    result: check.result,
+    reason: check.reason,
+    source_value: valueMessage(check.source),
+    target_value: valueMessage(check.target),
+  };
+}
+
+const ENGINE = { model: COMPAT_MODEL_VERSION, implementation: ENGINE_IMPLEMENTATION };
+
+interface VerdictBody {
+  verdict: string;
+  checks: ReturnType<typeof checkMessage>[];
+  required_settings: Record<string, ReturnType<typeof valueToJson>>;
+  engine: typeof ENGINE;
+}
+
+/** The revision-independent part of a result, converted once per cached verdict. */
+function verdictBody(cached: CachedVerdict): VerdictBody {
+  if (cached.memo) return cached.memo as VerdictBody;
+  const { verdict } = cached;
+  const body: VerdictBody = {
+    verdict: verdict.verdict,
+    checks: verdict.checks.map(checkMessage),
+    required_settings: Object.fromEntries([...verdict.requiredSettings].map(([name, value]) => [name, valueToJson(value)])),
+    engine: ENGINE,
+  };
+  cached.memo = body;
+  return body;
+}
+
+export function resultMessage(cached: CachedVerdict, revision: number, source: string, target: string) {
+  return { ...verdictBody(cached), revision: String(revision), source, target };
+}

@@ -1,0 +1,74 @@
+// HistoryService handlers.
+
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { Violations, invalidArgument } from '../core/errors.ts';
+import type { Registry } from '../core/registry.ts';
+import { optionalRevision, parseDeviceName, parseHostRef } from '../core/resources.ts';
+import { historyEntryMessage, timestampToMs } from './convert.ts';
+import { decodePageToken, encodePageToken, pageSize, unary } from './common.ts';
+
+interface ListHistoryInput {
+  resource?: string;
+  start_revision?: string;
+  end_revision?: string;
+  start_time?: { seconds?: string; nanos?: number } | null;
+  end_time?: { seconds?: string; nanos?: number } | null;
+  actor?: string;
+  order?: string;
+  page_size?: number;
+  page_token?: string;
+}
+
+export function historyHandlers(registry: Registry, log: Logger): grpc.UntypedServiceImplementation {
+  return {
+    ListHistory: unary(log, (request: ListHistoryInput) => {
+      const resource = request.resource ?? '';
+      let hostId: string | undefined;
+      let deviceId: string | undefined;
+      if (resource.includes('/devices/')) {
+        ({ hostId, deviceId } = parseDeviceName(resource, 'resource'));
+      } else if (resource) {
+        hostId = parseHostRef(resource, 'resource');
+      }
+      const violations = new Violations();
+      const startRevision = optionalRevision(request.start_revision, 'start_revision', violations) || undefined;
+      const endRevision = optionalRevision(request.end_revision, 'end_revision', violations) || undefined;
+      violations.throwIfAny();
+      if (startRevision !== undefined && endRevision !== undefined && startRevision > endRevision) {
+        throw invalidArgument([{ field: 'end_revision', description: 'must not be before start_revision' }]);
+      }
+      const newestFirst = request.order !== 'HISTORY_ORDER_OLDEST_FIRST';
+      const limit = pageSize(request.page_size);
+      const filter = {
+        resource,
+        startRevision,
+        endRevision,
+        startTime: timestampToMs(request.start_time),
+        endTime: timestampToMs(request.end_time),
+        actor: request.actor || undefined,
+        newestFirst,
+      };
+      const after = decodePageToken<[number, number]>(request.page_token, filter);
+      const entries = registry.listHistory({
+        hostId,
+        deviceId,
+        startRevision,
+        endRevision,
+        startTime: filter.startTime,
+        endTime: filter.endTime,
+        actor: filter.actor,
+        newestFirst,
+        after: after && { revision: after[0], seq: after[1] },
+        limit: limit + 1,
+      });
+      const page = entries.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        entries: page.map((entry) => historyEntryMessage(entry, registry)),
+        next_page_token: entries.length > limit && last ? encodePageToken(filter, [last.revision, last.seq]) : '',
+        revision: String(registry.revision),
+      };
+    }),
+  };
+}

@@ -1,0 +1,111 @@
+// Server lifecycle: open the store (migrations run), load the registry, serve the API with
+// health and reflection, and close in order: NOT_SERVING, end streams with UNAVAILABLE,
+// drain calls (tryShutdown, then forceShutdown), commit queued writes, close the database.
+
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { ReflectionService } from '@grpc/reflection';
+import { pino, type Logger } from 'pino';
+import { loadPackageDefinition, loadServices, SERVICE_NAMES } from '../proto/load.ts';
+import { Registry } from './core/registry.ts';
+import { SqliteStore, type Durability } from './store/sqlite-store.ts';
+import { registryHandlers } from './grpc/registry-service.ts';
+import { compatibilityHandlers } from './grpc/compatibility-service.ts';
+import { historyHandlers } from './grpc/history-service.ts';
+import { StreamTracker } from './grpc/streams.ts';
+
+export const DEFAULT_ADDRESS = '127.0.0.1:50051';
+export const DEFAULT_DB_PATH = './data/devcompat.db';
+/** Larger messages are refused by grpc-js before they are buffered. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+export interface ServerOptions {
+  readonly dbPath: string;
+  readonly address?: string;
+  readonly durability?: Durability;
+  readonly maxMessageBytes?: number;
+  readonly logger?: Logger;
+  /** Milliseconds to let in-flight calls finish on close before they are cut. */
+  readonly shutdownGraceMs?: number;
+}
+
+export interface RunningServer {
+  /** `host:port` actually bound (port 0 resolves to a real one). */
+  readonly address: string;
+  readonly port: number;
+  readonly registry: Registry;
+  /** Open FindTargets / CheckCompatibilityStream streams right now. */
+  openStreams(): number;
+  close(): Promise<void>;
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const log = options.logger ?? pino({ level: 'silent' });
+  const store = new SqliteStore({ path: options.dbPath, durability: options.durability ?? 'full' });
+  let registry: Registry;
+  try {
+    registry = new Registry(store);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  if (store.migrations.applied.length > 0) log.info({ applied: store.migrations.applied }, 'migrations applied');
+
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.max_send_message_length': maxMessageBytes,
+  });
+  const services = loadServices();
+  const streams = new StreamTracker();
+  server.addService(services.RegistryService.service, registryHandlers(registry, log));
+  server.addService(services.CompatibilityService.service, compatibilityHandlers(registry, streams, log));
+  server.addService(services.HistoryService.service, historyHandlers(registry, log));
+  const health = new HealthImplementation({
+    '': 'SERVING',
+    ...Object.fromEntries(SERVICE_NAMES.map((name) => [name, 'SERVING' as const])),
+  });
+  health.addToServer(server);
+  new ReflectionService(loadPackageDefinition()).addToServer(server);
+
+  const address = options.address ?? DEFAULT_ADDRESS;
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+        error ? reject(error) : resolve(bound),
+      ),
+    );
+  } catch (error) {
+    store.close();
+    throw new Error(`cannot listen on ${address}: ${(error as Error).message}`);
+  }
+  const host = address.slice(0, address.lastIndexOf(':'));
+  const boundAddress = `${host}:${port}`;
+  log.info({ address: boundAddress, db: options.dbPath, revision: registry.revision, ...registry.stats }, 'devcompat serving');
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      health.setStatus('', 'NOT_SERVING');
+      for (const name of SERVICE_NAMES) health.setStatus(name, 'NOT_SERVING');
+      streams.endAll();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, options.shutdownGraceMs ?? 5000);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      await registry.close();
+      store.close();
+      log.info('devcompat stopped');
+    })();
+    return closing;
+  };
+
+  return { address: boundAddress, port, registry, openStreams: () => streams.size, close };
+}
