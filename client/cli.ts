@@ -1,0 +1,386 @@
+// `devcompat`: the command line for host agents, schedulers and operators.
+// Exit codes: 0 compatible (with or without warnings) or success; 1 incompatible (check) or
+// no compatible target (find); 2 error, printed as one line on stderr.
+
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readMessageJson, JsonShapeError } from '../proto/strict-json.ts';
+import { DevcompatClient, DevcompatError } from './client.ts';
+import type { Descriptor, DeviceRef, HistoryFilter, SyncHostRequest } from './types.ts';
+import {
+  FIND_HEADER,
+  HISTORY_HEADERS,
+  deviceRows,
+  findRow,
+  formatResult,
+  historyRow,
+  hostRows,
+  table,
+} from './format.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_INCOMPATIBLE = 1;
+export const EXIT_ERROR = 2;
+
+class UsageError extends Error {}
+
+interface GlobalOptions {
+  address: string;
+  json: boolean;
+  actor?: string;
+  timeout: number;
+}
+
+function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return number;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function labelsOf(pairs: string[] | undefined, flag: string): Record<string, string> | undefined {
+  if (!pairs || pairs.length === 0) return undefined;
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new UsageError(`${flag} takes key=value, got "${pair}"`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
+}
+
+/** Reads a JSON file against a proto message, refusing unknown fields with their path. */
+function readJsonFile(file: string, typeName: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`${file}: not valid JSON (${(error as Error).message})`);
+  }
+  try {
+    return readMessageJson(typeName, parsed);
+  } catch (error) {
+    if (error instanceof JsonShapeError) throw new UsageError(`${file}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** An argument naming an existing file is a descriptor JSON file; otherwise a device name. */
+function deviceRef(argument: string): DeviceRef {
+  if (existsSync(argument) && statSync(argument).isFile()) {
+    return readJsonFile(argument, 'devcompat.v1.Descriptor') as unknown as Descriptor;
+  }
+  if (!argument.startsWith('hosts/')) {
+    throw new UsageError(`"${argument}" is neither a file nor a device name (hosts/{host}/devices/{device})`);
+  }
+  return argument;
+}
+
+function refLabel(argument: string, ref: DeviceRef): string {
+  return typeof ref === 'string' ? ref : `${argument} (inline)`;
+}
+
+function hostName(argument: string): string {
+  return argument.startsWith('hosts/') ? argument : `hosts/${argument}`;
+}
+
+export function buildProgram(io: { out: (text: string) => void; setExitCode: (code: number) => void }): Command {
+  const program = new Command()
+    .name('devcompat')
+    .description('Ask the devcompat registry where a VM with assigned devices can be live-migrated.')
+    .addOption(new Option('--address <host:port>', 'registry address').env('DEVCOMPAT_ADDRESS').default('127.0.0.1:50051'))
+    .addOption(new Option('--json', 'JSON output (one object, or one object per line for streams and lists)').default(false))
+    .addOption(new Option('--actor <name>', 'who is making changes, recorded in history').env('DEVCOMPAT_ACTOR'))
+    .addOption(new Option('--timeout <ms>', 'deadline of each call').argParser(positiveInteger).default(10_000))
+    .showHelpAfterError()
+    .exitOverride();
+
+  const client = () => {
+    const options = program.opts<GlobalOptions>();
+    return new DevcompatClient({
+      address: options.address,
+      actor: options.actor,
+      deadlineMs: options.timeout,
+      retry: { maxAttempts: 3, initialBackoffMs: 200 },
+    });
+  };
+  const json = () => program.opts<GlobalOptions>().json;
+  const print = (value: unknown) => io.out(JSON.stringify(value, null, 2));
+  const printLine = (value: unknown) => io.out(JSON.stringify(value));
+
+  program
+    .command('sync')
+    .description('register the full set of a host\'s devices (devices.json: the JSON form of SyncHostRequest, see docs/api.md)')
+    .argument('<host>', 'host id or hosts/{host}')
+    .argument('<devices.json>', 'file with labels and devices')
+    .option('--expected-revision <n>', 'fail unless the host is at this revision (0: must not exist)')
+    .action(async (host: string, file: string, options: { expectedRevision?: string }) => {
+      const request = readJsonFile(file, 'devcompat.v1.SyncHostRequest') as unknown as SyncHostRequest;
+      const name = hostName(host);
+      if (request.name && hostName(request.name) !== name) {
+        throw new UsageError(`${file} names ${hostName(request.name)} but the command names ${name}`);
+      }
+      if (options.expectedRevision !== undefined) request.expected_revision = options.expectedRevision;
+      const c = client();
+      try {
+        const response = await c.syncHost({ ...request, name, devices: request.devices ?? [] });
+        if (json()) return print(response);
+        io.out(
+          response.changed
+            ? `${name}: revision ${response.revision} (${response.devices_created} created, ${response.devices_updated} updated, ${response.devices_deleted} deleted)`
+            : `${name}: unchanged at revision ${response.revision} (${response.host.device_count} devices)`,
+        );
+      } finally {
+        c.close();
+      }
+    });
+
+  program
+    .command('check')
+    .description('may a VM using <source> be live-migrated onto <target>? (exit 0 yes, 1 no)')
+    .argument('<source>', 'device name hosts/{host}/devices/{device}, or a descriptor JSON file')
+    .argument('<target>', 'device name, or a descriptor JSON file')
+    .action(async (sourceArg: string, targetArg: string) => {
+      const source = deviceRef(sourceArg);
+      const target = deviceRef(targetArg);
+      const c = client();
+      try {
+        const result = await c.check(source, target);
+        if (json()) print(result);
+        else io.out(formatResult(result, refLabel(sourceArg, source), refLabel(targetArg, target)));
+        io.setExitCode(result.verdict === 'VERDICT_INCOMPATIBLE' ? EXIT_INCOMPATIBLE : EXIT_OK);
+      } finally {
+        c.close();
+      }
+    });
+
+  program
+    .command('find')
+    .description('stream the devices <source> may go to, best first (exit 0 if any, 1 if none)')
+    .argument('<source>', 'device name, or a descriptor JSON file')
+    .option('--explain', 'also stream the rejected candidates with their reasons (why-not)', false)
+    .option('--limit <n>', 'compatible targets at most (default 100)', positiveInteger)
+    .option('--rejected-limit <n>', 'rejected candidates at most with --explain (default 100)', positiveInteger)
+    .option('--exclude-host <host>', 'leave out a host (repeatable)', collect, [])
+    .option('--host-label <key=value>', 'only hosts with this label (repeatable)', collect, [])
+    .option('--available', 'only targets with a free instance', false)
+    .option('--include-source-host', "keep the source's own host", false)
+    .action(async (sourceArg: string, options) => {
+      const source = deviceRef(sourceArg);
+      const c = client();
+      let compatible = 0;
+      let headerShown = false;
+      let rejectedShown = false;
+      try {
+        const stream = c.findTargets(
+          source,
+          {
+            exclude_hosts: options.excludeHost,
+            host_labels: labelsOf(options.hostLabel, '--host-label'),
+            require_available: options.available,
+            limit: options.limit,
+            include_rejected: options.explain,
+            rejected_limit: options.rejectedLimit,
+            include_source_host: options.includeSourceHost,
+          },
+          program.opts<GlobalOptions>().timeout,
+        );
+        for await (const item of stream) {
+          if ('target' in item && item.target.rank > 0) compatible++;
+          if (json()) {
+            printLine(item);
+            continue;
+          }
+          if ('target' in item) {
+            if (!headerShown) {
+              io.out(FIND_HEADER);
+              headerShown = true;
+            }
+            if (item.target.rank === 0 && !rejectedShown) {
+              io.out('-- rejected candidates (why not) --');
+              rejectedShown = true;
+            }
+            io.out(findRow(item.target));
+          } else {
+            const s = item.summary;
+            io.out(
+              `${s.candidates} candidates (${s.distinct_descriptors} distinct descriptors): ${s.compatible} compatible, ${s.rejected} rejected, at revision ${s.revision}`,
+            );
+          }
+        }
+        io.setExitCode(compatible > 0 ? EXIT_OK : EXIT_INCOMPATIBLE);
+      } finally {
+        c.close();
+      }
+    });
+
+  const hosts = program.command('hosts').description('list, show and delete hosts');
+  hosts
+    .command('list')
+    .option('--label <key=value>', 'only hosts with this label (repeatable)', collect, [])
+    .action(async (options: { label: string[] }) => {
+      const c = client();
+      try {
+        const all = [];
+        for await (const host of c.listHosts({ labels: labelsOf(options.label, '--label') })) {
+          if (json()) printLine(host);
+          else all.push(host);
+        }
+        if (!json()) io.out(hostRows(all));
+      } finally {
+        c.close();
+      }
+    });
+  hosts
+    .command('get')
+    .argument('<host>')
+    .action(async (host: string) => {
+      const c = client();
+      try {
+        const found = await c.getHost(hostName(host));
+        if (json()) print(found);
+        else io.out(hostRows([found]));
+      } finally {
+        c.close();
+      }
+    });
+  hosts
+    .command('delete')
+    .argument('<host>')
+    .option('--expected-revision <n>', 'fail unless the host is at this revision')
+    .action(async (host: string, options: { expectedRevision?: string }) => {
+      const c = client();
+      try {
+        const response = await c.deleteHost(hostName(host), { expectedRevision: options.expectedRevision });
+        if (json()) print(response);
+        else io.out(`${hostName(host)} deleted at revision ${response.revision} (${response.devices_deleted} devices)`);
+      } finally {
+        c.close();
+      }
+    });
+
+  const devices = program.command('devices').description('list and show devices');
+  devices
+    .command('list')
+    .option('--vendor <vendor>')
+    .option('--device-api <api>')
+    .option('--type <type>')
+    .option('--host <host>')
+    .option('--version-range <range>', 'software_version satisfies this semver range, e.g. ">=1.2.0 <2.0.0"')
+    .option('--label <key=value>', 'device label (repeatable)', collect, [])
+    .option('--host-label <key=value>', 'host label (repeatable)', collect, [])
+    .action(async (options) => {
+      const c = client();
+      try {
+        const all = [];
+        const filter = {
+          vendor: options.vendor,
+          device_api: options.deviceApi,
+          type: options.type,
+          host: options.host,
+          software_version_range: options.versionRange,
+          labels: labelsOf(options.label, '--label'),
+          host_labels: labelsOf(options.hostLabel, '--host-label'),
+        };
+        for await (const device of c.listDevices(filter)) {
+          if (json()) printLine(device);
+          else all.push(device);
+        }
+        if (!json()) io.out(deviceRows(all));
+      } finally {
+        c.close();
+      }
+    });
+  devices
+    .command('get')
+    .argument('<device>', 'hosts/{host}/devices/{device}')
+    .action(async (name: string) => {
+      const c = client();
+      try {
+        const device = await c.getDevice(name);
+        if (json()) print(device);
+        else io.out(`${deviceRows([device])}\n\n${JSON.stringify(device.descriptor, null, 2)}`);
+      } finally {
+        c.close();
+      }
+    });
+
+  program
+    .command('history')
+    .description('who changed what, when, at which revision (newest first)')
+    .argument('[resource]', 'hosts/{host} (with its devices) or hosts/{host}/devices/{device}; all when omitted')
+    .option('--from-revision <n>', 'entries at or after this revision')
+    .option('--to-revision <n>', 'entries at or before this revision')
+    .option('--since <time>', 'entries at or after this time (ISO 8601)')
+    .option('--until <time>', 'entries before this time (ISO 8601)')
+    .option('--actor <actor>', 'entries by this actor')
+    .option('--oldest-first', 'oldest first', false)
+    .option('--limit <n>', 'entries at most', positiveInteger)
+    .action(async (resource: string | undefined, options) => {
+      const date = (text: string | undefined, flag: string) => {
+        if (text === undefined) return undefined;
+        const parsed = new Date(text);
+        if (Number.isNaN(parsed.getTime())) throw new UsageError(`${flag} takes an ISO 8601 time, got "${text}"`);
+        return parsed;
+      };
+      const filter: HistoryFilter = {
+        resource: resource ? (resource.startsWith('hosts/') ? resource : hostName(resource)) : undefined,
+        start_revision: options.fromRevision,
+        end_revision: options.toRevision,
+        start_time: date(options.since, '--since'),
+        end_time: date(options.until, '--until'),
+        actor: options.actor,
+        order: options.oldestFirst ? 'HISTORY_ORDER_OLDEST_FIRST' : 'HISTORY_ORDER_NEWEST_FIRST',
+      };
+      const c = client();
+      try {
+        const rows: string[][] = [];
+        let count = 0;
+        for await (const entry of c.history(filter)) {
+          if (options.limit !== undefined && count >= options.limit) break;
+          count++;
+          if (json()) printLine(entry);
+          else rows.push(historyRow(entry));
+        }
+        if (!json()) io.out(table(HISTORY_HEADERS, rows));
+      } finally {
+        c.close();
+      }
+    });
+
+  return program;
+}
+
+/** Runs the CLI; resolves with the exit code. */
+export async function run(argv: string[], io = { out: (text: string) => console.log(text), err: (text: string) => console.error(text) }): Promise<number> {
+  let exitCode = EXIT_OK;
+  const program = buildProgram({ out: io.out, setExitCode: (code) => (exitCode = code) });
+  program.configureOutput({ writeErr: (text) => io.err(text.trimEnd()), writeOut: (text) => io.out(text.trimEnd()) });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    const commanderError = error as { code?: string; exitCode?: number };
+    if (commanderError.code === 'commander.helpDisplayed' || commanderError.code === 'commander.version') return EXIT_OK;
+    if (commanderError.code === 'commander.help') return EXIT_OK;
+    if (typeof commanderError.code === 'string' && commanderError.code.startsWith('commander.')) return EXIT_ERROR;
+    io.err(`devcompat: ${describeError(error, program.opts<GlobalOptions>().address)}`);
+    return EXIT_ERROR;
+  }
+}
+
+function describeError(error: unknown, address: string): string {
+  if (error instanceof UsageError) return `error: ${error.message}`;
+  if (error instanceof DevcompatError) {
+    if (error.codeName === 'UNAVAILABLE') {
+      const cause = error.message.replace(/\s*Resolution note:\s*$/, '');
+      return `UNAVAILABLE: cannot reach the registry at ${address}: ${cause}`;
+    }
+    if (error.codeName === 'DEADLINE_EXCEEDED') return `DEADLINE_EXCEEDED: the registry at ${address} did not answer in time`;
+    return `${error.codeName}: ${error.message}`;
+  }
+  return `error: ${(error as Error)?.message ?? String(error)}`;
+}

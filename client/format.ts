@@ -1,0 +1,137 @@
+// Human-readable output for the CLI: aligned tables, values in canonical text.
+
+import type { AttributeValue, Check, CompatibilityResult, Device, FoundTarget, HistoryEntry, Host, Timestamp } from './types.ts';
+
+export function valueText(value: AttributeValue | null | undefined): string {
+  if (!value) return '-';
+  if (value.int_value !== undefined && value.int_value !== null) return String(value.int_value);
+  if (value.string_value !== undefined && value.string_value !== null) return JSON.stringify(value.string_value);
+  if (value.bool_value !== undefined && value.bool_value !== null) return String(value.bool_value);
+  if (value.version_value !== undefined && value.version_value !== null) return value.version_value;
+  if (value.set_value) return `{${value.set_value.values.join(',')}}`;
+  return '-';
+}
+
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column])))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+const shortOp = (op: string) => op.replace(/^COMPARE_OP_/, '');
+const shortResult = (result: string) => result.replace(/^CHECK_RESULT_/, '');
+export const shortVerdict = (verdict: string) => verdict.replace(/^VERDICT_/, '');
+
+export function checkRows(checks: Check[]): string[][] {
+  return checks.map((check) => [
+    check.attribute,
+    shortOp(check.op),
+    shortResult(check.result),
+    check.reason || '',
+    valueText(check.source_value),
+    valueText(check.target_value),
+  ]);
+}
+
+export function formatResult(result: CompatibilityResult, source: string, target: string): string {
+  const lines = [
+    `${result.verdict}  ${source} -> ${target}`,
+    `revision ${result.revision}, ${result.engine.model} (${result.engine.implementation})`,
+    '',
+    table(['ATTRIBUTE', 'OP', 'RESULT', 'REASON', 'SOURCE', 'TARGET'], checkRows(result.checks)),
+  ];
+  const settings = Object.entries(result.required_settings);
+  if (settings.length > 0) {
+    lines.push('', `required settings: ${settings.map(([name, value]) => `${name}=${valueText(value)}`).join(', ')}`);
+  }
+  return lines.join('\n');
+}
+
+/** Problems of a verdict in one cell: failures, then warnings. */
+export function problems(result: CompatibilityResult): string {
+  const failed = result.checks.filter((check) => check.result === 'CHECK_RESULT_FAIL');
+  const warned = result.checks.filter((check) => check.result === 'CHECK_RESULT_WARN');
+  return [...failed, ...warned.map((check) => ({ ...check, reason: `${check.reason} (warning)` }))]
+    .map((check) => `${check.attribute}: ${check.reason}`)
+    .join('; ');
+}
+
+/** One streamed FindTargets row; fixed widths so rows line up as they arrive. */
+export function findRow(target: FoundTarget): string {
+  const free = target.capacity ? `${target.capacity.available}/${target.capacity.total}` : '?';
+  return [
+    (target.rank ? String(target.rank) : '-').padEnd(5),
+    target.name.padEnd(44),
+    shortVerdict(target.result.verdict).padEnd(24),
+    (target.exact ? 'yes' : 'no').padEnd(6),
+    free.padEnd(6),
+    problems(target.result),
+  ]
+    .join(' ')
+    .trimEnd();
+}
+
+export const FIND_HEADER = ['RANK ', 'TARGET'.padEnd(44), 'VERDICT'.padEnd(24), 'EXACT ', 'FREE  ', 'REASONS'].join(' ');
+
+export function time(ts: Timestamp | null | undefined): string {
+  if (!ts) return '-';
+  return new Date(Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6)).toISOString();
+}
+
+function labelsText(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(',');
+}
+
+export function hostRows(hosts: Host[]): string {
+  return table(
+    ['HOST', 'DEVICES', 'REVISION', 'LAST SYNC', 'LABELS'],
+    hosts.map((host) => [host.name, String(host.device_count), host.revision, time(host.last_sync_time), labelsText(host.labels)]),
+  );
+}
+
+export function deviceRows(devices: Device[]): string {
+  return table(
+    ['DEVICE', 'VENDOR', 'API', 'TYPE', 'VERSION', 'FREE', 'REVISION'],
+    devices.map((device) => [
+      device.name,
+      device.descriptor.vendor,
+      device.descriptor.device_api,
+      device.descriptor.type,
+      device.descriptor.software_version,
+      device.capacity ? `${device.capacity.available}/${device.capacity.total}` : '?',
+      device.revision,
+    ]),
+  );
+}
+
+/** What changed between before and after, in a few words. */
+export function changeSummary(entry: HistoryEntry): string {
+  const before = entry.before?.device ?? entry.before?.host;
+  const after = entry.after?.device ?? entry.after?.host;
+  if (!before || !after) return '';
+  const changes: string[] = [];
+  const b = before as Partial<Device> & Partial<Host>;
+  const a = after as Partial<Device> & Partial<Host>;
+  if (JSON.stringify(b.labels) !== JSON.stringify(a.labels)) changes.push('labels');
+  if (b.descriptor && a.descriptor) {
+    if (b.descriptor.software_version !== a.descriptor.software_version) {
+      changes.push(`software_version ${b.descriptor.software_version} -> ${a.descriptor.software_version}`);
+    } else if (JSON.stringify(b.descriptor) !== JSON.stringify(a.descriptor)) {
+      changes.push('descriptor');
+    }
+  }
+  if (JSON.stringify(b.capacity) !== JSON.stringify(a.capacity)) changes.push('capacity');
+  return changes.join(', ');
+}
+
+export function historyRow(entry: HistoryEntry): string[] {
+  return [entry.revision, time(entry.time), entry.kind.replace(/^CHANGE_KIND_/, ''), entry.resource, entry.actor, changeSummary(entry)];
+}
+
+export const HISTORY_HEADERS = ['REVISION', 'TIME', 'CHANGE', 'RESOURCE', 'ACTOR', 'WHAT'];
