@@ -1,0 +1,52 @@
+// Hermetic test servers: a real server on 127.0.0.1:0 with a fresh SQLite file in its own
+// temp dir, closed (and the dir removed) at teardown.
+
+import type { ExecutionContext } from 'ava';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { DevcompatClient, type ClientOptions } from '../../client/client.ts';
+import { startServer, type RunningServer, type ServerOptions } from '../../server/server.ts';
+
+export interface TestServer {
+  readonly server: RunningServer;
+  readonly client: DevcompatClient;
+  readonly dbPath: string;
+  readonly dir: string;
+  /** Closes the server (not the dir) and starts a new one on the same database file. */
+  restart(): Promise<TestServer>;
+}
+
+export function tempDir(t: ExecutionContext): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'devcompat-test-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export async function startTestServer(
+  t: ExecutionContext,
+  options: Partial<ServerOptions> & { client?: Partial<ClientOptions>; dir?: string } = {},
+): Promise<TestServer> {
+  const dir = options.dir ?? tempDir(t);
+  const dbPath = options.dbPath ?? path.join(dir, 'registry.db');
+  const server = await startServer({ address: '127.0.0.1:0', ...options, dbPath });
+  const client = new DevcompatClient({ address: server.address, ...options.client });
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    client.close();
+    await server.close();
+  };
+  t.teardown(close);
+  return {
+    server,
+    client,
+    dbPath,
+    dir,
+    async restart() {
+      await close();
+      return startTestServer(t, { ...options, dbPath, dir });
+    },
+  };
+}
