@@ -99,7 +99,7 @@ export function validateDescriptor(input: DescriptorInput, path = ''): Descripto
     violations.throwIfAny();
   }
   const raw = input as Record<string, unknown>;
-  reportUnknownFields(raw, DESCRIPTOR_FIELDS, wholeField(path), violations);
+  reportUnknownFields(raw, DESCRIPTOR_FIELDS, path, violations);
 
   const vendor = requiredString(raw.vendor, `${path}vendor`, violations);
   const deviceApi = requiredString(raw.device_api, `${path}device_api`, violations);
@@ -203,7 +203,8 @@ function validateCompatibleTypes(raw: unknown, field: string, violations: Violat
   const types = canonicalStringSet(raw, field, violations, DESCRIPTOR_LIMITS.maxCompatibleTypes);
   if (types?.includes('')) {
     // A type is never empty, so an empty entry can only be a mistake.
-    violations.add(field, 'compatible types must be non-empty');
+    const index = (raw as unknown[]).indexOf('');
+    violations.add(`${field}[${index}]`, 'must be non-empty');
     return undefined;
   }
   return types;
@@ -220,6 +221,10 @@ function validateVersion(raw: unknown, field: string, violations: Violations): V
     return undefined;
   }
   return version;
+}
+
+function article(noun: string): string {
+  return /^[aeiou]/.test(noun) ? `an ${noun}` : `a ${noun}`;
 }
 
 /** Checks a map's entries; returns its valid entries sorted by name (it never fails whole). */
@@ -247,7 +252,7 @@ function validateMap<T>(
       continue;
     }
     if (BUILTIN_NAMES.has(name) && name !== allowedBuiltin) {
-      violations.add(entryField, `${JSON.stringify(name)} is a built-in field, not a ${noun} name`);
+      violations.add(entryField, `${JSON.stringify(name)} is a built-in field and cannot name ${article(noun)}`);
       continue;
     }
     const value = validateEntry(raw[name], entryField);
@@ -275,7 +280,7 @@ function validateRule(input: RuleInput | unknown, field: string, violations: Vio
     return undefined;
   }
   const before = violations.list.length;
-  reportUnknownFields(input, RULE_FIELDS, field, violations);
+  reportUnknownFields(input, RULE_FIELDS, `${field}.`, violations);
 
   const op = validateOp(input.op, `${field}.op`, violations);
   const values = validateRuleValues(input.values, `${field}.values`, violations);
@@ -296,7 +301,9 @@ function validateRule(input: RuleInput | unknown, field: string, violations: Vio
     range = (input.range as string | null | undefined) ?? '';
     if (range !== '' || op === 'COMPARE_OP_SEMVER_RANGE') {
       const parsed = parseRangeStrict(range);
-      if (parsed === null) {
+      if (range.trim() === '' && op === 'COMPARE_OP_SEMVER_RANGE') {
+        violations.add(rangeField, 'COMPARE_OP_SEMVER_RANGE needs a range, such as ">=1.2.0 <2.0.0"');
+      } else if (parsed === null) {
         violations.add(rangeField, `must be a node-semver range such as ">=1.2.0 <2.0.0"; got ${JSON.stringify(range)}`);
       } else if (op === 'COMPARE_OP_SEMVER_RANGE') {
         compiledRange = parsed;
@@ -311,8 +318,8 @@ function validateRule(input: RuleInput | unknown, field: string, violations: Vio
   }
 
   if (violations.list.length !== before || op === undefined || values === undefined) return undefined;
-  const rule: Rule = { op, values, range, warnOnly };
-  return compiledRange ? { ...rule, compiledRange } : rule;
+  // compiledRange is always present (maybe undefined) so that every Rule has one shape.
+  return { op, values, range, warnOnly, compiledRange };
 }
 
 function validateOp(raw: unknown, field: string, violations: Violations): CompareOp | undefined {

@@ -56,16 +56,17 @@ export function keySegment(key: string): string {
 
 /**
  * Reports fields of `input` that the message does not have. A typo such as `warnonly` must
- * never be dropped silently (it would turn a warning rule into a hard one).
+ * never be dropped silently (it would turn a warning rule into a hard one). Paths are
+ * `prefix` + the field's name.
  */
 export function reportUnknownFields(
   input: Record<string, unknown>,
   known: ReadonlySet<string>,
-  field: string,
+  prefix: string,
   violations: Violations,
 ): void {
   for (const key of Object.keys(input)) {
-    if (!known.has(key)) violations.add(`${field}.${key}`, `unknown field ${JSON.stringify(key)}`);
+    if (!known.has(key)) violations.add(prefix + key, `unknown field ${JSON.stringify(key)}`);
   }
 }
 
@@ -164,7 +165,7 @@ export function canonicalValue(
     return undefined;
   }
   const before = violations.list.length;
-  reportUnknownFields(input, VALUE_FIELDS, field, violations);
+  reportUnknownFields(input, VALUE_FIELDS, `${field}.`, violations);
 
   const set = VALUE_KINDS.filter((kind) => isPresent(input[kind]));
   if (set.length !== 1) {
@@ -206,7 +207,7 @@ export function canonicalValue(
         violations.add(memberField, 'must be an object {"values": [strings]}');
         break;
       }
-      reportUnknownFields(raw, SET_FIELDS, memberField, violations);
+      reportUnknownFields(raw, SET_FIELDS, `${memberField}.`, violations);
       const members = canonicalStringSet(raw.values, `${memberField}.values`, violations);
       if (members !== undefined) value = { kind: 'set', set: members };
       break;
