@@ -1,12 +1,16 @@
 -- The registry's first schema. Forward-only: a shipped migration is never edited.
 -- Times are milliseconds since the epoch; revisions are the registry-wide write counter.
 
--- One row per registry revision: when it was committed and by whom.
+-- One row per registry revision: when it was committed and by whom. Time never goes
+-- backwards from one revision to the next, so a time range is a revision range: history
+-- filters by time and actor through this small table instead of indexing every entry.
 CREATE TABLE revisions (
   revision INTEGER NOT NULL CONSTRAINT revisions_pk PRIMARY KEY,
   time_ms  INTEGER NOT NULL,
   actor    TEXT    NOT NULL
 ) STRICT;
+CREATE INDEX revisions_by_time ON revisions (time_ms, revision);
+CREATE INDEX revisions_by_actor ON revisions (actor, revision);
 
 -- Descriptors are interned: a fleet holds few distinct ones (hosts of one class share
 -- drivers and firmware), so devices reference them by id. Rows are never changed or
@@ -32,16 +36,18 @@ CREATE TABLE hosts (
   last_sync_time_ms INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 
+-- Label selectors are served by these covering B-trees: one row per (label, resource),
+-- ordered by the label. They mirror the `labels` JSON of the resource's row, and are
+-- maintained with it in the same transaction.
 CREATE TABLE host_labels (
-  host_id TEXT NOT NULL CONSTRAINT host_labels_host_fk REFERENCES hosts (host_id) ON DELETE CASCADE,
   key     TEXT NOT NULL,
   value   TEXT NOT NULL,
-  CONSTRAINT host_labels_pk PRIMARY KEY (host_id, key)
+  host_id TEXT NOT NULL,
+  CONSTRAINT host_labels_pk PRIMARY KEY (key, value, host_id)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX host_labels_by_key_value ON host_labels (key, value, host_id);
 
 CREATE TABLE devices (
-  host_id            TEXT    NOT NULL CONSTRAINT devices_host_fk REFERENCES hosts (host_id) ON DELETE CASCADE,
+  host_id            TEXT    NOT NULL CONSTRAINT devices_host_fk REFERENCES hosts (host_id),
   device_id          TEXT    NOT NULL,
   descriptor_id      INTEGER NOT NULL CONSTRAINT devices_descriptor_fk REFERENCES descriptors (descriptor_id),
   capacity_total     INTEGER,
@@ -59,15 +65,12 @@ CREATE TABLE devices (
 CREATE INDEX devices_by_descriptor ON devices (descriptor_id, host_id, device_id);
 
 CREATE TABLE device_labels (
-  host_id   TEXT NOT NULL,
-  device_id TEXT NOT NULL,
   key       TEXT NOT NULL,
   value     TEXT NOT NULL,
-  CONSTRAINT device_labels_pk PRIMARY KEY (host_id, device_id, key),
-  CONSTRAINT device_labels_device_fk FOREIGN KEY (host_id, device_id)
-    REFERENCES devices (host_id, device_id) ON DELETE CASCADE
+  host_id   TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  CONSTRAINT device_labels_pk PRIMARY KEY (key, value, host_id, device_id)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX device_labels_by_key_value ON device_labels (key, value, host_id, device_id);
 
 -- Every change to every resource, with the resource before and after (JSON snapshots
 -- that reference descriptors by id), so that "what did the registry hold at revision R"
@@ -85,5 +88,3 @@ CREATE TABLE history (
   CONSTRAINT history_pk PRIMARY KEY (revision, seq)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX history_by_resource ON history (host_id, device_id, revision);
-CREATE INDEX history_by_time ON history (time_ms);
-CREATE INDEX history_by_actor ON history (actor, revision);

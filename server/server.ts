@@ -4,7 +4,6 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { ReflectionService } from '@grpc/reflection';
 import { pino, type Logger } from 'pino';
 import { loadPackageDefinition, loadServices, SERVICE_NAMES } from '../proto/load.ts';
 import { Registry } from './core/registry.ts';
@@ -13,6 +12,7 @@ import { registryHandlers } from './grpc/registry-service.ts';
 import { compatibilityHandlers } from './grpc/compatibility-service.ts';
 import { historyHandlers } from './grpc/history-service.ts';
 import { StreamTracker } from './grpc/streams.ts';
+import { reflectionService } from './grpc/reflection.ts';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
 export const DEFAULT_DB_PATH = './data/devcompat.db';
@@ -66,7 +66,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...Object.fromEntries(SERVICE_NAMES.map((name) => [name, 'SERVING' as const])),
   });
   health.addToServer(server);
-  new ReflectionService(loadPackageDefinition()).addToServer(server);
+  reflectionService().addToServer(server);
 
   const address = options.address ?? DEFAULT_ADDRESS;
   let port: number;

@@ -134,6 +134,9 @@ const VERDICT_CACHE_LIMIT = 200_000;
 
 export class Registry {
   private revisionValue = 0;
+  /** Commit time of the latest revision: revision times never go backwards, even if the
+   * wall clock does, so that a time range is always a revision range. */
+  private revisionTime = 0;
   private readonly hosts = new Map<string, LiveHost>();
   private readonly descriptorsByKey = new Map<string, DescriptorEntry>();
   private readonly descriptorsById = new Map<number, DescriptorEntry>();
@@ -155,6 +158,7 @@ export class Registry {
   ) {
     const state = store.load();
     this.revisionValue = state.revision;
+    this.revisionTime = state.revisionTime;
     for (const stored of state.descriptors) {
       const descriptor = validateDescriptor(JSON.parse(stored.key));
       this.addDescriptor({ id: stored.id, descriptor, devices: new Set() });
@@ -224,7 +228,7 @@ export class Registry {
     const hostsInBatch = new Set<string>();
     const newDescriptors = new Map<string, DescriptorEntry>();
     let revision = this.revisionValue;
-    const now = this.clock();
+    const now = Math.max(this.clock(), this.revisionTime);
     for (const write of writes) {
       const hostId = write.kind === 'sync' ? write.command.hostId : write.hostId;
       // Each write is planned against the state before the batch, so one host is written
@@ -284,6 +288,7 @@ export class Registry {
     }
     for (const entry of newDescriptors.values()) if (usedDescriptors.has(entry)) this.addDescriptor(entry);
     for (const plan of plans) this.applyPlan(plan);
+    if (changing.length > 0) this.revisionTime = changing[0].history[0].time;
     this.revisionValue = revision;
     for (const plan of plans) this.acknowledge(plan);
   }

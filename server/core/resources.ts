@@ -4,7 +4,7 @@
 
 import type { Capacity, Descriptor, DescriptorInput } from './model.ts';
 import { DomainError, Violations, invalidArgument } from './errors.ts';
-import { validateDescriptor } from './validate.ts';
+import { validateDescriptorMemoized } from './descriptor-memo.ts';
 
 export const LIMITS = {
   devicesPerHost: 4096,
@@ -181,7 +181,7 @@ export function validateSyncHost(input: SyncHostInput): SyncHostCommand {
       return;
     }
     try {
-      const descriptor = validateDescriptor(device.descriptor, `${path}.descriptor.`);
+      const descriptor = validateDescriptorMemoized(device.descriptor, `${path}.descriptor.`);
       devices.push({ deviceId, descriptor, capacity, labels: deviceLabels });
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;

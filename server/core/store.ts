@@ -70,6 +70,8 @@ export interface CommitBatch {
 
 export interface LoadedState {
   readonly revision: number;
+  /** Commit time of the latest revision (0 for an empty registry). */
+  readonly revisionTime: number;
   readonly descriptors: readonly StoredDescriptor[];
   readonly hosts: readonly HostRecord[];
   readonly devices: readonly DeviceRecord[];

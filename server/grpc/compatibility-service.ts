@@ -9,7 +9,7 @@ import type { DescriptorInput } from '../core/model.ts';
 import type { FoundTarget, Registry, ResolvedDevice } from '../core/registry.ts';
 import { parseDeviceName, parseHostRef, validateLabels } from '../core/resources.ts';
 import { Violations } from '../core/errors.ts';
-import { validateDescriptor } from '../core/validate.ts';
+import { validateDescriptorMemoized } from '../core/descriptor-memo.ts';
 import { resultMessage } from './convert.ts';
 import { toServiceError, toStatusMessage } from './errors.ts';
 import { unary } from './common.ts';
@@ -47,7 +47,7 @@ export function resolveRef(registry: Registry, ref: DeviceRefInput | null | unde
     const { hostId, deviceId } = parseDeviceName(ref.name, `${field}.name`);
     return registry.resolveName(hostId, deviceId);
   }
-  if (ref?.descriptor) return { descriptor: validateDescriptor(ref.descriptor, `${field}.descriptor.`) };
+  if (ref?.descriptor) return { descriptor: validateDescriptorMemoized(ref.descriptor, `${field}.descriptor.`) };
   throw invalidArgument([{ field, description: 'required: a registered device name or an inline descriptor' }]);
 }
 

@@ -18,6 +18,7 @@ import type {
   RegistryStore,
   ResourceSnapshot,
 } from '../core/store.ts';
+import type { Labels } from '../core/resources.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 
 /**
@@ -85,7 +86,9 @@ export class SqliteStore implements RegistryStore {
 
     const db = this.db;
     this.statements = {
-      revision: db.prepare('SELECT COALESCE(MAX(revision), 0) AS revision FROM revisions'),
+      revision: db.prepare(
+        'SELECT COALESCE(MAX(revision), 0) AS revision, COALESCE(MAX(time_ms), 0) AS revisionTime FROM revisions',
+      ),
       allDescriptors: db.prepare('SELECT descriptor_id AS id, descriptor_key AS key FROM descriptors ORDER BY descriptor_id'),
       allHosts: db.prepare('SELECT * FROM hosts ORDER BY host_id'),
       allDevices: db.prepare('SELECT * FROM devices ORDER BY host_id, device_id'),
@@ -100,8 +103,12 @@ export class SqliteStore implements RegistryStore {
          ON CONFLICT (host_id) DO UPDATE SET labels = excluded.labels, revision = excluded.revision,
            update_time_ms = excluded.update_time_ms, last_sync_time_ms = excluded.last_sync_time_ms`,
       ),
-      deleteHostLabels: db.prepare('DELETE FROM host_labels WHERE host_id = ?'),
-      insertHostLabel: db.prepare('INSERT INTO host_labels (host_id, key, value) VALUES (?, ?, ?)'),
+      // Label rows are found through the labels JSON of the resource's current row.
+      deleteHostLabels: db.prepare(
+        `DELETE FROM host_labels WHERE (key, value, host_id) IN
+           (SELECT j.key, j.value, h.host_id FROM hosts h, json_each(h.labels) j WHERE h.host_id = ?)`,
+      ),
+      insertHostLabel: db.prepare('INSERT INTO host_labels (key, value, host_id) VALUES (?, ?, ?)'),
       deleteHost: db.prepare('DELETE FROM hosts WHERE host_id = ?'),
       touchHost: db.prepare('UPDATE hosts SET last_sync_time_ms = ? WHERE host_id = ?'),
       upsertDevice: db.prepare(
@@ -113,8 +120,12 @@ export class SqliteStore implements RegistryStore {
            capacity_total = excluded.capacity_total, capacity_available = excluded.capacity_available,
            labels = excluded.labels, revision = excluded.revision, update_time_ms = excluded.update_time_ms`,
       ),
-      deleteDeviceLabels: db.prepare('DELETE FROM device_labels WHERE host_id = ? AND device_id = ?'),
-      insertDeviceLabel: db.prepare('INSERT INTO device_labels (host_id, device_id, key, value) VALUES (?, ?, ?, ?)'),
+      deleteDeviceLabels: db.prepare(
+        `DELETE FROM device_labels WHERE (key, value, host_id, device_id) IN
+           (SELECT j.key, j.value, d.host_id, d.device_id FROM devices d, json_each(d.labels) j
+            WHERE d.host_id = ? AND d.device_id = ?)`,
+      ),
+      insertDeviceLabel: db.prepare('INSERT INTO device_labels (key, value, host_id, device_id) VALUES (?, ?, ?, ?)'),
       deleteDevice: db.prepare('DELETE FROM devices WHERE host_id = ? AND device_id = ?'),
       insertHistory: db.prepare(
         `INSERT INTO history (revision, seq, time_ms, host_id, device_id, change, actor, before, after)
@@ -125,9 +136,10 @@ export class SqliteStore implements RegistryStore {
   }
 
   load(): LoadedState {
-    const { revision } = this.statements.revision.get() as { revision: number };
+    const { revision, revisionTime } = this.statements.revision.get() as { revision: number; revisionTime: number };
     return {
       revision,
+      revisionTime,
       descriptors: this.statements.allDescriptors.all() as { id: number; key: string }[],
       hosts: (this.statements.allHosts.all() as HostRow[]).map(hostFromRow),
       devices: (this.statements.allDevices.all() as DeviceRow[]).map(deviceFromRow),
@@ -158,18 +170,27 @@ export class SqliteStore implements RegistryStore {
         software_version: parsed.software_version,
       });
     }
-    for (const hostId of batch.hostDeletes) s.deleteHost.run(hostId);
-    for (const host of batch.hostUpserts) {
-      s.upsertHost.run(hostToRow(host));
-      s.deleteHostLabels.run(host.hostId);
-      for (const [key, value] of Object.entries(host.labels)) s.insertHostLabel.run(host.hostId, key, value);
+    // Devices before hosts (a device row refers to its host); old label rows before the
+    // row whose labels JSON finds them.
+    for (const { hostId, deviceId } of batch.deviceDeletes) {
+      s.deleteDeviceLabels.run(hostId, deviceId);
+      s.deleteDevice.run(hostId, deviceId);
     }
-    for (const { hostId, deviceId } of batch.deviceDeletes) s.deleteDevice.run(hostId, deviceId);
+    for (const hostId of batch.hostDeletes) {
+      s.deleteHostLabels.run(hostId);
+      s.deleteHost.run(hostId);
+    }
+    for (const host of batch.hostUpserts) {
+      // A host created in this batch has no label rows yet.
+      if (host.createRevision !== host.revision) s.deleteHostLabels.run(host.hostId);
+      s.upsertHost.run(hostToRow(host));
+      for (const [key, value] of Object.entries(host.labels)) s.insertHostLabel.run(key, value, host.hostId);
+    }
     for (const device of batch.deviceUpserts) {
+      if (device.createRevision !== device.revision) s.deleteDeviceLabels.run(device.hostId, device.deviceId);
       s.upsertDevice.run(deviceToRow(device));
-      s.deleteDeviceLabels.run(device.hostId, device.deviceId);
       for (const [key, value] of Object.entries(device.labels)) {
-        s.insertDeviceLabel.run(device.hostId, device.deviceId, key, value);
+        s.insertDeviceLabel.run(key, value, device.hostId, device.deviceId);
       }
     }
     for (const touch of batch.syncTouches) s.touchHost.run(touch.lastSyncTime, touch.hostId);
@@ -253,16 +274,17 @@ export class SqliteStore implements RegistryStore {
       where.push('revision <= ?');
       params.push(query.endRevision);
     }
+    // Time and actor are properties of a revision: resolved through the revisions table.
     if (query.startTime !== undefined) {
-      where.push('time_ms >= ?');
+      where.push('revision >= (SELECT COALESCE(MIN(revision), 9e18) FROM revisions WHERE time_ms >= ?)');
       params.push(query.startTime);
     }
     if (query.endTime !== undefined) {
-      where.push('time_ms < ?');
+      where.push('revision <= (SELECT COALESCE(MAX(revision), 0) FROM revisions WHERE time_ms < ?)');
       params.push(query.endTime);
     }
     if (query.actor !== undefined) {
-      where.push('actor = ?');
+      where.push('revision IN (SELECT revision FROM revisions WHERE actor = ?)');
       params.push(query.actor);
     }
     if (query.after) {
@@ -360,18 +382,81 @@ function deviceToRow(device: DeviceRecord): DeviceRow {
   };
 }
 
-// History snapshots are the same rows as the live tables, as JSON: one encoding to read back.
-function encodeSnapshot(snapshot: ResourceSnapshot): string {
-  return snapshot.kind === 'host'
-    ? JSON.stringify({ host: hostToRow(snapshot.host) })
-    : JSON.stringify({ device: deviceToRow(snapshot.device) });
+// History snapshots are compact JSON: the entry's row already holds the host and device ids,
+// so a snapshot keeps only the resource's own state. History is most of what a registry
+// writes, so its size is most of the write cost.
+interface HostSnapshotJson {
+  l: Labels;
+  r: number;
+  cr: number;
+  ct: number;
+  ut: number;
+  st: number;
 }
 
-function decodeSnapshot(text: string | null): ResourceSnapshot | undefined {
+interface DeviceSnapshotJson {
+  d: number;
+  c?: [number, number];
+  l: Labels;
+  r: number;
+  cr: number;
+  ct: number;
+  ut: number;
+}
+
+function encodeSnapshot(snapshot: ResourceSnapshot): string {
+  if (snapshot.kind === 'host') {
+    const { host } = snapshot;
+    const json: HostSnapshotJson = {
+      l: host.labels,
+      r: host.revision,
+      cr: host.createRevision,
+      ct: host.createTime,
+      ut: host.updateTime,
+      st: host.lastSyncTime,
+    };
+    return JSON.stringify({ h: json });
+  }
+  const { device } = snapshot;
+  const json: DeviceSnapshotJson = {
+    d: device.descriptorId,
+    ...(device.capacity && { c: [device.capacity.total, device.capacity.available] as [number, number] }),
+    l: device.labels,
+    r: device.revision,
+    cr: device.createRevision,
+    ct: device.createTime,
+    ut: device.updateTime,
+  };
+  return JSON.stringify({ v: json });
+}
+
+function decodeSnapshot(text: string | null, hostId: string, deviceId: string): ResourceSnapshot | undefined {
   if (text === null) return undefined;
-  const parsed = JSON.parse(text) as { host?: HostRow; device?: DeviceRow };
-  if (parsed.host) return { kind: 'host', host: hostFromRow(parsed.host) };
-  if (parsed.device) return { kind: 'device', device: deviceFromRow(parsed.device) };
+  const parsed = JSON.parse(text) as { h?: HostSnapshotJson; v?: DeviceSnapshotJson };
+  if (parsed.h) {
+    const h = parsed.h;
+    return {
+      kind: 'host',
+      host: { hostId, labels: h.l, revision: h.r, createRevision: h.cr, createTime: h.ct, updateTime: h.ut, lastSyncTime: h.st },
+    };
+  }
+  if (parsed.v) {
+    const v = parsed.v;
+    return {
+      kind: 'device',
+      device: {
+        hostId,
+        deviceId,
+        descriptorId: v.d,
+        capacity: v.c && { total: v.c[0], available: v.c[1] },
+        labels: v.l,
+        revision: v.r,
+        createRevision: v.cr,
+        createTime: v.ct,
+        updateTime: v.ut,
+      },
+    };
+  }
   throw new Error('history snapshot holds neither a host nor a device');
 }
 
@@ -384,7 +469,7 @@ function historyFromRow(row: HistoryRow): HistoryRecord {
     deviceId: row.device_id,
     change: row.change,
     actor: row.actor,
-    before: decodeSnapshot(row.before),
-    after: decodeSnapshot(row.after),
+    before: decodeSnapshot(row.before, row.host_id, row.device_id),
+    after: decodeSnapshot(row.after, row.host_id, row.device_id),
   };
 }
