@@ -18,9 +18,14 @@ export function timestamp(ms: number): Timestamp {
   return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
 }
 
+/**
+ * History times are whole milliseconds, so a bound with sub-millisecond precision rounds up:
+ * an entry at t ms is at or after `start` exactly when t >= ceil(start), and before `end`
+ * exactly when t < ceil(end).
+ */
 export function timestampToMs(value: { seconds?: string | number; nanos?: number } | null | undefined): number | undefined {
   if (!value) return undefined;
-  return Number(value.seconds ?? 0) * 1000 + Math.floor((value.nanos ?? 0) / 1_000_000);
+  return Number(value.seconds ?? 0) * 1000 + Math.ceil((value.nanos ?? 0) / 1_000_000);
 }
 
 export function hostMessage(record: HostRecord, deviceCount: number) {
