@@ -15,6 +15,7 @@ import {
   formatResult,
   historyRow,
   hostRows,
+  protoJson,
   table,
 } from './format.ts';
 
@@ -108,8 +109,8 @@ export function buildProgram(io: { out: (text: string) => void; setExitCode: (co
     });
   };
   const json = () => program.opts<GlobalOptions>().json;
-  const print = (value: unknown) => io.out(JSON.stringify(value, null, 2));
-  const printLine = (value: unknown) => io.out(JSON.stringify(value));
+  const print = (type: string, value: unknown) => io.out(JSON.stringify(protoJson(`devcompat.v1.${type}`, value), null, 2));
+  const printLine = (type: string, value: unknown) => io.out(JSON.stringify(protoJson(`devcompat.v1.${type}`, value)));
 
   program
     .command('sync')
@@ -127,7 +128,7 @@ export function buildProgram(io: { out: (text: string) => void; setExitCode: (co
       const c = client();
       try {
         const response = await c.syncHost({ ...request, name, devices: request.devices ?? [] });
-        if (json()) return print(response);
+        if (json()) return print('SyncHostResponse', response);
         io.out(
           response.changed
             ? `${name}: revision ${response.revision} (${response.devices_created} created, ${response.devices_updated} updated, ${response.devices_deleted} deleted)`
@@ -149,7 +150,7 @@ export function buildProgram(io: { out: (text: string) => void; setExitCode: (co
       const c = client();
       try {
         const result = await c.check(source, target);
-        if (json()) print(result);
+        if (json()) print('CompatibilityResult', result);
         else io.out(formatResult(result, refLabel(sourceArg, source), refLabel(targetArg, target)));
         io.setExitCode(result.verdict === 'VERDICT_INCOMPATIBLE' ? EXIT_INCOMPATIBLE : EXIT_OK);
       } finally {
@@ -191,7 +192,7 @@ export function buildProgram(io: { out: (text: string) => void; setExitCode: (co
         for await (const item of stream) {
           if ('target' in item && item.target.rank > 0) compatible++;
           if (json()) {
-            printLine(item);
+            printLine('FindTargetsResponse', item);
             continue;
           }
           if ('target' in item) {
@@ -226,7 +227,7 @@ export function buildProgram(io: { out: (text: string) => void; setExitCode: (co
       try {
         const all = [];
         for await (const host of c.listHosts({ labels: labelsOf(options.label, '--label') })) {
-          if (json()) printLine(host);
+          if (json()) printLine('Host', host);
           else all.push(host);
         }
         if (!json()) io.out(hostRows(all));
@@ -241,7 +242,7 @@ export function buildProgram(io: { out: (text: string) => void; setExitCode: (co
       const c = client();
       try {
         const found = await c.getHost(hostName(host));
-        if (json()) print(found);
+        if (json()) print('Host', found);
         else io.out(hostRows([found]));
       } finally {
         c.close();
@@ -255,7 +256,7 @@ export function buildProgram(io: { out: (text: string) => void; setExitCode: (co
       const c = client();
       try {
         const response = await c.deleteHost(hostName(host), { expectedRevision: options.expectedRevision });
-        if (json()) print(response);
+        if (json()) print('DeleteHostResponse', response);
         else io.out(`${hostName(host)} deleted at revision ${response.revision} (${response.devices_deleted} devices)`);
       } finally {
         c.close();
@@ -286,7 +287,7 @@ export function buildProgram(io: { out: (text: string) => void; setExitCode: (co
           host_labels: labelsOf(options.hostLabel, '--host-label'),
         };
         for await (const device of c.listDevices(filter)) {
-          if (json()) printLine(device);
+          if (json()) printLine('Device', device);
           else all.push(device);
         }
         if (!json()) io.out(deviceRows(all));
@@ -301,8 +302,8 @@ export function buildProgram(io: { out: (text: string) => void; setExitCode: (co
       const c = client();
       try {
         const device = await c.getDevice(name);
-        if (json()) print(device);
-        else io.out(`${deviceRows([device])}\n\n${JSON.stringify(device.descriptor, null, 2)}`);
+        if (json()) print('Device', device);
+        else io.out(`${deviceRows([device])}\n\n${JSON.stringify(protoJson('devcompat.v1.Descriptor', device.descriptor), null, 2)}`);
       } finally {
         c.close();
       }
@@ -326,13 +327,18 @@ export function buildProgram(io: { out: (text: string) => void; setExitCode: (co
         if (Number.isNaN(parsed.getTime())) throw new UsageError(`${flag} takes an ISO 8601 time, got "${text}"`);
         return parsed;
       };
+      // commander gives `--actor` to the program wherever it appears, so `history --actor bob`
+      // sets the program's "who is making changes". history changes nothing: an --actor typed
+      // on its command line is the filter. DEVCOMPAT_ACTOR names the caller, so it is not.
+      const historyActor = (own: string | undefined) =>
+        own ?? (program.getOptionValueSource('actor') === 'cli' ? program.opts<GlobalOptions>().actor : undefined);
       const filter: HistoryFilter = {
         resource: resource ? (resource.startsWith('hosts/') ? resource : hostName(resource)) : undefined,
         start_revision: options.fromRevision,
         end_revision: options.toRevision,
         start_time: date(options.since, '--since'),
         end_time: date(options.until, '--until'),
-        actor: options.actor,
+        actor: historyActor(options.actor),
         order: options.oldestFirst ? 'HISTORY_ORDER_OLDEST_FIRST' : 'HISTORY_ORDER_NEWEST_FIRST',
       };
       const c = client();
@@ -342,7 +348,7 @@ export function buildProgram(io: { out: (text: string) => void; setExitCode: (co
         for await (const entry of c.history(filter)) {
           if (options.limit !== undefined && count >= options.limit) break;
           count++;
-          if (json()) printLine(entry);
+          if (json()) printLine('HistoryEntry', entry);
           else rows.push(historyRow(entry));
         }
         if (!json()) io.out(table(HISTORY_HEADERS, rows));

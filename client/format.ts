@@ -1,6 +1,24 @@
 // Human-readable output for the CLI: aligned tables, values in canonical text.
 
+import protobuf from 'protobufjs';
+import path from 'node:path';
+import { PROTO_FILES, PROTO_ROOT } from '../proto/load.ts';
 import type { AttributeValue, Check, CompatibilityResult, Device, FoundTarget, HistoryEntry, Host, Timestamp } from './types.ts';
+
+const root = new protobuf.Root();
+root.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') ? target : path.join(PROTO_ROOT, target));
+root.loadSync(PROTO_FILES, { keepCase: true });
+
+/**
+ * `value`, a message of type `typeName` as the client returns it, in the JSON form the CLI
+ * reads back (proto field names, int64 as strings, enums by name, defaults shown). The client's
+ * objects also carry proto-loader's oneof discriminators (`"kind": "int_value"`), which are no
+ * fields: left in, `devices get --json` would print a descriptor that `check` refuses.
+ */
+export function protoJson(typeName: string, value: unknown): Record<string, unknown> {
+  const type = root.lookupType(typeName);
+  return type.toObject(type.fromObject(value as Record<string, unknown>), { longs: String, enums: String, defaults: true });
+}
 
 export function valueText(value: AttributeValue | null | undefined): string {
   if (!value) return '-';
@@ -65,7 +83,7 @@ export function findRow(target: FoundTarget): string {
   const free = target.capacity ? `${target.capacity.available}/${target.capacity.total}` : '?';
   return [
     (target.rank ? String(target.rank) : '-').padEnd(5),
-    target.name.padEnd(44),
+    target.name.padEnd(52),
     shortVerdict(target.result.verdict).padEnd(24),
     (target.exact ? 'yes' : 'no').padEnd(6),
     free.padEnd(6),
@@ -75,7 +93,7 @@ export function findRow(target: FoundTarget): string {
     .trimEnd();
 }
 
-export const FIND_HEADER = ['RANK ', 'TARGET'.padEnd(44), 'VERDICT'.padEnd(24), 'EXACT ', 'FREE  ', 'REASONS'].join(' ');
+export const FIND_HEADER = ['RANK ', 'TARGET'.padEnd(52), 'VERDICT'.padEnd(24), 'EXACT ', 'FREE  ', 'REASONS'].join(' ');
 
 export function time(ts: Timestamp | null | undefined): string {
   if (!ts) return '-';

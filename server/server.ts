@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { pino, type Logger } from 'pino';
-import { loadPackageDefinition, loadServices, SERVICE_NAMES } from '../proto/load.ts';
+import { loadServices, SERVICE_NAMES } from '../proto/load.ts';
 import { Registry } from './core/registry.ts';
 import { SqliteStore, type Durability } from './store/sqlite-store.ts';
 import { registryHandlers } from './grpc/registry-service.ts';

@@ -5,7 +5,8 @@
 // and with them the whole schema. Here references are fully qualified, each file lists the
 // files it uses and map entries are named as protoc names them (`LabelsEntry`). grpc.health.v1
 // is described too, so `grpc.health.v1.Health/Check` can be called by name, and so are the
-// google.rpc error details, so clients can decode the ErrorInfo and BadRequest of our errors.
+// google.rpc error details, for clients that resolve the `Any` details of our errors
+// (ErrorInfo, BadRequest) through reflection.
 
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
