@@ -65,7 +65,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     '': 'SERVING',
     ...Object.fromEntries(SERVICE_NAMES.map((name) => [name, 'SERVING' as const])),
   });
-  health.addToServer(server);
+  // Health watches are tracked like our own streams: on close, watchers first receive
+  // NOT_SERVING, then their stream ends, so a load balancer's watch never holds shutdown.
+  health.addToServer({
+    addService: (service: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation) =>
+      server.addService(service, {
+        ...implementation,
+        watch: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+          streams.track(call);
+          (implementation.watch as grpc.handleServerStreamingCall<unknown, unknown>)(call);
+        },
+      }),
+  } as unknown as grpc.Server);
   reflectionService().addToServer(server);
 
   const address = options.address ?? DEFAULT_ADDRESS;
