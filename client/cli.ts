@@ -88,7 +88,11 @@ function hostName(argument: string): string {
   return argument.startsWith('hosts/') ? argument : `hosts/${argument}`;
 }
 
-export function buildProgram(io: { out: (text: string) => void; setExitCode: (code: number) => void }): Command {
+export function buildProgram(io: {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  setExitCode: (code: number) => void;
+}): Command {
   const program = new Command()
     .name('devcompat')
     .description('Ask the devcompat registry where a VM with assigned devices can be live-migrated.')
@@ -96,7 +100,13 @@ export function buildProgram(io: { out: (text: string) => void; setExitCode: (co
     .addOption(new Option('--json', 'JSON output (one object, or one object per line for streams and lists)').default(false))
     .addOption(new Option('--actor <name>', 'who is making changes, recorded in history').env('DEVCOMPAT_ACTOR'))
     .addOption(new Option('--timeout <ms>', 'deadline of each call').argParser(positiveInteger).default(10_000))
-    .showHelpAfterError()
+    // Set before the subcommands are added: they copy these settings when created.
+    .configureOutput({
+      writeErr: (text) => io.err(text.trimEnd()),
+      writeOut: (text) => io.out(text.trimEnd()),
+      // Usage errors are one line too, like every other error.
+      outputError: (text, write) => write(`devcompat: ${text.trim()} (see devcompat --help)\n`),
+    })
     .exitOverride();
 
   const client = () => {
@@ -363,8 +373,7 @@ export function buildProgram(io: { out: (text: string) => void; setExitCode: (co
 /** Runs the CLI; resolves with the exit code. */
 export async function run(argv: string[], io = { out: (text: string) => console.log(text), err: (text: string) => console.error(text) }): Promise<number> {
   let exitCode = EXIT_OK;
-  const program = buildProgram({ out: io.out, setExitCode: (code) => (exitCode = code) });
-  program.configureOutput({ writeErr: (text) => io.err(text.trimEnd()), writeOut: (text) => io.out(text.trimEnd()) });
+  const program = buildProgram({ out: io.out, err: io.err, setExitCode: (code) => (exitCode = code) });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;

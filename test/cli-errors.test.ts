@@ -99,3 +99,12 @@ test('a devices.json that is not JSON is refused with the file name', async (t) 
   t.true(line.startsWith(`devcompat: error: ${file}: not valid JSON (`), line);
   t.false((await hostNames()).includes('hosts/broken'));
 });
+
+test('usage errors (a missing argument, an unknown command, a bad option value) are one line too', async (t) => {
+  t.is(
+    oneErrorLine(t, await cli('check', GVT_A)),
+    "devcompat: error: missing required argument 'target' (see devcompat --help)",
+  );
+  t.is(oneErrorLine(t, await cli('bogus')), "devcompat: error: unknown command 'bogus' (see devcompat --help)");
+  t.regex(oneErrorLine(t, await cli('find', GVT_A, '--limit', '-3')), /^devcompat: error: option '--limit <n>' argument '-3' is invalid/);
+});
