@@ -1,0 +1,439 @@
+// The benchmark's load loops, one per phase, each bounded in count and in time, and the CPU
+// accounting around them. bench/run.ts drives them against the child servers.
+
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import { DevcompatClient } from '../client/client.ts';
+import type { CompatibilityResult, Descriptor, FindTargetsSummary, SyncHostRequest } from '../client/client.ts';
+import { loadServices } from '../proto/load.ts';
+import { generateFleet } from './fleet.ts';
+import type { FleetHost, FleetSpec, SourceShape } from './fleet.ts';
+import { readCpuSeconds, readMachineBusySeconds } from './processes.ts';
+import { fmt, nowMs, seededRandom, summarize, type LatencySummary } from './stats.ts';
+
+// ---------------------------------------------------------------------------------------
+// Machine and CPU accounting
+
+export function machine() {
+  let fs = '';
+  try {
+    fs = execFileSync('df', ['-T', os.tmpdir()], { encoding: 'utf8' }).split('\n')[1]?.split(/\s+/)[1] ?? '';
+  } catch {
+    // not essential
+  }
+  return {
+    cpus: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    dbFilesystem: fs,
+    source: sourceState(),
+  };
+}
+
+/** The commit benchmarked, and whether server/, client/ or proto/ had uncommitted changes. */
+function sourceState(): { commit: string; dirty: boolean } {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8', cwd: new URL('..', import.meta.url) }).trim();
+    return { commit: git('rev-parse', '--short', 'HEAD'), dirty: git('status', '--porcelain', '--', 'server', 'client', 'proto', 'migrations') !== '' };
+  } catch {
+    return { commit: 'unknown', dirty: false };
+  }
+}
+
+export interface CpuUse {
+  /** CPU seconds used by the server (user + system) during the phase. */
+  readonly serverCpuS: number;
+  /** CPU seconds used by this load generator during the phase. */
+  readonly clientCpuS: number;
+  /** CPU seconds used by every other process of the machine (noise), during the phase. */
+  readonly otherCpuS: number;
+  readonly wallS: number;
+}
+
+/** Measures wall time and the CPU time of the server, of this process and of the rest. */
+export async function withCpu<T>(pid: number, body: () => Promise<T>): Promise<{ value: T; cpu: CpuUse }> {
+  const server0 = readCpuSeconds(pid) ?? Number.NaN;
+  const machine0 = readMachineBusySeconds() ?? Number.NaN;
+  const client0 = process.cpuUsage();
+  const t0 = nowMs();
+  const value = await body();
+  const wallS = (nowMs() - t0) / 1000;
+  const client = process.cpuUsage(client0);
+  const serverCpuS = (readCpuSeconds(pid) ?? Number.NaN) - server0;
+  const clientCpuS = (client.user + client.system) / 1e6;
+  const machineCpuS = (readMachineBusySeconds() ?? Number.NaN) - machine0;
+  return { value, cpu: { serverCpuS, clientCpuS, otherCpuS: Math.max(0, machineCpuS - serverCpuS - clientCpuS), wallS } };
+}
+
+export const cpuNote = (cpu: CpuUse) =>
+  `CPU (% of one core): server ${fmt((cpu.serverCpuS / cpu.wallS) * 100)}%, load generator ${fmt((cpu.clientCpuS / cpu.wallS) * 100)}%, ` +
+  `other processes ${fmt((cpu.otherCpuS / cpu.wallS) * 100)}%`;
+
+// ---------------------------------------------------------------------------------------
+// SyncHost
+
+export interface SyncResult {
+  readonly hosts: number;
+  readonly hostsSynced: number;
+  readonly devices: number;
+  readonly devicesCreated: number;
+  readonly failures: number;
+  readonly firstError?: string;
+  readonly seconds: number;
+  readonly syncsPerSecond: number;
+  readonly devicesPerSecond: number;
+  readonly latencyMs: LatencySummary;
+  readonly timedOut: boolean;
+  readonly cpu?: CpuUse;
+}
+
+export function syncRequest(host: FleetHost): SyncHostRequest {
+  return {
+    name: `hosts/${host.host_id}`,
+    labels: host.labels,
+    devices: host.devices.map((d) => ({
+      device_id: d.device_id,
+      // Frozen fleet JSON; the client only reads it.
+      descriptor: d.descriptor as unknown as Descriptor,
+      capacity: d.capacity,
+      labels: d.labels,
+    })),
+  };
+}
+
+/** Registers the whole fleet, `inFlight` SyncHost calls at a time, hosts streamed from the generator. */
+export async function syncFleet(
+  client: DevcompatClient,
+  params: { spec: FleetSpec; inFlight: number; timeoutS: number; progress?: (line: string) => void },
+): Promise<SyncResult> {
+  const hosts = generateFleet(params.spec);
+  const latencies: number[] = [];
+  let hostsSynced = 0;
+  let devices = 0;
+  let devicesCreated = 0;
+  let failures = 0;
+  let firstError: string | undefined;
+  let timedOut = false;
+  const start = nowMs();
+  const deadline = start + params.timeoutS * 1000;
+  let progressAt = start + 5000;
+  const worker = async () => {
+    for (;;) {
+      if (nowMs() > deadline) {
+        timedOut = true;
+        return;
+      }
+      const next = hosts.next();
+      if (next.done) return;
+      const host = next.value;
+      const t0 = nowMs();
+      try {
+        const response = await client.syncHost(syncRequest(host));
+        hostsSynced++;
+        devices += host.devices.length;
+        devicesCreated += response.devices_created;
+      } catch (error) {
+        failures++;
+        firstError ??= `${host.host_id}: ${(error as Error).message}`;
+      }
+      const t1 = nowMs();
+      latencies.push(t1 - t0);
+      if (t1 > progressAt) {
+        progressAt = t1 + 5000;
+        params.progress?.(`  ... ${fmt(hostsSynced)} hosts after ${fmt((t1 - start) / 1000, 1)} s`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: params.inFlight }, worker));
+  const seconds = (nowMs() - start) / 1000;
+  return {
+    hosts: params.spec.hosts,
+    hostsSynced,
+    devices,
+    devicesCreated,
+    failures,
+    firstError,
+    seconds,
+    syncsPerSecond: hostsSynced / seconds,
+    devicesPerSecond: devices / seconds,
+    latencyMs: summarize(latencies),
+    timedOut,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// CheckCompatibility
+
+export interface Pair {
+  readonly source: string;
+  readonly target: string;
+}
+
+/**
+ * Name pairs: a source device drawn uniformly from the fleet, a target drawn uniformly among
+ * the other devices of its vendor/device_api/type, so verdicts are real and mixed.
+ */
+export function pairPool(spec: FleetSpec, size: number, seed: number): Pair[] {
+  const byType = new Map<string, string[]>();
+  const all: { name: string; type: string }[] = [];
+  for (const host of generateFleet(spec)) {
+    for (const device of host.devices) {
+      const d = device.descriptor;
+      const type = `${d.vendor}/${d.device_api}/${d.type}`;
+      const name = `hosts/${host.host_id}/devices/${device.device_id}`;
+      let list = byType.get(type);
+      if (!list) byType.set(type, (list = []));
+      list.push(name);
+      all.push({ name, type });
+    }
+  }
+  const random = seededRandom(seed);
+  const pairs: Pair[] = [];
+  while (pairs.length < size) {
+    const source = all[Math.floor(random() * all.length)];
+    const targets = byType.get(source.type)!;
+    if (targets.length < 2) continue;
+    const target = targets[Math.floor(random() * targets.length)];
+    if (target !== source.name) pairs.push({ source: source.name, target });
+  }
+  return pairs;
+}
+
+export interface CheckRun {
+  readonly calls: number;
+  readonly errors: number;
+  readonly firstError?: string;
+  readonly seconds: number;
+  readonly callsPerSecond: number;
+  readonly latencyMs: LatencySummary;
+  readonly verdicts: Record<string, number>;
+  readonly cpu?: CpuUse;
+}
+
+export interface CheckParams {
+  readonly inFlight: number;
+  /** Upper bound on calls, whatever the time. */
+  readonly maxCalls: number;
+  readonly warmupSeconds: number;
+  readonly seconds: number;
+}
+
+/** `inFlight` loops calling check() for `seconds`, bounded by maxCalls. */
+async function checkLoad(client: DevcompatClient, pairs: readonly Pair[], params: CheckParams, seconds: number, record: boolean): Promise<CheckRun> {
+  const latencies: number[] = [];
+  const verdicts: Record<string, number> = {};
+  let calls = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  let next = 0;
+  const start = nowMs();
+  const end = start + seconds * 1000;
+  const worker = async () => {
+    while (nowMs() < end && calls + errors < params.maxCalls) {
+      const pair = pairs[next++ % pairs.length];
+      const t0 = nowMs();
+      try {
+        const result = await client.check(pair.source, pair.target);
+        calls++;
+        if (record) {
+          latencies.push(nowMs() - t0);
+          verdicts[result.verdict] = (verdicts[result.verdict] ?? 0) + 1;
+        }
+      } catch (error) {
+        errors++;
+        firstError ??= (error as Error).message;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: params.inFlight }, worker));
+  const elapsed = (nowMs() - start) / 1000;
+  return { calls, errors, firstError, seconds: elapsed, callsPerSecond: calls / elapsed, latencyMs: summarize(latencies), verdicts };
+}
+
+/** A warm-up, then the measured run with the CPU use of `pid` (the server) and of this process. */
+export async function measureChecks(client: DevcompatClient, pid: number, pairs: readonly Pair[], params: CheckParams): Promise<CheckRun> {
+  if (params.warmupSeconds > 0) await checkLoad(client, pairs, params, params.warmupSeconds, false);
+  const { value, cpu } = await withCpu(pid, () => checkLoad(client, pairs, params, params.seconds, true));
+  return { ...value, cpu };
+}
+
+const serializeResponse = (loadServices().CompatibilityService as any).service.CheckCompatibility.responseSerialize as (
+  value: unknown,
+) => Buffer;
+
+/** Encoded sizes of real responses, and the one of median size (what the baseline answers). */
+export async function captureResponse(client: DevcompatClient, pairs: readonly Pair[], samples: number) {
+  const responses: { result: CompatibilityResult; bytes: number }[] = [];
+  for (let i = 0; i < samples; i++) {
+    const pair = pairs[(i * 7919) % pairs.length];
+    const result = await client.check(pair.source, pair.target);
+    responses.push({ result, bytes: serializeResponse({ result }).length });
+  }
+  responses.sort((a, b) => a.bytes - b.bytes);
+  const median = responses[Math.floor(responses.length / 2)];
+  return {
+    response: { result: median.result },
+    bytes: median.bytes,
+    sampleBytes: summarize(responses.map((r) => r.bytes)),
+    verdict: median.result.verdict,
+    checks: median.result.checks.length,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// CheckCompatibilityStream
+
+export interface StreamRun {
+  readonly checks: number;
+  readonly itemErrors: number;
+  readonly seconds: number;
+  readonly checksPerSecond: number;
+  readonly batch: number;
+  readonly window: number;
+  /** Round trip of one batch message: first submit to its last result. */
+  readonly batchLatencyMs: LatencySummary;
+  readonly verdicts: Record<string, number>;
+  readonly timedOut: boolean;
+  readonly cpu?: CpuUse;
+}
+
+export interface StreamParams {
+  /** Checks per request message. */
+  readonly batch: number;
+  /** Request messages in flight (sent, not all answered). */
+  readonly window: number;
+  readonly timeoutS: number;
+}
+
+/** `total` checks on one CheckCompatibilityStream through the client's CheckStream. */
+export async function streamLoad(client: DevcompatClient, pairs: readonly Pair[], total: number, params: StreamParams): Promise<StreamRun> {
+  const stream = client.checkStream({ maxBatch: params.batch });
+  const batchLatencies: number[] = [];
+  const verdicts: Record<string, number> = {};
+  let checks = 0;
+  let itemErrors = 0;
+  let submitted = 0;
+  let next = 0;
+  let timedOut = false;
+  const window: Promise<void>[] = [];
+  const start = nowMs();
+  const deadline = start + params.timeoutS * 1000;
+  try {
+    while (submitted < total) {
+      if (nowMs() > deadline) {
+        timedOut = true;
+        break;
+      }
+      const size = Math.min(params.batch, total - submitted);
+      const t0 = nowMs();
+      const batch: Promise<void>[] = [];
+      for (let i = 0; i < size; i++) {
+        const pair = pairs[next++ % pairs.length];
+        batch.push(
+          stream.submit({ source: pair.source, target: pair.target }).then((outcome) => {
+            checks++;
+            if (outcome.result) verdicts[outcome.result.verdict] = (verdicts[outcome.result.verdict] ?? 0) + 1;
+            else itemErrors++;
+          }),
+        );
+      }
+      submitted += size;
+      window.push(Promise.all(batch).then(() => void batchLatencies.push(nowMs() - t0)));
+      if (window.length >= params.window) await window.shift();
+    }
+    await Promise.all(window);
+  } finally {
+    await stream.close();
+  }
+  const seconds = (nowMs() - start) / 1000;
+  return {
+    checks,
+    itemErrors,
+    seconds,
+    checksPerSecond: checks / seconds,
+    batch: params.batch,
+    window: params.window,
+    batchLatencyMs: summarize(batchLatencies),
+    verdicts,
+    timedOut,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// FindTargets
+
+export interface FindRun {
+  readonly source: string;
+  readonly type: string;
+  readonly name: string;
+  readonly queries: number;
+  readonly targetsPerQuery: number;
+  readonly firstMs: LatencySummary;
+  readonly lastMs: LatencySummary;
+  readonly summary?: FindTargetsSummary;
+  readonly fleetCandidates: number;
+  readonly fleetCompatibleEstimate: number;
+  readonly targetP99Ms: number;
+  readonly timedOut: boolean;
+  readonly cpu?: CpuUse;
+}
+
+export interface FindParams {
+  readonly queries: number;
+  readonly warmup: number;
+  readonly limit: number;
+  readonly timeoutS: number;
+}
+
+/** Sequential FindTargets queries for one source: time to the first message and to the summary. */
+export async function findLoad(client: DevcompatClient, shape: SourceShape, targetP99Ms: number, params: FindParams): Promise<FindRun> {
+  const source = shape.source;
+  const first: number[] = [];
+  const last: number[] = [];
+  let summary: FindTargetsSummary | undefined;
+  let targets = 0;
+  let timedOut = false;
+  const deadline = nowMs() + params.timeoutS * 1000;
+  for (let i = 0; i < params.warmup + params.queries; i++) {
+    if (nowMs() > deadline) {
+      timedOut = true;
+      break;
+    }
+    const t0 = nowMs();
+    let tFirst: number | undefined;
+    let tLast: number | undefined;
+    let n = 0;
+    for await (const item of client.findTargets(source.name, { limit: params.limit })) {
+      const t = nowMs();
+      tFirst ??= t;
+      if ('summary' in item) {
+        tLast = t;
+        summary = item.summary;
+      } else {
+        n++;
+      }
+    }
+    if (tFirst === undefined || tLast === undefined) throw new Error(`FindTargets for ${source.name} ended without a summary`);
+    if (i >= params.warmup) {
+      first.push(tFirst - t0);
+      last.push(tLast - t0);
+      targets = n;
+    }
+  }
+  return {
+    source: source.id,
+    type: `${source.descriptor.type} ${source.descriptor.software_version}`,
+    name: source.name,
+    queries: last.length,
+    targetsPerQuery: targets,
+    firstMs: summarize(first),
+    lastMs: summarize(last),
+    summary,
+    fleetCandidates: shape.candidates,
+    fleetCompatibleEstimate: shape.estimatedCompatible,
+    targetP99Ms,
+    timedOut,
+  };
+}

@@ -1,0 +1,153 @@
+// Child processes of the benchmark: the devcompat server (server/main.ts) and the bare grpc-js
+// baseline (bench/baseline-server.ts). Each logs JSON lines on stdout; the line announcing the
+// bound address tells us it is serving. Stopping sends SIGTERM, waits for the exit, and falls
+// back to SIGKILL after a grace period.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface ChildServer {
+  readonly name: string;
+  readonly pid: number;
+  /** `127.0.0.1:port` the child bound. */
+  readonly address: string;
+  /** The child's last log lines (stdout and stderr), for error reports. */
+  tail(): string[];
+  /** Log lines at level warn or above (pino levels >= 40) seen so far. */
+  warnings(): number;
+  /** Whether the process is still running. */
+  alive(): boolean;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code or signal. */
+  stop(graceMs?: number): Promise<string>;
+}
+
+interface StartOptions {
+  /** Label in messages. */
+  readonly name: string;
+  /** Arguments after `node`. */
+  readonly args: readonly string[];
+  /** The `msg` of the log line that carries `address`. */
+  readonly readyMsg: string;
+  readonly timeoutMs?: number;
+}
+
+/** Starts `node <args>` from the repository root and waits for its ready line. */
+export function startChild(options: StartOptions): Promise<ChildServer> {
+  const child: ChildProcess = spawn(process.execPath, [...options.args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let warnings = 0;
+  let exit: string | undefined;
+  const exited = new Promise<string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exit = signal ?? `exit code ${code}`;
+      resolve(exit);
+    });
+  });
+  const remember = (line: string) => {
+    lines.push(line);
+    if (lines.length > 40) lines.shift();
+  };
+
+  return new Promise<ChildServer>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${options.name} did not report its address within ${options.timeoutMs ?? 30_000} ms:\n${lines.join('\n')}`));
+    }, options.timeoutMs ?? 30_000);
+    let ready = false;
+    createInterface({ input: child.stderr! }).on('line', remember);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      remember(line);
+      let record: { msg?: string; address?: string; level?: number } | undefined;
+      try {
+        record = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if ((record?.level ?? 0) >= 40) warnings++;
+      if (!ready && record?.msg === options.readyMsg && typeof record.address === 'string') {
+        ready = true;
+        clearTimeout(timer);
+        const address = record.address;
+        resolve({
+          name: options.name,
+          pid: child.pid!,
+          address,
+          tail: () => [...lines],
+          warnings: () => warnings,
+          alive: () => exit === undefined,
+          stop: async (graceMs = 10_000) => {
+            if (exit !== undefined) return exit;
+            child.kill('SIGTERM');
+            const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+            const how = await exited;
+            clearTimeout(killer);
+            return how;
+          },
+        });
+      }
+    });
+    void exited.then((how) => {
+      if (!ready) {
+        clearTimeout(timer);
+        reject(new Error(`${options.name} exited (${how}) before serving:\n${lines.join('\n')}`));
+      }
+    });
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+export interface MemoryReading {
+  /** Resident set size now, in bytes. */
+  readonly rssBytes: number;
+  /** Peak resident set size so far, in bytes. */
+  readonly hwmBytes: number;
+}
+
+/** VmRSS and VmHWM of a process, from /proc (Linux only). */
+export function readMemory(pid: number): MemoryReading | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // /proc's "kB" are KiB.
+  const bytes = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
+  return { rssBytes: bytes('VmRSS'), hwmBytes: bytes('VmHWM') };
+}
+
+/** User + system CPU time of a process so far, in seconds (Linux only). */
+export function readCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+    return ticks / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds all processes of the machine have used (busy time over every CPU, Linux only). */
+export function readMachineBusySeconds(): number | undefined {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal guest...: busy is user+nice+system+irq+softirq
+    // (guest time is already counted in user).
+    const busy = cpu[0] + cpu[1] + cpu[2] + cpu[5] + cpu[6];
+    return busy / 100;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,541 @@
+// The devcompat benchmark (`npm run bench`): the issue's targets, measured on a seeded fleet
+// (bench/fleet.ts, the mix of the shared benchmark plan), with the server and the load
+// generator in separate processes on loopback. Results are printed as a table (target and
+// HIT/MISS per line) and written as JSON; docs/benchmarks.md records a run.
+//
+//   npm run bench -- [--hosts 10000] [--seed 1] [--durability full|relaxed]
+//                    [--only sync,rss,check,stream,find] [--out bench/results/latest.json]
+//                    [--profile <dir>]   (the server runs with --cpu-prof, profile written there)
+//                    [--server-node-option=--max-semi-space-size=32 ...]   (experiments)
+//
+// Phases:
+//   1. fleet: generate it and print its shape next to the reference mix;
+//   2. sync: register every host with SyncHost, 64 in flight, hosts streamed from the generator;
+//   3. rss: the server's resident memory after seeding, and after a 2 s settle;
+//   4. check: CheckCompatibility by device names, 64 in flight for a fixed time, against
+//      devcompat and against a bare grpc-js server answering a fixed response of a real
+//      verdict's size (bench/baseline-server.ts), same client code, same run;
+//   5. stream: CheckCompatibilityStream, one stream, batches of 500 checks;
+//   6. find: FindTargets for the three sources, sequential queries, time to first message and
+//      to the summary.
+// The fleet is always seeded (the later phases need it); --only picks what is reported.
+// Every load loop is bounded in count and in time.
+
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DevcompatClient } from '../client/client.ts';
+import { REFERENCE_SHAPE, describeFleet, generateFleet } from './fleet.ts';
+import type { FleetShape, FleetSpec, SourceShape } from './fleet.ts';
+import {
+  captureResponse,
+  cpuNote,
+  findLoad,
+  machine,
+  measureChecks,
+  pairPool,
+  streamLoad,
+  syncFleet,
+  withCpu,
+  type CheckParams,
+  type CheckRun,
+  type CpuUse,
+  type FindRun,
+  type StreamRun,
+  type SyncResult,
+} from './load.ts';
+import { REPO_ROOT, readMemory, startChild, type ChildServer } from './processes.ts';
+import { fmt, markdownTable, nowMs, sleep, textTable, type LatencySummary } from './stats.ts';
+
+// ---------------------------------------------------------------------------------------
+// Options
+
+const PHASES = ['sync', 'rss', 'check', 'stream', 'find'] as const;
+type Phase = (typeof PHASES)[number];
+
+interface Options {
+  readonly spec: FleetSpec;
+  readonly durability: 'full' | 'relaxed';
+  readonly only: ReadonlySet<Phase>;
+  readonly out: string;
+  readonly inFlight: number;
+  readonly syncTimeoutS: number;
+  readonly checkSeconds: number;
+  readonly warmupSeconds: number;
+  readonly checkMaxCalls: number;
+  readonly streamChecks: number;
+  readonly streamBatch: number;
+  readonly streamWindow: number;
+  readonly streamTimeoutS: number;
+  readonly findQueries: number;
+  readonly findWarmup: number;
+  readonly findLimit: number;
+  readonly findTimeoutS: number;
+  readonly dbDir: string;
+  /** When set, the server runs with --cpu-prof and writes its profile to this folder on exit. */
+  readonly profile: string | undefined;
+  /** Extra options for the server's node (e.g. --max-semi-space-size=32), for experiments. */
+  readonly serverNodeOptions: readonly string[];
+}
+
+function parseOptions(): Options {
+  const spec = {
+    hosts: { type: 'string', default: '10000' },
+    seed: { type: 'string', default: '1' },
+    durability: { type: 'string', default: 'full' },
+    only: { type: 'string', default: PHASES.join(',') },
+    out: { type: 'string', default: 'bench/results/latest.json' },
+    'in-flight': { type: 'string', default: '64' },
+    'sync-timeout': { type: 'string', default: '300' },
+    'check-seconds': { type: 'string', default: '5' },
+    'warmup-seconds': { type: 'string', default: '1' },
+    'check-max-calls': { type: 'string', default: '2000000' },
+    'stream-checks': { type: 'string', default: '200000' },
+    'stream-batch': { type: 'string', default: '500' },
+    'stream-window': { type: 'string', default: '8' },
+    'stream-timeout': { type: 'string', default: '60' },
+    'find-queries': { type: 'string', default: '200' },
+    'find-warmup': { type: 'string', default: '10' },
+    'find-limit': { type: 'string', default: '100' },
+    'find-timeout': { type: 'string', default: '60' },
+    'db-dir': { type: 'string', default: os.tmpdir() },
+    profile: { type: 'string' },
+    'server-node-option': { type: 'string', multiple: true, default: [] },
+    help: { type: 'boolean', default: false },
+  } satisfies NonNullable<ParseArgsConfig['options']>;
+  const { values } = parseArgs({ options: spec, strict: true });
+  if (values.help) {
+    const source = readFileSync(new URL(import.meta.url), 'utf8').split('\n');
+    const header = source.slice(0, source.findIndex((line) => !line.startsWith('//')));
+    console.log(header.map((line) => line.replace(/^\/\/ ?/, '')).join('\n'));
+    console.log('options (defaults):');
+    for (const [name, option] of Object.entries(spec)) {
+      if (option.type !== 'string') continue;
+      const fallback = 'default' in option ? `  (default ${JSON.stringify(option.default)})` : '';
+      console.log(`  --${name} <value>${'multiple' in option ? ' (repeatable)' : ''}${fallback}`);
+    }
+    process.exit(0);
+  }
+  const int = (name: keyof typeof values, min: number): number => {
+    const n = Number(values[name]);
+    if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${values[name]}`);
+    return n;
+  };
+  const num = (name: keyof typeof values, min: number): number => {
+    const n = Number(values[name]);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min}, got ${values[name]}`);
+    return n;
+  };
+  if (values.durability !== 'full' && values.durability !== 'relaxed') {
+    throw new Error(`--durability must be full or relaxed, got ${values.durability}`);
+  }
+  const only = new Set<Phase>();
+  for (const name of String(values.only).split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (!(PHASES as readonly string[]).includes(name)) throw new Error(`--only: unknown phase ${name} (${PHASES.join(', ')})`);
+    only.add(name as Phase);
+  }
+  const streamBatch = int('stream-batch', 1);
+  if (streamBatch > 1000) throw new Error('--stream-batch must be at most 1000 (the server refuses larger messages)');
+  return {
+    spec: { hosts: int('hosts', 1), seed: int('seed', -(2 ** 31)) },
+    durability: values.durability,
+    only,
+    out: path.resolve(REPO_ROOT, String(values.out)),
+    inFlight: int('in-flight', 1),
+    syncTimeoutS: num('sync-timeout', 1),
+    checkSeconds: num('check-seconds', 0.1),
+    warmupSeconds: num('warmup-seconds', 0),
+    checkMaxCalls: int('check-max-calls', 1),
+    streamChecks: int('stream-checks', 1),
+    streamBatch,
+    streamWindow: int('stream-window', 1),
+    streamTimeoutS: num('stream-timeout', 1),
+    findQueries: int('find-queries', 1),
+    findWarmup: int('find-warmup', 0),
+    findLimit: int('find-limit', 1),
+    findTimeoutS: num('find-timeout', 1),
+    dbDir: path.resolve(String(values['db-dir'])),
+    profile: values.profile === undefined ? undefined : path.resolve(values.profile),
+    serverNodeOptions: values['server-node-option'] ?? [],
+  };
+}
+
+
+// ---------------------------------------------------------------------------------------
+// Phase 1: the fleet
+
+const scaleOf = (spec: FleetSpec) => spec.hosts / REFERENCE_SHAPE.hosts;
+
+function printShape(spec: FleetSpec, shape: FleetShape): void {
+  const scale = scaleOf(spec);
+  const drift = (actual: number, expected: number | undefined) =>
+    expected === undefined || expected === 0 ? '' : `${(((actual - expected) / expected) * 100).toFixed(1)}%`;
+  const rows: string[][] = [];
+  const row = (label: string, actual: number, expected?: number) =>
+    rows.push([label, fmt(actual), expected === undefined ? '' : fmt(expected), drift(actual, expected)]);
+  row('hosts', shape.hosts, REFERENCE_SHAPE.hosts * scale);
+  row('devices', shape.devices, REFERENCE_SHAPE.devices * scale);
+  row('distinct descriptors', shape.distinctDescriptors, REFERENCE_SHAPE.distinctDescriptors);
+  const reference: Record<string, number> = REFERENCE_SHAPE.devicesPerType;
+  for (const [type, n] of Object.entries(reference)) row(`  ${type}`, shape.devicesPerType[type] ?? 0, n * scale);
+  for (const [type, n] of Object.entries(shape.devicesPerType)) if (!(type in reference)) row(`  ${type}`, n);
+  const source = (s: SourceShape, ref?: { candidates: number; compatible: number }) => {
+    const d = s.source.descriptor;
+    rows.push([`source ${s.source.id}: ${d.type} ${d.software_version}`, s.source.name, '', '']);
+    row('  candidates', s.candidates, ref && ref.candidates * scale);
+    row('  compatible (estimate)', s.estimatedCompatible, ref && ref.compatible * scale);
+  };
+  source(shape.sources.gvtg, REFERENCE_SHAPE.sources.gvtg);
+  source(shape.sources.nvidia, REFERENCE_SHAPE.sources.nvidia);
+  source(shape.sources.mlx5);
+  console.log(textTable(['fleet', 'generated', 'mix', 'drift'], rows));
+  console.log('(the mix column is fleet-mix.md scaled to the fleet size; the full shape: npx tsx bench/print-fleet.ts)');
+}
+
+
+// ---------------------------------------------------------------------------------------
+// Results
+
+interface RssResult {
+  readonly afterSeedBytes: number;
+  readonly afterSettleBytes: number;
+  readonly peakBytes: number;
+  readonly atEndBytes?: number;
+}
+
+interface Results {
+  command: string;
+  startedAt: string;
+  machine: ReturnType<typeof machine>;
+  options: Omit<Options, 'only'> & { only: Phase[] };
+  fleet?: FleetShape & { generateMs: number };
+  sync?: SyncResult;
+  rss?: RssResult;
+  check?: {
+    devcompat: CheckRun;
+    baseline: CheckRun;
+    ratio: number;
+    fixedResponse: { bytes: number; verdict: string; checks: number; sampleBytes: LatencySummary };
+  };
+  stream?: StreamRun;
+  find?: FindRun[];
+  errors: string[];
+}
+
+const MB = 1e6;
+const hit = (ok: boolean) => (ok ? 'HIT' : 'MISS');
+
+function resultRows(r: Results): string[][] {
+  const rows: string[][] = [];
+  if (r.sync) {
+    const s = r.sync;
+    const complete = s.failures === 0 && !s.timedOut && s.hostsSynced === s.hosts;
+    rows.push([
+      `SyncHost, ${fmt(s.hosts)} hosts / ${fmt(s.devices)} devices, ${r.options.inFlight} in flight, durability ${r.options.durability}`,
+      `${fmt(s.seconds, 2)} s (${fmt(s.syncsPerSecond)} hosts/s, ${fmt(s.devicesPerSecond)} devices/s; p50 ${fmt(s.latencyMs.p50, 1)} ms, p99 ${fmt(s.latencyMs.p99, 1)} ms)${complete ? '' : ` INCOMPLETE: ${s.failures} failed${s.timedOut ? ', timed out' : ''}`}`,
+      `< ${fmt(4 * scaleOf(r.options.spec), 2)} s${r.options.spec.hosts === 10_000 ? '' : ' (4 s scaled to the fleet)'}`,
+      'etcd 3.4: 6.4-7.5 s',
+      hit(complete && s.seconds < 4 * scaleOf(r.options.spec)),
+      noise(s.cpu),
+    ]);
+  }
+  if (r.rss) {
+    const worst = Math.max(r.rss.afterSeedBytes, r.rss.afterSettleBytes);
+    rows.push([
+      'Server RSS after seeding',
+      `${fmt(r.rss.afterSeedBytes / MB)} MB (after 2 s settle ${fmt(r.rss.afterSettleBytes / MB)} MB, peak ${fmt(r.rss.peakBytes / MB)} MB)`,
+      '< 400 MB',
+      '',
+      hit(worst < 400 * MB),
+      '',
+    ]);
+  }
+  if (r.check) {
+    const c = r.check;
+    rows.push([
+      `CheckCompatibility, ${r.options.inFlight} in flight, ${r.options.checkSeconds} s`,
+      `${fmt(c.devcompat.callsPerSecond)} calls/s (p50 ${fmt(c.devcompat.latencyMs.p50, 2)} ms, p99 ${fmt(c.devcompat.latencyMs.p99, 2)} ms)`,
+      '',
+      'etcd 3.4: ~1,000/s',
+      '',
+      noise(c.devcompat.cpu),
+    ]);
+    rows.push([
+      `  bare grpc-js, fixed ${fmt(c.fixedResponse.bytes)}-byte response`,
+      `${fmt(c.baseline.callsPerSecond)} calls/s (p50 ${fmt(c.baseline.latencyMs.p50, 2)} ms, p99 ${fmt(c.baseline.latencyMs.p99, 2)} ms)`,
+      '',
+      '',
+      '',
+      noise(c.baseline.cpu),
+    ]);
+    rows.push(['  devcompat / bare grpc-js', fmt(c.ratio, 2), '>= 0.70', '', hit(c.ratio >= 0.7 && c.devcompat.errors === 0), '']);
+  }
+  if (r.stream) {
+    const s = r.stream;
+    rows.push([
+      `CheckCompatibilityStream, one stream, ${fmt(s.checks)} checks in batches of ${s.batch}`,
+      `${fmt(s.checksPerSecond)} checks/s (batch round trip p50 ${fmt(s.batchLatencyMs.p50, 1)} ms, p99 ${fmt(s.batchLatencyMs.p99, 1)} ms)${s.timedOut ? ' TIMED OUT' : ''}`,
+      '>= 20,000 checks/s',
+      '',
+      hit(s.checksPerSecond >= 20_000 && s.itemErrors === 0 && !s.timedOut),
+      noise(s.cpu),
+    ]);
+  }
+  for (const f of r.find ?? []) {
+    rows.push([
+      `FindTargets ${f.source} (${fmt(f.summary?.candidates ?? Number.NaN)} candidates, limit ${r.options.findLimit}), ${f.queries} queries`,
+      `first p50 ${fmt(f.firstMs.p50, 2)} / p99 ${fmt(f.firstMs.p99, 2)} ms; last p50 ${fmt(f.lastMs.p50, 2)} / p99 ${fmt(f.lastMs.p99, 2)} ms`,
+      `last p99 < ${f.targetP99Ms} ms`,
+      f.source === 'gvtg-v5_8' ? 'etcd list+filter 2.5-3.5 s; in-process scan ~13 ms' : f.source === 'nvidia-525' ? 'etcd list+filter 2.5-3.5 s; in-process scan ~130 ms' : 'etcd list+filter 2.5-3.5 s',
+      hit(f.lastMs.p99 < f.targetP99Ms && !f.timedOut),
+      noise(f.cpu),
+    ]);
+  }
+  return rows;
+}
+
+const HEADER = ['benchmark', 'measured', 'target', 'for comparison (from the issue)', 'result', 'noise'];
+
+/** CPU that other processes of the machine used during a measurement, in % of one core. */
+const NOISY_SHARE = 0.25;
+function noise(cpu: CpuUse | undefined): string {
+  if (!cpu) return '';
+  const share = cpu.otherCpuS / cpu.wallS;
+  return `${fmt(share * 100)}%${share > NOISY_SHARE ? ' NOISY' : ''}`;
+}
+
+// ---------------------------------------------------------------------------------------
+// Main
+
+async function main(): Promise<number> {
+  let options: Options;
+  try {
+    options = parseOptions();
+  } catch (error) {
+    console.error(`${(error as Error).message} (npm run bench -- --help lists the options)`);
+    return 2;
+  }
+  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const results: Results = {
+    command,
+    startedAt: new Date().toISOString(),
+    machine: machine(),
+    options: { ...options, only: [...options.only] },
+    errors: [],
+  };
+  const m = results.machine;
+  console.log(`devcompat benchmark: ${command}`);
+  console.log(`machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, node ${m.node}, ${m.platform}; database on ${m.dbFilesystem || '?'} (${options.dbDir})`);
+  console.log(`code: commit ${m.source.commit}${m.source.dirty ? ' with uncommitted changes in server/, client/, proto/ or migrations/' : ''}`);
+
+  // 1. Fleet
+  console.log(`\n== 1. fleet: ${fmt(options.spec.hosts)} hosts, seed ${options.spec.seed}`);
+  const t0 = nowMs();
+  let generated = 0;
+  for (const host of generateFleet(options.spec)) generated += host.devices.length;
+  const generateMs = nowMs() - t0;
+  const shape = describeFleet(generateFleet(options.spec));
+  results.fleet = { ...shape, generateMs };
+  printShape(options.spec, shape);
+  console.log(`generated ${fmt(generated)} devices in ${fmt(generateMs)} ms`);
+
+  const dir = mkdtempSync(path.join(options.dbDir, 'devcompat-bench-'));
+  let server: ChildServer | undefined;
+  let baseline: ChildServer | undefined;
+  const clients: DevcompatClient[] = [];
+  const cleanup = async () => {
+    for (const client of clients) client.close();
+    clients.length = 0;
+    const stops = [server, baseline].filter((s): s is ChildServer => s !== undefined).map(async (child) => {
+      const how = await child.stop();
+      if (how !== 'exit code 0') console.log(`${child.name} stopped: ${how}`);
+    });
+    server = baseline = undefined;
+    await Promise.all(stops);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const interrupted = () => {
+    console.log('\ninterrupted: stopping the servers');
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+
+  try {
+    server = await startChild({
+      name: 'devcompat server',
+      args: [
+        ...(options.profile ? ['--cpu-prof', '--cpu-prof-dir', options.profile] : []),
+        ...options.serverNodeOptions,
+        ...['--import', 'tsx', 'server/main.ts', '--db', path.join(dir, 'bench.db'), '--address', '127.0.0.1:0'],
+        ...['--durability', options.durability, '--log-level', 'info'],
+      ],
+      readyMsg: 'devcompat serving',
+    });
+    console.log(`\ndevcompat server pid ${server.pid} at ${server.address} (durability ${options.durability}, db ${dir})`);
+    const idle = readMemory(server.pid);
+    if (idle) console.log(`server RSS before seeding: ${fmt(idle.rssBytes / MB)} MB`);
+    const client = new DevcompatClient({ address: server.address, actor: 'bench' });
+    clients.push(client);
+    const pid = server.pid;
+
+    // 2. Sync
+    console.log(`\n== 2. sync: ${fmt(options.spec.hosts)} hosts, ${options.inFlight} in flight`);
+    const sync = await withCpu(pid, () =>
+      syncFleet(client, { spec: options.spec, inFlight: options.inFlight, timeoutS: options.syncTimeoutS, progress: console.log }),
+    );
+    results.sync = { ...sync.value, cpu: sync.cpu };
+    const s = results.sync;
+    console.log(
+      `synced ${fmt(s.hostsSynced)} hosts / ${fmt(s.devices)} devices (${fmt(s.devicesCreated)} created) in ${fmt(s.seconds, 2)} s: ` +
+        `${fmt(s.syncsPerSecond)} hosts/s, ${fmt(s.devicesPerSecond)} devices/s; latency p50 ${fmt(s.latencyMs.p50, 1)} ms, p99 ${fmt(s.latencyMs.p99, 1)} ms`,
+    );
+    console.log(cpuNote(sync.cpu));
+    if (s.failures > 0 || s.timedOut) {
+      throw new Error(`sync incomplete: ${s.failures} failures${s.timedOut ? ', timed out' : ''}; first: ${s.firstError}`);
+    }
+    if (s.devicesCreated !== s.devices) throw new Error(`the server created ${s.devicesCreated} devices for ${s.devices} sent`);
+
+    // 3. RSS
+    const afterSeed = readMemory(pid);
+    await sleep(2000);
+    const afterSettle = readMemory(pid);
+    if (afterSeed && afterSettle) {
+      results.rss = { afterSeedBytes: afterSeed.rssBytes, afterSettleBytes: afterSettle.rssBytes, peakBytes: afterSettle.hwmBytes };
+      console.log(
+        `\n== 3. server RSS after seeding: ${fmt(afterSeed.rssBytes / MB)} MB; after a 2 s settle ${fmt(afterSettle.rssBytes / MB)} MB; peak so far ${fmt(afterSettle.hwmBytes / MB)} MB`,
+      );
+    }
+
+    // 4. CheckCompatibility
+    const pairs = options.only.has('check') || options.only.has('stream') ? pairPool(options.spec, 20_000, options.spec.seed) : [];
+    if (options.only.has('check')) {
+      console.log(`\n== 4. CheckCompatibility: ${options.inFlight} in flight, ${options.warmupSeconds} s warm-up + ${options.checkSeconds} s, devcompat then bare grpc-js`);
+      const captured = await captureResponse(client, pairs, 501);
+      const responseFile = path.join(dir, 'baseline-response.json');
+      writeFileSync(responseFile, JSON.stringify(captured.response));
+      console.log(
+        `baseline answers a ${captured.verdict} verdict with ${captured.checks} checks: ${captured.bytes} bytes encoded ` +
+          `(real responses: p50 ${captured.sampleBytes.p50}, min ${captured.sampleBytes.min}, max ${captured.sampleBytes.max} bytes)`,
+      );
+      baseline = await startChild({
+        name: 'baseline server',
+        args: ['--import', 'tsx', 'bench/baseline-server.ts', '--address', '127.0.0.1:0', '--response', responseFile],
+        readyMsg: 'baseline serving',
+      });
+      const baselineClient = new DevcompatClient({ address: baseline.address, actor: 'bench' });
+      clients.push(baselineClient);
+
+      const checkParams: CheckParams = {
+        inFlight: options.inFlight,
+        maxCalls: options.checkMaxCalls,
+        warmupSeconds: options.warmupSeconds,
+        seconds: options.checkSeconds,
+      };
+      const devcompatRun = await measureChecks(client, pid, pairs, checkParams);
+      console.log(
+        `devcompat:    ${fmt(devcompatRun.callsPerSecond)} calls/s; p50 ${fmt(devcompatRun.latencyMs.p50, 2)} ms, p99 ${fmt(devcompatRun.latencyMs.p99, 2)} ms; ` +
+          `${devcompatRun.errors} errors; verdicts ${JSON.stringify(devcompatRun.verdicts)}`,
+      );
+      console.log(`  ${cpuNote(devcompatRun.cpu!)}`);
+      const baselineRun = await measureChecks(baselineClient, baseline.pid, pairs, checkParams);
+      console.log(
+        `bare grpc-js: ${fmt(baselineRun.callsPerSecond)} calls/s; p50 ${fmt(baselineRun.latencyMs.p50, 2)} ms, p99 ${fmt(baselineRun.latencyMs.p99, 2)} ms; ${baselineRun.errors} errors`,
+      );
+      console.log(`  ${cpuNote(baselineRun.cpu!)}`);
+      const ratio = devcompatRun.callsPerSecond / baselineRun.callsPerSecond;
+      console.log(`ratio devcompat / bare grpc-js: ${fmt(ratio, 2)}`);
+      results.check = {
+        devcompat: devcompatRun,
+        baseline: baselineRun,
+        ratio,
+        fixedResponse: { bytes: captured.bytes, verdict: captured.verdict, checks: captured.checks, sampleBytes: captured.sampleBytes },
+      };
+      baselineClient.close();
+      clients.splice(clients.indexOf(baselineClient), 1);
+      await baseline.stop();
+      baseline = undefined;
+    }
+
+    // 5. CheckCompatibilityStream
+    if (options.only.has('stream')) {
+      console.log(`\n== 5. CheckCompatibilityStream: one stream, ${fmt(options.streamChecks)} checks, batches of ${options.streamBatch}, at most ${options.streamWindow} batches in flight`);
+      // A short warm-up stream, then the measured one.
+      const streamParams = { batch: options.streamBatch, window: options.streamWindow, timeoutS: options.streamTimeoutS };
+      await streamLoad(client, pairs, Math.min(options.streamChecks, 20_000), streamParams);
+      const run = await withCpu(pid, () => streamLoad(client, pairs, options.streamChecks, streamParams));
+      results.stream = { ...run.value, cpu: run.cpu };
+      const st = results.stream;
+      console.log(
+        `${fmt(st.checks)} checks in ${fmt(st.seconds, 2)} s: ${fmt(st.checksPerSecond)} checks/s; batch round trip p50 ${fmt(st.batchLatencyMs.p50, 1)} ms, ` +
+          `p99 ${fmt(st.batchLatencyMs.p99, 1)} ms; ${st.itemErrors} item errors; verdicts ${JSON.stringify(st.verdicts)}`,
+      );
+      console.log(`  ${cpuNote(run.cpu)}`);
+    }
+
+    // 6. FindTargets
+    if (options.only.has('find')) {
+      console.log(`\n== 6. FindTargets: ${options.findWarmup} warm-up + ${options.findQueries} sequential queries per source, limit ${options.findLimit}`);
+      results.find = [];
+      const targets: [SourceShape, number][] = [
+        [shape.sources.gvtg, 25],
+        [shape.sources.nvidia, 50],
+        [shape.sources.mlx5, 50],
+      ];
+      for (const [sourceShape, targetP99] of targets) {
+        const findParams = { queries: options.findQueries, warmup: options.findWarmup, limit: options.findLimit, timeoutS: options.findTimeoutS };
+        const run = await withCpu(pid, () => findLoad(client, sourceShape, targetP99, findParams));
+        const f = { ...run.value, cpu: run.cpu };
+        results.find.push(f);
+        console.log(
+          `${f.source} (${f.type}, ${f.name}): server says ${fmt(f.summary?.candidates ?? Number.NaN)} candidates ` +
+            `(fleet: ${fmt(f.fleetCandidates)}), ${fmt(f.summary?.compatible ?? Number.NaN)} compatible (fleet estimate: ${fmt(f.fleetCompatibleEstimate)}), ` +
+            `${fmt(f.summary?.rejected ?? Number.NaN)} rejected, ${f.summary?.distinct_descriptors ?? '?'} distinct descriptors; ${f.targetsPerQuery} targets streamed`,
+        );
+        console.log(
+          `  time to first message p50 ${fmt(f.firstMs.p50, 2)} ms, p99 ${fmt(f.firstMs.p99, 2)} ms; to last (summary) p50 ${fmt(f.lastMs.p50, 2)} ms, ` +
+            `p99 ${fmt(f.lastMs.p99, 2)} ms, max ${fmt(f.lastMs.max, 2)} ms; ${cpuNote(f.cpu)}`,
+        );
+      }
+    }
+
+    const end = readMemory(pid);
+    if (results.rss && end) {
+      results.rss = { ...results.rss, atEndBytes: end.rssBytes, peakBytes: end.hwmBytes };
+      console.log(`\nserver RSS at the end: ${fmt(end.rssBytes / MB)} MB (peak ${fmt(end.hwmBytes / MB)} MB)`);
+    }
+    if (server.warnings() > 0) console.log(`the server logged ${server.warnings()} warnings or errors; last lines:\n${server.tail().join('\n')}`);
+  } catch (error) {
+    results.errors.push((error as Error).stack ?? String(error));
+    console.error(`\nbenchmark failed: ${(error as Error).stack ?? error}`);
+    if (server) console.error(`server's last lines:\n${server.tail().join('\n')}`);
+  } finally {
+    await cleanup();
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+  }
+
+  // Results
+  const only = options.only;
+  const reported: Results = {
+    ...results,
+    sync: only.has('sync') ? results.sync : undefined,
+    rss: only.has('rss') ? results.rss : undefined,
+  };
+  const rows = resultRows(reported);
+  console.log(`\n== results (${command})\n`);
+  console.log(textTable(HEADER, rows, ['l', 'l', 'l', 'l', 'l', 'r']));
+  console.log(
+    `noise: CPU used by other processes of the machine during each measurement, in % of one core (of ${results.machine.cpus});` +
+      ` NOISY above ${NOISY_SHARE * 100}%: rerun on a quiet machine before trusting that line.`,
+  );
+  console.log(`\nas Markdown:\n\n${markdownTable(HEADER, rows)}`);
+  mkdirSync(path.dirname(options.out), { recursive: true });
+  writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);
+  const outName = path.relative(REPO_ROOT, options.out);
+  console.log(`\nraw results: ${outName.startsWith('..') ? options.out : outName}; the benchmark took ${fmt((nowMs() - t0) / 1000)} s`);
+  return results.errors.length > 0 ? 1 : 0;
+}
+
+process.exitCode = await main();
