@@ -7,7 +7,8 @@ import { HealthImplementation } from 'grpc-health-check';
 import { pino, type Logger } from 'pino';
 import { loadServices, SERVICE_NAMES } from '../proto/load.ts';
 import { Registry } from './core/registry.ts';
-import { SqliteStore, type Durability } from './store/sqlite-store.ts';
+import type { Durability } from './store/sqlite-store.ts';
+import { WorkerStore } from './store/worker-store.ts';
 import { registryHandlers } from './grpc/registry-service.ts';
 import { compatibilityHandlers } from './grpc/compatibility-service.ts';
 import { historyHandlers } from './grpc/history-service.ts';
@@ -41,12 +42,12 @@ export interface RunningServer {
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.logger ?? pino({ level: 'silent' });
-  const store = new SqliteStore({ path: options.dbPath, durability: options.durability ?? 'full' });
+  const store = await WorkerStore.open({ path: options.dbPath, durability: options.durability ?? 'full' });
   let registry: Registry;
   try {
-    registry = new Registry(store);
+    registry = await Registry.open(store);
   } catch (error) {
-    store.close();
+    await store.close();
     throw error;
   }
   if (store.migrations.applied.length > 0) log.info({ applied: store.migrations.applied }, 'migrations applied');
@@ -88,7 +89,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ),
     );
   } catch (error) {
-    store.close();
+    await store.close();
     throw new Error(`cannot listen on ${address}: ${(error as Error).message}`);
   }
   const host = address.slice(0, address.lastIndexOf(':'));
@@ -112,7 +113,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         });
       });
       await registry.close();
-      store.close();
+      await store.close();
       log.info('devcompat stopped');
     })();
     return closing;

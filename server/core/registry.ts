@@ -21,6 +21,7 @@ import type {
   HistoryQuery,
   HistoryRecord,
   HostRecord,
+  LoadedState,
   RegistryStore,
   StoredDescriptor,
 } from './store.ts';
@@ -150,13 +151,20 @@ export class Registry {
   private verdictCount = 0;
   private pending: PendingWrite[] = [];
   private flushScheduled = false;
+  /** The batch being committed; the next one gathers meanwhile. */
+  private committing: Promise<void> | undefined;
   private closed = false;
 
-  constructor(
+  /** Loads the registry's state from the store. */
+  static async open(store: RegistryStore, clock: () => number = Date.now): Promise<Registry> {
+    return new Registry(store, clock, await store.load());
+  }
+
+  private constructor(
     private readonly store: RegistryStore,
-    private readonly clock: () => number = Date.now,
+    private readonly clock: () => number,
+    state: LoadedState,
   ) {
-    const state = store.load();
     this.revisionValue = state.revision;
     this.revisionTime = state.revisionTime;
     for (const stored of state.descriptors) {
@@ -204,7 +212,10 @@ export class Registry {
   /** Writes that are already queued are committed; new ones are refused. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.pending.length > 0) this.flush();
+    while (this.committing || this.pending.length > 0) {
+      if (this.committing) await this.committing;
+      else this.flush();
+    }
   }
 
   private enqueue(write: PendingWrite): void {
@@ -213,14 +224,23 @@ export class Registry {
       return;
     }
     this.pending.push(write);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    this.scheduleFlush();
   }
 
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.committing) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /**
+   * Plans every queued write against the current state and commits them as one batch. One
+   * batch is in flight at a time: writes that arrive meanwhile wait for the next, so batches
+   * grow with the load, and each plan sees every earlier write applied.
+   */
   private flush(): void {
     this.flushScheduled = false;
+    if (this.committing) return;
     const writes = this.pending;
     this.pending = [];
     const plans: Plan[] = [];
@@ -249,17 +269,18 @@ export class Registry {
         write.settle.reject(error);
       }
     }
-    if (plans.length > 0) this.commitPlans(plans, newDescriptors, revision);
-    if (deferred.length > 0) {
-      this.pending.unshift(...deferred);
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
+    this.pending.unshift(...deferred);
+    if (plans.length > 0) {
+      this.committing = this.commitPlans(plans, newDescriptors, revision).finally(() => {
+        this.committing = undefined;
+        if (this.pending.length > 0) this.scheduleFlush();
+      });
+    } else if (this.pending.length > 0) {
+      this.scheduleFlush();
     }
   }
 
-  private commitPlans(plans: Plan[], newDescriptors: Map<string, DescriptorEntry>, revision: number): void {
+  private async commitPlans(plans: Plan[], newDescriptors: Map<string, DescriptorEntry>, revision: number): Promise<void> {
     const changing = plans.filter((plan) => plan.revision !== undefined);
     const usedDescriptors = new Set<DescriptorEntry>();
     for (const plan of changing) for (const { entry } of plan.upserts) usedDescriptors.add(entry);
@@ -281,7 +302,7 @@ export class Registry {
         .map((plan) => ({ hostId: plan.host!.hostId, lastSyncTime: plan.host!.lastSyncTime })),
     };
     try {
-      this.store.commit(batch);
+      await this.store.commit(batch);
     } catch (error) {
       for (const plan of plans) plan.write.settle.reject(error);
       return;
@@ -530,15 +551,18 @@ export class Registry {
     return ids;
   }
 
-  listHosts(...args: Parameters<RegistryStore['listHosts']>): LiveHost[] {
-    return this.store.listHosts(...args).map((record) => this.getHost(record.hostId));
+  // Lists come from the store's indexes. The store answers in call order, after the
+  // commits requested before, and those are applied here before the answer arrives: the
+  // live objects the records name are present.
+  async listHosts(...args: Parameters<RegistryStore['listHosts']>): Promise<LiveHost[]> {
+    return (await this.store.listHosts(...args)).map((record) => this.getHost(record.hostId));
   }
 
-  listDevices(...args: Parameters<RegistryStore['listDevices']>): LiveDevice[] {
-    return this.store.listDevices(...args).map((record) => this.getDevice(record.hostId, record.deviceId));
+  async listDevices(...args: Parameters<RegistryStore['listDevices']>): Promise<LiveDevice[]> {
+    return (await this.store.listDevices(...args)).map((record) => this.getDevice(record.hostId, record.deviceId));
   }
 
-  listHistory(query: HistoryQuery): HistoryRecord[] {
+  listHistory(query: HistoryQuery): Promise<HistoryRecord[]> {
     return this.store.listHistory(query);
   }
 

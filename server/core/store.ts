@@ -110,12 +110,17 @@ export interface HistoryQuery {
   readonly limit: number;
 }
 
+/**
+ * Asynchronous, so the adapter can run its database work off the event loop (the SQLite
+ * adapter runs it in a worker thread). Calls are executed in the order they are made: a read
+ * made after a commit was requested sees that commit.
+ */
 export interface RegistryStore {
-  load(): LoadedState;
-  /** Writes the batch in one transaction; durable when it returns (per the durability mode). */
-  commit(batch: CommitBatch): void;
-  listDevices(query: DeviceQuery): DeviceRecord[];
-  listHosts(query: HostQuery): HostRecord[];
-  listHistory(query: HistoryQuery): HistoryRecord[];
-  close(): void;
+  load(): Promise<LoadedState>;
+  /** Writes the batch in one transaction; durable when it resolves (per the durability mode). */
+  commit(batch: CommitBatch): Promise<void>;
+  listDevices(query: DeviceQuery): Promise<DeviceRecord[]>;
+  listHosts(query: HostQuery): Promise<HostRecord[]>;
+  listHistory(query: HistoryQuery): Promise<HistoryRecord[]>;
+  close(): Promise<void>;
 }

@@ -22,7 +22,7 @@ interface ListHistoryInput {
 
 export function historyHandlers(registry: Registry, log: Logger): grpc.UntypedServiceImplementation {
   return {
-    ListHistory: unary(log, (request: ListHistoryInput) => {
+    ListHistory: unary(log, async (request: ListHistoryInput) => {
       const resource = request.resource ?? '';
       let hostId: string | undefined;
       let deviceId: string | undefined;
@@ -50,7 +50,7 @@ export function historyHandlers(registry: Registry, log: Logger): grpc.UntypedSe
         newestFirst,
       };
       const after = decodePageToken<[number, number]>(request.page_token, filter);
-      const entries = registry.listHistory({
+      const entries = await registry.listHistory({
         hostId,
         deviceId,
         startRevision,

@@ -1,6 +1,7 @@
 // The SQLite adapter: the only module that knows better-sqlite3. Statements are prepared
 // once; every write is one synchronous transaction; SqliteError codes become domain errors
-// here and nowhere else.
+// here and nowhere else. It is synchronous: the registry reaches it through WorkerStore
+// (worker-store.ts), which runs it in a worker thread.
 
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -15,7 +16,6 @@ import type {
   HostQuery,
   HostRecord,
   LoadedState,
-  RegistryStore,
   ResourceSnapshot,
 } from '../core/store.ts';
 import type { Labels } from '../core/resources.ts';
@@ -68,7 +68,7 @@ interface HistoryRow {
   after: string | null;
 }
 
-export class SqliteStore implements RegistryStore {
+export class SqliteStore {
   readonly migrations: MigrationReport;
   private readonly db: Database.Database;
   private readonly statements;

@@ -1,0 +1,52 @@
+// The storage worker: owns the SQLite connection and answers WorkerStore's calls one at a
+// time, in order (see worker-store.ts).
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { DomainError } from '../core/errors.ts';
+import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.ts';
+import type { SerializedError, StoreRequest, StoreResponse, WorkerReady } from './worker-store.ts';
+
+const port = parentPort!;
+
+function serialize(error: unknown): SerializedError {
+  if (error instanceof DomainError) return { message: error.message, reason: error.reason };
+  const failure = error instanceof Error ? error : new Error(String(error));
+  return { message: failure.message, stack: failure.stack };
+}
+
+let store: SqliteStore;
+try {
+  store = new SqliteStore(workerData as SqliteStoreOptions);
+  port.postMessage({ ready: store.migrations } satisfies WorkerReady);
+} catch (error) {
+  port.postMessage({ failed: serialize(error) } satisfies WorkerReady);
+  throw error;
+}
+
+port.on('message', (request: StoreRequest) => {
+  let response: StoreResponse;
+  try {
+    response = { id: request.id, result: handle(request) };
+  } catch (error) {
+    response = { id: request.id, error: serialize(error) };
+  }
+  port.postMessage(response);
+});
+
+function handle(request: StoreRequest): unknown {
+  switch (request.method) {
+    case 'load':
+      return store.load();
+    case 'commit':
+      return store.commit(request.argument as Parameters<SqliteStore['commit']>[0]);
+    case 'listDevices':
+      return store.listDevices(request.argument as Parameters<SqliteStore['listDevices']>[0]);
+    case 'listHosts':
+      return store.listHosts(request.argument as Parameters<SqliteStore['listHosts']>[0]);
+    case 'listHistory':
+      return store.listHistory(request.argument as Parameters<SqliteStore['listHistory']>[0]);
+    case 'close':
+      store.close();
+      return undefined;
+  }
+}

@@ -1,0 +1,128 @@
+// The registry's store: SqliteStore run in a worker thread. The event loop keeps decoding and
+// validating requests (and serving reads from memory) while a batch is being written and
+// fsynced on the other core. The worker handles one call at a time, in the order they were
+// sent, and answers in that order; so a list or history read sees every commit requested
+// before it, and its answer arrives after those commits' acknowledgements.
+
+import { Worker } from 'node:worker_threads';
+import { DomainError, type ErrorReason } from '../core/errors.ts';
+import type {
+  CommitBatch,
+  DeviceQuery,
+  DeviceRecord,
+  HistoryQuery,
+  HistoryRecord,
+  HostQuery,
+  HostRecord,
+  LoadedState,
+  RegistryStore,
+} from '../core/store.ts';
+import type { MigrationReport } from './migrate.ts';
+import type { SqliteStoreOptions } from './sqlite-store.ts';
+
+export type StoreMethod = 'load' | 'commit' | 'listDevices' | 'listHosts' | 'listHistory' | 'close';
+
+export interface StoreRequest {
+  readonly id: number;
+  readonly method: StoreMethod;
+  readonly argument?: unknown;
+}
+
+export interface SerializedError {
+  readonly message: string;
+  readonly stack?: string;
+  readonly reason?: ErrorReason;
+}
+
+export type StoreResponse =
+  | { readonly id: number; readonly result: unknown }
+  | { readonly id: number; readonly error: SerializedError };
+
+export type WorkerReady = { readonly ready: MigrationReport } | { readonly failed: SerializedError };
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+function revive(error: SerializedError): Error {
+  if (error.reason) return new DomainError(error.reason, error.message);
+  const revived = new Error(error.message);
+  if (error.stack) revived.stack = error.stack;
+  return revived;
+}
+
+export class WorkerStore implements RegistryStore {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private failure: Error | undefined;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly migrations: MigrationReport,
+  ) {
+    worker.on('message', (response: StoreResponse) => {
+      const entry = this.pending.get(response.id);
+      if (!entry) return;
+      this.pending.delete(response.id);
+      if ('error' in response) entry.reject(revive(response.error));
+      else entry.resolve(response.result);
+    });
+    const fail = (error: Error) => {
+      this.failure = error;
+      for (const entry of this.pending.values()) entry.reject(error);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`the storage worker exited (code ${code})`)));
+  }
+
+  /** Starts the worker, opens the database and applies migrations. */
+  static async open(options: SqliteStoreOptions): Promise<WorkerStore> {
+    const worker = new Worker(new URL('./sqlite-worker-entry.mjs', import.meta.url), { workerData: options });
+    const ready = await new Promise<WorkerReady>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    if ('failed' in ready) {
+      await worker.terminate();
+      throw revive(ready.failed);
+    }
+    return new WorkerStore(worker, ready.ready);
+  }
+
+  private call<T>(method: StoreMethod, argument?: unknown): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.worker.postMessage({ id, method, argument } satisfies StoreRequest);
+    });
+  }
+
+  load(): Promise<LoadedState> {
+    return this.call('load');
+  }
+
+  commit(batch: CommitBatch): Promise<void> {
+    return this.call('commit', batch);
+  }
+
+  listDevices(query: DeviceQuery): Promise<DeviceRecord[]> {
+    return this.call('listDevices', query);
+  }
+
+  listHosts(query: HostQuery): Promise<HostRecord[]> {
+    return this.call('listHosts', query);
+  }
+
+  listHistory(query: HistoryQuery): Promise<HistoryRecord[]> {
+    return this.call('listHistory', query);
+  }
+
+  async close(): Promise<void> {
+    if (this.failure) return;
+    await this.call('close');
+    await this.worker.terminate();
+  }
+}
