@@ -36,6 +36,7 @@ import {
   measureChecks,
   pairPool,
   streamLoad,
+  encodeSyncRequests,
   syncFleet,
   withCpu,
   type CheckParams,
@@ -379,11 +380,19 @@ async function main(): Promise<number> {
     const client = new DevcompatClient({ address: server.address, actor: 'bench' });
     clients.push(client);
     const pid = server.pid;
+    const serverAddress = server.address;
 
     // 2. Sync
     console.log(`\n== 2. sync: ${fmt(options.spec.hosts)} hosts, ${options.inFlight} in flight`);
+    const encoded = encodeSyncRequests(options.spec);
+    console.log(`encoded ${fmt(encoded.length)} SyncHost requests (${fmt(encoded.reduce((sum, e) => sum + e.bytes.length, 0) / MB, 1)} MB) before the clock starts`);
     const sync = await withCpu(pid, () =>
-      syncFleet(client, { spec: options.spec, inFlight: options.inFlight, timeoutS: options.syncTimeoutS, progress: console.log }),
+      syncFleet(serverAddress, encoded, {
+        hosts: options.spec.hosts,
+        inFlight: options.inFlight,
+        timeoutS: options.syncTimeoutS,
+        progress: console.log,
+      }),
     );
     results.sync = { ...sync.value, cpu: sync.cpu };
     const s = results.sync;

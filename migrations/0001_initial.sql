@@ -12,6 +12,10 @@ CREATE TABLE revisions (
 CREATE INDEX revisions_by_time ON revisions (time_ms, revision);
 CREATE INDEX revisions_by_actor ON revisions (actor, revision);
 
+-- SQLite is the registry's durable copy and its history. The current state is also held in
+-- memory, indexed there for lookups, lists and FindTargets (server/core/registry.ts), so the
+-- tables here carry only the indexes that loading and history need.
+
 -- Descriptors are interned: a fleet holds few distinct ones (hosts of one class share
 -- drivers and firmware), so devices reference them by id. Rows are never changed or
 -- removed, so history can always resolve the descriptor a past device had.
@@ -36,16 +40,6 @@ CREATE TABLE hosts (
   last_sync_time_ms INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 
--- Label selectors are served by these covering B-trees: one row per (label, resource),
--- ordered by the label. They mirror the `labels` JSON of the resource's row, and are
--- maintained with it in the same transaction.
-CREATE TABLE host_labels (
-  key     TEXT NOT NULL,
-  value   TEXT NOT NULL,
-  host_id TEXT NOT NULL,
-  CONSTRAINT host_labels_pk PRIMARY KEY (key, value, host_id)
-) STRICT, WITHOUT ROWID;
-
 CREATE TABLE devices (
   host_id            TEXT    NOT NULL CONSTRAINT devices_host_fk REFERENCES hosts (host_id),
   device_id          TEXT    NOT NULL,
@@ -61,15 +55,6 @@ CREATE TABLE devices (
   CONSTRAINT devices_capacity_check CHECK (
     (capacity_total IS NULL AND capacity_available IS NULL)
     OR (capacity_available BETWEEN 0 AND capacity_total))
-) STRICT, WITHOUT ROWID;
-CREATE INDEX devices_by_descriptor ON devices (descriptor_id, host_id, device_id);
-
-CREATE TABLE device_labels (
-  key       TEXT NOT NULL,
-  value     TEXT NOT NULL,
-  host_id   TEXT NOT NULL,
-  device_id TEXT NOT NULL,
-  CONSTRAINT device_labels_pk PRIMARY KEY (key, value, host_id, device_id)
 ) STRICT, WITHOUT ROWID;
 
 -- Every change to every resource, with the resource before and after (JSON snapshots

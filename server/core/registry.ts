@@ -26,6 +26,7 @@ import type {
   StoredDescriptor,
 } from './store.ts';
 import { selectBest } from './top-k.ts';
+import { compareIds, LabelIndex, pageOf, SortedIds } from './listing.ts';
 import { validateDescriptor } from './validate.ts';
 
 export interface DescriptorEntry {
@@ -87,6 +88,23 @@ export interface FindOptions {
   readonly includeSourceHost: boolean;
 }
 
+export interface DeviceListQuery {
+  /** Undefined: any descriptor; otherwise only devices with one of these descriptors. */
+  readonly descriptorIds: ReadonlySet<number> | undefined;
+  readonly hostId: string | undefined;
+  readonly labels: Labels;
+  readonly hostLabels: Labels;
+  /** Exclusive cursor: the last device of the previous page. */
+  readonly after: { readonly hostId: string; readonly deviceId: string } | undefined;
+  readonly limit: number;
+}
+
+export interface HostListQuery {
+  readonly labels: Labels;
+  readonly afterHostId: string | undefined;
+  readonly limit: number;
+}
+
 export interface FoundTarget {
   readonly device: LiveDevice;
   readonly cached: CachedVerdict;
@@ -145,6 +163,9 @@ export class Registry {
   private readonly byType = new Map<string, Set<DescriptorEntry>>();
   /** vendor \0 device_api \0 type -> descriptors that list the type in compatible_types. */
   private readonly byCompatibleType = new Map<string, Set<DescriptorEntry>>();
+  private readonly hostOrder = new SortedIds();
+  private readonly hostLabels = new LabelIndex<LiveHost>();
+  private readonly deviceLabels = new LabelIndex<LiveDevice>();
   private nextDescriptorId = 1;
   private deviceCount = 0;
   private readonly verdicts = new Map<string, Map<string, CachedVerdict>>();
@@ -172,7 +193,7 @@ export class Registry {
       this.addDescriptor({ id: stored.id, descriptor, devices: new Set() });
       this.nextDescriptorId = Math.max(this.nextDescriptorId, stored.id + 1);
     }
-    for (const record of state.hosts) this.hosts.set(record.hostId, { record, devices: new Map() });
+    for (const record of state.hosts) this.addHost({ record, devices: new Map() });
     for (const record of state.devices) {
       const host = this.hosts.get(record.hostId);
       const entry = this.descriptorsById.get(record.descriptorId);
@@ -450,15 +471,23 @@ export class Registry {
     const hostId = hostIdOf(plan.write);
     if (!plan.host) {
       const host = this.hosts.get(hostId);
-      if (host) for (const device of [...host.devices.values()]) this.removeDevice(device);
+      if (host) {
+        for (const device of [...host.devices.values()]) this.removeDevice(device);
+        this.hostLabels.remove(host.record.labels, host);
+        this.hostOrder.remove(hostId);
+      }
       this.hosts.delete(hostId);
       return;
     }
     let host = this.hosts.get(hostId);
     if (!host) {
       host = { record: plan.host, devices: new Map() };
-      this.hosts.set(hostId, host);
+      this.addHost(host);
     } else {
+      if (!labelsEqual(host.record.labels, plan.host.labels)) {
+        this.hostLabels.remove(host.record.labels, host);
+        this.hostLabels.add(plan.host.labels, host);
+      }
       host.record = plan.host;
     }
     for (const device of plan.deletes) this.removeDevice(device);
@@ -485,16 +514,24 @@ export class Registry {
     });
   }
 
+  private addHost(host: LiveHost): void {
+    this.hosts.set(host.record.hostId, host);
+    this.hostOrder.insert(host.record.hostId);
+    this.hostLabels.add(host.record.labels, host);
+  }
+
   private putDevice(host: LiveHost, record: DeviceRecord, entry: DescriptorEntry): void {
     const device: LiveDevice = { record, name: deviceName(record.hostId, record.deviceId), entry, host };
     host.devices.set(record.deviceId, device);
     entry.devices.add(device);
+    this.deviceLabels.add(record.labels, device);
     this.deviceCount++;
   }
 
   private removeDevice(device: LiveDevice): void {
     device.host.devices.delete(device.record.deviceId);
     device.entry.devices.delete(device);
+    this.deviceLabels.remove(device.record.labels, device);
     this.deviceCount--;
   }
 
@@ -533,33 +570,113 @@ export class Registry {
     deviceApi: string;
     type: string;
     versionMatches: ((descriptor: Descriptor) => boolean) | undefined;
-  }): number[] | undefined {
+  }): Set<number> | undefined {
     if (!filter.vendor && !filter.deviceApi && !filter.type && !filter.versionMatches) return undefined;
     const source =
       filter.vendor && filter.deviceApi && filter.type
         ? this.byType.get(typeKey(filter.vendor, filter.deviceApi, filter.type)) ?? []
         : this.descriptorsById.values();
-    const ids: number[] = [];
+    const ids = new Set<number>();
     for (const entry of source) {
       const d = entry.descriptor;
       if (filter.vendor && d.vendor !== filter.vendor) continue;
       if (filter.deviceApi && d.deviceApi !== filter.deviceApi) continue;
       if (filter.type && d.type !== filter.type) continue;
       if (filter.versionMatches && !filter.versionMatches(d)) continue;
-      ids.push(entry.id);
+      ids.add(entry.id);
     }
     return ids;
   }
 
-  // Lists come from the store's indexes. The store answers in call order, after the
-  // commits requested before, and those are applied here before the answer arrives: the
-  // live objects the records name are present.
-  async listHosts(...args: Parameters<RegistryStore['listHosts']>): Promise<LiveHost[]> {
-    return (await this.store.listHosts(...args)).map((record) => this.getHost(record.hostId));
+  /** Hosts in id order after the cursor, filtered by labels, from the in-memory indexes. */
+  listHosts(query: HostListQuery): LiveHost[] {
+    const keep = (host: LiveHost) => labelsMatch(host.record.labels, query.labels);
+    const selectors = Object.entries(query.labels).map(([key, value]) => this.hostLabels.get(key, value));
+    if (selectors.length === 0) {
+      const page: LiveHost[] = [];
+      for (const hostId of this.hostOrder.from(query.afterHostId)) {
+        if (page.length >= query.limit) break;
+        page.push(this.hosts.get(hostId)!);
+      }
+      return page;
+    }
+    const smallest = selectors.reduce((a, b) => (b.size < a.size ? b : a));
+    const after = query.afterHostId;
+    return pageOf(
+      smallest,
+      keep,
+      (host) => after === undefined || host.record.hostId > after,
+      (a, b) => compareIds(a.record.hostId, b.record.hostId),
+      query.limit,
+    );
   }
 
-  async listDevices(...args: Parameters<RegistryStore['listDevices']>): Promise<LiveDevice[]> {
-    return (await this.store.listDevices(...args)).map((record) => this.getDevice(record.hostId, record.deviceId));
+  /**
+   * Devices in (host id, device id) order after the cursor. The candidates are the smallest
+   * of the sets the filters select through an index (the host's devices, the descriptors'
+   * devices, a label's devices); the other filters are checked on them. Without a filter,
+   * hosts are walked in order from the cursor.
+   */
+  listDevices(query: DeviceListQuery): LiveDevice[] {
+    const { after } = query;
+    const keep = (device: LiveDevice) =>
+      (query.hostId === undefined || device.record.hostId === query.hostId) &&
+      (query.descriptorIds === undefined || query.descriptorIds.has(device.entry.id)) &&
+      labelsMatch(device.record.labels, query.labels) &&
+      labelsMatch(device.host.record.labels, query.hostLabels);
+    const isAfter = (device: LiveDevice) =>
+      after === undefined ||
+      device.record.hostId > after.hostId ||
+      (device.record.hostId === after.hostId && device.record.deviceId > after.deviceId);
+
+    const sources: { size: number; devices: () => Iterable<LiveDevice> }[] = [];
+    if (query.hostId !== undefined) {
+      const host = this.hosts.get(query.hostId);
+      if (!host) return [];
+      sources.push({ size: host.devices.size, devices: () => host.devices.values() });
+    }
+    if (query.descriptorIds !== undefined) {
+      const entries = [...query.descriptorIds].flatMap((id) => this.descriptorsById.get(id) ?? []);
+      sources.push({ size: entries.reduce((sum, entry) => sum + entry.devices.size, 0), devices: () => devicesOf(entries) });
+    }
+    for (const [key, value] of Object.entries(query.labels)) {
+      const devices = this.deviceLabels.get(key, value);
+      sources.push({ size: devices.size, devices: () => devices });
+    }
+    for (const [key, value] of Object.entries(query.hostLabels)) {
+      const hosts = [...this.hostLabels.get(key, value)];
+      sources.push({
+        size: hosts.reduce((sum, host) => sum + host.devices.size, 0),
+        devices: () => devicesOf(hosts),
+      });
+    }
+    if (sources.length === 0) {
+      const page: LiveDevice[] = [];
+      const hostOrder = this.hostOrder;
+      function* hostIds() {
+        if (after !== undefined) yield after.hostId; // the cursor's own host may have devices left
+        yield* hostOrder.from(after?.hostId);
+      }
+      for (const hostId of hostIds()) {
+        const host = this.hosts.get(hostId);
+        if (!host) continue;
+        for (const deviceId of [...host.devices.keys()].sort(compareIds)) {
+          const device = host.devices.get(deviceId)!;
+          if (!isAfter(device)) continue;
+          if (page.length >= query.limit) return page;
+          page.push(device);
+        }
+      }
+      return page;
+    }
+    const smallest = sources.reduce((a, b) => (b.size < a.size ? b : a));
+    return pageOf(
+      smallest.devices(),
+      keep,
+      isAfter,
+      (a, b) => compareIds(a.record.hostId, b.record.hostId) || compareIds(a.record.deviceId, b.record.deviceId),
+      query.limit,
+    );
   }
 
   listHistory(query: HistoryQuery): Promise<HistoryRecord[]> {
@@ -701,6 +818,10 @@ function failures(verdict: Verdict): number {
   let count = 0;
   for (const check of verdict.checks) if (check.result === 'CHECK_RESULT_FAIL') count++;
   return count;
+}
+
+function* devicesOf(owners: readonly { devices: Set<LiveDevice> | Map<string, LiveDevice> }[]): Generator<LiveDevice> {
+  for (const owner of owners) yield* owner.devices.values();
 }
 
 function typeKey(vendor: string, deviceApi: string, type: string): string {

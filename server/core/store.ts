@@ -77,23 +77,6 @@ export interface LoadedState {
   readonly devices: readonly DeviceRecord[];
 }
 
-export interface DeviceQuery {
-  /** Undefined: any descriptor; otherwise only devices with one of these descriptors. */
-  readonly descriptorIds: readonly number[] | undefined;
-  readonly hostId: string | undefined;
-  readonly labels: Labels;
-  readonly hostLabels: Labels;
-  /** Exclusive cursor: the last name of the previous page. */
-  readonly after: { readonly hostId: string; readonly deviceId: string } | undefined;
-  readonly limit: number;
-}
-
-export interface HostQuery {
-  readonly labels: Labels;
-  readonly afterHostId: string | undefined;
-  readonly limit: number;
-}
-
 export interface HistoryQuery {
   readonly hostId: string | undefined;
   /** With hostId: one device; undefined: the host and all its devices. */
@@ -119,8 +102,6 @@ export interface RegistryStore {
   load(): Promise<LoadedState>;
   /** Writes the batch in one transaction; durable when it resolves (per the durability mode). */
   commit(batch: CommitBatch): Promise<void>;
-  listDevices(query: DeviceQuery): Promise<DeviceRecord[]>;
-  listHosts(query: HostQuery): Promise<HostRecord[]>;
   listHistory(query: HistoryQuery): Promise<HistoryRecord[]>;
   close(): Promise<void>;
 }

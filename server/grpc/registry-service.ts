@@ -57,14 +57,14 @@ export function registryHandlers(registry: Registry, log: Logger): grpc.UntypedS
       return { host: liveHostMessage(host), revision: String(registry.revision) };
     }),
 
-    ListHosts: unary(log, async (request: { page_size?: number; page_token?: string; labels?: Record<string, string> }) => {
+    ListHosts: unary(log, (request: { page_size?: number; page_token?: string; labels?: Record<string, string> }) => {
       const violations = new Violations();
       const labels = validateLabels(request.labels, 'labels', violations);
       violations.throwIfAny();
       const limit = pageSize(request.page_size);
       const filter = { labels };
       const after = decodePageToken<string>(request.page_token, filter);
-      const hosts = await registry.listHosts({ labels, afterHostId: after, limit: limit + 1 });
+      const hosts = registry.listHosts({ labels, afterHostId: after, limit: limit + 1 });
       const page = hosts.slice(0, limit);
       return {
         hosts: page.map(liveHostMessage),
@@ -78,7 +78,7 @@ export function registryHandlers(registry: Registry, log: Logger): grpc.UntypedS
       return { device: liveDeviceMessage(registry.getDevice(hostId, deviceId)), revision: String(registry.revision) };
     }),
 
-    ListDevices: unary(log, async (request: { page_size?: number; page_token?: string; filter?: DeviceFilterInput | null }) => {
+    ListDevices: unary(log, (request: { page_size?: number; page_token?: string; filter?: DeviceFilterInput | null }) => {
       const filter = request.filter ?? {};
       const violations = new Violations();
       const labels = validateLabels(filter.labels, 'filter.labels', violations);
@@ -102,9 +102,9 @@ export function registryHandlers(registry: Registry, log: Logger): grpc.UntypedS
         versionMatches: range ? (descriptor) => satisfiesRange(descriptor.softwareVersion, range) : undefined,
       });
       const devices =
-        descriptorIds !== undefined && descriptorIds.length === 0
+        descriptorIds !== undefined && descriptorIds.size === 0
           ? []
-          : await registry.listDevices({
+          : registry.listDevices({
               descriptorIds,
               hostId,
               labels,

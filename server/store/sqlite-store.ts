@@ -9,11 +9,9 @@ import path from 'node:path';
 import { DomainError } from '../core/errors.ts';
 import type {
   CommitBatch,
-  DeviceQuery,
   DeviceRecord,
   HistoryQuery,
   HistoryRecord,
-  HostQuery,
   HostRecord,
   LoadedState,
   ResourceSnapshot,
@@ -103,12 +101,6 @@ export class SqliteStore {
          ON CONFLICT (host_id) DO UPDATE SET labels = excluded.labels, revision = excluded.revision,
            update_time_ms = excluded.update_time_ms, last_sync_time_ms = excluded.last_sync_time_ms`,
       ),
-      // Label rows are found through the labels JSON of the resource's current row.
-      deleteHostLabels: db.prepare(
-        `DELETE FROM host_labels WHERE (key, value, host_id) IN
-           (SELECT j.key, j.value, h.host_id FROM hosts h, json_each(h.labels) j WHERE h.host_id = ?)`,
-      ),
-      insertHostLabel: db.prepare('INSERT INTO host_labels (key, value, host_id) VALUES (?, ?, ?)'),
       deleteHost: db.prepare('DELETE FROM hosts WHERE host_id = ?'),
       touchHost: db.prepare('UPDATE hosts SET last_sync_time_ms = ? WHERE host_id = ?'),
       upsertDevice: db.prepare(
@@ -120,16 +112,14 @@ export class SqliteStore {
            capacity_total = excluded.capacity_total, capacity_available = excluded.capacity_available,
            labels = excluded.labels, revision = excluded.revision, update_time_ms = excluded.update_time_ms`,
       ),
-      deleteDeviceLabels: db.prepare(
-        `DELETE FROM device_labels WHERE (key, value, host_id, device_id) IN
-           (SELECT j.key, j.value, d.host_id, d.device_id FROM devices d, json_each(d.labels) j
-            WHERE d.host_id = ? AND d.device_id = ?)`,
-      ),
-      insertDeviceLabel: db.prepare('INSERT INTO device_labels (key, value, host_id, device_id) VALUES (?, ?, ?, ?)'),
+      // History is most of what a commit writes: one statement per batch, iterating a JSON
+      // array inside SQLite, instead of one call per entry.
       deleteDevice: db.prepare('DELETE FROM devices WHERE host_id = ? AND device_id = ?'),
       insertHistory: db.prepare(
         `INSERT INTO history (revision, seq, time_ms, host_id, device_id, change, actor, before, after)
-         VALUES (@revision, @seq, @time_ms, @host_id, @device_id, @change, @actor, @before, @after)`,
+         SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4, e.value ->> 5,
+                e.value ->> 6, e.value ->> 7, e.value ->> 8
+         FROM json_each(?) AS e`,
       ),
     };
     this.commitTransaction = this.db.transaction((batch: CommitBatch) => this.applyBatch(batch));
@@ -170,89 +160,29 @@ export class SqliteStore {
         software_version: parsed.software_version,
       });
     }
-    // Devices before hosts (a device row refers to its host); old label rows before the
-    // row whose labels JSON finds them.
-    for (const { hostId, deviceId } of batch.deviceDeletes) {
-      s.deleteDeviceLabels.run(hostId, deviceId);
-      s.deleteDevice.run(hostId, deviceId);
-    }
-    for (const hostId of batch.hostDeletes) {
-      s.deleteHostLabels.run(hostId);
-      s.deleteHost.run(hostId);
-    }
-    for (const host of batch.hostUpserts) {
-      // A host created in this batch has no label rows yet.
-      if (host.createRevision !== host.revision) s.deleteHostLabels.run(host.hostId);
-      s.upsertHost.run(hostToRow(host));
-      for (const [key, value] of Object.entries(host.labels)) s.insertHostLabel.run(key, value, host.hostId);
-    }
-    for (const device of batch.deviceUpserts) {
-      if (device.createRevision !== device.revision) s.deleteDeviceLabels.run(device.hostId, device.deviceId);
-      s.upsertDevice.run(deviceToRow(device));
-      for (const [key, value] of Object.entries(device.labels)) {
-        s.insertDeviceLabel.run(key, value, device.hostId, device.deviceId);
-      }
-    }
+    // Devices before hosts: a device row refers to its host.
+    for (const { hostId, deviceId } of batch.deviceDeletes) s.deleteDevice.run(hostId, deviceId);
+    for (const hostId of batch.hostDeletes) s.deleteHost.run(hostId);
+    for (const host of batch.hostUpserts) s.upsertHost.run(hostToRow(host));
+    for (const device of batch.deviceUpserts) s.upsertDevice.run(deviceToRow(device));
     for (const touch of batch.syncTouches) s.touchHost.run(touch.lastSyncTime, touch.hostId);
-    for (const entry of batch.history) {
-      s.insertHistory.run({
-        revision: entry.revision,
-        seq: entry.seq,
-        time_ms: entry.time,
-        host_id: entry.hostId,
-        device_id: entry.deviceId,
-        change: entry.change,
-        actor: entry.actor,
-        before: entry.before ? encodeSnapshot(entry.before) : null,
-        after: entry.after ? encodeSnapshot(entry.after) : null,
-      });
-    }
-  }
-
-  listDevices(query: DeviceQuery): DeviceRecord[] {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (query.descriptorIds !== undefined) {
-      where.push('d.descriptor_id IN (SELECT value FROM json_each(?))');
-      params.push(JSON.stringify(query.descriptorIds));
-    }
-    if (query.hostId !== undefined) {
-      where.push('d.host_id = ?');
-      params.push(query.hostId);
-    }
-    if (query.after) {
-      where.push('(d.host_id, d.device_id) > (?, ?)');
-      params.push(query.after.hostId, query.after.deviceId);
-    }
-    for (const [key, value] of Object.entries(query.labels)) {
-      where.push(
-        'EXISTS (SELECT 1 FROM device_labels l WHERE l.key = ? AND l.value = ? AND l.host_id = d.host_id AND l.device_id = d.device_id)',
+    if (batch.history.length > 0) {
+      s.insertHistory.run(
+        JSON.stringify(
+          batch.history.map((entry) => [
+            entry.revision,
+            entry.seq,
+            entry.time,
+            entry.hostId,
+            entry.deviceId,
+            entry.change,
+            entry.actor,
+            entry.before ? encodeSnapshot(entry.before) : null,
+            entry.after ? encodeSnapshot(entry.after) : null,
+          ]),
+        ),
       );
-      params.push(key, value);
     }
-    for (const [key, value] of Object.entries(query.hostLabels)) {
-      where.push('EXISTS (SELECT 1 FROM host_labels l WHERE l.key = ? AND l.value = ? AND l.host_id = d.host_id)');
-      params.push(key, value);
-    }
-    const sql = `SELECT d.* FROM devices d ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY d.host_id, d.device_id LIMIT ?`;
-    return (this.query(sql).all(...params, query.limit) as DeviceRow[]).map(deviceFromRow);
-  }
-
-  listHosts(query: HostQuery): HostRecord[] {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (query.afterHostId !== undefined) {
-      where.push('h.host_id > ?');
-      params.push(query.afterHostId);
-    }
-    for (const [key, value] of Object.entries(query.labels)) {
-      where.push('EXISTS (SELECT 1 FROM host_labels l WHERE l.key = ? AND l.value = ? AND l.host_id = h.host_id)');
-      params.push(key, value);
-    }
-    const sql = `SELECT h.* FROM hosts h ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY h.host_id LIMIT ?`;
-    return (this.query(sql).all(...params, query.limit) as HostRow[]).map(hostFromRow);
   }
 
   listHistory(query: HistoryQuery): HistoryRecord[] {

@@ -39,10 +39,6 @@ function handle(request: StoreRequest): unknown {
       return store.load();
     case 'commit':
       return store.commit(request.argument as Parameters<SqliteStore['commit']>[0]);
-    case 'listDevices':
-      return store.listDevices(request.argument as Parameters<SqliteStore['listDevices']>[0]);
-    case 'listHosts':
-      return store.listHosts(request.argument as Parameters<SqliteStore['listHosts']>[0]);
     case 'listHistory':
       return store.listHistory(request.argument as Parameters<SqliteStore['listHistory']>[0]);
     case 'close':

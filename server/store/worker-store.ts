@@ -8,19 +8,15 @@ import { Worker } from 'node:worker_threads';
 import { DomainError, type ErrorReason } from '../core/errors.ts';
 import type {
   CommitBatch,
-  DeviceQuery,
-  DeviceRecord,
   HistoryQuery,
   HistoryRecord,
-  HostQuery,
-  HostRecord,
   LoadedState,
   RegistryStore,
 } from '../core/store.ts';
 import type { MigrationReport } from './migrate.ts';
 import type { SqliteStoreOptions } from './sqlite-store.ts';
 
-export type StoreMethod = 'load' | 'commit' | 'listDevices' | 'listHosts' | 'listHistory' | 'close';
+export type StoreMethod = 'load' | 'commit' | 'listHistory' | 'close';
 
 export interface StoreRequest {
   readonly id: number;
@@ -106,14 +102,6 @@ export class WorkerStore implements RegistryStore {
 
   commit(batch: CommitBatch): Promise<void> {
     return this.call('commit', batch);
-  }
-
-  listDevices(query: DeviceQuery): Promise<DeviceRecord[]> {
-    return this.call('listDevices', query);
-  }
-
-  listHosts(query: HostQuery): Promise<HostRecord[]> {
-    return this.call('listHosts', query);
   }
 
   listHistory(query: HistoryQuery): Promise<HistoryRecord[]> {
