@@ -150,6 +150,7 @@ interface Plan {
 }
 
 const VERDICT_CACHE_LIMIT = 200_000;
+const INTERN_LIMIT = 100_000;
 
 export class Registry {
   private revisionValue = 0;
@@ -169,6 +170,9 @@ export class Registry {
   private nextDescriptorId = 1;
   private deviceCount = 0;
   private readonly verdicts = new Map<string, Map<string, CachedVerdict>>();
+  /** Equal label sets and capacities are shared: fleets repeat them on every host. */
+  private readonly internedLabels = new Map<string, Labels>();
+  private readonly internedCapacities = new Map<string, Capacity>();
   private verdictCount = 0;
   private pending: PendingWrite[] = [];
   private flushScheduled = false;
@@ -198,7 +202,7 @@ export class Registry {
       const host = this.hosts.get(record.hostId);
       const entry = this.descriptorsById.get(record.descriptorId);
       if (!host || !entry) throw new Error(`device ${record.hostId}/${record.deviceId} refers to a missing host or descriptor`);
-      this.putDevice(host, record, entry);
+      this.putDevice(host, { ...record, labels: this.intern(record.labels), capacity: this.internCapacity(record.capacity) }, entry);
     }
   }
 
@@ -374,8 +378,8 @@ export class Registry {
         hostId: command.hostId,
         deviceId: spec.deviceId,
         descriptorId: entry.id,
-        capacity: spec.capacity,
-        labels: spec.labels,
+        capacity: this.internCapacity(spec.capacity),
+        labels: this.intern(spec.labels),
         revision,
         createRevision: before?.record.createRevision ?? revision,
         createTime: before?.record.createTime ?? now,
@@ -512,6 +516,25 @@ export class Registry {
       updated: plan.updated,
       deleted: plan.deletes.length,
     });
+  }
+
+  private intern(labels: Labels): Labels {
+    const key = JSON.stringify(labels);
+    const shared = this.internedLabels.get(key);
+    if (shared) return shared;
+    if (this.internedLabels.size >= INTERN_LIMIT) this.internedLabels.clear();
+    this.internedLabels.set(key, labels);
+    return labels;
+  }
+
+  private internCapacity(capacity: Capacity | undefined): Capacity | undefined {
+    if (!capacity) return undefined;
+    const key = `${capacity.total}/${capacity.available}`;
+    const shared = this.internedCapacities.get(key);
+    if (shared) return shared;
+    if (this.internedCapacities.size >= INTERN_LIMIT) this.internedCapacities.clear();
+    this.internedCapacities.set(key, capacity);
+    return capacity;
   }
 
   private addHost(host: LiveHost): void {
@@ -714,6 +737,17 @@ export class Registry {
     return cached;
   }
 
+  /** How many devices of each descriptor the given hosts have. */
+  private devicesOnHosts(hostIds: Iterable<string>): Map<DescriptorEntry, number> {
+    const counts = new Map<DescriptorEntry, number>();
+    for (const hostId of hostIds) {
+      for (const device of this.hosts.get(hostId)?.devices.values() ?? []) {
+        counts.set(device.entry, (counts.get(device.entry) ?? 0) + 1);
+      }
+    }
+    return counts;
+  }
+
   findTargets(source: ResolvedDevice, options: FindOptions): FindResult {
     const { descriptor } = source;
     const entries = new Set<DescriptorEntry>();
@@ -736,14 +770,27 @@ export class Registry {
     let distinctDescriptors = 0;
     const compatibleGroups: { cached: CachedVerdict; devices: LiveDevice[] }[] = [];
     const rejectedPool: { device: LiveDevice; cached: CachedVerdict }[] = [];
+    // With host exclusions as the only filters, the devices of a rejected descriptor that
+    // are not streamed need only be counted: no visit to each of them (for a common VF, most
+    // of the candidates).
+    const countOnly = !options.includeRejected && !options.requireAvailable && Object.keys(options.hostLabels).length === 0;
+    const excludedPerEntry = countOnly ? this.devicesOnHosts(excludedHostIds(options, sourceHostId)) : undefined;
     for (const entry of entries) {
       if (entry.devices.size === 0) continue;
+      const cached = this.verdictFor(descriptor, entry.descriptor);
+      if (excludedPerEntry && cached.verdict.verdict === 'VERDICT_INCOMPATIBLE') {
+        const count = entry.devices.size - (excludedPerEntry.get(entry) ?? 0);
+        if (count === 0) continue;
+        candidates += count;
+        rejected += count;
+        distinctDescriptors++;
+        continue;
+      }
       const devices: LiveDevice[] = [];
       for (const device of entry.devices) if (keep(device)) devices.push(device);
       if (devices.length === 0) continue;
       candidates += devices.length;
       distinctDescriptors++;
-      const cached = this.verdictFor(descriptor, entry.descriptor);
       if (cached.verdict.verdict === 'VERDICT_INCOMPATIBLE') {
         rejected += devices.length;
         if (options.includeRejected) for (const device of devices) rejectedPool.push({ device, cached });
@@ -822,6 +869,12 @@ function failures(verdict: Verdict): number {
 
 function* devicesOf(owners: readonly { devices: Set<LiveDevice> | Map<string, LiveDevice> }[]): Generator<LiveDevice> {
   for (const owner of owners) yield* owner.devices.values();
+}
+
+function excludedHostIds(options: FindOptions, sourceHostId: string | undefined): Set<string> {
+  const hosts = new Set(options.excludeHosts);
+  if (!options.includeSourceHost && sourceHostId !== undefined) hosts.add(sourceHostId);
+  return hosts;
 }
 
 function typeKey(vendor: string, deviceApi: string, type: string): string {
