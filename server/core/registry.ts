@@ -1,8 +1,9 @@
 // The registry: the current state of every host and device, held in memory and mirrored
-// durably in the store. Reads are served from memory (and list queries from the store's
-// indexes); writes go through a group commit: every SyncHost/DeleteHost that arrives while
-// the previous batch is being written is planned against the current state, written in one
-// transaction with one fsync, and only then applied to memory and acknowledged.
+// durably in the store. Reads of the current state (gets, lists, checks, FindTargets) are
+// served from memory and its indexes; history is read from the store. Writes go through a
+// group commit: every SyncHost/DeleteHost that arrives while the previous batch is being
+// written is planned against the state that batch leaves, written in one transaction with
+// one fsync, and only then applied to memory and acknowledged.
 //
 // Descriptors are interned by their canonical key. Real fleets are repetitive (hosts of one
 // class share drivers and firmware), so FindTargets evaluates each distinct candidate
