@@ -38,6 +38,12 @@ function positiveInteger(value: string): number {
   return number;
 }
 
+/** A revision: a whole number >= 0, passed on as a decimal string (int64 stays exact). */
+function revision(value: string): string {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('must be a whole number (a revision)');
+  return value;
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -127,7 +133,7 @@ export function buildProgram(io: {
     .description('register the full set of a host\'s devices (devices.json: the JSON form of SyncHostRequest, see docs/api.md)')
     .argument('<host>', 'host id or hosts/{host}')
     .argument('<devices.json>', 'file with labels and devices')
-    .option('--expected-revision <n>', 'fail unless the host is at this revision (0: must not exist)')
+    .option('--expected-revision <n>', 'fail unless the host is at this revision (0: must not exist)', revision)
     .action(async (host: string, file: string, options: { expectedRevision?: string }) => {
       const request = readJsonFile(file, 'devcompat.v1.SyncHostRequest') as unknown as SyncHostRequest;
       const name = hostName(host);
@@ -261,7 +267,7 @@ export function buildProgram(io: {
   hosts
     .command('delete')
     .argument('<host>')
-    .option('--expected-revision <n>', 'fail unless the host is at this revision')
+    .option('--expected-revision <n>', 'fail unless the host is at this revision', revision)
     .action(async (host: string, options: { expectedRevision?: string }) => {
       const c = client();
       try {
@@ -323,8 +329,8 @@ export function buildProgram(io: {
     .command('history')
     .description('who changed what, when, at which revision (newest first)')
     .argument('[resource]', 'hosts/{host} (with its devices) or hosts/{host}/devices/{device}; all when omitted')
-    .option('--from-revision <n>', 'entries at or after this revision')
-    .option('--to-revision <n>', 'entries at or before this revision')
+    .option('--from-revision <n>', 'entries at or after this revision', revision)
+    .option('--to-revision <n>', 'entries at or before this revision', revision)
     .option('--since <time>', 'entries at or after this time (ISO 8601)')
     .option('--until <time>', 'entries before this time (ISO 8601)')
     .option('--actor <actor>', 'entries by this actor')
@@ -343,7 +349,7 @@ export function buildProgram(io: {
       const historyActor = (own: string | undefined) =>
         own ?? (program.getOptionValueSource('actor') === 'cli' ? program.opts<GlobalOptions>().actor : undefined);
       const filter: HistoryFilter = {
-        resource: resource ? (resource.startsWith('hosts/') ? resource : hostName(resource)) : undefined,
+        resource: resource ? hostName(resource) : undefined,
         start_revision: options.fromRevision,
         end_revision: options.toRevision,
         start_time: date(options.since, '--since'),
@@ -379,8 +385,8 @@ export async function run(argv: string[], io = { out: (text: string) => console.
     return exitCode;
   } catch (error) {
     const commanderError = error as { code?: string; exitCode?: number };
-    if (commanderError.code === 'commander.helpDisplayed' || commanderError.code === 'commander.version') return EXIT_OK;
-    if (commanderError.code === 'commander.help') return EXIT_OK;
+    // --help asked for help; a missing command shows help too, but as a usage error.
+    if (commanderError.code === 'commander.helpDisplayed') return EXIT_OK;
     if (typeof commanderError.code === 'string' && commanderError.code.startsWith('commander.')) return EXIT_ERROR;
     io.err(`devcompat: ${describeError(error, program.opts<GlobalOptions>().address)}`);
     return EXIT_ERROR;

@@ -155,9 +155,14 @@ export class DevcompatClient {
 
   // -- Registry ---------------------------------------------------------------------------
 
-  /** Replaces the registry's view of a host. Idempotent: a retried sync changes nothing more. */
+  /**
+   * Replaces the registry's view of a host. An unconditional sync is idempotent (a retried
+   * sync changes nothing more) and is retried on UNAVAILABLE; one with `expected_revision` is
+   * not: if the first attempt committed and only its answer was lost, a retry would be
+   * refused as stale and report a write that happened as failed.
+   */
   syncHost(request: SyncHostRequest): Promise<SyncHostResponse> {
-    return this.unary(this.registry, 'SyncHost', request, true);
+    return this.unary(this.registry, 'SyncHost', request, request.expected_revision === undefined);
   }
 
   deleteHost(name: string, options: { expectedRevision?: string | number } = {}): Promise<DeleteHostResponse> {
@@ -288,6 +293,8 @@ export class CheckStream {
   private readonly pending = new Map<string, PendingCheck>();
   private queue: { id: string; source: unknown; target: unknown }[] = [];
   private scheduled = false;
+  /** The stream's buffer is full: wait for 'drain' before writing more. */
+  private blocked = false;
   private failure: DevcompatError | undefined;
   private nextId = 0;
   private readonly ended: Promise<void>;
@@ -315,7 +322,17 @@ export class CheckStream {
         this.pending.clear();
         resolve();
       });
-      call.on('end', () => resolve());
+      call.on('end', () => {
+        // The server finished without answering these: they will never be answered.
+        const unanswered = new DevcompatError({ code: grpc.status.UNAVAILABLE, message: 'the stream ended before this check was answered' });
+        for (const entry of this.pending.values()) entry.reject(unanswered);
+        this.pending.clear();
+        resolve();
+      });
+    });
+    call.on('drain', () => {
+      this.blocked = false;
+      this.flush();
     });
   }
 
@@ -344,14 +361,21 @@ export class CheckStream {
 
   private flush(): void {
     this.scheduled = false;
-    while (this.queue.length > 0) {
-      this.call.write({ checks: this.queue.splice(0, this.maxBatch) });
+    while (this.queue.length > 0 && !this.blocked) {
+      this.blocked = !this.call.write({ checks: this.queue.splice(0, this.maxBatch) });
     }
   }
 
   /** Sends what is queued, half-closes, and waits for the server to finish. */
   async close(): Promise<void> {
     this.flush();
+    while (this.queue.length > 0 && !this.failure) {
+      await new Promise((resolve) => {
+        this.call.once('drain', resolve);
+        this.call.once('close', resolve); // a failed stream never drains
+      });
+      this.flush();
+    }
     this.call.end();
     await this.ended;
   }

@@ -1,13 +1,8 @@
 // Human-readable output for the CLI: aligned tables, values in canonical text.
 
-import protobuf from 'protobufjs';
-import path from 'node:path';
-import { PROTO_FILES, PROTO_ROOT } from '../proto/load.ts';
+import { protoRoot } from '../proto/load.ts';
 import type { AttributeValue, Check, CompatibilityResult, Device, FoundTarget, HistoryEntry, Host, Timestamp } from './types.ts';
 
-const root = new protobuf.Root();
-root.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') ? target : path.join(PROTO_ROOT, target));
-root.loadSync(PROTO_FILES, { keepCase: true });
 
 /**
  * `value`, a message of type `typeName` as the client returns it, in the JSON form the CLI
@@ -16,7 +11,7 @@ root.loadSync(PROTO_FILES, { keepCase: true });
  * fields: left in, `devices get --json` would print a descriptor that `check` refuses.
  */
 export function protoJson(typeName: string, value: unknown): Record<string, unknown> {
-  const type = root.lookupType(typeName);
+  const type = protoRoot().lookupType(typeName);
   return type.toObject(type.fromObject(value as Record<string, unknown>), { longs: String, enums: String, defaults: true });
 }
 

@@ -3,6 +3,8 @@
 
 import * as protoLoader from '@grpc/proto-loader';
 import * as grpc from '@grpc/grpc-js';
+import protobuf from 'protobufjs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const PROTO_ROOT = fileURLToPath(new URL('.', import.meta.url));
@@ -33,6 +35,23 @@ let cached: protoLoader.PackageDefinition | undefined;
 export function loadPackageDefinition(): protoLoader.PackageDefinition {
   cached ??= protoLoader.loadSync(PROTO_FILES, PROTO_LOADER_OPTIONS);
   return cached;
+}
+
+let root: protobuf.Root | undefined;
+
+/**
+ * The API as protobufjs reflection (field names as written): for strict JSON reading, JSON
+ * output and google.rpc error details. Loaded once; the well-known google/protobuf types come
+ * with protobufjs.
+ */
+export function protoRoot(): protobuf.Root {
+  if (!root) {
+    root = new protobuf.Root();
+    root.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') ? target : path.join(PROTO_ROOT, target));
+    root.loadSync([...PROTO_FILES, 'google/rpc/error_details.proto'], { keepCase: true });
+    root.resolveAll();
+  }
+  return root;
 }
 
 export interface DevcompatServices {

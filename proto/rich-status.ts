@@ -2,21 +2,12 @@
 // carries them in the `grpc-status-details-bin` trailer. Shared by the server (encode) and
 // the client (decode), so both read the same vendored messages.
 
-import protobuf from 'protobufjs';
-import path from 'node:path';
-import { PROTO_ROOT } from './load.ts';
+import { protoRoot } from './load.ts';
 
 export const ERROR_DOMAIN = 'devcompat';
 export const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
 
-const root = new protobuf.Root();
-root.resolvePath = (_origin, target) => {
-  if (target.startsWith('google/protobuf/')) return target; // bundled with protobufjs
-  return path.join(PROTO_ROOT, target);
-};
-root.loadSync(['google/rpc/status.proto', 'google/rpc/error_details.proto'], { keepCase: true });
-root.resolveAll();
-
+const root = protoRoot();
 const StatusType = root.lookupType('google.rpc.Status');
 const ErrorInfoType = root.lookupType('google.rpc.ErrorInfo');
 const BadRequestType = root.lookupType('google.rpc.BadRequest');

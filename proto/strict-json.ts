@@ -5,13 +5,8 @@
 // which is what the shared loader (keepCase) encodes.
 
 import protobuf from 'protobufjs';
-import path from 'node:path';
-import { PROTO_FILES, PROTO_ROOT } from './load.ts';
+import { protoRoot } from './load.ts';
 
-const root = new protobuf.Root();
-root.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') ? target : path.join(PROTO_ROOT, target));
-root.loadSync(PROTO_FILES, { keepCase: true });
-root.resolveAll();
 
 export class JsonShapeError extends Error {
   constructor(
@@ -26,7 +21,7 @@ export class JsonShapeError extends Error {
 /** Checks `value` against message `typeName` (e.g. `devcompat.v1.SyncHostRequest`) and
  * returns it with proto field names. Throws JsonShapeError naming the first bad field. */
 export function readMessageJson(typeName: string, value: unknown, at = ''): Record<string, unknown> {
-  return readMessage(root.lookupType(typeName), value, at);
+  return readMessage(protoRoot().lookupType(typeName), value, at);
 }
 
 function readMessage(type: protobuf.Type, value: unknown, at: string): Record<string, unknown> {
@@ -36,7 +31,10 @@ function readMessage(type: protobuf.Type, value: unknown, at: string): Record<st
   const out: Record<string, unknown> = {};
   const oneofSeen = new Map<string, string>();
   for (const [key, raw] of Object.entries(value)) {
-    const field = type.fields[key] ?? Object.values(type.fields).find((candidate) => camel(candidate.name) === key);
+    // Own properties only: a key such as "constructor" or "__proto__" is an unknown field.
+    const field = Object.hasOwn(type.fields, key)
+      ? type.fields[key]
+      : Object.values(type.fields).find((candidate) => camel(candidate.name) === key);
     const fieldPath = at ? `${at}.${key}` : key;
     if (!field) {
       const known = Object.values(type.fields)
@@ -72,8 +70,8 @@ function readSingle(field: protobuf.Field, raw: unknown, at: string): unknown {
   const resolved = field.resolvedType;
   if (resolved instanceof protobuf.Type) return readMessage(resolved, raw, at);
   if (resolved instanceof protobuf.Enum) {
-    if (typeof raw === 'string' && raw in resolved.values) return raw;
-    if (typeof raw === 'number' && Number.isInteger(raw) && raw in resolved.valuesById) return resolved.valuesById[raw];
+    if (typeof raw === 'string' && Object.hasOwn(resolved.values, raw)) return raw;
+    if (typeof raw === 'number' && Number.isInteger(raw) && Object.hasOwn(resolved.valuesById, raw)) return resolved.valuesById[raw];
     throw new JsonShapeError(at, `expected one of ${Object.keys(resolved.values).join(', ')}`);
   }
   switch (field.type) {
@@ -89,6 +87,11 @@ function readSingle(field: protobuf.Field, raw: unknown, at: string): unknown {
     case 'int32':
     case 'uint32':
     case 'sint32': {
+      // A JSON number beyond 2^53 has already lost digits when it was parsed: refuse it
+      // rather than store a value nobody wrote.
+      if (typeof raw === 'number' && !Number.isSafeInteger(raw) && Number.isInteger(raw)) {
+        throw new JsonShapeError(at, 'is beyond 2^53 as a JSON number: write it as a decimal string');
+      }
       const text = typeof raw === 'number' ? (Number.isInteger(raw) ? String(raw) : '') : typeof raw === 'string' ? raw : '';
       if (!/^-?\d+$/.test(text)) throw new JsonShapeError(at, 'expected an integer (a number or a decimal string)');
       const big = BigInt(text);

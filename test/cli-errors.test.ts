@@ -107,4 +107,10 @@ test('usage errors (a missing argument, an unknown command, a bad option value) 
   );
   t.is(oneErrorLine(t, await cli('bogus')), "devcompat: error: unknown command 'bogus' (see devcompat --help)");
   t.regex(oneErrorLine(t, await cli('find', GVT_A, '--limit', '-3')), /^devcompat: error: option '--limit <n>' argument '-3' is invalid/);
+  // A revision that is not a number must not become 0 ("must not exist").
+  t.regex(
+    oneErrorLine(t, await cli('sync', 'gvt-a', fixture('gvt-host.json'), '--expected-revision', 'abc')),
+    /^devcompat: error: option '--expected-revision <n>' argument 'abc' is invalid\. must be a whole number/,
+  );
+  t.regex(oneErrorLine(t, await cli('history', '--from-revision', '1x')), /argument '1x' is invalid/);
 });
