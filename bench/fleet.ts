@@ -12,21 +12,13 @@
 // enums by full name) and already in canonical form (sets sorted, versions normalized). They
 // are shared between devices and frozen: copy one before changing it.
 
+import type { CompareOp } from '../client/types.ts';
+import { mulberry32 } from './stats.ts';
+
 // ---------------------------------------------------------------------------------------
 // Descriptor JSON (proto field names, as in the conformance vectors).
 
-export type CompareOpName =
-  | 'COMPARE_OP_EQUAL'
-  | 'COMPARE_OP_SEMVER'
-  | 'COMPARE_OP_VERSION_GE'
-  | 'COMPARE_OP_SEMVER_RANGE'
-  | 'COMPARE_OP_SUPERSET'
-  | 'COMPARE_OP_SUBSET'
-  | 'COMPARE_OP_GE'
-  | 'COMPARE_OP_LE'
-  | 'COMPARE_OP_ONE_OF'
-  | 'COMPARE_OP_CLAIMABLE'
-  | 'COMPARE_OP_IGNORE';
+export type CompareOpName = CompareOp;
 
 export type AttributeValueJson =
   | { readonly int_value: number }
@@ -168,16 +160,6 @@ export const REFERENCE_SHAPE = {
 // Randomness: a seeded mulberry32 stream per host, keyed by (seed, host index), for capacity.
 
 type Rng = () => number;
-
-function mulberry32(state: number): Rng {
-  let a = state | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // murmur3's finalizer: spreads (seed, index) so that neighbouring hosts get unrelated streams.
 function fmix32(h: number): number {

@@ -15,10 +15,11 @@ import { fmt, nowMs, seededRandom, summarize, type LatencySummary } from './stat
 // ---------------------------------------------------------------------------------------
 // Machine and CPU accounting
 
-export function machine() {
+/** The machine, and the filesystem of `databaseDir`, where the bench's database lives. */
+export function machine(databaseDir: string) {
   let fs = '';
   try {
-    fs = execFileSync('df', ['-T', os.tmpdir()], { encoding: 'utf8' }).split('\n')[1]?.split(/\s+/)[1] ?? '';
+    fs = execFileSync('df', ['-T', databaseDir], { encoding: 'utf8' }).split('\n')[1]?.split(/\s+/)[1] ?? '';
   } catch {
     // not essential
   }
@@ -375,7 +376,9 @@ export async function streamLoad(client: DevcompatClient, pairs: readonly Pair[]
         );
       }
       submitted += size;
-      window.push(Promise.all(batch).then(() => void batchLatencies.push(nowMs() - t0)));
+      const answered = Promise.all(batch).then(() => void batchLatencies.push(nowMs() - t0));
+      answered.catch(() => {}); // awaited below; until then a failure must not be an unhandled rejection
+      window.push(answered);
       if (window.length >= params.window) await window.shift();
     }
     await Promise.all(window);

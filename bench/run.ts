@@ -321,7 +321,7 @@ async function main(): Promise<number> {
   const results: Results = {
     command,
     startedAt: new Date().toISOString(),
-    machine: machine(),
+    machine: machine(options.dbDir),
     options: { ...options, only: [...options.only] },
     errors: [],
   };

@@ -37,15 +37,20 @@ export function summarize(samples: readonly number[]): LatencySummary {
   };
 }
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = (seed ^ 0x2545f491) | 0;
+/** mulberry32: a small seeded PRNG, uniform in [0, 1), from a 32-bit state. */
+export function mulberry32(state: number): () => number {
+  let a = state | 0;
   return () => {
     a = (a + 0x6d2b79f5) | 0;
     let t = Math.imul(a ^ (a >>> 15), 1 | a);
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A seeded random stream for the load generator's choices. */
+export function seededRandom(seed: number): () => number {
+  return mulberry32(seed ^ 0x2545f491);
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { cleanEnv } from './cli.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -19,7 +20,7 @@ export interface ServerProcess {
 export async function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--log-level', 'info', ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
+    env: cleanEnv(env as Record<string, string>),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
