@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { DevcompatError } from '../client/client.ts';
 import { loadServices } from '../proto/load.ts';
+import { COMPARE_OPS } from '../server/core/model.ts';
 import { startTestServer } from './helpers/server.ts';
 
 const UNARY_METHODS = [
@@ -76,20 +77,7 @@ const attributeValue = fc.oneof(
   fc.record({ set_value: fc.record({ values: fc.array(fc.string({ maxLength: 6 }), { maxLength: 6 }) }) }),
   fc.constant({}),
 );
-const compareOp = fc.constantFrom(
-  'COMPARE_OP_UNSPECIFIED',
-  'COMPARE_OP_EQUAL',
-  'COMPARE_OP_SEMVER',
-  'COMPARE_OP_VERSION_GE',
-  'COMPARE_OP_SEMVER_RANGE',
-  'COMPARE_OP_SUPERSET',
-  'COMPARE_OP_SUBSET',
-  'COMPARE_OP_GE',
-  'COMPARE_OP_LE',
-  'COMPARE_OP_ONE_OF',
-  'COMPARE_OP_CLAIMABLE',
-  'COMPARE_OP_IGNORE',
-);
+const compareOp = fc.constantFrom('COMPARE_OP_UNSPECIFIED', ...COMPARE_OPS);
 const attributeName = fc.oneof(fc.constantFrom('fence', 'pci_ids', 'software_version', 'type', 'Bad Name', ''), fc.string({ maxLength: 8 }));
 const randomDescriptor = fc.record(
   {
