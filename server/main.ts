@@ -43,6 +43,7 @@ try {
     durability: options.durability,
     maxMessageBytes: options.maxMessageBytes,
     logger: log,
+    onFatal: () => process.exit(1),
   });
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down');

@@ -28,6 +28,12 @@ export interface ServerOptions {
   readonly logger?: Logger;
   /** Milliseconds to let in-flight calls finish on close before they are cut. */
   readonly shutdownGraceMs?: number;
+  /**
+   * Called when the server can no longer store writes (its storage worker died). The server
+   * has already turned NOT_SERVING and started closing; `npm start` exits with code 1 so a
+   * supervisor restarts it on the same file (nothing acknowledged is lost).
+   */
+  readonly onFatal?: (error: Error) => void;
 }
 
 export interface RunningServer {
@@ -112,12 +118,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           resolve();
         });
       });
-      await registry.close();
+      await registry.close().catch((error: unknown) => log.error({ err: error }, 'queued writes could not be committed'));
       await store.close();
       log.info('devcompat stopped');
     })();
     return closing;
   };
+
+  store.onFailure((error) => {
+    log.fatal({ err: error }, 'the storage worker failed: no write can be stored; shutting down');
+    void close().finally(() => options.onFatal?.(error));
+  });
 
   return { address: boundAddress, port, registry, openStreams: () => streams.size, close };
 }

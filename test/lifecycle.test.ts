@@ -8,6 +8,7 @@ import { protoPath as healthProtoPath } from 'grpc-health-check';
 import * as protoLoader from '@grpc/proto-loader';
 import { DevcompatError } from '../client/client.ts';
 import { validateSyncHost } from '../server/core/resources.ts';
+import { WorkerStore } from '../server/store/worker-store.ts';
 import { startTestServer } from './helpers/server.ts';
 
 const MLX5 = {
@@ -87,4 +88,28 @@ test('close: NOT_SERVING for watchers of health, open streams end UNAVAILABLE, a
   const second = await startTestServer(t, { dbPath: first.dbPath, dir: first.dir });
   t.is((await second.client.getHost('hosts/late')).device_count, 1);
   t.is((await second.client.getHost('hosts/net-19')).device_count, 200);
+});
+
+test('if the storage worker dies, the server stops serving (so a supervisor restarts it) and loses nothing', async (t) => {
+  // Fault injection: keep a handle on the real storage worker and terminate it, as a crash would.
+  const open = WorkerStore.open;
+  let store: WorkerStore | undefined;
+  WorkerStore.open = async (options) => (store = await open.call(WorkerStore, options));
+  t.teardown(() => {
+    WorkerStore.open = open;
+  });
+  let fatal: Error | undefined;
+  const first = await startTestServer(t, { onFatal: (error) => (fatal = error) });
+  WorkerStore.open = open;
+  const acknowledged = await first.client.syncHost({ name: 'hosts/before', devices: [{ device_id: '0000:af:00.1', descriptor: MLX5 }] });
+
+  await (store as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+  const deadline = Date.now() + 5000;
+  while (fatal === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  t.regex(fatal?.message ?? '', /storage worker exited/);
+  const refused = await t.throwsAsync(first.client.syncHost({ name: 'hosts/after', devices: [] }));
+  t.is((refused as DevcompatError).code, grpc.status.UNAVAILABLE);
+
+  const second = await startTestServer(t, { dbPath: first.dbPath, dir: first.dir });
+  t.is((await second.client.getHost('hosts/before')).revision, acknowledged.revision);
 });

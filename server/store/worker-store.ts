@@ -52,6 +52,8 @@ export class WorkerStore implements RegistryStore {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private failure: Error | undefined;
+  private closing = false;
+  private readonly failureListeners: ((error: Error) => void)[] = [];
 
   private constructor(
     private readonly worker: Worker,
@@ -65,12 +67,19 @@ export class WorkerStore implements RegistryStore {
       else entry.resolve(response.result);
     });
     const fail = (error: Error) => {
+      if (this.failure) return;
       this.failure = error;
       for (const entry of this.pending.values()) entry.reject(error);
       this.pending.clear();
+      if (!this.closing) for (const listener of this.failureListeners) listener(error);
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`the storage worker exited (code ${code})`)));
+  }
+
+  /** Called once if the worker dies other than by close(): no write can be stored any more. */
+  onFailure(listener: (error: Error) => void): void {
+    this.failureListeners.push(listener);
   }
 
   /** Starts the worker, opens the database and applies migrations. */
@@ -110,6 +119,7 @@ export class WorkerStore implements RegistryStore {
 
   async close(): Promise<void> {
     if (this.failure) return;
+    this.closing = true;
     await this.call('close');
     await this.worker.terminate();
   }
