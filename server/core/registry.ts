@@ -150,7 +150,12 @@ interface Plan {
   readonly updated: number;
 }
 
-const VERDICT_CACHE_LIMIT = 200_000;
+/**
+ * Cached verdicts, with their encoded form, take a few KB each: 50,000 bounds the cache to
+ * about 150 MB on a registry of many distinct descriptors. A fleet like the benchmark's needs
+ * a few thousand (pairs of distinct descriptors that share a type).
+ */
+const VERDICT_CACHE_LIMIT = 50_000;
 const INTERN_LIMIT = 100_000;
 
 export class Registry {
