@@ -11,6 +11,7 @@ import type { Durability } from './store/sqlite-store.ts';
 import { WorkerStore } from './store/worker-store.ts';
 import { registryHandlers } from './grpc/registry-service.ts';
 import { compatibilityHandlers } from './grpc/compatibility-service.ts';
+import { acceptingPreEncoded } from './grpc/verdict-encoding.ts';
 import { historyHandlers } from './grpc/history-service.ts';
 import { StreamTracker } from './grpc/streams.ts';
 import { reflectionService } from './grpc/reflection.ts';
@@ -66,7 +67,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const services = loadServices();
   const streams = new StreamTracker();
   server.addService(services.RegistryService.service, registryHandlers(registry, log));
-  server.addService(services.CompatibilityService.service, compatibilityHandlers(registry, streams, log));
+  const compatibility = services.CompatibilityService.service;
+  server.addService(
+    {
+      ...compatibility,
+      CheckCompatibility: acceptingPreEncoded(compatibility.CheckCompatibility),
+      CheckCompatibilityStream: acceptingPreEncoded(compatibility.CheckCompatibilityStream),
+    },
+    compatibilityHandlers(registry, streams, log),
+  );
   server.addService(services.HistoryService.service, historyHandlers(registry, log));
   const health = new HealthImplementation({
     '': 'SERVING',

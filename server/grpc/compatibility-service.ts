@@ -11,6 +11,7 @@ import { parseDeviceName, parseHostRef, validateLabels } from '../core/resources
 import { Violations } from '../core/errors.ts';
 import { validateDescriptorMemoized } from '../core/descriptor-memo.ts';
 import { resultMessage } from './convert.ts';
+import { checkResponse, encodeResult, streamResponse, type ItemOutcome } from './verdict-encoding.ts';
 import { toServiceError, toStatusMessage } from './errors.ts';
 import { unary } from './common.ts';
 import { writeMessage, type StreamTracker } from './streams.ts';
@@ -64,8 +65,9 @@ export function compatibilityHandlers(
   streams: StreamTracker,
   log: Logger,
 ): grpc.UntypedServiceImplementation {
+  // Checks answer with pre-encoded results (verdict-encoding.ts): the hot path.
   const check = (source: ResolvedDevice, target: ResolvedDevice) =>
-    resultMessage(
+    encodeResult(
       registry.verdictFor(source.descriptor, target.descriptor),
       registry.revision,
       source.device?.name ?? '',
@@ -76,7 +78,7 @@ export function compatibilityHandlers(
     CheckCompatibility: unary(log, (request: { source?: DeviceRefInput; target?: DeviceRefInput }) => {
       const source = resolveRef(registry, request.source, 'source');
       const target = resolveRef(registry, request.target, 'target');
-      return { result: check(source, target) };
+      return checkResponse(check(source, target));
     }),
 
     FindTargets: async (call: grpc.ServerWritableStream<FindTargetsInput, unknown>) => {
@@ -143,7 +145,7 @@ export function compatibilityHandlers(
           );
           return;
         }
-        const results = items.map((item, index) => {
+        const results = items.map((item, index): ItemOutcome => {
           const id = item.id ?? '';
           try {
             const source = resolveRef(registry, item.source, `checks[${index}].source`);
@@ -154,7 +156,7 @@ export function compatibilityHandlers(
           }
         });
         // Backpressure: stop reading while the client is not reading its results.
-        if (!call.write({ results })) {
+        if (!call.write(streamResponse(results))) {
           call.pause();
           call.once('drain', () => call.resume());
         }

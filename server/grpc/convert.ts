@@ -118,20 +118,28 @@ interface VerdictBody {
   engine: typeof ENGINE;
 }
 
+/** What the transport keeps with a cached verdict: its message body and, once needed, its bytes. */
+export interface VerdictMemo {
+  readonly body: VerdictBody;
+  bytes?: Buffer;
+}
+
 /** The revision-independent part of a result, converted once per cached verdict. */
-function verdictBody(cached: CachedVerdict): VerdictBody {
-  if (cached.memo) return cached.memo as VerdictBody;
+export function verdictMemo(cached: CachedVerdict): VerdictMemo {
+  if (cached.memo) return cached.memo as VerdictMemo;
   const { verdict } = cached;
-  const body: VerdictBody = {
-    verdict: verdict.verdict,
-    checks: verdict.checks.map(checkMessage),
-    required_settings: Object.fromEntries([...verdict.requiredSettings].map(([name, value]) => [name, valueToJson(value)])),
-    engine: ENGINE,
+  const memo: VerdictMemo = {
+    body: {
+      verdict: verdict.verdict,
+      checks: verdict.checks.map(checkMessage),
+      required_settings: Object.fromEntries([...verdict.requiredSettings].map(([name, value]) => [name, valueToJson(value)])),
+      engine: ENGINE,
+    },
   };
-  cached.memo = body;
-  return body;
+  cached.memo = memo;
+  return memo;
 }
 
 export function resultMessage(cached: CachedVerdict, revision: number, source: string, target: string) {
-  return { ...verdictBody(cached), revision: String(revision), source, target };
+  return { ...verdictMemo(cached).body, revision: String(revision), source, target };
 }

@@ -1,0 +1,64 @@
+// The pre-encoded CompatibilityResult (cached body + revision, source, target) must decode to
+// exactly the message that encoding the whole result object gives, for every vector.
+
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { protoRoot } from '../proto/load.ts';
+import { evaluate } from '../server/core/engine.ts';
+import { rankKey } from '../server/core/rank.ts';
+import { validateDescriptor } from '../server/core/validate.ts';
+import type { CachedVerdict } from '../server/core/registry.ts';
+import { resultMessage } from '../server/grpc/convert.ts';
+import { checkResponse, encodeResult, streamResponse } from '../server/grpc/verdict-encoding.ts';
+
+const fixture = JSON.parse(readFileSync(new URL('./fixtures/compat-vectors.json', import.meta.url), 'utf8')) as {
+  vectors: { id: string; source: object; target: object }[];
+};
+const root = protoRoot();
+const Result = root.lookupType('devcompat.v1.CompatibilityResult');
+const Response = root.lookupType('devcompat.v1.CheckCompatibilityResponse');
+const StreamResponse = root.lookupType('devcompat.v1.CheckCompatibilityStreamResponse');
+const asObject = (type: typeof Result, bytes: Uint8Array) => type.toObject(type.decode(bytes), { longs: String, enums: String, defaults: true });
+
+function cachedFor(vector: { source: object; target: object }): CachedVerdict {
+  const source = validateDescriptor(vector.source);
+  const target = validateDescriptor(vector.target);
+  const verdict = evaluate(source, target);
+  return { verdict, rank: rankKey(source, target, verdict) };
+}
+
+test('pre-encoded results decode to the fully encoded message, for every vector', (t) => {
+  t.true(fixture.vectors.length > 0);
+  for (const vector of fixture.vectors) {
+    const cached = cachedFor(vector);
+    for (const [revision, source, target] of [
+      [42, 'hosts/a/devices/0000:3b:00.2', 'hosts/b/devices/0000:3b:00.2'],
+      [0, '', ''],
+      [2 ** 40 + 3, 'hosts/ü/devices/x', ''],
+    ] as const) {
+      const expected = Result.encode(Result.fromObject(resultMessage(cached, revision, source, target))).finish();
+      t.deepEqual(asObject(Result, encodeResult(cached, revision, source, target)), asObject(Result, expected), vector.id);
+    }
+  }
+});
+
+test('the unary and stream envelopes decode to their messages', (t) => {
+  const cached = cachedFor(fixture.vectors[0]);
+  const result = encodeResult(cached, 7, 'hosts/a/devices/x', '');
+  const unary = asObject(Response, checkResponse(result).bytes);
+  t.is(unary.result.revision, '7');
+  t.is(unary.result.source, 'hosts/a/devices/x');
+  const stream = asObject(
+    StreamResponse,
+    streamResponse([
+      { id: 'first', result },
+      { id: '', result },
+      { id: 'broken', error: { code: 5, message: 'hosts/x/devices/y not found', details: [] } },
+    ]).bytes,
+  );
+  t.deepEqual(stream.results.map((item: { id: string }) => item.id), ['first', '', 'broken']);
+  t.is(stream.results[0].result.verdict, unary.result.verdict);
+  t.truthy(stream.results[1].result);
+  t.is(stream.results[2].error.code, 5);
+  t.is(stream.results[2].result, undefined);
+});
