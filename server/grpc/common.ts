@@ -2,7 +2,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { DomainError, invalidArgument } from '../core/errors.ts';
+import { invalidArgument } from '../core/errors.ts';
 import { validateActor } from '../core/resources.ts';
 import { toServiceError } from './errors.ts';
 
@@ -62,8 +62,4 @@ export function decodePageToken<Cursor>(token: string | undefined, filter: unkno
     ]);
   }
   return parsed.c as Cursor;
-}
-
-export function isDomainError(error: unknown): error is DomainError {
-  return error instanceof DomainError;
 }
