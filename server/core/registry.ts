@@ -319,7 +319,6 @@ export class Registry {
       .filter((entry) => usedDescriptors.has(entry))
       .map((entry) => ({ id: entry.id, key: entry.descriptor.key }));
     const batch: CommitBatch = {
-      revision,
       newDescriptors: stored,
       hostUpserts: changing.flatMap((plan) => (plan.host ? [plan.host] : [])),
       hostDeletes: changing.filter((plan) => !plan.host).map((plan) => hostIdOf(plan.write)),

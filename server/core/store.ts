@@ -57,7 +57,6 @@ export interface StoredDescriptor {
 
 /** Everything one group commit writes, in one transaction. */
 export interface CommitBatch {
-  readonly revision: number;
   readonly newDescriptors: readonly StoredDescriptor[];
   readonly hostUpserts: readonly HostRecord[];
   readonly hostDeletes: readonly string[];

@@ -112,9 +112,9 @@ export class SqliteStore {
            capacity_total = excluded.capacity_total, capacity_available = excluded.capacity_available,
            labels = excluded.labels, revision = excluded.revision, update_time_ms = excluded.update_time_ms`,
       ),
+      deleteDevice: db.prepare('DELETE FROM devices WHERE host_id = ? AND device_id = ?'),
       // History is most of what a commit writes: one statement per batch, iterating a JSON
       // array inside SQLite, instead of one call per entry.
-      deleteDevice: db.prepare('DELETE FROM devices WHERE host_id = ? AND device_id = ?'),
       insertHistory: db.prepare(
         `INSERT INTO history (revision, seq, time_ms, host_id, device_id, change, actor, before, after)
          SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4, e.value ->> 5,
