@@ -14,6 +14,7 @@ export const PROTO_FILES = [
   'devcompat/v1/registry.proto',
   'devcompat/v1/compatibility.proto',
   'devcompat/v1/history.proto',
+  'devcompat/v1/watch.proto',
 ];
 
 /**
@@ -58,6 +59,7 @@ export interface DevcompatServices {
   RegistryService: grpc.ServiceClientConstructor;
   CompatibilityService: grpc.ServiceClientConstructor;
   HistoryService: grpc.ServiceClientConstructor;
+  WatchService: grpc.ServiceClientConstructor;
 }
 
 export function loadServices(): DevcompatServices {
@@ -70,4 +72,5 @@ export const SERVICE_NAMES = [
   'devcompat.v1.RegistryService',
   'devcompat.v1.CompatibilityService',
   'devcompat.v1.HistoryService',
+  'devcompat.v1.WatchService',
 ] as const;
