@@ -4,6 +4,23 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { DEFAULT_ADDRESS, DEFAULT_DB_PATH, DEFAULT_MAX_MESSAGE_BYTES, startServer } from './server.ts';
+import { DEFAULT_LEASE_TTL_MS, type RetentionPolicy } from './core/registry.ts';
+
+/** `30s`, `500ms`, `2m`, `7d`, or plain milliseconds. */
+function duration(value: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError('must be a duration such as 500ms, 30s, 10m, 24h or 7d');
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 'ms']!;
+  const ms = Number(match[1]) * unit;
+  if (!Number.isSafeInteger(ms) || ms <= 0) throw new InvalidArgumentError('must be a positive duration');
+  return ms;
+}
+
+/** `--retain 7d` keeps seven days of history; `--retain 100000` keeps that many revisions. */
+function retention(value: string): RetentionPolicy {
+  if (/^\d+$/.test(value.trim())) return { kind: 'revisions', keep: positiveInteger(value) };
+  return { kind: 'age', keepMs: duration(value) };
+}
 
 function positiveInteger(value: string): number {
   const number = Number(value);
@@ -29,11 +46,30 @@ const program = new Command()
       .default(DEFAULT_MAX_MESSAGE_BYTES),
   )
   .addOption(
+    new Option('--lease-ttl <duration>', 'a host whose agent neither syncs nor sends a keepalive for this long becomes UNREACHABLE')
+      .argParser(duration)
+      .env('DEVCOMPAT_LEASE_TTL')
+      .default(DEFAULT_LEASE_TTL_MS, '30s'),
+  )
+  .addOption(
+    new Option('--retain <policy>', 'compact history older than N days/hours (7d, 24h) or beyond the last N revisions (100000); default: keep everything')
+      .argParser(retention)
+      .env('DEVCOMPAT_RETAIN'),
+  )
+  .addOption(
     new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).env('DEVCOMPAT_LOG_LEVEL').default('info'),
   )
   .parse();
 
-const options = program.opts<{ db: string; address: string; durability: 'full' | 'relaxed'; maxMessageBytes: number; logLevel: string }>();
+const options = program.opts<{
+  db: string;
+  address: string;
+  durability: 'full' | 'relaxed';
+  maxMessageBytes: number;
+  leaseTtl: number;
+  retain?: RetentionPolicy;
+  logLevel: string;
+}>();
 const log = pino({ level: options.logLevel, base: { service: 'devcompat' } });
 
 try {
@@ -42,6 +78,8 @@ try {
     address: options.address,
     durability: options.durability,
     maxMessageBytes: options.maxMessageBytes,
+    leaseTtlMs: options.leaseTtl,
+    retention: options.retain,
     logger: log,
     onFatal: () => process.exit(1),
   });

@@ -6,7 +6,9 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { pino, type Logger } from 'pino';
 import { loadServices, SERVICE_NAMES } from '../proto/load.ts';
-import { Registry } from './core/registry.ts';
+import { Registry, type RetentionPolicy } from './core/registry.ts';
+import { WatchHub } from './core/watch-hub.ts';
+import { DEFAULT_WATCH_BUFFER_BYTES, watchHandlers } from './grpc/watch-service.ts';
 import type { Durability } from './store/sqlite-store.ts';
 import { WorkerStore } from './store/worker-store.ts';
 import { registryHandlers } from './grpc/registry-service.ts';
@@ -35,6 +37,14 @@ export interface ServerOptions {
    * supervisor restarts it on the same file (nothing acknowledged is lost).
    */
   readonly onFatal?: (error: Error) => void;
+  /** Host lease TTL in ms (default 30 s). */
+  readonly leaseTtlMs?: number;
+  /** What one watch may have written but not yet flushed before it is cut off (default 8 MiB). */
+  readonly watchBufferBytes?: number;
+  /** Compacts history periodically (every minute, and at start-up). */
+  readonly retention?: RetentionPolicy;
+  /** How often the history head is logged (default 60 s). */
+  readonly headLogIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -42,6 +52,7 @@ export interface RunningServer {
   readonly address: string;
   readonly port: number;
   readonly registry: Registry;
+  readonly watches: WatchHub;
   /** Open FindTargets / CheckCompatibilityStream streams right now. */
   openStreams(): number;
   close(): Promise<void>;
@@ -52,7 +63,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const store = await WorkerStore.open({ path: options.dbPath, durability: options.durability ?? 'full' });
   let registry: Registry;
   try {
-    registry = await Registry.open(store);
+    registry = await Registry.open(store, { leaseTtlMs: options.leaseTtlMs });
   } catch (error) {
     await store.close();
     throw error;
@@ -66,17 +77,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const services = loadServices();
   const streams = new StreamTracker();
-  server.addService(services.RegistryService.service, registryHandlers(registry, log));
+  const watchBufferBytes = options.watchBufferBytes ?? DEFAULT_WATCH_BUFFER_BYTES;
+  const hub = new WatchHub(registry);
+  server.addService(services.RegistryService.service, registryHandlers(registry, streams, log));
   const compatibility = services.CompatibilityService.service;
   server.addService(
     {
       ...compatibility,
       CheckCompatibility: acceptingPreEncoded(compatibility.CheckCompatibility),
       CheckCompatibilityStream: acceptingPreEncoded(compatibility.CheckCompatibilityStream),
+      WatchTargets: acceptingPreEncoded(compatibility.WatchTargets),
     },
-    compatibilityHandlers(registry, streams, log),
+    compatibilityHandlers(registry, streams, log, { watchBufferBytes }),
   );
   server.addService(services.HistoryService.service, historyHandlers(registry, log));
+  const watch = services.WatchService.service;
+  server.addService(
+    { ...watch, Watch: acceptingPreEncoded(watch.Watch) },
+    watchHandlers(registry, hub, streams, log, { bufferBytes: watchBufferBytes }),
+  );
   const health = new HealthImplementation({
     '': 'SERVING',
     ...Object.fromEntries(SERVICE_NAMES.map((name) => [name, 'SERVING' as const])),
@@ -109,13 +128,47 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const host = address.slice(0, address.lastIndexOf(':'));
   const boundAddress = `${host}:${port}`;
-  log.info({ address: boundAddress, db: options.dbPath, revision: registry.revision, ...registry.stats }, 'devcompat serving');
+  // Leases start once the server listens: a lease that ran out while the server was down is
+  // expired now, dated when it ran out.
+  registry.startLeases();
+  const timers: NodeJS.Timeout[] = [];
+  if (options.retention) {
+    const policy = options.retention;
+    const retain = () =>
+      registry.applyRetention(policy).then(
+        (result) => result && log.info({ checkpoint: result.checkpoint, removed: result.removed }, 'history compacted'),
+        (error: unknown) => log.error({ err: error }, 'history compaction failed'),
+      );
+    void retain();
+    timers.push(setInterval(retain, 60_000).unref());
+  }
+  // The head is logged so that it is anchored outside the database file.
+  let loggedHead = '';
+  const logHead = () => {
+    if (registry.headHash === loggedHead) return;
+    loggedHead = registry.headHash;
+    log.info({ revision: registry.revision, head_hash: registry.headHash }, 'history head');
+  };
+  timers.push(setInterval(logHead, options.headLogIntervalMs ?? 60_000).unref());
+  log.info(
+    {
+      address: boundAddress,
+      db: options.dbPath,
+      revision: registry.revision,
+      head_hash: registry.headHash,
+      lease_ttl_ms: registry.leaseTtlMs,
+      ...registry.stats,
+    },
+    'devcompat serving',
+  );
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       health.setStatus('', 'NOT_SERVING');
       for (const name of SERVICE_NAMES) health.setStatus(name, 'NOT_SERVING');
+      for (const timer of timers) clearInterval(timer);
+      hub.close();
       streams.endAll();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
@@ -128,6 +181,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         });
       });
       await registry.close().catch((error: unknown) => log.error({ err: error }, 'queued writes could not be committed'));
+      logHead();
       await store.close();
       log.info('devcompat stopped');
     })();
@@ -139,5 +193,5 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     void close().finally(() => options.onFatal?.(error));
   });
 
-  return { address: boundAddress, port, registry, openStreams: () => streams.size, close };
+  return { address: boundAddress, port, registry, watches: hub, openStreams: () => streams.size, close };
 }

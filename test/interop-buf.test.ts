@@ -74,6 +74,7 @@ test.serial('reflection lists every service, and every method resolves', async (
     'devcompat.v1.CompatibilityService',
     'devcompat.v1.HistoryService',
     'devcompat.v1.RegistryService',
+    'devcompat.v1.WatchService',
     'grpc.health.v1.Health',
   ]);
   // Listing methods builds the whole schema from the reflected descriptors.
@@ -117,7 +118,7 @@ test.serial('SyncHost then GetDevice in proto3 JSON', async (t) => {
   // proto3 JSON: a resend of the same state changes nothing; `changed: false` is a default, so omitted.
   const again = await call('devcompat.v1.RegistryService/SyncHost', { name: 'nv-a', ...nvidia('535.104.05') });
   t.is(again.code, 0, again.stderr);
-  t.deepEqual(Object.keys(JSON.parse(again.stdout)).sort(), ['host', 'revision']);
+  t.deepEqual(Object.keys(JSON.parse(again.stdout)).sort(), ['headHash', 'host', 'revision']);
 
   const got = await call('devcompat.v1.RegistryService/GetDevice', { name: 'hosts/nv-a/devices/0000:3b:00.0' });
   t.is(got.code, 0, got.stderr);

@@ -66,7 +66,7 @@ test('close: NOT_SERVING for watchers of health, open streams end UNAVAILABLE, a
   // A write the registry has queued (not yet committed) when close starts is committed by it.
   const lateWrite = first.server.registry.syncHost(
     validateSyncHost({ name: 'hosts/late', devices: [{ device_id: '0000:af:00.1', descriptor: MLX5 }] }),
-    'test',
+    { actor: 'test', reason: '' },
   );
   const closing = first.server.close();
   await notServing;

@@ -11,7 +11,9 @@ export type ErrorReason =
   | 'REVISION_COMPACTED'
   | 'PERMISSION_DENIED'
   | 'UNAUTHENTICATED'
-  | 'UNAVAILABLE';
+  | 'UNAVAILABLE'
+  /** A watch consumer fell further behind than its buffer allows: it must resume. */
+  | 'WATCH_TOO_SLOW';
 
 export interface FieldViolation {
   /** Path of the field, e.g. `devices[3].descriptor.attributes["Bad Name"]`. */

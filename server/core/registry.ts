@@ -10,14 +10,18 @@
 // descriptor once and ranks devices by the cached verdict: its cost grows with the number of
 // candidates and distinct descriptors, never with the size of the registry.
 
-import { DomainError, notFound } from './errors.ts';
+import { DomainError, invalidArgument, notFound } from './errors.ts';
 import type { Capacity, Descriptor, Verdict } from './model.ts';
 import { evaluate } from './engine.ts';
 import { compareRankKeys, rankKey, type RankKey } from './rank.ts';
 import { deviceName, labelsEqual, labelsMatch, type Labels, type SyncHostCommand } from './resources.ts';
 import type {
+  ChainWalk,
   ChangeKind,
+  Checkpoint,
   CommitBatch,
+  CommitResult,
+  CompactionResult,
   DeviceRecord,
   HistoryQuery,
   HistoryRecord,
@@ -49,7 +53,87 @@ export interface LiveDevice {
 export interface LiveHost {
   record: HostRecord;
   readonly devices: Map<string, LiveDevice>;
+  /** When the lease lapses unless renewed (ms); kept in memory, persisted about once a second. */
+  leaseExpiry: number;
 }
+
+export type HostState = 'READY' | 'UNREACHABLE' | 'DRAINING';
+
+/** Unreachable wins over draining: a draining host whose agent is gone is unreachable. */
+export function hostState(record: HostRecord): HostState {
+  if (!record.reachable) return 'UNREACHABLE';
+  return record.draining ? 'DRAINING' : 'READY';
+}
+
+/** Who made a write, and why (recorded in history and chained). */
+export interface WriteOrigin {
+  readonly actor: string;
+  readonly reason: string;
+}
+
+/** One committed revision, as watchers see it. */
+export interface RevisionChange {
+  readonly revision: number;
+  readonly time: number;
+  /** The history chain's head after this revision. */
+  readonly headHash: string;
+  readonly entries: readonly HistoryRecord[];
+  /** A slot for the transport to memoize its encoding of the unfiltered change. */
+  memo?: unknown;
+}
+
+export interface StateResult {
+  readonly revision: number;
+  readonly host: LiveHost;
+  readonly changed: boolean;
+}
+
+export interface RegistryOptions {
+  readonly clock?: () => number;
+  /** Lease TTL in ms (default 30 s). */
+  readonly leaseTtlMs?: number;
+}
+
+export const DEFAULT_LEASE_TTL_MS = 30_000;
+const CHAIN_WALK_CHUNK = 5000;
+
+export type RetentionPolicy = { readonly kind: 'revisions'; readonly keep: number } | { readonly kind: 'age'; readonly keepMs: number };
+
+export interface ChainVerification {
+  readonly intact: boolean;
+  readonly checked: number;
+  readonly headRevision: number;
+  readonly headHash: string;
+  readonly checkpoint: Checkpoint;
+  readonly broken?: ChainWalk['broken'];
+}
+
+/** The registry as it was at a past revision: hosts and devices, for point-in-time reads. */
+export class PastView {
+  readonly hosts = new Map<string, LiveHost>();
+  readonly devicesByEntry = new Map<DescriptorEntry, LiveDevice[]>();
+  private sorted: LiveDevice[] | undefined;
+
+  constructor(readonly revision: number) {}
+
+  sortedDevices(): readonly LiveDevice[] {
+    this.sorted ??= [...this.hosts.values()]
+      .flatMap((host) => [...host.devices.values()])
+      .sort((a, b) => compareIds(a.record.hostId, b.record.hostId) || compareIds(a.record.deviceId, b.record.deviceId));
+    return this.sorted;
+  }
+
+  getDevice(hostId: string, deviceId: string): LiveDevice {
+    const device = this.hosts.get(hostId)?.devices.get(deviceId);
+    if (!device) throw new DomainError('NOT_FOUND', `${deviceName(hostId, deviceId)} did not exist at revision ${this.revision}`);
+    return device;
+  }
+}
+/** Lease expiry is detected within this much of the TTL. */
+const LEASE_CHECK_INTERVAL_MS = 100;
+/** Renewed leases are written to disk this often (keepalives are not each durable). */
+const LEASE_PERSIST_INTERVAL_MS = 1000;
+export const SERVER_ACTOR = 'devcompat';
 
 /** A verdict computed once per (source descriptor, target descriptor) pair. */
 export interface CachedVerdict {
@@ -81,6 +165,8 @@ export interface DeleteResult {
 
 export interface FindOptions {
   readonly excludeHosts: ReadonlySet<string>;
+  readonly includeUnreachable: boolean;
+  readonly includeDraining: boolean;
   readonly hostLabels: Labels;
   readonly requireAvailable: boolean;
   readonly limit: number;
@@ -124,13 +210,23 @@ export interface FindResult {
 }
 
 type PendingWrite =
-  | { readonly kind: 'sync'; readonly command: SyncHostCommand; readonly actor: string; settle: Settle<SyncResult> }
+  | { readonly kind: 'sync'; readonly command: SyncHostCommand; readonly origin: WriteOrigin; settle: Settle<SyncResult> }
   | {
       readonly kind: 'delete';
       readonly hostId: string;
       readonly expectedRevision: number | undefined;
-      readonly actor: string;
+      readonly origin: WriteOrigin;
       settle: Settle<DeleteResult>;
+    }
+  | {
+      readonly kind: 'state';
+      readonly hostId: string;
+      readonly reachable?: boolean;
+      readonly draining?: boolean;
+      /** When the change happened, if not now (a lease that lapsed while the server was down). */
+      readonly time?: number;
+      readonly origin: WriteOrigin;
+      settle: Settle<StateResult>;
     };
 
 interface Settle<T> {
@@ -185,25 +281,48 @@ export class Registry {
   /** The batch being committed; the next one gathers meanwhile. */
   private committing: Promise<void> | undefined;
   private closed = false;
+  private headHashValue: string;
+  private checkpointValue: Checkpoint;
+  private readonly listeners = new Set<(change: RevisionChange) => void>();
+  /** Hosts whose lease changed since it was last persisted. */
+  private readonly renewedLeases = new Set<LiveHost>();
+  /** Hosts with a reachability write queued, so it is queued once. */
+  private readonly reachabilityPending = new Set<string>();
+  /** Hosts that are not READY, for FindTargets' exclusions. */
+  private readonly notReady = new Set<LiveHost>();
+  private leaseTimers: NodeJS.Timeout[] = [];
+  private persistingLeases: Promise<void> | undefined;
+  /** Audit work (verification, compaction) runs one at a time. */
+  private auditQueue: Promise<unknown> = Promise.resolve();
+  private readonly pastViews = new Map<number, Promise<PastView>>();
+  readonly leaseTtlMs: number;
+  private readonly clock: () => number;
 
   /** Loads the registry's state from the store. */
-  static async open(store: RegistryStore, clock: () => number = Date.now): Promise<Registry> {
-    return new Registry(store, clock, await store.load());
+  static async open(store: RegistryStore, options: RegistryOptions = {}): Promise<Registry> {
+    return new Registry(store, options, await store.load());
   }
 
   private constructor(
     private readonly store: RegistryStore,
-    private readonly clock: () => number,
+    options: RegistryOptions,
     state: LoadedState,
   ) {
+    this.clock = options.clock ?? Date.now;
+    this.leaseTtlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
     this.revisionValue = state.revision;
     this.revisionTime = state.revisionTime;
+    this.headHashValue = state.headHash;
+    this.checkpointValue = state.checkpoint;
     for (const stored of state.descriptors) {
       const descriptor = validateDescriptor(JSON.parse(stored.key));
       this.addDescriptor({ id: stored.id, descriptor, devices: new Set() });
       this.nextDescriptorId = Math.max(this.nextDescriptorId, stored.id + 1);
     }
-    for (const record of state.hosts) this.addHost({ record, devices: new Map() });
+    for (const record of state.hosts) {
+      const leaseExpiry = state.leaseExpiries.get(record.hostId) ?? record.lastSyncTime + this.leaseTtlMs;
+      this.addHost({ record, devices: new Map(), leaseExpiry });
+    }
     for (const record of state.devices) {
       const host = this.hosts.get(record.hostId);
       const entry = this.descriptorsById.get(record.descriptorId);
@@ -214,6 +333,27 @@ export class Registry {
 
   get revision(): number {
     return this.revisionValue;
+  }
+
+  /** The history chain's head (hex SHA-256 of the last entry). */
+  get headHash(): string {
+    return this.headHashValue;
+  }
+
+  /** History up to and including checkpoint.revision has been compacted away. */
+  get checkpoint(): Checkpoint {
+    return this.checkpointValue;
+  }
+
+  /** The oldest revision a watch may start from. */
+  get oldestRevision(): number {
+    return this.checkpointValue.revision + 1;
+  }
+
+  /** Called synchronously after each committed revision, in revision order. */
+  subscribe(listener: (change: RevisionChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   get stats(): { hosts: number; devices: number; descriptors: number; cachedVerdicts: number } {
@@ -228,25 +368,104 @@ export class Registry {
   // -------------------------------------------------------------------------------------
   // Writes
 
-  syncHost(command: SyncHostCommand, actor: string): Promise<SyncResult> {
+  syncHost(command: SyncHostCommand, origin: WriteOrigin): Promise<SyncResult> {
     return new Promise((resolve, reject) => {
-      this.enqueue({ kind: 'sync', command, actor, settle: { resolve, reject } });
+      this.enqueue({ kind: 'sync', command, origin, settle: { resolve, reject } });
     });
   }
 
-  deleteHost(hostId: string, expectedRevision: number | undefined, actor: string): Promise<DeleteResult> {
+  deleteHost(hostId: string, expectedRevision: number | undefined, origin: WriteOrigin): Promise<DeleteResult> {
     return new Promise((resolve, reject) => {
-      this.enqueue({ kind: 'delete', hostId, expectedRevision, actor, settle: { resolve, reject } });
+      this.enqueue({ kind: 'delete', hostId, expectedRevision, origin, settle: { resolve, reject } });
     });
+  }
+
+  setDraining(hostId: string, draining: boolean, origin: WriteOrigin): Promise<StateResult> {
+    return new Promise((resolve, reject) => {
+      this.enqueue({ kind: 'state', hostId, draining, origin, settle: { resolve, reject } });
+    });
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Leases
+
+  /**
+   * Renews a host's lease. Keepalives only touch memory (persisted about once a second); one
+   * that finds the host UNREACHABLE also queues the write that makes it READY again.
+   */
+  keepAlive(hostId: string): { expireTime: number; state: HostState } {
+    const host = this.getHost(hostId);
+    host.leaseExpiry = this.clock() + this.leaseTtlMs;
+    this.renewedLeases.add(host);
+    if (!host.record.reachable) {
+      this.queueReachability(host, true, undefined, { actor: SERVER_ACTOR, reason: 'lease renewed by a keepalive' });
+      return { expireTime: host.leaseExpiry, state: host.record.draining ? 'DRAINING' : 'READY' };
+    }
+    return { expireTime: host.leaseExpiry, state: hostState(host.record) };
+  }
+
+  /**
+   * Starts lease expiry: lapsed leases are expired at once (those that ran out while the
+   * server was down are recorded at the time they ran out), then checked every 100 ms.
+   */
+  startLeases(): void {
+    this.expireLapsedLeases();
+    this.leaseTimers.push(
+      setInterval(() => this.expireLapsedLeases(), Math.min(LEASE_CHECK_INTERVAL_MS, this.leaseTtlMs / 4)).unref(),
+      setInterval(() => void this.persistLeases(), LEASE_PERSIST_INTERVAL_MS).unref(),
+    );
+  }
+
+  private expireLapsedLeases(): void {
+    if (this.closed) return;
+    const now = this.clock();
+    for (const host of this.hosts.values()) {
+      if (host.record.reachable && host.leaseExpiry <= now && !this.reachabilityPending.has(host.record.hostId)) {
+        this.queueReachability(host, false, host.leaseExpiry, {
+          actor: SERVER_ACTOR,
+          reason: `lease expired: no keepalive or sync for ${this.leaseTtlMs} ms`,
+        });
+      }
+    }
+  }
+
+  private queueReachability(host: LiveHost, reachable: boolean, time: number | undefined, origin: WriteOrigin): void {
+    const hostId = host.record.hostId;
+    if (this.reachabilityPending.has(hostId) || this.closed) return;
+    this.reachabilityPending.add(hostId);
+    const done = () => this.reachabilityPending.delete(hostId);
+    this.enqueue({ kind: 'state', hostId, reachable, time, origin, settle: { resolve: done, reject: done } });
+  }
+
+  /** Writes renewed lease expiries (not durable one by one; see docs/api.md, Leases). */
+  private persistLeases(): Promise<void> {
+    if (this.persistingLeases || this.renewedLeases.size === 0) return this.persistingLeases ?? Promise.resolve();
+    const leases = [...this.renewedLeases].map((host) => ({ hostId: host.record.hostId, expireTime: host.leaseExpiry }));
+    this.renewedLeases.clear();
+    this.persistingLeases = this.store
+      .commit({ ...EMPTY_BATCH, leases })
+      .then(
+        () => undefined,
+        () => undefined, // the store failing is reported by the store itself; leases are renewed again
+      )
+      .finally(() => {
+        this.persistingLeases = undefined;
+      });
+    return this.persistingLeases;
   }
 
   /** Writes that are already queued are committed; new ones are refused. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const timer of this.leaseTimers) clearInterval(timer);
+    this.leaseTimers = [];
     while (this.committing || this.pending.length > 0) {
       if (this.committing) await this.committing;
       else this.flush();
     }
+    await this.persistingLeases;
+    await this.persistLeases();
+    await this.auditQueue.catch(() => undefined);
   }
 
   private enqueue(write: PendingWrite): void {
@@ -279,21 +498,30 @@ export class Registry {
     const hostsInBatch = new Set<string>();
     const newDescriptors = new Map<string, DescriptorEntry>();
     let revision = this.revisionValue;
-    const now = Math.max(this.clock(), this.revisionTime);
+    const now = this.clock();
+    // Revision times never go backwards, even when the wall clock does or a change is dated
+    // in the past (a lease that lapsed while the server was down).
+    let lastTime = this.revisionTime;
     for (const write of writes) {
-      const hostId = write.kind === 'sync' ? write.command.hostId : write.hostId;
+      const hostId = hostIdOf(write);
       // Each write is planned against the state before the batch, so one host is written
       // at most once per batch; a second write to it waits for the next batch.
       if (hostsInBatch.has(hostId)) {
         deferred.push(write);
         continue;
       }
+      const time = Math.max(write.kind === 'state' ? write.time ?? now : now, lastTime);
       try {
         const plan =
           write.kind === 'sync'
-            ? this.planSync(write, revision + 1, now, newDescriptors)
-            : this.planDelete(write, revision + 1, now);
-        if (plan.revision !== undefined) revision = plan.revision;
+            ? this.planSync(write, revision + 1, time, newDescriptors)
+            : write.kind === 'delete'
+              ? this.planDelete(write, revision + 1, time)
+              : this.planState(write, revision + 1, time);
+        if (plan.revision !== undefined) {
+          revision = plan.revision;
+          lastTime = time;
+        }
         hostsInBatch.add(hostId);
         plans.push(plan);
       } catch (error) {
@@ -302,7 +530,7 @@ export class Registry {
     }
     this.pending.unshift(...deferred);
     if (plans.length > 0) {
-      this.committing = this.commitPlans(plans, newDescriptors, revision).finally(() => {
+      this.committing = this.commitPlans(plans, newDescriptors, revision, lastTime).finally(() => {
         this.committing = undefined;
         if (this.pending.length > 0) this.scheduleFlush();
       });
@@ -311,7 +539,12 @@ export class Registry {
     }
   }
 
-  private async commitPlans(plans: Plan[], newDescriptors: Map<string, DescriptorEntry>, revision: number): Promise<void> {
+  private async commitPlans(
+    plans: Plan[],
+    newDescriptors: Map<string, DescriptorEntry>,
+    revision: number,
+    revisionTime: number,
+  ): Promise<void> {
     const changing = plans.filter((plan) => plan.revision !== undefined);
     const usedDescriptors = new Set<DescriptorEntry>();
     for (const plan of changing) for (const { entry } of plan.upserts) usedDescriptors.add(entry);
@@ -328,19 +561,32 @@ export class Registry {
       ),
       history: changing.flatMap((plan) => plan.history),
       syncTouches: plans
-        .filter((plan) => plan.revision === undefined && plan.host)
+        .filter((plan) => plan.revision === undefined && plan.host && plan.write.kind === 'sync')
         .map((plan) => ({ hostId: plan.host!.hostId, lastSyncTime: plan.host!.lastSyncTime })),
+      leases: [],
     };
+    let heads: CommitResult['heads'];
     try {
-      await this.store.commit(batch);
+      ({ heads } = await this.store.commit(batch));
     } catch (error) {
       for (const plan of plans) plan.write.settle.reject(error);
       return;
     }
     for (const entry of newDescriptors.values()) if (usedDescriptors.has(entry)) this.addDescriptor(entry);
     for (const plan of plans) this.applyPlan(plan);
-    if (changing.length > 0) this.revisionTime = changing[0].history[0].time;
+    if (changing.length > 0) this.revisionTime = revisionTime;
     this.revisionValue = revision;
+    if (heads.length > 0) this.headHashValue = heads[heads.length - 1].hash;
+    for (let i = 0; i < changing.length; i++) {
+      const plan = changing[i];
+      const change: RevisionChange = {
+        revision: plan.revision!,
+        time: plan.history[0].time,
+        headHash: heads[i].hash,
+        entries: plan.history,
+      };
+      for (const listener of this.listeners) listener(change);
+    }
     for (const plan of plans) this.acknowledge(plan);
   }
 
@@ -350,7 +596,7 @@ export class Registry {
     now: number,
     newDescriptors: Map<string, DescriptorEntry>,
   ): Plan {
-    const { command, actor } = write;
+    const { command, origin } = write;
     const existing = this.hosts.get(command.hostId);
     checkExpectedRevision(command.hostId, existing, command.expectedRevision);
 
@@ -358,7 +604,8 @@ export class Registry {
     const history: HistoryRecord[] = [];
     let created = 0;
     let updated = 0;
-    const hostChanged = !existing || !labelsEqual(existing.record.labels, command.labels);
+    // A sync renews the lease: an unreachable host becomes reachable again.
+    const hostChanged = !existing || !labelsEqual(existing.record.labels, command.labels) || !existing.record.reachable;
     const entryFor = (descriptor: Descriptor): DescriptorEntry => {
       let entry = this.descriptorsByKey.get(descriptor.key) ?? newDescriptors.get(descriptor.key);
       if (!entry) {
@@ -419,10 +666,13 @@ export class Registry {
       createTime: existing?.record.createTime ?? now,
       updateTime: now,
       lastSyncTime: now,
+      reachable: true,
+      draining: existing?.record.draining ?? false,
     };
     let seq = 0;
+    const { actor, reason } = origin;
     const entry = (hostId: string, deviceId: string, change: ChangeKind, before: HistoryRecord['before'], after: HistoryRecord['after']) =>
-      history.push({ revision, seq: seq++, time: now, hostId, deviceId, change, actor, before, after });
+      history.push({ revision, seq: seq++, time: now, hostId, deviceId, change, actor, reason, before, after });
     if (hostChanged) {
       entry(command.hostId, '', existing ? 'UPDATED' : 'CREATED', existing && { kind: 'host', host: existing.record }, {
         kind: 'host',
@@ -457,7 +707,8 @@ export class Registry {
         hostId: write.hostId,
         deviceId: device.record.deviceId,
         change: 'DELETED',
-        actor: write.actor,
+        actor: write.origin.actor,
+        reason: write.origin.reason,
         before: { kind: 'device', device: device.record },
         after: undefined,
       });
@@ -469,11 +720,41 @@ export class Registry {
       hostId: write.hostId,
       deviceId: '',
       change: 'DELETED',
-      actor: write.actor,
+      actor: write.origin.actor,
+      reason: write.origin.reason,
       before: { kind: 'host', host: existing.record },
       after: undefined,
     });
     return { write, revision, host: undefined, upserts: [], deletes, history, created: 0, updated: 0 };
+  }
+
+  /** A host's reachability (its lease) or draining mark changes; its devices do not. */
+  private planState(write: Extract<PendingWrite, { kind: 'state' }>, revision: number, time: number): Plan {
+    const existing = this.hosts.get(write.hostId);
+    if (!existing) throw notFound(`hosts/${write.hostId}`);
+    const reachable = write.reachable ?? existing.record.reachable;
+    const draining = write.draining ?? existing.record.draining;
+    // A lapse queued just before a keepalive or sync renewed the lease is dropped.
+    const stale = write.reachable === false && existing.leaseExpiry > this.clock();
+    if (stale || (reachable === existing.record.reachable && draining === existing.record.draining)) {
+      return { write, revision: undefined, host: existing.record, upserts: [], deletes: [], history: [], created: 0, updated: 0 };
+    }
+    const host: HostRecord = { ...existing.record, reachable, draining, revision, updateTime: time };
+    const history: HistoryRecord[] = [
+      {
+        revision,
+        seq: 0,
+        time,
+        hostId: write.hostId,
+        deviceId: '',
+        change: 'UPDATED',
+        actor: write.origin.actor,
+        reason: write.origin.reason,
+        before: { kind: 'host', host: existing.record },
+        after: { kind: 'host', host },
+      },
+    ];
+    return { write, revision, host, upserts: [], deletes: [], history, created: 0, updated: 0 };
   }
 
   private applyPlan(plan: Plan): void {
@@ -484,20 +765,29 @@ export class Registry {
         for (const device of [...host.devices.values()]) this.removeDevice(device);
         this.hostLabels.remove(host.record.labels, host);
         this.hostOrder.remove(hostId);
+        this.notReady.delete(host);
+        this.renewedLeases.delete(host);
       }
       this.hosts.delete(hostId);
       return;
     }
     let host = this.hosts.get(hostId);
+    if (plan.write.kind === 'sync' && host) {
+      host.leaseExpiry = plan.host.lastSyncTime + this.leaseTtlMs;
+      this.renewedLeases.add(host);
+    }
     if (!host) {
-      host = { record: plan.host, devices: new Map() };
+      host = { record: plan.host, devices: new Map(), leaseExpiry: plan.host.lastSyncTime + this.leaseTtlMs };
       this.addHost(host);
+      this.renewedLeases.add(host);
     } else {
       if (!labelsEqual(host.record.labels, plan.host.labels)) {
         this.hostLabels.remove(host.record.labels, host);
         this.hostLabels.add(plan.host.labels, host);
       }
       host.record = plan.host;
+      if (hostState(plan.host) === 'READY') this.notReady.delete(host);
+      else this.notReady.add(host);
     }
     for (const device of plan.deletes) this.removeDevice(device);
     for (const { record, entry } of plan.upserts) {
@@ -511,6 +801,14 @@ export class Registry {
     const write = plan.write;
     if (write.kind === 'delete') {
       write.settle.resolve({ revision: plan.revision!, devicesDeleted: plan.deletes.length });
+      return;
+    }
+    if (write.kind === 'state') {
+      write.settle.resolve({
+        revision: plan.revision ?? this.revisionValue,
+        host: this.hosts.get(write.hostId)!,
+        changed: plan.revision !== undefined,
+      });
       return;
     }
     write.settle.resolve({
@@ -543,6 +841,7 @@ export class Registry {
   }
 
   private addHost(host: LiveHost): void {
+    if (hostState(host.record) !== 'READY') this.notReady.add(host);
     this.hosts.set(host.record.hostId, host);
     this.hostOrder.insert(host.record.hostId);
     this.hostLabels.add(host.record.labels, host);
@@ -712,6 +1011,206 @@ export class Registry {
   }
 
   // -------------------------------------------------------------------------------------
+  // Point in time. History keeps, for every change, the resource before and after it; so the
+  // state at revision R is the current state with each resource changed after R replaced by
+  // the `before` of its first change after R. That needs only the history after R, which
+  // compaction keeps (everything after the checkpoint).
+
+  /** Resolves `as_of_revision` / `as_of_time` to a revision the registry can answer at. */
+  async resolveAsOf(asOf: { revision?: number; time?: number }): Promise<number> {
+    let revision = asOf.revision;
+    if (revision === undefined) {
+      if (asOf.time === undefined) return this.revisionValue;
+      revision = (await this.store.revisionAt(asOf.time)) ?? 0;
+      if (revision < this.checkpointValue.revision) throw this.compacted(revision, this.checkpointValue.revision);
+      return revision;
+    }
+    if (revision > this.revisionValue) {
+      throw invalidArgument([
+        { field: 'as_of_revision', description: `is after the current revision ${this.revisionValue}` },
+      ]);
+    }
+    if (revision < this.checkpointValue.revision) throw this.compacted(revision, this.checkpointValue.revision);
+    return revision;
+  }
+
+  compacted(revision: number, oldest: number): DomainError {
+    return new DomainError(
+      'REVISION_COMPACTED',
+      `revision ${revision} has been compacted: the oldest revision available is ${oldest}`,
+      { metadata: { revision: String(revision), oldest_revision: String(oldest) } },
+    );
+  }
+
+  /** One device as it was at `revision` (already resolved with resolveAsOf). */
+  async deviceAt(hostId: string, deviceId: string, revision: number): Promise<{ record: DeviceRecord; descriptor: Descriptor }> {
+    const name = deviceName(hostId, deviceId);
+    if (revision >= this.revisionValue) {
+      const device = this.getDevice(hostId, deviceId);
+      return { record: device.record, descriptor: device.entry.descriptor };
+    }
+    const [first] = await this.store.firstChangesAfter({ revision, hostId, deviceId });
+    // Memory now reflects exactly what the store held when it answered (calls are in order).
+    let record: DeviceRecord | undefined;
+    if (first) record = first.before?.kind === 'device' ? first.before.device : undefined;
+    else record = this.hosts.get(hostId)?.devices.get(deviceId)?.record;
+    if (!record) throw new DomainError('NOT_FOUND', `${name} did not exist at revision ${revision}`, { metadata: { resource: name } });
+    return { record, descriptor: this.descriptorById(record.descriptorId) };
+  }
+
+  /** The whole registry as it was at `revision`; the last few views are kept. */
+  viewAt(revision: number): Promise<PastView> {
+    let view = this.pastViews.get(revision);
+    if (!view) {
+      view = this.buildView(revision);
+      view.catch(() => this.pastViews.delete(revision));
+      if (this.pastViews.size >= 4) this.pastViews.delete(this.pastViews.keys().next().value!);
+      this.pastViews.set(revision, view);
+    }
+    return view;
+  }
+
+  private async buildView(revision: number): Promise<PastView> {
+    const changes = await this.store.firstChangesAfter({ revision });
+    const view = new PastView(revision);
+    const pastHosts = new Map<string, HostRecord | undefined>();
+    const pastDevices = new Map<string, DeviceRecord | undefined>();
+    for (const change of changes) {
+      if (change.deviceId === '') pastHosts.set(change.hostId, change.before?.kind === 'host' ? change.before.host : undefined);
+      else pastDevices.set(`${change.hostId}\u0000${change.deviceId}`, change.before?.kind === 'device' ? change.before.device : undefined);
+    }
+    const hostRecords = new Map<string, HostRecord>();
+    for (const [hostId, host] of this.hosts) if (!pastHosts.has(hostId)) hostRecords.set(hostId, host.record);
+    for (const [hostId, record] of pastHosts) if (record) hostRecords.set(hostId, record);
+    for (const [hostId, record] of hostRecords) view.hosts.set(hostId, { record, devices: new Map(), leaseExpiry: 0 });
+    const add = (record: DeviceRecord) => {
+      const host = view.hosts.get(record.hostId);
+      const entry = this.descriptorsById.get(record.descriptorId);
+      if (!host || !entry) return;
+      const device: LiveDevice = { record, name: deviceName(record.hostId, record.deviceId), entry, host };
+      host.devices.set(record.deviceId, device);
+      let list = view.devicesByEntry.get(entry);
+      if (!list) view.devicesByEntry.set(entry, (list = []));
+      list.push(device);
+    };
+    for (const host of this.hosts.values()) {
+      for (const device of host.devices.values()) {
+        if (!pastDevices.has(`${device.record.hostId}\u0000${device.record.deviceId}`)) add(device.record);
+      }
+    }
+    for (const record of pastDevices.values()) if (record) add(record);
+    return view;
+  }
+
+  /** listDevices on a past view: a filtered walk of its devices in order. */
+  listDevicesIn(view: PastView, query: DeviceListQuery): LiveDevice[] {
+    const { after } = query;
+    const page: LiveDevice[] = [];
+    for (const device of view.sortedDevices()) {
+      if (page.length >= query.limit) break;
+      const { hostId, deviceId } = device.record;
+      if (after && (hostId < after.hostId || (hostId === after.hostId && deviceId <= after.deviceId))) continue;
+      if (query.hostId !== undefined && hostId !== query.hostId) continue;
+      if (query.descriptorIds !== undefined && !query.descriptorIds.has(device.entry.id)) continue;
+      if (!labelsMatch(device.record.labels, query.labels)) continue;
+      if (!labelsMatch(device.host.record.labels, query.hostLabels)) continue;
+      page.push(device);
+    }
+    return page;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Audit
+
+  /**
+   * Walks the history chain from the checkpoint to the head, 5,000 entries per store call so
+   * that writes go on meanwhile. With `expectedHead`, that hash must be on the chain.
+   */
+  verifyHistory(expectedHead: string | undefined): Promise<ChainVerification> {
+    return this.audit(async () => {
+      const checkpoint = this.checkpointValue;
+      let prev = checkpoint.hash;
+      let after: { revision: number; seq: number } | undefined;
+      let checked = 0;
+      let found = expectedHead === undefined || expectedHead === prev;
+      let head = { revision: checkpoint.revision, hash: prev };
+      const result = (extra: Partial<ChainVerification>): ChainVerification => ({
+        intact: true,
+        checked,
+        headRevision: head.revision,
+        headHash: head.hash,
+        checkpoint,
+        ...extra,
+      });
+      for (;;) {
+        const walk: ChainWalk = await this.store.verifyChain({ after, prevHash: prev, limit: CHAIN_WALK_CHUNK, expectedHead });
+        checked += walk.checked;
+        if (walk.foundExpectedHead) found = true;
+        if (walk.last) {
+          after = { revision: walk.last.revision, seq: walk.last.seq };
+          prev = walk.last.hash;
+          head = { revision: walk.last.revision, hash: walk.last.hash };
+        }
+        if (walk.broken) return result({ intact: false, broken: walk.broken });
+        if (walk.checked < CHAIN_WALK_CHUNK) break;
+      }
+      // The walk ended where the file's chain ends; memory reflects the same commits.
+      if (head.hash !== this.headHashValue) {
+        return result({
+          intact: false,
+          broken: {
+            revision: head.revision,
+            seq: 0,
+            problem: 'HEAD_MISMATCH',
+            description: `the stored chain ends at revision ${head.revision} (${head.hash.slice(0, 12)}…), but the server's head is revision ${this.revisionValue} (${this.headHashValue.slice(0, 12)}…): entries were removed or rewritten behind the server's back`,
+          },
+        });
+      }
+      if (!found) {
+        return result({
+          intact: false,
+          broken: {
+            revision: 0,
+            seq: 0,
+            problem: 'HEAD_NOT_FOUND',
+            description: `no entry has the expected head ${expectedHead}: history was rewritten or its tail removed (or the head predates the checkpoint at revision ${checkpoint.revision})`,
+          },
+        });
+      }
+      return result({});
+    });
+  }
+
+  /** Removes history up to and including `revision`, keeping a checkpoint of the chain. */
+  compact(revision: number): Promise<CompactionResult> {
+    if (revision > this.revisionValue) {
+      return Promise.reject(
+        invalidArgument([{ field: 'revision', description: `is after the current revision ${this.revisionValue}` }]),
+      );
+    }
+    return this.audit(async () => {
+      const result = await this.store.compact(revision, this.clock());
+      this.checkpointValue = result.checkpoint;
+      return result;
+    });
+  }
+
+  /** Compacts per a retention policy: keep the last N revisions, or the last N ms of history. */
+  async applyRetention(policy: RetentionPolicy): Promise<CompactionResult | undefined> {
+    let revision: number;
+    if (policy.kind === 'revisions') revision = this.revisionValue - policy.keep;
+    else revision = ((await this.store.revisionAt(this.clock() - policy.keepMs)) ?? 0) - 1;
+    if (revision <= this.checkpointValue.revision) return undefined;
+    return this.compact(revision);
+  }
+
+  private audit<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.auditQueue.then(work, work);
+    this.auditQueue = next.catch(() => undefined);
+    return next;
+  }
+
+  // -------------------------------------------------------------------------------------
   // Compatibility
 
   resolveName(hostId: string, deviceId: string): ResolvedDevice {
@@ -742,6 +1241,14 @@ export class Registry {
     return cached;
   }
 
+  /** Hosts whose devices FindTargets leaves out: by request, the source's own, and by state. */
+  private excludedHostIds(options: FindOptions, sourceHostId: string | undefined): Set<string> {
+    const hosts = new Set(options.excludeHosts);
+    if (!options.includeSourceHost && sourceHostId !== undefined) hosts.add(sourceHostId);
+    for (const host of this.notReady) if (!hostIsEligible(host.record, options)) hosts.add(host.record.hostId);
+    return hosts;
+  }
+
   /** How many devices of each descriptor the given hosts have. */
   private devicesOnHosts(hostIds: Iterable<string>): Map<DescriptorEntry, number> {
     const counts = new Map<DescriptorEntry, number>();
@@ -753,17 +1260,41 @@ export class Registry {
     return counts;
   }
 
-  findTargets(source: ResolvedDevice, options: FindOptions): FindResult {
-    const { descriptor } = source;
+  /** The descriptors a source may be judged against: its type, and those listing it as compatible. */
+  candidateEntries(descriptor: Descriptor): Set<DescriptorEntry> {
     const entries = new Set<DescriptorEntry>();
     const key = typeKey(descriptor.vendor, descriptor.deviceApi, descriptor.type);
     for (const entry of this.byType.get(key) ?? []) entries.add(entry);
     for (const entry of this.byCompatibleType.get(key) ?? []) entries.add(entry);
+    return entries;
+  }
+
+  isCandidate(source: Descriptor, target: Descriptor): boolean {
+    return (
+      target.vendor === source.vendor &&
+      target.deviceApi === source.deviceApi &&
+      (target.type === source.type || target.compatibleTypes.includes(source.type))
+    );
+  }
+
+  findHost(hostId: string): LiveHost | undefined {
+    return this.hosts.get(hostId);
+  }
+
+  findDevice(hostId: string, deviceId: string): LiveDevice | undefined {
+    return this.hosts.get(hostId)?.devices.get(deviceId);
+  }
+
+  /** FindTargets at the current revision or, given a view, at a past one. */
+  findTargets(source: ResolvedDevice, options: FindOptions, view?: PastView): FindResult {
+    const { descriptor } = source;
+    const entries = this.candidateEntries(descriptor);
 
     const sourceHostId = source.device?.record.hostId;
     const keep = (device: LiveDevice): boolean => {
       const hostId = device.record.hostId;
       if (!options.includeSourceHost && hostId === sourceHostId) return false;
+      if (!hostIsEligible(device.host.record, options)) return false;
       if (options.excludeHosts.has(hostId)) return false;
       if (!labelsMatch(device.host.record.labels, options.hostLabels)) return false;
       if (options.requireAvailable && !((device.record.capacity?.available ?? 0) > 0)) return false;
@@ -778,10 +1309,14 @@ export class Registry {
     // With host exclusions as the only filters, the devices of a rejected descriptor that
     // are not streamed need only be counted: no visit to each of them (for a common VF, most
     // of the candidates).
-    const countOnly = !options.includeRejected && !options.requireAvailable && Object.keys(options.hostLabels).length === 0;
-    const excludedPerEntry = countOnly ? this.devicesOnHosts(excludedHostIds(options, sourceHostId)) : undefined;
+    const countOnly =
+      !view && !options.includeRejected && !options.requireAvailable && Object.keys(options.hostLabels).length === 0;
+    const excludedPerEntry = countOnly ? this.devicesOnHosts(this.excludedHostIds(options, sourceHostId)) : undefined;
     for (const entry of entries) {
-      if (entry.devices.size === 0) continue;
+      const entryDevices: Iterable<LiveDevice> & { readonly size?: number; readonly length?: number } = view
+        ? view.devicesByEntry.get(entry) ?? []
+        : entry.devices;
+      if ((entryDevices.size ?? entryDevices.length) === 0) continue;
       const cached = this.verdictFor(descriptor, entry.descriptor);
       if (excludedPerEntry && cached.verdict.verdict === 'VERDICT_INCOMPATIBLE') {
         const count = entry.devices.size - (excludedPerEntry.get(entry) ?? 0);
@@ -792,7 +1327,7 @@ export class Registry {
         continue;
       }
       const devices: LiveDevice[] = [];
-      for (const device of entry.devices) if (keep(device)) devices.push(device);
+      for (const device of entryDevices) if (keep(device)) devices.push(device);
       if (devices.length === 0) continue;
       candidates += devices.length;
       distinctDescriptors++;
@@ -833,7 +1368,7 @@ export class Registry {
         }))
       : [];
     return {
-      revision: this.revisionValue,
+      revision: view?.revision ?? this.revisionValue,
       candidates,
       compatible,
       rejected,
@@ -876,10 +1411,14 @@ function* devicesOf(owners: readonly { devices: Set<LiveDevice> | Map<string, Li
   for (const owner of owners) yield* owner.devices.values();
 }
 
-function excludedHostIds(options: FindOptions, sourceHostId: string | undefined): Set<string> {
-  const hosts = new Set(options.excludeHosts);
-  if (!options.includeSourceHost && sourceHostId !== undefined) hosts.add(sourceHostId);
-  return hosts;
+/** Whether a host's state lets its devices be targets under these options. */
+export function hostIsEligible(
+  record: HostRecord,
+  options: { readonly includeUnreachable: boolean; readonly includeDraining: boolean },
+): boolean {
+  if (!record.reachable && !options.includeUnreachable) return false;
+  if (record.draining && !options.includeDraining) return false;
+  return true;
 }
 
 function typeKey(vendor: string, deviceApi: string, type: string): string {
@@ -898,6 +1437,17 @@ function addToIndex(index: Map<string, Set<DescriptorEntry>>, key: string, entry
 function hostIdOf(write: PendingWrite): string {
   return write.kind === 'sync' ? write.command.hostId : write.hostId;
 }
+
+const EMPTY_BATCH: CommitBatch = {
+  newDescriptors: [],
+  hostUpserts: [],
+  hostDeletes: [],
+  deviceUpserts: [],
+  deviceDeletes: [],
+  history: [],
+  syncTouches: [],
+  leases: [],
+};
 
 function capacityEqual(a: Capacity | undefined, b: Capacity | undefined): boolean {
   if (!a || !b) return a === b;

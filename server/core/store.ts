@@ -14,6 +14,10 @@ export interface HostRecord {
   readonly createTime: number;
   readonly updateTime: number;
   readonly lastSyncTime: number;
+  /** False once the host's lease lapsed; true again at its next keepalive or sync. */
+  readonly reachable: boolean;
+  /** The operator's draining mark; a sync does not clear it. */
+  readonly draining: boolean;
 }
 
 export interface DeviceRecord {
@@ -45,8 +49,12 @@ export interface HistoryRecord {
   readonly deviceId: string;
   readonly change: ChangeKind;
   readonly actor: string;
+  /** Why the write was made: request metadata, or the server's reason (a lapsed lease). */
+  readonly reason: string;
   readonly before: ResourceSnapshot | undefined;
   readonly after: ResourceSnapshot | undefined;
+  /** The entry's link in the history chain (hex); set on entries read from the store. */
+  readonly hash?: string;
 }
 
 export interface StoredDescriptor {
@@ -65,6 +73,19 @@ export interface CommitBatch {
   readonly history: readonly HistoryRecord[];
   /** Syncs that changed nothing still move the host's last_sync_time. */
   readonly syncTouches: readonly { readonly hostId: string; readonly lastSyncTime: number }[];
+  /** Lease expiries to persist (not each keepalive: about once a second). */
+  readonly leases: readonly { readonly hostId: string; readonly expireTime: number }[];
+}
+
+/** The history chain's head after each revision a commit wrote, in revision order. */
+export interface CommitResult {
+  readonly heads: readonly { readonly revision: number; readonly hash: string }[];
+}
+
+/** History up to and including `revision` was removed; `hash` is the chain at the cut. */
+export interface Checkpoint {
+  readonly revision: number;
+  readonly hash: string;
 }
 
 export interface LoadedState {
@@ -74,6 +95,38 @@ export interface LoadedState {
   readonly descriptors: readonly StoredDescriptor[];
   readonly hosts: readonly HostRecord[];
   readonly devices: readonly DeviceRecord[];
+  /** Persisted lease expiries by host id; hosts without one lease from their last sync. */
+  readonly leaseExpiries: ReadonlyMap<string, number>;
+  /** Hash of the last history entry (or of the checkpoint when none is left). */
+  readonly headHash: string;
+  readonly checkpoint: Checkpoint;
+}
+
+/** A stretch of the chain walked by verifyChain. */
+export interface ChainWalkQuery {
+  /** Exclusive: the last entry already walked; undefined from the checkpoint. */
+  readonly after: { readonly revision: number; readonly seq: number } | undefined;
+  /** The hash the next entry must chain to (the checkpoint's, at the start). */
+  readonly prevHash: string;
+  readonly limit: number;
+  readonly expectedHead: string | undefined;
+}
+
+export type ChainProblem = 'ALTERED' | 'REMOVED_OR_REORDERED' | 'HEAD_NOT_FOUND' | 'HEAD_MISMATCH';
+
+export interface ChainWalk {
+  readonly checked: number;
+  /** The last entry walked; undefined when there was none. */
+  readonly last: { readonly revision: number; readonly seq: number; readonly hash: string } | undefined;
+  readonly foundExpectedHead: boolean;
+  readonly broken:
+    | { readonly revision: number; readonly seq: number; readonly problem: ChainProblem; readonly description: string }
+    | undefined;
+}
+
+export interface CompactionResult {
+  readonly checkpoint: Checkpoint;
+  readonly removed: number;
 }
 
 export interface HistoryQuery {
@@ -100,7 +153,18 @@ export interface HistoryQuery {
 export interface RegistryStore {
   load(): Promise<LoadedState>;
   /** Writes the batch in one transaction; durable when it resolves (per the durability mode). */
-  commit(batch: CommitBatch): Promise<void>;
+  commit(batch: CommitBatch): Promise<CommitResult>;
   listHistory(query: HistoryQuery): Promise<HistoryRecord[]>;
+  /**
+   * For each resource changed after `revision` (only the one resource when hostId is set,
+   * deviceId '' for the host itself), its first entry after that revision: the entry's
+   * `before` is the resource as it was at `revision`.
+   */
+  firstChangesAfter(query: { revision: number; hostId?: string; deviceId?: string }): Promise<HistoryRecord[]>;
+  /** The latest revision committed at or before `time`; undefined when there is none. */
+  revisionAt(time: number): Promise<number | undefined>;
+  verifyChain(query: ChainWalkQuery): Promise<ChainWalk>;
+  /** Removes history up to and including `revision` and records a checkpoint. */
+  compact(revision: number, time: number): Promise<CompactionResult>;
   close(): Promise<void>;
 }

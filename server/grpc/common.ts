@@ -2,11 +2,15 @@
 
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { invalidArgument } from '../core/errors.ts';
-import { validateActor } from '../core/resources.ts';
+import { invalidArgument, Violations } from '../core/errors.ts';
+import type { WriteOrigin } from '../core/registry.ts';
+import { optionalRevision, validateActor } from '../core/resources.ts';
+import { timestampToMs } from './convert.ts';
 import { toServiceError } from './errors.ts';
 
 export const ACTOR_METADATA_KEY = 'x-devcompat-actor';
+export const REASON_METADATA_KEY = 'x-devcompat-reason';
+const MAX_REASON_LENGTH = 1024;
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
 
@@ -28,6 +32,36 @@ export function unary<Request, Response>(
 export function actorOf(metadata: grpc.Metadata): string {
   const values = metadata.get(ACTOR_METADATA_KEY);
   return validateActor(values.length > 0 ? String(values[0]) : undefined);
+}
+
+/** Who writes and why: metadata `x-devcompat-actor` and `x-devcompat-reason`. */
+export function originOf(metadata: grpc.Metadata): WriteOrigin {
+  const values = metadata.get(REASON_METADATA_KEY);
+  const reason = values.length > 0 ? String(values[0]) : '';
+  if (reason.length > MAX_REASON_LENGTH || /[\u0000-\u001f\u007f]/.test(reason)) {
+    throw invalidArgument([
+      { field: REASON_METADATA_KEY, description: `must be printable and at most ${MAX_REASON_LENGTH} characters` },
+    ]);
+  }
+  return { actor: actorOf(metadata), reason };
+}
+
+export interface AsOfInput {
+  as_of_revision?: string;
+  as_of_time?: { seconds?: string; nanos?: number } | null;
+}
+
+/** `as_of_revision` / `as_of_time` of a request: at most one; none = now. */
+export function asOfOf(request: AsOfInput): { revision?: number; time?: number } | undefined {
+  const violations = new Violations();
+  const revision = optionalRevision(request.as_of_revision, 'as_of_revision', violations) || undefined;
+  violations.throwIfAny();
+  const time = timestampToMs(request.as_of_time);
+  if (revision !== undefined && time !== undefined) {
+    throw invalidArgument([{ field: 'as_of_time', description: 'set at most one of as_of_revision and as_of_time' }]);
+  }
+  if (revision === undefined && time === undefined) return undefined;
+  return { revision, time };
 }
 
 export function pageSize(value: number | undefined): number {

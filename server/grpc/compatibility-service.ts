@@ -6,15 +6,18 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { invalidArgument } from '../core/errors.ts';
 import type { DescriptorInput } from '../core/model.ts';
-import type { FoundTarget, Registry, ResolvedDevice } from '../core/registry.ts';
+import { hostState, type FoundTarget, type Registry, type ResolvedDevice, type PastView } from '../core/registry.ts';
+import { StandingQuery, type TargetChange } from '../core/standing-query.ts';
 import { parseDeviceName, parseHostRef, validateLabels } from '../core/resources.ts';
 import { Violations } from '../core/errors.ts';
 import { validateDescriptorMemoized } from '../core/descriptor-memo.ts';
 import { resultMessage } from './convert.ts';
-import { checkResponse, encodeResult, streamResponse, type ItemOutcome } from './verdict-encoding.ts';
+import { checkResponse, encodeResult, PreEncoded, streamResponse, type ItemOutcome } from './verdict-encoding.ts';
+import { protoRoot } from '../../proto/load.ts';
 import { toServiceError, toStatusMessage } from './errors.ts';
-import { unary } from './common.ts';
-import { writeMessage, type StreamTracker } from './streams.ts';
+import { asOfOf, unary, type AsOfInput } from './common.ts';
+import { BoundedStream, writeMessage, type StreamTracker } from './streams.ts';
+import { DomainError } from '../core/errors.ts';
 
 export const FIND_DEFAULT_LIMIT = 100;
 export const FIND_MAX_LIMIT = 10_000;
@@ -35,6 +38,8 @@ interface FindTargetsInput {
   include_rejected?: boolean;
   rejected_limit?: number;
   include_source_host?: boolean;
+  include_unreachable_hosts?: boolean;
+  include_draining_hosts?: boolean;
 }
 
 interface CheckItemInput {
@@ -52,6 +57,40 @@ export function resolveRef(registry: Registry, ref: DeviceRefInput | null | unde
   throw invalidArgument([{ field, description: 'required: a registered device name or an inline descriptor' }]);
 }
 
+/** Resolves a reference at a past revision: a name from the registry as it was then. */
+async function resolveRefAt(
+  registry: Registry,
+  ref: DeviceRefInput | null | undefined,
+  field: string,
+  revision: number,
+): Promise<{ descriptor: ResolvedDevice['descriptor']; name: string }> {
+  if (ref?.name) {
+    const { hostId, deviceId } = parseDeviceName(ref.name, `${field}.name`);
+    const { descriptor } = await registry.deviceAt(hostId, deviceId, revision);
+    return { descriptor, name: `hosts/${hostId}/devices/${deviceId}` };
+  }
+  return { descriptor: resolveRef(registry, ref, field).descriptor, name: '' };
+}
+
+function resolveRefIn(view: PastView, registry: Registry, ref: DeviceRefInput | null | undefined, field: string): ResolvedDevice {
+  if (ref?.name) {
+    const { hostId, deviceId } = parseDeviceName(ref.name, `${field}.name`);
+    const device = view.getDevice(hostId, deviceId);
+    return { descriptor: device.entry.descriptor, device };
+  }
+  return resolveRef(registry, ref, field);
+}
+
+function hostFilters(request: { exclude_hosts?: string[]; host_labels?: Record<string, string> }) {
+  const violations = new Violations();
+  const hostLabels = validateLabels(request.host_labels, 'host_labels', violations);
+  violations.throwIfAny();
+  const excludeHosts = new Set(
+    (request.exclude_hosts ?? []).map((host, index) => parseHostRef(host, `exclude_hosts[${index}]`)),
+  );
+  return { hostLabels, excludeHosts };
+}
+
 function limitOf(value: number | undefined, field: string): number {
   if (!value) return FIND_DEFAULT_LIMIT;
   if (value > FIND_MAX_LIMIT) {
@@ -64,6 +103,7 @@ export function compatibilityHandlers(
   registry: Registry,
   streams: StreamTracker,
   log: Logger,
+  options: { watchBufferBytes: number },
 ): grpc.UntypedServiceImplementation {
   // Checks answer with pre-encoded results (verdict-encoding.ts): the hot path.
   const check = (source: ResolvedDevice, target: ResolvedDevice) =>
@@ -75,7 +115,17 @@ export function compatibilityHandlers(
     );
 
   return {
-    CheckCompatibility: unary(log, (request: { source?: DeviceRefInput; target?: DeviceRefInput }) => {
+    CheckCompatibility: unary(log, async (request: { source?: DeviceRefInput; target?: DeviceRefInput } & AsOfInput) => {
+      const asOf = asOfOf(request);
+      if (asOf) {
+        // A replay: the devices as they were then, judged by this engine.
+        const revision = await registry.resolveAsOf(asOf);
+        const source = await resolveRefAt(registry, request.source, 'source', revision);
+        const target = await resolveRefAt(registry, request.target, 'target', revision);
+        return checkResponse(
+          encodeResult(registry.verdictFor(source.descriptor, target.descriptor), revision, source.name, target.name),
+        );
+      }
       const source = resolveRef(registry, request.source, 'source');
       const target = resolveRef(registry, request.target, 'target');
       return checkResponse(check(source, target));
@@ -84,23 +134,26 @@ export function compatibilityHandlers(
     FindTargets: async (call: grpc.ServerWritableStream<FindTargetsInput, unknown>) => {
       streams.track(call);
       try {
-        const request = call.request;
-        const source = resolveRef(registry, request.source, 'source');
-        const violations = new Violations();
-        const hostLabels = validateLabels(request.host_labels, 'host_labels', violations);
-        violations.throwIfAny();
-        const excludeHosts = new Set(
-          (request.exclude_hosts ?? []).map((host, index) => parseHostRef(host, `exclude_hosts[${index}]`)),
+        const request = call.request as FindTargetsInput & AsOfInput;
+        const asOf = asOfOf(request);
+        const view = asOf ? await registry.viewAt(await registry.resolveAsOf(asOf)) : undefined;
+        const source = view ? resolveRefIn(view, registry, request.source, 'source') : resolveRef(registry, request.source, 'source');
+        const { hostLabels, excludeHosts } = hostFilters(request);
+        const result = registry.findTargets(
+          source,
+          {
+            excludeHosts,
+            hostLabels,
+            requireAvailable: request.require_available ?? false,
+            limit: limitOf(request.limit, 'limit'),
+            includeRejected: request.include_rejected ?? false,
+            rejectedLimit: limitOf(request.rejected_limit, 'rejected_limit'),
+            includeSourceHost: request.include_source_host ?? false,
+            includeUnreachable: request.include_unreachable_hosts ?? false,
+            includeDraining: request.include_draining_hosts ?? false,
+          },
+          view,
         );
-        const result = registry.findTargets(source, {
-          excludeHosts,
-          hostLabels,
-          requireAvailable: request.require_available ?? false,
-          limit: limitOf(request.limit, 'limit'),
-          includeRejected: request.include_rejected ?? false,
-          rejectedLimit: limitOf(request.rejected_limit, 'rejected_limit'),
-          includeSourceHost: request.include_source_host ?? false,
-        });
         const sourceName = source.device?.name ?? '';
         const message = (found: FoundTarget) => ({
           target: {
@@ -109,6 +162,7 @@ export function compatibilityHandlers(
             result: resultMessage(found.cached, result.revision, sourceName, found.device.name),
             capacity: found.device.record.capacity ?? null,
             exact: found.cached.rank.exact,
+            host_state: `HOST_STATE_${hostState(found.device.host.record)}`,
           },
         });
         for (const found of result.targets) if (!(await writeMessage(call, message(found)))) return;
@@ -163,5 +217,108 @@ export function compatibilityHandlers(
       });
       call.on('end', () => call.end());
     },
+
+    WatchTargets: (call: grpc.ServerWritableStream<WatchTargetsInput, unknown>) => {
+      streams.track(call);
+      const fail = (error: unknown) => {
+        if (!call.cancelled && !call.destroyed) call.emit('error', toServiceError(error, log));
+      };
+      try {
+        const request = call.request;
+        const source = resolveRef(registry, request.source, 'source');
+        const { hostLabels, excludeHosts } = hostFilters(request);
+        const sourceName = source.device?.name ?? '';
+        const query = new StandingQuery(
+          registry,
+          {
+            hostId: source.device?.record.hostId,
+            deviceId: source.device?.record.deviceId,
+            descriptor: source.descriptor,
+          },
+          {
+            excludeHosts,
+            hostLabels,
+            requireAvailable: request.require_available ?? false,
+            includeSourceHost: request.include_source_host ?? false,
+            includeUnreachable: request.include_unreachable_hosts ?? false,
+            includeDraining: request.include_draining_hosts ?? false,
+          },
+        );
+        const stream = new BoundedStream(call, options.watchBufferBytes, () => {
+          unsubscribe();
+          fail(new DomainError('WATCH_TOO_SLOW', 'the standing query fell too far behind: resync required (open it again)'));
+        });
+        const send = (message: object) => {
+          const bytes = encodeWatchTargets(message);
+          stream.write(new PreEncoded(bytes), bytes.length);
+        };
+        const changeMessage = (change: TargetChange, revision: number) =>
+          change.kind === 'REMOVED'
+            ? {
+                kind: 'TARGET_CHANGE_KIND_REMOVED',
+                name: change.name,
+                host_state: change.hostState ? `HOST_STATE_${change.hostState}` : 'HOST_STATE_UNSPECIFIED',
+              }
+            : {
+                kind: `TARGET_CHANGE_KIND_${change.kind}`,
+                name: change.name,
+                sort_key: change.target.sortKey,
+                result: resultMessage(change.target.cached, revision, sourceName, change.name),
+                capacity: change.target.device.record.capacity ?? null,
+                exact: change.target.cached.rank.exact,
+                host_state: `HOST_STATE_${change.target.hostState}`,
+              };
+        // Listen first, then send the baseline: both happen in this tick, so no revision
+        // falls between them.
+        const unsubscribe = registry.subscribe((change) => {
+          if (stream.closed) return;
+          try {
+            const changes = query.apply(change);
+            if (changes.length > 0) {
+              send({ revision: String(change.revision), changes: changes.map((c) => changeMessage(c, change.revision)) });
+            }
+          } catch (error) {
+            unsubscribe();
+            fail(error);
+          }
+        });
+        call.once('cancelled', unsubscribe);
+        call.once('close', unsubscribe);
+        call.once('error', unsubscribe);
+        const revision = registry.revision;
+        const initial = query.initial().map((target) =>
+          changeMessage({ kind: 'ADDED', name: target.device.name, target }, revision),
+        );
+        for (let i = 0; i === 0 || i < initial.length; i += INITIAL_CHUNK) {
+          const chunk = initial.slice(i, i + INITIAL_CHUNK);
+          send({
+            revision: String(revision),
+            changes: chunk,
+            initial: true,
+            initial_complete: i + INITIAL_CHUNK >= initial.length,
+          });
+        }
+      } catch (error) {
+        fail(error);
+      }
+    },
   };
+}
+
+const INITIAL_CHUNK = 500;
+const WatchTargetsResponse = () => protoRoot().lookupType('devcompat.v1.WatchTargetsResponse');
+
+function encodeWatchTargets(message: object): Buffer {
+  const type = WatchTargetsResponse();
+  return Buffer.from(type.encode(type.fromObject(message)).finish());
+}
+
+interface WatchTargetsInput {
+  source?: DeviceRefInput | null;
+  exclude_hosts?: string[];
+  host_labels?: Record<string, string>;
+  require_available?: boolean;
+  include_source_host?: boolean;
+  include_unreachable_hosts?: boolean;
+  include_draining_hosts?: boolean;
 }

@@ -3,7 +3,7 @@
 
 import { COMPAT_MODEL_VERSION, ENGINE_IMPLEMENTATION } from '../core/model.ts';
 import type { Capacity, Check, Value } from '../core/model.ts';
-import type { CachedVerdict, LiveDevice, LiveHost, Registry } from '../core/registry.ts';
+import { hostState, type CachedVerdict, type LiveDevice, type LiveHost, type Registry } from '../core/registry.ts';
 import { deviceName, hostName } from '../core/resources.ts';
 import type { DeviceRecord, HistoryRecord, HostRecord, ResourceSnapshot } from '../core/store.ts';
 import { descriptorToJson } from '../core/validate.ts';
@@ -28,7 +28,11 @@ export function timestampToMs(value: { seconds?: string | number; nanos?: number
   return Number(value.seconds ?? 0) * 1000 + Math.ceil((value.nanos ?? 0) / 1_000_000);
 }
 
-export function hostMessage(record: HostRecord, deviceCount: number) {
+export function hostStateName(record: HostRecord): string {
+  return `HOST_STATE_${hostState(record)}`;
+}
+
+export function hostMessage(record: HostRecord, deviceCount: number, leaseExpiry?: number) {
   return {
     name: hostName(record.hostId),
     labels: record.labels,
@@ -38,11 +42,14 @@ export function hostMessage(record: HostRecord, deviceCount: number) {
     update_time: timestamp(record.updateTime),
     last_sync_time: timestamp(record.lastSyncTime),
     device_count: deviceCount,
+    state: hostStateName(record),
+    draining: record.draining,
+    lease_expire_time: leaseExpiry === undefined ? null : timestamp(leaseExpiry),
   };
 }
 
 export function liveHostMessage(host: LiveHost) {
-  return hostMessage(host.record, host.devices.size);
+  return hostMessage(host.record, host.devices.size, host.leaseExpiry);
 }
 
 function capacityMessage(capacity: Capacity | undefined) {
@@ -75,7 +82,7 @@ export function liveDeviceMessage(device: LiveDevice) {
   };
 }
 
-function snapshotMessage(snapshot: ResourceSnapshot | undefined, registry: Registry) {
+export function snapshotMessage(snapshot: ResourceSnapshot | undefined, registry: Registry) {
   if (!snapshot) return null;
   return snapshot.kind === 'host'
     ? { host: hostMessage(snapshot.host, 0) }
@@ -91,6 +98,9 @@ export function historyEntryMessage(entry: HistoryRecord, registry: Registry) {
     actor: entry.actor,
     before: snapshotMessage(entry.before, registry),
     after: snapshotMessage(entry.after, registry),
+    reason: entry.reason,
+    index: entry.seq,
+    hash: entry.hash ?? '',
   };
 }
 

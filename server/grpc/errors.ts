@@ -18,6 +18,7 @@ const STATUS_BY_REASON: Record<ErrorReason, grpc.status> = {
   PERMISSION_DENIED: grpc.status.PERMISSION_DENIED,
   UNAUTHENTICATED: grpc.status.UNAUTHENTICATED,
   UNAVAILABLE: grpc.status.UNAVAILABLE,
+  WATCH_TOO_SLOW: grpc.status.RESOURCE_EXHAUSTED,
 };
 
 export function richStatusOf(error: unknown, log: Logger): RichStatus {

@@ -70,5 +70,39 @@ export function historyHandlers(registry: Registry, log: Logger): grpc.UntypedSe
         revision: String(registry.revision),
       };
     }),
+
+    VerifyHistory: unary(log, async (request: { expected_head?: string }) => {
+      const expected = (request.expected_head ?? '').trim().toLowerCase();
+      if (expected && !/^[0-9a-f]{64}$/.test(expected)) {
+        throw invalidArgument([{ field: 'expected_head', description: 'must be a hex SHA-256 (64 hex digits)' }]);
+      }
+      const result = await registry.verifyHistory(expected || undefined);
+      return {
+        intact: result.intact,
+        problem: result.broken ? `CHAIN_PROBLEM_${result.broken.problem}` : 'CHAIN_PROBLEM_UNSPECIFIED',
+        revision: String(result.broken?.revision ?? 0),
+        index: result.broken?.seq ?? 0,
+        description: result.broken?.description ?? '',
+        entries_checked: String(result.checked),
+        head_hash: result.headHash,
+        head_revision: String(result.headRevision),
+        checkpoint_revision: String(result.checkpoint.revision),
+        checkpoint_hash: result.checkpoint.hash,
+      };
+    }),
+
+    CompactHistory: unary(log, async (request: { revision?: string }) => {
+      const violations = new Violations();
+      const revision = optionalRevision(request.revision, 'revision', violations);
+      violations.throwIfAny();
+      if (!revision) throw invalidArgument([{ field: 'revision', description: 'required: the last revision to remove' }]);
+      const result = await registry.compact(revision);
+      return {
+        checkpoint_revision: String(result.checkpoint.revision),
+        checkpoint_hash: result.checkpoint.hash,
+        entries_removed: String(result.removed),
+        oldest_revision: String(result.checkpoint.revision + 1),
+      };
+    }),
   };
 }

@@ -13,8 +13,10 @@ import {
   type SyncHostInput,
 } from '../core/resources.ts';
 import { parseRangeStrict, satisfiesRange } from '../core/version.ts';
-import { liveDeviceMessage, liveHostMessage } from './convert.ts';
-import { actorOf, decodePageToken, encodePageToken, pageSize, unary } from './common.ts';
+import { deviceMessage, liveDeviceMessage, liveHostMessage, timestamp } from './convert.ts';
+import { asOfOf, decodePageToken, encodePageToken, originOf, pageSize, unary, type AsOfInput } from './common.ts';
+import { toStatusMessage } from './errors.ts';
+import type { StreamTracker } from './streams.ts';
 
 interface DeviceFilterInput {
   vendor?: string;
@@ -26,12 +28,12 @@ interface DeviceFilterInput {
   software_version_range?: string;
 }
 
-export function registryHandlers(registry: Registry, log: Logger): grpc.UntypedServiceImplementation {
+export function registryHandlers(registry: Registry, streams: StreamTracker, log: Logger): grpc.UntypedServiceImplementation {
   return {
     SyncHost: unary(log, async (request: SyncHostInput, call) => {
-      const actor = actorOf(call.metadata);
+      const origin = originOf(call.metadata);
       const command = validateSyncHost(request);
-      const result = await registry.syncHost(command, actor);
+      const result = await registry.syncHost(command, origin);
       return {
         revision: String(result.revision),
         host: liveHostMessage(result.host),
@@ -39,18 +41,56 @@ export function registryHandlers(registry: Registry, log: Logger): grpc.UntypedS
         devices_created: result.created,
         devices_updated: result.updated,
         devices_deleted: result.deleted,
+        head_hash: registry.headHash,
       };
     }),
 
     DeleteHost: unary(log, async (request: { name?: string; expected_revision?: string }, call) => {
-      const actor = actorOf(call.metadata);
+      const origin = originOf(call.metadata);
       const hostId = parseHostRef(request.name ?? '', 'name');
       const violations = new Violations();
       const expected = optionalRevision(request.expected_revision, 'expected_revision', violations);
       violations.throwIfAny();
-      const result = await registry.deleteHost(hostId, expected, actor);
-      return { revision: String(result.revision), devices_deleted: result.devicesDeleted };
+      const result = await registry.deleteHost(hostId, expected, origin);
+      return { revision: String(result.revision), devices_deleted: result.devicesDeleted, head_hash: registry.headHash };
     }),
+
+    SetHostDraining: unary(log, async (request: { name?: string; draining?: boolean }, call) => {
+      const origin = originOf(call.metadata);
+      const hostId = parseHostRef(request.name ?? '', 'name');
+      const result = await registry.setDraining(hostId, request.draining ?? false, origin);
+      return {
+        host: liveHostMessage(result.host),
+        revision: String(result.revision),
+        changed: result.changed,
+        head_hash: registry.headHash,
+      };
+    }),
+
+    KeepAlive: (call: grpc.ServerDuplexStream<{ name?: string }, unknown>) => {
+      streams.track(call);
+      call.on('data', (request: { name?: string }) => {
+        const name = request.name ?? '';
+        let response: object;
+        try {
+          const hostId = parseHostRef(name, 'name');
+          const lease = registry.keepAlive(hostId);
+          response = {
+            name: `hosts/${hostId}`,
+            lease_expire_time: timestamp(lease.expireTime),
+            ttl_ms: registry.leaseTtlMs,
+            state: `HOST_STATE_${lease.state}`,
+          };
+        } catch (error) {
+          response = { name, ttl_ms: registry.leaseTtlMs, error: toStatusMessage(error, log) };
+        }
+        if (!call.write(response)) {
+          call.pause();
+          call.once('drain', () => call.resume());
+        }
+      });
+      call.on('end', () => call.end());
+    },
 
     GetHost: unary(log, (request: { name?: string }) => {
       const host = registry.getHost(parseHostRef(request.name ?? '', 'name'));
@@ -73,12 +113,18 @@ export function registryHandlers(registry: Registry, log: Logger): grpc.UntypedS
       };
     }),
 
-    GetDevice: unary(log, (request: { name?: string }) => {
+    GetDevice: unary(log, async (request: { name?: string } & AsOfInput) => {
       const { hostId, deviceId } = parseDeviceName(request.name ?? '', 'name');
+      const asOf = asOfOf(request);
+      if (asOf) {
+        const revision = await registry.resolveAsOf(asOf);
+        const { record } = await registry.deviceAt(hostId, deviceId, revision);
+        return { device: deviceMessage(record, registry), revision: String(revision) };
+      }
       return { device: liveDeviceMessage(registry.getDevice(hostId, deviceId)), revision: String(registry.revision) };
     }),
 
-    ListDevices: unary(log, (request: { page_size?: number; page_token?: string; filter?: DeviceFilterInput | null }) => {
+    ListDevices: unary(log, async (request: { page_size?: number; page_token?: string; filter?: DeviceFilterInput | null } & AsOfInput) => {
       const filter = request.filter ?? {};
       const violations = new Violations();
       const labels = validateLabels(filter.labels, 'filter.labels', violations);
@@ -93,32 +139,37 @@ export function registryHandlers(registry: Registry, log: Logger): grpc.UntypedS
         ]);
       }
       const limit = pageSize(request.page_size);
-      const fingerprint = { ...filter, labels, host_labels: hostLabels };
+      const asOf = asOfOf(request);
+      const fingerprint = { ...filter, labels, host_labels: hostLabels, as_of: asOf ?? null };
       const after = decodePageToken<[string, string]>(request.page_token, fingerprint);
+      const view = asOf ? await registry.viewAt(await registry.resolveAsOf(asOf)) : undefined;
       const descriptorIds = registry.matchingDescriptorIds({
         vendor: filter.vendor ?? '',
         deviceApi: filter.device_api ?? '',
         type: filter.type ?? '',
         versionMatches: range ? (descriptor) => satisfiesRange(descriptor.softwareVersion, range) : undefined,
       });
+      const query = {
+        descriptorIds,
+        hostId,
+        labels,
+        hostLabels,
+        after: after && { hostId: after[0], deviceId: after[1] },
+        limit: limit + 1,
+      };
       const devices =
         descriptorIds !== undefined && descriptorIds.size === 0
           ? []
-          : registry.listDevices({
-              descriptorIds,
-              hostId,
-              labels,
-              hostLabels,
-              after: after && { hostId: after[0], deviceId: after[1] },
-              limit: limit + 1,
-            });
+          : view
+            ? registry.listDevicesIn(view, query)
+            : registry.listDevices(query);
       const page = devices.slice(0, limit);
       const last = page.at(-1);
       return {
         devices: page.map(liveDeviceMessage),
         next_page_token:
           devices.length > limit && last ? encodePageToken(fingerprint, [last.record.hostId, last.record.deviceId]) : '',
-        revision: String(registry.revision),
+        revision: String(view?.revision ?? registry.revision),
       };
     }),
   };

@@ -57,3 +57,66 @@ export async function writeMessage(call: grpc.ServerWritableStream<unknown, unkn
   });
   return !call.cancelled && !call.destroyed;
 }
+
+/**
+ * A server stream that may run for hours (Watch, WatchTargets): messages are written as they
+ * come, and the bytes grpc-js has not yet flushed to the client are counted. Past `limitBytes`
+ * the consumer is too slow: the stream ends with RESOURCE_EXHAUSTED (WATCH_TOO_SLOW), so it
+ * can neither hold writers back nor grow the server's memory without bound, and its client
+ * resumes from its last revision.
+ */
+export class BoundedStream {
+  private pendingBytes = 0;
+  private ended = false;
+  private readonly drainWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly call: grpc.ServerWritableStream<unknown, unknown>,
+    private readonly limitBytes: number,
+    private readonly onOverflow: () => void,
+  ) {
+    const release = () => {
+      this.ended = true;
+      this.wake();
+    };
+    call.once('cancelled', release);
+    call.once('close', release);
+    call.once('error', release);
+    call.on('drain', () => this.wake());
+  }
+
+  get closed(): boolean {
+    return this.ended || this.call.cancelled || this.call.destroyed;
+  }
+
+  /** Writes one message of `size` bytes; returns false when the consumer should be waited for. */
+  write(message: unknown, size: number): boolean {
+    if (this.closed) return false;
+    if (this.pendingBytes + size > this.limitBytes && this.pendingBytes > 0) {
+      this.ended = true;
+      this.onOverflow();
+      return false;
+    }
+    this.pendingBytes += size;
+    const ready = this.call.write(message, () => {
+      this.pendingBytes -= size;
+      if (this.pendingBytes === 0) this.wake();
+    });
+    return ready;
+  }
+
+  /** Resolves when grpc-js's buffer drained, or the stream ended. */
+  drained(): Promise<void> {
+    if (this.closed || this.call.writableLength === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  end(): void {
+    this.ended = true;
+    this.call.end();
+  }
+
+  private wake(): void {
+    for (const waiter of this.drainWaiters.splice(0)) waiter();
+  }
+}

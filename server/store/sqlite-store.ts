@@ -8,7 +8,12 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DomainError } from '../core/errors.ts';
 import type {
+  ChainWalk,
+  ChainWalkQuery,
+  Checkpoint,
   CommitBatch,
+  CommitResult,
+  CompactionResult,
   DeviceRecord,
   HistoryQuery,
   HistoryRecord,
@@ -16,6 +21,7 @@ import type {
   LoadedState,
   ResourceSnapshot,
 } from '../core/store.ts';
+import { chainHash, GENESIS_HASH, type ChainedColumns } from './history-chain.ts';
 import type { Labels } from '../core/resources.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 
@@ -39,6 +45,9 @@ interface HostRow {
   create_time_ms: number;
   update_time_ms: number;
   last_sync_time_ms: number;
+  reachable: number;
+  draining: number;
+  lease_expire_ms?: number | null;
 }
 
 interface DeviceRow {
@@ -62,8 +71,11 @@ interface HistoryRow {
   device_id: string;
   change: 'CREATED' | 'UPDATED' | 'DELETED';
   actor: string;
+  reason: string;
   before: string | null;
   after: string | null;
+  prev_hash: Buffer | null;
+  hash: Buffer | null;
 }
 
 export class SqliteStore {
@@ -71,7 +83,9 @@ export class SqliteStore {
   private readonly db: Database.Database;
   private readonly statements;
   private readonly queryCache = new Map<string, Database.Statement>();
-  private readonly commitTransaction: (batch: CommitBatch) => void;
+  private readonly commitTransaction: (batch: CommitBatch, rows: unknown[][]) => void;
+  /** Hash of the last history entry written (or of the latest checkpoint). */
+  private head: string;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
@@ -90,19 +104,23 @@ export class SqliteStore {
       allDescriptors: db.prepare('SELECT descriptor_id AS id, descriptor_key AS key FROM descriptors ORDER BY descriptor_id'),
       allHosts: db.prepare('SELECT * FROM hosts ORDER BY host_id'),
       allDevices: db.prepare('SELECT * FROM devices ORDER BY host_id, device_id'),
-      insertRevision: db.prepare('INSERT INTO revisions (revision, time_ms, actor) VALUES (?, ?, ?)'),
+      insertRevision: db.prepare('INSERT INTO revisions (revision, time_ms, actor, reason) VALUES (?, ?, ?, ?)'),
       insertDescriptor: db.prepare(
         `INSERT INTO descriptors (descriptor_id, descriptor_key, vendor, device_api, type, software_version)
          VALUES (@id, @key, @vendor, @device_api, @type, @software_version)`,
       ),
       upsertHost: db.prepare(
-        `INSERT INTO hosts (host_id, labels, revision, create_revision, create_time_ms, update_time_ms, last_sync_time_ms)
-         VALUES (@host_id, @labels, @revision, @create_revision, @create_time_ms, @update_time_ms, @last_sync_time_ms)
+        `INSERT INTO hosts (host_id, labels, revision, create_revision, create_time_ms, update_time_ms, last_sync_time_ms,
+           reachable, draining)
+         VALUES (@host_id, @labels, @revision, @create_revision, @create_time_ms, @update_time_ms, @last_sync_time_ms,
+           @reachable, @draining)
          ON CONFLICT (host_id) DO UPDATE SET labels = excluded.labels, revision = excluded.revision,
-           update_time_ms = excluded.update_time_ms, last_sync_time_ms = excluded.last_sync_time_ms`,
+           update_time_ms = excluded.update_time_ms, last_sync_time_ms = excluded.last_sync_time_ms,
+           reachable = excluded.reachable, draining = excluded.draining`,
       ),
       deleteHost: db.prepare('DELETE FROM hosts WHERE host_id = ?'),
       touchHost: db.prepare('UPDATE hosts SET last_sync_time_ms = ? WHERE host_id = ?'),
+      setLease: db.prepare('UPDATE hosts SET lease_expire_ms = ? WHERE host_id = ?'),
       upsertDevice: db.prepare(
         `INSERT INTO devices (host_id, device_id, descriptor_id, capacity_total, capacity_available, labels,
            revision, create_revision, create_time_ms, update_time_ms)
@@ -116,39 +134,140 @@ export class SqliteStore {
       // History is most of what a commit writes: one statement per batch, iterating a JSON
       // array inside SQLite, instead of one call per entry.
       insertHistory: db.prepare(
-        `INSERT INTO history (revision, seq, time_ms, host_id, device_id, change, actor, before, after)
+        `INSERT INTO history (revision, seq, time_ms, host_id, device_id, change, actor, reason, before, after,
+           prev_hash, hash)
          SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4, e.value ->> 5,
-                e.value ->> 6, e.value ->> 7, e.value ->> 8
+                e.value ->> 6, e.value ->> 7, e.value ->> 8, e.value ->> 9, unhex(e.value ->> 10), unhex(e.value ->> 11)
          FROM json_each(?) AS e`,
       ),
+      lastHistory: db.prepare('SELECT hex(hash) AS hash FROM history ORDER BY revision DESC, seq DESC LIMIT 1'),
+      lastCheckpoint: db.prepare(
+        'SELECT checkpoint_revision AS revision, lower(hex(hash)) AS hash FROM history_checkpoints ORDER BY checkpoint_revision DESC LIMIT 1',
+      ),
+      leaseExpiries: db.prepare('SELECT host_id, lease_expire_ms FROM hosts WHERE lease_expire_ms IS NOT NULL'),
+      revisionAt: db.prepare('SELECT MAX(revision) AS revision FROM revisions WHERE time_ms <= ?'),
+      chainFromStart: db.prepare('SELECT * FROM history ORDER BY revision, seq LIMIT ?'),
+      chainAfter: db.prepare('SELECT * FROM history WHERE (revision, seq) > (?, ?) ORDER BY revision, seq LIMIT ?'),
+      firstChangesAfter: db.prepare(
+        `SELECT * FROM (
+           SELECT *, ROW_NUMBER() OVER (PARTITION BY host_id, device_id ORDER BY revision, seq) AS nth
+           FROM history WHERE revision > ?)
+         WHERE nth = 1 ORDER BY revision, seq`,
+      ),
+      firstChangeOfResource: db.prepare(
+        'SELECT * FROM history WHERE host_id = ? AND device_id = ? AND revision > ? ORDER BY revision, seq LIMIT 1',
+      ),
+      firstChangesOfHost: db.prepare(
+        `SELECT * FROM (
+           SELECT *, ROW_NUMBER() OVER (PARTITION BY device_id ORDER BY revision, seq) AS nth
+           FROM history WHERE host_id = ? AND revision > ?)
+         WHERE nth = 1 ORDER BY revision, seq`,
+      ),
+      lastEntryUpTo: db.prepare(
+        'SELECT lower(hex(hash)) AS hash FROM history WHERE revision <= ? ORDER BY revision DESC, seq DESC LIMIT 1',
+      ),
+      deleteHistoryUpTo: db.prepare('DELETE FROM history WHERE revision <= ?'),
+      deleteRevisionsBefore: db.prepare('DELETE FROM revisions WHERE revision < ?'),
+      insertCheckpoint: db.prepare(
+        'INSERT INTO history_checkpoints (checkpoint_revision, hash, time_ms, entries_removed) VALUES (?, unhex(?), ?, ?)',
+      ),
+      unchained: db.prepare('SELECT 1 FROM history WHERE hash IS NULL LIMIT 1'),
+      setChain: db.prepare('UPDATE history SET prev_hash = unhex(?), hash = unhex(?) WHERE revision = ? AND seq = ?'),
     };
-    this.commitTransaction = this.db.transaction((batch: CommitBatch) => this.applyBatch(batch));
+    this.commitTransaction = this.db.transaction((batch: CommitBatch, rows: unknown[][]) => this.applyBatch(batch, rows));
+    this.chainUnchainedEntries();
+    this.head = this.currentHead();
+  }
+
+  /** The chain's head: the last entry's hash, else the latest checkpoint's, else genesis. */
+  private currentHead(): string {
+    const last = this.statements.lastHistory.get() as { hash: string | null } | undefined;
+    if (last?.hash) return last.hash.toLowerCase();
+    return this.checkpoint().hash;
+  }
+
+  private checkpoint(): Checkpoint {
+    return (this.statements.lastCheckpoint.get() as Checkpoint | undefined) ?? { revision: 0, hash: GENESIS_HASH };
+  }
+
+  /** History written before the chain existed (migration 0002) is chained once, in order. */
+  private chainUnchainedEntries(): void {
+    if (!this.statements.unchained.get()) return;
+    this.db.transaction(() => {
+      let prev = this.checkpoint().hash;
+      for (const row of this.statements.chainFromStart.iterate(-1) as Iterable<HistoryRow>) {
+        const hash = chainHash(prev, chainedColumns(row));
+        this.statements.setChain.run(prev, hash, row.revision, row.seq);
+        prev = hash;
+      }
+    })();
   }
 
   load(): LoadedState {
     const { revision, revisionTime } = this.statements.revision.get() as { revision: number; revisionTime: number };
+    const leaseRows = this.statements.leaseExpiries.all() as { host_id: string; lease_expire_ms: number }[];
     return {
       revision,
       revisionTime,
       descriptors: this.statements.allDescriptors.all() as { id: number; key: string }[],
       hosts: (this.statements.allHosts.all() as HostRow[]).map(hostFromRow),
       devices: (this.statements.allDevices.all() as DeviceRow[]).map(deviceFromRow),
+      leaseExpiries: new Map(leaseRows.map((row) => [row.host_id, row.lease_expire_ms])),
+      headHash: this.head,
+      checkpoint: this.checkpoint(),
     };
   }
 
-  commit(batch: CommitBatch): void {
+  commit(batch: CommitBatch): CommitResult {
+    // The chain is computed before the transaction and adopted only once it committed.
+    let head = this.head;
+    const heads: { revision: number; hash: string }[] = [];
+    const rows = batch.history.map((entry) => {
+      const columns: ChainedColumns = {
+        revision: entry.revision,
+        seq: entry.seq,
+        time: entry.time,
+        hostId: entry.hostId,
+        deviceId: entry.deviceId,
+        change: entry.change,
+        actor: entry.actor,
+        reason: entry.reason,
+        before: entry.before ? encodeSnapshot(entry.before) : null,
+        after: entry.after ? encodeSnapshot(entry.after) : null,
+      };
+      const prev = head;
+      head = chainHash(prev, columns);
+      if (heads.at(-1)?.revision === entry.revision) heads[heads.length - 1] = { revision: entry.revision, hash: head };
+      else heads.push({ revision: entry.revision, hash: head });
+      return [
+        columns.revision,
+        columns.seq,
+        columns.time,
+        columns.hostId,
+        columns.deviceId,
+        columns.change,
+        columns.actor,
+        columns.reason,
+        columns.before,
+        columns.after,
+        prev,
+        head,
+      ];
+    });
     try {
-      this.commitTransaction(batch);
+      this.commitTransaction(batch, rows);
     } catch (error) {
       throw mapSqliteError(error);
     }
+    this.head = head;
+    return { heads };
   }
 
-  private applyBatch(batch: CommitBatch): void {
+  private applyBatch(batch: CommitBatch, historyRows: unknown[][]): void {
     const s = this.statements;
-    const revisions = new Map<number, { time: number; actor: string }>();
-    for (const entry of batch.history) revisions.set(entry.revision, { time: entry.time, actor: entry.actor });
-    for (const [revision, { time, actor }] of revisions) s.insertRevision.run(revision, time, actor);
+    const revisions = new Map<number, { time: number; actor: string; reason: string }>();
+    for (const entry of batch.history) revisions.set(entry.revision, entry);
+    for (const [revision, { time, actor, reason }] of revisions) s.insertRevision.run(revision, time, actor, reason);
     for (const stored of batch.newDescriptors) {
       const parsed = JSON.parse(stored.key) as Record<string, string>;
       s.insertDescriptor.run({
@@ -166,23 +285,89 @@ export class SqliteStore {
     for (const host of batch.hostUpserts) s.upsertHost.run(hostToRow(host));
     for (const device of batch.deviceUpserts) s.upsertDevice.run(deviceToRow(device));
     for (const touch of batch.syncTouches) s.touchHost.run(touch.lastSyncTime, touch.hostId);
-    if (batch.history.length > 0) {
-      s.insertHistory.run(
-        JSON.stringify(
-          batch.history.map((entry) => [
-            entry.revision,
-            entry.seq,
-            entry.time,
-            entry.hostId,
-            entry.deviceId,
-            entry.change,
-            entry.actor,
-            entry.before ? encodeSnapshot(entry.before) : null,
-            entry.after ? encodeSnapshot(entry.after) : null,
-          ]),
-        ),
-      );
+    for (const lease of batch.leases) s.setLease.run(lease.expireTime, lease.hostId);
+    if (historyRows.length > 0) s.insertHistory.run(JSON.stringify(historyRows));
+  }
+
+  firstChangesAfter(query: { revision: number; hostId?: string; deviceId?: string }): HistoryRecord[] {
+    const s = this.statements;
+    let rows: HistoryRow[];
+    if (query.hostId === undefined) rows = s.firstChangesAfter.all(query.revision) as HistoryRow[];
+    else if (query.deviceId === undefined) rows = s.firstChangesOfHost.all(query.hostId, query.revision) as HistoryRow[];
+    else rows = s.firstChangeOfResource.all(query.hostId, query.deviceId, query.revision) as HistoryRow[];
+    return rows.map(historyFromRow);
+  }
+
+  revisionAt(time: number): number | undefined {
+    const row = this.statements.revisionAt.get(time) as { revision: number | null };
+    return row.revision ?? undefined;
+  }
+
+  /**
+   * Walks up to `limit` entries of the chain. For each: its prev_hash must be the hash before
+   * it (else entries between were removed, or it was moved), and its hash must match its
+   * content (else it was altered).
+   */
+  verifyChain(query: ChainWalkQuery): ChainWalk {
+    const rows = (
+      query.after
+        ? this.statements.chainAfter.all(query.after.revision, query.after.seq, query.limit)
+        : this.statements.chainFromStart.all(query.limit)
+    ) as HistoryRow[];
+    let prev = query.prevHash;
+    let checked = 0;
+    let foundExpectedHead = query.expectedHead !== undefined && query.expectedHead === query.prevHash && !query.after;
+    let last: ChainWalk['last'];
+    for (const row of rows) {
+      checked++;
+      const at = { revision: row.revision, seq: row.seq };
+      const storedPrev = row.prev_hash?.toString('hex');
+      const stored = row.hash?.toString('hex');
+      if (storedPrev !== prev) {
+        return {
+          checked,
+          last,
+          foundExpectedHead,
+          broken: {
+            ...at,
+            problem: 'REMOVED_OR_REORDERED',
+            description: `entry ${row.revision}/${row.seq} does not follow the entry before it: entries were removed before it, or it was moved`,
+          },
+        };
+      }
+      const computed = chainHash(prev, chainedColumns(row));
+      if (stored !== computed) {
+        return {
+          checked,
+          last,
+          foundExpectedHead,
+          broken: {
+            ...at,
+            problem: 'ALTERED',
+            description: `entry ${row.revision}/${row.seq} (${row.device_id ? `hosts/${row.host_id}/devices/${row.device_id}` : `hosts/${row.host_id}`}) no longer matches its hash: it was altered`,
+          },
+        };
+      }
+      prev = computed;
+      last = { ...at, hash: computed };
+      if (computed === query.expectedHead) foundExpectedHead = true;
     }
+    return { checked, last, foundExpectedHead, broken: undefined };
+  }
+
+  compact(revision: number, time: number): CompactionResult {
+    const s = this.statements;
+    const current = this.checkpoint();
+    if (revision <= current.revision) return { checkpoint: current, removed: 0 };
+    return this.db.transaction(() => {
+      const last = s.lastEntryUpTo.get(revision) as { hash: string } | undefined;
+      const hash = last?.hash ?? current.hash;
+      const removed = s.deleteHistoryUpTo.run(revision).changes;
+      // The revision at the cut stays, so as_of_time can still resolve to it.
+      s.deleteRevisionsBefore.run(revision);
+      s.insertCheckpoint.run(revision, hash, time, removed);
+      return { checkpoint: { revision, hash }, removed };
+    })();
   }
 
   listHistory(query: HistoryQuery): HistoryRecord[] {
@@ -268,6 +453,8 @@ function hostFromRow(row: HostRow): HostRecord {
     createTime: row.create_time_ms,
     updateTime: row.update_time_ms,
     lastSyncTime: row.last_sync_time_ms,
+    reachable: row.reachable === 1,
+    draining: row.draining === 1,
   };
 }
 
@@ -280,6 +467,8 @@ function hostToRow(host: HostRecord): HostRow {
     create_time_ms: host.createTime,
     update_time_ms: host.updateTime,
     last_sync_time_ms: host.lastSyncTime,
+    reachable: host.reachable ? 1 : 0,
+    draining: host.draining ? 1 : 0,
   };
 }
 
@@ -322,6 +511,9 @@ interface HostSnapshotJson {
   ct: number;
   ut: number;
   st: number;
+  /** Present (1) only when unreachable / draining, so a plain host stays small. */
+  u?: 1;
+  dr?: 1;
 }
 
 interface DeviceSnapshotJson {
@@ -344,6 +536,8 @@ function encodeSnapshot(snapshot: ResourceSnapshot): string {
       ct: host.createTime,
       ut: host.updateTime,
       st: host.lastSyncTime,
+      ...(!host.reachable && { u: 1 as const }),
+      ...(host.draining && { dr: 1 as const }),
     };
     return JSON.stringify({ h: json });
   }
@@ -367,7 +561,17 @@ function decodeSnapshot(text: string | null, hostId: string, deviceId: string): 
     const h = parsed.h;
     return {
       kind: 'host',
-      host: { hostId, labels: h.l, revision: h.r, createRevision: h.cr, createTime: h.ct, updateTime: h.ut, lastSyncTime: h.st },
+      host: {
+        hostId,
+        labels: h.l,
+        revision: h.r,
+        createRevision: h.cr,
+        createTime: h.ct,
+        updateTime: h.ut,
+        lastSyncTime: h.st,
+        reachable: h.u !== 1,
+        draining: h.dr === 1,
+      },
     };
   }
   if (parsed.v) {
@@ -399,7 +603,24 @@ function historyFromRow(row: HistoryRow): HistoryRecord {
     deviceId: row.device_id,
     change: row.change,
     actor: row.actor,
+    reason: row.reason,
     before: decodeSnapshot(row.before, row.host_id, row.device_id),
     after: decodeSnapshot(row.after, row.host_id, row.device_id),
+    hash: row.hash?.toString('hex'),
+  };
+}
+
+function chainedColumns(row: HistoryRow): ChainedColumns {
+  return {
+    revision: row.revision,
+    seq: row.seq,
+    time: row.time_ms,
+    hostId: row.host_id,
+    deviceId: row.device_id,
+    change: row.change,
+    actor: row.actor,
+    reason: row.reason,
+    before: row.before,
+    after: row.after,
   };
 }

@@ -34,13 +34,24 @@ port.on('message', (request: StoreRequest) => {
 });
 
 function handle(request: StoreRequest): unknown {
-  switch (request.method) {
+  const { method, argument } = request;
+  switch (method) {
     case 'load':
       return store.load();
     case 'commit':
-      return store.commit(request.argument as Parameters<SqliteStore['commit']>[0]);
+      return store.commit(argument as Parameters<SqliteStore['commit']>[0]);
     case 'listHistory':
-      return store.listHistory(request.argument as Parameters<SqliteStore['listHistory']>[0]);
+      return store.listHistory(argument as Parameters<SqliteStore['listHistory']>[0]);
+    case 'firstChangesAfter':
+      return store.firstChangesAfter(argument as Parameters<SqliteStore['firstChangesAfter']>[0]);
+    case 'revisionAt':
+      return store.revisionAt(argument as number);
+    case 'verifyChain':
+      return store.verifyChain(argument as Parameters<SqliteStore['verifyChain']>[0]);
+    case 'compact': {
+      const { revision, time } = argument as { revision: number; time: number };
+      return store.compact(revision, time);
+    }
     case 'close':
       store.close();
       return undefined;

@@ -7,7 +7,11 @@
 import { Worker } from 'node:worker_threads';
 import { DomainError, type ErrorReason } from '../core/errors.ts';
 import type {
+  ChainWalk,
+  ChainWalkQuery,
   CommitBatch,
+  CommitResult,
+  CompactionResult,
   HistoryQuery,
   HistoryRecord,
   LoadedState,
@@ -16,7 +20,15 @@ import type {
 import type { MigrationReport } from './migrate.ts';
 import type { SqliteStoreOptions } from './sqlite-store.ts';
 
-export type StoreMethod = 'load' | 'commit' | 'listHistory' | 'close';
+export type StoreMethod =
+  | 'load'
+  | 'commit'
+  | 'listHistory'
+  | 'firstChangesAfter'
+  | 'revisionAt'
+  | 'verifyChain'
+  | 'compact'
+  | 'close';
 
 export interface StoreRequest {
   readonly id: number;
@@ -109,12 +121,28 @@ export class WorkerStore implements RegistryStore {
     return this.call('load');
   }
 
-  commit(batch: CommitBatch): Promise<void> {
+  commit(batch: CommitBatch): Promise<CommitResult> {
     return this.call('commit', batch);
   }
 
   listHistory(query: HistoryQuery): Promise<HistoryRecord[]> {
     return this.call('listHistory', query);
+  }
+
+  firstChangesAfter(query: { revision: number; hostId?: string; deviceId?: string }): Promise<HistoryRecord[]> {
+    return this.call('firstChangesAfter', query);
+  }
+
+  revisionAt(time: number): Promise<number | undefined> {
+    return this.call('revisionAt', time);
+  }
+
+  verifyChain(query: ChainWalkQuery): Promise<ChainWalk> {
+    return this.call('verifyChain', query);
+  }
+
+  compact(revision: number, time: number): Promise<CompactionResult> {
+    return this.call('compact', { revision, time });
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,177 @@
+// A standing FindTargets (CompatibilityService.WatchTargets): the set of compatible targets
+// of one source, kept current revision by revision. Each revision touches one host, so a
+// change re-judges only that host's devices (and a device's verdict is a cache lookup): the
+// work per change is bounded by the devices of one host, never the size of the registry. Only
+// a change to a registered source itself re-judges every candidate.
+//
+// Targets carry a sort key that orders them as FindTargets ranks them, so a client keeps the
+// ranked set from the diffs alone: a new best target does not resend the others.
+
+import { DomainError } from './errors.ts';
+import type { Descriptor } from './model.ts';
+import { hostIsEligible, hostState, type CachedVerdict, type HostState, type LiveDevice, type Registry, type RevisionChange } from './registry.ts';
+import { labelsMatch, type Labels } from './resources.ts';
+
+export interface StandingQueryOptions {
+  readonly excludeHosts: ReadonlySet<string>;
+  readonly hostLabels: Labels;
+  readonly requireAvailable: boolean;
+  readonly includeSourceHost: boolean;
+  readonly includeUnreachable: boolean;
+  readonly includeDraining: boolean;
+}
+
+export interface StandingSource {
+  /** Set for a registered source, which the query follows. */
+  readonly hostId?: string;
+  readonly deviceId?: string;
+  readonly descriptor: Descriptor;
+}
+
+export interface TargetState {
+  readonly device: LiveDevice;
+  readonly cached: CachedVerdict;
+  readonly sortKey: string;
+  readonly hostState: HostState;
+}
+
+export type TargetChange =
+  | { readonly kind: 'ADDED' | 'UPDATED'; readonly name: string; readonly target: TargetState }
+  | { readonly kind: 'REMOVED'; readonly name: string; readonly hostState: HostState | undefined };
+
+const PAD = 10;
+const MAX_AVAILABLE = 4_294_967_295;
+
+/**
+ * Fixed-width decimal fields, so byte order is rank order: verdict class, exact first,
+ * version distance, more free capacity first, then the name (code-unit order, as FindTargets).
+ */
+export function targetSortKey(cached: CachedVerdict, available: number | undefined, name: string): string {
+  const { rank } = cached;
+  const pad = (value: number) => String(value).padStart(PAD, '0');
+  const free = Math.min(Math.max(available ?? 0, 0), MAX_AVAILABLE);
+  return [
+    String(rank.verdictClass),
+    rank.exact ? '0' : '1',
+    pad(rank.distance[0]),
+    pad(rank.distance[1]),
+    pad(rank.distance[2]),
+    pad(MAX_AVAILABLE - free),
+    name,
+  ].join('.');
+}
+
+export class StandingQuery {
+  private readonly targets = new Map<string, TargetState>();
+  private source: StandingSource;
+
+  constructor(
+    private readonly registry: Registry,
+    source: StandingSource,
+    private readonly options: StandingQueryOptions,
+  ) {
+    this.source = source;
+  }
+
+  /** The current set, in rank order; it becomes the query's baseline. */
+  initial(): TargetState[] {
+    this.targets.clear();
+    for (const [name, state] of this.judgeAll()) if (state) this.targets.set(name, state);
+    return [...this.targets.values()].sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+  }
+
+  /** The diffs one revision brings. Throws NOT_FOUND when a followed source was deleted. */
+  apply(change: RevisionChange): TargetChange[] {
+    const { hostId, deviceId } = this.source;
+    const hostOfChange = change.entries[0]?.hostId;
+    if (hostId !== undefined && deviceId !== undefined && hostOfChange === hostId) {
+      const sourceEntry = change.entries.find((entry) => entry.deviceId === deviceId);
+      if (sourceEntry) {
+        const device = this.registry.findDevice(hostId, deviceId);
+        if (!device) {
+          throw new DomainError('NOT_FOUND', `the source hosts/${hostId}/devices/${deviceId} was deleted`, {
+            metadata: { resource: `hosts/${hostId}/devices/${deviceId}` },
+          });
+        }
+        this.source = { hostId, deviceId, descriptor: device.entry.descriptor };
+        return this.diff(this.judgeAll(), undefined);
+      }
+    }
+    if (hostOfChange === undefined) return [];
+    const touched = new Map<string, TargetState | undefined>();
+    const host = this.registry.findHost(hostOfChange);
+    for (const entry of change.entries) {
+      if (entry.deviceId === '') {
+        // A host change (labels, state) re-judges all its devices.
+        for (const device of host?.devices.values() ?? []) touched.set(device.name, this.judge(device));
+      } else {
+        const device = host?.devices.get(entry.deviceId);
+        const name = `hosts/${entry.hostId}/devices/${entry.deviceId}`;
+        touched.set(name, device && this.judge(device));
+      }
+    }
+    return this.diff(touched, new Set(touched.keys()));
+  }
+
+  /** Compares new states with the baseline over `scope` (all names when undefined). */
+  private diff(next: Map<string, TargetState | undefined>, scope: Set<string> | undefined): TargetChange[] {
+    const changes: TargetChange[] = [];
+    const names = scope ?? new Set([...this.targets.keys(), ...next.keys()]);
+    for (const name of names) {
+      const before = this.targets.get(name);
+      const after = next.get(name);
+      if (!after) {
+        if (!before) continue;
+        this.targets.delete(name);
+        const [hostId] = name.slice('hosts/'.length).split('/devices/');
+        const host = this.registry.findHost(hostId);
+        changes.push({ kind: 'REMOVED', name, hostState: host && hostState(host.record) });
+        continue;
+      }
+      this.targets.set(name, after);
+      if (!before) changes.push({ kind: 'ADDED', name, target: after });
+      else if (
+        before.sortKey !== after.sortKey ||
+        before.cached !== after.cached ||
+        before.hostState !== after.hostState ||
+        before.device.record.capacity !== after.device.record.capacity
+      ) {
+        changes.push({ kind: 'UPDATED', name, target: after });
+      }
+    }
+    return changes;
+  }
+
+  private judgeAll(): Map<string, TargetState | undefined> {
+    const states = new Map<string, TargetState | undefined>();
+    for (const entry of this.registry.candidateEntries(this.source.descriptor)) {
+      const cached = this.registry.verdictFor(this.source.descriptor, entry.descriptor);
+      if (cached.verdict.verdict === 'VERDICT_INCOMPATIBLE') continue;
+      for (const device of entry.devices) {
+        const state = this.judge(device);
+        if (state) states.set(device.name, state);
+      }
+    }
+    return states;
+  }
+
+  /** The device's state as a target, or undefined when it is not one. */
+  private judge(device: LiveDevice): TargetState | undefined {
+    const { options } = this;
+    const hostId = device.record.hostId;
+    if (!options.includeSourceHost && hostId === this.source.hostId) return undefined;
+    if (options.excludeHosts.has(hostId)) return undefined;
+    if (!hostIsEligible(device.host.record, options)) return undefined;
+    if (!labelsMatch(device.host.record.labels, options.hostLabels)) return undefined;
+    if (options.requireAvailable && !((device.record.capacity?.available ?? 0) > 0)) return undefined;
+    if (!this.registry.isCandidate(this.source.descriptor, device.entry.descriptor)) return undefined;
+    const cached = this.registry.verdictFor(this.source.descriptor, device.entry.descriptor);
+    if (cached.verdict.verdict === 'VERDICT_INCOMPATIBLE') return undefined;
+    return {
+      device,
+      cached,
+      sortKey: targetSortKey(cached, device.record.capacity?.available, device.name),
+      hostState: hostState(device.host.record),
+    };
+  }
+}

@@ -1,0 +1,302 @@
+// The change feed. Every committed revision reaches the hub synchronously, in order
+// (Registry.subscribe); the hub hands each live watcher the revision's events that match its
+// filter, all in one delivery. A watcher that starts in the past first catches up from the
+// store's history, page by page at the pace its consumer reads, and goes live in the same
+// tick in which it finds nothing left to read: no revision can fall between the two.
+//
+// The hub knows nothing of gRPC: a watcher's sink encodes, buffers and enforces the bound on
+// its buffer (server/grpc/watch-service.ts). A sink that is too slow cancels its watcher.
+
+import { DomainError } from './errors.ts';
+import type { Descriptor } from './model.ts';
+import type { Registry, RevisionChange } from './registry.ts';
+import type { ChangeKind, HistoryRecord } from './store.ts';
+
+export interface WatchFilter {
+  readonly hostId: string | undefined;
+  readonly vendor: string | undefined;
+  readonly deviceApi: string | undefined;
+  readonly type: string | undefined;
+}
+
+/** One entry as a watcher sees it: a change that crosses the filter is a creation or removal. */
+export interface WatchEventView {
+  readonly entry: HistoryRecord;
+  readonly kind: ChangeKind;
+  readonly leftFilter: boolean;
+  readonly enteredFilter: boolean;
+}
+
+export interface WatchDelivery {
+  readonly change: RevisionChange;
+  readonly events: readonly WatchEventView[];
+  /** True when every entry of the revision passed unchanged (an unfiltered watcher): the
+   * transport may encode it once for all such watchers. */
+  readonly whole: boolean;
+}
+
+export interface WatchSink {
+  /** Delivers one revision's events; returns false when the consumer's buffer is full. */
+  deliver(delivery: WatchDelivery): boolean;
+  progress(revision: number, headHash: string): void;
+  /** Resolves once the consumer has drained its buffer (or the watch ended). */
+  drained(): Promise<void>;
+  /** Ends the watch with an error (compaction overtook its catch-up, or the hub closed). */
+  fail(error: unknown): void;
+}
+
+export interface WatchRequest {
+  /** First revision to deliver; undefined = from the next revision. */
+  readonly startRevision: number | undefined;
+  readonly filter: WatchFilter;
+  readonly progressIntervalMs: number;
+}
+
+export interface WatchHandle {
+  /** The registry revision when the watch was registered. */
+  readonly createdRevision: number;
+  cancel(): void;
+}
+
+const CATCH_UP_PAGE = 2000;
+const PROGRESS_TICK_MS = 50;
+
+class Watcher implements WatchHandle {
+  live = false;
+  cancelled = false;
+  /** The first revision not yet delivered (or passed over as not matching). */
+  nextRevision: number;
+  lastSentAt: number;
+
+  constructor(
+    readonly hub: WatchHub,
+    readonly request: WatchRequest,
+    readonly sink: WatchSink,
+    readonly createdRevision: number,
+    now: number,
+  ) {
+    this.nextRevision = request.startRevision ?? createdRevision + 1;
+    this.lastSentAt = now;
+  }
+
+  cancel(): void {
+    if (this.cancelled) return;
+    this.cancelled = true;
+    this.hub.remove(this);
+  }
+}
+
+export class WatchHub {
+  /** Live watchers without a host filter. */
+  private readonly unindexed = new Set<Watcher>();
+  /** Live watchers with a host filter, by host id: a revision touches one host. */
+  private readonly byHost = new Map<string, Set<Watcher>>();
+  private readonly all = new Set<Watcher>();
+  private readonly unsubscribe: () => void;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.unsubscribe = registry.subscribe((change) => this.publish(change));
+    this.timer = setInterval(() => this.sendProgress(), PROGRESS_TICK_MS).unref();
+  }
+
+  get size(): number {
+    return this.all.size;
+  }
+
+  /**
+   * Registers a watch. A start revision older than history holds fails at once with
+   * REVISION_COMPACTED (OUT_OF_RANGE), naming the oldest revision available.
+   */
+  open(request: WatchRequest, sink: WatchSink): WatchHandle {
+    const oldest = this.registry.oldestRevision;
+    if (request.startRevision !== undefined && request.startRevision < oldest) {
+      throw this.registry.compacted(request.startRevision, oldest);
+    }
+    const watcher = new Watcher(this, request, sink, this.registry.revision, this.clock());
+    this.all.add(watcher);
+    void this.catchUp(watcher);
+    return watcher;
+  }
+
+  remove(watcher: Watcher): void {
+    this.all.delete(watcher);
+    this.unindexed.delete(watcher);
+    const hostId = watcher.request.filter.hostId;
+    if (hostId !== undefined) {
+      const set = this.byHost.get(hostId);
+      set?.delete(watcher);
+      if (set?.size === 0) this.byHost.delete(hostId);
+    }
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.unsubscribe();
+    for (const watcher of [...this.all]) {
+      watcher.cancel();
+      watcher.sink.fail(new DomainError('UNAVAILABLE', 'the server is shutting down'));
+    }
+  }
+
+  private goLive(watcher: Watcher): void {
+    watcher.live = true;
+    const hostId = watcher.request.filter.hostId;
+    if (hostId === undefined) {
+      this.unindexed.add(watcher);
+      return;
+    }
+    let set = this.byHost.get(hostId);
+    if (!set) this.byHost.set(hostId, (set = new Set()));
+    set.add(watcher);
+  }
+
+  /** Reads history from nextRevision until nothing is left, then goes live in that tick. */
+  private async catchUp(watcher: Watcher): Promise<void> {
+    const filter = watcher.request.filter;
+    try {
+      for (;;) {
+        if (watcher.cancelled) return;
+        if (watcher.nextRevision > this.registry.revision) {
+          this.goLive(watcher);
+          return;
+        }
+        if (watcher.nextRevision < this.registry.oldestRevision) {
+          throw this.registry.compacted(watcher.nextRevision, this.registry.oldestRevision);
+        }
+        const entries = await this.registry.listHistory({
+          hostId: filter.hostId,
+          deviceId: undefined,
+          startRevision: watcher.nextRevision,
+          endRevision: undefined,
+          startTime: undefined,
+          endTime: undefined,
+          actor: undefined,
+          newestFirst: false,
+          after: undefined,
+          limit: CATCH_UP_PAGE,
+        });
+        if (watcher.cancelled) return;
+        // Compaction may have removed part of what this page should have held.
+        if (watcher.nextRevision < this.registry.oldestRevision) {
+          throw this.registry.compacted(watcher.nextRevision, this.registry.oldestRevision);
+        }
+        // Memory now reflects what the store held when it answered.
+        const readUpTo = this.registry.revision;
+        const groups = groupByRevision(entries);
+        const full = entries.length >= CATCH_UP_PAGE;
+        if (full && groups.length === 1) {
+          // One revision larger than a page: read it whole.
+          const revision = groups[0][0].revision;
+          groups[0] = await this.registry.listHistory({
+            hostId: filter.hostId,
+            deviceId: undefined,
+            startRevision: revision,
+            endRevision: revision,
+            startTime: undefined,
+            endTime: undefined,
+            actor: undefined,
+            newestFirst: false,
+            after: undefined,
+            limit: Number.MAX_SAFE_INTEGER,
+          });
+        } else if (full) {
+          groups.pop(); // possibly cut short: read again with the next page
+        }
+        for (const group of groups) {
+          const change: RevisionChange = {
+            revision: group[0].revision,
+            time: group[0].time,
+            headHash: group.at(-1)!.hash ?? '',
+            entries: group,
+          };
+          const ready = this.deliver(watcher, change);
+          watcher.nextRevision = change.revision + 1;
+          if (!ready) await watcher.sink.drained();
+          if (watcher.cancelled) return;
+        }
+        if (!full) watcher.nextRevision = Math.max(watcher.nextRevision, readUpTo + 1);
+      }
+    } catch (error) {
+      if (watcher.cancelled) return;
+      watcher.cancel();
+      watcher.sink.fail(error);
+    }
+  }
+
+  private publish(change: RevisionChange): void {
+    for (const watcher of this.unindexed) this.deliverLive(watcher, change);
+    const hostId = change.entries[0]?.hostId;
+    if (hostId !== undefined) {
+      const set = this.byHost.get(hostId);
+      if (set) for (const watcher of set) this.deliverLive(watcher, change);
+    }
+  }
+
+  private deliverLive(watcher: Watcher, change: RevisionChange): void {
+    if (change.revision < watcher.nextRevision) return;
+    watcher.nextRevision = change.revision + 1;
+    // The sink cancels the watcher itself when its buffer passes the bound.
+    this.deliver(watcher, change);
+  }
+
+  /** Filters one revision for a watcher and hands it over; returns the sink's readiness. */
+  private deliver(watcher: Watcher, change: RevisionChange): boolean {
+    const filter = watcher.request.filter;
+    const unfiltered = !filter.vendor && !filter.deviceApi && !filter.type;
+    let events: WatchEventView[];
+    if (unfiltered) {
+      events = change.entries.map((entry) => ({ entry, kind: entry.change, leftFilter: false, enteredFilter: false }));
+    } else {
+      events = [];
+      for (const entry of change.entries) {
+        const view = this.filterEntry(entry, filter);
+        if (view) events.push(view);
+      }
+    }
+    if (events.length === 0) return true;
+    watcher.lastSentAt = this.clock();
+    return watcher.sink.deliver({ change, events, whole: unfiltered && filter.hostId === undefined });
+  }
+
+  private filterEntry(entry: HistoryRecord, filter: WatchFilter): WatchEventView | undefined {
+    if (entry.deviceId === '') return { entry, kind: entry.change, leftFilter: false, enteredFilter: false };
+    const matches = (snapshot: HistoryRecord['before']) => {
+      if (snapshot?.kind !== 'device') return false;
+      const descriptor: Descriptor = this.registry.descriptorById(snapshot.device.descriptorId);
+      return (
+        (!filter.vendor || descriptor.vendor === filter.vendor) &&
+        (!filter.deviceApi || descriptor.deviceApi === filter.deviceApi) &&
+        (!filter.type || descriptor.type === filter.type)
+      );
+    };
+    const before = matches(entry.before);
+    const after = matches(entry.after);
+    if (before && after) return { entry, kind: entry.change, leftFilter: false, enteredFilter: false };
+    if (before) return { entry, kind: 'DELETED', leftFilter: entry.after !== undefined, enteredFilter: false };
+    if (after) return { entry, kind: 'CREATED', leftFilter: false, enteredFilter: entry.before !== undefined };
+    return undefined;
+  }
+
+  private sendProgress(): void {
+    const now = this.clock();
+    for (const watcher of this.all) {
+      if (!watcher.live || now - watcher.lastSentAt < watcher.request.progressIntervalMs) continue;
+      watcher.lastSentAt = now;
+      watcher.sink.progress(this.registry.revision, this.registry.headHash);
+    }
+  }
+}
+
+function groupByRevision(entries: readonly HistoryRecord[]): HistoryRecord[][] {
+  const groups: HistoryRecord[][] = [];
+  for (const entry of entries) {
+    const last = groups.at(-1);
+    if (last && last[0].revision === entry.revision) last.push(entry);
+    else groups.push([entry]);
+  }
+  return groups;
+}

@@ -1,0 +1,142 @@
+// WatchService: the change feed over gRPC. The hub (core/watch-hub.ts) decides what each
+// watcher receives; this layer encodes it and bounds what a slow consumer may hold. A revision
+// that reaches many unfiltered watchers is encoded once: its bytes are kept on the change.
+
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { DomainError, invalidArgument, Violations } from '../core/errors.ts';
+import type { Registry, RevisionChange } from '../core/registry.ts';
+import { optionalRevision, parseHostRef } from '../core/resources.ts';
+import type { WatchDelivery, WatchEventView, WatchHub } from '../core/watch-hub.ts';
+import { deviceName, hostName } from '../core/resources.ts';
+import { protoRoot } from '../../proto/load.ts';
+import { snapshotMessage, timestamp } from './convert.ts';
+import { toServiceError } from './errors.ts';
+import { BoundedStream, type StreamTracker } from './streams.ts';
+import { PreEncoded } from './verdict-encoding.ts';
+
+export const DEFAULT_PROGRESS_INTERVAL_MS = 5000;
+export const MIN_PROGRESS_INTERVAL_MS = 100;
+/** What one watcher may have written but not yet flushed to its client. */
+export const DEFAULT_WATCH_BUFFER_BYTES = 8 * 1024 * 1024;
+
+interface WatchInput {
+  start_revision?: string;
+  filter?: { host?: string; vendor?: string; device_api?: string; type?: string } | null;
+  progress_interval_ms?: number;
+}
+
+const WatchResponse = () => protoRoot().lookupType('devcompat.v1.WatchResponse');
+
+function encode(message: object): Buffer {
+  const type = WatchResponse();
+  return Buffer.from(type.encode(type.fromObject(message)).finish());
+}
+
+function eventMessage(view: WatchEventView, registry: Registry) {
+  const { entry } = view;
+  return {
+    kind: `CHANGE_KIND_${view.kind}`,
+    resource: entry.deviceId ? deviceName(entry.hostId, entry.deviceId) : hostName(entry.hostId),
+    before: snapshotMessage(entry.before, registry),
+    after: snapshotMessage(entry.after, registry),
+    actor: entry.actor,
+    reason: entry.reason,
+    left_filter: view.leftFilter,
+    entered_filter: view.enteredFilter,
+  };
+}
+
+function encodeDelivery(delivery: WatchDelivery, registry: Registry): Buffer {
+  const { change } = delivery;
+  return encode({
+    revision: String(change.revision),
+    time: timestamp(change.time),
+    events: delivery.events.map((view) => eventMessage(view, registry)),
+    head_hash: change.headHash,
+  });
+}
+
+/** The unfiltered encoding of a change, made once for every watcher that takes it whole. */
+function wholeEncoding(delivery: WatchDelivery, registry: Registry): Buffer {
+  const change = delivery.change as RevisionChange & { memo?: Buffer };
+  change.memo ??= encodeDelivery(delivery, registry);
+  return change.memo as Buffer;
+}
+
+export function watchHandlers(
+  registry: Registry,
+  hub: WatchHub,
+  streams: StreamTracker,
+  log: Logger,
+  options: { bufferBytes: number },
+): grpc.UntypedServiceImplementation {
+  return {
+    Watch: (call: grpc.ServerWritableStream<WatchInput, unknown>) => {
+      streams.track(call);
+      const fail = (error: unknown) => {
+        if (!call.cancelled && !call.destroyed) call.emit('error', toServiceError(error, log));
+      };
+      try {
+        const request = call.request;
+        const violations = new Violations();
+        const start = optionalRevision(request.start_revision, 'start_revision', violations);
+        violations.throwIfAny();
+        const interval = request.progress_interval_ms || DEFAULT_PROGRESS_INTERVAL_MS;
+        if (interval < MIN_PROGRESS_INTERVAL_MS) {
+          throw invalidArgument([
+            { field: 'progress_interval_ms', description: `at least ${MIN_PROGRESS_INTERVAL_MS}, got ${interval}` },
+          ]);
+        }
+        const filter = request.filter ?? {};
+        let stream: BoundedStream | undefined;
+        const handle = hub.open(
+          {
+            startRevision: start || undefined,
+            filter: {
+              hostId: filter.host ? parseHostRef(filter.host, 'filter.host') : undefined,
+              vendor: filter.vendor || undefined,
+              deviceApi: filter.device_api || undefined,
+              type: filter.type || undefined,
+            },
+            progressIntervalMs: interval,
+          },
+          {
+            deliver: (delivery) => {
+              const bytes = delivery.whole ? wholeEncoding(delivery, registry) : encodeDelivery(delivery, registry);
+              return stream!.write(new PreEncoded(bytes), bytes.length);
+            },
+            progress: (revision, headHash) => {
+              const bytes = encode({ revision: String(revision), head_hash: headHash, progress: true });
+              stream!.write(new PreEncoded(bytes), bytes.length);
+            },
+            drained: () => stream!.drained(),
+            fail,
+          },
+        );
+        stream = new BoundedStream(call, options.bufferBytes, () => {
+          handle.cancel();
+          fail(
+            new DomainError(
+              'WATCH_TOO_SLOW',
+              `the watch fell more than ${options.bufferBytes} bytes behind: resync required, resume from your last revision + 1`,
+            ),
+          );
+        });
+        const forget = () => handle.cancel();
+        call.once('cancelled', forget);
+        call.once('close', forget);
+        call.once('error', forget);
+        const created = encode({
+          revision: String(handle.createdRevision),
+          head_hash: registry.headHash,
+          created: true,
+          oldest_revision: String(registry.oldestRevision),
+        });
+        stream.write(new PreEncoded(created), created.length);
+      } catch (error) {
+        fail(error);
+      }
+    },
+  };
+}
