@@ -1,0 +1,237 @@
+// WatchService.Watch against a real server: every change exactly once, in revision order,
+// one message per revision; resume without gap or duplicate; filters (a device leaving the
+// filter is a removal); progress; the compacted case; the slow-consumer cut-off; many
+// watchers; nothing left behind.
+
+import test from 'ava';
+import * as grpc from '@grpc/grpc-js';
+import type { SyncHostRequest } from '../client/client.ts';
+import { startTestServer, type TestServer } from './helpers/server.ts';
+import { eventually, rawClients, unaryCall, WatchRecorder, type RawClients } from './helpers/watch.ts';
+
+const GPU = (version: string, type = 'nvidia-a10-4q') => ({
+  vendor: 'nvidia',
+  device_api: 'vfio-pci',
+  type,
+  software_version: version,
+});
+
+function host(name: string, version: string, extra: Partial<SyncHostRequest> = {}): SyncHostRequest {
+  return {
+    name,
+    devices: [
+      { device_id: 'gpu0', descriptor: GPU(version) },
+      { device_id: 'gpu1', descriptor: GPU(version) },
+    ],
+    ...extra,
+  } as SyncHostRequest;
+}
+
+async function start(t: Parameters<typeof startTestServer>[0], options: Parameters<typeof startTestServer>[1] = {}) {
+  const running = await startTestServer(t, options);
+  const raw = rawClients(running.server.address);
+  t.teardown(() => raw.close());
+  return { ...running, raw };
+}
+
+function watch(raw: RawClients, request: object): WatchRecorder {
+  return new WatchRecorder(raw.watch, request);
+}
+
+/** Writes `count` syncs over `hosts` hosts, `parallel` at a time; returns the revisions acknowledged. */
+async function writeLoad(server: TestServer, count: number, hosts: number, parallel = 8): Promise<number[]> {
+  const revisions: number[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      const response = await server.client.syncHost(host(`load-${i % hosts}`, `1.${i}.0`));
+      revisions.push(Number(response.revision));
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
+  return revisions.sort((a, b) => a - b);
+}
+
+test('a watch from now delivers every revision once, in order, each revision whole in one message', async (t) => {
+  const server = await start(t);
+  const watcher = watch(server.raw, {});
+  await watcher.waitFor((w) => w.messages.length > 0, 10_000, 'created');
+  t.true(watcher.messages[0].created);
+  t.is(watcher.messages[0].revision, '0');
+
+  const acknowledged = await writeLoad(server, 120, 30);
+  await watcher.waitFor((w) => w.revisions.length === 120, 20_000, '120 revisions');
+  t.deepEqual(watcher.revisions, acknowledged, 'every acknowledged revision, in order, once');
+  for (const message of watcher.eventMessages) {
+    const revision = Number(message.revision);
+    const kinds = message.events.map((event) => `${event.kind} ${event.resource}`);
+    const hostName = message.events[0].resource.split('/devices/')[0];
+    t.true(message.events.every((event) => event.resource.startsWith(hostName)), `revision ${revision} is one host's write`);
+    if (revision <= 30) {
+      // The first write of each host creates it and both its devices: three events, one message.
+      t.deepEqual(kinds, [`CHANGE_KIND_CREATED ${hostName}`, `CHANGE_KIND_CREATED ${hostName}/devices/gpu0`, `CHANGE_KIND_CREATED ${hostName}/devices/gpu1`]);
+    } else {
+      t.deepEqual(kinds, [`CHANGE_KIND_UPDATED ${hostName}/devices/gpu0`, `CHANGE_KIND_UPDATED ${hostName}/devices/gpu1`]);
+      t.truthy(message.events[0].before.device, 'an update carries the device before');
+      t.truthy(message.events[0].after.device, 'and after');
+    }
+    t.regex(message.head_hash, /^[0-9a-f]{64}$/);
+  }
+  watcher.cancel();
+});
+
+test('resuming at the last revision + 1 misses nothing and repeats nothing while writes continue', async (t) => {
+  const server = await start(t);
+  const seen: number[] = [];
+  const writing = writeLoad(server, 300, 20, 4);
+  let next: number | undefined;
+  // Five reconnects while the writers go on, each cut at an arbitrary point.
+  for (let round = 0; round < 5; round++) {
+    const watcher = watch(server.raw, next === undefined ? { start_revision: 1 } : { start_revision: next });
+    await watcher.waitFor((w) => w.revisions.length >= 25 || (w.revisions.length > 0 && round === 4), 20_000, 'some events');
+    watcher.cancel();
+    const got = watcher.revisions;
+    seen.push(...got);
+    next = got.at(-1)! + 1;
+  }
+  await writing;
+  const last = watch(server.raw, { start_revision: next });
+  await last.waitFor((w) => (w.revisions.at(-1) ?? next! - 1) >= 300 || next! > 300, 20_000, 'the rest');
+  last.cancel();
+  seen.push(...last.revisions);
+  t.deepEqual(seen, Array.from({ length: 300 }, (_, i) => i + 1));
+});
+
+test('a host filter sees only its host; a type filter turns a device leaving it into a removal', async (t) => {
+  const server = await start(t);
+  await server.client.syncHost(host('a', '1.0.0'));
+  await server.client.syncHost(host('b', '1.0.0'));
+  const onlyB = watch(server.raw, { start_revision: 1, filter: { host: 'hosts/b' } });
+  const a10 = watch(server.raw, { filter: { type: 'nvidia-a10-4q' } });
+  await a10.waitFor((w) => w.messages.length > 0);
+
+  // gpu1 of host a becomes another type: it leaves the a10 filter, then comes back.
+  const changed = {
+    name: 'a',
+    devices: [
+      { device_id: 'gpu0', descriptor: GPU('1.0.0') },
+      { device_id: 'gpu1', descriptor: GPU('1.0.0', 'nvidia-a16-2q') },
+    ],
+  } as SyncHostRequest;
+  await server.client.syncHost(changed);
+  await server.client.syncHost(host('a', '1.0.0'));
+  await server.client.syncHost(host('b', '2.0.0'));
+  await onlyB.waitFor((w) => w.revisions.includes(5));
+  await a10.waitFor((w) => w.revisions.includes(5));
+
+  t.deepEqual(onlyB.revisions, [2, 5], 'host b: its creation (caught up from history) and its update');
+  const [left, back, bUpdate] = a10.eventMessages;
+  t.is(left.revision, '3');
+  t.deepEqual(
+    left.events.map((e) => [e.kind, e.resource, e.left_filter]),
+    [['CHANGE_KIND_DELETED', 'hosts/a/devices/gpu1', true]],
+  );
+  t.is(left.events[0].after.device.descriptor.type, 'nvidia-a16-2q', 'the removal shows where the device went');
+  t.is(back.revision, '4');
+  t.deepEqual(back.events.map((e) => [e.kind, e.resource, e.entered_filter]), [['CHANGE_KIND_CREATED', 'hosts/a/devices/gpu1', true]]);
+  t.is(bUpdate.revision, '5');
+  onlyB.cancel();
+  a10.cancel();
+});
+
+test('a quiet watch receives progress with the current revision, a filtered one included', async (t) => {
+  const server = await start(t);
+  await server.client.syncHost(host('a', '1.0.0'));
+  const filtered = watch(server.raw, { filter: { host: 'hosts/elsewhere' }, progress_interval_ms: 100 });
+  await filtered.waitFor((w) => w.messages.some((m) => m.progress));
+  await server.client.syncHost(host('a', '2.0.0'));
+  await filtered.waitFor((w) => w.messages.some((m) => m.progress && m.revision === '2'), 10_000, 'progress at 2');
+  t.deepEqual(filtered.eventMessages, [], 'no events for another host');
+  const progress = filtered.messages.find((m) => m.progress && m.revision === '2')!;
+  const verify = await unaryCall(server.raw.history, 'VerifyHistory', {});
+  t.is(progress.head_hash, verify.head_hash, 'progress carries the chain head');
+  filtered.cancel();
+});
+
+test('a start revision older than history holds is OUT_OF_RANGE naming the oldest available', async (t) => {
+  const server = await start(t);
+  for (let i = 0; i < 6; i++) await server.client.syncHost(host('a', `1.${i}.0`));
+  await unaryCall(server.raw.history, 'CompactHistory', { revision: 4 });
+  const old = watch(server.raw, { start_revision: 3 });
+  await old.waitFor((w) => w.ended);
+  t.is(old.error?.code, grpc.status.OUT_OF_RANGE);
+  t.is(old.error?.reason, 'REVISION_COMPACTED');
+  t.is(old.error?.metadata.oldest_revision, '5');
+  t.regex(old.error!.message, /oldest revision available is 5/);
+
+  const fine = watch(server.raw, { start_revision: 5 });
+  await fine.waitFor((w) => w.revisions.length === 2);
+  t.deepEqual(fine.revisions, [5, 6]);
+  t.is(fine.messages[0].oldest_revision, '5');
+  fine.cancel();
+});
+
+test('a consumer that stops reading is cut off with WATCH_TOO_SLOW; writers and other watchers go on', async (t) => {
+  const server = await start(t, { watchBufferBytes: 64 * 1024 });
+  const slow = watch(server.raw, {});
+  const healthy = watch(server.raw, {});
+  await slow.waitFor((w) => w.messages.length > 0);
+  await healthy.waitFor((w) => w.messages.length > 0);
+  slow.call.pause(); // stops reading: HTTP/2 flow control backs up into the server
+  const labels = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`label-${i}`, 'x'.repeat(60)]));
+  const writes = 400;
+  for (let i = 0; i < writes; i++) await server.client.syncHost(host(`h${i % 10}`, `1.${i}.0`, { labels }));
+  await healthy.waitFor((w) => w.revisions.length === writes, 20_000, 'the healthy watcher gets everything');
+  await eventually(() => server.server.watches.size === 1, 10_000, 'the slow watcher removed from the hub');
+  slow.call.resume();
+  await slow.waitFor((w) => w.ended, 20_000, 'the slow watch to end');
+  t.is(slow.error?.code, grpc.status.RESOURCE_EXHAUSTED);
+  t.is(slow.error?.reason, 'WATCH_TOO_SLOW');
+  t.regex(slow.error!.message, /resync required/);
+  t.true(slow.revisions.length < writes, 'it was cut before the end');
+  // Resuming from its last revision + 1 gives it the rest, exactly.
+  const resumed = watch(server.raw, { start_revision: (slow.revisions.at(-1) ?? 0) + 1 });
+  await resumed.waitFor((w) => w.revisions.at(-1) === writes);
+  t.deepEqual([...slow.revisions, ...resumed.revisions], Array.from({ length: writes }, (_, i) => i + 1));
+  healthy.cancel();
+  resumed.cancel();
+});
+
+test('200 concurrent watchers all receive the same sequence; cancelled watches leave nothing behind', async (t) => {
+  const server = await start(t);
+  const baseline = server.server.openStreams();
+  const watchers = Array.from({ length: 200 }, (_, i) => watch(server.raw, i % 2 ? {} : { start_revision: 1 }));
+  await Promise.all(watchers.map((w) => w.waitFor((r) => r.messages.length > 0)));
+  const acknowledged = await writeLoad(server, 60, 15);
+  await Promise.all(watchers.map((w) => w.waitFor((r) => r.revisions.length === 60, 20_000, '60 revisions')));
+  for (const watcher of watchers) t.deepEqual(watcher.revisions, acknowledged);
+  t.is(server.server.watches.size, 200);
+  for (const watcher of watchers) watcher.cancel();
+  await eventually(() => server.server.watches.size === 0 && server.server.openStreams() === baseline, 10_000, 'cleanup');
+  t.pass();
+});
+
+test('a watch from revision 1 catches up from history, then continues live without a seam', async (t) => {
+  const server = await start(t);
+  await writeLoad(server, 2500, 50); // more than one catch-up page of history entries
+  const watcher = watch(server.raw, { start_revision: 1 });
+  const more = writeLoad(server, 100, 10, 2);
+  await more;
+  await watcher.waitFor((w) => w.revisions.length === 2600, 30_000, '2600 revisions');
+  t.deepEqual(watcher.revisions, Array.from({ length: 2600 }, (_, i) => i + 1));
+  watcher.cancel();
+});
+
+test('bad watch requests are INVALID_ARGUMENT naming the field', async (t) => {
+  const server = await start(t);
+  const tooFast = watch(server.raw, { progress_interval_ms: 10 });
+  await tooFast.waitFor((w) => w.ended);
+  t.is(tooFast.error?.code, grpc.status.INVALID_ARGUMENT);
+  t.deepEqual(tooFast.error?.fieldViolations.map((v) => v.field), ['progress_interval_ms']);
+  const badHost = watch(server.raw, { filter: { host: 'hosts/not a host' } });
+  await badHost.waitFor((w) => w.ended);
+  t.is(badHost.error?.code, grpc.status.INVALID_ARGUMENT);
+  t.deepEqual(badHost.error?.fieldViolations.map((v) => v.field), ['filter.host']);
+  t.is(server.server.watches.size, 0);
+});
