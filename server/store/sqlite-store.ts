@@ -195,7 +195,7 @@ export class SqliteStore {
     if (!this.statements.unchained.get()) return;
     this.db.transaction(() => {
       let prev = this.checkpoint().hash;
-      for (const row of this.statements.chainFromStart.iterate(-1) as Iterable<HistoryRow>) {
+      for (const row of this.statements.chainFromStart.all(-1) as HistoryRow[]) {
         const hash = chainHash(prev, chainedColumns(row));
         this.statements.setChain.run(prev, hash, row.revision, row.seq);
         prev = hash;
