@@ -433,7 +433,15 @@ export class Registry {
     const hostId = host.record.hostId;
     if (this.reachabilityPending.has(hostId) || this.closed) return;
     this.reachabilityPending.add(hostId);
-    const done = () => this.reachabilityPending.delete(hostId);
+    const done = () => {
+      this.reachabilityPending.delete(hostId);
+      // A keepalive that came while the lapse was being committed renewed the lease: the
+      // host is reachable after all, and says so at once.
+      const current = this.hosts.get(hostId);
+      if (!reachable && current && !current.record.reachable && current.leaseExpiry > this.clock()) {
+        this.queueReachability(current, true, undefined, { actor: SERVER_ACTOR, reason: 'lease renewed by a keepalive' });
+      }
+    };
     this.enqueue({ kind: 'state', hostId, reachable, time, origin, settle: { resolve: done, reject: done } });
   }
 
