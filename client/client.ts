@@ -1,13 +1,18 @@
 // The typed client that host agents and schedulers embed, and that the CLI uses.
 // Unary calls carry a deadline by default; idempotent ones are retried with exponential
-// backoff and jitter on UNAVAILABLE. Lists paginate by themselves (async iterators).
+// backoff and jitter on UNAVAILABLE. Lists paginate by themselves (async iterators). Watches
+// resume by themselves where they left off; leases are kept on one stream (LeaseKeeper).
 
 import * as grpc from '@grpc/grpc-js';
 import { loadServices } from '../proto/load.ts';
-import { decodeStatus, STATUS_DETAILS_KEY, type RichStatus } from '../proto/rich-status.ts';
+import { decodeStatus } from '../proto/rich-status.ts';
+import { backoffMs, DEFAULT_RETRY, DevcompatError, sleep, type RetryPolicy } from './errors.ts';
+import { LeaseKeeper } from './lease-keeper.ts';
 import type {
+  AsOf,
   CheckItem,
   CheckItemResult,
+  CompactHistoryResponse,
   CompatibilityResult,
   DeleteHostResponse,
   Device,
@@ -18,18 +23,21 @@ import type {
   HistoryEntry,
   HistoryFilter,
   Host,
+  SetHostDrainingResponse,
   SyncHostRequest,
   SyncHostResponse,
+  VerifyHistoryResponse,
+  WatchOptions,
+  WatchResponse,
+  WatchTargetsOptions,
+  WatchTargetsResponse,
+  WriteOptions,
 } from './types.ts';
 
 export * from './types.ts';
-
-export interface RetryPolicy {
-  /** Attempts in all, the first included. */
-  readonly maxAttempts: number;
-  readonly initialBackoffMs: number;
-  readonly maxBackoffMs: number;
-}
+export { DEFAULT_RETRY, DevcompatError, type RetryPolicy } from './errors.ts';
+export { LeaseKeeper, type LeaseKeeperEvents } from './lease-keeper.ts';
+export { RegistryMirror, type MirrorChange, type MirrorDeviceFilter, type MirrorEvents, type MirrorOptions } from './mirror.ts';
 
 export interface ClientOptions {
   /** `host:port` of the registry. */
@@ -38,49 +46,19 @@ export interface ClientOptions {
   readonly deadlineMs?: number;
   /** Recorded in history as who made a change (metadata `x-devcompat-actor`). */
   readonly actor?: string;
+  /**
+   * Recorded in history as why a change was made (metadata `x-devcompat-reason`); a write's
+   * own `reason` option overrides it. Printable ASCII, at most 1024 characters.
+   */
+  readonly reason?: string;
   readonly retry?: Partial<RetryPolicy>;
   readonly credentials?: grpc.ChannelCredentials;
   readonly channelOptions?: grpc.ChannelOptions;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, initialBackoffMs: 100, maxBackoffMs: 2000 };
-
-/** An error from the registry, with its decoded google.rpc details. */
-export class DevcompatError extends Error {
-  readonly code: grpc.status;
-  /** Stable UPPER_SNAKE reason from google.rpc.ErrorInfo (e.g. `INVALID_ARGUMENT`). */
-  readonly reason: string | undefined;
-  readonly metadata: Record<string, string>;
-  readonly fieldViolations: { field: string; description: string }[];
-
-  constructor(status: RichStatus) {
-    super(status.message);
-    this.name = 'DevcompatError';
-    this.code = status.code;
-    this.reason = status.reason;
-    this.metadata = status.metadata ?? {};
-    this.fieldViolations = status.fieldViolations ?? [];
-  }
-
-  get codeName(): string {
-    return grpc.status[this.code] ?? String(this.code);
-  }
-
-  static from(error: unknown): DevcompatError {
-    if (error instanceof DevcompatError) return error;
-    const serviceError = error as Partial<grpc.ServiceError>;
-    if (typeof serviceError?.code === 'number') {
-      const details = serviceError.metadata?.get(STATUS_DETAILS_KEY)[0];
-      const decoded = details instanceof Buffer ? decodeStatus(details) : undefined;
-      return new DevcompatError({
-        ...decoded,
-        code: serviceError.code,
-        message: serviceError.details || decoded?.message || serviceError.message || 'unknown error',
-      });
-    }
-    return new DevcompatError({ code: grpc.status.UNKNOWN, message: (error as Error)?.message ?? String(error) });
-  }
-}
+export const ACTOR_METADATA_KEY = 'x-devcompat-actor';
+export const REASON_METADATA_KEY = 'x-devcompat-reason';
+const MAX_REASON_LENGTH = 1024;
 
 type UnaryMethod = (
   request: unknown,
@@ -99,17 +77,43 @@ function toTimestamp(date: Date | undefined) {
   return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The request fields of a point-in-time read; none for a read of now. */
+function asOfFields(asOf: AsOf): { as_of_revision?: string; as_of_time?: ReturnType<typeof toTimestamp> } {
+  return {
+    ...(asOf.as_of_revision !== undefined && { as_of_revision: String(asOf.as_of_revision) }),
+    ...(asOf.as_of_time !== undefined && { as_of_time: toTimestamp(asOf.as_of_time) }),
+  };
+}
+
+/** A reason travels as an HTTP/2 header: printable ASCII only, as the server requires. */
+function checkReason(reason: string): void {
+  if (reason.length > MAX_REASON_LENGTH || !/^[\x20-\x7e]*$/.test(reason)) {
+    throw new DevcompatError({
+      code: grpc.status.INVALID_ARGUMENT,
+      message: `${REASON_METADATA_KEY}: must be printable ASCII and at most ${MAX_REASON_LENGTH} characters`,
+      reason: 'INVALID_ARGUMENT',
+      fieldViolations: [{ field: REASON_METADATA_KEY, description: `must be printable ASCII and at most ${MAX_REASON_LENGTH} characters` }],
+    });
+  }
+}
+
+/** A watch resumes on its own from these: a restarting server, or a consumer cut off as too slow. */
+function resumable(error: DevcompatError): boolean {
+  return error.code === grpc.status.UNAVAILABLE || (error.code === grpc.status.RESOURCE_EXHAUSTED && error.reason === 'WATCH_TOO_SLOW');
+}
 
 export class DevcompatClient {
   private readonly registry: grpc.Client & Record<string, UnaryMethod>;
   private readonly compatibility: grpc.Client & Record<string, any>;
   private readonly historyService: grpc.Client & Record<string, UnaryMethod>;
+  private readonly watchService: grpc.Client & Record<string, any>;
   private readonly deadlineMs: number;
   private readonly retry: RetryPolicy;
   private readonly actor: string | undefined;
+  private readonly reason: string | undefined;
 
   constructor(options: ClientOptions) {
+    if (options.reason) checkReason(options.reason);
     const services = loadServices();
     const credentials = options.credentials ?? grpc.credentials.createInsecure();
     const channelOptions = {
@@ -117,38 +121,52 @@ export class DevcompatClient {
       ...options.channelOptions,
     };
     this.registry = new services.RegistryService(options.address, credentials, channelOptions) as any;
-    // One channel for all three services: they share the connection.
+    // One channel for all the services: they share the connection.
     const shared = { ...channelOptions, channelOverride: this.registry.getChannel() };
     this.compatibility = new services.CompatibilityService(options.address, credentials, shared) as any;
     this.historyService = new services.HistoryService(options.address, credentials, shared) as any;
+    this.watchService = new services.WatchService(options.address, credentials, shared) as any;
     this.deadlineMs = options.deadlineMs ?? 30_000;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.actor = options.actor;
+    this.reason = options.reason;
   }
 
   close(): void {
     this.registry.close();
   }
 
-  private metadata(): grpc.Metadata {
+  private metadata(write: WriteOptions = {}): grpc.Metadata {
     const metadata = new grpc.Metadata();
-    if (this.actor) metadata.set('x-devcompat-actor', this.actor);
+    if (this.actor) metadata.set(ACTOR_METADATA_KEY, this.actor);
+    const reason = write.reason ?? this.reason;
+    if (reason) {
+      checkReason(reason);
+      metadata.set(REASON_METADATA_KEY, reason);
+    }
     return metadata;
   }
 
-  private async unary<T>(client: Record<string, UnaryMethod>, method: string, request: unknown, idempotent: boolean): Promise<T> {
+  private async unary<T>(
+    client: Record<string, UnaryMethod>,
+    method: string,
+    request: unknown,
+    idempotent: boolean,
+    write: WriteOptions = {},
+    deadlineMs = this.deadlineMs,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
+        const metadata = this.metadata(write);
         return await new Promise<T>((resolve, reject) => {
-          client[method](request, this.metadata(), { deadline: Date.now() + this.deadlineMs }, (error, response) =>
+          client[method](request, metadata, { deadline: Date.now() + deadlineMs }, (error, response) =>
             error ? reject(error) : resolve(response as T),
           );
         });
       } catch (error) {
         const failure = DevcompatError.from(error);
         if (!idempotent || failure.code !== grpc.status.UNAVAILABLE || attempt >= this.retry.maxAttempts) throw failure;
-        const backoff = Math.min(this.retry.maxBackoffMs, this.retry.initialBackoffMs * 2 ** (attempt - 1));
-        await sleep(backoff / 2 + Math.random() * (backoff / 2));
+        await sleep(backoffMs(this.retry, attempt));
       }
     }
   }
@@ -161,21 +179,35 @@ export class DevcompatClient {
    * not: if the first attempt committed and only its answer was lost, a retry would be
    * refused as stale and report a write that happened as failed.
    */
-  syncHost(request: SyncHostRequest): Promise<SyncHostResponse> {
-    return this.unary(this.registry, 'SyncHost', request, request.expected_revision === undefined);
+  syncHost(request: SyncHostRequest, options: WriteOptions = {}): Promise<SyncHostResponse> {
+    return this.unary(this.registry, 'SyncHost', request, request.expected_revision === undefined, options);
   }
 
-  deleteHost(name: string, options: { expectedRevision?: string | number } = {}): Promise<DeleteHostResponse> {
+  deleteHost(name: string, options: { expectedRevision?: string | number } & WriteOptions = {}): Promise<DeleteHostResponse> {
     const request = { name, ...(options.expectedRevision !== undefined && { expected_revision: options.expectedRevision }) };
-    return this.unary(this.registry, 'DeleteHost', request, false);
+    return this.unary(this.registry, 'DeleteHost', request, false, options);
+  }
+
+  /**
+   * Marks a host as draining (its devices are no longer offered as targets) or clears the
+   * mark. Setting the mark it already has changes nothing, so the call is retried like a read.
+   */
+  setHostDraining(name: string, draining: boolean, options: WriteOptions = {}): Promise<SetHostDrainingResponse> {
+    return this.unary(this.registry, 'SetHostDraining', { name, draining }, true, options);
+  }
+
+  /** Opens a lease keeper: one KeepAlive stream that renews host leases (see LeaseKeeper). */
+  keepAlive(): LeaseKeeper {
+    return new LeaseKeeper(() => (this.registry as unknown as Record<string, any>).KeepAlive(this.metadata()), this.retry);
   }
 
   async getHost(name: string): Promise<Host> {
     return (await this.unary<{ host: Host }>(this.registry, 'GetHost', { name }, true)).host;
   }
 
-  async getDevice(name: string): Promise<Device> {
-    return (await this.unary<{ device: Device }>(this.registry, 'GetDevice', { name }, true)).device;
+  /** One device, now or (with `as_of_revision` / `as_of_time`) as it was then. */
+  async getDevice(name: string, asOf: AsOf = {}): Promise<Device> {
+    return (await this.unary<{ device: Device }>(this.registry, 'GetDevice', { name, ...asOfFields(asOf) }, true)).device;
   }
 
   listHostsPage(request: { labels?: Record<string, string>; page_size?: number; page_token?: string }) {
@@ -192,15 +224,27 @@ export class DevcompatClient {
     } while (token);
   }
 
-  listDevicesPage(request: { filter?: DeviceFilter; page_size?: number; page_token?: string }) {
-    return this.unary<{ devices: Device[]; next_page_token: string; revision: string }>(this.registry, 'ListDevices', request, true);
+  listDevicesPage(request: { filter?: DeviceFilter; page_size?: number; page_token?: string } & AsOf) {
+    const { as_of_revision, as_of_time, ...rest } = request;
+    return this.unary<{ devices: Device[]; next_page_token: string; revision: string }>(
+      this.registry,
+      'ListDevices',
+      { ...rest, ...asOfFields({ as_of_revision, as_of_time }) },
+      true,
+    );
   }
 
-  /** Every device matching the filter, page after page. */
-  async *listDevices(filter: DeviceFilter = {}, options: { pageSize?: number } = {}): AsyncGenerator<Device> {
+  /** Every device matching the filter, page after page; every page at the same point in time. */
+  async *listDevices(filter: DeviceFilter = {}, options: { pageSize?: number } & AsOf = {}): AsyncGenerator<Device> {
     let token = '';
     do {
-      const page = await this.listDevicesPage({ filter, page_size: options.pageSize, page_token: token });
+      const page = await this.listDevicesPage({
+        filter,
+        page_size: options.pageSize,
+        page_token: token,
+        as_of_revision: options.as_of_revision,
+        as_of_time: options.as_of_time,
+      });
       yield* page.devices;
       token = page.next_page_token;
     } while (token);
@@ -233,10 +277,100 @@ export class DevcompatClient {
     } while (token);
   }
 
+  /**
+   * Walks the history chain and reports the first broken entry. With `expectedHead` (a
+   * head_hash kept from an earlier write or watch message) it also proves that history up to
+   * that head is intact. A broken chain is an answer (`intact: false`), not an error.
+   */
+  verifyHistory(options: { expectedHead?: string; deadlineMs?: number } = {}): Promise<VerifyHistoryResponse> {
+    return this.unary(this.historyService, 'VerifyHistory', { expected_head: options.expectedHead ?? '' }, true, {}, options.deadlineMs);
+  }
+
+  /**
+   * Removes history up to and including `revision`, keeping a checkpoint of the chain. Watches
+   * and point-in-time reads before the cut then fail with OUT_OF_RANGE. Compacting again to the
+   * same revision changes nothing, so the call is retried like a read.
+   */
+  compactHistory(revision: string | number, options: WriteOptions = {}): Promise<CompactHistoryResponse> {
+    return this.unary(this.historyService, 'CompactHistory', { revision: String(revision) }, true, options);
+  }
+
+  // -- Watch ------------------------------------------------------------------------------
+
+  /**
+   * The registry's changes from `startRevision` (or from now), then live, as one message per
+   * revision; the first message has `created` set, and a quiet watch gets `progress` messages
+   * with the current revision.
+   *
+   * The watch resumes by itself, with backoff, where it left off (the last revision it
+   * yielded, + 1) when the stream fails with UNAVAILABLE (a restarting server), ends, or is cut
+   * off as too slow (RESOURCE_EXHAUSTED, WATCH_TOO_SLOW): no revision is yielded twice and
+   * none is skipped, and the `created` message of a resumed stream is not yielded again. A
+   * watch that never started fails after the client's retry attempts, like a unary call.
+   * Anything else ends the iteration with a DevcompatError; OUT_OF_RANGE (reason
+   * REVISION_COMPACTED, metadata `oldest_revision`) means the revision to resume from is gone:
+   * relist (RegistryMirror does). Aborting `signal`, or leaving the loop, cancels the stream.
+   */
+  async *watch(options: WatchOptions = {}): AsyncGenerator<WatchResponse> {
+    const { signal } = options;
+    const filter = options.filter ?? {};
+    /** The next revision to deliver; undefined until a "from now" watch has been created. */
+    const start = BigInt(options.startRevision ?? 0);
+    let next: bigint | undefined = start > 0n ? start : undefined;
+    let createdYielded = false;
+    let failures = 0;
+    while (!signal?.aborted) {
+      const call: grpc.ClientReadableStream<WatchResponse> = this.watchService.Watch(
+        {
+          start_revision: next === undefined ? '0' : String(next),
+          filter,
+          progress_interval_ms: options.progressIntervalMs ?? 0,
+        },
+        this.metadata(),
+      );
+      const cancel = () => call.cancel();
+      signal?.addEventListener('abort', cancel, { once: true });
+      let interruption: DevcompatError;
+      try {
+        for await (const message of call) {
+          failures = 0;
+          const revision = BigInt(message.revision);
+          if (message.created) {
+            // Created at revision R, a watch from now delivers R + 1 onwards.
+            next ??= revision + 1n;
+            if (createdYielded) continue;
+            createdYielded = true;
+          } else if (message.progress) {
+            if (next !== undefined && revision + 1n > next) next = revision + 1n;
+          } else {
+            if (next !== undefined && revision < next) continue; // delivered before a resume
+            next = revision + 1n;
+          }
+          yield message;
+        }
+        if (signal?.aborted) return;
+        interruption = new DevcompatError({ code: grpc.status.UNAVAILABLE, message: 'the server ended the watch' });
+      } catch (error) {
+        if (signal?.aborted) return;
+        const failure = DevcompatError.from(error);
+        if (!resumable(failure) || (!createdYielded && failures + 1 >= this.retry.maxAttempts)) throw failure;
+        interruption = failure;
+      } finally {
+        signal?.removeEventListener('abort', cancel);
+        call.cancel();
+      }
+      // The stream failed or ended: resume after a backoff that grows until a message arrives.
+      failures++;
+      options.onResume?.(interruption, next === undefined ? undefined : String(next), failures);
+      await sleep(backoffMs(this.retry, failures), signal);
+    }
+  }
+
   // -- Compatibility ----------------------------------------------------------------------
 
-  async check(source: DeviceRef, target: DeviceRef): Promise<CompatibilityResult> {
-    const request = { source: toRef(source), target: toRef(target) };
+  /** The verdict for one pair, now or (with `as_of_revision` / `as_of_time`) as it was then. */
+  async check(source: DeviceRef, target: DeviceRef, asOf: AsOf = {}): Promise<CompatibilityResult> {
+    const request = { source: toRef(source), target: toRef(target), ...asOfFields(asOf) };
     return (await this.unary<{ result: CompatibilityResult }>(this.compatibility, 'CheckCompatibility', request, true)).result;
   }
 
@@ -246,8 +380,9 @@ export class DevcompatClient {
    * cancels the call, and the server stops its work.
    */
   async *findTargets(source: DeviceRef, options: FindTargetsOptions = {}, deadlineMs = 60_000): AsyncGenerator<FindTargetsItem> {
+    const { as_of_revision, as_of_time, ...filters } = options;
     const call: grpc.ClientReadableStream<any> = this.compatibility.FindTargets(
-      { source: toRef(source), ...options },
+      { source: toRef(source), ...filters, ...asOfFields({ as_of_revision, as_of_time }) },
       this.metadata(),
       { deadline: Date.now() + deadlineMs },
     );
@@ -258,6 +393,31 @@ export class DevcompatClient {
     } catch (error) {
       throw DevcompatError.from(error);
     } finally {
+      call.cancel();
+    }
+  }
+
+  /**
+   * A standing FindTargets: the current targets (messages with `initial`, the last with
+   * `initial_complete`), then the targets added, removed or changed as the registry changes.
+   * It does not resume by itself: after a failure, start again (the initial set comes anew).
+   */
+  async *watchTargets(source: DeviceRef, options: WatchTargetsOptions = {}): AsyncGenerator<WatchTargetsResponse> {
+    const { signal, ...filters } = options;
+    if (signal?.aborted) return;
+    const call: grpc.ClientReadableStream<WatchTargetsResponse> = this.compatibility.WatchTargets(
+      { source: toRef(source), ...filters },
+      this.metadata(),
+    );
+    const cancel = () => call.cancel();
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      for await (const message of call) yield message;
+    } catch (error) {
+      if (signal?.aborted) return;
+      throw DevcompatError.from(error);
+    } finally {
+      signal?.removeEventListener('abort', cancel);
       call.cancel();
     }
   }

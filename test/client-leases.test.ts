@@ -1,0 +1,121 @@
+// The client library's LeaseKeeper against a real server with a short lease TTL: a held host
+// stays READY, a released one lapses to UNREACHABLE, an unknown host is NOT_FOUND, the keeper
+// rides out a server restart, and close() leaves no stream open.
+
+import test, { type ExecutionContext } from 'ava';
+import * as grpc from '@grpc/grpc-js';
+import path from 'node:path';
+import { DevcompatClient, DevcompatError, type KeepAliveResponse, type SyncHostRequest } from '../client/client.ts';
+import { startServer, type RunningServer } from '../server/server.ts';
+import { extraClient, sleep, waitUntil } from './helpers/integration.ts';
+import { tempDir } from './helpers/server.ts';
+
+const GPU = { vendor: 'nvidia', device_api: 'vfio-pci', type: 'nvidia-a10-4q', software_version: '1.0.0' };
+
+const host = (name: string) => ({ name, devices: [{ device_id: 'gpu0', descriptor: GPU }] }) as SyncHostRequest;
+
+async function serve(t: ExecutionContext, dbPath: string, leaseTtlMs: number, address = '127.0.0.1:0'): Promise<RunningServer> {
+  const server = await startServer({ dbPath, address, leaseTtlMs });
+  t.teardown(() => server.close());
+  return server;
+}
+
+function quickClient(t: ExecutionContext, address: string): DevcompatClient {
+  return extraClient(t, address, { actor: 'agent', retry: { maxAttempts: 10, initialBackoffMs: 20, maxBackoffMs: 200 } });
+}
+
+const stateOf = async (client: DevcompatClient, name: string) => (await client.getHost(name)).state;
+
+test('a held lease keeps its host READY; a released one lapses; renew answers with the lease', async (t) => {
+  const dir = tempDir(t);
+  const server = await serve(t, path.join(dir, 'registry.db'), 600);
+  const client = quickClient(t, server.address);
+  await client.syncHost(host('held'));
+  await client.syncHost(host('idle'));
+  const baseline = server.openStreams();
+
+  const keeper = client.keepAlive();
+  t.teardown(() => keeper.close());
+  const renewed: KeepAliveResponse[] = [];
+  keeper.on('renewed', (response) => renewed.push(response));
+  const before = Date.now();
+  const response = await keeper.renew('held');
+  t.is(response.name, 'hosts/held');
+  t.is(response.ttl_ms, 600);
+  t.is(response.state, 'HOST_STATE_READY');
+  const expiry = Number(response.lease_expire_time!.seconds) * 1000 + response.lease_expire_time!.nanos / 1e6;
+  t.true(expiry >= before + 600 - 5 && expiry <= Date.now() + 600 + 5, `expiry ${expiry} is one TTL from now`);
+  t.is(keeper.ttlMs, 600);
+
+  keeper.hold('hosts/held');
+  t.deepEqual(keeper.holding, ['hosts/held']);
+  t.true(await waitUntil(() => renewed.length > 0, 2000));
+  await sleep(1500); // more than two TTLs
+  t.is(await stateOf(client, 'hosts/idle'), 'HOST_STATE_UNREACHABLE', 'an idle host lapses');
+  t.is(await stateOf(client, 'hosts/held'), 'HOST_STATE_READY', 'a held host does not');
+  t.true(renewed.length >= 5, `renewed every ttl/3 (${renewed.length} renewals in 1.5 s)`);
+
+  keeper.release('held');
+  t.deepEqual(keeper.holding, []);
+  await sleep(1000);
+  t.is(await stateOf(client, 'hosts/held'), 'HOST_STATE_UNREACHABLE', 'released, it lapses');
+
+  // A keepalive brings it back at once.
+  t.is((await keeper.renew('hosts/held')).state, 'HOST_STATE_READY');
+  await sleep(100);
+  t.is(await stateOf(client, 'hosts/held'), 'HOST_STATE_READY');
+
+  await keeper.close();
+  t.true(await waitUntil(() => server.openStreams() === baseline, 2000), 'the keepalive stream is gone');
+  const closed = await t.throwsAsync(keeper.renew('held'), { instanceOf: DevcompatError });
+  t.is(closed?.codeName, 'CANCELLED');
+});
+
+test('renewing an unknown host rejects with NOT_FOUND and the stream goes on', async (t) => {
+  const dir = tempDir(t);
+  const server = await serve(t, path.join(dir, 'registry.db'), 600);
+  const client = quickClient(t, server.address);
+  await client.syncHost(host('known'));
+  const keeper = client.keepAlive();
+  t.teardown(() => keeper.close());
+  const failures: string[] = [];
+  keeper.on('renewFailed', (name, error) => failures.push(`${name} ${error.codeName}`));
+  const [unknown, known] = await Promise.allSettled([keeper.renew('nowhere'), keeper.renew('known')]);
+  t.is(unknown.status, 'rejected');
+  const error = (unknown as PromiseRejectedResult).reason as DevcompatError;
+  t.true(error instanceof DevcompatError);
+  t.is(error.code, grpc.status.NOT_FOUND);
+  t.regex(error.message, /nowhere/);
+  t.is(known.status, 'fulfilled', 'answers stay matched to their requests');
+  t.is((known as PromiseFulfilledResult<KeepAliveResponse>).value.name, 'hosts/known');
+  keeper.hold('nowhere');
+  t.true(await waitUntil(() => failures.length > 0, 2000));
+  t.is(failures[0], 'hosts/nowhere NOT_FOUND');
+  t.is(keeper.failure, undefined, 'an unknown host does not stop the keeper');
+});
+
+test('a held lease survives a server restart: the keeper reconnects and renews on the new server', async (t) => {
+  const dir = tempDir(t);
+  const dbPath = path.join(dir, 'registry.db');
+  let server = await serve(t, dbPath, 1500);
+  const address = server.address;
+  const client = quickClient(t, address);
+  await client.syncHost(host('agent'));
+  await client.syncHost(host('idle'));
+  const keeper = client.keepAlive();
+  t.teardown(() => keeper.close());
+  const disconnects: string[] = [];
+  keeper.on('disconnected', (error) => disconnects.push(error.codeName));
+  keeper.hold('agent');
+  await sleep(300);
+
+  await server.close();
+  await sleep(200);
+  server = await serve(t, dbPath, 1500, address);
+  t.true(await waitUntil(() => disconnects.length > 0, 2000));
+  t.is(disconnects[0], 'UNAVAILABLE');
+  await sleep(2500); // more than a TTL after the restart
+  t.is(await stateOf(client, 'hosts/idle'), 'HOST_STATE_UNREACHABLE');
+  t.is(await stateOf(client, 'hosts/agent'), 'HOST_STATE_READY', 'renewed on the new server');
+  t.is(keeper.failure, undefined);
+});
