@@ -1,15 +1,18 @@
 // `devcompat`: the command line for host agents, schedulers and operators.
-// Exit codes: 0 compatible (with or without warnings) or success; 1 incompatible (check) or
-// no compatible target (find); 2 error, printed as one line on stderr.
+// Exit codes: 0 compatible (with or without warnings) or success; 1 incompatible (check), no
+// compatible target (find) or a broken history chain (audit verify); 2 error, printed as one
+// line on stderr.
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readMessageJson, JsonShapeError } from '../proto/strict-json.ts';
 import { DevcompatClient, DevcompatError } from './client.ts';
-import type { Descriptor, DeviceRef, HistoryFilter, SyncHostRequest } from './types.ts';
+import type { AsOf, Descriptor, DeviceRef, HistoryFilter, SyncHostRequest, WatchFilter } from './types.ts';
 import {
   FIND_HEADER,
   HISTORY_HEADERS,
+  WATCH_HEADER,
+  compactLine,
   deviceRows,
   findRow,
   formatResult,
@@ -17,11 +20,15 @@ import {
   hostRows,
   protoJson,
   table,
+  verifyLine,
+  watchLine,
 } from './format.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_INCOMPATIBLE = 1;
 export const EXIT_ERROR = 2;
+/** `audit verify`: the history chain is broken. */
+export const EXIT_BROKEN = 1;
 
 class UsageError extends Error {}
 
@@ -29,6 +36,7 @@ interface GlobalOptions {
   address: string;
   json: boolean;
   actor?: string;
+  reason?: string;
   timeout: number;
 }
 
@@ -94,6 +102,26 @@ function hostName(argument: string): string {
   return argument.startsWith('hosts/') ? argument : `hosts/${argument}`;
 }
 
+/** An ISO 8601 time given to `flag`. */
+function isoTime(text: string | undefined, flag: string): Date | undefined {
+  if (text === undefined) return undefined;
+  const parsed = new Date(text);
+  if (Number.isNaN(parsed.getTime())) throw new UsageError(`${flag} takes an ISO 8601 time, got "${text}"`);
+  return parsed;
+}
+
+/** `--as-of-revision` / `--as-of-time`: a point-in-time read, at most one of the two. */
+function asOfOf(options: { asOfRevision?: string; asOfTime?: string }): AsOf {
+  if (options.asOfRevision !== undefined && options.asOfTime !== undefined) {
+    throw new UsageError('give at most one of --as-of-revision and --as-of-time');
+  }
+  return { as_of_revision: options.asOfRevision, as_of_time: isoTime(options.asOfTime, '--as-of-time') };
+}
+
+const asOfRevisionOption = () =>
+  new Option('--as-of-revision <n>', 'answer as the registry would have at this revision').argParser(revision);
+const asOfTimeOption = () => new Option('--as-of-time <time>', 'answer as the registry would have at this time (ISO 8601)');
+
 export function buildProgram(io: {
   out: (text: string) => void;
   err: (text: string) => void;
@@ -105,6 +133,7 @@ export function buildProgram(io: {
     .addOption(new Option('--address <host:port>', 'registry address').env('DEVCOMPAT_ADDRESS').default('127.0.0.1:50051'))
     .addOption(new Option('--json', 'JSON output (one object, or one object per line for streams and lists)').default(false))
     .addOption(new Option('--actor <name>', 'who is making changes, recorded in history').env('DEVCOMPAT_ACTOR'))
+    .addOption(new Option('--reason <text>', 'why changes are made, recorded in history (printable ASCII)'))
     .addOption(new Option('--timeout <ms>', 'deadline of each call').argParser(positiveInteger).default(10_000))
     // Set before the subcommands are added: they copy these settings when created.
     .configureOutput({
@@ -120,6 +149,7 @@ export function buildProgram(io: {
     return new DevcompatClient({
       address: options.address,
       actor: options.actor,
+      reason: options.reason,
       deadlineMs: options.timeout,
       retry: { maxAttempts: 3, initialBackoffMs: 200 },
     });
@@ -160,12 +190,15 @@ export function buildProgram(io: {
     .description('may a VM using <source> be live-migrated onto <target>? (exit 0 yes, 1 no)')
     .argument('<source>', 'device name hosts/{host}/devices/{device}, or a descriptor JSON file')
     .argument('<target>', 'device name, or a descriptor JSON file')
-    .action(async (sourceArg: string, targetArg: string) => {
+    .addOption(asOfRevisionOption())
+    .addOption(asOfTimeOption())
+    .action(async (sourceArg: string, targetArg: string, options: { asOfRevision?: string; asOfTime?: string }) => {
       const source = deviceRef(sourceArg);
       const target = deviceRef(targetArg);
+      const asOf = asOfOf(options);
       const c = client();
       try {
-        const result = await c.check(source, target);
+        const result = await c.check(source, target, asOf);
         if (json()) print('CompatibilityResult', result);
         else io.out(formatResult(result, refLabel(sourceArg, source), refLabel(targetArg, target)));
         io.setExitCode(result.verdict === 'VERDICT_INCOMPATIBLE' ? EXIT_INCOMPATIBLE : EXIT_OK);
@@ -185,8 +218,13 @@ export function buildProgram(io: {
     .option('--host-label <key=value>', 'only hosts with this label (repeatable)', collect, [])
     .option('--available', 'only targets with a free instance', false)
     .option('--include-source-host', "keep the source's own host", false)
+    .option('--include-unreachable', 'keep the devices of hosts whose lease lapsed', false)
+    .option('--include-draining', 'keep the devices of draining hosts', false)
+    .addOption(asOfRevisionOption())
+    .addOption(asOfTimeOption())
     .action(async (sourceArg: string, options) => {
       const source = deviceRef(sourceArg);
+      const asOf = asOfOf(options);
       const c = client();
       let compatible = 0;
       let headerShown = false;
@@ -202,6 +240,9 @@ export function buildProgram(io: {
             include_rejected: options.explain,
             rejected_limit: options.rejectedLimit,
             include_source_host: options.includeSourceHost,
+            include_unreachable_hosts: options.includeUnreachable,
+            include_draining_hosts: options.includeDraining,
+            ...asOf,
           },
           program.opts<GlobalOptions>().timeout,
         );
@@ -234,7 +275,7 @@ export function buildProgram(io: {
       }
     });
 
-  const hosts = program.command('hosts').description('list, show and delete hosts');
+  const hosts = program.command('hosts').description('list, show, drain and delete hosts');
   hosts
     .command('list')
     .option('--label <key=value>', 'only hosts with this label (repeatable)', collect, [])
@@ -279,6 +320,33 @@ export function buildProgram(io: {
       }
     });
 
+  const setDraining = (draining: boolean) => async (host: string) => {
+    const name = hostName(host);
+    const c = client();
+    try {
+      const response = await c.setHostDraining(name, draining);
+      if (json()) return print('SetHostDrainingResponse', response);
+      const mark = draining ? 'draining' : 'not draining';
+      io.out(
+        response.changed
+          ? `${name}: ${mark} at revision ${response.revision}`
+          : `${name}: already ${mark} (unchanged at revision ${response.revision})`,
+      );
+    } finally {
+      c.close();
+    }
+  };
+  hosts
+    .command('drain')
+    .description("stop offering the host's devices as targets (it stays listed); --reason records why")
+    .argument('<host>')
+    .action(setDraining(true));
+  hosts
+    .command('undrain')
+    .description("offer the host's devices as targets again")
+    .argument('<host>')
+    .action(setDraining(false));
+
   const devices = program.command('devices').description('list and show devices');
   devices
     .command('list')
@@ -289,7 +357,10 @@ export function buildProgram(io: {
     .option('--version-range <range>', 'software_version satisfies this semver range, e.g. ">=1.2.0 <2.0.0"')
     .option('--label <key=value>', 'device label (repeatable)', collect, [])
     .option('--host-label <key=value>', 'host label (repeatable)', collect, [])
+    .addOption(asOfRevisionOption())
+    .addOption(asOfTimeOption())
     .action(async (options) => {
+      const asOf = asOfOf(options);
       const c = client();
       try {
         const all = [];
@@ -302,7 +373,7 @@ export function buildProgram(io: {
           labels: labelsOf(options.label, '--label'),
           host_labels: labelsOf(options.hostLabel, '--host-label'),
         };
-        for await (const device of c.listDevices(filter)) {
+        for await (const device of c.listDevices(filter, asOf)) {
           if (json()) printLine('Device', device);
           else all.push(device);
         }
@@ -314,10 +385,13 @@ export function buildProgram(io: {
   devices
     .command('get')
     .argument('<device>', 'hosts/{host}/devices/{device}')
-    .action(async (name: string) => {
+    .addOption(asOfRevisionOption())
+    .addOption(asOfTimeOption())
+    .action(async (name: string, options: { asOfRevision?: string; asOfTime?: string }) => {
+      const asOf = asOfOf(options);
       const c = client();
       try {
-        const device = await c.getDevice(name);
+        const device = await c.getDevice(name, asOf);
         if (json()) print('Device', device);
         else io.out(`${deviceRows([device])}\n\n${JSON.stringify(protoJson('devcompat.v1.Descriptor', device.descriptor), null, 2)}`);
       } finally {
@@ -337,12 +411,6 @@ export function buildProgram(io: {
     .option('--oldest-first', 'oldest first', false)
     .option('--limit <n>', 'entries at most', positiveInteger)
     .action(async (resource: string | undefined, options) => {
-      const date = (text: string | undefined, flag: string) => {
-        if (text === undefined) return undefined;
-        const parsed = new Date(text);
-        if (Number.isNaN(parsed.getTime())) throw new UsageError(`${flag} takes an ISO 8601 time, got "${text}"`);
-        return parsed;
-      };
       // commander gives `--actor` to the program wherever it appears, so `history --actor bob`
       // sets the program's "who is making changes". history changes nothing: an --actor typed
       // on its command line is the filter. DEVCOMPAT_ACTOR names the caller, so it is not.
@@ -352,8 +420,8 @@ export function buildProgram(io: {
         resource: resource ? hostName(resource) : undefined,
         start_revision: options.fromRevision,
         end_revision: options.toRevision,
-        start_time: date(options.since, '--since'),
-        end_time: date(options.until, '--until'),
+        start_time: isoTime(options.since, '--since'),
+        end_time: isoTime(options.until, '--until'),
         actor: historyActor(options.actor),
         order: options.oldestFirst ? 'HISTORY_ORDER_OLDEST_FIRST' : 'HISTORY_ORDER_NEWEST_FIRST',
       };
@@ -368,6 +436,91 @@ export function buildProgram(io: {
           else rows.push(historyRow(entry));
         }
         if (!json()) io.out(table(HISTORY_HEADERS, rows));
+      } finally {
+        c.close();
+      }
+    });
+
+  program
+    .command('watch')
+    .description('print changes as they happen, one line per change, resuming by itself after interruptions (stop with Ctrl-C)')
+    .option('--from <n>', 'start at this revision (inclusive) instead of now', revision)
+    .option('--until <n>', 'exit once everything up to this revision has been printed', revision)
+    .option('--host <host>', 'only this host and its devices')
+    .option('--vendor <vendor>', 'only devices of this vendor (before or after the change)')
+    .option('--device-api <api>', 'only devices with this device_api')
+    .option('--type <type>', 'only devices of this type')
+    .option('--progress-interval <ms>', 'after this long without changes, report the current revision (at least 100)', positiveInteger)
+    .action(async (options) => {
+      const filter: WatchFilter = {
+        host: options.host ? hostName(options.host) : undefined,
+        vendor: options.vendor,
+        device_api: options.deviceApi,
+        type: options.type,
+      };
+      const fromNow = options.from === undefined || BigInt(options.from) === 0n;
+      const until = options.until === undefined ? undefined : BigInt(options.until);
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const c = client();
+      try {
+        const messages = c.watch({
+          startRevision: options.from,
+          filter,
+          progressIntervalMs: options.progressInterval,
+          signal: stop.signal,
+          // One line per outage, not one per reconnection attempt.
+          onResume: (error, next, attempt) => {
+            if (attempt !== 1) return;
+            const why = describeError(error, program.opts<GlobalOptions>().address);
+            io.err(`devcompat: watch interrupted (${why}); resuming at revision ${next ?? 'now'}`);
+          },
+        });
+        for await (const message of messages) {
+          if (json()) printLine('WatchResponse', message);
+          else if (message.created) io.out(WATCH_HEADER);
+          else if (message.progress) {
+            if (options.progressInterval !== undefined) io.out(`-- at revision ${message.revision}, no change since --`);
+          } else for (const event of message.events) io.out(watchLine(message.revision, event));
+          // Everything up to this revision has been printed (for `created`, only in a watch from now).
+          const upTo = message.created && !fromNow ? undefined : BigInt(message.revision);
+          if (until !== undefined && upTo !== undefined && upTo >= until) break;
+        }
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        c.close();
+      }
+    });
+
+  const audit = program.command('audit').description("check and compact history's hash chain");
+  audit
+    .command('verify')
+    .description('walk the history chain and report the first broken entry (exit 0 intact, 1 broken)')
+    .option('--expect-head <hash>', 'also prove that history up to this head hash (kept from a write or a watch) is intact')
+    .action(async (options: { expectHead?: string }) => {
+      const c = client();
+      try {
+        const result = await c.verifyHistory({ expectedHead: options.expectHead, deadlineMs: program.opts<GlobalOptions>().timeout });
+        if (json()) print('VerifyHistoryResponse', result);
+        else io.out(verifyLine(result));
+        io.setExitCode(result.intact ? EXIT_OK : EXIT_BROKEN);
+      } finally {
+        c.close();
+      }
+    });
+  audit
+    .command('compact')
+    .description('remove history up to and including a revision, keeping a checkpoint of the chain (admin)')
+    .requiredOption('--revision <n>', 'the last revision to remove', revision)
+    .action(async (options: { revision: string }) => {
+      const c = client();
+      try {
+        const result = await c.compactHistory(options.revision);
+        if (json()) print('CompactHistoryResponse', result);
+        else io.out(compactLine(result));
       } finally {
         c.close();
       }

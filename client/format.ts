@@ -1,8 +1,20 @@
 // Human-readable output for the CLI: aligned tables, values in canonical text.
 
 import { protoRoot } from '../proto/load.ts';
-import type { AttributeValue, Check, CompatibilityResult, Device, FoundTarget, HistoryEntry, Host, Timestamp } from './types.ts';
-
+import type {
+  AttributeValue,
+  Check,
+  CompatibilityResult,
+  CompactHistoryResponse,
+  Device,
+  FoundTarget,
+  HistoryEntry,
+  Host,
+  HostState,
+  Timestamp,
+  VerifyHistoryResponse,
+  WatchEvent,
+} from './types.ts';
 
 /**
  * `value`, a message of type `typeName` as the client returns it, in the JSON form the CLI
@@ -73,16 +85,23 @@ export function problems(result: CompatibilityResult): string {
     .join('; ');
 }
 
+export const shortState = (state: HostState | undefined) => (state ?? '').replace(/^HOST_STATE_/, '');
+
 /** One streamed FindTargets row; fixed widths so rows line up as they arrive. */
 export function findRow(target: FoundTarget): string {
   const free = target.capacity ? `${target.capacity.available}/${target.capacity.total}` : '?';
+  // Only with --include-unreachable / --include-draining can a target's host be anything but ready.
+  const hostProblem =
+    target.host_state && target.host_state !== 'HOST_STATE_READY' && target.host_state !== 'HOST_STATE_UNSPECIFIED'
+      ? `host ${shortState(target.host_state)}`
+      : '';
   return [
     (target.rank ? String(target.rank) : '-').padEnd(5),
     target.name.padEnd(52),
     shortVerdict(target.result.verdict).padEnd(24),
     (target.exact ? 'yes' : 'no').padEnd(6),
     free.padEnd(6),
-    problems(target.result),
+    [hostProblem, problems(target.result)].filter((text) => text !== '').join('; '),
   ]
     .join(' ')
     .trimEnd();
@@ -101,10 +120,23 @@ function labelsText(labels: Record<string, string>): string {
     .join(',');
 }
 
+/** READY, UNREACHABLE or DRAINING; an unreachable host keeps its draining mark, shown too. */
+export function hostStateText(host: Host): string {
+  const state = shortState(host.state);
+  return host.draining && host.state !== 'HOST_STATE_DRAINING' ? `${state} (draining)` : state;
+}
+
 export function hostRows(hosts: Host[]): string {
   return table(
-    ['HOST', 'DEVICES', 'REVISION', 'LAST SYNC', 'LABELS'],
-    hosts.map((host) => [host.name, String(host.device_count), host.revision, time(host.last_sync_time), labelsText(host.labels)]),
+    ['HOST', 'STATE', 'DEVICES', 'REVISION', 'LAST SYNC', 'LABELS'],
+    hosts.map((host) => [
+      host.name,
+      hostStateText(host),
+      String(host.device_count),
+      host.revision,
+      time(host.last_sync_time),
+      labelsText(host.labels),
+    ]),
   );
 }
 
@@ -140,11 +172,40 @@ export function changeSummary(entry: HistoryEntry): string {
     }
   }
   if (JSON.stringify(b.capacity) !== JSON.stringify(a.capacity)) changes.push('capacity');
+  if (b.state && a.state && b.state !== a.state) changes.push(`state ${shortState(b.state)} -> ${shortState(a.state)}`);
+  else if (b.draining !== a.draining) changes.push(a.draining ? 'draining mark set' : 'draining mark cleared');
   return changes.join(', ');
 }
 
+const shortKind = (kind: string) => kind.replace(/^CHANGE_KIND_/, '');
+
 export function historyRow(entry: HistoryEntry): string[] {
-  return [entry.revision, time(entry.time), entry.kind.replace(/^CHANGE_KIND_/, ''), entry.resource, entry.actor, changeSummary(entry)];
+  return [entry.revision, time(entry.time), shortKind(entry.kind), entry.resource, entry.actor, changeSummary(entry), entry.reason];
 }
 
-export const HISTORY_HEADERS = ['REVISION', 'TIME', 'CHANGE', 'RESOURCE', 'ACTOR', 'WHAT'];
+export const HISTORY_HEADERS = ['REVISION', 'TIME', 'CHANGE', 'RESOURCE', 'ACTOR', 'WHAT', 'REASON'];
+
+/** One live watch event; fixed widths so lines up as they arrive. */
+export function watchLine(revision: string, event: WatchEvent): string {
+  const crossing = event.left_filter ? ' (left filter)' : event.entered_filter ? ' (entered filter)' : '';
+  return [revision.padEnd(9), shortKind(event.kind).padEnd(8), event.resource.padEnd(52), event.actor.padEnd(16), event.reason + crossing]
+    .join(' ')
+    .trimEnd();
+}
+
+export const WATCH_HEADER = ['REVISION'.padEnd(9), 'CHANGE'.padEnd(8), 'RESOURCE'.padEnd(52), 'ACTOR'.padEnd(16), 'REASON'].join(' ');
+
+const shortProblem = (problem: string) => problem.replace(/^CHAIN_PROBLEM_/, '');
+
+/** The outcome of `audit verify` on one line. */
+export function verifyLine(result: VerifyHistoryResponse): string {
+  if (result.intact) {
+    const checkpoint = result.checkpoint_revision === '0' ? 'never compacted' : `compacted to revision ${result.checkpoint_revision}`;
+    return `intact: ${result.entries_checked} entries checked up to revision ${result.head_revision} (head ${result.head_hash}), ${checkpoint}`;
+  }
+  return `broken: ${shortProblem(result.problem)} at revision ${result.revision} index ${result.index}: ${result.description}`;
+}
+
+export function compactLine(result: CompactHistoryResponse): string {
+  return `history compacted to revision ${result.checkpoint_revision} (${result.entries_removed} entries removed); watches may start from revision ${result.oldest_revision}; checkpoint ${result.checkpoint_hash}`;
+}

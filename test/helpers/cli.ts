@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, type RunningServer } from '../../server/server.ts';
+import { startServer, type RunningServer, type ServerOptions } from '../../server/server.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = path.join(REPO_ROOT, 'bin/devcompat.js');
@@ -74,9 +74,11 @@ export const jsonLines = (text: string) => lines(text).map((line) => JSON.parse(
  * A server shared by the tests of one file (hooks cannot use `t.teardown`): a real server on
  * 127.0.0.1:0 with a fresh database in its own temp dir; `close()` removes both.
  */
-export async function startSharedServer(): Promise<{ server: RunningServer; address: string; dir: string; close(): Promise<void> }> {
+export async function startSharedServer(
+  options: Partial<ServerOptions> = {},
+): Promise<{ server: RunningServer; address: string; dir: string; close(): Promise<void> }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'devcompat-cli-'));
-  const server = await startServer({ address: '127.0.0.1:0', dbPath: path.join(dir, 'registry.db') });
+  const server = await startServer({ address: '127.0.0.1:0', ...options, dbPath: path.join(dir, 'registry.db') });
   return {
     server,
     address: server.address,
