@@ -36,9 +36,12 @@ function host(name: string, version: string, devices = 2, extra: Partial<SyncHos
   } as SyncHostRequest;
 }
 
-/** A server on `address` (127.0.0.1:0 for a new port) over `dbPath`, closed at teardown. */
+/**
+ * A server on `address` (127.0.0.1:0 for a new port) over `dbPath`, closed at teardown. No
+ * agent sends keepalives here: a lease lapsing in a slow run would add revisions.
+ */
 async function serve(t: ExecutionContext, dbPath: string, address = '127.0.0.1:0', options: Partial<ServerOptions> = {}): Promise<RunningServer> {
-  const server = await startServer({ ...options, dbPath, address });
+  const server = await startServer({ leaseTtlMs: 3_600_000, ...options, dbPath, address });
   t.teardown(() => server.close());
   return server;
 }
@@ -158,7 +161,7 @@ test('a watch resumes across a server restart while writes go on: every revision
 test('a watch resumes after the server process is killed (SIGKILL) and restarted on its address', async (t) => {
   const dir = tempDir(t);
   const db = path.join(dir, 'registry.db');
-  const first = await spawnServer(['--db', db, '--address', '127.0.0.1:0']);
+  const first = await spawnServer(['--db', db, '--address', '127.0.0.1:0', '--lease-ttl', '1h']);
   t.teardown(() => void first.child.kill('SIGKILL'));
   const address = first.address;
   const writer = quickClient(t, address, 'writer');
@@ -168,7 +171,7 @@ test('a watch resumes after the server process is killed (SIGKILL) and restarted
     if (done !== 15) return;
     first.child.kill('SIGKILL');
     await first.exited;
-    second = await spawnServer(['--db', db, '--address', address]);
+    second = await spawnServer(['--db', db, '--address', address, '--lease-ttl', '1h']);
     t.teardown(() => void second?.child.kill('SIGKILL'));
   });
   // A sync whose answer the crash swallowed was retried and found nothing to change, so the
