@@ -118,6 +118,9 @@ export class DevcompatClient {
     const credentials = options.credentials ?? grpc.credentials.createInsecure();
     const channelOptions = {
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      // Watches, mirrors and lease keepers outlive outages: after a long one, the channel should
+      // be back within seconds of the server, not gRPC's default two minutes.
+      'grpc.max_reconnect_backoff_ms': 10_000,
       ...options.channelOptions,
     };
     this.registry = new services.RegistryService(options.address, credentials, channelOptions) as any;

@@ -82,6 +82,13 @@ test.serial('hosts drain marks a host DRAINING in hosts list and get, with --rea
   t.deepEqual(lines(history.stdout)[0].split(/\s+/), ['REVISION', 'TIME', 'CHANGE', 'RESOURCE', 'ACTOR', 'WHAT', 'REASON']);
   const [latest] = rowsOf(history.stdout);
   t.deepEqual(latest.slice(2), ['UPDATED', 'hosts/gvt-b', 'carol', 'state READY -> DRAINING', 'firmware update']);
+
+  // A reason travels as request metadata: printable ASCII only, refused before anything is sent.
+  t.is(
+    oneErrorLine(t, await cli('--reason', 'mise à jour', 'hosts', 'drain', 'gvt-a')),
+    'devcompat: INVALID_ARGUMENT: x-devcompat-reason: must be printable ASCII and at most 1024 characters',
+  );
+  t.deepEqual(rowsOf(ok(t, await cli('hosts', 'get', 'gvt-a')).stdout).map((row) => row[1]), ['READY']);
 });
 
 test.serial('find leaves draining hosts out unless --include-draining, and says so', async (t) => {

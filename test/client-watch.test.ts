@@ -211,6 +211,7 @@ test('a watch from now resumes after its created revision when the server restar
     watcher.messages.map((m) => (m.created ? 'created' : m.progress ? 'progress' : m.revision)).filter((m) => m !== 'progress'),
     ['created', '5'],
   );
+  t.true(await waitUntil(() => server.watches.size === 0, 2000), 'aborting the signal ended the watch on the server');
 });
 
 test('a consumer too slow for the server is cut off (WATCH_TOO_SLOW) and resumes without gap or duplicate', async (t) => {
@@ -252,6 +253,40 @@ test('a watch from a compacted revision fails with OUT_OF_RANGE naming the oldes
     if (seen.length === 2) break;
   }
   t.deepEqual(seen, ['5', '6']);
+  t.true(await waitUntil(() => server.watches.size === 0, 2000), 'leaving the loop ended the watch on the server');
+});
+
+test('watchTargets gives the initial targets, then each change at its revision, until aborted', async (t) => {
+  const dir = tempDir(t);
+  const server = await serve(t, path.join(dir, 'registry.db'));
+  const client = quickClient(t, server.address);
+  await client.syncHost(host('source', '1.0.0', 1));
+  await client.syncHost(host('old-target', '1.0.0', 1));
+  const baseline = server.openStreams();
+  const stop = new AbortController();
+  const received: { revision: string; initial: boolean; complete: boolean; changes: string[] }[] = [];
+  const done = (async () => {
+    for await (const message of client.watchTargets('hosts/source/devices/gpu0', { signal: stop.signal })) {
+      received.push({
+        revision: message.revision,
+        initial: message.initial,
+        complete: message.initial_complete,
+        changes: message.changes.map((c) => `${c.kind.replace('TARGET_CHANGE_KIND_', '')} ${c.name}`),
+      });
+    }
+  })();
+  t.true(await waitUntil(() => received.some((m) => m.complete), 5000));
+  const drained = await client.setHostDraining('hosts/old-target', true);
+  const added = await client.syncHost(host('new-target', '1.0.0', 1));
+  t.true(await waitUntil(() => received.length >= 3, 5000));
+  stop.abort();
+  await done; // an aborted standing query ends quietly
+  t.deepEqual(received, [
+    { revision: '2', initial: true, complete: true, changes: ['ADDED hosts/old-target/devices/gpu0'] },
+    { revision: drained.revision, initial: false, complete: false, changes: ['REMOVED hosts/old-target/devices/gpu0'] },
+    { revision: added.revision, initial: false, complete: false, changes: ['ADDED hosts/new-target/devices/gpu0'] },
+  ]);
+  t.true(await waitUntil(() => server.openStreams() === baseline, 2000), 'nothing left open');
 });
 
 // ---------------------------------------------------------------------------------------
