@@ -49,14 +49,21 @@ export interface CpuUse {
   readonly serverCpuS: number;
   /** CPU seconds used by this load generator during the phase. */
   readonly clientCpuS: number;
+  /** CPU seconds used by the benchmark's other load processes (the watchers), if any. */
+  readonly helperCpuS?: number;
   /** CPU seconds used by every other process of the machine (noise), during the phase. */
   readonly otherCpuS: number;
   readonly wallS: number;
 }
 
-/** Measures wall time and the CPU time of the server, of this process and of the rest. */
-export async function withCpu<T>(pid: number, body: () => Promise<T>): Promise<{ value: T; cpu: CpuUse }> {
+/**
+ * Measures wall time and the CPU time of the server, of this process, of the benchmark's other
+ * load processes (`helperPids`) and of the rest.
+ */
+export async function withCpu<T>(pid: number, body: () => Promise<T>, helperPids: readonly number[] = []): Promise<{ value: T; cpu: CpuUse }> {
+  const helpers = () => helperPids.reduce((sum, helper) => sum + (readCpuSeconds(helper) ?? Number.NaN), 0);
   const server0 = readCpuSeconds(pid) ?? Number.NaN;
+  const helpers0 = helpers();
   const machine0 = readMachineBusySeconds() ?? Number.NaN;
   const client0 = process.cpuUsage();
   const t0 = nowMs();
@@ -64,13 +71,24 @@ export async function withCpu<T>(pid: number, body: () => Promise<T>): Promise<{
   const wallS = (nowMs() - t0) / 1000;
   const client = process.cpuUsage(client0);
   const serverCpuS = (readCpuSeconds(pid) ?? Number.NaN) - server0;
+  const helperCpuS = helpers() - helpers0;
   const clientCpuS = (client.user + client.system) / 1e6;
   const machineCpuS = (readMachineBusySeconds() ?? Number.NaN) - machine0;
-  return { value, cpu: { serverCpuS, clientCpuS, otherCpuS: Math.max(0, machineCpuS - serverCpuS - clientCpuS), wallS } };
+  return {
+    value,
+    cpu: {
+      serverCpuS,
+      clientCpuS,
+      ...(helperPids.length > 0 ? { helperCpuS } : {}),
+      otherCpuS: Math.max(0, machineCpuS - serverCpuS - clientCpuS - (helperPids.length > 0 ? helperCpuS : 0)),
+      wallS,
+    },
+  };
 }
 
 export const cpuNote = (cpu: CpuUse) =>
   `CPU (% of one core): server ${fmt((cpu.serverCpuS / cpu.wallS) * 100)}%, load generator ${fmt((cpu.clientCpuS / cpu.wallS) * 100)}%, ` +
+  (cpu.helperCpuS === undefined ? '' : `watchers ${fmt((cpu.helperCpuS / cpu.wallS) * 100)}%, `) +
   `other processes ${fmt((cpu.otherCpuS / cpu.wallS) * 100)}%`;
 
 // ---------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 // Child processes of the benchmark: the devcompat server (server/main.ts) and the bare grpc-js
-// baseline (bench/baseline-server.ts). Each logs JSON lines on stdout; the line announcing the
-// bound address tells us it is serving. Stopping sends SIGTERM, waits for the exit, and falls
-// back to SIGKILL after a grace period.
+// baseline (bench/baseline-server.ts), which log JSON lines on stdout (the line announcing the
+// bound address tells us one is serving); and the watch phase's watchers (bench/watchers.ts), a
+// load process driven over an IPC channel. Stopping sends SIGTERM (or closes the IPC channel),
+// waits for the exit, and falls back to SIGKILL after a grace period.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -150,4 +151,102 @@ export function readMachineBusySeconds(): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A load process of the benchmark's own (bench/watchers.ts), driven over its IPC channel. */
+export interface LoadChild {
+  readonly name: string;
+  readonly pid: number;
+  /** Sends a command and resolves with the child's answer to it. */
+  request<T>(command: { type: string } & Record<string, unknown>, timeoutMs?: number): Promise<T>;
+  tail(): string[];
+  stop(graceMs?: number): Promise<string>;
+}
+
+/**
+ * Starts `node <args>` with an IPC channel and waits for its `{type: 'ready'}` message. Each
+ * command carries an id; the child answers `{id, value}` or `{id, error}`.
+ */
+export function startLoadChild(options: { name: string; args: readonly string[]; timeoutMs?: number }): Promise<LoadChild> {
+  const child: ChildProcess = spawn(process.execPath, [...options.args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  const lines: string[] = [];
+  const remember = (line: string) => {
+    lines.push(line);
+    if (lines.length > 40) lines.shift();
+  };
+  createInterface({ input: child.stdout! }).on('line', remember);
+  createInterface({ input: child.stderr! }).on('line', remember);
+  let exit: string | undefined;
+  const exited = new Promise<string>((resolve) =>
+    child.once('exit', (code, signal) => {
+      exit = signal ?? `exit code ${code}`;
+      resolve(exit);
+    }),
+  );
+  const waiting = new Map<number, { resolve: (value: any) => void; reject: (error: Error) => void }>();
+  let nextId = 1;
+  void exited.then((how) => {
+    for (const { reject } of waiting.values()) reject(new Error(`${options.name} exited (${how}):\n${lines.join('\n')}`));
+    waiting.clear();
+  });
+  return new Promise<LoadChild>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${options.name} was not ready within ${options.timeoutMs ?? 30_000} ms:\n${lines.join('\n')}`));
+    }, options.timeoutMs ?? 30_000);
+    void exited.then((how) => {
+      clearTimeout(timer);
+      reject(new Error(`${options.name} exited (${how}) before it was ready:\n${lines.join('\n')}`));
+    });
+    child.on('message', (message: { type?: string; id?: number; value?: unknown; error?: string }) => {
+      if (message.type === 'ready') {
+        clearTimeout(timer);
+        resolve({
+          name: options.name,
+          pid: child.pid!,
+          tail: () => [...lines],
+          request: <T>(command: { type: string } & Record<string, unknown>, timeoutMs = 120_000) =>
+            new Promise<T>((resolveRequest, rejectRequest) => {
+              if (exit !== undefined) {
+                rejectRequest(new Error(`${options.name} has exited (${exit})`));
+                return;
+              }
+              const id = nextId++;
+              const timeout = setTimeout(() => {
+                waiting.delete(id);
+                rejectRequest(new Error(`${options.name} did not answer ${command.type} within ${timeoutMs} ms`));
+              }, timeoutMs);
+              waiting.set(id, {
+                resolve: (value) => {
+                  clearTimeout(timeout);
+                  resolveRequest(value as T);
+                },
+                reject: (error) => {
+                  clearTimeout(timeout);
+                  rejectRequest(error);
+                },
+              });
+              child.send({ ...command, id });
+            }),
+          stop: async (graceMs = 10_000) => {
+            if (exit !== undefined) return exit;
+            child.disconnect();
+            const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+            const how = await exited;
+            clearTimeout(killer);
+            return how;
+          },
+        });
+        return;
+      }
+      const pending = message.id === undefined ? undefined : waiting.get(message.id);
+      if (!pending) return;
+      waiting.delete(message.id!);
+      if (message.error !== undefined) pending.reject(new Error(`${options.name}: ${message.error}`));
+      else pending.resolve(message.value);
+    });
+  });
 }

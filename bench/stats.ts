@@ -5,6 +5,25 @@ export function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
+/**
+ * Wall-clock milliseconds since the epoch with sub-millisecond resolution: the monotonic clock,
+ * anchored at start-up to Date.now() at the instants its millisecond changes (costs up to
+ * 20 ms once). For latencies between processes of one machine, such as a commit time a server
+ * took with Date.now() and the time a watcher received it.
+ */
+export const wallNowMs: () => number = (() => {
+  // Each edge of Date.now()'s millisecond, seen a little late, gives a lower bound of the
+  // offset between the two clocks; the largest of a few is the closest.
+  let offset = -Infinity;
+  for (let i = 0; i < 20; i++) {
+    const first = Date.now();
+    let now = Date.now();
+    while (now === first) now = Date.now();
+    offset = Math.max(offset, now - performance.now());
+  }
+  return () => offset + performance.now();
+})();
+
 /** Nearest-rank percentile (p in 0..100) of an ascending array; NaN when empty. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
