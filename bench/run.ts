@@ -4,7 +4,7 @@
 // HIT/MISS per line) and written as JSON; docs/benchmarks.md records a run.
 //
 //   npm run bench -- [--hosts 10000] [--seed 1] [--durability full|relaxed]
-//                    [--only sync,rss,check,stream,find] [--out bench/results/latest.json]
+//                    [--only sync,rss,check,stream,find,watch,lease] [--out bench/results/latest.json]
 //                    [--profile <dir>]   (the server runs with --cpu-prof, profile written there)
 //                    [--server-node-option=--max-semi-space-size=32 ...]   (experiments)
 //
@@ -17,8 +17,17 @@
 //      verdict's size (bench/baseline-server.ts), same client code, same run;
 //   5. stream: CheckCompatibilityStream, one stream, batches of 500 checks;
 //   6. find: FindTargets for the three sources, sequential queries, time to first message and
-//      to the summary.
-// The fleet is always seeded (the later phases need it); --only picks what is reported.
+//      to the summary;
+//   7. watch: 10 unfiltered watchers and 1,000 watchers of one host each (a process of their
+//      own, bench/watchers.ts) while syncs change one device each: sync throughput without and
+//      with the watchers, event latency (commit to receipt) and server RSS at 200 syncs/s, and
+//      the fan-out ceiling of the unfiltered watchers (bench/watch-load.ts);
+//   8. lease: a second server with a 5 s lease TTL and 1,000 hosts: 1,000 keepalives/s over
+//      KeepAlive streams, then all of them stopped at once and each host's UNREACHABLE change
+//      timed against its lease expiry (bench/lease-load.ts).
+// The fleet is always seeded (the later phases need it); --only picks what is reported. The
+// fleet's server runs with a lease TTL of a day (--fleet-lease-ttl), so that no lease lapses
+// while the phases run.
 // Every load loop is bounded in count and in time.
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,12 +56,14 @@ import {
   type SyncResult,
 } from './load.ts';
 import { REPO_ROOT, readMemory, startChild, type ChildServer } from './processes.ts';
+import { measureWatch, type WatchResult } from './watch-load.ts';
+import { measureLeases, type LeaseResult } from './lease-load.ts';
 import { fmt, markdownTable, nowMs, sleep, textTable, type LatencySummary } from './stats.ts';
 
 // ---------------------------------------------------------------------------------------
 // Options
 
-const PHASES = ['sync', 'rss', 'check', 'stream', 'find'] as const;
+const PHASES = ['sync', 'rss', 'check', 'stream', 'find', 'watch', 'lease'] as const;
 type Phase = (typeof PHASES)[number];
 
 interface Options {
@@ -73,6 +84,30 @@ interface Options {
   readonly findWarmup: number;
   readonly findLimit: number;
   readonly findTimeoutS: number;
+  readonly fleetLeaseTtl: string;
+  readonly watch: {
+    readonly unfiltered: number;
+    readonly hosts: number;
+    readonly hostsPerConnection: number;
+    readonly syncs: number;
+    readonly rounds: number;
+    readonly syncTimeoutS: number;
+    readonly rate: number;
+    readonly seconds: number;
+    readonly maxOutstanding: number;
+    readonly fanoutWatchers: number;
+    readonly fanoutRates: number[];
+    readonly fanoutSeconds: number;
+    readonly fanoutRefinements: number;
+  };
+  readonly lease: {
+    readonly ttl: string;
+    readonly hosts: number;
+    readonly rate: number;
+    readonly seconds: number;
+    readonly streams: number;
+    readonly streamsPerConnection: number;
+  };
   readonly dbDir: string;
   /** When set, the server runs with --cpu-prof and writes its profile to this folder on exit. */
   readonly profile: string | undefined;
@@ -100,6 +135,26 @@ function parseOptions(): Options {
     'find-warmup': { type: 'string', default: '10' },
     'find-limit': { type: 'string', default: '100' },
     'find-timeout': { type: 'string', default: '60' },
+    'fleet-lease-ttl': { type: 'string', default: '1d' },
+    'watch-unfiltered': { type: 'string', default: '10' },
+    'watch-hosts': { type: 'string', default: '1000' },
+    'watch-hosts-per-connection': { type: 'string', default: '1' },
+    'watch-syncs': { type: 'string', default: '10000' },
+    'watch-rounds': { type: 'string', default: '2' },
+    'watch-sync-timeout': { type: 'string', default: '60' },
+    'watch-rate': { type: 'string', default: '200' },
+    'watch-seconds': { type: 'string', default: '20' },
+    'watch-max-outstanding': { type: 'string', default: '1000' },
+    'fanout-watchers': { type: 'string', default: '10' },
+    'fanout-rates': { type: 'string', default: '200,400,800,1600,3200,6400' },
+    'fanout-seconds': { type: 'string', default: '5' },
+    'fanout-refinements': { type: 'string', default: '2' },
+    'lease-ttl': { type: 'string', default: '5s' },
+    'lease-hosts': { type: 'string', default: '1000' },
+    'lease-rate': { type: 'string', default: '1000' },
+    'lease-seconds': { type: 'string', default: '20' },
+    'lease-streams': { type: 'string', default: '1000' },
+    'lease-streams-per-connection': { type: 'string', default: '1' },
     'db-dir': { type: 'string', default: os.tmpdir() },
     profile: { type: 'string' },
     'server-node-option': { type: 'string', multiple: true, default: [] },
@@ -136,6 +191,10 @@ function parseOptions(): Options {
     if (!(PHASES as readonly string[]).includes(name)) throw new Error(`--only: unknown phase ${name} (${PHASES.join(', ')})`);
     only.add(name as Phase);
   }
+  const fanoutRates = String(values['fanout-rates']).split(',').map((r) => Number(r.trim()));
+  if (fanoutRates.length === 0 || fanoutRates.some((r) => !Number.isFinite(r) || r <= 0)) {
+    throw new Error(`--fanout-rates must be a comma-separated list of positive rates, got ${values['fanout-rates']}`);
+  }
   const streamBatch = int('stream-batch', 1);
   if (streamBatch > 1000) throw new Error('--stream-batch must be at most 1000 (the server refuses larger messages)');
   return {
@@ -156,6 +215,30 @@ function parseOptions(): Options {
     findWarmup: int('find-warmup', 0),
     findLimit: int('find-limit', 1),
     findTimeoutS: num('find-timeout', 1),
+    fleetLeaseTtl: String(values['fleet-lease-ttl']),
+    watch: {
+      unfiltered: int('watch-unfiltered', 0),
+      hosts: int('watch-hosts', 0),
+      hostsPerConnection: int('watch-hosts-per-connection', 1),
+      syncs: int('watch-syncs', 1),
+      rounds: int('watch-rounds', 1),
+      syncTimeoutS: num('watch-sync-timeout', 1),
+      rate: num('watch-rate', 1),
+      seconds: num('watch-seconds', 1),
+      maxOutstanding: int('watch-max-outstanding', 1),
+      fanoutWatchers: int('fanout-watchers', 1),
+      fanoutRates,
+      fanoutSeconds: num('fanout-seconds', 1),
+      fanoutRefinements: int('fanout-refinements', 0),
+    },
+    lease: {
+      ttl: String(values['lease-ttl']),
+      hosts: int('lease-hosts', 1),
+      rate: num('lease-rate', 1),
+      seconds: num('lease-seconds', 1),
+      streams: int('lease-streams', 1),
+      streamsPerConnection: int('lease-streams-per-connection', 1),
+    },
     dbDir: path.resolve(String(values['db-dir'])),
     profile: values.profile === undefined ? undefined : path.resolve(values.profile),
     serverNodeOptions: values['server-node-option'] ?? [],
@@ -221,6 +304,8 @@ interface Results {
   };
   stream?: StreamRun;
   find?: FindRun[];
+  watch?: WatchResult;
+  lease?: LeaseResult & { seeding: SyncResult; ttlOption: string };
   errors: string[];
 }
 
@@ -293,7 +378,98 @@ function resultRows(r: Results): string[][] {
       noise(f.cpu),
     ]);
   }
+  if (r.watch) {
+    const w = r.watch;
+    const paced = w.paced;
+    const watchers = `${fmt(paced.watch.unfiltered.watchers)} unfiltered + ${fmt(paced.watch.host.watchers)} host watchers`;
+    const latencyRow = (label: string, c: typeof paced.watch.unfiltered) => [
+      label,
+      `p50 ${fmt(c.latencyMs.p50, 1)} ms, p99 ${fmt(c.latencyMs.p99, 1)} ms (max ${fmt(c.latencyMs.max, 1)} ms; ${fmt(c.inWindow)} messages)${c.failed ? `; ${c.failed} CUT OFF` : ''}`,
+      'p99 < 100 ms',
+      '',
+      hit(c.latencyMs.p99 < 100 && c.failed === 0 && c.inWindow > 0 && paced.caughtUp),
+      noise(paced.cpu),
+    ];
+    rows.push(
+      latencyRow(
+        `Watch event latency, commit to receipt, unfiltered watchers; ${fmt(paced.writes.targetRate ?? 0)} syncs/s for ${fmt(paced.writes.seconds)} s, ${watchers}`,
+        paced.watch.unfiltered,
+      ),
+    );
+    rows.push(latencyRow('  host-filtered watchers (their host\'s revisions only)', paced.watch.host));
+    const without = w.pacedWithout;
+    rows.push([
+      `  syncs during it (${fmt(paced.writes.syncsPerSecond)}/s acknowledged)`,
+      `p50 ${fmt(paced.writes.latencyMs.p50, 1)} ms, p99 ${fmt(paced.writes.latencyMs.p99, 1)} ms${paced.writes.failures ? `; ${paced.writes.failures} FAILED` : ''} ` +
+        `(without watchers: p50 ${fmt(without.writes.latencyMs.p50, 1)} ms, p99 ${fmt(without.writes.latencyMs.p99, 1)} ms)`,
+      '',
+      '',
+      '',
+      '',
+    ]);
+    rows.push([
+      `  server RSS during it (160,000 devices, ${watchers})`,
+      `peak ${fmt(paced.rss.peakBytes / MB)} MB (${fmt(paced.rss.idleWatchersBytes / MB)} MB with the watchers idle; the same run without watchers: peak ${fmt(without.rss.peakBytes / MB)} MB)`,
+      '',
+      '',
+      '',
+      '',
+    ]);
+    const t = w.throughput;
+    const withRuns = t.runs.filter((run) => run.watchers);
+    const withoutRuns = t.runs.filter((run) => !run.watchers);
+    const list = (runs: typeof t.runs) => runs.map((run) => fmt(run.syncsPerSecond)).join(', ');
+    rows.push([
+      `Sync throughput, ${r.options.inFlight} in flight, ${fmt(r.options.watch.syncs)} syncs per run changing one device each: with the watchers / without (medians)`,
+      `${fmt(t.withMedian)} / ${fmt(t.withoutMedian)} syncs/s = ${fmt(t.ratio, 2)} (with: ${list(withRuns)}; without: ${list(withoutRuns)})`,
+      '>= 0.80 (watchers cost writers < 20%)',
+      '',
+      hit(t.ratio >= 0.8 && t.runs.every((run) => run.failures === 0 && !run.timedOut)),
+      noise(sumCpu(t.runs.map((run) => run.cpu))),
+    ]);
+    const f = w.fanout;
+    const c = f.ceiling;
+    rows.push([
+      `Fan-out ceiling, ${fmt(f.watchers)} unfiltered watchers, rates tried ${f.steps.map((s) => fmt(s.rate)).join(', ')} syncs/s`,
+      c
+        ? `${fmt(c.eventsPerSecond)} events/s (${fmt(c.writes.syncsPerSecond)} syncs/s, p99 ${fmt(c.watch.unfiltered.latencyMs.p99, 1)} ms); stopped: ${f.stoppedBecause}`
+        : `none: ${f.stoppedBecause}`,
+      'p99 < 1 s',
+      '',
+      '',
+      noise(c?.cpu),
+    ]);
+  }
+  if (r.lease) {
+    const l = r.lease;
+    const s = l.sustained;
+    const ttl = `TTL ${fmt(l.ttlMs / 1000, 1)} s`;
+    rows.push([
+      `KeepAlive, ${fmt(l.hosts)} hosts, ${fmt(l.streams)} streams on ${fmt(l.connections)} connections, ${fmt(s.targetRate)}/s paced for ${fmt(r.options.lease.seconds)} s (${ttl})`,
+      `${fmt(s.answersPerSecond)}/s answered (p50 ${fmt(s.latencyMs.p50, 2)} ms, p99 ${fmt(s.latencyMs.p99, 2)} ms); ${s.unreachableEvents} hosts UNREACHABLE, ${s.notReady} answers not READY, ${s.errors} errors`,
+      `${fmt(s.targetRate)}/s sustained, no host UNREACHABLE`,
+      '',
+      hit(s.answersPerSecond >= 0.99 * s.targetRate && s.skipped === 0 && s.errors === 0 && s.notReady === 0 && s.unreachableEvents === 0),
+      noise(s.cpu),
+    ]);
+    const e = l.expiry;
+    rows.push([
+      `Lease expiry, ${fmt(l.hosts)} hosts' keepalives stopped at once (leases lapse within ${fmt(l.stop.expirySpreadMs)} ms), ${ttl}`,
+      `${fmt(e.recorded)} of ${fmt(l.hosts)} UNREACHABLE changes received, after the lease expiry: p50 ${fmt(e.latenessMs.p50)} ms, p99 ${fmt(e.latenessMs.p99)} ms, max ${fmt(e.latenessMs.max)} ms`,
+      `all within one TTL (${fmt(l.ttlMs)} ms)`,
+      '',
+      hit(e.recorded === l.hosts && e.withinTtl === l.hosts),
+      '',
+    ]);
+  }
   return rows;
+}
+
+function sumCpu(uses: readonly (CpuUse | undefined)[]): CpuUse | undefined {
+  const all = uses.filter((u): u is CpuUse => u !== undefined);
+  if (all.length === 0) return undefined;
+  const sum = (pick: (u: CpuUse) => number) => all.reduce((total, u) => total + pick(u), 0);
+  return { serverCpuS: sum((u) => u.serverCpuS), clientCpuS: sum((u) => u.clientCpuS), otherCpuS: sum((u) => u.otherCpuS), wallS: sum((u) => u.wallS) };
 }
 
 const HEADER = ['benchmark', 'measured', 'target', 'for comparison (from the issue)', 'result', 'noise'];
@@ -344,15 +520,16 @@ async function main(): Promise<number> {
   const dir = mkdtempSync(path.join(options.dbDir, 'devcompat-bench-'));
   let server: ChildServer | undefined;
   let baseline: ChildServer | undefined;
+  let leaseServer: ChildServer | undefined;
   const clients: DevcompatClient[] = [];
   const cleanup = async () => {
     for (const client of clients) client.close();
     clients.length = 0;
-    const stops = [server, baseline].filter((s): s is ChildServer => s !== undefined).map(async (child) => {
+    const stops = [server, baseline, leaseServer].filter((s): s is ChildServer => s !== undefined).map(async (child) => {
       const how = await child.stop();
       if (how !== 'exit code 0') console.log(`${child.name} stopped: ${how}`);
     });
-    server = baseline = undefined;
+    server = baseline = leaseServer = undefined;
     await Promise.all(stops);
     rmSync(dir, { recursive: true, force: true });
   };
@@ -370,11 +547,11 @@ async function main(): Promise<number> {
         ...(options.profile ? ['--cpu-prof', '--cpu-prof-dir', options.profile] : []),
         ...options.serverNodeOptions,
         ...['--import', 'tsx', 'server/main.ts', '--db', path.join(dir, 'bench.db'), '--address', '127.0.0.1:0'],
-        ...['--durability', options.durability, '--log-level', 'info'],
+        ...['--durability', options.durability, '--lease-ttl', options.fleetLeaseTtl, '--log-level', 'info'],
       ],
       readyMsg: 'devcompat serving',
     });
-    console.log(`\ndevcompat server pid ${server.pid} at ${server.address} (durability ${options.durability}, db ${dir})`);
+    console.log(`\ndevcompat server pid ${server.pid} at ${server.address} (durability ${options.durability}, lease TTL ${options.fleetLeaseTtl}, db ${dir})`);
     const idle = readMemory(server.pid);
     if (idle) console.log(`server RSS before seeding: ${fmt(idle.rssBytes / MB)} MB`);
     const client = new DevcompatClient({ address: server.address, actor: 'bench' });
@@ -507,6 +684,81 @@ async function main(): Promise<number> {
             `p99 ${fmt(f.lastMs.p99, 2)} ms, max ${fmt(f.lastMs.max, 2)} ms; ${cpuNote(f.cpu)}`,
         );
       }
+    }
+
+    // 7. Watch
+    if (options.only.has('watch')) {
+      const w = options.watch;
+      console.log(
+        `\n== 7. watch: ${w.unfiltered} unfiltered and ${fmt(w.hosts)} host-filtered watchers (a process of their own), syncs changing one device each`,
+      );
+      results.watch = await measureWatch(
+        {
+          address: serverAddress,
+          serverPid: pid,
+          encoded,
+          spec: options.spec,
+          unfilteredWatchers: w.unfiltered,
+          hostWatchers: w.hosts,
+          hostWatchersPerConnection: w.hostsPerConnection,
+          inFlight: options.inFlight,
+          closedSyncs: w.syncs,
+          closedRounds: w.rounds,
+          closedTimeoutS: w.syncTimeoutS,
+          rate: w.rate,
+          seconds: w.seconds,
+          maxOutstanding: w.maxOutstanding,
+          fanoutWatchers: w.fanoutWatchers,
+          fanoutRates: w.fanoutRates,
+          fanoutStepSeconds: w.fanoutSeconds,
+          fanoutP99LimitMs: 1000,
+          fanoutRefinements: w.fanoutRefinements,
+          log: console.log,
+        },
+        cpuNote,
+      );
+    }
+
+    // 8. Leases, on a server of their own with a short TTL
+    if (options.only.has('lease')) {
+      const l = options.lease;
+      if (l.hosts > encoded.length) throw new Error(`--lease-hosts ${l.hosts} is more than the fleet's ${encoded.length} hosts`);
+      console.log(`\n== 8. lease: a second server with --lease-ttl ${l.ttl}, ${fmt(l.hosts)} hosts of the fleet`);
+      leaseServer = await startChild({
+        name: 'lease server',
+        args: [
+          ...options.serverNodeOptions,
+          ...['--import', 'tsx', 'server/main.ts', '--db', path.join(dir, 'lease.db'), '--address', '127.0.0.1:0'],
+          ...['--durability', options.durability, '--lease-ttl', l.ttl, '--log-level', 'info'],
+        ],
+        readyMsg: 'devcompat serving',
+      });
+      const seeding = await syncFleet(leaseServer.address, encoded.slice(0, l.hosts), {
+        hosts: l.hosts,
+        inFlight: options.inFlight,
+        timeoutS: options.syncTimeoutS,
+      });
+      if (seeding.failures > 0 || seeding.timedOut) throw new Error(`lease server seeding failed: ${seeding.firstError ?? 'timed out'}`);
+      console.log(`lease server pid ${leaseServer.pid} at ${leaseServer.address}: ${fmt(seeding.hostsSynced)} hosts synced in ${fmt(seeding.seconds, 2)} s`);
+      const lease = await measureLeases(
+        {
+          address: leaseServer.address,
+          serverPid: leaseServer.pid,
+          hostIds: encoded.slice(0, l.hosts).map((e) => e.hostId),
+          rate: l.rate,
+          seconds: l.seconds,
+          streams: l.streams,
+          streamsPerConnection: l.streamsPerConnection,
+          maxOutstanding: 10_000,
+          log: console.log,
+        },
+        cpuNote,
+      );
+      results.lease = { ...lease, seeding, ttlOption: l.ttl };
+      if (leaseServer.warnings() > 0) console.log(`the lease server logged ${leaseServer.warnings()} warnings or errors; last lines:\n${leaseServer.tail().join('\n')}`);
+      const how = await leaseServer.stop();
+      if (how !== 'exit code 0') console.log(`lease server stopped: ${how}`);
+      leaseServer = undefined;
     }
 
     const end = readMemory(pid);
