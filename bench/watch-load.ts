@@ -466,49 +466,16 @@ export async function measureWatch(params: WatchParams, cpuNote: (cpu: CpuUse) =
     const closed = { inFlight: params.inFlight, count: params.closedSyncs, timeoutS: params.closedTimeoutS };
     await closedLoopSyncs(writer, churn, { ...closed, count: Math.min(2000, params.closedSyncs) }); // warm-up
 
-    // 1. Closed-loop throughput: without, then (with, without) x rounds.
-    log(`closed loop, ${params.inFlight} in flight, ${fmt(params.closedSyncs)} syncs per run, each changing one device; runs without and with the watchers alternate:`);
-    const runs: (WriteRun & { watchers: boolean })[] = [];
-    let openMs = Number.NaN;
-    let watchDuringWith: WatchReport | undefined;
-    const closedRun = async (attached: boolean) => {
-      const run = await withAll(() => closedLoopSyncs(writer, churn, closed));
-      runs.push({ ...run.value, cpu: run.cpu, watchers: attached });
-      log(`  ${attached ? 'with watchers:   ' : 'without watchers:'} ${describeWrites(run.value)}`);
-      log(`    ${cpuNote(run.cpu)}`);
-      return run.value;
-    };
-    await closedRun(false);
-    for (let round = 0; round < params.closedRounds; round++) {
-      const opened = await openAll();
-      openMs = opened.ms;
-      if (round === 0) {
-        log(
-          `  (opened ${fmt(params.unfilteredWatchers)} unfiltered watchers and ${fmt(watchedHosts.length)} host watchers, hosts ${watchedHosts[0]}, ..., every ${every}th, in ${fmt(opened.ms)} ms)`,
-        );
-      }
-      await sleep(1000);
-      await watchers.clear();
-      const run = await closedRun(true);
-      await watchers.reach(run.lastRevision, 30);
-      watchDuringWith = await watchers.report(run.startEpochMs - 1, run.endEpochMs + 1);
-      log(`    (${describeClass('unfiltered', watchDuringWith.unfiltered)})`);
-      await watchers.close();
-      await closedRun(false);
-    }
-    const withMedian = median(runs.filter((r) => r.watchers).map((r) => r.syncsPerSecond));
-    const withoutMedian = median(runs.filter((r) => !r.watchers).map((r) => r.syncsPerSecond));
-    const ratio = withMedian / withoutMedian;
-    log(`  median with / median without: ${fmt(withMedian)} / ${fmt(withoutMedian)} = ${fmt(ratio, 2)} (the watchers cost writers ${fmt((1 - ratio) * 100)}%)`);
-
-    // 2. Paced syncs without, then with every watcher attached: latency and RSS.
+    // 1. Paced syncs without, then with every watcher attached: latency and RSS. First, while
+    //    the server's heap is closest to its size after seeding (the closed-loop runs grow it).
     log(`${fmt(params.rate)} syncs/s for ${params.seconds} s, without watchers:`);
     const without = await sampleRss(params.serverPid, () => paced(params.rate, params.seconds));
     log(`  writes: ${describeWrites(without.value.value)}`);
     log(`  server RSS ${fmt(without.rss.startBytes / MB)} MB at the start, peak ${fmt(without.rss.peakBytes / MB)} MB, ${fmt(without.rss.endBytes / MB)} MB at the end`);
     log(`  ${cpuNote(without.value.cpu)}`);
     log(`${fmt(params.rate)} syncs/s for ${params.seconds} s with ${fmt(params.unfilteredWatchers)} unfiltered and ${fmt(watchedHosts.length)} host watchers:`);
-    await openAll();
+    const opened = await openAll();
+    log(`  (opened the watchers, hosts ${watchedHosts[0]}, ..., every ${every}th, ${params.hostWatchersPerConnection === 1 ? 'each on a connection of its own' : `${params.hostWatchersPerConnection} host watchers per connection`}, in ${fmt(opened.ms)} ms)`);
     await sleep(1000);
     const idleWatchersBytes = readMemory(params.serverPid)?.rssBytes ?? Number.NaN;
     await watchers.clear();
@@ -528,6 +495,34 @@ export async function measureWatch(params: WatchParams, cpuNote: (cpu: CpuUse) =
     );
     log(`  ${cpuNote(pacedRun.cpu)}`);
     await watchers.close();
+
+    // 2. Closed-loop throughput: without, then (with, without) x rounds.
+    log(`closed loop, ${params.inFlight} in flight, ${fmt(params.closedSyncs)} syncs per run, each changing one device; runs without and with the watchers alternate:`);
+    const runs: (WriteRun & { watchers: boolean })[] = [];
+    let watchDuringWith: WatchReport | undefined;
+    const closedRun = async (attached: boolean) => {
+      const run = await withAll(() => closedLoopSyncs(writer, churn, closed));
+      runs.push({ ...run.value, cpu: run.cpu, watchers: attached });
+      log(`  ${attached ? 'with watchers:   ' : 'without watchers:'} ${describeWrites(run.value)}`);
+      log(`    ${cpuNote(run.cpu)}`);
+      return run.value;
+    };
+    await closedRun(false);
+    for (let round = 0; round < params.closedRounds; round++) {
+      await openAll();
+      await sleep(1000);
+      await watchers.clear();
+      const run = await closedRun(true);
+      await watchers.reach(run.lastRevision, 30);
+      watchDuringWith = await watchers.report(run.startEpochMs - 1, run.endEpochMs + 1);
+      log(`    (${describeClass('unfiltered', watchDuringWith.unfiltered)})`);
+      await watchers.close();
+      await closedRun(false);
+    }
+    const withMedian = median(runs.filter((r) => r.watchers).map((r) => r.syncsPerSecond));
+    const withoutMedian = median(runs.filter((r) => !r.watchers).map((r) => r.syncsPerSecond));
+    const ratio = withMedian / withoutMedian;
+    log(`  median with / median without: ${fmt(withMedian)} / ${fmt(withoutMedian)} = ${fmt(ratio, 2)} (the watchers cost writers ${fmt((1 - ratio) * 100)}%)`);
 
     // 3. Fan-out ceiling: unfiltered watchers only, the rate stepped up, then refined.
     await watchers.open(params.fanoutWatchers, [], 1);
@@ -587,7 +582,7 @@ export async function measureWatch(params: WatchParams, cpuNote: (cpu: CpuUse) =
     return {
       churnSetupMs,
       watchedHosts: { first: watchedHosts[0], last: watchedHosts.at(-1)!, every },
-      openMs,
+      openMs: opened.ms,
       throughput: { runs, withMedian, withoutMedian, ratio, watchDuringWith: watchDuringWith! },
       pacedWithout: { writes: without.value.value, cpu: without.value.cpu, rss: without.rss },
       paced: { writes: pacedRun.value, watch: pacedWatch, caughtUp, cpu: pacedRun.cpu, rss },
