@@ -475,7 +475,7 @@ export async function measureWatch(params: WatchParams, cpuNote: (cpu: CpuUse) =
     log(`  ${cpuNote(without.value.cpu)}`);
     log(`${fmt(params.rate)} syncs/s for ${params.seconds} s with ${fmt(params.unfilteredWatchers)} unfiltered and ${fmt(watchedHosts.length)} host watchers:`);
     const opened = await openAll();
-    log(`  (opened the watchers, hosts ${watchedHosts[0]}, ..., every ${every}th, ${params.hostWatchersPerConnection === 1 ? 'each on a connection of its own' : `${params.hostWatchersPerConnection} host watchers per connection`}, in ${fmt(opened.ms)} ms)`);
+    log(`  (opened the watchers${watchedHosts.length ? `, hosts ${watchedHosts[0]}, ..., every ${every}th` : ''}, ${params.hostWatchersPerConnection === 1 ? 'each on a connection of its own' : `${params.hostWatchersPerConnection} host watchers per connection`}, in ${fmt(opened.ms)} ms)`);
     await sleep(1000);
     const idleWatchersBytes = readMemory(params.serverPid)?.rssBytes ?? Number.NaN;
     await watchers.clear();
