@@ -29,7 +29,9 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const dir = options.dir ?? tempDir(t);
   const dbPath = options.dbPath ?? path.join(dir, 'registry.db');
-  const server = await startServer({ address: '127.0.0.1:0', ...options, dbPath });
+  // Hour-long leases unless a test is about leases: on a slow machine a 30 s lapse would add
+  // revisions that tests counting revisions do not expect.
+  const server = await startServer({ address: '127.0.0.1:0', leaseTtlMs: 3_600_000, ...options, dbPath });
   const client = new DevcompatClient({ address: server.address, ...options.client });
   let closed = false;
   const close = async () => {
