@@ -4,12 +4,11 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { invalidArgument } from '../core/errors.ts';
+import { DomainError, invalidArgument, Violations } from '../core/errors.ts';
 import type { DescriptorInput } from '../core/model.ts';
 import { hostState, type FoundTarget, type Registry, type ResolvedDevice, type PastView } from '../core/registry.ts';
 import { StandingQuery, type TargetChange } from '../core/standing-query.ts';
 import { parseDeviceName, parseHostRef, validateLabels } from '../core/resources.ts';
-import { Violations } from '../core/errors.ts';
 import { validateDescriptorMemoized } from '../core/descriptor-memo.ts';
 import { resultMessage } from './convert.ts';
 import { checkResponse, encodeResult, PreEncoded, streamResponse, type ItemOutcome } from './verdict-encoding.ts';
@@ -17,7 +16,6 @@ import { protoRoot } from '../../proto/load.ts';
 import { toServiceError, toStatusMessage } from './errors.ts';
 import { asOfOf, unary, type AsOfInput } from './common.ts';
 import { BoundedStream, writeMessage, type StreamTracker } from './streams.ts';
-import { DomainError } from '../core/errors.ts';
 
 export const FIND_DEFAULT_LIMIT = 100;
 export const FIND_MAX_LIMIT = 10_000;

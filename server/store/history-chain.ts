@@ -41,3 +41,32 @@ export function canonicalEntry(entry: ChainedColumns): string {
 export function chainHash(prevHash: string, entry: ChainedColumns): string {
   return createHash('sha256').update(Buffer.from(prevHash, 'hex')).update(canonicalEntry(entry)).digest('hex');
 }
+
+/** A history row as SQLite returns it (the columns the chain covers). */
+export interface HistoryRowColumns {
+  readonly revision: number;
+  readonly seq: number;
+  readonly time_ms: number;
+  readonly host_id: string;
+  readonly device_id: string;
+  readonly change: string;
+  readonly actor: string;
+  readonly reason: string;
+  readonly before: string | null;
+  readonly after: string | null;
+}
+
+export function chainedColumns(row: HistoryRowColumns): ChainedColumns {
+  return {
+    revision: row.revision,
+    seq: row.seq,
+    time: row.time_ms,
+    hostId: row.host_id,
+    deviceId: row.device_id,
+    change: row.change,
+    actor: row.actor,
+    reason: row.reason,
+    before: row.before,
+    after: row.after,
+  };
+}

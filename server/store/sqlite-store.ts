@@ -21,7 +21,7 @@ import type {
   LoadedState,
   ResourceSnapshot,
 } from '../core/store.ts';
-import { chainHash, GENESIS_HASH, type ChainedColumns } from './history-chain.ts';
+import { chainedColumns, chainHash, GENESIS_HASH, type ChainedColumns } from './history-chain.ts';
 import type { Labels } from '../core/resources.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 
@@ -607,20 +607,5 @@ function historyFromRow(row: HistoryRow): HistoryRecord {
     before: decodeSnapshot(row.before, row.host_id, row.device_id),
     after: decodeSnapshot(row.after, row.host_id, row.device_id),
     hash: row.hash?.toString('hex'),
-  };
-}
-
-function chainedColumns(row: HistoryRow): ChainedColumns {
-  return {
-    revision: row.revision,
-    seq: row.seq,
-    time: row.time_ms,
-    hostId: row.host_id,
-    deviceId: row.device_id,
-    change: row.change,
-    actor: row.actor,
-    reason: row.reason,
-    before: row.before,
-    after: row.after,
   };
 }

@@ -5,7 +5,7 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import { DevcompatError } from '../../client/client.ts';
-import type { RawClients } from './watch.ts';
+import { StreamRecorder, type RawClients } from './watch.ts';
 
 export interface Timestamp {
   seconds: string;
@@ -117,28 +117,9 @@ export const bySortKey = (a: { sort_key: string }, b: { sort_key: string }): num
   Buffer.compare(Buffer.from(a.sort_key, 'utf8'), Buffer.from(b.sort_key, 'utf8'));
 
 /** Records every message of one WatchTargets stream, and how it ended. */
-export class TargetsWatch {
-  readonly messages: WatchTargetsMessage[] = [];
-  error: DevcompatError | undefined;
-  ended = false;
-  readonly call: grpc.ClientReadableStream<WatchTargetsMessage>;
-  private readonly waiters = new Set<() => void>();
-
+export class TargetsWatch extends StreamRecorder<WatchTargetsMessage> {
   constructor(compatibility: any, request: object) {
-    this.call = compatibility.WatchTargets(request);
-    this.call.on('data', (message: WatchTargetsMessage) => {
-      this.messages.push(message);
-      this.notify();
-    });
-    this.call.on('error', (error) => {
-      this.error = DevcompatError.from(error);
-      this.ended = true;
-      this.notify();
-    });
-    this.call.on('end', () => {
-      this.ended = true;
-      this.notify();
-    });
+    super(compatibility.WatchTargets(request));
   }
 
   get initialComplete(): boolean {
@@ -160,24 +141,6 @@ export class TargetsWatch {
   /** Whether a message at `revision` (a decimal string) has arrived. */
   has(revision: string): boolean {
     return this.messages.some((message) => message.revision === revision);
-  }
-
-  /** Waits until `condition` holds (checked after each message), failing after `timeoutMs`. */
-  waitFor(condition: (watch: TargetsWatch) => boolean, timeoutMs = 20_000, what = 'watch condition'): Promise<void> {
-    if (condition(this)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`timed out waiting for ${what}; got ${this.messages.length} messages, error ${this.error?.message}`));
-      }, timeoutMs);
-      const check = () => {
-        if (!condition(this)) return;
-        clearTimeout(timer);
-        this.waiters.delete(check);
-        resolve();
-      };
-      this.waiters.add(check);
-    });
   }
 
   waitForInitial(timeoutMs = 20_000): Promise<void> {
@@ -215,13 +178,5 @@ export class TargetsWatch {
   /** The applied set in sort-key order. */
   ranked(): TargetChange[] {
     return [...this.applied().targets.values()].sort(bySortKey);
-  }
-
-  cancel(): void {
-    this.call.cancel();
-  }
-
-  private notify(): void {
-    for (const waiter of [...this.waiters]) waiter();
   }
 }

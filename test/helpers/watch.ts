@@ -54,17 +54,17 @@ export interface WatchMessage {
   oldest_revision: string;
 }
 
-/** Records every message of one Watch stream, and how it ended. */
-export class WatchRecorder {
-  readonly messages: WatchMessage[] = [];
+/** Records every message of one server stream, and how it ended. */
+export class StreamRecorder<Message> {
+  readonly messages: Message[] = [];
   error: DevcompatError | undefined;
   ended = false;
-  readonly call: grpc.ClientReadableStream<WatchMessage>;
+  readonly call: grpc.ClientReadableStream<Message>;
   private readonly waiters = new Set<() => void>();
 
-  constructor(client: any, request: object) {
-    this.call = client.Watch(request);
-    this.call.on('data', (message: WatchMessage) => {
+  constructor(call: grpc.ClientReadableStream<Message>) {
+    this.call = call;
+    this.call.on('data', (message: Message) => {
       this.messages.push(message);
       this.notify();
     });
@@ -79,17 +79,8 @@ export class WatchRecorder {
     });
   }
 
-  /** Messages carrying events (not created / progress). */
-  get eventMessages(): WatchMessage[] {
-    return this.messages.filter((message) => !message.created && !message.progress);
-  }
-
-  get revisions(): number[] {
-    return this.eventMessages.map((message) => Number(message.revision));
-  }
-
   /** Waits until `condition` holds (checked after each message), failing after `timeoutMs`. */
-  waitFor(condition: (recorder: WatchRecorder) => boolean, timeoutMs = 20_000, what = 'watch condition'): Promise<void> {
+  waitFor(condition: (recorder: this) => boolean, timeoutMs = 20_000, what = 'stream condition'): Promise<void> {
     if (condition(this)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -112,6 +103,22 @@ export class WatchRecorder {
 
   private notify(): void {
     for (const waiter of [...this.waiters]) waiter();
+  }
+}
+
+/** Records every message of one Watch stream, and how it ended. */
+export class WatchRecorder extends StreamRecorder<WatchMessage> {
+  constructor(client: any, request: object) {
+    super(client.Watch(request));
+  }
+
+  /** Messages carrying events (not created / progress). */
+  get eventMessages(): WatchMessage[] {
+    return this.messages.filter((message) => !message.created && !message.progress);
+  }
+
+  get revisions(): number[] {
+    return this.eventMessages.map((message) => Number(message.revision));
   }
 }
 
