@@ -8,7 +8,7 @@ import test from 'ava';
 import Database from 'better-sqlite3';
 import * as grpc from '@grpc/grpc-js';
 import type { SyncHostRequest } from '../client/client.ts';
-import { chainHash, type ChainedColumns } from '../server/store/history-chain.ts';
+import { chainedColumns, chainHash } from '../server/store/history-chain.ts';
 import { readMigrations } from '../server/store/migrate.ts';
 import { SqliteStore } from '../server/store/sqlite-store.ts';
 import { startTestServer, tempDir } from './helpers/server.ts';
@@ -133,19 +133,7 @@ test('a chain rewritten with fresh hashes is consistent, but the expected head i
   db.prepare("UPDATE history SET actor = 'mallory' WHERE revision = 2 AND seq = 0").run();
   let prev = '0'.repeat(64);
   for (const row of db.prepare('SELECT * FROM history ORDER BY revision, seq').all() as any[]) {
-    const columns: ChainedColumns = {
-      revision: row.revision,
-      seq: row.seq,
-      time: row.time_ms,
-      hostId: row.host_id,
-      deviceId: row.device_id,
-      change: row.change,
-      actor: row.actor,
-      reason: row.reason,
-      before: row.before,
-      after: row.after,
-    };
-    const hash = chainHash(prev, columns);
+    const hash = chainHash(prev, chainedColumns(row));
     db.prepare('UPDATE history SET prev_hash = unhex(?), hash = unhex(?) WHERE revision = ? AND seq = ?').run(prev, hash, row.revision, row.seq);
     prev = hash;
   }
