@@ -6,6 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadServices } from '../proto/load.ts';
 import { decodeStatus } from '../proto/rich-status.ts';
+import { ACTOR_METADATA_KEY, ErrorReason, isValidReason, REASON_METADATA_KEY, REASON_RULE } from '../proto/wire.ts';
 import { backoffMs, DEFAULT_RETRY, DevcompatError, sleep, type RetryPolicy } from './errors.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
 import type {
@@ -56,9 +57,7 @@ export interface ClientOptions {
   readonly channelOptions?: grpc.ChannelOptions;
 }
 
-export const ACTOR_METADATA_KEY = 'x-devcompat-actor';
-export const REASON_METADATA_KEY = 'x-devcompat-reason';
-const MAX_REASON_LENGTH = 1024;
+export { ACTOR_METADATA_KEY, REASON_METADATA_KEY } from '../proto/wire.ts';
 
 type UnaryMethod = (
   request: unknown,
@@ -85,21 +84,21 @@ function asOfFields(asOf: AsOf): { as_of_revision?: string; as_of_time?: ReturnT
   };
 }
 
-/** A reason travels as an HTTP/2 header: printable ASCII only, as the server requires. */
+/** Refuses a reason before sending it, by the server's own check (proto/wire.ts). */
 function checkReason(reason: string): void {
-  if (reason.length > MAX_REASON_LENGTH || !/^[\x20-\x7e]*$/.test(reason)) {
+  if (!isValidReason(reason)) {
     throw new DevcompatError({
       code: grpc.status.INVALID_ARGUMENT,
-      message: `${REASON_METADATA_KEY}: must be printable ASCII and at most ${MAX_REASON_LENGTH} characters`,
-      reason: 'INVALID_ARGUMENT',
-      fieldViolations: [{ field: REASON_METADATA_KEY, description: `must be printable ASCII and at most ${MAX_REASON_LENGTH} characters` }],
+      message: `${REASON_METADATA_KEY}: ${REASON_RULE}`,
+      reason: ErrorReason.INVALID_ARGUMENT,
+      fieldViolations: [{ field: REASON_METADATA_KEY, description: REASON_RULE }],
     });
   }
 }
 
 /** A watch resumes on its own from these: a restarting server, or a consumer cut off as too slow. */
 function resumable(error: DevcompatError): boolean {
-  return error.code === grpc.status.UNAVAILABLE || (error.code === grpc.status.RESOURCE_EXHAUSTED && error.reason === 'WATCH_TOO_SLOW');
+  return error.code === grpc.status.UNAVAILABLE || (error.code === grpc.status.RESOURCE_EXHAUSTED && error.reason === ErrorReason.WATCH_TOO_SLOW);
 }
 
 export class DevcompatClient {

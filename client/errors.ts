@@ -2,7 +2,8 @@
 // Kept apart from client.ts so the lease keeper and the mirror share it without an import cycle.
 
 import * as grpc from '@grpc/grpc-js';
-import { decodeStatus, STATUS_DETAILS_KEY, type RichStatus } from '../proto/rich-status.ts';
+import { decodeStatus, type RichStatus } from '../proto/rich-status.ts';
+import { STATUS_DETAILS_KEY } from '../proto/wire.ts';
 
 /** An error from the registry, with its decoded google.rpc details. */
 export class DevcompatError extends Error {

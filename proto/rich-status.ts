@@ -3,9 +3,7 @@
 // the client (decode), so both read the same vendored messages.
 
 import { protoRoot } from './load.ts';
-
-export const ERROR_DOMAIN = 'devcompat';
-export const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
+import { ERROR_DOMAIN } from './wire.ts';
 
 const root = protoRoot();
 const StatusType = root.lookupType('google.rpc.Status');

@@ -74,6 +74,8 @@ test('every write answers with the chain head; history entries carry their hash,
   const refused = await t.throwsAsync(unaryCall(server.raw.registry, 'SyncHost', host('b', '1.0.0'), badReason));
   t.is((refused as any).code, grpc.status.INVALID_ARGUMENT);
   t.deepEqual((refused as any).fieldViolations.map((v: any) => v.field), ['x-devcompat-reason']);
+  // The server refuses it as the client library would have (the same check, the same words).
+  t.is((refused as any).message, 'x-devcompat-reason: must be printable ASCII and at most 1024 characters');
 });
 
 test('an entry edited in the file behind the server is caught as ALTERED, at that entry', async (t) => {

@@ -1,19 +1,12 @@
 // Domain errors are data: a stable UPPER_SNAKE reason, a message for people, and for bad
 // input the list of offending fields. The gRPC layer maps reasons to status codes in one
-// table (server/grpc/errors.ts); nothing below the handlers knows about gRPC.
+// table (server/grpc/errors.ts); nothing below the handlers knows about gRPC. The reasons
+// themselves are wire constants (proto/wire.ts, dependency-free), shared with the client.
+// Every kind of domain error is built by a constructor here.
 
-export type ErrorReason =
-  | 'INVALID_ARGUMENT'
-  | 'NOT_FOUND'
-  | 'ALREADY_EXISTS'
-  | 'REVISION_MISMATCH'
-  | 'FAILED_PRECONDITION'
-  | 'REVISION_COMPACTED'
-  | 'PERMISSION_DENIED'
-  | 'UNAUTHENTICATED'
-  | 'UNAVAILABLE'
-  /** A watch consumer fell further behind than its buffer allows: it must resume. */
-  | 'WATCH_TOO_SLOW';
+import type { ErrorReason } from '../../proto/wire.ts';
+
+export type { ErrorReason };
 
 export interface FieldViolation {
   /** Path of the field, e.g. `devices[3].descriptor.attributes["Bad Name"]`. */
@@ -49,6 +42,16 @@ export function invalidArgument(violations: readonly FieldViolation[]): DomainEr
 
 export function notFound(resource: string): DomainError {
   return new DomainError('NOT_FOUND', `${resource} not found`, { metadata: { resource } });
+}
+
+/** The registry cannot serve this now (shutting down, storage locked or full): retry later or elsewhere. */
+export function unavailable(message: string): DomainError {
+  return new DomainError('UNAVAILABLE', message);
+}
+
+/** A watch consumer fell further behind than its buffer allows: it must open the watch again. */
+export function watchTooSlow(message: string): DomainError {
+  return new DomainError('WATCH_TOO_SLOW', message);
 }
 
 /** Collects field violations while a request is walked; `throwIfAny` ends the walk. */

@@ -7,10 +7,8 @@ import type { WriteOrigin } from '../core/registry.ts';
 import { optionalRevision, validateActor } from '../core/resources.ts';
 import { timestampToMs } from './convert.ts';
 import { toServiceError } from './errors.ts';
+import { ACTOR_METADATA_KEY, isValidReason, REASON_METADATA_KEY, REASON_RULE } from '../../proto/wire.ts';
 
-export const ACTOR_METADATA_KEY = 'x-devcompat-actor';
-export const REASON_METADATA_KEY = 'x-devcompat-reason';
-const MAX_REASON_LENGTH = 1024;
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
 
@@ -38,11 +36,7 @@ export function actorOf(metadata: grpc.Metadata): string {
 export function originOf(metadata: grpc.Metadata): WriteOrigin {
   const values = metadata.get(REASON_METADATA_KEY);
   const reason = values.length > 0 ? String(values[0]) : '';
-  if (reason.length > MAX_REASON_LENGTH || /[\u0000-\u001f\u007f]/.test(reason)) {
-    throw invalidArgument([
-      { field: REASON_METADATA_KEY, description: `must be printable and at most ${MAX_REASON_LENGTH} characters` },
-    ]);
-  }
+  if (!isValidReason(reason)) throw invalidArgument([{ field: REASON_METADATA_KEY, description: REASON_RULE }]);
   return { actor: actorOf(metadata), reason };
 }
 

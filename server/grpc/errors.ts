@@ -6,7 +6,8 @@ import * as grpc from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DomainError, type ErrorReason } from '../core/errors.ts';
-import { encodeStatus, statusObject, STATUS_DETAILS_KEY, type RichStatus } from '../../proto/rich-status.ts';
+import { encodeStatus, statusObject, type RichStatus } from '../../proto/rich-status.ts';
+import { INTERNAL_REASON, STATUS_DETAILS_KEY } from '../../proto/wire.ts';
 
 const STATUS_BY_REASON: Record<ErrorReason, grpc.status> = {
   INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
@@ -36,7 +37,7 @@ export function richStatusOf(error: unknown, log: Logger): RichStatus {
   return {
     code: grpc.status.INTERNAL,
     message: `internal error (incident ${incident}; the cause is in the server log)`,
-    reason: 'INTERNAL',
+    reason: INTERNAL_REASON,
     metadata: { incident },
   };
 }

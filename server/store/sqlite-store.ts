@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DomainError } from '../core/errors.ts';
+import { unavailable } from '../core/errors.ts';
 import type {
   ChainWalk,
   ChainWalkQuery,
@@ -432,11 +432,11 @@ function mapSqliteError(error: unknown): unknown {
     switch (error.code) {
       case 'SQLITE_BUSY':
       case 'SQLITE_LOCKED':
-        return new DomainError('UNAVAILABLE', 'the database is locked by another process; retry');
+        return unavailable('the database is locked by another process; retry');
       case 'SQLITE_FULL':
-        return new DomainError('UNAVAILABLE', 'the disk is full: the write was not stored');
+        return unavailable('the disk is full: the write was not stored');
       case 'SQLITE_READONLY':
-        return new DomainError('UNAVAILABLE', 'the database is read-only: the write was not stored');
+        return unavailable('the database is read-only: the write was not stored');
       default:
         return error;
     }
