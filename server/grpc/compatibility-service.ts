@@ -4,18 +4,18 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { DomainError, invalidArgument, Violations } from '../core/errors.ts';
+import { invalidArgument, Violations } from '../core/errors.ts';
 import type { DescriptorInput } from '../core/model.ts';
 import { hostState, type FoundTarget, type Registry, type ResolvedDevice, type PastView } from '../core/registry.ts';
 import { StandingQuery, type TargetChange } from '../core/standing-query.ts';
 import { parseDeviceName, parseHostRef, validateLabels } from '../core/resources.ts';
 import { validateDescriptorMemoized } from '../core/descriptor-memo.ts';
 import { resultMessage } from './convert.ts';
-import { checkResponse, encodeResult, PreEncoded, streamResponse, type ItemOutcome } from './verdict-encoding.ts';
+import { checkResponse, encodeResult, streamResponse, type ItemOutcome } from './verdict-encoding.ts';
 import { protoRoot } from '../../proto/load.ts';
-import { toServiceError, toStatusMessage } from './errors.ts';
+import { toStatusMessage } from './errors.ts';
 import { asOfOf, unary, type AsOfInput } from './common.ts';
-import { BoundedStream, writeMessage, type StreamTracker } from './streams.ts';
+import { bidiStream, liveStream, serverStream, type StreamTracker } from './streams.ts';
 
 export const FIND_DEFAULT_LIMIT = 100;
 export const FIND_MAX_LIMIT = 10_000;
@@ -129,100 +129,57 @@ export function compatibilityHandlers(
       return checkResponse(check(source, target));
     }),
 
-    FindTargets: async (call: grpc.ServerWritableStream<FindTargetsInput, unknown>) => {
-      streams.track(call);
-      try {
-        const request = call.request as FindTargetsInput & AsOfInput;
-        const asOf = asOfOf(request);
-        const view = asOf ? await registry.viewAt(await registry.resolveAsOf(asOf)) : undefined;
-        const source = view ? resolveRefIn(view, registry, request.source, 'source') : resolveRef(registry, request.source, 'source');
-        const { hostLabels, excludeHosts } = hostFilters(request);
-        const result = registry.findTargets(
-          source,
-          {
-            excludeHosts,
-            hostLabels,
-            requireAvailable: request.require_available ?? false,
-            limit: limitOf(request.limit, 'limit'),
-            includeRejected: request.include_rejected ?? false,
-            rejectedLimit: limitOf(request.rejected_limit, 'rejected_limit'),
-            includeSourceHost: request.include_source_host ?? false,
-            includeUnreachable: request.include_unreachable_hosts ?? false,
-            includeDraining: request.include_draining_hosts ?? false,
-          },
-          view,
-        );
-        const sourceName = source.device?.name ?? '';
-        const message = (found: FoundTarget) => ({
-          target: {
-            name: found.device.name,
-            rank: found.rank,
-            result: resultMessage(found.cached, result.revision, sourceName, found.device.name),
-            capacity: found.device.record.capacity ?? null,
-            exact: found.cached.rank.exact,
-            host_state: `HOST_STATE_${hostState(found.device.host.record)}`,
-          },
-        });
-        for (const found of result.targets) if (!(await writeMessage(call, message(found)))) return;
-        for (const found of result.rejectedTargets) if (!(await writeMessage(call, message(found)))) return;
-        const summary = {
-          summary: {
-            revision: String(result.revision),
-            candidates: result.candidates,
-            compatible: result.compatible,
-            rejected: result.rejected,
-            distinct_descriptors: result.distinctDescriptors,
-          },
-        };
-        if (!(await writeMessage(call, summary))) return;
-        call.end();
-      } catch (error) {
-        if (!call.cancelled) call.emit('error', toServiceError(error, log));
-      }
-    },
+    FindTargets: serverStream(streams, log, async (request: FindTargetsInput & AsOfInput) => {
+      const asOf = asOfOf(request);
+      const view = asOf ? await registry.viewAt(await registry.resolveAsOf(asOf)) : undefined;
+      const source = view ? resolveRefIn(view, registry, request.source, 'source') : resolveRef(registry, request.source, 'source');
+      const { hostLabels, excludeHosts } = hostFilters(request);
+      const result = registry.findTargets(
+        source,
+        {
+          excludeHosts,
+          hostLabels,
+          requireAvailable: request.require_available ?? false,
+          limit: limitOf(request.limit, 'limit'),
+          includeRejected: request.include_rejected ?? false,
+          rejectedLimit: limitOf(request.rejected_limit, 'rejected_limit'),
+          includeSourceHost: request.include_source_host ?? false,
+          includeUnreachable: request.include_unreachable_hosts ?? false,
+          includeDraining: request.include_draining_hosts ?? false,
+        },
+        view,
+      );
+      return findTargetsMessages(result, source.device?.name ?? '');
+    }),
 
-    CheckCompatibilityStream: (call: grpc.ServerDuplexStream<{ checks?: CheckItemInput[] }, unknown>) => {
-      streams.track(call);
-      call.on('data', (request: { checks?: CheckItemInput[] }) => {
-        const items = request.checks ?? [];
-        if (items.length > MAX_CHECKS_PER_MESSAGE) {
-          call.emit(
-            'error',
-            toServiceError(
-              invalidArgument([
-                { field: 'checks', description: `at most ${MAX_CHECKS_PER_MESSAGE} checks per message, got ${items.length}` },
-              ]),
-              log,
-            ),
-          );
-          return;
-        }
-        const results = items.map((item, index): ItemOutcome => {
-          const id = item.id ?? '';
-          try {
-            const source = resolveRef(registry, item.source, `checks[${index}].source`);
-            const target = resolveRef(registry, item.target, `checks[${index}].target`);
-            return { id, result: check(source, target) };
-          } catch (error) {
-            return { id, error: toStatusMessage(error, log) };
-          }
-        });
-        // Backpressure: stop reading while the client is not reading its results.
-        if (!call.write(streamResponse(results))) {
-          call.pause();
-          call.once('drain', () => call.resume());
+    CheckCompatibilityStream: bidiStream(streams, log, (request: { checks?: CheckItemInput[] }) => {
+      const items = request.checks ?? [];
+      if (items.length > MAX_CHECKS_PER_MESSAGE) {
+        throw invalidArgument([
+          { field: 'checks', description: `at most ${MAX_CHECKS_PER_MESSAGE} checks per message, got ${items.length}` },
+        ]);
+      }
+      const results = items.map((item, index): ItemOutcome => {
+        const id = item.id ?? '';
+        try {
+          const source = resolveRef(registry, item.source, `checks[${index}].source`);
+          const target = resolveRef(registry, item.target, `checks[${index}].target`);
+          return { id, result: check(source, target) };
+        } catch (error) {
+          return { id, error: toStatusMessage(error, log) };
         }
       });
-      call.on('end', () => call.end());
-    },
+      return streamResponse(results);
+    }),
 
-    WatchTargets: (call: grpc.ServerWritableStream<WatchTargetsInput, unknown>) => {
-      streams.track(call);
-      const fail = (error: unknown) => {
-        if (!call.cancelled && !call.destroyed) call.emit('error', toServiceError(error, log));
-      };
-      try {
-        const request = call.request;
+    WatchTargets: liveStream(
+      streams,
+      log,
+      {
+        bufferBytes: options.watchBufferBytes,
+        tooSlowMessage: 'the standing query fell too far behind: resync required (open it again)',
+      },
+      (request: WatchTargetsInput, stream) => {
         const source = resolveRef(registry, request.source, 'source');
         const { hostLabels, excludeHosts } = hostFilters(request);
         const sourceName = source.device?.name ?? '';
@@ -242,14 +199,7 @@ export function compatibilityHandlers(
             includeDraining: request.include_draining_hosts ?? false,
           },
         );
-        const stream = new BoundedStream(call, options.watchBufferBytes, () => {
-          unsubscribe();
-          fail(new DomainError('WATCH_TOO_SLOW', 'the standing query fell too far behind: resync required (open it again)'));
-        });
-        const send = (message: object) => {
-          const bytes = encodeWatchTargets(message);
-          stream.write(new PreEncoded(bytes), bytes.length);
-        };
+        const send = (message: object) => stream.write(encodeWatchTargets(message));
         const changeMessage = (change: TargetChange, revision: number) =>
           change.kind === 'REMOVED'
             ? {
@@ -277,12 +227,10 @@ export function compatibilityHandlers(
             }
           } catch (error) {
             unsubscribe();
-            fail(error);
+            stream.fail(error);
           }
         });
-        call.once('cancelled', unsubscribe);
-        call.once('close', unsubscribe);
-        call.once('error', unsubscribe);
+        stream.onEnd(unsubscribe);
         const revision = registry.revision;
         const initial = query.initial().map((target) =>
           changeMessage({ kind: 'ADDED', name: target.device.name, target }, revision),
@@ -296,9 +244,32 @@ export function compatibilityHandlers(
             initial_complete: i + INITIAL_CHUNK >= initial.length,
           });
         }
-      } catch (error) {
-        fail(error);
-      }
+      },
+    ),
+  };
+}
+
+/** FindTargets' answer as it is streamed: the compatible targets, the rejected ones, one summary. */
+function* findTargetsMessages(result: ReturnType<Registry['findTargets']>, sourceName: string) {
+  const message = (found: FoundTarget) => ({
+    target: {
+      name: found.device.name,
+      rank: found.rank,
+      result: resultMessage(found.cached, result.revision, sourceName, found.device.name),
+      capacity: found.device.record.capacity ?? null,
+      exact: found.cached.rank.exact,
+      host_state: `HOST_STATE_${hostState(found.device.host.record)}`,
+    },
+  });
+  for (const found of result.targets) yield message(found);
+  for (const found of result.rejectedTargets) yield message(found);
+  yield {
+    summary: {
+      revision: String(result.revision),
+      candidates: result.candidates,
+      compatible: result.compatible,
+      rejected: result.rejected,
+      distinct_descriptors: result.distinctDescriptors,
     },
   };
 }

@@ -16,7 +16,7 @@ import { parseRangeStrict, satisfiesRange } from '../core/version.ts';
 import { deviceMessage, liveDeviceMessage, liveHostMessage, timestamp } from './convert.ts';
 import { asOfOf, decodePageToken, encodePageToken, originOf, pageSize, unary, type AsOfInput } from './common.ts';
 import { toStatusMessage } from './errors.ts';
-import type { StreamTracker } from './streams.ts';
+import { bidiStream, type StreamTracker } from './streams.ts';
 
 interface DeviceFilterInput {
   vendor?: string;
@@ -67,30 +67,21 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
       };
     }),
 
-    KeepAlive: (call: grpc.ServerDuplexStream<{ name?: string }, unknown>) => {
-      streams.track(call);
-      call.on('data', (request: { name?: string }) => {
-        const name = request.name ?? '';
-        let response: object;
-        try {
-          const hostId = parseHostRef(name, 'name');
-          const lease = registry.keepAlive(hostId);
-          response = {
-            name: `hosts/${hostId}`,
-            lease_expire_time: timestamp(lease.expireTime),
-            ttl_ms: registry.leaseTtlMs,
-            state: `HOST_STATE_${lease.state}`,
-          };
-        } catch (error) {
-          response = { name, ttl_ms: registry.leaseTtlMs, error: toStatusMessage(error, log) };
-        }
-        if (!call.write(response)) {
-          call.pause();
-          call.once('drain', () => call.resume());
-        }
-      });
-      call.on('end', () => call.end());
-    },
+    KeepAlive: bidiStream(streams, log, (request: { name?: string }) => {
+      const name = request.name ?? '';
+      try {
+        const hostId = parseHostRef(name, 'name');
+        const lease = registry.keepAlive(hostId);
+        return {
+          name: `hosts/${hostId}`,
+          lease_expire_time: timestamp(lease.expireTime),
+          ttl_ms: registry.leaseTtlMs,
+          state: `HOST_STATE_${lease.state}`,
+        };
+      } catch (error) {
+        return { name, ttl_ms: registry.leaseTtlMs, error: toStatusMessage(error, log) };
+      }
+    }),
 
     GetHost: unary(log, (request: { name?: string }) => {
       const host = registry.getHost(parseHostRef(request.name ?? '', 'name'));

@@ -1,9 +1,24 @@
-// Open streams are tracked so that shutdown can end them with UNAVAILABLE, and so that tests
-// can check that a cancelled or finished stream leaves nothing behind.
+// Stream calls, as thin for their handlers as unary() makes unary calls: the wrappers here own
+// what every stream needs and a handler should not write out again. They track open streams so
+// that shutdown ends them with UNAVAILABLE (and tests check that nothing is left behind); they are
+// the error boundary (a thrown or reported error becomes one status through the error table,
+// unless the client already went away); and they honour backpressure, in the way each kind of
+// stream needs: a finite stream waits for `drain`, a bidirectional stream stops reading, a live
+// stream bounds what its slow consumer may hold (nice-grpc's handleServerStreamingCall is the
+// model for the boundary).
 
 import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { watchTooSlow } from '../core/errors.ts';
+import { toServiceError } from './errors.ts';
+import { PreEncoded } from './verdict-encoding.ts';
 
 type AnyServerStream = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
+
+/** Shutdown's status: a plain UNAVAILABLE, which clients take as "retry elsewhere or later". */
+function endShuttingDown(call: AnyServerStream): void {
+  call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'the server is shutting down' });
+}
 
 export class StreamTracker {
   private readonly open = new Set<AnyServerStream>();
@@ -13,11 +28,11 @@ export class StreamTracker {
     return this.open.size;
   }
 
-  /** Registers a stream; it is forgotten when it ends, whichever way. */
-  track(call: AnyServerStream): void {
+  /** Registers a stream; it is forgotten when it ends, whichever way. False (and the call ended) once shutting down. */
+  track(call: AnyServerStream): boolean {
     if (this.shuttingDown) {
-      call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'the server is shutting down' });
-      return;
+      endShuttingDown(call);
+      return false;
     }
     this.open.add(call);
     const forget = () => this.open.delete(call);
@@ -25,14 +40,13 @@ export class StreamTracker {
     call.once('close', forget);
     call.once('cancelled', forget);
     call.once('error', forget);
+    return true;
   }
 
   /** Ends every open stream with UNAVAILABLE so clients retry elsewhere or later. */
   endAll(): void {
     this.shuttingDown = true;
-    for (const call of this.open) {
-      call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'the server is shutting down' });
-    }
+    for (const call of this.open) endShuttingDown(call);
     this.open.clear();
   }
 }
@@ -41,7 +55,7 @@ export class StreamTracker {
  * Writes one message, honouring backpressure: when grpc-js's buffer is full, waits for
  * `drain`. Returns false once the call is cancelled, so the producer stops its work.
  */
-export async function writeMessage(call: grpc.ServerWritableStream<unknown, unknown>, message: unknown): Promise<boolean> {
+async function writeMessage(call: grpc.ServerWritableStream<unknown, unknown>, message: unknown): Promise<boolean> {
   if (call.cancelled || call.destroyed) return false;
   if (call.write(message)) return true;
   await new Promise<void>((resolve) => {
@@ -65,7 +79,7 @@ export async function writeMessage(call: grpc.ServerWritableStream<unknown, unkn
  * can neither hold writers back nor grow the server's memory without bound, and its client
  * resumes from its last revision.
  */
-export class BoundedStream {
+class BoundedStream {
   private pendingBytes = 0;
   private ended = false;
   private readonly drainWaiters: (() => void)[] = [];
@@ -111,12 +125,128 @@ export class BoundedStream {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  end(): void {
-    this.ended = true;
-    this.call.end();
-  }
-
   private wake(): void {
     for (const waiter of this.drainWaiters.splice(0)) waiter();
   }
+}
+
+/** Ends the call with the error mapped by the one table, unless the client already went away. */
+function endWithError(call: AnyServerStream, error: unknown, log: Logger): void {
+  if (call.cancelled || call.destroyed) return;
+  call.emit('error', toServiceError(error, log));
+}
+
+/**
+ * A finite server stream (FindTargets): the handler decodes, validates, calls the core and
+ * returns the messages to send; they are written one by one, waiting for `drain` when the
+ * client reads slowly, and no further once it cancels; then the call ends.
+ */
+export function serverStream<Request, Response>(
+  streams: StreamTracker,
+  log: Logger,
+  handler: (request: Request, call: grpc.ServerWritableStream<Request, Response>) => Iterable<Response> | Promise<Iterable<Response>>,
+): grpc.handleServerStreamingCall<Request, Response> {
+  return async (call) => {
+    if (!streams.track(call)) return;
+    try {
+      for (const message of await handler(call.request, call)) {
+        if (!(await writeMessage(call, message))) return;
+      }
+      call.end();
+    } catch (error) {
+      endWithError(call, error, log);
+    }
+  };
+}
+
+/**
+ * A bidirectional stream of independent requests (CheckCompatibilityStream, KeepAlive): each
+ * request is answered by one response; while the client does not read its responses, its
+ * requests are not read either. An error thrown by the handler ends the call (errors that
+ * belong to one item are the handler's to put in its response).
+ */
+export function bidiStream<Request, Response>(
+  streams: StreamTracker,
+  log: Logger,
+  handler: (request: Request) => Response,
+): grpc.handleBidiStreamingCall<Request, Response> {
+  return (call) => {
+    if (!streams.track(call)) return;
+    call.on('data', (request: Request) => {
+      let response: Response;
+      try {
+        response = handler(request);
+      } catch (error) {
+        endWithError(call, error, log);
+        return;
+      }
+      if (!call.write(response)) {
+        call.pause();
+        call.once('drain', () => call.resume());
+      }
+    });
+    call.on('end', () => call.end());
+  };
+}
+
+/** What a live stream's handler writes to, and how it learns that the stream ended. */
+export interface LiveStream {
+  /** Writes one encoded message; false when the consumer should be waited for (`drained()`), or the stream ended. */
+  write(bytes: Buffer): boolean;
+  /** Resolves when grpc-js's buffer drained, or the stream ended. */
+  drained(): Promise<void>;
+  /** True once the stream ended, whichever way. */
+  readonly closed: boolean;
+  /** Ends the call with this error (through the error table), unless the client already went away. */
+  fail(error: unknown): void;
+  /** Runs `cleanup` once when the call ends: cancelled, closed, failed or cut off as too slow. */
+  onEnd(cleanup: () => void): void;
+}
+
+/**
+ * A server stream that may run for hours (Watch, WatchTargets): the handler sets up its
+ * listeners and returns; messages are then written as the core produces them. Its consumer may
+ * hold at most `bufferBytes` unflushed (BoundedStream); past that the call ends with
+ * WATCH_TOO_SLOW (`tooSlowMessage`) after its listeners are removed.
+ */
+export function liveStream<Request>(
+  streams: StreamTracker,
+  log: Logger,
+  options: { bufferBytes: number; tooSlowMessage: string },
+  handler: (request: Request, stream: LiveStream) => void,
+): grpc.handleServerStreamingCall<Request, unknown> {
+  return (call) => {
+    if (!streams.track(call)) return;
+    const cleanups: (() => void)[] = [];
+    let ended = false;
+    const end = () => {
+      ended = true;
+      for (const cleanup of cleanups.splice(0)) cleanup();
+    };
+    const fail = (error: unknown) => endWithError(call, error, log);
+    const bounded = new BoundedStream(call, options.bufferBytes, () => {
+      end();
+      fail(watchTooSlow(options.tooSlowMessage));
+    });
+    call.once('cancelled', end);
+    call.once('close', end);
+    call.once('error', end);
+    const stream: LiveStream = {
+      write: (bytes) => bounded.write(new PreEncoded(bytes), bytes.length),
+      drained: () => bounded.drained(),
+      get closed() {
+        return bounded.closed;
+      },
+      fail,
+      onEnd: (cleanup) => {
+        if (ended) cleanup();
+        else cleanups.push(cleanup);
+      },
+    };
+    try {
+      handler(call.request, stream);
+    } catch (error) {
+      fail(error);
+    }
+  };
 }

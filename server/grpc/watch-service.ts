@@ -2,17 +2,15 @@
 // watcher receives; this layer encodes it and bounds what a slow consumer may hold. A revision
 // that reaches many unfiltered watchers is encoded once: its bytes are kept on the change.
 
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { DomainError, invalidArgument, Violations } from '../core/errors.ts';
+import { invalidArgument, Violations } from '../core/errors.ts';
 import type { Registry, RevisionChange } from '../core/registry.ts';
 import { deviceName, hostName, optionalRevision, parseHostRef } from '../core/resources.ts';
 import type { WatchDelivery, WatchEventView, WatchHub } from '../core/watch-hub.ts';
 import { protoRoot } from '../../proto/load.ts';
 import { snapshotMessage, timestamp } from './convert.ts';
-import { toServiceError } from './errors.ts';
-import { BoundedStream, type StreamTracker } from './streams.ts';
-import { PreEncoded } from './verdict-encoding.ts';
+import { liveStream, type StreamTracker } from './streams.ts';
 
 export const DEFAULT_PROGRESS_INTERVAL_MS = 5000;
 export const MIN_PROGRESS_INTERVAL_MS = 100;
@@ -71,13 +69,14 @@ export function watchHandlers(
   options: { bufferBytes: number },
 ): grpc.UntypedServiceImplementation {
   return {
-    Watch: (call: grpc.ServerWritableStream<WatchInput, unknown>) => {
-      streams.track(call);
-      const fail = (error: unknown) => {
-        if (!call.cancelled && !call.destroyed) call.emit('error', toServiceError(error, log));
-      };
-      try {
-        const request = call.request;
+    Watch: liveStream(
+      streams,
+      log,
+      {
+        bufferBytes: options.bufferBytes,
+        tooSlowMessage: `the watch fell more than ${options.bufferBytes} bytes behind: resync required, resume from your last revision + 1`,
+      },
+      (request: WatchInput, stream) => {
         const violations = new Violations();
         const start = optionalRevision(request.start_revision, 'start_revision', violations);
         violations.throwIfAny();
@@ -88,7 +87,6 @@ export function watchHandlers(
           ]);
         }
         const filter = request.filter ?? {};
-        let stream: BoundedStream | undefined;
         const handle = hub.open(
           {
             startRevision: start || undefined,
@@ -101,41 +99,25 @@ export function watchHandlers(
             progressIntervalMs: interval,
           },
           {
-            deliver: (delivery) => {
-              const bytes = delivery.whole ? wholeEncoding(delivery, registry) : encodeDelivery(delivery, registry);
-              return stream!.write(new PreEncoded(bytes), bytes.length);
-            },
+            deliver: (delivery) =>
+              stream.write(delivery.whole ? wholeEncoding(delivery, registry) : encodeDelivery(delivery, registry)),
             progress: (revision, headHash) => {
-              const bytes = encode({ revision: String(revision), head_hash: headHash, progress: true });
-              stream!.write(new PreEncoded(bytes), bytes.length);
+              stream.write(encode({ revision: String(revision), head_hash: headHash, progress: true }));
             },
-            drained: () => stream!.drained(),
-            fail,
+            drained: () => stream.drained(),
+            fail: (error) => stream.fail(error),
           },
         );
-        stream = new BoundedStream(call, options.bufferBytes, () => {
-          handle.cancel();
-          fail(
-            new DomainError(
-              'WATCH_TOO_SLOW',
-              `the watch fell more than ${options.bufferBytes} bytes behind: resync required, resume from your last revision + 1`,
-            ),
-          );
-        });
-        const forget = () => handle.cancel();
-        call.once('cancelled', forget);
-        call.once('close', forget);
-        call.once('error', forget);
-        const created = encode({
-          revision: String(handle.createdRevision),
-          head_hash: registry.headHash,
-          created: true,
-          oldest_revision: String(registry.oldestRevision),
-        });
-        stream.write(new PreEncoded(created), created.length);
-      } catch (error) {
-        fail(error);
-      }
-    },
+        stream.onEnd(() => handle.cancel());
+        stream.write(
+          encode({
+            revision: String(handle.createdRevision),
+            head_hash: registry.headHash,
+            created: true,
+            oldest_revision: String(registry.oldestRevision),
+          }),
+        );
+      },
+    ),
   };
 }
