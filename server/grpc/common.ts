@@ -7,6 +7,7 @@ import type { WriteOrigin } from '../core/registry.ts';
 import { optionalRevision, validateActor } from '../core/resources.ts';
 import { timestampToMs } from './convert.ts';
 import { toServiceError } from './errors.ts';
+import type { GetDeviceRequest__Output } from '../../proto/generated/devcompat/v1/GetDeviceRequest.ts';
 import { ACTOR_METADATA_KEY, isValidReason, REASON_METADATA_KEY, REASON_RULE } from '../../proto/wire.ts';
 
 export const DEFAULT_PAGE_SIZE = 100;
@@ -40,10 +41,8 @@ export function originOf(metadata: grpc.Metadata): WriteOrigin {
   return { actor: actorOf(metadata), reason };
 }
 
-export interface AsOfInput {
-  as_of_revision?: string;
-  as_of_time?: { seconds?: string; nanos?: number } | null;
-}
+/** The point-in-time fields that every request with `as_of` shares. */
+export type AsOfInput = Pick<GetDeviceRequest__Output, 'as_of_revision' | 'as_of_time'>;
 
 /** `as_of_revision` / `as_of_time` of a request: at most one; none = now. */
 export function asOfOf(request: AsOfInput): { revision?: number; time?: number } | undefined {

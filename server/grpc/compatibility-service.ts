@@ -5,7 +5,6 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { invalidArgument, Violations } from '../core/errors.ts';
-import type { DescriptorInput } from '../core/model.ts';
 import { hostState, type FoundTarget, type Registry, type ResolvedDevice, type PastView } from '../core/registry.ts';
 import { StandingQuery, type TargetChange } from '../core/standing-query.ts';
 import { parseDeviceName, parseHostRef, validateLabels } from '../core/resources.ts';
@@ -14,37 +13,17 @@ import { resultMessage } from './convert.ts';
 import { checkResponse, encodeResult, streamResponse, type ItemOutcome } from './verdict-encoding.ts';
 import { protoRoot } from '../../proto/load.ts';
 import { toStatusMessage } from './errors.ts';
-import { asOfOf, unary, type AsOfInput } from './common.ts';
+import { asOfOf, unary } from './common.ts';
+import type { DeviceRef__Output as DeviceRefInput } from '../../proto/generated/devcompat/v1/DeviceRef.ts';
+import type { CheckCompatibilityRequest__Output } from '../../proto/generated/devcompat/v1/CheckCompatibilityRequest.ts';
+import type { FindTargetsRequest__Output } from '../../proto/generated/devcompat/v1/FindTargetsRequest.ts';
+import type { CheckCompatibilityStreamRequest__Output } from '../../proto/generated/devcompat/v1/CheckCompatibilityStreamRequest.ts';
+import type { WatchTargetsRequest__Output } from '../../proto/generated/devcompat/v1/WatchTargetsRequest.ts';
 import { bidiStream, liveStream, serverStream, type StreamTracker } from './streams.ts';
 
 export const FIND_DEFAULT_LIMIT = 100;
 export const FIND_MAX_LIMIT = 10_000;
 export const MAX_CHECKS_PER_MESSAGE = 1000;
-
-interface DeviceRefInput {
-  name?: string;
-  descriptor?: DescriptorInput | null;
-  ref?: string;
-}
-
-interface FindTargetsInput {
-  source?: DeviceRefInput | null;
-  exclude_hosts?: string[];
-  host_labels?: Record<string, string>;
-  require_available?: boolean;
-  limit?: number;
-  include_rejected?: boolean;
-  rejected_limit?: number;
-  include_source_host?: boolean;
-  include_unreachable_hosts?: boolean;
-  include_draining_hosts?: boolean;
-}
-
-interface CheckItemInput {
-  id?: string;
-  source?: DeviceRefInput | null;
-  target?: DeviceRefInput | null;
-}
 
 export function resolveRef(registry: Registry, ref: DeviceRefInput | null | undefined, field: string): ResolvedDevice {
   if (ref?.name) {
@@ -113,7 +92,7 @@ export function compatibilityHandlers(
     );
 
   return {
-    CheckCompatibility: unary(log, async (request: { source?: DeviceRefInput; target?: DeviceRefInput } & AsOfInput) => {
+    CheckCompatibility: unary(log, async (request: CheckCompatibilityRequest__Output) => {
       const asOf = asOfOf(request);
       if (asOf) {
         // A replay: the devices as they were then, judged by this engine.
@@ -129,7 +108,7 @@ export function compatibilityHandlers(
       return checkResponse(check(source, target));
     }),
 
-    FindTargets: serverStream(streams, log, async (request: FindTargetsInput & AsOfInput) => {
+    FindTargets: serverStream(streams, log, async (request: FindTargetsRequest__Output) => {
       const asOf = asOfOf(request);
       const view = asOf ? await registry.viewAt(await registry.resolveAsOf(asOf)) : undefined;
       const source = view ? resolveRefIn(view, registry, request.source, 'source') : resolveRef(registry, request.source, 'source');
@@ -152,7 +131,7 @@ export function compatibilityHandlers(
       return findTargetsMessages(result, source.device?.name ?? '');
     }),
 
-    CheckCompatibilityStream: bidiStream(streams, log, (request: { checks?: CheckItemInput[] }) => {
+    CheckCompatibilityStream: bidiStream(streams, log, (request: CheckCompatibilityStreamRequest__Output) => {
       const items = request.checks ?? [];
       if (items.length > MAX_CHECKS_PER_MESSAGE) {
         throw invalidArgument([
@@ -179,7 +158,7 @@ export function compatibilityHandlers(
         bufferBytes: options.watchBufferBytes,
         tooSlowMessage: 'the standing query fell too far behind: resync required (open it again)',
       },
-      (request: WatchTargetsInput, stream) => {
+      (request: WatchTargetsRequest__Output, stream) => {
         const source = resolveRef(registry, request.source, 'source');
         const { hostLabels, excludeHosts } = hostFilters(request);
         const sourceName = source.device?.name ?? '';
@@ -280,14 +259,4 @@ const WatchTargetsResponse = () => protoRoot().lookupType('devcompat.v1.WatchTar
 function encodeWatchTargets(message: object): Buffer {
   const type = WatchTargetsResponse();
   return Buffer.from(type.encode(type.fromObject(message)).finish());
-}
-
-interface WatchTargetsInput {
-  source?: DeviceRefInput | null;
-  exclude_hosts?: string[];
-  host_labels?: Record<string, string>;
-  require_available?: boolean;
-  include_source_host?: boolean;
-  include_unreachable_hosts?: boolean;
-  include_draining_hosts?: boolean;
 }

@@ -7,22 +7,13 @@ import type { Registry } from '../core/registry.ts';
 import { optionalRevision, parseDeviceName, parseHostRef } from '../core/resources.ts';
 import { historyEntryMessage, timestampToMs } from './convert.ts';
 import { decodePageToken, encodePageToken, pageSize, unary } from './common.ts';
-
-interface ListHistoryInput {
-  resource?: string;
-  start_revision?: string;
-  end_revision?: string;
-  start_time?: { seconds?: string; nanos?: number } | null;
-  end_time?: { seconds?: string; nanos?: number } | null;
-  actor?: string;
-  order?: string;
-  page_size?: number;
-  page_token?: string;
-}
+import type { ListHistoryRequest__Output } from '../../proto/generated/devcompat/v1/ListHistoryRequest.ts';
+import type { VerifyHistoryRequest__Output } from '../../proto/generated/devcompat/v1/VerifyHistoryRequest.ts';
+import type { CompactHistoryRequest__Output } from '../../proto/generated/devcompat/v1/CompactHistoryRequest.ts';
 
 export function historyHandlers(registry: Registry, log: Logger): grpc.UntypedServiceImplementation {
   return {
-    ListHistory: unary(log, async (request: ListHistoryInput) => {
+    ListHistory: unary(log, async (request: ListHistoryRequest__Output) => {
       const resource = request.resource ?? '';
       let hostId: string | undefined;
       let deviceId: string | undefined;
@@ -71,7 +62,7 @@ export function historyHandlers(registry: Registry, log: Logger): grpc.UntypedSe
       };
     }),
 
-    VerifyHistory: unary(log, async (request: { expected_head?: string }) => {
+    VerifyHistory: unary(log, async (request: VerifyHistoryRequest__Output) => {
       const expected = (request.expected_head ?? '').trim().toLowerCase();
       if (expected && !/^[0-9a-f]{64}$/.test(expected)) {
         throw invalidArgument([{ field: 'expected_head', description: 'must be a hex SHA-256 (64 hex digits)' }]);
@@ -91,7 +82,7 @@ export function historyHandlers(registry: Registry, log: Logger): grpc.UntypedSe
       };
     }),
 
-    CompactHistory: unary(log, async (request: { revision?: string }) => {
+    CompactHistory: unary(log, async (request: CompactHistoryRequest__Output) => {
       const violations = new Violations();
       const revision = optionalRevision(request.revision, 'revision', violations);
       violations.throwIfAny();

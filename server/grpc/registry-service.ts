@@ -10,27 +10,25 @@ import {
   parseHostRef,
   validateLabels,
   validateSyncHost,
-  type SyncHostInput,
 } from '../core/resources.ts';
 import { parseRangeStrict, satisfiesRange } from '../core/version.ts';
 import { deviceMessage, liveDeviceMessage, liveHostMessage, timestamp } from './convert.ts';
-import { asOfOf, decodePageToken, encodePageToken, originOf, pageSize, unary, type AsOfInput } from './common.ts';
+import { asOfOf, decodePageToken, encodePageToken, originOf, pageSize, unary } from './common.ts';
 import { toStatusMessage } from './errors.ts';
 import { bidiStream, type StreamTracker } from './streams.ts';
-
-interface DeviceFilterInput {
-  vendor?: string;
-  device_api?: string;
-  type?: string;
-  host?: string;
-  labels?: Record<string, string>;
-  host_labels?: Record<string, string>;
-  software_version_range?: string;
-}
+import type { SyncHostRequest__Output } from '../../proto/generated/devcompat/v1/SyncHostRequest.ts';
+import type { DeleteHostRequest__Output } from '../../proto/generated/devcompat/v1/DeleteHostRequest.ts';
+import type { SetHostDrainingRequest__Output } from '../../proto/generated/devcompat/v1/SetHostDrainingRequest.ts';
+import type { KeepAliveRequest__Output } from '../../proto/generated/devcompat/v1/KeepAliveRequest.ts';
+import type { GetHostRequest__Output } from '../../proto/generated/devcompat/v1/GetHostRequest.ts';
+import type { ListHostsRequest__Output } from '../../proto/generated/devcompat/v1/ListHostsRequest.ts';
+import type { GetDeviceRequest__Output } from '../../proto/generated/devcompat/v1/GetDeviceRequest.ts';
+import type { ListDevicesRequest__Output } from '../../proto/generated/devcompat/v1/ListDevicesRequest.ts';
+import type { DeviceFilter__Output } from '../../proto/generated/devcompat/v1/DeviceFilter.ts';
 
 export function registryHandlers(registry: Registry, streams: StreamTracker, log: Logger): grpc.UntypedServiceImplementation {
   return {
-    SyncHost: unary(log, async (request: SyncHostInput, call) => {
+    SyncHost: unary(log, async (request: SyncHostRequest__Output, call) => {
       const origin = originOf(call.metadata);
       const command = validateSyncHost(request);
       const result = await registry.syncHost(command, origin);
@@ -45,7 +43,7 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
       };
     }),
 
-    DeleteHost: unary(log, async (request: { name?: string; expected_revision?: string }, call) => {
+    DeleteHost: unary(log, async (request: DeleteHostRequest__Output, call) => {
       const origin = originOf(call.metadata);
       const hostId = parseHostRef(request.name ?? '', 'name');
       const violations = new Violations();
@@ -55,7 +53,7 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
       return { revision: String(result.revision), devices_deleted: result.devicesDeleted, head_hash: registry.headHash };
     }),
 
-    SetHostDraining: unary(log, async (request: { name?: string; draining?: boolean }, call) => {
+    SetHostDraining: unary(log, async (request: SetHostDrainingRequest__Output, call) => {
       const origin = originOf(call.metadata);
       const hostId = parseHostRef(request.name ?? '', 'name');
       const result = await registry.setDraining(hostId, request.draining ?? false, origin);
@@ -67,7 +65,7 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
       };
     }),
 
-    KeepAlive: bidiStream(streams, log, (request: { name?: string }) => {
+    KeepAlive: bidiStream(streams, log, (request: KeepAliveRequest__Output) => {
       const name = request.name ?? '';
       try {
         const hostId = parseHostRef(name, 'name');
@@ -83,12 +81,12 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
       }
     }),
 
-    GetHost: unary(log, (request: { name?: string }) => {
+    GetHost: unary(log, (request: GetHostRequest__Output) => {
       const host = registry.getHost(parseHostRef(request.name ?? '', 'name'));
       return { host: liveHostMessage(host), revision: String(registry.revision) };
     }),
 
-    ListHosts: unary(log, (request: { page_size?: number; page_token?: string; labels?: Record<string, string> }) => {
+    ListHosts: unary(log, (request: ListHostsRequest__Output) => {
       const violations = new Violations();
       const labels = validateLabels(request.labels, 'labels', violations);
       violations.throwIfAny();
@@ -104,7 +102,7 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
       };
     }),
 
-    GetDevice: unary(log, async (request: { name?: string } & AsOfInput) => {
+    GetDevice: unary(log, async (request: GetDeviceRequest__Output) => {
       const { hostId, deviceId } = parseDeviceName(request.name ?? '', 'name');
       const asOf = asOfOf(request);
       if (asOf) {
@@ -115,8 +113,8 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
       return { device: liveDeviceMessage(registry.getDevice(hostId, deviceId)), revision: String(registry.revision) };
     }),
 
-    ListDevices: unary(log, async (request: { page_size?: number; page_token?: string; filter?: DeviceFilterInput | null } & AsOfInput) => {
-      const filter = request.filter ?? {};
+    ListDevices: unary(log, async (request: ListDevicesRequest__Output) => {
+      const filter: Partial<DeviceFilter__Output> = request.filter ?? {};
       const violations = new Violations();
       const labels = validateLabels(filter.labels, 'filter.labels', violations);
       const hostLabels = validateLabels(filter.host_labels, 'filter.host_labels', violations);

@@ -11,17 +11,13 @@ import type { WatchDelivery, WatchEventView, WatchHub } from '../core/watch-hub.
 import { protoRoot } from '../../proto/load.ts';
 import { snapshotMessage, timestamp } from './convert.ts';
 import { liveStream, type StreamTracker } from './streams.ts';
+import type { WatchRequest__Output } from '../../proto/generated/devcompat/v1/WatchRequest.ts';
+import type { WatchFilter__Output } from '../../proto/generated/devcompat/v1/WatchFilter.ts';
 
 export const DEFAULT_PROGRESS_INTERVAL_MS = 5000;
 export const MIN_PROGRESS_INTERVAL_MS = 100;
 /** What one watcher may have written but not yet flushed to its client. */
 export const DEFAULT_WATCH_BUFFER_BYTES = 8 * 1024 * 1024;
-
-interface WatchInput {
-  start_revision?: string;
-  filter?: { host?: string; vendor?: string; device_api?: string; type?: string } | null;
-  progress_interval_ms?: number;
-}
 
 const WatchResponse = () => protoRoot().lookupType('devcompat.v1.WatchResponse');
 
@@ -76,7 +72,7 @@ export function watchHandlers(
         bufferBytes: options.bufferBytes,
         tooSlowMessage: `the watch fell more than ${options.bufferBytes} bytes behind: resync required, resume from your last revision + 1`,
       },
-      (request: WatchInput, stream) => {
+      (request: WatchRequest__Output, stream) => {
         const violations = new Violations();
         const start = optionalRevision(request.start_revision, 'start_revision', violations);
         violations.throwIfAny();
@@ -86,7 +82,7 @@ export function watchHandlers(
             { field: 'progress_interval_ms', description: `at least ${MIN_PROGRESS_INTERVAL_MS}, got ${interval}` },
           ]);
         }
-        const filter = request.filter ?? {};
+        const filter: Partial<WatchFilter__Output> = request.filter ?? {};
         const handle = hub.open(
           {
             startRevision: start || undefined,
