@@ -35,6 +35,23 @@ import type {
   WriteOptions,
 } from './types.ts';
 
+// The messages on the wire are typed by the generated types (proto/generated/); callers get the
+// hand-written public types (client/types.ts), which narrow a few of them (no UNSPECIFIED enum
+// values, messages the server always sets are not null). The casts where messages are handed
+// to callers mark that boundary.
+import type { DeviceRef as DeviceRefMessage } from '../proto/generated/devcompat/v1/DeviceRef.ts';
+import type { GetDeviceRequest } from '../proto/generated/devcompat/v1/GetDeviceRequest.ts';
+import type { WatchRequest } from '../proto/generated/devcompat/v1/WatchRequest.ts';
+import type { WatchResponse__Output } from '../proto/generated/devcompat/v1/WatchResponse.ts';
+import type { FindTargetsRequest } from '../proto/generated/devcompat/v1/FindTargetsRequest.ts';
+import type { FindTargetsResponse__Output } from '../proto/generated/devcompat/v1/FindTargetsResponse.ts';
+import type { WatchTargetsRequest } from '../proto/generated/devcompat/v1/WatchTargetsRequest.ts';
+import type { WatchTargetsResponse__Output } from '../proto/generated/devcompat/v1/WatchTargetsResponse.ts';
+import type { CheckItem as CheckItemMessage } from '../proto/generated/devcompat/v1/CheckItem.ts';
+import type { CheckCompatibilityStreamRequest } from '../proto/generated/devcompat/v1/CheckCompatibilityStreamRequest.ts';
+import type { CheckCompatibilityStreamResponse__Output } from '../proto/generated/devcompat/v1/CheckCompatibilityStreamResponse.ts';
+import type { Timestamp as TimestampMessage } from '../proto/generated/google/protobuf/Timestamp.ts';
+
 export * from './types.ts';
 export { DEFAULT_RETRY, DevcompatError, type RetryPolicy } from './errors.ts';
 export { LeaseKeeper, type LeaseKeeperEvents } from './lease-keeper.ts';
@@ -66,18 +83,18 @@ type UnaryMethod = (
   callback: (error: grpc.ServiceError | null, response: any) => void,
 ) => grpc.ClientUnaryCall;
 
-function toRef(ref: DeviceRef): { name: string } | { descriptor: unknown } {
+function toRef(ref: DeviceRef): DeviceRefMessage {
   return typeof ref === 'string' ? { name: ref } : { descriptor: ref };
 }
 
-function toTimestamp(date: Date | undefined) {
+function toTimestamp(date: Date | undefined): TimestampMessage | null {
   if (!date) return null;
   const ms = date.getTime();
   return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
 }
 
 /** The request fields of a point-in-time read; none for a read of now. */
-function asOfFields(asOf: AsOf): { as_of_revision?: string; as_of_time?: ReturnType<typeof toTimestamp> } {
+function asOfFields(asOf: AsOf): Pick<GetDeviceRequest, 'as_of_revision' | 'as_of_time'> {
   return {
     ...(asOf.as_of_revision !== undefined && { as_of_revision: String(asOf.as_of_revision) }),
     ...(asOf.as_of_time !== undefined && { as_of_time: toTimestamp(asOf.as_of_time) }),
@@ -322,14 +339,12 @@ export class DevcompatClient {
     let createdYielded = false;
     let failures = 0;
     while (!signal?.aborted) {
-      const call: grpc.ClientReadableStream<WatchResponse> = this.watchService.Watch(
-        {
-          start_revision: next === undefined ? '0' : String(next),
-          filter,
-          progress_interval_ms: options.progressIntervalMs ?? 0,
-        },
-        this.metadata(),
-      );
+      const request: WatchRequest = {
+        start_revision: next === undefined ? '0' : String(next),
+        filter,
+        progress_interval_ms: options.progressIntervalMs ?? 0,
+      };
+      const call: grpc.ClientReadableStream<WatchResponse__Output> = this.watchService.Watch(request, this.metadata());
       const cancel = () => call.cancel();
       signal?.addEventListener('abort', cancel, { once: true });
       let interruption: DevcompatError;
@@ -348,7 +363,7 @@ export class DevcompatClient {
             if (next !== undefined && revision < next) continue; // delivered before a resume
             next = revision + 1n;
           }
-          yield message;
+          yield message as WatchResponse;
         }
         if (signal?.aborted) return;
         interruption = new DevcompatError({ code: grpc.status.UNAVAILABLE, message: 'the server ended the watch' });
@@ -383,14 +398,13 @@ export class DevcompatClient {
    */
   async *findTargets(source: DeviceRef, options: FindTargetsOptions = {}, deadlineMs = 60_000): AsyncGenerator<FindTargetsItem> {
     const { as_of_revision, as_of_time, ...filters } = options;
-    const call: grpc.ClientReadableStream<any> = this.compatibility.FindTargets(
-      { source: toRef(source), ...filters, ...asOfFields({ as_of_revision, as_of_time }) },
-      this.metadata(),
-      { deadline: Date.now() + deadlineMs },
-    );
+    const request: FindTargetsRequest = { source: toRef(source), ...filters, ...asOfFields({ as_of_revision, as_of_time }) };
+    const call: grpc.ClientReadableStream<FindTargetsResponse__Output> = this.compatibility.FindTargets(request, this.metadata(), {
+      deadline: Date.now() + deadlineMs,
+    });
     try {
       for await (const message of call) {
-        yield message.target ? { target: message.target } : { summary: message.summary };
+        yield (message.target ? { target: message.target } : { summary: message.summary }) as FindTargetsItem;
       }
     } catch (error) {
       throw DevcompatError.from(error);
@@ -407,14 +421,12 @@ export class DevcompatClient {
   async *watchTargets(source: DeviceRef, options: WatchTargetsOptions = {}): AsyncGenerator<WatchTargetsResponse> {
     const { signal, ...filters } = options;
     if (signal?.aborted) return;
-    const call: grpc.ClientReadableStream<WatchTargetsResponse> = this.compatibility.WatchTargets(
-      { source: toRef(source), ...filters },
-      this.metadata(),
-    );
+    const request: WatchTargetsRequest = { source: toRef(source), ...filters };
+    const call: grpc.ClientReadableStream<WatchTargetsResponse__Output> = this.compatibility.WatchTargets(request, this.metadata());
     const cancel = () => call.cancel();
     signal?.addEventListener('abort', cancel, { once: true });
     try {
-      for await (const message of call) yield message;
+      for await (const message of call) yield message as WatchTargetsResponse;
     } catch (error) {
       if (signal?.aborted) return;
       throw DevcompatError.from(error);
@@ -453,7 +465,7 @@ interface PendingCheck {
  */
 export class CheckStream {
   private readonly pending = new Map<string, PendingCheck>();
-  private queue: { id: string; source: unknown; target: unknown }[] = [];
+  private queue: CheckItemMessage[] = [];
   private scheduled = false;
   /** The stream's buffer is full: wait for 'drain' before writing more. */
   private blocked = false;
@@ -462,18 +474,18 @@ export class CheckStream {
   private readonly ended: Promise<void>;
 
   constructor(
-    private readonly call: grpc.ClientDuplexStream<any, any>,
+    private readonly call: grpc.ClientDuplexStream<CheckCompatibilityStreamRequest, CheckCompatibilityStreamResponse__Output>,
     private readonly maxBatch: number,
   ) {
-    call.on('data', (message: { results: any[] }) => {
+    call.on('data', (message: CheckCompatibilityStreamResponse__Output) => {
       for (const raw of message.results) {
         const entry = this.pending.get(raw.id);
         if (!entry) continue;
         this.pending.delete(raw.id);
         entry.resolve(
           raw.result
-            ? { id: raw.id, result: raw.result }
-            : { id: raw.id, error: { ...decodeStatus(raw.error), code: raw.error?.code ?? grpc.status.UNKNOWN } },
+            ? { id: raw.id, result: raw.result as CompatibilityResult }
+            : { id: raw.id, error: { ...decodeStatus(raw.error ?? {}), code: raw.error?.code ?? grpc.status.UNKNOWN } },
         );
       }
     });
