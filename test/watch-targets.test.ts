@@ -503,3 +503,29 @@ test('cancelling a standing query leaves nothing open; one that cannot start fai
   await client.syncHost(host('t3', [spec('gpu0', gvt('1.2.0'))]));
   t.is(server.openStreams(), baseline);
 });
+
+test('a standing query whose client stops reading is cut off with WATCH_TOO_SLOW; writers and other queries go on', async (t) => {
+  const { client, raw, server } = await start(t, { watchBufferBytes: 64 * 1024 });
+  await client.syncHost(host('src', [spec('gpu0', gvt('1.2.0'))]));
+  const baseline = server.openStreams();
+  const slow = watchTargets(t, raw, { source: { name: SRC } });
+  const healthy = watchTargets(t, raw, { source: { name: SRC } });
+  await slow.waitForInitial();
+  await healthy.waitForInitial();
+  slow.call.pause(); // stops reading: HTTP/2 flow control backs up into the server
+  // Each sync adds or removes 100 compatible targets: one message of 100 changes, results included.
+  const many = Array.from({ length: 100 }, (_, i) => spec(`gpu${i}`, gvt('1.2.0')));
+  let last = '';
+  for (let i = 0; i < 80; i++) last = (await client.syncHost(host('t', i % 2 === 0 ? many : []))).revision;
+  await healthy.waitFor((w) => w.has(last), 30_000, 'the healthy query gets every change');
+  t.is(healthy.applied().targets.size, 0, 'the healthy query applied every diff: the last sync removed every target');
+  await eventually(() => server.openStreams() === baseline + 1, 10_000, 'the slow query released');
+  slow.call.resume();
+  await slow.waitFor((w) => w.ended, 20_000, 'the slow query to end');
+  t.is(slow.error?.code, grpc.status.RESOURCE_EXHAUSTED);
+  t.is(slow.error?.reason, 'WATCH_TOO_SLOW');
+  t.is(slow.error?.message, 'the standing query fell too far behind: resync required (open it again)');
+  t.false(slow.has(last), 'it was cut before the end');
+  healthy.cancel();
+  await eventually(() => server.openStreams() === baseline, 5000, 'every stream released');
+});
