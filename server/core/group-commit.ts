@@ -48,8 +48,6 @@ export interface DeleteResult {
 /** Told of every write applied to the live state, before the change feed and the writer. */
 export interface CommitObserver {
   applied(plan: Plan, host: LiveHost | undefined, removed: LiveHost | undefined): void;
-  /** The lease expiry a host created by this plan starts with. */
-  initialLease(plan: Plan): number;
 }
 
 interface Settle<T> {
@@ -195,7 +193,7 @@ export class GroupCommit {
     }
     for (const entry of usedDescriptors(plans, newDescriptors)) this.state.addDescriptor(entry);
     for (const plan of plans) {
-      const { host, removed } = this.state.apply(plan, this.observer.initialLease(plan));
+      const { host, removed } = this.state.apply(plan);
       this.observer.applied(plan, host, removed);
     }
     const changing = plans.filter((plan) => plan.revision !== undefined);

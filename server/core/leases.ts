@@ -51,11 +51,7 @@ export class Leases implements CommitObserver {
     this.writes = writes;
   }
 
-  initialLease(plan: Plan): number {
-    return plan.host ? plan.host.lastSyncTime + this.ttlMs : 0;
-  }
-
-  /** A sync renews its host's lease; a new host's lease starts; a deleted host's is forgotten. */
+  /** A sync renews its host's lease (a new host's starts); a deleted host's is forgotten. */
   applied(plan: Plan, host: LiveHost | undefined, removed: LiveHost | undefined): void {
     if (removed) this.renewed.delete(removed);
     if (!host || !plan.host) return;

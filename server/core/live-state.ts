@@ -336,10 +336,10 @@ export class LiveState {
   }
 
   /**
-   * Applies one committed write. Returns the host as it is now (a new host gets `leaseExpiry`)
-   * and, when the write deleted it, the host that was removed.
+   * Applies one committed write. Returns the host as it is now and, when the write deleted
+   * it, the host that was removed. A new host's lease is set by leases.ts as it is applied.
    */
-  apply(change: StateChange, leaseExpiry: number): { host: LiveHost | undefined; removed: LiveHost | undefined; created: boolean } {
+  apply(change: StateChange): { host: LiveHost | undefined; removed: LiveHost | undefined; created: boolean } {
     const { hostId } = change;
     if (!change.host) {
       const host = this.hosts.get(hostId);
@@ -355,7 +355,7 @@ export class LiveState {
     let host = this.hosts.get(hostId);
     const created = !host;
     if (!host) {
-      host = { record: change.host, devices: new Map(), leaseExpiry };
+      host = { record: change.host, devices: new Map(), leaseExpiry: 0 };
       this.addHost(host);
     } else {
       if (!labelsEqual(host.record.labels, change.host.labels)) {
