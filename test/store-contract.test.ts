@@ -7,7 +7,8 @@
 
 import test, { type ExecutionContext } from 'ava';
 import path from 'node:path';
-import type { CommitBatch, DeviceRecord, HistoryQuery, HistoryRecord, HostRecord, RegistryStore } from '../server/core/store.ts';
+import { historyQuery, type CommitBatch, type DeviceRecord, type HistoryQuery, type HistoryRecord, type HostRecord, type RegistryStore } from '../server/core/store.ts';
+import { EMPTY_BATCH } from '../server/core/write-planning.ts';
 import { GENESIS_HASH } from '../server/store/history-chain.ts';
 import { MemoryStore } from '../server/store/memory-store.ts';
 import { WorkerStore } from '../server/store/worker-store.ts';
@@ -82,17 +83,7 @@ function entry(revision: number, seq: number, hostId: string, deviceId: string, 
 }
 
 function batch(parts: Partial<CommitBatch>): CommitBatch {
-  return {
-    newDescriptors: [],
-    hostUpserts: [],
-    hostDeletes: [],
-    deviceUpserts: [],
-    deviceDeletes: [],
-    history: [],
-    syncTouches: [],
-    leases: [],
-    ...parts,
-  };
+  return { ...EMPTY_BATCH, ...parts };
 }
 
 /** Revision r creates host `h{r}` with one device; the first also stores the descriptor. */
@@ -123,18 +114,7 @@ function updateDevice(revision: number, host: number, available: number): Commit
   });
 }
 
-const HISTORY_QUERY: HistoryQuery = {
-  hostId: undefined,
-  deviceId: undefined,
-  startRevision: undefined,
-  endRevision: undefined,
-  startTime: undefined,
-  endTime: undefined,
-  actor: undefined,
-  newestFirst: false,
-  after: undefined,
-  limit: 1000,
-};
+const HISTORY_QUERY: HistoryQuery = historyQuery({ limit: 1000 });
 
 const at = (records: readonly HistoryRecord[]) => records.map((r) => `${r.revision}/${r.seq}`);
 

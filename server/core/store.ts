@@ -145,6 +145,22 @@ export interface HistoryQuery {
   readonly limit: number;
 }
 
+/** A history query: every entry, oldest first, unless `fields` narrow it. */
+export function historyQuery(fields: Partial<HistoryQuery> & { readonly limit: number }): HistoryQuery {
+  return {
+    hostId: undefined,
+    deviceId: undefined,
+    startRevision: undefined,
+    endRevision: undefined,
+    startTime: undefined,
+    endTime: undefined,
+    actor: undefined,
+    newestFirst: false,
+    after: undefined,
+    ...fields,
+  };
+}
+
 /**
  * `full`: every acknowledged write is on stable storage (for SQLite: WAL + synchronous=FULL).
  * `relaxed`: survives a crash of devcompat, but the last writes acknowledged before a power

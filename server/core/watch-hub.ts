@@ -10,7 +10,7 @@
 import { DomainError } from './errors.ts';
 import type { Descriptor } from './model.ts';
 import type { Registry, RevisionChange } from './registry.ts';
-import type { ChangeKind, HistoryRecord } from './store.ts';
+import { historyQuery, type ChangeKind, type HistoryRecord } from './store.ts';
 
 export interface WatchFilter {
   readonly hostId: string | undefined;
@@ -167,18 +167,9 @@ export class WatchHub {
         if (watcher.nextRevision < this.registry.oldestRevision) {
           throw this.registry.compacted(watcher.nextRevision, this.registry.oldestRevision);
         }
-        const entries = await this.registry.listHistory({
-          hostId: filter.hostId,
-          deviceId: undefined,
-          startRevision: watcher.nextRevision,
-          endRevision: undefined,
-          startTime: undefined,
-          endTime: undefined,
-          actor: undefined,
-          newestFirst: false,
-          after: undefined,
-          limit: CATCH_UP_PAGE,
-        });
+        const entries = await this.registry.listHistory(
+          historyQuery({ hostId: filter.hostId, startRevision: watcher.nextRevision, limit: CATCH_UP_PAGE }),
+        );
         if (watcher.cancelled) return;
         // Compaction may have removed part of what this page should have held.
         if (watcher.nextRevision < this.registry.oldestRevision) {
@@ -191,18 +182,9 @@ export class WatchHub {
         if (full && groups.length === 1) {
           // One revision larger than a page: read it whole.
           const revision = groups[0][0].revision;
-          groups[0] = await this.registry.listHistory({
-            hostId: filter.hostId,
-            deviceId: undefined,
-            startRevision: revision,
-            endRevision: revision,
-            startTime: undefined,
-            endTime: undefined,
-            actor: undefined,
-            newestFirst: false,
-            after: undefined,
-            limit: Number.MAX_SAFE_INTEGER,
-          });
+          groups[0] = await this.registry.listHistory(
+            historyQuery({ hostId: filter.hostId, startRevision: revision, endRevision: revision, limit: Number.MAX_SAFE_INTEGER }),
+          );
         } else if (full) {
           groups.pop(); // possibly cut short: read again with the next page
         }

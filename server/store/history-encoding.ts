@@ -4,7 +4,7 @@
 // verifier re-reading stored columns recomputes exactly what was hashed.
 
 import type { Labels } from '../core/resources.ts';
-import type { HistoryRecord, ResourceSnapshot } from '../core/store.ts';
+import type { ChainWalk, ChainWalkQuery, HistoryRecord, ResourceSnapshot } from '../core/store.ts';
 import { chainHash, type ChainedColumns } from './history-chain.ts';
 
 /** One history entry as stored and chained: its columns, the hash before it and its own. */
@@ -43,6 +43,55 @@ export function chainEntries(
     return { columns, prev, hash: head };
   });
   return { entries, heads, head };
+}
+
+/**
+ * Walks stored entries (already cut to the query's page, in chain order). For each: its prev
+ * hash must be the hash before it (else entries between were removed, or it was moved), and
+ * its hash must match its content (else it was altered).
+ */
+export function walkChain(
+  rows: Iterable<{ readonly columns: ChainedColumns; readonly prev: string | undefined; readonly hash: string | undefined }>,
+  query: ChainWalkQuery,
+): ChainWalk {
+  let prev = query.prevHash;
+  let checked = 0;
+  let foundExpectedHead = query.expectedHead !== undefined && query.expectedHead === query.prevHash && !query.after;
+  let last: ChainWalk['last'];
+  for (const row of rows) {
+    checked++;
+    const { revision, seq, hostId, deviceId } = row.columns;
+    const at = { revision, seq };
+    if (row.prev !== prev) {
+      return {
+        checked,
+        last,
+        foundExpectedHead,
+        broken: {
+          ...at,
+          problem: 'REMOVED_OR_REORDERED',
+          description: `entry ${revision}/${seq} does not follow the entry before it: entries were removed before it, or it was moved`,
+        },
+      };
+    }
+    const computed = chainHash(prev, row.columns);
+    if (row.hash !== computed) {
+      return {
+        checked,
+        last,
+        foundExpectedHead,
+        broken: {
+          ...at,
+          problem: 'ALTERED',
+          description: `entry ${revision}/${seq} (${deviceId ? `hosts/${hostId}/devices/${deviceId}` : `hosts/${hostId}`}) no longer matches its hash: it was altered`,
+        },
+      };
+    }
+    prev = computed;
+    last = { ...at, hash: computed };
+    if (computed === query.expectedHead) foundExpectedHead = true;
+  }
+  return { checked, last, foundExpectedHead, broken: undefined };
 }
 
 // History snapshots are compact JSON: the entry's row already holds the host and device ids,

@@ -25,8 +25,8 @@ import type {
   ServedStore,
   StoreFactory,
 } from '../core/store.ts';
-import { chainHash, GENESIS_HASH, type ChainedColumns } from './history-chain.ts';
-import { chainEntries, decodeSnapshot } from './history-encoding.ts';
+import { GENESIS_HASH, type ChainedColumns } from './history-chain.ts';
+import { chainEntries, decodeSnapshot, walkChain } from './history-encoding.ts';
 
 interface StoredEntry {
   readonly columns: ChainedColumns;
@@ -226,25 +226,7 @@ export class MemoryStore implements ServedStore {
       const rows = this.contents.history
         .filter(({ columns: e }) => !after || e.revision > after.revision || (e.revision === after.revision && e.seq > after.seq))
         .slice(0, query.limit);
-      let prev = query.prevHash;
-      let checked = 0;
-      let foundExpectedHead = query.expectedHead !== undefined && query.expectedHead === query.prevHash && !after;
-      let last: ChainWalk['last'];
-      for (const row of rows) {
-        checked++;
-        const at = { revision: row.columns.revision, seq: row.columns.seq };
-        if (row.prev !== prev) {
-          return { checked, last, foundExpectedHead, broken: { ...at, problem: 'REMOVED_OR_REORDERED', description: `entry ${at.revision}/${at.seq} does not follow the entry before it` } };
-        }
-        const computed = chainHash(prev, row.columns);
-        if (computed !== row.hash) {
-          return { checked, last, foundExpectedHead, broken: { ...at, problem: 'ALTERED', description: `entry ${at.revision}/${at.seq} no longer matches its hash` } };
-        }
-        prev = computed;
-        last = { ...at, hash: computed };
-        if (computed === query.expectedHead) foundExpectedHead = true;
-      }
-      return { checked, last, foundExpectedHead, broken: undefined };
+      return walkChain(rows, query);
     });
   }
 

@@ -22,7 +22,7 @@ import type {
   LoadedState,
 } from '../core/store.ts';
 import { chainedColumns, chainHash, GENESIS_HASH } from './history-chain.ts';
-import { chainEntries, decodeSnapshot } from './history-encoding.ts';
+import { chainEntries, decodeSnapshot, walkChain } from './history-encoding.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 
 /** `full`: synchronous=FULL, as etcd promises; `relaxed`: synchronous=NORMAL. */
@@ -280,56 +280,17 @@ export class SqliteStore {
     return row.revision ?? undefined;
   }
 
-  /**
-   * Walks up to `limit` entries of the chain. For each: its prev_hash must be the hash before
-   * it (else entries between were removed, or it was moved), and its hash must match its
-   * content (else it was altered).
-   */
+  /** Walks up to `limit` entries of the chain (history-encoding.ts, walkChain). */
   verifyChain(query: ChainWalkQuery): ChainWalk {
     const rows = (
       query.after
         ? this.statements.chainAfter.all(query.after.revision, query.after.seq, query.limit)
         : this.statements.chainFromStart.all(query.limit)
     ) as HistoryRow[];
-    let prev = query.prevHash;
-    let checked = 0;
-    let foundExpectedHead = query.expectedHead !== undefined && query.expectedHead === query.prevHash && !query.after;
-    let last: ChainWalk['last'];
-    for (const row of rows) {
-      checked++;
-      const at = { revision: row.revision, seq: row.seq };
-      const storedPrev = row.prev_hash?.toString('hex');
-      const stored = row.hash?.toString('hex');
-      if (storedPrev !== prev) {
-        return {
-          checked,
-          last,
-          foundExpectedHead,
-          broken: {
-            ...at,
-            problem: 'REMOVED_OR_REORDERED',
-            description: `entry ${row.revision}/${row.seq} does not follow the entry before it: entries were removed before it, or it was moved`,
-          },
-        };
-      }
-      const computed = chainHash(prev, chainedColumns(row));
-      if (stored !== computed) {
-        return {
-          checked,
-          last,
-          foundExpectedHead,
-          broken: {
-            ...at,
-            problem: 'ALTERED',
-            description: `entry ${row.revision}/${row.seq} (${row.device_id ? `hosts/${row.host_id}/devices/${row.device_id}` : `hosts/${row.host_id}`}) no longer matches its hash: it was altered`,
-          },
-        };
-      }
-      prev = computed;
-      last = { ...at, hash: computed };
-      if (computed === query.expectedHead) foundExpectedHead = true;
-    }
-    return { checked, last, foundExpectedHead, broken: undefined };
+    return walkChain(
+      rows.map((row) => ({ columns: chainedColumns(row), prev: row.prev_hash?.toString('hex'), hash: row.hash?.toString('hex') })),
+      query,
+    );
   }
 
   compact(revision: number, time: number): CompactionResult {

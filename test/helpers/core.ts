@@ -5,6 +5,7 @@ import { ManualClock } from '../../server/core/clock.ts';
 import { Registry, type RevisionChange } from '../../server/core/registry.ts';
 import { validateSyncHost, type SyncHostCommand } from '../../server/core/resources.ts';
 import { MemoryStore } from '../../server/store/memory-store.ts';
+import { historyQuery } from '../../server/core/store.ts';
 
 export const ORIGIN = { actor: 'test', reason: '' };
 
@@ -58,18 +59,7 @@ export function syncOf(name: string, devices: readonly (string | { id: string; d
 
 /** A history-ordered list of a host's entries, oldest first. */
 export async function historyOf(registry: Registry, hostId: string) {
-  return registry.listHistory({
-    hostId,
-    deviceId: '',
-    startRevision: undefined,
-    endRevision: undefined,
-    startTime: undefined,
-    endTime: undefined,
-    actor: undefined,
-    newestFirst: false,
-    after: undefined,
-    limit: 1000,
-  });
+  return registry.listHistory(historyQuery({ hostId, deviceId: '', limit: 1000 }));
 }
 
 /**
