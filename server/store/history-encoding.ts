@@ -62,30 +62,22 @@ export function walkChain(
     checked++;
     const { revision, seq, hostId, deviceId } = row.columns;
     const at = { revision, seq };
+    const broken = (problem: 'REMOVED_OR_REORDERED' | 'ALTERED', description: string): ChainWalk => ({
+      checked,
+      last,
+      foundExpectedHead,
+      broken: { ...at, problem, description },
+    });
     if (row.prev !== prev) {
-      return {
-        checked,
-        last,
-        foundExpectedHead,
-        broken: {
-          ...at,
-          problem: 'REMOVED_OR_REORDERED',
-          description: `entry ${revision}/${seq} does not follow the entry before it: entries were removed before it, or it was moved`,
-        },
-      };
+      return broken(
+        'REMOVED_OR_REORDERED',
+        `entry ${revision}/${seq} does not follow the entry before it: entries were removed before it, or it was moved`,
+      );
     }
     const computed = chainHash(prev, row.columns);
     if (row.hash !== computed) {
-      return {
-        checked,
-        last,
-        foundExpectedHead,
-        broken: {
-          ...at,
-          problem: 'ALTERED',
-          description: `entry ${revision}/${seq} (${deviceId ? `hosts/${hostId}/devices/${deviceId}` : `hosts/${hostId}`}) no longer matches its hash: it was altered`,
-        },
-      };
+      const resource = deviceId ? `hosts/${hostId}/devices/${deviceId}` : `hosts/${hostId}`;
+      return broken('ALTERED', `entry ${revision}/${seq} (${resource}) no longer matches its hash: it was altered`);
     }
     prev = computed;
     last = { ...at, hash: computed };
