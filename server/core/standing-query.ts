@@ -4,8 +4,13 @@
 // work per change is bounded by the devices of one host, never the size of the registry. Only
 // a change to a registered source itself re-judges every candidate.
 //
-// Targets carry a sort key that orders them as FindTargets ranks them, so a client keeps the
-// ranked set from the diffs alone: a new best target does not resend the others.
+// Targets carry a sort key that orders them as FindTargets ranks them (rank.ts, rankSortKey),
+// so a client keeps the ranked set from the diffs alone: a new best target does not resend
+// the others. `openStandingQuery` listens to the change feed first, then hands over the
+// baseline, in one tick, so no revision falls between them (as watch-hub.ts does for Watch).
+//
+// Owns: one query's target set. May call: the live state's reads, the verdict cache,
+// rank.ts, and the change feed it is given.
 
 import { DomainError } from './errors.ts';
 import type { Descriptor } from './model.ts';

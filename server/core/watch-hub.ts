@@ -6,6 +6,9 @@
 //
 // The hub knows nothing of gRPC: a watcher's sink encodes, buffers and enforces the bound on
 // its buffer (server/grpc/watch-service.ts). A sink that is too slow cancels its watcher.
+//
+// Owns: the watchers. May call: the registry's change feed, history, revision, head and
+// descriptor table.
 
 import { DomainError } from './errors.ts';
 import type { Descriptor } from './model.ts';
