@@ -87,7 +87,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const services = loadServices();
   const streams = new StreamTracker();
   const watchBufferBytes = options.watchBufferBytes ?? DEFAULT_WATCH_BUFFER_BYTES;
-  const hub = new WatchHub(registry);
+  const hub = new WatchHub(registry, options.clock);
   server.addService(services.RegistryService.service, registryHandlers(registry, streams, log));
   const compatibility = services.CompatibilityService.service;
   server.addService(

@@ -7,9 +7,10 @@
 // The hub knows nothing of gRPC: a watcher's sink encodes, buffers and enforces the bound on
 // its buffer (server/grpc/watch-service.ts). A sink that is too slow cancels its watcher.
 //
-// Owns: the watchers. May call: the registry's change feed, history, revision, head and
-// descriptor table.
+// Owns: the watchers and the progress timer. May call: the registry's change feed, history,
+// revision, head and descriptor table; the clock.
 
+import { systemClock, type Clock } from './clock.ts';
 import { DomainError } from './errors.ts';
 import type { Descriptor } from './model.ts';
 import type { Registry, RevisionChange } from './registry.ts';
@@ -96,14 +97,14 @@ export class WatchHub {
   private readonly byHost = new Map<string, Set<Watcher>>();
   private readonly all = new Set<Watcher>();
   private readonly unsubscribe: () => void;
-  private readonly timer: NodeJS.Timeout;
+  private readonly stopProgress: () => void;
 
   constructor(
     private readonly registry: Registry,
-    private readonly clock: () => number = Date.now,
+    private readonly clock: Clock = systemClock,
   ) {
     this.unsubscribe = registry.subscribe((change) => this.publish(change));
-    this.timer = setInterval(() => this.sendProgress(), PROGRESS_TICK_MS).unref();
+    this.stopProgress = clock.every(PROGRESS_TICK_MS, () => this.sendProgress());
   }
 
   get size(): number {
@@ -119,7 +120,7 @@ export class WatchHub {
     if (request.startRevision !== undefined && request.startRevision < oldest) {
       throw this.registry.compacted(request.startRevision, oldest);
     }
-    const watcher = new Watcher(this, request, sink, this.registry.revision, this.clock());
+    const watcher = new Watcher(this, request, sink, this.registry.revision, this.clock.now());
     this.all.add(watcher);
     void this.catchUp(watcher);
     return watcher;
@@ -137,7 +138,7 @@ export class WatchHub {
   }
 
   close(): void {
-    clearInterval(this.timer);
+    this.stopProgress();
     this.unsubscribe();
     for (const watcher of [...this.all]) {
       watcher.cancel();
@@ -243,7 +244,7 @@ export class WatchHub {
       }
     }
     if (events.length === 0) return true;
-    watcher.lastSentAt = this.clock();
+    watcher.lastSentAt = this.clock.now();
     return watcher.sink.deliver({ change, events, whole: unfiltered && filter.hostId === undefined });
   }
 
@@ -267,7 +268,7 @@ export class WatchHub {
   }
 
   private sendProgress(): void {
-    const now = this.clock();
+    const now = this.clock.now();
     for (const watcher of this.all) {
       if (!watcher.live || now - watcher.lastSentAt < watcher.request.progressIntervalMs) continue;
       watcher.lastSentAt = now;
