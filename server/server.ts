@@ -6,11 +6,12 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { pino, type Logger } from 'pino';
 import { loadServices, SERVICE_NAMES } from '../proto/load.ts';
+import type { Clock } from './core/clock.ts';
 import { Registry, type RetentionPolicy } from './core/registry.ts';
+import type { Durability, StoreFactory } from './core/store.ts';
 import { WatchHub } from './core/watch-hub.ts';
 import { DEFAULT_WATCH_BUFFER_BYTES, watchHandlers } from './grpc/watch-service.ts';
-import type { Durability } from './store/sqlite-store.ts';
-import { WorkerStore } from './store/worker-store.ts';
+import { sqliteStore } from './store/worker-store.ts';
 import { registryHandlers } from './grpc/registry-service.ts';
 import { compatibilityHandlers } from './grpc/compatibility-service.ts';
 import { acceptingPreEncoded } from './grpc/verdict-encoding.ts';
@@ -24,9 +25,15 @@ export const DEFAULT_DB_PATH = './data/devcompat.db';
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 export interface ServerOptions {
+  /** The SQLite file of the default store (ignored when `store` is given). */
   readonly dbPath: string;
   readonly address?: string;
+  /** The default store's durability mode (default `full`). */
   readonly durability?: Durability;
+  /** Opens the store (default: SQLite at `dbPath`, in a worker thread). */
+  readonly store?: StoreFactory;
+  /** Time and timers for leases, revision times and retention (default: the system clock). */
+  readonly clock?: Clock;
   readonly maxMessageBytes?: number;
   readonly logger?: Logger;
   /** Milliseconds to let in-flight calls finish on close before they are cut. */
@@ -60,15 +67,17 @@ export interface RunningServer {
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.logger ?? pino({ level: 'silent' });
-  const store = await WorkerStore.open({ path: options.dbPath, durability: options.durability ?? 'full' });
+  const openStore = options.store ?? sqliteStore({ path: options.dbPath, durability: options.durability ?? 'full' });
+  const store = await openStore();
   let registry: Registry;
   try {
-    registry = await Registry.open(store, { leaseTtlMs: options.leaseTtlMs });
+    registry = await Registry.open(store, { leaseTtlMs: options.leaseTtlMs, clock: options.clock });
   } catch (error) {
     await store.close();
     throw error;
   }
-  if (store.migrations.applied.length > 0) log.info({ applied: store.migrations.applied }, 'migrations applied');
+  const applied = store.migrations?.applied ?? [];
+  if (applied.length > 0) log.info({ applied }, 'migrations applied');
 
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const server = new grpc.Server({
@@ -78,7 +87,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const services = loadServices();
   const streams = new StreamTracker();
   const watchBufferBytes = options.watchBufferBytes ?? DEFAULT_WATCH_BUFFER_BYTES;
-  const hub = new WatchHub(registry);
+  const hub = new WatchHub(registry, options.clock);
   server.addService(services.RegistryService.service, registryHandlers(registry, streams, log));
   const compatibility = services.CompatibilityService.service;
   server.addService(

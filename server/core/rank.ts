@@ -4,7 +4,9 @@
 //   3. smaller software_version distance (|Δmajor|, |Δminor|, |Δpatch|);
 //   4. more free capacity, unknown counting as none free;
 //   5. resource name ascending.
-// 1-3 depend on the descriptors only (RankKey); 4-5 on the resource (compareRanked).
+// 1-3 depend on the descriptors only (RankKey); 4-5 on the resource (compareFreeThenName,
+// the one tie-break; compareRanked and rankSortKey are the whole order as a comparator and
+// as a string).
 
 import type { Descriptor, Verdict, VerdictKind, Version } from './model.ts';
 
@@ -78,10 +80,48 @@ export function compareRankKeys(a: RankKey, b: RankKey): number {
 export function compareRanked(a: RankCandidate, b: RankCandidate): number {
   const byKey = compareRankKeys(a.key, b.key);
   if (byKey !== 0) return byKey;
+  return compareFreeThenName(a.available, a.name, b.available, b.name);
+}
+
+/**
+ * The tie-break between targets whose rank keys are equal (criteria 4 and 5): more free
+ * capacity first, unknown counting as none free, then the name ascending. The one definition
+ * of it: FindTargets and compareRanked call it, and rankSortKey encodes the same order.
+ */
+export function compareFreeThenName(
+  freeA: number | null | undefined,
+  nameA: string,
+  freeB: number | null | undefined,
+  nameB: string,
+): number {
   // Unknown capacity counts as none free, so it ties with 0 and the name decides.
-  const freeA = a.available ?? 0;
-  const freeB = b.available ?? 0;
-  if (freeA !== freeB) return freeB - freeA;
+  const a = freeA ?? 0;
+  const b = freeB ?? 0;
+  if (a !== b) return b - a;
   // Code-unit order, not localeCompare: the order must not depend on the server's locale.
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  return nameA < nameB ? -1 : nameA > nameB ? 1 : 0;
+}
+
+const PAD = 10;
+/** Free capacity is a uint32 on the wire. */
+const MAX_AVAILABLE = 4_294_967_295;
+
+/**
+ * compareRanked as a string: fixed-width decimal fields, so that byte order is rank order —
+ * verdict class, exact first, version distance, more free capacity first (unknown as none),
+ * then the name in code-unit order. Standing queries hand it to clients, which keep a ranked
+ * set from diffs alone.
+ */
+export function rankSortKey(key: RankKey, available: number | null | undefined, name: string): string {
+  const pad = (value: number) => String(value).padStart(PAD, '0');
+  const free = Math.min(Math.max(available ?? 0, 0), MAX_AVAILABLE);
+  return [
+    String(key.verdictClass),
+    key.exact ? '0' : '1',
+    pad(key.distance[0]),
+    pad(key.distance[1]),
+    pad(key.distance[2]),
+    pad(MAX_AVAILABLE - free),
+    name,
+  ].join('.');
 }

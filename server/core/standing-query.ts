@@ -4,12 +4,20 @@
 // work per change is bounded by the devices of one host, never the size of the registry. Only
 // a change to a registered source itself re-judges every candidate.
 //
-// Targets carry a sort key that orders them as FindTargets ranks them, so a client keeps the
-// ranked set from the diffs alone: a new best target does not resend the others.
+// Targets carry a sort key that orders them as FindTargets ranks them (rank.ts, rankSortKey),
+// so a client keeps the ranked set from the diffs alone: a new best target does not resend
+// the others. `openStandingQuery` listens to the change feed first, then hands over the
+// baseline, in one tick, so no revision falls between them (as watch-hub.ts does for Watch).
+//
+// Owns: one query's target set. May call: the live state's reads, the verdict cache,
+// rank.ts, and the change feed it is given.
 
 import { DomainError } from './errors.ts';
 import type { Descriptor } from './model.ts';
-import { hostIsEligible, hostState, type CachedVerdict, type HostState, type LiveDevice, type Registry, type RevisionChange } from './registry.ts';
+import type { CachedVerdict, ResolvedDevice, VerdictCache } from './find-targets.ts';
+import type { RevisionChange } from './group-commit.ts';
+import { hostIsEligible, hostState, isCandidate, type HostState, type LiveDevice, type LiveState } from './live-state.ts';
+import { rankSortKey } from './rank.ts';
 import { labelsMatch, type Labels } from './resources.ts';
 
 export interface StandingQueryOptions {
@@ -39,26 +47,52 @@ export type TargetChange =
   | { readonly kind: 'ADDED' | 'UPDATED'; readonly name: string; readonly target: TargetState }
   | { readonly kind: 'REMOVED'; readonly name: string; readonly hostState: HostState | undefined };
 
-const PAD = 10;
-const MAX_AVAILABLE = 4_294_967_295;
+/** Where a standing query's results go (the transport encodes and bounds them). */
+export interface StandingQuerySink {
+  /** The baseline, in rank order, at `revision`. */
+  initial(targets: readonly TargetState[], revision: number): void;
+  /** The diffs one revision brought (never empty). */
+  changes(changes: readonly TargetChange[], revision: number): void;
+  /** The query ended (its followed source was deleted); it is already unsubscribed. */
+  fail(error: unknown): void;
+}
 
 /**
- * Fixed-width decimal fields, so byte order is rank order: verdict class, exact first,
- * version distance, more free capacity first, then the name (code-unit order, as FindTargets).
+ * Opens a standing query: subscribes to the change feed first, then hands the sink its
+ * baseline, both in this tick, so that no revision falls between them. Returns the function
+ * that cancels it.
  */
-export function targetSortKey(cached: CachedVerdict, available: number | undefined, name: string): string {
-  const { rank } = cached;
-  const pad = (value: number) => String(value).padStart(PAD, '0');
-  const free = Math.min(Math.max(available ?? 0, 0), MAX_AVAILABLE);
-  return [
-    String(rank.verdictClass),
-    rank.exact ? '0' : '1',
-    pad(rank.distance[0]),
-    pad(rank.distance[1]),
-    pad(rank.distance[2]),
-    pad(MAX_AVAILABLE - free),
-    name,
-  ].join('.');
+export function openStandingQuery(
+  state: LiveState,
+  verdicts: VerdictCache,
+  feed: { subscribe(listener: (change: RevisionChange) => void): () => void },
+  source: ResolvedDevice,
+  options: StandingQueryOptions,
+  sink: StandingQuerySink,
+): () => void {
+  const query = new StandingQuery(
+    state,
+    verdicts,
+    { hostId: source.device?.record.hostId, deviceId: source.device?.record.deviceId, descriptor: source.descriptor },
+    options,
+  );
+  let cancelled = false;
+  const unsubscribe = feed.subscribe((change) => {
+    if (cancelled) return;
+    try {
+      const changes = query.apply(change);
+      if (changes.length > 0) sink.changes(changes, change.revision);
+    } catch (error) {
+      cancel();
+      sink.fail(error);
+    }
+  });
+  const cancel = () => {
+    cancelled = true;
+    unsubscribe();
+  };
+  sink.initial(query.initial(), state.revision);
+  return cancel;
 }
 
 export class StandingQuery {
@@ -66,7 +100,8 @@ export class StandingQuery {
   private source: StandingSource;
 
   constructor(
-    private readonly registry: Registry,
+    private readonly state: LiveState,
+    private readonly verdicts: VerdictCache,
     source: StandingSource,
     private readonly options: StandingQueryOptions,
   ) {
@@ -87,7 +122,7 @@ export class StandingQuery {
     if (hostId !== undefined && deviceId !== undefined && hostOfChange === hostId) {
       const sourceEntry = change.entries.find((entry) => entry.deviceId === deviceId);
       if (sourceEntry) {
-        const device = this.registry.findDevice(hostId, deviceId);
+        const device = this.state.findDevice(hostId, deviceId);
         if (!device) {
           throw new DomainError('NOT_FOUND', `the source hosts/${hostId}/devices/${deviceId} was deleted`, {
             metadata: { resource: `hosts/${hostId}/devices/${deviceId}` },
@@ -99,7 +134,7 @@ export class StandingQuery {
     }
     if (hostOfChange === undefined) return [];
     const touched = new Map<string, TargetState | undefined>();
-    const host = this.registry.findHost(hostOfChange);
+    const host = this.state.findHost(hostOfChange);
     for (const entry of change.entries) {
       if (entry.deviceId === '') {
         // A host change (labels, state) re-judges all its devices.
@@ -124,7 +159,7 @@ export class StandingQuery {
         if (!before) continue;
         this.targets.delete(name);
         const [hostId] = name.slice('hosts/'.length).split('/devices/');
-        const host = this.registry.findHost(hostId);
+        const host = this.state.findHost(hostId);
         changes.push({ kind: 'REMOVED', name, hostState: host && hostState(host.record) });
         continue;
       }
@@ -144,8 +179,8 @@ export class StandingQuery {
 
   private judgeAll(): Map<string, TargetState | undefined> {
     const states = new Map<string, TargetState | undefined>();
-    for (const entry of this.registry.candidateEntries(this.source.descriptor)) {
-      const cached = this.registry.verdictFor(this.source.descriptor, entry.descriptor);
+    for (const entry of this.state.candidateEntries(this.source.descriptor)) {
+      const cached = this.verdicts.verdictFor(this.source.descriptor, entry.descriptor);
       if (cached.verdict.verdict === 'VERDICT_INCOMPATIBLE') continue;
       for (const device of entry.devices) {
         const state = this.judge(device);
@@ -164,13 +199,13 @@ export class StandingQuery {
     if (!hostIsEligible(device.host.record, options)) return undefined;
     if (!labelsMatch(device.host.record.labels, options.hostLabels)) return undefined;
     if (options.requireAvailable && !((device.record.capacity?.available ?? 0) > 0)) return undefined;
-    if (!this.registry.isCandidate(this.source.descriptor, device.entry.descriptor)) return undefined;
-    const cached = this.registry.verdictFor(this.source.descriptor, device.entry.descriptor);
+    if (!isCandidate(this.source.descriptor, device.entry.descriptor)) return undefined;
+    const cached = this.verdicts.verdictFor(this.source.descriptor, device.entry.descriptor);
     if (cached.verdict.verdict === 'VERDICT_INCOMPATIBLE') return undefined;
     return {
       device,
       cached,
-      sortKey: targetSortKey(cached, device.record.capacity?.available, device.name),
+      sortKey: rankSortKey(cached.rank, device.record.capacity?.available, device.name),
       hostState: hostState(device.host.record),
     };
   }

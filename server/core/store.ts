@@ -145,6 +145,29 @@ export interface HistoryQuery {
   readonly limit: number;
 }
 
+/** A history query: every entry, oldest first, unless `fields` narrow it. */
+export function historyQuery(fields: Partial<HistoryQuery> & { readonly limit: number }): HistoryQuery {
+  return {
+    hostId: undefined,
+    deviceId: undefined,
+    startRevision: undefined,
+    endRevision: undefined,
+    startTime: undefined,
+    endTime: undefined,
+    actor: undefined,
+    newestFirst: false,
+    after: undefined,
+    ...fields,
+  };
+}
+
+/**
+ * `full`: every acknowledged write is on stable storage (for SQLite: WAL + synchronous=FULL).
+ * `relaxed`: survives a crash of devcompat, but the last writes acknowledged before a power
+ * loss or kernel crash may be lost.
+ */
+export type Durability = 'full' | 'relaxed';
+
 /**
  * Asynchronous, so the adapter can run its database work off the event loop (the SQLite
  * adapter runs it in a worker thread). Calls are executed in the order they are made: a read
@@ -168,3 +191,14 @@ export interface RegistryStore {
   compact(revision: number, time: number): Promise<CompactionResult>;
   close(): Promise<void>;
 }
+
+/** A store as the server runs it: the core's calls, and how it says it can no longer work. */
+export interface ServedStore extends RegistryStore {
+  /** Called once if the store fails for good (its worker died): no write can be stored any more. */
+  onFailure(listener: (error: Error) => void): void;
+  /** Schema migrations applied while opening, for the start-up log. */
+  readonly migrations?: { readonly applied: readonly string[] };
+}
+
+/** Opens the server's store (the server calls it once, at start-up). */
+export type StoreFactory = () => Promise<ServedStore>;

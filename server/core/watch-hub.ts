@@ -6,11 +6,15 @@
 //
 // The hub knows nothing of gRPC: a watcher's sink encodes, buffers and enforces the bound on
 // its buffer (server/grpc/watch-service.ts). A sink that is too slow cancels its watcher.
+//
+// Owns: the watchers and the progress timer. May call: the registry's change feed, history,
+// revision, head and descriptor table; the clock.
 
+import { systemClock, type Clock } from './clock.ts';
 import { DomainError } from './errors.ts';
 import type { Descriptor } from './model.ts';
 import type { Registry, RevisionChange } from './registry.ts';
-import type { ChangeKind, HistoryRecord } from './store.ts';
+import { historyQuery, type ChangeKind, type HistoryRecord } from './store.ts';
 
 export interface WatchFilter {
   readonly hostId: string | undefined;
@@ -93,14 +97,14 @@ export class WatchHub {
   private readonly byHost = new Map<string, Set<Watcher>>();
   private readonly all = new Set<Watcher>();
   private readonly unsubscribe: () => void;
-  private readonly timer: NodeJS.Timeout;
+  private readonly stopProgress: () => void;
 
   constructor(
     private readonly registry: Registry,
-    private readonly clock: () => number = Date.now,
+    private readonly clock: Clock = systemClock,
   ) {
     this.unsubscribe = registry.subscribe((change) => this.publish(change));
-    this.timer = setInterval(() => this.sendProgress(), PROGRESS_TICK_MS).unref();
+    this.stopProgress = clock.every(PROGRESS_TICK_MS, () => this.sendProgress());
   }
 
   get size(): number {
@@ -116,7 +120,7 @@ export class WatchHub {
     if (request.startRevision !== undefined && request.startRevision < oldest) {
       throw this.registry.compacted(request.startRevision, oldest);
     }
-    const watcher = new Watcher(this, request, sink, this.registry.revision, this.clock());
+    const watcher = new Watcher(this, request, sink, this.registry.revision, this.clock.now());
     this.all.add(watcher);
     void this.catchUp(watcher);
     return watcher;
@@ -134,7 +138,7 @@ export class WatchHub {
   }
 
   close(): void {
-    clearInterval(this.timer);
+    this.stopProgress();
     this.unsubscribe();
     for (const watcher of [...this.all]) {
       watcher.cancel();
@@ -167,18 +171,9 @@ export class WatchHub {
         if (watcher.nextRevision < this.registry.oldestRevision) {
           throw this.registry.compacted(watcher.nextRevision, this.registry.oldestRevision);
         }
-        const entries = await this.registry.listHistory({
-          hostId: filter.hostId,
-          deviceId: undefined,
-          startRevision: watcher.nextRevision,
-          endRevision: undefined,
-          startTime: undefined,
-          endTime: undefined,
-          actor: undefined,
-          newestFirst: false,
-          after: undefined,
-          limit: CATCH_UP_PAGE,
-        });
+        const entries = await this.registry.listHistory(
+          historyQuery({ hostId: filter.hostId, startRevision: watcher.nextRevision, limit: CATCH_UP_PAGE }),
+        );
         if (watcher.cancelled) return;
         // Compaction may have removed part of what this page should have held.
         if (watcher.nextRevision < this.registry.oldestRevision) {
@@ -191,18 +186,9 @@ export class WatchHub {
         if (full && groups.length === 1) {
           // One revision larger than a page: read it whole.
           const revision = groups[0][0].revision;
-          groups[0] = await this.registry.listHistory({
-            hostId: filter.hostId,
-            deviceId: undefined,
-            startRevision: revision,
-            endRevision: revision,
-            startTime: undefined,
-            endTime: undefined,
-            actor: undefined,
-            newestFirst: false,
-            after: undefined,
-            limit: Number.MAX_SAFE_INTEGER,
-          });
+          groups[0] = await this.registry.listHistory(
+            historyQuery({ hostId: filter.hostId, startRevision: revision, endRevision: revision, limit: Number.MAX_SAFE_INTEGER }),
+          );
         } else if (full) {
           groups.pop(); // possibly cut short: read again with the next page
         }
@@ -258,7 +244,7 @@ export class WatchHub {
       }
     }
     if (events.length === 0) return true;
-    watcher.lastSentAt = this.clock();
+    watcher.lastSentAt = this.clock.now();
     return watcher.sink.deliver({ change, events, whole: unfiltered && filter.hostId === undefined });
   }
 
@@ -282,7 +268,7 @@ export class WatchHub {
   }
 
   private sendProgress(): void {
-    const now = this.clock();
+    const now = this.clock.now();
     for (const watcher of this.all) {
       if (!watcher.live || now - watcher.lastSentAt < watcher.request.progressIntervalMs) continue;
       watcher.lastSentAt = now;

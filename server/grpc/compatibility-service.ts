@@ -5,16 +5,15 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { invalidArgument, Violations } from '../core/errors.ts';
-import { hostState, type FoundTarget, type Registry, type ResolvedDevice, type PastView } from '../core/registry.ts';
-import { StandingQuery, type TargetChange } from '../core/standing-query.ts';
-import { parseDeviceName, parseHostRef, validateLabels } from '../core/resources.ts';
-import { validateDescriptorMemoized } from '../core/descriptor-memo.ts';
+import { hostState, type FoundTarget, type Registry, type ResolvedDevice } from '../core/registry.ts';
+import type { FindResult } from '../core/find-targets.ts';
+import type { TargetChange } from '../core/standing-query.ts';
+import { parseHostRef, validateLabels } from '../core/resources.ts';
 import { resultMessage } from './convert.ts';
 import { checkResponse, encodeResult, streamResponse, type ItemOutcome } from './verdict-encoding.ts';
 import { protoRoot } from '../../proto/load.ts';
 import { toStatusMessage } from './errors.ts';
 import { asOfOf, unary } from './common.ts';
-import type { DeviceRef__Output as DeviceRefInput } from '../../proto/generated/devcompat/v1/DeviceRef.ts';
 import type { CheckCompatibilityRequest__Output } from '../../proto/generated/devcompat/v1/CheckCompatibilityRequest.ts';
 import type { FindTargetsRequest__Output } from '../../proto/generated/devcompat/v1/FindTargetsRequest.ts';
 import type { CheckCompatibilityStreamRequest__Output } from '../../proto/generated/devcompat/v1/CheckCompatibilityStreamRequest.ts';
@@ -24,39 +23,6 @@ import { bidiStream, liveStream, serverStream, type StreamTracker } from './stre
 export const FIND_DEFAULT_LIMIT = 100;
 export const FIND_MAX_LIMIT = 10_000;
 export const MAX_CHECKS_PER_MESSAGE = 1000;
-
-export function resolveRef(registry: Registry, ref: DeviceRefInput | null | undefined, field: string): ResolvedDevice {
-  if (ref?.name) {
-    const { hostId, deviceId } = parseDeviceName(ref.name, `${field}.name`);
-    return registry.resolveName(hostId, deviceId);
-  }
-  if (ref?.descriptor) return { descriptor: validateDescriptorMemoized(ref.descriptor, `${field}.descriptor.`) };
-  throw invalidArgument([{ field, description: 'required: a registered device name or an inline descriptor' }]);
-}
-
-/** Resolves a reference at a past revision: a name from the registry as it was then. */
-async function resolveRefAt(
-  registry: Registry,
-  ref: DeviceRefInput | null | undefined,
-  field: string,
-  revision: number,
-): Promise<{ descriptor: ResolvedDevice['descriptor']; name: string }> {
-  if (ref?.name) {
-    const { hostId, deviceId } = parseDeviceName(ref.name, `${field}.name`);
-    const { descriptor } = await registry.deviceAt(hostId, deviceId, revision);
-    return { descriptor, name: `hosts/${hostId}/devices/${deviceId}` };
-  }
-  return { descriptor: resolveRef(registry, ref, field).descriptor, name: '' };
-}
-
-function resolveRefIn(view: PastView, registry: Registry, ref: DeviceRefInput | null | undefined, field: string): ResolvedDevice {
-  if (ref?.name) {
-    const { hostId, deviceId } = parseDeviceName(ref.name, `${field}.name`);
-    const device = view.getDevice(hostId, deviceId);
-    return { descriptor: device.entry.descriptor, device };
-  }
-  return resolveRef(registry, ref, field);
-}
 
 function hostFilters(request: { exclude_hosts?: string[]; host_labels?: Record<string, string> }) {
   const violations = new Violations();
@@ -93,29 +59,25 @@ export function compatibilityHandlers(
 
   return {
     CheckCompatibility: unary(log, async (request: CheckCompatibilityRequest__Output) => {
-      const asOf = asOfOf(request);
-      if (asOf) {
-        // A replay: the devices as they were then, judged by this engine.
-        const revision = await registry.resolveAsOf(asOf);
-        const source = await resolveRefAt(registry, request.source, 'source', revision);
-        const target = await resolveRefAt(registry, request.target, 'target', revision);
-        return checkResponse(
-          encodeResult(registry.verdictFor(source.descriptor, target.descriptor), revision, source.name, target.name),
-        );
-      }
-      const source = resolveRef(registry, request.source, 'source');
-      const target = resolveRef(registry, request.target, 'target');
-      return checkResponse(check(source, target));
+      // With as_of, a replay: the devices as they were then, judged by this engine.
+      const view = await registry.read(asOfOf(request));
+      const source = await view.resolve(request.source, 'source');
+      const target = await view.resolve(request.target, 'target');
+      return checkResponse(
+        encodeResult(
+          registry.verdictFor(source.descriptor, target.descriptor),
+          view.revision,
+          source.device?.name ?? '',
+          target.device?.name ?? '',
+        ),
+      );
     }),
 
     FindTargets: serverStream(streams, log, async (request: FindTargetsRequest__Output) => {
-      const asOf = asOfOf(request);
-      const view = asOf ? await registry.viewAt(await registry.resolveAsOf(asOf)) : undefined;
-      const source = view ? resolveRefIn(view, registry, request.source, 'source') : resolveRef(registry, request.source, 'source');
+      const view = await registry.read(asOfOf(request));
+      const source = await view.resolveSource(request.source, 'source');
       const { hostLabels, excludeHosts } = hostFilters(request);
-      const result = registry.findTargets(
-        source,
-        {
+      const result = await view.findTargets(source, {
           excludeHosts,
           hostLabels,
           requireAvailable: request.require_available ?? false,
@@ -125,9 +87,7 @@ export function compatibilityHandlers(
           includeSourceHost: request.include_source_host ?? false,
           includeUnreachable: request.include_unreachable_hosts ?? false,
           includeDraining: request.include_draining_hosts ?? false,
-        },
-        view,
-      );
+      });
       return findTargetsMessages(result, source.device?.name ?? '');
     }),
 
@@ -141,8 +101,8 @@ export function compatibilityHandlers(
       const results = items.map((item, index): ItemOutcome => {
         const id = item.id ?? '';
         try {
-          const source = resolveRef(registry, item.source, `checks[${index}].source`);
-          const target = resolveRef(registry, item.target, `checks[${index}].target`);
+          const source = registry.resolveCurrent(item.source, `checks[${index}].source`);
+          const target = registry.resolveCurrent(item.target, `checks[${index}].target`);
           return { id, result: check(source, target) };
         } catch (error) {
           return { id, error: toStatusMessage(error, log) };
@@ -159,25 +119,9 @@ export function compatibilityHandlers(
         tooSlowMessage: 'the standing query fell too far behind: resync required (open it again)',
       },
       (request: WatchTargetsRequest__Output, stream) => {
-        const source = resolveRef(registry, request.source, 'source');
+        const source = registry.resolveCurrent(request.source, 'source');
         const { hostLabels, excludeHosts } = hostFilters(request);
         const sourceName = source.device?.name ?? '';
-        const query = new StandingQuery(
-          registry,
-          {
-            hostId: source.device?.record.hostId,
-            deviceId: source.device?.record.deviceId,
-            descriptor: source.descriptor,
-          },
-          {
-            excludeHosts,
-            hostLabels,
-            requireAvailable: request.require_available ?? false,
-            includeSourceHost: request.include_source_host ?? false,
-            includeUnreachable: request.include_unreachable_hosts ?? false,
-            includeDraining: request.include_draining_hosts ?? false,
-          },
-        );
         const send = (message: object) => stream.write(encodeWatchTargets(message));
         const changeMessage = (change: TargetChange, revision: number) =>
           change.kind === 'REMOVED'
@@ -195,41 +139,44 @@ export function compatibilityHandlers(
                 exact: change.target.cached.rank.exact,
                 host_state: `HOST_STATE_${change.target.hostState}`,
               };
-        // Listen first, then send the baseline: both happen in this tick, so no revision
-        // falls between them.
-        const unsubscribe = registry.subscribe((change) => {
-          if (stream.closed) return;
-          try {
-            const changes = query.apply(change);
-            if (changes.length > 0) {
-              send({ revision: String(change.revision), changes: changes.map((c) => changeMessage(c, change.revision)) });
-            }
-          } catch (error) {
-            unsubscribe();
-            stream.fail(error);
-          }
-        });
-        stream.onEnd(unsubscribe);
-        const revision = registry.revision;
-        const initial = query.initial().map((target) =>
-          changeMessage({ kind: 'ADDED', name: target.device.name, target }, revision),
+        // The core listens first, then hands over the baseline, in this tick.
+        const cancel = registry.watchTargets(
+          source,
+          {
+            excludeHosts,
+            hostLabels,
+            requireAvailable: request.require_available ?? false,
+            includeSourceHost: request.include_source_host ?? false,
+            includeUnreachable: request.include_unreachable_hosts ?? false,
+            includeDraining: request.include_draining_hosts ?? false,
+          },
+          {
+            initial: (targets, revision) => {
+              const initial = targets.map((target) => changeMessage({ kind: 'ADDED', name: target.device.name, target }, revision));
+              for (let i = 0; i === 0 || i < initial.length; i += INITIAL_CHUNK) {
+                const chunk = initial.slice(i, i + INITIAL_CHUNK);
+                send({
+                  revision: String(revision),
+                  changes: chunk,
+                  initial: true,
+                  initial_complete: i + INITIAL_CHUNK >= initial.length,
+                });
+              }
+            },
+            changes: (changes, revision) => {
+              if (!stream.closed) send({ revision: String(revision), changes: changes.map((c) => changeMessage(c, revision)) });
+            },
+            fail: (error) => stream.fail(error),
+          },
         );
-        for (let i = 0; i === 0 || i < initial.length; i += INITIAL_CHUNK) {
-          const chunk = initial.slice(i, i + INITIAL_CHUNK);
-          send({
-            revision: String(revision),
-            changes: chunk,
-            initial: true,
-            initial_complete: i + INITIAL_CHUNK >= initial.length,
-          });
-        }
+        stream.onEnd(cancel);
       },
     ),
   };
 }
 
 /** FindTargets' answer as it is streamed: the compatible targets, the rejected ones, one summary. */
-function* findTargetsMessages(result: ReturnType<Registry['findTargets']>, sourceName: string) {
+function* findTargetsMessages(result: FindResult, sourceName: string) {
   const message = (found: FoundTarget) => ({
     target: {
       name: found.device.name,

@@ -104,13 +104,9 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
 
     GetDevice: unary(log, async (request: GetDeviceRequest__Output) => {
       const { hostId, deviceId } = parseDeviceName(request.name ?? '', 'name');
-      const asOf = asOfOf(request);
-      if (asOf) {
-        const revision = await registry.resolveAsOf(asOf);
-        const { record } = await registry.deviceAt(hostId, deviceId, revision);
-        return { device: deviceMessage(record, registry), revision: String(revision) };
-      }
-      return { device: liveDeviceMessage(registry.getDevice(hostId, deviceId)), revision: String(registry.revision) };
+      const view = await registry.read(asOfOf(request));
+      const { record } = await view.device(hostId, deviceId);
+      return { device: deviceMessage(record, registry), revision: String(view.revision) };
     }),
 
     ListDevices: unary(log, async (request: ListDevicesRequest__Output) => {
@@ -131,7 +127,7 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
       const asOf = asOfOf(request);
       const fingerprint = { ...filter, labels, host_labels: hostLabels, as_of: asOf ?? null };
       const after = decodePageToken<[string, string]>(request.page_token, fingerprint);
-      const view = asOf ? await registry.viewAt(await registry.resolveAsOf(asOf)) : undefined;
+      const view = await registry.read(asOf);
       const descriptorIds = registry.matchingDescriptorIds({
         vendor: filter.vendor ?? '',
         deviceApi: filter.device_api ?? '',
@@ -146,19 +142,14 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
         after: after && { hostId: after[0], deviceId: after[1] },
         limit: limit + 1,
       };
-      const devices =
-        descriptorIds !== undefined && descriptorIds.size === 0
-          ? []
-          : view
-            ? registry.listDevicesIn(view, query)
-            : registry.listDevices(query);
+      const devices = await view.listDevices(query);
       const page = devices.slice(0, limit);
       const last = page.at(-1);
       return {
         devices: page.map(liveDeviceMessage),
         next_page_token:
           devices.length > limit && last ? encodePageToken(fingerprint, [last.record.hostId, last.record.deviceId]) : '',
-        revision: String(view?.revision ?? registry.revision),
+        revision: String(view.revision),
       };
     }),
   };

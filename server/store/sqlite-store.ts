@@ -9,6 +9,7 @@ import path from 'node:path';
 import { unavailable } from '../core/errors.ts';
 import type {
   ChainWalk,
+  Durability,
   ChainWalkQuery,
   Checkpoint,
   CommitBatch,
@@ -19,18 +20,13 @@ import type {
   HistoryRecord,
   HostRecord,
   LoadedState,
-  ResourceSnapshot,
 } from '../core/store.ts';
-import { chainedColumns, chainHash, GENESIS_HASH, type ChainedColumns } from './history-chain.ts';
-import type { Labels } from '../core/resources.ts';
+import { chainedColumns, chainHash, GENESIS_HASH } from './history-chain.ts';
+import { chainEntries, decodeSnapshot, walkChain } from './history-encoding.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 
-/**
- * `full`: every acknowledged write has been fsynced (WAL + synchronous=FULL), as etcd promises.
- * `relaxed`: synchronous=NORMAL; survives a crash of devcompat but the last writes
- * acknowledged before a power loss or kernel crash may be lost.
- */
-export type Durability = 'full' | 'relaxed';
+/** `full`: synchronous=FULL, as etcd promises; `relaxed`: synchronous=NORMAL. */
+export type { Durability } from '../core/store.ts';
 
 export interface SqliteStoreOptions {
   readonly path: string;
@@ -220,47 +216,28 @@ export class SqliteStore {
 
   commit(batch: CommitBatch): CommitResult {
     // The chain is computed before the transaction and adopted only once it committed.
-    let head = this.head;
-    const heads: { revision: number; hash: string }[] = [];
-    const rows = batch.history.map((entry) => {
-      const columns: ChainedColumns = {
-        revision: entry.revision,
-        seq: entry.seq,
-        time: entry.time,
-        hostId: entry.hostId,
-        deviceId: entry.deviceId,
-        change: entry.change,
-        actor: entry.actor,
-        reason: entry.reason,
-        before: entry.before ? encodeSnapshot(entry.before) : null,
-        after: entry.after ? encodeSnapshot(entry.after) : null,
-      };
-      const prev = head;
-      head = chainHash(prev, columns);
-      if (heads.at(-1)?.revision === entry.revision) heads[heads.length - 1] = { revision: entry.revision, hash: head };
-      else heads.push({ revision: entry.revision, hash: head });
-      return [
-        columns.revision,
-        columns.seq,
-        columns.time,
-        columns.hostId,
-        columns.deviceId,
-        columns.change,
-        columns.actor,
-        columns.reason,
-        columns.before,
-        columns.after,
-        prev,
-        head,
-      ];
-    });
+    const chained = chainEntries(this.head, batch.history);
+    const rows = chained.entries.map(({ columns, prev, hash }) => [
+      columns.revision,
+      columns.seq,
+      columns.time,
+      columns.hostId,
+      columns.deviceId,
+      columns.change,
+      columns.actor,
+      columns.reason,
+      columns.before,
+      columns.after,
+      prev,
+      hash,
+    ]);
     try {
       this.commitTransaction(batch, rows);
     } catch (error) {
       throw mapSqliteError(error);
     }
-    this.head = head;
-    return { heads };
+    this.head = chained.head;
+    return { heads: chained.heads };
   }
 
   private applyBatch(batch: CommitBatch, historyRows: unknown[][]): void {
@@ -303,56 +280,17 @@ export class SqliteStore {
     return row.revision ?? undefined;
   }
 
-  /**
-   * Walks up to `limit` entries of the chain. For each: its prev_hash must be the hash before
-   * it (else entries between were removed, or it was moved), and its hash must match its
-   * content (else it was altered).
-   */
+  /** Walks up to `limit` entries of the chain (history-encoding.ts, walkChain). */
   verifyChain(query: ChainWalkQuery): ChainWalk {
     const rows = (
       query.after
         ? this.statements.chainAfter.all(query.after.revision, query.after.seq, query.limit)
         : this.statements.chainFromStart.all(query.limit)
     ) as HistoryRow[];
-    let prev = query.prevHash;
-    let checked = 0;
-    let foundExpectedHead = query.expectedHead !== undefined && query.expectedHead === query.prevHash && !query.after;
-    let last: ChainWalk['last'];
-    for (const row of rows) {
-      checked++;
-      const at = { revision: row.revision, seq: row.seq };
-      const storedPrev = row.prev_hash?.toString('hex');
-      const stored = row.hash?.toString('hex');
-      if (storedPrev !== prev) {
-        return {
-          checked,
-          last,
-          foundExpectedHead,
-          broken: {
-            ...at,
-            problem: 'REMOVED_OR_REORDERED',
-            description: `entry ${row.revision}/${row.seq} does not follow the entry before it: entries were removed before it, or it was moved`,
-          },
-        };
-      }
-      const computed = chainHash(prev, chainedColumns(row));
-      if (stored !== computed) {
-        return {
-          checked,
-          last,
-          foundExpectedHead,
-          broken: {
-            ...at,
-            problem: 'ALTERED',
-            description: `entry ${row.revision}/${row.seq} (${row.device_id ? `hosts/${row.host_id}/devices/${row.device_id}` : `hosts/${row.host_id}`}) no longer matches its hash: it was altered`,
-          },
-        };
-      }
-      prev = computed;
-      last = { ...at, hash: computed };
-      if (computed === query.expectedHead) foundExpectedHead = true;
-    }
-    return { checked, last, foundExpectedHead, broken: undefined };
+    return walkChain(
+      rows.map((row) => ({ columns: chainedColumns(row), prev: row.prev_hash?.toString('hex'), hash: row.hash?.toString('hex') })),
+      query,
+    );
   }
 
   compact(revision: number, time: number): CompactionResult {
@@ -499,99 +437,6 @@ function deviceToRow(device: DeviceRecord): DeviceRow {
     create_time_ms: device.createTime,
     update_time_ms: device.updateTime,
   };
-}
-
-// History snapshots are compact JSON: the entry's row already holds the host and device ids,
-// so a snapshot keeps only the resource's own state. History is most of what a registry
-// writes, so its size is most of the write cost.
-interface HostSnapshotJson {
-  l: Labels;
-  r: number;
-  cr: number;
-  ct: number;
-  ut: number;
-  st: number;
-  /** Present (1) only when unreachable / draining, so a plain host stays small. */
-  u?: 1;
-  dr?: 1;
-}
-
-interface DeviceSnapshotJson {
-  d: number;
-  c?: [number, number];
-  l: Labels;
-  r: number;
-  cr: number;
-  ct: number;
-  ut: number;
-}
-
-function encodeSnapshot(snapshot: ResourceSnapshot): string {
-  if (snapshot.kind === 'host') {
-    const { host } = snapshot;
-    const json: HostSnapshotJson = {
-      l: host.labels,
-      r: host.revision,
-      cr: host.createRevision,
-      ct: host.createTime,
-      ut: host.updateTime,
-      st: host.lastSyncTime,
-      ...(!host.reachable && { u: 1 as const }),
-      ...(host.draining && { dr: 1 as const }),
-    };
-    return JSON.stringify({ h: json });
-  }
-  const { device } = snapshot;
-  const json: DeviceSnapshotJson = {
-    d: device.descriptorId,
-    ...(device.capacity && { c: [device.capacity.total, device.capacity.available] as [number, number] }),
-    l: device.labels,
-    r: device.revision,
-    cr: device.createRevision,
-    ct: device.createTime,
-    ut: device.updateTime,
-  };
-  return JSON.stringify({ v: json });
-}
-
-function decodeSnapshot(text: string | null, hostId: string, deviceId: string): ResourceSnapshot | undefined {
-  if (text === null) return undefined;
-  const parsed = JSON.parse(text) as { h?: HostSnapshotJson; v?: DeviceSnapshotJson };
-  if (parsed.h) {
-    const h = parsed.h;
-    return {
-      kind: 'host',
-      host: {
-        hostId,
-        labels: h.l,
-        revision: h.r,
-        createRevision: h.cr,
-        createTime: h.ct,
-        updateTime: h.ut,
-        lastSyncTime: h.st,
-        reachable: h.u !== 1,
-        draining: h.dr === 1,
-      },
-    };
-  }
-  if (parsed.v) {
-    const v = parsed.v;
-    return {
-      kind: 'device',
-      device: {
-        hostId,
-        deviceId,
-        descriptorId: v.d,
-        capacity: v.c && { total: v.c[0], available: v.c[1] },
-        labels: v.l,
-        revision: v.r,
-        createRevision: v.cr,
-        createTime: v.ct,
-        updateTime: v.ut,
-      },
-    };
-  }
-  throw new Error('history snapshot holds neither a host nor a device');
 }
 
 function historyFromRow(row: HistoryRow): HistoryRecord {

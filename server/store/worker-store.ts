@@ -15,7 +15,8 @@ import type {
   HistoryQuery,
   HistoryRecord,
   LoadedState,
-  RegistryStore,
+  ServedStore,
+  StoreFactory,
 } from '../core/store.ts';
 import type { MigrationReport } from './migrate.ts';
 import type { SqliteStoreOptions } from './sqlite-store.ts';
@@ -60,7 +61,7 @@ function revive(error: SerializedError): Error {
   return revived;
 }
 
-export class WorkerStore implements RegistryStore {
+export class WorkerStore implements ServedStore {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private failure: Error | undefined;
@@ -151,4 +152,9 @@ export class WorkerStore implements RegistryStore {
     await this.call('close');
     await this.worker.terminate();
   }
+}
+
+/** The server's default store: SQLite at `options.path`, run in a worker thread. */
+export function sqliteStore(options: SqliteStoreOptions): StoreFactory {
+  return () => WorkerStore.open(options);
 }

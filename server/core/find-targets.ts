@@ -1,0 +1,248 @@
+// FindTargets and the verdict cache behind every compatibility answer. A verdict depends only
+// on the pair of descriptors, and descriptors are interned, so each pair is evaluated once and
+// cached; FindTargets judges each distinct candidate descriptor once and ranks devices by the
+// cached verdict: its cost grows with the candidates and their distinct descriptors, never
+// with the size of the registry.
+//
+// Owns: the verdict cache. May call: engine.ts, rank.ts, top-k.ts, the live state's reads, and
+// a past view's devices (point-in-time.ts) when asked for a past revision.
+
+import { evaluate } from './engine.ts';
+import type { Descriptor, Verdict } from './model.ts';
+import { compareFreeThenName, compareRankKeys, rankKey, type RankKey } from './rank.ts';
+import { hostIsEligible, type DescriptorEntry, type LiveDevice, type LiveState } from './live-state.ts';
+import { labelsMatch, type Labels } from './resources.ts';
+import type { DeviceRecord } from './store.ts';
+import { selectBest } from './top-k.ts';
+
+/** A verdict computed once per (source descriptor, target descriptor) pair. */
+export interface CachedVerdict {
+  readonly verdict: Verdict;
+  readonly rank: RankKey;
+  /** A slot for the transport layer to memoize its encoding of the verdict. */
+  memo?: unknown;
+}
+
+/** A source or target as a request names it: a descriptor, and the device when one was named. */
+export interface ResolvedDevice {
+  readonly descriptor: Descriptor;
+  /** Set when the reference named a registered device (as it is in the view it was read from). */
+  readonly device?: { readonly record: DeviceRecord; readonly name: string };
+}
+
+export interface FindOptions {
+  readonly excludeHosts: ReadonlySet<string>;
+  readonly includeUnreachable: boolean;
+  readonly includeDraining: boolean;
+  readonly hostLabels: Labels;
+  readonly requireAvailable: boolean;
+  readonly limit: number;
+  readonly includeRejected: boolean;
+  readonly rejectedLimit: number;
+  readonly includeSourceHost: boolean;
+}
+
+export interface FoundTarget {
+  readonly device: LiveDevice;
+  readonly cached: CachedVerdict;
+  /** 1-based among compatible targets; 0 for a rejected candidate. */
+  readonly rank: number;
+}
+
+export interface FindResult {
+  readonly revision: number;
+  readonly candidates: number;
+  readonly compatible: number;
+  readonly rejected: number;
+  readonly distinctDescriptors: number;
+  readonly targets: readonly FoundTarget[];
+  readonly rejectedTargets: readonly FoundTarget[];
+}
+
+/** The devices a search walks: the live ones, or those of a past view. */
+export interface DeviceSource {
+  readonly revision: number;
+  /** The devices that have this descriptor; undefined for the live state's own (entry.devices). */
+  devicesOf(entry: DescriptorEntry): readonly LiveDevice[] | undefined;
+}
+
+/**
+ * Cached verdicts, with their encoded form, take a few KB each: 50,000 bounds the cache to
+ * about 150 MB on a registry of many distinct descriptors. A fleet like the benchmark's needs
+ * a few thousand (pairs of distinct descriptors that share a type).
+ */
+export const VERDICT_CACHE_LIMIT = 50_000;
+
+export class VerdictCache {
+  private readonly verdicts = new Map<string, Map<string, CachedVerdict>>();
+  private count = 0;
+
+  constructor(private readonly limit = VERDICT_CACHE_LIMIT) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** The verdict for a pair of descriptors, computed once and then served from the cache. */
+  verdictFor(source: Descriptor, target: Descriptor): CachedVerdict {
+    let bySource = this.verdicts.get(source.key);
+    const hit = bySource?.get(target.key);
+    if (hit) return hit;
+    const verdict = evaluate(source, target);
+    const cached: CachedVerdict = { verdict, rank: rankKey(source, target, verdict) };
+    if (this.count >= this.limit) {
+      // A whole-cache reset is crude but bounded; fleets hold few distinct descriptors, so a
+      // registry that reaches the limit is rare and refills quickly.
+      this.verdicts.clear();
+      this.count = 0;
+      bySource = undefined;
+    }
+    if (!bySource) {
+      bySource = new Map();
+      this.verdicts.set(source.key, bySource);
+    }
+    bySource.set(target.key, cached);
+    this.count++;
+    return cached;
+  }
+}
+
+export class TargetFinder {
+  constructor(
+    private readonly state: LiveState,
+    private readonly verdicts: VerdictCache,
+  ) {}
+
+  /** FindTargets over the live devices or, given a past view, over that view's devices. */
+  find(source: ResolvedDevice, options: FindOptions, past?: DeviceSource): FindResult {
+    const { descriptor } = source;
+    const entries = this.state.candidateEntries(descriptor);
+
+    const sourceHostId = source.device?.record.hostId;
+    const keep = (device: LiveDevice): boolean => {
+      const hostId = device.record.hostId;
+      if (!options.includeSourceHost && hostId === sourceHostId) return false;
+      if (!hostIsEligible(device.host.record, options)) return false;
+      if (options.excludeHosts.has(hostId)) return false;
+      if (!labelsMatch(device.host.record.labels, options.hostLabels)) return false;
+      if (options.requireAvailable && !((device.record.capacity?.available ?? 0) > 0)) return false;
+      return true;
+    };
+
+    let candidates = 0;
+    let rejected = 0;
+    let distinctDescriptors = 0;
+    const compatibleGroups: { cached: CachedVerdict; devices: LiveDevice[] }[] = [];
+    const rejectedPool: { device: LiveDevice; cached: CachedVerdict }[] = [];
+    // With host exclusions as the only filters, the devices of a rejected descriptor that
+    // are not streamed need only be counted: no visit to each of them (for a common VF, most
+    // of the candidates).
+    const countOnly =
+      !past && !options.includeRejected && !options.requireAvailable && Object.keys(options.hostLabels).length === 0;
+    const excludedPerEntry = countOnly ? this.devicesOnHosts(this.excludedHostIds(options, sourceHostId)) : undefined;
+    for (const entry of entries) {
+      const entryDevices: Iterable<LiveDevice> & { readonly size?: number; readonly length?: number } = past
+        ? past.devicesOf(entry) ?? []
+        : entry.devices;
+      if ((entryDevices.size ?? entryDevices.length) === 0) continue;
+      const cached = this.verdicts.verdictFor(descriptor, entry.descriptor);
+      if (excludedPerEntry && cached.verdict.verdict === 'VERDICT_INCOMPATIBLE') {
+        const count = entry.devices.size - (excludedPerEntry.get(entry) ?? 0);
+        if (count === 0) continue;
+        candidates += count;
+        rejected += count;
+        distinctDescriptors++;
+        continue;
+      }
+      const devices: LiveDevice[] = [];
+      for (const device of entryDevices) if (keep(device)) devices.push(device);
+      if (devices.length === 0) continue;
+      candidates += devices.length;
+      distinctDescriptors++;
+      if (cached.verdict.verdict === 'VERDICT_INCOMPATIBLE') {
+        rejected += devices.length;
+        if (options.includeRejected) for (const device of devices) rejectedPool.push({ device, cached });
+      } else {
+        compatibleGroups.push({ cached, devices });
+      }
+    }
+    // Descriptor-level order first (verdict, exactness, version distance); devices of equally
+    // ranked descriptors then compete on free capacity and name.
+    compatibleGroups.sort((a, b) => compareRankKeys(a.cached.rank, b.cached.rank));
+    const targets: FoundTarget[] = [];
+    let compatible = 0;
+    for (let i = 0; i < compatibleGroups.length; ) {
+      let j = i + 1;
+      while (j < compatibleGroups.length && compareRankKeys(compatibleGroups[i].cached.rank, compatibleGroups[j].cached.rank) === 0) j++;
+      const tier: { device: LiveDevice; cached: CachedVerdict }[] = [];
+      for (let g = i; g < j; g++) {
+        for (const device of compatibleGroups[g].devices) tier.push({ device, cached: compatibleGroups[g].cached });
+      }
+      compatible += tier.length;
+      const room = options.limit - targets.length;
+      if (room > 0) {
+        for (const chosen of selectBest(tier, room, compareByCapacityThenName)) {
+          targets.push({ device: chosen.device, cached: chosen.cached, rank: targets.length + 1 });
+        }
+      }
+      i = j;
+    }
+
+    const rejectedTargets = options.includeRejected
+      ? selectBest(rejectedPool, options.rejectedLimit, compareRejected).map(({ device, cached }) => ({
+          device,
+          cached,
+          rank: 0,
+        }))
+      : [];
+    return {
+      revision: past?.revision ?? this.state.revision,
+      candidates,
+      compatible,
+      rejected,
+      distinctDescriptors,
+      targets,
+      rejectedTargets,
+    };
+  }
+
+  /** Hosts whose devices FindTargets leaves out: by request, the source's own, and by state. */
+  private excludedHostIds(options: FindOptions, sourceHostId: string | undefined): Set<string> {
+    const hosts = new Set(options.excludeHosts);
+    if (!options.includeSourceHost && sourceHostId !== undefined) hosts.add(sourceHostId);
+    for (const host of this.state.hostsNotReady()) if (!hostIsEligible(host.record, options)) hosts.add(host.record.hostId);
+    return hosts;
+  }
+
+  /** How many devices of each descriptor the given hosts have. */
+  private devicesOnHosts(hostIds: Iterable<string>): Map<DescriptorEntry, number> {
+    const counts = new Map<DescriptorEntry, number>();
+    for (const hostId of hostIds) {
+      for (const device of this.state.findHost(hostId)?.devices.values() ?? []) {
+        counts.set(device.entry, (counts.get(device.entry) ?? 0) + 1);
+      }
+    }
+    return counts;
+  }
+}
+
+function compareByCapacityThenName(a: { device: LiveDevice }, b: { device: LiveDevice }): number {
+  return compareFreeThenName(a.device.record.capacity?.available, a.device.name, b.device.record.capacity?.available, b.device.name);
+}
+
+/** Why-not order: the nearest misses (fewest failed checks) first, then by name. */
+function compareRejected(
+  a: { device: LiveDevice; cached: CachedVerdict },
+  b: { device: LiveDevice; cached: CachedVerdict },
+): number {
+  const failsA = failures(a.cached.verdict);
+  const failsB = failures(b.cached.verdict);
+  if (failsA !== failsB) return failsA - failsB;
+  return a.device.name < b.device.name ? -1 : a.device.name > b.device.name ? 1 : 0;
+}
+
+function failures(verdict: Verdict): number {
+  let count = 0;
+  for (const check of verdict.checks) if (check.result === 'CHECK_RESULT_FAIL') count++;
+  return count;
+}

@@ -1,0 +1,149 @@
+// Host leases. A keepalive only moves a host's in-memory expiry; renewed expiries are written
+// about once a second, outside history. A check every 100 ms (a quarter of the TTL when that
+// is shorter) turns lapsed leases into UNREACHABLE writes dated at the expiry, so a lease that
+// ran out while the server was down is expired at start-up with the right time. A keepalive
+// or a sync that finds the host UNREACHABLE makes it READY again.
+//
+// Owns: each LiveHost's `leaseExpiry` (no other concern writes it), the set of renewed leases
+// not yet persisted, the reachability writes in flight, the lease timers. May call: the live
+// state's reads, the group commit's `setHostState`, the store's `commit` (lease expiries
+// only), the clock.
+
+import type { Clock } from './clock.ts';
+import type { CommitObserver, GroupCommit } from './group-commit.ts';
+import { hostState, type HostState, type LiveHost, type LiveState } from './live-state.ts';
+import type { HostRecord, RegistryStore } from './store.ts';
+import { EMPTY_BATCH, type Plan, type WriteOrigin } from './write-planning.ts';
+
+export const DEFAULT_LEASE_TTL_MS = 30_000;
+/** Lease expiry is detected within this much of the TTL. */
+export const LEASE_CHECK_INTERVAL_MS = 100;
+/** Renewed leases are written to disk this often (keepalives are not each durable). */
+export const LEASE_PERSIST_INTERVAL_MS = 1000;
+export const SERVER_ACTOR = 'devcompat';
+
+const RENEWED: WriteOrigin = { actor: SERVER_ACTOR, reason: 'lease renewed by a keepalive' };
+
+/** The expiry of a loaded host: as persisted, else one TTL from its last sync. */
+export function loadedLeaseExpiry(record: HostRecord, persisted: ReadonlyMap<string, number>, ttlMs: number): number {
+  return persisted.get(record.hostId) ?? record.lastSyncTime + ttlMs;
+}
+
+export class Leases implements CommitObserver {
+  /** Hosts whose lease changed since it was last persisted. */
+  private readonly renewed = new Set<LiveHost>();
+  /** Hosts with a reachability write queued, so it is queued once. */
+  private readonly reachabilityPending = new Set<string>();
+  private stopTimers: (() => void)[] = [];
+  private persisting: Promise<void> | undefined;
+  private stopped = false;
+  private writes: GroupCommit | undefined;
+
+  constructor(
+    readonly ttlMs: number,
+    private readonly state: LiveState,
+    private readonly store: RegistryStore,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Connects the leases to the write pipeline, which is built with them as its observer. */
+  connect(writes: GroupCommit): void {
+    this.writes = writes;
+  }
+
+  /** A sync renews its host's lease (a new host's starts); a deleted host's is forgotten. */
+  applied(plan: Plan, host: LiveHost | undefined, removed: LiveHost | undefined): void {
+    if (removed) this.renewed.delete(removed);
+    if (!host || !plan.host) return;
+    if (plan.write.kind === 'sync') {
+      host.leaseExpiry = plan.host.lastSyncTime + this.ttlMs;
+      this.renewed.add(host);
+    }
+  }
+
+  /**
+   * Renews a host's lease. Keepalives only touch memory (persisted about once a second); one
+   * that finds the host UNREACHABLE also queues the write that makes it READY again.
+   */
+  keepAlive(hostId: string): { expireTime: number; state: HostState } {
+    const host = this.state.getHost(hostId);
+    host.leaseExpiry = this.clock.now() + this.ttlMs;
+    this.renewed.add(host);
+    if (!host.record.reachable) {
+      this.queueReachability(host, true, undefined, RENEWED);
+      return { expireTime: host.leaseExpiry, state: host.record.draining ? 'DRAINING' : 'READY' };
+    }
+    return { expireTime: host.leaseExpiry, state: hostState(host.record) };
+  }
+
+  /**
+   * Starts lease expiry: lapsed leases are expired at once (those that ran out while the
+   * server was down are recorded at the time they ran out), then checked every 100 ms.
+   */
+  start(): void {
+    this.expireLapsed();
+    this.stopTimers.push(
+      this.clock.every(Math.min(LEASE_CHECK_INTERVAL_MS, this.ttlMs / 4), () => this.expireLapsed()),
+      this.clock.every(LEASE_PERSIST_INTERVAL_MS, () => void this.persist()),
+    );
+  }
+
+  /** Stops the timers and queues no more reachability writes. */
+  stop(): void {
+    this.stopped = true;
+    for (const stop of this.stopTimers) stop();
+    this.stopTimers = [];
+  }
+
+  /** Writes the renewed expiries now (close calls it after the last commit). */
+  async flush(): Promise<void> {
+    await this.persisting;
+    await this.persist();
+  }
+
+  private expireLapsed(): void {
+    if (this.stopped) return;
+    const now = this.clock.now();
+    for (const host of this.state.allHosts()) {
+      if (host.record.reachable && host.leaseExpiry <= now && !this.reachabilityPending.has(host.record.hostId)) {
+        this.queueReachability(host, false, host.leaseExpiry, {
+          actor: SERVER_ACTOR,
+          reason: `lease expired: no keepalive or sync for ${this.ttlMs} ms`,
+        });
+      }
+    }
+  }
+
+  private queueReachability(host: LiveHost, reachable: boolean, time: number | undefined, origin: WriteOrigin): void {
+    const hostId = host.record.hostId;
+    if (this.reachabilityPending.has(hostId) || this.stopped) return;
+    this.reachabilityPending.add(hostId);
+    const done = () => {
+      this.reachabilityPending.delete(hostId);
+      // A keepalive that came while the lapse was being committed renewed the lease: the
+      // host is reachable after all, and says so at once.
+      const current = this.state.findHost(hostId);
+      if (!reachable && current && !current.record.reachable && current.leaseExpiry > this.clock.now()) {
+        this.queueReachability(current, true, undefined, RENEWED);
+      }
+    };
+    this.writes!.setHostState(hostId, { reachable, time }, origin).then(done, done);
+  }
+
+  /** Writes renewed lease expiries (not durable one by one; see docs/api.md, Leases). */
+  private persist(): Promise<void> {
+    if (this.persisting || this.renewed.size === 0) return this.persisting ?? Promise.resolve();
+    const leases = [...this.renewed].map((host) => ({ hostId: host.record.hostId, expireTime: host.leaseExpiry }));
+    this.renewed.clear();
+    this.persisting = this.store
+      .commit({ ...EMPTY_BATCH, leases })
+      .then(
+        () => undefined,
+        () => undefined, // the store failing is reported by the store itself; leases are renewed again
+      )
+      .finally(() => {
+        this.persisting = undefined;
+      });
+    return this.persisting;
+  }
+}

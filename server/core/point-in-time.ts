@@ -1,0 +1,173 @@
+// Point-in-time reads. History keeps, for every change, the resource before and after it; so
+// the state at revision R is the current state with each resource changed after R replaced by
+// the `before` of its first change after R. That needs only the history after R, which
+// compaction keeps (everything after the checkpoint). One device is read with one targeted
+// query; a whole past registry (a list, a FindTargets) is materialized once as a PastView,
+// and the last four views are cached.
+//
+// Owns: the past-view cache. May call: the store's `firstChangesAfter` and `revisionAt`, the
+// live state's reads, the audit's checkpoint.
+
+import { DomainError, invalidArgument, notFound } from './errors.ts';
+import type { Descriptor } from './model.ts';
+import type { DescriptorEntry, DeviceListQuery, LiveDevice, LiveHost, LiveState } from './live-state.ts';
+import { compareIds } from './listing.ts';
+import { deviceName, labelsMatch } from './resources.ts';
+import type { Checkpoint, DeviceRecord, HostRecord, RegistryStore } from './store.ts';
+
+/** How many materialized past views are kept. */
+const PAST_VIEW_CACHE = 4;
+
+/** `as_of_revision` / `as_of_time` of a read: at most one is set. */
+export interface AsOf {
+  readonly revision?: number;
+  readonly time?: number;
+}
+
+/** One device as it is (or was) at a view's revision. */
+export interface DeviceAt {
+  readonly record: DeviceRecord;
+  readonly name: string;
+  readonly descriptor: Descriptor;
+}
+
+/** REVISION_COMPACTED (OUT_OF_RANGE): history before `oldest` is gone. */
+export function compacted(revision: number, oldest: number): DomainError {
+  return new DomainError(
+    'REVISION_COMPACTED',
+    `revision ${revision} has been compacted: the oldest revision available is ${oldest}`,
+    { metadata: { revision: String(revision), oldest_revision: String(oldest) } },
+  );
+}
+
+/** The registry as it was at a past revision: hosts and devices, for point-in-time reads. */
+export class PastView {
+  readonly hosts = new Map<string, LiveHost>();
+  readonly devicesByEntry = new Map<DescriptorEntry, LiveDevice[]>();
+  private sorted: LiveDevice[] | undefined;
+
+  constructor(readonly revision: number) {}
+
+  sortedDevices(): readonly LiveDevice[] {
+    this.sorted ??= [...this.hosts.values()]
+      .flatMap((host) => [...host.devices.values()])
+      .sort((a, b) => compareIds(a.record.hostId, b.record.hostId) || compareIds(a.record.deviceId, b.record.deviceId));
+    return this.sorted;
+  }
+
+  getDevice(hostId: string, deviceId: string): LiveDevice {
+    const device = this.hosts.get(hostId)?.devices.get(deviceId);
+    if (!device) throw new DomainError('NOT_FOUND', `${deviceName(hostId, deviceId)} did not exist at revision ${this.revision}`);
+    return device;
+  }
+
+  devicesOf(entry: DescriptorEntry): readonly LiveDevice[] | undefined {
+    return this.devicesByEntry.get(entry);
+  }
+
+  /** A device listing of this view: a filtered walk of its devices in order. */
+  listDevices(query: DeviceListQuery): LiveDevice[] {
+    const { after } = query;
+    const page: LiveDevice[] = [];
+    for (const device of this.sortedDevices()) {
+      if (page.length >= query.limit) break;
+      const { hostId, deviceId } = device.record;
+      if (after && (hostId < after.hostId || (hostId === after.hostId && deviceId <= after.deviceId))) continue;
+      if (query.hostId !== undefined && hostId !== query.hostId) continue;
+      if (query.descriptorIds !== undefined && !query.descriptorIds.has(device.entry.id)) continue;
+      if (!labelsMatch(device.record.labels, query.labels)) continue;
+      if (!labelsMatch(device.host.record.labels, query.hostLabels)) continue;
+      page.push(device);
+    }
+    return page;
+  }
+}
+
+export class PointInTime {
+  private readonly views = new Map<number, Promise<PastView>>();
+
+  constructor(
+    private readonly store: RegistryStore,
+    private readonly state: LiveState,
+    private readonly history: { readonly checkpoint: Checkpoint },
+  ) {}
+
+  /** Resolves `as_of_revision` / `as_of_time` to a revision the registry can answer at. */
+  async resolveAsOf(asOf: AsOf): Promise<number> {
+    const checkpoint = this.history.checkpoint.revision;
+    let revision = asOf.revision;
+    if (revision === undefined) {
+      if (asOf.time === undefined) return this.state.revision;
+      revision = (await this.store.revisionAt(asOf.time)) ?? 0;
+      if (revision < this.history.checkpoint.revision) throw compacted(revision, this.history.checkpoint.revision);
+      return revision;
+    }
+    if (revision > this.state.revision) {
+      throw invalidArgument([{ field: 'as_of_revision', description: `is after the current revision ${this.state.revision}` }]);
+    }
+    if (revision < checkpoint) throw compacted(revision, checkpoint);
+    return revision;
+  }
+
+  /** One device as it was at `revision` (already resolved with resolveAsOf). */
+  async deviceAt(hostId: string, deviceId: string, revision: number): Promise<DeviceAt> {
+    const name = deviceName(hostId, deviceId);
+    if (revision >= this.state.revision) {
+      const device = this.state.findDevice(hostId, deviceId);
+      if (!device) throw notFound(name);
+      return { record: device.record, name, descriptor: device.entry.descriptor };
+    }
+    const [first] = await this.store.firstChangesAfter({ revision, hostId, deviceId });
+    // Memory now reflects exactly what the store held when it answered (calls are in order).
+    let record: DeviceRecord | undefined;
+    if (first) record = first.before?.kind === 'device' ? first.before.device : undefined;
+    else record = this.state.findDevice(hostId, deviceId)?.record;
+    if (!record) throw new DomainError('NOT_FOUND', `${name} did not exist at revision ${revision}`, { metadata: { resource: name } });
+    return { record, name, descriptor: this.state.descriptorById(record.descriptorId) };
+  }
+
+  /** The whole registry as it was at `revision`; the last few views are kept. */
+  viewAt(revision: number): Promise<PastView> {
+    let view = this.views.get(revision);
+    if (!view) {
+      view = this.build(revision);
+      view.catch(() => this.views.delete(revision));
+      if (this.views.size >= PAST_VIEW_CACHE) this.views.delete(this.views.keys().next().value!);
+      this.views.set(revision, view);
+    }
+    return view;
+  }
+
+  private async build(revision: number): Promise<PastView> {
+    const changes = await this.store.firstChangesAfter({ revision });
+    const view = new PastView(revision);
+    const pastHosts = new Map<string, HostRecord | undefined>();
+    const pastDevices = new Map<string, DeviceRecord | undefined>();
+    for (const change of changes) {
+      if (change.deviceId === '') pastHosts.set(change.hostId, change.before?.kind === 'host' ? change.before.host : undefined);
+      else pastDevices.set(`${change.hostId}\u0000${change.deviceId}`, change.before?.kind === 'device' ? change.before.device : undefined);
+    }
+    const hostRecords = new Map<string, HostRecord>();
+    const liveHosts = [...this.state.allHosts()];
+    for (const host of liveHosts) if (!pastHosts.has(host.record.hostId)) hostRecords.set(host.record.hostId, host.record);
+    for (const [hostId, record] of pastHosts) if (record) hostRecords.set(hostId, record);
+    for (const [hostId, record] of hostRecords) view.hosts.set(hostId, { record, devices: new Map(), leaseExpiry: 0 });
+    const add = (record: DeviceRecord) => {
+      const host = view.hosts.get(record.hostId);
+      const entry = this.state.entryById(record.descriptorId);
+      if (!host || !entry) return;
+      const device: LiveDevice = { record, name: deviceName(record.hostId, record.deviceId), entry, host };
+      host.devices.set(record.deviceId, device);
+      let list = view.devicesByEntry.get(entry);
+      if (!list) view.devicesByEntry.set(entry, (list = []));
+      list.push(device);
+    };
+    for (const host of liveHosts) {
+      for (const device of host.devices.values()) {
+        if (!pastDevices.has(`${device.record.hostId}\u0000${device.record.deviceId}`)) add(device.record);
+      }
+    }
+    for (const record of pastDevices.values()) if (record) add(record);
+    return view;
+  }
+}

@@ -1,0 +1,181 @@
+// How history entries are stored, whatever the store: each snapshot as compact JSON and each
+// entry chained (history-chain.ts) over exactly those stored columns. Every RegistryStore
+// uses this encoding, so the same history has the same chain head in any of them, and a
+// verifier re-reading stored columns recomputes exactly what was hashed.
+
+import type { Labels } from '../core/resources.ts';
+import type { ChainWalk, ChainWalkQuery, HistoryRecord, ResourceSnapshot } from '../core/store.ts';
+import { chainHash, type ChainedColumns } from './history-chain.ts';
+
+/** One history entry as stored and chained: its columns, the hash before it and its own. */
+export interface ChainedEntry {
+  readonly columns: ChainedColumns;
+  readonly prev: string;
+  readonly hash: string;
+}
+
+/**
+ * Chains a batch's history after `head`: each entry's stored columns and hashes, the head
+ * after each revision (in revision order), and the head after the batch.
+ */
+export function chainEntries(
+  head: string,
+  history: readonly HistoryRecord[],
+): { entries: ChainedEntry[]; heads: { revision: number; hash: string }[]; head: string } {
+  const heads: { revision: number; hash: string }[] = [];
+  const entries = history.map((entry): ChainedEntry => {
+    const columns: ChainedColumns = {
+      revision: entry.revision,
+      seq: entry.seq,
+      time: entry.time,
+      hostId: entry.hostId,
+      deviceId: entry.deviceId,
+      change: entry.change,
+      actor: entry.actor,
+      reason: entry.reason,
+      before: entry.before ? encodeSnapshot(entry.before) : null,
+      after: entry.after ? encodeSnapshot(entry.after) : null,
+    };
+    const prev = head;
+    head = chainHash(prev, columns);
+    if (heads.at(-1)?.revision === entry.revision) heads[heads.length - 1] = { revision: entry.revision, hash: head };
+    else heads.push({ revision: entry.revision, hash: head });
+    return { columns, prev, hash: head };
+  });
+  return { entries, heads, head };
+}
+
+/**
+ * Walks stored entries (already cut to the query's page, in chain order). For each: its prev
+ * hash must be the hash before it (else entries between were removed, or it was moved), and
+ * its hash must match its content (else it was altered).
+ */
+export function walkChain(
+  rows: Iterable<{ readonly columns: ChainedColumns; readonly prev: string | undefined; readonly hash: string | undefined }>,
+  query: ChainWalkQuery,
+): ChainWalk {
+  let prev = query.prevHash;
+  let checked = 0;
+  let foundExpectedHead = query.expectedHead !== undefined && query.expectedHead === query.prevHash && !query.after;
+  let last: ChainWalk['last'];
+  for (const row of rows) {
+    checked++;
+    const { revision, seq, hostId, deviceId } = row.columns;
+    const at = { revision, seq };
+    const broken = (problem: 'REMOVED_OR_REORDERED' | 'ALTERED', description: string): ChainWalk => ({
+      checked,
+      last,
+      foundExpectedHead,
+      broken: { ...at, problem, description },
+    });
+    if (row.prev !== prev) {
+      return broken(
+        'REMOVED_OR_REORDERED',
+        `entry ${revision}/${seq} does not follow the entry before it: entries were removed before it, or it was moved`,
+      );
+    }
+    const computed = chainHash(prev, row.columns);
+    if (row.hash !== computed) {
+      const resource = deviceId ? `hosts/${hostId}/devices/${deviceId}` : `hosts/${hostId}`;
+      return broken('ALTERED', `entry ${revision}/${seq} (${resource}) no longer matches its hash: it was altered`);
+    }
+    prev = computed;
+    last = { ...at, hash: computed };
+    if (computed === query.expectedHead) foundExpectedHead = true;
+  }
+  return { checked, last, foundExpectedHead, broken: undefined };
+}
+
+// History snapshots are compact JSON: the entry's row already holds the host and device ids,
+// so a snapshot keeps only the resource's own state. History is most of what a registry
+// writes, so its size is most of the write cost.
+interface HostSnapshotJson {
+  l: Labels;
+  r: number;
+  cr: number;
+  ct: number;
+  ut: number;
+  st: number;
+  /** Present (1) only when unreachable / draining, so a plain host stays small. */
+  u?: 1;
+  dr?: 1;
+}
+
+interface DeviceSnapshotJson {
+  d: number;
+  c?: [number, number];
+  l: Labels;
+  r: number;
+  cr: number;
+  ct: number;
+  ut: number;
+}
+
+export function encodeSnapshot(snapshot: ResourceSnapshot): string {
+  if (snapshot.kind === 'host') {
+    const { host } = snapshot;
+    const json: HostSnapshotJson = {
+      l: host.labels,
+      r: host.revision,
+      cr: host.createRevision,
+      ct: host.createTime,
+      ut: host.updateTime,
+      st: host.lastSyncTime,
+      ...(!host.reachable && { u: 1 as const }),
+      ...(host.draining && { dr: 1 as const }),
+    };
+    return JSON.stringify({ h: json });
+  }
+  const { device } = snapshot;
+  const json: DeviceSnapshotJson = {
+    d: device.descriptorId,
+    ...(device.capacity && { c: [device.capacity.total, device.capacity.available] as [number, number] }),
+    l: device.labels,
+    r: device.revision,
+    cr: device.createRevision,
+    ct: device.createTime,
+    ut: device.updateTime,
+  };
+  return JSON.stringify({ v: json });
+}
+
+export function decodeSnapshot(text: string | null, hostId: string, deviceId: string): ResourceSnapshot | undefined {
+  if (text === null) return undefined;
+  const parsed = JSON.parse(text) as { h?: HostSnapshotJson; v?: DeviceSnapshotJson };
+  if (parsed.h) {
+    const h = parsed.h;
+    return {
+      kind: 'host',
+      host: {
+        hostId,
+        labels: h.l,
+        revision: h.r,
+        createRevision: h.cr,
+        createTime: h.ct,
+        updateTime: h.ut,
+        lastSyncTime: h.st,
+        reachable: h.u !== 1,
+        draining: h.dr === 1,
+      },
+    };
+  }
+  if (parsed.v) {
+    const v = parsed.v;
+    return {
+      kind: 'device',
+      device: {
+        hostId,
+        deviceId,
+        descriptorId: v.d,
+        capacity: v.c && { total: v.c[0], available: v.c[1] },
+        labels: v.l,
+        revision: v.r,
+        createRevision: v.cr,
+        createTime: v.ct,
+        updateTime: v.ut,
+      },
+    };
+  }
+  throw new Error('history snapshot holds neither a host nor a device');
+}
+

@@ -1,0 +1,303 @@
+// A RegistryStore held in memory: what the core's unit tests run on (fast, no files, no
+// worker), and the reference for what every store must do (test/store-contract.test.ts runs
+// the same suite on it and on the SQLite store). It keeps SQLite's constraints — a device's
+// host and descriptor must exist, a host with devices cannot be deleted, a revision is written
+// once, capacity stays within its total — so that a batch it refuses changes nothing, as a
+// rolled-back transaction would. History is encoded and chained as every store does
+// (history-encoding.ts), so its chain heads equal SQLite's for the same writes.
+//
+// Calls run one at a time, in the order they are made, each after the previous one finished
+// (as the worker store's do): a read made after a commit was requested sees that commit.
+// A test can make commits fail (`failCommits`) to see what the core does then.
+
+import type {
+  ChainWalk,
+  ChainWalkQuery,
+  Checkpoint,
+  CommitBatch,
+  CommitResult,
+  CompactionResult,
+  DeviceRecord,
+  HistoryQuery,
+  HistoryRecord,
+  HostRecord,
+  LoadedState,
+  ServedStore,
+  StoreFactory,
+} from '../core/store.ts';
+import { GENESIS_HASH, type ChainedColumns } from './history-chain.ts';
+import { chainEntries, decodeSnapshot, walkChain } from './history-encoding.ts';
+
+interface StoredEntry {
+  readonly columns: ChainedColumns;
+  readonly prev: string;
+  readonly hash: string;
+}
+
+/** Everything a memory store holds; a commit builds the next one and swaps it in whole. */
+interface Contents {
+  readonly revisions: Map<number, { readonly time: number; readonly actor: string; readonly reason: string }>;
+  readonly descriptors: Map<number, string>;
+  readonly hosts: Map<string, HostRecord>;
+  readonly leases: Map<string, number>;
+  readonly devices: Map<string, DeviceRecord>;
+  /** In (revision, seq) order. */
+  readonly history: StoredEntry[];
+  readonly checkpoints: Checkpoint[];
+  readonly head: string;
+}
+
+const deviceKey = (hostId: string, deviceId: string) => `${hostId}\u0000${deviceId}`;
+
+export class MemoryStore implements ServedStore {
+  private contents: Contents = {
+    revisions: new Map(),
+    descriptors: new Map(),
+    hosts: new Map(),
+    leases: new Map(),
+    devices: new Map(),
+    history: [],
+    checkpoints: [],
+    head: GENESIS_HASH,
+  };
+  private tail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private commitFailures: { error: Error; remaining: number } | undefined;
+  /** How many commits were made (refused ones included). */
+  commits = 0;
+
+  /** Test hook: the next `count` commits fail with `error` and change nothing. */
+  failCommits(error: Error, count = 1): void {
+    this.commitFailures = { error, remaining: count };
+  }
+
+  /** A memory store does not fail on its own. */
+  onFailure(): void {}
+
+  load(): Promise<LoadedState> {
+    return this.run(() => {
+      const c = this.contents;
+      const revisions = [...c.revisions.keys()];
+      const last = revisions.length > 0 ? Math.max(...revisions) : 0;
+      return {
+        revision: last,
+        revisionTime: c.revisions.get(last)?.time ?? 0,
+        descriptors: [...c.descriptors].sort(([a], [b]) => a - b).map(([id, key]) => ({ id, key })),
+        hosts: [...c.hosts.values()].sort((a, b) => compare(a.hostId, b.hostId)).map(copy),
+        devices: [...c.devices.values()]
+          .sort((a, b) => compare(a.hostId, b.hostId) || compare(a.deviceId, b.deviceId))
+          .map(copy),
+        leaseExpiries: new Map(c.leases),
+        headHash: c.head,
+        checkpoint: this.checkpoint(),
+      };
+    });
+  }
+
+  commit(batch: CommitBatch): Promise<CommitResult> {
+    return this.run(() => {
+      this.commits++;
+      const failure = this.commitFailures;
+      if (failure && failure.remaining > 0) {
+        failure.remaining--;
+        throw failure.error;
+      }
+      const c = this.contents;
+      const next: Contents = {
+        revisions: new Map(c.revisions),
+        descriptors: new Map(c.descriptors),
+        hosts: new Map(c.hosts),
+        leases: new Map(c.leases),
+        devices: new Map(c.devices),
+        history: c.history,
+        checkpoints: c.checkpoints,
+        head: c.head,
+      };
+      for (const entry of batch.history) {
+        if (c.revisions.has(entry.revision)) refuse(`revision ${entry.revision} is already written`);
+        if (!next.revisions.has(entry.revision)) next.revisions.set(entry.revision, { time: entry.time, actor: entry.actor, reason: entry.reason });
+      }
+      for (const { id, key } of batch.newDescriptors) {
+        if (next.descriptors.has(id) || [...next.descriptors.values()].includes(key)) refuse(`descriptor ${id} is already stored`);
+        next.descriptors.set(id, key);
+      }
+      for (const { hostId, deviceId } of batch.deviceDeletes) next.devices.delete(deviceKey(hostId, deviceId));
+      for (const hostId of batch.hostDeletes) {
+        for (const device of next.devices.values()) if (device.hostId === hostId) refuse(`hosts/${hostId} still has devices`);
+        next.hosts.delete(hostId);
+        next.leases.delete(hostId);
+      }
+      for (const host of batch.hostUpserts) {
+        const before = next.hosts.get(host.hostId);
+        // As SQLite's upsert: the create columns of an existing row are kept.
+        next.hosts.set(host.hostId, before ? { ...copy(host), createRevision: before.createRevision, createTime: before.createTime } : copy(host));
+      }
+      for (const device of batch.deviceUpserts) {
+        if (!next.hosts.has(device.hostId)) refuse(`hosts/${device.hostId} does not exist for device ${device.deviceId}`);
+        if (!next.descriptors.has(device.descriptorId)) refuse(`descriptor ${device.descriptorId} does not exist`);
+        const capacity = device.capacity;
+        if (capacity && !(capacity.available >= 0 && capacity.available <= capacity.total)) refuse('capacity out of range');
+        const key = deviceKey(device.hostId, device.deviceId);
+        const before = next.devices.get(key);
+        next.devices.set(
+          key,
+          before ? { ...copy(device), createRevision: before.createRevision, createTime: before.createTime } : copy(device),
+        );
+      }
+      for (const touch of batch.syncTouches) {
+        const host = next.hosts.get(touch.hostId);
+        if (host) next.hosts.set(touch.hostId, { ...host, lastSyncTime: touch.lastSyncTime });
+      }
+      for (const lease of batch.leases) if (next.hosts.has(lease.hostId)) next.leases.set(lease.hostId, lease.expireTime);
+      const chained = chainEntries(c.head, batch.history);
+      const last = c.history.at(-1)?.columns;
+      for (const { columns } of chained.entries) {
+        if (last && (columns.revision < last.revision || (columns.revision === last.revision && columns.seq <= last.seq))) {
+          refuse(`history entry ${columns.revision}/${columns.seq} is not after the last one`);
+        }
+      }
+      this.contents = { ...next, history: [...c.history, ...chained.entries], head: chained.head };
+      return { heads: chained.heads };
+    });
+  }
+
+  listHistory(query: HistoryQuery): Promise<HistoryRecord[]> {
+    return this.run(() => {
+      const { revisions } = this.contents;
+      const revisionTimes = [...revisions].sort(([a], [b]) => a - b);
+      const startFromTime =
+        query.startTime === undefined ? undefined : revisionTimes.find(([, r]) => r.time >= query.startTime!)?.[0] ?? Infinity;
+      const endFromTime =
+        query.endTime === undefined ? undefined : revisionTimes.filter(([, r]) => r.time < query.endTime!).at(-1)?.[0] ?? 0;
+      const matches = (e: ChainedColumns) =>
+        (query.hostId === undefined || e.hostId === query.hostId) &&
+        (query.hostId === undefined || query.deviceId === undefined || e.deviceId === query.deviceId) &&
+        (query.startRevision === undefined || e.revision >= query.startRevision) &&
+        (query.endRevision === undefined || e.revision <= query.endRevision) &&
+        (startFromTime === undefined || e.revision >= startFromTime) &&
+        (endFromTime === undefined || e.revision <= endFromTime) &&
+        (query.actor === undefined || revisions.get(e.revision)?.actor === query.actor) &&
+        (query.after === undefined ||
+          (query.newestFirst
+            ? e.revision < query.after.revision || (e.revision === query.after.revision && e.seq < query.after.seq)
+            : e.revision > query.after.revision || (e.revision === query.after.revision && e.seq > query.after.seq)));
+      const ordered = query.newestFirst ? [...this.contents.history].reverse() : this.contents.history;
+      const page: HistoryRecord[] = [];
+      for (const entry of ordered) {
+        if (page.length >= query.limit) break;
+        if (matches(entry.columns)) page.push(recordOf(entry));
+      }
+      return page;
+    });
+  }
+
+  firstChangesAfter(query: { revision: number; hostId?: string; deviceId?: string }): Promise<HistoryRecord[]> {
+    return this.run(() => {
+      const seen = new Set<string>();
+      const first: HistoryRecord[] = [];
+      for (const entry of this.contents.history) {
+        const e = entry.columns;
+        if (e.revision <= query.revision) continue;
+        if (query.hostId !== undefined && e.hostId !== query.hostId) continue;
+        if (query.hostId !== undefined && query.deviceId !== undefined && e.deviceId !== query.deviceId) continue;
+        const key = deviceKey(e.hostId, e.deviceId);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        first.push(recordOf(entry));
+        if (query.deviceId !== undefined) break;
+      }
+      return first;
+    });
+  }
+
+  revisionAt(time: number): Promise<number | undefined> {
+    return this.run(() => {
+      let latest: number | undefined;
+      for (const [revision, { time: at }] of this.contents.revisions) {
+        if (at <= time && (latest === undefined || revision > latest)) latest = revision;
+      }
+      return latest;
+    });
+  }
+
+  verifyChain(query: ChainWalkQuery): Promise<ChainWalk> {
+    return this.run(() => {
+      const after = query.after;
+      const rows = this.contents.history
+        .filter(({ columns: e }) => !after || e.revision > after.revision || (e.revision === after.revision && e.seq > after.seq))
+        .slice(0, query.limit);
+      return walkChain(rows, query);
+    });
+  }
+
+  compact(revision: number, time: number): Promise<CompactionResult> {
+    return this.run(() => {
+      const c = this.contents;
+      const current = this.checkpoint();
+      if (revision <= current.revision) return { checkpoint: current, removed: 0 };
+      const kept = c.history.filter((entry) => entry.columns.revision > revision);
+      const cut = c.history.filter((entry) => entry.columns.revision <= revision).at(-1);
+      const checkpoint = { revision, hash: cut?.hash ?? current.hash };
+      // The revision at the cut stays, so as_of_time can still resolve to it.
+      const revisions = new Map([...c.revisions].filter(([r]) => r >= revision));
+      this.contents = { ...c, history: kept, revisions, checkpoints: [...c.checkpoints, checkpoint] };
+      void time;
+      return { checkpoint, removed: c.history.length - kept.length };
+    });
+  }
+
+  close(): Promise<void> {
+    return this.run(() => {
+      this.closed = true;
+    });
+  }
+
+  private checkpoint(): Checkpoint {
+    return this.contents.checkpoints.at(-1) ?? { revision: 0, hash: GENESIS_HASH };
+  }
+
+  /** Runs `work` after every call made before it, and answers in call order. */
+  private run<T>(work: () => T): Promise<T> {
+    const result = this.tail.then(() => {
+      if (this.closed) throw new Error('the store is closed');
+      return work();
+    });
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/** A constraint violation: like SQLite's, an internal error (the core never causes one). */
+function refuse(description: string): never {
+  throw new Error(`the store refused the batch: ${description}`);
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function copy<T>(value: T): T {
+  return structuredClone(value);
+}
+
+function recordOf(entry: StoredEntry): HistoryRecord {
+  const e = entry.columns;
+  return {
+    revision: e.revision,
+    seq: e.seq,
+    time: e.time,
+    hostId: e.hostId,
+    deviceId: e.deviceId,
+    change: e.change as HistoryRecord['change'],
+    actor: e.actor,
+    reason: e.reason,
+    before: decodeSnapshot(e.before, e.hostId, e.deviceId),
+    after: decodeSnapshot(e.after, e.hostId, e.deviceId),
+    hash: entry.hash,
+  };
+}
+
+/** A server store factory for a memory store (nothing survives the server). */
+export function memoryStore(store = new MemoryStore()): StoreFactory {
+  return async () => store;
+}

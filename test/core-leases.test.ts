@@ -1,0 +1,234 @@
+// Leases in the core, to the millisecond: a registry on the in-memory store with a manual
+// clock. A lease lapses exactly one TTL after the last sync or keepalive — not a millisecond
+// before, and not later — and the lapse is dated at the expiry even when it is noticed late
+// (after a restart). Keepalives are persisted about once a second and survive a restart.
+
+import test from 'ava';
+import { DomainError } from '../server/core/errors.ts';
+import { historyOf, openCore, ORIGIN, settled, syncOf } from './helpers/core.ts';
+
+const TTL = 1000;
+
+test('a synced host lapses exactly one TTL after its sync, dated at the expiry, by the server', async (t) => {
+  const { registry, clock, changes } = await openCore({ leaseTtlMs: TTL });
+  const start = clock.now();
+  const synced = await registry.syncHost(syncOf('h'), ORIGIN);
+  t.is(synced.host.leaseExpiry, start + TTL);
+  registry.startLeases();
+
+  clock.advanceTo(start + TTL - 1);
+  await settled(registry, 'h');
+  t.true(registry.findHost('h')!.record.reachable, 'one millisecond before the TTL: still READY');
+  t.is(changes.length, 1);
+
+  clock.advance(1);
+  await settled(registry, 'h');
+  const host = registry.findHost('h')!;
+  t.false(host.record.reachable, 'at the TTL: UNREACHABLE');
+  t.is(changes.length, 2);
+  const [, lapse] = await historyOf(registry, 'h');
+  t.like(lapse, { change: 'UPDATED', actor: 'devcompat', time: start + TTL, reason: `lease expired: no keepalive or sync for ${TTL} ms` });
+  t.true(lapse.before?.kind === 'host' && lapse.before.host.reachable);
+  t.true(lapse.after?.kind === 'host' && !lapse.after.host.reachable);
+  t.is(host.record.updateTime, start + TTL);
+  t.is(registry.findDevice('h', 'gpu0')?.name, 'hosts/h/devices/gpu0', 'a lapse deletes nothing');
+
+  clock.advance(10 * TTL);
+  await settled(registry, 'h');
+  t.is(changes.length, 2, 'a lapsed host lapses once');
+  await registry.close();
+});
+
+test('a keepalive moves the expiry to one TTL from the keepalive', async (t) => {
+  const { registry, clock } = await openCore({ leaseTtlMs: TTL });
+  const start = clock.now();
+  await registry.syncHost(syncOf('h'), ORIGIN);
+  registry.startLeases();
+  clock.advanceTo(start + 600);
+  t.deepEqual(registry.keepAlive('h'), { expireTime: start + 600 + TTL, state: 'READY' });
+
+  clock.advanceTo(start + 600 + TTL - 1);
+  await settled(registry, 'h');
+  t.true(registry.findHost('h')!.record.reachable, 'renewed: READY past the first TTL');
+  clock.advance(1);
+  await settled(registry, 'h');
+  t.false(registry.findHost('h')!.record.reachable);
+  const [, lapse] = await historyOf(registry, 'h');
+  t.is(lapse.time, start + 600 + TTL);
+  await registry.close();
+});
+
+test('a sync renews the lease as a keepalive does', async (t) => {
+  const { registry, clock } = await openCore({ leaseTtlMs: TTL });
+  const start = clock.now();
+  await registry.syncHost(syncOf('h'), ORIGIN);
+  registry.startLeases();
+  clock.advanceTo(start + 700);
+  const again = await registry.syncHost(syncOf('h'), ORIGIN);
+  t.false(again.changed, 'an unchanged sync is no revision, but renews the lease');
+  t.is(again.host.leaseExpiry, start + 700 + TTL);
+  clock.advanceTo(start + 700 + TTL - 1);
+  await settled(registry, 'h');
+  t.true(registry.findHost('h')!.record.reachable);
+  clock.advance(1);
+  await settled(registry, 'h');
+  t.false(registry.findHost('h')!.record.reachable);
+  await registry.close();
+});
+
+test('a keepalive or a sync makes an UNREACHABLE host READY again, recorded as such', async (t) => {
+  const { registry, clock } = await openCore({ leaseTtlMs: TTL });
+  await registry.syncHost(syncOf('a'), ORIGIN);
+  await registry.syncHost(syncOf('b'), ORIGIN);
+  registry.startLeases();
+  clock.advance(TTL);
+  await settled(registry, 'a');
+  await settled(registry, 'b');
+  t.false(registry.findHost('a')!.record.reachable);
+  t.false(registry.findHost('b')!.record.reachable);
+
+  const lease = registry.keepAlive('a');
+  t.deepEqual(lease, { expireTime: clock.now() + TTL, state: 'READY' }, 'the keepalive answers READY at once');
+  await settled(registry, 'a');
+  t.true(registry.findHost('a')!.record.reachable);
+  const back = (await historyOf(registry, 'a')).at(-1)!;
+  t.like(back, { actor: 'devcompat', reason: 'lease renewed by a keepalive', time: clock.now() });
+
+  const synced = await registry.syncHost(syncOf('b'), ORIGIN);
+  t.true(synced.changed, 'becoming READY is a change');
+  t.true(synced.host.record.reachable);
+  await registry.close();
+});
+
+test('a draining host renewed by a keepalive is DRAINING, not READY', async (t) => {
+  const { registry, clock } = await openCore({ leaseTtlMs: TTL });
+  await registry.syncHost(syncOf('h'), ORIGIN);
+  await registry.setDraining('h', true, ORIGIN);
+  t.deepEqual(registry.keepAlive('h'), { expireTime: clock.now() + TTL, state: 'DRAINING' });
+  registry.startLeases();
+  clock.advance(TTL);
+  await settled(registry, 'h');
+  t.deepEqual(registry.keepAlive('h'), { expireTime: clock.now() + TTL, state: 'DRAINING' }, 'unreachable and draining: back to DRAINING');
+  await registry.close();
+});
+
+test('a keepalive that comes after a lapse was noticed but before it was written keeps the host READY', async (t) => {
+  const { registry, clock, changes } = await openCore({ leaseTtlMs: TTL });
+  await registry.syncHost(syncOf('h'), ORIGIN);
+  registry.startLeases();
+  clock.advance(TTL); // the lapse is queued in this call
+  registry.keepAlive('h'); // before the queue is flushed
+  await settled(registry, 'h');
+  t.true(registry.findHost('h')!.record.reachable);
+  t.is(changes.length, 1, 'the stale lapse was dropped: no revision');
+  await registry.close();
+});
+
+test('keepalives for an unknown host are NOT_FOUND; a deleted host does not lapse', async (t) => {
+  const { registry, clock, changes } = await openCore({ leaseTtlMs: TTL });
+  const error = t.throws(() => registry.keepAlive('ghost'));
+  t.true(error instanceof DomainError && error.reason === 'NOT_FOUND');
+  await registry.syncHost(syncOf('h'), ORIGIN);
+  await registry.syncHost(syncOf('other'), ORIGIN);
+  registry.startLeases();
+  await registry.deleteHost('h', undefined, ORIGIN);
+  registry.keepAlive('other');
+  clock.advance(TTL - 1);
+  registry.keepAlive('other');
+  clock.advance(TTL - 1);
+  await settled(registry, 'other');
+  t.deepEqual(
+    changes.map((c) => c.entries.map((e) => `${e.change} ${e.hostId}/${e.deviceId}`)),
+    [['CREATED h/', 'CREATED h/gpu0'], ['CREATED other/', 'CREATED other/gpu0'], ['DELETED h/gpu0', 'DELETED h/']],
+  );
+  await registry.close();
+});
+
+test('renewed expiries are persisted about once a second, and on close', async (t) => {
+  const { registry, clock, store } = await openCore({ leaseTtlMs: 10 * TTL });
+  const start = clock.now();
+  await registry.syncHost(syncOf('h'), ORIGIN);
+  registry.startLeases();
+  clock.advance(300);
+  registry.keepAlive('h');
+  const commitsBefore = store.commits;
+  clock.advance(699);
+  await settled(registry, 'h');
+  t.deepEqual([...(await store.load()).leaseExpiries], [], 'not before the second is up');
+  t.true(store.commits > commitsBefore);
+  clock.advance(1);
+  await settled(registry, 'h');
+  t.deepEqual([...(await store.load()).leaseExpiries], [['h', start + 300 + 10 * TTL]]);
+
+  clock.advance(100);
+  registry.keepAlive('h');
+  await registry.close();
+  t.deepEqual([...(await store.load()).leaseExpiries], [['h', start + 1100 + 10 * TTL]], 'close writes the last renewal');
+});
+
+test('after a restart, a lease that ran out while the server was down lapses at start, dated at its expiry', async (t) => {
+  const first = await openCore({ leaseTtlMs: TTL });
+  const start = first.clock.now();
+  await first.registry.syncHost(syncOf('h'), ORIGIN);
+  await first.registry.syncHost(syncOf('renewed'), ORIGIN);
+  first.registry.startLeases();
+  first.clock.advance(400);
+  first.registry.keepAlive('renewed');
+  await first.registry.close();
+
+  first.clock.advance(5 * TTL); // the server is down
+  const second = await first.reopen({ leaseTtlMs: TTL });
+  t.true(second.registry.findHost('h')!.record.reachable, 'not expired before leases start');
+  second.registry.startLeases();
+  await settled(second.registry, 'h');
+  await settled(second.registry, 'renewed');
+  const lapseOf = async (hostId: string) => (await historyOf(second.registry, hostId)).at(-1)!;
+  t.like(await lapseOf('h'), { time: start + TTL, actor: 'devcompat' });
+  t.like(await lapseOf('renewed'), { time: start + 400 + TTL, actor: 'devcompat' }, 'the persisted renewal dates it');
+  t.is(second.registry.revision, 4);
+  await second.registry.close();
+});
+
+test('after a crash before any lease was persisted, leases run one TTL from the last sync', async (t) => {
+  const first = await openCore({ leaseTtlMs: TTL });
+  const start = first.clock.now();
+  await first.registry.syncHost(syncOf('h'), ORIGIN);
+  first.clock.advance(200);
+  await first.registry.syncHost(syncOf('h'), ORIGIN); // unchanged: only its last sync time moves
+  // No close: the first registry stops as a crash would, its lease never written.
+  first.clock.advance(5 * TTL);
+  const second = await openCore({ leaseTtlMs: TTL, store: first.store, clock: first.clock });
+  t.deepEqual([...(await first.store.load()).leaseExpiries], []);
+  t.is(second.registry.findHost('h')!.leaseExpiry, start + 200 + TTL);
+  second.registry.startLeases();
+  await settled(second.registry, 'h');
+  t.like((await historyOf(second.registry, 'h')).at(-1), { time: start + 200 + TTL, actor: 'devcompat' });
+  await second.registry.close();
+});
+
+test('after a restart within the TTL, a renewed lease is kept to the millisecond', async (t) => {
+  const first = await openCore({ leaseTtlMs: 4 * TTL });
+  const start = first.clock.now();
+  await first.registry.syncHost(syncOf('h'), ORIGIN);
+  first.registry.startLeases();
+  first.clock.advance(1500);
+  first.registry.keepAlive('h');
+  const second = await first.reopen({ leaseTtlMs: 4 * TTL });
+  t.is(second.registry.findHost('h')!.leaseExpiry, start + 1500 + 4 * TTL);
+  second.registry.startLeases();
+  second.clock.advanceTo(start + 1500 + 4 * TTL - 1);
+  await settled(second.registry, 'h');
+  t.true(second.registry.findHost('h')!.record.reachable);
+  second.clock.advance(1);
+  await settled(second.registry, 'h');
+  t.false(second.registry.findHost('h')!.record.reachable);
+  await second.registry.close();
+});
+
+test('closing stops the lease timers', async (t) => {
+  const { registry, clock } = await openCore({ leaseTtlMs: TTL });
+  registry.startLeases();
+  t.is(clock.pendingTasks, 2);
+  await registry.close();
+  t.is(clock.pendingTasks, 0);
+});

@@ -1,0 +1,73 @@
+// The core without a server: a Registry on the in-memory store with a manual clock, for fast
+// unit tests (no process, no file, no real wait). Time moves only when a test moves it.
+
+import { ManualClock } from '../../server/core/clock.ts';
+import { Registry, type RevisionChange } from '../../server/core/registry.ts';
+import { validateSyncHost, type SyncHostCommand } from '../../server/core/resources.ts';
+import { MemoryStore } from '../../server/store/memory-store.ts';
+import { historyQuery } from '../../server/core/store.ts';
+
+export const ORIGIN = { actor: 'test', reason: '' };
+
+export const GPU = { vendor: 'nvidia', device_api: 'vfio-pci', type: 'nvidia-a10-4q', software_version: '1.0.0' };
+
+export interface CoreRig {
+  readonly registry: Registry;
+  readonly store: MemoryStore;
+  readonly clock: ManualClock;
+  /** Every revision the registry published, in order. */
+  readonly changes: RevisionChange[];
+  /** Opens another registry on the same store and clock (a restart). */
+  reopen(options?: { leaseTtlMs?: number }): Promise<CoreRig>;
+}
+
+export async function openCore(
+  options: { leaseTtlMs?: number; store?: MemoryStore; clock?: ManualClock } = {},
+): Promise<CoreRig> {
+  const store = options.store ?? new MemoryStore();
+  const clock = options.clock ?? new ManualClock();
+  const registry = await Registry.open(store, { clock, leaseTtlMs: options.leaseTtlMs ?? 3_600_000 });
+  const changes: RevisionChange[] = [];
+  registry.subscribe((change) => changes.push(change));
+  return {
+    registry,
+    store,
+    clock,
+    changes,
+    async reopen(again = {}) {
+      await registry.close();
+      return openCore({ leaseTtlMs: again.leaseTtlMs ?? options.leaseTtlMs, store, clock });
+    },
+  };
+}
+
+/** A sync of host `name` with the given device ids (all the same GPU unless told). */
+export function syncOf(name: string, devices: readonly (string | { id: string; descriptor?: object; available?: number })[] = ['gpu0'], labels: Record<string, string> = {}): SyncHostCommand {
+  return validateSyncHost({
+    name,
+    labels,
+    devices: devices.map((device) => {
+      const spec = typeof device === 'string' ? { id: device } : device;
+      return {
+        device_id: spec.id,
+        descriptor: (spec.descriptor ?? GPU) as never,
+        ...(spec.available !== undefined && { capacity: { total: 4, available: spec.available } }),
+      };
+    }),
+  });
+}
+
+/** A history-ordered list of a host's entries, oldest first. */
+export async function historyOf(registry: Registry, hostId: string) {
+  return registry.listHistory(historyQuery({ hostId, deviceId: '', limit: 1000 }));
+}
+
+/**
+ * Resolves once every write to `hostId` queued before it has been committed: a write that
+ * changes nothing (its draining mark set to what it is) goes through the queue after them.
+ */
+export async function settled(registry: Registry, hostId: string): Promise<void> {
+  const host = registry.findHost(hostId);
+  if (!host) throw new Error(`hosts/${hostId} does not exist`);
+  await registry.setDraining(hostId, host.record.draining, ORIGIN);
+}

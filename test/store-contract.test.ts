@@ -1,0 +1,319 @@
+// The store contract: what every RegistryStore must do, run against each implementation — the
+// SQLite store as the server uses it (in its worker thread, on a temp file) and the in-memory
+// store the core's unit tests use; a PostgreSQL store is added to STORES and must pass the
+// same. The rule that calls answer in the order they are made (the core relies on it: a read
+// made after a commit sees it) is tested here, as is atomicity (a refused batch changes
+// nothing) and the history chain (the same writes give the same heads in every store).
+
+import test, { type ExecutionContext } from 'ava';
+import path from 'node:path';
+import { historyQuery, type CommitBatch, type DeviceRecord, type HistoryQuery, type HistoryRecord, type HostRecord, type RegistryStore } from '../server/core/store.ts';
+import { EMPTY_BATCH } from '../server/core/write-planning.ts';
+import { GENESIS_HASH } from '../server/store/history-chain.ts';
+import { MemoryStore } from '../server/store/memory-store.ts';
+import { WorkerStore } from '../server/store/worker-store.ts';
+import { tempDir } from './helpers/server.ts';
+
+interface StoreUnderTest {
+  readonly name: string;
+  open(t: ExecutionContext): Promise<RegistryStore>;
+}
+
+const STORES: readonly StoreUnderTest[] = [
+  { name: 'memory', open: async () => new MemoryStore() },
+  {
+    name: 'sqlite',
+    async open(t) {
+      const store = await WorkerStore.open({ path: path.join(tempDir(t), 'contract.db'), durability: 'relaxed' });
+      t.teardown(() => store.close());
+      return store;
+    },
+  },
+];
+
+const T0 = 1_700_000_000_000;
+const DESCRIPTOR_KEY = JSON.stringify({ vendor: 'v', device_api: 'vfio-pci', type: 't', software_version: '1.0.0' });
+
+function hostRecord(hostId: string, revision: number, extra: Partial<HostRecord> = {}): HostRecord {
+  const time = T0 + revision * 1000;
+  return {
+    hostId,
+    labels: { rack: 'r1' },
+    revision,
+    createRevision: revision,
+    createTime: time,
+    updateTime: time,
+    lastSyncTime: time,
+    reachable: true,
+    draining: false,
+    ...extra,
+  };
+}
+
+function deviceRecord(hostId: string, deviceId: string, revision: number, extra: Partial<DeviceRecord> = {}): DeviceRecord {
+  const time = T0 + revision * 1000;
+  return {
+    hostId,
+    deviceId,
+    descriptorId: 1,
+    capacity: { total: 4, available: 2 },
+    labels: { slot: deviceId },
+    revision,
+    createRevision: revision,
+    createTime: time,
+    updateTime: time,
+    ...extra,
+  };
+}
+
+function entry(revision: number, seq: number, hostId: string, deviceId: string, rest: Partial<HistoryRecord>): HistoryRecord {
+  return {
+    revision,
+    seq,
+    time: T0 + revision * 1000,
+    hostId,
+    deviceId,
+    change: 'CREATED',
+    actor: 'alice',
+    reason: '',
+    before: undefined,
+    after: undefined,
+    ...rest,
+  };
+}
+
+function batch(parts: Partial<CommitBatch>): CommitBatch {
+  return { ...EMPTY_BATCH, ...parts };
+}
+
+/** Revision r creates host `h{r}` with one device; the first also stores the descriptor. */
+function createHost(revision: number, actor = 'alice'): CommitBatch {
+  const hostId = `h${revision}`;
+  const host = hostRecord(hostId, revision);
+  const device = deviceRecord(hostId, 'd0', revision);
+  return batch({
+    newDescriptors: revision === 1 ? [{ id: 1, key: DESCRIPTOR_KEY }] : [],
+    hostUpserts: [host],
+    deviceUpserts: [device],
+    history: [
+      entry(revision, 0, hostId, '', { actor, after: { kind: 'host', host } }),
+      entry(revision, 1, hostId, 'd0', { actor, after: { kind: 'device', device } }),
+    ],
+  });
+}
+
+/** Revision r changes the device of host `h{host}` (its free capacity). */
+function updateDevice(revision: number, host: number, available: number): CommitBatch {
+  const hostId = `h${host}`;
+  const before = deviceRecord(hostId, 'd0', host);
+  const after = deviceRecord(hostId, 'd0', revision, { capacity: { total: 4, available }, createRevision: host, createTime: before.createTime });
+  return batch({
+    deviceUpserts: [after],
+    hostUpserts: [hostRecord(hostId, revision, { createRevision: host, createTime: T0 + host * 1000 })],
+    history: [entry(revision, 0, hostId, 'd0', { change: 'UPDATED', actor: 'bob', before: { kind: 'device', device: before }, after: { kind: 'device', device: after } })],
+  });
+}
+
+const HISTORY_QUERY: HistoryQuery = historyQuery({ limit: 1000 });
+
+const at = (records: readonly HistoryRecord[]) => records.map((r) => `${r.revision}/${r.seq}`);
+
+for (const impl of STORES) {
+  const contract = (title: string, body: (t: ExecutionContext, store: RegistryStore) => Promise<void>) =>
+    test(`${impl.name}: ${title}`, async (t) => body(t, await impl.open(t)));
+
+  contract('an empty store loads as revision 0 at the genesis head', async (t, store) => {
+    const loaded = await store.load();
+    t.like(loaded, { revision: 0, revisionTime: 0, headHash: GENESIS_HASH, checkpoint: { revision: 0, hash: GENESIS_HASH } });
+    t.deepEqual([loaded.descriptors, loaded.hosts, loaded.devices, [...loaded.leaseExpiries]], [[], [], [], []]);
+  });
+
+  contract('what a commit writes is loaded back; an update keeps the create columns', async (t, store) => {
+    const first = await store.commit(createHost(1));
+    await store.commit(createHost(2));
+    await store.commit(updateDevice(3, 1, 0));
+    await store.commit(batch({ leases: [{ hostId: 'h2', expireTime: T0 + 99_000 }], syncTouches: [{ hostId: 'h1', lastSyncTime: T0 + 50_000 }] }));
+    const loaded = await store.load();
+    t.is(loaded.revision, 3);
+    t.is(loaded.revisionTime, T0 + 3000);
+    t.deepEqual(loaded.descriptors, [{ id: 1, key: DESCRIPTOR_KEY }]);
+    t.deepEqual(loaded.hosts, [
+      hostRecord('h1', 3, { createRevision: 1, createTime: T0 + 1000, lastSyncTime: T0 + 50_000 }),
+      hostRecord('h2', 2),
+    ]);
+    t.deepEqual(loaded.devices, [
+      deviceRecord('h1', 'd0', 3, { capacity: { total: 4, available: 0 }, createRevision: 1, createTime: T0 + 1000 }),
+      deviceRecord('h2', 'd0', 2),
+    ]);
+    t.deepEqual([...loaded.leaseExpiries], [['h2', T0 + 99_000]]);
+    t.is(first.heads.length, 1);
+    t.not(loaded.headHash, first.heads[0].hash, 'the head moved with each revision');
+  });
+
+  contract('a commit returns the chain head after each revision; the chain walks to it, in chunks', async (t, store) => {
+    const two = batch({
+      ...createHost(1),
+      hostUpserts: [...createHost(1).hostUpserts, ...createHost(2).hostUpserts],
+      deviceUpserts: [...createHost(1).deviceUpserts, ...createHost(2).deviceUpserts],
+      history: [...createHost(1).history, ...createHost(2).history],
+    });
+    const { heads } = await store.commit(two);
+    t.deepEqual(heads.map((h) => h.revision), [1, 2], 'one head per revision, in order');
+    t.not(heads[0].hash, heads[1].hash);
+    t.is((await store.load()).headHash, heads[1].hash);
+
+    const whole = await store.verifyChain({ after: undefined, prevHash: GENESIS_HASH, limit: 100, expectedHead: heads[0].hash });
+    t.like(whole, { checked: 4, broken: undefined, foundExpectedHead: true, last: { revision: 2, seq: 1, hash: heads[1].hash } });
+    // Walked one entry at a time, each call continuing from the last.
+    let prev = GENESIS_HASH;
+    let after: { revision: number; seq: number } | undefined;
+    const walked: string[] = [];
+    for (;;) {
+      const step = await store.verifyChain({ after, prevHash: prev, limit: 1, expectedHead: undefined });
+      if (step.checked === 0) break;
+      t.is(step.broken, undefined);
+      walked.push(`${step.last!.revision}/${step.last!.seq}`);
+      after = step.last!;
+      prev = step.last!.hash;
+    }
+    t.deepEqual(walked, ['1/0', '1/1', '2/0', '2/1']);
+    t.is(prev, heads[1].hash);
+    const unknown = await store.verifyChain({ after: undefined, prevHash: GENESIS_HASH, limit: 100, expectedHead: 'ab'.repeat(32) });
+    t.false(unknown.foundExpectedHead);
+    const wrongStart = await store.verifyChain({ after: undefined, prevHash: 'cd'.repeat(32), limit: 100, expectedHead: undefined });
+    t.like(wrongStart.broken, { revision: 1, seq: 0, problem: 'REMOVED_OR_REORDERED' });
+  });
+
+  contract('a batch the store refuses changes nothing: no row, no revision, no chain link', async (t, store) => {
+    const { heads } = await store.commit(createHost(1));
+    const before = await store.load();
+    const orphan = deviceRecord('ghost', 'd0', 2);
+    const refused = batch({
+      hostUpserts: [hostRecord('h2', 2)],
+      deviceUpserts: [orphan],
+      history: [entry(2, 0, 'ghost', 'd0', { after: { kind: 'device', device: orphan } })],
+    });
+    await t.throwsAsync(store.commit(refused));
+    t.deepEqual(await store.load(), before);
+    t.deepEqual(at(await store.listHistory(HISTORY_QUERY)), ['1/0', '1/1']);
+    await t.throwsAsync(store.commit(createHost(1)), undefined, 'a revision is written once');
+    const next = await store.commit(createHost(2));
+    const walk = await store.verifyChain({ after: undefined, prevHash: GENESIS_HASH, limit: 100, expectedHead: heads[0].hash });
+    t.like(walk, { checked: 4, broken: undefined, foundExpectedHead: true, last: { hash: next.heads[0].hash } });
+  });
+
+  contract('a host is deleted with its devices; its lease goes with it', async (t, store) => {
+    await store.commit(createHost(1));
+    await store.commit(batch({ leases: [{ hostId: 'h1', expireTime: T0 + 5000 }] }));
+    const host = hostRecord('h1', 1);
+    const device = deviceRecord('h1', 'd0', 1);
+    await t.throwsAsync(
+      store.commit(batch({ hostDeletes: ['h1'], history: [entry(2, 0, 'h1', '', { change: 'DELETED', before: { kind: 'host', host } })] })),
+      undefined,
+      'a host that still has devices is not deleted alone',
+    );
+    await store.commit(
+      batch({
+        deviceDeletes: [{ hostId: 'h1', deviceId: 'd0' }],
+        hostDeletes: ['h1'],
+        history: [
+          entry(2, 0, 'h1', 'd0', { change: 'DELETED', before: { kind: 'device', device } }),
+          entry(2, 1, 'h1', '', { change: 'DELETED', before: { kind: 'host', host } }),
+        ],
+      }),
+    );
+    const loaded = await store.load();
+    t.deepEqual([loaded.hosts, loaded.devices, [...loaded.leaseExpiries]], [[], [], []]);
+    t.is(loaded.revision, 2);
+    t.deepEqual(loaded.descriptors.map((d) => d.id), [1], 'descriptors stay');
+  });
+
+  contract('history is listed by resource, revision, time, actor, in either order, from a cursor', async (t, store) => {
+    for (let r = 1; r <= 3; r++) await store.commit(createHost(r, r === 2 ? 'bob' : 'alice'));
+    await store.commit(updateDevice(4, 1, 1));
+    const list = async (query: Partial<HistoryQuery>) => at(await store.listHistory({ ...HISTORY_QUERY, ...query }));
+    t.deepEqual(await list({}), ['1/0', '1/1', '2/0', '2/1', '3/0', '3/1', '4/0']);
+    t.deepEqual(await list({ newestFirst: true, limit: 3 }), ['4/0', '3/1', '3/0']);
+    t.deepEqual(await list({ hostId: 'h1' }), ['1/0', '1/1', '4/0']);
+    t.deepEqual(await list({ hostId: 'h1', deviceId: '' }), ['1/0'], 'the host itself');
+    t.deepEqual(await list({ hostId: 'h1', deviceId: 'd0' }), ['1/1', '4/0']);
+    t.deepEqual(await list({ startRevision: 2, endRevision: 3 }), ['2/0', '2/1', '3/0', '3/1']);
+    t.deepEqual(await list({ startTime: T0 + 2000, endTime: T0 + 4000 }), ['2/0', '2/1', '3/0', '3/1'], 'end time exclusive');
+    t.deepEqual(await list({ startTime: T0 + 1500 }), ['2/0', '2/1', '3/0', '3/1', '4/0']);
+    t.deepEqual(await list({ startTime: T0 + 9000 }), []);
+    t.deepEqual(await list({ actor: 'bob' }), ['2/0', '2/1', '4/0']);
+    t.deepEqual(await list({ after: { revision: 2, seq: 0 }, limit: 2 }), ['2/1', '3/0']);
+    t.deepEqual(await list({ newestFirst: true, after: { revision: 2, seq: 1 } }), ['2/0', '1/1', '1/0']);
+    const [update] = await store.listHistory({ ...HISTORY_QUERY, startRevision: 4 });
+    t.deepEqual(update.before, { kind: 'device', device: deviceRecord('h1', 'd0', 1) }, 'snapshots come back whole');
+    t.regex(update.hash ?? '', /^[0-9a-f]{64}$/);
+    t.like(update, { change: 'UPDATED', actor: 'bob', time: T0 + 4000, hostId: 'h1', deviceId: 'd0' });
+  });
+
+  contract('firstChangesAfter gives each resource its first change after a revision; revisionAt maps a time to a revision', async (t, store) => {
+    for (let r = 1; r <= 2; r++) await store.commit(createHost(r));
+    await store.commit(updateDevice(3, 1, 1));
+    await store.commit(updateDevice(4, 1, 0));
+    t.deepEqual(at(await store.firstChangesAfter({ revision: 1 })), ['2/0', '2/1', '3/0']);
+    t.deepEqual(at(await store.firstChangesAfter({ revision: 0, hostId: 'h1' })), ['1/0', '1/1']);
+    const [device] = await store.firstChangesAfter({ revision: 3, hostId: 'h1', deviceId: 'd0' });
+    t.is(device.revision, 4);
+    t.deepEqual(device.before, { kind: 'device', device: deviceRecord('h1', 'd0', 1) }, 'the before as written');
+    t.deepEqual(await store.firstChangesAfter({ revision: 4 }), []);
+    t.is(await store.revisionAt(T0), undefined);
+    t.is(await store.revisionAt(T0 + 1000), 1);
+    t.is(await store.revisionAt(T0 + 2999), 2);
+    t.is(await store.revisionAt(T0 + 60_000), 4);
+  });
+
+  contract('compaction removes history up to a revision and checkpoints the chain there', async (t, store) => {
+    const heads: string[] = [];
+    for (let r = 1; r <= 4; r++) heads.push((await store.commit(createHost(r))).heads[0].hash);
+    const result = await store.compact(2, T0 + 10_000);
+    t.deepEqual(result, { checkpoint: { revision: 2, hash: heads[1] }, removed: 4 });
+    t.deepEqual(at(await store.listHistory(HISTORY_QUERY)), ['3/0', '3/1', '4/0', '4/1']);
+    const loaded = await store.load();
+    t.deepEqual(loaded.checkpoint, { revision: 2, hash: heads[1] });
+    t.is(loaded.headHash, heads[3]);
+    t.is(loaded.hosts.length, 4, 'compaction removes history, not state');
+    const walk = await store.verifyChain({ after: undefined, prevHash: heads[1], limit: 100, expectedHead: heads[3] });
+    t.like(walk, { checked: 4, broken: undefined, foundExpectedHead: true });
+    t.is(await store.revisionAt(T0 + 2500), 2, 'the revision at the cut still resolves');
+    t.deepEqual(await store.compact(1, T0 + 11_000), { checkpoint: { revision: 2, hash: heads[1] }, removed: 0 });
+    t.deepEqual(await store.compact(2, T0 + 11_000), { checkpoint: { revision: 2, hash: heads[1] }, removed: 0 });
+  });
+
+  contract('calls answer in the order they were made: a read made after a commit sees it', async (t, store) => {
+    const order: string[] = [];
+    const calls = [
+      store.commit(createHost(1)).then(() => order.push('commit 1')),
+      store.listHistory(HISTORY_QUERY).then((entries) => order.push(`history ${entries.length}`)),
+      store.commit(createHost(2)).then(() => order.push('commit 2')),
+      store.load().then((loaded) => order.push(`load ${loaded.revision}`)),
+      store.firstChangesAfter({ revision: 0 }).then((first) => order.push(`first ${first.length}`)),
+      store.commit(createHost(3)).then(() => order.push('commit 3')),
+      store.revisionAt(T0 + 60_000).then((revision) => order.push(`revisionAt ${revision}`)),
+    ];
+    await Promise.all(calls);
+    t.deepEqual(order, ['commit 1', 'history 2', 'commit 2', 'load 2', 'first 4', 'commit 3', 'revisionAt 3']);
+  });
+
+  contract('a refused call does not hold up the calls after it', async (t, store) => {
+    const refused = store.commit(batch({ deviceUpserts: [deviceRecord('ghost', 'd0', 1)], history: [entry(1, 0, 'ghost', 'd0', {})] }));
+    const loaded = store.load();
+    await t.throwsAsync(refused);
+    t.is((await loaded).revision, 0);
+  });
+}
+
+test('the same writes give the same chain heads in every store', async (t) => {
+  const headsOf = async (store: RegistryStore) => {
+    const heads: string[] = [];
+    for (let r = 1; r <= 3; r++) heads.push(...(await store.commit(createHost(r))).heads.map((h) => h.hash));
+    heads.push(...(await store.commit(updateDevice(4, 2, 3))).heads.map((h) => h.hash));
+    return heads;
+  };
+  const all = await Promise.all(STORES.map(async (impl) => headsOf(await impl.open(t))));
+  t.is(new Set(all.map((heads) => heads.join())).size, 1, STORES.map((impl, i) => `${impl.name}: ${all[i].join()}`).join('\n'));
+  t.is(all[0].length, 4);
+});
