@@ -7,6 +7,8 @@ import { InvalidArgumentError, Option } from 'commander';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readMessageJson, JsonShapeError } from '../../proto/strict-json.ts';
 import type { AsOf, Descriptor, DeviceRef } from '../types.ts';
+// `gpu-07` or `hosts/gpu-07`: both name hosts/gpu-07, as in the client library.
+export { hostName } from '../errors.ts';
 import { UsageError } from './context.ts';
 
 export function positiveInteger(value: string): number {
@@ -67,11 +69,6 @@ export function deviceRef(argument: string): DeviceRef {
 /** How output names a device argument: its name, or the file it was read from. */
 export function refLabel(argument: string, ref: DeviceRef): string {
   return typeof ref === 'string' ? ref : `${argument} (inline)`;
-}
-
-/** `gpu-07` or `hosts/gpu-07`: both name hosts/gpu-07. */
-export function hostName(argument: string): string {
-  return argument.startsWith('hosts/') ? argument : `hosts/${argument}`;
 }
 
 /** An ISO 8601 time given to `flag`. */
