@@ -8,7 +8,8 @@ import { DevcompatClient } from '../client/client.ts';
 import type { CompatibilityResult, Descriptor, FindTargetsSummary, SyncHostRequest } from '../client/client.ts';
 import { loadServices } from '../proto/load.ts';
 import { generateFleet } from './fleet.ts';
-import type { FleetHost, FleetSpec, SourceShape } from './fleet.ts';
+import type { FleetHost, FleetSpec } from './fleet.ts';
+import type { SourceShape } from './fleet-shape.ts';
 import { readCpuSeconds, readMachineBusySeconds } from './processes.ts';
 import { fmt, nowMs, seededRandom, summarize, type LatencySummary } from './stats.ts';
 

@@ -4,8 +4,8 @@
 
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { REFERENCE_SHAPE, describeFleet, generateFleet } from './fleet.ts';
-import type { FleetSpec, SourceShape } from './fleet.ts';
+import { generateFleet, type FleetSpec } from './fleet.ts';
+import { REFERENCE_SHAPE, describeFleet, type SourceShape } from './fleet-shape.ts';
 
 function parseSpec(): FleetSpec {
   const { values } = parseArgs({

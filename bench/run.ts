@@ -35,8 +35,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DevcompatClient } from '../client/client.ts';
-import { REFERENCE_SHAPE, describeFleet, generateFleet } from './fleet.ts';
-import type { FleetShape, FleetSpec, SourceShape } from './fleet.ts';
+import { generateFleet, type FleetSpec } from './fleet.ts';
+import { REFERENCE_SHAPE, describeFleet, type FleetShape, type SourceShape } from './fleet-shape.ts';
 import {
   captureResponse,
   cpuNote,

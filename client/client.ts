@@ -55,7 +55,7 @@ import type { Timestamp as TimestampMessage } from '../proto/generated/google/pr
 export * from './types.ts';
 export { DEFAULT_RETRY, DevcompatError, type RetryPolicy } from './errors.ts';
 export { LeaseKeeper, type LeaseKeeperEvents } from './lease-keeper.ts';
-export { RegistryMirror, type MirrorChange, type MirrorDeviceFilter, type MirrorEvents, type MirrorOptions } from './mirror.ts';
+export { RegistryMirror, type MirrorChange, type MirrorDeviceFilter, type MirrorEvents, type MirrorOptions, type MirrorSource } from './mirror.ts';
 
 export interface ClientOptions {
   /** `host:port` of the registry. */

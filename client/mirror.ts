@@ -4,12 +4,25 @@
 // the revisions after R, so an event is applied to a resource only when it is newer than the
 // resource's mirrored revision (a deletion too). When the revision to resume from has been
 // compacted away, the mirror lists again and follows from there.
+//
+// The mirror reads through the three calls of MirrorSource, which DevcompatClient has: it
+// depends on that interface, not on the client, so client.ts (which exports the mirror) and
+// this file do not import each other.
 
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
-import type { DevcompatClient } from './client.ts';
 import { backoffMs, DEFAULT_RETRY, DevcompatError, hostName, sleep } from './errors.ts';
-import type { Device, Host, Timestamp, WatchEvent, WatchResponse } from './types.ts';
+import type { Device, Host, Timestamp, WatchEvent, WatchOptions, WatchResponse } from './types.ts';
+
+/** What the mirror reads the registry through: a DevcompatClient. */
+export interface MirrorSource {
+  /** One page of every host, and the revision it reflects. */
+  listHostsPage(request: { page_size?: number; page_token?: string }): Promise<{ hosts: Host[]; next_page_token: string; revision: string }>;
+  /** One page of every device. */
+  listDevicesPage(request: { page_size?: number; page_token?: string }): Promise<{ devices: Device[]; next_page_token: string }>;
+  /** The change feed from a revision, resuming by itself on UNAVAILABLE. */
+  watch(options: WatchOptions): AsyncIterable<WatchResponse>;
+}
 
 export interface MirrorOptions {
   /** Page size of the (re)listing; default 1000, the server's maximum. */
@@ -71,7 +84,7 @@ export class RegistryMirror extends EventEmitter<MirrorEvents> {
   private readonly progressIntervalMs: number;
 
   constructor(
-    private readonly client: DevcompatClient,
+    private readonly client: MirrorSource,
     options: MirrorOptions = {},
   ) {
     super();

@@ -3,7 +3,8 @@
 // must report the same numbers, on a real generated fleet, with and without exclusions.
 
 import test from 'ava';
-import { findSources, generateFleet } from '../bench/fleet.ts';
+import { findSources } from '../bench/find-sources.ts';
+import { generateFleet } from '../bench/fleet.ts';
 import { syncRequest } from '../bench/load.ts';
 import type { FindTargetsSummary } from '../client/client.ts';
 import { startTestServer } from './helpers/server.ts';

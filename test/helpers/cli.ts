@@ -72,13 +72,15 @@ export const jsonLines = (text: string) => lines(text).map((line) => JSON.parse(
 
 /**
  * A server shared by the tests of one file (hooks cannot use `t.teardown`): a real server on
- * 127.0.0.1:0 with a fresh database in its own temp dir; `close()` removes both.
+ * 127.0.0.1:0 with a fresh database in its own temp dir; `close()` removes both. Leases last an
+ * hour unless the test sets its own TTL: no CLI test sends keepalives, and a host whose lease
+ * lapsed in a slow run would leave the targets and add revisions.
  */
 export async function startSharedServer(
   options: Partial<ServerOptions> = {},
 ): Promise<{ server: RunningServer; address: string; dir: string; close(): Promise<void> }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'devcompat-cli-'));
-  const server = await startServer({ address: '127.0.0.1:0', ...options, dbPath: path.join(dir, 'registry.db') });
+  const server = await startServer({ address: '127.0.0.1:0', leaseTtlMs: 3_600_000, ...options, dbPath: path.join(dir, 'registry.db') });
   return {
     server,
     address: server.address,
