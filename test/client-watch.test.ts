@@ -5,6 +5,7 @@
 
 import test, { type ExecutionContext } from 'ava';
 import * as grpc from '@grpc/grpc-js';
+import Database from 'better-sqlite3';
 import path from 'node:path';
 import {
   DevcompatClient,
@@ -428,7 +429,8 @@ test('a mirror whose feed was compacted away while it was disconnected lists aga
 
 test('waitForRevision resolves through progress messages and times out with DEADLINE_EXCEEDED', async (t) => {
   const dir = tempDir(t);
-  const server = await serve(t, path.join(dir, 'registry.db'));
+  const dbPath = path.join(dir, 'registry.db');
+  const server = await serve(t, dbPath);
   const client = quickClient(t, server.address);
   await client.syncHost(host('a', '1.0.0'));
   const { mirror } = await startMirror(t, client);
@@ -442,6 +444,25 @@ test('waitForRevision resolves through progress messages and times out with DEAD
   await client.syncHost(host('b', '1.0.0'));
   await pending;
   t.is(mirror.getHost('b')?.device_count, 2);
+
+  // Revisions the feed has no event for (their entries were removed from the file while the
+  // server was down): only a progress message tells the mirror the registry reached them.
+  const address = server.address;
+  await server.close();
+  const elsewhere = await serve(t, dbPath);
+  const writer = quickClient(t, elsewhere.address);
+  await writer.syncHost(host('c', '1.0.0'));
+  const silent = await writer.syncHost(host('d', '1.0.0'));
+  t.is(silent.revision, '5');
+  await elsewhere.close();
+  const db = new Database(dbPath);
+  t.is(db.prepare('DELETE FROM history WHERE revision > 3').run().changes, 6);
+  db.close();
+  await serve(t, dbPath, address);
+  await mirror.waitForRevision(5, 10_000);
+  t.is(mirror.revision, '5');
+  t.is(mirror.getHost('c'), undefined, 'no event reached the mirror: progress moved it');
+
   const waiting = mirror.waitForRevision(99, 10_000);
   await mirror.close();
   const closed = await t.throwsAsync(waiting, { instanceOf: DevcompatError });
