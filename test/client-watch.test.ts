@@ -142,13 +142,15 @@ test('a watch resumes across a server restart while writes go on: every revision
     // Mid-stream: the server goes away (its streams end with UNAVAILABLE) and comes back on
     // the same address and database; the writer keeps retrying meanwhile.
     await server.close();
-    await sleep(300);
+    t.true(await waitUntil(() => watcher.resumes.length > 0, 5000), 'the watch saw the server go');
     server = await serve(t, dbPath, address);
   });
   const acknowledged = await writes;
-  const last = acknowledged.at(-1)!;
+  // One more write after the last: once the watch has yielded it, anything yielded twice
+  // before it would have shown up (the feed is in revision order).
+  const last = Number((await throughOutages(() => writer.syncHost(host('sentinel', '1.0.0')))).revision);
+  t.is(last, acknowledged.at(-1)! + 1);
   t.true(await waitUntil(() => watcher.eventRevisions().at(-1) === last, 20_000), `the watch reaches revision ${last}`);
-  await sleep(200); // anything yielded twice would show up now
   await watcher.stop();
 
   t.is(watcher.failure, undefined);
@@ -204,13 +206,15 @@ test('a watch from now resumes after its created revision when the server restar
   t.is(watcher.resumes[0].next, '5', 'created at 4, the watch resumes at 5');
   const fifth = await throughOutages(() => writer.syncHost(host('new', '1.0.0')));
   t.is(fifth.revision, '5');
-  t.true(await waitUntil(() => watcher.eventRevisions().length === 1, 20_000));
-  await sleep(200);
+  // A sixth write: once it is yielded, a repeated revision 4 or 5 would have shown up before it.
+  const sixth = await writer.syncHost(host('newer', '1.0.0'));
+  t.is(sixth.revision, '6');
+  t.true(await waitUntil(() => watcher.eventRevisions().at(-1) === 6, 20_000));
   await watcher.stop();
-  t.deepEqual(watcher.eventRevisions(), [5]);
+  t.deepEqual(watcher.eventRevisions(), [5, 6]);
   t.deepEqual(
     watcher.messages.map((m) => (m.created ? 'created' : m.progress ? 'progress' : m.revision)).filter((m) => m !== 'progress'),
-    ['created', '5'],
+    ['created', '5', '6'],
   );
   t.true(await waitUntil(() => server.watches.size === 0, 2000), 'aborting the signal ended the watch on the server');
 });
@@ -348,8 +352,14 @@ test('a mirror started in the middle of writes converges to what the server list
   const client = quickClient(t, server.address);
   await Promise.all([churn(client, 0, 10), churn(client, 1, 10)]);
   // A small page size makes the listing span many pages while three writers go on.
+  const committed = new Promise<void>((resolve) => {
+    const stop = server.registry.subscribe(() => {
+      stop();
+      resolve();
+    });
+  });
   const writers = Promise.all([0, 1, 2].map((writer) => churn(quickClient(t, server.address, `writer-${writer}`), writer, 120)));
-  await sleep(20);
+  await committed; // the writers are under way
   const { mirror, errors } = await startMirror(t, client, { pageSize: 3 });
   // Pages listed after the first may already reflect revisions the feed then replays: such an
   // event must not take a resource back in time, so each reported change is newer than what
