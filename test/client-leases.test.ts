@@ -39,7 +39,11 @@ function reachability(server: RunningServer) {
       events.push(`${entry.hostId} ${entry.after.host.reachable ? 'ready' : 'lapsed'}`);
     }
   });
-  return { events, waitFor: (event: string) => waitUntil(() => events.includes(event), 10_000) };
+  /** The last reachability change committed for `hostId`, if any. */
+  const last = (hostId: string) => events.filter((event) => event.startsWith(`${hostId} `)).at(-1);
+  /** Waits for `event` among the changes from index `from` on. */
+  const waitFor = (event: string, from = 0) => waitUntil(() => events.slice(from).includes(event), 10_000);
+  return { events, last, waitFor };
 }
 
 test('a held lease keeps its host READY; a released one lapses; renew answers with the lease', async (t) => {
@@ -71,17 +75,21 @@ test('a held lease keeps its host READY; a released one lapses; renew answers wi
   t.true(await waitUntil(() => renewed.length >= 5, 5000), `renewed every ttl/3 (${renewed.length} renewals)`);
   t.true(await leases.waitFor('idle lapsed'), 'an idle host lapses');
   t.is(await stateOf(client, 'hosts/idle'), 'HOST_STATE_UNREACHABLE');
+  // (On a machine too loaded to renew within the TTL the held host may lapse; the next
+  // renewal makes it READY again. The sequence is then longer, but ends READY.)
+  t.true(await waitUntil(() => leases.last('held') !== 'held lapsed', 10_000));
   t.is(await stateOf(client, 'hosts/held'), 'HOST_STATE_READY', 'a held host does not');
-  t.deepEqual(leases.events, ['idle lapsed']);
 
+  const released = leases.events.length;
   keeper.release('held');
   t.deepEqual(keeper.holding, []);
-  t.true(await leases.waitFor('held lapsed'));
+  t.true(await leases.waitFor('held lapsed', released));
   t.is(await stateOf(client, 'hosts/held'), 'HOST_STATE_UNREACHABLE', 'released, it lapses');
 
   // A keepalive brings it back at once.
+  const lapsed = leases.events.length;
   t.is((await keeper.renew('hosts/held')).state, 'HOST_STATE_READY');
-  t.true(await leases.waitFor('held ready'));
+  t.true(await leases.waitFor('held ready', lapsed));
   t.is(await stateOf(client, 'hosts/held'), 'HOST_STATE_READY');
 
   await keeper.close();
@@ -146,10 +154,10 @@ test('a held lease survives a server restart: the keeper reconnects and renews o
   );
   t.true(await leases.waitFor('idle lapsed'));
   t.is(await stateOf(client, 'hosts/idle'), 'HOST_STATE_UNREACHABLE');
+  // (A slow restart may outlast the lease, and the lease found expired at start-up is
+  // recorded as it is renewed: then the next renewal on the new server makes it READY again.)
+  t.true(await waitUntil(() => leases.last('agent') !== 'agent lapsed', 10_000));
   t.is(await stateOf(client, 'hosts/agent'), 'HOST_STATE_READY', 'renewed on the new server');
-  // (A slow restart may outlast the lease: then the first renewal on the new server made it
-  // READY again.)
-  t.not(leases.events.filter((event) => event.startsWith('agent ')).at(-1), 'agent lapsed');
   t.is(keeper.failure, undefined);
 });
 
