@@ -5,6 +5,7 @@
 
 import test, { type ExecutionContext } from 'ava';
 import * as grpc from '@grpc/grpc-js';
+import Database from 'better-sqlite3';
 import path from 'node:path';
 import {
   DevcompatClient,
@@ -141,13 +142,15 @@ test('a watch resumes across a server restart while writes go on: every revision
     // Mid-stream: the server goes away (its streams end with UNAVAILABLE) and comes back on
     // the same address and database; the writer keeps retrying meanwhile.
     await server.close();
-    await sleep(300);
+    t.true(await waitUntil(() => watcher.resumes.length > 0, 5000), 'the watch saw the server go');
     server = await serve(t, dbPath, address);
   });
   const acknowledged = await writes;
-  const last = acknowledged.at(-1)!;
+  // One more write after the last: once the watch has yielded it, anything yielded twice
+  // before it would have shown up (the feed is in revision order).
+  const last = Number((await throughOutages(() => writer.syncHost(host('sentinel', '1.0.0')))).revision);
+  t.is(last, acknowledged.at(-1)! + 1);
   t.true(await waitUntil(() => watcher.eventRevisions().at(-1) === last, 20_000), `the watch reaches revision ${last}`);
-  await sleep(200); // anything yielded twice would show up now
   await watcher.stop();
 
   t.is(watcher.failure, undefined);
@@ -203,13 +206,15 @@ test('a watch from now resumes after its created revision when the server restar
   t.is(watcher.resumes[0].next, '5', 'created at 4, the watch resumes at 5');
   const fifth = await throughOutages(() => writer.syncHost(host('new', '1.0.0')));
   t.is(fifth.revision, '5');
-  t.true(await waitUntil(() => watcher.eventRevisions().length === 1, 20_000));
-  await sleep(200);
+  // A sixth write: once it is yielded, a repeated revision 4 or 5 would have shown up before it.
+  const sixth = await writer.syncHost(host('newer', '1.0.0'));
+  t.is(sixth.revision, '6');
+  t.true(await waitUntil(() => watcher.eventRevisions().at(-1) === 6, 20_000));
   await watcher.stop();
-  t.deepEqual(watcher.eventRevisions(), [5]);
+  t.deepEqual(watcher.eventRevisions(), [5, 6]);
   t.deepEqual(
     watcher.messages.map((m) => (m.created ? 'created' : m.progress ? 'progress' : m.revision)).filter((m) => m !== 'progress'),
-    ['created', '5'],
+    ['created', '5', '6'],
   );
   t.true(await waitUntil(() => server.watches.size === 0, 2000), 'aborting the signal ended the watch on the server');
 });
@@ -347,8 +352,14 @@ test('a mirror started in the middle of writes converges to what the server list
   const client = quickClient(t, server.address);
   await Promise.all([churn(client, 0, 10), churn(client, 1, 10)]);
   // A small page size makes the listing span many pages while three writers go on.
+  const committed = new Promise<void>((resolve) => {
+    const stop = server.registry.subscribe(() => {
+      stop();
+      resolve();
+    });
+  });
   const writers = Promise.all([0, 1, 2].map((writer) => churn(quickClient(t, server.address, `writer-${writer}`), writer, 120)));
-  await sleep(20);
+  await committed; // the writers are under way
   const { mirror, errors } = await startMirror(t, client, { pageSize: 3 });
   // Pages listed after the first may already reflect revisions the feed then replays: such an
   // event must not take a resource back in time, so each reported change is newer than what
@@ -428,7 +439,8 @@ test('a mirror whose feed was compacted away while it was disconnected lists aga
 
 test('waitForRevision resolves through progress messages and times out with DEADLINE_EXCEEDED', async (t) => {
   const dir = tempDir(t);
-  const server = await serve(t, path.join(dir, 'registry.db'));
+  const dbPath = path.join(dir, 'registry.db');
+  const server = await serve(t, dbPath);
   const client = quickClient(t, server.address);
   await client.syncHost(host('a', '1.0.0'));
   const { mirror } = await startMirror(t, client);
@@ -442,6 +454,25 @@ test('waitForRevision resolves through progress messages and times out with DEAD
   await client.syncHost(host('b', '1.0.0'));
   await pending;
   t.is(mirror.getHost('b')?.device_count, 2);
+
+  // Revisions the feed has no event for (their entries were removed from the file while the
+  // server was down): only a progress message tells the mirror the registry reached them.
+  const address = server.address;
+  await server.close();
+  const elsewhere = await serve(t, dbPath);
+  const writer = quickClient(t, elsewhere.address);
+  await writer.syncHost(host('c', '1.0.0'));
+  const silent = await writer.syncHost(host('d', '1.0.0'));
+  t.is(silent.revision, '5');
+  await elsewhere.close();
+  const db = new Database(dbPath);
+  t.is(db.prepare('DELETE FROM history WHERE revision > 3').run().changes, 6);
+  db.close();
+  await serve(t, dbPath, address);
+  await mirror.waitForRevision(5, 10_000);
+  t.is(mirror.revision, '5');
+  t.is(mirror.getHost('c'), undefined, 'no event reached the mirror: progress moved it');
+
   const waiting = mirror.waitForRevision(99, 10_000);
   await mirror.close();
   const closed = await t.throwsAsync(waiting, { instanceOf: DevcompatError });

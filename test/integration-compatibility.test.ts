@@ -23,7 +23,6 @@ import {
   registerVectors,
   rejectsWith,
   settingsJson,
-  sleep,
   valueJson,
   vectorCase,
   vectorDeviceId,
@@ -414,18 +413,22 @@ test('FindTargets never offers devices of another vendor or type, and follows de
  * Counts the messages the server's FindTargets handlers write (server-streaming calls are
  * grpc-js ServerWritableStreamImpl), for one serial test; undone at teardown.
  */
-function countServerStreamWrites(t: ExecutionContext): () => number {
+/** Counts the messages server streams write, and those refused for now (write() returned false: the server must wait). */
+function countServerStreamWrites(t: ExecutionContext): { (): number; refused(): number } {
   const prototype = ServerWritableStreamImpl.prototype as unknown as { write: Writable['write'] };
   const write = prototype.write;
   let writes = 0;
+  let refused = 0;
   prototype.write = function (this: Writable, ...args: Parameters<Writable['write']>) {
     writes++;
-    return write.apply(this, args);
+    const accepted = write.apply(this, args);
+    if (!accepted) refused++;
+    return accepted;
   } as Writable['write'];
   t.teardown(() => {
     delete (prototype as { write?: unknown }).write;
   });
-  return () => writes;
+  return Object.assign(() => writes, { refused: () => refused });
 }
 
 test.serial('a cancelled FindTargets stops the server\'s work and leaves no stream open', async (t) => {
@@ -468,7 +471,7 @@ test.serial('a cancelled FindTargets stops the server\'s work and leaves no stre
   for await (const item of counted.findTargets(gvt('1.2.0'), { limit: 10_000 })) {
     first.push(item);
     // The client is not reading: the server must wait (backpressure), not finish.
-    await sleep(300);
+    t.true(await waitUntil(() => serverWrites.refused() > 0, 10_000), 'the server was told to wait');
     t.is(server.openStreams(), 1, 'the stream is still open while the client is not reading');
     break; // cancels the call
   }
@@ -476,14 +479,15 @@ test.serial('a cancelled FindTargets stops the server\'s work and leaves no stre
   t.true('target' in first[0]);
   t.true(await waitUntil(() => server.openStreams() === 0, 2000), 'the server forgets a cancelled stream');
   const writtenAtCancel = serverWrites();
-  await sleep(200);
-  t.is(serverWrites(), writtenAtCancel, 'nothing is written after the cancellation');
   t.true(writtenAtCancel < wouldSend / 2, `the server stopped early: it wrote ${writtenAtCancel} of ${wouldSend} messages`);
   t.true(received < writtenAtCancel, `fewer messages reached the client (${received}) than the server wrote`);
   t.true(received < wouldSend, `received ${received} of ${wouldSend} messages`);
 
-  // The server is fine afterwards, and a stream read to its end leaves nothing behind.
+  // The server is fine afterwards, and a stream read to its end leaves nothing behind. Until
+  // that stream is done, only its own 11 messages (10 targets, the summary) were written:
+  // nothing more of the cancelled one.
   const found = await findAll(t, client, gvt('1.2.0'), { limit: 10 });
+  t.is(serverWrites(), writtenAtCancel + 11, 'nothing is written after the cancellation');
   t.is(found.targets.length, 10);
   t.like(found.summary, { candidates: 3000, compatible: 3000 });
   t.true(await waitUntil(() => server.openStreams() === 0, 2000), 'a finished stream is forgotten');
@@ -617,7 +621,7 @@ test('checkStream carries many messages on one stream and routes every result by
         );
       }
     }
-    if (round % 10 === 0) await sleep(1);
+    if (round % 10 === 0) await new Promise((resolve) => setImmediate(resolve)); // the next tick
   }
   const results = await Promise.all(pending);
   await stream.close();

@@ -7,7 +7,7 @@ import type { ExecutionContext } from 'ava';
 import * as grpc from '@grpc/grpc-js';
 import type { DevcompatClient, HistoryEntry } from '../client/client.ts';
 import { startTestServer } from './helpers/server.ts';
-import { asDescriptor, collect, extraClient, findAll, gvt, historyOf, loadVectors, names, rejectsWith, sleep } from './helpers/integration.ts';
+import { asDescriptor, collect, extraClient, findAll, gvt, historyOf, loadVectors, names, nextMillisecond, rejectsWith } from './helpers/integration.ts';
 
 const timeMs = (ts: { seconds: string; nanos: number }) => Number(ts.seconds) * 1000 + ts.nanos / 1e6;
 const summary = (e: HistoryEntry) => [e.revision, e.resource, e.kind.replace('CHANGE_KIND_', ''), e.actor];
@@ -34,7 +34,7 @@ async function story(t: ExecutionContext) {
   const wrote = async <T extends { revision: string }>(write: Promise<T>): Promise<T> => {
     const result = await write;
     times[Number(result.revision)] = Date.now();
-    await sleep(15); // every revision at its own millisecond, for the time filters
+    await nextMillisecond(); // every revision at its own millisecond, for the time filters
     return result;
   };
   await wrote(
@@ -249,7 +249,7 @@ test('a restart on the same file keeps hosts, devices, history, find results and
   await client.syncHost({ name: 'h3', devices: [{ device_id: 'gpu0', descriptor: gvt('1.1.0') }] });
   await client.deleteHost('h3');
   await client.syncHost({ name: 'h2', devices: [{ device_id: 'gpu0', descriptor: gvt('1.2.5'), capacity: { total: 1, available: 0 } }] });
-  await sleep(10);
+  await nextMillisecond();
   // A sync that changes nothing still moves last_sync_time; that must survive too.
   const touched = await client.syncHost({
     name: 'h1',

@@ -6,7 +6,7 @@ import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
 import type { Descriptor, DeviceSpec, Host, SyncHostResponse } from '../client/client.ts';
 import { startTestServer } from './helpers/server.ts';
-import { collect, findAll, gvt, historyOf, names, rejectsWith, sleep, valueJson } from './helpers/integration.ts';
+import { collect, findAll, gvt, historyOf, names, nextMillisecond, rejectsWith, valueJson } from './helpers/integration.ts';
 
 const timeMs = (ts: { seconds: string; nanos: number }) => Number(ts.seconds) * 1000 + ts.nanos / 1e6;
 
@@ -215,7 +215,7 @@ test('resyncing the same state, in any equivalent form, changes nothing', async 
   t.true(first.changed);
   const historyBefore = await historyOf(client);
   const hostBefore = await client.getHost('h1');
-  await sleep(15);
+  await nextMillisecond();
 
   // The same state: devices, labels and set members reordered, duplicates, `v` prefix,
   // leading zeros, int64 as a number, empty lists and maps spelled out or left out.

@@ -98,15 +98,14 @@ test('if the storage worker dies, the server stops serving (so a supervisor rest
   t.teardown(() => {
     WorkerStore.open = open;
   });
-  let fatal: Error | undefined;
-  const first = await startTestServer(t, { onFatal: (error) => (fatal = error) });
+  let onFatal!: (error: Error) => void;
+  const fatal = new Promise<Error>((resolve) => (onFatal = resolve));
+  const first = await startTestServer(t, { onFatal });
   WorkerStore.open = open;
   const acknowledged = await first.client.syncHost({ name: 'hosts/before', devices: [{ device_id: '0000:af:00.1', descriptor: MLX5 }] });
 
   await (store as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
-  const deadline = Date.now() + 5000;
-  while (fatal === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  t.regex(fatal?.message ?? '', /storage worker exited/);
+  t.regex((await fatal).message, /storage worker exited/);
   const refused = await t.throwsAsync(first.client.syncHost({ name: 'hosts/after', devices: [] }));
   t.is((refused as DevcompatError).code, grpc.status.UNAVAILABLE);
 

@@ -9,7 +9,7 @@ import type { ExecutionContext } from 'ava';
 import * as grpc from '@grpc/grpc-js';
 import type { Device, DeviceSpec, SyncHostRequest } from '../client/client.ts';
 import { startTestServer } from './helpers/server.ts';
-import { collect, findAll, gvt, historyOf, names, rejectsWith, sleep } from './helpers/integration.ts';
+import { collect, findAll, gvt, historyOf, names, nextMillisecond, rejectsWith } from './helpers/integration.ts';
 import { eventually, rawClients, unaryCall } from './helpers/watch.ts';
 import { findTargetsRaw, keepAlive, timestampMs, toTimestamp } from './helpers/raw.ts';
 
@@ -45,7 +45,7 @@ function timeBetween(times: Map<string, number>, r: string): number {
 }
 
 // Every write at its own millisecond, so a time can fall between two revisions.
-const pause = () => sleep(15);
+const pause = nextMillisecond;
 
 test('a verdict replayed at its revision is the verdict given then, after the source changed, the target was deleted and another host drained', async (t) => {
   const { client, raw } = await start(t);

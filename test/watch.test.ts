@@ -235,3 +235,27 @@ test('bad watch requests are INVALID_ARGUMENT naming the field', async (t) => {
   t.deepEqual(badHost.error?.fieldViolations.map((v) => v.field), ['filter.host']);
   t.is(server.server.watches.size, 0);
 });
+
+test('a watch catches up through one revision larger than its page: a 4,096-device sync arrives whole', async (t) => {
+  const server = await start(t);
+  const first = await server.client.syncHost(host('small', '1.0.0'));
+  const devices = Array.from({ length: 4096 }, (_, i) => ({ device_id: `vf${i}`, descriptor: GPU('1.0.0') }));
+  const big = await server.client.syncHost({ name: 'big', devices } as SyncHostRequest);
+  const last = await server.client.syncHost(host('small', '1.1.0'));
+  t.deepEqual([first.revision, big.revision, last.revision], ['1', '2', '3']);
+
+  // From revision 1 (its first page ends inside revision 2) and from revision 2 (a page that
+  // holds nothing but part of revision 2).
+  for (const start_revision of [1, 2]) {
+    const watcher = watch(server.raw, { start_revision });
+    await watcher.waitFor((w) => w.revisions.at(-1) === 3, 30_000, 'revision 3');
+    t.deepEqual(watcher.revisions, [1, 2, 3].filter((r) => r >= start_revision), 'each revision once, in order');
+    const whole = watcher.eventMessages.find((m) => m.revision === '2')!;
+    t.is(whole.events.length, 4097, 'the host and its 4,096 devices, in one message');
+    t.is(new Set(whole.events.map((e) => e.resource)).size, 4097);
+    t.true(whole.events.every((e) => e.kind === 'CHANGE_KIND_CREATED'));
+    t.is(whole.events.at(-1)!.resource.startsWith('hosts/big/devices/vf'), true);
+    t.is(whole.head_hash, big.head_hash, 'the message ends at the chain head the write returned');
+    watcher.cancel();
+  }
+});

@@ -80,6 +80,8 @@ export async function startSharedServer(
   options: Partial<ServerOptions> = {},
 ): Promise<{ server: RunningServer; address: string; dir: string; close(): Promise<void> }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'devcompat-cli-'));
+  // Hour-long leases unless a test sets its own: a file that runs longer than the default
+  // 30 s on a loaded machine would see its hosts lapse to UNREACHABLE (and leave FindTargets).
   const server = await startServer({ address: '127.0.0.1:0', leaseTtlMs: 3_600_000, ...options, dbPath: path.join(dir, 'registry.db') });
   return {
     server,

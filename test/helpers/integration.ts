@@ -254,6 +254,16 @@ export async function waitUntil(predicate: () => boolean, timeoutMs = 2000): Pro
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Resolves once the wall clock has moved past the millisecond it was called in: a write
+ * acknowledged before the call and one made after it get different revision times (the
+ * server stamps a revision when it commits it, with the same clock).
+ */
+export async function nextMillisecond(): Promise<void> {
+  const now = Date.now();
+  while (Date.now() <= now) await new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Every history entry matching the filter, by the client's own pagination. */
 export function historyOf(client: DevcompatClient, filter: HistoryFilter = {}, pageSize?: number): Promise<HistoryEntry[]> {
   return collect(client.history(filter, { pageSize }));
