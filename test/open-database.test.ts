@@ -18,10 +18,15 @@ test('databases and statements that are used, closed and dropped survive garbage
 });
 
 test('pragma() and backup() are refused: they make native objects that cannot be kept alive', (t) => {
-  const db = openDatabase(path.join(tempDir(t), 'refused.db'));
+  const dir = tempDir(t);
+  const db = openDatabase(path.join(dir, 'refused.db'));
   t.teardown(() => db.close());
   t.throws(() => db.pragma('journal_mode = WAL'), { message: /use exec\('PRAGMA \.\.\.'\)/ });
-  t.throws(() => db.backup('copy.db'), { message: /backup\(\)/ });
+  t.throws(() => db.backup(path.join(dir, 'copy.db')), { message: /VACUUM INTO/ });
   db.exec('PRAGMA user_version = 7');
   t.is(db.prepare('PRAGMA user_version').pluck().get(), 7, 'pragmas work through exec and prepare');
+  db.exec(`VACUUM INTO '${path.join(dir, 'copy.db')}'`);
+  const copy = openDatabase(path.join(dir, 'copy.db'), { fileMustExist: true });
+  t.teardown(() => copy.close());
+  t.is(copy.prepare('PRAGMA user_version').pluck().get(), 7, 'the suggested copy works');
 });

@@ -18,8 +18,8 @@
 // per object. The cost stays bounded because the store prepares each statement once.
 //
 // The better-sqlite3 calls that create native objects out of our reach are refused here:
-// pragma() (use exec('PRAGMA ...'), or prepare() to read a value) and backup(). Statement
-// iterate() creates one too: do not call it.
+// pragma() (use exec('PRAGMA ...'), or prepare() to read a value) and backup() (a consistent
+// copy is exec("VACUUM INTO 'file'")). Statement iterate() creates one too: do not call it.
 
 import Database from 'better-sqlite3';
 
@@ -45,7 +45,9 @@ class ThreadLifetimeDatabase extends Database {
   }
 
   override backup(): never {
-    throw new Error('backup() makes a native object that cannot be kept alive (see open-database.ts)');
+    throw new Error(
+      "backup() makes a native object that cannot be kept alive (see server/store/open-database.ts): copy with exec(\"VACUUM INTO 'file'\")",
+    );
   }
 }
 
