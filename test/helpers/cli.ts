@@ -78,7 +78,9 @@ export async function startSharedServer(
   options: Partial<ServerOptions> = {},
 ): Promise<{ server: RunningServer; address: string; dir: string; close(): Promise<void> }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'devcompat-cli-'));
-  const server = await startServer({ address: '127.0.0.1:0', ...options, dbPath: path.join(dir, 'registry.db') });
+  // Hour-long leases unless a test sets its own, as startTestServer: on a loaded machine a
+  // file's tests outlast a 30 s lease, and hosts left out as UNREACHABLE change what find shows.
+  const server = await startServer({ address: '127.0.0.1:0', leaseTtlMs: 3_600_000, ...options, dbPath: path.join(dir, 'registry.db') });
   return {
     server,
     address: server.address,
