@@ -5,11 +5,11 @@
 // restarts, and history written before the chain existed is chained at start-up.
 
 import test from 'ava';
-import Database from 'better-sqlite3';
 import * as grpc from '@grpc/grpc-js';
 import type { SyncHostRequest } from '../client/client.ts';
 import { chainedColumns, chainHash } from '../server/store/history-chain.ts';
 import { readMigrations } from '../server/store/migrate.ts';
+import { openDatabase } from '../server/store/open-database.ts';
 import { SqliteStore } from '../server/store/sqlite-store.ts';
 import { capturedLog } from './helpers/log.ts';
 import { startTestServer, tempDir } from './helpers/server.ts';
@@ -38,9 +38,10 @@ async function start(t: Parameters<typeof startTestServer>[0], options: Paramete
 
 /** A second connection to the server's database file: the "attacker" editing it. */
 function tamper(t: Parameters<typeof startTestServer>[0], dbPath: string, sql: string, ...params: unknown[]): number {
-  const db = new Database(dbPath);
+  // openDatabase, not new Database: on Node 24 a better-sqlite3 object freed by the garbage
+  // collector aborts the process (see server/store/open-database.ts).
+  const db = openDatabase(dbPath, { timeout: 5000 });
   try {
-    db.pragma('busy_timeout = 5000');
     return db.prepare(sql).run(...params).changes;
   } finally {
     db.close();
@@ -100,7 +101,7 @@ test('a removed entry and a reordered pair are caught where the chain breaks', a
   await seed(other.client);
   // Swap the contents of two entries (and their hashes): each row is self-consistent, but the
   // order no longer chains.
-  const db = new Database(other.dbPath);
+  const db = openDatabase(other.dbPath);
   db.transaction(() => {
     db.exec(`UPDATE history SET seq = -1 WHERE revision = 3 AND seq = 1;
              UPDATE history SET seq = 1 WHERE revision = 3 AND seq = 2;
@@ -132,7 +133,7 @@ test('a chain rewritten with fresh hashes is consistent, but the expected head i
   const head = await seed(server.client);
   await server.server.close();
   // The attacker changes an entry and recomputes every hash after it.
-  const db = new Database(server.dbPath);
+  const db = openDatabase(server.dbPath);
   db.prepare("UPDATE history SET actor = 'mallory' WHERE revision = 2 AND seq = 0").run();
   let prev = '0'.repeat(64);
   for (const row of db.prepare('SELECT * FROM history ORDER BY revision, seq').all() as any[]) {
@@ -200,7 +201,7 @@ test('history written before the chain existed (schema 0001) is chained when the
   const dir = tempDir(t);
   const dbPath = path.join(dir, 'old.db');
   // A database as the previous release left it: only the first migration, with history.
-  const db = new Database(dbPath);
+  const db = openDatabase(dbPath);
   const [first] = readMigrations();
   db.exec(first.sql);
   db.exec(`CREATE TABLE schema_migrations (version INTEGER NOT NULL CONSTRAINT schema_migrations_pk PRIMARY KEY,

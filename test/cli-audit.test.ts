@@ -4,10 +4,10 @@
 // with or compact a database get their own.
 
 import test, { type ExecutionContext } from 'ava';
-import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startServer } from '../server/server.ts';
+import { openDatabase } from '../server/store/open-database.ts';
 import { CLI, devcompat, fixture, jsonLines, lines, spawnWithOutput, startSharedServer, type ProcessResult } from './helpers/cli.ts';
 import { tempDir } from './helpers/server.ts';
 
@@ -264,8 +264,7 @@ test('audit verify exits 1 with the problem, where and why on one line when the 
   const head = JSON.parse(ok(t, await run('--json', 'audit', 'verify')).stdout).head_hash;
 
   // Someone edits an entry in the database file behind the server's back.
-  const db = new Database(dbPath);
-  db.pragma('busy_timeout = 5000');
+  const db = openDatabase(dbPath, { timeout: 5000 });
   t.is(db.prepare("UPDATE history SET actor = 'mallory' WHERE revision = 2 AND seq = 1").run().changes, 1);
   db.close();
 

@@ -24,6 +24,7 @@ import type {
 import { chainedColumns, chainHash, GENESIS_HASH } from './history-chain.ts';
 import { chainEntries, decodeSnapshot, walkChain } from './history-encoding.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
+import { openDatabase } from './open-database.ts';
 
 /** `full`: synchronous=FULL, as etcd promises; `relaxed`: synchronous=NORMAL. */
 export type { Durability } from '../core/store.ts';
@@ -85,11 +86,13 @@ export class SqliteStore {
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
-    this.db = new Database(options.path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
+    // openDatabase() keeps the native objects alive until the thread exits: on Node 24 one
+    // freed by the garbage collector aborts the process (see open-database.ts). So pragmas
+    // go through exec(), which makes no statement object, and busy_timeout is an option.
+    this.db = openDatabase(options.path, { timeout: 5000 });
+    this.db.exec('PRAGMA journal_mode = WAL');
+    this.db.exec(`PRAGMA synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+    this.db.exec('PRAGMA foreign_keys = ON');
     this.migrations = migrate(this.db);
 
     const db = this.db;
