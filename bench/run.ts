@@ -309,6 +309,8 @@ interface Results {
   command: string;
   startedAt: string;
   machine: ReturnType<typeof machine>;
+  /** The machine's 1, 5 and 15 minute load averages when the run started. */
+  loadAverageAtStart: number[];
   options: Omit<Options, 'only'> & { only: Phase[] };
   fleet?: FleetShape & { generateMs: number };
   sync?: SyncResult;
@@ -522,12 +524,14 @@ async function main(): Promise<number> {
     command,
     startedAt: new Date().toISOString(),
     machine: machine(options.dbDir),
+    loadAverageAtStart: os.loadavg(),
     options: { ...options, only: [...options.only] },
     errors: [],
   };
   const m = results.machine;
   console.log(`devcompat benchmark: ${command}`);
   console.log(`machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, node ${m.node}, ${m.platform}; database on ${m.dbFilesystem || '?'} (${options.dbDir})`);
+  console.log(`load average at start: ${results.loadAverageAtStart.map((l) => l.toFixed(2)).join(', ')} (1, 5, 15 min)`);
   console.log(`code: commit ${m.source.commit}${m.source.dirty ? ' with uncommitted changes in server/, client/, proto/ or migrations/' : ''}`);
 
   // 1. Fleet
