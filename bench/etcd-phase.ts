@@ -280,7 +280,8 @@ export function etcdRows(etcd: EtcdResult, devcompat: SyncResult | undefined, in
     const devcompatComplete = devcompat.failures === 0 && !devcompat.timedOut && devcompat.hostsSynced === devcompat.hosts;
     rows.push([
       '  registration time, etcd / devcompat (same run)',
-      `${fmt(etcd.seconds, 2)} s / ${fmt(devcompat.seconds, 2)} s = ${fmt(ratio, 2)}`,
+      `${fmt(etcd.seconds, 2)} s / ${fmt(devcompat.seconds, 2)} s = ${fmt(ratio, 2)}` +
+        (devcompat.cpu ? ` (the servers' CPU time: etcd ${fmt(etcd.cpu.serverCpuS, 1)} s / devcompat ${fmt(devcompat.cpu.serverCpuS, 1)} s = ${fmt(etcd.cpu.serverCpuS / devcompat.cpu.serverCpuS, 2)})` : ''),
       '>= 2.00',
       '',
       hit(complete && devcompatComplete && ratio >= 2),

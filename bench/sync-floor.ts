@@ -46,7 +46,8 @@ export function syncFloorRows(floor: SyncResult, devcompat: SyncResult | undefin
     ],
   ];
   if (devcompat) {
-    rows.push(['  sync time, devcompat / floor (same run)', `${fmt(devcompat.seconds, 2)} s / ${fmt(floor.seconds, 2)} s = ${fmt(devcompat.seconds / floor.seconds, 2)}`, 'reported', '', '', '']);
+    rows.push(['  sync time, devcompat / floor (same run)', `${fmt(devcompat.seconds, 2)} s / ${fmt(floor.seconds, 2)} s = ${fmt(devcompat.seconds / floor.seconds, 2)}` +
+        (devcompat.cpu && floor.cpu ? ` (the servers' CPU time: devcompat ${fmt(devcompat.cpu.serverCpuS, 1)} s / floor ${fmt(floor.cpu.serverCpuS, 1)} s = ${fmt(devcompat.cpu.serverCpuS / floor.cpu.serverCpuS, 2)})` : ''), 'reported', '', '', '']);
   }
   return rows;
 }
