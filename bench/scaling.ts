@@ -49,11 +49,14 @@ interface RunJson {
   errors: string[];
 }
 
+/** A path relative to the repository when it is inside it. */
+const shown = (file: string) => (path.relative(REPO_ROOT, file).startsWith('..') ? file : path.relative(REPO_ROOT, file));
+
 function runBench(hosts: number): Promise<RunJson> {
   const out = path.join(outDir, `scaling-${hosts}.json`);
   const logFile = path.join(outDir, `scaling-${hosts}.log`);
   const args = ['--import', 'tsx', 'bench/run.ts', '--only', 'sync,rss,restart,find', '--hosts', String(hosts), '--out', out, ...passed];
-  console.log(`\n== ${fmt(hosts)} hosts: node ${args.join(' ')}  (output in ${path.relative(REPO_ROOT, logFile)})`);
+  console.log(`\n== ${fmt(hosts)} hosts: node ${args.join(' ')}  (output in ${shown(logFile)})`);
   const log = createWriteStream(logFile);
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(log);
