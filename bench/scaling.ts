@@ -9,6 +9,10 @@
 //
 //   npm run bench:scaling -- [--sizes 2500,10000,20000] [--out-dir bench/results] [-- <bench options>]
 //   npm run bench:scaling -- --sizes 100000 -- --sync-timeout 900     (the 100,000-host fleet alone)
+//   npm run bench:scaling -- --sizes 2500,10000,20000,100000 --print-only   (the table again, from the JSON files)
+//
+// On a shared machine the wall times move with the load; the server's CPU seconds for the sync
+// and for the restart are printed next to them, as they move much less.
 
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
@@ -25,6 +29,7 @@ const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '2500,10000,20000' },
     'out-dir': { type: 'string', default: 'bench/results' },
+    'print-only': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -42,9 +47,9 @@ interface RunJson {
   loadAverageAtStart?: number[];
   machine: { source: { commit: string; dirty: boolean } };
   fleet?: { devices: number };
-  sync?: { seconds: number; failures: number; timedOut: boolean; cpu?: { otherCpuS: number; wallS: number } };
+  sync?: { seconds: number; failures: number; timedOut: boolean; cpu?: { serverCpuS: number; otherCpuS: number; wallS: number } };
   rss?: { afterSeedBytes: number; afterSettleBytes: number };
-  restart?: { readyMs: number; firstAnswerMs: number; bareStartMs: number; rssBytes?: number };
+  restart?: { readyMs: number; firstAnswerMs: number; bareStartMs: number; rssBytes?: number; cpu?: { serverCpuS: number } };
   find?: { source: string; lastMs: { p99: number } }[];
   errors: string[];
 }
@@ -54,6 +59,7 @@ const shown = (file: string) => (path.relative(REPO_ROOT, file).startsWith('..')
 
 function runBench(hosts: number): Promise<RunJson> {
   const out = path.join(outDir, `scaling-${hosts}.json`);
+  if (values['print-only']) return Promise.resolve(JSON.parse(readFileSync(out, 'utf8')) as RunJson);
   const logFile = path.join(outDir, `scaling-${hosts}.log`);
   const args = ['--import', 'tsx', 'bench/run.ts', '--only', 'sync,rss,restart,find', '--hosts', String(hosts), '--out', out, ...passed];
   console.log(`\n== ${fmt(hosts)} hosts: node ${args.join(' ')}  (output in ${shown(logFile)})`);
@@ -79,7 +85,7 @@ function runBench(hosts: number): Promise<RunJson> {
 }
 
 const MB = 1e6;
-const header = ['hosts', 'devices', 'sync', 'RSS after seeding', 'RSS per added device', 'restart (to first answer)', 'FindTargets last p99 gvtg / nvidia / mlx5', 'load avg at start', 'sync noise'];
+const header = ['hosts', 'devices', 'sync (server CPU)', 'RSS after seeding', 'RSS per added device', 'restart to first answer (server CPU; bare grpc-js start)', 'FindTargets last p99 gvtg / nvidia / mlx5', 'load avg at start', 'sync noise'];
 const rows: string[][] = [];
 let previous: { devices: number; rss: number } | undefined;
 let commit = '';
@@ -91,9 +97,11 @@ for (const hosts of sizes) {
   const slope = previous ? `${fmt((rss - previous.rss) / (devices - previous.devices))} B` : '';
   previous = { devices, rss };
   const sync = r.sync
-    ? `${fmt(r.sync.seconds, 2)} s${r.sync.failures > 0 || r.sync.timedOut ? ' INCOMPLETE' : ''}`
+    ? `${fmt(r.sync.seconds, 2)} s (${fmt(r.sync.cpu?.serverCpuS ?? Number.NaN, 1)} s)${r.sync.failures > 0 || r.sync.timedOut ? ' INCOMPLETE' : ''}`
     : 'failed';
-  const restart = r.restart ? `${fmt(r.restart.firstAnswerMs / 1000, 2)} s (bare grpc-js start ${fmt(r.restart.bareStartMs / 1000, 2)} s)` : 'not measured';
+  const restart = r.restart
+    ? `${fmt(r.restart.firstAnswerMs / 1000, 2)} s (${fmt(r.restart.cpu?.serverCpuS ?? Number.NaN, 1)} s; ${fmt(r.restart.bareStartMs / 1000, 2)} s)`
+    : 'not measured';
   const find = r.find && r.find.length > 0 ? `${r.find.map((f) => fmt(f.lastMs.p99, 1)).join(' / ')} ms` : 'not measured';
   const load = r.loadAverageAtStart ? r.loadAverageAtStart[0].toFixed(2) : '?';
   const noise = r.sync?.cpu ? `${fmt((r.sync.cpu.otherCpuS / r.sync.cpu.wallS) * 100)}%` : '';
