@@ -15,16 +15,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { parseArgs } from 'node:util';
 import { loadServices } from '../proto/load.ts';
+import { bareServer, serveUntilSignal } from './bare-server.ts';
 
 const { values } = parseArgs({ options: { address: { type: 'string', default: '127.0.0.1:0' } }, strict: true });
 
-// The same server options as devcompat's (server/server.ts, DEFAULT_MAX_MESSAGE_BYTES; not
-// imported so that the floor loads nothing of the registry).
-const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
-const server = new grpc.Server({
-  'grpc.max_receive_message_length': DEFAULT_MAX_MESSAGE_BYTES,
-  'grpc.max_send_message_length': DEFAULT_MAX_MESSAGE_BYTES,
-});
+// devcompat's server options (bench/bare-server.ts).
+const server = bareServer();
 
 interface DecodedSyncHost {
   readonly name: string;
@@ -48,19 +44,4 @@ server.addService(loadServices().RegistryService.service, {
   },
 });
 
-const address = values.address;
-server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
-  if (error) {
-    console.log(JSON.stringify({ level: 60, msg: `sync floor cannot listen on ${address}: ${error.message}` }));
-    process.exit(1);
-  }
-  const host = address.slice(0, address.lastIndexOf(':'));
-  console.log(JSON.stringify({ level: 30, msg: 'sync floor serving', address: `${host}:${port}` }));
-});
-
-const stop = () => {
-  server.tryShutdown(() => process.exit(0));
-  setTimeout(() => process.exit(0), 2000).unref();
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+serveUntilSignal(server, values.address, 'sync floor serving');
