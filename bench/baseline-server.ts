@@ -12,6 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadServices } from '../proto/load.ts';
+import { bareServer, serveUntilSignal } from './bare-server.ts';
 
 const { values } = parseArgs({
   options: {
@@ -26,13 +27,8 @@ if (!values.response) throw new Error('--response <file.json> is required');
 // proto/load.ts); grpc-js serializes it again on every call, as it would a computed one.
 const response: unknown = JSON.parse(readFileSync(values.response, 'utf8'));
 
-// The same server options as devcompat's (server/server.ts, DEFAULT_MAX_MESSAGE_BYTES; not
-// imported so that the baseline loads nothing of the registry).
-const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
-const server = new grpc.Server({
-  'grpc.max_receive_message_length': DEFAULT_MAX_MESSAGE_BYTES,
-  'grpc.max_send_message_length': DEFAULT_MAX_MESSAGE_BYTES,
-});
+// devcompat's server options (bench/bare-server.ts).
+const server = bareServer();
 const services = loadServices();
 server.addService(services.CompatibilityService.service, {
   CheckCompatibility: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
@@ -40,19 +36,4 @@ server.addService(services.CompatibilityService.service, {
   },
 });
 
-const address = values.address;
-server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
-  if (error) {
-    console.log(JSON.stringify({ level: 60, msg: `baseline cannot listen on ${address}: ${error.message}` }));
-    process.exit(1);
-  }
-  const host = address.slice(0, address.lastIndexOf(':'));
-  console.log(JSON.stringify({ level: 30, msg: 'baseline serving', address: `${host}:${port}` }));
-});
-
-const stop = () => {
-  server.tryShutdown(() => process.exit(0));
-  setTimeout(() => process.exit(0), 2000).unref();
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+serveUntilSignal(server, values.address, 'baseline serving');

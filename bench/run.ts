@@ -4,7 +4,8 @@
 // HIT/MISS per line) and written as JSON; docs/benchmarks.md records a run.
 //
 //   npm run bench -- [--hosts 10000] [--seed 1] [--durability full|relaxed]
-//                    [--only sync,rss,check,stream,find,watch,lease] [--out bench/results/latest.json]
+//                    [--only sync,rss,etcd,floor,check,stream,find,watch,lease,restart]
+//                    [--out bench/results/latest.json] [--etcd-bin etcd]
 //                    [--profile <dir>]   (the server runs with --cpu-prof, profile written there)
 //                    [--server-node-option=--max-semi-space-size=32 ...]   (experiments)
 //
@@ -12,6 +13,10 @@
 //   1. fleet: generate it and print its shape next to the reference mix;
 //   2. sync: register every host with SyncHost, 64 in flight, hosts streamed from the generator;
 //   3. rss: the server's resident memory after seeding, and after a 2 s settle;
+//   3a. etcd: a throwaway etcd started on loopback, the same fleet registered into it, its time
+//      over devcompat's sync time (bench/etcd-phase.ts; skipped without an etcd binary);
+//   3b. floor: the same requests to a bare grpc-js server that only decodes each SyncHost
+//      (bench/sync-floor.ts), devcompat's sync time over its;
 //   4. check: CheckCompatibility by device names, 64 in flight for a fixed time, against
 //      devcompat and against a bare grpc-js server answering a fixed response of a real
 //      verdict's size (bench/baseline-server.ts), same client code, same run;
@@ -24,7 +29,12 @@
 //      the fan-out ceiling of the unfiltered watchers (bench/watch-load.ts);
 //   8. lease: a second server with a 5 s lease TTL and 1,000 hosts: 1,000 keepalives/s over
 //      KeepAlive streams, then all of them stopped at once and each host's UNREACHABLE change
-//      timed against its lease expiry (bench/lease-load.ts).
+//      timed against its lease expiry (bench/lease-load.ts);
+//   9. restart: the fleet's server stopped and started again on its database, time until it
+//      serves, then its first FindTargets queries with no warm-up (bench/restart.ts).
+// The phases run one after the other, never together (etcd and the floor run after the sync,
+// while the seeded devcompat server sits idle). bench/scaling.ts runs sync,rss,restart,find at
+// several fleet sizes and prints the growth.
 // The fleet is always seeded (the later phases need it); --only picks what is reported. The
 // fleet's server runs with a lease TTL of a day (--fleet-lease-ttl), so that no lease lapses
 // while the phases run.
@@ -58,12 +68,15 @@ import {
 import { REPO_ROOT, readMemory, startChild, type ChildServer } from './processes.ts';
 import { measureWatch, type WatchResult } from './watch-load.ts';
 import { measureLeases, type LeaseResult } from './lease-load.ts';
+import { etcdRows, measureEtcd, type EtcdResult } from './etcd-phase.ts';
+import { measureSyncFloor, syncFloorRows } from './sync-floor.ts';
+import { measureRestart, restartRows, type RestartResult } from './restart.ts';
 import { fmt, markdownTable, nowMs, sleep, textTable, type LatencySummary } from './stats.ts';
 
 // ---------------------------------------------------------------------------------------
 // Options
 
-const PHASES = ['sync', 'rss', 'check', 'stream', 'find', 'watch', 'lease'] as const;
+const PHASES = ['sync', 'rss', 'etcd', 'floor', 'check', 'stream', 'find', 'watch', 'lease', 'restart'] as const;
 type Phase = (typeof PHASES)[number];
 
 interface Options {
@@ -109,6 +122,8 @@ interface Options {
     readonly streamsPerConnection: number;
   };
   readonly dbDir: string;
+  /** The etcd binary of the etcd phase (found on PATH by default). */
+  readonly etcdBin: string;
   /** When set, the server runs with --cpu-prof and writes its profile to this folder on exit. */
   readonly profile: string | undefined;
   /** Extra options for the server's node (e.g. --max-semi-space-size=32), for experiments. */
@@ -156,6 +171,7 @@ function parseOptions(): Options {
     'lease-streams': { type: 'string', default: '1000' },
     'lease-streams-per-connection': { type: 'string', default: '1' },
     'db-dir': { type: 'string', default: os.tmpdir() },
+    'etcd-bin': { type: 'string', default: 'etcd' },
     profile: { type: 'string' },
     'server-node-option': { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', default: false },
@@ -240,6 +256,7 @@ function parseOptions(): Options {
       streamsPerConnection: int('lease-streams-per-connection', 1),
     },
     dbDir: path.resolve(String(values['db-dir'])),
+    etcdBin: String(values['etcd-bin']),
     profile: values.profile === undefined ? undefined : path.resolve(values.profile),
     serverNodeOptions: values['server-node-option'] ?? [],
   };
@@ -292,6 +309,8 @@ interface Results {
   command: string;
   startedAt: string;
   machine: ReturnType<typeof machine>;
+  /** The machine's 1, 5 and 15 minute load averages when the run started. */
+  loadAverageAtStart: number[];
   options: Omit<Options, 'only'> & { only: Phase[] };
   fleet?: FleetShape & { generateMs: number };
   sync?: SyncResult;
@@ -306,13 +325,17 @@ interface Results {
   find?: FindRun[];
   watch?: WatchResult;
   lease?: LeaseResult & { seeding: SyncResult; ttlOption: string };
+  etcd?: EtcdResult;
+  floor?: SyncResult;
+  restart?: RestartResult;
   errors: string[];
 }
 
 const MB = 1e6;
 const hit = (ok: boolean) => (ok ? 'HIT' : 'MISS');
 
-function resultRows(r: Results): string[][] {
+/** `sync` is the sync phase's result even when the table leaves its own line out (--only). */
+function resultRows(r: Results, sync = r.sync): string[][] {
   const rows: string[][] = [];
   if (r.sync) {
     const s = r.sync;
@@ -321,7 +344,7 @@ function resultRows(r: Results): string[][] {
       `SyncHost, ${fmt(s.hosts)} hosts / ${fmt(s.devices)} devices, ${r.options.inFlight} in flight, durability ${r.options.durability}`,
       `${fmt(s.seconds, 2)} s (${fmt(s.syncsPerSecond)} hosts/s, ${fmt(s.devicesPerSecond)} devices/s; p50 ${fmt(s.latencyMs.p50, 1)} ms, p99 ${fmt(s.latencyMs.p99, 1)} ms)${complete ? '' : ` INCOMPLETE: ${s.failures} failed${s.timedOut ? ', timed out' : ''}`}`,
       `< ${fmt(4 * scaleOf(r.options.spec), 2)} s${r.options.spec.hosts === 10_000 ? '' : ' (4 s scaled to the fleet)'}`,
-      'etcd 3.4: 6.4-7.5 s',
+      r.etcd?.skipped === undefined && r.etcd ? `etcd in this run: ${fmt(r.etcd.seconds, 2)} s` : 'etcd 3.4: 6.4-7.5 s (another machine)',
       hit(complete && s.seconds < 4 * scaleOf(r.options.spec)),
       noise(s.cpu),
     ]);
@@ -337,6 +360,8 @@ function resultRows(r: Results): string[][] {
       '',
     ]);
   }
+  if (r.etcd) rows.push(...etcdRows(r.etcd, sync, r.options.inFlight, noise));
+  if (r.floor) rows.push(...syncFloorRows(r.floor, sync, r.options.inFlight, noise));
   if (r.check) {
     const c = r.check;
     rows.push([
@@ -462,6 +487,7 @@ function resultRows(r: Results): string[][] {
       '',
     ]);
   }
+  if (r.restart) rows.push(...restartRows(r.restart, r.options.spec.hosts, r.options.findLimit, noise));
   return rows;
 }
 
@@ -498,12 +524,14 @@ async function main(): Promise<number> {
     command,
     startedAt: new Date().toISOString(),
     machine: machine(options.dbDir),
+    loadAverageAtStart: os.loadavg(),
     options: { ...options, only: [...options.only] },
     errors: [],
   };
   const m = results.machine;
   console.log(`devcompat benchmark: ${command}`);
   console.log(`machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, node ${m.node}, ${m.platform}; database on ${m.dbFilesystem || '?'} (${options.dbDir})`);
+  console.log(`load average at start: ${results.loadAverageAtStart.map((l) => l.toFixed(2)).join(', ')} (1, 5, 15 min)`);
   console.log(`code: commit ${m.source.commit}${m.source.dirty ? ' with uncommitted changes in server/, client/, proto/ or migrations/' : ''}`);
 
   // 1. Fleet
@@ -541,16 +569,13 @@ async function main(): Promise<number> {
   process.once('SIGTERM', interrupted);
 
   try {
-    server = await startChild({
-      name: 'devcompat server',
-      args: [
-        ...(options.profile ? ['--cpu-prof', '--cpu-prof-dir', options.profile] : []),
-        ...options.serverNodeOptions,
-        ...['--import', 'tsx', 'server/main.ts', '--db', path.join(dir, 'bench.db'), '--address', '127.0.0.1:0'],
-        ...['--durability', options.durability, '--lease-ttl', options.fleetLeaseTtl, '--log-level', 'info'],
-      ],
-      readyMsg: 'devcompat serving',
-    });
+    const serverArgs = [
+      ...(options.profile ? ['--cpu-prof', '--cpu-prof-dir', options.profile] : []),
+      ...options.serverNodeOptions,
+      ...['--import', 'tsx', 'server/main.ts', '--db', path.join(dir, 'bench.db'), '--address', '127.0.0.1:0'],
+      ...['--durability', options.durability, '--lease-ttl', options.fleetLeaseTtl, '--log-level', 'info'],
+    ];
+    server = await startChild({ name: 'devcompat server', args: serverArgs, readyMsg: 'devcompat serving' });
     console.log(`\ndevcompat server pid ${server.pid} at ${server.address} (durability ${options.durability}, lease TTL ${options.fleetLeaseTtl}, db ${dir})`);
     const idle = readMemory(server.pid);
     if (idle) console.log(`server RSS before seeding: ${fmt(idle.rssBytes / MB)} MB`);
@@ -592,6 +617,36 @@ async function main(): Promise<number> {
       console.log(
         `\n== 3. server RSS after seeding: ${fmt(afterSeed.rssBytes / MB)} MB; after a 2 s settle ${fmt(afterSettle.rssBytes / MB)} MB; peak so far ${fmt(afterSettle.hwmBytes / MB)} MB`,
       );
+    }
+
+    // 3a. etcd, 3b. the sync floor: after the sync, one after the other
+    if (options.only.has('etcd')) {
+      console.log(`\n== 3a. etcd: the same ${fmt(options.spec.hosts)} hosts, one transaction of 16 puts per host, ${options.inFlight} in flight`);
+      results.etcd = await measureEtcd({
+        binary: options.etcdBin,
+        spec: options.spec,
+        dataDir: path.join(dir, 'etcd'),
+        inFlight: options.inFlight,
+        timeoutS: options.syncTimeoutS,
+        log: console.log,
+      });
+      const e = results.etcd;
+      if (e.skipped === undefined) {
+        console.log(
+          `etcd: ${fmt(e.txnsCommitted)} transactions / ${fmt(e.puts)} puts in ${fmt(e.seconds, 2)} s (${fmt(e.txnsPerSecond)} hosts/s); ` +
+            `p50 ${fmt(e.latencyMs.p50, 1)} ms, p99 ${fmt(e.latencyMs.p99, 1)} ms; ${e.failures} failures; ${fmt(e.keysStored)} keys stored; etcd RSS ${fmt((e.rssBytes ?? Number.NaN) / MB)} MB`,
+        );
+        console.log(`  ${cpuNote(e.cpu)}`);
+        console.log(`registration: etcd ${fmt(e.seconds, 2)} s, devcompat ${fmt(s.seconds, 2)} s: etcd / devcompat = ${fmt(e.seconds / s.seconds, 2)} (target >= 2)`);
+      }
+    }
+    if (options.only.has('floor')) {
+      console.log(`\n== 3b. sync floor: the same ${fmt(encoded.length)} requests to a bare grpc-js server that only decodes them, ${options.inFlight} in flight`);
+      const floor = await measureSyncFloor({ encoded, inFlight: options.inFlight, timeoutS: options.syncTimeoutS });
+      results.floor = floor;
+      console.log(`floor: ${fmt(floor.seconds, 2)} s (${fmt(floor.syncsPerSecond)} hosts/s); p50 ${fmt(floor.latencyMs.p50, 1)} ms, p99 ${fmt(floor.latencyMs.p99, 1)} ms`);
+      console.log(`  ${cpuNote(floor.cpu!)}`);
+      console.log(`sync: devcompat ${fmt(s.seconds, 2)} s, floor ${fmt(floor.seconds, 2)} s: devcompat / floor = ${fmt(s.seconds / floor.seconds, 2)}`);
     }
 
     // 4. CheckCompatibility
@@ -767,6 +822,38 @@ async function main(): Promise<number> {
       console.log(`\nserver RSS at the end: ${fmt(end.rssBytes / MB)} MB (peak ${fmt(end.hwmBytes / MB)} MB)`);
     }
     if (server.warnings() > 0) console.log(`the server logged ${server.warnings()} warnings or errors; last lines:\n${server.tail().join('\n')}`);
+
+    // 9. Restart on the fleet's database
+    if (options.only.has('restart')) {
+      console.log(`\n== 9. restart: the fleet's server stopped and started again on its database, then ${options.findQueries} FindTargets per source with no warm-up`);
+      for (const c of clients) c.close();
+      clients.length = 0;
+      const old = server;
+      server = undefined;
+      const restart = await measureRestart({
+        server: old,
+        args: serverArgs,
+        probeHost: `hosts/${encoded[0].hostId}`,
+        sources: [
+          [shape.sources.gvtg, 25],
+          [shape.sources.nvidia, 50],
+          [shape.sources.mlx5, 50],
+        ],
+        findQueries: Math.min(options.findQueries, 100),
+        findLimit: options.findLimit,
+        findTimeoutS: options.findTimeoutS,
+      });
+      server = restart.server;
+      const r = (results.restart = restart.result);
+      console.log(
+        `old server stopped in ${fmt(r.stopMs / 1000, 2)} s (${r.stoppedHow}); new one serving after ${fmt(r.readyMs / 1000, 2)} s, first GetHost answered after ${fmt(r.firstAnswerMs / 1000, 2)} s; ` +
+          `RSS ${fmt((r.rssBytes ?? Number.NaN) / MB)} MB; a bare grpc-js server (node, tsx, the proto) starts in ${fmt(r.bareStartMs / 1000, 2)} s`,
+      );
+      if (r.cpu) console.log(`  ${cpuNote(r.cpu)}`);
+      for (const f of r.findAfterStart) {
+        console.log(`  ${f.source}: first ${f.queries} queries, last p50 ${fmt(f.lastMs.p50, 2)} ms, p99 ${fmt(f.lastMs.p99, 2)} ms, max ${fmt(f.lastMs.max, 2)} ms`);
+      }
+    }
   } catch (error) {
     results.errors.push((error as Error).stack ?? String(error));
     console.error(`\nbenchmark failed: ${(error as Error).stack ?? error}`);
@@ -784,7 +871,7 @@ async function main(): Promise<number> {
     sync: only.has('sync') ? results.sync : undefined,
     rss: only.has('rss') ? results.rss : undefined,
   };
-  const rows = resultRows(reported);
+  const rows = resultRows(reported, results.sync);
   console.log(`\n== results (${command})\n`);
   console.log(textTable(HEADER, rows, ['l', 'l', 'l', 'l', 'l', 'r']));
   console.log(
