@@ -9,7 +9,7 @@
 // costs before any of devcompat's own loading, on this machine under its current load.
 
 import { DevcompatClient } from '../client/client.ts';
-import type { SourceShape } from './fleet.ts';
+import type { SourceShape } from './fleet-shape.ts';
 import { findLoad, type CpuUse, type FindRun } from './load.ts';
 import { readCpuSeconds, readMachineBusySeconds, readMemory, startChild, type ChildServer } from './processes.ts';
 import { fmt, nowMs } from './stats.ts';
