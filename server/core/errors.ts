@@ -13,7 +13,9 @@ export type ErrorReason =
   | 'UNAUTHENTICATED'
   | 'UNAVAILABLE'
   /** A watch consumer fell further behind than its buffer allows: it must resume. */
-  | 'WATCH_TOO_SLOW';
+  | 'WATCH_TOO_SLOW'
+  /** A claim asked for more units of a device (or of a shared budget) than are free. */
+  | 'CAPACITY_EXHAUSTED';
 
 export interface FieldViolation {
   /** Path of the field, e.g. `devices[3].descriptor.attributes["Bad Name"]`. */
