@@ -228,15 +228,17 @@ const instanceArb: fc.Arbitrary<HostInstance> = fc
           fc.tuple(...ids.map((id) => fc.record({ budgetId: fc.constant(id), perUnit: fc.integer({ min: 1, max: 3 }) }))),
         ),
       }),
-      { minLength: 1, maxLength: 4 },
+      { minLength: 1, maxLength: 5 },
     ),
     budgetFree: fc.tuple(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 6 })),
     keys: fc.array(fc.tuple(rankKeyArb, rankKeyArb, rankKeyArb), { minLength: 3, maxLength: 3 }),
     extraFree: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }),
+    // Half the hosts declare no budgets: the solver then takes its min-cost-flow path.
+    budgets: fc.boolean(),
   })
   .filter(({ counts }) => counts.reduce((a, b) => a + b, 0) <= 5)
-  .map(({ counts, devices, budgetFree, keys, extraFree }) => {
-    const list = devices.map((d, i) => ({ ...d, name: `hosts/h/devices/d${i}` }));
+  .map(({ counts, devices, budgetFree, keys, extraFree, budgets }) => {
+    const list = devices.map((d, i) => ({ ...d, draws: budgets ? d.draws : [], name: `hosts/h/devices/d${i}` }));
     const judge = (request: number, d: CandidateDevice) => keys[request][['A', 'B', 'C'].indexOf(d.descriptorKey)];
     const instance: HostInstance = {
       requests: counts.map((count, i) => ({ requestId: `r${i}`, count })),

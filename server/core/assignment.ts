@@ -139,14 +139,16 @@ interface Cost {
 function search(instance: HostInstance, partial: boolean): Assignment | undefined {
   const { requests, devices } = instance;
   const classes = buildClasses(devices);
-  const judged = new Map<string, RankKey | undefined>();
+  // Judged once per (request, descriptor): keyed by descriptor, then request index.
+  const judged = new Map<string, (RankKey | undefined | null)[]>();
   const options: Option[][] = requests.map((_, r) => {
     const list: Option[] = [];
     classes.forEach((cls, index) => {
       const device = devices[cls.members[0]];
-      const memo = `${r}\u0000${device.descriptorKey}`;
-      if (!judged.has(memo)) judged.set(memo, instance.judge(r, device));
-      const pairKey = judged.get(memo);
+      let row = judged.get(device.descriptorKey);
+      if (!row) judged.set(device.descriptorKey, (row = new Array(requests.length).fill(null)));
+      if (row[r] === null) row[r] = instance.judge(r, device);
+      const pairKey = row[r];
       if (pairKey && pairKey.verdictClass < 2 && cls.capacity > 0) list.push({ cls: index, pairKey });
     });
     list.sort(
@@ -157,6 +159,9 @@ function search(instance: HostInstance, partial: boolean): Assignment | undefine
     return list;
   });
   if (!partial && options.some((list) => list.length === 0)) return undefined;
+  if (options.every((list) => list.every((option) => classes[option.cls].draws.length === 0))) {
+    return solveByFlow(instance, classes, options, partial);
+  }
 
   // Budget state and exact free-unit accounting.
   const used = new Array<number>(devices.length).fill(0);
@@ -319,6 +324,172 @@ function search(instance: HostInstance, partial: boolean): Assignment | undefine
     pairs: expand(found.allocation, options, classes, devices),
     placed: found.allocation.map((a) => a.reduce((sum, n) => sum + (n ?? 0), 0)),
   };
+}
+
+// ---------------------------------------------------------------------------------------
+// Without budgets in play, the key's last term is the host's free units minus the units
+// placed, the same for every assignment that places as many: what remains is a min-cost
+// flow. Requests -> classes -> sink, with capacities count and free units; each unit's cost
+// is its pair's (non-exact, |Δmajor|, |Δminor|, |Δpatch|) compared lexicographically, which
+// successive shortest paths minimise exactly (its costs need only be a totally ordered
+// group). The worst verdict is a maximum, not a sum: solve with compatible pairs only first,
+// and allow pairs with warnings only when that places fewer units.
+
+type FlowCost = [number, number, number, number];
+
+interface Edge {
+  readonly to: number;
+  cap: number;
+  readonly cost: FlowCost;
+  /** Index of the reverse edge in graph[to]. */
+  readonly rev: number;
+  /** For request -> class edges: the option index it stands for. */
+  readonly option?: number;
+}
+
+function solveByFlow(
+  instance: HostInstance,
+  classes: readonly DeviceClass[],
+  options: readonly Option[][],
+  partial: boolean,
+): Assignment | undefined {
+  const units = instance.requests.reduce((sum, r) => sum + r.count, 0);
+  const strict = bestPairsFit(instance, classes, options) ?? flow(instance, classes, options, false);
+  const solved = strict.placed === units || !options.some((list) => list.some((o) => o.pairKey.verdictClass === 1))
+    ? strict
+    : (() => {
+        const loose = flow(instance, classes, options, true);
+        return loose.placed > strict.placed ? loose : strict;
+      })();
+  if (solved.placed === 0 || (!partial && solved.placed < units)) return undefined;
+  const freeBefore = instance.devices.reduce((sum, d) => sum + Math.max(0, effectiveFree(d, instance.budgetFree)), 0);
+  const hostFree = instance.hostFreeUnits ?? freeBefore;
+  let worst = 0;
+  const cost: FlowCost = [0, 0, 0, 0];
+  solved.allocation.forEach((perOption, r) =>
+    perOption.forEach((n, o) => {
+      if (!n) return;
+      const k = options[r][o].pairKey;
+      worst = Math.max(worst, k.verdictClass);
+      if (!k.exact) cost[0] += n;
+      for (let i = 0; i < 3; i++) cost[i + 1] += n * k.distance[i];
+    }),
+  );
+  return {
+    key: { worstVerdict: worst, nonExact: cost[0], distance: [cost[1], cost[2], cost[3]], freeUnitsAfter: hostFree - solved.placed },
+    pairs: expand(solved.allocation, options, classes, instance.devices),
+    placed: solved.allocation.map((a) => a.reduce((sum, n) => sum + (n ?? 0), 0)),
+  };
+}
+
+/**
+ * The common case, answered without a flow: when every unit can have one of its request's
+ * best pairs (free units permitting), no assignment can cost less, so this one is optimal.
+ * Undefined when some unit cannot, or the best pairs carry warnings (the flow then decides
+ * whether compatible-only pairs can place every unit).
+ */
+function bestPairsFit(
+  instance: HostInstance,
+  classes: readonly DeviceClass[],
+  options: readonly Option[][],
+): { placed: number; allocation: number[][] } | undefined {
+  const left = classes.map((cls) => cls.capacity);
+  const allocation: number[][] = [];
+  let placed = 0;
+  for (const [r, request] of instance.requests.entries()) {
+    const list = options[r];
+    if (list.length === 0 || list[0].pairKey.verdictClass !== 0) return undefined;
+    const perOption = new Array<number>(list.length).fill(0);
+    let need = request.count;
+    for (let o = 0; o < list.length && need > 0 && compareRankKeys(list[o].pairKey, list[0].pairKey) === 0; o++) {
+      const n = Math.min(need, left[list[o].cls]);
+      left[list[o].cls] -= n;
+      perOption[o] = n;
+      need -= n;
+    }
+    if (need > 0) return undefined;
+    placed += request.count;
+    allocation.push(perOption);
+  }
+  return { placed, allocation };
+}
+
+/** A device's free units with its budgets applied, nothing assigned yet. */
+function effectiveFree(device: CandidateDevice, budgetFree: ReadonlyMap<string, number>): number {
+  let free = device.free;
+  for (const draw of device.draws) free = Math.min(free, Math.floor((budgetFree.get(draw.budgetId) ?? 0) / draw.perUnit));
+  return free;
+}
+
+function flow(
+  instance: HostInstance,
+  classes: readonly DeviceClass[],
+  options: readonly Option[][],
+  allowWarnings: boolean,
+): { placed: number; allocation: number[][] } {
+  const R = instance.requests.length;
+  const source = 0;
+  const sink = R + classes.length + 1;
+  const graph: Edge[][] = Array.from({ length: sink + 1 }, () => []);
+  const zero: FlowCost = [0, 0, 0, 0];
+  const addEdge = (from: number, to: number, cap: number, cost: FlowCost, option?: number) => {
+    graph[from].push({ to, cap, cost, rev: graph[to].length, option });
+    graph[to].push({ to: from, cap: 0, cost: [-cost[0], -cost[1], -cost[2], -cost[3]], rev: graph[from].length - 1 });
+  };
+  instance.requests.forEach((request, r) => {
+    addEdge(source, 1 + r, request.count, zero);
+    options[r].forEach((option, o) => {
+      const k = option.pairKey;
+      if (k.verdictClass === 1 && !allowWarnings) return;
+      addEdge(1 + r, 1 + R + option.cls, request.count, [k.exact ? 0 : 1, k.distance[0], k.distance[1], k.distance[2]], o);
+    });
+  });
+  classes.forEach((cls, c) => addEdge(1 + R + c, sink, cls.capacity, zero));
+
+  let placed = 0;
+  for (;;) {
+    // Bellman-Ford over the residual graph (small: tens of nodes), lexicographic costs.
+    const dist: (FlowCost | undefined)[] = new Array(sink + 1).fill(undefined);
+    const via: ({ node: number; edge: number } | undefined)[] = new Array(sink + 1).fill(undefined);
+    dist[source] = zero;
+    for (let round = 0, changed = true; changed && round <= sink; round++) {
+      changed = false;
+      for (let u = 0; u <= sink; u++) {
+        const du = dist[u];
+        if (!du) continue;
+        graph[u].forEach((edge, e) => {
+          if (edge.cap <= 0) return;
+          const next: FlowCost = [du[0] + edge.cost[0], du[1] + edge.cost[1], du[2] + edge.cost[2], du[3] + edge.cost[3]];
+          const dv = dist[edge.to];
+          if (!dv || lexLess(next, dv)) {
+            dist[edge.to] = next;
+            via[edge.to] = { node: u, edge: e };
+            changed = true;
+          }
+        });
+      }
+    }
+    if (!dist[sink]) break;
+    let bottleneck = Infinity;
+    for (let v = sink; v !== source; v = via[v]!.node) bottleneck = Math.min(bottleneck, graph[via[v]!.node][via[v]!.edge].cap);
+    for (let v = sink; v !== source; v = via[v]!.node) {
+      const edge = graph[via[v]!.node][via[v]!.edge];
+      edge.cap -= bottleneck;
+      graph[edge.to][edge.rev].cap += bottleneck;
+    }
+    placed += bottleneck;
+  }
+  const allocation = instance.requests.map((request, r) => {
+    const perOption = new Array<number>(options[r].length).fill(0);
+    for (const edge of graph[1 + r]) if (edge.option !== undefined) perOption[edge.option] = request.count - edge.cap;
+    return perOption;
+  });
+  return { placed, allocation };
+}
+
+function lexLess(a: FlowCost, b: FlowCost): boolean {
+  for (let i = 0; i < 4; i++) if (a[i] !== b[i]) return a[i] < b[i];
+  return false;
 }
 
 function emptyAssignment(instance: HostInstance): Assignment {
