@@ -11,15 +11,19 @@
 //   4. the most free units left on the host afterwards (more is better).
 // Across hosts, the host name breaks the remaining ties (placement-rank.ts).
 //
-// Why a search and not a greedy pick: a greedy pick can give the one device that a later
-// request needs to an earlier request that had other options, and report "does not fit"
-// where an assignment exists. Why not a plain min-cost matching: key 1 is a maximum, not a
-// sum, and with shared budgets key 4 is not additive. The instances are small (a VM has a
-// handful of devices; a host a few distinct candidate descriptors), so an exact branch and
-// bound is cheap: devices that share a descriptor and draw on no budget are interchangeable
-// and pooled into one class, the search distributes each request's count over the classes,
-// best pairs first, and prunes with a lower bound on the key. The property test in
-// test/placement-assignment.test.ts checks it against brute force.
+// Not a greedy pick: it can give the one device that a later request needs to an earlier
+// request that had other options, and report "does not fit" where an assignment exists.
+// Devices that share a descriptor and draw on no budget are interchangeable and pooled into
+// one class. Then two exact methods:
+//  - no budget in play: key 4 is the host's free units minus the units placed, equal for all
+//    full assignments, and keys 2-3 are sums, so a min-cost flow with lexicographic costs
+//    solves it; key 1 is a maximum, so compatible-only pairs are tried first. The common case
+//    (every unit gets one of its best pairs) needs no flow at all.
+//  - budgets in play: key 4 is not additive (a unit may cost its siblings units too), so a
+//    branch and bound distributes each request's count over the classes, best pairs first,
+//    pruning with a lower bound on the key. Sizes are small (a VM has a handful of devices,
+//    a budget a few sibling types).
+// The property test in test/placement-assignment.test.ts checks both against brute force.
 
 import { compareRankKeys, type RankKey } from './rank.ts';
 
