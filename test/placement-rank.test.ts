@@ -5,12 +5,11 @@
 // the ranking through claims.ts's accounting, as the registry will wire it.
 
 import test from 'ava';
-import type { CandidateDevice, HostInstance } from '../server/core/assignment.ts';
 import type { Budget } from '../server/core/budgets.ts';
-import { createClaim, emptyBook, freeState, validateCreateClaim, type HostCapacity } from '../server/core/claims.ts';
+import { createClaim, emptyBook, validateCreateClaim, type HostCapacity } from '../server/core/claims.ts';
 import { evaluate } from '../server/core/engine.ts';
 import type { Capacity, Descriptor, DescriptorInput } from '../server/core/model.ts';
-import { rankPlacements, type HostCandidate } from '../server/core/placement-rank.ts';
+import { hostInstance, rankPlacements, type HostCandidate, type HostDevice } from '../server/core/placement-rank.ts';
 import { rankKey } from '../server/core/rank.ts';
 import { validateDescriptor } from '../server/core/validate.ts';
 
@@ -30,7 +29,7 @@ interface DeviceModel {
   capacity?: Capacity;
 }
 
-/** Builds a host's instance the way the registry will: descriptors, claims, budgets. */
+/** Builds a host's instance the way the registry will: candidates of the VM's kinds, claims, budgets. */
 function hostOf(hostId: string, devices: DeviceModel[], budgets: Budget[] = [], claims: Record<string, number> = {}): HostCandidate {
   const capacity: HostCapacity = { devices: new Map(devices.map((d) => [d.id, d.capacity])), budgets };
   let book = emptyBook(hostId);
@@ -38,27 +37,29 @@ function hostOf(hostId: string, devices: DeviceModel[], budgets: Budget[] = [], 
     const spec = validateCreateClaim({ parent: `hosts/${hostId}`, claim_id: 'other-migration', devices: Object.entries(claims).map(([device, count]) => ({ device, count })) });
     book = createClaim(book, capacity, spec, 0).book;
   }
-  const state = freeState(capacity, book);
   const descriptors = new Map<string, Descriptor>();
-  const candidates: CandidateDevice[] = devices.map((d) => {
+  const all: HostDevice[] = devices.map((d) => {
     const descriptor = validateDescriptor(d.descriptor);
     descriptors.set(descriptor.key, descriptor);
-    return {
-      name: `hosts/${hostId}/devices/${d.id}`,
-      descriptorKey: descriptor.key,
-      free: state.deviceFree.get(d.id) ?? 0,
-      draws: budgets.flatMap((b) => (b.consumption.has(d.id) ? [{ budgetId: b.budgetId, perUnit: b.consumption.get(d.id)! }] : [])),
-    };
+    return { deviceId: d.id, name: `hosts/${hostId}/devices/${d.id}`, descriptorKey: descriptor.key };
   });
-  const instance: HostInstance = {
-    requests: sources.map(({ requestId, count }) => ({ requestId, count })),
-    devices: candidates,
-    budgetFree: state.budgetFree,
-    judge: (r, device) => {
-      const target = descriptors.get(device.descriptorKey)!;
-      return rankKey(sources[r].descriptor, target, evaluate(sources[r].descriptor, target));
-    },
+  const judge = (r: number, descriptorKey: string) => {
+    const target = descriptors.get(descriptorKey)!;
+    return rankKey(sources[r].descriptor, target, evaluate(sources[r].descriptor, target));
   };
+  // The registry's kind indexes would give these: devices of the sources' vendor and type.
+  const candidates = all.filter((d) => {
+    const target = descriptors.get(d.descriptorKey)!;
+    return sources.some((source) => source.descriptor.vendor === target.vendor && source.descriptor.type === target.type);
+  });
+  const instance = hostInstance({
+    requests: sources.map(({ requestId, count }) => ({ requestId, count })),
+    candidates,
+    allDevices: (id) => all.find((d) => d.deviceId === id),
+    capacity,
+    book,
+    judge,
+  });
   return { hostId, instance };
 }
 
@@ -123,15 +124,19 @@ test('with explain, hosts that take part of the VM follow, most units first, wit
 });
 
 test('shared budgets limit what a host can take: two vGPU types of one parent cannot both be filled', (t) => {
-  // One parent GPU with 8 units of memory; the exact type uses 4 per instance.
-  const budget: Budget = { budgetId: 'gpu0/fb', parent: 'gpu0', total: 8, available: 6, consumption: new Map([['gpu0-a', 4], ['gpu0-b', 2]]) };
+  // One parent GPU with 8 units of memory, 6 free; the exact type uses 4 per instance. A
+  // third type of the parent (no candidate: another type) draws on it too.
+  const budget: Budget = { budgetId: 'gpu0/fb', parent: 'gpu0', total: 8, available: 6, consumption: new Map([['gpu0-a', 4], ['gpu0-b', 2], ['gpu0-c', 1]]) };
   const tight = hostOf('h-budget', [
     { id: 'gpu0-a', descriptor: vgpu('535.104.5'), capacity: cap(2) },
     { id: 'gpu0-b', descriptor: vgpu('535.104.9'), capacity: cap(4) },
+    { id: 'gpu0-c', descriptor: { ...vgpu('535.104.5'), type: 'nvidia-999' }, capacity: cap(2) },
     { id: 'vf0', descriptor: VF, capacity: cap(1, 1) },
   ], [budget]);
+  t.deepEqual(tight.instance.devices.map((d) => d.name.split('/').at(-1)), ['gpu0-a', 'gpu0-b', 'vf0', 'gpu0-c'], 'the sibling joins the candidates');
+  t.is(tight.instance.hostFreeUnits, 1 + 3 + 2 + 1);
   const result = rankPlacements([tight], { limit: 10, explain: true, explainLimit: 10 });
   // 6 units of memory: one exact (4) + one patch-newer (2), never two exact (8).
   t.deepEqual(result.placements.map((p) => [p.assignment.key.nonExact, p.assignment.key.distance[2]]), [[1, 4]]);
-  t.is(result.placements[0].assignment.key.freeUnitsAfter, 0, 'the budget is used up, the VF taken');
+  t.is(result.placements[0].assignment.key.freeUnitsAfter, 0, 'the budget is used up (the sibling type too), the VF taken');
 });

@@ -13,6 +13,8 @@ import {
   type Assignment,
   type HostInstance,
 } from './assignment.ts';
+import { freeState, freeUnits, type ClaimBook, type HostCapacity } from './claims.ts';
+import type { RankKey } from './rank.ts';
 import { selectBest } from './top-k.ts';
 
 export type MissingReason = 'NO_COMPATIBLE_DEVICE' | 'NO_FREE_UNIT';
@@ -62,6 +64,63 @@ export interface PlacementResult {
   /** Every host that takes part of it (counted only with explain). */
   readonly partialCount: number;
   readonly hostsExamined: number;
+}
+
+/** A device of the host as the registry knows it: enough to judge it and count its units. */
+export interface HostDevice {
+  readonly deviceId: string;
+  /** Its resource name, `hosts/{host}/devices/{device}`. */
+  readonly name: string;
+  readonly descriptorKey: string;
+}
+
+/**
+ * Builds one host's assignment instance from the registry's view: the candidate devices of
+ * the VM's kinds, the host's capacity and budgets, and its live claims. Devices that draw on
+ * a budget a candidate draws on are added from `allDevices` (their free units change when
+ * the candidate's budget is used). `hostFreeUnits` counts every device of the host, so that
+ * hosts compare by all their free units; the registry may pass it precomputed.
+ */
+export function hostInstance(args: {
+  readonly requests: readonly { readonly requestId: string; readonly count: number }[];
+  readonly candidates: readonly HostDevice[];
+  readonly allDevices: (deviceId: string) => HostDevice | undefined;
+  readonly capacity: HostCapacity;
+  readonly book: ClaimBook;
+  readonly judge: (request: number, descriptorKey: string) => RankKey | undefined;
+  readonly hostFreeUnits?: number;
+}): HostInstance {
+  const { capacity } = args;
+  const state = freeState(capacity, args.book);
+  const chosen = new Map<string, HostDevice>(args.candidates.map((d) => [d.deviceId, d]));
+  for (const budget of capacity.budgets) {
+    if (![...budget.consumption.keys()].some((id) => chosen.has(id))) continue;
+    for (const id of budget.consumption.keys()) {
+      const sibling = chosen.has(id) ? undefined : args.allDevices(id);
+      if (sibling) chosen.set(id, sibling);
+    }
+  }
+  const devices = [...chosen.values()].map((d) => ({
+    name: d.name,
+    descriptorKey: d.descriptorKey,
+    free: state.deviceFree.get(d.deviceId) ?? 0,
+    draws: capacity.budgets.flatMap((b) => {
+      const perUnit = b.consumption.get(d.deviceId);
+      return perUnit === undefined ? [] : [{ budgetId: b.budgetId, perUnit }];
+    }),
+  }));
+  let hostFree = args.hostFreeUnits;
+  if (hostFree === undefined) {
+    hostFree = 0;
+    for (const deviceId of capacity.devices.keys()) hostFree += freeUnits(capacity, state, deviceId);
+  }
+  return {
+    requests: args.requests,
+    devices,
+    budgetFree: state.budgetFree,
+    judge: (request, device) => args.judge(request, device.descriptorKey),
+    hostFreeUnits: hostFree,
+  };
 }
 
 /** Full placements: the assignment key, then the host name ascending. */
