@@ -78,7 +78,8 @@ export async function startSharedServer(
   options: Partial<ServerOptions> = {},
 ): Promise<{ server: RunningServer; address: string; dir: string; close(): Promise<void> }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'devcompat-cli-'));
-  const server = await startServer({ address: '127.0.0.1:0', ...options, dbPath: path.join(dir, 'registry.db') });
+  // Hour-long leases, as startTestServer (9a3ad81): under load a file of CLI tests outlasts 30 s.
+  const server = await startServer({ address: '127.0.0.1:0', leaseTtlMs: 3_600_000, ...options, dbPath: path.join(dir, 'registry.db') });
   return {
     server,
     address: server.address,
