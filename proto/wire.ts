@@ -38,6 +38,8 @@ export const ErrorReason = {
   UNAVAILABLE: 'UNAVAILABLE',
   /** A watch consumer fell further behind than its buffer allows: it must resume. */
   WATCH_TOO_SLOW: 'WATCH_TOO_SLOW',
+  /** A claim asked for more units of a device (or of a shared budget) than are free (ABORTED). */
+  CAPACITY_EXHAUSTED: 'CAPACITY_EXHAUSTED',
 } as const;
 export type ErrorReason = (typeof ErrorReason)[keyof typeof ErrorReason];
 

@@ -20,6 +20,7 @@ const STATUS_BY_REASON: Record<ErrorReason, grpc.status> = {
   UNAUTHENTICATED: grpc.status.UNAUTHENTICATED,
   UNAVAILABLE: grpc.status.UNAVAILABLE,
   WATCH_TOO_SLOW: grpc.status.RESOURCE_EXHAUSTED,
+  CAPACITY_EXHAUSTED: grpc.status.ABORTED,
 };
 
 export function richStatusOf(error: unknown, log: Logger): RichStatus {

@@ -1,0 +1,470 @@
+// Claims: capacity reserved on named devices of one host for one migration, and the capacity
+// accounting that every reader of "free units" shares (docs/model.md, "Claims").
+//
+// Pure functions over immutable values: each takes a host's live claims (a ClaimBook), what
+// the host reported (HostCapacity) and the time, and returns the next book plus the claims
+// that changed or ended, for the registry to persist and record as history. Nothing here
+// knows about storage, revisions or gRPC, so the state machine and its invariant (claimed
+// units never exceed what a device or a shared budget has available) are tested on their own.
+//
+// The lifecycle: create (all devices or none) -> ACTIVE -> RELEASED | EXPIRED | CONSUMED.
+// Only ACTIVE claims live in the book; ended ones are returned once, to be recorded.
+
+import type { Capacity } from './model.ts';
+import type { Budget } from './budgets.ts';
+import { DomainError, Violations, invalidArgument, notFound } from './errors.ts';
+import { checkDeviceId, checkHostId, deviceName, truncate } from './resources.ts';
+
+export const CLAIM_TTL = {
+  /** Five minutes: a migration's setup, not its whole run; renew for longer. */
+  defaultMs: 300_000,
+  minMs: 1_000,
+  /** One hour: a forgotten claim must not hold capacity for longer without a renewal. */
+  maxMs: 3_600_000,
+} as const;
+
+export const CLAIM_LIMITS = {
+  devicesPerClaim: 16,
+  unitsPerDevice: 16,
+  unitsPerClaim: 32,
+} as const;
+
+const CLAIM_ID = /^[A-Za-z0-9]([A-Za-z0-9._:-]{0,126}[A-Za-z0-9])?$/;
+
+export type ClaimState = 'CLAIM_STATE_ACTIVE' | 'CLAIM_STATE_RELEASED' | 'CLAIM_STATE_EXPIRED' | 'CLAIM_STATE_CONSUMED';
+
+export interface ClaimedDevice {
+  readonly deviceId: string;
+  /** Units reserved at creation. */
+  readonly count: number;
+  /** Units still held: count minus the units host syncs used up. */
+  readonly remaining: number;
+}
+
+export interface Claim {
+  readonly hostId: string;
+  readonly claimId: string;
+  readonly devices: readonly ClaimedDevice[]; // device id order
+  readonly state: ClaimState;
+  readonly ttlMs: number;
+  readonly createTimeMs: number;
+  readonly expireTimeMs: number;
+  /** When the claim ended; undefined while ACTIVE. */
+  readonly endTimeMs?: number;
+  /** The creating request's body (devices, counts, TTL): a retry must match it. */
+  readonly fingerprint: string;
+}
+
+/**
+ * One host's live claims, oldest first (a Map keeps insertion order): the order in which a
+ * sync uses them up. Load persisted claims in creation order to keep it across restarts.
+ */
+export interface ClaimBook {
+  readonly hostId: string;
+  readonly claims: ReadonlyMap<string, Claim>;
+}
+
+/** What a host reported, as claims need it: each device's capacity (absent = one unit) and its budgets. */
+export interface HostCapacity {
+  readonly devices: ReadonlyMap<string, Capacity | undefined>;
+  readonly budgets: readonly Budget[];
+}
+
+export function emptyBook(hostId: string): ClaimBook {
+  return { hostId, claims: new Map() };
+}
+
+export function claimName(hostId: string, claimId: string): string {
+  return `hosts/${hostId}/claims/${claimId}`;
+}
+
+/** A device that reports no capacity is one unit, free unless claimed. */
+export function unitsOf(capacity: Capacity | undefined): number {
+  return capacity ? capacity.available : 1;
+}
+
+// ---------------------------------------------------------------------------------------
+// Accounting
+
+/** Units held by live claims, per device and (as amounts) per budget. */
+export interface HostUsage {
+  readonly claimedByDevice: ReadonlyMap<string, number>;
+  readonly claimedByBudget: ReadonlyMap<string, number>;
+}
+
+export function hostUsage(book: ClaimBook, budgets: readonly Budget[]): HostUsage {
+  const claimedByDevice = new Map<string, number>();
+  for (const claim of book.claims.values()) {
+    for (const device of claim.devices) {
+      if (device.remaining > 0) claimedByDevice.set(device.deviceId, (claimedByDevice.get(device.deviceId) ?? 0) + device.remaining);
+    }
+  }
+  const claimedByBudget = new Map<string, number>();
+  for (const budget of budgets) {
+    let draw = 0;
+    for (const [deviceId, perUnit] of budget.consumption) draw += (claimedByDevice.get(deviceId) ?? 0) * perUnit;
+    claimedByBudget.set(budget.budgetId, draw);
+  }
+  return { claimedByDevice, claimedByBudget };
+}
+
+/**
+ * Free units per device and free amounts per budget, claims counted: what placements and new
+ * claims may use. A device's `free` does not yet apply its budgets (assignment.ts does, since
+ * siblings compete for them); `freeUnits` gives the figure with budgets applied.
+ */
+export interface FreeState {
+  readonly deviceFree: ReadonlyMap<string, number>;
+  readonly budgetFree: ReadonlyMap<string, number>;
+}
+
+export function freeState(capacity: HostCapacity, book: ClaimBook): FreeState {
+  const usage = hostUsage(book, capacity.budgets);
+  const deviceFree = new Map<string, number>();
+  for (const [deviceId, cap] of capacity.devices) {
+    deviceFree.set(deviceId, Math.max(0, unitsOf(cap) - (usage.claimedByDevice.get(deviceId) ?? 0)));
+  }
+  const budgetFree = new Map<string, number>();
+  for (const budget of capacity.budgets) {
+    budgetFree.set(budget.budgetId, Math.max(0, budget.available - (usage.claimedByBudget.get(budget.budgetId) ?? 0)));
+  }
+  return { deviceFree, budgetFree };
+}
+
+/** A device's free units with its budgets applied: what one new claim on it alone could take. */
+export function freeUnits(capacity: HostCapacity, state: FreeState, deviceId: string): number {
+  let free = state.deviceFree.get(deviceId) ?? 0;
+  for (const budget of capacity.budgets) {
+    const perUnit = budget.consumption.get(deviceId);
+    if (perUnit !== undefined) free = Math.min(free, Math.floor((state.budgetFree.get(budget.budgetId) ?? 0) / perUnit));
+  }
+  return free;
+}
+
+// ---------------------------------------------------------------------------------------
+// Requests
+
+export interface ClaimDeviceSpecInput {
+  device?: string | null;
+  count?: number | null;
+}
+
+export interface CreateClaimInput {
+  parent?: string | null;
+  claim_id?: string | null;
+  devices?: readonly ClaimDeviceSpecInput[] | null;
+  ttl_ms?: number | null;
+}
+
+export interface ClaimSpec {
+  readonly hostId: string;
+  readonly claimId: string;
+  /** Device id order, each device once. */
+  readonly devices: readonly { readonly deviceId: string; readonly count: number }[];
+  readonly ttlMs: number;
+}
+
+/** Validates a CreateClaim request; throws one INVALID_ARGUMENT listing every violation. */
+export function validateCreateClaim(input: CreateClaimInput): ClaimSpec {
+  const violations = new Violations();
+  const parent = input.parent ?? '';
+  const hostId = parent.startsWith('hosts/') ? parent.slice('hosts/'.length) : parent;
+  checkHostId(hostId, 'parent', violations);
+  const claimId = input.claim_id ?? '';
+  checkClaimId(claimId, 'claim_id', violations);
+  const ttlMs = validateTtl(input.ttl_ms, 'ttl_ms', violations) ?? CLAIM_TTL.defaultMs;
+
+  const inputs = input.devices ?? [];
+  if (inputs.length === 0) violations.add('devices', 'a claim needs at least one device');
+  if (inputs.length > CLAIM_LIMITS.devicesPerClaim) {
+    violations.add('devices', `at most ${CLAIM_LIMITS.devicesPerClaim} devices per claim, got ${inputs.length}`);
+  }
+  const devices: { deviceId: string; count: number }[] = [];
+  const seen = new Set<string>();
+  let units = 0;
+  inputs.slice(0, CLAIM_LIMITS.devicesPerClaim).forEach((spec, index) => {
+    const path = `devices[${index}]`;
+    const raw = spec.device ?? '';
+    let deviceId = raw;
+    const prefix = `hosts/${hostId}/devices/`;
+    if (raw.startsWith('hosts/')) {
+      if (!raw.startsWith(prefix)) {
+        violations.add(`${path}.device`, `"${truncate(raw)}" is not a device of ${parent === '' ? 'the claim\'s host' : `hosts/${hostId}`} (one claim covers one host)`);
+        return;
+      }
+      deviceId = raw.slice(prefix.length);
+    }
+    checkDeviceId(deviceId, `${path}.device`, violations);
+    if (seen.has(deviceId)) violations.add(`${path}.device`, `device "${truncate(deviceId)}" is named twice; give it one count`);
+    seen.add(deviceId);
+    const count = spec.count == null || spec.count === 0 ? 1 : spec.count;
+    if (!Number.isSafeInteger(count) || count < 1 || count > CLAIM_LIMITS.unitsPerDevice) {
+      violations.add(`${path}.count`, `must be from 1 to ${CLAIM_LIMITS.unitsPerDevice}`);
+      return;
+    }
+    units += count;
+    devices.push({ deviceId, count });
+  });
+  if (units > CLAIM_LIMITS.unitsPerClaim) violations.add('devices', `at most ${CLAIM_LIMITS.unitsPerClaim} units per claim, got ${units}`);
+  violations.throwIfAny();
+  devices.sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1));
+  return { hostId, claimId, devices, ttlMs };
+}
+
+export function checkClaimId(id: string, field: string, violations: Violations): void {
+  if (!CLAIM_ID.test(id)) {
+    violations.add(
+      field,
+      id === ''
+        ? 'a claim id is required (the migration\'s id: it makes retries safe)'
+        : `"${truncate(id)}" is not a valid claim id (letters, digits, '.', '_', ':', '-'; at most 128 characters)`,
+    );
+  }
+}
+
+/** A TTL in milliseconds; 0 or absent means "not given" (undefined). */
+export function validateTtl(raw: number | null | undefined, field: string, violations: Violations): number | undefined {
+  if (raw == null || raw === 0) return undefined;
+  if (!Number.isSafeInteger(raw) || raw < CLAIM_TTL.minMs || raw > CLAIM_TTL.maxMs) {
+    violations.add(field, `must be from ${CLAIM_TTL.minMs} to ${CLAIM_TTL.maxMs} milliseconds (default ${CLAIM_TTL.defaultMs})`);
+    return undefined;
+  }
+  return raw;
+}
+
+/** Parses `hosts/{host}/claims/{claim_id}`. */
+export function parseClaimName(text: string, field: string): { hostId: string; claimId: string } {
+  const match = /^hosts\/([^/]*)\/claims\/([^/]*)$/.exec(text);
+  if (!match) {
+    throw invalidArgument([{ field, description: `"${truncate(text)}" is not a claim name (hosts/{host}/claims/{claim_id})` }]);
+  }
+  const violations = new Violations();
+  checkHostId(match[1], field, violations);
+  checkClaimId(match[2], field, violations);
+  violations.throwIfAny();
+  return { hostId: match[1], claimId: match[2] };
+}
+
+function fingerprintOf(spec: ClaimSpec): string {
+  return JSON.stringify([spec.devices.map((d) => [d.deviceId, d.count]), spec.ttlMs]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Transitions. Each first expires what has lapsed at `nowMs`, so that a lapsed claim never
+// holds capacity or answers a retry, and returns those ended claims for recording.
+
+export interface Transition {
+  readonly book: ClaimBook;
+  /** Claims that ended in this transition (expired in passing, released, consumed). */
+  readonly ended: readonly Claim[];
+}
+
+export interface CreateOutcome extends Transition {
+  readonly claim: Claim;
+  /** False when a live claim with the same id and body already existed (a retry). */
+  readonly created: boolean;
+}
+
+/**
+ * Creates a claim: every device's units or none. A live claim with the same id and body is
+ * returned as it is; the same id with another body is ALREADY_EXISTS; a device that is not on
+ * the host is NOT_FOUND; a device (or a shared budget) without enough free units is
+ * CAPACITY_EXHAUSTED naming the device.
+ */
+export function createClaim(book: ClaimBook, capacity: HostCapacity, spec: ClaimSpec, nowMs: number): CreateOutcome {
+  if (spec.hostId !== book.hostId) throw new Error(`claim for ${spec.hostId} applied to the book of ${book.hostId}`);
+  const expired = expireClaims(book, nowMs);
+  const live = expired.book;
+  const fingerprint = fingerprintOf(spec);
+  const existing = live.claims.get(spec.claimId);
+  if (existing) {
+    if (existing.fingerprint === fingerprint) return { book: live, ended: expired.ended, claim: existing, created: false };
+    throw new DomainError(
+      'ALREADY_EXISTS',
+      `${claimName(spec.hostId, spec.claimId)} already exists with other devices, counts or TTL; use another claim id or release it first`,
+      { metadata: { resource: claimName(spec.hostId, spec.claimId) } },
+    );
+  }
+  for (const { deviceId } of spec.devices) {
+    if (!capacity.devices.has(deviceId)) throw notFound(deviceName(spec.hostId, deviceId));
+  }
+  const state = freeState(capacity, live);
+  for (const { deviceId, count } of spec.devices) {
+    const free = freeUnits(capacity, state, deviceId);
+    if (count > free) throw capacityExhausted(spec.hostId, deviceId, count, free);
+  }
+  // The per-device check applies each budget to one device alone; sibling devices of one
+  // claim compete for the same budget, so check their sum too.
+  for (const budget of capacity.budgets) {
+    let draw = 0;
+    let first: { deviceId: string; count: number } | undefined;
+    for (const device of spec.devices) {
+      const perUnit = budget.consumption.get(device.deviceId);
+      if (perUnit === undefined) continue;
+      draw += perUnit * device.count;
+      first ??= device;
+    }
+    const room = state.budgetFree.get(budget.budgetId) ?? 0;
+    if (first && draw > room) {
+      throw capacityExhausted(spec.hostId, first.deviceId, first.count, freeUnits(capacity, state, first.deviceId), budget.budgetId);
+    }
+  }
+  const claim: Claim = {
+    hostId: spec.hostId,
+    claimId: spec.claimId,
+    devices: spec.devices.map(({ deviceId, count }) => ({ deviceId, count, remaining: count })),
+    state: 'CLAIM_STATE_ACTIVE',
+    ttlMs: spec.ttlMs,
+    createTimeMs: nowMs,
+    expireTimeMs: nowMs + spec.ttlMs,
+    fingerprint,
+  };
+  const claims = new Map(live.claims);
+  claims.set(claim.claimId, claim);
+  return { book: { hostId: book.hostId, claims }, ended: expired.ended, claim, created: true };
+}
+
+function capacityExhausted(hostId: string, deviceId: string, requested: number, free: number, budgetId?: string): DomainError {
+  const device = deviceName(hostId, deviceId);
+  const message =
+    budgetId === undefined
+      ? `${device}: ${requested} unit(s) requested, ${free} free`
+      : `${device}: the shared budget "${budgetId}" cannot cover every device of the claim at once`;
+  const metadata: Record<string, string> = { device, requested: String(requested), free: String(free) };
+  if (budgetId !== undefined) metadata.budget = budgetId;
+  return new DomainError('CAPACITY_EXHAUSTED', message, { metadata });
+}
+
+export interface ClaimOutcome extends Transition {
+  readonly claim: Claim;
+}
+
+/** Moves a live claim's expiry to now + TTL (the new TTL when given). NOT_FOUND when not live. */
+export function renewClaim(book: ClaimBook, claimId: string, ttlMs: number | undefined, nowMs: number): ClaimOutcome {
+  const expired = expireClaims(book, nowMs);
+  const claim = liveClaim(expired.book, claimId);
+  const ttl = ttlMs ?? claim.ttlMs;
+  const renewed: Claim = { ...claim, ttlMs: ttl, expireTimeMs: nowMs + ttl };
+  const claims = new Map(expired.book.claims);
+  claims.set(claimId, renewed);
+  return { book: { hostId: book.hostId, claims }, ended: expired.ended, claim: renewed };
+}
+
+/** Ends a live claim; its remaining units are free again. NOT_FOUND when not live. */
+export function releaseClaim(book: ClaimBook, claimId: string, nowMs: number): ClaimOutcome {
+  const expired = expireClaims(book, nowMs);
+  const claim = liveClaim(expired.book, claimId);
+  const released: Claim = { ...claim, state: 'CLAIM_STATE_RELEASED', endTimeMs: nowMs };
+  const claims = new Map(expired.book.claims);
+  claims.delete(claimId);
+  return { book: { hostId: book.hostId, claims }, ended: [...expired.ended, released], claim: released };
+}
+
+function liveClaim(book: ClaimBook, claimId: string): Claim {
+  const claim = book.claims.get(claimId);
+  if (!claim) throw notFound(claimName(book.hostId, claimId));
+  return claim;
+}
+
+/** Ends every claim whose expiry is at or before `nowMs`, dated at its expiry. */
+export function expireClaims(book: ClaimBook, nowMs: number): Transition {
+  let claims: Map<string, Claim> | undefined;
+  const ended: Claim[] = [];
+  for (const claim of book.claims.values()) {
+    if (claim.expireTimeMs > nowMs) continue;
+    claims ??= new Map(book.claims);
+    claims.delete(claim.claimId);
+    ended.push({ ...claim, state: 'CLAIM_STATE_EXPIRED', endTimeMs: claim.expireTimeMs });
+  }
+  return { book: claims ? { hostId: book.hostId, claims } : book, ended };
+}
+
+/** The earliest expiry among live claims, for the registry's expiry timer; undefined when none. */
+export function nextExpiry(book: ClaimBook): number | undefined {
+  let next: number | undefined;
+  for (const claim of book.claims.values()) if (next === undefined || claim.expireTimeMs < next) next = claim.expireTimeMs;
+  return next;
+}
+
+export interface SyncOutcome extends Transition {
+  /** Claims that lost some units to the sync but still hold others (still ACTIVE). */
+  readonly updated: readonly Claim[];
+}
+
+/**
+ * Applies a host sync to its claims. When the migration a claim was made for has happened,
+ * the host agent reports fewer units available: the instance exists now and counts in
+ * `available`, so the claim must stop counting it too. A sync that reports d fewer units of a
+ * device (a device that is gone reports 0) therefore uses up d claimed units of that device,
+ * oldest claim first, and always enough that claims hold no more than the device has; then,
+ * per shared budget, oldest first, enough claimed units that claims draw no more than the
+ * budget has available. A claim with no units left ends as CONSUMED. A unit is never counted
+ * twice, by the host's figure and by a claim, and claimed units never exceed capacity.
+ */
+export function applySync(book: ClaimBook, before: HostCapacity, after: HostCapacity, nowMs: number): SyncOutcome {
+  // Mutable working copy: remaining units per claim and device, in the book's (creation) order.
+  const work = [...book.claims.values()].map((claim) => ({ claim, remaining: claim.devices.map((d) => d.remaining) }));
+  const claimedOn = (deviceId: string) => {
+    let sum = 0;
+    for (const w of work) w.claim.devices.forEach((d, i) => d.deviceId === deviceId && (sum += w.remaining[i]));
+    return sum;
+  };
+  /** Takes up to `units` claimed units of the device, oldest claim first; returns how many. */
+  const consume = (deviceId: string, units: number): number => {
+    let left = units;
+    for (const w of work) {
+      if (left === 0) break;
+      w.claim.devices.forEach((d, i) => {
+        if (d.deviceId !== deviceId || left === 0) return;
+        const take = Math.min(left, w.remaining[i]);
+        w.remaining[i] -= take;
+        left -= take;
+      });
+    }
+    return units - left;
+  };
+
+  const deviceIds = new Set<string>();
+  for (const w of work) for (const d of w.claim.devices) deviceIds.add(d.deviceId);
+  for (const deviceId of deviceIds) {
+    const unitsBefore = before.devices.has(deviceId) ? unitsOf(before.devices.get(deviceId)) : 0;
+    const unitsAfter = after.devices.has(deviceId) ? unitsOf(after.devices.get(deviceId)) : 0;
+    const claimed = claimedOn(deviceId);
+    const take = Math.min(claimed, Math.max(unitsBefore - unitsAfter, claimed - unitsAfter, 0));
+    if (take > 0) consume(deviceId, take);
+  }
+  for (const budget of after.budgets) {
+    const draw = () => {
+      let sum = 0;
+      for (const [deviceId, perUnit] of budget.consumption) sum += claimedOn(deviceId) * perUnit;
+      return sum;
+    };
+    // One unit at a time from the oldest claim drawing on the budget, until it fits.
+    while (draw() > budget.available) {
+      const oldest = work.find((w) => w.claim.devices.some((d, i) => w.remaining[i] > 0 && budget.consumption.has(d.deviceId)));
+      if (!oldest) break;
+      const index = oldest.claim.devices.findIndex((d, i) => oldest.remaining[i] > 0 && budget.consumption.has(d.deviceId));
+      oldest.remaining[index] -= 1;
+    }
+  }
+
+  const claims = new Map<string, Claim>();
+  const updated: Claim[] = [];
+  const ended: Claim[] = [];
+  for (const { claim, remaining } of work) {
+    if (claim.devices.every((d, i) => d.remaining === remaining[i])) {
+      claims.set(claim.claimId, claim);
+      continue;
+    }
+    const devices = claim.devices.map((d, i) => ({ ...d, remaining: remaining[i] }));
+    if (remaining.every((r) => r === 0)) {
+      ended.push({ ...claim, devices, state: 'CLAIM_STATE_CONSUMED', endTimeMs: nowMs });
+    } else {
+      const next = { ...claim, devices };
+      claims.set(claim.claimId, next);
+      updated.push(next);
+    }
+  }
+  if (updated.length === 0 && ended.length === 0) return { book, ended, updated };
+  return { book: { hostId: book.hostId, claims }, ended, updated };
+}
