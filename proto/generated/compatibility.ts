@@ -2,6 +2,8 @@ import type * as grpc from '@grpc/grpc-js';
 import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { AttributeValue as _devcompat_v1_AttributeValue, AttributeValue__Output as _devcompat_v1_AttributeValue__Output } from './devcompat/v1/AttributeValue.ts';
+import type { Budget as _devcompat_v1_Budget, Budget__Output as _devcompat_v1_Budget__Output } from './devcompat/v1/Budget.ts';
+import type { BudgetStatus as _devcompat_v1_BudgetStatus, BudgetStatus__Output as _devcompat_v1_BudgetStatus__Output } from './devcompat/v1/BudgetStatus.ts';
 import type { Capacity as _devcompat_v1_Capacity, Capacity__Output as _devcompat_v1_Capacity__Output } from './devcompat/v1/Capacity.ts';
 import type { Check as _devcompat_v1_Check, Check__Output as _devcompat_v1_Check__Output } from './devcompat/v1/Check.ts';
 import type { CheckCompatibilityRequest as _devcompat_v1_CheckCompatibilityRequest, CheckCompatibilityRequest__Output as _devcompat_v1_CheckCompatibilityRequest__Output } from './devcompat/v1/CheckCompatibilityRequest.ts';
@@ -57,6 +59,8 @@ export interface ProtoGrpcType {
   devcompat: {
     v1: {
       AttributeValue: MessageTypeDefinition<_devcompat_v1_AttributeValue, _devcompat_v1_AttributeValue__Output>
+      Budget: MessageTypeDefinition<_devcompat_v1_Budget, _devcompat_v1_Budget__Output>
+      BudgetStatus: MessageTypeDefinition<_devcompat_v1_BudgetStatus, _devcompat_v1_BudgetStatus__Output>
       Capacity: MessageTypeDefinition<_devcompat_v1_Capacity, _devcompat_v1_Capacity__Output>
       Check: MessageTypeDefinition<_devcompat_v1_Check, _devcompat_v1_Check__Output>
       CheckCompatibilityRequest: MessageTypeDefinition<_devcompat_v1_CheckCompatibilityRequest, _devcompat_v1_CheckCompatibilityRequest__Output>

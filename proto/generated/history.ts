@@ -2,6 +2,8 @@ import type * as grpc from '@grpc/grpc-js';
 import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { AttributeValue as _devcompat_v1_AttributeValue, AttributeValue__Output as _devcompat_v1_AttributeValue__Output } from './devcompat/v1/AttributeValue.ts';
+import type { Budget as _devcompat_v1_Budget, Budget__Output as _devcompat_v1_Budget__Output } from './devcompat/v1/Budget.ts';
+import type { BudgetStatus as _devcompat_v1_BudgetStatus, BudgetStatus__Output as _devcompat_v1_BudgetStatus__Output } from './devcompat/v1/BudgetStatus.ts';
 import type { Capacity as _devcompat_v1_Capacity, Capacity__Output as _devcompat_v1_Capacity__Output } from './devcompat/v1/Capacity.ts';
 import type { CompactHistoryRequest as _devcompat_v1_CompactHistoryRequest, CompactHistoryRequest__Output as _devcompat_v1_CompactHistoryRequest__Output } from './devcompat/v1/CompactHistoryRequest.ts';
 import type { CompactHistoryResponse as _devcompat_v1_CompactHistoryResponse, CompactHistoryResponse__Output as _devcompat_v1_CompactHistoryResponse__Output } from './devcompat/v1/CompactHistoryResponse.ts';
@@ -48,6 +50,8 @@ export interface ProtoGrpcType {
   devcompat: {
     v1: {
       AttributeValue: MessageTypeDefinition<_devcompat_v1_AttributeValue, _devcompat_v1_AttributeValue__Output>
+      Budget: MessageTypeDefinition<_devcompat_v1_Budget, _devcompat_v1_Budget__Output>
+      BudgetStatus: MessageTypeDefinition<_devcompat_v1_BudgetStatus, _devcompat_v1_BudgetStatus__Output>
       Capacity: MessageTypeDefinition<_devcompat_v1_Capacity, _devcompat_v1_Capacity__Output>
       ChainProblem: EnumTypeDefinition
       ChangeKind: EnumTypeDefinition

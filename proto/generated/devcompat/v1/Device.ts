@@ -41,6 +41,13 @@ export interface Device {
    * update_time is when the device last changed.
    */
   'update_time'?: (_google_protobuf_Timestamp | null);
+  /**
+   * claimed is the number of the device's units that live claims hold. It is its own
+   * figure: capacity stays what the host reported. The device's free units are
+   * capacity.available minus claimed (a device that reports no capacity is one unit), and
+   * never fewer than 0; shared budgets may leave fewer (docs/model.md, "Claims").
+   */
+  'claimed'?: (number);
 }
 
 /**
@@ -79,4 +86,11 @@ export interface Device__Output {
    * update_time is when the device last changed.
    */
   'update_time': (_google_protobuf_Timestamp__Output | null);
+  /**
+   * claimed is the number of the device's units that live claims hold. It is its own
+   * figure: capacity stays what the host reported. The device's free units are
+   * capacity.available minus claimed (a device that reports no capacity is one unit), and
+   * never fewer than 0; shared budgets may leave fewer (docs/model.md, "Claims").
+   */
+  'claimed': (number);
 }

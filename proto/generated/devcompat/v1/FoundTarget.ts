@@ -32,6 +32,10 @@ export interface FoundTarget {
    * host_state is the state of the target's host.
    */
   'host_state'?: (_devcompat_v1_HostState);
+  /**
+   * claimed is the number of the target's units that live claims hold (see Device.claimed).
+   */
+  'claimed'?: (number);
 }
 
 /**
@@ -62,4 +66,8 @@ export interface FoundTarget__Output {
    * host_state is the state of the target's host.
    */
   'host_state': (_devcompat_v1_HostState__Output);
+  /**
+   * claimed is the number of the target's units that live claims hold (see Device.claimed).
+   */
+  'claimed': (number);
 }

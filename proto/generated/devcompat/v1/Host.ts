@@ -2,6 +2,7 @@
 
 import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _google_protobuf_Timestamp__Output } from '../../google/protobuf/Timestamp.ts';
 import type { HostState as _devcompat_v1_HostState, HostState__Output as _devcompat_v1_HostState__Output } from '../../devcompat/v1/HostState.ts';
+import type { BudgetStatus as _devcompat_v1_BudgetStatus, BudgetStatus__Output as _devcompat_v1_BudgetStatus__Output } from '../../devcompat/v1/BudgetStatus.ts';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -53,6 +54,11 @@ export interface Host {
    * a keepalive; absent in history snapshots and point-in-time reads.
    */
   'lease_expire_time'?: (_google_protobuf_Timestamp | null);
+  /**
+   * budgets are the shared budgets the host declared in its last sync, in budget id order,
+   * each with what live claims hold of it.
+   */
+  'budgets'?: (_devcompat_v1_BudgetStatus)[];
 }
 
 /**
@@ -104,4 +110,9 @@ export interface Host__Output {
    * a keepalive; absent in history snapshots and point-in-time reads.
    */
   'lease_expire_time': (_google_protobuf_Timestamp__Output | null);
+  /**
+   * budgets are the shared budgets the host declared in its last sync, in budget id order,
+   * each with what live claims hold of it.
+   */
+  'budgets': (_devcompat_v1_BudgetStatus__Output)[];
 }

@@ -1,6 +1,7 @@
 // Original file: proto/devcompat/v1/registry.proto
 
 import type { DeviceSpec as _devcompat_v1_DeviceSpec, DeviceSpec__Output as _devcompat_v1_DeviceSpec__Output } from '../../devcompat/v1/DeviceSpec.ts';
+import type { Budget as _devcompat_v1_Budget, Budget__Output as _devcompat_v1_Budget__Output } from '../../devcompat/v1/Budget.ts';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -24,6 +25,12 @@ export interface SyncHostRequest {
    * exist yet), else the call fails with ABORTED and nothing is written.
    */
   'expected_revision'?: (number | string | Long);
+  /**
+   * budgets replace the host's shared budgets (at most 256; budget ids unique): physical
+   * resources that several of its devices draw on, such as a parent GPU's graphics memory
+   * behind its mdev types. Omitted means the host has none.
+   */
+  'budgets'?: (_devcompat_v1_Budget)[];
   '_expected_revision'?: "expected_revision";
 }
 
@@ -48,5 +55,11 @@ export interface SyncHostRequest__Output {
    * exist yet), else the call fails with ABORTED and nothing is written.
    */
   'expected_revision'?: (string);
+  /**
+   * budgets replace the host's shared budgets (at most 256; budget ids unique): physical
+   * resources that several of its devices draw on, such as a parent GPU's graphics memory
+   * behind its mdev types. Omitted means the host has none.
+   */
+  'budgets': (_devcompat_v1_Budget__Output)[];
   '_expected_revision'?: "expected_revision";
 }

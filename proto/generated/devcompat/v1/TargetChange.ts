@@ -39,6 +39,11 @@ export interface TargetChange {
    * host_state is the state of the target's host (for REMOVED: why, when it is the cause).
    */
   'host_state'?: (_devcompat_v1_HostState);
+  /**
+   * claimed is the number of the target's units that live claims hold (see Device.claimed);
+   * 0 for REMOVED.
+   */
+  'claimed'?: (number);
 }
 
 /**
@@ -75,4 +80,9 @@ export interface TargetChange__Output {
    * host_state is the state of the target's host (for REMOVED: why, when it is the cause).
    */
   'host_state': (_devcompat_v1_HostState__Output);
+  /**
+   * claimed is the number of the target's units that live claims hold (see Device.claimed);
+   * 0 for REMOVED.
+   */
+  'claimed': (number);
 }
