@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readMessageJson, JsonShapeError } from '../proto/strict-json.ts';
 import { DevcompatClient, DevcompatError } from './client.ts';
+import { registerAgentCommand } from '../agent/cli-command.ts';
 import type { AsOf, Descriptor, DeviceRef, HistoryFilter, SyncHostRequest, WatchFilter } from './types.ts';
 import {
   FIND_HEADER,
@@ -526,6 +527,7 @@ export function buildProgram(io: {
       }
     });
 
+  registerAgentCommand(program, io);
   return program;
 }
 

@@ -1,0 +1,87 @@
+// Loading profiles: the shipped ones (`profiles/` in the repo), then an operator's directory
+// (`--profiles`), whose profiles override shipped ones of the same name. A file that does not
+// parse or validate is reported (file, path inside it, problem) and left out; it never stops
+// the agent, and the devices it would have described are skipped as matched by no profile.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { ProfileError, validateProfile, type Profile } from './profile-schema.ts';
+
+/** The profiles that ship with devcompat. */
+export const SHIPPED_PROFILES_DIR = fileURLToPath(new URL('../profiles/', import.meta.url));
+
+export interface LoadedProfiles {
+  /** In name order; an operator's profile replaces a shipped one of the same name. */
+  readonly profiles: Profile[];
+  readonly errors: ProfileError[];
+}
+
+const EXTENSIONS = ['.yaml', '.yml', '.json'];
+
+/** Reads and validates one profile file. Throws ProfileError. */
+export function loadProfileFile(file: string): Profile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ProfileError(file, '', `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  let document: unknown;
+  if (file.endsWith('.json')) {
+    try {
+      document = JSON.parse(text);
+    } catch (error) {
+      throw new ProfileError(file, '', `not valid JSON: ${(error as Error).message}`);
+    }
+  } else {
+    const parsed = YAML.parseDocument(text, { uniqueKeys: true });
+    if (parsed.errors.length > 0) {
+      const first = parsed.errors[0];
+      const where = first.linePos?.[0] ? `line ${first.linePos[0].line}` : '';
+      throw new ProfileError(file, where, `not valid YAML: ${first.message.split('\n')[0]}`);
+    }
+    document = parsed.toJS();
+  }
+  return validateProfile(document, file, path.basename(file).replace(/\.(ya?ml|json)$/, ''));
+}
+
+function profileFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((entry) => EXTENSIONS.some((extension) => entry.endsWith(extension)))
+    .sort()
+    .map((entry) => path.join(dir, entry));
+}
+
+/** Loads every profile of `dirs`, later directories overriding earlier ones by profile name. */
+export function loadProfiles(dirs: readonly string[]): LoadedProfiles {
+  const byName = new Map<string, Profile>();
+  const errors: ProfileError[] = [];
+  for (const dir of dirs) {
+    let files: string[];
+    try {
+      files = profileFiles(dir);
+    } catch (error) {
+      errors.push(new ProfileError(dir, '', `cannot read the profile directory: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`));
+      continue;
+    }
+    const seen = new Map<string, string>();
+    for (const file of files) {
+      try {
+        const profile = loadProfileFile(file);
+        const earlier = seen.get(profile.name);
+        if (earlier) {
+          errors.push(new ProfileError(file, 'name', `"${profile.name}" is also the name of ${earlier}; this one is ignored`));
+          continue;
+        }
+        seen.set(profile.name, file);
+        byName.set(profile.name, profile);
+      } catch (error) {
+        if (!(error instanceof ProfileError)) throw error;
+        errors.push(error);
+      }
+    }
+  }
+  return { profiles: [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : 1)), errors };
+}
