@@ -1,7 +1,8 @@
 // Loading profiles: the shipped ones (`profiles/` in the repo), then an operator's directory
 // (`--profiles`), whose profiles override shipped ones of the same name. A file that does not
 // parse or validate is reported (file, path inside it, problem) and left out; it never stops
-// the agent, and the devices it would have described are skipped as matched by no profile.
+// the agent, and the devices it would have described are skipped as matched by no profile (a
+// broken override also withdraws the shipped profile of its name: the operator meant to change it).
 
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,7 +21,13 @@ export interface LoadedProfiles {
 
 const EXTENSIONS = ['.yaml', '.yml', '.json'];
 
-/** Reads and validates one profile file. Throws ProfileError. */
+/** The name a profile file claims (its `name:`, else its file name), read from its document. */
+function claimedName(file: string, document: unknown): string {
+  const name = (document as { name?: unknown } | null)?.name;
+  return typeof name === 'string' ? name : path.basename(file).replace(/\.(ya?ml|json)$/, '');
+}
+
+/** Reads and validates one profile file. Throws ProfileError (with `claimedName` when the file parsed). */
 export function loadProfileFile(file: string): Profile {
   let text: string;
   try {
@@ -44,7 +51,12 @@ export function loadProfileFile(file: string): Profile {
     }
     document = parsed.toJS();
   }
-  return validateProfile(document, file, path.basename(file).replace(/\.(ya?ml|json)$/, ''));
+  try {
+    return validateProfile(document, file, path.basename(file).replace(/\.(ya?ml|json)$/, ''));
+  } catch (error) {
+    if (error instanceof ProfileError) (error as ProfileError & { claimedName?: string }).claimedName = claimedName(file, document);
+    throw error;
+  }
 }
 
 function profileFiles(dir: string): string[] {
@@ -80,6 +92,9 @@ export function loadProfiles(dirs: readonly string[]): LoadedProfiles {
       } catch (error) {
         if (!(error instanceof ProfileError)) throw error;
         errors.push(error);
+        // A broken override withdraws the profile it meant to replace: the operator wanted it changed.
+        const name = (error as ProfileError & { claimedName?: string }).claimedName ?? path.basename(file).replace(/\.(ya?ml|json)$/, '');
+        byName.delete(name);
       }
     }
   }
