@@ -118,7 +118,7 @@ class DeviceDescriber {
   constructor(
     private readonly candidate: Candidate,
     private readonly profile: Profile,
-    private readonly context: DescribeContext & { openGroups: () => Set<string> },
+    private readonly context: DescribeContext & { openGroups: () => Set<string>; read: (file: string) => string | undefined },
   ) {
     this.names = builtins(candidate);
   }
@@ -180,7 +180,7 @@ class DeviceDescriber {
       const file = expand(base, relative);
       where = `${spec.from} file ${relative}`;
       try {
-        text = file === undefined ? undefined : readAttribute(file);
+        text = file === undefined ? undefined : this.context.read(file);
       } catch (error) {
         throw new Skip(`fact ${name}: cannot read ${where}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
       }
@@ -326,7 +326,13 @@ export async function describeCandidates(candidates: readonly Candidate[], profi
   const devices: DescribedDevice[] = [];
   const skipped: SkippedDevice[] = [];
   let groups: Set<string> | undefined;
-  const shared = { ...context, runCommand: memoize(context.runCommand), openGroups: () => (groups ??= openVfioGroups(context.procRoot)) };
+  // One pass reads each file once (a GVT-g type's description holds five facts).
+  const files = new Map<string, string | undefined>();
+  const read = (file: string) => {
+    if (!files.has(file)) files.set(file, readAttribute(file));
+    return files.get(file);
+  };
+  const shared = { ...context, runCommand: memoize(context.runCommand), openGroups: () => (groups ??= openVfioGroups(context.procRoot)), read };
   for (const candidate of candidates) {
     const id = candidateId(candidate);
     const matching = profiles.filter((profile) => matches(profile, candidate));

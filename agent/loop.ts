@@ -70,12 +70,14 @@ export class HostAgent {
   private async pass(): Promise<RunOutcome> {
     const { log } = this.options;
     let inventory: Inventory;
+    const started = performance.now();
     try {
       inventory = await takeInventory(this.options.inventory);
     } catch (error) {
       log.error({ err: error }, 'cannot look at the host');
       return 2;
     }
+    const describeMs = Math.round((performance.now() - started) * 100) / 100;
     this.report(inventory);
     const request: SyncHostRequest = {
       name: this.name,
@@ -85,7 +87,7 @@ export class HostAgent {
     const key = JSON.stringify(request);
     const skipped = inventory.skipped.length > 0 || inventory.profileErrors.length > 0 ? 1 : 0;
     if (key === this.lastSynced && !this.resyncNow) {
-      log.debug({ devices: request.devices.length }, 'unchanged');
+      log.debug({ devices: request.devices.length, describe_ms: describeMs }, 'unchanged');
       return skipped;
     }
     this.resyncNow = false;
@@ -100,6 +102,7 @@ export class HostAgent {
           created: response.devices_created,
           updated: response.devices_updated,
           deleted: response.devices_deleted,
+          describe_ms: describeMs,
         },
         'synced',
       );

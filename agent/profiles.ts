@@ -4,7 +4,7 @@
 // the agent, and the devices it would have described are skipped as matched by no profile (a
 // broken override also withdraws the shipped profile of its name: the operator meant to change it).
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
@@ -66,6 +66,37 @@ function profileFiles(dir: string): string[] {
     .map((entry) => path.join(dir, entry));
 }
 
+/**
+ * Profiles already read, by file, with the modification time and size they were read at: the
+ * agent loads its profiles at every pass, and re-reads a file only when it changed.
+ */
+const cache = new Map<string, { mtimeMs: number; size: number; outcome: Profile | ProfileError }>();
+
+function loadCached(file: string): Profile {
+  let stat;
+  try {
+    stat = statSync(file);
+  } catch {
+    return loadProfileFile(file); // reports why it cannot be read
+  }
+  const cached = cache.get(file);
+  if (cached && cached.mtimeMs === stat.mtimeMs && cached.size === stat.size) {
+    if (cached.outcome instanceof ProfileError) throw cached.outcome;
+    return cached.outcome;
+  }
+  let outcome: Profile | ProfileError;
+  try {
+    outcome = loadProfileFile(file);
+  } catch (error) {
+    if (!(error instanceof ProfileError)) throw error;
+    outcome = error;
+  }
+  if (cache.size > 1000) cache.clear(); // bounded, whatever the directories hold
+  cache.set(file, { mtimeMs: stat.mtimeMs, size: stat.size, outcome });
+  if (outcome instanceof ProfileError) throw outcome;
+  return outcome;
+}
+
 /** Loads every profile of `dirs`, later directories overriding earlier ones by profile name. */
 export function loadProfiles(dirs: readonly string[]): LoadedProfiles {
   const byName = new Map<string, Profile>();
@@ -81,7 +112,7 @@ export function loadProfiles(dirs: readonly string[]): LoadedProfiles {
     const seen = new Map<string, string>();
     for (const file of files) {
       try {
-        const profile = loadProfileFile(file);
+        const profile = loadCached(file);
         const earlier = seen.get(profile.name);
         if (earlier) {
           errors.push(new ProfileError(file, 'name', `"${profile.name}" is also the name of ${earlier}; this one is ignored`));

@@ -4,7 +4,7 @@
 // HIT/MISS per line) and written as JSON; docs/benchmarks.md records a run.
 //
 //   npm run bench -- [--hosts 10000] [--seed 1] [--durability full|relaxed]
-//                    [--only sync,rss,check,stream,find,watch,lease] [--out bench/results/latest.json]
+//                    [--only sync,rss,check,stream,find,watch,lease,agent] [--out bench/results/latest.json]
 //                    [--profile <dir>]   (the server runs with --cpu-prof, profile written there)
 //                    [--server-node-option=--max-semi-space-size=32 ...]   (experiments)
 //
@@ -24,7 +24,9 @@
 //      the fan-out ceiling of the unfiltered watchers (bench/watch-load.ts);
 //   8. lease: a second server with a 5 s lease TTL and 1,000 hosts: 1,000 keepalives/s over
 //      KeepAlive streams, then all of them stopped at once and each host's UNREACHABLE change
-//      timed against its lease expiry (bench/lease-load.ts).
+//      timed against its lease expiry (bench/lease-load.ts);
+//   9. agent: the real `devcompat agent` on a 64-device sysfs host, describe time per pass and
+//      its RSS (bench/agent.ts).
 // The fleet is always seeded (the later phases need it); --only picks what is reported. The
 // fleet's server runs with a lease TTL of a day (--fleet-lease-ttl), so that no lease lapses
 // while the phases run.
@@ -58,12 +60,13 @@ import {
 import { REPO_ROOT, readMemory, startChild, type ChildServer } from './processes.ts';
 import { measureWatch, type WatchResult } from './watch-load.ts';
 import { measureLeases, type LeaseResult } from './lease-load.ts';
+import { agentRows, measureAgent, type AgentBenchResult } from './agent.ts';
 import { fmt, markdownTable, nowMs, sleep, textTable, type LatencySummary } from './stats.ts';
 
 // ---------------------------------------------------------------------------------------
 // Options
 
-const PHASES = ['sync', 'rss', 'check', 'stream', 'find', 'watch', 'lease'] as const;
+const PHASES = ['sync', 'rss', 'check', 'stream', 'find', 'watch', 'lease', 'agent'] as const;
 type Phase = (typeof PHASES)[number];
 
 interface Options {
@@ -306,6 +309,7 @@ interface Results {
   find?: FindRun[];
   watch?: WatchResult;
   lease?: LeaseResult & { seeding: SyncResult; ttlOption: string };
+  agent?: AgentBenchResult;
   errors: string[];
 }
 
@@ -462,6 +466,7 @@ function resultRows(r: Results): string[][] {
       '',
     ]);
   }
+  if (r.agent) rows.push(...agentRows(r.agent));
   return rows;
 }
 
@@ -759,6 +764,12 @@ async function main(): Promise<number> {
       const how = await leaseServer.stop();
       if (how !== 'exit code 0') console.log(`lease server stopped: ${how}`);
       leaseServer = undefined;
+    }
+
+    // 9. The host agent, on a registry of its own
+    if (options.only.has('agent')) {
+      console.log('\n== 9. agent: a 64-device host, the real agent process, 100 passes');
+      results.agent = await measureAgent(console.log);
     }
 
     const end = readMemory(pid);
