@@ -65,7 +65,7 @@ export function registerAgentCommand(program: Command, io: Io): void {
       const globals = program.opts<{ address: string; actor?: string; timeout: number }>();
       const address = program.getOptionValueSource('address') === 'default' && settings.address ? settings.address : globals.address;
       const actor = globals.actor ?? `agent@${settings.host}`;
-      const log = pino({ level: settings.logLevel, base: { host: settings.host } }, pino.destination({ dest: 1, sync: true }));
+      const log = pino({ level: settings.logLevel, base: { host: `hosts/${settings.host}` } }, pino.destination({ dest: 1, sync: true }));
       const client = new DevcompatClient({ address, actor, deadlineMs: globals.timeout, retry: { maxAttempts: 4, initialBackoffMs: 200 } });
       const stop = new AbortController();
       const onSignal = (signal: NodeJS.Signals) => {

@@ -50,7 +50,7 @@ export class HostAgent {
   /** Runs until `signal` aborts (or once, with `once`); resolves with the outcome of the last pass. */
   async run(signal: AbortSignal): Promise<RunOutcome> {
     const { log } = this.options;
-    log.info({ host: this.name, interval_ms: this.options.intervalMs, once: this.options.once }, 'agent started');
+    log.info({ interval_ms: this.options.intervalMs, once: this.options.once }, 'agent started');
     if (!this.options.once) await this.clearOwnDrain();
     let outcome: RunOutcome = 2;
     try {
@@ -133,17 +133,18 @@ export class HostAgent {
     const keeper = this.options.client.keepAlive();
     this.keeper = keeper;
     keeper.on('renewed', (response) => this.options.log.debug({ state: response.state, ttl_ms: response.ttl_ms }, 'lease renewed'));
-    keeper.on('renewFailed', (host, error) => {
+    keeper.on('renewFailed', (_host, error) => {
       if (error.code === grpc.status.NOT_FOUND) {
-        this.options.log.warn({ host }, 'the registry does not know the host: re-syncing');
+        this.options.log.warn('the registry does not know the host: re-syncing');
         this.resyncNow = true;
         this.wake?.();
-      } else this.options.log.warn({ host, code: error.codeName, error: error.message }, 'lease renewal failed');
+      } else this.options.log.warn({ code: error.codeName, error: error.message }, 'lease renewal failed');
     });
     keeper.on('disconnected', (error) => this.options.log.warn({ error: error.message }, 'lease stream interrupted; reconnecting'));
     keeper.on('failed', (error) => {
       this.options.log.error({ code: error.codeName, error: error.message }, 'lease stream refused; holding again at the next pass');
       if (this.keeper === keeper) this.keeper = undefined;
+      void keeper.close();
     });
     keeper.hold(this.name);
   }
@@ -174,7 +175,7 @@ export class HostAgent {
       }
     }
     await this.keeper?.close();
-    log.info({ host: this.name }, 'agent stopped');
+    log.info('agent stopped');
   }
 
   /** At start: if the host is draining because this agent drained it on exit, clear the mark. */

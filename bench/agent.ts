@@ -131,7 +131,7 @@ export async function measureAgent(log: (line: string) => void): Promise<AgentBe
 export function agentRows(r: AgentBenchResult): string[][] {
   return [
     [
-      `Agent describe, ${r.devices}-device host (sysfs tree, 6 profiles), ${r.passes - 1} passes`,
+      `Agent describe, ${r.devices}-device host (sysfs tree, shipped profiles), ${r.passes - 1} passes`,
       `p50 ${fmt(r.describeMs.p50, 1)} ms, p99 ${fmt(r.describeMs.p99, 1)} ms (first pass ${fmt(r.firstDescribeMs, 1)} ms)`,
       '',
       '',
