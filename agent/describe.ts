@@ -3,14 +3,14 @@
 // skipped whole, never registered half-described. It reads files and runs commands through
 // the paths and runner it is given, so a recorded tree describes exactly like a live host.
 
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import semver from 'semver';
 import type { AttributeValue, Capacity, CompareOp, Descriptor, Rule } from '../client/types.ts';
 import { DEFAULT_COMMAND_TIMEOUT_MS, memoize, type CommandRunner } from './commands.ts';
 import { literalValue, MissingValue, parseValue, ParseFailure, type FactValue } from './parse.ts';
 import type { AttributeSpec, FactSpec, Profile, RuleSpec, ValueKind } from './profile-schema.ts';
-import { candidateId, openVfioGroups, readAttribute, type Candidate } from './sysfs.ts';
+import { candidateId, linkName, openVfioGroups, readAttribute, type Candidate } from './sysfs.ts';
 
 export interface DescribedDevice {
   readonly device_id: string;
@@ -53,7 +53,7 @@ export function matches(profile: Profile, candidate: Candidate): boolean {
   if (m.driver && !m.driver.includes(candidate.driver ?? '')) return false;
   if (m.type !== undefined && (candidate.kind !== 'mdev_type' || !new RegExp(m.type).test(candidate.typeId))) return false;
   if (m.parent_driver) {
-    const parentDriver = candidate.parentDir === undefined ? undefined : linkBase(path.join(candidate.parentDir, 'driver'));
+    const parentDriver = candidate.parentDir === undefined ? undefined : linkName(path.join(candidate.parentDir, 'driver'));
     if (!m.parent_driver.includes(parentDriver ?? '')) return false;
   }
   for (const [file, pattern] of Object.entries(m.files ?? {})) {
@@ -66,14 +66,6 @@ export function matches(profile: Profile, candidate: Candidate): boolean {
     if (text === undefined || !new RegExp(pattern).test(text.trim())) return false;
   }
   return true;
-}
-
-function linkBase(file: string): string | undefined {
-  try {
-    return path.basename(readlinkSync(file));
-  } catch {
-    return undefined;
-  }
 }
 
 
@@ -152,7 +144,7 @@ class DeviceDescriber {
       case 'kernel':
         return path.join(this.context.procRoot, 'sys/kernel');
       case 'module': {
-        const module = spec.module ?? linkBase(path.join(c.dir, 'driver/module'));
+        const module = spec.module ?? linkName(path.join(c.dir, 'driver/module'));
         if (module === undefined) throw new Skip(`fact ${name}: the driver ${c.driver ?? '(none)'} has no module in sysfs`);
         return path.join(this.context.sysfsRoot, 'module', module);
       }

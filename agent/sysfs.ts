@@ -65,7 +65,8 @@ export function readAttribute(file: string): string | undefined {
   }
 }
 
-function linkName(file: string): string | undefined {
+/** The name a symlink points to (`driver` -> its driver's name); undefined when it is not a link. */
+export function linkName(file: string): string | undefined {
   try {
     return path.basename(readlinkSync(file));
   } catch {

@@ -10,7 +10,7 @@ import { devcompat, lines } from './helpers/cli.ts';
 import { hostFlags, SYSFS_FIXTURES } from './helpers/agent.ts';
 import { startTestServer, tempDir } from './helpers/server.ts';
 
-test('describe: every device with its profile, exit 0 when all are described', async (t) => {
+test.serial('describe: every device with its profile, exit 0 when all are described', async (t) => {
   const result = await devcompat(null, ['agent', 'describe', ...hostFlags('mlx-a')]);
   t.is(result.code, 0, result.stderr);
   const output = lines(result.stdout);
@@ -24,7 +24,7 @@ test('describe: every device with its profile, exit 0 when all are described', a
   t.is(output.at(-1), '2 described, 0 skipped, 0 profile errors');
 });
 
-test('describe: a skipped device says why, exit 1; --json has the same', async (t) => {
+test.serial('describe: a skipped device says why, exit 1; --json has the same', async (t) => {
   const text = await devcompat(null, ['agent', 'describe', ...hostFlags('mixed-01')]);
   t.is(text.code, 1);
   t.true(lines(text.stdout).includes('  0000:5e:01.0: no profile matched (vendor 8086, device 1889, driver vfio-pci)'));
@@ -36,7 +36,7 @@ test('describe: a skipped device says why, exit 1; --json has the same', async (
   t.deepEqual(parsed.profile_errors, []);
 });
 
-test('describe: a broken profile directory is reported, exit 1; an unknown config key is an error, exit 2', async (t) => {
+test.serial('describe: a broken profile directory is reported, exit 1; an unknown config key is an error, exit 2', async (t) => {
   const dir = tempDir(t);
   writeFileSync(path.join(dir, 'mine.json'), '{"match": {"kind": "usb"}}');
   const broken = await devcompat(null, ['agent', 'describe', '--profiles', dir, ...hostFlags('mlx-a')]);
@@ -50,7 +50,7 @@ test('describe: a broken profile directory is reported, exit 1; an unknown confi
   t.is(bad.stderr.trim(), `devcompat: error: ${config}: intervall: unknown key (known: host, interval, sysfs_root, proc_root, profiles, devices_dir, drain_on_exit, labels, replay_commands, log_level, address)`);
 });
 
-test('--once syncs the host and exits 0; skipped devices exit 1; an unreachable registry exits 2', async (t) => {
+test.serial('--once syncs the host and exits 0; skipped devices exit 1; an unreachable registry exits 2', async (t) => {
   const { server } = await startTestServer(t);
   const client = new DevcompatClient({ address: server.address });
   t.teardown(() => client.close());
@@ -77,12 +77,14 @@ test('--once syncs the host and exits 0; skipped devices exit 1; an unreachable 
   t.is(mixed.code, 1, 'a device was skipped');
   t.is((await client.getHost('hosts/mixed-01')).device_count, 6);
 
-  const down = await devcompat('127.0.0.1:1', ['--timeout', '500', 'agent', '--host', 'mlx-a', '--once', ...hostFlags('mlx-a')]);
+  const down = await devcompat('127.0.0.1:1', ['--timeout', '2000', 'agent', '--host', 'mlx-a', '--once', ...hostFlags('mlx-a')]);
   t.is(down.code, 2);
-  t.truthy(lines(down.stdout).map((line) => JSON.parse(line)).find((entry) => entry.msg === 'sync failed' && entry.code === 'UNAVAILABLE'));
+  const failure = lines(down.stdout).map((line) => JSON.parse(line)).find((entry) => entry.msg === 'sync failed');
+  // Refused at once (UNAVAILABLE), or, on a machine too busy to connect in time, out of time.
+  t.true(['UNAVAILABLE', 'DEADLINE_EXCEEDED'].includes(failure?.code), JSON.stringify(failure));
 });
 
-test('--host is required and checked', async (t) => {
+test.serial('--host is required and checked', async (t) => {
   const missing = await devcompat('127.0.0.1:1', ['agent', '--once', ...hostFlags('mlx-a')]);
   t.is(missing.code, 2);
   t.regex(missing.stderr, /--host \(or DEVCOMPAT_AGENT_HOST, or host: in --config\) is required/);

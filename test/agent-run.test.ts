@@ -10,11 +10,11 @@ import path from 'node:path';
 import type { DevcompatClient, WatchTargetsResponse } from '../client/client.ts';
 import { DRAIN_REASON } from '../agent/loop.ts';
 import { CLI, run } from './helpers/cli.ts';
-import { copyHost, hostFlags, logLine, spawnAgent } from './helpers/agent.ts';
+import { AGENT_WAIT_MS, copyHost, hostFlags, logLine, spawnAgent } from './helpers/agent.ts';
 import { startTestServer, tempDir } from './helpers/server.ts';
 
 /** Waits for the first watch event that `predicate` accepts, for `host`. */
-async function waitForHostEvent(client: DevcompatClient, host: string, predicate: (after: any) => boolean, timeoutMs = 20_000): Promise<any> {
+async function waitForHostEvent(client: DevcompatClient, host: string, predicate: (after: any) => boolean, timeoutMs = AGENT_WAIT_MS): Promise<any> {
   const stop = new AbortController();
   const timer = setTimeout(() => stop.abort(), timeoutMs);
   try {
@@ -36,7 +36,7 @@ function pointAt(link: string, target: string): void {
   renameSync(next, link);
 }
 
-test('it holds the lease without writing, and re-syncs a recorded firmware upgrade; WatchTargets sees the diff', async (t) => {
+test.serial('it holds the lease without writing, and re-syncs a recorded firmware upgrade; WatchTargets sees the diff', async (t) => {
   const { client, server } = await startTestServer(t, { leaseTtlMs: 1200 });
   const source = await run(process.execPath, [CLI, '--address', server.address, 'agent', '--host', 'mlx-a', '--once', ...hostFlags('mlx-a')]);
   t.is(source.code, 0, source.stdout + source.stderr);
@@ -99,7 +99,7 @@ test('it holds the lease without writing, and re-syncs a recorded firmware upgra
   t.deepEqual(await agent.exited, { code: 0, signal: null });
 });
 
-test('killed with SIGKILL, its host becomes UNREACHABLE after the lease', async (t) => {
+test.serial('killed with SIGKILL, its host becomes UNREACHABLE after the lease', async (t) => {
   const { client, server } = await startTestServer(t, { leaseTtlMs: 800 });
   const agent = spawnAgent(t, server.address, ['--host', 'gvt-a', '--interval', '1h', ...hostFlags('gvt-a')]);
   await agent.waitForLine(logLine('synced', { changed: true }));
@@ -111,7 +111,7 @@ test('killed with SIGKILL, its host becomes UNREACHABLE after the lease', async 
   t.is((await client.getHost('hosts/gvt-a')).device_count, 4, 'its devices stay registered, out of FindTargets');
 });
 
-test('a deleted host is registered again at once (its keepalive says unknown)', async (t) => {
+test.serial('a deleted host is registered again at once (its keepalive says unknown)', async (t) => {
   const { client, server } = await startTestServer(t, { leaseTtlMs: 900 });
   // An hour-long interval: only the keepalive's NOT_FOUND can bring the host back this fast.
   const agent = spawnAgent(t, server.address, ['--host', 'hisi-b', '--interval', '1h', ...hostFlags('hisi-b')]);
@@ -126,7 +126,7 @@ test('a deleted host is registered again at once (its keepalive says unknown)', 
   await agent.exited;
 });
 
-test('an unreadable file or a broken profile at run time: the agent goes on, no device is half-described', async (t) => {
+test.serial('an unreadable file or a broken profile at run time: the agent goes on, no device is half-described', async (t) => {
   const { client, server } = await startTestServer(t);
   const host = copyHost(t, 'hisi-a');
   const profiles = path.join(tempDir(t), 'profiles');
@@ -156,7 +156,7 @@ test('an unreadable file or a broken profile at run time: the agent goes on, no 
   t.deepEqual(await agent.exited, { code: 0, signal: null });
 });
 
-test('--drain-on-exit drains on SIGTERM; the next start clears its own drain, never an operator\'s', async (t) => {
+test.serial('--drain-on-exit drains on SIGTERM; the next start clears its own drain, never an operator\'s', async (t) => {
   const { client, server } = await startTestServer(t);
   const first = spawnAgent(t, server.address, ['--host', 'virtio-a', '--interval', '1h', '--drain-on-exit', ...hostFlags('virtio-a')]);
   await first.waitForLine(logLine('synced', { changed: true }));

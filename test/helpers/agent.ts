@@ -44,13 +44,19 @@ export function copyHost(t: ExecutionContext, name: string): string {
   return copy;
 }
 
-/** `devcompat agent ...` as a long-running process with JSON logs on stdout; killed at teardown. */
+/** How long a test waits for an agent's log line: generous, as the suite shares two cores with everything else. */
+export const AGENT_WAIT_MS = 90_000;
+
+/**
+ * `devcompat agent ...` as a long-running process with JSON logs on stdout; killed at teardown.
+ * Its waitForLine waits up to AGENT_WAIT_MS: a wait on an event, bounded for a broken agent.
+ */
 export function spawnAgent(t: ExecutionContext, address: string, args: string[], env: Record<string, string> = {}): ChildOutput {
   const agent = spawnWithOutput(process.execPath, [CLI, '--address', address, 'agent', '--log-level', 'debug', ...args], { env });
   t.teardown(() => {
     if (agent.child.exitCode === null && agent.child.signalCode === null) agent.child.kill('SIGKILL');
   });
-  return agent;
+  return { ...agent, waitForLine: (predicate, timeoutMs = AGENT_WAIT_MS) => agent.waitForLine(predicate, timeoutMs) };
 }
 
 /** A JSON log line of the agent with this message (and these fields), parsed. */
