@@ -6,13 +6,11 @@
 // not load), 2 error.
 
 import { Command, Option } from 'commander';
-import pino from 'pino';
-import { DevcompatClient } from '../client/client.ts';
-import { replayCommands, runCommand } from './commands.ts';
-import { ConfigError, resolveSettings, type AgentSettings, type GivenSettings } from './config.ts';
-import { describeJson, describeText } from './describe-format.ts';
-import { takeInventory, type InventoryOptions } from './inventory.ts';
-import { HostAgent } from './loop.ts';
+import type { AgentSettings, GivenSettings } from './config.ts';
+import type { InventoryOptions } from './inventory.ts';
+
+// The agent's modules are loaded when an agent command runs, so that the CLI's other commands
+// do not pay for them at start-up.
 
 interface Io {
   out(text: string): void;
@@ -22,7 +20,8 @@ interface Io {
 
 const HOST_NAME = /^[a-z0-9]([a-z0-9._-]{0,251}[a-z0-9])?$/;
 
-function inventoryOptions(settings: AgentSettings): InventoryOptions {
+async function inventoryOptions(settings: AgentSettings): Promise<InventoryOptions> {
+  const { replayCommands, runCommand } = await import('./commands.ts');
   return {
     sysfsRoot: settings.sysfsRoot,
     procRoot: settings.procRoot,
@@ -32,7 +31,8 @@ function inventoryOptions(settings: AgentSettings): InventoryOptions {
   };
 }
 
-function settingsOf(command: Command): AgentSettings {
+async function settingsOf(command: Command): Promise<AgentSettings> {
+  const { ConfigError, resolveSettings } = await import('./config.ts');
   try {
     return resolveSettings(command.opts<GivenSettings>());
   } catch (error) {
@@ -59,7 +59,8 @@ export function registerAgentCommand(program: Command, io: Io): void {
     .addOption(env(new Option('--replay-commands <file>', "replay vendor commands' recorded output (commands.json of a recorded host) instead of running them"), 'REPLAY_COMMANDS'))
     .addOption(env(new Option('--log-level <level>', 'log level (JSON logs on stdout)').choices(['debug', 'info', 'warn', 'error']), 'LOG_LEVEL'))
     .action(async () => {
-      const settings = settingsOf(agent);
+      const settings = await settingsOf(agent);
+      const [{ default: pino }, { DevcompatClient }, { HostAgent }] = await Promise.all([import('pino'), import('../client/client.ts'), import('./loop.ts')]);
       if (!settings.host) throw new Error('--host (or DEVCOMPAT_AGENT_HOST, or host: in --config) is required');
       if (!HOST_NAME.test(settings.host)) throw new Error(`--host: "${settings.host}" is not a host id (lower-case letters, digits, ".", "_", "-")`);
       const globals = program.opts<{ address: string; actor?: string; timeout: number }>();
@@ -81,7 +82,7 @@ export function registerAgentCommand(program: Command, io: Io): void {
           labels: settings.labels,
           drainOnExit: settings.drainOnExit,
           once: agent.opts().once === true,
-          inventory: inventoryOptions(settings),
+          inventory: await inventoryOptions(settings),
           client,
           actor,
           log,
@@ -99,8 +100,9 @@ export function registerAgentCommand(program: Command, io: Io): void {
     .command('describe')
     .description('print what the agent would register, device by device, and why it skips the others (exit 0 all described, 1 some skipped, 2 error)')
     .action(async () => {
-      const settings = settingsOf(agent);
-      const inventory = await takeInventory(inventoryOptions(settings));
+      const settings = await settingsOf(agent);
+      const [{ takeInventory }, { describeJson, describeText }] = await Promise.all([import('./inventory.ts'), import('./describe-format.ts')]);
+      const inventory = await takeInventory(await inventoryOptions(settings));
       if (program.opts<{ json: boolean }>().json) io.out(JSON.stringify(describeJson(settings.host, inventory), null, 2));
       else io.out(describeText(inventory));
       io.setExitCode(inventory.skipped.length > 0 || inventory.profileErrors.length > 0 ? 1 : 0);

@@ -1,8 +1,9 @@
 // One look at the host: load the profiles, discover the devices, describe them, add the static
 // descriptors. `agent describe` prints it; the run loop syncs it. Everything that went wrong
 // is in the result (skipped devices, profile errors); nothing here throws for a bad profile,
-// a missing file or a failing command.
+// a missing file or a failing command (only for a sysfs root that is not one).
 
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describeCandidates, type DescribedDevice, type SkippedDevice } from './describe.ts';
 import type { CommandRunner } from './commands.ts';
@@ -34,7 +35,9 @@ export function defaultProcRoot(sysfsRoot: string): string {
   return path.resolve(sysfsRoot, '..', 'proc');
 }
 
+/** Throws when `sysfsRoot` is not a sysfs tree at all (a mistyped --sysfs-root must not read as "no devices"). */
 export async function takeInventory(options: InventoryOptions): Promise<Inventory> {
+  if (!existsSync(path.join(options.sysfsRoot, 'bus'))) throw new Error(`${options.sysfsRoot}: not a sysfs tree (it has no bus/ directory)`);
   const dirs = [...(options.noShippedProfiles ? [] : [SHIPPED_PROFILES_DIR]), ...(options.profilesDir ? [options.profilesDir] : [])];
   const { profiles, errors } = loadProfiles(dirs);
   const candidates = discover(options.sysfsRoot);

@@ -189,3 +189,10 @@ test('parsing: key: value and key=value fields, bit strings, JSON paths', (t) =>
   t.throws(() => parseValue('1.2', { as: 'version' }), { message: '"1.2" is not a version (major.minor.patch)' });
   t.throws(() => parseValue('0x1g', { as: 'int' }), { message: '"0x1g" is not an integer' });
 });
+
+test('a sysfs root that is not a sysfs tree is an error, not an empty host', async (t) => {
+  const dir = tempDir(t);
+  await t.throwsAsync(takeInventory({ sysfsRoot: path.join(dir, 'sys'), devicesDir: dir, runCommand }), {
+    message: `${path.join(dir, 'sys')}: not a sysfs tree (it has no bus/ directory)`,
+  });
+});
