@@ -15,11 +15,11 @@ let client: DevcompatClient;
 test.before(async () => {
   server = await startSharedServer({ leaseTtlMs: 3_600_000 });
   client = new DevcompatClient({ address: server.address });
-  // Four agents at a time: each is a real process that describes its host and syncs it once.
+  // Two agents at a time (the suite shares two cores): each is a real process that describes its host and syncs it once.
   const queue = [...HOSTS];
   const failures: string[] = [];
   await Promise.all(
-    Array.from({ length: 4 }, async () => {
+    Array.from({ length: 2 }, async () => {
       for (let host = queue.shift(); host !== undefined; host = queue.shift()) {
         const result = await run(process.execPath, [CLI, '--address', server.address, 'agent', '--host', host, '--once', ...hostFlags(host)]);
         if (result.code !== 0) failures.push(`${host}: exit ${result.code}: ${result.stdout}${result.stderr}`);
