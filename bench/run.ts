@@ -4,7 +4,7 @@
 // HIT/MISS per line) and written as JSON; docs/benchmarks.md records a run.
 //
 //   npm run bench -- [--hosts 10000] [--seed 1] [--durability full|relaxed]
-//                    [--only sync,rss,etcd,floor,check,stream,find,watch,lease,restart]
+//                    [--only sync,rss,etcd,floor,check,stream,find,watch,lease,restart,agent]
 //                    [--out bench/results/latest.json] [--etcd-bin etcd]
 //                    [--profile <dir>]   (the server runs with --cpu-prof, profile written there)
 //                    [--server-node-option=--max-semi-space-size=32 ...]   (experiments)
@@ -32,6 +32,8 @@
 //      timed against its lease expiry (bench/lease-load.ts);
 //   9. restart: the fleet's server stopped and started again on its database, time until it
 //      serves, then its first FindTargets queries with no warm-up (bench/restart.ts).
+//  10. agent: the real `devcompat agent` on a 64-device sysfs host, describe time per pass and
+//      its RSS (bench/agent.ts).
 // The phases run one after the other, never together (etcd and the floor run after the sync,
 // while the seeded devcompat server sits idle). bench/scaling.ts runs sync,rss,restart,find at
 // several fleet sizes and prints the growth.
@@ -71,12 +73,13 @@ import { measureLeases, type LeaseResult } from './lease-load.ts';
 import { etcdRows, measureEtcd, type EtcdResult } from './etcd-phase.ts';
 import { measureSyncFloor, syncFloorRows } from './sync-floor.ts';
 import { measureRestart, restartRows, type RestartResult } from './restart.ts';
+import { agentRows, measureAgent, type AgentBenchResult } from './agent.ts';
 import { fmt, markdownTable, nowMs, sleep, textTable, type LatencySummary } from './stats.ts';
 
 // ---------------------------------------------------------------------------------------
 // Options
 
-const PHASES = ['sync', 'rss', 'etcd', 'floor', 'check', 'stream', 'find', 'watch', 'lease', 'restart'] as const;
+const PHASES = ['sync', 'rss', 'etcd', 'floor', 'check', 'stream', 'find', 'watch', 'lease', 'restart', 'agent'] as const;
 type Phase = (typeof PHASES)[number];
 
 interface Options {
@@ -328,6 +331,7 @@ interface Results {
   etcd?: EtcdResult;
   floor?: SyncResult;
   restart?: RestartResult;
+  agent?: AgentBenchResult;
   errors: string[];
 }
 
@@ -488,6 +492,7 @@ function resultRows(r: Results, sync = r.sync): string[][] {
     ]);
   }
   if (r.restart) rows.push(...restartRows(r.restart, r.options.spec.hosts, r.options.findLimit, noise));
+  if (r.agent) rows.push(...agentRows(r.agent));
   return rows;
 }
 
@@ -814,6 +819,12 @@ async function main(): Promise<number> {
       const how = await leaseServer.stop();
       if (how !== 'exit code 0') console.log(`lease server stopped: ${how}`);
       leaseServer = undefined;
+    }
+
+    // 10. The host agent, on a registry of its own
+    if (options.only.has('agent')) {
+      console.log('\n== 10. agent: a 64-device host, the real agent process, 100 passes');
+      results.agent = await measureAgent(console.log);
     }
 
     const end = readMemory(pid);

@@ -23,6 +23,7 @@ import { registerHistoryCommands } from './commands/history.ts';
 import { registerHostsCommands } from './commands/hosts.ts';
 import { registerSyncCommands } from './commands/sync.ts';
 import { registerWatchCommands } from './commands/watch.ts';
+import { registerAgentCommand } from '../agent/cli-command.ts';
 
 export { EXIT_BROKEN, EXIT_ERROR, EXIT_INCOMPATIBLE, EXIT_OK } from './commands/context.ts';
 
@@ -85,6 +86,7 @@ export function buildProgram(io: {
   registerWatchCommands(program, cli);
   registerAuditCommands(program, cli);
 
+  registerAgentCommand(program, io);
   return program;
 }
 

@@ -1,0 +1,112 @@
+// The agent's settings, from (highest first) its flags, environment variables
+// (DEVCOMPAT_AGENT_*), a --config file (YAML or JSON) and the defaults. A config file with an
+// unknown key or a bad value is refused, naming the file and the key.
+
+import { readFileSync } from 'node:fs';
+import YAML from 'yaml';
+import { DEFAULT_DEVICES_DIR } from './static-devices.ts';
+
+export interface AgentSettings {
+  readonly host: string | undefined;
+  readonly intervalMs: number;
+  readonly sysfsRoot: string;
+  readonly procRoot: string | undefined;
+  readonly profilesDir: string | undefined;
+  readonly devicesDir: string;
+  readonly drainOnExit: boolean;
+  readonly labels: Record<string, string>;
+  readonly replayCommands: string | undefined;
+  readonly logLevel: string;
+  /** Only from the config file; the global --address / DEVCOMPAT_ADDRESS win. */
+  readonly address: string | undefined;
+}
+
+export const DEFAULTS = {
+  intervalMs: 30_000,
+  sysfsRoot: '/sys',
+  devicesDir: DEFAULT_DEVICES_DIR,
+  logLevel: 'info',
+};
+
+export class ConfigError extends Error {}
+
+/** `30s`, `500ms`, `2m`, or a number of milliseconds. */
+export function parseDuration(value: string | number, what: string): number {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
+  const match = /^(\d+)(ms|s|m|h)?$/.exec(String(value).trim());
+  const ms = match ? Number(match[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 'ms') as 'ms'] : Number.NaN;
+  if (!Number.isSafeInteger(ms) || ms <= 0) throw new ConfigError(`${what}: "${value}" is not a duration (e.g. 30s, 500ms, 2m)`);
+  return ms;
+}
+
+const FILE_KEYS = ['host', 'interval', 'sysfs_root', 'proc_root', 'profiles', 'devices_dir', 'drain_on_exit', 'labels', 'replay_commands', 'log_level', 'address'];
+
+/** Reads a config file; every key is optional. */
+export function readConfigFile(file: string): Partial<Record<(typeof FILE_KEYS)[number], unknown>> {
+  let document: unknown;
+  try {
+    const text = readFileSync(file, 'utf8');
+    document = file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${file}: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (document === null || document === undefined) return {};
+  if (typeof document !== 'object' || Array.isArray(document)) throw new ConfigError(`${file}: must be a mapping`);
+  for (const key of Object.keys(document)) {
+    if (!FILE_KEYS.includes(key)) throw new ConfigError(`${file}: ${key}: unknown key (known: ${FILE_KEYS.join(', ')})`);
+  }
+  return document as Record<string, unknown>;
+}
+
+/** The flags and environment variables given (undefined when neither was). */
+export interface GivenSettings {
+  host?: string;
+  interval?: string;
+  sysfsRoot?: string;
+  procRoot?: string;
+  profiles?: string;
+  devicesDir?: string;
+  drainOnExit?: boolean;
+  label?: string[];
+  replayCommands?: string;
+  logLevel?: string;
+  config?: string;
+}
+
+function fileString(file: string, config: Record<string, unknown>, key: string): string | undefined {
+  const value = config[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') throw new ConfigError(`${file}: ${key}: must be a non-empty string`);
+  return value;
+}
+
+export function resolveSettings(given: GivenSettings): AgentSettings {
+  const file = given.config;
+  const config = file ? readConfigFile(file) : {};
+  const fromFile = (key: string) => (file ? fileString(file, config, key) : undefined);
+  const labels: Record<string, string> = {};
+  if (config.labels !== undefined) {
+    if (typeof config.labels !== 'object' || config.labels === null || Array.isArray(config.labels)) throw new ConfigError(`${file}: labels: must be a mapping`);
+    for (const [key, value] of Object.entries(config.labels)) labels[key] = String(value);
+  }
+  for (const pair of given.label ?? []) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new ConfigError(`--label takes key=value, got "${pair}"`);
+    labels[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  if (config.drain_on_exit !== undefined && typeof config.drain_on_exit !== 'boolean') throw new ConfigError(`${file}: drain_on_exit: must be true or false`);
+  const interval = given.interval ?? (config.interval as string | number | undefined);
+  return {
+    host: given.host ?? fromFile('host'),
+    intervalMs: interval === undefined ? DEFAULTS.intervalMs : parseDuration(interval, given.interval !== undefined ? '--interval' : `${file}: interval`),
+    sysfsRoot: given.sysfsRoot ?? fromFile('sysfs_root') ?? DEFAULTS.sysfsRoot,
+    procRoot: given.procRoot ?? fromFile('proc_root'),
+    profilesDir: given.profiles ?? fromFile('profiles'),
+    devicesDir: given.devicesDir ?? fromFile('devices_dir') ?? DEFAULTS.devicesDir,
+    drainOnExit: given.drainOnExit ?? (config.drain_on_exit as boolean | undefined) ?? false,
+    labels,
+    replayCommands: given.replayCommands ?? fromFile('replay_commands'),
+    logLevel: given.logLevel ?? fromFile('log_level') ?? DEFAULTS.logLevel,
+    address: fromFile('address'),
+  };
+}

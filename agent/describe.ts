@@ -1,0 +1,350 @@
+// The describe step: each discovered device, through the profile that matches it, becomes a
+// descriptor (or a reason why not). A device whose facts cannot all be read and parsed is
+// skipped whole, never registered half-described. It reads files and runs commands through
+// the paths and runner it is given, so a recorded tree describes exactly like a live host.
+
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import semver from 'semver';
+import type { AttributeValue, Capacity, CompareOp, Descriptor, Rule } from '../client/types.ts';
+import { DEFAULT_COMMAND_TIMEOUT_MS, memoize, type CommandRunner } from './commands.ts';
+import { literalValue, MissingValue, parseValue, ParseFailure, type FactValue } from './parse.ts';
+import type { AttributeSpec, FactSpec, Profile, RuleSpec, ValueKind } from './profile-schema.ts';
+import { candidateId, linkName, openVfioGroups, readAttribute, type Candidate } from './sysfs.ts';
+
+export interface DescribedDevice {
+  readonly device_id: string;
+  /** The profile that described it (or `static:<file>` for a static descriptor). */
+  readonly profile: string;
+  readonly descriptor: Descriptor;
+  readonly capacity?: Capacity;
+  readonly labels: Record<string, string>;
+}
+
+export interface SkippedDevice {
+  readonly device_id: string;
+  /** The profile that matched, when one did. */
+  readonly profile?: string;
+  readonly reason: string;
+}
+
+export interface DescribeContext {
+  readonly sysfsRoot: string;
+  readonly procRoot: string;
+  readonly runCommand: CommandRunner;
+}
+
+/** Label every described device carries: which profile described it. */
+export const PROFILE_LABEL = 'devcompat.io/profile';
+
+/** Why one device cannot be described; the message is shown to the operator. */
+class Skip extends Error {}
+
+const OPS: Record<string, CompareOp> = Object.fromEntries(
+  ['EQUAL', 'SEMVER', 'VERSION_GE', 'SEMVER_RANGE', 'SUPERSET', 'SUBSET', 'GE', 'LE', 'ONE_OF', 'CLAIMABLE', 'IGNORE'].map((op) => [op, `COMPARE_OP_${op}` as CompareOp]),
+);
+
+/** Does `profile` claim `candidate`? */
+export function matches(profile: Profile, candidate: Candidate): boolean {
+  const m = profile.match;
+  if (m.kind !== candidate.kind) return false;
+  if (m.vendor && !m.vendor.includes(candidate.vendor ?? '')) return false;
+  if (m.device && !m.device.includes(candidate.device ?? '')) return false;
+  if (m.driver && !m.driver.includes(candidate.driver ?? '')) return false;
+  if (m.type !== undefined && (candidate.kind !== 'mdev_type' || !new RegExp(m.type).test(candidate.typeId))) return false;
+  if (m.parent_driver) {
+    const parentDriver = candidate.parentDir === undefined ? undefined : linkName(path.join(candidate.parentDir, 'driver'));
+    if (!m.parent_driver.includes(parentDriver ?? '')) return false;
+  }
+  for (const [file, pattern] of Object.entries(m.files ?? {})) {
+    let text: string | undefined;
+    try {
+      text = readAttribute(path.join(candidate.dir, file));
+    } catch {
+      return false;
+    }
+    if (text === undefined || !new RegExp(pattern).test(text.trim())) return false;
+  }
+  return true;
+}
+
+
+function builtins(candidate: Candidate): Record<string, string | undefined> {
+  return {
+    address: candidate.address,
+    parent: candidate.parent,
+    driver: candidate.driver,
+    type_id: candidate.kind === 'mdev_type' ? candidate.typeId : undefined,
+    iommu_group: candidate.kind === 'pci' ? candidate.iommuGroup : undefined,
+    vendor_id: candidate.vendor,
+    device_id: candidate.device,
+  };
+}
+
+/** One `*` per path segment matches the first entry (in name order) that exists. */
+function expand(base: string, relative: string): string | undefined {
+  let current = base;
+  for (const segment of relative.split('/')) {
+    if (!segment.includes('*')) {
+      current = path.join(current, segment);
+      continue;
+    }
+    const pattern = new RegExp(`^${segment.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    let entries: string[];
+    try {
+      entries = readdirSync(current).sort();
+    } catch {
+      return undefined;
+    }
+    const found = entries.find((entry) => pattern.test(entry));
+    if (found === undefined) return undefined;
+    current = path.join(current, found);
+  }
+  return current;
+}
+
+class DeviceDescriber {
+  private readonly facts = new Map<string, FactValue | undefined>();
+  private readonly names: Record<string, string | undefined>;
+
+  constructor(
+    private readonly candidate: Candidate,
+    private readonly profile: Profile,
+    private readonly context: DescribeContext & { openGroups: () => Set<string>; read: (file: string) => string | undefined },
+  ) {
+    this.names = builtins(candidate);
+  }
+
+  private fill(template: string, at: string): string {
+    return template.replace(/\$\{([^}]*)\}/g, (_, name: string) => {
+      if (Object.hasOwn(this.names, name)) {
+        const value = this.names[name];
+        if (value === undefined) throw new Skip(`${at}: \${${name}} has no value for this device`);
+        return value;
+      }
+      const fact = this.facts.get(name);
+      if (fact === undefined) throw new Skip(`${at}: fact "${name}" has no value (an optional fact that is missing)`);
+      return Array.isArray(fact.value) ? fact.value.join(',') : String(fact.value);
+    });
+  }
+
+  private sourceDir(spec: FactSpec, name: string): string {
+    const c = this.candidate;
+    switch (spec.from) {
+      case 'device':
+        return c.dir;
+      case 'parent':
+        if (c.parentDir === undefined) throw new Skip(`fact ${name}: the device has no parent (physfn)`);
+        return c.parentDir;
+      case 'driver':
+        return path.join(c.dir, 'driver');
+      case 'mdev_type':
+        if (c.kind !== 'mdev_type') throw new Skip(`fact ${name}: not an mdev type`);
+        return c.typeDir;
+      case 'kernel':
+        return path.join(this.context.procRoot, 'sys/kernel');
+      case 'module': {
+        const module = spec.module ?? linkName(path.join(c.dir, 'driver/module'));
+        if (module === undefined) throw new Skip(`fact ${name}: the driver ${c.driver ?? '(none)'} has no module in sysfs`);
+        return path.join(this.context.sysfsRoot, 'module', module);
+      }
+      case 'command':
+        throw new Error('unreachable');
+    }
+  }
+
+  private async readFact(name: string, spec: FactSpec): Promise<FactValue | undefined> {
+    let text: string | undefined;
+    let where: string;
+    if (spec.from === 'command') {
+      const command = this.profile.commands[spec.command!];
+      const argv = command.run.map((arg, index) => this.fill(arg, `commands.${spec.command}.run[${index}]`));
+      where = `command "${argv.join(' ')}"`;
+      try {
+        text = (await this.context.runCommand(argv, command.timeout_ms ?? DEFAULT_COMMAND_TIMEOUT_MS)).stdout;
+      } catch (error) {
+        if (spec.optional) return undefined;
+        throw new Skip(`fact ${name}: ${where} failed: ${(error as Error).message}`);
+      }
+    } else {
+      const relative = this.fill(spec.path ?? 'version', `facts.${name}.path`);
+      const base = this.sourceDir(spec, name);
+      const file = expand(base, relative);
+      where = `${spec.from} file ${relative}`;
+      try {
+        text = file === undefined ? undefined : this.context.read(file);
+      } catch (error) {
+        throw new Skip(`fact ${name}: cannot read ${where}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      }
+      if (text === undefined) {
+        if (spec.optional) return undefined;
+        throw new Skip(`fact ${name}: ${where} is missing`);
+      }
+    }
+    try {
+      const steps = spec.parse.json?.map((step, index) => this.fill(step, `facts.${name}.parse.json[${index}]`));
+      return parseValue(text, spec.parse, steps);
+    } catch (error) {
+      if (error instanceof MissingValue && spec.optional) return undefined;
+      if (error instanceof MissingValue || error instanceof ParseFailure) throw new Skip(`fact ${name}: ${where}: ${error.message}`);
+      throw error;
+    }
+  }
+
+  private rule(spec: RuleSpec, kind: ValueKind | undefined, at: string): Rule {
+    const rule: Rule = { op: OPS[spec.op] };
+    if (spec.values) {
+      rule.values = spec.values.map((value) => {
+        try {
+          return attributeValue(literalValue(value, kind ?? 'string'));
+        } catch (error) {
+          throw new Skip(`${at}.values: ${(error as Error).message}`);
+        }
+      });
+    }
+    if (spec.range !== undefined) rule.range = spec.range;
+    if (spec.warn_only) rule.warn_only = true;
+    return rule;
+  }
+
+  private attribute(name: string, spec: AttributeSpec): { value?: AttributeValue; kind?: ValueKind } {
+    if (spec.fact !== undefined) {
+      const fact = this.facts.get(spec.fact);
+      return { value: fact === undefined ? undefined : attributeValue(fact), kind: this.profile.facts[spec.fact].parse.as };
+    }
+    try {
+      return { value: attributeValue(literalValue(spec.value as never, spec.as!)), kind: spec.as };
+    } catch (error) {
+      throw new Skip(`attributes.${name}.value: ${(error as Error).message}`);
+    }
+  }
+
+  private amount(spec: { fact?: string; value?: number }, at: string): number {
+    if (spec.value !== undefined) return spec.value;
+    const fact = this.facts.get(spec.fact!);
+    if (fact === undefined || fact.kind !== 'int' || fact.value < 0) throw new Skip(`${at}: fact ${spec.fact} is not a whole number`);
+    return fact.value;
+  }
+
+  async describe(): Promise<DescribedDevice> {
+    for (const [name, spec] of Object.entries(this.profile.facts)) this.facts.set(name, await this.readFact(name, spec));
+    const d = this.profile.descriptor;
+    const softwareVersion = this.fill(d.software_version, 'descriptor.software_version');
+    if (semver.valid(softwareVersion, { loose: true }) === null) {
+      throw new Skip(`descriptor.software_version: "${softwareVersion}" is not a version (major.minor.patch)`);
+    }
+    const attributes: Record<string, AttributeValue> = {};
+    const rules: Record<string, Rule> = {};
+    for (const [name, spec] of Object.entries(this.profile.attributes)) {
+      const { value, kind } = this.attribute(name, spec);
+      if (value !== undefined) attributes[name] = value;
+      if (spec.rule) rules[name] = this.rule(spec.rule, kind, `attributes.${name}.rule`);
+    }
+    if (d.software_version_rule) rules.software_version = this.rule(d.software_version_rule, 'version', 'descriptor.software_version_rule');
+    const descriptor: Descriptor = {
+      vendor: this.fill(d.vendor, 'descriptor.vendor'),
+      device_api: this.fill(d.device_api, 'descriptor.device_api'),
+      type: this.fill(d.type, 'descriptor.type'),
+      software_version: softwareVersion,
+      ...(d.compatible_types && d.compatible_types.length > 0 && {
+        compatible_types: d.compatible_types.map((item, index) => this.fill(item, `descriptor.compatible_types[${index}]`)),
+      }),
+      attributes,
+      rules,
+    };
+    let capacity: Capacity | undefined;
+    if (this.profile.capacity) {
+      const totalSpec = this.profile.capacity.total;
+      const created = totalSpec.plus_created && this.candidate.kind === 'mdev_type' ? this.candidate.instances.length : 0;
+      const total = this.amount(totalSpec, 'capacity.total') + created;
+      const available = this.profile.capacity.available;
+      let free: number;
+      if (available.vfio_group_free) {
+        const group = this.candidate.kind === 'pci' ? this.candidate.iommuGroup : undefined;
+        if (group === undefined) throw new Skip('capacity.available: the device has no iommu_group');
+        free = this.context.openGroups().has(group) ? 0 : 1;
+      } else free = this.amount(available, 'capacity.available');
+      capacity = { total, available: Math.min(free, total) };
+    }
+    const labels: Record<string, string> = { [PROFILE_LABEL]: this.profile.name };
+    for (const [key, value] of Object.entries(this.profile.labels)) labels[key] = this.fill(value, `labels.${key}`);
+    const device: DescribedDevice = { device_id: candidateId(this.candidate), profile: this.profile.name, descriptor, ...(capacity && { capacity }), labels };
+    checkLimits(device);
+    return device;
+  }
+}
+
+function attributeValue(fact: FactValue): AttributeValue {
+  switch (fact.kind) {
+    case 'string':
+    case 'hex_id':
+      return { string_value: fact.value };
+    case 'int':
+      return { int_value: fact.value };
+    case 'version':
+      return { version_value: fact.value };
+    case 'bool':
+      return { bool_value: fact.value };
+    case 'set':
+    case 'bits':
+      return { set_value: { values: [...fact.value] } };
+  }
+}
+
+/** The registry's input limits (docs/model.md), checked here so that one bad value skips one device, not the whole sync. */
+function checkLimits(device: DescribedDevice): void {
+  const d = device.descriptor;
+  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(device.device_id)) throw new Skip(`device id "${device.device_id}" is not a valid device id`);
+  for (const [field, value] of [['vendor', d.vendor], ['device_api', d.device_api], ['type', d.type]] as const) {
+    if (value === '' || value.length > 256) throw new Skip(`descriptor.${field}: must be 1 to 256 characters`);
+  }
+  for (const [name, value] of Object.entries(d.attributes ?? {})) {
+    if (value.string_value !== undefined && value.string_value.length > 256) throw new Skip(`attributes.${name}: longer than 256 characters`);
+    if (value.set_value && value.set_value.values.length > 1024) throw new Skip(`attributes.${name}: more than 1024 members`);
+    if (value.set_value?.values.some((member) => member.length > 256)) throw new Skip(`attributes.${name}: a member is longer than 256 characters`);
+  }
+}
+
+export interface DescribeResult {
+  readonly devices: DescribedDevice[];
+  readonly skipped: SkippedDevice[];
+}
+
+/**
+ * Describes every candidate with the profiles given. A device matched by no profile, or by
+ * more than one (an ambiguity an operator must resolve), is skipped with the reason.
+ */
+export async function describeCandidates(candidates: readonly Candidate[], profiles: readonly Profile[], context: DescribeContext): Promise<DescribeResult> {
+  const devices: DescribedDevice[] = [];
+  const skipped: SkippedDevice[] = [];
+  let groups: Set<string> | undefined;
+  // One pass reads each file once (a GVT-g type's description holds five facts).
+  const files = new Map<string, string | undefined>();
+  const read = (file: string) => {
+    if (!files.has(file)) files.set(file, readAttribute(file));
+    return files.get(file);
+  };
+  const shared = { ...context, runCommand: memoize(context.runCommand), openGroups: () => (groups ??= openVfioGroups(context.procRoot)), read };
+  for (const candidate of candidates) {
+    const id = candidateId(candidate);
+    const matching = profiles.filter((profile) => matches(profile, candidate));
+    if (matching.length === 0) {
+      const what = [`vendor ${candidate.vendor ?? '?'}`, `device ${candidate.device ?? '?'}`, `driver ${candidate.driver ?? '(none)'}`];
+      if (candidate.kind === 'mdev_type') what.unshift(`mdev type ${candidate.typeId}`);
+      skipped.push({ device_id: id, reason: `no profile matched (${what.join(', ')})` });
+      continue;
+    }
+    if (matching.length > 1) {
+      skipped.push({ device_id: id, reason: `several profiles matched (${matching.map((p) => p.name).join(', ')}); narrow their match` });
+      continue;
+    }
+    const profile = matching[0];
+    try {
+      devices.push(await new DeviceDescriber(candidate, profile, shared).describe());
+    } catch (error) {
+      if (!(error instanceof Skip)) throw error;
+      skipped.push({ device_id: id, profile: profile.name, reason: error.message });
+    }
+  }
+  return { devices, skipped };
+}

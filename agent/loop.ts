@@ -1,0 +1,207 @@
+// The agent's run loop: look at the host every interval, sync it when (and only when) what the
+// agent sees changed, keep the host's lease alive in between (LeaseKeeper), re-sync at once when
+// the registry says the host is unknown (deleted, or a registry restored from a backup), and
+// on stop optionally mark the host draining. A drain is cleared later only if this agent set it
+// (the last change of the mark in history is this agent's, with its reason), never an operator's.
+
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { DevcompatError, type DevcompatClient, type LeaseKeeper, type SyncHostRequest } from '../client/client.ts';
+import { takeInventory, type Inventory, type InventoryOptions } from './inventory.ts';
+
+/** The reason recorded with a drain set on exit: how the agent recognizes its own drain. */
+export const DRAIN_REASON = 'devcompat agent: drain on exit';
+const UNDRAIN_REASON = 'devcompat agent: back after its own drain on exit';
+
+export interface LoopOptions {
+  readonly host: string;
+  readonly intervalMs: number;
+  readonly labels: Record<string, string>;
+  readonly drainOnExit: boolean;
+  /** Describe and sync once, then return. */
+  readonly once: boolean;
+  readonly inventory: InventoryOptions;
+  readonly client: DevcompatClient;
+  /** The actor this agent writes as: its own drains are recognized by it. */
+  readonly actor: string;
+  readonly log: Logger;
+}
+
+/** How a run ended: 0 synced with every device described, 1 synced with devices skipped, 2 the sync failed. */
+export type RunOutcome = 0 | 1 | 2;
+
+function sameAsLastTime(previous: string[], next: string[]): boolean {
+  return previous.length === next.length && previous.every((entry, index) => entry === next[index]);
+}
+
+export class HostAgent {
+  private readonly name: string;
+  private lastSynced: string | undefined;
+  private resyncNow = false;
+  private wake: (() => void) | undefined;
+  private keeper: LeaseKeeper | undefined;
+  private reportedSkips: string[] = [];
+  private reportedProfileErrors: string[] = [];
+
+  constructor(private readonly options: LoopOptions) {
+    this.name = `hosts/${options.host}`;
+  }
+
+  /** Runs until `signal` aborts (or once, with `once`); resolves with the outcome of the last pass. */
+  async run(signal: AbortSignal): Promise<RunOutcome> {
+    const { log } = this.options;
+    log.info({ interval_ms: this.options.intervalMs, once: this.options.once }, 'agent started');
+    if (!this.options.once) await this.clearOwnDrain();
+    let outcome: RunOutcome = 2;
+    try {
+      while (!signal.aborted) {
+        outcome = await this.pass();
+        if (this.options.once) return outcome;
+        if (outcome !== 2 && !this.keeper) this.holdLease();
+        await this.sleep(signal);
+      }
+      return outcome;
+    } finally {
+      if (!this.options.once) await this.stop();
+    }
+  }
+
+  /** One look at the host, and a sync if it changed (or the registry lost the host). */
+  private async pass(): Promise<RunOutcome> {
+    const { log } = this.options;
+    let inventory: Inventory;
+    const started = performance.now();
+    try {
+      inventory = await takeInventory(this.options.inventory);
+    } catch (error) {
+      log.error({ err: error }, 'cannot look at the host');
+      return 2;
+    }
+    const describeMs = Math.round((performance.now() - started) * 100) / 100;
+    this.report(inventory);
+    const request: SyncHostRequest = {
+      name: this.name,
+      labels: this.options.labels,
+      devices: inventory.devices.map(({ device_id, descriptor, capacity, labels }) => ({ device_id, descriptor, ...(capacity && { capacity }), labels })),
+    };
+    const key = JSON.stringify(request);
+    const skipped = inventory.skipped.length > 0 || inventory.profileErrors.length > 0 ? 1 : 0;
+    if (key === this.lastSynced && !this.resyncNow) {
+      log.debug({ devices: request.devices.length, describe_ms: describeMs }, 'unchanged');
+      return skipped;
+    }
+    this.resyncNow = false;
+    try {
+      const response = await this.options.client.syncHost(request);
+      this.lastSynced = key;
+      log.info(
+        {
+          revision: response.revision,
+          changed: response.changed,
+          devices: request.devices.length,
+          created: response.devices_created,
+          updated: response.devices_updated,
+          deleted: response.devices_deleted,
+          describe_ms: describeMs,
+        },
+        'synced',
+      );
+      return skipped;
+    } catch (error) {
+      this.lastSynced = undefined;
+      const failure = DevcompatError.from(error);
+      log.error({ code: failure.codeName, error: failure.message, violations: failure.fieldViolations }, 'sync failed');
+      return 2;
+    }
+  }
+
+  /** Logs skipped devices and profile errors when they change, not at every pass. */
+  private report(inventory: Inventory): void {
+    const skips = inventory.skipped.map((skip) => `${skip.device_id}\u0000${skip.reason}`);
+    if (!sameAsLastTime(this.reportedSkips, skips)) {
+      for (const skip of inventory.skipped) this.options.log.warn({ device: skip.device_id, profile: skip.profile, reason: skip.reason }, 'device skipped');
+      this.reportedSkips = skips;
+    }
+    const errors = inventory.profileErrors.map((error) => error.message);
+    if (!sameAsLastTime(this.reportedProfileErrors, errors)) {
+      for (const error of inventory.profileErrors) this.options.log.error({ file: error.file, at: error.at, problem: error.problem }, 'profile error');
+      this.reportedProfileErrors = errors;
+    }
+  }
+
+  private holdLease(): void {
+    const keeper = this.options.client.keepAlive();
+    this.keeper = keeper;
+    keeper.on('renewed', (response) => this.options.log.debug({ state: response.state, ttl_ms: response.ttl_ms }, 'lease renewed'));
+    keeper.on('renewFailed', (_host, error) => {
+      if (error.code === grpc.status.NOT_FOUND) {
+        this.options.log.warn('the registry does not know the host: re-syncing');
+        this.resyncNow = true;
+        this.wake?.();
+      } else this.options.log.warn({ code: error.codeName, error: error.message }, 'lease renewal failed');
+    });
+    keeper.on('disconnected', (error) => this.options.log.warn({ error: error.message }, 'lease stream interrupted; reconnecting'));
+    keeper.on('failed', (error) => {
+      this.options.log.error({ code: error.codeName, error: error.message }, 'lease stream refused; holding again at the next pass');
+      if (this.keeper === keeper) this.keeper = undefined;
+      void keeper.close();
+    });
+    keeper.hold(this.name);
+  }
+
+  private sleep(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, this.options.intervalMs);
+      signal.addEventListener('abort', done, { once: true });
+      this.wake = done;
+      if (this.resyncNow) done();
+    });
+  }
+
+  private async stop(): Promise<void> {
+    const { log, client } = this.options;
+    if (this.options.drainOnExit && this.lastSynced !== undefined) {
+      try {
+        const response = await client.setHostDraining(this.name, true, { reason: DRAIN_REASON });
+        log.info({ revision: response.revision, changed: response.changed }, response.changed ? 'drained on exit' : 'already draining (left as it was)');
+      } catch (error) {
+        log.error({ error: (error as Error).message }, 'cannot drain on exit');
+      }
+    }
+    await this.keeper?.close();
+    log.info('agent stopped');
+  }
+
+  /** At start: if the host is draining because this agent drained it on exit, clear the mark. */
+  private async clearOwnDrain(): Promise<void> {
+    const { client, log } = this.options;
+    try {
+      const host = await client.getHost(this.name);
+      if (!host.draining) return;
+      for await (const entry of client.history({ resource: this.name, order: 'HISTORY_ORDER_NEWEST_FIRST' })) {
+        if (entry.resource !== this.name) continue;
+        const before = entry.before?.host?.draining ?? false;
+        const after = entry.after?.host?.draining ?? false;
+        if (before === after) continue;
+        // The last change of the mark: ours only if we set it, with our reason.
+        if (after && entry.actor === this.options.actor && entry.reason === DRAIN_REASON) {
+          const response = await client.setHostDraining(this.name, false, { reason: UNDRAIN_REASON });
+          log.info({ revision: response.revision }, 'cleared its own drain');
+        } else {
+          log.info({ actor: entry.actor, reason: entry.reason }, 'host drained by someone else: left draining');
+        }
+        return;
+      }
+      log.info('host draining, and history does not say who drained it: left draining');
+    } catch (error) {
+      const failure = DevcompatError.from(error);
+      if (failure.code !== grpc.status.NOT_FOUND) log.warn({ code: failure.codeName, error: failure.message }, 'cannot check the draining mark');
+    }
+  }
+}

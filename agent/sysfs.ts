@@ -1,0 +1,197 @@
+// Discovery: which assignable devices a host has, read from a sysfs tree in the kernel's own
+// layout (`/sys`, or a recorded tree with --sysfs-root). It lists candidates and the paths a
+// profile may read facts from; it does not judge them (describe.ts does, through profiles).
+//
+// A candidate is either
+// - an mdev type of a parent device (`/sys/class/mdev_bus/<parent>/mdev_supported_types/<type>`):
+//   the model registers one device per parent and type, with the type's available_instances;
+// - a PCI device bound to a VFIO driver (`vfio-pci` or a variant such as `mlx5_vfio_pci`);
+// - an SR-IOV VF of an NVIDIA GPU that carries the vGPU manager's `nvidia/` directory (the
+//   SR-IOV based vGPU of recent drivers, whose type is chosen per VF).
+// PCI devices used by the host itself (a VF bound to `iavf`, a PF bound to `mlx5_core`) are not
+// assignable and are not listed.
+
+import { readdirSync, readFileSync, readlinkSync, existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+export interface PciCandidate {
+  readonly kind: 'pci';
+  /** The device's PCI address (`0000:3b:00.2`): its device id in the registry. */
+  readonly address: string;
+  /** The device's directory (symlinks resolved), where `device`-relative facts are read. */
+  readonly dir: string;
+  readonly vendor: string | undefined;
+  readonly device: string | undefined;
+  /** The bound driver's name, from the `driver` symlink; undefined when unbound. */
+  readonly driver: string | undefined;
+  /** The PF's address for a VF (the `physfn` symlink). */
+  readonly parent: string | undefined;
+  readonly parentDir: string | undefined;
+  readonly iommuGroup: string | undefined;
+}
+
+export interface MdevTypeCandidate {
+  readonly kind: 'mdev_type';
+  /** The parent device's address. */
+  readonly address: string;
+  /** The parent device's directory. */
+  readonly dir: string;
+  /** The type id, the directory name under mdev_supported_types (`i915-GVTg_V5_4`). */
+  readonly typeId: string;
+  readonly typeDir: string;
+  readonly vendor: string | undefined;
+  readonly device: string | undefined;
+  readonly driver: string | undefined;
+  readonly parent: string;
+  readonly parentDir: string;
+  /** Created mdevs of this type (`/sys/bus/mdev/devices/<uuid>`), by uuid. */
+  readonly instances: readonly string[];
+}
+
+export type Candidate = PciCandidate | MdevTypeCandidate;
+
+/** The id a candidate gets in the registry: the PCI address, or `<parent>-<type>` for an mdev type. */
+export function candidateId(candidate: Candidate): string {
+  return candidate.kind === 'mdev_type' ? `${candidate.address}-${candidate.typeId}` : candidate.address;
+}
+
+/** Reads one sysfs attribute; undefined when it does not exist. Throws on other errors (EACCES, EIO). */
+export function readAttribute(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw error;
+  }
+}
+
+/** The name a symlink points to (`driver` -> its driver's name); undefined when it is not a link. */
+export function linkName(file: string): string | undefined {
+  try {
+    return path.basename(readlinkSync(file));
+  } catch {
+    return undefined;
+  }
+}
+
+function list(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+
+function realDir(file: string): string {
+  // Resolve symlinks relative to the tree, never escaping into the live /sys of the machine
+  // running a test: sysfs links are relative, so path.resolve on readlink keeps us inside.
+  let current = file;
+  for (let hops = 0; hops < 40; hops++) {
+    let target: string;
+    try {
+      target = readlinkSync(current);
+    } catch {
+      return current;
+    }
+    current = path.resolve(path.dirname(current), target);
+  }
+  return current;
+}
+
+function hexId(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  return text.trim().toLowerCase().replace(/^0x/, '');
+}
+
+/** Every assignable device of the tree rooted at `sysfsRoot` (`/sys`), in address order. */
+export function discover(sysfsRoot: string): Candidate[] {
+  const candidates: Candidate[] = [];
+  const pciDevices = path.join(sysfsRoot, 'bus/pci/devices');
+  const mdevsByType = createdMdevs(sysfsRoot);
+  for (const address of list(pciDevices)) {
+    const dir = realDir(path.join(pciDevices, address));
+    const driver = linkName(path.join(dir, 'driver'));
+    const vgpuVf = existsSync(path.join(dir, 'nvidia/current_vgpu_type'));
+    if (!(driver !== undefined && /vfio/.test(driver)) && !vgpuVf) continue;
+    const parent = linkName(path.join(dir, 'physfn'));
+    candidates.push({
+      kind: 'pci',
+      address,
+      dir,
+      vendor: hexId(readAttribute(path.join(dir, 'vendor'))),
+      device: hexId(readAttribute(path.join(dir, 'device'))),
+      driver,
+      parent,
+      parentDir: parent === undefined ? undefined : realDir(path.join(dir, 'physfn')),
+      iommuGroup: linkName(path.join(dir, 'iommu_group')),
+    });
+  }
+  const mdevBus = path.join(sysfsRoot, 'class/mdev_bus');
+  for (const address of list(mdevBus)) {
+    const dir = realDir(path.join(mdevBus, address));
+    const typesDir = path.join(dir, 'mdev_supported_types');
+    for (const typeId of list(typesDir)) {
+      const typeDir = path.join(typesDir, typeId);
+      if (!isDir(typeDir)) continue;
+      candidates.push({
+        kind: 'mdev_type',
+        address,
+        dir,
+        typeId,
+        typeDir,
+        vendor: hexId(readAttribute(path.join(dir, 'vendor'))),
+        device: hexId(readAttribute(path.join(dir, 'device'))),
+        driver: linkName(path.join(dir, 'driver')),
+        parent: address,
+        parentDir: dir,
+        instances: mdevsByType.get(`${address}/${typeId}`) ?? [],
+      });
+    }
+  }
+  return candidates.sort((a, b) => (candidateId(a) < candidateId(b) ? -1 : candidateId(a) > candidateId(b) ? 1 : 0));
+}
+
+function isDir(file: string): boolean {
+  try {
+    return statSync(file).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Created mdevs by `<parent>/<type>`, from each mdev's `mdev_type` symlink. */
+function createdMdevs(sysfsRoot: string): Map<string, string[]> {
+  const byType = new Map<string, string[]>();
+  const devices = path.join(sysfsRoot, 'bus/mdev/devices');
+  for (const uuid of list(devices)) {
+    const typeDir = realDir(path.join(realDir(path.join(devices, uuid)), 'mdev_type'));
+    const typeId = path.basename(typeDir);
+    const parent = path.basename(path.dirname(path.dirname(typeDir)));
+    const key = `${parent}/${typeId}`;
+    byType.set(key, [...(byType.get(key) ?? []), uuid]);
+  }
+  return byType;
+}
+
+/**
+ * The VFIO groups some process holds open, from `/proc/<pid>/fd/*` links to `/dev/vfio/<group>`.
+ * A VF whose group is open is assigned to a VM (or otherwise in use) and has no free instance.
+ */
+export function openVfioGroups(procRoot: string): Set<string> {
+  const open = new Set<string>();
+  for (const pid of list(procRoot)) {
+    if (!/^\d+$/.test(pid)) continue;
+    const fdDir = path.join(procRoot, pid, 'fd');
+    for (const fd of list(fdDir)) {
+      let target: string;
+      try {
+        target = readlinkSync(path.join(fdDir, fd));
+      } catch {
+        continue;
+      }
+      const match = /^\/dev\/vfio\/(\d+)$/.exec(target);
+      if (match) open.add(match[1]);
+    }
+  }
+  return open;
+}

@@ -1,0 +1,193 @@
+// The agent as a long-running process against a real server: it registers its host and keeps
+// the lease, writes nothing while nothing changes, re-syncs a recorded upgrade (a WatchTargets
+// client sees the diff), comes back when its host is deleted, survives a broken profile and an
+// unreadable file without registering a half-described device, drains on exit only when told
+// and clears only its own drain; killed with SIGKILL, its host becomes UNREACHABLE after the lease.
+
+import test from 'ava';
+import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { DevcompatClient, WatchTargetsResponse } from '../client/client.ts';
+import { DRAIN_REASON } from '../agent/loop.ts';
+import { CLI, run } from './helpers/cli.ts';
+import { AGENT_WAIT_MS, copyHost, hostFlags, logLine, spawnAgent } from './helpers/agent.ts';
+import { startTestServer, tempDir } from './helpers/server.ts';
+
+/** Waits for the first watch event that `predicate` accepts, for `host`. */
+async function waitForHostEvent(client: DevcompatClient, host: string, predicate: (after: any) => boolean, timeoutMs = AGENT_WAIT_MS): Promise<any> {
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), timeoutMs);
+  try {
+    for await (const message of client.watch({ startRevision: 1, filter: { host }, signal: stop.signal })) {
+      for (const event of message.events) if (event.resource === host && predicate(event.after?.host)) return event;
+    }
+    throw new Error(`no such event for ${host} within ${timeoutMs} ms`);
+  } finally {
+    clearTimeout(timer);
+    stop.abort();
+  }
+}
+
+/** Points `link` at `target` atomically, as a host's /sys changes under a running agent. */
+function pointAt(link: string, target: string): void {
+  const next = `${link}.next`;
+  rmSync(next, { force: true });
+  symlinkSync(target, next);
+  renameSync(next, link);
+}
+
+test.serial('it holds the lease without writing, and re-syncs a recorded firmware upgrade; WatchTargets sees the diff', async (t) => {
+  const { client, server } = await startTestServer(t, { leaseTtlMs: 1200 });
+  const source = await run(process.execPath, [CLI, '--address', server.address, 'agent', '--host', 'mlx-a', '--once', ...hostFlags('mlx-a')]);
+  t.is(source.code, 0, source.stdout + source.stderr);
+
+  const dir = tempDir(t);
+  const before = copyHost(t, 'mlx-b');
+  const after = copyHost(t, 'mlx-b-upgraded');
+  const live = path.join(dir, 'live');
+  symlinkSync(before, live);
+  const agent = spawnAgent(t, server.address, ['--host', 'mlx-b', '--interval', '150ms', ...hostFlags(live)]);
+  const synced = JSON.parse(await agent.waitForLine(logLine('synced', { changed: true })));
+  t.is(synced.created, 2);
+
+  const stop = new AbortController();
+  t.teardown(() => stop.abort());
+  const targets = new Map<string, string>();
+  const changes: WatchTargetsResponse[] = [];
+  let initialDone!: () => void;
+  const initial = new Promise<void>((resolve) => (initialDone = resolve));
+  let removedDone!: () => void;
+  const removed = new Promise<void>((resolve) => (removedDone = resolve));
+  void (async () => {
+    for await (const message of client.watchTargets('hosts/mlx-a/devices/0000:3b:00.2', { signal: stop.signal })) {
+      changes.push(message);
+      for (const change of message.changes) {
+        if (change.kind === 'TARGET_CHANGE_KIND_REMOVED') targets.delete(change.name);
+        else targets.set(change.name, change.kind);
+      }
+      if (message.initial_complete) initialDone();
+      if (!message.initial && targets.size === 0) removedDone();
+    }
+  })().catch(() => undefined);
+  await initial;
+  t.deepEqual([...targets.keys()].sort(), ['hosts/mlx-b/devices/0000:3b:00.2', 'hosts/mlx-b/devices/0000:3b:00.3']);
+
+  // Nothing changes: the agent looks again and again, renews its lease past its TTL, and writes nothing.
+  const revision = (await client.getHost('hosts/mlx-b')).revision;
+  let looks = 0;
+  let renewals = 0;
+  await agent.waitForLine((line) => {
+    if (logLine('unchanged')(line)) looks++;
+    if (logLine('lease renewed')(line)) renewals++;
+    return looks >= 3 && renewals >= 5; // five renewals at TTL/3: well past one TTL
+  });
+  const quiet = await client.getHost('hosts/mlx-b');
+  t.is(quiet.revision, revision, 'no write while nothing changed');
+  t.is(quiet.state, 'HOST_STATE_READY', 'kept alive by keepalives alone');
+
+  // The firmware upgrade (and a VM taking one VF) appear: one sync, both devices updated.
+  pointAt(live, after);
+  const upgrade = JSON.parse(await agent.waitForLine(logLine('synced', { changed: true, updated: 2 })));
+  t.is(upgrade.created, 0);
+  await removed;
+  t.deepEqual([...targets.keys()], [], 'the upgraded firmware is no longer a target of 28.41.1000');
+  const device = await client.getDevice('hosts/mlx-b/devices/0000:3b:00.3');
+  t.is(device.descriptor.software_version, '28.42.1000');
+  t.deepEqual(device.capacity, { total: 1, available: 0 }, 'a VF whose VFIO group a process holds is taken');
+
+  agent.child.kill('SIGTERM');
+  t.deepEqual(await agent.exited, { code: 0, signal: null });
+});
+
+test.serial('killed with SIGKILL, its host becomes UNREACHABLE after the lease', async (t) => {
+  const { client, server } = await startTestServer(t, { leaseTtlMs: 800 });
+  const agent = spawnAgent(t, server.address, ['--host', 'gvt-a', '--interval', '1h', ...hostFlags('gvt-a')]);
+  await agent.waitForLine(logLine('synced', { changed: true }));
+  await agent.waitForLine(logLine('lease renewed'));
+  agent.child.kill('SIGKILL');
+  await agent.exited;
+  const lapse = await waitForHostEvent(client, 'hosts/gvt-a', (host) => host?.state === 'HOST_STATE_UNREACHABLE');
+  t.regex(lapse.reason, /lease expired/);
+  t.is((await client.getHost('hosts/gvt-a')).device_count, 4, 'its devices stay registered, out of FindTargets');
+});
+
+test.serial('a deleted host is registered again at once (its keepalive says unknown)', async (t) => {
+  const { client, server } = await startTestServer(t, { leaseTtlMs: 900 });
+  // An hour-long interval: only the keepalive's NOT_FOUND can bring the host back this fast.
+  const agent = spawnAgent(t, server.address, ['--host', 'hisi-b', '--interval', '1h', ...hostFlags('hisi-b')]);
+  await agent.waitForLine(logLine('synced', { changed: true }));
+  await client.deleteHost('hosts/hisi-b');
+  await agent.waitForLine(logLine('the registry does not know the host: re-syncing'));
+  let syncs = 0;
+  const again = JSON.parse(await agent.waitForLine((line) => logLine('synced', { changed: true, created: 1 })(line) && ++syncs === 2));
+  t.is(again.devices, 1);
+  t.is((await client.getHost('hosts/hisi-b')).device_count, 1);
+  agent.child.kill('SIGTERM');
+  await agent.exited;
+});
+
+test.serial('an unreadable file or a broken profile at run time: the agent goes on, no device is half-described', async (t) => {
+  const { client, server } = await startTestServer(t);
+  const host = copyHost(t, 'hisi-a');
+  const profiles = path.join(tempDir(t), 'profiles');
+  mkdirSync(profiles);
+  const agent = spawnAgent(t, server.address, ['--host', 'hisi-a', '--interval', '150ms', '--profiles', profiles, ...hostFlags(host)]);
+  await agent.waitForLine(logLine('synced', { changed: true, created: 2 }));
+
+  // The HPRE PF's queue parameter becomes unreadable: that VF leaves the registry, whole.
+  const file = path.join(host, 'sys/module/hisi_hpre/parameters/pf_q_num');
+  rmSync(file);
+  mkdirSync(file);
+  const skipped = JSON.parse(await agent.waitForLine(logLine('device skipped', { device: '0000:79:00.1' })));
+  t.regex(skipped.reason, /EISDIR/);
+  await agent.waitForLine(logLine('synced', { changed: true, deleted: 1 }));
+  const left = [];
+  for await (const device of client.listDevices({ host: 'hosts/hisi-a' })) left.push(device.name);
+  t.deepEqual(left, ['hosts/hisi-a/devices/0000:76:00.1']);
+
+  // A broken profile appears in the operator's directory: reported, and the agent keeps going.
+  writeFileSync(path.join(profiles, 'oops.yaml'), 'match: { kind: pci }\ndescriptor: { vendor: x }\n');
+  const error = JSON.parse(await agent.waitForLine(logLine('profile error')));
+  t.regex(error.file, /oops\.yaml$/);
+  t.is(error.at, 'descriptor.device_api');
+  await agent.waitForLine(logLine('unchanged'));
+  t.is(agent.child.exitCode, null, 'still running');
+  agent.child.kill('SIGTERM');
+  t.deepEqual(await agent.exited, { code: 0, signal: null });
+});
+
+test.serial('--drain-on-exit drains on SIGTERM; the next start clears its own drain, never an operator\'s', async (t) => {
+  const { client, server } = await startTestServer(t);
+  const first = spawnAgent(t, server.address, ['--host', 'virtio-a', '--interval', '1h', '--drain-on-exit', ...hostFlags('virtio-a')]);
+  await first.waitForLine(logLine('synced', { changed: true }));
+  first.child.kill('SIGTERM');
+  t.deepEqual(await first.exited, { code: 0, signal: null });
+  const drained = await client.getHost('hosts/virtio-a');
+  t.true(drained.draining);
+  t.is(drained.state, 'HOST_STATE_DRAINING');
+  const [entry] = await collect(client.history({ resource: 'hosts/virtio-a' }));
+  t.is(entry.actor, 'agent@virtio-a');
+  t.is(entry.reason, DRAIN_REASON);
+
+  const second = spawnAgent(t, server.address, ['--host', 'virtio-a', '--interval', '1h', ...hostFlags('virtio-a')]);
+  await second.waitForLine(logLine('cleared its own drain'));
+  await second.waitForLine(logLine('synced'));
+  t.false((await client.getHost('hosts/virtio-a')).draining);
+  second.child.kill('SIGTERM');
+  await second.exited;
+
+  // An operator drains the host: the agent leaves that mark alone.
+  await client.setHostDraining('hosts/virtio-a', true, { reason: 'PSU replacement' });
+  const third = spawnAgent(t, server.address, ['--host', 'virtio-a', '--interval', '1h', ...hostFlags('virtio-a')]);
+  await third.waitForLine(logLine('host drained by someone else: left draining'));
+  await third.waitForLine(logLine('synced'));
+  t.true((await client.getHost('hosts/virtio-a')).draining);
+  third.child.kill('SIGTERM');
+  await third.exited;
+});
+
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+}
