@@ -18,7 +18,7 @@ const GROUPS = {
   },
   pipeline: {
     mutate: ['server/core/group-commit.ts', 'server/core/write-planning.ts'],
-    tests: ['test/core-group-commit.test.ts', 'test/core-leases.test.ts', 'test/core-reads.test.ts', 'test/core-audit.test.ts'],
+    tests: ['test/core-group-commit.test.ts', 'test/core-leases.test.ts'],
   },
   engine: {
     mutate: ['server/core/engine.ts', 'server/core/values.ts', 'server/core/version.ts', 'server/core/rank.ts'],
