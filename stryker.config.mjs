@@ -4,8 +4,10 @@
 // test. No type check, no server, no SQLite. The command runner cannot tell which test covers
 // which mutant, so every mutant reruns its group's test files: the files are split into groups,
 // each mutated code paired with the tests that exercise it, run one after another (`STRYKER_GROUP`
-// picks one). Incremental mode reuses the last run's results for unchanged code and tests
-// (reports/mutation/<group>.incremental.json, committed). See docs/testing.md.
+// picks one). Incremental mode reuses the last run's results for mutants whose code is unchanged
+// (reports/mutation/<group>.incremental.json, committed). The command runner reports one test,
+// "All tests", without a file, so Stryker cannot see a changed TEST: after changing tests, run
+// with `--force` (npm run test:mutation -- --force). See docs/testing.md.
 
 const GROUPS = {
   chain: {
