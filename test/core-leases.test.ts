@@ -232,3 +232,110 @@ test('closing stops the lease timers', async (t) => {
   await registry.close();
   t.is(clock.pendingTasks, 0);
 });
+
+// What the lease checks must NOT do: write when nothing lapsed, write twice, write empty lease
+// batches, bring a lapsed host back without a keepalive. A needless write is a store commit the
+// user pays for (and, before planning drops it, a change a watcher could see).
+
+test('a READY host within its lease, and a keepalive on a READY host, cause no write', async (t) => {
+  const { registry, clock, store } = await openCore({ leaseTtlMs: 10 * TTL });
+  await registry.syncHost(syncOf('h'), ORIGIN);
+  registry.startLeases();
+  const commits = store.commits;
+  clock.advance(999); // nine lease checks, before the first persist
+  registry.keepAlive('h');
+  t.is(store.commits, commits, 'no lease check and no keepalive wrote anything');
+  await settled(registry, 'h');
+  t.is(store.commits, commits + 1, 'only the settling write itself was committed');
+  await registry.close();
+});
+
+test('with a TTL under 400 ms, leases are checked every quarter of the TTL', async (t) => {
+  const ttl = 120;
+  const { registry, clock } = await openCore({ leaseTtlMs: ttl });
+  const start = clock.now();
+  await registry.syncHost(syncOf('h'), ORIGIN);
+  registry.startLeases();
+  clock.advanceTo(start + ttl); // checks at 30, 60, 90, 120 ms (not at 100 ms)
+  await settled(registry, 'h');
+  t.false(registry.findHost('h')!.record.reachable);
+  t.like((await historyOf(registry, 'h')).at(-1), { time: start + ttl, actor: 'devcompat' });
+  await registry.close();
+});
+
+test('a lapsed host stays UNREACHABLE until a keepalive, which makes it READY with one write', async (t) => {
+  const { registry, clock, store, changes } = await openCore({ leaseTtlMs: TTL });
+  await registry.syncHost(syncOf('h'), ORIGIN);
+  registry.startLeases();
+  clock.advance(TTL);
+  await settled(registry, 'h');
+  await settled(registry, 'h');
+  t.false(registry.findHost('h')!.record.reachable, 'nothing but a keepalive or sync brings it back');
+  t.is(changes.length, 2);
+
+  const commits = store.commits;
+  registry.keepAlive('h');
+  registry.keepAlive('h'); // the second finds the READY write queued: no second write
+  await settled(registry, 'h');
+  await settled(registry, 'h');
+  t.true(registry.findHost('h')!.record.reachable);
+  t.is(changes.length, 3);
+  t.is(store.commits, commits + 3, 'one READY write and the two settling writes, nothing else');
+  await registry.close();
+});
+
+test('a keepalive while the lapse is being committed makes the host READY again at once, recorded', async (t) => {
+  const { registry, clock, store, changes } = await openCore({ leaseTtlMs: TTL });
+  await registry.syncHost(syncOf('h'), ORIGIN);
+  registry.startLeases();
+  const commit = store.commit.bind(store);
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let entered!: () => void;
+  const inCommit = new Promise<void>((resolve) => (entered = resolve));
+  store.commit = async (batch) => {
+    if (batch.history.length === 0) return commit(batch); // the lease persist, due at the same time
+    store.commit = commit;
+    entered();
+    await held;
+    return commit(batch);
+  };
+  clock.advance(TTL); // the lapse is planned and its commit starts
+  await inCommit;
+  t.deepEqual(registry.keepAlive('h'), { expireTime: clock.now() + TTL, state: 'READY' }, 'still READY in memory');
+  release();
+  await settled(registry, 'h');
+  await settled(registry, 'h');
+  t.true(registry.findHost('h')!.record.reachable);
+  t.deepEqual(
+    changes.map((c) => c.entries.map((e) => `${e.change} ${e.hostId} ${e.reason}`)),
+    [
+      ['CREATED h ', 'CREATED h '],
+      [`UPDATED h lease expired: no keepalive or sync for ${TTL} ms`],
+      ['UPDATED h lease renewed by a keepalive'],
+    ],
+  );
+  await registry.close();
+});
+
+test('a deleted host\'s renewed lease is not persisted; with nothing renewed, nothing is written', async (t) => {
+  const { registry, clock, store } = await openCore({ leaseTtlMs: 10 * TTL });
+  await registry.syncHost(syncOf('h'), ORIGIN);
+  await registry.syncHost(syncOf('other'), ORIGIN);
+  registry.startLeases();
+  clock.advance(1000);
+  await settled(registry, 'h');
+  t.deepEqual([...(await store.load()).leaseExpiries.keys()].sort(), ['h', 'other']);
+
+  const commits = store.commits;
+  clock.advance(1000); // nothing renewed since: the persist timer writes nothing
+  await settled(registry, 'other');
+  t.is(store.commits, commits + 1, 'only the settling write');
+
+  registry.keepAlive('h');
+  await registry.deleteHost('h', undefined, ORIGIN);
+  clock.advance(1000);
+  await settled(registry, 'other');
+  t.deepEqual([...(await store.load()).leaseExpiries.keys()], ['other'], 'the deleted host has no lease');
+  await registry.close();
+});

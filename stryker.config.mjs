@@ -1,0 +1,51 @@
+// Mutation testing (StrykerJS, `npm run test:mutation`), outside `npm test`. Stryker has no ava
+// runner, so the built-in command runner runs `ava` over the FAST tests only: the core against
+// the in-memory store and a manual clock, the engine's unit tests and the pure history-chain
+// test. No type check, no server, no SQLite. The command runner cannot tell which test covers
+// which mutant, so every mutant reruns its group's test files: the files are split into groups,
+// each mutated code paired with the tests that exercise it, run one after another (`STRYKER_GROUP`
+// picks one). Incremental mode reuses the last run's results for mutants whose code is unchanged
+// (reports/mutation/<group>.incremental.json, committed). The command runner reports one test,
+// "All tests", without a file, so Stryker cannot see a changed TEST: after changing tests, run
+// with `--force` (npm run test:mutation -- --force). See docs/testing.md.
+
+const GROUPS = {
+  chain: {
+    mutate: ['server/store/history-chain.ts'],
+    tests: ['test/history-chain.test.ts'],
+  },
+  leases: {
+    mutate: ['server/core/leases.ts'],
+    tests: ['test/core-leases.test.ts'],
+  },
+  pipeline: {
+    mutate: ['server/core/group-commit.ts', 'server/core/write-planning.ts'],
+    tests: ['test/core-group-commit.test.ts', 'test/core-leases.test.ts'],
+  },
+  engine: {
+    mutate: ['server/core/engine.ts', 'server/core/values.ts', 'server/core/version.ts', 'server/core/rank.ts'],
+    tests: ['test/engine-vectors.test.ts', 'test/engine-extra.test.ts', 'test/engine-properties.test.ts', 'test/core-reads.test.ts'],
+  },
+};
+
+const name = process.env.STRYKER_GROUP ?? 'chain';
+const group = GROUPS[name];
+if (!group) throw new Error(`STRYKER_GROUP must be one of ${Object.keys(GROUPS).join(', ')}; got ${name}`);
+
+export default {
+  testRunner: 'command',
+  // ava's own config (package.json) gives the sandbox `--import=tsx`; --fail-fast ends a killed
+  // mutant's run at its first failure.
+  commandRunner: { command: `npx ava --fail-fast ${group.tests.join(' ')}` },
+  coverageAnalysis: 'off',
+  mutate: group.mutate,
+  checkers: [],
+  concurrency: 2,
+  timeoutMS: 30000,
+  incremental: true,
+  incrementalFile: `reports/mutation/${name}.incremental.json`,
+  reporters: ['clear-text', 'progress', 'json'],
+  jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: true,
+};
