@@ -114,6 +114,18 @@ const program = new Command()
       .default(limits.DEFAULT_MAX_CONNECTION_AGE_GRACE_MS, '30s'),
   )
   .addOption(
+    new Option('--max-finite-streams <n>', 'FindTargets streams in progress at once, server-wide; more are refused with RESOURCE_EXHAUSTED')
+      .argParser(positiveInteger)
+      .env('DEVCOMPAT_MAX_FINITE_STREAMS')
+      .default(limits.DEFAULT_MAX_FINITE_STREAMS),
+  )
+  .addOption(
+    new Option('--send-timeout <duration>', 'cut off a FindTargets stream whose client reads nothing for this long (0: never)')
+      .argParser(durationOrOff)
+      .env('DEVCOMPAT_SEND_TIMEOUT')
+      .default(limits.DEFAULT_SEND_TIMEOUT_MS, '30s'),
+  )
+  .addOption(
     new Option('--memory-budget <size>', 'resident memory past which new calls are refused with RESOURCE_EXHAUSTED (0: off)')
       .argParser(bytes)
       .env('DEVCOMPAT_MEMORY_BUDGET')
@@ -140,6 +152,8 @@ const options = program.opts<{
   maxConnectionAge: number;
   maxConnectionAgeGrace: number;
   memoryBudget: number;
+  maxFiniteStreams: number;
+  sendTimeout: number;
 }>();
 const log = pino({ level: options.logLevel, base: { service: 'devcompat' } });
 
@@ -161,6 +175,8 @@ try {
       maxConnectionAgeMs: options.maxConnectionAge,
       maxConnectionAgeGraceMs: options.maxConnectionAgeGrace,
       memoryBudgetBytes: options.memoryBudget,
+      maxFiniteStreams: options.maxFiniteStreams,
+      sendTimeoutMs: options.sendTimeout,
     },
     onFatal: () => process.exit(1),
   });

@@ -2,8 +2,8 @@
 // request that never finishes arriving is cut off (and its buffered part released) while other
 // clients are served; over the memory budget new calls are shed with RESOURCE_EXHAUSTED but
 // health checks and lease keepalives are not; the server advertises its per-connection stream
-// limit; FindTargets streams whose clients never read hold the server back by backpressure
-// only, are released when they go, and never stop other clients' searches.
+// limit; FindTargets streams beyond the server-wide limit are shed at once, and those whose
+// clients read nothing are cut off (their answers released) while other clients are served.
 
 import test from 'ava';
 import * as http2 from 'node:http2';
@@ -152,8 +152,8 @@ test('the server advertises its per-connection concurrent stream limit', async (
   t.is(settings.maxConcurrentStreams, 7);
 });
 
-test('FindTargets streams that are never read are held by backpressure, released when they go, and others are served', async (t) => {
-  const { server, client } = await startTestServer(t);
+test('unread FindTargets streams: beyond the limit shed at once, the rest cut off when they read nothing, others served', async (t) => {
+  const { server, client } = await startTestServer(t, { limits: { maxFiniteStreams: 20, sendTimeoutMs: 2000 } });
   const spec = { hosts: 200, seed: 5 };
   for (const host of generateFleet(spec)) await client.syncHost(syncRequest(host));
   const source = findSources(spec).gvtg.name;
@@ -162,18 +162,30 @@ test('FindTargets streams that are never read are held by backpressure, released
 
   // Sessions whose flow-control window is zero: the server can send them nothing at all.
   const baseline = server.openStreams();
-  const sessions = Array.from({ length: 4 }, () => rawSession(server.address, { initialWindowSize: 0 }));
+  const sessions = Array.from({ length: 2 }, () => rawSession(server.address, { initialWindowSize: 0 }));
   t.teardown(() => sessions.forEach((s) => s.session.destroy()));
   const unread = sessions.flatMap((s) =>
-    Array.from({ length: 25 }, () => {
+    Array.from({ length: 15 }, () => {
       const call = s.open('/devcompat.v1.CompatibilityService/FindTargets', false);
       call.stream.end(request);
       return call;
     }),
   );
-  await eventually(() => server.openStreams() === baseline + unread.length, 20_000, 'every unread stream to be open');
+  const outcomes: RawOutcome[] = [];
+  for (const call of unread) void call.ended.then((outcome) => outcomes.push(outcome));
+  await eventually(() => outcomes.length === 10, 30_000, 'the streams beyond the limit to be shed');
+  t.true(outcomes.every((o) => o.status === grpc.status.RESOURCE_EXHAUSTED));
+  t.regex(outcomes[0].message ?? '', /--max-finite-streams/);
 
-  // Another client's search completes in full meanwhile.
+  // Other clients are served meanwhile.
+  await client.syncHost({ name: 'hosts/probe', devices: [] });
+  t.is((await client.getHost('hosts/probe')).name, 'hosts/probe');
+
+  // The 20 held streams read nothing: they are cut off and their answers released.
+  await eventually(() => server.openStreams() === baseline, 60_000, 'the unread streams to be cut off');
+  t.is(outcomes.length, 10, 'the cut-off streams could not even receive their status: their clients read nothing');
+
+  // Then another client's search is served in full.
   let targets = 0;
   let summaries = 0;
   for await (const item of client.findTargets(source, { limit: 10_000 })) {
@@ -182,10 +194,18 @@ test('FindTargets streams that are never read are held by backpressure, released
   }
   t.is(summaries, 1);
   t.true(targets > 0);
-  t.true(unread.every((call) => !call.stream.closed), 'the unread streams are still waiting for their clients');
+});
 
-  // Their clients go: every stream is released.
-  for (const s of sessions) s.session.destroy();
-  await eventually(() => server.openStreams() === baseline, 20_000, 'the unread streams to be released');
-  t.pass();
+test('with one search allowed at a time, searches one after the other are all served (the slot is released)', async (t) => {
+  const { server, client } = await startTestServer(t, { limits: { maxFiniteStreams: 1 } });
+  const spec = { hosts: 100, seed: 6 };
+  for (const host of generateFleet(spec)) await client.syncHost(syncRequest(host));
+  const source = findSources(spec).gvtg.name;
+  // Two searches one after the other with a limit of one in progress: the slot is released.
+  for (let round = 0; round < 2; round++) {
+    let summaries = 0;
+    for await (const item of client.findTargets(source, { limit: 10_000 })) if ('summary' in item) summaries++;
+    t.is(summaries, 1);
+  }
+  t.is(server.openStreams(), 0);
 });

@@ -11,6 +11,9 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { DEFAULT_MAX_FINITE_STREAMS, DEFAULT_SEND_TIMEOUT_MS } from './streams.ts';
+
+export { DEFAULT_MAX_FINITE_STREAMS, DEFAULT_SEND_TIMEOUT_MS };
 
 /** Streams one connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). */
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
@@ -39,6 +42,10 @@ export interface Limits {
   readonly maxConnectionAgeGraceMs: number;
   /** Resident memory (bytes) past which new calls are refused; 0: no budget. */
   readonly memoryBudgetBytes: number;
+  /** FindTargets streams in progress at once, server-wide (streams.ts). */
+  readonly maxFiniteStreams: number;
+  /** A FindTargets stream whose client reads nothing for this long is cut off; 0: never. */
+  readonly sendTimeoutMs: number;
 }
 
 /** The memory this process may use: its cgroup's limit when it has one, else the machine's. */
@@ -71,6 +78,8 @@ export function defaultLimits(): Limits {
     maxConnectionAgeMs: DEFAULT_MAX_CONNECTION_AGE_MS,
     maxConnectionAgeGraceMs: DEFAULT_MAX_CONNECTION_AGE_GRACE_MS,
     memoryBudgetBytes: defaultMemoryBudgetBytes(),
+    maxFiniteStreams: DEFAULT_MAX_FINITE_STREAMS,
+    sendTimeoutMs: DEFAULT_SEND_TIMEOUT_MS,
   };
 }
 

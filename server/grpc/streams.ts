@@ -9,7 +9,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { watchTooSlow } from '../core/errors.ts';
+import { overloaded, watchTooSlow } from '../core/errors.ts';
 import { toServiceError } from './errors.ts';
 import { PreEncoded } from './verdict-encoding.ts';
 
@@ -20,9 +20,47 @@ function endShuttingDown(call: AnyServerStream): void {
   call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'the server is shutting down' });
 }
 
+/** Finite server streams (FindTargets) in progress at once, server-wide; more are refused. */
+export const DEFAULT_MAX_FINITE_STREAMS = 64;
+/** A finite stream whose client reads nothing for this long is cut off. */
+export const DEFAULT_SEND_TIMEOUT_MS = 30_000;
+
+export interface FiniteStreamLimits {
+  readonly maxFiniteStreams: number;
+  /** 0: no timeout. */
+  readonly sendTimeoutMs: number;
+}
+
 export class StreamTracker {
   private readonly open = new Set<AnyServerStream>();
   private shuttingDown = false;
+  /** Finite streams in progress: each holds its computed answer until its client has read it. */
+  private finite = 0;
+
+  constructor(
+    readonly limits: FiniteStreamLimits = { maxFiniteStreams: DEFAULT_MAX_FINITE_STREAMS, sendTimeoutMs: DEFAULT_SEND_TIMEOUT_MS },
+  ) {}
+
+  /**
+   * Admits a finite stream, or throws OVERLOADED when `maxFiniteStreams` are in progress: a
+   * burst of searches costs the server CPU for each and memory for each answer held until it
+   * is read, so beyond the limit they are refused before any work, and other clients served.
+   * The returned function releases the slot (once).
+   */
+  admitFinite(): () => void {
+    if (this.finite >= this.limits.maxFiniteStreams) {
+      throw overloaded(
+        `${this.finite} searches are in progress, the server's limit (--max-finite-streams): retry later`,
+      );
+    }
+    this.finite++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.finite--;
+    };
+  }
 
   get size(): number {
     return this.open.size;
@@ -53,22 +91,29 @@ export class StreamTracker {
 
 /**
  * Writes one message, honouring backpressure: when grpc-js's buffer is full, waits for
- * `drain`. Returns false once the call is cancelled, so the producer stops its work.
+ * `drain`. Returns false once the call is cancelled, so the producer stops its work; throws
+ * OVERLOADED when the client read nothing for `sendTimeoutMs` (its answer is then released).
  */
-async function writeMessage(call: grpc.ServerWritableStream<unknown, unknown>, message: unknown): Promise<boolean> {
+async function writeMessage(call: grpc.ServerWritableStream<unknown, unknown>, message: unknown, sendTimeoutMs: number): Promise<boolean> {
   if (call.cancelled || call.destroyed) return false;
   if (call.write(message)) return true;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      call.off('drain', done);
-      call.off('cancelled', done);
-      call.off('close', done);
-      resolve();
+  const stalled = await new Promise<boolean>((resolve) => {
+    const timer = sendTimeoutMs > 0 ? setTimeout(() => done(true), sendTimeoutMs) : undefined;
+    const done = (timedOut: boolean) => {
+      if (timer) clearTimeout(timer);
+      call.off('drain', resume);
+      call.off('cancelled', resume);
+      call.off('close', resume);
+      resolve(timedOut);
     };
-    call.on('drain', done);
-    call.on('cancelled', done);
-    call.on('close', done);
+    const resume = () => done(false);
+    call.on('drain', resume);
+    call.on('cancelled', resume);
+    call.on('close', resume);
   });
+  if (stalled) {
+    throw overloaded(`the client read nothing of its answer for ${sendTimeoutMs} ms (--send-timeout): read the stream as it comes`);
+  }
   return !call.cancelled && !call.destroyed;
 }
 
@@ -139,7 +184,9 @@ function endWithError(call: AnyServerStream, error: unknown, log: Logger): void 
 /**
  * A finite server stream (FindTargets): the handler decodes, validates, calls the core and
  * returns the messages to send; they are written one by one, waiting for `drain` when the
- * client reads slowly, and no further once it cancels; then the call ends.
+ * client reads slowly, and no further once it cancels; then the call ends. At most
+ * `maxFiniteStreams` run at once (more are refused with OVERLOADED before any work), and one
+ * whose client reads nothing for `sendTimeoutMs` is cut off with OVERLOADED.
  */
 export function serverStream<Request, Response>(
   streams: StreamTracker,
@@ -148,13 +195,17 @@ export function serverStream<Request, Response>(
 ): grpc.handleServerStreamingCall<Request, Response> {
   return async (call) => {
     if (!streams.track(call)) return;
+    let release: (() => void) | undefined;
     try {
+      release = streams.admitFinite();
       for (const message of await handler(call.request, call)) {
-        if (!(await writeMessage(call, message))) return;
+        if (!(await writeMessage(call, message, streams.limits.sendTimeoutMs))) return;
       }
       call.end();
     } catch (error) {
       endWithError(call, error, log);
+    } finally {
+      release?.();
     }
   };
 }
