@@ -152,48 +152,81 @@ test('the server advertises its per-connection concurrent stream limit', async (
   t.is(settings.maxConcurrentStreams, 7);
 });
 
-test('unread FindTargets streams: beyond the limit shed at once, the rest cut off when they read nothing, others served', async (t) => {
-  const { server, client } = await startTestServer(t, { limits: { maxFiniteStreams: 20, sendTimeoutMs: 2000 } });
+async function seededFind(t: import('ava').ExecutionContext, limits: object) {
+  const rig = await startTestServer(t, { limits });
   const spec = { hosts: 200, seed: 5 };
-  for (const host of generateFleet(spec)) await client.syncHost(syncRequest(host));
+  for (const host of generateFleet(spec)) await rig.client.syncHost(syncRequest(host));
   const source = findSources(spec).gvtg.name;
   const type = protoRoot().lookupType('devcompat.v1.FindTargetsRequest');
   const request = frame(type.encode(type.fromObject({ source: { name: source }, limit: 10_000, include_rejected: true, rejected_limit: 10_000 })).finish());
-
-  // Sessions whose flow-control window is zero: the server can send them nothing at all.
-  const baseline = server.openStreams();
-  const sessions = Array.from({ length: 2 }, () => rawSession(server.address, { initialWindowSize: 0 }));
-  t.teardown(() => sessions.forEach((s) => s.session.destroy()));
-  const unread = sessions.flatMap((s) =>
-    Array.from({ length: 15 }, () => {
-      const call = s.open('/devcompat.v1.CompatibilityService/FindTargets', false);
+  /** Opens FindTargets streams on sessions whose flow-control window is zero: they can receive nothing. */
+  const openUnread = (count: number) => {
+    const raw = rawSession(rig.server.address, { initialWindowSize: 0 });
+    t.teardown(() => raw.session.destroy());
+    const calls = Array.from({ length: count }, () => {
+      const call = raw.open('/devcompat.v1.CompatibilityService/FindTargets', false);
       call.stream.end(request);
       return call;
-    }),
-  );
-  const outcomes: RawOutcome[] = [];
-  for (const call of unread) void call.ended.then((outcome) => outcomes.push(outcome));
-  await eventually(() => outcomes.length === 10, 30_000, 'the streams beyond the limit to be shed');
-  t.true(outcomes.every((o) => o.status === grpc.status.RESOURCE_EXHAUSTED));
-  t.regex(outcomes[0].message ?? '', /--max-finite-streams/);
+    });
+    return { raw, calls };
+  };
+  /** A client that reads: the whole answer, retried while the server says it is overloaded. */
+  const readingSearch = async () => {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      try {
+        let targets = 0;
+        let summaries = 0;
+        for await (const item of rig.client.findTargets(source, { limit: 10_000 })) {
+          if ('summary' in item) summaries++;
+          else targets++;
+        }
+        return { targets, summaries, attempts: attempt + 1 };
+      } catch (error) {
+        if ((error as DevcompatError).code !== grpc.status.RESOURCE_EXHAUSTED) throw error;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    throw new Error('never served');
+  };
+  return { ...rig, openUnread, readingSearch };
+}
 
-  // Other clients are served meanwhile.
+test('FindTargets streams that read nothing cannot keep a reading client out: the longest stalled is evicted', async (t) => {
+  const { server, client, openUnread, readingSearch } = await seededFind(t, { maxFiniteStreams: 20, sendTimeoutMs: 0 });
+  const baseline = server.openStreams();
+  const unread = openUnread(20);
+  await eventually(() => server.openStreams() === baseline + 20, 30_000, 'every unread stream to be open');
+
+  // Other clients are served: unary calls, and a search that needs one of the 20 places.
   await client.syncHost({ name: 'hosts/probe', devices: [] });
   t.is((await client.getHost('hosts/probe')).name, 'hosts/probe');
+  const search = await readingSearch();
+  t.is(search.summaries, 1);
+  t.true(search.targets > 0);
+  t.is(server.openStreams(), baseline + 19, 'one unread stream was evicted to make room');
 
-  // The 20 held streams read nothing: they are cut off and their answers released.
+  // Ten more unread streams: never more than the limit in progress.
+  const more = openUnread(10);
+  const ended: RawOutcome[] = [];
+  for (const call of more.calls) void call.ended.then((outcome) => ended.push(outcome));
+  await eventually(() => server.openStreams() <= baseline + 20 && server.openStreams() >= baseline + 19, 30_000, 'the new streams to be admitted');
+  t.true(server.openStreams() <= baseline + 20);
+  t.true(ended.every((o) => o.status === grpc.status.RESOURCE_EXHAUSTED), 'any refused stream was told RESOURCE_EXHAUSTED');
+
+  // Their clients go: every place is released.
+  unread.raw.session.destroy();
+  more.raw.session.destroy();
+  await eventually(() => server.openStreams() === baseline, 30_000, 'the unread streams to be released');
+  t.is((await readingSearch()).attempts, 1, 'a search is then served at once');
+});
+
+test('a FindTargets stream whose client reads nothing is cut off after the send timeout', async (t) => {
+  const { server, openUnread, readingSearch } = await seededFind(t, { maxFiniteStreams: 5, sendTimeoutMs: 1500 });
+  const baseline = server.openStreams();
+  openUnread(5);
+  await eventually(() => server.openStreams() === baseline + 5, 30_000, 'every unread stream to be open');
   await eventually(() => server.openStreams() === baseline, 60_000, 'the unread streams to be cut off');
-  t.is(outcomes.length, 10, 'the cut-off streams could not even receive their status: their clients read nothing');
-
-  // Then another client's search is served in full.
-  let targets = 0;
-  let summaries = 0;
-  for await (const item of client.findTargets(source, { limit: 10_000 })) {
-    if ('summary' in item) summaries++;
-    else targets++;
-  }
-  t.is(summaries, 1);
-  t.true(targets > 0);
+  t.is((await readingSearch()).attempts, 1, 'every place is free again');
 });
 
 test('with one search allowed at a time, searches one after the other are all served (the slot is released)', async (t) => {

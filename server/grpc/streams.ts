@@ -31,39 +31,54 @@ export interface FiniteStreamLimits {
   readonly sendTimeoutMs: number;
 }
 
+/**
+ * A finite stream's place among those in progress. While its client reads nothing it is
+ * stalled; the longest-stalled one is evicted when a new search needs its place.
+ */
+export class FiniteSlot {
+  stalledSince: number | undefined;
+  /** Set while stalled: ends the wait for `drain` with eviction. */
+  evict: (() => void) | undefined;
+
+  constructor(readonly release: () => void) {}
+}
+
 export class StreamTracker {
   private readonly open = new Set<AnyServerStream>();
   private shuttingDown = false;
   /** Finite streams in progress: each holds its computed answer until its client has read it. */
-  private finite = 0;
+  private readonly finite = new Set<FiniteSlot>();
 
   constructor(
     readonly limits: FiniteStreamLimits = { maxFiniteStreams: DEFAULT_MAX_FINITE_STREAMS, sendTimeoutMs: DEFAULT_SEND_TIMEOUT_MS },
   ) {}
 
-  /**
-   * Admits a finite stream, or throws OVERLOADED when `maxFiniteStreams` are in progress: a
-   * burst of searches costs the server CPU for each and memory for each answer held until it
-   * is read, so beyond the limit they are refused before any work, and other clients served.
-   * The returned function releases the slot (once).
-   */
-  admitFinite(): () => void {
-    if (this.finite >= this.limits.maxFiniteStreams) {
-      throw overloaded(
-        `${this.finite} searches are in progress, the server's limit (--max-finite-streams): retry later`,
-      );
-    }
-    this.finite++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.finite--;
-    };
-  }
-
   get size(): number {
     return this.open.size;
+  }
+
+  /**
+   * Admits a finite stream. A burst of searches costs the server CPU for each and memory for
+   * each answer held until it is read, so at most `maxFiniteStreams` are in progress: at the
+   * limit, the stream whose client has read nothing for longest is evicted (OVERLOADED) to make
+   * room, so clients that do not read cannot keep others out; if every stream in progress is
+   * being read, the new one is refused with OVERLOADED before any work.
+   */
+  admitFinite(): FiniteSlot {
+    if (this.finite.size >= this.limits.maxFiniteStreams) {
+      let oldest: FiniteSlot | undefined;
+      for (const slot of this.finite) {
+        if (slot.stalledSince !== undefined && (oldest === undefined || slot.stalledSince < oldest.stalledSince!)) oldest = slot;
+      }
+      if (!oldest) {
+        throw overloaded(`${this.finite.size} searches are in progress, the server's limit (--max-finite-streams): retry later`);
+      }
+      oldest.evict?.();
+      oldest.release();
+    }
+    const slot: FiniteSlot = new FiniteSlot(() => this.finite.delete(slot));
+    this.finite.add(slot);
+    return slot;
   }
 
   /** Registers a stream; it is forgotten when it ends, whichever way. False (and the call ended) once shutting down. */
@@ -94,25 +109,37 @@ export class StreamTracker {
  * `drain`. Returns false once the call is cancelled, so the producer stops its work; throws
  * OVERLOADED when the client read nothing for `sendTimeoutMs` (its answer is then released).
  */
-async function writeMessage(call: grpc.ServerWritableStream<unknown, unknown>, message: unknown, sendTimeoutMs: number): Promise<boolean> {
+async function writeMessage(
+  call: grpc.ServerWritableStream<unknown, unknown>,
+  message: unknown,
+  slot: FiniteSlot,
+  sendTimeoutMs: number,
+): Promise<boolean> {
   if (call.cancelled || call.destroyed) return false;
   if (call.write(message)) return true;
-  const stalled = await new Promise<boolean>((resolve) => {
-    const timer = sendTimeoutMs > 0 ? setTimeout(() => done(true), sendTimeoutMs) : undefined;
-    const done = (timedOut: boolean) => {
+  const outcome = await new Promise<'drained' | 'timeout' | 'evicted'>((resolve) => {
+    const timer = sendTimeoutMs > 0 ? setTimeout(() => done('timeout'), sendTimeoutMs) : undefined;
+    const done = (how: 'drained' | 'timeout' | 'evicted') => {
       if (timer) clearTimeout(timer);
+      slot.stalledSince = undefined;
+      slot.evict = undefined;
       call.off('drain', resume);
       call.off('cancelled', resume);
       call.off('close', resume);
-      resolve(timedOut);
+      resolve(how);
     };
-    const resume = () => done(false);
+    const resume = () => done('drained');
+    slot.stalledSince = performance.now();
+    slot.evict = () => done('evicted');
     call.on('drain', resume);
     call.on('cancelled', resume);
     call.on('close', resume);
   });
-  if (stalled) {
+  if (outcome === 'timeout') {
     throw overloaded(`the client read nothing of its answer for ${sendTimeoutMs} ms (--send-timeout): read the stream as it comes`);
+  }
+  if (outcome === 'evicted') {
+    throw overloaded('the client was not reading its answer and its place was needed by another search (--max-finite-streams)');
   }
   return !call.cancelled && !call.destroyed;
 }
@@ -185,8 +212,8 @@ function endWithError(call: AnyServerStream, error: unknown, log: Logger): void 
  * A finite server stream (FindTargets): the handler decodes, validates, calls the core and
  * returns the messages to send; they are written one by one, waiting for `drain` when the
  * client reads slowly, and no further once it cancels; then the call ends. At most
- * `maxFiniteStreams` run at once (more are refused with OVERLOADED before any work), and one
- * whose client reads nothing for `sendTimeoutMs` is cut off with OVERLOADED.
+ * `maxFiniteStreams` run at once (StreamTracker.admitFinite), and one whose client reads
+ * nothing for `sendTimeoutMs` is cut off with OVERLOADED.
  */
 export function serverStream<Request, Response>(
   streams: StreamTracker,
@@ -195,17 +222,17 @@ export function serverStream<Request, Response>(
 ): grpc.handleServerStreamingCall<Request, Response> {
   return async (call) => {
     if (!streams.track(call)) return;
-    let release: (() => void) | undefined;
+    let slot: FiniteSlot | undefined;
     try {
-      release = streams.admitFinite();
+      slot = streams.admitFinite();
       for (const message of await handler(call.request, call)) {
-        if (!(await writeMessage(call, message, streams.limits.sendTimeoutMs))) return;
+        if (!(await writeMessage(call, message, slot, streams.limits.sendTimeoutMs))) return;
       }
       call.end();
     } catch (error) {
       endWithError(call, error, log);
     } finally {
-      release?.();
+      slot?.release();
     }
   };
 }
