@@ -126,6 +126,12 @@ const program = new Command()
       .default(limits.DEFAULT_SEND_TIMEOUT_MS, '30s'),
   )
   .addOption(
+    new Option('--evict-unread-after <duration>', 'at the FindTargets limit, evict a stream whose client has read nothing for this long to make room')
+      .argParser(duration)
+      .env('DEVCOMPAT_EVICT_UNREAD_AFTER')
+      .default(limits.DEFAULT_EVICT_UNREAD_AFTER_MS, '1s'),
+  )
+  .addOption(
     new Option('--memory-budget <size>', 'resident memory past which new calls are refused with RESOURCE_EXHAUSTED (0: off)')
       .argParser(bytes)
       .env('DEVCOMPAT_MEMORY_BUDGET')
@@ -154,6 +160,7 @@ const options = program.opts<{
   memoryBudget: number;
   maxFiniteStreams: number;
   sendTimeout: number;
+  evictUnreadAfter: number;
 }>();
 const log = pino({ level: options.logLevel, base: { service: 'devcompat' } });
 
@@ -177,6 +184,7 @@ try {
       memoryBudgetBytes: options.memoryBudget,
       maxFiniteStreams: options.maxFiniteStreams,
       sendTimeoutMs: options.sendTimeout,
+      evictUnreadAfterMs: options.evictUnreadAfter,
     },
     onFatal: () => process.exit(1),
   });

@@ -94,7 +94,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     interceptors: [limitsInterceptor(limits, log, limitStats)],
   });
   const services = loadServices();
-  const streams = new StreamTracker({ maxFiniteStreams: limits.maxFiniteStreams, sendTimeoutMs: limits.sendTimeoutMs });
+  const streams = new StreamTracker({
+    maxFiniteStreams: limits.maxFiniteStreams,
+    sendTimeoutMs: limits.sendTimeoutMs,
+    evictUnreadAfterMs: limits.evictUnreadAfterMs,
+  });
   const watchBufferBytes = options.watchBufferBytes ?? DEFAULT_WATCH_BUFFER_BYTES;
   const hub = new WatchHub(registry, options.clock);
   server.addService(services.RegistryService.service, registryHandlers(registry, streams, log));

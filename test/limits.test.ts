@@ -192,7 +192,7 @@ async function seededFind(t: import('ava').ExecutionContext, limits: object) {
 }
 
 test('FindTargets streams that read nothing cannot keep a reading client out: the longest stalled is evicted', async (t) => {
-  const { server, client, openUnread, readingSearch } = await seededFind(t, { maxFiniteStreams: 20, sendTimeoutMs: 0 });
+  const { server, client, openUnread, readingSearch } = await seededFind(t, { maxFiniteStreams: 20, sendTimeoutMs: 0, evictUnreadAfterMs: 0 });
   const baseline = server.openStreams();
   const unread = openUnread(20);
   await eventually(() => server.openStreams() === baseline + 20, 30_000, 'every unread stream to be open');

@@ -11,9 +11,9 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { DEFAULT_MAX_FINITE_STREAMS, DEFAULT_SEND_TIMEOUT_MS } from './streams.ts';
+import { DEFAULT_EVICT_UNREAD_AFTER_MS, DEFAULT_MAX_FINITE_STREAMS, DEFAULT_SEND_TIMEOUT_MS } from './streams.ts';
 
-export { DEFAULT_MAX_FINITE_STREAMS, DEFAULT_SEND_TIMEOUT_MS };
+export { DEFAULT_EVICT_UNREAD_AFTER_MS, DEFAULT_MAX_FINITE_STREAMS, DEFAULT_SEND_TIMEOUT_MS };
 
 /** Streams one connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). */
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
@@ -46,6 +46,8 @@ export interface Limits {
   readonly maxFiniteStreams: number;
   /** A FindTargets stream whose client reads nothing for this long is cut off; 0: never. */
   readonly sendTimeoutMs: number;
+  /** At the FindTargets limit, a stream unread for this long is evicted to make room. */
+  readonly evictUnreadAfterMs: number;
 }
 
 /** The memory this process may use: its cgroup's limit when it has one, else the machine's. */
@@ -80,6 +82,7 @@ export function defaultLimits(): Limits {
     memoryBudgetBytes: defaultMemoryBudgetBytes(),
     maxFiniteStreams: DEFAULT_MAX_FINITE_STREAMS,
     sendTimeoutMs: DEFAULT_SEND_TIMEOUT_MS,
+    evictUnreadAfterMs: DEFAULT_EVICT_UNREAD_AFTER_MS,
   };
 }
 

@@ -24,11 +24,14 @@ function endShuttingDown(call: AnyServerStream): void {
 export const DEFAULT_MAX_FINITE_STREAMS = 64;
 /** A finite stream whose client reads nothing for this long is cut off. */
 export const DEFAULT_SEND_TIMEOUT_MS = 30_000;
+/** A finite stream whose client has read nothing for this long may be evicted for a new search. */
+export const DEFAULT_EVICT_UNREAD_AFTER_MS = 1000;
 
 export interface FiniteStreamLimits {
   readonly maxFiniteStreams: number;
   /** 0: no timeout. */
   readonly sendTimeoutMs: number;
+  readonly evictUnreadAfterMs: number;
 }
 
 /**
@@ -50,7 +53,11 @@ export class StreamTracker {
   private readonly finite = new Set<FiniteSlot>();
 
   constructor(
-    readonly limits: FiniteStreamLimits = { maxFiniteStreams: DEFAULT_MAX_FINITE_STREAMS, sendTimeoutMs: DEFAULT_SEND_TIMEOUT_MS },
+    readonly limits: FiniteStreamLimits = {
+      maxFiniteStreams: DEFAULT_MAX_FINITE_STREAMS,
+      sendTimeoutMs: DEFAULT_SEND_TIMEOUT_MS,
+      evictUnreadAfterMs: DEFAULT_EVICT_UNREAD_AFTER_MS,
+    },
   ) {}
 
   get size(): number {
@@ -60,15 +67,18 @@ export class StreamTracker {
   /**
    * Admits a finite stream. A burst of searches costs the server CPU for each and memory for
    * each answer held until it is read, so at most `maxFiniteStreams` are in progress: at the
-   * limit, the stream whose client has read nothing for longest is evicted (OVERLOADED) to make
-   * room, so clients that do not read cannot keep others out; if every stream in progress is
-   * being read, the new one is refused with OVERLOADED before any work.
+   * limit, the stream whose client has read nothing for longest (and for at least
+   * `evictUnreadAfterMs`) is evicted with OVERLOADED to make room, so clients that do not read
+   * cannot keep others out; otherwise the new one is refused with OVERLOADED before any work
+   * (so a burst of unread searches is refused cheaply, not computed one after the other).
    */
   admitFinite(): FiniteSlot {
     if (this.finite.size >= this.limits.maxFiniteStreams) {
+      const evictable = performance.now() - this.limits.evictUnreadAfterMs;
       let oldest: FiniteSlot | undefined;
       for (const slot of this.finite) {
-        if (slot.stalledSince !== undefined && (oldest === undefined || slot.stalledSince < oldest.stalledSince!)) oldest = slot;
+        const since = slot.stalledSince;
+        if (since !== undefined && since <= evictable && (oldest === undefined || since < oldest.stalledSince!)) oldest = slot;
       }
       if (!oldest) {
         throw overloaded(`${this.finite.size} searches are in progress, the server's limit (--max-finite-streams): retry later`);
