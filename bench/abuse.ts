@@ -85,21 +85,23 @@ export async function measureAbuse(options: AbuseOptions): Promise<AbuseResult> 
       // Never read: the stream stays paused, so no window update is ever sent.
       const stream = session.request({ ':method': 'POST', ':path': '/devcompat.v1.CompatibilityService/FindTargets', 'content-type': 'application/grpc', te: 'trailers' });
       stream.on('error', () => {});
+      // A status arrives in headers (a refusal, before any message) or trailers; an unread
+      // stream never emits 'close', so it is counted when its status is seen.
       open++;
-      let status: string | undefined;
+      let ended = false;
+      const end = (key: string) => {
+        if (ended) return;
+        ended = true;
+        open--;
+        if (key === '8') shed++;
+        else ends[key] = (ends[key] ?? 0) + 1;
+      };
       const onHeaders = (headers: http2.IncomingHttpHeaders) => {
-        if (headers['grpc-status'] !== undefined) status = String(headers['grpc-status']);
+        if (headers['grpc-status'] !== undefined) end(String(headers['grpc-status']));
       };
       stream.on('response', onHeaders);
       stream.on('trailers', onHeaders);
-      stream.on('close', () => {
-        open--;
-        if (status === '8') shed++;
-        else {
-          const key = status ?? `reset ${stream.rstCode}`;
-          ends[key] = (ends[key] ?? 0) + 1;
-        }
-      });
+      stream.on('close', () => end(`reset ${stream.rstCode}`));
       stream.end(request);
     }
   }
