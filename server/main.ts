@@ -129,7 +129,7 @@ const program = new Command()
     new Option('--evict-unread-after <duration>', 'at the FindTargets limit, evict a stream whose client has read nothing for this long to make room')
       .argParser(duration)
       .env('DEVCOMPAT_EVICT_UNREAD_AFTER')
-      .default(limits.DEFAULT_EVICT_UNREAD_AFTER_MS, '1s'),
+      .default(limits.DEFAULT_EVICT_UNREAD_AFTER_MS, '5s'),
   )
   .addOption(
     new Option('--memory-budget <size>', 'resident memory past which new calls are refused with RESOURCE_EXHAUSTED (0: off)')

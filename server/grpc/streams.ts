@@ -20,12 +20,18 @@ function endShuttingDown(call: AnyServerStream): void {
   call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'the server is shutting down' });
 }
 
-/** Finite server streams (FindTargets) in progress at once, server-wide; more are refused. */
-export const DEFAULT_MAX_FINITE_STREAMS = 64;
+/**
+ * Finite server streams (FindTargets) in progress at once, server-wide; more are refused. A
+ * search is computed synchronously, so more in parallel add no throughput, only answers held.
+ */
+export const DEFAULT_MAX_FINITE_STREAMS = 16;
 /** A finite stream whose client reads nothing for this long is cut off. */
 export const DEFAULT_SEND_TIMEOUT_MS = 30_000;
-/** A finite stream whose client has read nothing for this long may be evicted for a new search. */
-export const DEFAULT_EVICT_UNREAD_AFTER_MS = 1000;
+/**
+ * A finite stream whose client has read nothing for this long may be evicted for a new search:
+ * long enough that a stream of unread searches is mostly refused (cheap), not computed.
+ */
+export const DEFAULT_EVICT_UNREAD_AFTER_MS = 5000;
 
 export interface FiniteStreamLimits {
   readonly maxFiniteStreams: number;
