@@ -4,7 +4,7 @@
 // HIT/MISS per line) and written as JSON; docs/benchmarks.md records a run.
 //
 //   npm run bench -- [--hosts 10000] [--seed 1] [--durability full|relaxed]
-//                    [--only sync,rss,etcd,floor,check,stream,find,watch,lease,restart,agent]
+//                    [--only sync,rss,etcd,floor,check,stream,find,watch,lease,restart,abuse,agent]
 //                    [--out bench/results/latest.json] [--etcd-bin etcd]
 //                    [--profile <dir>]   (the server runs with --cpu-prof, profile written there)
 //                    [--server-node-option=--max-semi-space-size=32 ...]   (experiments)
@@ -30,6 +30,7 @@
 //   8. lease: a second server with a 5 s lease TTL and 1,000 hosts: 1,000 keepalives/s over
 //      KeepAlive streams, then all of them stopped at once and each host's UNREACHABLE change
 //      timed against its lease expiry (bench/lease-load.ts);
+//   8a. abuse: 2,000 unread FindTargets streams and a probe client (bench/abuse.ts);
 //   9. restart: the fleet's server stopped and started again on its database, time until it
 //      serves, then its first FindTargets queries with no warm-up (bench/restart.ts).
 //  10. agent: the real `devcompat agent` on a 64-device sysfs host, describe time per pass and
@@ -74,12 +75,13 @@ import { etcdRows, measureEtcd, type EtcdResult } from './etcd-phase.ts';
 import { measureSyncFloor, syncFloorRows } from './sync-floor.ts';
 import { measureRestart, restartRows, type RestartResult } from './restart.ts';
 import { agentRows, measureAgent, type AgentBenchResult } from './agent.ts';
+import { abuseRows, measureAbuse, type AbuseResult } from './abuse.ts';
 import { fmt, markdownTable, nowMs, sleep, textTable, type LatencySummary } from './stats.ts';
 
 // ---------------------------------------------------------------------------------------
 // Options
 
-const PHASES = ['sync', 'rss', 'etcd', 'floor', 'check', 'stream', 'find', 'watch', 'lease', 'restart', 'agent'] as const;
+const PHASES = ['sync', 'rss', 'etcd', 'floor', 'check', 'stream', 'find', 'watch', 'lease', 'restart', 'abuse', 'agent'] as const;
 type Phase = (typeof PHASES)[number];
 
 interface Options {
@@ -332,6 +334,7 @@ interface Results {
   floor?: SyncResult;
   restart?: RestartResult;
   agent?: AgentBenchResult;
+  abuse?: AbuseResult;
   errors: string[];
 }
 
@@ -493,6 +496,7 @@ function resultRows(r: Results, sync = r.sync): string[][] {
   }
   if (r.restart) rows.push(...restartRows(r.restart, r.options.spec.hosts, r.options.findLimit, noise));
   if (r.agent) rows.push(...agentRows(r.agent));
+  if (r.abuse) rows.push(...abuseRows(r.abuse, r.options.spec.hosts, hit));
   return rows;
 }
 
@@ -833,6 +837,23 @@ async function main(): Promise<number> {
       console.log(`\nserver RSS at the end: ${fmt(end.rssBytes / MB)} MB (peak ${fmt(end.hwmBytes / MB)} MB)`);
     }
     if (server.warnings() > 0) console.log(`the server logged ${server.warnings()} warnings or errors; last lines:\n${server.tail().join('\n')}`);
+
+    // 8a. Abuse: unread FindTargets streams against the fleet's server (bench/abuse.ts)
+    if (options.only.has('abuse')) {
+      console.log(`\n== 8a. abuse: 2,000 FindTargets streams that are never read, and a probe client`);
+      const biggest = [shape.sources.gvtg, shape.sources.nvidia, shape.sources.mlx5].reduce((a, b) => (b.candidates > a.candidates ? b : a));
+      results.abuse = await measureAbuse({
+        address: serverAddress,
+        serverPid: pid,
+        source: biggest.source.name,
+        probeHost: `hosts/${encoded[0].hostId}`,
+        streams: 2000,
+        perConnection: 100,
+        holdS: 10,
+        fallBackS: 30,
+        log: console.log,
+      });
+    }
 
     // 9. Restart on the fleet's database
     if (options.only.has('restart')) {

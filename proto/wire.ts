@@ -40,6 +40,8 @@ export const ErrorReason = {
   WATCH_TOO_SLOW: 'WATCH_TOO_SLOW',
   /** A claim asked for more units of a device (or of a shared budget) than are free (ABORTED). */
   CAPACITY_EXHAUSTED: 'CAPACITY_EXHAUSTED',
+  /** The server is at one of its limits (RESOURCE_EXHAUSTED): retry later, or read faster. */
+  OVERLOADED: 'OVERLOADED',
 } as const;
 export type ErrorReason = (typeof ErrorReason)[keyof typeof ErrorReason];
 

@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { DEFAULT_ADDRESS, DEFAULT_DB_PATH, DEFAULT_MAX_MESSAGE_BYTES, startServer } from './server.ts';
 import { DEFAULT_LEASE_TTL_MS, type RetentionPolicy } from './core/registry.ts';
+import * as limits from './grpc/limits.ts';
 
 /** `30s`, `500ms`, `2m`, `7d`, or plain milliseconds. */
 function duration(value: string): number {
@@ -20,6 +21,19 @@ function duration(value: string): number {
 function retention(value: string): RetentionPolicy {
   if (/^\d+$/.test(value.trim())) return { kind: 'revisions', keep: positiveInteger(value) };
   return { kind: 'age', keepMs: duration(value) };
+}
+
+/** A duration, or `0` to turn the limit off. */
+function durationOrOff(value: string): number {
+  return value.trim() === '0' ? 0 : duration(value);
+}
+
+/** `512MiB`, `2GiB`, `800MB`, or plain bytes; `0` turns the budget off. */
+function bytes(value: string): number {
+  const match = /^(\d+)\s*(B|KB|MB|GB|KiB|MiB|GiB)?$/i.exec(value.trim());
+  if (!match) throw new InvalidArgumentError('must be a size such as 512MiB, 2GiB or 800MB');
+  const units: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+  return Number(match[1]) * units[(match[2] ?? 'b').toLowerCase()]!;
 }
 
 function positiveInteger(value: string): number {
@@ -56,6 +70,73 @@ const program = new Command()
       .argParser(retention)
       .env('DEVCOMPAT_RETAIN'),
   )
+  // Limits (server/grpc/limits.ts; docs/api.md, Limits).
+  .addOption(
+    new Option('--max-concurrent-streams <n>', 'calls one connection may have open at once')
+      .argParser(positiveInteger)
+      .env('DEVCOMPAT_MAX_CONCURRENT_STREAMS')
+      .default(limits.DEFAULT_MAX_CONCURRENT_STREAMS),
+  )
+  .addOption(
+    new Option('--receive-timeout <duration>', 'a request must arrive in full within this time of its call starting, else DEADLINE_EXCEEDED (0: off)')
+      .argParser(durationOrOff)
+      .env('DEVCOMPAT_RECEIVE_TIMEOUT')
+      .default(limits.DEFAULT_RECEIVE_TIMEOUT_MS, '10s'),
+  )
+  .addOption(
+    new Option('--idle-timeout <duration>', 'close a connection with no call open for this long')
+      .argParser(duration)
+      .env('DEVCOMPAT_IDLE_TIMEOUT')
+      .default(limits.DEFAULT_IDLE_TIMEOUT_MS, '5m'),
+  )
+  .addOption(
+    new Option('--keepalive-time <duration>', 'ping a connection silent for this long')
+      .argParser(duration)
+      .env('DEVCOMPAT_KEEPALIVE_TIME')
+      .default(limits.DEFAULT_KEEPALIVE_TIME_MS, '2m'),
+  )
+  .addOption(
+    new Option('--keepalive-timeout <duration>', 'close a connection whose ping is not answered within this time')
+      .argParser(duration)
+      .env('DEVCOMPAT_KEEPALIVE_TIMEOUT')
+      .default(limits.DEFAULT_KEEPALIVE_TIMEOUT_MS, '20s'),
+  )
+  .addOption(
+    new Option('--max-connection-age <duration>', 'ask clients to reconnect after this long, to rebalance (0: never)')
+      .argParser(durationOrOff)
+      .env('DEVCOMPAT_MAX_CONNECTION_AGE')
+      .default(limits.DEFAULT_MAX_CONNECTION_AGE_MS, '0'),
+  )
+  .addOption(
+    new Option('--max-connection-age-grace <duration>', 'then let its calls finish for this long before closing it')
+      .argParser(duration)
+      .env('DEVCOMPAT_MAX_CONNECTION_AGE_GRACE')
+      .default(limits.DEFAULT_MAX_CONNECTION_AGE_GRACE_MS, '30s'),
+  )
+  .addOption(
+    new Option('--max-finite-streams <n>', 'FindTargets streams in progress at once, server-wide; more are refused with RESOURCE_EXHAUSTED')
+      .argParser(positiveInteger)
+      .env('DEVCOMPAT_MAX_FINITE_STREAMS')
+      .default(limits.DEFAULT_MAX_FINITE_STREAMS),
+  )
+  .addOption(
+    new Option('--send-timeout <duration>', 'cut off a FindTargets stream whose client reads nothing for this long (0: never)')
+      .argParser(durationOrOff)
+      .env('DEVCOMPAT_SEND_TIMEOUT')
+      .default(limits.DEFAULT_SEND_TIMEOUT_MS, '30s'),
+  )
+  .addOption(
+    new Option('--evict-unread-after <duration>', 'at the FindTargets limit, evict a stream whose client has read nothing for this long to make room')
+      .argParser(duration)
+      .env('DEVCOMPAT_EVICT_UNREAD_AFTER')
+      .default(limits.DEFAULT_EVICT_UNREAD_AFTER_MS, '5s'),
+  )
+  .addOption(
+    new Option('--memory-budget <size>', 'resident memory past which new calls are refused with RESOURCE_EXHAUSTED (0: off)')
+      .argParser(bytes)
+      .env('DEVCOMPAT_MEMORY_BUDGET')
+      .default(limits.defaultMemoryBudgetBytes(), 'half the memory available, at most 2GiB'),
+  )
   .addOption(
     new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).env('DEVCOMPAT_LOG_LEVEL').default('info'),
   )
@@ -69,6 +150,17 @@ const options = program.opts<{
   leaseTtl: number;
   retain?: RetentionPolicy;
   logLevel: string;
+  maxConcurrentStreams: number;
+  receiveTimeout: number;
+  idleTimeout: number;
+  keepaliveTime: number;
+  keepaliveTimeout: number;
+  maxConnectionAge: number;
+  maxConnectionAgeGrace: number;
+  memoryBudget: number;
+  maxFiniteStreams: number;
+  sendTimeout: number;
+  evictUnreadAfter: number;
 }>();
 const log = pino({ level: options.logLevel, base: { service: 'devcompat' } });
 
@@ -81,6 +173,19 @@ try {
     leaseTtlMs: options.leaseTtl,
     retention: options.retain,
     logger: log,
+    limits: {
+      maxConcurrentStreams: options.maxConcurrentStreams,
+      receiveTimeoutMs: options.receiveTimeout,
+      idleTimeoutMs: options.idleTimeout,
+      keepaliveTimeMs: options.keepaliveTime,
+      keepaliveTimeoutMs: options.keepaliveTimeout,
+      maxConnectionAgeMs: options.maxConnectionAge,
+      maxConnectionAgeGraceMs: options.maxConnectionAgeGrace,
+      memoryBudgetBytes: options.memoryBudget,
+      maxFiniteStreams: options.maxFiniteStreams,
+      sendTimeoutMs: options.sendTimeout,
+      evictUnreadAfterMs: options.evictUnreadAfter,
+    },
     onFatal: () => process.exit(1),
   });
   const stop = (signal: string) => {

@@ -18,6 +18,7 @@ import { acceptingPreEncoded } from './grpc/verdict-encoding.ts';
 import { historyHandlers } from './grpc/history-service.ts';
 import { StreamTracker } from './grpc/streams.ts';
 import { reflectionService } from './grpc/reflection.ts';
+import { connectionOptions, defaultLimits, limitsInterceptor, type Limits, type LimitStats } from './grpc/limits.ts';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
 export const DEFAULT_DB_PATH = './data/devcompat.db';
@@ -52,6 +53,8 @@ export interface ServerOptions {
   readonly retention?: RetentionPolicy;
   /** How often the history head is logged (default 60 s). */
   readonly headLogIntervalMs?: number;
+  /** Connection and call limits (server/grpc/limits.ts); each one not given takes its default. */
+  readonly limits?: Partial<Limits>;
 }
 
 export interface RunningServer {
@@ -62,6 +65,8 @@ export interface RunningServer {
   readonly watches: WatchHub;
   /** Open FindTargets / CheckCompatibilityStream streams right now. */
   openStreams(): number;
+  /** Calls shed over the memory budget and cut off by the receive timeout, since start. */
+  readonly limitStats: Readonly<LimitStats>;
   close(): Promise<void>;
 }
 
@@ -80,12 +85,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (applied.length > 0) log.info({ applied }, 'migrations applied');
 
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const limits: Limits = { ...defaultLimits(), ...options.limits };
+  const limitStats: LimitStats = { shed: 0, receiveTimeouts: 0 };
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
+    ...connectionOptions(limits),
+    interceptors: [limitsInterceptor(limits, log, limitStats)],
   });
   const services = loadServices();
-  const streams = new StreamTracker();
+  const streams = new StreamTracker({
+    maxFiniteStreams: limits.maxFiniteStreams,
+    sendTimeoutMs: limits.sendTimeoutMs,
+    evictUnreadAfterMs: limits.evictUnreadAfterMs,
+  });
   const watchBufferBytes = options.watchBufferBytes ?? DEFAULT_WATCH_BUFFER_BYTES;
   const hub = new WatchHub(registry, options.clock);
   server.addService(services.RegistryService.service, registryHandlers(registry, streams, log));
@@ -166,6 +179,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       revision: registry.revision,
       head_hash: registry.headHash,
       lease_ttl_ms: registry.leaseTtlMs,
+      limits,
       ...registry.stats,
     },
     'devcompat serving',
@@ -202,5 +216,5 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     void close().finally(() => options.onFatal?.(error));
   });
 
-  return { address: boundAddress, port, registry, watches: hub, openStreams: () => streams.size, close };
+  return { address: boundAddress, port, registry, watches: hub, openStreams: () => streams.size, limitStats, close };
 }

@@ -54,6 +54,11 @@ export function watchTooSlow(message: string): DomainError {
   return new DomainError('WATCH_TOO_SLOW', message);
 }
 
+/** The server is at one of its limits (too many searches at once, a client that does not read). */
+export function overloaded(message: string): DomainError {
+  return new DomainError('OVERLOADED', message);
+}
+
 /** Collects field violations while a request is walked; `throwIfAny` ends the walk. */
 export class Violations {
   readonly list: FieldViolation[] = [];

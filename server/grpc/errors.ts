@@ -21,6 +21,7 @@ const STATUS_BY_REASON: Record<ErrorReason, grpc.status> = {
   UNAVAILABLE: grpc.status.UNAVAILABLE,
   WATCH_TOO_SLOW: grpc.status.RESOURCE_EXHAUSTED,
   CAPACITY_EXHAUSTED: grpc.status.ABORTED,
+  OVERLOADED: grpc.status.RESOURCE_EXHAUSTED,
 };
 
 export function richStatusOf(error: unknown, log: Logger): RichStatus {

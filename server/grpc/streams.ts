@@ -5,11 +5,12 @@
 // unless the client already went away); and they honour backpressure, in the way each kind of
 // stream needs: a finite stream waits for `drain`, a bidirectional stream stops reading, a live
 // stream bounds what its slow consumer may hold (nice-grpc's handleServerStreamingCall is the
-// model for the boundary).
+// model for the boundary). They also bound finite streams server-wide (how many searches are in
+// progress, how long an answer may wait for a client that reads nothing): see docs/api.md, Limits.
 
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { watchTooSlow } from '../core/errors.ts';
+import { overloaded, watchTooSlow } from '../core/errors.ts';
 import { toServiceError } from './errors.ts';
 import { PreEncoded } from './verdict-encoding.ts';
 
@@ -20,12 +21,81 @@ function endShuttingDown(call: AnyServerStream): void {
   call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'the server is shutting down' });
 }
 
+/**
+ * Finite server streams (FindTargets) in progress at once, server-wide; more are refused. A
+ * search is computed synchronously, so more in parallel add no throughput, only answers held.
+ */
+export const DEFAULT_MAX_FINITE_STREAMS = 16;
+/** A finite stream whose client reads nothing for this long is cut off. */
+export const DEFAULT_SEND_TIMEOUT_MS = 30_000;
+/**
+ * A finite stream whose client has read nothing for this long may be evicted for a new search:
+ * long enough that a stream of unread searches is mostly refused (cheap), not computed.
+ */
+export const DEFAULT_EVICT_UNREAD_AFTER_MS = 5000;
+
+export interface FiniteStreamLimits {
+  readonly maxFiniteStreams: number;
+  /** 0: no timeout. */
+  readonly sendTimeoutMs: number;
+  readonly evictUnreadAfterMs: number;
+}
+
+/**
+ * A finite stream's place among those in progress. While its client reads nothing it is
+ * stalled; the longest-stalled one is evicted when a new search needs its place.
+ */
+export class FiniteSlot {
+  stalledSince: number | undefined;
+  /** Set while stalled: ends the wait for `drain` with eviction. */
+  evict: (() => void) | undefined;
+
+  constructor(readonly release: () => void) {}
+}
+
 export class StreamTracker {
   private readonly open = new Set<AnyServerStream>();
   private shuttingDown = false;
+  /** Finite streams in progress: each holds its computed answer until its client has read it. */
+  private readonly finite = new Set<FiniteSlot>();
+
+  constructor(
+    readonly limits: FiniteStreamLimits = {
+      maxFiniteStreams: DEFAULT_MAX_FINITE_STREAMS,
+      sendTimeoutMs: DEFAULT_SEND_TIMEOUT_MS,
+      evictUnreadAfterMs: DEFAULT_EVICT_UNREAD_AFTER_MS,
+    },
+  ) {}
 
   get size(): number {
     return this.open.size;
+  }
+
+  /**
+   * Admits a finite stream. A burst of searches costs the server CPU for each and memory for
+   * each answer held until it is read, so at most `maxFiniteStreams` are in progress: at the
+   * limit, the stream whose client has read nothing for longest (and for at least
+   * `evictUnreadAfterMs`) is evicted with OVERLOADED to make room, so clients that do not read
+   * cannot keep others out; otherwise the new one is refused with OVERLOADED before any work
+   * (so a burst of unread searches is refused cheaply, not computed one after the other).
+   */
+  admitFinite(): FiniteSlot {
+    if (this.finite.size >= this.limits.maxFiniteStreams) {
+      const evictable = performance.now() - this.limits.evictUnreadAfterMs;
+      let oldest: FiniteSlot | undefined;
+      for (const slot of this.finite) {
+        const since = slot.stalledSince;
+        if (since !== undefined && since <= evictable && (oldest === undefined || since < oldest.stalledSince!)) oldest = slot;
+      }
+      if (!oldest) {
+        throw overloaded(`${this.finite.size} searches are in progress, the server's limit (--max-finite-streams): retry later`);
+      }
+      oldest.evict?.();
+      oldest.release();
+    }
+    const slot: FiniteSlot = new FiniteSlot(() => this.finite.delete(slot));
+    this.finite.add(slot);
+    return slot;
   }
 
   /** Registers a stream; it is forgotten when it ends, whichever way. False (and the call ended) once shutting down. */
@@ -53,22 +123,41 @@ export class StreamTracker {
 
 /**
  * Writes one message, honouring backpressure: when grpc-js's buffer is full, waits for
- * `drain`. Returns false once the call is cancelled, so the producer stops its work.
+ * `drain`. Returns false once the call is cancelled, so the producer stops its work; throws
+ * OVERLOADED when the client read nothing for `sendTimeoutMs` (its answer is then released).
  */
-async function writeMessage(call: grpc.ServerWritableStream<unknown, unknown>, message: unknown): Promise<boolean> {
+async function writeMessage(
+  call: grpc.ServerWritableStream<unknown, unknown>,
+  message: unknown,
+  slot: FiniteSlot,
+  sendTimeoutMs: number,
+): Promise<boolean> {
   if (call.cancelled || call.destroyed) return false;
   if (call.write(message)) return true;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      call.off('drain', done);
-      call.off('cancelled', done);
-      call.off('close', done);
-      resolve();
+  const outcome = await new Promise<'drained' | 'timeout' | 'evicted'>((resolve) => {
+    const timer = sendTimeoutMs > 0 ? setTimeout(() => done('timeout'), sendTimeoutMs) : undefined;
+    const done = (how: 'drained' | 'timeout' | 'evicted') => {
+      if (timer) clearTimeout(timer);
+      slot.stalledSince = undefined;
+      slot.evict = undefined;
+      call.off('drain', resume);
+      call.off('cancelled', resume);
+      call.off('close', resume);
+      resolve(how);
     };
-    call.on('drain', done);
-    call.on('cancelled', done);
-    call.on('close', done);
+    const resume = () => done('drained');
+    slot.stalledSince = performance.now();
+    slot.evict = () => done('evicted');
+    call.on('drain', resume);
+    call.on('cancelled', resume);
+    call.on('close', resume);
   });
+  if (outcome === 'timeout') {
+    throw overloaded(`the client read nothing of its answer for ${sendTimeoutMs} ms (--send-timeout): read the stream as it comes`);
+  }
+  if (outcome === 'evicted') {
+    throw overloaded('the client was not reading its answer and its place was needed by another search (--max-finite-streams)');
+  }
   return !call.cancelled && !call.destroyed;
 }
 
@@ -139,7 +228,9 @@ function endWithError(call: AnyServerStream, error: unknown, log: Logger): void 
 /**
  * A finite server stream (FindTargets): the handler decodes, validates, calls the core and
  * returns the messages to send; they are written one by one, waiting for `drain` when the
- * client reads slowly, and no further once it cancels; then the call ends.
+ * client reads slowly, and no further once it cancels; then the call ends. At most
+ * `maxFiniteStreams` run at once (StreamTracker.admitFinite), and one whose client reads
+ * nothing for `sendTimeoutMs` is cut off with OVERLOADED.
  */
 export function serverStream<Request, Response>(
   streams: StreamTracker,
@@ -148,13 +239,17 @@ export function serverStream<Request, Response>(
 ): grpc.handleServerStreamingCall<Request, Response> {
   return async (call) => {
     if (!streams.track(call)) return;
+    let slot: FiniteSlot | undefined;
     try {
+      slot = streams.admitFinite();
       for (const message of await handler(call.request, call)) {
-        if (!(await writeMessage(call, message))) return;
+        if (!(await writeMessage(call, message, slot, streams.limits.sendTimeoutMs))) return;
       }
       call.end();
     } catch (error) {
       endWithError(call, error, log);
+    } finally {
+      slot?.release();
     }
   };
 }

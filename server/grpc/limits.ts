@@ -1,0 +1,202 @@
+// Limits: what one client, or many, may hold of the server. It owns the grpc-js server options
+// that bound connections (concurrent streams per connection, idle connections, connection age,
+// keepalive) and one server interceptor that runs at the start of every call, before a byte of
+// its request is buffered: it refuses new calls with RESOURCE_EXHAUSTED while the process is
+// over its memory budget, and cuts off a call whose request does not arrive in full within the
+// receive timeout (a stalled partial message would otherwise be held for as long as its
+// connection lives). Handlers know nothing of this: limits are the transport's concern.
+
+import * as http2 from 'node:http2';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { DEFAULT_EVICT_UNREAD_AFTER_MS, DEFAULT_MAX_FINITE_STREAMS, DEFAULT_SEND_TIMEOUT_MS } from './streams.ts';
+
+export { DEFAULT_EVICT_UNREAD_AFTER_MS, DEFAULT_MAX_FINITE_STREAMS, DEFAULT_SEND_TIMEOUT_MS };
+
+/** Streams one connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). */
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
+/** A request message must have arrived in full this long after its call started. */
+export const DEFAULT_RECEIVE_TIMEOUT_MS = 10_000;
+/** A connection with no call open for this long is closed (GOAWAY). */
+export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
+/** Server pings on a connection silent for this long; no answer within the timeout closes it. */
+export const DEFAULT_KEEPALIVE_TIME_MS = 2 * 60_000;
+export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 20_000;
+/** 0: connections live as long as their clients keep them (agents hold theirs for days). */
+export const DEFAULT_MAX_CONNECTION_AGE_MS = 0;
+export const DEFAULT_MAX_CONNECTION_AGE_GRACE_MS = 30_000;
+
+/** Calls that are never shed: health checks, and lease keepalives (shedding them would expire healthy hosts). */
+const NEVER_SHED = [/^\/grpc\.health\.v1\.Health\//, /^\/devcompat\.v1\.RegistryService\/KeepAlive$/];
+
+export interface Limits {
+  readonly maxConcurrentStreams: number;
+  readonly receiveTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly keepaliveTimeMs: number;
+  readonly keepaliveTimeoutMs: number;
+  /** 0: unlimited. */
+  readonly maxConnectionAgeMs: number;
+  readonly maxConnectionAgeGraceMs: number;
+  /** Resident memory (bytes) past which new calls are refused; 0: no budget. */
+  readonly memoryBudgetBytes: number;
+  /** FindTargets streams in progress at once, server-wide (streams.ts). */
+  readonly maxFiniteStreams: number;
+  /** A FindTargets stream whose client reads nothing for this long is cut off; 0: never. */
+  readonly sendTimeoutMs: number;
+  /** At the FindTargets limit, a stream unread for this long is evicted to make room. */
+  readonly evictUnreadAfterMs: number;
+}
+
+/** The memory this process may use: its cgroup's limit when it has one, else the machine's. */
+function availableMemoryBytes(): number {
+  try {
+    const max = readFileSync('/sys/fs/cgroup/memory.max', 'utf8').trim();
+    if (max !== 'max') return Math.min(Number(max), os.totalmem());
+  } catch {
+    // No cgroup v2 limit visible: the machine's memory.
+  }
+  return os.totalmem();
+}
+
+/**
+ * Half of the memory available to the process, at most 2 GiB: a registry of 10,000 hosts
+ * needs about 370 MB, so the default leaves room for ten times the benchmark's fleet while
+ * keeping a misbehaving client from taking the machine.
+ */
+export function defaultMemoryBudgetBytes(): number {
+  return Math.min(2 * 1024 ** 3, Math.floor(availableMemoryBytes() / 2));
+}
+
+export function defaultLimits(): Limits {
+  return {
+    maxConcurrentStreams: DEFAULT_MAX_CONCURRENT_STREAMS,
+    receiveTimeoutMs: DEFAULT_RECEIVE_TIMEOUT_MS,
+    idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
+    keepaliveTimeMs: DEFAULT_KEEPALIVE_TIME_MS,
+    keepaliveTimeoutMs: DEFAULT_KEEPALIVE_TIMEOUT_MS,
+    maxConnectionAgeMs: DEFAULT_MAX_CONNECTION_AGE_MS,
+    maxConnectionAgeGraceMs: DEFAULT_MAX_CONNECTION_AGE_GRACE_MS,
+    memoryBudgetBytes: defaultMemoryBudgetBytes(),
+    maxFiniteStreams: DEFAULT_MAX_FINITE_STREAMS,
+    sendTimeoutMs: DEFAULT_SEND_TIMEOUT_MS,
+    evictUnreadAfterMs: DEFAULT_EVICT_UNREAD_AFTER_MS,
+  };
+}
+
+/** The grpc-js server options that carry the connection limits. */
+export function connectionOptions(limits: Limits): grpc.ServerOptions {
+  const options: grpc.ServerOptions = {
+    'grpc.max_concurrent_streams': limits.maxConcurrentStreams,
+    'grpc.max_connection_idle_ms': limits.idleTimeoutMs,
+    'grpc.keepalive_time_ms': limits.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': limits.keepaliveTimeoutMs,
+  };
+  if (limits.maxConnectionAgeMs > 0) {
+    options['grpc.max_connection_age_ms'] = limits.maxConnectionAgeMs;
+    options['grpc.max_connection_age_grace_ms'] = limits.maxConnectionAgeGraceMs;
+  }
+  return options;
+}
+
+/** The HTTP/2 stream under a call, when the interceptor is the first of the chain (grpc-js 1.14's base call). */
+function http2StreamOf(call: grpc.ServerInterceptingCallInterface): http2.ServerHttp2Stream | undefined {
+  const stream = (call as unknown as { stream?: Partial<http2.ServerHttp2Stream> }).stream;
+  return typeof stream?.close === 'function' && 'rstCode' in stream ? (stream as http2.ServerHttp2Stream) : undefined;
+}
+
+/**
+ * Ends a call with `status` and resets its HTTP/2 stream, so that whatever part of a request it
+ * had buffered is released even if the client keeps its connection open and never sends more.
+ */
+function cutOff(call: grpc.ServerInterceptingCallInterface, status: { code: grpc.status; details: string }): void {
+  call.sendStatus(status);
+  const stream = http2StreamOf(call);
+  if (stream && !stream.destroyed) setImmediate(() => stream.destroyed || stream.close(http2.constants.NGHTTP2_CANCEL));
+}
+
+export interface LimitStats {
+  /** Calls refused because the process was over its memory budget. */
+  shed: number;
+  /** Calls cut off because their request did not arrive within the receive timeout. */
+  receiveTimeouts: number;
+}
+
+/**
+ * The interceptor that applies the per-call limits. `rss` is read at each call's start
+ * (process.memoryUsage.rss() reads one counter: no heap walk).
+ */
+export function limitsInterceptor(
+  limits: Pick<Limits, 'receiveTimeoutMs' | 'memoryBudgetBytes'>,
+  log: Logger,
+  stats: LimitStats,
+  rss: () => number = () => process.memoryUsage.rss(),
+): grpc.ServerInterceptor {
+  return (method, call) => {
+    const budget = limits.memoryBudgetBytes;
+    if (budget > 0 && !NEVER_SHED.some((pattern) => pattern.test(method.path))) {
+      const used = rss();
+      if (used > budget) {
+        stats.shed++;
+        log.warn({ method: method.path, rss: used, memory_budget: budget }, 'call shed: over the memory budget');
+        return new grpc.ServerInterceptingCall(call, {
+          start: (next) => {
+            next({});
+            cutOff(call, {
+              code: grpc.status.RESOURCE_EXHAUSTED,
+              details: `the server is over its memory budget (${mib(used)} MiB resident, budget ${mib(budget)} MiB, --memory-budget): retry later`,
+            });
+          },
+        });
+      }
+    }
+    // Unary and server-streaming calls: the request is complete once its message arrived.
+    // Request streams (CheckCompatibilityStream, KeepAlive) may rightly be idle between
+    // messages, and grpc-js does not tell when a message has begun to arrive: they are bounded
+    // by the memory budget and keepalive, not by this timeout.
+    let timer: NodeJS.Timeout | undefined;
+    const stop = () => {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    };
+    const arm = () => {
+      stop();
+      timer = setTimeout(() => {
+        timer = undefined;
+        stats.receiveTimeouts++;
+        log.warn({ method: method.path, peer: call.getPeer() }, 'call cut off: request not received within the receive timeout');
+        cutOff(call, {
+          code: grpc.status.DEADLINE_EXCEEDED,
+          details: `the request was not received in full within ${limits.receiveTimeoutMs} ms (--receive-timeout)`,
+        });
+      }, limits.receiveTimeoutMs);
+      timer.unref();
+    };
+    if (limits.receiveTimeoutMs <= 0) return new grpc.ServerInterceptingCall(call);
+    if (!method.requestStream) arm();
+    return new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMessage: (message, nextMessage) => {
+            if (!method.requestStream) stop();
+            nextMessage(message);
+          },
+          onReceiveHalfClose: (nextHalfClose) => {
+            stop();
+            nextHalfClose();
+          },
+          onCancel: () => stop(),
+        }),
+      sendStatus: (status, next) => {
+        stop();
+        next(status);
+      },
+    });
+  };
+}
+
+function mib(bytes: number): number {
+  return Math.round(bytes / 1024 / 1024);
+}

@@ -1,0 +1,244 @@
+// Limits as a careless or hostile client meets them, over real connections to a real server: a
+// request that never finishes arriving is cut off (and its buffered part released) while other
+// clients are served; over the memory budget new calls are shed with RESOURCE_EXHAUSTED but
+// health checks and lease keepalives are not; the server advertises its per-connection stream
+// limit; FindTargets streams beyond the server-wide limit are shed at once, and those whose
+// clients read nothing are cut off (their answers released) while other clients are served.
+
+import test from 'ava';
+import * as http2 from 'node:http2';
+import * as grpc from '@grpc/grpc-js';
+import { generateFleet } from '../bench/fleet.ts';
+import { findSources } from '../bench/find-sources.ts';
+import { syncRequest } from '../bench/load.ts';
+import { DevcompatError } from '../client/client.ts';
+import { startTestServer } from './helpers/server.ts';
+import { eventually, rawClients } from './helpers/watch.ts';
+import { protoRoot } from '../proto/load.ts';
+
+interface RawOutcome {
+  status?: number;
+  message?: string;
+  rstCode?: number;
+}
+
+/** An HTTP/2 session that speaks gRPC framing by hand, so that a test can misbehave precisely. */
+function rawSession(address: string, settings: http2.Settings = {}) {
+  const session = http2.connect(`http://${address}`, { settings });
+  session.on('error', () => {});
+  /** Opens a call; its responses are read unless `read` is false (a client that never reads). */
+  const open = (method: string, read = true) => {
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': method,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+    const outcome: RawOutcome = {};
+    const headers = (fields: http2.IncomingHttpHeaders) => {
+      if (fields['grpc-status'] !== undefined) {
+        outcome.status = Number(fields['grpc-status']);
+        outcome.message = decodeURIComponent(String(fields['grpc-message'] ?? ''));
+      }
+    };
+    stream.on('response', headers);
+    stream.on('trailers', headers);
+    stream.on('error', () => {});
+    if (read) stream.resume();
+    const ended = new Promise<RawOutcome>((resolve) =>
+      stream.on('close', () => {
+        outcome.rstCode = stream.rstCode;
+        resolve(outcome);
+      }),
+    );
+    return { stream, ended };
+  };
+  return { session, open };
+}
+
+/** A gRPC frame: the flag byte, the length, then the message bytes. */
+function frame(message: Uint8Array): Buffer {
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(message.length, 1);
+  return Buffer.concat([prefix, message]);
+}
+
+test('a request that never arrives in full is cut off at the receive timeout while other clients are served', async (t) => {
+  const { server, client } = await startTestServer(t, { limits: { receiveTimeoutMs: 1500 } });
+  const raw = rawSession(server.address);
+  t.teardown(() => raw.session.destroy());
+
+  // Announce an 8 MiB SyncHost, send 1 MiB of it, and stall.
+  const stalled = raw.open('/devcompat.v1.RegistryService/SyncHost');
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(8 * 1024 * 1024, 1);
+  stalled.stream.write(prefix);
+  stalled.stream.write(Buffer.alloc(1024 * 1024, 0x0a));
+
+  // Another client is served while the stalled request is held.
+  await client.syncHost({ name: 'hosts/a', devices: [] });
+  t.is((await client.getHost('hosts/a')).name, 'hosts/a');
+
+  const outcome = await stalled.ended;
+  t.is(outcome.status, grpc.status.DEADLINE_EXCEEDED);
+  t.regex(outcome.message ?? '', /not received in full within 1500 ms \(--receive-timeout\)/);
+  t.is(outcome.rstCode, http2.constants.NGHTTP2_CANCEL, 'the stream was reset, so its buffered part is released');
+  t.is(server.limitStats.receiveTimeouts, 1);
+  const hosts: string[] = [];
+  for await (const host of client.listHosts()) hosts.push(host.name);
+  t.deepEqual(hosts, ['hosts/a'], 'the stalled sync stored nothing');
+});
+
+test('a request sent in parts that arrives whole within the receive timeout is answered', async (t) => {
+  const { server, client } = await startTestServer(t, { limits: { receiveTimeoutMs: 1500 } });
+  await client.syncHost({ name: 'hosts/a', devices: [] });
+  // A unary request sent in two parts, the second before the timeout: answered normally.
+  const raw = rawSession(server.address);
+  t.teardown(() => raw.session.destroy());
+  const type = protoRoot().lookupType('devcompat.v1.GetHostRequest');
+  const bytes = frame(type.encode(type.fromObject({ name: 'hosts/a' })).finish());
+  const call = raw.open('/devcompat.v1.RegistryService/GetHost');
+  call.stream.write(bytes.subarray(0, 3));
+  call.stream.end(bytes.subarray(3));
+  t.is((await call.ended).status, grpc.status.OK);
+  t.is(server.limitStats.receiveTimeouts, 0);
+});
+
+test('over the memory budget new calls are shed with RESOURCE_EXHAUSTED; health and keepalives are not', async (t) => {
+  // A budget of one byte: the process is always over it.
+  const { server, client } = await startTestServer(t, { limits: { memoryBudgetBytes: 1 } });
+  const error = await t.throwsAsync(client.syncHost({ name: 'hosts/a', devices: [] }));
+  t.true(error instanceof DevcompatError);
+  t.is((error as DevcompatError).code, grpc.status.RESOURCE_EXHAUSTED);
+  t.regex(error!.message, /over its memory budget .*--memory-budget/);
+  const find = await t.throwsAsync(async () => {
+    for await (const _ of client.findTargets('hosts/a/devices/x')) {
+      // shed before any message
+    }
+  });
+  t.is((find as DevcompatError).code, grpc.status.RESOURCE_EXHAUSTED);
+  t.true(server.limitStats.shed >= 2);
+
+  const raw = rawClients(server.address);
+  t.teardown(() => raw.close());
+  const health = new (grpc.makeGenericClientConstructor({}, ''))(server.address, grpc.credentials.createInsecure());
+  t.teardown(() => health.close());
+  const status = await new Promise<number>((resolve, reject) =>
+    health.makeUnaryRequest(
+      '/grpc.health.v1.Health/Check',
+      () => Buffer.alloc(0),
+      (bytes: Buffer) => (bytes.length >= 2 ? bytes[1] : 0),
+      {},
+      (err: grpc.ServiceError | null, value?: number) => (err ? reject(err) : resolve(value!)),
+    ),
+  );
+  t.is(status, 1, 'health answers SERVING');
+  // A keepalive for an unknown host is answered (with its per-item error), not shed.
+  const stream = raw.registry.KeepAlive();
+  const answer = await new Promise<any>((resolve, reject) => {
+    stream.once('data', resolve);
+    stream.once('error', reject);
+    stream.write({ name: 'hosts/unknown' });
+  });
+  stream.end();
+  t.truthy(answer.error, 'the keepalive was answered');
+});
+
+test('the server advertises its per-connection concurrent stream limit', async (t) => {
+  const { server } = await startTestServer(t, { limits: { maxConcurrentStreams: 7 } });
+  const raw = rawSession(server.address);
+  t.teardown(() => raw.session.destroy());
+  const settings = await new Promise<http2.Settings>((resolve) => raw.session.once('remoteSettings', resolve));
+  t.is(settings.maxConcurrentStreams, 7);
+});
+
+async function seededFind(t: import('ava').ExecutionContext, limits: object) {
+  const rig = await startTestServer(t, { limits });
+  const spec = { hosts: 200, seed: 5 };
+  for (const host of generateFleet(spec)) await rig.client.syncHost(syncRequest(host));
+  const source = findSources(spec).gvtg.name;
+  const type = protoRoot().lookupType('devcompat.v1.FindTargetsRequest');
+  const request = frame(type.encode(type.fromObject({ source: { name: source }, limit: 10_000, include_rejected: true, rejected_limit: 10_000 })).finish());
+  /** Opens FindTargets streams on sessions whose flow-control window is zero: they can receive nothing. */
+  const openUnread = (count: number) => {
+    const raw = rawSession(rig.server.address, { initialWindowSize: 0 });
+    t.teardown(() => raw.session.destroy());
+    const calls = Array.from({ length: count }, () => {
+      const call = raw.open('/devcompat.v1.CompatibilityService/FindTargets', false);
+      call.stream.end(request);
+      return call;
+    });
+    return { raw, calls };
+  };
+  /** A client that reads: the whole answer, retried while the server says it is overloaded. */
+  const readingSearch = async () => {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      try {
+        let targets = 0;
+        let summaries = 0;
+        for await (const item of rig.client.findTargets(source, { limit: 10_000 })) {
+          if ('summary' in item) summaries++;
+          else targets++;
+        }
+        return { targets, summaries, attempts: attempt + 1 };
+      } catch (error) {
+        if ((error as DevcompatError).code !== grpc.status.RESOURCE_EXHAUSTED) throw error;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    throw new Error('never served');
+  };
+  return { ...rig, openUnread, readingSearch };
+}
+
+test('FindTargets streams that read nothing cannot keep a reading client out: the longest stalled is evicted', async (t) => {
+  const { server, client, openUnread, readingSearch } = await seededFind(t, { maxFiniteStreams: 20, sendTimeoutMs: 0, evictUnreadAfterMs: 0 });
+  const baseline = server.openStreams();
+  const unread = openUnread(20);
+  await eventually(() => server.openStreams() === baseline + 20, 30_000, 'every unread stream to be open');
+
+  // Other clients are served: unary calls, and a search that needs one of the 20 places.
+  await client.syncHost({ name: 'hosts/probe', devices: [] });
+  t.is((await client.getHost('hosts/probe')).name, 'hosts/probe');
+  const search = await readingSearch();
+  t.is(search.summaries, 1);
+  t.true(search.targets > 0);
+  t.is(server.openStreams(), baseline + 19, 'one unread stream was evicted to make room');
+
+  // Ten more unread streams: never more than the limit in progress.
+  const more = openUnread(10);
+  const ended: RawOutcome[] = [];
+  for (const call of more.calls) void call.ended.then((outcome) => ended.push(outcome));
+  await eventually(() => server.openStreams() <= baseline + 20 && server.openStreams() >= baseline + 19, 30_000, 'the new streams to be admitted');
+  t.true(server.openStreams() <= baseline + 20);
+  t.true(ended.every((o) => o.status === grpc.status.RESOURCE_EXHAUSTED), 'any refused stream was told RESOURCE_EXHAUSTED');
+
+  // Their clients go: every place is released.
+  unread.raw.session.destroy();
+  more.raw.session.destroy();
+  await eventually(() => server.openStreams() === baseline, 30_000, 'the unread streams to be released');
+  t.is((await readingSearch()).attempts, 1, 'a search is then served at once');
+});
+
+test('a FindTargets stream whose client reads nothing is cut off after the send timeout', async (t) => {
+  const { server, openUnread, readingSearch } = await seededFind(t, { maxFiniteStreams: 5, sendTimeoutMs: 1500 });
+  const baseline = server.openStreams();
+  openUnread(5);
+  await eventually(() => server.openStreams() === baseline + 5, 30_000, 'every unread stream to be open');
+  await eventually(() => server.openStreams() === baseline, 60_000, 'the unread streams to be cut off');
+  t.is((await readingSearch()).attempts, 1, 'every place is free again');
+});
+
+test('with one search allowed at a time, searches one after the other are all served (the slot is released)', async (t) => {
+  const { server, client } = await startTestServer(t, { limits: { maxFiniteStreams: 1 } });
+  const spec = { hosts: 100, seed: 6 };
+  for (const host of generateFleet(spec)) await client.syncHost(syncRequest(host));
+  const source = findSources(spec).gvtg.name;
+  // Two searches one after the other with a limit of one in progress: the slot is released.
+  for (let round = 0; round < 2; round++) {
+    let summaries = 0;
+    for await (const item of client.findTargets(source, { limit: 10_000 })) if ('summary' in item) summaries++;
+    t.is(summaries, 1);
+  }
+  t.is(server.openStreams(), 0);
+});
