@@ -5,6 +5,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { DEFAULT_ADDRESS, DEFAULT_DB_PATH, DEFAULT_MAX_MESSAGE_BYTES, startServer } from './server.ts';
 import { DEFAULT_LEASE_TTL_MS, type RetentionPolicy } from './core/registry.ts';
+import { startupFailureCause } from './startup-failure.ts';
+import { DEFAULT_STARTUP_CHAIN_CHECK } from './store/startup-check.ts';
 
 /** `30s`, `500ms`, `2m`, `7d`, or plain milliseconds. */
 function duration(value: string): number {
@@ -20,6 +22,12 @@ function duration(value: string): number {
 function retention(value: string): RetentionPolicy {
   if (/^\d+$/.test(value.trim())) return { kind: 'revisions', keep: positiveInteger(value) };
   return { kind: 'age', keepMs: duration(value) };
+}
+
+function nonNegativeInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  return number;
 }
 
 function positiveInteger(value: string): number {
@@ -57,6 +65,17 @@ const program = new Command()
       .env('DEVCOMPAT_RETAIN'),
   )
   .addOption(
+    new Option('--accept-restore', 'start on a database behind or off its head anchor (a restore from backup): recorded, numbering resumes above the anchor')
+      .env('DEVCOMPAT_ACCEPT_RESTORE')
+      .default(false),
+  )
+  .addOption(
+    new Option('--startup-check <n>', 'newest history entries whose chain is verified at start-up (0: none)')
+      .argParser(nonNegativeInteger)
+      .env('DEVCOMPAT_STARTUP_CHECK')
+      .default(DEFAULT_STARTUP_CHAIN_CHECK),
+  )
+  .addOption(
     new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).env('DEVCOMPAT_LOG_LEVEL').default('info'),
   )
   .parse();
@@ -69,6 +88,8 @@ const options = program.opts<{
   leaseTtl: number;
   retain?: RetentionPolicy;
   logLevel: string;
+  acceptRestore: boolean;
+  startupCheck: number;
 }>();
 const log = pino({ level: options.logLevel, base: { service: 'devcompat' } });
 
@@ -81,6 +102,8 @@ try {
     leaseTtlMs: options.leaseTtl,
     retention: options.retain,
     logger: log,
+    acceptRestore: options.acceptRestore,
+    startupChainCheck: options.startupCheck,
     onFatal: () => process.exit(1),
   });
   const stop = (signal: string) => {
@@ -96,6 +119,6 @@ try {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
 } catch (error) {
-  log.fatal({ err: error }, `devcompat cannot start: ${(error as Error).message}`);
+  log.fatal({ err: error }, `devcompat cannot start: ${startupFailureCause(error)}`);
   process.exit(1);
 }

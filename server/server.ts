@@ -8,7 +8,7 @@ import { pino, type Logger } from 'pino';
 import { loadServices, SERVICE_NAMES } from '../proto/load.ts';
 import type { Clock } from './core/clock.ts';
 import { Registry, type RetentionPolicy } from './core/registry.ts';
-import type { Durability, StoreFactory } from './core/store.ts';
+import type { Durability, ServedStore, StoreFactory } from './core/store.ts';
 import { WatchHub } from './core/watch-hub.ts';
 import { DEFAULT_WATCH_BUFFER_BYTES, watchHandlers } from './grpc/watch-service.ts';
 import { sqliteStore } from './store/worker-store.ts';
@@ -52,6 +52,11 @@ export interface ServerOptions {
   readonly retention?: RetentionPolicy;
   /** How often the history head is logged (default 60 s). */
   readonly headLogIntervalMs?: number;
+  // Durability at start-up (issue 10) -------------------------------------------------
+  /** Accept a database behind or off its head anchor as a restore (recorded; numbering resumes above the anchor). */
+  readonly acceptRestore?: boolean;
+  /** Newest history entries verified at start-up (default 10,000; 0: none). */
+  readonly startupChainCheck?: number;
 }
 
 export interface RunningServer {
@@ -65,10 +70,30 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** What the store checked while opening; an accepted restore is logged loudly. */
+function logStartupChecks(log: Logger, db: string, startup: ServedStore['startup']): void {
+  if (!startup) return;
+  if (startup.restore) {
+    log.warn(
+      { db, revision: startup.restore.revision, problem: startup.restore.problem },
+      `RESTORE ACCEPTED: ${startup.restore.problem}; recorded as revision ${startup.restore.revision}, numbering resumes above it`,
+    );
+  }
+  log.info({ db, head_anchor: startup.anchor, checked_entries: startup.checkedEntries }, 'database checked');
+}
+
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.logger ?? pino({ level: 'silent' });
-  const openStore = options.store ?? sqliteStore({ path: options.dbPath, durability: options.durability ?? 'full' });
+  const openStore =
+    options.store ??
+    sqliteStore({
+      path: options.dbPath,
+      durability: options.durability ?? 'full',
+      acceptRestore: options.acceptRestore,
+      startupChainCheck: options.startupChainCheck,
+    });
   const store = await openStore();
+  logStartupChecks(log, options.dbPath, store.startup);
   let registry: Registry;
   try {
     registry = await Registry.open(store, { leaseTtlMs: options.leaseTtlMs, clock: options.clock });
