@@ -18,6 +18,7 @@ import { acceptingPreEncoded } from './grpc/verdict-encoding.ts';
 import { historyHandlers } from './grpc/history-service.ts';
 import { StreamTracker } from './grpc/streams.ts';
 import { reflectionService } from './grpc/reflection.ts';
+import { refuseMalformedRequests, strictServices } from './grpc/strict-decoding.ts';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
 export const DEFAULT_DB_PATH = './data/devcompat.db';
@@ -108,8 +109,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
+    // Strict input (issue 10): a malformed request is INVALID_ARGUMENT before any handler.
+    interceptors: [refuseMalformedRequests(log)],
   });
-  const services = loadServices();
+  const services = strictServices(loadServices());
   const streams = new StreamTracker();
   const watchBufferBytes = options.watchBufferBytes ?? DEFAULT_WATCH_BUFFER_BYTES;
   const hub = new WatchHub(registry, options.clock);
