@@ -118,3 +118,16 @@ test('NUL and control characters are refused in labels and descriptor strings, n
   await absent('hosts/c2');
   t.true((await client.syncHost({ name: 'hosts/c3', labels: { zone: 'tab-free' }, devices: [] })).changed, 'still serving');
 });
+
+test('a malformed message on a stream (KeepAlive) ends it with INVALID_ARGUMENT', async (t) => {
+  const { raw, client } = await setup(t);
+  const call = raw.makeBidiStreamRequest('/devcompat.v1.RegistryService/KeepAlive', identity, identity);
+  const ended = new Promise<DevcompatError>((resolve) => call.on('error', (error) => resolve(DevcompatError.from(error))));
+  call.on('data', () => undefined);
+  // KeepAliveRequest.name (field 1) claims 50 bytes and carries 3.
+  call.write(Buffer.from([0x0a, 50, 0x61, 0x62, 0x63]));
+  const error = await ended;
+  t.is(error.codeName, 'INVALID_ARGUMENT');
+  t.regex(error.fieldViolations[0]?.description ?? '', /truncated or malformed/);
+  t.true((await client.syncHost({ name: 'hosts/after-stream', devices: [] })).changed, 'still serving');
+});
