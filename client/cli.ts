@@ -13,7 +13,7 @@
 
 import { Command, Option } from 'commander';
 import { DevcompatClient, DevcompatError } from './client.ts';
-import { protoJson } from './format.ts';
+import { printableOutput, protoJson } from './format.ts';
 import { positiveInteger } from './commands/arguments.ts';
 import { EXIT_ERROR, EXIT_OK, UsageError, type CommandContext, type GlobalOptions } from './commands/context.ts';
 import { registerAuditCommands } from './commands/audit.ts';
@@ -93,7 +93,10 @@ export function buildProgram(io: {
 /** Runs the CLI; resolves with the exit code. */
 export async function run(argv: string[], io = { out: (text: string) => console.log(text), err: (text: string) => console.error(text) }): Promise<number> {
   let exitCode = EXIT_OK;
-  const program = buildProgram({ out: io.out, err: io.err, setExitCode: (code) => (exitCode = code) });
+  // Stored values and server messages may hold control characters: escaped before any output.
+  const out = (text: string) => io.out(printableOutput(text));
+  const err = (text: string) => io.err(printableOutput(text));
+  const program = buildProgram({ out, err, setExitCode: (code) => (exitCode = code) });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
@@ -102,7 +105,7 @@ export async function run(argv: string[], io = { out: (text: string) => console.
     // --help asked for help; a missing command shows help too, but as a usage error.
     if (commanderError.code === 'commander.helpDisplayed') return EXIT_OK;
     if (typeof commanderError.code === 'string' && commanderError.code.startsWith('commander.')) return EXIT_ERROR;
-    io.err(`devcompat: ${describeError(error, program.opts<GlobalOptions>().address)}`);
+    err(`devcompat: ${describeError(error, program.opts<GlobalOptions>().address)}`);
     return EXIT_ERROR;
   }
 }

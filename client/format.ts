@@ -1,4 +1,5 @@
-// Human-readable output for the CLI: aligned tables, values in canonical text.
+// Human-readable output for the CLI: aligned tables, values in canonical text, and no
+// control character from a stored value ever reaching the terminal raw (`printable`).
 
 import { protoRoot } from '../proto/load.ts';
 import type {
@@ -37,7 +38,31 @@ export function valueText(value: AttributeValue | null | undefined): string {
   return '-';
 }
 
+// C0 controls, DEL, C1 controls (U+009B is a one-character CSI), the line and paragraph
+// separators, and the bidirectional overrides and isolates that can disguise text.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+function escapeControl(char: string): string {
+  const code = char.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/** One value as one line: every control character (newlines too) shown as an escape (`\x1b`). */
+export function printable(text: string): string {
+  return text.replace(CONTROL, escapeControl);
+}
+
+/**
+ * What the CLI writes, whole: the line breaks it put there stay, every other control character
+ * is escaped. JSON output needs it too: JSON.stringify leaves DEL and the C1 controls raw.
+ */
+export function printableOutput(text: string): string {
+  return text.replace(CONTROL_BUT_NEWLINE, escapeControl);
+}
+
 export function table(headers: string[], rows: string[][]): string {
+  rows = rows.map((row) => row.map((cell) => printable(cell)));
   const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: string[]) =>
     cells

@@ -6,6 +6,8 @@ import { pino } from 'pino';
 import { DEFAULT_ADDRESS, DEFAULT_DB_PATH, DEFAULT_MAX_MESSAGE_BYTES, startServer } from './server.ts';
 import { DEFAULT_LEASE_TTL_MS, type RetentionPolicy } from './core/registry.ts';
 import * as limits from './grpc/limits.ts';
+import { startupFailureCause } from './startup-failure.ts';
+import { DEFAULT_STARTUP_CHAIN_CHECK } from './store/startup-check.ts';
 
 /** `30s`, `500ms`, `2m`, `7d`, or plain milliseconds. */
 function duration(value: string): number {
@@ -34,6 +36,12 @@ function bytes(value: string): number {
   if (!match) throw new InvalidArgumentError('must be a size such as 512MiB, 2GiB or 800MB');
   const units: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
   return Number(match[1]) * units[(match[2] ?? 'b').toLowerCase()]!;
+}
+
+function nonNegativeInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  return number;
 }
 
 function positiveInteger(value: string): number {
@@ -138,6 +146,17 @@ const program = new Command()
       .default(limits.defaultMemoryBudgetBytes(), 'half the memory available, at most 2GiB'),
   )
   .addOption(
+    new Option('--accept-restore', 'start on a database behind or off its head anchor (a restore from backup): recorded, numbering resumes above the anchor')
+      .env('DEVCOMPAT_ACCEPT_RESTORE')
+      .default(false),
+  )
+  .addOption(
+    new Option('--startup-check <n>', 'newest history entries whose chain is verified at start-up (0: none)')
+      .argParser(nonNegativeInteger)
+      .env('DEVCOMPAT_STARTUP_CHECK')
+      .default(DEFAULT_STARTUP_CHAIN_CHECK),
+  )
+  .addOption(
     new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).env('DEVCOMPAT_LOG_LEVEL').default('info'),
   )
   .parse();
@@ -161,6 +180,8 @@ const options = program.opts<{
   maxFiniteStreams: number;
   sendTimeout: number;
   evictUnreadAfter: number;
+  acceptRestore: boolean;
+  startupCheck: number;
 }>();
 const log = pino({ level: options.logLevel, base: { service: 'devcompat' } });
 
@@ -186,6 +207,8 @@ try {
       sendTimeoutMs: options.sendTimeout,
       evictUnreadAfterMs: options.evictUnreadAfter,
     },
+    acceptRestore: options.acceptRestore,
+    startupChainCheck: options.startupCheck,
     onFatal: () => process.exit(1),
   });
   const stop = (signal: string) => {
@@ -201,6 +224,6 @@ try {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
 } catch (error) {
-  log.fatal({ err: error }, `devcompat cannot start: ${(error as Error).message}`);
+  log.fatal({ err: error }, `devcompat cannot start: ${startupFailureCause(error)}`);
   process.exit(1);
 }

@@ -8,7 +8,7 @@ import { pino, type Logger } from 'pino';
 import { loadServices, SERVICE_NAMES } from '../proto/load.ts';
 import type { Clock } from './core/clock.ts';
 import { Registry, type RetentionPolicy } from './core/registry.ts';
-import type { Durability, StoreFactory } from './core/store.ts';
+import type { Durability, ServedStore, StoreFactory } from './core/store.ts';
 import { WatchHub } from './core/watch-hub.ts';
 import { DEFAULT_WATCH_BUFFER_BYTES, watchHandlers } from './grpc/watch-service.ts';
 import { sqliteStore } from './store/worker-store.ts';
@@ -19,6 +19,7 @@ import { historyHandlers } from './grpc/history-service.ts';
 import { StreamTracker } from './grpc/streams.ts';
 import { reflectionService } from './grpc/reflection.ts';
 import { connectionOptions, defaultLimits, limitsInterceptor, type Limits, type LimitStats } from './grpc/limits.ts';
+import { refuseMalformedRequests, strictServices } from './grpc/strict-decoding.ts';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
 export const DEFAULT_DB_PATH = './data/devcompat.db';
@@ -55,6 +56,11 @@ export interface ServerOptions {
   readonly headLogIntervalMs?: number;
   /** Connection and call limits (server/grpc/limits.ts); each one not given takes its default. */
   readonly limits?: Partial<Limits>;
+  // Durability at start-up (issue 10) -------------------------------------------------
+  /** Accept a database behind or off its head anchor as a restore (recorded; numbering resumes above the anchor). */
+  readonly acceptRestore?: boolean;
+  /** Newest history entries verified at start-up (default 10,000; 0: none). */
+  readonly startupChainCheck?: number;
 }
 
 export interface RunningServer {
@@ -70,10 +76,30 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** What the store checked while opening; an accepted restore is logged loudly. */
+function logStartupChecks(log: Logger, db: string, startup: ServedStore['startup']): void {
+  if (!startup) return;
+  if (startup.restore) {
+    log.warn(
+      { db, revision: startup.restore.revision, problem: startup.restore.problem },
+      `RESTORE ACCEPTED: ${startup.restore.problem}; recorded as revision ${startup.restore.revision}, numbering resumes above it`,
+    );
+  }
+  log.info({ db, head_anchor: startup.anchor, checked_entries: startup.checkedEntries }, 'database checked');
+}
+
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.logger ?? pino({ level: 'silent' });
-  const openStore = options.store ?? sqliteStore({ path: options.dbPath, durability: options.durability ?? 'full' });
+  const openStore =
+    options.store ??
+    sqliteStore({
+      path: options.dbPath,
+      durability: options.durability ?? 'full',
+      acceptRestore: options.acceptRestore,
+      startupChainCheck: options.startupChainCheck,
+    });
   const store = await openStore();
+  logStartupChecks(log, options.dbPath, store.startup);
   let registry: Registry;
   try {
     registry = await Registry.open(store, { leaseTtlMs: options.leaseTtlMs, clock: options.clock });
@@ -91,9 +117,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
     ...connectionOptions(limits),
-    interceptors: [limitsInterceptor(limits, log, limitStats)],
+    // Limits first; then strict input (issue 10): a malformed request is INVALID_ARGUMENT
+    // before any handler.
+    interceptors: [limitsInterceptor(limits, log, limitStats), refuseMalformedRequests(log)],
   });
-  const services = loadServices();
+  const services = strictServices(loadServices());
   const streams = new StreamTracker({
     maxFiniteStreams: limits.maxFiniteStreams,
     sendTimeoutMs: limits.sendTimeoutMs,

@@ -76,7 +76,24 @@ async function seededFile(t: Parameters<typeof startTestServer>[0]) {
 }
 
 async function verifyFile(t: Parameters<typeof startTestServer>[0], dbPath: string, dir: string) {
-  const running = await startTestServer(t, { dbPath, dir });
+  // The start-up check would refuse a tampered file before VerifyHistory could be asked
+  // (test/startup-durability.test.ts): it is off here, so the verifier itself is what is tested,
+  // and the refusal is asserted on the same file first.
+  const refused = await startTestServer(t, { dbPath, dir }).then(
+    async (running) => {
+      await running.server.close();
+      return undefined;
+    },
+    (error: Error) => error,
+  );
+  const running = await startTestServer(t, { dbPath, dir, startupChainCheck: 0 });
+  const verdict = await verifyWith(running);
+  if (verdict.intact === false && !refused) throw new Error('the start-up check let a tampered file start');
+  if (verdict.intact === true && refused) throw new Error(`an intact file was refused at start-up: ${refused.message}`);
+  return verdict;
+}
+
+async function verifyWith(running: Awaited<ReturnType<typeof startTestServer>>) {
   const raw = rawClients(running.server.address);
   try {
     return await unaryCall(raw.history, 'VerifyHistory', { expected_head: '' });

@@ -119,9 +119,12 @@ test('a truncated tail is caught by the running server, and by an expected head 
   const live = await server.verify();
   t.like(live, { intact: false, problem: 'CHAIN_PROBLEM_HEAD_MISMATCH', head_revision: '9' });
 
-  // A restarted server only knows the file; the head kept outside proves the loss.
+  // A restart is refused: the head anchor beside the file remembers revision 10.
   await server.server.close();
-  const again = await start(t, { dbPath: server.dbPath, dir: server.dir });
+  const refused = await t.throwsAsync(start(t, { dbPath: server.dbPath, dir: server.dir }));
+  t.regex(refused!.message, /is at revision 9, behind its head anchor at revision 10.*--accept-restore/);
+  // Accepted as a restore, the server starts; the head kept outside still proves the loss.
+  const again = await start(t, { dbPath: server.dbPath, dir: server.dir, acceptRestore: true });
   t.like(await again.verify(), { intact: true }, 'on its own the shortened chain is consistent');
   const anchored = await again.verify(head);
   t.like(anchored, { intact: false, problem: 'CHAIN_PROBLEM_HEAD_NOT_FOUND' });
@@ -142,7 +145,11 @@ test('a chain rewritten with fresh hashes is consistent, but the expected head i
     prev = hash;
   }
   db.close();
-  const rewritten = await start(t, { dbPath: server.dbPath, dir: server.dir });
+  // The anchored head is no longer on the file's chain: the start is refused...
+  const refused = await t.throwsAsync(start(t, { dbPath: server.dbPath, dir: server.dir }));
+  t.regex(refused!.message, /not in the anchored head.*deleted or rewritten/);
+  // ...until the operator accepts the file as a restore; the expected head still proves the rewrite.
+  const rewritten = await start(t, { dbPath: server.dbPath, dir: server.dir, acceptRestore: true });
   t.like(await rewritten.verify(), { intact: true });
   t.like(await rewritten.verify(head), { intact: false, problem: 'CHAIN_PROBLEM_HEAD_NOT_FOUND' });
   const bad = await t.throwsAsync(rewritten.verify('not-a-hash'));
@@ -168,7 +175,11 @@ test('compaction keeps the chain verifiable from its checkpoint, and the head st
   t.like(await after.verify(head), { intact: true, checkpoint_revision: '8' }, 'the checkpoint survives a restart');
   await after.server.close();
   tamper(t, server.dbPath, 'UPDATE history_checkpoints SET hash = zeroblob(32)');
-  const restarted = await start(t, { dbPath: server.dbPath, dir: server.dir });
+  // The start-up check walks the newest entries down to the checkpoint and refuses the file...
+  const refused = await t.throwsAsync(start(t, { dbPath: server.dbPath, dir: server.dir }));
+  t.regex(refused!.message, /is corrupt: REMOVED_OR_REORDERED at revision 9 index 0/);
+  // ...and with the check off, a full verification reports the same break.
+  const restarted = await start(t, { dbPath: server.dbPath, dir: server.dir, startupChainCheck: 0 });
   t.like(await restarted.verify(), { intact: false, problem: 'CHAIN_PROBLEM_REMOVED_OR_REORDERED', revision: '9', index: 0 });
 });
 

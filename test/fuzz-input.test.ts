@@ -53,9 +53,10 @@ test('random bytes to every unary method get a status, and the server keeps serv
     fc.asyncProperty(fc.constantFrom(...UNARY_METHODS), fc.uint8Array({ maxLength: 512 }), async (method, bytes) => {
       const code = await rawCall(raw, method, Buffer.from(bytes));
       seen.add(code);
-      // Undecodable input is refused by the decoder (INTERNAL from grpc-js); input that
-      // decodes is judged by validation, and never ends in INTERNAL (a bug's status).
-      if (!decodes(method, Buffer.from(bytes))) return code === grpc.status.INTERNAL;
+      // Undecodable input is refused by the strict decoder (INVALID_ARGUMENT, never grpc-js's
+      // INTERNAL); input that decodes is judged by validation (or refused for invalid UTF-8),
+      // and never ends in INTERNAL (a bug's status).
+      if (!decodes(method, Buffer.from(bytes))) return code === grpc.status.INVALID_ARGUMENT;
       return [grpc.status.OK, grpc.status.INVALID_ARGUMENT, grpc.status.NOT_FOUND].includes(code);
     }),
     { numRuns: 400, seed: 20261127 },

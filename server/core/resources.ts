@@ -5,6 +5,7 @@
 import type { Capacity, Descriptor, DescriptorInput } from './model.ts';
 import { DomainError, Violations, invalidArgument } from './errors.ts';
 import { validateDescriptorMemoized } from './descriptor-memo.ts';
+import { hasControlCharacter, NO_CONTROL_CHARACTERS } from './values.ts';
 
 export const LIMITS = {
   devicesPerHost: 4096,
@@ -96,6 +97,8 @@ export function validateLabels(
     }
     if (typeof value !== 'string' || value.length > LIMITS.labelValueLength) {
       violations.add(`${field}["${truncate(key)}"]`, `label value must be a string of at most ${LIMITS.labelValueLength} characters`);
+    } else if (hasControlCharacter(value)) {
+      violations.add(`${field}["${truncate(key)}"]`, `label value ${NO_CONTROL_CHARACTERS}`);
     }
     sorted[key] = value;
   }

@@ -198,6 +198,15 @@ export interface ServedStore extends RegistryStore {
   onFailure(listener: (error: Error) => void): void;
   /** Schema migrations applied while opening, for the start-up log. */
   readonly migrations?: { readonly applied: readonly string[] };
+  /**
+   * What the store checked while opening, for the start-up log: the head anchor's verdict
+   * (`anchor`), a restore the operator accepted (`restore`), the history entries verified.
+   */
+  readonly startup?: {
+    readonly anchor?: string;
+    readonly restore?: { readonly revision: number; readonly problem: string };
+    readonly checkedEntries?: number;
+  };
 }
 
 /** Opens the server's store (the server calls it once, at start-up). */

@@ -23,7 +23,9 @@ import {
   MAX_STRING_CHARS,
   canonicalStringSet,
   canonicalValue,
+  hasControlCharacter,
   isPlainObject,
+  NO_CONTROL_CHARACTERS,
   isPresent,
   keySegment,
   reportUnknownFields,
@@ -194,6 +196,10 @@ function requiredString(raw: unknown, field: string, violations: Violations): st
   }
   if (tooLong(raw)) {
     violations.add(field, `at most ${MAX_STRING_CHARS} characters`);
+    return undefined;
+  }
+  if (hasControlCharacter(raw)) {
+    violations.add(field, NO_CONTROL_CHARACTERS);
     return undefined;
   }
   return raw;

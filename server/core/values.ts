@@ -49,6 +49,14 @@ export function tooLong(text: string, max = MAX_STRING_CHARS): boolean {
   return false;
 }
 
+/** NUL, the other C0 controls, DEL and the C1 controls: refused in every stored string (spec: input limits). */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+export const NO_CONTROL_CHARACTERS = 'must not contain control characters (NUL, newline, escape, DEL, C1)';
+
+export function hasControlCharacter(text: string): boolean {
+  return CONTROL_CHARACTER.test(text);
+}
+
 /** A map key or JSON field as a path segment: `attributes["Bad Name"]`. */
 export function keySegment(key: string): string {
   return `[${JSON.stringify(key)}]`;
@@ -136,6 +144,9 @@ export function canonicalStringSet(
     } else if (tooLong(member)) {
       violations.add(`${field}[${i}]`, `at most ${MAX_STRING_CHARS} characters`);
       ok = false;
+    } else if (hasControlCharacter(member)) {
+      violations.add(`${field}[${i}]`, NO_CONTROL_CHARACTERS);
+      ok = false;
     }
   }
   return ok ? sortedUnique(raw as string[]) : undefined;
@@ -187,6 +198,7 @@ export function canonicalValue(
     case 'string_value':
       if (typeof raw !== 'string') violations.add(memberField, 'must be a string');
       else if (tooLong(raw)) violations.add(memberField, `at most ${MAX_STRING_CHARS} characters`);
+      else if (hasControlCharacter(raw)) violations.add(memberField, NO_CONTROL_CHARACTERS);
       else value = { kind: 'string', str: raw };
       break;
     case 'bool_value':

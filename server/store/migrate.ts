@@ -69,10 +69,18 @@ export function migrate(db: Database.Database, migrations = readMigrations()): M
   const applied: string[] = [];
   for (const migration of migrations) {
     if (done.has(migration.version)) continue;
-    db.transaction(() => {
-      db.exec(migration.sql);
-      record.run(migration.version, migration.name, migration.checksum, Date.now());
-    })();
+    try {
+      db.transaction(() => {
+        db.exec(migration.sql);
+        record.run(migration.version, migration.name, migration.checksum, Date.now());
+      })();
+    } catch (error) {
+      // The migration is named: "table hosts already exists" alone does not say what failed.
+      const cause = error instanceof Error ? error.message : String(error);
+      throw new Error(`migration ${String(migration.version).padStart(4, '0')}_${migration.name} failed (nothing of it was applied): ${cause}`, {
+        cause: error,
+      });
+    }
     applied.push(`${String(migration.version).padStart(4, '0')}_${migration.name}`);
   }
   return { applied, version: migrations.at(-1)?.version ?? 0 };

@@ -25,6 +25,9 @@ import { chainedColumns, chainHash, GENESIS_HASH } from './history-chain.ts';
 import { chainEntries, decodeSnapshot, walkChain } from './history-encoding.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 import { openDatabase } from './open-database.ts';
+import { SingleWriterLock } from './single-writer-lock.ts';
+import { decideAnchor, HeadAnchor, type AnchorDecision } from './head-anchor.ts';
+import { checkRecentChain, DEFAULT_STARTUP_CHAIN_CHECK } from './startup-check.ts';
 
 /** `full`: synchronous=FULL, as etcd promises; `relaxed`: synchronous=NORMAL. */
 export type { Durability } from '../core/store.ts';
@@ -32,6 +35,20 @@ export type { Durability } from '../core/store.ts';
 export interface SqliteStoreOptions {
   readonly path: string;
   readonly durability: Durability;
+  /** Accept a database behind or off its head anchor as a restore (recorded; numbering resumes above the anchor). */
+  readonly acceptRestore?: boolean;
+  /** How many of the newest history entries are verified at start-up (default 10,000; 0: none). */
+  readonly startupChainCheck?: number;
+}
+
+/** What start-up found, for the server's log. */
+export interface StartupReport {
+  /** What the head anchor said (undefined for an in-memory database). */
+  readonly anchor: AnchorDecision['action'] | undefined;
+  /** The restore recorded, when one was accepted. */
+  readonly restore?: { readonly revision: number; readonly problem: string };
+  /** History entries whose chain was verified. */
+  readonly checkedEntries: number;
 }
 
 interface HostRow {
@@ -77,105 +94,106 @@ interface HistoryRow {
 
 export class SqliteStore {
   readonly migrations: MigrationReport;
+  readonly startup: StartupReport;
   private readonly db: Database.Database;
-  private readonly statements;
+  private readonly lock: SingleWriterLock | undefined;
+  private readonly anchor: HeadAnchor | undefined;
+  private readonly statements: ReturnType<typeof prepareStatements>;
   private readonly queryCache = new Map<string, Database.Statement>();
   private readonly commitTransaction: (batch: CommitBatch, rows: unknown[][]) => void;
   /** Hash of the last history entry written (or of the latest checkpoint). */
   private head: string;
 
   constructor(options: SqliteStoreOptions) {
-    if (options.path !== ':memory:') mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
+    const onDisk = options.path !== ':memory:';
+    if (onDisk) mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
+    // One server per file: the lock comes first, so a second server touches nothing.
+    this.lock = onDisk ? SingleWriterLock.acquire(options.path) : undefined;
+    try {
+      ({ db: this.db, statements: this.statements } = this.openAndPrepare(options));
+    } catch (error) {
+      this.lock?.release();
+      throw error;
+    }
+    this.migrations = this.migrationsApplied;
+    this.commitTransaction = this.db.transaction((batch: CommitBatch, rows: unknown[][]) => this.applyBatch(batch, rows));
+    try {
+      this.chainUnchainedEntries();
+      this.head = this.currentHead();
+      const checkedEntries = checkRecentChain(
+        this.db,
+        options.path,
+        options.startupChainCheck ?? DEFAULT_STARTUP_CHAIN_CHECK,
+        this.checkpoint(),
+      );
+      let anchor: AnchorDecision['action'] | undefined;
+      let restore: StartupReport['restore'];
+      if (onDisk) {
+        ({ anchor: this.anchor, action: anchor, restore } = this.checkAnchor(options));
+      }
+      this.startup = { anchor, restore, checkedEntries };
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  private migrationsApplied!: MigrationReport;
+
+  private openAndPrepare(options: SqliteStoreOptions) {
     // openDatabase() keeps the native objects alive until the thread exits: on Node 24 one
     // freed by the garbage collector aborts the process (see open-database.ts). So pragmas
     // go through exec(), which makes no statement object, and busy_timeout is an option.
-    this.db = openDatabase(options.path, { timeout: 5000 });
-    this.db.exec('PRAGMA journal_mode = WAL');
-    this.db.exec(`PRAGMA synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
-    this.db.exec('PRAGMA foreign_keys = ON');
-    this.migrations = migrate(this.db);
+    const db = openDatabase(options.path, { timeout: 5000 });
+    try {
+      db.exec('PRAGMA journal_mode = WAL');
+      db.exec(`PRAGMA synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
+      db.exec('PRAGMA foreign_keys = ON');
+      this.migrationsApplied = migrate(db);
+      return { db, statements: prepareStatements(db) };
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
 
-    const db = this.db;
-    this.statements = {
-      revision: db.prepare(
-        'SELECT COALESCE(MAX(revision), 0) AS revision, COALESCE(MAX(time_ms), 0) AS revisionTime FROM revisions',
-      ),
-      allDescriptors: db.prepare('SELECT descriptor_id AS id, descriptor_key AS key FROM descriptors ORDER BY descriptor_id'),
-      allHosts: db.prepare('SELECT * FROM hosts ORDER BY host_id'),
-      allDevices: db.prepare('SELECT * FROM devices ORDER BY host_id, device_id'),
-      insertRevision: db.prepare('INSERT INTO revisions (revision, time_ms, actor, reason) VALUES (?, ?, ?, ?)'),
-      insertDescriptor: db.prepare(
-        `INSERT INTO descriptors (descriptor_id, descriptor_key, vendor, device_api, type, software_version)
-         VALUES (@id, @key, @vendor, @device_api, @type, @software_version)`,
-      ),
-      upsertHost: db.prepare(
-        `INSERT INTO hosts (host_id, labels, revision, create_revision, create_time_ms, update_time_ms, last_sync_time_ms,
-           reachable, draining)
-         VALUES (@host_id, @labels, @revision, @create_revision, @create_time_ms, @update_time_ms, @last_sync_time_ms,
-           @reachable, @draining)
-         ON CONFLICT (host_id) DO UPDATE SET labels = excluded.labels, revision = excluded.revision,
-           update_time_ms = excluded.update_time_ms, last_sync_time_ms = excluded.last_sync_time_ms,
-           reachable = excluded.reachable, draining = excluded.draining`,
-      ),
-      deleteHost: db.prepare('DELETE FROM hosts WHERE host_id = ?'),
-      touchHost: db.prepare('UPDATE hosts SET last_sync_time_ms = ? WHERE host_id = ?'),
-      setLease: db.prepare('UPDATE hosts SET lease_expire_ms = ? WHERE host_id = ?'),
-      upsertDevice: db.prepare(
-        `INSERT INTO devices (host_id, device_id, descriptor_id, capacity_total, capacity_available, labels,
-           revision, create_revision, create_time_ms, update_time_ms)
-         VALUES (@host_id, @device_id, @descriptor_id, @capacity_total, @capacity_available, @labels,
-           @revision, @create_revision, @create_time_ms, @update_time_ms)
-         ON CONFLICT (host_id, device_id) DO UPDATE SET descriptor_id = excluded.descriptor_id,
-           capacity_total = excluded.capacity_total, capacity_available = excluded.capacity_available,
-           labels = excluded.labels, revision = excluded.revision, update_time_ms = excluded.update_time_ms`,
-      ),
-      deleteDevice: db.prepare('DELETE FROM devices WHERE host_id = ? AND device_id = ?'),
-      // History is most of what a commit writes: one statement per batch, iterating a JSON
-      // array inside SQLite, instead of one call per entry.
-      insertHistory: db.prepare(
-        `INSERT INTO history (revision, seq, time_ms, host_id, device_id, change, actor, reason, before, after,
-           prev_hash, hash)
-         SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4, e.value ->> 5,
-                e.value ->> 6, e.value ->> 7, e.value ->> 8, e.value ->> 9, unhex(e.value ->> 10), unhex(e.value ->> 11)
-         FROM json_each(?) AS e`,
-      ),
-      lastHistory: db.prepare('SELECT hex(hash) AS hash FROM history ORDER BY revision DESC, seq DESC LIMIT 1'),
-      lastCheckpoint: db.prepare(
-        'SELECT checkpoint_revision AS revision, lower(hex(hash)) AS hash FROM history_checkpoints ORDER BY checkpoint_revision DESC LIMIT 1',
-      ),
-      leaseExpiries: db.prepare('SELECT host_id, lease_expire_ms FROM hosts WHERE lease_expire_ms IS NOT NULL'),
-      revisionAt: db.prepare('SELECT MAX(revision) AS revision FROM revisions WHERE time_ms <= ?'),
-      chainFromStart: db.prepare('SELECT * FROM history ORDER BY revision, seq LIMIT ?'),
-      chainAfter: db.prepare('SELECT * FROM history WHERE (revision, seq) > (?, ?) ORDER BY revision, seq LIMIT ?'),
-      firstChangesAfter: db.prepare(
-        `SELECT * FROM (
-           SELECT *, ROW_NUMBER() OVER (PARTITION BY host_id, device_id ORDER BY revision, seq) AS nth
-           FROM history WHERE revision > ?)
-         WHERE nth = 1 ORDER BY revision, seq`,
-      ),
-      firstChangeOfResource: db.prepare(
-        'SELECT * FROM history WHERE host_id = ? AND device_id = ? AND revision > ? ORDER BY revision, seq LIMIT 1',
-      ),
-      firstChangesOfHost: db.prepare(
-        `SELECT * FROM (
-           SELECT *, ROW_NUMBER() OVER (PARTITION BY device_id ORDER BY revision, seq) AS nth
-           FROM history WHERE host_id = ? AND revision > ?)
-         WHERE nth = 1 ORDER BY revision, seq`,
-      ),
-      lastEntryUpTo: db.prepare(
-        'SELECT lower(hex(hash)) AS hash FROM history WHERE revision <= ? ORDER BY revision DESC, seq DESC LIMIT 1',
-      ),
-      deleteHistoryUpTo: db.prepare('DELETE FROM history WHERE revision <= ?'),
-      deleteRevisionsBefore: db.prepare('DELETE FROM revisions WHERE revision < ?'),
-      insertCheckpoint: db.prepare(
-        'INSERT INTO history_checkpoints (checkpoint_revision, hash, time_ms, entries_removed) VALUES (?, unhex(?), ?, ?)',
-      ),
-      unchained: db.prepare('SELECT 1 FROM history WHERE hash IS NULL LIMIT 1'),
-      setChain: db.prepare('UPDATE history SET prev_hash = unhex(?), hash = unhex(?) WHERE revision = ? AND seq = ?'),
-    };
-    this.commitTransaction = this.db.transaction((batch: CommitBatch, rows: unknown[][]) => this.applyBatch(batch, rows));
-    this.chainUnchainedEntries();
-    this.head = this.currentHead();
+  /**
+   * Compares the database's head with its anchor (head-anchor.ts); records an accepted restore
+   * as a revision above the highest the anchor has seen, and re-anchors.
+   */
+  private checkAnchor(options: SqliteStoreOptions) {
+    const anchor = HeadAnchor.open(options.path, options.durability === 'full', options.acceptRestore ?? false);
+    try {
+      const { revision, revisionTime } = this.statements.revision.get() as { revision: number; revisionTime: number };
+      const decision = decideAnchor(
+        anchor.loaded,
+        {
+          path: options.path,
+          revision,
+          hash: this.head,
+          hashAt: (at) => {
+            const checkpoint = this.checkpoint();
+            if (at < checkpoint.revision) return undefined;
+            const last = this.statements.lastEntryUpTo.get(at) as { hash: string } | undefined;
+            return last?.hash ?? checkpoint.hash;
+          },
+        },
+        options.acceptRestore ?? false,
+      );
+      let restore: StartupReport['restore'];
+      if (decision.action === 'restore') {
+        const reason = `restore accepted: ${decision.problem}`;
+        this.statements.insertRevision.run(decision.resumeAt, Math.max(Date.now(), revisionTime), 'devcompat', reason);
+        anchor.write(decision.resumeAt, this.head);
+        restore = { revision: decision.resumeAt, problem: decision.problem };
+      } else if (decision.action !== 'match' || anchor.loaded?.highest !== Math.max(anchor.highest, revision)) {
+        anchor.write(revision, this.head);
+      }
+      return { anchor, action: decision.action, restore };
+    } catch (error) {
+      anchor.close();
+      throw error;
+    }
   }
 
   /** The chain's head: the last entry's hash, else the latest checkpoint's, else genesis. */
@@ -240,7 +258,22 @@ export class SqliteStore {
       throw mapSqliteError(error);
     }
     this.head = chained.head;
+    const last = chained.heads.at(-1);
+    if (last) this.anchorHead(last.revision, last.hash);
     return { heads: chained.heads };
+  }
+
+  /**
+   * After the commit: the anchor follows the database. A failure to write it (a full disk)
+   * does not undo a durable commit; the next commit writes it again, and a start-up after a
+   * crash meanwhile finds the database ahead of its anchor on the same chain, which it accepts.
+   */
+  private anchorHead(revision: number, hash: string): void {
+    try {
+      this.anchor?.write(revision, hash);
+    } catch {
+      // Retried at the next commit (see above).
+    }
   }
 
   private applyBatch(batch: CommitBatch, historyRows: unknown[][]): void {
@@ -355,6 +388,8 @@ export class SqliteStore {
 
   close(): void {
     if (this.db.open) this.db.close();
+    this.anchor?.close();
+    this.lock?.release();
   }
 
   /** List queries vary only by which filters are present: prepare each shape once. */
@@ -455,5 +490,86 @@ function historyFromRow(row: HistoryRow): HistoryRecord {
     before: decodeSnapshot(row.before, row.host_id, row.device_id),
     after: decodeSnapshot(row.after, row.host_id, row.device_id),
     hash: row.hash?.toString('hex'),
+  };
+}
+
+/** Every statement the store runs, prepared once. */
+function prepareStatements(db: Database.Database) {
+  return {
+    revision: db.prepare(
+      'SELECT COALESCE(MAX(revision), 0) AS revision, COALESCE(MAX(time_ms), 0) AS revisionTime FROM revisions',
+    ),
+    allDescriptors: db.prepare('SELECT descriptor_id AS id, descriptor_key AS key FROM descriptors ORDER BY descriptor_id'),
+    allHosts: db.prepare('SELECT * FROM hosts ORDER BY host_id'),
+    allDevices: db.prepare('SELECT * FROM devices ORDER BY host_id, device_id'),
+    insertRevision: db.prepare('INSERT INTO revisions (revision, time_ms, actor, reason) VALUES (?, ?, ?, ?)'),
+    insertDescriptor: db.prepare(
+      `INSERT INTO descriptors (descriptor_id, descriptor_key, vendor, device_api, type, software_version)
+       VALUES (@id, @key, @vendor, @device_api, @type, @software_version)`,
+    ),
+    upsertHost: db.prepare(
+      `INSERT INTO hosts (host_id, labels, revision, create_revision, create_time_ms, update_time_ms, last_sync_time_ms,
+         reachable, draining)
+       VALUES (@host_id, @labels, @revision, @create_revision, @create_time_ms, @update_time_ms, @last_sync_time_ms,
+         @reachable, @draining)
+       ON CONFLICT (host_id) DO UPDATE SET labels = excluded.labels, revision = excluded.revision,
+         update_time_ms = excluded.update_time_ms, last_sync_time_ms = excluded.last_sync_time_ms,
+         reachable = excluded.reachable, draining = excluded.draining`,
+    ),
+    deleteHost: db.prepare('DELETE FROM hosts WHERE host_id = ?'),
+    touchHost: db.prepare('UPDATE hosts SET last_sync_time_ms = ? WHERE host_id = ?'),
+    setLease: db.prepare('UPDATE hosts SET lease_expire_ms = ? WHERE host_id = ?'),
+    upsertDevice: db.prepare(
+      `INSERT INTO devices (host_id, device_id, descriptor_id, capacity_total, capacity_available, labels,
+         revision, create_revision, create_time_ms, update_time_ms)
+       VALUES (@host_id, @device_id, @descriptor_id, @capacity_total, @capacity_available, @labels,
+         @revision, @create_revision, @create_time_ms, @update_time_ms)
+       ON CONFLICT (host_id, device_id) DO UPDATE SET descriptor_id = excluded.descriptor_id,
+         capacity_total = excluded.capacity_total, capacity_available = excluded.capacity_available,
+         labels = excluded.labels, revision = excluded.revision, update_time_ms = excluded.update_time_ms`,
+    ),
+    deleteDevice: db.prepare('DELETE FROM devices WHERE host_id = ? AND device_id = ?'),
+    // History is most of what a commit writes: one statement per batch, iterating a JSON
+    // array inside SQLite, instead of one call per entry.
+    insertHistory: db.prepare(
+      `INSERT INTO history (revision, seq, time_ms, host_id, device_id, change, actor, reason, before, after,
+         prev_hash, hash)
+       SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4, e.value ->> 5,
+              e.value ->> 6, e.value ->> 7, e.value ->> 8, e.value ->> 9, unhex(e.value ->> 10), unhex(e.value ->> 11)
+       FROM json_each(?) AS e`,
+    ),
+    lastHistory: db.prepare('SELECT hex(hash) AS hash FROM history ORDER BY revision DESC, seq DESC LIMIT 1'),
+    lastCheckpoint: db.prepare(
+      'SELECT checkpoint_revision AS revision, lower(hex(hash)) AS hash FROM history_checkpoints ORDER BY checkpoint_revision DESC LIMIT 1',
+    ),
+    leaseExpiries: db.prepare('SELECT host_id, lease_expire_ms FROM hosts WHERE lease_expire_ms IS NOT NULL'),
+    revisionAt: db.prepare('SELECT MAX(revision) AS revision FROM revisions WHERE time_ms <= ?'),
+    chainFromStart: db.prepare('SELECT * FROM history ORDER BY revision, seq LIMIT ?'),
+    chainAfter: db.prepare('SELECT * FROM history WHERE (revision, seq) > (?, ?) ORDER BY revision, seq LIMIT ?'),
+    firstChangesAfter: db.prepare(
+      `SELECT * FROM (
+         SELECT *, ROW_NUMBER() OVER (PARTITION BY host_id, device_id ORDER BY revision, seq) AS nth
+         FROM history WHERE revision > ?)
+       WHERE nth = 1 ORDER BY revision, seq`,
+    ),
+    firstChangeOfResource: db.prepare(
+      'SELECT * FROM history WHERE host_id = ? AND device_id = ? AND revision > ? ORDER BY revision, seq LIMIT 1',
+    ),
+    firstChangesOfHost: db.prepare(
+      `SELECT * FROM (
+         SELECT *, ROW_NUMBER() OVER (PARTITION BY device_id ORDER BY revision, seq) AS nth
+         FROM history WHERE host_id = ? AND revision > ?)
+       WHERE nth = 1 ORDER BY revision, seq`,
+    ),
+    lastEntryUpTo: db.prepare(
+      'SELECT lower(hex(hash)) AS hash FROM history WHERE revision <= ? ORDER BY revision DESC, seq DESC LIMIT 1',
+    ),
+    deleteHistoryUpTo: db.prepare('DELETE FROM history WHERE revision <= ?'),
+    deleteRevisionsBefore: db.prepare('DELETE FROM revisions WHERE revision < ?'),
+    insertCheckpoint: db.prepare(
+      'INSERT INTO history_checkpoints (checkpoint_revision, hash, time_ms, entries_removed) VALUES (?, unhex(?), ?, ?)',
+    ),
+    unchained: db.prepare('SELECT 1 FROM history WHERE hash IS NULL LIMIT 1'),
+    setChain: db.prepare('UPDATE history SET prev_hash = unhex(?), hash = unhex(?) WHERE revision = ? AND seq = ?'),
   };
 }

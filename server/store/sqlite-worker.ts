@@ -17,10 +17,11 @@ function serialize(error: unknown): SerializedError {
 let store: SqliteStore;
 try {
   store = new SqliteStore(workerData as SqliteStoreOptions);
-  port.postMessage({ ready: store.migrations } satisfies WorkerReady);
+  port.postMessage({ ready: store.migrations, startup: store.startup } satisfies WorkerReady);
 } catch (error) {
+  // Reported, not thrown: a thrown error reaches the parent as an 'error' event that may
+  // overtake this message and lose the cause. The parent terminates this worker.
   port.postMessage({ failed: serialize(error) } satisfies WorkerReady);
-  throw error;
 }
 
 port.on('message', (request: StoreRequest) => {

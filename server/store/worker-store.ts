@@ -4,6 +4,7 @@
 // sent, and answers in that order; so a list or history read sees every commit requested
 // before it, and its answer arrives after those commits' acknowledgements.
 
+import { inspect, types } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { DomainError, type ErrorReason } from '../core/errors.ts';
 import type {
@@ -19,7 +20,7 @@ import type {
   StoreFactory,
 } from '../core/store.ts';
 import type { MigrationReport } from './migrate.ts';
-import type { SqliteStoreOptions } from './sqlite-store.ts';
+import type { SqliteStoreOptions, StartupReport } from './sqlite-store.ts';
 
 export type StoreMethod =
   | 'load'
@@ -47,11 +48,25 @@ export type StoreResponse =
   | { readonly id: number; readonly result: unknown }
   | { readonly id: number; readonly error: SerializedError };
 
-export type WorkerReady = { readonly ready: MigrationReport } | { readonly failed: SerializedError };
+export type WorkerReady =
+  | { readonly ready: MigrationReport; readonly startup: StartupReport }
+  | { readonly failed: SerializedError };
 
 interface Pending {
   resolve(value: unknown): void;
   reject(error: unknown): void;
+}
+
+/** Anything thrown, as an Error with a message (a non-Error thrown value is described). */
+export function asError(thrown: unknown, context: string): Error {
+  if (thrown instanceof Error && thrown.message && types.isNativeError(thrown)) return thrown;
+  if (thrown instanceof Error || (typeof thrown === 'object' && thrown !== null && 'message' in thrown)) {
+    const { message, name, stack } = thrown as { message?: unknown; name?: unknown; stack?: unknown };
+    const error = new Error(message ? String(message) : `${context}: ${String(name ?? 'an error without a message')}`);
+    if (typeof stack === 'string') error.stack = stack;
+    return error;
+  }
+  return new Error(`${context}: ${typeof thrown === 'string' ? thrown : inspect(thrown)}`, { cause: thrown });
 }
 
 function revive(error: SerializedError): Error {
@@ -71,6 +86,8 @@ export class WorkerStore implements ServedStore {
   private constructor(
     private readonly worker: Worker,
     readonly migrations: MigrationReport,
+    /** What start-up found: the head anchor's verdict, a restore recorded, the entries checked. */
+    readonly startup: StartupReport,
   ) {
     worker.on('message', (response: StoreResponse) => {
       const entry = this.pending.get(response.id);
@@ -100,13 +117,19 @@ export class WorkerStore implements ServedStore {
     const worker = new Worker(new URL('./sqlite-worker-entry.mjs', import.meta.url), { workerData: options });
     const ready = await new Promise<WorkerReady>((resolve, reject) => {
       worker.once('message', resolve);
-      worker.once('error', reject);
+      // A failure before the worker could answer: its cause, whatever was thrown, and an exit
+      // without a word, both become an Error whose message says what happened.
+      worker.once('error', (error: unknown) => reject(asError(error, 'the storage worker failed while opening the database')));
+      worker.once('exit', (code) => reject(new Error(`the storage worker exited (code ${code}) before the database was open`)));
     });
     if ('failed' in ready) {
+      // The worker throws after reporting: the listeners above (on a settled promise) absorb it.
       await worker.terminate();
       throw revive(ready.failed);
     }
-    return new WorkerStore(worker, ready.ready);
+    worker.removeAllListeners('error');
+    worker.removeAllListeners('exit');
+    return new WorkerStore(worker, ready.ready, ready.startup);
   }
 
   private call<T>(method: StoreMethod, argument?: unknown): Promise<T> {

@@ -24,12 +24,9 @@ export class InProcessStore implements RegistryStore {
 
   /** A pragma on the server's connection, e.g. `max_page_count = 10` or `query_only = ON`. */
   pragma(source: string): unknown {
-    // Through exec/prepare: the store's databases refuse pragma() (server/store/open-database.ts).
+    // Through exec()/prepare(): openDatabase() refuses pragma() (server/store/open-database.ts).
     const db = (this.sqlite as unknown as { db: Database.Database }).db;
-    if (source.includes('=')) {
-      db.exec(`PRAGMA ${source}`);
-      return undefined;
-    }
+    if (source.includes('=')) return void db.exec(`PRAGMA ${source}`);
     return db.prepare(`PRAGMA ${source}`).pluck().get();
   }
 

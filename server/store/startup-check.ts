@@ -1,0 +1,49 @@
+// The bounded check of the history chain at start-up: the newest N entries are re-hashed and
+// their links followed (down to the checkpoint when the history is shorter than N), so that
+// corruption of recent history pages is found when the server starts, not first by a reader.
+// A full walk is `devcompat audit verify` on the running server (VerifyHistory). N is the
+// server's `--startup-check` (default 10,000 entries: a few tens of milliseconds).
+
+import type Database from 'better-sqlite3';
+import type { Checkpoint } from '../core/store.ts';
+import { chainedColumns, type HistoryRowColumns } from './history-chain.ts';
+import { walkChain } from './history-encoding.ts';
+
+export const DEFAULT_STARTUP_CHAIN_CHECK = 10_000;
+
+export class CorruptHistoryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CorruptHistoryError';
+  }
+}
+
+/** Verifies the newest `limit` entries; returns how many were checked, throws CorruptHistoryError. */
+export function checkRecentChain(db: Database.Database, dbPath: string, limit: number, checkpoint: Checkpoint): number {
+  if (limit <= 0) return 0;
+  // Prepared here, once per start: the store's own statements serve the hot paths.
+  const rows = db
+    .prepare(
+      `SELECT * FROM (SELECT * FROM history ORDER BY revision DESC, seq DESC LIMIT ?)
+       ORDER BY revision, seq`,
+    )
+    .all(limit + 1) as (HistoryRowColumns & { prev_hash: Buffer | null; hash: Buffer | null })[];
+  if (rows.length === 0) return 0;
+  // With more than `limit` entries, the oldest one read only provides the link to start from.
+  const whole = rows.length <= limit;
+  const walked = whole ? rows : rows.slice(1);
+  const prevHash = whole ? checkpoint.hash : (rows[0].hash?.toString('hex') ?? '');
+  const walk = walkChain(
+    walked.map((row) => ({ columns: chainedColumns(row), prev: row.prev_hash?.toString('hex'), hash: row.hash?.toString('hex') })),
+    { after: undefined, prevHash, limit, expectedHead: undefined },
+  );
+  if (walk.broken) {
+    const { problem, revision, seq, description } = walk.broken;
+    throw new CorruptHistoryError(
+      `the history in ${dbPath} is corrupt: ${problem} at revision ${revision} index ${seq}: ${description}. ` +
+        'Refusing to start. Restore the database from a backup (then start with --accept-restore), or start with ' +
+        '--startup-check 0 to start anyway and inspect it with devcompat audit verify and devcompat history',
+    );
+  }
+  return walk.checked;
+}
