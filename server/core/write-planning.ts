@@ -14,8 +14,11 @@ import type { ChangeKind, CommitBatch, DeviceRecord, HistoryRecord, HostRecord, 
 
 /** Who made a write, and why (recorded in history and chained). */
 export interface WriteOrigin {
+  /** The authenticated identity (with TLS), the `x-devcompat-actor` metadata (without), or the server's own actor. */
   readonly actor: string;
   readonly reason: string;
+  /** With TLS: the `x-devcompat-actor` the caller sent, recorded beside the actor ('' = none). */
+  readonly onBehalfOf?: string;
 }
 
 export type WriteRequest =
