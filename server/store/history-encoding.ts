@@ -87,6 +87,11 @@ export function walkChain(
   return { checked, last, foundExpectedHead, broken: undefined };
 }
 
+/** The hash the next compaction record chains to: the last recorded one's, or genesis. */
+export function lastRecordHash(previous: readonly CompactionRecord[]): string {
+  return [...previous].reverse().find((record) => record.recordHash !== '')?.recordHash ?? GENESIS_HASH;
+}
+
 /** The record of a compaction cutting at `hash`, chained after the last recorded one. */
 export function compactionRecord(
   request: CompactionRequest,
@@ -94,7 +99,7 @@ export function compactionRecord(
   removed: number,
   previous: readonly CompactionRecord[],
 ): CompactionRecord {
-  const prev = [...previous].reverse().find((record) => record.recordHash !== '')?.recordHash ?? GENESIS_HASH;
+  const prev = lastRecordHash(previous);
   const columns = { revision: request.revision, hash, time: request.time, actor: request.actor, removed, headRevision: request.head.revision, headHash: request.head.hash };
   return {
     checkpoint: { revision: request.revision, hash },

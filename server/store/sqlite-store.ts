@@ -25,7 +25,7 @@ import type {
   LoadedState,
 } from '../core/store.ts';
 import { chainedColumns, chainHash, GENESIS_HASH } from './history-chain.ts';
-import { chainEntries, compactionRecord, decodeSnapshot, walkChain, walkCompactions } from './history-encoding.ts';
+import { chainEntries, compactionRecord, lastRecordHash, decodeSnapshot, walkChain, walkCompactions } from './history-encoding.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 import { openDatabase } from './open-database.ts';
 
@@ -322,7 +322,7 @@ export class SqliteStore {
       // The revision at the cut stays, so as_of_time can still resolve to it.
       s.deleteRevisionsBefore.run(revision);
       const record = compactionRecord(request, hash, removed, previous);
-      const prevRecord = [...previous].reverse().find((r) => r.recordHash !== '')?.recordHash ?? GENESIS_HASH;
+      const prevRecord = lastRecordHash(previous);
       s.insertCheckpoint.run(
         revision,
         hash,
