@@ -39,6 +39,9 @@ export function buildProgram(io: {
     .addOption(new Option('--json', 'JSON output (one object, or one object per line for streams and lists)').default(false))
     .addOption(new Option('--actor <name>', 'who is making changes, recorded in history').env('DEVCOMPAT_ACTOR'))
     .addOption(new Option('--reason <text>', 'why changes are made, recorded in history (printable ASCII)'))
+    .addOption(new Option('--tls-ca <file>', 'TLS: CA bundle that signed the server certificate').env('DEVCOMPAT_CLIENT_TLS_CA'))
+    .addOption(new Option('--tls-cert <file>', 'mutual TLS: this client certificate').env('DEVCOMPAT_CLIENT_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', 'mutual TLS: the key of --tls-cert').env('DEVCOMPAT_CLIENT_TLS_KEY'))
     .addOption(new Option('--timeout <ms>', 'deadline of each call').argParser(positiveInteger).default(10_000))
     // Set before the subcommands are added: they copy these settings when created.
     .configureOutput({
@@ -56,6 +59,10 @@ export function buildProgram(io: {
       actor: options().actor,
       reason: options().reason,
       deadlineMs: options().timeout,
+      tls:
+        options().tlsCa || options().tlsCert
+          ? { caFile: options().tlsCa, certFile: options().tlsCert, keyFile: options().tlsKey }
+          : undefined,
       retry: { maxAttempts: 3, initialBackoffMs: 200 },
     });
   const cli: CommandContext = {

@@ -3,6 +3,7 @@
 // backoff and jitter on UNAVAILABLE. Lists paginate by themselves (async iterators). Watches
 // resume by themselves where they left off; leases are kept on one stream (LeaseKeeper).
 
+import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { loadServices } from '../proto/load.ts';
 import { decodeStatus } from '../proto/rich-status.ts';
@@ -71,10 +72,34 @@ export interface ClientOptions {
   readonly reason?: string;
   readonly retry?: Partial<RetryPolicy>;
   readonly credentials?: grpc.ChannelCredentials;
+  /** TLS: PEM files of the CA that signed the server's certificate, and this client's own certificate and key (mutual TLS). Ignored when `credentials` is given. */
+  readonly tls?: ClientTlsFiles;
   readonly channelOptions?: grpc.ChannelOptions;
 }
 
 export { ACTOR_METADATA_KEY, REASON_METADATA_KEY } from '../proto/wire.ts';
+
+export interface ClientTlsFiles {
+  /** CA bundle to trust for the server's certificate (default: the system's roots). */
+  readonly caFile?: string;
+  /** This client's certificate, for mutual TLS (with `keyFile`). */
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
+/** Channel credentials from PEM files, with an error naming the file that cannot be read. */
+export function tlsCredentials(files: ClientTlsFiles): grpc.ChannelCredentials {
+  const read = (path: string | undefined, what: string) => {
+    if (path === undefined) return null;
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new Error(`cannot read the ${what} ${path}: ${(error as Error).message}`);
+    }
+  };
+  if ((files.certFile === undefined) !== (files.keyFile === undefined)) throw new Error('--tls-cert and --tls-key go together');
+  return grpc.credentials.createSsl(read(files.caFile, 'CA bundle'), read(files.keyFile, 'TLS key'), read(files.certFile, 'TLS certificate'));
+}
 
 type UnaryMethod = (
   request: unknown,
@@ -131,7 +156,7 @@ export class DevcompatClient {
   constructor(options: ClientOptions) {
     if (options.reason) checkReason(options.reason);
     const services = loadServices();
-    const credentials = options.credentials ?? grpc.credentials.createInsecure();
+    const credentials = options.credentials ?? (options.tls ? tlsCredentials(options.tls) : grpc.credentials.createInsecure());
     const channelOptions = {
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
       // Watches, mirrors and lease keepers outlive outages: after a long one, the channel should

@@ -205,7 +205,8 @@ export function changeSummary(entry: HistoryEntry): string {
 const shortKind = (kind: string) => kind.replace(/^CHANGE_KIND_/, '');
 
 export function historyRow(entry: HistoryEntry): string[] {
-  return [entry.revision, time(entry.time), shortKind(entry.kind), entry.resource, entry.actor, changeSummary(entry), entry.reason];
+  const actor = entry.on_behalf_of ? `${entry.actor} (for ${entry.on_behalf_of})` : entry.actor;
+  return [entry.revision, time(entry.time), shortKind(entry.kind), entry.resource, actor, changeSummary(entry), entry.reason];
 }
 
 export const HISTORY_HEADERS = ['REVISION', 'TIME', 'CHANGE', 'RESOURCE', 'ACTOR', 'WHAT', 'REASON'];
@@ -225,7 +226,16 @@ const shortProblem = (problem: string) => problem.replace(/^CHAIN_PROBLEM_/, '')
 /** The outcome of `audit verify` on one line. */
 export function verifyLine(result: VerifyHistoryResponse): string {
   if (result.intact) {
-    const checkpoint = result.checkpoint_revision === '0' ? 'never compacted' : `compacted to revision ${result.checkpoint_revision}`;
+    // History that lost entries to compaction is never reported as plainly intact: who, when, what.
+    const last = result.compactions.at(-1);
+    const removed = result.compactions.reduce((sum, record) => sum + Number(record.entries_removed), 0);
+    const checkpoint =
+      result.checkpoint_revision === '0'
+        ? 'never compacted'
+        : `compacted to revision ${result.checkpoint_revision}` +
+          (last?.actor
+            ? ` by ${last.actor} at ${time(last.time)} (${removed} entries removed; head then revision ${last.head_revision} ${last.head_hash.slice(0, 12)}…)`
+            : ' (by an unrecorded actor: compacted before compaction records existed)');
     return `intact: ${result.entries_checked} entries checked up to revision ${result.head_revision} (head ${result.head_hash}), ${checkpoint}`;
   }
   return `broken: ${shortProblem(result.problem)} at revision ${result.revision} index ${result.index}: ${result.description}`;

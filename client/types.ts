@@ -234,7 +234,10 @@ export interface HistoryEntry {
   time: Timestamp;
   resource: string;
   kind: ChangeKind;
+  /** Under mutual TLS the caller's certificate identity (`agent:host-a`); otherwise `x-devcompat-actor`. */
   actor: string;
+  /** Under mutual TLS, the `x-devcompat-actor` the caller sent ('' = none). */
+  on_behalf_of: string;
   before: ResourceState | null;
   after: ResourceState | null;
   /** Why: request metadata `x-devcompat-reason`, or the server's own reason (a lapsed lease). */
@@ -260,7 +263,21 @@ export type ChainProblem =
   | 'CHAIN_PROBLEM_ALTERED'
   | 'CHAIN_PROBLEM_REMOVED_OR_REORDERED'
   | 'CHAIN_PROBLEM_HEAD_NOT_FOUND'
-  | 'CHAIN_PROBLEM_HEAD_MISMATCH';
+  | 'CHAIN_PROBLEM_HEAD_MISMATCH'
+  | 'CHAIN_PROBLEM_COMPACTION_RECORD_BROKEN';
+
+/** One compaction: what was removed, by whom, when, and the head then. */
+export interface Compaction {
+  checkpoint_revision: string;
+  checkpoint_hash: string;
+  time: Timestamp | null;
+  /** '' for compactions made before compaction records existed. */
+  actor: string;
+  entries_removed: string;
+  head_revision: string;
+  head_hash: string;
+  record_hash: string;
+}
 
 export interface VerifyHistoryResponse {
   intact: boolean;
@@ -276,6 +293,8 @@ export interface VerifyHistoryResponse {
   /** '0' when history was never compacted. */
   checkpoint_revision: string;
   checkpoint_hash: string;
+  /** Every compaction, oldest first; when not empty, `description` says so even if intact. */
+  compactions: Compaction[];
 }
 
 export interface CompactHistoryResponse {
@@ -284,6 +303,8 @@ export interface CompactHistoryResponse {
   entries_removed: string;
   /** The oldest revision a watch may now start from. */
   oldest_revision: string;
+  /** The record of this compaction; null when nothing was removed. */
+  compaction: Compaction | null;
 }
 
 // -- Watch ------------------------------------------------------------------------------

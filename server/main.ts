@@ -8,6 +8,7 @@ import { DEFAULT_LEASE_TTL_MS, type RetentionPolicy } from './core/registry.ts';
 import * as limits from './grpc/limits.ts';
 import { startupFailureCause } from './startup-failure.ts';
 import { DEFAULT_STARTUP_CHAIN_CHECK } from './store/startup-check.ts';
+import { loadPolicy } from './grpc/auth.ts';
 
 /** `30s`, `500ms`, `2m`, `7d`, or plain milliseconds. */
 function duration(value: string): number {
@@ -159,6 +160,12 @@ const program = new Command()
   .addOption(
     new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).env('DEVCOMPAT_LOG_LEVEL').default('info'),
   )
+  // Security (docs/security.md): TLS, mutual TLS and the authorization policy.
+  .addOption(new Option('--tls-cert <file>', 'PEM certificate (chain) the server presents; re-read when it changes').env('DEVCOMPAT_TLS_CERT'))
+  .addOption(new Option('--tls-key <file>', 'PEM private key of --tls-cert').env('DEVCOMPAT_TLS_KEY'))
+  .addOption(new Option('--client-ca <file>', 'PEM CA bundle for client certificates: turns on mutual TLS and roles').env('DEVCOMPAT_CLIENT_CA'))
+  .addOption(new Option('--authz <file>', 'authorization policy (JSON or YAML) mapping identities to roles').env('DEVCOMPAT_AUTHZ'))
+  .addOption(new Option('--insecure', 'allow listening on a non-loopback address without TLS').env('DEVCOMPAT_INSECURE').default(false))
   .parse();
 
 const options = program.opts<{
@@ -182,11 +189,23 @@ const options = program.opts<{
   evictUnreadAfter: number;
   acceptRestore: boolean;
   startupCheck: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  clientCa?: string;
+  authz?: string;
+  insecure: boolean;
 }>();
 const log = pino({ level: options.logLevel, base: { service: 'devcompat' } });
 
 try {
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    throw new Error('--tls-cert and --tls-key go together');
+  }
+  if (options.clientCa && !options.tlsCert) throw new Error('--client-ca needs --tls-cert and --tls-key');
   const server = await startServer({
+    tls: options.tlsCert && options.tlsKey ? { certFile: options.tlsCert, keyFile: options.tlsKey, clientCaFile: options.clientCa } : undefined,
+    authz: options.authz ? loadPolicy(options.authz) : undefined,
+    insecure: options.insecure,
     dbPath: options.db,
     address: options.address,
     durability: options.durability,

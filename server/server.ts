@@ -20,6 +20,9 @@ import { StreamTracker } from './grpc/streams.ts';
 import { reflectionService } from './grpc/reflection.ts';
 import { connectionOptions, defaultLimits, limitsInterceptor, type Limits, type LimitStats } from './grpc/limits.ts';
 import { refuseMalformedRequests, strictServices } from './grpc/strict-decoding.ts';
+import { guarded, type GuardedService } from './grpc/auth.ts';
+import { ReloadingServerCredentials, type TlsFiles } from './grpc/tls-credentials.ts';
+import type { AuthzPolicy } from './core/authz.ts';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
 export const DEFAULT_DB_PATH = './data/devcompat.db';
@@ -61,6 +64,43 @@ export interface ServerOptions {
   readonly acceptRestore?: boolean;
   /** Newest history entries verified at start-up (default 10,000; 0: none). */
   readonly startupChainCheck?: number;
+  /**
+   * TLS (`--tls-cert`, `--tls-key`), and with `clientCaFile` (`--client-ca`) mutual TLS, where
+   * each call is authenticated by its client certificate and authorized by `authz`. The files
+   * are re-read when they change (checked every `reloadIntervalMs`, default 5 s).
+   */
+  readonly tls?: TlsFiles & { readonly reloadIntervalMs?: number };
+  /** The authorization policy (`--authz`); required with `tls.clientCaFile`. */
+  readonly authz?: AuthzPolicy;
+  /** Allows listening on a non-loopback address without TLS (`--insecure`; logged as a warning). */
+  readonly insecure?: boolean;
+}
+
+/** True for addresses only this machine can reach. */
+function isLoopback(address: string): boolean {
+  const host = address.slice(0, address.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Checks the security options before anything is opened: a mistake here must not half-start. */
+function checkSecurity(options: ServerOptions, address: string, log: Logger): void {
+  if (options.authz && !options.tls?.clientCaFile) {
+    throw new Error('--authz needs mutual TLS: give --tls-cert, --tls-key and --client-ca');
+  }
+  if (options.tls?.clientCaFile && !options.authz) {
+    throw new Error('--client-ca needs an authorization policy (--authz FILE) mapping identities to roles');
+  }
+  if (!options.tls && !isLoopback(address)) {
+    if (!options.insecure) {
+      throw new Error(
+        `refusing to listen on ${address} without TLS: anyone who reaches it could rewrite the registry; ` +
+          'give --tls-cert and --tls-key (and --client-ca with --authz), or --insecure to accept the risk',
+      );
+    }
+    log.warn({ address }, 'listening without TLS on a non-loopback address (--insecure): any client can write anything');
+  } else if (options.tls && !options.tls.clientCaFile) {
+    log.warn('TLS without --client-ca: traffic is encrypted but callers are not authenticated, so roles do not apply');
+  }
 }
 
 export interface RunningServer {
@@ -90,6 +130,23 @@ function logStartupChecks(log: Logger, db: string, startup: ServedStore['startup
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const log = options.logger ?? pino({ level: 'silent' });
+  const address = options.address ?? DEFAULT_ADDRESS;
+  checkSecurity(options, address, log);
+  const credentials = options.tls
+    ? new ReloadingServerCredentials(
+        options.tls,
+        {
+          reloaded: () => log.info('TLS certificates reloaded'),
+          failed: (error) => log.error({ err: error }, 'TLS certificates changed but cannot be loaded: still serving the previous ones'),
+        },
+        options.tls.reloadIntervalMs,
+      )
+    : grpc.ServerCredentials.createInsecure();
+  // With mutual TLS every call of our services passes the one check (grpc/auth.ts); health and
+  // reflection stay open, as a load balancer probes them without a certificate.
+  const policy = options.tls?.clientCaFile ? options.authz : undefined;
+  const secured = (service: GuardedService, handlers: grpc.UntypedServiceImplementation) =>
+    policy ? guarded(service, handlers, policy, log) : handlers;
   const openStore =
     options.store ??
     sqliteStore({
@@ -129,7 +186,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const watchBufferBytes = options.watchBufferBytes ?? DEFAULT_WATCH_BUFFER_BYTES;
   const hub = new WatchHub(registry, options.clock);
-  server.addService(services.RegistryService.service, registryHandlers(registry, streams, log));
+  server.addService(services.RegistryService.service, secured('RegistryService', registryHandlers(registry, streams, log)));
   const compatibility = services.CompatibilityService.service;
   server.addService(
     {
@@ -138,13 +195,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       CheckCompatibilityStream: acceptingPreEncoded(compatibility.CheckCompatibilityStream),
       WatchTargets: acceptingPreEncoded(compatibility.WatchTargets),
     },
-    compatibilityHandlers(registry, streams, log, { watchBufferBytes }),
+    secured('CompatibilityService', compatibilityHandlers(registry, streams, log, { watchBufferBytes })),
   );
-  server.addService(services.HistoryService.service, historyHandlers(registry, log));
+  server.addService(services.HistoryService.service, secured('HistoryService', historyHandlers(registry, log)));
   const watch = services.WatchService.service;
   server.addService(
     { ...watch, Watch: acceptingPreEncoded(watch.Watch) },
-    watchHandlers(registry, hub, streams, log, { bufferBytes: watchBufferBytes }),
+    secured('WatchService', watchHandlers(registry, hub, streams, log, { bufferBytes: watchBufferBytes })),
   );
   const health = new HealthImplementation({
     '': 'SERVING',
@@ -164,15 +221,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   } as unknown as grpc.Server);
   reflectionService().addToServer(server);
 
-  const address = options.address ?? DEFAULT_ADDRESS;
   let port: number;
   try {
     port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      server.bindAsync(address, credentials, (error, bound) =>
         error ? reject(error) : resolve(bound),
       ),
     );
   } catch (error) {
+    if (credentials instanceof ReloadingServerCredentials) credentials.stop();
     await store.close();
     throw new Error(`cannot listen on ${address}: ${(error as Error).message}`);
   }
@@ -204,6 +261,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     {
       address: boundAddress,
       db: options.dbPath,
+      tls: options.tls ? (policy ? 'mutual' : 'server-only') : 'off',
       revision: registry.revision,
       head_hash: registry.headHash,
       lease_ttl_ms: registry.leaseTtlMs,
@@ -234,6 +292,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await registry.close().catch((error: unknown) => log.error({ err: error }, 'queued writes could not be committed'));
       logHead();
       await store.close();
+      if (credentials instanceof ReloadingServerCredentials) credentials.stop();
       log.info('devcompat stopped');
     })();
     return closing;

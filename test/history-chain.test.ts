@@ -18,6 +18,8 @@ const ENTRY: ChainedColumns = {
   reason: 'sync',
   before: '{"state":"READY"}',
   after: '{"state":"UNREACHABLE"}',
+  // Empty: the version-1 encoding (an entry with an on-behalf-of annotation is hashed as version 2).
+  onBehalfOf: '',
 };
 
 function documentedHash(prev: string, e: ChainedColumns): string {
@@ -53,7 +55,7 @@ test('every chained column, changed alone, changes the hash', (t) => {
 test('a stored row maps to the chained columns, time_ms as time', (t) => {
   const row = {
     revision: 7, seq: 2, time_ms: ENTRY.time, host_id: 'host-a', device_id: 'gpu-0', change: 'UPDATED',
-    actor: 'agent', reason: 'sync', before: ENTRY.before, after: ENTRY.after,
+    actor: 'agent', reason: 'sync', before: ENTRY.before, after: ENTRY.after, on_behalf_of: '',
   };
   t.deepEqual(chainedColumns(row), ENTRY);
 });

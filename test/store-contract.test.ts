@@ -269,8 +269,10 @@ for (const impl of STORES) {
   contract('compaction removes history up to a revision and checkpoints the chain there', async (t, store) => {
     const heads: string[] = [];
     for (let r = 1; r <= 4; r++) heads.push((await store.commit(createHost(r))).heads[0].hash);
-    const result = await store.compact(2, T0 + 10_000);
-    t.deepEqual(result, { checkpoint: { revision: 2, hash: heads[1] }, removed: 4 });
+    const head = { revision: 4, hash: heads[3]! };
+    const result = await store.compact({ revision: 2, time: T0 + 10_000, actor: 'admin:ops', head });
+    t.like(result, { checkpoint: { revision: 2, hash: heads[1] }, removed: 4 });
+    t.like(result.record, { time: T0 + 10_000, actor: 'admin:ops', removed: 4, headRevision: 4, headHash: heads[3] });
     t.deepEqual(at(await store.listHistory(HISTORY_QUERY)), ['3/0', '3/1', '4/0', '4/1']);
     const loaded = await store.load();
     t.deepEqual(loaded.checkpoint, { revision: 2, hash: heads[1] });
@@ -279,8 +281,26 @@ for (const impl of STORES) {
     const walk = await store.verifyChain({ after: undefined, prevHash: heads[1], limit: 100, expectedHead: heads[3] });
     t.like(walk, { checked: 4, broken: undefined, foundExpectedHead: true });
     t.is(await store.revisionAt(T0 + 2500), 2, 'the revision at the cut still resolves');
-    t.deepEqual(await store.compact(1, T0 + 11_000), { checkpoint: { revision: 2, hash: heads[1] }, removed: 0 });
-    t.deepEqual(await store.compact(2, T0 + 11_000), { checkpoint: { revision: 2, hash: heads[1] }, removed: 0 });
+    t.deepEqual(await store.compact({ revision: 1, time: T0 + 11_000, actor: 'admin:ops', head }), { checkpoint: { revision: 2, hash: heads[1] }, removed: 0 });
+    t.deepEqual(await store.compact({ revision: 2, time: T0 + 11_000, actor: 'admin:ops', head }), { checkpoint: { revision: 2, hash: heads[1] }, removed: 0 });
+  });
+
+  contract('compaction records say who compacted, chain to each other, and a removed one shows', async (t, store) => {
+    const heads: string[] = [];
+    for (let r = 1; r <= 4; r++) heads.push((await store.commit(createHost(r))).heads[0].hash);
+    const head = { revision: 4, hash: heads[3]! };
+    await store.compact({ revision: 1, time: T0 + 10_000, actor: 'admin:ops', head });
+    await store.compact({ revision: 3, time: T0 + 20_000, actor: 'devcompat', head });
+    const log = await store.compactions();
+    t.is(log.broken, undefined);
+    t.deepEqual(
+      log.records.map((record) => [record.checkpoint.revision, record.actor, record.removed, record.time]),
+      [
+        [1, 'admin:ops', 2, T0 + 10_000],
+        [3, 'devcompat', 4, T0 + 20_000],
+      ],
+    );
+    t.not(log.records[0]!.recordHash, log.records[1]!.recordHash);
   });
 
   contract('calls answer in the order they were made: a read made after a commit sees it', async (t, store) => {

@@ -23,6 +23,9 @@ export interface GlobalOptions {
   actor?: string;
   reason?: string;
   timeout: number;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 export interface CommandContext {

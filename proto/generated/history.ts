@@ -7,6 +7,7 @@ import type { BudgetStatus as _devcompat_v1_BudgetStatus, BudgetStatus__Output a
 import type { Capacity as _devcompat_v1_Capacity, Capacity__Output as _devcompat_v1_Capacity__Output } from './devcompat/v1/Capacity.ts';
 import type { CompactHistoryRequest as _devcompat_v1_CompactHistoryRequest, CompactHistoryRequest__Output as _devcompat_v1_CompactHistoryRequest__Output } from './devcompat/v1/CompactHistoryRequest.ts';
 import type { CompactHistoryResponse as _devcompat_v1_CompactHistoryResponse, CompactHistoryResponse__Output as _devcompat_v1_CompactHistoryResponse__Output } from './devcompat/v1/CompactHistoryResponse.ts';
+import type { Compaction as _devcompat_v1_Compaction, Compaction__Output as _devcompat_v1_Compaction__Output } from './devcompat/v1/Compaction.ts';
 import type { DeleteHostRequest as _devcompat_v1_DeleteHostRequest, DeleteHostRequest__Output as _devcompat_v1_DeleteHostRequest__Output } from './devcompat/v1/DeleteHostRequest.ts';
 import type { DeleteHostResponse as _devcompat_v1_DeleteHostResponse, DeleteHostResponse__Output as _devcompat_v1_DeleteHostResponse__Output } from './devcompat/v1/DeleteHostResponse.ts';
 import type { Descriptor as _devcompat_v1_Descriptor, Descriptor__Output as _devcompat_v1_Descriptor__Output } from './devcompat/v1/Descriptor.ts';
@@ -57,6 +58,7 @@ export interface ProtoGrpcType {
       ChangeKind: EnumTypeDefinition
       CompactHistoryRequest: MessageTypeDefinition<_devcompat_v1_CompactHistoryRequest, _devcompat_v1_CompactHistoryRequest__Output>
       CompactHistoryResponse: MessageTypeDefinition<_devcompat_v1_CompactHistoryResponse, _devcompat_v1_CompactHistoryResponse__Output>
+      Compaction: MessageTypeDefinition<_devcompat_v1_Compaction, _devcompat_v1_Compaction__Output>
       CompareOp: EnumTypeDefinition
       DeleteHostRequest: MessageTypeDefinition<_devcompat_v1_DeleteHostRequest, _devcompat_v1_DeleteHostRequest__Output>
       DeleteHostResponse: MessageTypeDefinition<_devcompat_v1_DeleteHostResponse, _devcompat_v1_DeleteHostResponse__Output>

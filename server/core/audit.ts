@@ -11,7 +11,8 @@
 import { invalidArgument } from './errors.ts';
 import type { Clock } from './clock.ts';
 import type { LiveState } from './live-state.ts';
-import type { ChainWalk, Checkpoint, CompactionResult, RegistryStore } from './store.ts';
+import type { ChainWalk, Checkpoint, CompactionRecord, CompactionResult, RegistryStore } from './store.ts';
+import { SERVER_ACTOR } from './leases.ts';
 
 export const CHAIN_WALK_CHUNK = 5000;
 
@@ -23,6 +24,8 @@ export interface ChainVerification {
   readonly headRevision: number;
   readonly headHash: string;
   readonly checkpoint: Checkpoint;
+  /** Every compaction, oldest first: what history is gone, who removed it, when, the head then. */
+  readonly compactions: readonly CompactionRecord[];
   readonly broken?: ChainWalk['broken'];
 }
 
@@ -52,6 +55,7 @@ export class Audit {
   verifyHistory(expectedHead: string | undefined): Promise<ChainVerification> {
     return this.enqueue(async () => {
       const checkpoint = this.checkpointValue;
+      const log = await this.store.compactions();
       let prev = checkpoint.hash;
       let after: { revision: number; seq: number } | undefined;
       let checked = 0;
@@ -63,6 +67,7 @@ export class Audit {
         headRevision: head.revision,
         headHash: head.hash,
         checkpoint,
+        compactions: log.records,
         ...extra,
       });
       for (;;) {
@@ -76,6 +81,10 @@ export class Audit {
         }
         if (walk.broken) return result({ intact: false, broken: walk.broken });
         if (walk.checked < CHAIN_WALK_CHUNK) break;
+      }
+      // The entries chain; the compaction records must chain too.
+      if (log.broken) {
+        return result({ intact: false, broken: { revision: checkpoint.revision, seq: 0, problem: 'COMPACTION_RECORD_BROKEN', description: log.broken } });
       }
       // The walk ended where the file's chain ends; memory reflects the same commits.
       const liveHead = this.state.headHash;
@@ -106,14 +115,15 @@ export class Audit {
   }
 
   /** Removes history up to and including `revision`, keeping a checkpoint of the chain. */
-  compact(revision: number): Promise<CompactionResult> {
+  compact(revision: number, actor: string): Promise<CompactionResult> {
     if (revision > this.state.revision) {
       return Promise.reject(
         invalidArgument([{ field: 'revision', description: `is after the current revision ${this.state.revision}` }]),
       );
     }
     return this.enqueue(async () => {
-      const result = await this.store.compact(revision, this.clock.now());
+      const head = { revision: this.state.revision, hash: this.state.headHash };
+      const result = await this.store.compact({ revision, time: this.clock.now(), actor, head });
       this.checkpointValue = result.checkpoint;
       return result;
     });
@@ -125,7 +135,7 @@ export class Audit {
     if (policy.kind === 'revisions') revision = this.state.revision - policy.keep;
     else revision = ((await this.store.revisionAt(this.clock.now() - policy.keepMs)) ?? 0) - 1;
     if (revision <= this.checkpointValue.revision) return undefined;
-    return this.compact(revision);
+    return this.compact(revision, SERVER_ACTOR);
   }
 
   /** Resolves once the audit work queued so far has finished (whatever its outcome). */

@@ -14,7 +14,7 @@ import { Audit, type ChainVerification, type RetentionPolicy } from './audit.ts'
 import type { DomainError } from './errors.ts';
 import { TargetFinder, VerdictCache, type CachedVerdict, type ResolvedDevice } from './find-targets.ts';
 import { GroupCommit, type DeleteResult, type RevisionChange, type StateResult, type SyncResult } from './group-commit.ts';
-import { DEFAULT_LEASE_TTL_MS, Leases, loadedLeaseExpiry } from './leases.ts';
+import { DEFAULT_LEASE_TTL_MS, Leases, loadedLeaseExpiry, SERVER_ACTOR } from './leases.ts';
 import { LiveState, type DescriptorEntry, type HostListQuery, type HostState, type LiveDevice, type LiveHost } from './live-state.ts';
 import type { Descriptor } from './model.ts';
 import { compacted, PointInTime, type AsOf, type PastView } from './point-in-time.ts';
@@ -211,8 +211,9 @@ export class Registry {
     return this.audit.verifyHistory(expectedHead);
   }
 
-  compact(revision: number): Promise<CompactionResult> {
-    return this.audit.compact(revision);
+  /** Compacts history up to `revision`, recording `actor` as who did (default: the server itself). */
+  compact(revision: number, actor: string = SERVER_ACTOR): Promise<CompactionResult> {
+    return this.audit.compact(revision, actor);
   }
 
   applyRetention(policy: RetentionPolicy): Promise<CompactionResult | undefined> {

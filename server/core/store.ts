@@ -49,6 +49,8 @@ export interface HistoryRecord {
   readonly deviceId: string;
   readonly change: ChangeKind;
   readonly actor: string;
+  /** With mutual TLS: the `x-devcompat-actor` the caller sent, on whose behalf it acted ('' or absent = none). */
+  readonly onBehalfOf?: string;
   /** Why the write was made: request metadata, or the server's reason (a lapsed lease). */
   readonly reason: string;
   readonly before: ResourceSnapshot | undefined;
@@ -112,7 +114,7 @@ export interface ChainWalkQuery {
   readonly expectedHead: string | undefined;
 }
 
-export type ChainProblem = 'ALTERED' | 'REMOVED_OR_REORDERED' | 'HEAD_NOT_FOUND' | 'HEAD_MISMATCH';
+export type ChainProblem = 'ALTERED' | 'REMOVED_OR_REORDERED' | 'HEAD_NOT_FOUND' | 'HEAD_MISMATCH' | 'COMPACTION_RECORD_BROKEN';
 
 export interface ChainWalk {
   readonly checked: number;
@@ -124,9 +126,37 @@ export interface ChainWalk {
     | undefined;
 }
 
+/** Who compacted what, when, and the head then; chained to the record before (recordHash). */
+export interface CompactionRecord {
+  readonly checkpoint: Checkpoint;
+  readonly time: number;
+  /** '' for compactions made before records existed (then headHash and recordHash are '' too). */
+  readonly actor: string;
+  readonly removed: number;
+  readonly headRevision: number;
+  readonly headHash: string;
+  readonly recordHash: string;
+}
+
+/** What a compaction asks the store to record beside the cut. */
+export interface CompactionRequest {
+  readonly revision: number;
+  readonly time: number;
+  readonly actor: string;
+  readonly head: { readonly revision: number; readonly hash: string };
+}
+
 export interface CompactionResult {
   readonly checkpoint: Checkpoint;
   readonly removed: number;
+  /** Undefined when nothing was compacted (the revision was at or before the checkpoint). */
+  readonly record?: CompactionRecord;
+}
+
+/** Every compaction record, oldest first, and the first break in their chain if any. */
+export interface CompactionLog {
+  readonly records: readonly CompactionRecord[];
+  readonly broken: string | undefined;
 }
 
 export interface HistoryQuery {
@@ -188,7 +218,9 @@ export interface RegistryStore {
   revisionAt(time: number): Promise<number | undefined>;
   verifyChain(query: ChainWalkQuery): Promise<ChainWalk>;
   /** Removes history up to and including `revision` and records a checkpoint. */
-  compact(revision: number, time: number): Promise<CompactionResult>;
+  compact(request: CompactionRequest): Promise<CompactionResult>;
+  /** The compaction records, their chain checked. */
+  compactions(): Promise<CompactionLog>;
   close(): Promise<void>;
 }
 

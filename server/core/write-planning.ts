@@ -14,8 +14,11 @@ import type { ChangeKind, CommitBatch, DeviceRecord, HistoryRecord, HostRecord, 
 
 /** Who made a write, and why (recorded in history and chained). */
 export interface WriteOrigin {
+  /** The authenticated identity (with TLS), the `x-devcompat-actor` metadata (without), or the server's own actor. */
   readonly actor: string;
   readonly reason: string;
+  /** With TLS: the `x-devcompat-actor` the caller sent, recorded beside the actor ('' = none). */
+  readonly onBehalfOf?: string;
 }
 
 export type WriteRequest =
@@ -135,9 +138,9 @@ function planSync(
     draining: existing?.record.draining ?? false,
   };
   let seq = 0;
-  const { actor, reason } = origin;
+  const { actor, reason, onBehalfOf } = origin;
   const entry = (deviceId: string, change: ChangeKind, before: HistoryRecord['before'], after: HistoryRecord['after']) =>
-    history.push({ revision, seq: seq++, time: now, hostId, deviceId, change, actor, reason, before, after });
+    history.push({ revision, seq: seq++, time: now, hostId, deviceId, change, actor, onBehalfOf, reason, before, after });
   if (hostChanged) {
     entry('', existing ? 'UPDATED' : 'CREATED', existing && { kind: 'host', host: existing.record }, { kind: 'host', host });
   }
@@ -170,6 +173,7 @@ function planDelete(state: LiveState, write: Extract<WriteRequest, { kind: 'dele
       deviceId,
       change: 'DELETED',
       actor: origin.actor,
+      onBehalfOf: origin.onBehalfOf,
       reason: origin.reason,
       before,
       after: undefined,
@@ -208,6 +212,7 @@ function planState(
       deviceId: '',
       change: 'UPDATED',
       actor: write.origin.actor,
+      onBehalfOf: write.origin.onBehalfOf,
       reason: write.origin.reason,
       before: { kind: 'host', host: existing.record },
       after: { kind: 'host', host },

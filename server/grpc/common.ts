@@ -1,4 +1,5 @@
-// What every handler shares: the unary error boundary, the actor, paging.
+// What every handler shares: the unary error boundary, the actor (authenticated identity or
+// metadata), paging.
 
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -7,6 +8,8 @@ import type { WriteOrigin } from '../core/registry.ts';
 import { optionalRevision, validateActor } from '../core/resources.ts';
 import { timestampToMs } from './convert.ts';
 import { toServiceError } from './errors.ts';
+import { principalOf } from './auth.ts';
+import { SERVER_ACTOR } from '../core/leases.ts';
 import type { GetDeviceRequest__Output } from '../../proto/generated/devcompat/v1/GetDeviceRequest.ts';
 import { ACTOR_METADATA_KEY, isValidReason, REASON_METADATA_KEY, REASON_RULE } from '../../proto/wire.ts';
 
@@ -28,17 +31,28 @@ export function unary<Request, Response>(
   };
 }
 
+/** The `x-devcompat-actor` metadata; the server's own actor is refused, with or without TLS. */
 export function actorOf(metadata: grpc.Metadata): string {
   const values = metadata.get(ACTOR_METADATA_KEY);
-  return validateActor(values.length > 0 ? String(values[0]) : undefined);
+  const actor = validateActor(values.length > 0 ? String(values[0]) : undefined);
+  if (actor === SERVER_ACTOR) {
+    throw invalidArgument([{ field: ACTOR_METADATA_KEY, description: `"${SERVER_ACTOR}" is reserved for the server's own entries` }]);
+  }
+  return actor;
 }
 
-/** Who writes and why: metadata `x-devcompat-actor` and `x-devcompat-reason`. */
-export function originOf(metadata: grpc.Metadata): WriteOrigin {
-  const values = metadata.get(REASON_METADATA_KEY);
+/**
+ * Who writes and why. With TLS the actor is the authenticated identity and
+ * `x-devcompat-actor` only says on whose behalf; without TLS the metadata is the actor.
+ */
+export function originOf(call: { readonly metadata: grpc.Metadata }): WriteOrigin {
+  const values = call.metadata.get(REASON_METADATA_KEY);
   const reason = values.length > 0 ? String(values[0]) : '';
   if (!isValidReason(reason)) throw invalidArgument([{ field: REASON_METADATA_KEY, description: REASON_RULE }]);
-  return { actor: actorOf(metadata), reason };
+  const claimed = actorOf(call.metadata);
+  const principal = principalOf(call);
+  if (!principal) return { actor: claimed, reason };
+  return { actor: principal.identity, reason, onBehalfOf: call.metadata.get(ACTOR_METADATA_KEY).length > 0 ? claimed : '' };
 }
 
 /** The point-in-time fields that every request with `as_of` shares. */

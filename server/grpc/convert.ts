@@ -96,6 +96,7 @@ export function historyEntryMessage(entry: HistoryRecord, registry: Registry) {
     resource: entry.deviceId ? deviceName(entry.hostId, entry.deviceId) : hostName(entry.hostId),
     kind: `CHANGE_KIND_${entry.change}`,
     actor: entry.actor,
+    on_behalf_of: entry.onBehalfOf ?? '',
     before: snapshotMessage(entry.before, registry),
     after: snapshotMessage(entry.after, registry),
     reason: entry.reason,

@@ -6,7 +6,36 @@ import { Violations, invalidArgument } from '../core/errors.ts';
 import type { Registry } from '../core/registry.ts';
 import { optionalRevision, parseDeviceName, parseHostRef } from '../core/resources.ts';
 import { historyEntryMessage, timestampToMs } from './convert.ts';
-import { decodePageToken, encodePageToken, pageSize, unary } from './common.ts';
+import { decodePageToken, encodePageToken, originOf, pageSize, unary } from './common.ts';
+import { timestamp } from './convert.ts';
+import type { CompactionRecord } from '../core/store.ts';
+import type { Compaction } from '../../proto/generated/devcompat/v1/Compaction.ts';
+
+function compactionMessage(record: CompactionRecord): Compaction {
+  return {
+    checkpoint_revision: String(record.checkpoint.revision),
+    checkpoint_hash: record.checkpoint.hash,
+    time: timestamp(record.time),
+    actor: record.actor,
+    entries_removed: String(record.removed),
+    head_revision: String(record.headRevision),
+    head_hash: record.headHash,
+    record_hash: record.recordHash,
+  };
+}
+
+/** What an intact chain that lost entries to compaction must still say. */
+function compactedSummary(compactions: readonly CompactionRecord[]): string {
+  const last = compactions.at(-1);
+  if (!last) return '';
+  const removed = compactions.reduce((sum, record) => sum + record.removed, 0);
+  const who = last.actor || 'an unrecorded actor (compacted before compaction records existed)';
+  return (
+    `intact since the checkpoint at revision ${last.checkpoint.revision}: ${removed} entries were compacted away ` +
+    `in ${compactions.length} compaction(s), the last by ${who} at ${new Date(last.time).toISOString()}` +
+    (last.headHash ? ` when the head was revision ${last.headRevision} (${last.headHash.slice(0, 12)}…)` : '')
+  );
+}
 import type { ListHistoryRequest__Output } from '../../proto/generated/devcompat/v1/ListHistoryRequest.ts';
 import type { VerifyHistoryRequest__Output } from '../../proto/generated/devcompat/v1/VerifyHistoryRequest.ts';
 import type { CompactHistoryRequest__Output } from '../../proto/generated/devcompat/v1/CompactHistoryRequest.ts';
@@ -73,7 +102,8 @@ export function historyHandlers(registry: Registry, log: Logger): grpc.UntypedSe
         problem: result.broken ? `CHAIN_PROBLEM_${result.broken.problem}` : 'CHAIN_PROBLEM_UNSPECIFIED',
         revision: String(result.broken?.revision ?? 0),
         index: result.broken?.seq ?? 0,
-        description: result.broken?.description ?? '',
+        description: result.broken?.description ?? compactedSummary(result.compactions),
+        compactions: result.compactions.map(compactionMessage),
         entries_checked: String(result.checked),
         head_hash: result.headHash,
         head_revision: String(result.headRevision),
@@ -82,13 +112,14 @@ export function historyHandlers(registry: Registry, log: Logger): grpc.UntypedSe
       };
     }),
 
-    CompactHistory: unary(log, async (request: CompactHistoryRequest__Output) => {
+    CompactHistory: unary(log, async (request: CompactHistoryRequest__Output, call) => {
       const violations = new Violations();
       const revision = optionalRevision(request.revision, 'revision', violations);
       violations.throwIfAny();
       if (!revision) throw invalidArgument([{ field: 'revision', description: 'required: the last revision to remove' }]);
-      const result = await registry.compact(revision);
+      const result = await registry.compact(revision, originOf(call).actor);
       return {
+        compaction: result.record ? compactionMessage(result.record) : null,
         checkpoint_revision: String(result.checkpoint.revision),
         checkpoint_hash: result.checkpoint.hash,
         entries_removed: String(result.removed),

@@ -29,7 +29,7 @@ import type { DeviceFilter__Output } from '../../proto/generated/devcompat/v1/De
 export function registryHandlers(registry: Registry, streams: StreamTracker, log: Logger): grpc.UntypedServiceImplementation {
   return {
     SyncHost: unary(log, async (request: SyncHostRequest__Output, call) => {
-      const origin = originOf(call.metadata);
+      const origin = originOf(call);
       const command = validateSyncHost(request);
       const result = await registry.syncHost(command, origin);
       return {
@@ -44,7 +44,7 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
     }),
 
     DeleteHost: unary(log, async (request: DeleteHostRequest__Output, call) => {
-      const origin = originOf(call.metadata);
+      const origin = originOf(call);
       const hostId = parseHostRef(request.name ?? '', 'name');
       const violations = new Violations();
       const expected = optionalRevision(request.expected_revision, 'expected_revision', violations);
@@ -54,7 +54,7 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
     }),
 
     SetHostDraining: unary(log, async (request: SetHostDrainingRequest__Output, call) => {
-      const origin = originOf(call.metadata);
+      const origin = originOf(call);
       const hostId = parseHostRef(request.name ?? '', 'name');
       const result = await registry.setDraining(hostId, request.draining ?? false, origin);
       return {

@@ -2,6 +2,13 @@
 // entry's canonical encoding, so altering, removing or reordering any entry breaks every hash
 // after it. The encoding is a JSON array of the entry's stored columns, snapshots as stored:
 // what a verifier re-reads from the file is exactly what was hashed.
+//
+// Versions of the encoding: an entry with no "on behalf of" annotation is encoded as it always
+// was (version 1: the ten columns), so entries written before the annotation existed still
+// verify, and so do verifiers written for them. An entry with one (written under mutual TLS,
+// where the actor is the caller's identity and `x-devcompat-actor` only says on whose behalf)
+// is version 2: the same array led by the number 2 and ending with the annotation. Editing the
+// annotation of any entry therefore changes its hash input, whichever version it was.
 
 import { createHash } from 'node:crypto';
 
@@ -20,10 +27,15 @@ export interface ChainedColumns {
   /** Snapshots in their stored JSON text; null when absent. */
   readonly before: string | null;
   readonly after: string | null;
+  /** `x-devcompat-actor` under mutual TLS ('' = none: a version 1 entry). */
+  readonly onBehalfOf: string;
 }
 
+/** The leading element of a version 2 entry's encoding. */
+export const CHAIN_VERSION_2 = 2;
+
 export function canonicalEntry(entry: ChainedColumns): string {
-  return JSON.stringify([
+  const v1 = [
     entry.revision,
     entry.seq,
     entry.time,
@@ -34,7 +46,8 @@ export function canonicalEntry(entry: ChainedColumns): string {
     entry.reason,
     entry.before,
     entry.after,
-  ]);
+  ];
+  return JSON.stringify(entry.onBehalfOf === '' ? v1 : [CHAIN_VERSION_2, ...v1, entry.onBehalfOf]);
 }
 
 /** hex SHA-256(prev hash bytes || canonical entry UTF-8). */
@@ -54,6 +67,7 @@ export interface HistoryRowColumns {
   readonly reason: string;
   readonly before: string | null;
   readonly after: string | null;
+  readonly on_behalf_of: string;
 }
 
 export function chainedColumns(row: HistoryRowColumns): ChainedColumns {
@@ -68,5 +82,31 @@ export function chainedColumns(row: HistoryRowColumns): ChainedColumns {
     reason: row.reason,
     before: row.before,
     after: row.after,
+    onBehalfOf: row.on_behalf_of,
   };
+}
+
+/** A compaction record as chained: the columns of history_checkpoints a record covers. */
+export interface CompactionColumns {
+  readonly revision: number;
+  readonly hash: string;
+  readonly time: number;
+  readonly actor: string;
+  readonly removed: number;
+  readonly headRevision: number;
+  readonly headHash: string;
+}
+
+/** hex SHA-256(prev record hash bytes || JSON [revision, hash, time_ms, actor, removed, head revision, head hash]). */
+export function compactionHash(prevRecordHash: string, record: CompactionColumns): string {
+  const canonical = JSON.stringify([
+    record.revision,
+    record.hash,
+    record.time,
+    record.actor,
+    record.removed,
+    record.headRevision,
+    record.headHash,
+  ]);
+  return createHash('sha256').update(Buffer.from(prevRecordHash, 'hex')).update(canonical).digest('hex');
 }

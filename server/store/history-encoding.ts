@@ -4,8 +4,8 @@
 // verifier re-reading stored columns recomputes exactly what was hashed.
 
 import type { Labels } from '../core/resources.ts';
-import type { ChainWalk, ChainWalkQuery, HistoryRecord, ResourceSnapshot } from '../core/store.ts';
-import { chainHash, type ChainedColumns } from './history-chain.ts';
+import type { ChainWalk, ChainWalkQuery, CompactionLog, CompactionRecord, CompactionRequest, HistoryRecord, ResourceSnapshot } from '../core/store.ts';
+import { chainHash, compactionHash, GENESIS_HASH, type ChainedColumns } from './history-chain.ts';
 
 /** One history entry as stored and chained: its columns, the hash before it and its own. */
 export interface ChainedEntry {
@@ -35,6 +35,7 @@ export function chainEntries(
       reason: entry.reason,
       before: entry.before ? encodeSnapshot(entry.before) : null,
       after: entry.after ? encodeSnapshot(entry.after) : null,
+      onBehalfOf: entry.onBehalfOf ?? '',
     };
     const prev = head;
     head = chainHash(prev, columns);
@@ -84,6 +85,62 @@ export function walkChain(
     if (computed === query.expectedHead) foundExpectedHead = true;
   }
   return { checked, last, foundExpectedHead, broken: undefined };
+}
+
+/** The hash the next compaction record chains to: the last recorded one's, or genesis. */
+export function lastRecordHash(previous: readonly CompactionRecord[]): string {
+  return [...previous].reverse().find((record) => record.recordHash !== '')?.recordHash ?? GENESIS_HASH;
+}
+
+/** The record of a compaction cutting at `hash`, chained after the last recorded one. */
+export function compactionRecord(
+  request: CompactionRequest,
+  hash: string,
+  removed: number,
+  previous: readonly CompactionRecord[],
+): CompactionRecord {
+  const prev = lastRecordHash(previous);
+  const columns = { revision: request.revision, hash, time: request.time, actor: request.actor, removed, headRevision: request.head.revision, headHash: request.head.hash };
+  return {
+    checkpoint: { revision: request.revision, hash },
+    time: request.time,
+    actor: request.actor,
+    removed,
+    headRevision: request.head.revision,
+    headHash: request.head.hash,
+    recordHash: compactionHash(prev, columns),
+  };
+}
+
+/**
+ * Checks the compaction records' chain: records made before records existed (no hash) may only
+ * come first; each recorded one must hash, over the one before, to its stored hash.
+ */
+export function walkCompactions(records: readonly CompactionRecord[]): CompactionLog {
+  let prev = GENESIS_HASH;
+  let recorded = false;
+  for (const record of records) {
+    const at = `the compaction record at revision ${record.checkpoint.revision}`;
+    if (record.recordHash === '') {
+      if (recorded) return { records, broken: `${at} has no hash after recorded ones: it was altered or inserted` };
+      continue;
+    }
+    recorded = true;
+    const computed = compactionHash(prev, {
+      revision: record.checkpoint.revision,
+      hash: record.checkpoint.hash,
+      time: record.time,
+      actor: record.actor,
+      removed: record.removed,
+      headRevision: record.headRevision,
+      headHash: record.headHash,
+    });
+    if (computed !== record.recordHash) {
+      return { records, broken: `${at} does not match its hash: it was altered, or a record before it was removed` };
+    }
+    prev = computed;
+  }
+  return { records, broken: undefined };
 }
 
 // History snapshots are compact JSON: the entry's row already holds the host and device ids,

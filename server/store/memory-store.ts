@@ -14,6 +14,9 @@ import type {
   ChainWalk,
   ChainWalkQuery,
   Checkpoint,
+  CompactionLog,
+  CompactionRecord,
+  CompactionRequest,
   CommitBatch,
   CommitResult,
   CompactionResult,
@@ -26,7 +29,7 @@ import type {
   StoreFactory,
 } from '../core/store.ts';
 import { GENESIS_HASH, type ChainedColumns } from './history-chain.ts';
-import { chainEntries, decodeSnapshot, walkChain } from './history-encoding.ts';
+import { chainEntries, compactionRecord, decodeSnapshot, walkChain, walkCompactions } from './history-encoding.ts';
 
 interface StoredEntry {
   readonly columns: ChainedColumns;
@@ -44,6 +47,7 @@ interface Contents {
   /** In (revision, seq) order. */
   readonly history: StoredEntry[];
   readonly checkpoints: Checkpoint[];
+  readonly compactions: CompactionRecord[];
   readonly head: string;
 }
 
@@ -58,6 +62,7 @@ export class MemoryStore implements ServedStore {
     devices: new Map(),
     history: [],
     checkpoints: [],
+    compactions: [],
     head: GENESIS_HASH,
   };
   private tail: Promise<unknown> = Promise.resolve();
@@ -111,6 +116,7 @@ export class MemoryStore implements ServedStore {
         devices: new Map(c.devices),
         history: c.history,
         checkpoints: c.checkpoints,
+        compactions: c.compactions,
         head: c.head,
       };
       for (const entry of batch.history) {
@@ -230,20 +236,25 @@ export class MemoryStore implements ServedStore {
     });
   }
 
-  compact(revision: number, time: number): Promise<CompactionResult> {
+  compact(request: CompactionRequest): Promise<CompactionResult> {
     return this.run(() => {
+      const { revision } = request;
       const c = this.contents;
       const current = this.checkpoint();
       if (revision <= current.revision) return { checkpoint: current, removed: 0 };
       const kept = c.history.filter((entry) => entry.columns.revision > revision);
       const cut = c.history.filter((entry) => entry.columns.revision <= revision).at(-1);
-      const checkpoint = { revision, hash: cut?.hash ?? current.hash };
+      const removed = c.history.length - kept.length;
+      const record = compactionRecord(request, cut?.hash ?? current.hash, removed, c.compactions);
       // The revision at the cut stays, so as_of_time can still resolve to it.
       const revisions = new Map([...c.revisions].filter(([r]) => r >= revision));
-      this.contents = { ...c, history: kept, revisions, checkpoints: [...c.checkpoints, checkpoint] };
-      void time;
-      return { checkpoint, removed: c.history.length - kept.length };
+      this.contents = { ...c, history: kept, revisions, checkpoints: [...c.checkpoints, record.checkpoint], compactions: [...c.compactions, record] };
+      return { checkpoint: record.checkpoint, removed, record };
     });
+  }
+
+  compactions(): Promise<CompactionLog> {
+    return this.run(() => walkCompactions(this.contents.compactions));
   }
 
   close(): Promise<void> {
@@ -290,6 +301,7 @@ function recordOf(entry: StoredEntry): HistoryRecord {
     deviceId: e.deviceId,
     change: e.change as HistoryRecord['change'],
     actor: e.actor,
+    ...(e.onBehalfOf && { onBehalfOf: e.onBehalfOf }),
     reason: e.reason,
     before: decodeSnapshot(e.before, e.hostId, e.deviceId),
     after: decodeSnapshot(e.after, e.hostId, e.deviceId),

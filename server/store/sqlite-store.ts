@@ -12,6 +12,9 @@ import type {
   Durability,
   ChainWalkQuery,
   Checkpoint,
+  CompactionLog,
+  CompactionRecord,
+  CompactionRequest,
   CommitBatch,
   CommitResult,
   CompactionResult,
@@ -22,7 +25,7 @@ import type {
   LoadedState,
 } from '../core/store.ts';
 import { chainedColumns, chainHash, GENESIS_HASH } from './history-chain.ts';
-import { chainEntries, decodeSnapshot, walkChain } from './history-encoding.ts';
+import { chainEntries, compactionRecord, lastRecordHash, decodeSnapshot, walkChain, walkCompactions } from './history-encoding.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 import { openDatabase } from './open-database.ts';
 import { SingleWriterLock } from './single-writer-lock.ts';
@@ -88,6 +91,7 @@ interface HistoryRow {
   reason: string;
   before: string | null;
   after: string | null;
+  on_behalf_of: string;
   prev_hash: Buffer | null;
   hash: Buffer | null;
 }
@@ -251,6 +255,7 @@ export class SqliteStore {
       columns.after,
       prev,
       hash,
+      columns.onBehalfOf,
     ]);
     try {
       this.commitTransaction(batch, rows);
@@ -329,19 +334,59 @@ export class SqliteStore {
     );
   }
 
-  compact(revision: number, time: number): CompactionResult {
+  compact(request: CompactionRequest): CompactionResult {
+    const { revision } = request;
     const s = this.statements;
     const current = this.checkpoint();
     if (revision <= current.revision) return { checkpoint: current, removed: 0 };
     return this.db.transaction(() => {
       const last = s.lastEntryUpTo.get(revision) as { hash: string } | undefined;
       const hash = last?.hash ?? current.hash;
+      const previous = this.compactionRecords();
       const removed = s.deleteHistoryUpTo.run(revision).changes;
       // The revision at the cut stays, so as_of_time can still resolve to it.
       s.deleteRevisionsBefore.run(revision);
-      s.insertCheckpoint.run(revision, hash, time, removed);
-      return { checkpoint: { revision, hash }, removed };
+      const record = compactionRecord(request, hash, removed, previous);
+      const prevRecord = lastRecordHash(previous);
+      s.insertCheckpoint.run(
+        revision,
+        hash,
+        record.time,
+        removed,
+        record.actor,
+        record.headRevision,
+        record.headHash,
+        prevRecord,
+        record.recordHash,
+      );
+      return { checkpoint: record.checkpoint, removed, record };
     })();
+  }
+
+  compactions(): CompactionLog {
+    return walkCompactions(this.compactionRecords());
+  }
+
+  private compactionRecords(): CompactionRecord[] {
+    const rows = this.statements.allCheckpoints.all() as {
+      revision: number;
+      hash: string;
+      time_ms: number;
+      entries_removed: number;
+      actor: string | null;
+      head_revision: number | null;
+      head_hash: string | null;
+      record_hash: string | null;
+    }[];
+    return rows.map((row) => ({
+      checkpoint: { revision: row.revision, hash: row.hash },
+      time: row.time_ms,
+      actor: row.actor ?? '',
+      removed: row.entries_removed,
+      headRevision: row.head_revision ?? 0,
+      headHash: row.head_hash ?? '',
+      recordHash: row.record_hash ?? '',
+    }));
   }
 
   listHistory(query: HistoryQuery): HistoryRecord[] {
@@ -486,6 +531,7 @@ function historyFromRow(row: HistoryRow): HistoryRecord {
     deviceId: row.device_id,
     change: row.change,
     actor: row.actor,
+    ...(row.on_behalf_of && { onBehalfOf: row.on_behalf_of }),
     reason: row.reason,
     before: decodeSnapshot(row.before, row.host_id, row.device_id),
     after: decodeSnapshot(row.after, row.host_id, row.device_id),
@@ -533,9 +579,10 @@ function prepareStatements(db: Database.Database) {
     // array inside SQLite, instead of one call per entry.
     insertHistory: db.prepare(
       `INSERT INTO history (revision, seq, time_ms, host_id, device_id, change, actor, reason, before, after,
-         prev_hash, hash)
+         prev_hash, hash, on_behalf_of)
        SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4, e.value ->> 5,
-              e.value ->> 6, e.value ->> 7, e.value ->> 8, e.value ->> 9, unhex(e.value ->> 10), unhex(e.value ->> 11)
+              e.value ->> 6, e.value ->> 7, e.value ->> 8, e.value ->> 9, unhex(e.value ->> 10), unhex(e.value ->> 11),
+              e.value ->> 12
        FROM json_each(?) AS e`,
     ),
     lastHistory: db.prepare('SELECT hex(hash) AS hash FROM history ORDER BY revision DESC, seq DESC LIMIT 1'),
@@ -567,7 +614,14 @@ function prepareStatements(db: Database.Database) {
     deleteHistoryUpTo: db.prepare('DELETE FROM history WHERE revision <= ?'),
     deleteRevisionsBefore: db.prepare('DELETE FROM revisions WHERE revision < ?'),
     insertCheckpoint: db.prepare(
-      'INSERT INTO history_checkpoints (checkpoint_revision, hash, time_ms, entries_removed) VALUES (?, unhex(?), ?, ?)',
+      `INSERT INTO history_checkpoints (checkpoint_revision, hash, time_ms, entries_removed, actor, head_revision, head_hash,
+         prev_record_hash, record_hash)
+       VALUES (?, unhex(?), ?, ?, ?, ?, unhex(?), unhex(?), unhex(?))`,
+    ),
+    allCheckpoints: db.prepare(
+      `SELECT checkpoint_revision AS revision, lower(hex(hash)) AS hash, time_ms, entries_removed, actor, head_revision,
+         lower(hex(head_hash)) AS head_hash, lower(hex(record_hash)) AS record_hash
+       FROM history_checkpoints ORDER BY checkpoint_revision`,
     ),
     unchained: db.prepare('SELECT 1 FROM history WHERE hash IS NULL LIMIT 1'),
     setChain: db.prepare('UPDATE history SET prev_hash = unhex(?), hash = unhex(?) WHERE revision = ? AND seq = ?'),

@@ -49,10 +49,10 @@ function handle(request: StoreRequest): unknown {
       return store.revisionAt(argument as number);
     case 'verifyChain':
       return store.verifyChain(argument as Parameters<SqliteStore['verifyChain']>[0]);
-    case 'compact': {
-      const { revision, time } = argument as { revision: number; time: number };
-      return store.compact(revision, time);
-    }
+    case 'compact':
+      return store.compact(argument as Parameters<SqliteStore['compact']>[0]);
+    case 'compactions':
+      return store.compactions();
     case 'close':
       store.close();
       return undefined;

@@ -12,6 +12,8 @@ import type {
   ChainWalkQuery,
   CommitBatch,
   CommitResult,
+  CompactionLog,
+  CompactionRequest,
   CompactionResult,
   HistoryQuery,
   HistoryRecord,
@@ -30,6 +32,7 @@ export type StoreMethod =
   | 'revisionAt'
   | 'verifyChain'
   | 'compact'
+  | 'compactions'
   | 'close';
 
 export interface StoreRequest {
@@ -165,8 +168,12 @@ export class WorkerStore implements ServedStore {
     return this.call('verifyChain', query);
   }
 
-  compact(revision: number, time: number): Promise<CompactionResult> {
-    return this.call('compact', { revision, time });
+  compact(request: CompactionRequest): Promise<CompactionResult> {
+    return this.call('compact', request);
+  }
+
+  compactions(): Promise<CompactionLog> {
+    return this.call('compactions');
   }
 
   async close(): Promise<void> {

@@ -39,7 +39,8 @@ export class InProcessStore implements RegistryStore {
   firstChangesAfter = async (query: Parameters<RegistryStore['firstChangesAfter']>[0]) => this.sqlite.firstChangesAfter(query);
   revisionAt = async (time: number) => this.sqlite.revisionAt(time);
   verifyChain = async (query: Parameters<RegistryStore['verifyChain']>[0]) => this.sqlite.verifyChain(query);
-  compact = async (revision: number, time: number) => this.sqlite.compact(revision, time);
+  compact = async (request: Parameters<RegistryStore['compact']>[0]) => this.sqlite.compact(request);
+  compactions = async () => this.sqlite.compactions();
   close = async () => this.sqlite.close();
 }
 

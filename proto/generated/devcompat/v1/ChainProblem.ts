@@ -27,6 +27,11 @@ export const ChainProblem = {
    * server holds: its tail was removed or rewritten behind the server's back.
    */
   CHAIN_PROBLEM_HEAD_MISMATCH: 'CHAIN_PROBLEM_HEAD_MISMATCH',
+  /**
+   * CHAIN_PROBLEM_COMPACTION_RECORD_BROKEN means a compaction record was removed or altered:
+   * the records no longer chain to each other.
+   */
+  CHAIN_PROBLEM_COMPACTION_RECORD_BROKEN: 'CHAIN_PROBLEM_COMPACTION_RECORD_BROKEN',
 } as const;
 
 /**
@@ -61,6 +66,12 @@ export type ChainProblem =
    */
   | 'CHAIN_PROBLEM_HEAD_MISMATCH'
   | 4
+  /**
+   * CHAIN_PROBLEM_COMPACTION_RECORD_BROKEN means a compaction record was removed or altered:
+   * the records no longer chain to each other.
+   */
+  | 'CHAIN_PROBLEM_COMPACTION_RECORD_BROKEN'
+  | 5
 
 /**
  * ChainProblem is how the history chain is broken.

@@ -1,5 +1,6 @@
 // Original file: proto/devcompat/v1/history.proto
 
+import type { Compaction as _devcompat_v1_Compaction, Compaction__Output as _devcompat_v1_Compaction__Output } from '../../devcompat/v1/Compaction.ts';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -22,6 +23,10 @@ export interface CompactHistoryResponse {
    * oldest_revision is the oldest revision a watch may now start from.
    */
   'oldest_revision'?: (number | string | Long);
+  /**
+   * compaction is the record of this compaction (unset when nothing was removed).
+   */
+  'compaction'?: (_devcompat_v1_Compaction | null);
 }
 
 /**
@@ -44,4 +49,8 @@ export interface CompactHistoryResponse__Output {
    * oldest_revision is the oldest revision a watch may now start from.
    */
   'oldest_revision': (string);
+  /**
+   * compaction is the record of this compaction (unset when nothing was removed).
+   */
+  'compaction': (_devcompat_v1_Compaction__Output | null);
 }

@@ -26,7 +26,9 @@ export interface HistoryEntry {
    */
   'kind'?: (_devcompat_v1_ChangeKind);
   /**
-   * actor is who made the change (request metadata `x-devcompat-actor`).
+   * actor is who made the change: under mutual TLS the caller's identity from its client
+   * certificate (`agent:host-a`), otherwise the request metadata `x-devcompat-actor`;
+   * `devcompat` for the server's own changes (a lapsed lease).
    */
   'actor'?: (string);
   /**
@@ -51,6 +53,12 @@ export interface HistoryEntry {
    * hash and this entry's canonical encoding (docs/api.md, "Audit").
    */
   'hash'?: (string);
+  /**
+   * on_behalf_of is, under mutual TLS, the request metadata `x-devcompat-actor` the caller
+   * sent: whom it says it acted for. The actor is then the caller's authenticated identity.
+   * Empty when none was sent, and always without mutual TLS (the metadata is the actor).
+   */
+  'on_behalf_of'?: (string);
 }
 
 /**
@@ -74,7 +82,9 @@ export interface HistoryEntry__Output {
    */
   'kind': (_devcompat_v1_ChangeKind__Output);
   /**
-   * actor is who made the change (request metadata `x-devcompat-actor`).
+   * actor is who made the change: under mutual TLS the caller's identity from its client
+   * certificate (`agent:host-a`), otherwise the request metadata `x-devcompat-actor`;
+   * `devcompat` for the server's own changes (a lapsed lease).
    */
   'actor': (string);
   /**
@@ -99,4 +109,10 @@ export interface HistoryEntry__Output {
    * hash and this entry's canonical encoding (docs/api.md, "Audit").
    */
   'hash': (string);
+  /**
+   * on_behalf_of is, under mutual TLS, the request metadata `x-devcompat-actor` the caller
+   * sent: whom it says it acted for. The actor is then the caller's authenticated identity.
+   * Empty when none was sent, and always without mutual TLS (the metadata is the actor).
+   */
+  'on_behalf_of': (string);
 }

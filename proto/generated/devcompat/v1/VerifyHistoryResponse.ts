@@ -1,6 +1,7 @@
 // Original file: proto/devcompat/v1/history.proto
 
 import type { ChainProblem as _devcompat_v1_ChainProblem, ChainProblem__Output as _devcompat_v1_ChainProblem__Output } from '../../devcompat/v1/ChainProblem.ts';
+import type { Compaction as _devcompat_v1_Compaction, Compaction__Output as _devcompat_v1_Compaction__Output } from '../../devcompat/v1/Compaction.ts';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -48,6 +49,12 @@ export interface VerifyHistoryResponse {
    * compacted).
    */
   'checkpoint_hash'?: (string);
+  /**
+   * compactions lists every compaction, oldest first: history before checkpoint_revision is
+   * gone, and this says who removed it, when, and what the head was then. When it is not
+   * empty, description says so even if the remaining chain is intact.
+   */
+  'compactions'?: (_devcompat_v1_Compaction)[];
 }
 
 /**
@@ -95,4 +102,10 @@ export interface VerifyHistoryResponse__Output {
    * compacted).
    */
   'checkpoint_hash': (string);
+  /**
+   * compactions lists every compaction, oldest first: history before checkpoint_revision is
+   * gone, and this says who removed it, when, and what the head was then. When it is not
+   * empty, description says so even if the remaining chain is intact.
+   */
+  'compactions': (_devcompat_v1_Compaction__Output)[];
 }

@@ -1,0 +1,67 @@
+// The server and the CLI as processes, configured for security as docs/security.md says: the
+// server's flags and env vars, the CLI's own TLS flags and env vars, and the refusals at start-up
+// (plaintext on a non-loopback address, a policy file with a mistake).
+
+import test from 'ava';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { devcompat, run } from './helpers/cli.ts';
+import { issue, issueServer, makeCa } from './helpers/certs.ts';
+import { spawnServer } from './helpers/process.ts';
+import { tempDir } from './helpers/server.ts';
+
+const startServer = (args: string[]) => run(process.execPath, ['--import', 'tsx', 'server/main.ts', '--log-level', 'info', ...args]);
+
+test('plaintext on 0.0.0.0 refuses to start, naming --insecure; a bad policy names the file and the path', async (t) => {
+  const dir = tempDir(t);
+  const refused = await startServer(['--db', path.join(dir, 'r.db'), '--address', '0.0.0.0:0']);
+  t.is(refused.code, 1);
+  t.regex(refused.stdout, /refusing to listen on 0\.0\.0\.0:0 without TLS.*--insecure/);
+
+  const ca = makeCa(dir, 'ca');
+  const cert = issueServer(dir, ca);
+  const policy = path.join(dir, 'authz.yaml');
+  writeFileSync(policy, 'bindings:\n  - identity: "agent:*"\n    role: superuser\n');
+  const bad = await startServer(['--db', path.join(dir, 'r.db'), '--address', '127.0.0.1:0', '--tls-cert', cert.cert, '--tls-key', cert.key, '--client-ca', ca.cert, '--authz', policy]);
+  t.is(bad.code, 1);
+  t.true(bad.stdout.includes(`${policy}: invalid authorization policy: bindings[0].role: must be one of agent, scheduler, auditor, admin`));
+});
+
+test('the CLI speaks mutual TLS with its own flags and env vars; roles apply to it', async (t) => {
+  const dir = tempDir(t);
+  const ca = makeCa(dir, 'ca');
+  const cert = issueServer(dir, ca);
+  const policy = path.join(dir, 'authz.json');
+  writeFileSync(policy, JSON.stringify({ bindings: [{ identity: 'agent:*', role: 'agent' }, { identity: 'scheduler:*', role: 'scheduler' }] }));
+  // The server from its env vars, the names docs/security.md gives.
+  const server = await spawnServer(['--db', path.join(dir, 'r.db'), '--address', '127.0.0.1:0'], {
+    DEVCOMPAT_TLS_CERT: cert.cert,
+    DEVCOMPAT_TLS_KEY: cert.key,
+    DEVCOMPAT_CLIENT_CA: ca.cert,
+    DEVCOMPAT_AUTHZ: policy,
+  });
+  t.teardown(() => {
+    server.child.kill('SIGKILL');
+  });
+  const agent = issue(dir, ca, 'agent', ['URI:spiffe://example.org/agent/gvt-01']);
+  const scheduler = issue(dir, ca, 'scheduler', ['URI:spiffe://example.org/scheduler/nova']);
+  const devices = path.join(dir, 'devices.json');
+  writeFileSync(
+    devices,
+    JSON.stringify({ devices: [{ device_id: 'gpu0', descriptor: { vendor: 'intel', device_api: 'vfio-pci', type: 'i915-GVTg_V5_4', software_version: '1.2.0' } }] }),
+  );
+  const synced = await devcompat(server.address, ['--tls-ca', ca.cert, '--tls-cert', agent.cert, '--tls-key', agent.key, 'sync', 'gvt-01', devices]);
+  t.is(synced.code, 0, synced.stderr);
+  const other = await devcompat(server.address, ['--tls-ca', ca.cert, '--tls-cert', agent.cert, '--tls-key', agent.key, 'sync', 'gvt-02', devices]);
+  t.is(other.code, 2);
+  t.regex(other.stderr, /PERMISSION_DENIED.*agent:gvt-01 may not call RegistryService\/SyncHost/);
+  const env = { DEVCOMPAT_CLIENT_TLS_CA: ca.cert, DEVCOMPAT_CLIENT_TLS_CERT: scheduler.cert, DEVCOMPAT_CLIENT_TLS_KEY: scheduler.key };
+  const listed = await devcompat(server.address, ['hosts', 'list'], { env });
+  t.is(listed.code, 0, listed.stderr);
+  t.regex(listed.stdout, /gvt-01/);
+  const compact = await devcompat(server.address, ['audit', 'compact', '--revision', '1'], { env });
+  t.is(compact.code, 2);
+  t.regex(compact.stderr, /PERMISSION_DENIED.*scheduler:nova may not call HistoryService\/CompactHistory/);
+  const anonymous = await devcompat(server.address, ['--tls-ca', ca.cert, 'hosts', 'list']);
+  t.regex(anonymous.stderr, /UNAUTHENTICATED/);
+});

@@ -1,0 +1,195 @@
+// Identities and rights through real TLS connections: certificates made with openssl at test
+// time, a real server with mutual TLS and a policy, the real client. Each test is what an
+// attacker on the network or a misconfigured agent would try.
+
+import test, { type ExecutionContext } from 'ava';
+import * as grpc from '@grpc/grpc-js';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { DevcompatClient, type ClientOptions } from '../client/client.ts';
+import { startServer } from '../server/server.ts';
+import { parsePolicy } from '../server/core/authz.ts';
+import { issue, issueServer, makeCa, type CertFiles } from './helpers/certs.ts';
+import { gvt, historyOf, rejectsWith } from './helpers/integration.ts';
+import { capturedLog } from './helpers/log.ts';
+import { startTestServer, tempDir } from './helpers/server.ts';
+
+interface Pki {
+  readonly dir: string;
+  readonly ca: CertFiles;
+  readonly server: CertFiles;
+  /** A client certificate for this SAN (made once per name). */
+  client(name: string, san: string): CertFiles;
+}
+
+function pki(t: ExecutionContext): Pki {
+  const dir = tempDir(t);
+  const ca = makeCa(dir, 'ca');
+  return { dir, ca, server: issueServer(dir, ca), client: (name, san) => issue(dir, ca, name, [san]) };
+}
+
+const POLICY = {
+  trust_domain: 'example.org',
+  bindings: [
+    { identity: 'agent:host-*', role: 'agent' },
+    { identity: 'scheduler:nova', role: 'scheduler' },
+    { identity: 'auditor:*', role: 'auditor' },
+    { identity: 'admin:ops', role: 'admin' },
+  ],
+};
+
+async function mtlsServer(t: ExecutionContext, p: Pki) {
+  const testServer = await startTestServer(t, {
+    tls: { certFile: p.server.cert, keyFile: p.server.key, clientCaFile: p.ca.cert },
+    authz: parsePolicy(POLICY, 'test policy'),
+    client: { tls: { caFile: p.ca.cert } },
+  });
+  const as = (kind: string, name: string, options: Partial<ClientOptions> = {}) => {
+    const files = p.client(`${kind}-${name}`, `URI:spiffe://example.org/${kind}/${name}`);
+    const client = new DevcompatClient({
+      address: testServer.server.address,
+      tls: { caFile: p.ca.cert, certFile: files.cert, keyFile: files.key },
+      retry: { maxAttempts: 1 },
+      ...options,
+    });
+    t.teardown(() => client.close());
+    return client;
+  };
+  return { ...testServer, as };
+}
+
+const host = (name: string) => ({ name, devices: [{ device_id: 'gpu0', descriptor: gvt('1.2.0') }] });
+
+test('an agent identity writes its own host and is refused on another, naming the identity and the method', async (t) => {
+  const { as } = await mtlsServer(t, pki(t));
+  const agentA = as('agent', 'host-a');
+  await agentA.syncHost(host('host-a'));
+  const admin = as('admin', 'ops');
+  await admin.syncHost(host('host-b'));
+
+  const denied = await rejectsWith(t, agentA.syncHost(host('host-b')), grpc.status.PERMISSION_DENIED);
+  t.regex(denied.message, /agent:host-a/);
+  t.regex(denied.message, /RegistryService\/SyncHost/);
+  t.is(denied.reason, 'PERMISSION_DENIED');
+  await rejectsWith(t, agentA.setHostDraining('hosts/host-b', true), grpc.status.PERMISSION_DENIED);
+  await rejectsWith(t, agentA.deleteHost('hosts/host-a'), grpc.status.PERMISSION_DENIED);
+  // Its own draining is its to set; host-b is untouched.
+  t.true((await agentA.setHostDraining('hosts/host-a', true)).host.draining);
+  t.false((await admin.getHost('hosts/host-b')).draining);
+});
+
+test('a KeepAlive stream is checked on every message: an agent cannot keep another host alive', async (t) => {
+  const { as } = await mtlsServer(t, pki(t));
+  const admin = as('admin', 'ops');
+  await admin.syncHost(host('host-b'));
+  const agentA = as('agent', 'host-a');
+  await agentA.syncHost(host('host-a'));
+  const keeper = agentA.keepAlive();
+  t.teardown(() => keeper.close());
+  t.is((await keeper.renew('host-a')).state, 'HOST_STATE_READY');
+  const error = await t.throwsAsync(keeper.renew('hosts/host-b'));
+  t.regex(error!.message, /agent:host-a may not call RegistryService\/KeepAlive/);
+});
+
+test('a scheduler reads and checks but cannot compact, delete or write', async (t) => {
+  const { as } = await mtlsServer(t, pki(t));
+  const admin = as('admin', 'ops');
+  const written = await admin.syncHost(host('host-a'));
+  const scheduler = as('scheduler', 'nova');
+  t.is((await scheduler.getHost('hosts/host-a')).name, 'hosts/host-a');
+  const result = await scheduler.check('hosts/host-a/devices/gpu0', 'hosts/host-a/devices/gpu0');
+  t.truthy(result);
+  const denied = await rejectsWith(t, scheduler.compactHistory(written.revision), grpc.status.PERMISSION_DENIED);
+  t.regex(denied.message, /scheduler:nova may not call HistoryService\/CompactHistory/);
+  await rejectsWith(t, scheduler.deleteHost('hosts/host-a'), grpc.status.PERMISSION_DENIED);
+  await rejectsWith(t, scheduler.syncHost(host('host-z')), grpc.status.PERMISSION_DENIED);
+  await rejectsWith(t, scheduler.verifyHistory(), grpc.status.PERMISSION_DENIED);
+  // An auditor reads history; an identity the policy does not name gets nothing.
+  t.true((await as('auditor', 'kim').verifyHistory()).intact);
+  const stranger = await rejectsWith(t, as('tenant', 'eve').getHost('hosts/host-a'), grpc.status.PERMISSION_DENIED);
+  t.regex(stranger.message, /tenant:eve/);
+});
+
+test('a forged x-devcompat-actor does not change the recorded actor: the identity is recorded', async (t) => {
+  const { as } = await mtlsServer(t, pki(t));
+  const agentA = as('agent', 'host-a', { actor: 'ops@alice' });
+  await agentA.syncHost(host('host-a'));
+  const entries = await historyOf(as('admin', 'ops'), { resource: 'hosts/host-a' });
+  t.true(entries.length > 0);
+  for (const entry of entries) t.is(entry.actor, 'agent:host-a');
+  // The server's own actor is refused outright.
+  await rejectsWith(t, as('agent', 'host-a', { actor: 'devcompat' }).syncHost(host('host-a')), grpc.status.INVALID_ARGUMENT);
+});
+
+test('no client certificate (or one from another CA) is UNAUTHENTICATED', async (t) => {
+  const p = pki(t);
+  const { client, server } = await mtlsServer(t, p);
+  const error = await rejectsWith(t, client.getHost('hosts/host-a'), grpc.status.UNAUTHENTICATED);
+  t.regex(error.message, /client certificate/);
+  const otherCa = makeCa(p.dir, 'rogue-ca');
+  const rogue = issue(p.dir, otherCa, 'rogue-admin', ['URI:spiffe://example.org/admin/ops']);
+  const impostor = new DevcompatClient({
+    address: server.address,
+    tls: { caFile: p.ca.cert, certFile: rogue.cert, keyFile: rogue.key },
+    retry: { maxAttempts: 1 },
+  });
+  t.teardown(() => impostor.close());
+  await rejectsWith(t, impostor.compactHistory(1), grpc.status.UNAUTHENTICATED);
+  // Another trust domain is not an identity.
+  const foreign = issue(p.dir, p.ca, 'foreign-admin', ['URI:spiffe://evil.example/admin/ops']);
+  const outsider = new DevcompatClient({
+    address: server.address,
+    tls: { caFile: p.ca.cert, certFile: foreign.cert, keyFile: foreign.key },
+    retry: { maxAttempts: 1 },
+  });
+  t.teardown(() => outsider.close());
+  await rejectsWith(t, outsider.getHost('hosts/host-a'), grpc.status.UNAUTHENTICATED);
+});
+
+test('without TLS the server actor is reserved, and other actors are recorded as before', async (t) => {
+  const { client, server } = await startTestServer(t, { client: { actor: 'devcompat' } });
+  await rejectsWith(t, client.syncHost(host('host-a')), grpc.status.INVALID_ARGUMENT);
+  const bob = new DevcompatClient({ address: server.address, actor: 'bob' });
+  t.teardown(() => bob.close());
+  await bob.syncHost(host('host-a'));
+  t.is((await historyOf(bob, { resource: 'hosts/host-a' }))[0]!.actor, 'bob');
+});
+
+test('plaintext on a non-loopback address refuses to start unless --insecure', async (t) => {
+  const dir = tempDir(t);
+  await t.throwsAsync(startServer({ dbPath: path.join(dir, 'r.db'), address: '0.0.0.0:0' }), {
+    message: /refusing to listen on 0\.0\.0\.0:0 without TLS.*--insecure/,
+  });
+  const p = pki(t);
+  await t.throwsAsync(
+    startServer({ dbPath: path.join(dir, 'r.db'), address: '127.0.0.1:0', tls: { certFile: p.server.cert, keyFile: p.server.key, clientCaFile: p.ca.cert } }),
+    { message: /--client-ca needs an authorization policy/ },
+  );
+});
+
+test('a rotated server certificate is served without a restart', async (t) => {
+  const p = pki(t);
+  const certFile = path.join(p.dir, 'live.crt');
+  const keyFile = path.join(p.dir, 'live.key');
+  copyFileSync(p.server.cert, certFile);
+  copyFileSync(p.server.key, keyFile);
+  const log = capturedLog();
+  const { server } = await startTestServer(t, { tls: { certFile, keyFile, reloadIntervalMs: 50 }, logger: log.logger, client: { tls: { caFile: p.ca.cert } } });
+  const newCa = makeCa(p.dir, 'new-ca');
+  const newServer = issueServer(p.dir, newCa, 'new-server');
+  const trustsNew = new DevcompatClient({ address: server.address, tls: { caFile: newCa.cert }, retry: { maxAttempts: 1 } });
+  t.teardown(() => trustsNew.close());
+  await rejectsWith(t, trustsNew.getHost('hosts/none'), grpc.status.UNAVAILABLE);
+
+  // Key first, then certificate: the reload that sees a mismatched pair keeps the old one.
+  writeFileSync(keyFile, readText(newServer.key));
+  writeFileSync(certFile, readText(newServer.cert));
+  await log.waitFor('TLS certificates reloaded');
+  const fresh = new DevcompatClient({ address: server.address, tls: { caFile: newCa.cert }, retry: { maxAttempts: 1 } });
+  t.teardown(() => fresh.close());
+  await rejectsWith(t, fresh.getHost('hosts/none'), grpc.status.NOT_FOUND);
+});
+
+function readText(file: string): string {
+  return readFileSync(file, 'utf8');
+}
