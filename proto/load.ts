@@ -15,6 +15,7 @@ export const PROTO_FILES = [
   'devcompat/v1/compatibility.proto',
   'devcompat/v1/history.proto',
   'devcompat/v1/watch.proto',
+  'devcompat/v1/placement.proto',
 ];
 
 /**

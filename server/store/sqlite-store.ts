@@ -3,6 +3,7 @@
 // here and nowhere else. It is synchronous: the registry reaches it through WorkerStore
 // (worker-store.ts), which runs it in a worker thread.
 
+import { SqliteClaims } from './sqlite-claims.ts';
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -79,6 +80,8 @@ export class SqliteStore {
   readonly migrations: MigrationReport;
   private readonly db: Database.Database;
   private readonly statements;
+  /** Placement claims (sqlite-claims.ts). */
+  private readonly claims: SqliteClaims;
   private readonly queryCache = new Map<string, Database.Statement>();
   private readonly commitTransaction: (batch: CommitBatch, rows: unknown[][]) => void;
   /** Hash of the last history entry written (or of the latest checkpoint). */
@@ -173,6 +176,7 @@ export class SqliteStore {
       unchained: db.prepare('SELECT 1 FROM history WHERE hash IS NULL LIMIT 1'),
       setChain: db.prepare('UPDATE history SET prev_hash = unhex(?), hash = unhex(?) WHERE revision = ? AND seq = ?'),
     };
+    this.claims = new SqliteClaims(db);
     this.commitTransaction = this.db.transaction((batch: CommitBatch, rows: unknown[][]) => this.applyBatch(batch, rows));
     this.chainUnchainedEntries();
     this.head = this.currentHead();
@@ -214,6 +218,7 @@ export class SqliteStore {
       leaseExpiries: new Map(leaseRows.map((row) => [row.host_id, row.lease_expire_ms])),
       headHash: this.head,
       checkpoint: this.checkpoint(),
+      claims: this.claims.load(),
     };
   }
 
@@ -266,6 +271,7 @@ export class SqliteStore {
     for (const device of batch.deviceUpserts) s.upsertDevice.run(deviceToRow(device));
     for (const touch of batch.syncTouches) s.touchHost.run(touch.lastSyncTime, touch.hostId);
     for (const lease of batch.leases) s.setLease.run(lease.expireTime, lease.hostId);
+    this.claims.write(batch);
     if (historyRows.length > 0) s.insertHistory.run(JSON.stringify(historyRows));
   }
 
