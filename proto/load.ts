@@ -61,6 +61,7 @@ export interface DevcompatServices {
   CompatibilityService: grpc.ServiceClientConstructor;
   HistoryService: grpc.ServiceClientConstructor;
   WatchService: grpc.ServiceClientConstructor;
+  PlacementService: grpc.ServiceClientConstructor;
 }
 
 export function loadServices(): DevcompatServices {
@@ -74,4 +75,5 @@ export const SERVICE_NAMES = [
   'devcompat.v1.CompatibilityService',
   'devcompat.v1.HistoryService',
   'devcompat.v1.WatchService',
+  'devcompat.v1.PlacementService',
 ] as const;

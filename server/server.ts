@@ -18,6 +18,7 @@ import { acceptingPreEncoded } from './grpc/verdict-encoding.ts';
 import { historyHandlers } from './grpc/history-service.ts';
 import { StreamTracker } from './grpc/streams.ts';
 import { reflectionService } from './grpc/reflection.ts';
+import { placementHandlers } from './grpc/placement-service.ts';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
 export const DEFAULT_DB_PATH = './data/devcompat.db';
@@ -105,6 +106,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     { ...watch, Watch: acceptingPreEncoded(watch.Watch) },
     watchHandlers(registry, hub, streams, log, { bufferBytes: watchBufferBytes }),
   );
+  server.addService(services.PlacementService.service, placementHandlers(registry, streams, log));
   const health = new HealthImplementation({
     '': 'SERVING',
     ...Object.fromEntries(SERVICE_NAMES.map((name) => [name, 'SERVING' as const])),

@@ -12,6 +12,8 @@
 import { systemClock, type Clock } from './clock.ts';
 import { Claims, type ClaimListQuery, type ClaimResult } from './claims-registry.ts';
 import type { ClaimBook, ClaimSpec } from './claims.ts';
+import { findPlacements, type PlacementAnswer } from './placement-finder.ts';
+import type { PlacementQuery } from './placement-request.ts';
 import type { ClaimRecord } from './store.ts';
 import { Audit, type ChainVerification, type RetentionPolicy } from './audit.ts';
 import type { DomainError } from './errors.ts';
@@ -37,6 +39,7 @@ export type { AsOf, DeviceAt, PastView } from './point-in-time.ts';
 export type { DeviceRef, ReadView } from './read-view.ts';
 export type { WriteOrigin } from './write-planning.ts';
 export type { ClaimListQuery, ClaimResult } from './claims-registry.ts';
+export type { PlacementAnswer } from './placement-finder.ts';
 
 export interface RegistryOptions {
   /** Time and timers (default: the system clock). */
@@ -85,7 +88,7 @@ export class Registry {
     this.claims.connect(this.writes);
     this.audit = new Audit(store, this.state, clock, loaded.checkpoint);
     this.pointInTime = new PointInTime(store, this.state, this.audit);
-    this.finder = new TargetFinder(this.state, this.verdicts);
+    this.finder = new TargetFinder(this.state, this.verdicts, (hostId, deviceId) => this.claims.claimedOn(hostId, deviceId));
     this.current = new CurrentView(this.state, this.finder);
     this.store = store;
   }
@@ -188,6 +191,11 @@ export class Registry {
     return this.claims.claimedOn(hostId, deviceId);
   }
 
+  /** Hosts that can take every device of a VM, best first (placement-finder.ts). */
+  findPlacements(query: PlacementQuery): PlacementAnswer {
+    return findPlacements(this.state, this.verdicts, (hostId) => this.claims.bookOf(hostId), query);
+  }
+
   /** A host's live claims now, for placements. */
   claimBookOf(hostId: string): ClaimBook {
     return this.claims.bookOf(hostId);
@@ -258,7 +266,9 @@ export class Registry {
    * baseline, in the same tick, so no revision falls between them. Returns the cancel function.
    */
   watchTargets(source: ResolvedDevice, options: StandingQueryOptions, sink: StandingQuerySink): () => void {
-    return openStandingQuery(this.state, this.verdicts, this.writes, source, options, sink);
+    return openStandingQuery(this.state, this.verdicts, this.writes, source, options, sink, (hostId, deviceId) =>
+      this.claims.claimedOn(hostId, deviceId),
+    );
   }
 
   // Audit -------------------------------------------------------------------------------

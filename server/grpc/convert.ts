@@ -70,8 +70,10 @@ export function deviceMessage(record: DeviceRecord, registry: Registry) {
   };
 }
 
-export function liveDeviceMessage(device: LiveDevice) {
+/** A live device with the units live claims hold on it (`claimed`, placement). */
+export function liveDeviceMessage(device: LiveDevice, claimed = 0) {
   return {
+    claimed,
     name: device.name,
     descriptor: descriptorToJson(device.entry.descriptor),
     capacity: capacityMessage(device.record.capacity),
