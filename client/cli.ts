@@ -23,6 +23,7 @@ import { registerHistoryCommands } from './commands/history.ts';
 import { registerHostsCommands } from './commands/hosts.ts';
 import { registerSyncCommands } from './commands/sync.ts';
 import { registerWatchCommands } from './commands/watch.ts';
+import { registerPlacementCommands } from './commands/placement.ts';
 
 export { EXIT_BROKEN, EXIT_ERROR, EXIT_INCOMPATIBLE, EXIT_OK } from './commands/context.ts';
 
@@ -84,6 +85,7 @@ export function buildProgram(io: {
   registerHistoryCommands(program, cli);
   registerWatchCommands(program, cli);
   registerAuditCommands(program, cli);
+  registerPlacementCommands(program, cli);
 
   return program;
 }
