@@ -182,3 +182,38 @@ test('a sync reporting the migrated instance uses the claim up (CONSUMED); withC
   const kept = await client.withClaim('big', 'mig-3', [{ device: 'gpu0' }], async (claim) => claim.name);
   t.like(await client.claims.get(kept), { state: 'CLAIM_STATE_ACTIVE' });
 });
+
+test('claims are events on the watch feed, and WatchTargets follows claimed units (require_available drops a fully claimed device)', async (t) => {
+  const { client } = await startTestServer(t);
+  await fleet(client);
+  const controller = new AbortController();
+  t.teardown(() => controller.abort());
+  const feed = client.watch({ startRevision: 1, signal: controller.signal });
+  const targets = client.watchTargets('hosts/src/devices/vf0', { require_available: true, signal: controller.signal });
+  // The baseline: both VFs are available.
+  const baseline: string[] = [];
+  // Read with next(): breaking out of a for-await would end the stream.
+  for (;;) {
+    const message = (await targets.next()).value!;
+    baseline.push(...message.changes.map((c: { name: string }) => c.name));
+    if (message.initial_complete) break;
+  }
+  t.deepEqual(baseline.sort(), ['hosts/big/devices/vf0', 'hosts/small/devices/vf0']);
+
+  await client.claims.create('small', 'mig-9', [{ device: 'vf0' }], { reason: 'migrate vm 9' });
+  const next = await targets.next();
+  t.deepEqual(
+    next.value?.changes.map((c: { kind: string; name: string }) => [c.kind, c.name]),
+    [['TARGET_CHANGE_KIND_REMOVED', 'hosts/small/devices/vf0']],
+    'the claimed VF has no free unit left',
+  );
+
+  for await (const message of feed) {
+    const event = message.events.find((e) => e.resource === 'hosts/small/claims/mig-9');
+    if (!event) continue;
+    t.is(event.kind, 'CHANGE_KIND_CREATED');
+    t.is(event.reason, 'migrate vm 9');
+    t.is(event.after?.claim?.state, 'CLAIM_STATE_ACTIVE');
+    break;
+  }
+});
