@@ -24,6 +24,7 @@ import { registerHostsCommands } from './commands/hosts.ts';
 import { registerSyncCommands } from './commands/sync.ts';
 import { registerWatchCommands } from './commands/watch.ts';
 import { registerAgentCommand } from '../agent/cli-command.ts';
+import { registerPlacementCommands } from './commands/placement.ts';
 
 export { EXIT_BROKEN, EXIT_ERROR, EXIT_INCOMPATIBLE, EXIT_OK } from './commands/context.ts';
 
@@ -92,6 +93,7 @@ export function buildProgram(io: {
   registerHistoryCommands(program, cli);
   registerWatchCommands(program, cli);
   registerAuditCommands(program, cli);
+  registerPlacementCommands(program, cli);
 
   registerAgentCommand(program, io);
   return program;

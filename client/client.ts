@@ -10,6 +10,33 @@ import { decodeStatus } from '../proto/rich-status.ts';
 import { ACTOR_METADATA_KEY, ErrorReason, isValidReason, REASON_METADATA_KEY, REASON_RULE } from '../proto/wire.ts';
 import { backoffMs, DEFAULT_RETRY, DevcompatError, sleep, type RetryPolicy } from './errors.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
+import type { Claim__Output as Claim } from '../proto/generated/devcompat/v1/Claim.ts';
+import type { FindPlacementsRequest } from '../proto/generated/devcompat/v1/FindPlacementsRequest.ts';
+import type { FindPlacementsResponse__Output } from '../proto/generated/devcompat/v1/FindPlacementsResponse.ts';
+import type { Placement__Output } from '../proto/generated/devcompat/v1/Placement.ts';
+import type { PartialPlacement__Output } from '../proto/generated/devcompat/v1/PartialPlacement.ts';
+import type { FindPlacementsSummary__Output } from '../proto/generated/devcompat/v1/FindPlacementsSummary.ts';
+
+/** One device request of a VM: its source (a registered device name or a descriptor) and how many. */
+export interface PlacementDevice {
+  request_id: string;
+  source: DeviceRef;
+  count?: number;
+}
+
+export type FindPlacementsOptions = Omit<FindPlacementsRequest, 'devices'>;
+
+export type FindPlacementsItem =
+  | { placement: Placement__Output }
+  | { partial: PartialPlacement__Output }
+  | { summary: FindPlacementsSummary__Output };
+
+export interface CreateClaimOptions extends WriteOptions {
+  /** Time to live in ms (default 300000, at most 3600000). */
+  ttlMs?: number;
+}
+
+export type { Claim };
 import type {
   AsOf,
   CheckItem,
@@ -148,6 +175,7 @@ export class DevcompatClient {
   private readonly compatibility: grpc.Client & Record<string, any>;
   private readonly historyService: grpc.Client & Record<string, UnaryMethod>;
   private readonly watchService: grpc.Client & Record<string, any>;
+  private readonly placementService: grpc.Client & Record<string, any>;
   private readonly deadlineMs: number;
   private readonly retry: RetryPolicy;
   private readonly actor: string | undefined;
@@ -170,6 +198,7 @@ export class DevcompatClient {
     this.compatibility = new services.CompatibilityService(options.address, credentials, shared) as any;
     this.historyService = new services.HistoryService(options.address, credentials, shared) as any;
     this.watchService = new services.WatchService(options.address, credentials, shared) as any;
+    this.placementService = new services.PlacementService(options.address, credentials, shared) as any;
     this.deadlineMs = options.deadlineMs ?? 30_000;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.actor = options.actor;
@@ -458,6 +487,94 @@ export class DevcompatClient {
     } finally {
       signal?.removeEventListener('abort', cancel);
       call.cancel();
+    }
+  }
+
+  // -- Placement (placement.proto) --------------------------------------------------------
+
+  /**
+   * Streams the hosts that can take every device of a VM at once, best first, each with one
+   * assignment; then (with `explain`) hosts that take part of it; then one summary.
+   */
+  async *findPlacements(devices: readonly PlacementDevice[], options: FindPlacementsOptions = {}, deadlineMs = 60_000): AsyncGenerator<FindPlacementsItem> {
+    const request: FindPlacementsRequest = {
+      ...options,
+      devices: devices.map((d) => ({ request_id: d.request_id, source: toRef(d.source), count: d.count ?? 1 })),
+    };
+    const call: grpc.ClientReadableStream<FindPlacementsResponse__Output> = this.placementService.FindPlacements(request, this.metadata(), {
+      deadline: Date.now() + deadlineMs,
+    });
+    try {
+      for await (const message of call) {
+        if (message.placement) yield { placement: message.placement };
+        else if (message.partial) yield { partial: message.partial };
+        else if (message.summary) yield { summary: message.summary };
+      }
+    } catch (error) {
+      throw DevcompatError.from(error);
+    } finally {
+      call.cancel();
+    }
+  }
+
+  /**
+   * Claims: capacity reserved on devices of one host for one migration. `create` is retried
+   * on UNAVAILABLE (the claim id makes a retry safe: the same body returns the same claim).
+   */
+  readonly claims = {
+    create: (
+      host: string,
+      claimId: string,
+      devices: readonly { device: string; count?: number }[],
+      options: CreateClaimOptions = {},
+    ): Promise<{ claim: Claim; created: boolean; revision: string; head_hash: string }> =>
+      this.unary(
+        this.placementService,
+        'CreateClaim',
+        { parent: host.startsWith('hosts/') ? host : `hosts/${host}`, claim_id: claimId, devices, ttl_ms: options.ttlMs ?? 0 },
+        true,
+        options,
+      ),
+    get: async (name: string): Promise<Claim> => (await this.unary<{ claim: Claim }>(this.placementService, 'GetClaim', { name }, true)).claim,
+    listPage: (request: { parent?: string; claim_id?: string; page_size?: number; page_token?: string }) =>
+      this.unary<{ claims: Claim[]; next_page_token: string; revision: string }>(this.placementService, 'ListClaims', request, true),
+    /** Every live claim (of one host with `parent`, with one claim id with `claimId`), page after page. */
+    list: (options: { parent?: string; claimId?: string } = {}): AsyncGenerator<Claim> => this.listClaims(options),
+    renew: async (name: string, options: { ttlMs?: number } & WriteOptions = {}): Promise<Claim> =>
+      (await this.unary<{ claim: Claim }>(this.placementService, 'RenewClaim', { name, ttl_ms: options.ttlMs ?? 0 }, true, options)).claim,
+    /** Not retried: a release that committed and lost its answer would be NOT_FOUND on retry. */
+    release: async (name: string, options: WriteOptions = {}): Promise<Claim> =>
+      (await this.unary<{ claim: Claim }>(this.placementService, 'ReleaseClaim', { name }, false, options)).claim,
+  };
+
+  /** Every live claim, page after page (`parent` `hosts/{host}` for one host, `claimId` for one id). */
+  async *listClaims(options: { parent?: string; claimId?: string } = {}): AsyncGenerator<Claim> {
+    let token = '';
+    do {
+      const page = await this.claims.listPage({ parent: options.parent, claim_id: options.claimId, page_token: token });
+      yield* page.claims;
+      token = page.next_page_token;
+    } while (token);
+  }
+
+  /**
+   * Creates a claim, runs `fn` with it, and releases the claim if `fn` throws (the error is
+   * rethrown). When `fn` succeeds the claim is left for the host's next sync to use up (or
+   * for its TTL to end), as a completed migration should.
+   */
+  async withClaim<T>(
+    host: string,
+    claimId: string,
+    devices: readonly { device: string; count?: number }[],
+    fn: (claim: Claim) => Promise<T>,
+    options: CreateClaimOptions = {},
+  ): Promise<T> {
+    const { claim } = await this.claims.create(host, claimId, devices, options);
+    try {
+      return await fn(claim);
+    } catch (error) {
+      await this.claims.release(claim.name, options).catch(() => undefined);
+      throw error;
     }
   }
 

@@ -174,7 +174,8 @@ export function deviceRows(devices: Device[]): string {
       device.descriptor.device_api,
       device.descriptor.type,
       device.descriptor.software_version,
-      device.capacity ? `${device.capacity.available}/${device.capacity.total}` : '?',
+      // Units held by claims (placement) show beside what the host reported.
+      (device.capacity ? `${device.capacity.available}/${device.capacity.total}` : '?') + (device.claimed ? ` (${device.claimed} claimed)` : ''),
       device.revision,
     ]),
   );

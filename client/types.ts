@@ -76,6 +76,8 @@ export interface Device {
   name: string;
   descriptor: Descriptor;
   capacity: Capacity | null;
+  /** Units live claims hold on the device (placement); what the host reported is `capacity`. */
+  claimed?: number;
   labels: Record<string, string>;
   revision: string;
   create_revision: string;
@@ -196,6 +198,8 @@ export interface FoundTarget {
   rank: number;
   result: CompatibilityResult;
   capacity: Capacity | null;
+  /** Units live claims hold on the device (placement); what the host reported is `capacity`. */
+  claimed?: number;
   exact: boolean;
   host_state: HostState;
 }
@@ -227,6 +231,8 @@ export type ChangeKind = 'CHANGE_KIND_CREATED' | 'CHANGE_KIND_UPDATED' | 'CHANGE
 export interface ResourceState {
   host?: Host;
   device?: Device;
+  /** Set for a claim entry (placement.proto `Claim`). */
+  claim?: import('../proto/generated/devcompat/v1/Claim.ts').Claim__Output;
 }
 
 export interface HistoryEntry {
@@ -376,6 +382,8 @@ export interface TargetChange {
   sort_key: string;
   result: CompatibilityResult | null;
   capacity: Capacity | null;
+  /** Units live claims hold on the device (placement); what the host reported is `capacity`. */
+  claimed?: number;
   exact: boolean;
   host_state: HostState;
 }

@@ -15,6 +15,7 @@ export const PROTO_FILES = [
   'devcompat/v1/compatibility.proto',
   'devcompat/v1/history.proto',
   'devcompat/v1/watch.proto',
+  'devcompat/v1/placement.proto',
 ];
 
 /**
@@ -60,6 +61,7 @@ export interface DevcompatServices {
   CompatibilityService: grpc.ServiceClientConstructor;
   HistoryService: grpc.ServiceClientConstructor;
   WatchService: grpc.ServiceClientConstructor;
+  PlacementService: grpc.ServiceClientConstructor;
 }
 
 export function loadServices(): DevcompatServices {
@@ -73,4 +75,5 @@ export const SERVICE_NAMES = [
   'devcompat.v1.CompatibilityService',
   'devcompat.v1.HistoryService',
   'devcompat.v1.WatchService',
+  'devcompat.v1.PlacementService',
 ] as const;

@@ -23,6 +23,7 @@ import { refuseMalformedRequests, strictServices } from './grpc/strict-decoding.
 import { guarded, type GuardedService } from './grpc/auth.ts';
 import { ReloadingServerCredentials, type TlsFiles } from './grpc/tls-credentials.ts';
 import type { AuthzPolicy } from './core/authz.ts';
+import { placementHandlers } from './grpc/placement-service.ts';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
 export const DEFAULT_DB_PATH = './data/devcompat.db';
@@ -203,6 +204,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     { ...watch, Watch: acceptingPreEncoded(watch.Watch) },
     secured('WatchService', watchHandlers(registry, hub, streams, log, { bufferBytes: watchBufferBytes })),
   );
+  server.addService(services.PlacementService.service, secured('PlacementService', placementHandlers(registry, streams, log)));
   const health = new HealthImplementation({
     '': 'SERVING',
     ...Object.fromEntries(SERVICE_NAMES.map((name) => [name, 'SERVING' as const])),

@@ -73,6 +73,7 @@ test.serial('reflection lists every service, and every method resolves', async (
   t.deepEqual(services.stdout.trim().split('\n').sort(), [
     'devcompat.v1.CompatibilityService',
     'devcompat.v1.HistoryService',
+    'devcompat.v1.PlacementService',
     'devcompat.v1.RegistryService',
     'devcompat.v1.WatchService',
     'grpc.health.v1.Health',

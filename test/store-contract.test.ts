@@ -7,7 +7,7 @@
 
 import test, { type ExecutionContext } from 'ava';
 import path from 'node:path';
-import { historyQuery, type CommitBatch, type DeviceRecord, type HistoryQuery, type HistoryRecord, type HostRecord, type RegistryStore } from '../server/core/store.ts';
+import { claimEntryId, historyQuery, type ClaimRecord, type CommitBatch, type DeviceRecord, type HistoryQuery, type HistoryRecord, type HostRecord, type RegistryStore } from '../server/core/store.ts';
 import { EMPTY_BATCH } from '../server/core/write-planning.ts';
 import { GENESIS_HASH } from '../server/store/history-chain.ts';
 import { MemoryStore } from '../server/store/memory-store.ts';
@@ -337,3 +337,48 @@ test('the same writes give the same chain heads in every store', async (t) => {
   t.is(new Set(all.map((heads) => heads.join())).size, 1, STORES.map((impl, i) => `${impl.name}: ${all[i].join()}`).join('\n'));
   t.is(all[0].length, 4);
 });
+
+// Placement claims (migrations/0004_placement_claims.sql): live claims are stored with the
+// batch, loaded in creation order, updated in place, deleted when they end, and go with a
+// deleted host; a claim's history snapshot reads back as written.
+function claimRecord(hostId: string, claimId: string, revision: number, extra: Partial<ClaimRecord> = {}): ClaimRecord {
+  return {
+    hostId,
+    claimId,
+    devices: [{ deviceId: 'd0', count: 2, remaining: 2 }],
+    state: 'CLAIM_STATE_ACTIVE',
+    ttlMs: 60_000,
+    createTimeMs: T0 + revision * 1000,
+    expireTimeMs: T0 + revision * 1000 + 60_000,
+    fingerprint: '[[["d0",2]],60000]',
+    createRevision: revision,
+    revision,
+    ...extra,
+  };
+}
+
+for (const impl of STORES) {
+  const contract = (title: string, body: (t: ExecutionContext, store: RegistryStore) => Promise<void>) =>
+    test(`${impl.name}: ${title}`, async (t) => body(t, await impl.open(t)));
+
+  contract('claims: stored with the batch, loaded in creation order, updated, deleted, and gone with their host', async (t, store) => {
+    await store.commit(createHost(1));
+    await store.commit(createHost(2));
+    const zed = claimRecord('h1', 'zed', 3);
+    await store.commit(batch({ claimUpserts: [zed], history: [entry(3, 0, 'h1', claimEntryId('zed'), { after: { kind: 'claim', claim: zed } })] }));
+    const abc = claimRecord('h2', 'abc', 4);
+    const alpha = claimRecord('h1', 'alpha', 4);
+    await store.commit(batch({ claimUpserts: [abc, alpha], history: [entry(4, 0, 'h1', claimEntryId('alpha'), {})] }));
+    t.deepEqual((await store.load()).claims, [zed, alpha, abc]);
+
+    const used = { ...zed, devices: [{ deviceId: 'd0', count: 2, remaining: 1 }], revision: 5 };
+    await store.commit(batch({ claimUpserts: [used], claimDeletes: [{ hostId: 'h1', claimId: 'alpha' }], history: [entry(5, 0, 'h1', claimEntryId('zed'), {})] }));
+    t.deepEqual((await store.load()).claims, [used, abc]);
+
+    await store.commit(batch({ deviceDeletes: [{ hostId: 'h2', deviceId: 'd0' }], hostDeletes: ['h2'], history: [entry(6, 0, 'h2', '', {})] }));
+    t.deepEqual((await store.load()).claims, [used]);
+
+    const [created] = await store.listHistory(historyQuery({ hostId: 'h1', deviceId: claimEntryId('zed'), limit: 1 }));
+    t.deepEqual(created.after, { kind: 'claim', claim: zed });
+  });
+}

@@ -14,14 +14,14 @@ export const ROLES = ['agent', 'scheduler', 'auditor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** What a method needs. `host-write` writes one host, named by the request. */
-export type Permission = 'read' | 'check' | 'history' | 'host-write' | 'admin';
+export type Permission = 'read' | 'check' | 'claim' | 'history' | 'host-write' | 'admin';
 
 const GRANTS: Record<Role, readonly Permission[]> = {
   // An agent reads (to reconcile) and writes its own host only.
   agent: ['read', 'host-write'],
-  scheduler: ['read', 'check'],
+  scheduler: ['read', 'check', 'claim'],
   auditor: ['read', 'history'],
-  admin: ['read', 'check', 'history', 'host-write', 'admin'],
+  admin: ['read', 'check', 'claim', 'history', 'host-write', 'admin'],
 };
 
 export interface Principal {

@@ -107,10 +107,17 @@ export class VerdictCache {
   }
 }
 
+/** Units of a device that live claims hold now (claims-registry.ts); 0 without claims. */
+export type ClaimedUnits = (hostId: string, deviceId: string) => number;
+
+export const NO_CLAIMS: ClaimedUnits = () => 0;
+
 export class TargetFinder {
   constructor(
     private readonly state: LiveState,
     private readonly verdicts: VerdictCache,
+    /** Claims are counted in the present only: a past view has no claim book. */
+    private readonly claimed: ClaimedUnits = NO_CLAIMS,
   ) {}
 
   /** FindTargets over the live devices or, given a past view, over that view's devices. */
@@ -125,7 +132,10 @@ export class TargetFinder {
       if (!hostIsEligible(device.host.record, options)) return false;
       if (options.excludeHosts.has(hostId)) return false;
       if (!labelsMatch(device.host.record.labels, options.hostLabels)) return false;
-      if (options.requireAvailable && !((device.record.capacity?.available ?? 0) > 0)) return false;
+      if (options.requireAvailable) {
+        const claimed = past ? 0 : this.claimed(hostId, device.record.deviceId);
+        if (!((device.record.capacity?.available ?? 0) - claimed > 0)) return false;
+      }
       return true;
     };
 

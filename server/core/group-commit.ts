@@ -15,6 +15,7 @@ import type { Clock } from './clock.ts';
 import type { DescriptorEntry, LiveHost, LiveState } from './live-state.ts';
 import type { SyncHostCommand } from './resources.ts';
 import type { CommitResult, HistoryRecord, RegistryStore } from './store.ts';
+import type { ClaimResult, ClaimWrite } from './claims-registry.ts';
 import { commitBatchOf, hostIdOf, planWrite, usedDescriptors, type Plan, type WriteOrigin, type WriteRequest } from './write-planning.ts';
 
 /** One committed revision, as watchers see it. */
@@ -50,6 +51,12 @@ export interface CommitObserver {
   applied(plan: Plan, host: LiveHost | undefined, removed: LiveHost | undefined): void;
 }
 
+/** Plans claim writes and the claims a sync uses up (claims-registry.ts). */
+export interface ClaimPlanning {
+  plan(write: ClaimWrite, revision: number, time: number): Plan;
+  afterSync(plan: Plan, time: number): Plan;
+}
+
 interface Settle<T> {
   resolve(value: T): void;
   reject(error: unknown): void;
@@ -70,6 +77,7 @@ export class GroupCommit {
     private readonly state: LiveState,
     private readonly clock: Clock,
     private readonly observer: CommitObserver,
+    private readonly claims?: ClaimPlanning,
   ) {}
 
   get closed(): boolean {
@@ -91,6 +99,11 @@ export class GroupCommit {
     origin: WriteOrigin,
   ): Promise<StateResult> {
     return this.enqueue({ kind: 'state', hostId, ...change, origin });
+  }
+
+  /** A claim write (create, renew, release, expiry): decided in its batch against the host's claims. */
+  claimWrite(write: ClaimWrite): Promise<ClaimResult> {
+    return this.enqueue(write);
   }
 
   /** Called synchronously after each committed revision, in revision order. */
@@ -155,7 +168,7 @@ export class GroupCommit {
       }
       const time = Math.max(request.kind === 'state' ? request.time ?? now : now, lastTime);
       try {
-        const plan = planWrite(this.state, request, revision + 1, time, now, newDescriptors);
+        const plan = this.planOne(request, revision + 1, time, now, newDescriptors);
         if (plan.revision !== undefined) {
           revision = plan.revision;
           lastTime = time;
@@ -175,6 +188,15 @@ export class GroupCommit {
     } else if (this.pending.length > 0) {
       this.scheduleFlush();
     }
+  }
+
+  private planOne(request: WriteRequest, revision: number, time: number, now: number, newDescriptors: Map<string, DescriptorEntry>): Plan {
+    if (request.kind === 'claim') {
+      if (!this.claims) throw new Error('claim writes need the claims concern');
+      return this.claims.plan(request, revision, time);
+    }
+    const plan = planWrite(this.state, request, revision, time, now, newDescriptors);
+    return this.claims ? this.claims.afterSync(plan, time) : plan;
   }
 
   private async commit(
@@ -211,8 +233,11 @@ export class GroupCommit {
     for (const { plan, settle } of planned) settle.resolve(this.resultOf(plan) as never);
   }
 
-  private resultOf(plan: Plan): SyncResult | DeleteResult | StateResult {
+  private resultOf(plan: Plan): SyncResult | DeleteResult | StateResult | ClaimResult {
     const write = plan.write;
+    if (write.kind === 'claim') {
+      return { revision: plan.revision ?? this.state.revision, claim: plan.claims!.claim!, created: plan.claims!.created ?? false, headHash: this.state.headHash };
+    }
     if (write.kind === 'delete') return { revision: plan.revision!, devicesDeleted: plan.deletes.length };
     const common = {
       revision: plan.revision ?? this.state.revision,

@@ -10,6 +10,11 @@
 // May import: every file of the core; never grpc or a storage library.
 
 import { systemClock, type Clock } from './clock.ts';
+import { Claims, type ClaimListQuery, type ClaimResult } from './claims-registry.ts';
+import type { ClaimBook, ClaimSpec } from './claims.ts';
+import { findPlacements, type PlacementAnswer } from './placement-finder.ts';
+import type { PlacementQuery } from './placement-request.ts';
+import type { ClaimRecord } from './store.ts';
 import { Audit, type ChainVerification, type RetentionPolicy } from './audit.ts';
 import type { DomainError } from './errors.ts';
 import { TargetFinder, VerdictCache, type CachedVerdict, type ResolvedDevice } from './find-targets.ts';
@@ -33,6 +38,8 @@ export type { DescriptorEntry, DeviceListQuery, HostListQuery, HostState, LiveDe
 export type { AsOf, DeviceAt, PastView } from './point-in-time.ts';
 export type { DeviceRef, ReadView } from './read-view.ts';
 export type { WriteOrigin } from './write-planning.ts';
+export type { ClaimListQuery, ClaimResult } from './claims-registry.ts';
+export type { PlacementAnswer } from './placement-finder.ts';
 
 export interface RegistryOptions {
   /** Time and timers (default: the system clock). */
@@ -50,6 +57,7 @@ export class Registry {
   private readonly verdicts = new VerdictCache();
   private readonly finder: TargetFinder;
   private readonly current: CurrentView;
+  private readonly claims: Claims;
 
   /** Loads the registry's state from the store. */
   static async open(store: RegistryStore, options: RegistryOptions = {}): Promise<Registry> {
@@ -61,11 +69,26 @@ export class Registry {
     const ttl = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
     this.state = new LiveState(loaded, (record) => loadedLeaseExpiry(record, loaded.leaseExpiries, ttl));
     this.leases = new Leases(ttl, this.state, store, clock);
-    this.writes = new GroupCommit(store, this.state, clock, this.leases);
+    this.claims = new Claims(this.state, clock, loaded.claims ?? []);
+    const leases = this.leases;
+    const claims = this.claims;
+    this.writes = new GroupCommit(
+      store,
+      this.state,
+      clock,
+      {
+        applied(plan, host, removed) {
+          leases.applied(plan, host, removed);
+          claims.applied(plan, removed);
+        },
+      },
+      claims,
+    );
     this.leases.connect(this.writes);
+    this.claims.connect(this.writes);
     this.audit = new Audit(store, this.state, clock, loaded.checkpoint);
     this.pointInTime = new PointInTime(store, this.state, this.audit);
-    this.finder = new TargetFinder(this.state, this.verdicts);
+    this.finder = new TargetFinder(this.state, this.verdicts, (hostId, deviceId) => this.claims.claimedOn(hostId, deviceId));
     this.current = new CurrentView(this.state, this.finder);
     this.store = store;
   }
@@ -107,6 +130,7 @@ export class Registry {
   /** Writes that are already queued are committed; new ones are refused. */
   async close(): Promise<void> {
     this.leases.stop();
+    this.claims.stop();
     await this.writes.close();
     await this.leases.flush();
     await this.audit.drain();
@@ -135,6 +159,46 @@ export class Registry {
   /** Starts lease expiry (the server calls it once it listens). */
   startLeases(): void {
     this.leases.start();
+    this.claims.start();
+  }
+
+  // Claims (placement) -------------------------------------------------------------------
+
+  /** Reserves units on one host: all or none, decided in the write pipeline. */
+  createClaim(spec: ClaimSpec, origin: WriteOrigin): Promise<ClaimResult> {
+    return this.writes.claimWrite({ kind: 'claim', hostId: spec.hostId, op: { type: 'create', spec }, origin });
+  }
+
+  renewClaim(hostId: string, claimId: string, ttlMs: number | undefined, origin: WriteOrigin): Promise<ClaimResult> {
+    return this.writes.claimWrite({ kind: 'claim', hostId, op: { type: 'renew', claimId, ttlMs }, origin });
+  }
+
+  releaseClaim(hostId: string, claimId: string, origin: WriteOrigin): Promise<ClaimResult> {
+    return this.writes.claimWrite({ kind: 'claim', hostId, op: { type: 'release', claimId }, origin });
+  }
+
+  /** A live claim; NOT_FOUND when there is none (or it lapsed). */
+  getClaim(hostId: string, claimId: string): ClaimRecord {
+    return this.claims.get(hostId, claimId);
+  }
+
+  listClaims(query: ClaimListQuery): ClaimRecord[] {
+    return this.claims.list(query);
+  }
+
+  /** Units of a device that live claims hold now. */
+  claimedOn(hostId: string, deviceId: string): number {
+    return this.claims.claimedOn(hostId, deviceId);
+  }
+
+  /** Hosts that can take every device of a VM, best first (placement-finder.ts). */
+  findPlacements(query: PlacementQuery): PlacementAnswer {
+    return findPlacements(this.state, this.verdicts, (hostId) => this.claims.bookOf(hostId), query);
+  }
+
+  /** A host's live claims now, for placements. */
+  claimBookOf(hostId: string): ClaimBook {
+    return this.claims.bookOf(hostId);
   }
 
   // Reads -------------------------------------------------------------------------------
@@ -202,7 +266,9 @@ export class Registry {
    * baseline, in the same tick, so no revision falls between them. Returns the cancel function.
    */
   watchTargets(source: ResolvedDevice, options: StandingQueryOptions, sink: StandingQuerySink): () => void {
-    return openStandingQuery(this.state, this.verdicts, this.writes, source, options, sink);
+    return openStandingQuery(this.state, this.verdicts, this.writes, source, options, sink, (hostId, deviceId) =>
+      this.claims.claimedOn(hostId, deviceId),
+    );
   }
 
   // Audit -------------------------------------------------------------------------------

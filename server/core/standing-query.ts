@@ -14,7 +14,8 @@
 
 import { DomainError } from './errors.ts';
 import type { Descriptor } from './model.ts';
-import type { CachedVerdict, ResolvedDevice, VerdictCache } from './find-targets.ts';
+import { NO_CLAIMS, type CachedVerdict, type ClaimedUnits, type ResolvedDevice, type VerdictCache } from './find-targets.ts';
+import { claimIdOfEntry } from './store.ts';
 import type { RevisionChange } from './group-commit.ts';
 import { hostIsEligible, hostState, isCandidate, type HostState, type LiveDevice, type LiveState } from './live-state.ts';
 import { rankSortKey } from './rank.ts';
@@ -41,6 +42,8 @@ export interface TargetState {
   readonly cached: CachedVerdict;
   readonly sortKey: string;
   readonly hostState: HostState;
+  /** Units live claims hold on the device when it was judged. */
+  readonly claimed: number;
 }
 
 export type TargetChange =
@@ -69,12 +72,14 @@ export function openStandingQuery(
   source: ResolvedDevice,
   options: StandingQueryOptions,
   sink: StandingQuerySink,
+  claimed: ClaimedUnits = NO_CLAIMS,
 ): () => void {
   const query = new StandingQuery(
     state,
     verdicts,
     { hostId: source.device?.record.hostId, deviceId: source.device?.record.deviceId, descriptor: source.descriptor },
     options,
+    claimed,
   );
   let cancelled = false;
   const unsubscribe = feed.subscribe((change) => {
@@ -104,6 +109,7 @@ export class StandingQuery {
     private readonly verdicts: VerdictCache,
     source: StandingSource,
     private readonly options: StandingQueryOptions,
+    private readonly claimed: ClaimedUnits = NO_CLAIMS,
   ) {
     this.source = source;
   }
@@ -136,6 +142,15 @@ export class StandingQuery {
     const touched = new Map<string, TargetState | undefined>();
     const host = this.state.findHost(hostOfChange);
     for (const entry of change.entries) {
+      const claim = claimIdOfEntry(entry.deviceId) === undefined ? undefined : (entry.after ?? entry.before);
+      if (claim?.kind === 'claim') {
+        // A claim's change re-judges the devices it holds: their claimed units moved.
+        for (const { deviceId: claimedId } of claim.claim.devices) {
+          const device = host?.devices.get(claimedId);
+          if (device) touched.set(device.name, this.judge(device));
+        }
+        continue;
+      }
       if (entry.deviceId === '') {
         // A host change (labels, state) re-judges all its devices.
         for (const device of host?.devices.values() ?? []) touched.set(device.name, this.judge(device));
@@ -169,6 +184,7 @@ export class StandingQuery {
         before.sortKey !== after.sortKey ||
         before.cached !== after.cached ||
         before.hostState !== after.hostState ||
+        before.claimed !== after.claimed ||
         before.device.record.capacity !== after.device.record.capacity
       ) {
         changes.push({ kind: 'UPDATED', name, target: after });
@@ -198,7 +214,8 @@ export class StandingQuery {
     if (options.excludeHosts.has(hostId)) return undefined;
     if (!hostIsEligible(device.host.record, options)) return undefined;
     if (!labelsMatch(device.host.record.labels, options.hostLabels)) return undefined;
-    if (options.requireAvailable && !((device.record.capacity?.available ?? 0) > 0)) return undefined;
+    const claimed = this.claimed(hostId, device.record.deviceId);
+    if (options.requireAvailable && !((device.record.capacity?.available ?? 0) - claimed > 0)) return undefined;
     if (!isCandidate(this.source.descriptor, device.entry.descriptor)) return undefined;
     const cached = this.verdicts.verdictFor(this.source.descriptor, device.entry.descriptor);
     if (cached.verdict.verdict === 'VERDICT_INCOMPATIBLE') return undefined;
@@ -207,6 +224,7 @@ export class StandingQuery {
       cached,
       sortKey: rankSortKey(cached.rank, device.record.capacity?.available, device.name),
       hostState: hostState(device.host.record),
+      claimed,
     };
   }
 }

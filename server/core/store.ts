@@ -4,6 +4,7 @@
 
 import type { Capacity } from './model.ts';
 import type { Labels } from './resources.ts';
+import type { Claim } from './claims.ts';
 
 export interface HostRecord {
   readonly hostId: string;
@@ -33,11 +34,19 @@ export interface DeviceRecord {
   readonly updateTime: number;
 }
 
+/** A claim as stored and recorded: the claim and the revisions of its creation and last change. */
+export interface ClaimRecord extends Claim {
+  readonly createRevision: number;
+  readonly revision: number;
+}
+
 export type ChangeKind = 'CREATED' | 'UPDATED' | 'DELETED';
 
 export type ResourceSnapshot =
   | { readonly kind: 'host'; readonly host: HostRecord }
-  | { readonly kind: 'device'; readonly device: DeviceRecord };
+  | { readonly kind: 'device'; readonly device: DeviceRecord }
+  /** A claim's entry has deviceId `claims/{claim_id}` (claimEntryId); an ended claim's DELETED entry keeps `after` to say how it ended. */
+  | { readonly kind: 'claim'; readonly claim: ClaimRecord };
 
 export interface HistoryRecord {
   readonly revision: number;
@@ -77,6 +86,10 @@ export interface CommitBatch {
   readonly syncTouches: readonly { readonly hostId: string; readonly lastSyncTime: number }[];
   /** Lease expiries to persist (not each keepalive: about once a second). */
   readonly leases: readonly { readonly hostId: string; readonly expireTime: number }[];
+  /** Live claims created or changed (placement; absent = none). */
+  readonly claimUpserts?: readonly ClaimRecord[];
+  /** Claims that ended (released, expired, consumed). A deleted host's claims go with it. */
+  readonly claimDeletes?: readonly { readonly hostId: string; readonly claimId: string }[];
 }
 
 /** The history chain's head after each revision a commit wrote, in revision order. */
@@ -102,6 +115,20 @@ export interface LoadedState {
   /** Hash of the last history entry (or of the checkpoint when none is left). */
   readonly headHash: string;
   readonly checkpoint: Checkpoint;
+  /** Live claims in creation order (create revision); absent from stores without claims. */
+  readonly claims?: readonly ClaimRecord[];
+}
+
+/** History entries about a claim carry this in place of a device id ('/' is never in a device id). */
+export const CLAIM_ENTRY_PREFIX = 'claims/';
+
+export function claimEntryId(claimId: string): string {
+  return CLAIM_ENTRY_PREFIX + claimId;
+}
+
+/** The claim id of a history entry's deviceId, or undefined when the entry is not about a claim. */
+export function claimIdOfEntry(deviceId: string): string | undefined {
+  return deviceId.startsWith(CLAIM_ENTRY_PREFIX) ? deviceId.slice(CLAIM_ENTRY_PREFIX.length) : undefined;
 }
 
 /** A stretch of the chain walked by verifyChain. */

@@ -10,6 +10,7 @@ import { DomainError, notFound } from './errors.ts';
 import type { Capacity, Descriptor } from './model.ts';
 import { labelsEqual, type SyncHostCommand } from './resources.ts';
 import type { DescriptorEntry, LiveDevice, LiveHost, LiveState, StateChange } from './live-state.ts';
+import type { ClaimOp, ClaimPlan } from './claims-registry.ts';
 import type { ChangeKind, CommitBatch, DeviceRecord, HistoryRecord, HostRecord, StoredDescriptor } from './store.ts';
 
 /** Who made a write, and why (recorded in history and chained). */
@@ -32,7 +33,9 @@ export type WriteRequest =
       /** When the change happened, if not now (a lease that lapsed while the server was down). */
       readonly time?: number;
       readonly origin: WriteOrigin;
-    };
+    }
+  /** A placement claim's create, renew, release or expiry, planned by claims-registry.ts. */
+  | { readonly kind: 'claim'; readonly hostId: string; readonly op: ClaimOp; readonly origin: WriteOrigin };
 
 /** What one write will do, computed before the batch is committed. */
 export interface Plan<W extends WriteRequest = WriteRequest> extends StateChange {
@@ -41,6 +44,8 @@ export interface Plan<W extends WriteRequest = WriteRequest> extends StateChange
   readonly history: readonly HistoryRecord[];
   readonly created: number;
   readonly updated: number;
+  /** What the write does to its host's claims (claim writes, and syncs that use claims up). */
+  readonly claims?: ClaimPlan;
 }
 
 export function hostIdOf(write: WriteRequest): string {
@@ -239,6 +244,8 @@ export function commitBatchOf(plans: readonly Plan[], newDescriptors: ReadonlyMa
       .filter((plan) => plan.revision === undefined && plan.host && plan.write.kind === 'sync')
       .map((plan) => ({ hostId: plan.host!.hostId, lastSyncTime: plan.host!.lastSyncTime })),
     leases: [],
+    claimUpserts: changing.flatMap((plan) => plan.claims?.upserts ?? []),
+    claimDeletes: changing.flatMap((plan) => plan.claims?.deletes ?? []),
   };
 }
 

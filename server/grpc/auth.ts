@@ -26,6 +26,7 @@ import type { RegistryServiceHandlers } from '../../proto/generated/devcompat/v1
 import type { CompatibilityServiceHandlers } from '../../proto/generated/devcompat/v1/CompatibilityService.ts';
 import type { HistoryServiceHandlers } from '../../proto/generated/devcompat/v1/HistoryService.ts';
 import type { WatchServiceHandlers } from '../../proto/generated/devcompat/v1/WatchService.ts';
+import type { PlacementServiceHandlers } from '../../proto/generated/devcompat/v1/PlacementService.ts';
 
 /** The method names of a generated handlers interface, without its index signature. */
 type Methods<T> = keyof { [K in keyof T as string extends K ? never : K]: T[K] };
@@ -58,6 +59,14 @@ export const METHOD_PERMISSIONS = {
   WatchService: {
     Watch: 'read',
   } satisfies Record<Methods<WatchServiceHandlers>, MethodPermission>,
+  PlacementService: {
+    FindPlacements: 'check',
+    GetClaim: 'check',
+    ListClaims: 'check',
+    CreateClaim: 'claim',
+    RenewClaim: 'claim',
+    ReleaseClaim: 'claim',
+  } satisfies Record<Methods<PlacementServiceHandlers>, MethodPermission>,
 } as const;
 
 export type GuardedService = keyof typeof METHOD_PERMISSIONS;

@@ -74,7 +74,8 @@ export function compatibilityHandlers(
     }),
 
     FindTargets: serverStream(streams, log, async (request: FindTargetsRequest__Output) => {
-      const view = await registry.read(asOfOf(request));
+      const asOf = asOfOf(request);
+      const view = await registry.read(asOf);
       const source = await view.resolveSource(request.source, 'source');
       const { hostLabels, excludeHosts } = hostFilters(request);
       const result = await view.findTargets(source, {
@@ -88,7 +89,10 @@ export function compatibilityHandlers(
           includeUnreachable: request.include_unreachable_hosts ?? false,
           includeDraining: request.include_draining_hosts ?? false,
       });
-      return findTargetsMessages(result, source.device?.name ?? '');
+      // Claims are counted in the present only (a past view has no claim book).
+      const claimedOf = (device: FoundTarget['device']) =>
+        asOf === undefined ? registry.claimedOn(device.record.hostId, device.record.deviceId) : 0;
+      return findTargetsMessages(result, source.device?.name ?? '', claimedOf);
     }),
 
     CheckCompatibilityStream: bidiStream(streams, log, (request: CheckCompatibilityStreamRequest__Output) => {
@@ -136,6 +140,7 @@ export function compatibilityHandlers(
                 sort_key: change.target.sortKey,
                 result: resultMessage(change.target.cached, revision, sourceName, change.name),
                 capacity: change.target.device.record.capacity ?? null,
+                claimed: change.target.claimed,
                 exact: change.target.cached.rank.exact,
                 host_state: `HOST_STATE_${change.target.hostState}`,
               };
@@ -176,13 +181,14 @@ export function compatibilityHandlers(
 }
 
 /** FindTargets' answer as it is streamed: the compatible targets, the rejected ones, one summary. */
-function* findTargetsMessages(result: FindResult, sourceName: string) {
+function* findTargetsMessages(result: FindResult, sourceName: string, claimedOf: (device: FoundTarget['device']) => number = () => 0) {
   const message = (found: FoundTarget) => ({
     target: {
       name: found.device.name,
       rank: found.rank,
       result: resultMessage(found.cached, result.revision, sourceName, found.device.name),
       capacity: found.device.record.capacity ?? null,
+      claimed: claimedOf(found.device),
       exact: found.cached.rank.exact,
       host_state: `HOST_STATE_${hostState(found.device.host.record)}`,
     },

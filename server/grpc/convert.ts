@@ -5,7 +5,8 @@ import { COMPAT_MODEL_VERSION, ENGINE_IMPLEMENTATION } from '../core/model.ts';
 import type { Capacity, Check, Value } from '../core/model.ts';
 import { hostState, type CachedVerdict, type LiveDevice, type LiveHost, type Registry } from '../core/registry.ts';
 import { deviceName, hostName } from '../core/resources.ts';
-import type { DeviceRecord, HistoryRecord, HostRecord, ResourceSnapshot } from '../core/store.ts';
+import { claimIdOfEntry, type ClaimRecord, type DeviceRecord, type HistoryRecord, type HostRecord, type ResourceSnapshot } from '../core/store.ts';
+import { claimName } from '../core/claims.ts';
 import { descriptorToJson } from '../core/validate.ts';
 import { valueToJson } from '../core/values.ts';
 
@@ -69,8 +70,10 @@ export function deviceMessage(record: DeviceRecord, registry: Registry) {
   };
 }
 
-export function liveDeviceMessage(device: LiveDevice) {
+/** A live device with the units live claims hold on it (`claimed`, placement). */
+export function liveDeviceMessage(device: LiveDevice, claimed = 0) {
   return {
+    claimed,
     name: device.name,
     descriptor: descriptorToJson(device.entry.descriptor),
     capacity: capacityMessage(device.record.capacity),
@@ -84,16 +87,39 @@ export function liveDeviceMessage(device: LiveDevice) {
 
 export function snapshotMessage(snapshot: ResourceSnapshot | undefined, registry: Registry) {
   if (!snapshot) return null;
+  if (snapshot.kind === 'claim') return { claim: claimMessage(snapshot.claim) };
   return snapshot.kind === 'host'
     ? { host: hostMessage(snapshot.host, 0) }
     : { device: deviceMessage(snapshot.device, registry) };
+}
+
+/** A claim as the API shows it (placement.proto `Claim`). */
+export function claimMessage(claim: ClaimRecord) {
+  return {
+    name: claimName(claim.hostId, claim.claimId),
+    devices: claim.devices.map((d) => ({ device: deviceName(claim.hostId, d.deviceId), count: d.count, remaining: d.remaining })),
+    state: claim.state,
+    ttl_ms: claim.ttlMs,
+    create_time: timestamp(claim.createTimeMs),
+    expire_time: timestamp(claim.expireTimeMs),
+    end_time: claim.endTimeMs === undefined ? null : timestamp(claim.endTimeMs),
+    create_revision: String(claim.createRevision),
+    revision: String(claim.revision),
+  };
+}
+
+/** The name of the resource a history entry is about: a host, a device or a claim. */
+export function entryResourceName(entry: HistoryRecord): string {
+  if (!entry.deviceId) return hostName(entry.hostId);
+  const claimId = claimIdOfEntry(entry.deviceId);
+  return claimId === undefined ? deviceName(entry.hostId, entry.deviceId) : claimName(entry.hostId, claimId);
 }
 
 export function historyEntryMessage(entry: HistoryRecord, registry: Registry) {
   return {
     revision: String(entry.revision),
     time: timestamp(entry.time),
-    resource: entry.deviceId ? deviceName(entry.hostId, entry.deviceId) : hostName(entry.hostId),
+    resource: entryResourceName(entry),
     kind: `CHANGE_KIND_${entry.change}`,
     actor: entry.actor,
     on_behalf_of: entry.onBehalfOf ?? '',

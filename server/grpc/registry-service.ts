@@ -106,7 +106,8 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
       const { hostId, deviceId } = parseDeviceName(request.name ?? '', 'name');
       const view = await registry.read(asOfOf(request));
       const { record } = await view.device(hostId, deviceId);
-      return { device: deviceMessage(record, registry), revision: String(view.revision) };
+      const claimed = view.revision === registry.revision ? registry.claimedOn(hostId, deviceId) : 0;
+      return { device: { ...deviceMessage(record, registry), claimed }, revision: String(view.revision) };
     }),
 
     ListDevices: unary(log, async (request: ListDevicesRequest__Output) => {
@@ -146,7 +147,10 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
       const page = devices.slice(0, limit);
       const last = page.at(-1);
       return {
-        devices: page.map(liveDeviceMessage),
+        // Claims are counted in the present only (a past view has no claim book).
+        devices: page.map((device) =>
+          liveDeviceMessage(device, asOf === undefined ? registry.claimedOn(device.record.hostId, device.record.deviceId) : 0),
+        ),
         next_page_token:
           devices.length > limit && last ? encodePageToken(fingerprint, [last.record.hostId, last.record.deviceId]) : '',
         revision: String(view.revision),

@@ -6,10 +6,10 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { invalidArgument, Violations } from '../core/errors.ts';
 import type { Registry, RevisionChange } from '../core/registry.ts';
-import { deviceName, hostName, optionalRevision, parseHostRef } from '../core/resources.ts';
+import { optionalRevision, parseHostRef } from '../core/resources.ts';
 import type { WatchDelivery, WatchEventView, WatchHub } from '../core/watch-hub.ts';
 import { protoRoot } from '../../proto/load.ts';
-import { snapshotMessage, timestamp } from './convert.ts';
+import { entryResourceName, snapshotMessage, timestamp } from './convert.ts';
 import { liveStream, type StreamTracker } from './streams.ts';
 import type { WatchRequest__Output } from '../../proto/generated/devcompat/v1/WatchRequest.ts';
 import type { WatchFilter__Output } from '../../proto/generated/devcompat/v1/WatchFilter.ts';
@@ -30,7 +30,7 @@ function eventMessage(view: WatchEventView, registry: Registry) {
   const { entry } = view;
   return {
     kind: `CHANGE_KIND_${view.kind}`,
-    resource: entry.deviceId ? deviceName(entry.hostId, entry.deviceId) : hostName(entry.hostId),
+    resource: entryResourceName(entry),
     before: snapshotMessage(entry.before, registry),
     after: snapshotMessage(entry.after, registry),
     actor: entry.actor,

@@ -4,7 +4,7 @@
 // verifier re-reading stored columns recomputes exactly what was hashed.
 
 import type { Labels } from '../core/resources.ts';
-import type { ChainWalk, ChainWalkQuery, CompactionLog, CompactionRecord, CompactionRequest, HistoryRecord, ResourceSnapshot } from '../core/store.ts';
+import type { ChainWalk, ChainWalkQuery, ClaimRecord, CompactionLog, CompactionRecord, CompactionRequest, HistoryRecord, ResourceSnapshot } from '../core/store.ts';
 import { chainHash, compactionHash, GENESIS_HASH, type ChainedColumns } from './history-chain.ts';
 
 /** One history entry as stored and chained: its columns, the hash before it and its own. */
@@ -168,7 +168,54 @@ interface DeviceSnapshotJson {
   ut: number;
 }
 
+/** A claim (placement): the entry's row holds its host; claimId is kept for the claims table. */
+interface ClaimSnapshotJson {
+  id: string;
+  /** [device id, count, remaining] in device id order. */
+  d: [string, number, number][];
+  s: ClaimRecord['state'];
+  ttl: number;
+  ct: number;
+  et: number;
+  end?: number;
+  fp: string;
+  cr: number;
+  r: number;
+}
+
+export function encodeClaim(claim: ClaimRecord): ClaimSnapshotJson {
+  return {
+    id: claim.claimId,
+    d: claim.devices.map((d) => [d.deviceId, d.count, d.remaining]),
+    s: claim.state,
+    ttl: claim.ttlMs,
+    ct: claim.createTimeMs,
+    et: claim.expireTimeMs,
+    ...(claim.endTimeMs !== undefined && { end: claim.endTimeMs }),
+    fp: claim.fingerprint,
+    cr: claim.createRevision,
+    r: claim.revision,
+  };
+}
+
+export function decodeClaim(json: ClaimSnapshotJson, hostId: string): ClaimRecord {
+  return {
+    hostId,
+    claimId: json.id,
+    devices: json.d.map(([deviceId, count, remaining]) => ({ deviceId, count, remaining })),
+    state: json.s,
+    ttlMs: json.ttl,
+    createTimeMs: json.ct,
+    expireTimeMs: json.et,
+    ...(json.end !== undefined && { endTimeMs: json.end }),
+    fingerprint: json.fp,
+    createRevision: json.cr,
+    revision: json.r,
+  };
+}
+
 export function encodeSnapshot(snapshot: ResourceSnapshot): string {
+  if (snapshot.kind === 'claim') return JSON.stringify({ c: encodeClaim(snapshot.claim) });
   if (snapshot.kind === 'host') {
     const { host } = snapshot;
     const json: HostSnapshotJson = {
@@ -198,7 +245,8 @@ export function encodeSnapshot(snapshot: ResourceSnapshot): string {
 
 export function decodeSnapshot(text: string | null, hostId: string, deviceId: string): ResourceSnapshot | undefined {
   if (text === null) return undefined;
-  const parsed = JSON.parse(text) as { h?: HostSnapshotJson; v?: DeviceSnapshotJson };
+  const parsed = JSON.parse(text) as { h?: HostSnapshotJson; v?: DeviceSnapshotJson; c?: ClaimSnapshotJson };
+  if (parsed.c) return { kind: 'claim', claim: decodeClaim(parsed.c, hostId) };
   if (parsed.h) {
     const h = parsed.h;
     return {
@@ -233,6 +281,6 @@ export function decodeSnapshot(text: string | null, hostId: string, deviceId: st
       },
     };
   }
-  throw new Error('history snapshot holds neither a host nor a device');
+  throw new Error('history snapshot holds neither a host, a device nor a claim');
 }
 

@@ -14,6 +14,7 @@ import type {
   ChainWalk,
   ChainWalkQuery,
   Checkpoint,
+  ClaimRecord,
   CompactionLog,
   CompactionRecord,
   CompactionRequest,
@@ -44,6 +45,8 @@ interface Contents {
   readonly hosts: Map<string, HostRecord>;
   readonly leases: Map<string, number>;
   readonly devices: Map<string, DeviceRecord>;
+  /** Live placement claims by host \0 claim id, in creation order. */
+  readonly claims: Map<string, ClaimRecord>;
   /** In (revision, seq) order. */
   readonly history: StoredEntry[];
   readonly checkpoints: Checkpoint[];
@@ -60,6 +63,7 @@ export class MemoryStore implements ServedStore {
     hosts: new Map(),
     leases: new Map(),
     devices: new Map(),
+    claims: new Map(),
     history: [],
     checkpoints: [],
     compactions: [],
@@ -95,6 +99,7 @@ export class MemoryStore implements ServedStore {
         leaseExpiries: new Map(c.leases),
         headHash: c.head,
         checkpoint: this.checkpoint(),
+        claims: [...c.claims.values()].sort((a, b) => a.createRevision - b.createRevision || compare(a.hostId, b.hostId) || compare(a.claimId, b.claimId)).map(copy),
       };
     });
   }
@@ -114,6 +119,7 @@ export class MemoryStore implements ServedStore {
         hosts: new Map(c.hosts),
         leases: new Map(c.leases),
         devices: new Map(c.devices),
+        claims: new Map(c.claims),
         history: c.history,
         checkpoints: c.checkpoints,
         compactions: c.compactions,
@@ -132,6 +138,8 @@ export class MemoryStore implements ServedStore {
         for (const device of next.devices.values()) if (device.hostId === hostId) refuse(`hosts/${hostId} still has devices`);
         next.hosts.delete(hostId);
         next.leases.delete(hostId);
+        // As SQLite's ON DELETE CASCADE: a deleted host's claims go with it.
+        for (const [key, claim] of next.claims) if (claim.hostId === hostId) next.claims.delete(key);
       }
       for (const host of batch.hostUpserts) {
         const before = next.hosts.get(host.hostId);
@@ -153,6 +161,13 @@ export class MemoryStore implements ServedStore {
       for (const touch of batch.syncTouches) {
         const host = next.hosts.get(touch.hostId);
         if (host) next.hosts.set(touch.hostId, { ...host, lastSyncTime: touch.lastSyncTime });
+      }
+      for (const { hostId, claimId } of batch.claimDeletes ?? []) next.claims.delete(deviceKey(hostId, claimId));
+      for (const claim of batch.claimUpserts ?? []) {
+        if (!next.hosts.has(claim.hostId)) refuse(`hosts/${claim.hostId} does not exist for claim ${claim.claimId}`);
+        const key = deviceKey(claim.hostId, claim.claimId);
+        const before = next.claims.get(key);
+        next.claims.set(key, before ? { ...copy(claim), createRevision: before.createRevision, createTimeMs: before.createTimeMs } : copy(claim));
       }
       for (const lease of batch.leases) if (next.hosts.has(lease.hostId)) next.leases.set(lease.hostId, lease.expireTime);
       const chained = chainEntries(c.head, batch.history);

@@ -3,6 +3,7 @@
 // here and nowhere else. It is synchronous: the registry reaches it through WorkerStore
 // (worker-store.ts), which runs it in a worker thread.
 
+import { SqliteClaims } from './sqlite-claims.ts';
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -103,6 +104,8 @@ export class SqliteStore {
   private readonly lock: SingleWriterLock | undefined;
   private readonly anchor: HeadAnchor | undefined;
   private readonly statements: ReturnType<typeof prepareStatements>;
+  /** Placement claims (sqlite-claims.ts). */
+  private readonly claims: SqliteClaims;
   private readonly queryCache = new Map<string, Database.Statement>();
   private readonly commitTransaction: (batch: CommitBatch, rows: unknown[][]) => void;
   /** Hash of the last history entry written (or of the latest checkpoint). */
@@ -120,6 +123,7 @@ export class SqliteStore {
       throw error;
     }
     this.migrations = this.migrationsApplied;
+    this.claims = new SqliteClaims(this.db);
     this.commitTransaction = this.db.transaction((batch: CommitBatch, rows: unknown[][]) => this.applyBatch(batch, rows));
     try {
       this.chainUnchainedEntries();
@@ -236,6 +240,7 @@ export class SqliteStore {
       leaseExpiries: new Map(leaseRows.map((row) => [row.host_id, row.lease_expire_ms])),
       headHash: this.head,
       checkpoint: this.checkpoint(),
+      claims: this.claims.load(),
     };
   }
 
@@ -304,6 +309,7 @@ export class SqliteStore {
     for (const device of batch.deviceUpserts) s.upsertDevice.run(deviceToRow(device));
     for (const touch of batch.syncTouches) s.touchHost.run(touch.lastSyncTime, touch.hostId);
     for (const lease of batch.leases) s.setLease.run(lease.expireTime, lease.hostId);
+    this.claims.write(batch);
     if (historyRows.length > 0) s.insertHistory.run(JSON.stringify(historyRows));
   }
 

@@ -1,0 +1,309 @@
+// Claims in the registry: each host's live claims (a ClaimBook of claims.ts), how a claim write
+// is planned inside the group commit, how a host sync uses claims up, and claim expiry on the
+// core's clock. The state machine and the accounting are claims.ts (pure); this file gives
+// them revisions, history entries and a place in the write pipeline, so that:
+//   - a CreateClaim is decided in the group commit against the host's book as of the batch
+//     (one write per host per batch), so two concurrent creates never grant the same unit;
+//   - every created, renewed, released, expired or consumed claim is a history entry (chained,
+//     with actor and reason) and an event on the change feed;
+//   - claims are persisted with the batch and loaded at start-up in creation order.
+//
+// Owns: the books by host, the expiry timer and the expiry writes in flight. May call:
+// claims.ts, live state (reads), the group commit (to queue expiry writes), the clock.
+
+import {
+  applySync,
+  createClaim,
+  emptyBook,
+  expireClaims,
+  nextExpiry,
+  releaseClaim,
+  renewClaim,
+  type Claim,
+  type ClaimBook,
+  type ClaimSpec,
+  type HostCapacity,
+} from './claims.ts';
+import type { Clock } from './clock.ts';
+import { notFound } from './errors.ts';
+import type { LiveHost, LiveState } from './live-state.ts';
+import { claimEntryId, type ClaimRecord, type HistoryRecord } from './store.ts';
+import type { Plan, WriteOrigin, WriteRequest } from './write-planning.ts';
+import { claimName } from './claims.ts';
+
+/** How often lapsed claims are looked for (as leases: expiry exact within this). */
+export const CLAIM_CHECK_INTERVAL_MS = 100;
+
+export type ClaimOp =
+  | { readonly type: 'create'; readonly spec: ClaimSpec }
+  | { readonly type: 'renew'; readonly claimId: string; readonly ttlMs: number | undefined }
+  | { readonly type: 'release'; readonly claimId: string }
+  | { readonly type: 'expire' };
+
+export type ClaimWrite = Extract<WriteRequest, { kind: 'claim' }>;
+
+/** What a plan does to its host's claims. */
+export interface ClaimPlan {
+  readonly book: ClaimBook;
+  readonly upserts: readonly ClaimRecord[];
+  readonly deletes: readonly { readonly hostId: string; readonly claimId: string }[];
+  /** The claim the request was about (create, renew, release). */
+  readonly claim?: ClaimRecord;
+  readonly created?: boolean;
+}
+
+export interface ClaimResult {
+  readonly revision: number;
+  readonly claim: ClaimRecord;
+  readonly created: boolean;
+  readonly headHash: string;
+}
+
+export interface ClaimListQuery {
+  readonly hostId: string | undefined;
+  readonly claimId: string | undefined;
+  /** Exclusive cursor (host id, claim id). */
+  readonly after: { readonly hostId: string; readonly claimId: string } | undefined;
+  readonly limit: number;
+}
+
+/** Queues claim writes (the group commit). */
+export interface ClaimWriter {
+  claimWrite(write: ClaimWrite): Promise<unknown>;
+}
+
+export const EXPIRED_ORIGIN: WriteOrigin = { actor: 'devcompat', reason: 'claim expired' };
+
+export class Claims {
+  private readonly books = new Map<string, ClaimBook>();
+  private readonly expiring = new Set<string>();
+  private stopTimer: (() => void) | undefined;
+  private writer: ClaimWriter | undefined;
+
+  constructor(
+    private readonly state: LiveState,
+    private readonly clock: Clock,
+    loaded: readonly ClaimRecord[],
+  ) {
+    for (const claim of loaded) {
+      const book = this.books.get(claim.hostId) ?? emptyBook(claim.hostId);
+      const claims = new Map(book.claims);
+      claims.set(claim.claimId, claim);
+      this.books.set(claim.hostId, { hostId: claim.hostId, claims });
+    }
+  }
+
+  connect(writer: ClaimWriter): void {
+    this.writer = writer;
+  }
+
+  /** Expires lapsed claims now (those that lapsed while the server was down), then every 100 ms. */
+  start(): void {
+    this.expireLapsed();
+    this.stopTimer = this.clock.every(CLAIM_CHECK_INTERVAL_MS, () => this.expireLapsed());
+  }
+
+  stop(): void {
+    this.stopTimer?.();
+    this.stopTimer = undefined;
+  }
+
+  private expireLapsed(): void {
+    if (!this.writer) return;
+    const now = this.clock.now();
+    for (const [hostId, book] of this.books) {
+      const next = nextExpiry(book);
+      if (next === undefined || next > now || this.expiring.has(hostId)) continue;
+      this.expiring.add(hostId);
+      this.writer
+        .claimWrite({ kind: 'claim', hostId, op: { type: 'expire' }, origin: EXPIRED_ORIGIN })
+        .catch(() => undefined)
+        .finally(() => this.expiring.delete(hostId));
+    }
+  }
+
+  // Reads ------------------------------------------------------------------------------
+
+  /** A live claim (one past its expiry is not live, even before its expiry is recorded). */
+  get(hostId: string, claimId: string): ClaimRecord {
+    const claim = this.books.get(hostId)?.claims.get(claimId);
+    if (!claim || claim.expireTimeMs <= this.clock.now()) throw notFound(claimName(hostId, claimId));
+    return claim as ClaimRecord;
+  }
+
+  list(query: ClaimListQuery): ClaimRecord[] {
+    const now = this.clock.now();
+    const hostIds = query.hostId !== undefined ? [query.hostId] : [...this.books.keys()].sort();
+    const out: ClaimRecord[] = [];
+    for (const hostId of hostIds) {
+      if (query.after && hostId < query.after.hostId) continue;
+      const book = this.books.get(hostId);
+      if (!book) continue;
+      const ids = [...book.claims.keys()].sort();
+      for (const claimId of ids) {
+        if (query.after && hostId === query.after.hostId && claimId <= query.after.claimId) continue;
+        if (query.claimId !== undefined && claimId !== query.claimId) continue;
+        const claim = book.claims.get(claimId)!;
+        if (claim.expireTimeMs <= now) continue;
+        out.push(claim as ClaimRecord);
+        if (out.length >= query.limit) return out;
+      }
+    }
+    return out;
+  }
+
+  /** Units of a device that live claims hold now. */
+  claimedOn(hostId: string, deviceId: string): number {
+    const book = this.books.get(hostId);
+    if (!book) return 0;
+    const now = this.clock.now();
+    let sum = 0;
+    for (const claim of book.claims.values()) {
+      if (claim.expireTimeMs <= now) continue;
+      for (const d of claim.devices) if (d.deviceId === deviceId) sum += d.remaining;
+    }
+    return sum;
+  }
+
+  /** The host's live claims as of now (lapsed ones dropped), for placements. */
+  bookOf(hostId: string): ClaimBook {
+    const book = this.books.get(hostId) ?? emptyBook(hostId);
+    return expireClaims(book, this.clock.now()).book;
+  }
+
+  // Planning ---------------------------------------------------------------------------
+
+  /** Plans a claim write against the host's book; throws the request's domain error. */
+  plan(write: ClaimWrite, revision: number, time: number): Plan {
+    const host = this.state.findHost(write.hostId);
+    if (!host) throw notFound(`hosts/${write.hostId}`);
+    const book = this.books.get(write.hostId) ?? emptyBook(write.hostId);
+    const { op } = write;
+    let next: ClaimBook;
+    let ended: readonly Claim[];
+    let subject: Claim | undefined;
+    let created = false;
+    let kind: 'CREATED' | 'UPDATED' | undefined;
+    if (op.type === 'create') {
+      const outcome = createClaim(book, capacityOf(host), op.spec, time);
+      ({ book: next, ended } = outcome);
+      subject = outcome.claim;
+      created = outcome.created;
+      if (created) kind = 'CREATED';
+    } else if (op.type === 'renew') {
+      const outcome = renewClaim(book, op.claimId, op.ttlMs, time);
+      ({ book: next, ended } = outcome);
+      subject = outcome.claim;
+      kind = 'UPDATED';
+    } else if (op.type === 'release') {
+      const outcome = releaseClaim(book, op.claimId, time);
+      ({ book: next, ended } = outcome);
+      subject = outcome.claim;
+    } else {
+      ({ book: next, ended } = expireClaims(book, time));
+    }
+
+    const history: HistoryRecord[] = [];
+    const upserts: ClaimRecord[] = [];
+    const deletes: { hostId: string; claimId: string }[] = [];
+    const entry = (claimId: string, change: HistoryRecord['change'], before: ClaimRecord | undefined, after: ClaimRecord | undefined) =>
+      history.push({
+        revision,
+        seq: history.length,
+        time,
+        hostId: write.hostId,
+        deviceId: claimEntryId(claimId),
+        change,
+        // A claim that lapsed is ended by the server, whichever write noticed it.
+        ...(after?.state === 'CLAIM_STATE_EXPIRED' ? EXPIRED_ORIGIN : write.origin),
+        before: before && { kind: 'claim', claim: before },
+        after: after && { kind: 'claim', claim: after },
+      });
+    for (const claim of ended) {
+      const before = book.claims.get(claim.claimId) as ClaimRecord;
+      const after = { ...(claim as ClaimRecord), revision } as ClaimRecord;
+      entry(claim.claimId, 'DELETED', before, after);
+      deletes.push({ hostId: write.hostId, claimId: claim.claimId });
+      if (subject === claim) subject = after;
+    }
+    let record: ClaimRecord | undefined;
+    if (kind && subject) {
+      record = { ...(subject as ClaimRecord), revision, ...(kind === 'CREATED' && { createRevision: revision }) };
+      const claims = new Map(next.claims);
+      claims.set(record.claimId, record);
+      next = { hostId: next.hostId, claims };
+      entry(record.claimId, kind, kind === 'CREATED' ? undefined : (book.claims.get(record.claimId) as ClaimRecord), record);
+      upserts.push(record);
+    }
+    const claim = record ?? (subject as ClaimRecord | undefined);
+    const claims: ClaimPlan = { book: next, upserts, deletes, claim, created };
+    const base = { write, hostId: write.hostId, host: host.record, upserts: [], deletes: [], created: 0, updated: 0, claims };
+    if (history.length === 0) return { ...base, revision: undefined, history: [] } as Plan;
+    return { ...base, revision, history } as Plan;
+  }
+
+  /**
+   * Adds to a sync's plan the claims it uses up (docs/model.md, "Claims"): a sync that reports
+   * fewer units of a device uses up that many claimed units of it, oldest claim first. Called
+   * before the plan is committed, against the host as it was before the sync.
+   */
+  afterSync(plan: Plan, time: number): Plan {
+    if (plan.write.kind !== 'sync' || plan.revision === undefined) return plan;
+    const book = this.books.get(plan.hostId);
+    const host = this.state.findHost(plan.hostId);
+    if (!book || book.claims.size === 0 || !host) return plan;
+    const after: HostCapacity = {
+      devices: new Map(plan.write.command.devices.map((spec) => [spec.deviceId, spec.capacity])),
+      budgets: [],
+    };
+    const outcome = applySync(book, capacityOf(host), after, time);
+    if (outcome.ended.length === 0 && outcome.updated.length === 0) return plan;
+    const revision = plan.revision;
+    const history = [...plan.history];
+    const upserts: ClaimRecord[] = [];
+    const deletes: { hostId: string; claimId: string }[] = [];
+    const { actor, reason } = plan.write.origin;
+    const push = (claimId: string, change: HistoryRecord['change'], before: ClaimRecord, after: ClaimRecord) =>
+      history.push({
+        revision,
+        seq: history.length,
+        time,
+        hostId: plan.hostId,
+        deviceId: claimEntryId(claimId),
+        change,
+        actor,
+        reason,
+        before: { kind: 'claim', claim: before },
+        after: { kind: 'claim', claim: after },
+      });
+    const claims = new Map(outcome.book.claims);
+    for (const claim of outcome.updated) {
+      const record = { ...(claim as ClaimRecord), revision };
+      claims.set(claim.claimId, record);
+      upserts.push(record);
+      push(claim.claimId, 'UPDATED', book.claims.get(claim.claimId) as ClaimRecord, record);
+    }
+    for (const claim of outcome.ended) {
+      push(claim.claimId, 'DELETED', book.claims.get(claim.claimId) as ClaimRecord, { ...(claim as ClaimRecord), revision });
+      deletes.push({ hostId: plan.hostId, claimId: claim.claimId });
+    }
+    return { ...plan, history, claims: { book: { hostId: plan.hostId, claims }, upserts, deletes } };
+  }
+
+  /** A committed plan's effect on the books (the group commit's observer calls it). */
+  applied(plan: Plan, removed: LiveHost | undefined): void {
+    if (removed) {
+      this.books.delete(plan.hostId);
+      return;
+    }
+    if (plan.claims) {
+      if (plan.claims.book.claims.size === 0) this.books.delete(plan.hostId);
+      else this.books.set(plan.hostId, plan.claims.book);
+    }
+  }
+}
+
+/** What a live host reported, as claims need it: a device's capacity (absent = one unit). */
+export function capacityOf(host: LiveHost): HostCapacity {
+  return { devices: new Map([...host.devices].map(([id, device]) => [id, device.record.capacity])), budgets: [] };
+}

@@ -1,0 +1,150 @@
+// Claims wired into the registry (claims-registry.ts): created, renewed, released, expired and
+// consumed claims are history entries with actor and reason and events on the change feed;
+// they survive a restart; two creates racing for the last unit never both win; a sync that
+// reports fewer units uses claims up, and a same-state sync stays free. On the in-memory store
+// with a manual clock (test/helpers/core.ts).
+
+import test from 'ava';
+import { validateCreateClaim } from '../server/core/claims.ts';
+import { DomainError } from '../server/core/errors.ts';
+import { historyQuery } from '../server/core/store.ts';
+import { openCore, ORIGIN, syncOf } from './helpers/core.ts';
+
+const spec = (claimId: string, devices: { device: string; count?: number }[], ttl_ms?: number) =>
+  validateCreateClaim({ parent: 'hosts/h1', claim_id: claimId, devices, ttl_ms });
+
+async function claimEntries(registry: Awaited<ReturnType<typeof openCore>>['registry']) {
+  const all = await registry.listHistory(historyQuery({ hostId: 'h1', limit: 1000 }));
+  return all.filter((e) => e.deviceId.startsWith('claims/'));
+}
+
+test('a claim is created once, retried safely, refused with another body, and recorded', async (t) => {
+  const rig = await openCore();
+  const { registry } = rig;
+  await registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 2 }]), ORIGIN);
+  const first = await registry.createClaim(spec('mig-1', [{ device: 'gpu0' }]), { actor: 'sched-a', reason: 'migrate vm1' });
+  t.true(first.created);
+  t.is(first.claim.state, 'CLAIM_STATE_ACTIVE');
+  t.is(first.claim.createRevision, first.revision);
+  t.is(registry.claimedOn('h1', 'gpu0'), 1);
+  const retry = await registry.createClaim(spec('mig-1', [{ device: 'gpu0' }]), ORIGIN);
+  t.false(retry.created);
+  t.is(retry.revision, first.revision, 'a retry writes nothing');
+  t.is(registry.claimedOn('h1', 'gpu0'), 1);
+  const other = await t.throwsAsync(registry.createClaim(spec('mig-1', [{ device: 'gpu0', count: 2 }]), ORIGIN));
+  t.is((other as DomainError).reason, 'ALREADY_EXISTS');
+  const [entry] = await claimEntries(registry);
+  t.is(entry.change, 'CREATED');
+  t.is(entry.actor, 'sched-a');
+  t.is(entry.reason, 'migrate vm1');
+  t.is(entry.after?.kind, 'claim');
+  t.truthy(entry.hash);
+  t.true(rig.changes.some((c) => c.entries.some((e) => e.deviceId === 'claims/mig-1')), 'the change feed carried it');
+  t.true((await registry.verifyHistory(undefined)).intact, 'claim entries are chained');
+});
+
+test('two creates racing for the last unit: exactly one wins, the other is CAPACITY_EXHAUSTED naming the device', async (t) => {
+  const { registry } = await openCore();
+  await registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 1 }]), ORIGIN);
+  const results = await Promise.allSettled([
+    registry.createClaim(spec('a', [{ device: 'gpu0' }]), ORIGIN),
+    registry.createClaim(spec('b', [{ device: 'gpu0' }]), ORIGIN),
+  ]);
+  t.is(results.filter((r) => r.status === 'fulfilled').length, 1);
+  const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+  t.is((lost.reason as DomainError).reason, 'CAPACITY_EXHAUSTED');
+  t.regex((lost.reason as DomainError).message, /hosts\/h1\/devices\/gpu0/);
+  t.is(registry.claimedOn('h1', 'gpu0'), 1);
+});
+
+test('all or none: one device short refuses the whole claim', async (t) => {
+  const { registry } = await openCore();
+  await registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 2 }, { id: 'vf0', available: 0 }]), ORIGIN);
+  await t.throwsAsync(registry.createClaim(spec('x', [{ device: 'gpu0' }, { device: 'vf0' }]), ORIGIN), { message: /vf0/ });
+  t.is(registry.claimedOn('h1', 'gpu0'), 0);
+  t.deepEqual(registry.listClaims({ hostId: undefined, claimId: undefined, after: undefined, limit: 10 }), []);
+});
+
+test('release and expiry end a claim with a DELETED entry saying how; renew moves the expiry', async (t) => {
+  const { registry, clock } = await openCore();
+  registry.startLeases();
+  await registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 4 }]), ORIGIN);
+  await registry.createClaim(spec('r', [{ device: 'gpu0' }], 10_000), ORIGIN);
+  await registry.createClaim(spec('e', [{ device: 'gpu0' }], 10_000), ORIGIN);
+  const released = await registry.releaseClaim('h1', 'r', { actor: 'sched', reason: 'migration done' });
+  t.is(released.claim.state, 'CLAIM_STATE_RELEASED');
+  t.is(registry.claimedOn('h1', 'gpu0'), 1);
+  clock.advance(5_000);
+  const renewed = await registry.renewClaim('h1', 'e', undefined, ORIGIN);
+  t.is(renewed.claim.expireTimeMs, clock.now() + 10_000);
+  clock.advance(9_999);
+  t.is(registry.claimedOn('h1', 'gpu0'), 1);
+  const expiry = new Promise<void>((resolve) => {
+    const stop = registry.subscribe((change) => {
+      if (change.entries.some((e) => e.after?.kind === 'claim' && e.after.claim.state === 'CLAIM_STATE_EXPIRED')) {
+        stop();
+        resolve();
+      }
+    });
+  });
+  clock.advance(200);
+  await expiry;
+  t.is(registry.claimedOn('h1', 'gpu0'), 0);
+  t.throws(() => registry.getClaim('h1', 'e'), { message: /hosts\/h1\/claims\/e/ });
+  const ends = (await claimEntries(registry)).filter((e) => e.change === 'DELETED');
+  t.deepEqual(
+    ends.map((e) => [e.deviceId, e.after?.kind === 'claim' && e.after.claim.state, e.actor, e.reason]),
+    [
+      ['claims/r', 'CLAIM_STATE_RELEASED', 'sched', 'migration done'],
+      ['claims/e', 'CLAIM_STATE_EXPIRED', 'devcompat', 'claim expired'],
+    ],
+  );
+  await registry.close();
+});
+
+test('claims survive a restart, in creation order; a claim that lapsed meanwhile expires at start-up', async (t) => {
+  const rig = await openCore();
+  await rig.registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 3 }]), ORIGIN);
+  await rig.registry.createClaim(spec('z-first', [{ device: 'gpu0' }], 60_000), ORIGIN);
+  await rig.registry.createClaim(spec('a-second', [{ device: 'gpu0' }], 1_000), ORIGIN);
+  const again = await rig.reopen();
+  t.is(again.registry.claimedOn('h1', 'gpu0'), 2);
+  t.is(again.registry.getClaim('h1', 'z-first').state, 'CLAIM_STATE_ACTIVE');
+  // The oldest claim is used up first by a sync reporting one unit fewer.
+  await again.registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 2 }]), ORIGIN);
+  t.throws(() => again.registry.getClaim('h1', 'z-first'));
+  t.is(again.registry.getClaim('h1', 'a-second').devices[0].remaining, 1);
+  again.clock.advance(5_000);
+  const third = await again.reopen();
+  const expired = new Promise<void>((resolve) => third.registry.subscribe(() => resolve()));
+  third.registry.startLeases();
+  await expired;
+  t.is(third.registry.claimedOn('h1', 'gpu0'), 0);
+  await third.registry.close();
+});
+
+test('a sync reporting fewer units uses claims up, oldest first; a same-state sync is free', async (t) => {
+  const { registry } = await openCore();
+  await registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 4 }]), ORIGIN);
+  await registry.createClaim(spec('old', [{ device: 'gpu0', count: 2 }]), ORIGIN);
+  await registry.createClaim(spec('new', [{ device: 'gpu0' }]), ORIGIN);
+  const same = await registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 4 }]), ORIGIN);
+  t.false(same.changed);
+  t.is(registry.claimedOn('h1', 'gpu0'), 3);
+  await registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 3 }]), { actor: 'agent', reason: 'instance created' });
+  t.is(registry.getClaim('h1', 'old').devices[0].remaining, 1);
+  t.is(registry.claimedOn('h1', 'gpu0'), 2);
+  // Two units fewer: the old claim's last unit, then the new claim's.
+  await registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 1 }]), ORIGIN);
+  t.throws(() => registry.getClaim('h1', 'old'));
+  t.throws(() => registry.getClaim('h1', 'new'));
+  t.is(registry.claimedOn('h1', 'gpu0'), 0);
+  const ends = (await claimEntries(registry)).filter((e) => e.change === 'DELETED');
+  t.deepEqual(
+    ends.map((e) => [e.deviceId, e.after?.kind === 'claim' && e.after.claim.state]),
+    [
+      ['claims/old', 'CLAIM_STATE_CONSUMED'],
+      ['claims/new', 'CLAIM_STATE_CONSUMED'],
+    ],
+  );
+});
