@@ -110,6 +110,20 @@ test('a scheduler reads and checks but cannot compact, delete or write', async (
   t.regex(stranger.message, /tenant:eve/);
 });
 
+test('claims are a scheduler\'s (and an admin\'s): an agent or an auditor cannot reserve capacity', async (t) => {
+  const { as } = await mtlsServer(t, pki(t));
+  await as('admin', 'ops').syncHost(host('host-a'));
+  const claimed = await as('scheduler', 'nova').claims.create('host-a', 'mig-1', [{ device: 'gpu0' }]);
+  t.is(claimed.claim.name, 'hosts/host-a/claims/mig-1');
+  t.true(claimed.created);
+  for (const [role, name] of [['agent', 'host-a'], ['auditor', 'kim']] as const) {
+    const denied = await rejectsWith(t, as(role, name).claims.create('host-a', `mig-${role}`, [{ device: 'gpu0' }]), grpc.status.PERMISSION_DENIED);
+    t.regex(denied.message, new RegExp(`${role}:${name} may not call PlacementService/CreateClaim`));
+  }
+  await rejectsWith(t, as('agent', 'host-a').claims.release('hosts/host-a/claims/mig-1'), grpc.status.PERMISSION_DENIED);
+  t.is((await as('scheduler', 'nova').claims.get('hosts/host-a/claims/mig-1')).name, 'hosts/host-a/claims/mig-1');
+});
+
 test('a forged x-devcompat-actor does not change the recorded actor: the identity is recorded', async (t) => {
   const { as } = await mtlsServer(t, pki(t));
   const agentA = as('agent', 'host-a', { actor: 'ops@alice' });
