@@ -20,7 +20,7 @@ export interface AbuseOptions {
   /** A registered host for the probe's GetHost. */
   readonly probeHost: string;
   readonly streams: number;
-  /** Streams per connection (the server's default per-connection limit is 100). */
+  /** Streams per connection (at most the server's per-connection limit, 1,000 by default). */
   readonly perConnection: number;
   /** How long the streams are held open, unread, while the probe runs. */
   readonly holdS: number;

@@ -15,8 +15,8 @@ import { DEFAULT_EVICT_UNREAD_AFTER_MS, DEFAULT_MAX_FINITE_STREAMS, DEFAULT_SEND
 
 export { DEFAULT_EVICT_UNREAD_AFTER_MS, DEFAULT_MAX_FINITE_STREAMS, DEFAULT_SEND_TIMEOUT_MS };
 
-/** Streams one connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). */
-export const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
+/** Streams one connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS): clients multiplex hundreds of watches on one connection. */
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 1000;
 /** A request message must have arrived in full this long after its call started. */
 export const DEFAULT_RECEIVE_TIMEOUT_MS = 10_000;
 /** A connection with no call open for this long is closed (GOAWAY). */
