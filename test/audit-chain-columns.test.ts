@@ -5,7 +5,7 @@
 // written from the docs alone agrees with the server.
 
 import test from 'ava';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../server/store/open-database.ts';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { SyncHostRequest } from '../client/client.ts';
@@ -53,7 +53,7 @@ interface StoredRow {
 }
 
 function storedRows(dbPath: string): StoredRow[] {
-  const db = new Database(dbPath, { readonly: true });
+  const db = openDatabase(dbPath, { readonly: true });
   try {
     return db
       .prepare(
@@ -151,10 +151,10 @@ test('editing any one chained column of an entry is caught as ALTERED at that en
   for (const [column, assignment] of EDITS) {
     // A copy of the pristine file per column, so that each edit is the only one.
     const copy = path.join(server.dir, `tampered-${column}.db`);
-    const pristine = new Database(server.dbPath, { readonly: true });
+    const pristine = openDatabase(server.dbPath, { readonly: true });
     pristine.prepare('VACUUM INTO ?').run(copy);
     pristine.close();
-    const db = new Database(copy);
+    const db = openDatabase(copy);
     const before = db.prepare('SELECT * FROM history WHERE revision = 4 AND seq = 1').get() as Record<string, unknown>;
     t.is(db.prepare(`UPDATE history SET ${assignment} WHERE revision = 4 AND seq = 1`).run().changes, 1);
     const after = db.prepare('SELECT * FROM history WHERE revision = 4 AND seq = 1').get() as Record<string, unknown>;
@@ -172,7 +172,7 @@ test('the verifier is not fooled by the edited entry carrying a hash recomputed 
   // link then no longer matches, so the chain breaks right after the edit.
   const { server } = await seededFile(t);
   await server.server.close();
-  const db = new Database(server.dbPath);
+  const db = openDatabase(server.dbPath);
   t.is(db.prepare(`UPDATE history SET after = replace(after, '"l":{}', '"l":{"pool":"b"}') WHERE revision = 4 AND seq = 1`).run().changes, 1);
   const row = db
     .prepare(

@@ -4,7 +4,7 @@
 // stays one line; JSON output escapes what JSON.stringify leaves raw (DEL, the C1 controls).
 
 import test from 'ava';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../server/store/open-database.ts';
 import { devcompat, lines } from './helpers/cli.ts';
 import { startTestServer } from './helpers/server.ts';
 
@@ -16,7 +16,7 @@ test('stored control characters are escaped in tables, single values, JSON and e
   const first = await startTestServer(t);
   await first.client.syncHost({ name: 'hosts/a', labels: { note: 'plain' }, devices: [] });
   await first.server.close();
-  const db = new Database(first.dbPath);
+  const db = openDatabase(first.dbPath);
   db.prepare('UPDATE hosts SET labels = ? WHERE host_id = ?').run(JSON.stringify({ note: HOSTILE }), 'a');
   db.close();
   const server = await startTestServer(t, { dbPath: first.dbPath, dir: first.dir });

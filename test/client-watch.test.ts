@@ -5,7 +5,7 @@
 
 import test, { type ExecutionContext } from 'ava';
 import * as grpc from '@grpc/grpc-js';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../server/store/open-database.ts';
 import path from 'node:path';
 import { rmSync } from 'node:fs';
 import {
@@ -466,7 +466,7 @@ test('waitForRevision resolves through progress messages and times out with DEAD
   const silent = await writer.syncHost(host('d', '1.0.0'));
   t.is(silent.revision, '5');
   await elsewhere.close();
-  const db = new Database(dbPath);
+  const db = openDatabase(dbPath);
   t.is(db.prepare('DELETE FROM history WHERE revision > 3').run().changes, 6);
   db.close();
   // The head anchor beside the file would refuse this start (server/store/head-anchor.ts):

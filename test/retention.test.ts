@@ -3,7 +3,7 @@
 // still answerable), and the chain stays verifiable from the checkpoint.
 
 import test from 'ava';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../server/store/open-database.ts';
 import { DevcompatClient } from '../client/client.ts';
 import { collect } from './helpers/integration.ts';
 import { spawnServer } from './helpers/process.ts';
@@ -21,7 +21,7 @@ test('--retain 7d compacts the history older than seven days at start-up', async
   await first.server.close();
   // Revisions 1-5 were made eight days ago (revision times only: the chained entries are as
   // written, and never go backwards in time).
-  const db = new Database(first.dbPath);
+  const db = openDatabase(first.dbPath);
   t.is(db.prepare('UPDATE revisions SET time_ms = time_ms - ? WHERE revision <= 5').run(8 * DAY_MS).changes, 5);
   db.close();
 

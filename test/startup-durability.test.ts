@@ -5,7 +5,7 @@
 // history is verified; and a start-up failure always logs its real cause.
 
 import test from 'ava';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../server/store/open-database.ts';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DevcompatClient } from '../client/client.ts';
@@ -24,7 +24,7 @@ async function failedStart(args: string[]) {
 }
 
 function sql(dbPath: string, text: string): void {
-  const db = new Database(dbPath, { timeout: 5000 });
+  const db = openDatabase(dbPath, { timeout: 5000 });
   try {
     db.exec(text);
   } finally {
@@ -55,7 +55,7 @@ test('a second server on the same file refuses to start, naming the file and the
   // The database file itself is not locked: a backup reads it while the server runs.
   const backup = path.join(dir, 'backup.db');
   sql(db, `VACUUM INTO '${backup}'`);
-  t.is((new Database(backup, { readonly: true }).prepare('SELECT COUNT(*) AS n FROM hosts').get() as { n: number }).n, 2);
+  t.is((openDatabase(backup, { readonly: true }).prepare('SELECT COUNT(*) AS n FROM hosts').get() as { n: number }).n, 2);
 
   // A crashed holder's lock is the kernel's to release: a restart on the file starts at once.
   first.child.kill('SIGKILL');
@@ -94,7 +94,7 @@ test('a deleted history tail is refused at start-up without --expect-head; an ac
   t.is((await client.syncHost(host('a', 'after-restore'))).revision, '7');
   restored.child.kill('SIGTERM');
   await restored.exited;
-  const recorded = new Database(first.dbPath, { readonly: true });
+  const recorded = openDatabase(first.dbPath, { readonly: true });
   t.teardown(() => recorded.close());
   t.like(recorded.prepare('SELECT * FROM revisions WHERE revision = 6').get(), { actor: 'devcompat' });
   t.regex((recorded.prepare('SELECT reason FROM revisions WHERE revision = 6').get() as { reason: string }).reason, /^restore accepted: /);

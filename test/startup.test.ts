@@ -4,7 +4,7 @@
 // does when it cannot listen.
 
 import test from 'ava';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../server/store/open-database.ts';
 import path from 'node:path';
 import { startServer } from '../server/server.ts';
 import { readMigrations } from '../server/store/migrate.ts';
@@ -21,7 +21,7 @@ async function existingDatabase(t: Parameters<typeof startTestServer>[0]): Promi
 }
 
 function migrationsOf(dbPath: string): { version: number; name: string; checksum: string }[] {
-  const db = new Database(dbPath, { readonly: true });
+  const db = openDatabase(dbPath, { readonly: true });
   try {
     return db.prepare('SELECT version, name, checksum FROM schema_migrations ORDER BY version').all() as any[];
   } finally {
@@ -30,7 +30,7 @@ function migrationsOf(dbPath: string): { version: number; name: string; checksum
 }
 
 function edit(dbPath: string, sql: string): void {
-  const db = new Database(dbPath);
+  const db = openDatabase(dbPath);
   try {
     db.exec(sql);
   } finally {

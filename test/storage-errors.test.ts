@@ -5,7 +5,7 @@
 // history chain intact.
 
 import test, { type ExecutionContext } from 'ava';
-import Database from 'better-sqlite3';
+import { openDatabase } from '../server/store/open-database.ts';
 import * as grpc from '@grpc/grpc-js';
 import { validateSyncHost } from '../server/core/resources.ts';
 import { nextStoreInProcess } from './helpers/in-process-store.ts';
@@ -45,7 +45,7 @@ test('a database locked by another process: the write waits, then fails UNAVAILA
   const entries = await server.historySize();
 
   // Another process holds the write lock with a transaction it does not finish.
-  const other = new Database(server.dbPath);
+  const other = openDatabase(server.dbPath);
   t.teardown(() => other.close());
   other.exec('BEGIN IMMEDIATE');
   other.prepare("INSERT INTO revisions (revision, time_ms, actor, reason) VALUES (1000, 1, 'other', '')").run();
