@@ -9,7 +9,7 @@ import { openDatabase } from '../server/store/open-database.ts';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { SyncHostRequest } from '../client/client.ts';
-import { startTestServer } from './helpers/server.ts';
+import { startupRefusal, startTestServer } from './helpers/server.ts';
 import { rawClients, unaryCall } from './helpers/watch.ts';
 
 const GPU = (version: string) => ({ vendor: 'nvidia', device_api: 'vfio-pci', type: 'nvidia-a10-4q', software_version: version });
@@ -79,13 +79,7 @@ async function verifyFile(t: Parameters<typeof startTestServer>[0], dbPath: stri
   // The start-up check would refuse a tampered file before VerifyHistory could be asked
   // (test/startup-durability.test.ts): it is off here, so the verifier itself is what is tested,
   // and the refusal is asserted on the same file first.
-  const refused = await startTestServer(t, { dbPath, dir }).then(
-    async (running) => {
-      await running.server.close();
-      return undefined;
-    },
-    (error: Error) => error,
-  );
+  const refused = await startupRefusal(t, dbPath, dir);
   const running = await startTestServer(t, { dbPath, dir, startupChainCheck: 0 });
   const verdict = await verifyWith(running);
   if (verdict.intact === false && !refused) throw new Error('the start-up check let a tampered file start');

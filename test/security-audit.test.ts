@@ -13,7 +13,7 @@ import { readMigrations } from '../server/store/migrate.ts';
 import { openDatabase } from '../server/store/open-database.ts';
 import { issue, issueServer, makeCa } from './helpers/certs.ts';
 import { gvt, historyOf, rejectsWith } from './helpers/integration.ts';
-import { startTestServer, tempDir } from './helpers/server.ts';
+import { startupRefusal, startTestServer, tempDir } from './helpers/server.ts';
 
 const host = (name: string, version = '1.2.0') => ({ name, devices: [{ device_id: 'gpu0', descriptor: gvt(version) }] });
 
@@ -61,13 +61,7 @@ test('under mutual TLS the forged actor is kept only as on-behalf-of, chained: e
   // A tampered file is refused at start-up (the start-up chain check); with the check off the
   // server starts, and VerifyHistory says what was altered.
   const restart = async () => {
-    const refused = await startTestServer(t, { dbPath, dir }).then(
-      async (running) => {
-        await running.server.close();
-        return undefined;
-      },
-      (error: Error) => error,
-    );
+    const refused = await startupRefusal(t, dbPath, dir);
     const running = await startTestServer(t, { dbPath, dir, startupChainCheck: 0 });
     const verdict = await running.client.verifyHistory();
     await running.server.close();

@@ -52,3 +52,18 @@ export async function startTestServer(
     },
   };
 }
+
+/**
+ * Starts a server on an existing file with the start-up chain check on, and stops it: resolves
+ * to the refusal when the check refused the file, else undefined. Tests of the verifier itself
+ * assert this first, then start with `startupChainCheck: 0` to ask VerifyHistory.
+ */
+export async function startupRefusal(t: ExecutionContext, dbPath: string, dir: string): Promise<Error | undefined> {
+  return startTestServer(t, { dbPath, dir }).then(
+    async (running) => {
+      await running.server.close();
+      return undefined;
+    },
+    (error: Error) => error,
+  );
+}
