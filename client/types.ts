@@ -70,6 +70,25 @@ export interface Host {
   draining: boolean;
   /** Absent in history snapshots, watch events and point-in-time reads. */
   lease_expire_time: Timestamp | null;
+  /** The shared budgets of its last sync, budget id order, with what live claims hold of each. */
+  budgets?: BudgetStatus[];
+}
+
+/** A shared budget of a parent device that several devices of a host draw on (docs/model.md, "Shared budgets"). */
+export interface Budget {
+  budget_id: string;
+  parent?: string;
+  /** uint64 on the wire: a decimal string when read, a number or string when sent. */
+  total: string | number;
+  available: string | number;
+  /** Device id -> amount one unit of it uses. */
+  consumption: Record<string, string | number>;
+}
+
+export interface BudgetStatus {
+  budget: Budget;
+  /** How much of the budget the units live claims hold use (decimal string). */
+  claimed: string;
 }
 
 export interface Device {
@@ -78,6 +97,8 @@ export interface Device {
   capacity: Capacity | null;
   /** Units live claims hold on the device (placement); what the host reported is `capacity`. */
   claimed?: number;
+  /** Units one new claim on it alone could take: claims counted, shared budgets applied. */
+  free_units?: number;
   labels: Record<string, string>;
   revision: string;
   create_revision: string;
@@ -97,6 +118,8 @@ export interface SyncHostRequest {
   labels?: Record<string, string>;
   devices: DeviceSpec[];
   expected_revision?: string | number;
+  /** Replaces the host's shared budgets; omitted: none. */
+  budgets?: Budget[];
 }
 
 export interface SyncHostResponse {

@@ -217,3 +217,24 @@ test('claims are events on the watch feed, and WatchTargets follows claimed unit
     break;
   }
 });
+
+test('FindPlacements ranks two hosts that tie but for a claim by the units left free: claimed units count as used', async (t) => {
+  const { client } = await startTestServer(t);
+  await fleet(client);
+  const twin = (name: string) =>
+    client.syncHost({
+      name,
+      devices: [
+        { device_id: 'gpu0', descriptor: gvt('1.2.0'), capacity: { total: 4, available: 4 } },
+        { device_id: 'vf0', descriptor: VF, capacity: { total: 2, available: 2 } },
+      ],
+    });
+  await twin('hosts/twin-a');
+  await twin('hosts/twin-b');
+  const hostsOf = async () =>
+    (await collect(client.findPlacements(VM))).flatMap((i) => ('placement' in i ? [[i.placement.host, i.placement.key?.free_units_after]] : []));
+  t.deepEqual((await hostsOf()).slice(0, 2), [['hosts/twin-a', 3], ['hosts/twin-b', 3]], 'alike: the name decides');
+  // Another migration claims twin-a's spare VF: it still takes the VM exactly, with fewer units left.
+  await client.claims.create('twin-a', 'other', [{ device: 'vf0' }]);
+  t.deepEqual((await hostsOf()).slice(0, 2), [['hosts/twin-b', 3], ['hosts/twin-a', 2]]);
+});

@@ -382,3 +382,28 @@ for (const impl of STORES) {
     t.deepEqual(created.after, { kind: 'claim', claim: zed });
   });
 }
+
+// Shared budgets (migrations/0005_shared_budgets.sql): a host's budgets are stored with it,
+// loaded back as written, replaced and dropped by a later upsert, and read back from its
+// history snapshot; a host without budgets has none (not an empty list).
+for (const impl of STORES) {
+  test(`${impl.name}: a host's shared budgets are stored, replaced, dropped, and read back from its history`, async (t) => {
+    const store = await impl.open(t);
+    await store.commit(createHost(1));
+    const budgets = [
+      { budgetId: 'p/high', parent: 'p', total: 2048, available: 1024, consumption: new Map([['d0', 512]]) },
+      { budgetId: 'p/low', parent: 'p', total: 448, available: 256, consumption: new Map([['d0', 128], ['d1', 64]]) },
+    ];
+    const host = hostRecord('h1', 2, { createRevision: 1, createTime: T0 + 1000, budgets });
+    await store.commit(batch({ hostUpserts: [host], history: [entry(2, 0, 'h1', '', { change: 'UPDATED', after: { kind: 'host', host } })] }));
+    t.deepEqual((await store.load()).hosts[0], host);
+    const [updated] = await store.listHistory(historyQuery({ hostId: 'h1', deviceId: '', startRevision: 2, limit: 1 }));
+    t.deepEqual(updated.after, { kind: 'host', host });
+
+    const plain = hostRecord('h1', 3, { createRevision: 1, createTime: T0 + 1000 });
+    await store.commit(batch({ hostUpserts: [plain], history: [entry(3, 0, 'h1', '', { change: 'UPDATED', after: { kind: 'host', host: plain } })] }));
+    const loaded = (await store.load()).hosts[0];
+    t.is(loaded.budgets, undefined, 'dropped budgets are gone');
+    t.deepEqual(loaded, plain);
+  });
+}

@@ -14,6 +14,7 @@ import { hostIsEligible, type DescriptorEntry, type LiveDevice, type LiveState }
 import { labelsMatch, type Labels } from './resources.ts';
 import type { DeviceRecord } from './store.ts';
 import { selectBest } from './top-k.ts';
+import { deviceFreeUnits, NO_USAGE } from './claims.ts';
 
 /** A verdict computed once per (source descriptor, target descriptor) pair. */
 export interface CachedVerdict {
@@ -107,17 +108,35 @@ export class VerdictCache {
   }
 }
 
-/** Units of a device that live claims hold now (claims-registry.ts); 0 without claims. */
-export type ClaimedUnits = (hostId: string, deviceId: string) => number;
+/** What live claims hold now (claims-registry.ts), as FindTargets and WatchTargets count it. */
+export interface ClaimCounts {
+  /** Units of a device that live claims hold. */
+  claimed(hostId: string, deviceId: string): number;
+  /** A device's free units: claims counted, the shared budgets it draws on applied. */
+  free(device: LiveDevice): number;
+}
 
-export const NO_CLAIMS: ClaimedUnits = () => 0;
+/** No claims: a past view (which has no claim book) or a registry without placement. Budgets still apply. */
+export const NO_CLAIMS: ClaimCounts = {
+  claimed: () => 0,
+  free: (device) => deviceFreeUnits(device.record.capacity, device.host.record.budgets ?? [], NO_USAGE, device.record.deviceId),
+};
+
+/**
+ * Whether `require_available` keeps the device: it reports capacity (FindTargets' documented
+ * rule: a device without capacity is not known to be free) and has a unit free, claims
+ * counted and its shared budgets applied.
+ */
+export function hasFreeUnit(device: LiveDevice, counts: ClaimCounts): boolean {
+  return device.record.capacity !== undefined && device.record.capacity.available > 0 && counts.free(device) > 0;
+}
 
 export class TargetFinder {
   constructor(
     private readonly state: LiveState,
     private readonly verdicts: VerdictCache,
     /** Claims are counted in the present only: a past view has no claim book. */
-    private readonly claimed: ClaimedUnits = NO_CLAIMS,
+    private readonly claims: ClaimCounts = NO_CLAIMS,
   ) {}
 
   /** FindTargets over the live devices or, given a past view, over that view's devices. */
@@ -132,10 +151,7 @@ export class TargetFinder {
       if (!hostIsEligible(device.host.record, options)) return false;
       if (options.excludeHosts.has(hostId)) return false;
       if (!labelsMatch(device.host.record.labels, options.hostLabels)) return false;
-      if (options.requireAvailable) {
-        const claimed = past ? 0 : this.claimed(hostId, device.record.deviceId);
-        if (!((device.record.capacity?.available ?? 0) - claimed > 0)) return false;
-      }
+      if (options.requireAvailable && !hasFreeUnit(device, past ? NO_CLAIMS : this.claims)) return false;
       return true;
     };
 

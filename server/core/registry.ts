@@ -11,18 +11,18 @@
 
 import { systemClock, type Clock } from './clock.ts';
 import { Claims, type ClaimListQuery, type ClaimResult } from './claims-registry.ts';
-import type { ClaimBook, ClaimSpec } from './claims.ts';
+import { deviceFreeUnits, NO_USAGE, type ClaimBook, type ClaimSpec } from './claims.ts';
 import { findPlacements, type PlacementAnswer } from './placement-finder.ts';
 import type { PlacementQuery } from './placement-request.ts';
 import type { ClaimRecord } from './store.ts';
 import { Audit, type ChainVerification, type RetentionPolicy } from './audit.ts';
 import type { DomainError } from './errors.ts';
-import { TargetFinder, VerdictCache, type CachedVerdict, type ResolvedDevice } from './find-targets.ts';
+import { NO_CLAIMS, TargetFinder, VerdictCache, type CachedVerdict, type ClaimCounts, type ResolvedDevice } from './find-targets.ts';
 import { GroupCommit, type DeleteResult, type RevisionChange, type StateResult, type SyncResult } from './group-commit.ts';
 import { DEFAULT_LEASE_TTL_MS, Leases, loadedLeaseExpiry, SERVER_ACTOR } from './leases.ts';
 import { LiveState, type DescriptorEntry, type HostListQuery, type HostState, type LiveDevice, type LiveHost } from './live-state.ts';
 import type { Descriptor } from './model.ts';
-import { compacted, PointInTime, type AsOf, type PastView } from './point-in-time.ts';
+import { compacted, PointInTime, type AsOf, type DeviceAt, type PastView } from './point-in-time.ts';
 import { CurrentView, openReadView, resolveCurrent, type DeviceRef, type ReadView } from './read-view.ts';
 import type { SyncHostCommand } from './resources.ts';
 import { openStandingQuery, type StandingQueryOptions, type StandingQuerySink } from './standing-query.ts';
@@ -58,6 +58,11 @@ export class Registry {
   private readonly finder: TargetFinder;
   private readonly current: CurrentView;
   private readonly claims: Claims;
+  /** What FindTargets and WatchTargets count of live claims. */
+  private readonly claimCounts: ClaimCounts = {
+    claimed: (hostId, deviceId) => this.claims.claimedOn(hostId, deviceId),
+    free: (device) => this.claims.freeOn(device),
+  };
 
   /** Loads the registry's state from the store. */
   static async open(store: RegistryStore, options: RegistryOptions = {}): Promise<Registry> {
@@ -88,7 +93,7 @@ export class Registry {
     this.claims.connect(this.writes);
     this.audit = new Audit(store, this.state, clock, loaded.checkpoint);
     this.pointInTime = new PointInTime(store, this.state, this.audit);
-    this.finder = new TargetFinder(this.state, this.verdicts, (hostId, deviceId) => this.claims.claimedOn(hostId, deviceId));
+    this.finder = new TargetFinder(this.state, this.verdicts, this.claimCounts);
     this.current = new CurrentView(this.state, this.finder);
     this.store = store;
   }
@@ -191,6 +196,26 @@ export class Registry {
     return this.claims.claimedOn(hostId, deviceId);
   }
 
+  /**
+   * A device's free units: now, claims counted and its shared budgets applied; in a past
+   * view (no claim book), the capacity and budgets of then alone.
+   */
+  freeUnitsOf(device: LiveDevice, past = false): number {
+    return past ? NO_CLAIMS.free(device) : this.claims.freeOn(device);
+  }
+
+  /** A device read through a view: its free units now (claims counted) or at its revision (budgets of then, no claims). */
+  freeUnitsAt(device: DeviceAt, present: boolean): number {
+    const live = present ? this.state.findDevice(device.record.hostId, device.record.deviceId) : undefined;
+    if (live && live.record === device.record) return this.claims.freeOn(live);
+    return deviceFreeUnits(device.record.capacity, device.budgets, NO_USAGE, device.record.deviceId);
+  }
+
+  /** What live claims hold of each of the host's shared budgets now. */
+  budgetClaims(host: LiveHost): ReadonlyMap<string, number> {
+    return this.claims.usageOn(host).claimedByBudget;
+  }
+
   /** Hosts that can take every device of a VM, best first (placement-finder.ts). */
   findPlacements(query: PlacementQuery): PlacementAnswer {
     return findPlacements(this.state, this.verdicts, (hostId) => this.claims.bookOf(hostId), query);
@@ -266,9 +291,7 @@ export class Registry {
    * baseline, in the same tick, so no revision falls between them. Returns the cancel function.
    */
   watchTargets(source: ResolvedDevice, options: StandingQueryOptions, sink: StandingQuerySink): () => void {
-    return openStandingQuery(this.state, this.verdicts, this.writes, source, options, sink, (hostId, deviceId) =>
-      this.claims.claimedOn(hostId, deviceId),
-    );
+    return openStandingQuery(this.state, this.verdicts, this.writes, source, options, sink, this.claimCounts);
   }
 
   // Audit -------------------------------------------------------------------------------

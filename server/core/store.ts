@@ -5,6 +5,7 @@
 import type { Capacity } from './model.ts';
 import type { Labels } from './resources.ts';
 import type { Claim } from './claims.ts';
+import type { Budget } from './budgets.ts';
 
 export interface HostRecord {
   readonly hostId: string;
@@ -19,6 +20,8 @@ export interface HostRecord {
   readonly reachable: boolean;
   /** The operator's draining mark; a sync does not clear it. */
   readonly draining: boolean;
+  /** The shared budgets of its last sync, in budget id order; absent (or empty) when none. */
+  readonly budgets?: readonly Budget[];
 }
 
 export interface DeviceRecord {

@@ -26,7 +26,7 @@ import type {
   LoadedState,
 } from '../core/store.ts';
 import { chainedColumns, chainHash, GENESIS_HASH } from './history-chain.ts';
-import { chainEntries, compactionRecord, lastRecordHash, decodeSnapshot, walkChain, walkCompactions } from './history-encoding.ts';
+import { chainEntries, compactionRecord, lastRecordHash, decodeBudgets, decodeSnapshot, encodeBudgets, walkChain, walkCompactions } from './history-encoding.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 import { openDatabase } from './open-database.ts';
 import { SingleWriterLock } from './single-writer-lock.ts';
@@ -65,6 +65,8 @@ interface HostRow {
   last_sync_time_ms: number;
   reachable: number;
   draining: number;
+  /** JSON (history-encoding.ts `encodeBudgets`); null when the host has none (migration 0005). */
+  budgets: string | null;
   lease_expire_ms?: number | null;
 }
 
@@ -482,6 +484,7 @@ function hostFromRow(row: HostRow): HostRecord {
     lastSyncTime: row.last_sync_time_ms,
     reachable: row.reachable === 1,
     draining: row.draining === 1,
+    ...(row.budgets !== null && { budgets: decodeBudgets(JSON.parse(row.budgets)) }),
   };
 }
 
@@ -496,6 +499,7 @@ function hostToRow(host: HostRecord): HostRow {
     last_sync_time_ms: host.lastSyncTime,
     reachable: host.reachable ? 1 : 0,
     draining: host.draining ? 1 : 0,
+    budgets: host.budgets?.length ? JSON.stringify(encodeBudgets(host.budgets)) : null,
   };
 }
 
@@ -561,12 +565,12 @@ function prepareStatements(db: Database.Database) {
     ),
     upsertHost: db.prepare(
       `INSERT INTO hosts (host_id, labels, revision, create_revision, create_time_ms, update_time_ms, last_sync_time_ms,
-         reachable, draining)
+         reachable, draining, budgets)
        VALUES (@host_id, @labels, @revision, @create_revision, @create_time_ms, @update_time_ms, @last_sync_time_ms,
-         @reachable, @draining)
+         @reachable, @draining, @budgets)
        ON CONFLICT (host_id) DO UPDATE SET labels = excluded.labels, revision = excluded.revision,
          update_time_ms = excluded.update_time_ms, last_sync_time_ms = excluded.last_sync_time_ms,
-         reachable = excluded.reachable, draining = excluded.draining`,
+         reachable = excluded.reachable, draining = excluded.draining, budgets = excluded.budgets`,
     ),
     deleteHost: db.prepare('DELETE FROM hosts WHERE host_id = ?'),
     touchHost: db.prepare('UPDATE hosts SET last_sync_time_ms = ? WHERE host_id = ?'),
