@@ -9,6 +9,8 @@ import * as limits from './grpc/limits.ts';
 import { startupFailureCause } from './startup-failure.ts';
 import { DEFAULT_STARTUP_CHAIN_CHECK } from './store/startup-check.ts';
 import { loadPolicy } from './grpc/auth.ts';
+import { DEFAULT_SLOW_REQUEST_MS } from './grpc/telemetry.ts';
+import { tracingFromEnv } from './tracing.ts';
 
 /** `30s`, `500ms`, `2m`, `7d`, or plain milliseconds. */
 function duration(value: string): number {
@@ -157,8 +159,18 @@ const program = new Command()
       .env('DEVCOMPAT_STARTUP_CHECK')
       .default(DEFAULT_STARTUP_CHAIN_CHECK),
   )
+  // Observability (docs/operations.md): metrics, slow requests; tracing is configured by OTEL_* variables.
   .addOption(
-    new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).env('DEVCOMPAT_LOG_LEVEL').default('info'),
+    new Option('--metrics-address <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (default: off)').env('DEVCOMPAT_METRICS_ADDRESS'),
+  )
+  .addOption(
+    new Option('--slow-request <duration>', 'log unary calls slower than this at warn (0: never)')
+      .argParser(durationOrOff)
+      .env('DEVCOMPAT_SLOW_REQUEST')
+      .default(DEFAULT_SLOW_REQUEST_MS, '1s'),
+  )
+  .addOption(
+    new Option('--log-level <level>', 'log level (debug: one line per call)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).env('DEVCOMPAT_LOG_LEVEL').default('info'),
   )
   // Security (docs/security.md): TLS, mutual TLS and the authorization policy.
   .addOption(new Option('--tls-cert <file>', 'PEM certificate (chain) the server presents; re-read when it changes').env('DEVCOMPAT_TLS_CERT'))
@@ -176,6 +188,8 @@ const options = program.opts<{
   leaseTtl: number;
   retain?: RetentionPolicy;
   logLevel: string;
+  metricsAddress?: string;
+  slowRequest: number;
   maxConcurrentStreams: number;
   receiveTimeout: number;
   idleTimeout: number;
@@ -202,6 +216,8 @@ try {
     throw new Error('--tls-cert and --tls-key go together');
   }
   if (options.clientCa && !options.tlsCert) throw new Error('--client-ca needs --tls-cert and --tls-key');
+  const tracing = tracingFromEnv();
+  if (tracing) log.info({ exporters: tracing.exporters }, 'tracing on (OTEL_* environment)');
   const server = await startServer({
     tls: options.tlsCert && options.tlsKey ? { certFile: options.tlsCert, keyFile: options.tlsKey, clientCaFile: options.clientCa } : undefined,
     authz: options.authz ? loadPolicy(options.authz) : undefined,
@@ -228,17 +244,23 @@ try {
     },
     acceptRestore: options.acceptRestore,
     startupChainCheck: options.startupCheck,
+    metricsAddress: options.metricsAddress,
+    slowRequestMs: options.slowRequest,
+    tracer: tracing?.tracer,
     onFatal: () => process.exit(1),
   });
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down');
-    server.close().then(
-      () => process.exit(0),
-      (error) => {
-        log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    server
+      .close()
+      .then(() => tracing?.shutdown())
+      .then(
+        () => process.exit(0),
+        (error) => {
+          log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));

@@ -24,6 +24,11 @@ import { guarded, type GuardedService } from './grpc/auth.ts';
 import { ReloadingServerCredentials, type TlsFiles } from './grpc/tls-credentials.ts';
 import type { AuthzPolicy } from './core/authz.ts';
 import { placementHandlers } from './grpc/placement-service.ts';
+import type { Tracer } from '@opentelemetry/api';
+import { identityFromSubjectAltName } from './core/authz.ts';
+import { isLeaseExpiry } from './core/leases.ts';
+import { DEFAULT_SLOW_REQUEST_MS, telemetryInterceptor } from './grpc/telemetry.ts';
+import { serveMetrics, ServerMetrics, type MetricsListener } from './metrics.ts';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
 export const DEFAULT_DB_PATH = './data/devcompat.db';
@@ -75,6 +80,13 @@ export interface ServerOptions {
   readonly authz?: AuthzPolicy;
   /** Allows listening on a non-loopback address without TLS (`--insecure`; logged as a warning). */
   readonly insecure?: boolean;
+  // Observability (docs/operations.md, Metrics, logs and traces) ----------------------------
+  /** Where Prometheus metrics are served (`host:port`, `/metrics`); undefined: no metrics. */
+  readonly metricsAddress?: string;
+  /** A unary call slower than this many ms is logged at `warn` (default 1000; 0: never). */
+  readonly slowRequestMs?: number;
+  /** Makes one span per call (server/tracing.ts builds it from OTEL_*); undefined: no tracing. */
+  readonly tracer?: Tracer;
 }
 
 /** True for addresses only this machine can reach. */
@@ -114,6 +126,8 @@ export interface RunningServer {
   openStreams(): number;
   /** Calls shed over the memory budget and cut off by the receive timeout, since start. */
   readonly limitStats: Readonly<LimitStats>;
+  /** `host:port` of the metrics listener, when there is one. */
+  readonly metricsAddress?: string;
   close(): Promise<void>;
 }
 
@@ -157,6 +171,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       startupChainCheck: options.startupChainCheck,
     });
   const store = await openStore();
+  const metrics = options.metricsAddress !== undefined ? new ServerMetrics() : undefined;
+  metrics?.observeCommits(store);
   logStartupChecks(log, options.dbPath, store.startup);
   let registry: Registry;
   try {
@@ -177,7 +193,28 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...connectionOptions(limits),
     // Limits first; then strict input (issue 10): a malformed request is INVALID_ARGUMENT
     // before any handler.
-    interceptors: [limitsInterceptor(limits, log, limitStats), refuseMalformedRequests(log)],
+    // Telemetry right after the limits, so that it sees every call and how it ended.
+    interceptors: [
+      limitsInterceptor(limits, log, limitStats),
+      telemetryInterceptor({
+        log,
+        slowRequestMs: options.slowRequestMs ?? DEFAULT_SLOW_REQUEST_MS,
+        metrics,
+        tracer: options.tracer,
+        identityOf: policy
+          ? (call) => {
+              try {
+                return identityFromSubjectAltName(call.getAuthContext().sslPeerCertificate?.subjectaltname, policy).identity;
+              } catch {
+                return undefined;
+              }
+            }
+          : undefined,
+        shedCount: () => limitStats.shed,
+        receiveTimeoutMs: limits.receiveTimeoutMs,
+      }),
+      refuseMalformedRequests(log),
+    ],
   });
   const services = strictServices(loadServices());
   const streams = new StreamTracker({
@@ -237,8 +274,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const host = address.slice(0, address.lastIndexOf(':'));
   const boundAddress = `${host}:${port}`;
+  let metricsListener: MetricsListener | undefined;
+  if (metrics) {
+    try {
+      metricsListener = await serveMetrics(metrics, options.metricsAddress!, log);
+    } catch (error) {
+      server.forceShutdown();
+      if (credentials instanceof ReloadingServerCredentials) credentials.stop();
+      await store.close();
+      throw error;
+    }
+  }
   // Leases start once the server listens: a lease that ran out while the server was down is
   // expired now, dated when it ran out.
+  const detachMetrics = metrics?.attach({ registry, hub, streams, limitStats });
+  const stopLeaseLog = registry.subscribe((change) => {
+    for (const entry of change.entries) {
+      if (!isLeaseExpiry(entry)) continue;
+      log.info({ host: entry.hostId, revision: change.revision, expired_at: new Date(entry.time).toISOString() }, 'lease expired: host is UNREACHABLE');
+    }
+  });
   registry.startLeases();
   const timers: NodeJS.Timeout[] = [];
   if (options.retention) {
@@ -267,6 +322,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       revision: registry.revision,
       head_hash: registry.headHash,
       lease_ttl_ms: registry.leaseTtlMs,
+      metrics: metricsListener?.address ?? 'off',
+      tracing: options.tracer ? 'on' : 'off',
       limits,
       ...registry.stats,
     },
@@ -279,6 +336,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       health.setStatus('', 'NOT_SERVING');
       for (const name of SERVICE_NAMES) health.setStatus(name, 'NOT_SERVING');
       for (const timer of timers) clearInterval(timer);
+      stopLeaseLog();
       hub.close();
       streams.endAll();
       await new Promise<void>((resolve) => {
@@ -295,6 +353,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logHead();
       await store.close();
       if (credentials instanceof ReloadingServerCredentials) credentials.stop();
+      detachMetrics?.();
+      await metricsListener?.close();
       log.info('devcompat stopped');
     })();
     return closing;
@@ -305,5 +365,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     void close().finally(() => options.onFatal?.(error));
   });
 
-  return { address: boundAddress, port, registry, watches: hub, openStreams: () => streams.size, limitStats, close };
+  return {
+    address: boundAddress,
+    port,
+    registry,
+    watches: hub,
+    openStreams: () => streams.size,
+    limitStats,
+    metricsAddress: metricsListener?.address,
+    close,
+  };
 }

@@ -128,6 +128,13 @@ export class Claims {
 
   // Reads ------------------------------------------------------------------------------
 
+  /** Claims held, lapsed ones not yet recorded as expired included (for metrics; O(hosts with claims)). */
+  get size(): number {
+    let count = 0;
+    for (const book of this.books.values()) count += book.claims.size;
+    return count;
+  }
+
   /** A live claim (one past its expiry is not live, even before its expiry is recorded). */
   get(hostId: string, claimId: string): ClaimRecord {
     const claim = this.books.get(hostId)?.claims.get(claimId);

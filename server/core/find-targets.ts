@@ -77,6 +77,9 @@ export const VERDICT_CACHE_LIMIT = 50_000;
 export class VerdictCache {
   private readonly verdicts = new Map<string, Map<string, CachedVerdict>>();
   private count = 0;
+  /** Lookups answered from the cache, and those that evaluated the pair, since start (for metrics). */
+  hits = 0;
+  misses = 0;
 
   constructor(private readonly limit = VERDICT_CACHE_LIMIT) {}
 
@@ -88,7 +91,11 @@ export class VerdictCache {
   verdictFor(source: Descriptor, target: Descriptor): CachedVerdict {
     let bySource = this.verdicts.get(source.key);
     const hit = bySource?.get(target.key);
-    if (hit) return hit;
+    if (hit) {
+      this.hits++;
+      return hit;
+    }
+    this.misses++;
     const verdict = evaluate(source, target);
     const cached: CachedVerdict = { verdict, rank: rankKey(source, target, verdict) };
     if (this.count >= this.limit) {

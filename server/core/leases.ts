@@ -12,7 +12,7 @@
 import type { Clock } from './clock.ts';
 import type { CommitObserver, GroupCommit } from './group-commit.ts';
 import { hostState, type HostState, type LiveHost, type LiveState } from './live-state.ts';
-import type { HostRecord, RegistryStore } from './store.ts';
+import type { HistoryRecord, HostRecord, RegistryStore } from './store.ts';
 import { EMPTY_BATCH, type Plan, type WriteOrigin } from './write-planning.ts';
 
 export const DEFAULT_LEASE_TTL_MS = 30_000;
@@ -23,6 +23,17 @@ export const LEASE_PERSIST_INTERVAL_MS = 1000;
 export const SERVER_ACTOR = 'devcompat';
 
 const RENEWED: WriteOrigin = { actor: SERVER_ACTOR, reason: 'lease renewed by a keepalive' };
+
+/** True for the history entry of a lapsed lease: the host itself turning from reachable to UNREACHABLE. */
+export function isLeaseExpiry(entry: HistoryRecord): boolean {
+  return (
+    entry.deviceId === '' &&
+    entry.before?.kind === 'host' &&
+    entry.before.host.reachable &&
+    entry.after?.kind === 'host' &&
+    !entry.after.host.reachable
+  );
+}
 
 /** The expiry of a loaded host: as persisted, else one TTL from its last sync. */
 export function loadedLeaseExpiry(record: HostRecord, persisted: ReadonlyMap<string, number>, ttlMs: number): number {

@@ -20,7 +20,7 @@ import type { DomainError } from './errors.ts';
 import { NO_CLAIMS, TargetFinder, VerdictCache, type CachedVerdict, type ClaimCounts, type ResolvedDevice } from './find-targets.ts';
 import { GroupCommit, type DeleteResult, type RevisionChange, type StateResult, type SyncResult } from './group-commit.ts';
 import { DEFAULT_LEASE_TTL_MS, Leases, loadedLeaseExpiry, SERVER_ACTOR } from './leases.ts';
-import { LiveState, type DescriptorEntry, type HostListQuery, type HostState, type LiveDevice, type LiveHost } from './live-state.ts';
+import { hostState, LiveState, type DescriptorEntry, type HostListQuery, type HostState, type LiveDevice, type LiveHost } from './live-state.ts';
 import type { Descriptor } from './model.ts';
 import { compacted, PointInTime, type AsOf, type DeviceAt, type PastView } from './point-in-time.ts';
 import { CurrentView, openReadView, resolveCurrent, type DeviceRef, type ReadView } from './read-view.ts';
@@ -29,7 +29,7 @@ import { openStandingQuery, type StandingQueryOptions, type StandingQuerySink } 
 import type { Checkpoint, CompactionResult, HistoryQuery, HistoryRecord, RegistryStore } from './store.ts';
 import type { WriteOrigin } from './write-planning.ts';
 
-export { DEFAULT_LEASE_TTL_MS, SERVER_ACTOR } from './leases.ts';
+export { DEFAULT_LEASE_TTL_MS, isLeaseExpiry, SERVER_ACTOR } from './leases.ts';
 export { hostIsEligible, hostState } from './live-state.ts';
 export type { ChainVerification, RetentionPolicy } from './audit.ts';
 export type { CachedVerdict, FindOptions, FindResult, FoundTarget, ResolvedDevice } from './find-targets.ts';
@@ -40,6 +40,19 @@ export type { DeviceRef, ReadView } from './read-view.ts';
 export type { WriteOrigin } from './write-planning.ts';
 export type { ClaimListQuery, ClaimResult } from './claims-registry.ts';
 export type { PlacementAnswer } from './placement-finder.ts';
+
+/** The registry's sizes and counters since start, as metrics read them. */
+export interface RegistryGauges {
+  readonly hosts: number;
+  readonly devices: number;
+  /** Distinct descriptors interned. */
+  readonly descriptors: number;
+  readonly claims: number;
+  /** Hosts by lease state. */
+  readonly hostStates: Readonly<Record<HostState, number>>;
+  readonly revision: number;
+  readonly verdictCache: { readonly size: number; readonly hits: number; readonly misses: number };
+}
 
 export interface RegistryOptions {
   /** Time and timers (default: the system clock). */
@@ -125,6 +138,19 @@ export class Registry {
 
   get stats(): { hosts: number; devices: number; descriptors: number; cachedVerdicts: number } {
     return { ...this.state.stats, cachedVerdicts: this.verdicts.size };
+  }
+
+  /** What the server's metrics read at each scrape (server/metrics.ts): counts, not copies. */
+  get gauges(): RegistryGauges {
+    const hostStates: Record<HostState, number> = { READY: 0, DRAINING: 0, UNREACHABLE: 0 };
+    for (const host of this.state.allHosts()) hostStates[hostState(host.record)]++;
+    return {
+      ...this.state.stats,
+      claims: this.claims.size,
+      hostStates,
+      revision: this.state.revision,
+      verdictCache: { size: this.verdicts.size, hits: this.verdicts.hits, misses: this.verdicts.misses },
+    };
   }
 
   /** Called synchronously after each committed revision, in revision order. */
