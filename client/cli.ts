@@ -25,17 +25,30 @@ import { registerSyncCommands } from './commands/sync.ts';
 import { registerWatchCommands } from './commands/watch.ts';
 import { registerAgentCommand } from '../agent/cli-command.ts';
 import { registerPlacementCommands } from './commands/placement.ts';
+import { registerBackupCommands } from './commands/backup.ts';
+import { registerHealthCommands } from './commands/health.ts';
+import { registerCompletionCommand } from './commands/completion.ts';
+import { applyConfigFile } from './config-file.ts';
+import { packageVersion } from './version.ts';
 
 export { EXIT_BROKEN, EXIT_ERROR, EXIT_INCOMPATIBLE, EXIT_OK } from './commands/context.ts';
 
-export function buildProgram(io: {
-  out: (text: string) => void;
-  err: (text: string) => void;
-  setExitCode: (code: number) => void;
-}): Command {
+/** What `devcompat serve` shows in the command list when the server's module is not loaded. */
+const SERVE_SUMMARY = 'run the registry server (its flags are its own: devcompat serve --help)';
+
+export function buildProgram(
+  io: {
+    out: (text: string) => void;
+    err: (text: string) => void;
+    setExitCode: (code: number) => void;
+  },
+  server: { serveCommand?: () => Command } = {},
+): Command {
   const program = new Command()
     .name('devcompat')
     .description('Ask the devcompat registry where a VM with assigned devices can be live-migrated.')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .addOption(new Option('--config <file>', 'settings file (YAML or JSON) for these global options, keys named as the flags (address: host:port); flags and environment win').env('DEVCOMPAT_CONFIG'))
     .addOption(new Option('--address <host:port>', 'registry address').env('DEVCOMPAT_ADDRESS').default('127.0.0.1:50051'))
     .addOption(new Option('--json', 'JSON output (one object, or one object per line for streams and lists)').default(false))
     .addOption(new Option('--actor <name>', 'who is making changes, recorded in history').env('DEVCOMPAT_ACTOR'))
@@ -51,7 +64,8 @@ export function buildProgram(io: {
       // Usage errors are one line too, like every other error.
       outputError: (text, write) => write(`devcompat: ${text.trim()} (see devcompat --help)\n`),
     })
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', () => applyConfigFile(program));
 
   const options = () => program.opts<GlobalOptions>();
   const client = () =>
@@ -94,9 +108,29 @@ export function buildProgram(io: {
   registerWatchCommands(program, cli);
   registerAuditCommands(program, cli);
   registerPlacementCommands(program, cli);
+  registerHealthCommands(program, cli);
+  registerBackupCommands(program, cli);
 
   registerAgentCommand(program, io);
+  // The server's module is loaded only when `serve` runs (or its help, or completion): the
+  // other commands do not pay for it. Its flags are its own, so when it runs the program's
+  // options are read before `serve` only (positional options): `serve --address` is where it
+  // listens, not the global --address where clients connect.
+  if (server.serveCommand) program.addCommand(server.serveCommand());
+  else program.command('serve').description(SERVE_SUMMARY);
+  registerCompletionCommand(program, cli);
   return program;
+}
+
+/** The command a command line asks for (`serve` for `devcompat --json serve --db x`), if any. */
+function commandOf(argv: string[]): string | undefined {
+  const quiet = { out: () => {}, err: () => {}, setExitCode: () => {} };
+  try {
+    const { operands } = buildProgram(quiet).configureOutput({ writeErr: () => {}, writeOut: () => {} }).parseOptions(argv);
+    return operands[0] === 'help' ? operands[1] : operands[0];
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs the CLI; resolves with the exit code. */
@@ -105,14 +139,17 @@ export async function run(argv: string[], io = { out: (text: string) => console.
   // Stored values and server messages may hold control characters: escaped before any output.
   const out = (text: string) => io.out(printableOutput(text));
   const err = (text: string) => io.err(printableOutput(text));
-  const program = buildProgram({ out, err, setExitCode: (code) => (exitCode = code) });
+  const command = commandOf(argv);
+  const server = command === 'serve' || command === 'completion' ? await import('../server/main.ts') : undefined;
+  const program = buildProgram({ out, err, setExitCode: (code) => (exitCode = code) }, { serveCommand: server?.serveCommand });
+  if (command === 'serve') program.enablePositionalOptions();
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (error) {
     const commanderError = error as { code?: string; exitCode?: number };
     // --help asked for help; a missing command shows help too, but as a usage error.
-    if (commanderError.code === 'commander.helpDisplayed') return EXIT_OK;
+    if (commanderError.code === 'commander.helpDisplayed' || commanderError.code === 'commander.version') return EXIT_OK;
     if (typeof commanderError.code === 'string' && commanderError.code.startsWith('commander.')) return EXIT_ERROR;
     err(`devcompat: ${describeError(error, program.opts<GlobalOptions>().address)}`);
     return EXIT_ERROR;

@@ -41,6 +41,7 @@ import type {
   AsOf,
   CheckItem,
   CheckItemResult,
+  BackupResponse,
   CompactHistoryResponse,
   CompatibilityResult,
   DeleteHostResponse,
@@ -176,6 +177,7 @@ export class DevcompatClient {
   private readonly historyService: grpc.Client & Record<string, UnaryMethod>;
   private readonly watchService: grpc.Client & Record<string, any>;
   private readonly placementService: grpc.Client & Record<string, any>;
+  private readonly adminService: grpc.Client & Record<string, UnaryMethod>;
   private readonly deadlineMs: number;
   private readonly retry: RetryPolicy;
   private readonly actor: string | undefined;
@@ -199,6 +201,7 @@ export class DevcompatClient {
     this.historyService = new services.HistoryService(options.address, credentials, shared) as any;
     this.watchService = new services.WatchService(options.address, credentials, shared) as any;
     this.placementService = new services.PlacementService(options.address, credentials, shared) as any;
+    this.adminService = new services.AdminService(options.address, credentials, shared) as any;
     this.deadlineMs = options.deadlineMs ?? 30_000;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.actor = options.actor;
@@ -366,6 +369,17 @@ export class DevcompatClient {
    */
   compactHistory(revision: string | number, options: WriteOptions = {}): Promise<CompactHistoryResponse> {
     return this.unary(this.historyService, 'CompactHistory', { revision: String(revision) }, true, options);
+  }
+
+  // -- Admin ------------------------------------------------------------------------------
+
+  /**
+   * Asks the server to write a consistent copy of its registry to `path` (absolute, on the
+   * server's host, a new file) and returns the revision and history head the copy holds. Not
+   * retried: a second attempt would find the first one's file and be refused.
+   */
+  backup(path: string, options: { deadlineMs?: number } = {}): Promise<BackupResponse> {
+    return this.unary(this.adminService, 'Backup', { path }, false, {}, options.deadlineMs);
   }
 
   // -- Watch ------------------------------------------------------------------------------

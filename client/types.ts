@@ -336,6 +336,18 @@ export interface CompactHistoryResponse {
   compaction: Compaction | null;
 }
 
+// -- Admin ------------------------------------------------------------------------------
+
+export interface BackupResponse {
+  /** The file the server wrote, on its host. */
+  path: string;
+  /** The revision the copy holds. */
+  revision: string;
+  /** The history head the copy ends at: prove it with `audit verify --expect-head`. */
+  head_hash: string;
+  size_bytes: string;
+}
+
 // -- Watch ------------------------------------------------------------------------------
 
 /** Every field set must match; device fields match the descriptor before or after a change. */

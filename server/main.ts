@@ -1,7 +1,17 @@
-// `npm start`: the registry on an embedded SQLite file with sensible defaults.
-// Flags override environment variables, which override the defaults.
+// `devcompat serve` (and `npm start`): the registry on an embedded SQLite file with sensible
+// defaults. Its flags are its own (the CLI parses them after `serve`, positionally): `--address`
+// is where it listens (DEVCOMPAT_LISTEN_ADDRESS), unlike the CLI's global `--address`, where
+// clients connect. Flags override environment variables, which override a --config file, which
+// overrides the defaults.
+//
+// The CLI imports this module only when `serve` is asked for, so that other commands do not pay
+// for the server's modules. Run directly (`node --import tsx server/main.ts --db ...`, as tests
+// and benches do), it is the serve command alone.
 
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { applyConfigFile } from '../client/config-file.ts';
 import { pino } from 'pino';
 import { DEFAULT_ADDRESS, DEFAULT_DB_PATH, DEFAULT_MAX_MESSAGE_BYTES, startServer } from './server.ts';
 import { DEFAULT_LEASE_TTL_MS, type RetentionPolicy } from './core/registry.ts';
@@ -53,11 +63,14 @@ function positiveInteger(value: string): number {
   return number;
 }
 
-const program = new Command()
-  .name('devcompat-server')
-  .description('devcompat registry server: device compatibility for live migration')
+export const SERVE_DESCRIPTION = 'run the registry server (its flags are its own: devcompat serve --help)';
+
+/** The `serve` command, with every server flag. */
+export const serveCommand = () => new Command('serve')
+  .description(SERVE_DESCRIPTION)
+  .addOption(new Option('--config <file>', 'settings file (YAML or JSON), keys named as the flags (lease_ttl: 1h); flags and environment win').env('DEVCOMPAT_SERVE_CONFIG'))
   .addOption(new Option('--db <path>', 'SQLite database file (created with its folder)').env('DEVCOMPAT_DB').default(DEFAULT_DB_PATH))
-  .addOption(new Option('--address <host:port>', 'address to listen on').env('DEVCOMPAT_ADDRESS').default(DEFAULT_ADDRESS))
+  .addOption(new Option('--address <host:port>', 'address to listen on').env('DEVCOMPAT_LISTEN_ADDRESS').default(DEFAULT_ADDRESS))
   .addOption(
     new Option('--durability <mode>', 'full: acknowledge writes once fsynced; relaxed: faster, may lose the last writes on power loss')
       .choices(['full', 'relaxed'])
@@ -178,9 +191,12 @@ const program = new Command()
   .addOption(new Option('--client-ca <file>', 'PEM CA bundle for client certificates: turns on mutual TLS and roles').env('DEVCOMPAT_CLIENT_CA'))
   .addOption(new Option('--authz <file>', 'authorization policy (JSON or YAML) mapping identities to roles').env('DEVCOMPAT_AUTHZ'))
   .addOption(new Option('--insecure', 'allow listening on a non-loopback address without TLS').env('DEVCOMPAT_INSECURE').default(false))
-  .parse();
+  .action(async (_options: unknown, command: Command) => {
+    applyConfigFile(command);
+    await serve(command.opts<ServeOptions>());
+  });
 
-const options = program.opts<{
+export interface ServeOptions {
   db: string;
   address: string;
   durability: 'full' | 'relaxed';
@@ -208,63 +224,71 @@ const options = program.opts<{
   clientCa?: string;
   authz?: string;
   insecure: boolean;
-}>();
-const log = pino({ level: options.logLevel, base: { service: 'devcompat' } });
+}
 
-try {
-  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
-    throw new Error('--tls-cert and --tls-key go together');
-  }
-  if (options.clientCa && !options.tlsCert) throw new Error('--client-ca needs --tls-cert and --tls-key');
-  const tracing = tracingFromEnv();
-  if (tracing) log.info({ exporters: tracing.exporters }, 'tracing on (OTEL_* environment)');
-  const server = await startServer({
-    tls: options.tlsCert && options.tlsKey ? { certFile: options.tlsCert, keyFile: options.tlsKey, clientCaFile: options.clientCa } : undefined,
-    authz: options.authz ? loadPolicy(options.authz) : undefined,
-    insecure: options.insecure,
-    dbPath: options.db,
-    address: options.address,
-    durability: options.durability,
-    maxMessageBytes: options.maxMessageBytes,
-    leaseTtlMs: options.leaseTtl,
-    retention: options.retain,
-    logger: log,
-    limits: {
-      maxConcurrentStreams: options.maxConcurrentStreams,
-      receiveTimeoutMs: options.receiveTimeout,
-      idleTimeoutMs: options.idleTimeout,
-      keepaliveTimeMs: options.keepaliveTime,
-      keepaliveTimeoutMs: options.keepaliveTimeout,
-      maxConnectionAgeMs: options.maxConnectionAge,
-      maxConnectionAgeGraceMs: options.maxConnectionAgeGrace,
-      memoryBudgetBytes: options.memoryBudget,
-      maxFiniteStreams: options.maxFiniteStreams,
-      sendTimeoutMs: options.sendTimeout,
-      evictUnreadAfterMs: options.evictUnreadAfter,
-    },
-    acceptRestore: options.acceptRestore,
-    startupChainCheck: options.startupCheck,
-    metricsAddress: options.metricsAddress,
-    slowRequestMs: options.slowRequest,
-    tracer: tracing?.tracer,
-    onFatal: () => process.exit(1),
-  });
-  const stop = (signal: string) => {
-    log.info({ signal }, 'shutting down');
-    server
-      .close()
-      .then(() => tracing?.shutdown())
-      .then(
+/** Starts the server and stops it on SIGINT/SIGTERM; exits 1 when it cannot start. */
+export async function serve(options: ServeOptions): Promise<void> {
+  const log = pino({ level: options.logLevel, base: { service: 'devcompat' } });
+
+  try {
+    if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+      throw new Error('--tls-cert and --tls-key go together');
+    }
+    if (options.clientCa && !options.tlsCert) throw new Error('--client-ca needs --tls-cert and --tls-key');
+    const tracing = tracingFromEnv();
+    if (tracing) log.info({ exporters: tracing.exporters }, 'tracing on (OTEL_* environment)');
+    const server = await startServer({
+      tls: options.tlsCert && options.tlsKey ? { certFile: options.tlsCert, keyFile: options.tlsKey, clientCaFile: options.clientCa } : undefined,
+      authz: options.authz ? loadPolicy(options.authz) : undefined,
+      insecure: options.insecure,
+      dbPath: options.db,
+      address: options.address,
+      durability: options.durability,
+      maxMessageBytes: options.maxMessageBytes,
+      leaseTtlMs: options.leaseTtl,
+      retention: options.retain,
+      logger: log,
+      limits: {
+        maxConcurrentStreams: options.maxConcurrentStreams,
+        receiveTimeoutMs: options.receiveTimeout,
+        idleTimeoutMs: options.idleTimeout,
+        keepaliveTimeMs: options.keepaliveTime,
+        keepaliveTimeoutMs: options.keepaliveTimeout,
+        maxConnectionAgeMs: options.maxConnectionAge,
+        maxConnectionAgeGraceMs: options.maxConnectionAgeGrace,
+        memoryBudgetBytes: options.memoryBudget,
+        maxFiniteStreams: options.maxFiniteStreams,
+        sendTimeoutMs: options.sendTimeout,
+        evictUnreadAfterMs: options.evictUnreadAfter,
+      },
+      acceptRestore: options.acceptRestore,
+      startupChainCheck: options.startupCheck,
+      metricsAddress: options.metricsAddress,
+      slowRequestMs: options.slowRequest,
+      tracer: tracing?.tracer,
+      onFatal: () => process.exit(1),
+    });
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      server
+        .close()
+        .then(() => tracing?.shutdown())
+        .then(
         () => process.exit(0),
         (error) => {
           log.error({ err: error }, 'shutdown failed');
           process.exit(1);
         },
       );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
-} catch (error) {
-  log.fatal({ err: error }, `devcompat cannot start: ${startupFailureCause(error)}`);
-  process.exit(1);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  } catch (error) {
+    log.fatal({ err: error }, `devcompat cannot start: ${startupFailureCause(error)}`);
+    process.exit(1);
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await serveCommand().name('devcompat-server').parseAsync(process.argv);
 }

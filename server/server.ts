@@ -15,6 +15,7 @@ import { sqliteStore } from './store/worker-store.ts';
 import { registryHandlers } from './grpc/registry-service.ts';
 import { compatibilityHandlers } from './grpc/compatibility-service.ts';
 import { acceptingPreEncoded } from './grpc/verdict-encoding.ts';
+import { adminHandlers } from './grpc/admin-service.ts';
 import { historyHandlers } from './grpc/history-service.ts';
 import { StreamTracker } from './grpc/streams.ts';
 import { reflectionService } from './grpc/reflection.ts';
@@ -242,6 +243,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     secured('WatchService', watchHandlers(registry, hub, streams, log, { bufferBytes: watchBufferBytes })),
   );
   server.addService(services.PlacementService.service, secured('PlacementService', placementHandlers(registry, streams, log)));
+  server.addService(services.AdminService.service, secured('AdminService', adminHandlers(registry, log)));
   const health = new HealthImplementation({
     '': 'SERVING',
     ...Object.fromEntries(SERVICE_NAMES.map((name) => [name, 'SERVING' as const])),

@@ -16,7 +16,6 @@ import { findPlacements, type PlacementAnswer } from './placement-finder.ts';
 import type { PlacementQuery } from './placement-request.ts';
 import type { ClaimRecord } from './store.ts';
 import { Audit, type ChainVerification, type RetentionPolicy } from './audit.ts';
-import type { DomainError } from './errors.ts';
 import { NO_CLAIMS, TargetFinder, VerdictCache, type CachedVerdict, type ClaimCounts, type ResolvedDevice } from './find-targets.ts';
 import { GroupCommit, type DeleteResult, type RevisionChange, type StateResult, type SyncResult } from './group-commit.ts';
 import { DEFAULT_LEASE_TTL_MS, Leases, loadedLeaseExpiry, SERVER_ACTOR } from './leases.ts';
@@ -26,7 +25,8 @@ import { compacted, PointInTime, type AsOf, type DeviceAt, type PastView } from 
 import { CurrentView, openReadView, resolveCurrent, type DeviceRef, type ReadView } from './read-view.ts';
 import type { SyncHostCommand } from './resources.ts';
 import { openStandingQuery, type StandingQueryOptions, type StandingQuerySink } from './standing-query.ts';
-import type { Checkpoint, CompactionResult, HistoryQuery, HistoryRecord, RegistryStore } from './store.ts';
+import type { BackupResult, Checkpoint, CompactionResult, HistoryQuery, HistoryRecord, RegistryStore } from './store.ts';
+import { DomainError } from './errors.ts';
 import type { WriteOrigin } from './write-planning.ts';
 
 export { DEFAULT_LEASE_TTL_MS, isLeaseExpiry, SERVER_ACTOR } from './leases.ts';
@@ -333,5 +333,17 @@ export class Registry {
 
   applyRetention(policy: RetentionPolicy): Promise<CompactionResult | undefined> {
     return this.audit.applyRetention(policy);
+  }
+
+  /**
+   * A consistent copy of the store at `path`: the store answers calls in order, so the copy
+   * holds every write acknowledged before this call and none after it, and the revision and
+   * head it reports are the copy's.
+   */
+  backup(path: string): Promise<BackupResult> {
+    if (!this.store.backup) {
+      return Promise.reject(new DomainError('FAILED_PRECONDITION', 'this server keeps its registry in memory: there is no file to back up'));
+    }
+    return this.store.backup(path);
   }
 }

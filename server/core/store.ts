@@ -221,6 +221,14 @@ export function historyQuery(fields: Partial<HistoryQuery> & { readonly limit: n
   };
 }
 
+/** What a backup wrote: the copy holds exactly this revision and history head. */
+export interface BackupResult {
+  readonly path: string;
+  readonly revision: number;
+  readonly headHash: string;
+  readonly sizeBytes: number;
+}
+
 /**
  * `full`: every acknowledged write is on stable storage (for SQLite: WAL + synchronous=FULL).
  * `relaxed`: survives a crash of devcompat, but the last writes acknowledged before a power
@@ -251,6 +259,11 @@ export interface RegistryStore {
   compact(request: CompactionRequest): Promise<CompactionResult>;
   /** The compaction records, their chain checked. */
   compactions(): Promise<CompactionLog>;
+  /**
+   * Writes a consistent copy of the store to a new file at `path` (absolute), between two
+   * commits, and says which revision and head it holds. Absent for a store with no file.
+   */
+  backup?(path: string): Promise<BackupResult>;
   close(): Promise<void>;
 }
 

@@ -19,6 +19,7 @@ import type {
   CommitBatch,
   CommitResult,
   CompactionResult,
+  BackupResult,
   DeviceRecord,
   HistoryQuery,
   HistoryRecord,
@@ -32,6 +33,7 @@ import { openDatabase } from './open-database.ts';
 import { SingleWriterLock } from './single-writer-lock.ts';
 import { decideAnchor, HeadAnchor, type AnchorDecision } from './head-anchor.ts';
 import { checkRecentChain, DEFAULT_STARTUP_CHAIN_CHECK } from './startup-check.ts';
+import { vacuumInto } from './sqlite-backup.ts';
 
 /** `full`: synchronous=FULL, as etcd promises; `relaxed`: synchronous=NORMAL. */
 export type { Durability } from '../core/store.ts';
@@ -437,6 +439,13 @@ export class SqliteStore {
     const sql = `SELECT * FROM history ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY revision ${direction}, seq ${direction} LIMIT ?`;
     return (this.query(sql).all(...params, query.limit) as HistoryRow[]).map(historyFromRow);
+  }
+
+  /** A consistent copy in a new file (sqlite-backup.ts), with the revision and head it holds. */
+  backup(destination: string): BackupResult {
+    const { revision } = this.statements.revision.get() as { revision: number };
+    const sizeBytes = vacuumInto(this.db, destination);
+    return { path: destination, revision, headHash: this.head, sizeBytes };
   }
 
   close(): void {
