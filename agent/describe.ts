@@ -6,7 +6,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import semver from 'semver';
-import type { AttributeValue, Capacity, CompareOp, Descriptor, Rule } from '../client/types.ts';
+import type { AttributeValueInput as AttributeValue, Capacity, CompareOp, DescriptorInput as Descriptor, RuleInput as Rule } from '../client/types.ts';
 import { DEFAULT_COMMAND_TIMEOUT_MS, memoize, type CommandRunner } from './commands.ts';
 import { literalValue, MissingValue, parseValue, ParseFailure, type FactValue } from './parse.ts';
 import type { AttributeSpec, FactSpec, Profile, RuleSpec, ValueKind } from './profile-schema.ts';
@@ -312,9 +312,9 @@ function checkLimits(device: DescribedDevice): void {
     if (value === '' || value.length > 256) throw new Skip(`descriptor.${field}: must be 1 to 256 characters`);
   }
   for (const [name, value] of Object.entries(d.attributes ?? {})) {
-    if (value.string_value !== undefined && value.string_value.length > 256) throw new Skip(`attributes.${name}: longer than 256 characters`);
-    if (value.set_value && value.set_value.values.length > 1024) throw new Skip(`attributes.${name}: more than 1024 members`);
-    if (value.set_value?.values.some((member) => member.length > 256)) throw new Skip(`attributes.${name}: a member is longer than 256 characters`);
+    if ('string_value' in value && value.string_value.length > 256) throw new Skip(`attributes.${name}: longer than 256 characters`);
+    if ('set_value' in value && value.set_value.values.length > 1024) throw new Skip(`attributes.${name}: more than 1024 members`);
+    if ('set_value' in value && value.set_value.values.some((member) => member.length > 256)) throw new Skip(`attributes.${name}: a member is longer than 256 characters`);
   }
 }
 

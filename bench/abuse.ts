@@ -117,7 +117,7 @@ export async function measureAbuse(options: AbuseOptions): Promise<AbuseResult> 
     const t0 = nowMs();
     try {
       if (i % 2 === 0) await probe.getHost(options.probeHost);
-      else for await (const _ of probe.findTargets(options.source, { limit: 10 }, 5_000)) void _;
+      else for await (const _ of probe.findTargets(options.source, { limit: 10, deadlineMs: 5_000 })) void _;
       latencies.push(nowMs() - t0);
     } catch (error) {
       failures++;

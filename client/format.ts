@@ -2,8 +2,9 @@
 // control character from a stored value ever reaching the terminal raw (`printable`).
 
 import { protoRoot } from '../proto/load.ts';
+import { withTimestamps } from './messages.ts';
 import type {
-  AttributeValue,
+  AttributeValueInput,
   Check,
   CompatibilityResult,
   CompactHistoryResponse,
@@ -12,7 +13,6 @@ import type {
   HistoryEntry,
   Host,
   HostState,
-  Timestamp,
   VerifyHistoryResponse,
   WatchEvent,
 } from './types.ts';
@@ -25,16 +25,16 @@ import type {
  */
 export function protoJson(typeName: string, value: unknown): Record<string, unknown> {
   const type = protoRoot().lookupType(typeName);
-  return type.toObject(type.fromObject(value as Record<string, unknown>), { longs: String, enums: String, defaults: true });
+  return type.toObject(type.fromObject(withTimestamps(value) as Record<string, unknown>), { longs: String, enums: String, defaults: true });
 }
 
-export function valueText(value: AttributeValue | null | undefined): string {
+export function valueText(value: AttributeValueInput | null | undefined): string {
   if (!value) return '-';
-  if (value.int_value !== undefined && value.int_value !== null) return String(value.int_value);
-  if (value.string_value !== undefined && value.string_value !== null) return JSON.stringify(value.string_value);
-  if (value.bool_value !== undefined && value.bool_value !== null) return String(value.bool_value);
-  if (value.version_value !== undefined && value.version_value !== null) return value.version_value;
-  if (value.set_value) return `{${value.set_value.values.join(',')}}`;
+  if ('int_value' in value && value.int_value !== undefined && value.int_value !== null) return String(value.int_value);
+  if ('string_value' in value && value.string_value !== undefined && value.string_value !== null) return JSON.stringify(value.string_value);
+  if ('bool_value' in value && value.bool_value !== undefined && value.bool_value !== null) return String(value.bool_value);
+  if ('version_value' in value && value.version_value !== undefined && value.version_value !== null) return value.version_value;
+  if ('set_value' in value && value.set_value) return `{${value.set_value.values.join(',')}}`;
   return '-';
 }
 
@@ -134,9 +134,9 @@ export function findRow(target: FoundTarget): string {
 
 export const FIND_HEADER = ['RANK ', 'TARGET'.padEnd(52), 'VERDICT'.padEnd(24), 'EXACT ', 'FREE  ', 'REASONS'].join(' ');
 
-export function time(ts: Timestamp | null | undefined): string {
-  if (!ts) return '-';
-  return new Date(Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6)).toISOString();
+export function time(date: Date | null | undefined): string {
+  if (!date) return '-';
+  return date.toISOString();
 }
 
 function labelsText(labels: Record<string, string>): string {

@@ -68,7 +68,7 @@ test('the agent syncs a recorded GVT-g host with its budgets, and claims on sibl
   t.is(agent.code, 0, agent.stdout + agent.stderr);
   const host = await client.getHost('hosts/gvt-c');
   t.deepEqual(
-    host.budgets?.map((b) => [b.budget.budget_id, b.budget.available, b.budget.total]),
+    host.budgets?.map((b) => [b.budget!.budget_id, b.budget!.available, b.budget!.total]),
     [
       ['0000:00:02.0/fence', '20', '28'],
       ['0000:00:02.0/high_gm_mb', '1920', '2816'],

@@ -120,7 +120,7 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 
 /** Every history entry as (revision, resource, kind), oldest first. */
 async function historyEvents(client: DevcompatClient, startRevision = 1): Promise<unknown[][]> {
-  const entries = await collect(client.history({ order: 'HISTORY_ORDER_OLDEST_FIRST', start_revision: startRevision }));
+  const entries = await collect(client.history({ order: 'HISTORY_ORDER_OLDEST_FIRST', startRevision: startRevision }));
   return entries.map((e) => [Number(e.revision), e.resource, e.kind]);
 }
 

@@ -27,7 +27,7 @@ function lowGm(available = 256): Budget {
   return { budget_id: '0000:00:02.0/low_gm', parent: '0000:00:02.0', total: 448, available, consumption: { v54: 128, v58: 64 } };
 }
 
-async function freeUnits(client: DevcompatClient, asOf: { as_of_revision?: string } = {}): Promise<Record<string, number | undefined>> {
+async function freeUnits(client: DevcompatClient, asOf: { asOfRevision?: string } = {}): Promise<Record<string, number | undefined>> {
   const out: Record<string, number | undefined> = {};
   for await (const device of client.listDevices({ host: 'hosts/gpu' }, asOf)) out[device.name.split('/').at(-1)!] = device.free_units;
   return out;
@@ -37,7 +37,7 @@ test('claims on two sibling types never together exceed their shared budget; the
   const { client, restart } = await startTestServer(t, { client: { actor: 'scheduler-1' } });
   const synced = await client.syncHost({ name: 'hosts/gpu', devices: devices(2, 4), budgets: [lowGm()] });
   t.deepEqual(
-    synced.host.budgets?.map((b) => [b.budget.budget_id, b.budget.total, b.budget.available, b.budget.consumption, b.claimed]),
+    synced.host.budgets?.map((b) => [b.budget!.budget_id, b.budget!.total, b.budget!.available, b.budget!.consumption, b.claimed]),
     [['0000:00:02.0/low_gm', '448', '256', { v54: '128', v58: '64' }, '0']],
   );
   t.deepEqual(await freeUnits(client), { v54: 2, v58: 4 }, 'each type alone could use the whole budget');
@@ -67,15 +67,15 @@ test('claims on two sibling types never together exceed their shared budget; the
 
   // FindTargets available-only and FindPlacements see the budget too.
   await client.syncHost({ name: 'hosts/src', devices: [{ device_id: 'v58', descriptor: V5_8 }] });
-  const available = await collect(client.findTargets('hosts/src/devices/v58', { require_available: true }));
+  const available = await collect(client.findTargets('hosts/src/devices/v58', { requireAvailable: true }));
   t.deepEqual(available.flatMap((i) => ('target' in i ? [i.target.name] : [])), [], 'v58 has no free unit left under the budget');
-  const placements = await collect(client.findPlacements([{ request_id: 'gpu', source: 'hosts/src/devices/v58' }]));
+  const placements = await collect(client.findPlacements([{ requestId: 'gpu', source: 'hosts/src/devices/v58' }]));
   t.deepEqual(placements.flatMap((i) => ('placement' in i ? [i.placement.host] : [])), []);
 
   // The budget and the claims survive a restart.
   const again = await restart();
   t.deepEqual(await freeUnits(again.client), { v54: 0, v58: 0 });
-  t.is((await again.client.getHost('hosts/gpu')).budgets?.[0].budget.budget_id, '0000:00:02.0/low_gm');
+  t.is((await again.client.getHost('hosts/gpu')).budgets?.[0].budget?.budget_id, '0000:00:02.0/low_gm');
   await rejectsWith(t, again.client.claims.create('gpu', 'mig-6', [{ device: 'v58' }]), grpc.status.ABORTED);
   await again.client.claims.release('hosts/gpu/claims/mig-1');
   t.deepEqual(await freeUnits(again.client), { v54: 1, v58: 2 }, 'a release gives the budget back');
@@ -96,7 +96,7 @@ test('budgets are part of the host: a change is a history entry, the same budget
 
   const entries = (await historyOf(client, { resource: 'hosts/gpu' })).filter((e) => e.resource === 'hosts/gpu').reverse();
   t.deepEqual(
-    entries.map((e) => [e.kind, e.after?.host?.budgets?.map((b) => b.budget.available) ?? null]),
+    entries.map((e) => [e.kind, e.after?.host?.budgets?.map((b) => b.budget!.available) ?? null]),
     [
       ['CHANGE_KIND_CREATED', []],
       ['CHANGE_KIND_UPDATED', ['192']],
@@ -105,9 +105,9 @@ test('budgets are part of the host: a change is a history entry, the same budget
   );
 
   t.deepEqual(await freeUnits(client), { v54: 0, v58: 1 }, 'now: 64 MiB free, one V5_8');
-  t.deepEqual(await freeUnits(client, { as_of_revision: withBudget.revision }), { v54: 1, v58: 3 }, 'then: 192 MiB free');
-  t.deepEqual(await freeUnits(client, { as_of_revision: first.revision }), { v54: 2, v58: 4 }, 'before the budget: capacity alone');
-  t.is((await client.getDevice('hosts/gpu/devices/v58', { as_of_revision: withBudget.revision })).free_units, 3);
+  t.deepEqual(await freeUnits(client, { asOfRevision: withBudget.revision }), { v54: 1, v58: 3 }, 'then: 192 MiB free');
+  t.deepEqual(await freeUnits(client, { asOfRevision: first.revision }), { v54: 2, v58: 4 }, 'before the budget: capacity alone');
+  t.is((await client.getDevice('hosts/gpu/devices/v58', { asOfRevision: withBudget.revision })).free_units, 3);
   t.is((await client.getDevice('hosts/gpu/devices/v58')).free_units, 1);
 
   // Dropping the budgets is a change too.

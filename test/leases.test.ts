@@ -34,7 +34,9 @@ async function targetsOf(client: { findTargets: Function }, source: string, opti
   return names.sort();
 }
 
-function ms(timestamp: { seconds: string | number; nanos: number }): number {
+/** A time in ms: the client returns Dates, the core Timestamp objects. */
+function ms(timestamp: Date | { seconds: string | number; nanos: number }): number {
+  if (timestamp instanceof Date) return timestamp.getTime();
   return Number(timestamp.seconds) * 1000 + timestamp.nanos / 1e6;
 }
 

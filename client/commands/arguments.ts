@@ -84,7 +84,7 @@ export function asOfOf(options: { asOfRevision?: string; asOfTime?: string }): A
   if (options.asOfRevision !== undefined && options.asOfTime !== undefined) {
     throw new UsageError('give at most one of --as-of-revision and --as-of-time');
   }
-  return { as_of_revision: options.asOfRevision, as_of_time: isoTime(options.asOfTime, '--as-of-time') };
+  return { asOfRevision: options.asOfRevision, asOfTime: isoTime(options.asOfTime, '--as-of-time') };
 }
 
 export const asOfRevisionOption = () =>

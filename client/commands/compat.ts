@@ -59,18 +59,18 @@ function registerFind(program: Command, cli: CommandContext): void {
         const stream = c.findTargets(
           source,
           {
-            exclude_hosts: options.excludeHost,
-            host_labels: labelsOf(options.hostLabel, '--host-label'),
-            require_available: options.available,
+            excludeHosts: options.excludeHost,
+            hostLabels: labelsOf(options.hostLabel, '--host-label'),
+            requireAvailable: options.available,
             limit: options.limit,
-            include_rejected: options.explain,
-            rejected_limit: options.rejectedLimit,
-            include_source_host: options.includeSourceHost,
-            include_unreachable_hosts: options.includeUnreachable,
-            include_draining_hosts: options.includeDraining,
+            includeRejected: options.explain,
+            rejectedLimit: options.rejectedLimit,
+            includeSourceHost: options.includeSourceHost,
+            includeUnreachableHosts: options.includeUnreachable,
+            includeDrainingHosts: options.includeDraining,
             ...asOf,
+            deadlineMs: cli.options().timeout,
           },
-          cli.options().timeout,
         );
         for await (const item of stream) {
           if ('target' in item && item.target.rank > 0) compatible++;

@@ -28,10 +28,10 @@ export function registerHistoryCommands(program: Command, cli: CommandContext): 
         own ?? (program.getOptionValueSource('actor') === 'cli' ? cli.options().actor : undefined);
       const filter: HistoryFilter = {
         resource: resource ? hostName(resource) : undefined,
-        start_revision: options.fromRevision,
-        end_revision: options.toRevision,
-        start_time: isoTime(options.since, '--since'),
-        end_time: isoTime(options.until, '--until'),
+        startRevision: options.fromRevision,
+        endRevision: options.toRevision,
+        startTime: isoTime(options.since, '--since'),
+        endTime: isoTime(options.until, '--until'),
         actor: historyActor(options.actor),
         order: options.oldestFirst ? 'HISTORY_ORDER_OLDEST_FIRST' : 'HISTORY_ORDER_NEWEST_FIRST',
       };
