@@ -12,7 +12,7 @@ import type { Descriptor, Verdict } from './model.ts';
 import { compareFreeThenName, compareRankKeys, rankKey, type RankKey } from './rank.ts';
 import { hostIsEligible, type DescriptorEntry, type LiveDevice, type LiveState } from './live-state.ts';
 import { labelsMatch, type Labels } from './resources.ts';
-import type { DeviceRecord } from './store.ts';
+import type { DeviceRecord, HostRecord } from './store.ts';
 import { selectBest } from './top-k.ts';
 import { deviceFreeUnits, NO_USAGE } from './claims.ts';
 
@@ -56,8 +56,18 @@ export interface FindResult {
   readonly compatible: number;
   readonly rejected: number;
   readonly distinctDescriptors: number;
+  /** Hosts holding candidates that were left out only because of their state. */
+  readonly hostsLeftOut: HostsLeftOut;
   readonly targets: readonly FoundTarget[];
   readonly rejectedTargets: readonly FoundTarget[];
+}
+
+/** Hosts with candidate devices that a search left out only for their state, by reason. */
+export interface HostsLeftOut {
+  /** Their lease lapsed (and include_unreachable was not asked). */
+  readonly unreachable: number;
+  /** Reachable but draining (and include_draining was not asked). */
+  readonly draining: number;
 }
 
 /** The devices a search walks: the live ones, or those of a past view. */
@@ -152,12 +162,20 @@ export class TargetFinder {
     const entries = this.state.candidateEntries(descriptor);
 
     const sourceHostId = source.device?.record.hostId;
+    const hostWanted = (record: HostRecord): boolean =>
+      (options.includeSourceHost || record.hostId !== sourceHostId) &&
+      !options.excludeHosts.has(record.hostId) &&
+      labelsMatch(record.labels, options.hostLabels);
+    // A past view's hosts left out are seen on the walk (which visits every device of a past
+    // view); the live state's, from its few hosts that are not ready.
+    const pastLeftOut = past ? new Map<string, HostRecord>() : undefined;
     const keep = (device: LiveDevice): boolean => {
       const hostId = device.record.hostId;
-      if (!options.includeSourceHost && hostId === sourceHostId) return false;
-      if (!hostIsEligible(device.host.record, options)) return false;
-      if (options.excludeHosts.has(hostId)) return false;
-      if (!labelsMatch(device.host.record.labels, options.hostLabels)) return false;
+      if (!hostWanted(device.host.record)) return false;
+      if (!hostIsEligible(device.host.record, options)) {
+        pastLeftOut?.set(hostId, device.host.record);
+        return false;
+      }
       if (options.requireAvailable && !hasFreeUnit(device, past ? NO_CLAIMS : this.claims)) return false;
       return true;
     };
@@ -234,9 +252,30 @@ export class TargetFinder {
       compatible,
       rejected,
       distinctDescriptors,
+      hostsLeftOut: countLeftOut(
+        pastLeftOut ? pastLeftOut.values() : this.liveHostsLeftOut(entries, hostWanted, options),
+        options,
+      ),
       targets,
       rejectedTargets,
     };
+  }
+
+  /** Live hosts that are not eligible, pass the request's host filters and hold a candidate. */
+  private *liveHostsLeftOut(
+    entries: ReadonlySet<DescriptorEntry>,
+    hostWanted: (record: HostRecord) => boolean,
+    options: FindOptions,
+  ): Iterable<HostRecord> {
+    for (const host of this.state.hostsNotReady()) {
+      if (hostIsEligible(host.record, options) || !hostWanted(host.record)) continue;
+      for (const device of host.devices.values()) {
+        if (entries.has(device.entry)) {
+          yield host.record;
+          break;
+        }
+      }
+    }
   }
 
   /** Hosts whose devices FindTargets leaves out: by request, the source's own, and by state. */
@@ -257,6 +296,17 @@ export class TargetFinder {
     }
     return counts;
   }
+}
+
+/** Unreachable wins over draining, as in the host's state: include_unreachable alone would not bring it back. */
+function countLeftOut(hosts: Iterable<HostRecord>, options: FindOptions): HostsLeftOut {
+  let unreachable = 0;
+  let draining = 0;
+  for (const record of hosts) {
+    if (!record.reachable && !options.includeUnreachable) unreachable++;
+    else draining++;
+  }
+  return { unreachable, draining };
 }
 
 function compareByCapacityThenName(a: { device: LiveDevice }, b: { device: LiveDevice }): number {
