@@ -51,6 +51,11 @@ function positiveInteger(value: string): number {
   return number;
 }
 
+function reanchorReason(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('give the reason the anchor is replaced (it is recorded)');
+  return value;
+}
+
 const program = new Command()
   .name('devcompat-server')
   .description('devcompat registry server: device compatibility for live migration')
@@ -151,6 +156,11 @@ const program = new Command()
       .env('DEVCOMPAT_ACCEPT_RESTORE')
       .default(false),
   )
+  // No environment variable on purpose: a re-anchoring is a one-off act, never a standing setting.
+  .addOption(
+    new Option('--reanchor <reason>', 'start on a database whose head anchor is missing, unreadable or foreign, re-anchoring it (recorded with your user and this reason)')
+      .argParser(reanchorReason),
+  )
   .addOption(
     new Option('--startup-check <n>', 'newest history entries whose chain is verified at start-up (0: none)')
       .argParser(nonNegativeInteger)
@@ -188,6 +198,7 @@ const options = program.opts<{
   sendTimeout: number;
   evictUnreadAfter: number;
   acceptRestore: boolean;
+  reanchor?: string;
   startupCheck: number;
   tlsCert?: string;
   tlsKey?: string;
@@ -227,6 +238,7 @@ try {
       evictUnreadAfterMs: options.evictUnreadAfter,
     },
     acceptRestore: options.acceptRestore,
+    reanchor: options.reanchor,
     startupChainCheck: options.startupCheck,
     onFatal: () => process.exit(1),
   });
