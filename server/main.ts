@@ -92,7 +92,7 @@ const program = new Command()
       .default(limits.DEFAULT_MAX_CONCURRENT_STREAMS),
   )
   .addOption(
-    new Option('--receive-timeout <duration>', 'a request must arrive in full within this time of its call starting, else DEADLINE_EXCEEDED (0: off)')
+    new Option('--receive-timeout <duration>', 'a request must arrive in full within this time of its call starting (a request stream: each message, of its first byte), else DEADLINE_EXCEEDED (0: off)')
       .argParser(durationOrOff)
       .env('DEVCOMPAT_RECEIVE_TIMEOUT')
       .default(limits.DEFAULT_RECEIVE_TIMEOUT_MS, '10s'),
