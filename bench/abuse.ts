@@ -168,10 +168,12 @@ export async function measureAbuse(options: AbuseOptions): Promise<AbuseResult> 
 export function abuseRows(r: AbuseResult, hosts: number, hit: (ok: boolean) => string): string[][] {
   const underCap = r.rssPeakBytes < 600 * MB;
   const fellBack = r.fallBackSeconds !== undefined && r.fallBackSeconds <= 30;
-  const probeOk = r.probe.failures === 0 && r.probe.latencyMs.p99 < 100;
+  const probeOk = r.probe.failures === 0 && r.probe.latencyMs.count > 0 && r.probe.latencyMs.p99 < 100;
+  // The issue's targets are set for 2,000 streams on the 10,000-host fleet; a smaller run says so.
+  const scaled = r.streams === 2000 && hosts === 10_000 ? '' : ' (targets set for 2,000 streams on 10,000 hosts)';
   return [
     [
-      `abuse: ${fmt(r.streams)} unread FindTargets streams (limit 10,000 + rejected) on ${fmt(hosts)} hosts: server RSS peak`,
+      `abuse: ${fmt(r.streams)} unread FindTargets streams (limit 10,000 + rejected) on ${fmt(hosts)} hosts${scaled}: server RSS peak`,
       `${fmt(r.rssPeakBytes / MB)} MB (before ${fmt(r.rssBeforeBytes / MB)} MB; ${fmt(r.held)} held, ${fmt(r.shed)} shed)`,
       '< 600 MB',
       '1.8 GB before the limits (the issue)',
