@@ -63,6 +63,11 @@ function positiveInteger(value: string): number {
   return number;
 }
 
+function reanchorReason(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('give the reason the anchor is replaced (it is recorded)');
+  return value;
+}
+
 export const SERVE_DESCRIPTION = 'run the registry server (its flags are its own: devcompat serve --help)';
 
 /** The `serve` command, with every server flag. */
@@ -102,7 +107,7 @@ export const serveCommand = () => new Command('serve')
       .default(limits.DEFAULT_MAX_CONCURRENT_STREAMS),
   )
   .addOption(
-    new Option('--receive-timeout <duration>', 'a request must arrive in full within this time of its call starting, else DEADLINE_EXCEEDED (0: off)')
+    new Option('--receive-timeout <duration>', 'a request must arrive in full within this time of its call starting (a request stream: each message, of its first byte), else DEADLINE_EXCEEDED (0: off)')
       .argParser(durationOrOff)
       .env('DEVCOMPAT_RECEIVE_TIMEOUT')
       .default(limits.DEFAULT_RECEIVE_TIMEOUT_MS, '10s'),
@@ -166,6 +171,11 @@ export const serveCommand = () => new Command('serve')
       .env('DEVCOMPAT_ACCEPT_RESTORE')
       .default(false),
   )
+  // No environment variable on purpose: a re-anchoring is a one-off act, never a standing setting.
+  .addOption(
+    new Option('--reanchor <reason>', 'start on a database whose head anchor is missing, unreadable or foreign, re-anchoring it (recorded with your user and this reason)')
+      .argParser(reanchorReason),
+  )
   .addOption(
     new Option('--startup-check <n>', 'newest history entries whose chain is verified at start-up (0: none)')
       .argParser(nonNegativeInteger)
@@ -218,6 +228,7 @@ export interface ServeOptions {
   sendTimeout: number;
   evictUnreadAfter: number;
   acceptRestore: boolean;
+  reanchor?: string;
   startupCheck: number;
   tlsCert?: string;
   tlsKey?: string;
@@ -262,6 +273,7 @@ export async function serve(options: ServeOptions): Promise<void> {
         evictUnreadAfterMs: options.evictUnreadAfter,
       },
       acceptRestore: options.acceptRestore,
+      reanchor: options.reanchor,
       startupChainCheck: options.startupCheck,
       metricsAddress: options.metricsAddress,
       slowRequestMs: options.slowRequest,

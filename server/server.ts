@@ -69,6 +69,11 @@ export interface ServerOptions {
   // Durability at start-up (issue 10) -------------------------------------------------
   /** Accept a database behind or off its head anchor as a restore (recorded; numbering resumes above the anchor). */
   readonly acceptRestore?: boolean;
+  /**
+   * Re-anchor a database whose head anchor is missing, unreadable or another database's, for
+   * this reason (`--reanchor <reason>`): recorded as a revision, logged as a warning.
+   */
+  readonly reanchor?: string;
   /** Newest history entries verified at start-up (default 10,000; 0: none). */
   readonly startupChainCheck?: number;
   /**
@@ -132,14 +137,23 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** What the store checked while opening; an accepted restore is logged loudly. */
-function logStartupChecks(log: Logger, db: string, startup: ServedStore['startup']): void {
+/** What the store checked while opening; an accepted restore or a re-anchoring is logged loudly. */
+function logStartupChecks(log: Logger, db: string, startup: ServedStore['startup'], reanchor: string | undefined): void {
   if (!startup) return;
   if (startup.restore) {
     log.warn(
       { db, revision: startup.restore.revision, problem: startup.restore.problem },
       `RESTORE ACCEPTED: ${startup.restore.problem}; recorded as revision ${startup.restore.revision}, numbering resumes above it`,
     );
+  }
+  if (startup.reanchored) {
+    const { revision, problem, operator, reason } = startup.reanchored;
+    log.warn(
+      { db, revision, problem, operator, reason },
+      `RE-ANCHORED by ${operator} (${reason}): ${problem}; recorded as revision ${revision}`,
+    );
+  } else if (reanchor !== undefined) {
+    log.warn({ db, reason: reanchor }, '--reanchor given, but the head anchor vouches for the database: nothing was re-anchored');
   }
   log.info({ db, head_anchor: startup.anchor, checked_entries: startup.checkedEntries }, 'database checked');
 }
@@ -169,12 +183,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       path: options.dbPath,
       durability: options.durability ?? 'full',
       acceptRestore: options.acceptRestore,
+      reanchor: options.reanchor,
       startupChainCheck: options.startupChainCheck,
     });
   const store = await openStore();
   const metrics = options.metricsAddress !== undefined ? new ServerMetrics() : undefined;
   metrics?.observeCommits(store);
-  logStartupChecks(log, options.dbPath, store.startup);
+  logStartupChecks(log, options.dbPath, store.startup, options.reanchor);
   let registry: Registry;
   try {
     registry = await Registry.open(store, { leaseTtlMs: options.leaseTtlMs, clock: options.clock });

@@ -280,6 +280,8 @@ export interface ServedStore extends RegistryStore {
   readonly startup?: {
     readonly anchor?: string;
     readonly restore?: { readonly revision: number; readonly problem: string };
+    /** The operator's re-anchoring (`--reanchor`), when the anchor could not vouch and was replaced. */
+    readonly reanchored?: { readonly revision: number; readonly problem: string; readonly operator: string; readonly reason: string };
     readonly checkedEntries?: number;
   };
 }

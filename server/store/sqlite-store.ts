@@ -32,6 +32,7 @@ import { migrate, type MigrationReport } from './migrate.ts';
 import { openDatabase } from './open-database.ts';
 import { SingleWriterLock } from './single-writer-lock.ts';
 import { decideAnchor, HeadAnchor, type AnchorDecision } from './head-anchor.ts';
+import { AnchorRegistry, decideRegistration, operatorName } from './anchor-registration.ts';
 import { checkRecentChain, DEFAULT_STARTUP_CHAIN_CHECK } from './startup-check.ts';
 import { vacuumInto } from './sqlite-backup.ts';
 
@@ -43,6 +44,8 @@ export interface SqliteStoreOptions {
   readonly durability: Durability;
   /** Accept a database behind or off its head anchor as a restore (recorded; numbering resumes above the anchor). */
   readonly acceptRestore?: boolean;
+  /** Re-anchor a database whose anchor is missing, unreadable or foreign, for this reason (recorded as a revision). */
+  readonly reanchor?: string;
   /** How many of the newest history entries are verified at start-up (default 10,000; 0: none). */
   readonly startupChainCheck?: number;
 }
@@ -50,9 +53,11 @@ export interface SqliteStoreOptions {
 /** What start-up found, for the server's log. */
 export interface StartupReport {
   /** What the head anchor said (undefined for an in-memory database). */
-  readonly anchor: AnchorDecision['action'] | undefined;
+  readonly anchor: AnchorDecision['action'] | 'reanchor' | undefined;
   /** The restore recorded, when one was accepted. */
   readonly restore?: { readonly revision: number; readonly problem: string };
+  /** The re-anchoring recorded, when the operator re-anchored (`--reanchor`). */
+  readonly reanchored?: { readonly revision: number; readonly problem: string; readonly operator: string; readonly reason: string };
   /** History entries whose chain was verified. */
   readonly checkedEntries: number;
 }
@@ -138,12 +143,13 @@ export class SqliteStore {
         options.startupChainCheck ?? DEFAULT_STARTUP_CHAIN_CHECK,
         this.checkpoint(),
       );
-      let anchor: AnchorDecision['action'] | undefined;
+      let anchor: StartupReport['anchor'];
       let restore: StartupReport['restore'];
+      let reanchored: StartupReport['reanchored'];
       if (onDisk) {
-        ({ anchor: this.anchor, action: anchor, restore } = this.checkAnchor(options));
+        ({ anchor: this.anchor, action: anchor, restore, reanchored } = this.checkAnchor(options));
       }
-      this.startup = { anchor, restore, checkedEntries };
+      this.startup = { anchor, restore, reanchored, checkedEntries };
     } catch (error) {
       this.close();
       throw error;
@@ -170,13 +176,37 @@ export class SqliteStore {
   }
 
   /**
-   * Compares the database's head with its anchor (head-anchor.ts); records an accepted restore
-   * as a revision above the highest the anchor has seen, and re-anchors.
+   * Checks the anchor's registration (anchor-registration.ts), then compares the database's
+   * head with its anchor (head-anchor.ts). Records an accepted restore as a revision above the
+   * highest the anchor has seen, and an operator's re-anchoring as the next revision; the
+   * anchor file is written before the registration, so a crash in between leaves an anchor
+   * the next start adopts rather than one it refuses.
    */
   private checkAnchor(options: SqliteStoreOptions) {
-    const anchor = HeadAnchor.open(options.path, options.durability === 'full', options.acceptRestore ?? false);
+    const acceptRestore = options.acceptRestore ?? false;
+    const anchor = HeadAnchor.open(options.path, options.durability === 'full', acceptRestore || options.reanchor !== undefined);
     try {
       const { revision, revisionTime } = this.statements.revision.get() as { revision: number; revisionTime: number };
+      const now = () => Math.max(Date.now(), revisionTime);
+      const registry = new AnchorRegistry(this.db);
+      const registration = decideRegistration(
+        registry.read(),
+        { state: anchor.found, id: anchor.loaded?.id, path: path.resolve(anchor.path) },
+        options.path,
+        options.reanchor,
+      );
+      if (registration.action === 'reanchor') {
+        const at = revision + 1;
+        const operator = operatorName();
+        anchor.adopt(registration.anchorId, at);
+        anchor.write(at, this.head);
+        this.db.transaction(() => {
+          this.statements.insertRevision.run(at, now(), 'devcompat', `re-anchored by ${operator}: ${options.reanchor}; ${registration.problem}`);
+          registry.register(registration.anchorId, path.resolve(anchor.path), at, Date.now());
+        })();
+        const reanchored = { revision: at, problem: registration.problem, operator, reason: options.reanchor! };
+        return { anchor, action: 'reanchor' as const, reanchored };
+      }
       const decision = decideAnchor(
         anchor.loaded,
         {
@@ -190,17 +220,25 @@ export class SqliteStore {
             return last?.hash ?? checkpoint.hash;
           },
         },
-        options.acceptRestore ?? false,
+        acceptRestore,
       );
       let restore: StartupReport['restore'];
+      let anchoredAt = revision;
       if (decision.action === 'restore') {
         const reason = `restore accepted: ${decision.problem}`;
-        this.statements.insertRevision.run(decision.resumeAt, Math.max(Date.now(), revisionTime), 'devcompat', reason);
-        anchor.write(decision.resumeAt, this.head);
+        this.statements.insertRevision.run(decision.resumeAt, now(), 'devcompat', reason);
+        anchoredAt = decision.resumeAt;
         restore = { revision: decision.resumeAt, problem: decision.problem };
-      } else if (decision.action !== 'match' || anchor.loaded?.highest !== Math.max(anchor.highest, revision)) {
-        anchor.write(revision, this.head);
       }
+      if (registration.action === 'register') anchor.adopt(registration.anchorId);
+      if (
+        registration.action === 'register' ||
+        decision.action !== 'match' ||
+        anchor.loaded?.highest !== Math.max(anchor.highest, revision)
+      ) {
+        anchor.write(anchoredAt, this.head);
+      }
+      if (registration.action === 'register') registry.register(registration.anchorId, path.resolve(anchor.path), anchoredAt, Date.now());
       return { anchor, action: decision.action, restore };
     } catch (error) {
       anchor.close();
