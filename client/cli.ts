@@ -65,7 +65,13 @@ export function buildProgram(
       outputError: (text, write) => write(`devcompat: ${text.trim()} (see devcompat --help)\n`),
     })
     .exitOverride()
-    .hook('preAction', () => applyConfigFile(program));
+    .hook('preAction', (_program, action) => {
+      // The program reads its options anywhere on the line, so `devcompat agent --config f`
+      // lands here: for the agent the file is the agent's own (agent/config.ts, same loader).
+      const agent = action.name() === 'agent' ? action : action.parent?.name() === 'agent' ? action.parent : undefined;
+      if (!agent) return applyConfigFile(program);
+      if (program.getOptionValueSource('config') === 'cli') agent.setOptionValueWithSource('config', program.getOptionValue('config'), 'cli');
+    });
 
   const options = () => program.opts<GlobalOptions>();
   const client = () =>

@@ -34,7 +34,7 @@ async function startMain(t: ExecutionContext, args: string[], env: Record<string
       await main.exited;
     }
   });
-  const line = await main.waitForLine((text) => parseLog(text)?.msg === 'devcompat serving');
+  const line = await main.waitForLine((text) => parseLog(text)?.msg === 'devcompat serving', 60_000);
   return { main, serving: parseLog(line)! };
 }
 
