@@ -21,6 +21,7 @@ import { StreamTracker } from './grpc/streams.ts';
 import { reflectionService } from './grpc/reflection.ts';
 import { connectionOptions, defaultLimits, limitsInterceptor, type Limits, type LimitStats } from './grpc/limits.ts';
 import { refuseMalformedRequests, strictServices } from './grpc/strict-decoding.ts';
+import { memoizingSyncHost } from './grpc/sync-host-decoding.ts';
 import { guarded, type GuardedService } from './grpc/auth.ts';
 import { ReloadingServerCredentials, type TlsFiles } from './grpc/tls-credentials.ts';
 import type { AuthzPolicy } from './core/authz.ts';
@@ -240,7 +241,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const watchBufferBytes = options.watchBufferBytes ?? DEFAULT_WATCH_BUFFER_BYTES;
   const hub = new WatchHub(registry, options.clock);
-  server.addService(services.RegistryService.service, secured('RegistryService', registryHandlers(registry, streams, log)));
+  const registryService = services.RegistryService.service;
+  server.addService(
+    { ...registryService, SyncHost: memoizingSyncHost(registryService.SyncHost) },
+    secured('RegistryService', registryHandlers(registry, streams, log)),
+  );
   const compatibility = services.CompatibilityService.service;
   server.addService(
     {

@@ -13,6 +13,7 @@ import { findSources } from '../bench/find-sources.ts';
 import { syncRequest } from '../bench/load.ts';
 import { DevcompatError } from '../client/client.ts';
 import { startTestServer } from './helpers/server.ts';
+import { cachedRss, RSS_READING_MS } from '../server/grpc/limits.ts';
 import { eventually, rawClients } from './helpers/watch.ts';
 import { protoRoot } from '../proto/load.ts';
 import { MessageFraming } from '../server/grpc/message-framing.ts';
@@ -317,4 +318,19 @@ test('with one search allowed at a time, searches one after the other are all se
     t.is(summaries, 1);
   }
   t.is(server.openStreams(), 0);
+});
+
+test('the resident set size is read at most once per 10 ms, and again after', (t) => {
+  let reads = 0;
+  let now = 0;
+  const rss = cachedRss(
+    () => ++reads * 1000,
+    () => now,
+  );
+  t.is(rss(), 1000);
+  now = RSS_READING_MS - 1;
+  t.is(rss(), 1000, 'within 10 ms: the same reading');
+  now = RSS_READING_MS;
+  t.is(rss(), 2000, 'after 10 ms: read again');
+  t.is(reads, 2);
 });

@@ -49,6 +49,12 @@ export class Leases implements CommitObserver {
   private persisting: Promise<void> | undefined;
   private stopped = false;
   private writes: GroupCommit | undefined;
+  /**
+   * No reachable host's lease runs out before this: the check skips its scan of every host
+   * until then (a scan of 100,000 hosts ten times a second costs a core's tenth). Lowered by
+   * every expiry set here, recomputed by each scan.
+   */
+  private earliestExpiry = -Infinity;
 
   constructor(
     readonly ttlMs: number,
@@ -70,6 +76,7 @@ export class Leases implements CommitObserver {
       host.leaseExpiry = plan.host.lastSyncTime + this.ttlMs;
       this.renewed.add(host);
     }
+    this.earliestExpiry = Math.min(this.earliestExpiry, host.leaseExpiry);
   }
 
   /**
@@ -79,6 +86,7 @@ export class Leases implements CommitObserver {
   keepAlive(hostId: string): { expireTime: number; state: HostState } {
     const host = this.state.getHost(hostId);
     host.leaseExpiry = this.clock.now() + this.ttlMs;
+    this.earliestExpiry = Math.min(this.earliestExpiry, host.leaseExpiry);
     this.renewed.add(host);
     if (!host.record.reachable) {
       this.queueReachability(host, true, undefined, RENEWED);
@@ -115,14 +123,21 @@ export class Leases implements CommitObserver {
   private expireLapsed(): void {
     if (this.stopped) return;
     const now = this.clock.now();
+    if (now < this.earliestExpiry) return;
+    let earliest = Infinity;
     for (const host of this.state.allHosts()) {
-      if (host.record.reachable && host.leaseExpiry <= now && !this.reachabilityPending.has(host.record.hostId)) {
+      if (!host.record.reachable) continue;
+      // A host whose lapse is being written counts too (its expiry is past): if the write
+      // fails, the next check finds it again.
+      earliest = Math.min(earliest, host.leaseExpiry);
+      if (host.leaseExpiry <= now && !this.reachabilityPending.has(host.record.hostId)) {
         this.queueReachability(host, false, host.leaseExpiry, {
           actor: SERVER_ACTOR,
           reason: `lease expired: no keepalive or sync for ${this.ttlMs} ms`,
         });
       }
     }
+    this.earliestExpiry = earliest;
   }
 
   private queueReachability(host: LiveHost, reachable: boolean, time: number | undefined, origin: WriteOrigin): void {

@@ -144,15 +144,36 @@ export interface LimitStats {
   receiveTimeouts: number;
 }
 
+/** How long one reading of the resident set size answers for (see `cachedRss`). */
+export const RSS_READING_MS = 10;
+
+/**
+ * The process's resident set size, read at most once per `RSS_READING_MS`: a reading is a
+ * read of /proc (about 30 µs), which at 10,000 calls a second was a twentieth of a core; a
+ * budget crossed is noticed at most 10 ms late.
+ */
+export function cachedRss(read: () => number = () => process.memoryUsage.rss(), now: () => number = () => performance.now()): () => number {
+  let value = 0;
+  let readAt = -Infinity;
+  return () => {
+    const at = now();
+    if (at - readAt >= RSS_READING_MS) {
+      value = read();
+      readAt = at;
+    }
+    return value;
+  };
+}
+
 /**
  * The interceptor that applies the per-call limits. `rss` is read at each call's start
- * (process.memoryUsage.rss() reads one counter: no heap walk).
+ * (process.memoryUsage.rss() reads one counter: no heap walk; cached for 10 ms).
  */
 export function limitsInterceptor(
   limits: Pick<Limits, 'receiveTimeoutMs' | 'memoryBudgetBytes'>,
   log: Logger,
   stats: LimitStats,
-  rss: () => number = () => process.memoryUsage.rss(),
+  rss: () => number = cachedRss(),
 ): grpc.ServerInterceptor {
   return (method, call) => {
     const budget = limits.memoryBudgetBytes;
