@@ -15,6 +15,8 @@ export default {
     'test/watch.test.ts',
     'test/watch-targets.test.ts',
     'test/point-in-time.test.ts',
+    'test/placement-race.test.ts',
+    'test/find-counts.test.ts',
   ],
   extensions: { ts: 'module' },
   nodeArguments: ['--import=tsx'],
