@@ -9,6 +9,7 @@ import * as limits from './grpc/limits.ts';
 import { startupFailureCause } from './startup-failure.ts';
 import { DEFAULT_STARTUP_CHAIN_CHECK } from './store/startup-check.ts';
 import { loadPolicy } from './grpc/auth.ts';
+import { chooseStore, redact, storeFactoryOf } from './store/store-choice.ts';
 
 /** `30s`, `500ms`, `2m`, `7d`, or plain milliseconds. */
 function duration(value: string): number {
@@ -55,6 +56,11 @@ const program = new Command()
   .name('devcompat-server')
   .description('devcompat registry server: device compatibility for live migration')
   .addOption(new Option('--db <path>', 'SQLite database file (created with its folder)').env('DEVCOMPAT_DB').default(DEFAULT_DB_PATH))
+  .addOption(
+    new Option('--store <store>', 'where the registry is stored: sqlite:PATH, or postgres://user@host/db for replicas over PostgreSQL (not with --db)').env(
+      'DEVCOMPAT_STORE',
+    ),
+  )
   .addOption(new Option('--address <host:port>', 'address to listen on').env('DEVCOMPAT_ADDRESS').default(DEFAULT_ADDRESS))
   .addOption(
     new Option('--durability <mode>', 'full: acknowledge writes once fsynced; relaxed: faster, may lose the last writes on power loss')
@@ -170,6 +176,7 @@ const program = new Command()
 
 const options = program.opts<{
   db: string;
+  store?: string;
   address: string;
   durability: 'full' | 'relaxed';
   maxMessageBytes: number;
@@ -202,11 +209,15 @@ try {
     throw new Error('--tls-cert and --tls-key go together');
   }
   if (options.clientCa && !options.tlsCert) throw new Error('--client-ca needs --tls-cert and --tls-key');
+  const dbGiven = program.getOptionValueSource('db') !== 'default';
+  const store = chooseStore(options.store, dbGiven ? options.db : undefined, DEFAULT_DB_PATH);
+  if (store.kind === 'postgres') log.info({ store: redact(store.url) }, 'storing the registry in PostgreSQL');
   const server = await startServer({
+    ...(store.kind === 'postgres' && { store: storeFactoryOf(store, options.startupCheck) }),
     tls: options.tlsCert && options.tlsKey ? { certFile: options.tlsCert, keyFile: options.tlsKey, clientCaFile: options.clientCa } : undefined,
     authz: options.authz ? loadPolicy(options.authz) : undefined,
     insecure: options.insecure,
-    dbPath: options.db,
+    dbPath: store.kind === 'sqlite' ? store.path : redact(store.url),
     address: options.address,
     durability: options.durability,
     maxMessageBytes: options.maxMessageBytes,
