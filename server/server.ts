@@ -160,7 +160,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   logStartupChecks(log, options.dbPath, store.startup);
   let registry: Registry;
   try {
-    registry = await Registry.open(store, { leaseTtlMs: options.leaseTtlMs, clock: options.clock });
+    registry = await Registry.open(store, { leaseTtlMs: options.leaseTtlMs, clock: options.clock, followLog: store.log });
   } catch (error) {
     await store.close();
     throw error;
