@@ -299,6 +299,11 @@ export interface ServedStore extends RegistryStore {
   onFailure(listener: (error: Error) => void): void;
   /** Schema migrations applied while opening, for the start-up log. */
   readonly migrations?: { readonly applied: readonly string[] };
+  /**
+   * Called when the store becomes unreachable (false) and reachable again (true), for health:
+   * a server whose database is down is NOT_SERVING until it comes back. Absent for embedded stores.
+   */
+  onReachability?(listener: (reachable: boolean, detail: string) => void): void;
   /** Present when other servers may write the same store: the server then follows its log. */
   readonly log?: RevisionLog;
   /**

@@ -112,6 +112,9 @@ export class PostgresStore implements ServedStore, RevisionLog {
   private highestSeen = 0;
   private listener: pg.Client | undefined;
   private listenRetry: NodeJS.Timeout | undefined;
+  private probe: NodeJS.Timeout | undefined;
+  private reachable = true;
+  private readonly reachabilityListeners: ((reachable: boolean, detail: string) => void)[] = [];
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -159,13 +162,25 @@ export class PostgresStore implements ServedStore, RevisionLog {
     this.advanceListeners.push(listener);
   }
 
+  onReachability(listener: (reachable: boolean, detail: string) => void): void {
+    this.reachabilityListeners.push(listener);
+  }
+
+  private setReachable(reachable: boolean, detail: string): void {
+    if (this.reachable === reachable || this.closed) return;
+    this.reachable = reachable;
+    for (const listener of this.reachabilityListeners) listener(reachable, detail);
+  }
+
   // The wake-up channel -------------------------------------------------------------------
 
   /** LISTEN on a dedicated connection; re-opened (and every follower woken) when it breaks. */
   private async listen(): Promise<void> {
     if (this.closed) return;
     const client = new pg.Client({ connectionString: this.url, types, connectionTimeoutMillis: 5_000 });
-    const retry = () => {
+    const retry = (error?: unknown) => {
+      if (this.closed) return;
+      this.setReachable(false, error instanceof Error ? error.message : 'the connection to the database ended');
       if (this.listener === client) this.listener = undefined;
       client.end().catch(() => undefined);
       if (this.closed || this.listenRetry) return;
@@ -181,11 +196,31 @@ export class PostgresStore implements ServedStore, RevisionLog {
       await client.connect();
       await client.query(`LISTEN ${CHANNEL}`);
       this.listener = client;
+      this.setReachable(true, 'connected');
       // Notifications sent while no one listened are lost: the followers read the log now.
       this.wake();
-    } catch {
-      retry();
+      this.probeSoon(client);
+    } catch (error) {
+      retry(error);
     }
+  }
+
+  /**
+   * Every second the listening connection is asked for the head: a database that went away
+   * without closing the connection is noticed, and a lost notification costs at most a second.
+   */
+  private probeSoon(client: pg.Client): void {
+    this.probe = setTimeout(() => {
+      if (this.closed || this.listener !== client) return;
+      client.query('SELECT revision FROM registry_head').then(
+        (result) => {
+          if ((result.rows[0]?.revision ?? 0) > this.highestSeen) this.wake();
+          this.probeSoon(client);
+        },
+        (error: unknown) => client.emit('error', error),
+      );
+    }, 1_000);
+    this.probe.unref();
   }
 
   private wake(): void {
@@ -206,12 +241,19 @@ export class PostgresStore implements ServedStore, RevisionLog {
         throw mapError(error);
       }
       let broken = false;
+      // A connection the server ends while it is checked out emits 'error' outside any query:
+      // without a listener that would end the process.
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
       try {
         return await work(client);
       } catch (error) {
-        broken = isConnectionError(error);
+        broken ||= isConnectionError(error);
         throw mapError(error);
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     });
@@ -479,6 +521,7 @@ export class PostgresStore implements ServedStore, RevisionLog {
     await this.tail;
     this.closed = true;
     if (this.listenRetry) clearTimeout(this.listenRetry);
+    if (this.probe) clearTimeout(this.probe);
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => undefined);
