@@ -105,7 +105,7 @@ export class PostgresCluster {
     const dataDir = path.join(dir, 'data');
     try {
       runPg('pg_basebackup', [
-        '-D', dataDir, '-h', '127.0.0.1', '-p', String(primary.port), '-U', SUPERUSER, '-X', 'stream', '-R', '--no-sync',
+        '-D', dataDir, '-h', '127.0.0.1', '-p', String(primary.port), '-U', SUPERUSER, '-X', 'stream', '-R', '--no-sync', '-c', 'fast',
         '-d', `application_name=${applicationName}`,
       ]);
       const standby = new PostgresCluster(dir, dataDir, await freePort());
@@ -141,10 +141,10 @@ export class PostgresCluster {
     this.running = true;
   }
 
-  /** A fast shutdown: clients are disconnected, nothing committed is lost. */
-  stop(): void {
+  /** A fast shutdown (clients are disconnected, nothing committed is lost); `immediate` is a crash. */
+  stop(mode: 'fast' | 'immediate' = 'fast'): void {
     if (!this.running) return;
-    runPg('pg_ctl', ['-D', this.dataDir, '-m', 'fast', '-w', '-t', '120', 'stop']);
+    runPg('pg_ctl', ['-D', this.dataDir, '-m', mode, '-w', '-t', '120', 'stop']);
     this.running = false;
   }
 
