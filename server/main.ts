@@ -21,6 +21,7 @@ import { DEFAULT_STARTUP_CHAIN_CHECK } from './store/startup-check.ts';
 import { loadPolicy } from './grpc/auth.ts';
 import { DEFAULT_SLOW_REQUEST_MS } from './grpc/telemetry.ts';
 import { tracingFromEnv } from './tracing.ts';
+import { chooseStore, redact, storeFactoryOf } from './store/store-choice.ts';
 
 /** `30s`, `500ms`, `2m`, `7d`, or plain milliseconds. */
 function duration(value: string): number {
@@ -75,6 +76,11 @@ export const serveCommand = () => new Command('serve')
   .description(SERVE_DESCRIPTION)
   .addOption(new Option('--config <file>', 'settings file (YAML or JSON), keys named as the flags (lease_ttl: 1h); flags and environment win').env('DEVCOMPAT_SERVE_CONFIG'))
   .addOption(new Option('--db <path>', 'SQLite database file (created with its folder)').env('DEVCOMPAT_DB').default(DEFAULT_DB_PATH))
+  .addOption(
+    new Option('--store <store>', 'where the registry is stored: sqlite:PATH, or postgres://user@host/db for replicas over PostgreSQL (not with --db)').env(
+      'DEVCOMPAT_STORE',
+    ),
+  )
   .addOption(new Option('--address <host:port>', 'address to listen on').env('DEVCOMPAT_LISTEN_ADDRESS').default(DEFAULT_ADDRESS))
   .addOption(
     new Option('--durability <mode>', 'full: acknowledge writes once fsynced; relaxed: faster, may lose the last writes on power loss')
@@ -203,11 +209,14 @@ export const serveCommand = () => new Command('serve')
   .addOption(new Option('--insecure', 'allow listening on a non-loopback address without TLS').env('DEVCOMPAT_INSECURE').default(false))
   .action(async (_options: unknown, command: Command) => {
     applyConfigFile(command);
-    await serve(command.opts<ServeOptions>());
+    await serve({ ...command.opts<ServeOptions>(), dbGiven: command.getOptionValueSource('db') !== 'default' });
   });
 
 export interface ServeOptions {
   db: string;
+  /** Whether --db (or DEVCOMPAT_DB, or the config file) named the database, rather than the default. */
+  dbGiven?: boolean;
+  store?: string;
   address: string;
   durability: 'full' | 'relaxed';
   maxMessageBytes: number;
@@ -246,13 +255,16 @@ export async function serve(options: ServeOptions): Promise<void> {
       throw new Error('--tls-cert and --tls-key go together');
     }
     if (options.clientCa && !options.tlsCert) throw new Error('--client-ca needs --tls-cert and --tls-key');
+    const store = chooseStore(options.store, options.dbGiven ? options.db : undefined, DEFAULT_DB_PATH);
+    if (store.kind === 'postgres') log.info({ store: redact(store.url) }, 'storing the registry in PostgreSQL');
     const tracing = tracingFromEnv();
     if (tracing) log.info({ exporters: tracing.exporters }, 'tracing on (OTEL_* environment)');
     const server = await startServer({
+      ...(store.kind === 'postgres' && { store: storeFactoryOf(store, options.startupCheck) }),
       tls: options.tlsCert && options.tlsKey ? { certFile: options.tlsCert, keyFile: options.tlsKey, clientCaFile: options.clientCa } : undefined,
       authz: options.authz ? loadPolicy(options.authz) : undefined,
       insecure: options.insecure,
-      dbPath: options.db,
+      dbPath: store.kind === 'sqlite' ? store.path : redact(store.url),
       address: options.address,
       durability: options.durability,
       maxMessageBytes: options.maxMessageBytes,

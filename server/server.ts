@@ -193,7 +193,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   logStartupChecks(log, options.dbPath, store.startup, options.reanchor);
   let registry: Registry;
   try {
-    registry = await Registry.open(store, { leaseTtlMs: options.leaseTtlMs, clock: options.clock });
+    registry = await Registry.open(store, { leaseTtlMs: options.leaseTtlMs, clock: options.clock, followLog: store.log });
   } catch (error) {
     await store.close();
     throw error;
@@ -382,6 +382,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return closing;
   };
 
+  // A store over the network (PostgreSQL) can be unreachable for a while: NOT_SERVING meanwhile,
+  // so load balancers send calls to a replica that can answer; SERVING again once it is back.
+  store.onReachability?.((reachable, detail) => {
+    if (closing) return;
+    const status = reachable ? 'SERVING' : 'NOT_SERVING';
+    health.setStatus('', status);
+    for (const name of SERVICE_NAMES) health.setStatus(name, status);
+    if (reachable) log.info('the database is reachable again: serving');
+    else log.error({ detail }, 'the database cannot be reached: not serving');
+  });
   store.onFailure((error) => {
     log.fatal({ err: error }, 'the storage worker failed: no write can be stored; shutting down');
     void close().finally(() => options.onFatal?.(error));

@@ -13,6 +13,8 @@ import { GENESIS_HASH } from '../server/store/history-chain.ts';
 import { MemoryStore } from '../server/store/memory-store.ts';
 import { WorkerStore } from '../server/store/worker-store.ts';
 import { tempDir } from './helpers/server.ts';
+import { PostgresStore } from '../server/store/postgres-store.ts';
+import { TEST_POSTGRES, testDatabase } from './helpers/postgres.ts';
 
 interface StoreUnderTest {
   readonly name: string;
@@ -29,6 +31,19 @@ const STORES: readonly StoreUnderTest[] = [
       return store;
     },
   },
+  // Under `npm run test:postgres` only (it starts the cluster): the same contract on PostgreSQL.
+  ...(TEST_POSTGRES
+    ? [
+        {
+          name: 'postgres',
+          async open(t: ExecutionContext) {
+            const store = await PostgresStore.open({ url: await testDatabase(t) });
+            t.teardown(() => store.close());
+            return store;
+          },
+        },
+      ]
+    : []),
 ];
 
 const T0 = 1_700_000_000_000;

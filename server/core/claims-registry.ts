@@ -316,6 +316,23 @@ export class Claims {
   }
 
   /** A committed plan's effect on the books (the group commit's observer calls it). */
+  /** Claims another server created, changed or ended (follower.ts). */
+  followed(
+    change: { readonly hostId: string; readonly claimUpserts: readonly ClaimRecord[]; readonly claimEnds: readonly string[] },
+    removed: LiveHost | undefined,
+  ): void {
+    if (removed) {
+      this.books.delete(change.hostId);
+      return;
+    }
+    if (change.claimUpserts.length === 0 && change.claimEnds.length === 0) return;
+    const claims = new Map(this.books.get(change.hostId)?.claims ?? []);
+    for (const claimId of change.claimEnds) claims.delete(claimId);
+    for (const claim of change.claimUpserts) claims.set(claim.claimId, claim);
+    if (claims.size === 0) this.books.delete(change.hostId);
+    else this.books.set(change.hostId, { hostId: change.hostId, claims });
+  }
+
   applied(plan: Plan, removed: LiveHost | undefined): void {
     if (removed) {
       this.books.delete(plan.hostId);

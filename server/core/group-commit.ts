@@ -14,7 +14,8 @@ import { DomainError } from './errors.ts';
 import type { Clock } from './clock.ts';
 import type { DescriptorEntry, LiveHost, LiveState } from './live-state.ts';
 import type { SyncHostCommand } from './resources.ts';
-import type { CommitResult, HistoryRecord, RegistryStore } from './store.ts';
+import { StaleBatchError, type CommitResult, type HistoryRecord, type LoggedRevision, type RegistryStore } from './store.ts';
+import type { Follower } from './follower.ts';
 import type { ClaimResult, ClaimWrite } from './claims-registry.ts';
 import { commitBatchOf, hostIdOf, planWrite, usedDescriptors, type Plan, type WriteOrigin, type WriteRequest } from './write-planning.ts';
 
@@ -71,6 +72,9 @@ export class GroupCommit {
   private committing: Promise<void> | undefined;
   private closedValue = false;
   private readonly listeners = new Set<(change: RevisionChange) => void>();
+  /** With a store other servers write: what they committed is applied before each batch. */
+  private follower: Follower | undefined;
+  private catchUpWanted = false;
 
   constructor(
     private readonly store: RegistryStore,
@@ -101,6 +105,30 @@ export class GroupCommit {
   claimWrite(write: ClaimWrite): Promise<ClaimResult> {
     return this.enqueue(write);
   }
+
+  /**
+   * Follows a store that other servers write: before each batch, and whenever `wake` is
+   * called, the revisions they committed are applied and published like this server's own.
+   */
+  follow(follower: Follower): void {
+    this.follower = follower;
+  }
+
+  /** Another server may have committed: catch up between batches. */
+  wake(): void {
+    this.catchUpWanted = true;
+    this.scheduleFlush();
+  }
+
+  /** Resolves once the state has caught up with the store's head as of this call (shared stores only). */
+  catchUp(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.catchUpWaiters.push({ resolve, reject });
+      this.wake();
+    });
+  }
+
+  private catchUpWaiters: Settle<void>[] = [];
 
   /** Called synchronously after each committed revision, in revision order. */
   subscribe(listener: (change: RevisionChange) => void): () => void {
@@ -142,6 +170,60 @@ export class GroupCommit {
   private flush(): void {
     this.flushScheduled = false;
     if (this.committing) return;
+    if (this.follower) {
+      this.committing = this.followAndFlush(this.follower).finally(() => {
+        this.committing = undefined;
+        if (this.pending.length > 0 || this.catchUpWanted) this.scheduleFlush();
+      });
+      return;
+    }
+    const batch = this.planBatch();
+    if (batch) {
+      this.committing = this.commit(batch.plans, batch.newDescriptors, batch.revision, batch.lastTime).then(() => undefined).finally(() => {
+        this.committing = undefined;
+        if (this.pending.length > 0) this.scheduleFlush();
+      });
+    } else if (this.pending.length > 0) {
+      this.scheduleFlush();
+    }
+  }
+
+  /**
+   * A shared store: catch up with what other servers committed, then plan and commit the
+   * queued writes against that state. The store refuses the batch if yet another server
+   * committed in between (StaleBatchError): the writes go back to the queue, to be planned
+   * again after the next catch-up.
+   */
+  private async followAndFlush(follower: Follower): Promise<void> {
+    this.catchUpWanted = false;
+    const waiters = this.catchUpWaiters;
+    this.catchUpWaiters = [];
+    try {
+      await follower.catchUp((revision) => this.publishFollowed(revision));
+    } catch (error) {
+      // The store cannot be reached: queued writes fail now rather than wait unbounded.
+      for (const waiter of waiters) waiter.reject(error);
+      const writes = this.pending;
+      this.pending = [];
+      for (const write of writes) write.settle.reject(error);
+      return;
+    }
+    for (const waiter of waiters) waiter.resolve();
+    const batch = this.planBatch();
+    if (!batch) return;
+    const stale = await this.commit(batch.plans, batch.newDescriptors, batch.revision, batch.lastTime);
+    if (stale) this.catchUpWanted = true;
+  }
+
+  private publishFollowed(logged: LoggedRevision): void {
+    const change: RevisionChange = { revision: logged.revision, time: logged.time, headHash: logged.headHash, entries: logged.entries };
+    for (const listener of this.listeners) listener(change);
+  }
+
+  /** Plans every queued write (one per host) against the live state; undefined when none is left to commit. */
+  private planBatch():
+    | { plans: { plan: Plan; settle: Settle<never> }[]; newDescriptors: Map<string, DescriptorEntry>; revision: number; lastTime: number }
+    | undefined {
     const writes = this.pending;
     this.pending = [];
     const plans: { plan: Plan; settle: Settle<never> }[] = [];
@@ -176,14 +258,7 @@ export class GroupCommit {
       }
     }
     this.pending.unshift(...deferred);
-    if (plans.length > 0) {
-      this.committing = this.commit(plans, newDescriptors, revision, lastTime).finally(() => {
-        this.committing = undefined;
-        if (this.pending.length > 0) this.scheduleFlush();
-      });
-    } else if (this.pending.length > 0) {
-      this.scheduleFlush();
-    }
+    return plans.length > 0 ? { plans, newDescriptors, revision, lastTime } : undefined;
   }
 
   private planOne(request: WriteRequest, revision: number, time: number, now: number, newDescriptors: Map<string, DescriptorEntry>): Plan {
@@ -200,14 +275,19 @@ export class GroupCommit {
     newDescriptors: Map<string, DescriptorEntry>,
     revision: number,
     revisionTime: number,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const plans = planned.map(({ plan }) => plan);
     let heads: CommitResult['heads'];
     try {
-      ({ heads } = await this.store.commit(commitBatchOf(plans, newDescriptors)));
+      ({ heads } = await this.store.commit({ ...commitBatchOf(plans, newDescriptors), baseRevision: this.state.revision }));
     } catch (error) {
+      if (error instanceof StaleBatchError && this.follower) {
+        // Planned against a state another server has moved past: plan again after catching up.
+        this.pending.unshift(...planned.map(({ plan, settle }) => ({ request: plan.write, settle })));
+        return true;
+      }
       for (const { settle } of planned) settle.reject(error);
-      return;
+      return false;
     }
     for (const entry of usedDescriptors(plans, newDescriptors)) this.state.addDescriptor(entry);
     for (const plan of plans) {
@@ -227,6 +307,7 @@ export class GroupCommit {
       for (const listener of this.listeners) listener(change);
     }
     for (const { plan, settle } of planned) settle.resolve(this.resultOf(plan) as never);
+    return false;
   }
 
   private resultOf(plan: Plan): SyncResult | DeleteResult | StateResult | ClaimResult {

@@ -79,6 +79,12 @@ export class Leases implements CommitObserver {
     this.earliestExpiry = Math.min(this.earliestExpiry, host.leaseExpiry);
   }
 
+  /** A change another server committed (follower.ts): a sync there renewed the host's lease. */
+  followed(change: { readonly host: HostRecord | undefined }, host: LiveHost | undefined, removed: LiveHost | undefined): void {
+    if (removed) this.renewed.delete(removed);
+    if (host && change.host) host.leaseExpiry = Math.max(host.leaseExpiry, change.host.lastSyncTime + this.ttlMs);
+  }
+
   /**
    * Renews a host's lease. Keepalives only touch memory (persisted about once a second); one
    * that finds the host UNREACHABLE also queues the write that makes it READY again.

@@ -106,6 +106,8 @@ export class LiveState {
   /** Hosts that are not READY, for FindTargets' exclusions. */
   private readonly notReady = new Set<LiveHost>();
   private nextDescriptorId = 1;
+  /** The highest id of a descriptor in the table (a follower reads the store's newer ones). */
+  private highestDescriptorIdValue = 0;
   private deviceCount = 0;
   /** Equal label sets and capacities are shared: fleets repeat them on every host. */
   private readonly internedLabels = new Map<string, Labels>();
@@ -322,12 +324,23 @@ export class LiveState {
   // -------------------------------------------------------------------------------------
   // Changes (the group commit calls these once a batch is durable; planning only allocates)
 
+  get highestDescriptorId(): number {
+    return this.highestDescriptorIdValue;
+  }
+
+  /** The table's entry for a descriptor id, if it has one. */
+  descriptorEntryById(id: number): DescriptorEntry | undefined {
+    return this.descriptorsById.get(id);
+  }
+
   /** A descriptor entry not yet in the table, with a fresh id (added by `addDescriptor`). */
   newDescriptorEntry(descriptor: Descriptor): DescriptorEntry {
     return { id: this.nextDescriptorId++, descriptor, devices: new Set() };
   }
 
   addDescriptor(entry: DescriptorEntry): void {
+    this.highestDescriptorIdValue = Math.max(this.highestDescriptorIdValue, entry.id);
+    this.nextDescriptorId = Math.max(this.nextDescriptorId, entry.id + 1);
     this.descriptorsByKey.set(entry.descriptor.key, entry);
     this.descriptorsById.set(entry.id, entry);
     const { vendor, deviceApi, type, compatibleTypes } = entry.descriptor;

@@ -28,6 +28,8 @@ import { openStandingQuery, type StandingQueryOptions, type StandingQuerySink } 
 import type { BackupResult, Checkpoint, CompactionResult, HistoryQuery, HistoryRecord, RegistryStore } from './store.ts';
 import { DomainError } from './errors.ts';
 import type { WriteOrigin } from './write-planning.ts';
+import { Follower } from './follower.ts';
+import type { RevisionLog } from './store.ts';
 
 export { DEFAULT_LEASE_TTL_MS, isLeaseExpiry, SERVER_ACTOR } from './leases.ts';
 export { hostIsEligible, hostState } from './live-state.ts';
@@ -59,6 +61,8 @@ export interface RegistryOptions {
   readonly clock?: Clock;
   /** Lease TTL in ms (default 30 s). */
   readonly leaseTtlMs?: number;
+  /** The log of a store that other servers write too (replicas): followed to stay current. */
+  readonly followLog?: RevisionLog;
 }
 
 export class Registry {
@@ -102,6 +106,16 @@ export class Registry {
       },
       claims,
     );
+    if (options.followLog) {
+      const follower = new Follower(options.followLog, this.state, {
+        followed(change, host, removed) {
+          leases.followed(change, host, removed);
+          claims.followed(change, removed);
+        },
+      });
+      this.writes.follow(follower);
+      options.followLog.onAdvance(() => this.writes.wake());
+    }
     this.leases.connect(this.writes);
     this.claims.connect(this.writes);
     this.audit = new Audit(store, this.state, clock, loaded.checkpoint);
@@ -156,6 +170,14 @@ export class Registry {
   /** Called synchronously after each committed revision, in revision order. */
   subscribe(listener: (change: RevisionChange) => void): () => void {
     return this.writes.subscribe(listener);
+  }
+
+  /**
+   * Resolves once this server has applied every revision the store had when it was called
+   * (a store other servers write); at once otherwise.
+   */
+  catchUp(): Promise<void> {
+    return this.writes.catchUp();
   }
 
   /** Writes that are already queued are committed; new ones are refused. */

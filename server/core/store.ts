@@ -93,6 +93,21 @@ export interface CommitBatch {
   readonly claimUpserts?: readonly ClaimRecord[];
   /** Claims that ended (released, expired, consumed). A deleted host's claims go with it. */
   readonly claimDeletes?: readonly { readonly hostId: string; readonly claimId: string }[];
+  /**
+   * The revision the batch was planned against. A store that several servers write refuses
+   * the batch with StaleBatchError when its head has moved past it (another server wrote
+   * meanwhile): the batch must be planned again after catching up. A single-writer store may
+   * ignore it.
+   */
+  readonly baseRevision?: number;
+}
+
+/** A batch planned against a revision that is no longer the head (see CommitBatch.baseRevision). */
+export class StaleBatchError extends Error {
+  constructor(readonly head: number) {
+    super(`the registry moved on to revision ${head} while the batch was planned`);
+    this.name = 'StaleBatchError';
+  }
 }
 
 /** The history chain's head after each revision a commit wrote, in revision order. */
@@ -267,12 +282,46 @@ export interface RegistryStore {
   close(): Promise<void>;
 }
 
+/** One committed revision as read back from the store: what another server wrote. */
+export interface LoggedRevision {
+  readonly revision: number;
+  readonly time: number;
+  /** The chain's head after this revision. */
+  readonly headHash: string;
+  readonly entries: readonly HistoryRecord[];
+}
+
+/**
+ * A store that several servers write: each follows what the others commit, through the
+ * store's revision log (the truth) and a wake-up signal (a hint that may be lost).
+ */
+export interface RevisionLog {
+  /**
+   * Revisions after `revision` (at most `limit`, in order), the descriptors with an id above
+   * `descriptorId`, and the head now. Fails (UNAVAILABLE) when the store cannot be reached.
+   */
+  readAfter(revision: number, descriptorId: number, limit: number): Promise<{
+    readonly head: number;
+    readonly revisions: readonly LoggedRevision[];
+    readonly descriptors: readonly StoredDescriptor[];
+  }>;
+  /** Calls `listener` when another server may have committed (or the wake-up channel was re-opened). */
+  onAdvance(listener: () => void): void;
+}
+
 /** A store as the server runs it: the core's calls, and how it says it can no longer work. */
 export interface ServedStore extends RegistryStore {
   /** Called once if the store fails for good (its worker died): no write can be stored any more. */
   onFailure(listener: (error: Error) => void): void;
   /** Schema migrations applied while opening, for the start-up log. */
   readonly migrations?: { readonly applied: readonly string[] };
+  /**
+   * Called when the store becomes unreachable (false) and reachable again (true), for health:
+   * a server whose database is down is NOT_SERVING until it comes back. Absent for embedded stores.
+   */
+  onReachability?(listener: (reachable: boolean, detail: string) => void): void;
+  /** Present when other servers may write the same store: the server then follows its log. */
+  readonly log?: RevisionLog;
   /**
    * What the store checked while opening, for the start-up log: the head anchor's verdict
    * (`anchor`), a restore the operator accepted (`restore`), the history entries verified.

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DevcompatClient, type ClientOptions } from '../../client/client.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../server/server.ts';
+import { postgresStore } from '../../server/store/postgres-store.ts';
+import { TEST_POSTGRES, testDatabase } from './postgres.ts';
 
 export interface TestServer {
   readonly server: RunningServer;
@@ -31,7 +33,9 @@ export async function startTestServer(
   const dbPath = options.dbPath ?? path.join(dir, 'registry.db');
   // Hour-long leases unless a test is about leases: on a slow machine a 30 s lapse would add
   // revisions that tests counting revisions do not expect.
-  const server = await startServer({ address: '127.0.0.1:0', leaseTtlMs: 3_600_000, ...options, dbPath });
+  // Under `npm run test:postgres` the same suite runs on PostgreSQL: one database per dbPath.
+  const store = options.store ?? (TEST_POSTGRES ? postgresStore({ url: await postgresFor(t, dbPath), startupChainCheck: options.startupChainCheck }) : undefined);
+  const server = await startServer({ address: '127.0.0.1:0', leaseTtlMs: 3_600_000, ...options, dbPath, ...(store && { store }) });
   const client = new DevcompatClient({ address: server.address, ...options.client });
   let closed = false;
   const close = async () => {
@@ -51,6 +55,18 @@ export async function startTestServer(
       return startTestServer(t, { ...options, dbPath, dir });
     },
   };
+}
+
+const postgresDatabases = new Map<string, Promise<string>>();
+
+/** The PostgreSQL database standing for `dbPath` (created at first use, so a restart finds it). */
+function postgresFor(t: ExecutionContext, dbPath: string): Promise<string> {
+  let url = postgresDatabases.get(dbPath);
+  if (!url) {
+    url = testDatabase(t);
+    postgresDatabases.set(dbPath, url);
+  }
+  return url;
 }
 
 /**

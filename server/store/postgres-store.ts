@@ -1,0 +1,800 @@
+// The PostgreSQL adapter: the only module that knows `pg`. It implements the same contract as
+// the SQLite store (test/store-contract.test.ts) and adds what several replicas over one
+// database need (server/store/DESIGN.md, docs/ha.md):
+// - every write transaction locks the head row (SELECT ... FOR UPDATE), so revisions are one
+//   global gap-free sequence and the chain one chain, whichever replica writes; a batch planned
+//   against a revision that is no longer the head is refused with StaleBatchError, and the
+//   core plans it again after catching up;
+// - the revision log (`readAfter`) lets a replica follow what the others commit, with
+//   LISTEN/NOTIFY as the wake-up (`onAdvance`), the tables as the truth;
+// - a head that goes backwards (a failover to a database that lacks revisions this process
+//   has already served) fails the store for good, as the SQLite head anchor refuses a rollback.
+// Calls are answered in the order they are made (one queue), as the core requires. Errors that
+// mean "the database cannot be reached" become UNAVAILABLE here and nowhere else.
+
+import pg from 'pg';
+import { DomainError, unavailable } from '../core/errors.ts';
+import {
+  StaleBatchError,
+  type ChainWalk,
+  type ChainWalkQuery,
+  type Checkpoint,
+  type ClaimRecord,
+  type CommitBatch,
+  type CommitResult,
+  type CompactionLog,
+  type CompactionRecord,
+  type CompactionRequest,
+  type CompactionResult,
+  type DeviceRecord,
+  type HistoryQuery,
+  type HistoryRecord,
+  type HostRecord,
+  type LoadedState,
+  type LoggedRevision,
+  type RevisionLog,
+  type ServedStore,
+  type StoreFactory,
+  type StoredDescriptor,
+} from '../core/store.ts';
+import { chainedColumns, GENESIS_HASH } from './history-chain.ts';
+import { chainEntries, compactionRecord, decodeSnapshot, lastRecordHash, walkChain, walkCompactions } from './history-encoding.ts';
+import type { MigrationReport } from './migrate.ts';
+import { migratePostgres } from './postgres-migrate.ts';
+import { DEFAULT_STARTUP_CHAIN_CHECK } from './startup-check.ts';
+
+export interface PostgresStoreOptions {
+  /** A libpq connection string: `postgres://user@host:port/db`. */
+  readonly url: string;
+  /** How many of the newest history entries are verified at start-up (default 10,000; 0: none). */
+  readonly startupChainCheck?: number;
+  /** Connections in the pool (default 4): the queue uses one at a time, reads of the log another. */
+  readonly poolSize?: number;
+}
+
+/** The NOTIFY channel a commit signals on. */
+const CHANNEL = 'devcompat_revisions';
+
+// BIGINT (int8) arrives as a string by default; revisions and times fit a double exactly.
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+} as unknown as pg.CustomTypesConfig;
+
+interface HistoryRow {
+  revision: number;
+  seq: number;
+  time_ms: number;
+  host_id: string;
+  device_id: string;
+  change: 'CREATED' | 'UPDATED' | 'DELETED';
+  actor: string;
+  reason: string;
+  before: string | null;
+  after: string | null;
+  on_behalf_of: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** Errors meaning the database is not reachable now (it may be later). */
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code === 'string') {
+    if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300') return true;
+    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code)) return true;
+  }
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(message);
+}
+
+function mapError(error: unknown): unknown {
+  if (error instanceof DomainError || error instanceof StaleBatchError) return error;
+  if (isConnectionError(error)) {
+    return unavailable(`the database cannot be reached: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const code = (error as { code?: unknown })?.code;
+  if (code === '25006') return unavailable('the database is read-only (a standby?): the write was not stored');
+  if (code === '53100') return unavailable('the database is full: the write was not stored');
+  return error;
+}
+
+export class PostgresStore implements ServedStore, RevisionLog {
+  readonly log: RevisionLog = this;
+  private tail: Promise<unknown> = Promise.resolve();
+  private readonly failureListeners: ((error: Error) => void)[] = [];
+  private readonly advanceListeners: (() => void)[] = [];
+  private failure: Error | undefined;
+  private closed = false;
+  /** The highest revision this process has seen committed: a head below it is a rollback. */
+  private highestSeen = 0;
+  private listener: pg.Client | undefined;
+  private listenRetry: NodeJS.Timeout | undefined;
+  private probe: NodeJS.Timeout | undefined;
+  private reachable = true;
+  private readonly reachabilityListeners: ((reachable: boolean, detail: string) => void)[] = [];
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly url: string,
+    readonly migrations: MigrationReport,
+    readonly startup: { readonly checkedEntries: number },
+  ) {
+    // An idle connection that breaks (the server restarted) is dropped by the pool; the next
+    // call connects again. Without a listener the error would end the process.
+    pool.on('error', () => undefined);
+  }
+
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 4,
+      types,
+      connectionTimeoutMillis: 5_000,
+      application_name: 'devcompat',
+    });
+    try {
+      const client = await pool.connect();
+      let migrations: MigrationReport;
+      let checkedEntries: number;
+      try {
+        migrations = await migratePostgres(client);
+        checkedEntries = await checkRecentChain(client, options.startupChainCheck ?? DEFAULT_STARTUP_CHAIN_CHECK);
+      } finally {
+        client.release();
+      }
+      const store = new PostgresStore(pool, options.url, migrations, { checkedEntries });
+      await store.listen();
+      return store;
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw mapError(error);
+    }
+  }
+
+  onFailure(listener: (error: Error) => void): void {
+    this.failureListeners.push(listener);
+  }
+
+  onAdvance(listener: () => void): void {
+    this.advanceListeners.push(listener);
+  }
+
+  onReachability(listener: (reachable: boolean, detail: string) => void): void {
+    this.reachabilityListeners.push(listener);
+  }
+
+  private setReachable(reachable: boolean, detail: string): void {
+    if (this.reachable === reachable || this.closed) return;
+    this.reachable = reachable;
+    for (const listener of this.reachabilityListeners) listener(reachable, detail);
+  }
+
+  // The wake-up channel -------------------------------------------------------------------
+
+  /** LISTEN on a dedicated connection; re-opened (and every follower woken) when it breaks. */
+  private async listen(): Promise<void> {
+    if (this.closed) return;
+    const client = new pg.Client({ connectionString: this.url, types, connectionTimeoutMillis: 5_000 });
+    const retry = (error?: unknown) => {
+      if (this.closed) return;
+      this.setReachable(false, error instanceof Error ? error.message : 'the connection to the database ended');
+      if (this.listener === client) this.listener = undefined;
+      client.end().catch(() => undefined);
+      if (this.closed || this.listenRetry) return;
+      this.listenRetry = setTimeout(() => {
+        this.listenRetry = undefined;
+        void this.listen();
+      }, 500);
+    };
+    client.on('error', retry);
+    client.on('end', retry);
+    client.on('notification', () => this.wake());
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+      this.listener = client;
+      this.setReachable(true, 'connected');
+      // Notifications sent while no one listened are lost: the followers read the log now.
+      this.wake();
+      this.probeSoon(client);
+    } catch (error) {
+      retry(error);
+    }
+  }
+
+  /**
+   * Every second the listening connection is asked for the head: a database that went away
+   * without closing the connection is noticed, and a lost notification costs at most a second.
+   */
+  private probeSoon(client: pg.Client): void {
+    this.probe = setTimeout(() => {
+      if (this.closed || this.listener !== client) return;
+      client.query('SELECT revision FROM registry_head').then(
+        (result) => {
+          if ((result.rows[0]?.revision ?? 0) > this.highestSeen) this.wake();
+          this.probeSoon(client);
+        },
+        (error: unknown) => client.emit('error', error),
+      );
+    }, 1_000);
+    this.probe.unref();
+  }
+
+  private wake(): void {
+    for (const listener of this.advanceListeners) listener();
+  }
+
+  // The queue -----------------------------------------------------------------------------
+
+  /** Runs `work` after every call made before it, on a pooled connection. */
+  private run<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const result = this.tail.then(async () => {
+      if (this.failure) throw this.failure;
+      if (this.closed) throw unavailable('the store is closed');
+      let client: pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (error) {
+        throw mapError(error);
+      }
+      let broken = false;
+      // A connection the server ends while it is checked out emits 'error' outside any query:
+      // without a listener that would end the process.
+      const onError = () => {
+        broken = true;
+      };
+      client.on('error', onError);
+      try {
+        return await work(client);
+      } catch (error) {
+        broken ||= isConnectionError(error);
+        throw mapError(error);
+      } finally {
+        client.off('error', onError);
+        client.release(broken);
+      }
+    });
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+
+  /** A transaction on `client`: rolled back when `work` throws. */
+  private static async transaction<T>(client: pg.PoolClient, begin: string, work: () => Promise<T>): Promise<T> {
+    await client.query(begin);
+    try {
+      const value = await work();
+      await client.query('COMMIT');
+      return value;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** A head below what this process has seen: the database lost revisions (a failover to a lagging copy). */
+  private checkHead(revision: number): void {
+    if (revision < this.highestSeen) {
+      const error = new Error(
+        `the database's head is revision ${revision}, behind revision ${this.highestSeen} that this server has already served: ` +
+          'it lost acknowledged writes (a failover to a standby that was not synchronous?). Refusing to use it',
+      );
+      this.fail(error);
+      throw error;
+    }
+    this.highestSeen = revision;
+  }
+
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    for (const listener of this.failureListeners) listener(error);
+  }
+
+  // The contract --------------------------------------------------------------------------
+
+  load(): Promise<LoadedState> {
+    return this.run((client) =>
+      PostgresStore.transaction(client, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async () => {
+        const head = (await client.query('SELECT revision, time_ms, hash FROM registry_head')).rows[0] as {
+          revision: number;
+          time_ms: number;
+          hash: string;
+        };
+        this.checkHead(head.revision);
+        const descriptors = (await client.query('SELECT descriptor_id AS id, descriptor_key AS key FROM descriptors ORDER BY descriptor_id'))
+          .rows as StoredDescriptor[];
+        const hosts = (await client.query('SELECT * FROM hosts ORDER BY host_id')).rows;
+        const devices = (await client.query('SELECT * FROM devices ORDER BY host_id, device_id')).rows;
+        const claims = (await client.query('SELECT * FROM claims ORDER BY create_revision, host_id, claim_id')).rows;
+        const checkpoint = await lastCheckpoint(client);
+        return {
+          revision: head.revision,
+          revisionTime: head.time_ms,
+          descriptors,
+          hosts: hosts.map(hostFromRow),
+          devices: devices.map(deviceFromRow),
+          leaseExpiries: new Map(
+            hosts.filter((row) => row.lease_expire_ms !== null).map((row) => [row.host_id as string, row.lease_expire_ms as number]),
+          ),
+          headHash: head.hash,
+          checkpoint,
+          claims: claims.map(claimFromRow),
+        };
+      }),
+    );
+  }
+
+  commit(batch: CommitBatch): Promise<CommitResult> {
+    return this.run((client) =>
+      PostgresStore.transaction(client, 'BEGIN', async () => {
+        const head = (await client.query('SELECT revision, time_ms, hash FROM registry_head FOR UPDATE')).rows[0] as {
+          revision: number;
+          time_ms: number;
+          hash: string;
+        };
+        this.checkHead(head.revision);
+        if (batch.baseRevision !== undefined && batch.baseRevision !== head.revision) throw new StaleBatchError(head.revision);
+        const chained = chainEntries(head.hash, batch.history);
+        await writeBatch(client, batch, chained.entries);
+        const last = batch.history.at(-1);
+        if (last) {
+          await client.query('UPDATE registry_head SET revision = $1, time_ms = $2, hash = $3', [
+            Math.max(head.revision, last.revision),
+            Math.max(head.time_ms, last.time),
+            chained.head,
+          ]);
+          await client.query('SELECT pg_notify($1, $2)', [CHANNEL, String(last.revision)]);
+        }
+        return { heads: chained.heads };
+      }).then((result) => {
+        const last = result.heads.at(-1);
+        if (last) this.highestSeen = Math.max(this.highestSeen, last.revision);
+        return result;
+      }),
+    );
+  }
+
+  readAfter(
+    revision: number,
+    descriptorId: number,
+    limit: number,
+  ): Promise<{ head: number; revisions: LoggedRevision[]; descriptors: StoredDescriptor[] }> {
+    return this.run((client) =>
+      PostgresStore.transaction(client, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async () => {
+        const head = (await client.query('SELECT revision FROM registry_head')).rows[0] as { revision: number };
+        this.checkHead(head.revision);
+        const revisions = (
+          await client.query('SELECT revision, time_ms FROM revisions WHERE revision > $1 ORDER BY revision LIMIT $2', [revision, limit])
+        ).rows as { revision: number; time_ms: number }[];
+        const descriptors = (
+          await client.query('SELECT descriptor_id AS id, descriptor_key AS key FROM descriptors WHERE descriptor_id > $1 ORDER BY descriptor_id', [
+            descriptorId,
+          ])
+        ).rows as StoredDescriptor[];
+        if (revisions.length === 0) return { head: head.revision, revisions: [], descriptors };
+        const rows = (
+          await client.query('SELECT * FROM history WHERE revision > $1 AND revision <= $2 ORDER BY revision, seq', [
+            revision,
+            revisions.at(-1)!.revision,
+          ])
+        ).rows as HistoryRow[];
+        const byRevision = new Map<number, HistoryRow[]>();
+        for (const row of rows) {
+          const list = byRevision.get(row.revision) ?? [];
+          list.push(row);
+          byRevision.set(row.revision, list);
+        }
+        let hash: string | undefined;
+        const logged: LoggedRevision[] = [];
+        for (const { revision: r, time_ms } of revisions) {
+          const entries = byRevision.get(r) ?? [];
+          hash = entries.at(-1)?.hash ?? hash ?? '';
+          logged.push({ revision: r, time: time_ms, headHash: hash, entries: entries.map(historyFromRow) });
+        }
+        return { head: head.revision, revisions: logged, descriptors };
+      }),
+    );
+  }
+
+  listHistory(query: HistoryQuery): Promise<HistoryRecord[]> {
+    return this.run(async (client) => {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      const param = (value: unknown) => {
+        params.push(value);
+        return `$${params.length}`;
+      };
+      if (query.hostId !== undefined) {
+        where.push(`host_id = ${param(query.hostId)}`);
+        if (query.deviceId !== undefined) where.push(`device_id = ${param(query.deviceId)}`);
+      }
+      if (query.startRevision !== undefined) where.push(`revision >= ${param(query.startRevision)}`);
+      if (query.endRevision !== undefined) where.push(`revision <= ${param(query.endRevision)}`);
+      if (query.startTime !== undefined) {
+        where.push(`revision >= (SELECT COALESCE(MIN(revision), 9e18) FROM revisions WHERE time_ms >= ${param(query.startTime)})`);
+      }
+      if (query.endTime !== undefined) {
+        where.push(`revision <= (SELECT COALESCE(MAX(revision), 0) FROM revisions WHERE time_ms < ${param(query.endTime)})`);
+      }
+      if (query.actor !== undefined) where.push(`revision IN (SELECT revision FROM revisions WHERE actor = ${param(query.actor)})`);
+      if (query.after) {
+        where.push(`(revision, seq) ${query.newestFirst ? '<' : '>'} (${param(query.after.revision)}, ${param(query.after.seq)})`);
+      }
+      const direction = query.newestFirst ? 'DESC' : 'ASC';
+      const sql = `SELECT * FROM history ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY revision ${direction}, seq ${direction} LIMIT ${param(query.limit)}`;
+      return ((await client.query(sql, params)).rows as HistoryRow[]).map(historyFromRow);
+    });
+  }
+
+  firstChangesAfter(query: { revision: number; hostId?: string; deviceId?: string }): Promise<HistoryRecord[]> {
+    return this.run(async (client) => {
+      let rows: HistoryRow[];
+      if (query.hostId === undefined) {
+        rows = (
+          await client.query(
+            `SELECT * FROM (SELECT DISTINCT ON (host_id, device_id) * FROM history WHERE revision > $1
+               ORDER BY host_id, device_id, revision, seq) AS first ORDER BY revision, seq`,
+            [query.revision],
+          )
+        ).rows;
+      } else if (query.deviceId === undefined) {
+        rows = (
+          await client.query(
+            `SELECT * FROM (SELECT DISTINCT ON (device_id) * FROM history WHERE host_id = $1 AND revision > $2
+               ORDER BY device_id, revision, seq) AS first ORDER BY revision, seq`,
+            [query.hostId, query.revision],
+          )
+        ).rows;
+      } else {
+        rows = (
+          await client.query(
+            'SELECT * FROM history WHERE host_id = $1 AND device_id = $2 AND revision > $3 ORDER BY revision, seq LIMIT 1',
+            [query.hostId, query.deviceId, query.revision],
+          )
+        ).rows;
+      }
+      return rows.map(historyFromRow);
+    });
+  }
+
+  revisionAt(time: number): Promise<number | undefined> {
+    return this.run(async (client) => {
+      const row = (await client.query('SELECT MAX(revision) AS revision FROM revisions WHERE time_ms <= $1', [time])).rows[0];
+      return (row.revision as number | null) ?? undefined;
+    });
+  }
+
+  verifyChain(query: ChainWalkQuery): Promise<ChainWalk> {
+    return this.run(async (client) => {
+      const rows = (
+        query.after
+          ? await client.query('SELECT * FROM history WHERE (revision, seq) > ($1, $2) ORDER BY revision, seq LIMIT $3', [
+              query.after.revision,
+              query.after.seq,
+              query.limit,
+            ])
+          : await client.query('SELECT * FROM history ORDER BY revision, seq LIMIT $1', [query.limit])
+      ).rows as HistoryRow[];
+      return walkChain(
+        rows.map((row) => ({ columns: chainedColumns(row), prev: row.prev_hash, hash: row.hash })),
+        query,
+      );
+    });
+  }
+
+  compact(request: CompactionRequest): Promise<CompactionResult> {
+    return this.run((client) =>
+      PostgresStore.transaction(client, 'BEGIN', async () => {
+        // Writers wait: the cut and the head it records are one state.
+        await client.query('SELECT revision FROM registry_head FOR UPDATE');
+        const current = await lastCheckpoint(client);
+        if (request.revision <= current.revision) return { checkpoint: current, removed: 0 };
+        const last = (
+          await client.query('SELECT hash FROM history WHERE revision <= $1 ORDER BY revision DESC, seq DESC LIMIT 1', [request.revision])
+        ).rows[0] as { hash: string } | undefined;
+        const hash = last?.hash ?? current.hash;
+        const previous = await compactionRecords(client);
+        const removed = (await client.query('DELETE FROM history WHERE revision <= $1', [request.revision])).rowCount ?? 0;
+        // The revision at the cut stays, so as_of_time can still resolve to it.
+        await client.query('DELETE FROM revisions WHERE revision < $1', [request.revision]);
+        const record = compactionRecord(request, hash, removed, previous);
+        await client.query(
+          `INSERT INTO history_checkpoints (checkpoint_revision, hash, time_ms, entries_removed, actor, head_revision, head_hash,
+             prev_record_hash, record_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+          [request.revision, hash, record.time, removed, record.actor, record.headRevision, record.headHash, lastRecordHash(previous), record.recordHash],
+        );
+        return { checkpoint: record.checkpoint, removed, record };
+      }),
+    );
+  }
+
+  compactions(): Promise<CompactionLog> {
+    return this.run(async (client) => walkCompactions(await compactionRecords(client)));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.tail;
+    this.closed = true;
+    if (this.listenRetry) clearTimeout(this.listenRetry);
+    if (this.probe) clearTimeout(this.probe);
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
+    await this.pool.end().catch(() => undefined);
+  }
+}
+
+/** The server's store over PostgreSQL at `options.url`. */
+export function postgresStore(options: PostgresStoreOptions): StoreFactory {
+  return () => PostgresStore.open(options);
+}
+
+// Writing a batch -----------------------------------------------------------------------
+
+/** Everything a batch writes, one statement per table (rows passed as one JSON array). */
+async function writeBatch(
+  client: pg.PoolClient,
+  batch: CommitBatch,
+  chained: readonly { columns: ReturnType<typeof chainedColumns>; prev: string; hash: string }[],
+): Promise<void> {
+  const json = (rows: unknown[]) => JSON.stringify(rows);
+  const revisions = new Map<number, { time: number; actor: string; reason: string }>();
+  for (const entry of batch.history) revisions.set(entry.revision, entry);
+  if (revisions.size > 0) {
+    await client.query(
+      `INSERT INTO revisions (revision, time_ms, actor, reason)
+       SELECT * FROM json_to_recordset($1::json) AS r(revision bigint, time_ms bigint, actor text, reason text)`,
+      [json([...revisions].map(([revision, r]) => ({ revision, time_ms: r.time, actor: r.actor, reason: r.reason })))],
+    );
+  }
+  if (batch.newDescriptors.length > 0) {
+    await client.query(
+      `INSERT INTO descriptors (descriptor_id, descriptor_key, vendor, device_api, type, software_version)
+       SELECT id, key, key::json ->> 'vendor', key::json ->> 'device_api', key::json ->> 'type', key::json ->> 'software_version'
+       FROM json_to_recordset($1::json) AS d(id bigint, key text)`,
+      [json(batch.newDescriptors.map((d) => ({ id: d.id, key: d.key })))],
+    );
+  }
+  // Devices before hosts: a device row refers to its host.
+  if (batch.deviceDeletes.length > 0) {
+    await client.query(
+      `DELETE FROM devices USING json_to_recordset($1::json) AS d(host_id text, device_id text)
+       WHERE devices.host_id = d.host_id AND devices.device_id = d.device_id`,
+      [json(batch.deviceDeletes.map((d) => ({ host_id: d.hostId, device_id: d.deviceId })))],
+    );
+  }
+  if (batch.hostDeletes.length > 0) await client.query('DELETE FROM hosts WHERE host_id = ANY($1::text[])', [batch.hostDeletes]);
+  if (batch.hostUpserts.length > 0) {
+    await client.query(
+      `INSERT INTO hosts (host_id, labels, revision, create_revision, create_time_ms, update_time_ms, last_sync_time_ms, reachable, draining)
+       SELECT * FROM json_to_recordset($1::json) AS h(host_id text, labels text, revision bigint, create_revision bigint,
+         create_time_ms bigint, update_time_ms bigint, last_sync_time_ms bigint, reachable boolean, draining boolean)
+       ON CONFLICT (host_id) DO UPDATE SET labels = excluded.labels, revision = excluded.revision,
+         update_time_ms = excluded.update_time_ms, last_sync_time_ms = excluded.last_sync_time_ms,
+         reachable = excluded.reachable, draining = excluded.draining`,
+      [json(batch.hostUpserts.map(hostToRow))],
+    );
+  }
+  if (batch.deviceUpserts.length > 0) {
+    await client.query(
+      `INSERT INTO devices (host_id, device_id, descriptor_id, capacity_total, capacity_available, labels, revision, create_revision,
+         create_time_ms, update_time_ms)
+       SELECT * FROM json_to_recordset($1::json) AS d(host_id text, device_id text, descriptor_id bigint, capacity_total bigint,
+         capacity_available bigint, labels text, revision bigint, create_revision bigint, create_time_ms bigint, update_time_ms bigint)
+       ON CONFLICT (host_id, device_id) DO UPDATE SET descriptor_id = excluded.descriptor_id,
+         capacity_total = excluded.capacity_total, capacity_available = excluded.capacity_available,
+         labels = excluded.labels, revision = excluded.revision, update_time_ms = excluded.update_time_ms`,
+      [json(batch.deviceUpserts.map(deviceToRow))],
+    );
+  }
+  if (batch.syncTouches.length > 0) {
+    await client.query(
+      `UPDATE hosts SET last_sync_time_ms = t.time FROM json_to_recordset($1::json) AS t(host_id text, time bigint)
+       WHERE hosts.host_id = t.host_id`,
+      [json(batch.syncTouches.map((t) => ({ host_id: t.hostId, time: t.lastSyncTime })))],
+    );
+  }
+  if (batch.leases.length > 0) {
+    // Any replica may persist a renewal: the latest expiry wins.
+    await client.query(
+      `UPDATE hosts SET lease_expire_ms = GREATEST(COALESCE(hosts.lease_expire_ms, 0), l.expire)
+       FROM json_to_recordset($1::json) AS l(host_id text, expire bigint) WHERE hosts.host_id = l.host_id`,
+      [json(batch.leases.map((l) => ({ host_id: l.hostId, expire: l.expireTime })))],
+    );
+  }
+  for (const { hostId, claimId } of batch.claimDeletes ?? []) {
+    await client.query('DELETE FROM claims WHERE host_id = $1 AND claim_id = $2', [hostId, claimId]);
+  }
+  if ((batch.claimUpserts ?? []).length > 0) {
+    await client.query(
+      `INSERT INTO claims (host_id, claim_id, devices, ttl_ms, create_time_ms, expire_time_ms, fingerprint, create_revision, revision)
+       SELECT * FROM json_to_recordset($1::json) AS c(host_id text, claim_id text, devices text, ttl_ms bigint, create_time_ms bigint,
+         expire_time_ms bigint, fingerprint text, create_revision bigint, revision bigint)
+       ON CONFLICT (host_id, claim_id) DO UPDATE SET devices = excluded.devices, ttl_ms = excluded.ttl_ms,
+         expire_time_ms = excluded.expire_time_ms, revision = excluded.revision`,
+      [json(batch.claimUpserts!.map(claimToRow))],
+    );
+  }
+  if (chained.length > 0) {
+    await client.query(
+      `INSERT INTO history (revision, seq, time_ms, host_id, device_id, change, actor, reason, before, after, on_behalf_of, prev_hash, hash)
+       SELECT * FROM json_to_recordset($1::json) AS e(revision bigint, seq integer, time_ms bigint, host_id text, device_id text,
+         change text, actor text, reason text, before text, after text, on_behalf_of text, prev_hash text, hash text)`,
+      [
+        json(
+          chained.map(({ columns: c, prev, hash }) => ({
+            revision: c.revision,
+            seq: c.seq,
+            time_ms: c.time,
+            host_id: c.hostId,
+            device_id: c.deviceId,
+            change: c.change,
+            actor: c.actor,
+            reason: c.reason,
+            before: c.before,
+            after: c.after,
+            on_behalf_of: c.onBehalfOf,
+            prev_hash: prev,
+            hash,
+          })),
+        ),
+      ],
+    );
+  }
+}
+
+// Reading -------------------------------------------------------------------------------
+
+async function lastCheckpoint(client: pg.ClientBase): Promise<Checkpoint> {
+  const row = (
+    await client.query('SELECT checkpoint_revision AS revision, hash FROM history_checkpoints ORDER BY checkpoint_revision DESC LIMIT 1')
+  ).rows[0] as Checkpoint | undefined;
+  return row ?? { revision: 0, hash: GENESIS_HASH };
+}
+
+async function compactionRecords(client: pg.ClientBase): Promise<CompactionRecord[]> {
+  const rows = (await client.query('SELECT * FROM history_checkpoints ORDER BY checkpoint_revision')).rows;
+  return rows.map((row) => ({
+    checkpoint: { revision: row.checkpoint_revision, hash: row.hash },
+    time: row.time_ms,
+    actor: row.actor ?? '',
+    removed: row.entries_removed,
+    headRevision: row.head_revision ?? 0,
+    headHash: row.head_hash ?? '',
+    recordHash: row.record_hash ?? '',
+  }));
+}
+
+/** The newest `limit` entries re-hashed and linked at start-up (as startup-check.ts for SQLite). */
+async function checkRecentChain(client: pg.ClientBase, limit: number): Promise<number> {
+  if (limit <= 0) return 0;
+  const rows = (
+    await client.query('SELECT * FROM (SELECT * FROM history ORDER BY revision DESC, seq DESC LIMIT $1) AS newest ORDER BY revision, seq', [
+      limit + 1,
+    ])
+  ).rows as HistoryRow[];
+  if (rows.length === 0) return 0;
+  const whole = rows.length <= limit;
+  const walked = whole ? rows : rows.slice(1);
+  const prevHash = whole ? (await lastCheckpoint(client)).hash : rows[0].hash;
+  const walk = walkChain(
+    walked.map((row) => ({ columns: chainedColumns(row), prev: row.prev_hash, hash: row.hash })),
+    { after: undefined, prevHash, limit, expectedHead: undefined },
+  );
+  if (walk.broken) {
+    const { problem, revision, seq, description } = walk.broken;
+    throw new Error(
+      `the history in the PostgreSQL database is corrupt: ${problem} at revision ${revision} index ${seq}: ${description}. ` +
+        'Refusing to start; restore the database from a backup, or start with --startup-check 0 and inspect it with devcompat audit verify',
+    );
+  }
+  return walk.checked;
+}
+
+function hostFromRow(row: Record<string, any>): HostRecord {
+  return {
+    hostId: row.host_id,
+    labels: JSON.parse(row.labels),
+    revision: row.revision,
+    createRevision: row.create_revision,
+    createTime: row.create_time_ms,
+    updateTime: row.update_time_ms,
+    lastSyncTime: row.last_sync_time_ms,
+    reachable: row.reachable,
+    draining: row.draining,
+  };
+}
+
+function hostToRow(host: HostRecord) {
+  return {
+    host_id: host.hostId,
+    labels: JSON.stringify(host.labels),
+    revision: host.revision,
+    create_revision: host.createRevision,
+    create_time_ms: host.createTime,
+    update_time_ms: host.updateTime,
+    last_sync_time_ms: host.lastSyncTime,
+    reachable: host.reachable,
+    draining: host.draining,
+  };
+}
+
+function deviceFromRow(row: Record<string, any>): DeviceRecord {
+  return {
+    hostId: row.host_id,
+    deviceId: row.device_id,
+    descriptorId: row.descriptor_id,
+    capacity: row.capacity_total === null ? undefined : { total: row.capacity_total, available: row.capacity_available ?? 0 },
+    labels: JSON.parse(row.labels),
+    revision: row.revision,
+    createRevision: row.create_revision,
+    createTime: row.create_time_ms,
+    updateTime: row.update_time_ms,
+  };
+}
+
+function deviceToRow(device: DeviceRecord) {
+  return {
+    host_id: device.hostId,
+    device_id: device.deviceId,
+    descriptor_id: device.descriptorId,
+    capacity_total: device.capacity?.total ?? null,
+    capacity_available: device.capacity?.available ?? null,
+    labels: JSON.stringify(device.labels),
+    revision: device.revision,
+    create_revision: device.createRevision,
+    create_time_ms: device.createTime,
+    update_time_ms: device.updateTime,
+  };
+}
+
+function claimFromRow(row: Record<string, any>): ClaimRecord {
+  return {
+    hostId: row.host_id,
+    claimId: row.claim_id,
+    devices: (JSON.parse(row.devices) as [string, number, number][]).map(([deviceId, count, remaining]) => ({ deviceId, count, remaining })),
+    state: 'CLAIM_STATE_ACTIVE',
+    ttlMs: row.ttl_ms,
+    createTimeMs: row.create_time_ms,
+    expireTimeMs: row.expire_time_ms,
+    fingerprint: row.fingerprint,
+    createRevision: row.create_revision,
+    revision: row.revision,
+  };
+}
+
+function claimToRow(claim: ClaimRecord) {
+  return {
+    host_id: claim.hostId,
+    claim_id: claim.claimId,
+    devices: JSON.stringify(claim.devices.map((d) => [d.deviceId, d.count, d.remaining])),
+    ttl_ms: claim.ttlMs,
+    create_time_ms: claim.createTimeMs,
+    expire_time_ms: claim.expireTimeMs,
+    fingerprint: claim.fingerprint,
+    create_revision: claim.createRevision,
+    revision: claim.revision,
+  };
+}
+
+function historyFromRow(row: HistoryRow): HistoryRecord {
+  return {
+    revision: row.revision,
+    seq: row.seq,
+    time: row.time_ms,
+    hostId: row.host_id,
+    deviceId: row.device_id,
+    change: row.change,
+    actor: row.actor,
+    ...(row.on_behalf_of && { onBehalfOf: row.on_behalf_of }),
+    reason: row.reason,
+    before: decodeSnapshot(row.before, row.host_id, row.device_id),
+    after: decodeSnapshot(row.after, row.host_id, row.device_id),
+    hash: row.hash,
+  };
+}

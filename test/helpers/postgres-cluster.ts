@@ -1,0 +1,200 @@
+// A throwaway PostgreSQL cluster for the PostgreSQL tests: `initdb` in a temp dir, a free
+// loopback port, `pg_ctl` to start, stop and restart it, and the dir removed at the end.
+// PostgreSQL refuses to run as root, so when the tests run as root (CI, this machine) every
+// PostgreSQL binary runs through `runuser -u postgres` (the Debian package's user) and the
+// dir is handed to that user. Trust authentication on loopback only: nothing else can reach it.
+//
+// `fsync=off` keeps these clusters fast on a loaded 2-core machine; that is safe for what the
+// tests do to PostgreSQL (a clean `pg_ctl stop -m fast`, or a promote), never a power cut.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+
+const SUPERUSER = 'devcompat';
+
+/** The directory holding initdb, pg_ctl, pg_basebackup (Debian's versioned dir, newest first). */
+export function postgresBinDir(): string {
+  const fromEnv = process.env.DEVCOMPAT_PG_BIN;
+  if (fromEnv) return fromEnv;
+  const root = '/usr/lib/postgresql';
+  if (existsSync(root)) {
+    const versions = readdirSync(root).filter((v) => existsSync(path.join(root, v, 'bin', 'initdb')));
+    versions.sort((a, b) => Number(b) - Number(a));
+    if (versions.length > 0) return path.join(root, versions[0], 'bin');
+  }
+  const which = spawnSync('sh', ['-c', 'command -v initdb'], { encoding: 'utf8' });
+  if (which.status === 0 && which.stdout.trim()) return path.dirname(which.stdout.trim());
+  throw new Error('PostgreSQL is not installed: no initdb in /usr/lib/postgresql/*/bin or on PATH (set DEVCOMPAT_PG_BIN)');
+}
+
+const asRoot = process.getuid?.() === 0;
+
+/** Runs a PostgreSQL binary, as the `postgres` user when we are root. */
+function runPg(binary: string, args: readonly string[], options: { allowFailure?: boolean } = {}): string {
+  const file = path.join(postgresBinDir(), binary);
+  const [command, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', file, ...args]] : [file, [...args]];
+  const result = spawnSync(command, argv, { encoding: 'utf8', cwd: '/' });
+  if (result.status !== 0 && !options.allowFailure) {
+    throw new Error(`${binary} ${args.join(' ')} failed (${result.status}): ${result.stderr || result.stdout}`);
+  }
+  return result.stdout;
+}
+
+function ownByPostgres(dir: string): void {
+  if (asRoot) execFileSync('chown', ['-R', 'postgres:postgres', dir]);
+}
+
+/** A loopback port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface ClusterOptions {
+  /** Extra postgresql.conf lines. */
+  readonly settings?: Readonly<Record<string, string>>;
+}
+
+export class PostgresCluster {
+  private running = false;
+  private databases = 0;
+
+  private constructor(
+    /** The temp dir holding the data directory, the socket and the log. */
+    readonly dir: string,
+    readonly dataDir: string,
+    readonly port: number,
+  ) {}
+
+  /** initdb in a fresh temp dir, then start on a free loopback port. */
+  static async create(options: ClusterOptions = {}): Promise<PostgresCluster> {
+    const dir = mkdtempSync(path.join(tmpdir(), 'devcompat-pg-'));
+    chmodSync(dir, 0o755);
+    ownByPostgres(dir);
+    const dataDir = path.join(dir, 'data');
+    try {
+      runPg('initdb', ['-D', dataDir, '-U', SUPERUSER, '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale', 'C']);
+      const cluster = new PostgresCluster(dir, dataDir, await freePort());
+      cluster.configure({ fsync: 'off', full_page_writes: 'off', ...options.settings });
+      cluster.start();
+      return cluster;
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /**
+   * A streaming standby of `primary`, made with pg_basebackup (`-R` writes the connection to
+   * the primary), started on its own port as `application_name`.
+   */
+  static async standbyOf(primary: PostgresCluster, applicationName: string): Promise<PostgresCluster> {
+    const dir = mkdtempSync(path.join(tmpdir(), 'devcompat-pg-standby-'));
+    chmodSync(dir, 0o755);
+    ownByPostgres(dir);
+    const dataDir = path.join(dir, 'data');
+    try {
+      runPg('pg_basebackup', [
+        '-D', dataDir, '-h', '127.0.0.1', '-p', String(primary.port), '-U', SUPERUSER, '-X', 'stream', '-R', '--no-sync', '-c', 'fast',
+        '-d', `application_name=${applicationName}`,
+      ]);
+      const standby = new PostgresCluster(dir, dataDir, await freePort());
+      standby.configure({});
+      standby.start();
+      return standby;
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /** Appends settings to postgresql.conf (taking effect at the next start or reload). */
+  configure(settings: Readonly<Record<string, string>>): void {
+    const lines = [
+      `port = ${this.port}`,
+      `listen_addresses = '127.0.0.1'`,
+      `unix_socket_directories = '${this.dir}'`,
+      ...Object.entries(settings).map(([key, value]) => `${key} = '${value}'`),
+    ];
+    const file = path.join(this.dataDir, 'postgresql.conf');
+    appendFileSync(file, `\n${lines.join('\n')}\n`);
+    if (asRoot) execFileSync('chown', ['postgres:postgres', file]);
+  }
+
+  /** A connection string for `database` (the superuser's; trust on loopback). */
+  url(database = 'postgres'): string {
+    return `postgres://${SUPERUSER}@127.0.0.1:${this.port}/${database}`;
+  }
+
+  start(): void {
+    runPg('pg_ctl', ['-D', this.dataDir, '-l', path.join(this.dir, 'postgres.log'), '-w', '-t', '120', 'start']);
+    this.running = true;
+  }
+
+  /** A fast shutdown (clients are disconnected, nothing committed is lost); `immediate` is a crash. */
+  stop(mode: 'fast' | 'immediate' = 'fast'): void {
+    if (!this.running) return;
+    runPg('pg_ctl', ['-D', this.dataDir, '-m', mode, '-w', '-t', '120', 'stop']);
+    this.running = false;
+  }
+
+  reload(): void {
+    runPg('pg_ctl', ['-D', this.dataDir, 'reload']);
+  }
+
+  promote(): void {
+    runPg('pg_ctl', ['-D', this.dataDir, '-w', '-t', '120', 'promote']);
+  }
+
+  /** A fresh, empty database; returns its connection string. */
+  async createDatabase(prefix = 'devcompat'): Promise<string> {
+    const name = `${prefix}_${process.pid}_${++this.databases}`;
+    await this.sql(`CREATE DATABASE ${name}`);
+    return this.url(name);
+  }
+
+  /** Runs statements on `database` through one short connection; returns the last result's rows. */
+  async sql(statements: string, database = 'postgres'): Promise<Record<string, unknown>[]> {
+    const client = new pg.Client({ connectionString: this.url(database) });
+    await client.connect();
+    try {
+      const result = await client.query(statements);
+      const last = Array.isArray(result) ? result.at(-1) : result;
+      return (last?.rows ?? []) as Record<string, unknown>[];
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** Stops the server and removes its dir. */
+  destroy(): void {
+    try {
+      this.stop();
+    } catch {
+      // An already-dead server: the dir goes anyway.
+      runPg('pg_ctl', ['-D', this.dataDir, '-m', 'immediate', 'stop'], { allowFailure: true });
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  log(): string {
+    const file = path.join(this.dir, 'postgres.log');
+    return existsSync(file) ? spawnSync('tail', ['-n', '50', file], { encoding: 'utf8' }).stdout : '';
+  }
+}
+
+/** Writes `text` to a file in the cluster dir (for pg_hba tweaks in standby tests). */
+export function writeClusterFile(cluster: PostgresCluster, name: string, text: string): void {
+  writeFileSync(path.join(cluster.dataDir, name), text);
+  ownByPostgres(cluster.dataDir);
+}
