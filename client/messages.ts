@@ -29,7 +29,7 @@ export function toRequest(typeName: string, request: unknown, at = ''): Record<s
       code: grpc.status.INVALID_ARGUMENT,
       message: error.message,
       reason: ErrorReason.INVALID_ARGUMENT,
-      fieldViolations: [{ field: error.field, description: error.message }],
+      fieldViolations: [{ field: error.field, description: error.description }],
     });
   }
 }
