@@ -15,7 +15,7 @@ import { abortedError, finiteStream, unaryCall, type CallOptions, type UnaryInvo
 import { CheckStream, type CheckStreamOptions } from './check-stream.ts';
 import { backoffMs, DEFAULT_RETRY, DevcompatError, hostName, mayRetry, sleep, type RetryPolicy } from './errors.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
-import { fromResponse, toRef, toRequest } from './messages.ts';
+import { checkOptions, fromResponse, toRef, toRequest } from './messages.ts';
 import type { FindPlacementsResponse__Output } from '../proto/generated/devcompat/v1/FindPlacementsResponse.ts';
 import type { Placement__Output } from '../proto/generated/devcompat/v1/Placement.ts';
 import type { PartialPlacement__Output } from '../proto/generated/devcompat/v1/PartialPlacement.ts';
@@ -168,6 +168,9 @@ function asOfFields(asOf: AsOf): { as_of_revision?: RevisionInput; as_of_time?: 
     ...(asOf.asOfTime !== undefined && { as_of_time: asOf.asOfTime }),
   };
 }
+
+const TARGET_FILTER_OPTIONS = ['excludeHosts', 'hostLabels', 'requireAvailable', 'includeSourceHost', 'includeUnreachableHosts', 'includeDrainingHosts'];
+const CALL_OPTIONS = ['deadlineMs', 'signal'];
 
 /** The request fields of the target filter shared by FindTargets and WatchTargets. */
 function targetFilterFields(options: TargetFilterOptions) {
@@ -501,6 +504,7 @@ export class DevcompatClient {
    * CANCELLED.
    */
   async *findTargets(source: DeviceRef, options: FindTargetsOptions & CallOptions = {}): AsyncGenerator<FindTargetsItem> {
+    checkOptions(options, [...TARGET_FILTER_OPTIONS, ...CALL_OPTIONS, 'limit', 'includeRejected', 'rejectedLimit', 'asOfRevision', 'asOfTime']);
     const request = toRequest('FindTargetsRequest', {
       source: toRef(source),
       ...targetFilterFields(options),
@@ -524,6 +528,7 @@ export class DevcompatClient {
    * initial set comes anew. Aborting `signal` ends the iteration quietly.
    */
   async *watchTargets(source: DeviceRef, options: WatchTargetsOptions = {}): AsyncGenerator<WatchTargetsResponse> {
+    checkOptions(options, [...TARGET_FILTER_OPTIONS, ...CALL_OPTIONS]);
     const { signal } = options;
     if (signal?.aborted) return;
     const request = toRequest('WatchTargetsRequest', { source: toRef(source), ...targetFilterFields(options) });

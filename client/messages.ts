@@ -29,7 +29,7 @@ export function toRequest(typeName: string, request: unknown, at = ''): Record<s
       code: grpc.status.INVALID_ARGUMENT,
       message: error.message,
       reason: ErrorReason.INVALID_ARGUMENT,
-      fieldViolations: [{ field: error.field, description: error.message }],
+      fieldViolations: [{ field: error.field, description: error.description }],
     });
   }
 }
@@ -107,4 +107,21 @@ export function withTimestamps(value: unknown): unknown {
 /** A DeviceRef as the wire's DeviceRef message. */
 export function toRef(ref: DeviceRef): { name: string } | { descriptor: DescriptorInput } {
   return typeof ref === 'string' ? { name: ref } : { descriptor: ref };
+}
+
+/**
+ * Refuses an option a method does not have (`include_rejected` for `includeRejected`): from
+ * JavaScript, or through a loosely typed helper, it would otherwise be ignored without a word.
+ */
+export function checkOptions(options: object, known: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const message = `unknown option "${key}" (known: ${known.join(', ')})`;
+    throw new DevcompatError({
+      code: grpc.status.INVALID_ARGUMENT,
+      message,
+      reason: ErrorReason.INVALID_ARGUMENT,
+      fieldViolations: [{ field: key, description: message }],
+    });
+  }
 }

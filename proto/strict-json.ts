@@ -19,7 +19,7 @@ import { protoRoot } from './load.ts';
 export class JsonShapeError extends Error {
   constructor(
     readonly field: string,
-    description: string,
+    readonly description: string,
   ) {
     super(`${field || '(top level)'}: ${description}`);
     this.name = 'JsonShapeError';

@@ -32,7 +32,7 @@ test('summary counts are the same whether rejected candidates are visited or onl
     const withRejected = [...new Set(rejectedHosts)].slice(0, 3);
     t.is(withRejected.length, 3);
     for (const exclude of [[], withRejected]) {
-      const options = { exclude_hosts: exclude, limit: 1 };
+      const options = { excludeHosts: exclude, limit: 1 };
       const counted = await summaryOf(source.name, options);
       const visited = await summaryOf(source.name, { ...options, includeRejected: true });
       t.deepEqual(counted.summary, visited.summary, `${source.name} excluding [${exclude.join(', ')}]`);
