@@ -4,7 +4,7 @@
 // HIT/MISS per line) and written as JSON; docs/benchmarks.md records a run.
 //
 //   npm run bench -- [--hosts 10000] [--seed 1] [--durability full|relaxed]
-//                    [--only sync,rss,etcd,floor,check,stream,find,tls,watch,lease,restart,abuse,agent]
+//                    [--only sync,rss,etcd,floor,check,stream,find,placement,tls,watch,lease,restart,abuse,agent]
 //                    [--abuse-streams 2000] [--abuse-hold 10]
 //                    [--out bench/results/latest.json] [--etcd-bin etcd]
 //                    [--profile <dir>]   (the server runs with --cpu-prof, profile written there)
@@ -28,6 +28,8 @@
 //      on): the same CheckCompatibility and FindTargets load against a second server serving a
 //      copy of the fleet's database over TLS, and against the plaintext one; the ratios
 //      (bench/tls-cost.ts);
+//   6b. placement: FindPlacements for a 3-device VM (two vGPUs and a VF), CreateClaim with 64 in
+//      flight, and 8 racing scheduler processes on a hot kind (bench/placement-load.ts);
 //   7. watch: 10 unfiltered watchers and 1,000 watchers of one host each (a process of their
 //      own, bench/watchers.ts) while syncs change one device each: sync throughput without and
 //      with the watchers, event latency (commit to receipt) and server RSS at 200 syncs/s, and
@@ -75,6 +77,7 @@ import {
 } from './load.ts';
 import { REPO_ROOT, readMemory, startChild, type ChildServer } from './processes.ts';
 import { measureWatch, type WatchResult } from './watch-load.ts';
+import { measurePlacement, type PlacementResult } from './placement-load.ts';
 import { measureLeases, type LeaseResult } from './lease-load.ts';
 import { etcdRows, measureEtcd, type EtcdResult } from './etcd-phase.ts';
 import { measureSyncFloor, syncFloorRows } from './sync-floor.ts';
@@ -87,7 +90,7 @@ import { fmt, markdownTable, nowMs, sleep, textTable, type LatencySummary } from
 // ---------------------------------------------------------------------------------------
 // Options
 
-const PHASES = ['sync', 'rss', 'etcd', 'floor', 'check', 'stream', 'find', 'tls', 'watch', 'lease', 'restart', 'abuse', 'agent'] as const;
+const PHASES = ['sync', 'rss', 'etcd', 'floor', 'check', 'stream', 'find', 'placement', 'tls', 'watch', 'lease', 'restart', 'abuse', 'agent'] as const;
 type Phase = (typeof PHASES)[number];
 
 interface Options {
@@ -346,6 +349,7 @@ interface Results {
   agent?: AgentBenchResult;
   abuse?: AbuseResult;
   tls?: TlsCostResult;
+  placement?: PlacementResult & { cpu: CpuUse };
   errors: string[];
 }
 
@@ -425,6 +429,33 @@ function resultRows(r: Results, sync = r.sync): string[][] {
     const checkParams = { inFlight: r.options.inFlight, maxCalls: r.options.checkMaxCalls, warmupSeconds: r.options.warmupSeconds, seconds: r.options.checkSeconds };
     const findParams = { queries: r.options.findQueries, warmup: r.options.findWarmup, limit: r.options.findLimit, timeoutS: r.options.findTimeoutS };
     rows.push(...tlsCostRows(r.tls, checkParams, findParams, noise));
+  }
+  if (r.placement) {
+    const p = r.placement;
+    rows.push([
+      `FindPlacements, a 3-device VM (2 x nvidia-525 vGPU + 1 mlx5 VF), ${fmt(p.find.queries)} sequential queries, limit 10 (${fmt(p.find.hostsExamined)} hosts examined, ${fmt(p.find.placements)} take it)`,
+      `p50 ${fmt(p.find.ms.p50, 2)} ms, p99 ${fmt(p.find.ms.p99, 2)} ms${p.find.timedOut ? ' TIMED OUT' : ''}`,
+      'p99 < 50 ms',
+      '',
+      hit(p.find.ms.p99 < 50 && !p.find.timedOut),
+      noise(p.cpu),
+    ]);
+    rows.push([
+      `CreateClaim, ${p.claims.inFlight} in flight, ${fmt(p.claims.created)} claims on distinct free vGPUs`,
+      `${fmt(p.claims.claimsPerSecond)} claims/s (p50 ${fmt(p.claims.ms.p50, 1)} ms, p99 ${fmt(p.claims.ms.p99, 1)} ms)${p.claims.failures ? `; ${p.claims.failures} FAILED` : ''}; released at ${fmt(p.claims.releasesPerSecond)}/s`,
+      '',
+      '',
+      p.claims.failures === 0 && !p.claims.timedOut ? 'OK' : 'MISS',
+      noise(p.cpu),
+    ]);
+    rows.push([
+      `CreateClaim race, ${p.race.racers} scheduler processes x ${fmt(p.race.rounds)} rounds on one free mlx5 VF each`,
+      `losers (ABORTED) p50 ${fmt(p.race.loserMs.p50, 1)} ms, p99 ${fmt(p.race.loserMs.p99, 1)} ms; winners p50 ${fmt(p.race.winnerMs.p50, 1)} ms, p99 ${fmt(p.race.winnerMs.p99, 1)} ms; ${fmt(p.race.attemptsPerSecond)} attempts/s`,
+      'one winner per round',
+      '',
+      p.race.badRounds === 0 && p.race.otherErrors === 0 && !p.race.timedOut ? 'OK' : `MISS (${p.race.badRounds} bad rounds, ${p.race.otherErrors} other errors)`,
+      noise(p.cpu),
+    ]);
   }
   if (r.watch) {
     const w = r.watch;
@@ -785,6 +816,27 @@ async function main(): Promise<number> {
         log: console.log,
       });
       console.log(`mutual TLS / plaintext: CheckCompatibility ${fmt(results.tls.check.ratio, 2)}, FindTargets ${fmt(results.tls.find.ratio, 2)}`);
+    }
+
+    // 6b. Placement and claims
+    if (options.only.has('placement')) {
+      console.log('\n== 6b. placement: FindPlacements for 2 vGPUs + 1 VF, CreateClaim with 64 in flight, 8 racing scheduler processes');
+      const run = await withCpu(pid, () =>
+        measurePlacement({
+          address: serverAddress,
+          gpuSource: shape.sources.nvidia.source.name,
+          nicSource: shape.sources.mlx5.source.name,
+          queries: 200,
+          warmup: 20,
+          claims: 2000,
+          inFlight: options.inFlight,
+          racers: 8,
+          rounds: 100,
+          timeoutS: 300,
+          log: console.log,
+        }),
+      );
+      results.placement = { ...run.value, cpu: run.cpu };
     }
 
     // 7. Watch

@@ -1,7 +1,8 @@
 // The benchmark's registration comparisons report what they claim: the etcd phase says it was
 // skipped (and shows SKIPPED, never a hit) when there is no etcd, and stores each device's
 // descriptor as protobuf bytes under its key; the SyncHost floor decodes every request and
-// answers for every device. The measurements themselves belong to `npm run bench`, not here.
+// answers for every device; the placement phase claims and releases what it reports. The
+// measurements themselves belong to `npm run bench`, not here.
 
 import test from 'ava';
 import os from 'node:os';
@@ -11,6 +12,10 @@ import { generateFleet } from '../bench/fleet.ts';
 import { encodeSyncRequests } from '../bench/load.ts';
 import { ETCD_KEY_PREFIX, encodeEtcdTxns, etcdRows, measureEtcd } from '../bench/etcd-phase.ts';
 import { measureSyncFloor } from '../bench/sync-floor.ts';
+import { syncFleet } from '../bench/load.ts';
+import { findSources } from '../bench/find-sources.ts';
+import { measurePlacement } from '../bench/placement-load.ts';
+import { startTestServer } from './helpers/server.ts';
 
 test('without an etcd binary the etcd phase is skipped, says how to install etcd, and the table shows SKIPPED', async (t) => {
   const logged: string[] = [];
@@ -60,4 +65,35 @@ test('the SyncHost floor decodes every request and answers for every device', as
   t.is(result.hostsSynced, 20);
   t.is(result.devices, devices);
   t.is(result.devicesCreated, devices);
+});
+
+test('the placement phase places the VM, claims and releases what it says, and counts one winner per race round', async (t) => {
+  const { server, client } = await startTestServer(t);
+  const spec = { hosts: 150, seed: 1 };
+  const encoded = encodeSyncRequests(spec);
+  const synced = await syncFleet(server.address, encoded, { hosts: encoded.length, inFlight: 4, timeoutS: 60 });
+  t.is(synced.failures, 0);
+  const sources = findSources(spec);
+  const result = await measurePlacement({
+    address: server.address,
+    gpuSource: sources.nvidia.name,
+    nicSource: sources.mlx5.name,
+    queries: 3,
+    warmup: 1,
+    claims: 12,
+    inFlight: 4,
+    racers: 3,
+    rounds: 4,
+    timeoutS: 120,
+    log: () => undefined,
+  });
+  t.is(result.find.queries, 3);
+  t.true(result.find.placements > 0, 'some hosts take two vGPUs and a VF');
+  t.like(result.claims, { created: 12, failures: 0, timedOut: false });
+  t.like(result.race, { racers: 3, rounds: 4, badRounds: 0, otherErrors: 0, timedOut: false });
+  t.is(result.race.winnerMs.count, 4);
+  t.is(result.race.loserMs.count, 8, 'every loser is counted, with its latency');
+  const left = [];
+  for await (const claim of client.listClaims()) left.push(claim.name);
+  t.deepEqual(left, [], 'the phase releases every claim it made');
 });

@@ -29,6 +29,7 @@ import {
   NO_USAGE,
 } from './claims.ts';
 import type { Clock } from './clock.ts';
+import type { Capacity } from './model.ts';
 import { notFound } from './errors.ts';
 import type { LiveDevice, LiveHost, LiveState } from './live-state.ts';
 import { claimEntryId, type ClaimRecord, type HistoryRecord } from './store.ts';
@@ -347,8 +348,8 @@ export class Claims {
 
 /** What a live host reported, as claims need it: each device's capacity (absent = one unit) and its budgets. */
 export function capacityOf(host: LiveHost): HostCapacity {
-  return {
-    devices: new Map([...host.devices].map(([id, device]) => [id, device.record.capacity])),
-    budgets: host.record.budgets ?? [],
-  };
+  // A loop, not spread-and-map: FindPlacements calls this once per candidate host.
+  const devices = new Map<string, Capacity | undefined>();
+  for (const [id, device] of host.devices) devices.set(id, device.record.capacity);
+  return { devices, budgets: host.record.budgets ?? [] };
 }
