@@ -422,3 +422,18 @@ for (const impl of STORES) {
     t.deepEqual(loaded, plain);
   });
 }
+
+test('SQLite: a load shares equal device labels and capacities (one object each, as the live state keeps them)', async (t) => {
+  const store = await STORES.find((impl) => impl.name !== 'memory')!.open(t);
+  await store.commit(createHost(1));
+  await store.commit(createHost(2));
+  await store.commit(updateDevice(3, 1, 0));
+  const { devices } = await store.load();
+  t.is(devices.length, 2);
+  t.is(devices[0].labels, devices[1].labels, 'equal labels: one object');
+  t.deepEqual(devices.map((device) => device.capacity), [{ total: 4, available: 0 }, { total: 4, available: 2 }]);
+  t.not(devices[0].capacity, devices[1].capacity, 'different capacities stay apart');
+  await store.commit(updateDevice(4, 1, 2));
+  const again = await store.load();
+  t.is(again.devices[0].capacity, again.devices[1].capacity, 'equal capacities: one object');
+});
