@@ -99,6 +99,8 @@ export function telemetryInterceptor(options: CallTelemetryOptions): grpc.Server
     let began = false;
     let ended = false;
     let metadata: grpc.Metadata | undefined;
+    /** Read at the start: once a cancelled stream has closed, grpc-js no longer knows it. */
+    let peer = '';
     let status: { code: grpc.status; details?: string } | undefined;
     let received = 0;
     let sent = 0;
@@ -129,7 +131,7 @@ export function telemetryInterceptor(options: CallTelemetryOptions): grpc.Server
         method: method.path,
         code: grpc.status[code],
         duration_ms: Math.round(elapsedMs * 1000) / 1000,
-        peer: call.getPeer(),
+        peer,
       };
       const identity = options.identityOf?.(call);
       if (identity) line.identity = identity;
@@ -150,6 +152,7 @@ export function telemetryInterceptor(options: CallTelemetryOptions): grpc.Server
             // The call has reached the base call's listener: from here on grpc-js will say when it ends.
             began = true;
             metadata = incoming;
+            peer = call.getPeer();
             metrics?.started(method);
             if (tracer) span = startCallSpan(tracer, method.service, method.method, incoming);
             nextMetadata(incoming);
