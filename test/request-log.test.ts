@@ -6,7 +6,9 @@
 import test from 'ava';
 import path from 'node:path';
 import { DevcompatClient, type SyncHostRequest } from '../client/client.ts';
+import { parsePolicy } from '../server/core/authz.ts';
 import { sqliteStore } from '../server/store/worker-store.ts';
+import { issue, issueServer, makeCa } from './helpers/certs.ts';
 import { capturedLog } from './helpers/log.ts';
 import { scrape } from './helpers/metrics.ts';
 import { spawnServer } from './helpers/process.ts';
@@ -136,4 +138,32 @@ test('a unary call slower than --slow-request is one warning at info', async (t)
     ['slow request'],
     'one line for the call',
   );
+});
+
+test('under mutual TLS a call’s line names the certificate’s identity beside the actor it claimed', async (t) => {
+  const dir = tempDir(t);
+  const ca = makeCa(dir, 'ca');
+  const serverCert = issueServer(dir, ca);
+  const log = capturedLog();
+  log.logger.level = 'debug';
+  const { server } = await startTestServer(t, {
+    dir,
+    logger: log.logger,
+    tls: { certFile: serverCert.cert, keyFile: serverCert.key, clientCaFile: ca.cert },
+    authz: parsePolicy({ trust_domain: 'example.org', bindings: [{ identity: 'agent:host-*', role: 'agent' }] }, 'test policy'),
+    client: { tls: { caFile: ca.cert } },
+  });
+  const agentCert = issue(dir, ca, 'agent', ['URI:spiffe://example.org/agent/host-a']);
+  const agent = new DevcompatClient({
+    address: server.address,
+    tls: { caFile: ca.cert, certFile: agentCert.cert, keyFile: agentCert.key },
+    actor: 'ops-ticket-42',
+  });
+  t.teardown(() => agent.close());
+  await agent.syncHost(host('hosts/host-a'));
+  const line = await log.waitFor('request');
+  t.is(line.method, '/devcompat.v1.RegistryService/SyncHost');
+  t.is(line.identity, 'agent:host-a');
+  t.is(line.actor, 'ops-ticket-42');
+  t.is(line.revision, 1);
 });
