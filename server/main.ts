@@ -216,7 +216,7 @@ try {
     throw new Error('--tls-cert and --tls-key go together');
   }
   if (options.clientCa && !options.tlsCert) throw new Error('--client-ca needs --tls-cert and --tls-key');
-  const tracing = tracingFromEnv();
+  const tracing = await tracingFromEnv();
   if (tracing) log.info({ exporters: tracing.exporters }, 'tracing on (OTEL_* environment)');
   const server = await startServer({
     tls: options.tlsCert && options.tlsKey ? { certFile: options.tlsCert, keyFile: options.tlsKey, clientCaFile: options.clientCa } : undefined,

@@ -3,6 +3,8 @@
 // traceparent when it sent one; and tracing is off unless the OTEL_* environment asks for it.
 
 import test from 'ava';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
@@ -80,9 +82,9 @@ test('a call is one server span with the gRPC attributes, the child of the trace
   t.true(sync.duration[0] > 0 || sync.duration[1] > 0);
 });
 
-test('tracing is off unless the OTEL_* environment turns it on', (t) => {
+test('tracing is off unless the OTEL_* environment turns it on', async (t) => {
   t.deepEqual(tracesExporters({}), [], 'off by default');
-  t.is(tracingFromEnv({}), undefined);
+  t.is(await tracingFromEnv({}), undefined);
   t.deepEqual(tracesExporters({ OTEL_TRACES_EXPORTER: 'none' }), []);
   t.deepEqual(tracesExporters({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }), ['otlp'], 'an endpoint alone turns OTLP on');
   t.deepEqual(tracesExporters({ OTEL_TRACES_EXPORTER: 'otlp, console' }), ['otlp', 'console']);
@@ -90,10 +92,26 @@ test('tracing is off unless the OTEL_* environment turns it on', (t) => {
   t.throws(() => tracesExporters({ OTEL_TRACES_EXPORTER: 'jaeger' }), { message: /OTEL_TRACES_EXPORTER: unsupported exporter jaeger/ });
 });
 
-test('`npm start` with OTEL_TRACES_EXPORTER=console traces its calls; without it, none', async (t) => {
+test('`npm start` with an OTLP endpoint sends its spans there; without one, it traces nothing', async (t) => {
+  // A collector on loopback: records the OTLP/HTTP exports it receives.
+  const exports: { path: string; contentType: string; body: Buffer }[] = [];
+  const waiters = new Set<() => void>();
+  const collector = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      exports.push({ path: request.url ?? '', contentType: String(request.headers['content-type']), body: Buffer.concat(chunks) });
+      response.writeHead(200, { 'Content-Type': 'application/x-protobuf' }).end();
+      for (const wake of [...waiters]) wake();
+    });
+  });
+  await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => collector.close());
+  const { port } = collector.address() as AddressInfo;
+
   const dir = tempDir(t);
   const traced = await spawnServer(['--db', path.join(dir, 'traced.db'), '--address', '127.0.0.1:0'], {
-    OTEL_TRACES_EXPORTER: 'console',
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
     OTEL_SERVICE_NAME: 'devcompat-test',
     OTEL_BSP_SCHEDULE_DELAY: '50',
   });
@@ -104,10 +122,23 @@ test('`npm start` with OTEL_TRACES_EXPORTER=console traces its calls; without it
   const metadata = new grpc.Metadata();
   metadata.set('traceparent', `00-${TRACE_ID}-${PARENT_SPAN_ID}-01`);
   await unaryCall(raw.registry, 'GetHost', { name: 'hosts/nowhere' }, metadata).catch(() => undefined);
-  // The console exporter prints each span as an object, one field a line.
-  await traced.waitForLine((line) => line.includes(`name: 'devcompat.v1.RegistryService/GetHost'`), 20_000);
-  t.truthy(traced.stdout.find((line) => line.includes(`traceId: '${TRACE_ID}'`)));
-  t.truthy(traced.stdout.find((line) => line.includes(`'service.name': 'devcompat-test'`)));
+  const spanName = 'devcompat.v1.RegistryService/GetHost';
+  await new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (!exports.some((request) => request.body.includes(spanName))) return;
+      waiters.delete(check);
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => reject(new Error(`no export of ${spanName}; got ${exports.length} requests`)), 20_000);
+    waiters.add(check);
+    check();
+  });
+  const exported = exports.find((request) => request.body.includes(spanName))!;
+  t.is(exported.path, '/v1/traces');
+  t.is(exported.contentType, 'application/x-protobuf');
+  t.true(exported.body.includes(Buffer.from(TRACE_ID, 'hex')), 'in the caller’s trace');
+  t.true(exported.body.includes('devcompat-test'), 'OTEL_SERVICE_NAME names the service');
 
   const plain = await spawnServer(['--db', path.join(dir, 'plain.db'), '--address', '127.0.0.1:0']);
   t.teardown(() => plain.child.kill('SIGKILL'));

@@ -17,10 +17,8 @@
 // missing message after that time.
 
 import * as grpc from '@grpc/grpc-js';
-import type { Span, Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { ACTOR_METADATA_KEY } from '../../proto/wire.ts';
-import { endCallSpan, startCallSpan } from '../tracing.ts';
 
 export type CallType = 'unary' | 'client_stream' | 'server_stream' | 'bidi_stream';
 
@@ -38,13 +36,23 @@ export interface CallMetrics {
   ended(method: CallMethod, code: grpc.status, seconds: number, received: number, sent: number): void;
 }
 
+/** One call's span (server/tracing.ts makes them). */
+export interface CallSpan {
+  end(code: grpc.status, details: string | undefined): void;
+}
+
+/** Starts a call's span, the child of the caller's trace context in `metadata` when it sent one. */
+export interface CallTracer {
+  start(service: string, method: string, metadata: grpc.Metadata): CallSpan;
+}
+
 export interface CallTelemetryOptions {
   readonly log: Logger;
   /** A unary call slower than this is logged at `warn`; 0: never. */
   readonly slowRequestMs: number;
   readonly metrics?: CallMetrics;
   /** Undefined when tracing is off. */
-  readonly tracer?: Tracer;
+  readonly tracer?: CallTracer;
   /** The authenticated identity of a call (with mutual TLS), for its log line. */
   readonly identityOf?: (call: grpc.ServerInterceptingCallInterface) => string | undefined;
   /** Calls shed by the limits interceptor so far (LimitStats.shed). */
@@ -105,7 +113,7 @@ export function telemetryInterceptor(options: CallTelemetryOptions): grpc.Server
     let received = 0;
     let sent = 0;
     let revision: number | undefined;
-    let span: Span | undefined;
+    let span: CallSpan | undefined;
 
     const codeOf = (elapsedMs: number): grpc.status => {
       if (status) return status.code;
@@ -122,7 +130,7 @@ export function telemetryInterceptor(options: CallTelemetryOptions): grpc.Server
       const elapsedMs = performance.now() - start;
       const code = codeOf(elapsedMs);
       metrics?.ended(method, code, elapsedMs / 1000, received, sent);
-      if (span) endCallSpan(span, code, status?.details);
+      span?.end(code, status?.details);
       const slow = method.type === 'unary' && options.slowRequestMs > 0 && elapsedMs >= options.slowRequestMs;
       const level = SERVER_FAULTS.has(code) || slow ? 'warn' : LOAD_SIGNALS.has(code) ? 'info' : 'debug';
       if (!log.isLevelEnabled(level)) return;
@@ -154,7 +162,7 @@ export function telemetryInterceptor(options: CallTelemetryOptions): grpc.Server
             metadata = incoming;
             peer = call.getPeer();
             metrics?.started(method);
-            if (tracer) span = startCallSpan(tracer, method.service, method.method, incoming);
+            if (tracer) span = tracer.start(method.service, method.method, incoming);
             nextMetadata(incoming);
           },
           onReceiveMessage: (message, nextMessage) => {
