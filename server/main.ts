@@ -257,7 +257,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     if (options.clientCa && !options.tlsCert) throw new Error('--client-ca needs --tls-cert and --tls-key');
     const store = chooseStore(options.store, options.dbGiven ? options.db : undefined, DEFAULT_DB_PATH);
     if (store.kind === 'postgres') log.info({ store: redact(store.url) }, 'storing the registry in PostgreSQL');
-    const tracing = tracingFromEnv();
+    const tracing = await tracingFromEnv();
     if (tracing) log.info({ exporters: tracing.exporters }, 'tracing on (OTEL_* environment)');
     const server = await startServer({
       ...(store.kind === 'postgres' && { store: storeFactoryOf(store, options.startupCheck) }),

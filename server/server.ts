@@ -30,7 +30,8 @@ import type { Tracer } from '@opentelemetry/api';
 import { identityFromSubjectAltName } from './core/authz.ts';
 import { isLeaseExpiry } from './core/leases.ts';
 import { DEFAULT_SLOW_REQUEST_MS, telemetryInterceptor } from './grpc/telemetry.ts';
-import { serveMetrics, ServerMetrics, type MetricsListener } from './metrics.ts';
+import type { MetricsListener } from './metrics.ts';
+import { callTracer } from './tracing.ts';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
 export const DEFAULT_DB_PATH = './data/devcompat.db';
@@ -188,8 +189,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       startupChainCheck: options.startupChainCheck,
     });
   const store = await openStore();
-  const metrics = options.metricsAddress !== undefined ? new ServerMetrics() : undefined;
+  // prom-client and OpenTelemetry are loaded only when asked for.
+  const metricsModule = options.metricsAddress !== undefined ? await import('./metrics.ts') : undefined;
+  const metrics = metricsModule ? new metricsModule.ServerMetrics() : undefined;
   metrics?.observeCommits(store);
+  const tracer = options.tracer ? await callTracer(options.tracer) : undefined;
   logStartupChecks(log, options.dbPath, store.startup, options.reanchor);
   let registry: Registry;
   try {
@@ -217,7 +221,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         log,
         slowRequestMs: options.slowRequestMs ?? DEFAULT_SLOW_REQUEST_MS,
         metrics,
-        tracer: options.tracer,
+        tracer,
         identityOf: policy
           ? (call) => {
               try {
@@ -297,9 +301,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const host = address.slice(0, address.lastIndexOf(':'));
   const boundAddress = `${host}:${port}`;
   let metricsListener: MetricsListener | undefined;
-  if (metrics) {
+  if (metricsModule && metrics) {
     try {
-      metricsListener = await serveMetrics(metrics, options.metricsAddress!, log);
+      metricsListener = await metricsModule.serveMetrics(metrics, options.metricsAddress!, log);
     } catch (error) {
       server.forceShutdown();
       if (credentials instanceof ReloadingServerCredentials) credentials.stop();

@@ -7,6 +7,7 @@
 
 import test from 'ava';
 import { readFileSync } from 'node:fs';
+import * as http2 from 'node:http2';
 import path from 'node:path';
 import type { SyncHostRequest } from '../client/client.ts';
 import { DevcompatError } from '../client/client.ts';
@@ -167,6 +168,26 @@ test('a call shed over the memory budget is counted as RESOURCE_EXHAUSTED, and b
   t.true(metrics.value('grpc_server_started_total', sync) >= 1);
   t.is(metrics.value('devcompat_calls_shed_total'), metrics.value('grpc_server_started_total', sync));
   t.is(metrics.value('devcompat_hosts'), 0, 'nothing was stored');
+});
+
+test('a request that does not arrive within the receive timeout is counted as DEADLINE_EXCEEDED', async (t) => {
+  const log = capturedLog();
+  const { server } = await startTestServer(t, { metricsAddress: '127.0.0.1:0', logger: log.logger, limits: { receiveTimeoutMs: 300 } });
+  const session = http2.connect(`http://${server.address}`);
+  session.on('error', () => {});
+  t.teardown(() => session.destroy());
+  const stream = session.request({ ':method': 'POST', ':path': '/devcompat.v1.RegistryService/SyncHost', 'content-type': 'application/grpc', te: 'trailers' });
+  stream.on('error', () => {});
+  stream.resume();
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(100, 1); // a 100-byte message announced, none of it sent
+  stream.write(prefix);
+  const line = await log.waitFor('request');
+  t.is(line.code, 'DEADLINE_EXCEEDED');
+  t.is(line.method, '/devcompat.v1.RegistryService/SyncHost');
+  const metrics = await scrape(server.metricsAddress!);
+  t.is(metrics.value('grpc_server_handled_total', { grpc_method: 'SyncHost', grpc_code: 'DEADLINE_EXCEEDED' }), 1);
+  t.is(metrics.value('devcompat_receive_timeouts_total'), 1);
 });
 
 test('metrics are off unless an address is given; the listener serves /metrics only', async (t) => {

@@ -17,10 +17,8 @@
 // missing message after that time.
 
 import * as grpc from '@grpc/grpc-js';
-import type { Span, Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { ACTOR_METADATA_KEY } from '../../proto/wire.ts';
-import { endCallSpan, startCallSpan } from '../tracing.ts';
 
 export type CallType = 'unary' | 'client_stream' | 'server_stream' | 'bidi_stream';
 
@@ -38,13 +36,23 @@ export interface CallMetrics {
   ended(method: CallMethod, code: grpc.status, seconds: number, received: number, sent: number): void;
 }
 
+/** One call's span (server/tracing.ts makes them). */
+export interface CallSpan {
+  end(code: grpc.status, details: string | undefined): void;
+}
+
+/** Starts a call's span, the child of the caller's trace context in `metadata` when it sent one. */
+export interface CallTracer {
+  start(service: string, method: string, metadata: grpc.Metadata): CallSpan;
+}
+
 export interface CallTelemetryOptions {
   readonly log: Logger;
   /** A unary call slower than this is logged at `warn`; 0: never. */
   readonly slowRequestMs: number;
   readonly metrics?: CallMetrics;
   /** Undefined when tracing is off. */
-  readonly tracer?: Tracer;
+  readonly tracer?: CallTracer;
   /** The authenticated identity of a call (with mutual TLS), for its log line. */
   readonly identityOf?: (call: grpc.ServerInterceptingCallInterface) => string | undefined;
   /** Calls shed by the limits interceptor so far (LimitStats.shed). */
@@ -99,11 +107,13 @@ export function telemetryInterceptor(options: CallTelemetryOptions): grpc.Server
     let began = false;
     let ended = false;
     let metadata: grpc.Metadata | undefined;
+    /** Read at the start: once a cancelled stream has closed, grpc-js no longer knows it. */
+    let peer = '';
     let status: { code: grpc.status; details?: string } | undefined;
     let received = 0;
     let sent = 0;
     let revision: number | undefined;
-    let span: Span | undefined;
+    let span: CallSpan | undefined;
 
     const codeOf = (elapsedMs: number): grpc.status => {
       if (status) return status.code;
@@ -120,7 +130,7 @@ export function telemetryInterceptor(options: CallTelemetryOptions): grpc.Server
       const elapsedMs = performance.now() - start;
       const code = codeOf(elapsedMs);
       metrics?.ended(method, code, elapsedMs / 1000, received, sent);
-      if (span) endCallSpan(span, code, status?.details);
+      span?.end(code, status?.details);
       const slow = method.type === 'unary' && options.slowRequestMs > 0 && elapsedMs >= options.slowRequestMs;
       const level = SERVER_FAULTS.has(code) || slow ? 'warn' : LOAD_SIGNALS.has(code) ? 'info' : 'debug';
       if (!log.isLevelEnabled(level)) return;
@@ -129,7 +139,7 @@ export function telemetryInterceptor(options: CallTelemetryOptions): grpc.Server
         method: method.path,
         code: grpc.status[code],
         duration_ms: Math.round(elapsedMs * 1000) / 1000,
-        peer: call.getPeer(),
+        peer,
       };
       const identity = options.identityOf?.(call);
       if (identity) line.identity = identity;
@@ -150,8 +160,9 @@ export function telemetryInterceptor(options: CallTelemetryOptions): grpc.Server
             // The call has reached the base call's listener: from here on grpc-js will say when it ends.
             began = true;
             metadata = incoming;
+            peer = call.getPeer();
             metrics?.started(method);
-            if (tracer) span = startCallSpan(tracer, method.service, method.method, incoming);
+            if (tracer) span = tracer.start(method.service, method.method, incoming);
             nextMetadata(incoming);
           },
           onReceiveMessage: (message, nextMessage) => {
