@@ -13,7 +13,8 @@
 
 import { Command, Option } from 'commander';
 import { DevcompatClient, DevcompatError } from './client.ts';
-import { printableOutput, protoJson } from './format.ts';
+import { printableOutput } from './format.ts';
+import { outputFormat, outputOption, renderItem, renderOne } from './output.ts';
 import { positiveInteger } from './commands/arguments.ts';
 import { EXIT_ERROR, EXIT_OK, UsageError, type CommandContext, type GlobalOptions } from './commands/context.ts';
 import { registerAuditCommands } from './commands/audit.ts';
@@ -50,7 +51,8 @@ export function buildProgram(
     .version(packageVersion(), '-V, --version', 'print the version')
     .addOption(new Option('--config <file>', 'settings file (YAML or JSON) for these global options, keys named as the flags (address: host:port); flags and environment win').env('DEVCOMPAT_CONFIG'))
     .addOption(new Option('--address <host:port>', 'registry address').env('DEVCOMPAT_ADDRESS').default('127.0.0.1:50051'))
-    .addOption(new Option('--json', 'JSON output (one object, or one object per line for streams and lists)').default(false))
+    .addOption(new Option('--json', 'same as -o json').default(false))
+    .addOption(outputOption())
     .addOption(new Option('--actor <name>', 'who is making changes, recorded in history').env('DEVCOMPAT_ACTOR'))
     .addOption(new Option('--reason <text>', 'why changes are made, recorded in history (printable ASCII)'))
     .addOption(new Option('--tls-ca <file>', 'TLS: CA bundle that signed the server certificate').env('DEVCOMPAT_CLIENT_TLS_CA'))
@@ -62,7 +64,7 @@ export function buildProgram(
       writeErr: (text) => io.err(text.trimEnd()),
       writeOut: (text) => io.out(text.trimEnd()),
       // Usage errors are one line too, like every other error.
-      outputError: (text, write) => write(`devcompat: ${text.trim()} (see devcompat --help)\n`),
+      outputError: (text, write) => write(`devcompat: ${text.trim().replace(/\s*\n\s*/g, ' ')} (see devcompat --help)\n`),
     })
     .exitOverride()
     .hook('preAction', (_program, action) => {
@@ -97,11 +99,15 @@ export function buildProgram(
         c.close();
       }
     },
-    json: () => options().json,
+    output: () => outputFormat(options(), (message) => {
+      throw new UsageError(message);
+    }),
+    json: () => cli.output() === 'json' || cli.output() === 'yaml',
+    wide: () => cli.output() === 'wide',
     out: io.out,
     err: io.err,
-    print: (type, value) => io.out(JSON.stringify(protoJson(`devcompat.v1.${type}`, value), null, 2)),
-    printLine: (type, value) => io.out(JSON.stringify(protoJson(`devcompat.v1.${type}`, value))),
+    print: (type, value) => io.out(renderOne(cli.output() === 'yaml' ? 'yaml' : 'json', type, value)),
+    printLine: (type, value) => io.out(renderItem(cli.output() === 'yaml' ? 'yaml' : 'json', type, value)),
     setExitCode: io.setExitCode,
     describeError: (error) => describeError(error, options().address),
   };
@@ -125,6 +131,10 @@ export function buildProgram(
   if (server.serveCommand) program.addCommand(server.serveCommand());
   else program.command('serve').description(SERVE_SUMMARY);
   registerCompletionCommand(program, cli);
+  // `-o json` is `--json` for the commands that read the flag itself (agent describe).
+  program.hook('preAction', () => {
+    if (options().output === 'json') program.setOptionValue('json', true);
+  });
   return program;
 }
 
@@ -141,6 +151,7 @@ function commandOf(argv: string[]): string | undefined {
 
 /** Runs the CLI; resolves with the exit code. */
 export async function run(argv: string[], io = { out: (text: string) => console.log(text), err: (text: string) => console.error(text) }): Promise<number> {
+  quietOnBrokenPipe();
   let exitCode = EXIT_OK;
   // Stored values and server messages may hold control characters: escaped before any output.
   const out = (text: string) => io.out(printableOutput(text));
@@ -159,6 +170,24 @@ export async function run(argv: string[], io = { out: (text: string) => console.
     if (typeof commanderError.code === 'string' && commanderError.code.startsWith('commander.')) return EXIT_ERROR;
     err(`devcompat: ${describeError(error, program.opts<GlobalOptions>().address)}`);
     return EXIT_ERROR;
+  }
+}
+
+let pipeWatched = false;
+
+/**
+ * `devcompat find ... | head -3`: once the reader is gone, the output has nowhere to go, and
+ * the command exits 0 at once and quietly, as a program killed by SIGPIPE would (1 would mean
+ * "incompatible"), instead of an EPIPE stack trace.
+ */
+function quietOnBrokenPipe(): void {
+  if (pipeWatched) return;
+  pipeWatched = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(EXIT_OK);
+      throw error;
+    });
   }
 }
 

@@ -286,6 +286,10 @@ export interface FindTargetsSummary {
   compatible: number;
   rejected: number;
   distinct_descriptors: number;
+  /** Hosts holding candidates left out only because their lease lapsed (include_unreachable_hosts keeps them). */
+  unreachable_hosts_left_out: number;
+  /** Reachable hosts holding candidates left out only because they are draining (include_draining_hosts keeps them). */
+  draining_hosts_left_out: number;
 }
 
 export type FindTargetsItem = { target: FoundTarget } | { summary: FindTargetsSummary };

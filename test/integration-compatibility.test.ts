@@ -198,6 +198,8 @@ test('FindTargets streams every ranking vector\'s targets in the expected order'
         compatible: ranking.targets.length,
         rejected: 0,
         distinct_descriptors: new Set(ranking.targets.map((x) => JSON.stringify(x.descriptor))).size,
+        unreachable_hosts_left_out: 0,
+        draining_hosts_left_out: 0,
       },
       `${ranking.id}: summary`,
     );
@@ -320,7 +322,7 @@ test('FindTargets ranks compatible targets, then lists rejected ones with their 
     ],
   );
   t.is(found.rejected[1].capacity, null, 'unknown capacity is absent');
-  t.deepEqual(found.summary, { revision, candidates: 5, compatible: 3, rejected: 2, distinct_descriptors: 5 });
+  t.deepEqual(found.summary, { revision, candidates: 5, compatible: 3, rejected: 2, distinct_descriptors: 5, unreachable_hosts_left_out: 0, draining_hosts_left_out: 0 });
   for (const target of [...found.targets, ...found.rejected]) {
     t.is(target.result.source, source);
     t.is(target.result.target, target.name);

@@ -395,3 +395,25 @@ test('FindTargets leaves out devices of UNREACHABLE and DRAINING hosts unless as
   ]);
   t.deepEqual([...agents.errors, ...back.errors], [], 'every keepalive renewed a lease');
 });
+
+test("FindTargets' summary counts the hosts left out for their state, now and at a past revision", async (t) => {
+  const { client } = await start(t);
+  await client.syncHost(host('src', [device('gpu0', '1.2.0')]));
+  await client.syncHost(host('ready', [device('gpu0', '1.2.0')]));
+  await client.syncHost(host('drained', [device('gpu0', '1.2.0')], { zone: 'a' }));
+  await client.syncHost(host('elsewhere', [device('gpu0', '1.2.0')], { zone: 'b' }));
+  await client.setHostDraining('hosts/drained', true);
+  const R = (await client.setHostDraining('hosts/elsewhere', true)).revision;
+  await client.setHostDraining('hosts/drained', false);
+  await client.setHostDraining('hosts/elsewhere', false);
+
+  const summary = async (options: Parameters<typeof findAll>[3]) => (await findAll(t, client, 'hosts/src/devices/gpu0', options)).summary;
+  t.like(await summary({}), { candidates: 3, unreachable_hosts_left_out: 0, draining_hosts_left_out: 0 });
+  // At R both were draining: the past view's walk counts them, as the live path would have.
+  t.like(await summary({ asOfRevision: R }), { candidates: 1, draining_hosts_left_out: 2 });
+  t.like(await summary({ asOfRevision: R, includeRejected: true }), { candidates: 1, draining_hosts_left_out: 2 });
+  // A host the request's own filters leave out is not counted as left out for its state.
+  t.like(await summary({ asOfRevision: R, hostLabels: { zone: 'a' } }), { candidates: 0, draining_hosts_left_out: 1 });
+  t.like(await summary({ asOfRevision: R, excludeHosts: ['drained', 'elsewhere'] }), { candidates: 1, draining_hosts_left_out: 0 });
+  t.like(await summary({ asOfRevision: R, includeDrainingHosts: true }), { candidates: 3, draining_hosts_left_out: 0 });
+});

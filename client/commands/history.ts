@@ -4,7 +4,7 @@
 
 import type { Command } from 'commander';
 import type { HistoryFilter } from '../types.ts';
-import { HISTORY_HEADERS, historyRow, table } from '../format.ts';
+import { HISTORY_HEADERS, HISTORY_WIDE_HEADERS, historyRow, table } from '../format.ts';
 import { hostName, isoTime, positiveInteger, revision } from './arguments.ts';
 import type { CommandContext } from './context.ts';
 
@@ -42,9 +42,9 @@ export function registerHistoryCommands(program: Command, cli: CommandContext): 
           if (options.limit !== undefined && count >= options.limit) break;
           count++;
           if (cli.json()) cli.printLine('HistoryEntry', entry);
-          else rows.push(historyRow(entry));
+          else rows.push(historyRow(entry, cli.wide()));
         }
-        if (!cli.json()) cli.out(table(HISTORY_HEADERS, rows));
+        if (!cli.json()) cli.out(table(cli.wide() ? HISTORY_WIDE_HEADERS : HISTORY_HEADERS, rows));
       });
     });
 }
