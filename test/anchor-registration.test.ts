@@ -10,38 +10,15 @@ import path from 'node:path';
 import { DevcompatClient } from '../client/client.ts';
 import { startServer } from '../server/server.ts';
 import { decideRegistration } from '../server/store/anchor-registration.ts';
-import { openDatabase } from '../server/store/open-database.ts';
 import { REPO_ROOT, spawnWithOutput } from './helpers/cli.ts';
-import { spawnServer } from './helpers/process.ts';
+import { failedStart, spawnServer } from './helpers/process.ts';
+import { execSql, queryRow } from './helpers/db-file.ts';
 import { startTestServer, tempDir } from './helpers/server.ts';
 
 const host = (name: string, zone: string) => ({ name: `hosts/${name}`, labels: { zone }, devices: [] });
 
-function sql(dbPath: string, text: string): void {
-  const db = openDatabase(dbPath, { timeout: 5000 });
-  try {
-    db.exec(text);
-  } finally {
-    db.close();
-  }
-}
 
-function query<T>(dbPath: string, text: string): T {
-  const db = openDatabase(dbPath, { readonly: true });
-  try {
-    return db.prepare(text).get() as T;
-  } finally {
-    db.close();
-  }
-}
 
-/** Runs the server's entry point to its exit; returns the exit code and its fatal line. */
-async function failedStart(args: string[]) {
-  const child = spawnWithOutput(process.execPath, ['--import', 'tsx', 'server/main.ts', '--log-level', 'info', ...args]);
-  const { code } = await child.exited;
-  const lines = child.stdout.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, any>);
-  return { code, fatal: lines.find((line) => line.level === 60)?.msg as string | undefined, served: lines.some((l) => l.msg === 'devcompat serving') };
-}
 
 /** A database with five revisions, its server stopped. */
 async function fiveRevisions(t: Parameters<typeof startTestServer>[0]) {
@@ -55,7 +32,7 @@ test('the anchor and the tail deleted together: refused at start-up, naming both
   const first = await fiveRevisions(t);
   const anchor = `${first.dbPath}.head`;
   // Behind the server's back: revisions 4 and 5 gone, and the anchor that remembers them.
-  sql(first.dbPath, 'DELETE FROM history WHERE revision > 3; DELETE FROM revisions WHERE revision > 3');
+  execSql(first.dbPath, 'DELETE FROM history WHERE revision > 3; DELETE FROM revisions WHERE revision > 3');
   rmSync(anchor);
 
   const refused = await failedStart(['--db', first.dbPath, '--address', '127.0.0.1:0']);
@@ -64,7 +41,7 @@ test('the anchor and the tail deleted together: refused at start-up, naming both
   t.is(
     refused.fatal,
     `devcompat cannot start: the head anchor ${anchor} is missing, but the database ${first.dbPath} records that it has been anchored ` +
-      `since revision 0 (anchor ${query<{ id: string }>(first.dbPath, 'SELECT substr(anchor_id, 1, 8) AS id FROM head_anchor').id}…). ` +
+      `since revision 0 (anchor ${queryRow<{ id: string }>(first.dbPath, 'SELECT substr(anchor_id, 1, 8) AS id FROM head_anchor').id}…). ` +
       'A deleted anchor is how a rolled-back database or a deleted history tail would hide. Refusing to start. ' +
       'If only the anchor was lost (not history), check the history against a head kept elsewhere ' +
       '(devcompat audit verify --expect-head <logged head>) and start once with --reanchor "<reason>": ' +
@@ -83,10 +60,10 @@ test('the anchor and the tail deleted together: refused at start-up, naming both
   t.is((await client.syncHost(host('a', 'after'))).revision, '5');
   reanchored.child.kill('SIGTERM');
   await reanchored.exited;
-  const record = query<{ actor: string; reason: string }>(first.dbPath, 'SELECT actor, reason FROM revisions WHERE revision = 4');
+  const record = queryRow<{ actor: string; reason: string }>(first.dbPath, 'SELECT actor, reason FROM revisions WHERE revision = 4');
   t.is(record.actor, 'devcompat');
   t.regex(record.reason, /^re-anchored by \S+@\S+: INC-99: anchor lost with \/var\/lib restore; the head anchor .* is missing/);
-  t.like(query(first.dbPath, 'SELECT since_revision AS since, anchor_path AS at FROM head_anchor'), { since: 4, at: anchor });
+  t.like(queryRow(first.dbPath, 'SELECT since_revision AS since, anchor_path AS at FROM head_anchor'), { since: 4, at: anchor });
 
   // From then on the new anchor vouches: no flag needed, and a second deletion is caught again.
   const next = await startTestServer(t, { dbPath: first.dbPath, dir: first.dir });
@@ -109,7 +86,7 @@ test('deleting the registration too, or putting another database\'s anchor in pl
 
   // The registration row and the anchor deleted, and the tail with them.
   rmSync(anchor);
-  sql(first.dbPath, 'DELETE FROM head_anchor; DELETE FROM history WHERE revision > 3; DELETE FROM revisions WHERE revision > 3');
+  execSql(first.dbPath, 'DELETE FROM head_anchor; DELETE FROM history WHERE revision > 3; DELETE FROM revisions WHERE revision > 3');
   const unregistered = await t.throwsAsync(startServer({ dbPath: first.dbPath, address: '127.0.0.1:0' }));
   t.regex(unregistered!.message, /the database .*registry\.db has no head-anchor registration \(its head_anchor row was deleted\).*--reanchor/);
 
