@@ -24,6 +24,7 @@ import { guarded, type GuardedService } from './grpc/auth.ts';
 import { ReloadingServerCredentials, type TlsFiles } from './grpc/tls-credentials.ts';
 import type { AuthzPolicy } from './core/authz.ts';
 import { placementHandlers } from './grpc/placement-service.ts';
+import { minRevisionInterceptor } from './grpc/min-revision.ts';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
 export const DEFAULT_DB_PATH = './data/devcompat.db';
@@ -177,7 +178,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...connectionOptions(limits),
     // Limits first; then strict input (issue 10): a malformed request is INVALID_ARGUMENT
     // before any handler.
-    interceptors: [limitsInterceptor(limits, log, limitStats), refuseMalformedRequests(log)],
+    interceptors: [limitsInterceptor(limits, log, limitStats), refuseMalformedRequests(log), minRevisionInterceptor(() => registry)],
   });
   const services = strictServices(loadServices());
   const streams = new StreamTracker({

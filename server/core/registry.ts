@@ -149,6 +149,28 @@ export class Registry {
     return this.writes.catchUp();
   }
 
+  /**
+   * Resolves true once this server reflects `revision` (catching up with a shared store
+   * first), false when `timeoutMs` passes before it does.
+   */
+  async reachRevision(revision: number, timeoutMs: number): Promise<boolean> {
+    if (this.revision >= revision) return true;
+    const deadline = Date.now() + timeoutMs;
+    await this.catchUp().catch(() => undefined);
+    if (this.revision >= revision) return true;
+    return new Promise<boolean>((resolve) => {
+      const done = (reached: boolean) => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(reached);
+      };
+      const unsubscribe = this.subscribe((change) => {
+        if (change.revision >= revision) done(true);
+      });
+      const timer = setTimeout(() => done(this.revision >= revision), Math.max(0, deadline - Date.now()));
+    });
+  }
+
   /** Writes that are already queued are committed; new ones are refused. */
   async close(): Promise<void> {
     this.leases.stop();
