@@ -72,7 +72,7 @@ export class Registry {
     const clock = options.clock ?? systemClock;
     const ttl = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
     this.state = new LiveState(loaded, (record) => loadedLeaseExpiry(record, loaded.leaseExpiries, ttl));
-    this.leases = new Leases(ttl, this.state, store, clock);
+    this.leases = new Leases(ttl, this.state, store, clock, options.followLog);
     this.claims = new Claims(this.state, clock, loaded.claims ?? []);
     const leases = this.leases;
     const claims = this.claims;
