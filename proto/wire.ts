@@ -7,6 +7,14 @@
 export const ACTOR_METADATA_KEY = 'x-devcompat-actor';
 /** Request metadata: why a change is made, recorded in history. */
 export const REASON_METADATA_KEY = 'x-devcompat-reason';
+/**
+ * Request metadata: the lowest revision the answer must reflect (read your own writes made
+ * through another replica). The server waits until it has applied that revision, up to the
+ * call's deadline (at most MIN_REVISION_MAX_WAIT_MS), then answers UNAVAILABLE.
+ */
+export const MIN_REVISION_METADATA_KEY = 'x-devcompat-min-revision';
+/** The longest a call waits for its min revision when its deadline is later or absent. */
+export const MIN_REVISION_MAX_WAIT_MS = 5_000;
 
 /** The longest change reason, in characters. */
 export const MAX_REASON_LENGTH = 1024;

@@ -32,6 +32,7 @@ import { isLeaseExpiry } from './core/leases.ts';
 import { DEFAULT_SLOW_REQUEST_MS, telemetryInterceptor } from './grpc/telemetry.ts';
 import type { MetricsListener } from './metrics.ts';
 import { callTracer } from './tracing.ts';
+import { minRevisionInterceptor } from './grpc/min-revision.ts';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
 export const DEFAULT_DB_PATH = './data/devcompat.db';
@@ -235,6 +236,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         receiveTimeoutMs: limits.receiveTimeoutMs,
       }),
       refuseMalformedRequests(log),
+      minRevisionInterceptor(() => registry),
     ],
   });
   const services = strictServices(loadServices());

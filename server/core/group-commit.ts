@@ -122,6 +122,7 @@ export class GroupCommit {
 
   /** Resolves once the state has caught up with the store's head as of this call (shared stores only). */
   catchUp(): Promise<void> {
+    if (!this.follower) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.catchUpWaiters.push({ resolve, reject });
       this.wake();

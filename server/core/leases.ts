@@ -12,7 +12,7 @@
 import type { Clock } from './clock.ts';
 import type { CommitObserver, GroupCommit } from './group-commit.ts';
 import { hostState, type HostState, type LiveHost, type LiveState } from './live-state.ts';
-import type { HistoryRecord, HostRecord, RegistryStore } from './store.ts';
+import type { HistoryRecord, HostRecord, RegistryStore, RevisionLog } from './store.ts';
 import { EMPTY_BATCH, type Plan, type WriteOrigin } from './write-planning.ts';
 
 export const DEFAULT_LEASE_TTL_MS = 30_000;
@@ -61,7 +61,11 @@ export class Leases implements CommitObserver {
     private readonly state: LiveState,
     private readonly store: RegistryStore,
     private readonly clock: Clock,
+    /** With a store other servers share: only the duty holder expires, after reading renewals they wrote. */
+    private readonly shared?: RevisionLog,
   ) {}
+
+  private checkingShared = false;
 
   /** Connects the leases to the write pipeline, which is built with them as its observer. */
   connect(writes: GroupCommit): void {
@@ -82,7 +86,10 @@ export class Leases implements CommitObserver {
   /** A change another server committed (follower.ts): a sync there renewed the host's lease. */
   followed(change: { readonly host: HostRecord | undefined }, host: LiveHost | undefined, removed: LiveHost | undefined): void {
     if (removed) this.renewed.delete(removed);
-    if (host && change.host) host.leaseExpiry = Math.max(host.leaseExpiry, change.host.lastSyncTime + this.ttlMs);
+    if (host && change.host) {
+      host.leaseExpiry = Math.max(host.leaseExpiry, change.host.lastSyncTime + this.ttlMs);
+      this.earliestExpiry = Math.min(this.earliestExpiry, host.leaseExpiry);
+    }
   }
 
   /**
@@ -131,19 +138,52 @@ export class Leases implements CommitObserver {
     const now = this.clock.now();
     if (now < this.earliestExpiry) return;
     let earliest = Infinity;
+    const lapsed: LiveHost[] = [];
     for (const host of this.state.allHosts()) {
       if (!host.record.reachable) continue;
       // A host whose lapse is being written counts too (its expiry is past): if the write
       // fails, the next check finds it again.
       earliest = Math.min(earliest, host.leaseExpiry);
-      if (host.leaseExpiry <= now && !this.reachabilityPending.has(host.record.hostId)) {
-        this.queueReachability(host, false, host.leaseExpiry, {
-          actor: SERVER_ACTOR,
-          reason: `lease expired: no keepalive or sync for ${this.ttlMs} ms`,
-        });
-      }
+      if (host.leaseExpiry <= now && !this.reachabilityPending.has(host.record.hostId)) lapsed.push(host);
     }
     this.earliestExpiry = earliest;
+    if (lapsed.length === 0) return;
+    if (this.shared) {
+      void this.expireShared(this.shared, lapsed);
+      return;
+    }
+    for (const host of lapsed) this.expire(host);
+  }
+
+  private expire(host: LiveHost): void {
+    this.queueReachability(host, false, host.leaseExpiry, {
+      actor: SERVER_ACTOR,
+      reason: `lease expired: no keepalive or sync for ${this.ttlMs} ms`,
+    });
+  }
+
+  /**
+   * Replicas: only the holder of the duty expires leases, and only after reading the renewals
+   * other replicas persisted (keepalives they received), so a host that keeps its lease through
+   * another replica is not expired. Renewals are persisted about once a second, so a lease
+   * lapses between its TTL and about TTL + 2 s after its last keepalive.
+   */
+  private async expireShared(shared: RevisionLog, lapsed: readonly LiveHost[]): Promise<void> {
+    if (this.checkingShared || !shared.holdsLeaseDuty()) return;
+    this.checkingShared = true;
+    try {
+      const persisted = await shared.leaseExpiries(lapsed.map((host) => host.record.hostId));
+      const now = this.clock.now();
+      for (const host of lapsed) {
+        const renewedElsewhere = persisted.get(host.record.hostId);
+        if (renewedElsewhere !== undefined && renewedElsewhere > host.leaseExpiry) host.leaseExpiry = renewedElsewhere;
+        if (host.leaseExpiry <= now && this.state.findHost(host.record.hostId) === host) this.expire(host);
+      }
+    } catch {
+      // The store cannot be reached: the next check tries again.
+    } finally {
+      this.checkingShared = false;
+    }
   }
 
   private queueReachability(host: LiveHost, reachable: boolean, time: number | undefined, origin: WriteOrigin): void {

@@ -90,7 +90,7 @@ export class Registry {
     const clock = options.clock ?? systemClock;
     const ttl = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
     this.state = new LiveState(loaded, (record) => loadedLeaseExpiry(record, loaded.leaseExpiries, ttl));
-    this.leases = new Leases(ttl, this.state, store, clock);
+    this.leases = new Leases(ttl, this.state, store, clock, options.followLog);
     this.claims = new Claims(this.state, clock, loaded.claims ?? []);
     const leases = this.leases;
     const claims = this.claims;
@@ -178,6 +178,28 @@ export class Registry {
    */
   catchUp(): Promise<void> {
     return this.writes.catchUp();
+  }
+
+  /**
+   * Resolves true once this server reflects `revision` (catching up with a shared store
+   * first), false when `timeoutMs` passes before it does.
+   */
+  async reachRevision(revision: number, timeoutMs: number): Promise<boolean> {
+    if (this.revision >= revision) return true;
+    const deadline = Date.now() + timeoutMs;
+    await this.catchUp().catch(() => undefined);
+    if (this.revision >= revision) return true;
+    return new Promise<boolean>((resolve) => {
+      const done = (reached: boolean) => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(reached);
+      };
+      const unsubscribe = this.subscribe((change) => {
+        if (change.revision >= revision) done(true);
+      });
+      const timer = setTimeout(() => done(this.revision >= revision), Math.max(0, deadline - Date.now()));
+    });
   }
 
   /** Writes that are already queued are committed; new ones are refused. */

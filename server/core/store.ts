@@ -307,6 +307,13 @@ export interface RevisionLog {
   }>;
   /** Calls `listener` when another server may have committed (or the wake-up channel was re-opened). */
   onAdvance(listener: () => void): void;
+  /**
+   * Whether this server holds the lease-expiry duty now: one server of those sharing the store
+   * at a time (handed over when its holder dies), so a lease lapses once, not once per server.
+   */
+  holdsLeaseDuty(): boolean;
+  /** The persisted lease expiries of these hosts (renewals any server received and wrote). */
+  leaseExpiries(hostIds: readonly string[]): Promise<ReadonlyMap<string, number>>;
 }
 
 /** A store as the server runs it: the core's calls, and how it says it can no longer work. */

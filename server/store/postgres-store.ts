@@ -54,6 +54,8 @@ export interface PostgresStoreOptions {
 
 /** The NOTIFY channel a commit signals on. */
 const CHANNEL = 'devcompat_revisions';
+/** The session advisory lock whose holder expires leases (held on the LISTEN connection). */
+const LEASE_DUTY_LOCK = 7_341_002;
 
 // BIGINT (int8) arrives as a string by default; revisions and times fit a double exactly.
 const types = {
@@ -114,6 +116,8 @@ export class PostgresStore implements ServedStore, RevisionLog {
   private listenRetry: NodeJS.Timeout | undefined;
   private probe: NodeJS.Timeout | undefined;
   private reachable = true;
+  /** This replica holds the lease-expiry advisory lock (on its LISTEN connection). */
+  private duty = false;
   private readonly reachabilityListeners: ((reachable: boolean, detail: string) => void)[] = [];
 
   private constructor(
@@ -181,7 +185,11 @@ export class PostgresStore implements ServedStore, RevisionLog {
     const retry = (error?: unknown) => {
       if (this.closed) return;
       this.setReachable(false, error instanceof Error ? error.message : 'the connection to the database ended');
-      if (this.listener === client) this.listener = undefined;
+      if (this.listener === client) {
+        this.listener = undefined;
+        // The lock went with the connection (or will, when the server notices it is gone).
+        this.duty = false;
+      }
       client.end().catch(() => undefined);
       if (this.closed || this.listenRetry) return;
       this.listenRetry = setTimeout(() => {
@@ -196,6 +204,7 @@ export class PostgresStore implements ServedStore, RevisionLog {
       await client.connect();
       await client.query(`LISTEN ${CHANNEL}`);
       this.listener = client;
+      await this.claimDuty(client);
       this.setReachable(true, 'connected');
       // Notifications sent while no one listened are lost: the followers read the log now.
       this.wake();
@@ -213,14 +222,36 @@ export class PostgresStore implements ServedStore, RevisionLog {
     this.probe = setTimeout(() => {
       if (this.closed || this.listener !== client) return;
       client.query('SELECT revision FROM registry_head').then(
-        (result) => {
+        async (result) => {
           if ((result.rows[0]?.revision ?? 0) > this.highestSeen) this.wake();
+          if (!this.duty) await this.claimDuty(client).catch(() => undefined);
           this.probeSoon(client);
         },
         (error: unknown) => client.emit('error', error),
       );
     }, 1_000);
     this.probe.unref();
+  }
+
+  /** Takes the lease-expiry duty if no other replica holds it (a session lock: it dies with us). */
+  private async claimDuty(client: pg.Client): Promise<void> {
+    const result = await client.query('SELECT pg_try_advisory_lock($1) AS held', [LEASE_DUTY_LOCK]);
+    if (this.listener === client) this.duty = result.rows[0]?.held === true;
+  }
+
+  holdsLeaseDuty(): boolean {
+    return this.duty && !this.closed;
+  }
+
+  leaseExpiries(hostIds: readonly string[]): Promise<ReadonlyMap<string, number>> {
+    return this.run(async (client) => {
+      const rows = (
+        await client.query('SELECT host_id, lease_expire_ms FROM hosts WHERE host_id = ANY($1::text[]) AND lease_expire_ms IS NOT NULL', [
+          hostIds,
+        ])
+      ).rows as { host_id: string; lease_expire_ms: number }[];
+      return new Map(rows.map((row) => [row.host_id, row.lease_expire_ms]));
+    });
   }
 
   private wake(): void {

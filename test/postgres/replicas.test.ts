@@ -9,7 +9,9 @@ import type { SyncHostRequest } from '../../client/client.ts';
 import { postgresStore } from '../../server/store/postgres-store.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { testDatabase } from '../helpers/postgres.ts';
-import { rawClients, WatchRecorder } from '../helpers/watch.ts';
+import { rawClients, unaryCall, WatchRecorder } from '../helpers/watch.ts';
+import * as grpc from '@grpc/grpc-js';
+import { MIN_REVISION_METADATA_KEY } from '../../proto/wire.ts';
 
 const GPU = (version: string) => ({ vendor: 'nvidia', device_api: 'vfio-pci', type: 'nvidia-a10-4q', software_version: version });
 
@@ -96,4 +98,27 @@ test('a write through one replica is read on another once it caught up; expected
   t.is(refused.code, 10, String(refused)); // ABORTED
   const accepted = await a.client.syncHost({ ...host('shared', '3.0.0'), expected_revision: updated.revision } as SyncHostRequest);
   t.is(Number(accepted.revision), Number(updated.revision) + 1);
+});
+
+test('x-devcompat-min-revision: a read through another replica waits for the write it names; one beyond the head ends UNAVAILABLE at the deadline', async (t) => {
+  const { servers } = await replicas(t, 2);
+  const [a, b] = servers;
+  const rawB = rawClients(b.server.address);
+  t.teardown(() => rawB.close());
+  for (let i = 0; i < 5; i++) {
+    const written = await a.client.syncHost(host(`ryw-${i}`, `1.${i}.0`));
+    const metadata = new grpc.Metadata();
+    metadata.set(MIN_REVISION_METADATA_KEY, String(written.revision));
+    // Straight after the write, through the other replica: its answer reflects the write.
+    const read = await unaryCall(rawB.registry, 'GetHost', { name: `hosts/ryw-${i}` }, metadata);
+    t.is(String(read.revision), String(written.revision));
+  }
+  const ahead = new grpc.Metadata();
+  ahead.set(MIN_REVISION_METADATA_KEY, '1000000');
+  const started = Date.now();
+  const error = await new Promise<grpc.ServiceError>((resolve) =>
+    rawB.registry.GetHost({ name: 'hosts/ryw-0' }, ahead, { deadline: Date.now() + 500 }, (e: grpc.ServiceError) => resolve(e)),
+  );
+  t.true(error.code === grpc.status.UNAVAILABLE || error.code === grpc.status.DEADLINE_EXCEEDED, `${error.code}: ${error.details}`);
+  t.true(Date.now() - started < 5_000);
 });
