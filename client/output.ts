@@ -13,8 +13,7 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export const outputOption = () =>
   new Option('-o, --output <format>', 'output format: json (proto3 JSON, as buf curl prints), yaml, table or wide (more columns)')
-    .choices(OUTPUT_FORMATS)
-    .env('DEVCOMPAT_OUTPUT');
+    .choices(OUTPUT_FORMATS);
 
 /** The format asked for: `-o`, else `--json`, else a table. Both given and different is a usage error (`conflict`). */
 export function outputFormat(options: { output?: OutputFormat; json?: boolean }, conflict: (message: string) => never): OutputFormat {
