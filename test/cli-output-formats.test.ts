@@ -3,6 +3,8 @@
 // parsed objects. `-o yaml` is the same data; `-o wide` adds columns; `--json` is `-o json`.
 
 import test from 'ava';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { BUF, devcompat, fixture, jsonLines, lines, run, startSharedServer } from './helpers/cli.ts';
 
@@ -150,8 +152,6 @@ test.serial('-o wide adds columns; -o table is the default; --json with another 
 test.serial('input files keep accepting both field-name forms and refusing unknown fields', async (t) => {
   // A descriptor printed by -o json (lowerCamelCase) is a descriptor file check takes back.
   const printed = JSON.parse((await ok('-o', 'json', 'devices', 'get', GVT_A)).stdout);
-  const { writeFileSync } = await import('node:fs');
-  const path = await import('node:path');
   const file = path.join(shared.dir, 'camel.json');
   writeFileSync(file, JSON.stringify(printed.descriptor));
   const check = await cli('check', file, GVT_A);
