@@ -257,9 +257,35 @@ export async function serve(options: ServeOptions): Promise<void> {
     if (options.clientCa && !options.tlsCert) throw new Error('--client-ca needs --tls-cert and --tls-key');
     const store = chooseStore(options.store, options.dbGiven ? options.db : undefined, DEFAULT_DB_PATH);
     if (store.kind === 'postgres') log.info({ store: redact(store.url) }, 'storing the registry in PostgreSQL');
-    const tracing = await tracingFromEnv();
+    // The signal handlers come first: a SIGTERM that arrives while the server is still starting
+    // (a supervisor that gives up, a test that stops it as soon as it says it serves) stops it
+    // cleanly once it has started, rather than killing it half-way with the default action.
+    let server: Awaited<ReturnType<typeof startServer>> | undefined;
+    let stopping: string | undefined;
+    let tracing: Awaited<ReturnType<typeof tracingFromEnv>>;
+    const shutdown = () => {
+      log.info({ signal: stopping }, 'shutting down');
+      server!
+        .close()
+        .then(() => tracing?.shutdown())
+        .then(
+          () => process.exit(0),
+          (error) => {
+            log.error({ err: error }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+    };
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = signal;
+      if (server) shutdown();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    tracing = await tracingFromEnv();
     if (tracing) log.info({ exporters: tracing.exporters }, 'tracing on (OTEL_* environment)');
-    const server = await startServer({
+    server = await startServer({
       ...(store.kind === 'postgres' && { store: storeFactoryOf(store, options.startupCheck) }),
       tls: options.tlsCert && options.tlsKey ? { certFile: options.tlsCert, keyFile: options.tlsKey, clientCaFile: options.clientCa } : undefined,
       authz: options.authz ? loadPolicy(options.authz) : undefined,
@@ -292,21 +318,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       tracer: tracing?.tracer,
       onFatal: () => process.exit(1),
     });
-    const stop = (signal: string) => {
-      log.info({ signal }, 'shutting down');
-      server
-        .close()
-        .then(() => tracing?.shutdown())
-        .then(
-        () => process.exit(0),
-        (error) => {
-          log.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    if (stopping) shutdown();
   } catch (error) {
     log.fatal({ err: error }, `devcompat cannot start: ${startupFailureCause(error)}`);
     process.exit(1);
