@@ -242,6 +242,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const services = strictServices(loadServices());
   const streams = new StreamTracker({
     maxFiniteStreams: limits.maxFiniteStreams,
+    maxFiniteStreamsPerClient: limits.maxFiniteStreamsPerClient,
     sendTimeoutMs: limits.sendTimeoutMs,
     evictUnreadAfterMs: limits.evictUnreadAfterMs,
   });

@@ -269,7 +269,7 @@ async function seededFind(t: import('ava').ExecutionContext, limits: object) {
 }
 
 test('FindTargets streams that read nothing cannot keep a reading client out: the longest stalled is evicted', async (t) => {
-  const { server, client, openUnread, readingSearch } = await seededFind(t, { maxFiniteStreams: 20, sendTimeoutMs: 0, evictUnreadAfterMs: 0 });
+  const { server, client, openUnread, readingSearch } = await seededFind(t, { maxFiniteStreams: 20, maxFiniteStreamsPerClient: 20, sendTimeoutMs: 0, evictUnreadAfterMs: 0 });
   const baseline = server.openStreams();
   const unread = openUnread(20);
   await eventually(() => server.openStreams() === baseline + 20, 30_000, 'every unread stream to be open');
@@ -298,7 +298,7 @@ test('FindTargets streams that read nothing cannot keep a reading client out: th
 });
 
 test('a FindTargets stream whose client reads nothing is cut off after the send timeout', async (t) => {
-  const { server, openUnread, readingSearch } = await seededFind(t, { maxFiniteStreams: 5, sendTimeoutMs: 1500 });
+  const { server, openUnread, readingSearch } = await seededFind(t, { maxFiniteStreams: 5, maxFiniteStreamsPerClient: 5, sendTimeoutMs: 1500 });
   const baseline = server.openStreams();
   openUnread(5);
   await eventually(() => server.openStreams() === baseline + 5, 30_000, 'every unread stream to be open');
