@@ -30,6 +30,17 @@ export interface FiniteStreamLimits {
   readonly evictUnreadAfterMs: number;
 }
 
+export interface FiniteStreamStats {
+  readonly inProgress: number;
+  /** In progress and waiting for a client that reads nothing. */
+  readonly stalled: number;
+  /** Clients holding at least one search in progress. */
+  readonly clients: number;
+  readonly evictions: number;
+  readonly refusedPerClient: number;
+  readonly refusedServerWide: number;
+}
+
 /**
  * A finite stream's place among those in progress. While its client reads nothing it is
  * stalled (`stalledSince`); an evicted slot's `evict` ends its wait for the client.
@@ -49,8 +60,10 @@ export class FiniteAdmission {
   /** Slots in progress, by client. */
   private readonly byClient = new Map<string, Set<FiniteSlot>>();
   private total = 0;
-  /** Searches evicted to make room for another client's (for metrics and tests). */
+  /** Since start (for metrics and tests): searches evicted to make room for another client's; refused at a client's limit; refused at the server's. */
   evictions = 0;
+  refusedPerClient = 0;
+  refusedServerWide = 0;
 
   constructor(
     private readonly limits: FiniteStreamLimits,
@@ -59,6 +72,20 @@ export class FiniteAdmission {
 
   get size(): number {
     return this.total;
+  }
+
+  /** Searches in progress, and how many of those wait for a client that is not reading. */
+  stats(): FiniteStreamStats {
+    let stalled = 0;
+    for (const slots of this.byClient.values()) for (const slot of slots) if (slot.stalledSince !== undefined) stalled++;
+    return {
+      inProgress: this.total,
+      stalled,
+      clients: this.byClient.size,
+      evictions: this.evictions,
+      refusedPerClient: this.refusedPerClient,
+      refusedServerWide: this.refusedServerWide,
+    };
   }
 
   /**
@@ -72,6 +99,7 @@ export class FiniteAdmission {
   admit(client: string): FiniteSlot {
     const own = this.byClient.get(client)?.size ?? 0;
     if (own >= this.limits.maxFiniteStreamsPerClient) {
+      this.refusedPerClient++;
       throw overloaded(
         `this client has ${own} searches in progress, the server's limit per client (--max-finite-streams-per-client): read them, or retry later`,
       );
@@ -79,7 +107,8 @@ export class FiniteAdmission {
     if (this.total >= this.limits.maxFiniteStreams) {
       const victim = this.victimFor(client, own);
       if (!victim) {
-        throw overloaded(`${this.total} searches are in progress, the server's limit (--max-finite-streams), and every one is being read: retry later`);
+        this.refusedServerWide++;
+        throw overloaded(`${this.total} searches are in progress, the server's limit (--max-finite-streams), and none may give way (each is being read, or held by a client with no more searches than this one): retry later`);
       }
       this.evictions++;
       victim.evict?.();
