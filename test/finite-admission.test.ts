@@ -60,6 +60,20 @@ test('a search being read never gives way, nor one of a client holding no more t
   t.is(rule.stats().refusedServerWide, 2);
 });
 
+test('a newcomer that leaves a search of its own unread evicts nobody at once: careless clients cannot evict each other for ever', (t) => {
+  const { admit, stall, evicted } = admission({ maxFiniteStreams: 3 });
+  stall(admit('a'), 1);
+  stall(admit('a'), 2);
+  const b = admit('b');
+  stall(b, 3);
+  t.throws(() => admit('b'), { message: /none may give way/ }, 'b is not reading its own: refused');
+  t.deepEqual(evicted, []);
+  b.release();
+  admit('b');
+  admit('c');
+  t.is(evicted.length, 1, 'a reading newcomer (c) still evicts at once');
+});
+
 test('a released place is free again, and released twice is counted once', (t) => {
   const { rule, admit } = admission({ maxFiniteStreams: 1 });
   const slot = admit('a');

@@ -93,8 +93,9 @@ export class FiniteAdmission {
    * 1. a client already at `maxFiniteStreamsPerClient` is refused (it may be the one not reading);
    * 2. below `maxFiniteStreams` server-wide, the search is admitted;
    * 3. at it, the longest-stalled search of the client holding the most places, if that client
-   *    holds more than this one, is evicted at once; failing that, any search stalled for at
-   *    least `evictUnreadAfterMs`; failing that (every place is being read), the search is refused.
+   *    holds more than this one and this one has no stalled search of its own, is evicted at
+   *    once; failing that, any search stalled for at least `evictUnreadAfterMs`; failing that,
+   *    the search is refused.
    */
   admit(client: string): FiniteSlot {
     const own = this.byClient.get(client)?.size ?? 0;
@@ -123,10 +124,15 @@ export class FiniteAdmission {
   }
 
   private victimFor(client: string, own: number): FiniteSlot | undefined {
+    // A newcomer that is itself leaving a search unread is no reading client: it gets no
+    // immediate eviction (two careless connections would otherwise evict each other's searches
+    // for ever, each eviction costing a search computed again).
+    const ownSlots = this.byClient.get(client);
+    const readsItsOwn = !ownSlots || longestStalled(ownSlots, Infinity) === undefined;
     let victim: FiniteSlot | undefined;
     let victimHolds = own;
     for (const [holder, slots] of this.byClient) {
-      if (holder === client || slots.size < victimHolds || (slots.size === victimHolds && victim === undefined)) continue;
+      if (!readsItsOwn || holder === client || slots.size < victimHolds || (slots.size === victimHolds && victim === undefined)) continue;
       const stalled = longestStalled(slots, Infinity);
       if (!stalled) continue;
       if (slots.size > victimHolds || stalled.stalledSince! < victim!.stalledSince!) {
