@@ -37,6 +37,7 @@ export class StreamTracker {
   private shuttingDown = false;
   /** Finite streams in progress: each holds its computed answer until its client has read it. */
   readonly finite: FiniteAdmission;
+  private lastTurn: Promise<void> = Promise.resolve();
   /** Live streams cut off as too slow (WATCH_TOO_SLOW) since start, by method path (for metrics). */
   readonly tooSlow = new Map<string, number>();
 
@@ -53,6 +54,17 @@ export class StreamTracker {
 
   get size(): number {
     return this.open.size;
+  }
+
+  /**
+   * Resolves at this search's turn: searches are computed one per turn of the event loop, each
+   * after the I/O that arrived meanwhile (an immediate queued from an immediate runs on the next
+   * turn, after the poll phase).
+   */
+  searchTurn(): Promise<void> {
+    const turn = this.lastTurn.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
+    this.lastTurn = turn;
+    return turn;
   }
 
   /** Admits a finite stream from `client` (finite-admission.ts has the rule), or throws OVERLOADED. */
@@ -230,6 +242,14 @@ export function serverStream<Request, Response>(
     let slot: FiniteSlot | undefined;
     try {
       slot = streams.admitFinite(clientOf(call));
+      // A search is computed synchronously: searches take turns, one per turn of the event
+      // loop, so that other calls (a burst of searches arrives in one read of the socket, and
+      // a probe's GetHost after it) wait for one search at most, not for the whole burst.
+      await streams.searchTurn();
+      if (call.cancelled || call.destroyed) {
+        streams.untrack(call);
+        return;
+      }
       for (const message of await handler(call.request, call)) {
         if (!(await writeMessage(call, message, slot, streams.limits.sendTimeoutMs, log))) {
           // Cancelled by its client, or cut off (no further event may come): no longer open.
