@@ -5,8 +5,10 @@
 // unless the client already went away); and they honour backpressure, in the way each kind of
 // stream needs: a finite stream waits for `drain`, a bidirectional stream stops reading, a live
 // stream bounds what its slow consumer may hold (nice-grpc's handleServerStreamingCall is the
-// model for the boundary). They also bound finite streams server-wide (how many searches are in
-// progress, how long an answer may wait for a client that reads nothing): see docs/api.md, Limits.
+// model for the boundary). They also bound finite streams (how many searches are in progress,
+// per client and server-wide, by the rule of finite-admission.ts; how long an answer may wait
+// for a client that reads nothing), cut off the searches that give way, and let searches take
+// turns on the event loop: see docs/api.md, Limits.
 
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
