@@ -149,10 +149,22 @@ export const serveCommand = () => new Command('serve')
       .default(limits.DEFAULT_MAX_CONNECTION_AGE_GRACE_MS, '30s'),
   )
   .addOption(
-    new Option('--max-finite-streams <n>', 'FindTargets streams in progress at once, server-wide; more are refused with RESOURCE_EXHAUSTED')
+    new Option(
+      '--max-finite-streams <n>',
+      "FindTargets/FindPlacements streams in progress at once, server-wide; at the limit another client's search evicts the longest-stalled unread one of the client holding the most, else it is refused with RESOURCE_EXHAUSTED",
+    )
       .argParser(positiveInteger)
       .env('DEVCOMPAT_MAX_FINITE_STREAMS')
       .default(limits.DEFAULT_MAX_FINITE_STREAMS),
+  )
+  .addOption(
+    new Option(
+      '--max-finite-streams-per-client <n>',
+      'FindTargets/FindPlacements streams one client (its TLS identity, else its connection) may have in progress at once; more are refused with RESOURCE_EXHAUSTED',
+    )
+      .argParser(positiveInteger)
+      .env('DEVCOMPAT_MAX_FINITE_STREAMS_PER_CLIENT')
+      .default(limits.DEFAULT_MAX_FINITE_STREAMS_PER_CLIENT),
   )
   .addOption(
     new Option('--send-timeout <duration>', 'cut off a FindTargets stream whose client reads nothing for this long (0: never)')
@@ -161,7 +173,7 @@ export const serveCommand = () => new Command('serve')
       .default(limits.DEFAULT_SEND_TIMEOUT_MS, '30s'),
   )
   .addOption(
-    new Option('--evict-unread-after <duration>', 'at the FindTargets limit, evict a stream whose client has read nothing for this long to make room')
+    new Option('--evict-unread-after <duration>', 'at the FindTargets limit, when no client holds more searches than the newcomer, evict one whose client has read nothing for this long')
       .argParser(duration)
       .env('DEVCOMPAT_EVICT_UNREAD_AFTER')
       .default(limits.DEFAULT_EVICT_UNREAD_AFTER_MS, '5s'),
@@ -234,6 +246,7 @@ export interface ServeOptions {
   maxConnectionAgeGrace: number;
   memoryBudget: number;
   maxFiniteStreams: number;
+  maxFiniteStreamsPerClient: number;
   sendTimeout: number;
   evictUnreadAfter: number;
   acceptRestore: boolean;
@@ -307,6 +320,7 @@ export async function serve(options: ServeOptions): Promise<void> {
         maxConnectionAgeGraceMs: options.maxConnectionAgeGrace,
         memoryBudgetBytes: options.memoryBudget,
         maxFiniteStreams: options.maxFiniteStreams,
+        maxFiniteStreamsPerClient: options.maxFiniteStreamsPerClient,
         sendTimeoutMs: options.sendTimeout,
         evictUnreadAfterMs: options.evictUnreadAfter,
       },
