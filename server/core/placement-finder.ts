@@ -1,11 +1,16 @@
 // FindPlacements over the live state: for each device request of the VM, its candidate
 // devices come from the live state's type indexes (as FindTargets' do) and each distinct
-// descriptor's verdict from the verdict cache; candidates are grouped by host, and each host
-// with a candidate becomes one HostInstance (placement-rank.ts), claims counted from its
-// claim book. The cost grows with the candidates of the VM's device kinds and the hosts that
-// hold them, never with the registry. All of it runs in one tick, so the answer is one
-// revision's. A host's shared budgets come with its capacity (capacityOf), so siblings of a
-// candidate that draw on its budget join the instance and the assignment never overdraws it.
+// descriptor's verdict from the verdict cache. A first pass over the candidates allocates
+// nothing per device: it marks, per eligible host, which requests it has a candidate for.
+// Only the hosts marked for every request (every host with a candidate, under explain) are
+// gathered and solved: each becomes one HostInstance (placement-rank.ts), claims counted
+// from its claim book. A host lacking a kind cannot take the VM, so skipping it changes no
+// answer (test/placement-finder-property.test.ts checks the finder against a reference that
+// solves every host). The cost grows with the candidates of the VM's device kinds and the
+// hosts that hold all of them, never with the registry. All of it runs in one tick, so the
+// answer is one revision's. A host's shared budgets come with its capacity (capacityOf), so
+// siblings of a candidate that draw on its budget join the instance and the assignment never
+// overdraws it.
 //
 // May call: live state (reads), the verdict cache, placement-rank.ts, claims-registry.ts (capacityOf).
 
