@@ -2,7 +2,7 @@
 // bench/placement-inprocess.ts [hosts] [queries]`): the seeded fleet synced into a Registry on
 // the in-memory store, then the bench's 3-device VM (two vGPUs of the nvidia-525 source's kind
 // and one mlx5 VF, limit 10) asked `queries` times in a row; prints p50/p99 of the core's
-// answer alone. A development tool: the figures the issue asks for come from `npm run bench`.
+// answer alone. EXPLAIN=1 asks with explain (every host with a candidate solved). A development tool: the figures the issue asks for come from `npm run bench`.
 
 import { ManualClock } from '../server/core/clock.ts';
 import { Registry } from '../server/core/registry.ts';
@@ -39,6 +39,7 @@ const query = validateFindPlacements(
       { request_id: 'nic', source: { name: sources.mlx5.name } },
     ],
     limit: 10,
+    explain: process.env.EXPLAIN === '1',
   },
   (ref, field) => {
     const resolved = registry.resolveCurrent(ref as never, field);
