@@ -3,7 +3,8 @@
 // every request (all hosts with a candidate under explain). This property test builds small
 // random registries (device kinds and versions, capacity or none, shared budgets, claims,
 // draining hosts, labels) and random VMs and filters, and checks that the finder's answer is
-// the one a straightforward reference gives: every device of every host judged on its own,
+// the one a straightforward reference gives, first and again after each random write (a
+// resync, a claim, a release), so that the per-host data it keeps between queries is never stale: every device of every host judged on its own,
 // every host with a compatible device solved, the results ranked by the same rule. On the
 // in-memory store (test/helpers/core.ts).
 
@@ -76,37 +77,68 @@ const querySpec: fc.Arbitrary<QuerySpec> = fc.record({
   explain: fc.boolean(),
 });
 
+type Change =
+  | { readonly kind: 'resync'; readonly host: number; readonly spec: HostSpec }
+  | { readonly kind: 'claim'; readonly host: number; readonly device: number; readonly count: number }
+  | { readonly kind: 'release'; readonly host: number; readonly claim: number };
+
+const change: fc.Arbitrary<Change> = fc.oneof(
+  fc.record({ kind: fc.constant('resync' as const), host: fc.nat({ max: HOSTS.length - 1 }), spec: hostSpec }),
+  fc.record({ kind: fc.constant('claim' as const), host: fc.nat({ max: HOSTS.length - 1 }), device: fc.nat({ max: 4 }), count: fc.integer({ min: 1, max: 2 }) }),
+  fc.record({ kind: fc.constant('release' as const), host: fc.nat({ max: HOSTS.length - 1 }), claim: fc.nat({ max: 3 }) }),
+);
+
+/** A write between two queries: the finder's per-host cache must see it. */
+async function apply(registry: Registry, hosts: HostSpec[], next: Change, serial: number): Promise<void> {
+  const hostId = HOSTS[next.host];
+  if (next.kind === 'resync') {
+    if (next.host > hosts.length) return;
+    hosts[next.host] = next.spec;
+    await syncHostSpec(registry, next.host, next.spec);
+  } else if (next.kind === 'claim') {
+    if (!registry.findHost(hostId)?.devices.has(`d${next.device}`)) return;
+    const claimSpec = validateCreateClaim({ parent: `hosts/${hostId}`, claim_id: `x${serial}`, devices: [{ device: `d${next.device}`, count: next.count }] });
+    await registry.createClaim(claimSpec, ORIGIN).catch(() => undefined);
+  } else {
+    const claims = registry.listClaims({ hostId, claimId: undefined, after: undefined, limit: 10 });
+    const claim = claims[next.claim];
+    if (claim) await registry.releaseClaim(hostId, claim.claimId, ORIGIN);
+  }
+}
+
 async function build(hosts: readonly HostSpec[]): Promise<Registry> {
   const { registry } = await openCore();
-  for (const [h, spec] of hosts.entries()) {
-    const hostId = HOSTS[h];
-    const ids = spec.devices.map((_, d) => `d${d}`);
-    const consumption: Record<string, number> = {};
-    spec.devices.forEach((_, d) => {
-      const perUnit = spec.budget?.perUnit[d];
-      if (perUnit != null) consumption[`d${d}`] = perUnit;
-    });
-    const budgets =
-      spec.budget && Object.keys(consumption).length > 0
-        ? [{ budget_id: 'gpu0/mem', parent: 'gpu0', total: 6, available: spec.budget.available, consumption }]
-        : [];
-    await registry.syncHost(
-      syncOf(
-        hostId,
-        spec.devices.map((device, d) => ({ id: ids[d], descriptor: KINDS[device.kind], ...(device.available !== null && { available: device.available }) })),
-        { rack: spec.rack },
-        budgets,
-      ),
-      ORIGIN,
-    );
-    if (spec.draining) await registry.setDraining(hostId, true, ORIGIN);
-    for (const [c, claim] of spec.claims.entries()) {
-      if (claim.device >= spec.devices.length) continue;
-      const claimSpec = validateCreateClaim({ parent: `hosts/${hostId}`, claim_id: `c${c}`, devices: [{ device: `d${claim.device}`, count: claim.count }] });
-      await registry.createClaim(claimSpec, ORIGIN).catch(() => undefined); // capacity exhausted: no claim
-    }
-  }
+  for (const [h, spec] of hosts.entries()) await syncHostSpec(registry, h, spec);
   return registry;
+}
+
+async function syncHostSpec(registry: Registry, h: number, spec: HostSpec): Promise<void> {
+  const hostId = HOSTS[h];
+  const ids = spec.devices.map((_, d) => `d${d}`);
+  const consumption: Record<string, number> = {};
+  spec.devices.forEach((_, d) => {
+    const perUnit = spec.budget?.perUnit[d];
+    if (perUnit != null) consumption[`d${d}`] = perUnit;
+  });
+  const budgets =
+    spec.budget && Object.keys(consumption).length > 0
+      ? [{ budget_id: 'gpu0/mem', parent: 'gpu0', total: 6, available: spec.budget.available, consumption }]
+      : [];
+  await registry.syncHost(
+    syncOf(
+      hostId,
+      spec.devices.map((device, d) => ({ id: ids[d], descriptor: KINDS[device.kind], ...(device.available !== null && { available: device.available }) })),
+      { rack: spec.rack },
+      budgets,
+    ),
+    ORIGIN,
+  );
+  if (spec.draining) await registry.setDraining(hostId, true, ORIGIN);
+  for (const [c, claim] of spec.claims.entries()) {
+    if (claim.device >= spec.devices.length) continue;
+    const claimSpec = validateCreateClaim({ parent: `hosts/${hostId}`, claim_id: `c${c}`, devices: [{ device: `d${claim.device}`, count: claim.count }] });
+    await registry.createClaim(claimSpec, ORIGIN).catch(() => undefined); // capacity exhausted: no claim
+  }
 }
 
 function queryOf(registry: Registry, hosts: readonly HostSpec[], spec: QuerySpec) {
@@ -196,22 +228,36 @@ function shown(placements: readonly HostPlacement[], instances: ReadonlyMap<stri
 
 test('the optimised finder gives the reference answer on random registries with claims and budgets', async (t) => {
   await fc.assert(
-    fc.asyncProperty(fc.array(hostSpec, { minLength: 1, maxLength: HOSTS.length }), querySpec, async (hosts, spec) => {
+    fc.asyncProperty(
+      fc.array(hostSpec, { minLength: 1, maxLength: HOSTS.length }),
+      querySpec,
+      fc.array(change, { maxLength: 3 }),
+      async (initial, spec, changes) => {
+      const hosts = [...initial];
       const registry = await build(hosts);
       try {
-        const query = queryOf(registry, hosts, spec);
-        const found = registry.findPlacements(query);
-        const expected = reference(registry, query);
-        t.deepEqual(shown(found.placements, found.instances), shown(expected.placements, expected.instances));
-        t.deepEqual(shown(found.partial, found.instances), shown(expected.partial, expected.instances));
-        t.is(found.placementCount, expected.placementCount);
-        t.is(found.partialCount, expected.partialCount);
-        t.is(found.hostsExamined, expected.hostsExamined);
-        t.is(found.candidates, expected.candidates);
+        const compare = () => {
+          const query = queryOf(registry, hosts, spec);
+          const found = registry.findPlacements(query);
+          const expected = reference(registry, query);
+          t.deepEqual(shown(found.placements, found.instances), shown(expected.placements, expected.instances));
+          t.deepEqual(shown(found.partial, found.instances), shown(expected.partial, expected.instances));
+          t.is(found.placementCount, expected.placementCount);
+          t.is(found.partialCount, expected.partialCount);
+          t.is(found.hostsExamined, expected.hostsExamined);
+          t.is(found.candidates, expected.candidates);
+        };
+        compare();
+        // Then again after each write: a cached host's data must follow syncs and claims.
+        for (const [serial, next] of changes.entries()) {
+          await apply(registry, hosts, next, serial);
+          compare();
+        }
       } finally {
         await registry.close();
       }
-    }),
+      },
+    ),
     { numRuns: 150 },
   );
 });
@@ -243,5 +289,37 @@ test('a host without a candidate for one request is examined, not placed; explai
     explained.partial.map((p) => [p.hostId, p.missing.map((m) => m.reason)]),
     [['gpu-only', ['NO_COMPATIBLE_DEVICE']]],
   );
+  await registry.close();
+});
+
+test('a host solved before follows a sync of new capacity and a claim made and released', async (t) => {
+  const { registry } = await openCore();
+  const vm: QuerySpec = {
+    requests: [{ source: { kind: 0 }, count: 2 }],
+    excludeHosts: [],
+    rack: null,
+    includeDraining: false,
+    includeSourceHosts: false,
+    limit: 10,
+    explain: true,
+  };
+  const ask = () => {
+    const answer = registry.findPlacements(queryOf(registry, [], vm));
+    return {
+      full: answer.placements.map((p) => [p.hostId, p.assignment.key.freeUnitsAfter]),
+      partial: answer.partial.map((p) => [p.hostId, p.placedUnits]),
+    };
+  };
+  await registry.syncHost(syncOf('h0', [{ id: 'g', descriptor: KINDS[0], available: 3 }]), ORIGIN);
+  t.deepEqual(ask(), { full: [['h0', 1]], partial: [] });
+  await registry.syncHost(syncOf('h0', [{ id: 'g', descriptor: KINDS[0], available: 4 }]), ORIGIN);
+  t.deepEqual(ask(), { full: [['h0', 2]], partial: [] }, 'the new capacity, not the cached one');
+  await registry.syncHost(syncOf('h0', [{ id: 'g', descriptor: KINDS[0], available: 4 }, { id: 'g2', descriptor: KINDS[4], available: 2 }]), ORIGIN);
+  t.deepEqual(ask(), { full: [['h0', 4]], partial: [] }, 'a device added counts in the free units');
+  const claim = validateCreateClaim({ parent: 'hosts/h0', claim_id: 'm1', devices: [{ device: 'g', count: 3 }] });
+  await registry.createClaim(claim, ORIGIN);
+  t.deepEqual(ask(), { full: [], partial: [['h0', 1]] }, 'the claim counts');
+  await registry.releaseClaim('h0', 'm1', ORIGIN);
+  t.deepEqual(ask(), { full: [['h0', 4]], partial: [] }, 'the release counts');
   await registry.close();
 });

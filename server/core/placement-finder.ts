@@ -8,14 +8,16 @@
 // answer (test/placement-finder-property.test.ts checks the finder against a reference that
 // solves every host). The cost grows with the candidates of the VM's device kinds and the
 // hosts that hold all of them, never with the registry. All of it runs in one tick, so the
-// answer is one revision's. A host's shared budgets come with its capacity (capacityOf), so
+// answer is one revision's. A host's derived data (capacity, free state, free units) comes from
+// placement-host-cache.ts, kept until the host, its devices or its claims change; its shared
+// budgets come with its capacity, so
 // siblings of a candidate that draw on its budget join the instance and the assignment never
 // overdraws it.
 //
-// May call: live state (reads), the verdict cache, placement-rank.ts, claims-registry.ts (capacityOf).
+// May call: live state (reads), the verdict cache, placement-rank.ts, placement-host-cache.ts.
 
 import type { ClaimBook } from './claims.ts';
-import { capacityOf } from './claims-registry.ts';
+import { hostDerived, hostDevice } from './placement-host-cache.ts';
 import type { CachedVerdict, VerdictCache } from './find-targets.ts';
 import { hostIsEligible, type DescriptorEntry, type LiveHost, type LiveState } from './live-state.ts';
 import { hostInstance, rankPlacements, type HostCandidate, type HostDevice, type PlacementResult } from './placement-rank.ts';
@@ -100,7 +102,7 @@ export function findPlacements(
           let slot = perHost.get(hostId);
           if (!slot) perHost.set(hostId, (slot = { host: device.host, devices: new Map() }));
           if (!slot.devices.has(device.record.deviceId)) {
-            slot.devices.set(device.record.deviceId, { deviceId: device.record.deviceId, name: device.name, descriptorKey: entry.descriptor.key });
+            slot.devices.set(device.record.deviceId, hostDevice(device));
           }
         }
       }
@@ -110,15 +112,19 @@ export function findPlacements(
   const instances = new Map<string, HostInstance>();
   function* hosts(): Generator<HostCandidate> {
     for (const [hostId, { host, devices }] of perHost) {
+      const book = bookOf(hostId);
+      const derived = hostDerived(host, book);
       const instance = hostInstance({
         requests,
         candidates: [...devices.values()],
         allDevices: (id) => {
           const device = host.devices.get(id);
-          return device && { deviceId: id, name: device.name, descriptorKey: device.entry.descriptor.key };
+          return device && hostDevice(device);
         },
-        capacity: capacityOf(host),
-        book: bookOf(hostId),
+        capacity: derived.capacity,
+        state: derived.state,
+        hostFreeUnits: derived.hostFreeUnits,
+        book,
         judge: (request, key) => verdicts[request].get(key)?.rank,
       });
       instances.set(hostId, instance);
