@@ -8,11 +8,10 @@
 // answer (test/placement-finder-property.test.ts checks the finder against a reference that
 // solves every host). The cost grows with the candidates of the VM's device kinds and the
 // hosts that hold all of them, never with the registry. All of it runs in one tick, so the
-// answer is one revision's. A host's derived data (capacity, free state, free units) comes from
-// placement-host-cache.ts, kept until the host, its devices or its claims change; its shared
-// budgets come with its capacity, so
-// siblings of a candidate that draw on its budget join the instance and the assignment never
-// overdraws it.
+// answer is one revision's. A host's derived data (capacity, free state, free units) comes
+// from placement-host-cache.ts, kept until the host, its devices or its claims change; its
+// shared budgets come with its capacity, so siblings of a candidate that draw on its budget
+// join the instance and the assignment never overdraws it.
 //
 // May call: live state (reads), the verdict cache, placement-rank.ts, placement-host-cache.ts.
 
