@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { overloaded, watchTooSlow } from '../core/errors.ts';
 import { toServiceError } from './errors.ts';
 import { PreEncoded } from './verdict-encoding.ts';
+import { directSender, type DirectSender } from './direct-send.ts';
 
 type AnyServerStream = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
 
@@ -164,6 +165,13 @@ async function writeMessage(
 }
 
 /**
+ * Below this many bytes not yet handed to HTTP/2 (and a quarter of the stream's bound), a live
+ * stream's producer may go on writing (a watcher catching up from history reads its next page
+ * only once its stream is drained).
+ */
+const READY_BYTES = 64 * 1024;
+
+/**
  * A server stream that may run for hours (Watch, WatchTargets): messages are written as they
  * come, and the bytes grpc-js has not yet flushed to the client are counted. Past `limitBytes`
  * the consumer is too slow: the stream ends with RESOURCE_EXHAUSTED (WATCH_TOO_SLOW), so it
@@ -174,6 +182,7 @@ class BoundedStream {
   private pendingBytes = 0;
   private ended = false;
   private readonly drainWaiters: (() => void)[] = [];
+  private readonly sender: DirectSender;
 
   constructor(
     private readonly call: grpc.ServerWritableStream<unknown, unknown>,
@@ -188,10 +197,16 @@ class BoundedStream {
     call.once('close', release);
     call.once('error', release);
     call.on('drain', () => this.wake());
+    this.sender = directSender(call);
   }
 
   get closed(): boolean {
     return this.ended || this.call.cancelled || this.call.destroyed;
+  }
+
+  /** True when messages take the fast path (server/grpc/direct-send.ts). */
+  get direct(): boolean {
+    return this.sender.direct;
   }
 
   /** Writes one message of `size` bytes; returns false when the consumer should be waited for. */
@@ -203,20 +218,21 @@ class BoundedStream {
       return false;
     }
     this.pendingBytes += size;
-    const ready = this.call.write(message, () => {
+    this.sender.send(message, () => {
       this.pendingBytes -= size;
       if (this.pendingBytes === 0) this.wake();
     });
-    return ready;
+    return this.pendingBytes < Math.min(READY_BYTES, this.limitBytes / 4);
   }
 
-  /** Resolves when grpc-js's buffer drained, or the stream ended. */
+  /** Resolves when everything written was handed to HTTP/2, or the stream ended. */
   drained(): Promise<void> {
-    if (this.closed || this.call.writableLength === 0) return Promise.resolve();
+    if (this.closed || (this.pendingBytes === 0 && this.call.writableLength === 0)) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
   private wake(): void {
+    if (this.pendingBytes > 0 && !this.closed) return;
     for (const waiter of this.drainWaiters.splice(0)) waiter();
   }
 }
