@@ -102,7 +102,11 @@ export class LiveState {
   private readonly byCompatibleType = new Map<string, Set<DescriptorEntry>>();
   private readonly hostOrder = new SortedIds();
   private readonly hostLabels = new LabelIndex<LiveHost>();
-  private readonly deviceLabels = new LabelIndex<LiveDevice>();
+  /**
+   * Devices by label, built on the first query that selects devices by label and kept from
+   * then on: a restart need not index 160,000 devices' labels before it serves.
+   */
+  private deviceLabelIndex: LabelIndex<LiveDevice> | undefined;
   /** Hosts that are not READY, for FindTargets' exclusions. */
   private readonly notReady = new Set<LiveHost>();
   private nextDescriptorId = 1;
@@ -285,7 +289,7 @@ export class LiveState {
       sources.push({ size: entries.reduce((sum, entry) => sum + entry.devices.size, 0), devices: () => devicesOf(entries) });
     }
     for (const [key, value] of Object.entries(query.labels)) {
-      const devices = this.deviceLabels.get(key, value);
+      const devices = this.deviceLabels().get(key, value);
       sources.push({ size: devices.size, devices: () => devices });
     }
     for (const [key, value] of Object.entries(query.hostLabels)) {
@@ -418,6 +422,15 @@ export class LiveState {
     return capacity;
   }
 
+  private deviceLabels(): LabelIndex<LiveDevice> {
+    if (!this.deviceLabelIndex) {
+      const index = new LabelIndex<LiveDevice>();
+      for (const host of this.hosts.values()) for (const device of host.devices.values()) index.add(device.record.labels, device);
+      this.deviceLabelIndex = index;
+    }
+    return this.deviceLabelIndex;
+  }
+
   private addHost(host: LiveHost): void {
     if (hostState(host.record) !== 'READY') this.notReady.add(host);
     this.hosts.set(host.record.hostId, host);
@@ -429,14 +442,14 @@ export class LiveState {
     const device: LiveDevice = { record, name: deviceName(record.hostId, record.deviceId), entry, host };
     host.devices.set(record.deviceId, device);
     entry.devices.add(device);
-    this.deviceLabels.add(record.labels, device);
+    this.deviceLabelIndex?.add(record.labels, device);
     this.deviceCount++;
   }
 
   private removeDevice(device: LiveDevice): void {
     device.host.devices.delete(device.record.deviceId);
     device.entry.devices.delete(device);
-    this.deviceLabels.remove(device.record.labels, device);
+    this.deviceLabelIndex?.remove(device.record.labels, device);
     this.deviceCount--;
   }
 }
