@@ -128,12 +128,21 @@ export class LiveState {
       this.nextDescriptorId = Math.max(this.nextDescriptorId, stored.id + 1);
     }
     for (const record of loaded.hosts) this.addHost({ record, devices: new Map(), leaseExpiry: leaseOf(record) });
+    // A store that shares equal label sets and capacities (SQLite's load) is interned once per
+    // shared object, not once per device (a JSON text each: 0.7 s for 160,000 devices).
+    const labelsOf = new Map<Labels, Labels>();
+    const capacityOf = new Map<Capacity, Capacity | undefined>();
     for (const record of loaded.devices) {
       const host = this.hosts.get(record.hostId);
       const entry = this.descriptorsById.get(record.descriptorId);
       if (!host || !entry) throw new Error(`device ${record.hostId}/${record.deviceId} refers to a missing host or descriptor`);
-      const labels = this.intern(record.labels);
-      const capacity = this.internCapacity(record.capacity);
+      let labels = labelsOf.get(record.labels);
+      if (!labels) labelsOf.set(record.labels, (labels = this.intern(record.labels)));
+      let capacity: Capacity | undefined;
+      if (record.capacity) {
+        capacity = capacityOf.get(record.capacity);
+        if (!capacity) capacityOf.set(record.capacity, (capacity = this.internCapacity(record.capacity)));
+      }
       // A store that shares equal labels and capacities already (SQLite's load) needs no copy.
       this.putDevice(host, labels === record.labels && capacity === record.capacity ? record : { ...record, labels, capacity }, entry);
     }
