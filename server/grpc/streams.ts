@@ -173,7 +173,7 @@ const READY_BYTES = 64 * 1024;
 
 /**
  * A server stream that may run for hours (Watch, WatchTargets): messages are written as they
- * come, and the bytes grpc-js has not yet flushed to the client are counted. Past `limitBytes`
+ * come (through server/grpc/direct-send.ts), and the bytes not yet handed to HTTP/2 are counted. Past `limitBytes`
  * the consumer is too slow: the stream ends with RESOURCE_EXHAUSTED (WATCH_TOO_SLOW), so it
  * can neither hold writers back nor grow the server's memory without bound, and its client
  * resumes from its last revision.
@@ -202,11 +202,6 @@ class BoundedStream {
 
   get closed(): boolean {
     return this.ended || this.call.cancelled || this.call.destroyed;
-  }
-
-  /** True when messages take the fast path (server/grpc/direct-send.ts). */
-  get direct(): boolean {
-    return this.sender.direct;
   }
 
   /** Writes one message of `size` bytes; returns false when the consumer should be waited for. */
