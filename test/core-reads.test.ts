@@ -9,6 +9,7 @@ import { VerdictCache } from '../server/core/find-targets.ts';
 import { compareRanked, rankSortKey, type RankKey } from '../server/core/rank.ts';
 import type { FindOptions } from '../server/core/registry.ts';
 import type { TargetChange, TargetState } from '../server/core/standing-query.ts';
+import { validateSyncHost } from '../server/core/resources.ts';
 import { validateDescriptor } from '../server/core/validate.ts';
 import { GPU, openCore, ORIGIN, syncOf } from './helpers/core.ts';
 
@@ -139,4 +140,27 @@ test('rankSortKey orders targets exactly as compareRanked does', (t) => {
     }),
     { numRuns: 500, seed: 8 },
   );
+});
+
+test('listing devices by label after a restart, then as labels change: the label index follows every change', async (t) => {
+  const sync = (name: string, pools: Record<string, string>) =>
+    validateSyncHost({
+      name,
+      labels: {},
+      budgets: [],
+      devices: Object.entries(pools).map(([id, pool]) => ({ device_id: id, descriptor: GPU as never, labels: { pool } })),
+    });
+  const first = await openCore();
+  await first.registry.syncHost(sync('a', { gpu0: 'gold', gpu1: 'tin' }), ORIGIN);
+  await first.registry.syncHost(sync('b', { gpu0: 'gold' }), ORIGIN);
+  const { registry } = await first.reopen(); // loaded from the store, no label query yet
+  const pool = async (value: string) =>
+    (await (await registry.read()).listDevices({ ...ALL, labels: { pool: value } })).map((device) => device.name);
+  // A change before the first label query, then queries, then changes after it.
+  await registry.syncHost(sync('c', { gpu0: 'gold' }), ORIGIN);
+  t.deepEqual(await pool('gold'), ['hosts/a/devices/gpu0', 'hosts/b/devices/gpu0', 'hosts/c/devices/gpu0']);
+  t.deepEqual(await pool('tin'), ['hosts/a/devices/gpu1']);
+  await registry.syncHost(sync('a', { gpu0: 'tin' }), ORIGIN); // gpu0 moves to tin, gpu1 is removed
+  t.deepEqual(await pool('gold'), ['hosts/b/devices/gpu0', 'hosts/c/devices/gpu0']);
+  t.deepEqual(await pool('tin'), ['hosts/a/devices/gpu0']);
 });

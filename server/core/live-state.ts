@@ -102,7 +102,11 @@ export class LiveState {
   private readonly byCompatibleType = new Map<string, Set<DescriptorEntry>>();
   private readonly hostOrder = new SortedIds();
   private readonly hostLabels = new LabelIndex<LiveHost>();
-  private readonly deviceLabels = new LabelIndex<LiveDevice>();
+  /**
+   * Devices by label, built on the first query that selects devices by label and kept from
+   * then on: a restart need not index 160,000 devices' labels before it serves.
+   */
+  private deviceLabelIndex: LabelIndex<LiveDevice> | undefined;
   /** Hosts that are not READY, for FindTargets' exclusions. */
   private readonly notReady = new Set<LiveHost>();
   private nextDescriptorId = 1;
@@ -124,12 +128,21 @@ export class LiveState {
       this.nextDescriptorId = Math.max(this.nextDescriptorId, stored.id + 1);
     }
     for (const record of loaded.hosts) this.addHost({ record, devices: new Map(), leaseExpiry: leaseOf(record) });
+    // A store that shares equal label sets and capacities (SQLite's load) is interned once per
+    // shared object, not once per device (a JSON text each: 0.7 s for 160,000 devices).
+    const labelsOf = new Map<Labels, Labels>();
+    const capacityOf = new Map<Capacity, Capacity | undefined>();
     for (const record of loaded.devices) {
       const host = this.hosts.get(record.hostId);
       const entry = this.descriptorsById.get(record.descriptorId);
       if (!host || !entry) throw new Error(`device ${record.hostId}/${record.deviceId} refers to a missing host or descriptor`);
-      const labels = this.intern(record.labels);
-      const capacity = this.internCapacity(record.capacity);
+      let labels = labelsOf.get(record.labels);
+      if (!labels) labelsOf.set(record.labels, (labels = this.intern(record.labels)));
+      let capacity: Capacity | undefined;
+      if (record.capacity) {
+        capacity = capacityOf.get(record.capacity);
+        if (!capacity) capacityOf.set(record.capacity, (capacity = this.internCapacity(record.capacity)));
+      }
       // A store that shares equal labels and capacities already (SQLite's load) needs no copy.
       this.putDevice(host, labels === record.labels && capacity === record.capacity ? record : { ...record, labels, capacity }, entry);
     }
@@ -285,7 +298,7 @@ export class LiveState {
       sources.push({ size: entries.reduce((sum, entry) => sum + entry.devices.size, 0), devices: () => devicesOf(entries) });
     }
     for (const [key, value] of Object.entries(query.labels)) {
-      const devices = this.deviceLabels.get(key, value);
+      const devices = this.deviceLabels().get(key, value);
       sources.push({ size: devices.size, devices: () => devices });
     }
     for (const [key, value] of Object.entries(query.hostLabels)) {
@@ -418,6 +431,15 @@ export class LiveState {
     return capacity;
   }
 
+  private deviceLabels(): LabelIndex<LiveDevice> {
+    if (!this.deviceLabelIndex) {
+      const index = new LabelIndex<LiveDevice>();
+      for (const host of this.hosts.values()) for (const device of host.devices.values()) index.add(device.record.labels, device);
+      this.deviceLabelIndex = index;
+    }
+    return this.deviceLabelIndex;
+  }
+
   private addHost(host: LiveHost): void {
     if (hostState(host.record) !== 'READY') this.notReady.add(host);
     this.hosts.set(host.record.hostId, host);
@@ -429,14 +451,14 @@ export class LiveState {
     const device: LiveDevice = { record, name: deviceName(record.hostId, record.deviceId), entry, host };
     host.devices.set(record.deviceId, device);
     entry.devices.add(device);
-    this.deviceLabels.add(record.labels, device);
+    this.deviceLabelIndex?.add(record.labels, device);
     this.deviceCount++;
   }
 
   private removeDevice(device: LiveDevice): void {
     device.host.devices.delete(device.record.deviceId);
     device.entry.devices.delete(device);
-    this.deviceLabels.remove(device.record.labels, device);
+    this.deviceLabelIndex?.remove(device.record.labels, device);
     this.deviceCount--;
   }
 }

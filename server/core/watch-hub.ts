@@ -34,8 +34,9 @@ export interface WatchEventView {
 export interface WatchDelivery {
   readonly change: RevisionChange;
   readonly events: readonly WatchEventView[];
-  /** True when every entry of the revision passed unchanged (an unfiltered watcher): the
-   * transport may encode it once for all such watchers. */
+  /** True when every entry of the revision passed unchanged (no vendor, API or type filter; a
+   * host filter passes its host's revisions whole): the transport may encode it once for all
+   * such watchers. */
   readonly whole: boolean;
 }
 
@@ -265,7 +266,7 @@ export class WatchHub {
     }
     if (events.length === 0) return true;
     watcher.lastSentAt = this.clock.now();
-    return watcher.sink.deliver({ change, events, whole: unfiltered && filter.hostId === undefined });
+    return watcher.sink.deliver({ change, events, whole: unfiltered });
   }
 
   private filterEntry(entry: HistoryRecord, filter: WatchFilter): WatchEventView | undefined {

@@ -26,6 +26,7 @@ import {
 } from './finite-admission.ts';
 import { cutOffCall } from './limits.ts';
 import { PreEncoded } from './verdict-encoding.ts';
+import { directSender, type DirectSender } from './direct-send.ts';
 
 type AnyServerStream = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
 
@@ -155,8 +156,15 @@ async function writeMessage(
 }
 
 /**
+ * Below this many bytes not yet handed to HTTP/2 (and a quarter of the stream's bound), a live
+ * stream's producer may go on writing (a watcher catching up from history reads its next page
+ * only once its stream is drained).
+ */
+const READY_BYTES = 64 * 1024;
+
+/**
  * A server stream that may run for hours (Watch, WatchTargets): messages are written as they
- * come, and the bytes grpc-js has not yet flushed to the client are counted. Past `limitBytes`
+ * come (through server/grpc/direct-send.ts), and the bytes not yet handed to HTTP/2 are counted. Past `limitBytes`
  * the consumer is too slow: the stream ends with RESOURCE_EXHAUSTED (WATCH_TOO_SLOW), so it
  * can neither hold writers back nor grow the server's memory without bound, and its client
  * resumes from its last revision.
@@ -165,6 +173,7 @@ class BoundedStream {
   private pendingBytes = 0;
   private ended = false;
   private readonly drainWaiters: (() => void)[] = [];
+  private readonly sender: DirectSender;
 
   constructor(
     private readonly call: grpc.ServerWritableStream<unknown, unknown>,
@@ -179,6 +188,7 @@ class BoundedStream {
     call.once('close', release);
     call.once('error', release);
     call.on('drain', () => this.wake());
+    this.sender = directSender(call);
   }
 
   get closed(): boolean {
@@ -194,20 +204,21 @@ class BoundedStream {
       return false;
     }
     this.pendingBytes += size;
-    const ready = this.call.write(message, () => {
+    this.sender.send(message, () => {
       this.pendingBytes -= size;
       if (this.pendingBytes === 0) this.wake();
     });
-    return ready;
+    return this.pendingBytes < Math.min(READY_BYTES, this.limitBytes / 4);
   }
 
-  /** Resolves when grpc-js's buffer drained, or the stream ended. */
+  /** Resolves when everything written was handed to HTTP/2, or the stream ended. */
   drained(): Promise<void> {
-    if (this.closed || this.call.writableLength === 0) return Promise.resolve();
+    if (this.closed || (this.pendingBytes === 0 && this.call.writableLength === 0)) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
   private wake(): void {
+    if (this.pendingBytes > 0 && !this.closed) return;
     for (const waiter of this.drainWaiters.splice(0)) waiter();
   }
 }

@@ -1,6 +1,8 @@
 // WatchService: the change feed over gRPC. The hub (core/watch-hub.ts) decides what each
 // watcher receives; this layer encodes it and bounds what a slow consumer may hold. A revision
-// that reaches many unfiltered watchers is encoded once: its bytes are kept on the change.
+// that reaches many watchers is encoded once, its bytes kept on the change, for every watcher
+// without a vendor, API or type filter (host-filtered ones included); a progress tick encodes
+// its message once for every watcher due. The stream (streams.ts) shares those bytes.
 
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -57,6 +59,16 @@ function wholeEncoding(delivery: WatchDelivery, registry: Registry): Buffer {
   return change.memo as Buffer;
 }
 
+/** The last progress message encoded: one progress tick sends the same one to every watcher due. */
+let lastProgress: { revision: number; headHash: string; bytes: Buffer } | undefined;
+
+function progressEncoding(revision: number, headHash: string): Buffer {
+  if (lastProgress?.revision !== revision || lastProgress.headHash !== headHash) {
+    lastProgress = { revision, headHash, bytes: encode({ revision: String(revision), head_hash: headHash, progress: true }) };
+  }
+  return lastProgress.bytes;
+}
+
 export function watchHandlers(
   registry: Registry,
   hub: WatchHub,
@@ -98,7 +110,7 @@ export function watchHandlers(
             deliver: (delivery) =>
               stream.write(delivery.whole ? wholeEncoding(delivery, registry) : encodeDelivery(delivery, registry)),
             progress: (revision, headHash) => {
-              stream.write(encode({ revision: String(revision), head_hash: headHash, progress: true }));
+              stream.write(progressEncoding(revision, headHash));
             },
             drained: () => stream.drained(),
             fail: (error) => stream.fail(error),

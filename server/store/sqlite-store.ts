@@ -272,7 +272,12 @@ export class SqliteStore {
     })();
   }
 
-  load(): LoadedState {
+  /**
+   * The registry's state. `withoutDevices`: the devices are left out (an empty list), for a
+   * caller in another thread that reads them itself with loadDevices (worker-store.ts): the
+   * structured clone of 160,000 device records to the main thread cost as much as reading them.
+   */
+  load(options: { withoutDevices?: boolean } = {}): LoadedState {
     const { revision, revisionTime } = this.statements.revision.get() as { revision: number; revisionTime: number };
     const leaseRows = this.statements.leaseExpiries.all() as { host_id: string; lease_expire_ms: number }[];
     return {
@@ -280,7 +285,7 @@ export class SqliteStore {
       revisionTime,
       descriptors: this.statements.allDescriptors.all() as { id: number; key: string }[],
       hosts: (this.statements.allHosts.all() as HostRow[]).map(hostFromRow),
-      devices: (this.statements.allDevices.all() as DeviceRow[]).map(sharingDeviceFromRow()),
+      devices: options.withoutDevices ? [] : (this.statements.allDevices.all() as DeviceRow[]).map(sharingDeviceFromRow()),
       leaseExpiries: new Map(leaseRows.map((row) => [row.host_id, row.lease_expire_ms])),
       headHash: this.head,
       checkpoint: this.checkpoint(),
@@ -566,6 +571,22 @@ function deviceFromRow(row: DeviceRow): DeviceRecord {
   };
 }
 
+const ALL_DEVICES = 'SELECT * FROM devices ORDER BY host_id, device_id';
+
+/**
+ * Every device of the database at `file`, read through a read-only connection of the calling
+ * thread, as load() gives them. For the main thread at start-up, while the storage worker (the
+ * only writer) has loaded the rest and writes nothing yet.
+ */
+export function loadDevices(file: string): DeviceRecord[] {
+  const db = openDatabase(file, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare(ALL_DEVICES).all() as DeviceRow[]).map(sharingDeviceFromRow());
+  } finally {
+    db.close();
+  }
+}
+
 /**
  * deviceFromRow for a whole load: equal label texts and capacities give one shared object.
  * A fleet's 160,000 devices have a few distinct label sets and capacities, so this saves a
@@ -644,7 +665,7 @@ function prepareStatements(db: Database.Database) {
     ),
     allDescriptors: db.prepare('SELECT descriptor_id AS id, descriptor_key AS key FROM descriptors ORDER BY descriptor_id'),
     allHosts: db.prepare('SELECT * FROM hosts ORDER BY host_id'),
-    allDevices: db.prepare('SELECT * FROM devices ORDER BY host_id, device_id'),
+    allDevices: db.prepare(ALL_DEVICES),
     insertRevision: db.prepare('INSERT INTO revisions (revision, time_ms, actor, reason) VALUES (?, ?, ?, ?)'),
     insertDescriptor: db.prepare(
       `INSERT INTO descriptors (descriptor_id, descriptor_key, vendor, device_api, type, software_version)

@@ -38,7 +38,7 @@ function handle(request: StoreRequest): unknown {
   const { method, argument } = request;
   switch (method) {
     case 'load':
-      return store.load();
+      return store.load(argument as Parameters<SqliteStore['load']>[0]);
     case 'commit':
       return store.commit(argument as Parameters<SqliteStore['commit']>[0]);
     case 'listHistory':
