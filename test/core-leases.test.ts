@@ -373,3 +373,30 @@ test('hosts synced at different times each lapse at their own expiry, though che
   t.false(registry.findHost('d')!.record.reachable, 'd, synced when no lease was due, lapsed at its expiry');
   await registry.close();
 });
+
+test('a READY write the store refuses is retried by the next keepalive, not in a loop against the store', async (t) => {
+  const { registry, clock, store, changes } = await openCore({ leaseTtlMs: TTL });
+  await registry.syncHost(syncOf('h'), ORIGIN);
+  registry.startLeases();
+  clock.advance(TTL);
+  await settled(registry, 'h');
+  await settled(registry, 'h');
+  t.false(registry.findHost('h')!.record.reachable);
+
+  store.failCommits(new Error('disk full'), 1);
+  const commits = store.commits;
+  t.is(registry.keepAlive('h').state, 'READY', 'the agent is told READY: its lease is renewed');
+  await settled(registry, 'h');
+  await settled(registry, 'h');
+  t.false(registry.findHost('h')!.record.reachable, 'the refused write is not written behind the agent\'s back');
+  t.is(store.commits, commits + 3, 'the refused READY write and the two settling writes: no retry storm');
+
+  registry.keepAlive('h');
+  await settled(registry, 'h');
+  t.true(registry.findHost('h')!.record.reachable);
+  t.deepEqual(
+    changes.slice(1).map((c) => c.entries.map((e) => `${e.hostId} ${e.reason}`)),
+    [[`h lease expired: no keepalive or sync for ${TTL} ms`], ['h lease renewed by a keepalive']],
+  );
+  await registry.close();
+});
