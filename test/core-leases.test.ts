@@ -5,6 +5,7 @@
 
 import test from 'ava';
 import { DomainError } from '../server/core/errors.ts';
+import { isLeaseExpiry } from '../server/core/leases.ts';
 import { historyOf, openCore, ORIGIN, settled, syncOf } from './helpers/core.ts';
 
 const TTL = 1000;
@@ -397,6 +398,37 @@ test('a READY write the store refuses is retried by the next keepalive, not in a
   t.deepEqual(
     changes.slice(1).map((c) => c.entries.map((e) => `${e.hostId} ${e.reason}`)),
     [[`h lease expired: no keepalive or sync for ${TTL} ms`], ['h lease renewed by a keepalive']],
+  );
+  await registry.close();
+});
+
+test('isLeaseExpiry (the lease-expiry metric) counts lapses only, not other host or device changes', async (t) => {
+  const { registry, clock, changes } = await openCore({ leaseTtlMs: TTL });
+  await registry.syncHost(syncOf('h'), ORIGIN); // created: no host before
+  await registry.setDraining('h', true, ORIGIN); // reachable before and after
+  registry.startLeases();
+  clock.advance(TTL);
+  await settled(registry, 'h'); // the lapse
+  await registry.setDraining('h', false, ORIGIN); // UNREACHABLE before and after
+  registry.keepAlive('h'); // UNREACHABLE before, READY after
+  await settled(registry, 'h');
+  await registry.syncHost(syncOf('h', ['gpu0', 'gpu1']), ORIGIN); // a device added
+  await registry.deleteHost('h', undefined, ORIGIN); // no host after
+  const entries = changes.flatMap((c) => c.entries);
+  t.deepEqual(
+    entries.map((e) => `${e.change} ${e.hostId}/${e.deviceId} ${isLeaseExpiry(e)}`),
+    [
+      'CREATED h/ false',
+      'CREATED h/gpu0 false',
+      'UPDATED h/ false',
+      'UPDATED h/ true',
+      'UPDATED h/ false',
+      'UPDATED h/ false',
+      'CREATED h/gpu1 false',
+      'DELETED h/gpu0 false',
+      'DELETED h/gpu1 false',
+      'DELETED h/ false',
+    ],
   );
   await registry.close();
 });
