@@ -432,3 +432,32 @@ test('isLeaseExpiry (the lease-expiry metric) counts lapses only, not other host
   );
   await registry.close();
 });
+
+test('a keepalive of one host does not delay another host\'s lapse', async (t) => {
+  const { registry, clock } = await openCore({ leaseTtlMs: TTL });
+  const start = clock.now();
+  await registry.syncHost(syncOf('a'), ORIGIN);
+  await registry.syncHost(syncOf('b'), ORIGIN);
+  registry.startLeases();
+  clock.advanceTo(start + TTL / 2);
+  registry.keepAlive('a'); // a now runs to 1.5 TTL; b still to 1 TTL, and nothing else is written
+  clock.advanceTo(start + TTL);
+  await settled(registry, 'a');
+  t.false(registry.findHost('b')!.record.reachable, 'b lapsed at its own expiry');
+  t.true(registry.findHost('a')!.record.reachable);
+  await registry.close();
+});
+
+test('a lapsed host is written once: later checks leave it alone until it comes back', async (t) => {
+  const { registry, clock, store } = await openCore({ leaseTtlMs: TTL });
+  await registry.syncHost(syncOf('h'), ORIGIN);
+  registry.startLeases();
+  clock.advance(TTL);
+  await settled(registry, 'h');
+  t.false(registry.findHost('h')!.record.reachable);
+  const commits = store.commits;
+  clock.advance(TTL); // ten checks, and a persist with nothing renewed
+  await settled(registry, 'h');
+  t.is(store.commits, commits + 1, 'only the settling write');
+  await registry.close();
+});
