@@ -28,7 +28,7 @@ const GROUPS = {
   },
   pipeline: {
     mutate: ['server/core/group-commit.ts'],
-    tests: ['test/core-group-commit.test.ts', 'test/core-leases.test.ts'],
+    tests: ['test/core-group-commit.test.ts', 'test/core-leases.test.ts', 'test/core-claims-registry.test.ts'],
   },
   planning: {
     mutate: ['server/core/write-planning.ts'],
