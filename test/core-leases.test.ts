@@ -264,13 +264,19 @@ test('with a TTL under 400 ms, leases are checked every quarter of the TTL', asy
   await registry.close();
 });
 
+/** A core whose one host `h` has lapsed (its lapse committed and settled). */
+async function withLapsedHost() {
+  const rig = await openCore({ leaseTtlMs: TTL });
+  await rig.registry.syncHost(syncOf('h'), ORIGIN);
+  rig.registry.startLeases();
+  rig.clock.advance(TTL);
+  await settled(rig.registry, 'h');
+  await settled(rig.registry, 'h');
+  return rig;
+}
+
 test('a lapsed host stays UNREACHABLE until a keepalive, which makes it READY with one write', async (t) => {
-  const { registry, clock, store, changes } = await openCore({ leaseTtlMs: TTL });
-  await registry.syncHost(syncOf('h'), ORIGIN);
-  registry.startLeases();
-  clock.advance(TTL);
-  await settled(registry, 'h');
-  await settled(registry, 'h');
+  const { registry, store, changes } = await withLapsedHost();
   t.false(registry.findHost('h')!.record.reachable, 'nothing but a keepalive or sync brings it back');
   t.is(changes.length, 2);
 
@@ -376,12 +382,7 @@ test('hosts synced at different times each lapse at their own expiry, though che
 });
 
 test('a READY write the store refuses is retried by the next keepalive, not in a loop against the store', async (t) => {
-  const { registry, clock, store, changes } = await openCore({ leaseTtlMs: TTL });
-  await registry.syncHost(syncOf('h'), ORIGIN);
-  registry.startLeases();
-  clock.advance(TTL);
-  await settled(registry, 'h');
-  await settled(registry, 'h');
+  const { registry, store, changes } = await withLapsedHost();
   t.false(registry.findHost('h')!.record.reachable);
 
   store.failCommits(new Error('disk full'), 1);
