@@ -5,6 +5,7 @@
 
 import test from 'ava';
 import { DomainError } from '../server/core/errors.ts';
+import { isLeaseExpiry } from '../server/core/leases.ts';
 import { historyOf, openCore, ORIGIN, settled, syncOf } from './helpers/core.ts';
 
 const TTL = 1000;
@@ -263,13 +264,19 @@ test('with a TTL under 400 ms, leases are checked every quarter of the TTL', asy
   await registry.close();
 });
 
+/** A core whose one host `h` has lapsed (its lapse committed and settled). */
+async function withLapsedHost() {
+  const rig = await openCore({ leaseTtlMs: TTL });
+  await rig.registry.syncHost(syncOf('h'), ORIGIN);
+  rig.registry.startLeases();
+  rig.clock.advance(TTL);
+  await settled(rig.registry, 'h');
+  await settled(rig.registry, 'h');
+  return rig;
+}
+
 test('a lapsed host stays UNREACHABLE until a keepalive, which makes it READY with one write', async (t) => {
-  const { registry, clock, store, changes } = await openCore({ leaseTtlMs: TTL });
-  await registry.syncHost(syncOf('h'), ORIGIN);
-  registry.startLeases();
-  clock.advance(TTL);
-  await settled(registry, 'h');
-  await settled(registry, 'h');
+  const { registry, store, changes } = await withLapsedHost();
   t.false(registry.findHost('h')!.record.reachable, 'nothing but a keepalive or sync brings it back');
   t.is(changes.length, 2);
 
@@ -371,5 +378,87 @@ test('hosts synced at different times each lapse at their own expiry, though che
   clock.advance(TTL);
   await settled(registry, 'd');
   t.false(registry.findHost('d')!.record.reachable, 'd, synced when no lease was due, lapsed at its expiry');
+  await registry.close();
+});
+
+test('a READY write the store refuses is retried by the next keepalive, not in a loop against the store', async (t) => {
+  const { registry, store, changes } = await withLapsedHost();
+  t.false(registry.findHost('h')!.record.reachable);
+
+  store.failCommits(new Error('disk full'), 1);
+  const commits = store.commits;
+  t.is(registry.keepAlive('h').state, 'READY', 'the agent is told READY: its lease is renewed');
+  await settled(registry, 'h');
+  await settled(registry, 'h');
+  t.false(registry.findHost('h')!.record.reachable, 'the refused write is not written behind the agent\'s back');
+  t.is(store.commits, commits + 3, 'the refused READY write and the two settling writes: no retry storm');
+
+  registry.keepAlive('h');
+  await settled(registry, 'h');
+  t.true(registry.findHost('h')!.record.reachable);
+  t.deepEqual(
+    changes.slice(1).map((c) => c.entries.map((e) => `${e.hostId} ${e.reason}`)),
+    [[`h lease expired: no keepalive or sync for ${TTL} ms`], ['h lease renewed by a keepalive']],
+  );
+  await registry.close();
+});
+
+test('isLeaseExpiry (the lease-expiry metric) counts lapses only, not other host or device changes', async (t) => {
+  const { registry, clock, changes } = await openCore({ leaseTtlMs: TTL });
+  await registry.syncHost(syncOf('h'), ORIGIN); // created: no host before
+  await registry.setDraining('h', true, ORIGIN); // reachable before and after
+  registry.startLeases();
+  clock.advance(TTL);
+  await settled(registry, 'h'); // the lapse
+  await registry.setDraining('h', false, ORIGIN); // UNREACHABLE before and after
+  registry.keepAlive('h'); // UNREACHABLE before, READY after
+  await settled(registry, 'h');
+  await registry.syncHost(syncOf('h', ['gpu0', 'gpu1']), ORIGIN); // a device added
+  await registry.deleteHost('h', undefined, ORIGIN); // no host after
+  const entries = changes.flatMap((c) => c.entries);
+  t.deepEqual(
+    entries.map((e) => `${e.change} ${e.hostId}/${e.deviceId} ${isLeaseExpiry(e)}`),
+    [
+      'CREATED h/ false',
+      'CREATED h/gpu0 false',
+      'UPDATED h/ false',
+      'UPDATED h/ true',
+      'UPDATED h/ false',
+      'UPDATED h/ false',
+      'CREATED h/gpu1 false',
+      'DELETED h/gpu0 false',
+      'DELETED h/gpu1 false',
+      'DELETED h/ false',
+    ],
+  );
+  await registry.close();
+});
+
+test('a keepalive of one host does not delay another host\'s lapse', async (t) => {
+  const { registry, clock } = await openCore({ leaseTtlMs: TTL });
+  const start = clock.now();
+  await registry.syncHost(syncOf('a'), ORIGIN);
+  await registry.syncHost(syncOf('b'), ORIGIN);
+  registry.startLeases();
+  clock.advanceTo(start + TTL / 2);
+  registry.keepAlive('a'); // a now runs to 1.5 TTL; b still to 1 TTL, and nothing else is written
+  clock.advanceTo(start + TTL);
+  await settled(registry, 'a');
+  t.false(registry.findHost('b')!.record.reachable, 'b lapsed at its own expiry');
+  t.true(registry.findHost('a')!.record.reachable);
+  await registry.close();
+});
+
+test('a lapsed host is written once: later checks leave it alone until it comes back', async (t) => {
+  const { registry, clock, store } = await openCore({ leaseTtlMs: TTL });
+  await registry.syncHost(syncOf('h'), ORIGIN);
+  registry.startLeases();
+  clock.advance(TTL);
+  await settled(registry, 'h');
+  t.false(registry.findHost('h')!.record.reachable);
+  const commits = store.commits;
+  clock.advance(TTL); // ten checks, and a persist with nothing renewed
+  await settled(registry, 'h');
+  t.is(store.commits, commits + 1, 'only the settling write');
   await registry.close();
 });
