@@ -25,6 +25,7 @@ import { registerSyncCommands } from './commands/sync.ts';
 import { registerWatchCommands } from './commands/watch.ts';
 import { registerAgentCommand } from '../agent/cli-command.ts';
 import { registerPlacementCommands } from './commands/placement.ts';
+import { registerStoreCommands } from './commands/store.ts';
 
 export { EXIT_BROKEN, EXIT_ERROR, EXIT_INCOMPATIBLE, EXIT_OK } from './commands/context.ts';
 
@@ -96,6 +97,7 @@ export function buildProgram(io: {
   registerPlacementCommands(program, cli);
 
   registerAgentCommand(program, io);
+  registerStoreCommands(program, io);
   return program;
 }
 
