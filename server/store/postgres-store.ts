@@ -19,14 +19,12 @@ import {
   type ChainWalk,
   type ChainWalkQuery,
   type Checkpoint,
-  type ClaimRecord,
   type CommitBatch,
   type CommitResult,
   type CompactionLog,
   type CompactionRecord,
   type CompactionRequest,
   type CompactionResult,
-  type DeviceRecord,
   type HistoryQuery,
   type HistoryRecord,
   type HostRecord,
@@ -38,10 +36,11 @@ import {
   type StoredDescriptor,
 } from '../core/store.ts';
 import { chainedColumns, GENESIS_HASH } from './history-chain.ts';
-import { chainEntries, compactionRecord, decodeSnapshot, lastRecordHash, walkChain, walkCompactions } from './history-encoding.ts';
+import { chainEntries, compactionRecord, lastRecordHash, walkChain, walkCompactions } from './history-encoding.ts';
 import type { MigrationReport } from './migrate.ts';
 import { migratePostgres } from './postgres-migrate.ts';
 import { DEFAULT_STARTUP_CHAIN_CHECK } from './startup-check.ts';
+import { claimFromRow, claimToRow, deviceFromRow, deviceToRow, historyFromRow, hostFromRow } from './rows.ts';
 
 export interface PostgresStoreOptions {
   /** A libpq connection string: `postgres://user@host:port/db`. */
@@ -423,7 +422,7 @@ export class PostgresStore implements ServedStore, RevisionLog {
         for (const { revision: r, time_ms } of revisions) {
           const entries = byRevision.get(r) ?? [];
           hash = entries.at(-1)?.hash ?? hash ?? '';
-          logged.push({ revision: r, time: time_ms, headHash: hash, entries: entries.map(historyFromRow) });
+          logged.push({ revision: r, time: time_ms, headHash: hash, entries: entries.map((row) => historyFromRow(row, row.hash)) });
         }
         return { head: head.revision, revisions: logged, descriptors };
       }),
@@ -457,7 +456,7 @@ export class PostgresStore implements ServedStore, RevisionLog {
       const direction = query.newestFirst ? 'DESC' : 'ASC';
       const sql = `SELECT * FROM history ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY revision ${direction}, seq ${direction} LIMIT ${param(query.limit)}`;
-      return ((await client.query(sql, params)).rows as HistoryRow[]).map(historyFromRow);
+      return ((await client.query(sql, params)).rows as HistoryRow[]).map((row) => historyFromRow(row, row.hash));
     });
   }
 
@@ -488,7 +487,7 @@ export class PostgresStore implements ServedStore, RevisionLog {
           )
         ).rows;
       }
-      return rows.map(historyFromRow);
+      return rows.map((row) => historyFromRow(row, row.hash));
     });
   }
 
@@ -727,20 +726,6 @@ async function checkRecentChain(client: pg.ClientBase, limit: number): Promise<n
   return walk.checked;
 }
 
-function hostFromRow(row: Record<string, any>): HostRecord {
-  return {
-    hostId: row.host_id,
-    labels: JSON.parse(row.labels),
-    revision: row.revision,
-    createRevision: row.create_revision,
-    createTime: row.create_time_ms,
-    updateTime: row.update_time_ms,
-    lastSyncTime: row.last_sync_time_ms,
-    reachable: row.reachable,
-    draining: row.draining,
-  };
-}
-
 function hostToRow(host: HostRecord) {
   return {
     host_id: host.hostId,
@@ -752,80 +737,5 @@ function hostToRow(host: HostRecord) {
     last_sync_time_ms: host.lastSyncTime,
     reachable: host.reachable,
     draining: host.draining,
-  };
-}
-
-function deviceFromRow(row: Record<string, any>): DeviceRecord {
-  return {
-    hostId: row.host_id,
-    deviceId: row.device_id,
-    descriptorId: row.descriptor_id,
-    capacity: row.capacity_total === null ? undefined : { total: row.capacity_total, available: row.capacity_available ?? 0 },
-    labels: JSON.parse(row.labels),
-    revision: row.revision,
-    createRevision: row.create_revision,
-    createTime: row.create_time_ms,
-    updateTime: row.update_time_ms,
-  };
-}
-
-function deviceToRow(device: DeviceRecord) {
-  return {
-    host_id: device.hostId,
-    device_id: device.deviceId,
-    descriptor_id: device.descriptorId,
-    capacity_total: device.capacity?.total ?? null,
-    capacity_available: device.capacity?.available ?? null,
-    labels: JSON.stringify(device.labels),
-    revision: device.revision,
-    create_revision: device.createRevision,
-    create_time_ms: device.createTime,
-    update_time_ms: device.updateTime,
-  };
-}
-
-function claimFromRow(row: Record<string, any>): ClaimRecord {
-  return {
-    hostId: row.host_id,
-    claimId: row.claim_id,
-    devices: (JSON.parse(row.devices) as [string, number, number][]).map(([deviceId, count, remaining]) => ({ deviceId, count, remaining })),
-    state: 'CLAIM_STATE_ACTIVE',
-    ttlMs: row.ttl_ms,
-    createTimeMs: row.create_time_ms,
-    expireTimeMs: row.expire_time_ms,
-    fingerprint: row.fingerprint,
-    createRevision: row.create_revision,
-    revision: row.revision,
-  };
-}
-
-function claimToRow(claim: ClaimRecord) {
-  return {
-    host_id: claim.hostId,
-    claim_id: claim.claimId,
-    devices: JSON.stringify(claim.devices.map((d) => [d.deviceId, d.count, d.remaining])),
-    ttl_ms: claim.ttlMs,
-    create_time_ms: claim.createTimeMs,
-    expire_time_ms: claim.expireTimeMs,
-    fingerprint: claim.fingerprint,
-    create_revision: claim.createRevision,
-    revision: claim.revision,
-  };
-}
-
-function historyFromRow(row: HistoryRow): HistoryRecord {
-  return {
-    revision: row.revision,
-    seq: row.seq,
-    time: row.time_ms,
-    hostId: row.host_id,
-    deviceId: row.device_id,
-    change: row.change,
-    actor: row.actor,
-    ...(row.on_behalf_of && { onBehalfOf: row.on_behalf_of }),
-    reason: row.reason,
-    before: decodeSnapshot(row.before, row.host_id, row.device_id),
-    after: decodeSnapshot(row.after, row.host_id, row.device_id),
-    hash: row.hash,
   };
 }

@@ -19,19 +19,19 @@ import type {
   CommitBatch,
   CommitResult,
   CompactionResult,
-  DeviceRecord,
   HistoryQuery,
   HistoryRecord,
   HostRecord,
   LoadedState,
 } from '../core/store.ts';
 import { chainedColumns, chainHash, GENESIS_HASH } from './history-chain.ts';
-import { chainEntries, compactionRecord, lastRecordHash, decodeSnapshot, walkChain, walkCompactions } from './history-encoding.ts';
+import { chainEntries, compactionRecord, lastRecordHash, walkChain, walkCompactions } from './history-encoding.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 import { openDatabase } from './open-database.ts';
 import { SingleWriterLock } from './single-writer-lock.ts';
 import { decideAnchor, HeadAnchor, type AnchorDecision } from './head-anchor.ts';
 import { checkRecentChain, DEFAULT_STARTUP_CHAIN_CHECK } from './startup-check.ts';
+import { deviceFromRow, deviceToRow, historyFromRow, hostFromRow, type DeviceRow } from './rows.ts';
 
 /** `full`: synchronous=FULL, as etcd promises; `relaxed`: synchronous=NORMAL. */
 export type { Durability } from '../core/store.ts';
@@ -68,18 +68,6 @@ interface HostRow {
   lease_expire_ms?: number | null;
 }
 
-interface DeviceRow {
-  host_id: string;
-  device_id: string;
-  descriptor_id: number;
-  capacity_total: number | null;
-  capacity_available: number | null;
-  labels: string;
-  revision: number;
-  create_revision: number;
-  create_time_ms: number;
-  update_time_ms: number;
-}
 
 interface HistoryRow {
   revision: number;
@@ -319,7 +307,7 @@ export class SqliteStore {
     if (query.hostId === undefined) rows = s.firstChangesAfter.all(query.revision) as HistoryRow[];
     else if (query.deviceId === undefined) rows = s.firstChangesOfHost.all(query.hostId, query.revision) as HistoryRow[];
     else rows = s.firstChangeOfResource.all(query.hostId, query.deviceId, query.revision) as HistoryRow[];
-    return rows.map(historyFromRow);
+    return rows.map(historyOfRow);
   }
 
   revisionAt(time: number): number | undefined {
@@ -434,7 +422,7 @@ export class SqliteStore {
     const direction = query.newestFirst ? 'DESC' : 'ASC';
     const sql = `SELECT * FROM history ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY revision ${direction}, seq ${direction} LIMIT ?`;
-    return (this.query(sql).all(...params, query.limit) as HistoryRow[]).map(historyFromRow);
+    return (this.query(sql).all(...params, query.limit) as HistoryRow[]).map(historyOfRow);
   }
 
   close(): void {
@@ -471,20 +459,6 @@ function mapSqliteError(error: unknown): unknown {
   return error;
 }
 
-function hostFromRow(row: HostRow): HostRecord {
-  return {
-    hostId: row.host_id,
-    labels: JSON.parse(row.labels),
-    revision: row.revision,
-    createRevision: row.create_revision,
-    createTime: row.create_time_ms,
-    updateTime: row.update_time_ms,
-    lastSyncTime: row.last_sync_time_ms,
-    reachable: row.reachable === 1,
-    draining: row.draining === 1,
-  };
-}
-
 function hostToRow(host: HostRecord): HostRow {
   return {
     host_id: host.hostId,
@@ -499,50 +473,8 @@ function hostToRow(host: HostRecord): HostRow {
   };
 }
 
-function deviceFromRow(row: DeviceRow): DeviceRecord {
-  return {
-    hostId: row.host_id,
-    deviceId: row.device_id,
-    descriptorId: row.descriptor_id,
-    capacity: row.capacity_total === null ? undefined : { total: row.capacity_total, available: row.capacity_available ?? 0 },
-    labels: JSON.parse(row.labels),
-    revision: row.revision,
-    createRevision: row.create_revision,
-    createTime: row.create_time_ms,
-    updateTime: row.update_time_ms,
-  };
-}
-
-function deviceToRow(device: DeviceRecord): DeviceRow {
-  return {
-    host_id: device.hostId,
-    device_id: device.deviceId,
-    descriptor_id: device.descriptorId,
-    capacity_total: device.capacity?.total ?? null,
-    capacity_available: device.capacity?.available ?? null,
-    labels: JSON.stringify(device.labels),
-    revision: device.revision,
-    create_revision: device.createRevision,
-    create_time_ms: device.createTime,
-    update_time_ms: device.updateTime,
-  };
-}
-
-function historyFromRow(row: HistoryRow): HistoryRecord {
-  return {
-    revision: row.revision,
-    seq: row.seq,
-    time: row.time_ms,
-    hostId: row.host_id,
-    deviceId: row.device_id,
-    change: row.change,
-    actor: row.actor,
-    ...(row.on_behalf_of && { onBehalfOf: row.on_behalf_of }),
-    reason: row.reason,
-    before: decodeSnapshot(row.before, row.host_id, row.device_id),
-    after: decodeSnapshot(row.after, row.host_id, row.device_id),
-    hash: row.hash?.toString('hex'),
-  };
+function historyOfRow(row: HistoryRow): HistoryRecord {
+  return historyFromRow(row, row.hash?.toString('hex'));
 }
 
 /** Every statement the store runs, prepared once. */
