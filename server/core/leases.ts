@@ -21,6 +21,12 @@ export const LEASE_CHECK_INTERVAL_MS = 100;
 /** Renewed leases are written to disk this often (keepalives are not each durable). */
 export const LEASE_PERSIST_INTERVAL_MS = 1000;
 export const SERVER_ACTOR = 'devcompat';
+/**
+ * With replicas, a renewal another replica received reaches the duty holder only once that
+ * replica persisted it (about once a second): the holder waits this long past an expiry before
+ * it believes it, so a lease lapses between its TTL and TTL + 2 s after the last keepalive.
+ */
+export const SHARED_LEASE_GRACE_MS = 2 * LEASE_PERSIST_INTERVAL_MS;
 
 const RENEWED: WriteOrigin = { actor: SERVER_ACTOR, reason: 'lease renewed by a keepalive' };
 
@@ -114,8 +120,9 @@ export class Leases implements CommitObserver {
   private expireLapsed(): void {
     if (this.stopped) return;
     const now = this.clock.now();
+    const grace = this.shared ? SHARED_LEASE_GRACE_MS : 0;
     const lapsed = [...this.state.allHosts()].filter(
-      (host) => host.record.reachable && host.leaseExpiry <= now && !this.reachabilityPending.has(host.record.hostId),
+      (host) => host.record.reachable && host.leaseExpiry + grace <= now && !this.reachabilityPending.has(host.record.hostId),
     );
     if (lapsed.length === 0) return;
     if (this.shared) {
@@ -147,7 +154,7 @@ export class Leases implements CommitObserver {
       for (const host of lapsed) {
         const renewedElsewhere = persisted.get(host.record.hostId);
         if (renewedElsewhere !== undefined && renewedElsewhere > host.leaseExpiry) host.leaseExpiry = renewedElsewhere;
-        if (host.leaseExpiry <= now && this.state.findHost(host.record.hostId) === host) this.expire(host);
+        if (host.leaseExpiry + SHARED_LEASE_GRACE_MS <= now && this.state.findHost(host.record.hostId) === host) this.expire(host);
       }
     } catch {
       // The store cannot be reached: the next check tries again.
