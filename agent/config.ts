@@ -2,8 +2,7 @@
 // (DEVCOMPAT_AGENT_*), a --config file (YAML or JSON) and the defaults. A config file with an
 // unknown key or a bad value is refused, naming the file and the key.
 
-import { readFileSync } from 'node:fs';
-import YAML from 'yaml';
+import { ConfigFileError, readConfigFile } from '../client/config-file.ts';
 import { DEFAULT_DEVICES_DIR } from './static-devices.ts';
 
 export interface AgentSettings {
@@ -28,34 +27,22 @@ export const DEFAULTS = {
   logLevel: 'info',
 };
 
-export class ConfigError extends Error {}
+export { ConfigFileError as ConfigError };
 
 /** `30s`, `500ms`, `2m`, or a number of milliseconds. */
 export function parseDuration(value: string | number, what: string): number {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
   const match = /^(\d+)(ms|s|m|h)?$/.exec(String(value).trim());
   const ms = match ? Number(match[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 'ms') as 'ms'] : Number.NaN;
-  if (!Number.isSafeInteger(ms) || ms <= 0) throw new ConfigError(`${what}: "${value}" is not a duration (e.g. 30s, 500ms, 2m)`);
+  if (!Number.isSafeInteger(ms) || ms <= 0) throw new ConfigFileError(`${what}: "${value}" is not a duration (e.g. 30s, 500ms, 2m)`);
   return ms;
 }
 
 const FILE_KEYS = ['host', 'interval', 'sysfs_root', 'proc_root', 'profiles', 'devices_dir', 'drain_on_exit', 'labels', 'replay_commands', 'log_level', 'address'];
 
-/** Reads a config file; every key is optional. */
-export function readConfigFile(file: string): Partial<Record<(typeof FILE_KEYS)[number], unknown>> {
-  let document: unknown;
-  try {
-    const text = readFileSync(file, 'utf8');
-    document = file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
-  } catch (error) {
-    throw new ConfigError(`${file}: ${(error as Error).message.split('\n')[0]}`);
-  }
-  if (document === null || document === undefined) return {};
-  if (typeof document !== 'object' || Array.isArray(document)) throw new ConfigError(`${file}: must be a mapping`);
-  for (const key of Object.keys(document)) {
-    if (!FILE_KEYS.includes(key)) throw new ConfigError(`${file}: ${key}: unknown key (known: ${FILE_KEYS.join(', ')})`);
-  }
-  return document as Record<string, unknown>;
+/** Reads a config file (through the CLI's one loader); every key is optional. */
+export function readAgentConfigFile(file: string): Partial<Record<(typeof FILE_KEYS)[number], unknown>> {
+  return readConfigFile(file, FILE_KEYS);
 }
 
 /** The flags and environment variables given (undefined when neither was). */
@@ -76,25 +63,25 @@ export interface GivenSettings {
 function fileString(file: string, config: Record<string, unknown>, key: string): string | undefined {
   const value = config[key];
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') throw new ConfigError(`${file}: ${key}: must be a non-empty string`);
+  if (typeof value !== 'string' || value === '') throw new ConfigFileError(`${file}: ${key}: must be a non-empty string`);
   return value;
 }
 
 export function resolveSettings(given: GivenSettings): AgentSettings {
   const file = given.config;
-  const config = file ? readConfigFile(file) : {};
+  const config = file ? readAgentConfigFile(file) : {};
   const fromFile = (key: string) => (file ? fileString(file, config, key) : undefined);
   const labels: Record<string, string> = {};
   if (config.labels !== undefined) {
-    if (typeof config.labels !== 'object' || config.labels === null || Array.isArray(config.labels)) throw new ConfigError(`${file}: labels: must be a mapping`);
+    if (typeof config.labels !== 'object' || config.labels === null || Array.isArray(config.labels)) throw new ConfigFileError(`${file}: labels: must be a mapping`);
     for (const [key, value] of Object.entries(config.labels)) labels[key] = String(value);
   }
   for (const pair of given.label ?? []) {
     const at = pair.indexOf('=');
-    if (at <= 0) throw new ConfigError(`--label takes key=value, got "${pair}"`);
+    if (at <= 0) throw new ConfigFileError(`--label takes key=value, got "${pair}"`);
     labels[pair.slice(0, at)] = pair.slice(at + 1);
   }
-  if (config.drain_on_exit !== undefined && typeof config.drain_on_exit !== 'boolean') throw new ConfigError(`${file}: drain_on_exit: must be true or false`);
+  if (config.drain_on_exit !== undefined && typeof config.drain_on_exit !== 'boolean') throw new ConfigFileError(`${file}: drain_on_exit: must be true or false`);
   const interval = given.interval ?? (config.interval as string | number | undefined);
   return {
     host: given.host ?? fromFile('host'),

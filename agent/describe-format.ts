@@ -9,6 +9,7 @@ export function describeJson(host: string | undefined, inventory: Inventory): Re
   return {
     ...(host && { host: `hosts/${host}` }),
     devices: inventory.devices,
+    ...(inventory.budgets.length > 0 && { budgets: inventory.budgets }),
     skipped: inventory.skipped,
     profile_errors: inventory.profileErrors.map((error) => ({ file: error.file, at: error.at, problem: error.problem })),
   };
@@ -35,6 +36,13 @@ export function describeText(inventory: Inventory): string {
     lines.push('', `${device.device_id}: vendor ${d.vendor}, ${d.device_api}, software_version ${d.software_version} (${versionRule})`);
     if (d.compatible_types?.length) lines.push(`  accepts types: ${d.compatible_types.join(', ')}`);
     for (const part of parts) lines.push(`  ${part}`);
+  }
+  if (inventory.budgets.length > 0) {
+    lines.push('', `shared budgets (${inventory.budgets.length}):`);
+    for (const b of inventory.budgets) {
+      const uses = Object.entries(b.consumption).map(([deviceId, perUnit]) => `${deviceId} ${perUnit}`).join(', ');
+      lines.push(`  ${b.budget_id}: ${b.available} of ${b.total} available; per unit: ${uses}`);
+    }
   }
   if (inventory.skipped.length > 0) {
     lines.push('', `skipped (${inventory.skipped.length}):`);

@@ -6,11 +6,12 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import semver from 'semver';
-import type { AttributeValue, Capacity, CompareOp, Descriptor, Rule } from '../client/types.ts';
+import type { AttributeValueInput as AttributeValue, Capacity, CompareOp, DescriptorInput as Descriptor, RuleInput as Rule } from '../client/types.ts';
 import { DEFAULT_COMMAND_TIMEOUT_MS, memoize, type CommandRunner } from './commands.ts';
 import { literalValue, MissingValue, parseValue, ParseFailure, type FactValue } from './parse.ts';
 import type { AttributeSpec, FactSpec, Profile, RuleSpec, ValueKind } from './profile-schema.ts';
 import { candidateId, linkName, openVfioGroups, readAttribute, type Candidate } from './sysfs.ts';
+import type { BudgetDraw } from './budgets.ts';
 
 export interface DescribedDevice {
   readonly device_id: string;
@@ -226,7 +227,19 @@ class DeviceDescriber {
     return fact.value;
   }
 
-  async describe(): Promise<DescribedDevice> {
+  /** What the device draws on its parent's shared budgets (profile `budgets`). */
+  private draws(capacity: Capacity | undefined): BudgetDraw[] {
+    const c = this.candidate;
+    const specs = Object.entries(this.profile.budgets);
+    if (specs.length === 0 || c.kind !== 'mdev_type' || !capacity) return [];
+    return specs.map(([name, spec]) => {
+      const perUnit = this.amount(spec.per_unit, `budgets.${name}.per_unit`);
+      if (perUnit < 1) throw new Skip(`budgets.${name}.per_unit: an instance must use at least 1, got ${perUnit}`);
+      return { name, parent: c.parent, perUnit, available: capacity.available, created: c.instances.length };
+    });
+  }
+
+  async describe(): Promise<{ device: DescribedDevice; draws: BudgetDraw[] }> {
     for (const [name, spec] of Object.entries(this.profile.facts)) this.facts.set(name, await this.readFact(name, spec));
     const d = this.profile.descriptor;
     const softwareVersion = this.fill(d.software_version, 'descriptor.software_version');
@@ -270,7 +283,7 @@ class DeviceDescriber {
     for (const [key, value] of Object.entries(this.profile.labels)) labels[key] = this.fill(value, `labels.${key}`);
     const device: DescribedDevice = { device_id: candidateId(this.candidate), profile: this.profile.name, descriptor, ...(capacity && { capacity }), labels };
     checkLimits(device);
-    return device;
+    return { device, draws: this.draws(capacity) };
   }
 }
 
@@ -299,15 +312,17 @@ function checkLimits(device: DescribedDevice): void {
     if (value === '' || value.length > 256) throw new Skip(`descriptor.${field}: must be 1 to 256 characters`);
   }
   for (const [name, value] of Object.entries(d.attributes ?? {})) {
-    if (value.string_value !== undefined && value.string_value.length > 256) throw new Skip(`attributes.${name}: longer than 256 characters`);
-    if (value.set_value && value.set_value.values.length > 1024) throw new Skip(`attributes.${name}: more than 1024 members`);
-    if (value.set_value?.values.some((member) => member.length > 256)) throw new Skip(`attributes.${name}: a member is longer than 256 characters`);
+    if ('string_value' in value && value.string_value.length > 256) throw new Skip(`attributes.${name}: longer than 256 characters`);
+    if ('set_value' in value && value.set_value.values.length > 1024) throw new Skip(`attributes.${name}: more than 1024 members`);
+    if ('set_value' in value && value.set_value.values.some((member) => member.length > 256)) throw new Skip(`attributes.${name}: a member is longer than 256 characters`);
   }
 }
 
 export interface DescribeResult {
   readonly devices: DescribedDevice[];
   readonly skipped: SkippedDevice[];
+  /** Device id -> what it draws on its parent's shared budgets (devices that draw on none are absent). */
+  readonly draws: Map<string, BudgetDraw[]>;
 }
 
 /**
@@ -317,6 +332,7 @@ export interface DescribeResult {
 export async function describeCandidates(candidates: readonly Candidate[], profiles: readonly Profile[], context: DescribeContext): Promise<DescribeResult> {
   const devices: DescribedDevice[] = [];
   const skipped: SkippedDevice[] = [];
+  const draws = new Map<string, BudgetDraw[]>();
   let groups: Set<string> | undefined;
   // One pass reads each file once (a GVT-g type's description holds five facts).
   const files = new Map<string, string | undefined>();
@@ -340,11 +356,13 @@ export async function describeCandidates(candidates: readonly Candidate[], profi
     }
     const profile = matching[0];
     try {
-      devices.push(await new DeviceDescriber(candidate, profile, shared).describe());
+      const described = await new DeviceDescriber(candidate, profile, shared).describe();
+      devices.push(described.device);
+      if (described.draws.length > 0) draws.set(described.device.device_id, described.draws);
     } catch (error) {
       if (!(error instanceof Skip)) throw error;
       skipped.push({ device_id: id, profile: profile.name, reason: error.message });
     }
   }
-  return { devices, skipped };
+  return { devices, skipped, draws };
 }

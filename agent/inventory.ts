@@ -11,6 +11,8 @@ import { loadProfiles, SHIPPED_PROFILES_DIR } from './profiles.ts';
 import type { ProfileError } from './profile-schema.ts';
 import { readStaticDevices } from './static-devices.ts';
 import { discover } from './sysfs.ts';
+import { inferBudgets } from './budgets.ts';
+import type { Budget } from '../client/types.ts';
 
 export interface InventoryOptions {
   readonly sysfsRoot: string;
@@ -29,6 +31,8 @@ export interface Inventory {
   readonly devices: DescribedDevice[];
   readonly skipped: SkippedDevice[];
   readonly profileErrors: ProfileError[];
+  /** Shared budgets inferred from sysfs (agent/budgets.ts), over the devices synced. */
+  readonly budgets: Budget[];
 }
 
 export function defaultProcRoot(sysfsRoot: string): string {
@@ -53,5 +57,7 @@ export async function takeInventory(options: InventoryOptions): Promise<Inventor
     a.device_id < b.device_id ? -1 : a.device_id > b.device_id ? 1 : 0,
   );
   const skipped = [...described.skipped.filter((skip) => !staticIds.has(skip.device_id)), ...fixed.skipped];
-  return { devices, skipped, profileErrors: errors };
+  // A device a static descriptor replaced is not described by its profile: it draws on no inferred budget.
+  const draws = new Map([...described.draws].filter(([deviceId]) => !staticIds.has(deviceId)));
+  return { devices, skipped, profileErrors: errors, budgets: inferBudgets(draws) };
 }

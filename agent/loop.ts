@@ -83,6 +83,7 @@ export class HostAgent {
       name: this.name,
       labels: this.options.labels,
       devices: inventory.devices.map(({ device_id, descriptor, capacity, labels }) => ({ device_id, descriptor, ...(capacity && { capacity }), labels })),
+      ...(inventory.budgets.length > 0 && { budgets: inventory.budgets }),
     };
     const key = JSON.stringify(request);
     const skipped = inventory.skipped.length > 0 || inventory.profileErrors.length > 0 ? 1 : 0;

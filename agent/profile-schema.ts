@@ -95,6 +95,16 @@ export interface CapacitySpec {
   readonly available: { readonly fact?: string; readonly value?: number; readonly vfio_group_free?: boolean };
 }
 
+/**
+ * A shared budget of the parent device that the profile's mdev types draw on (docs/agent.md,
+ * "Shared budgets"): `per_unit` is what one instance of a type uses, a fact or a number. The
+ * agent declares one budget per parent and name, its available amount inferred from each
+ * type's available instances (agent/budgets.ts).
+ */
+export interface BudgetSpec {
+  readonly per_unit: { readonly fact?: string; readonly value?: number };
+}
+
 export interface Profile {
   readonly name: string;
   readonly file: string;
@@ -112,6 +122,8 @@ export interface Profile {
   };
   readonly attributes: Readonly<Record<string, AttributeSpec>>;
   readonly capacity?: CapacitySpec;
+  /** Shared budgets by name (empty: none). */
+  readonly budgets: Readonly<Record<string, BudgetSpec>>;
   readonly labels: Readonly<Record<string, string>>;
 }
 
@@ -247,7 +259,7 @@ export function references(template: string): string[] {
  */
 export function validateProfile(document: Json, file: string, defaultName: string): Profile {
   const c = new Checker(file);
-  const raw = c.object(document, '', ['name', 'description', 'match', 'commands', 'facts', 'descriptor', 'attributes', 'capacity', 'labels']);
+  const raw = c.object(document, '', ['name', 'description', 'match', 'commands', 'facts', 'descriptor', 'attributes', 'capacity', 'budgets', 'labels']);
   const name = raw.name === undefined ? defaultName : c.string(raw.name, 'name');
   if (!PROFILE_NAME.test(name)) c.fail('name', 'must be lower-case letters, digits, ".", "_" or "-" (at most 63)');
 
@@ -359,6 +371,22 @@ export function validateProfile(document: Json, file: string, defaultName: strin
     capacity = { total: amount(cap.total, 'capacity.total', [], ['plus_created']), available: amount(cap.available, 'capacity.available', ['vfio_group_free']) };
   }
 
+  const budgets: Record<string, BudgetSpec> = {};
+  for (const [key, value] of Object.entries(raw.budgets === undefined ? {} : c.map(raw.budgets, 'budgets'))) {
+    const at = join('budgets', key);
+    if (!FACT_NAME.test(key)) c.fail(at, 'a budget name is lower-case letters, digits and "_", starting with a letter');
+    if (match.kind !== 'mdev_type') c.fail(at, 'budgets are shared by the mdev types of one parent: only for match.kind mdev_type');
+    if (!capacity) c.fail(at, "a budget's available amount is inferred from each type's available instances: the profile needs capacity");
+    const spec = c.object(value, at, ['per_unit']);
+    const perUnit = c.object(spec.per_unit, join(at, 'per_unit'), ['fact', 'value']);
+    if ((perUnit.fact === undefined) === (perUnit.value === undefined)) c.fail(join(at, 'per_unit'), 'give exactly one of fact and value');
+    if (perUnit.fact !== undefined && !facts[c.string(perUnit.fact, join(at, 'per_unit.fact'))]) c.fail(join(at, 'per_unit.fact'), `no fact "${String(perUnit.fact)}" in facts`);
+    if (perUnit.value !== undefined && (typeof perUnit.value !== 'number' || !Number.isSafeInteger(perUnit.value) || perUnit.value < 1)) {
+      c.fail(join(at, 'per_unit.value'), 'must be a whole number, at least 1');
+    }
+    budgets[key] = { per_unit: perUnit as { fact?: string; value?: number } };
+  }
+
   const labels: Record<string, string> = {};
   for (const [key, value] of Object.entries(raw.labels === undefined ? {} : c.map(raw.labels, 'labels'))) labels[key] = c.string(value, join('labels', key));
 
@@ -372,6 +400,7 @@ export function validateProfile(document: Json, file: string, defaultName: strin
     descriptor,
     attributes,
     capacity,
+    budgets,
     labels,
   };
 }

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readMessageJson, JsonShapeError } from '../proto/strict-json.ts';
-import type { Capacity, Descriptor } from '../client/types.ts';
+import type { Capacity, DescriptorInput as Descriptor } from '../client/types.ts';
 import { PROFILE_LABEL, type DescribedDevice, type SkippedDevice } from './describe.ts';
 
 export const DEFAULT_DEVICES_DIR = '/etc/devcompat/devices.d';

@@ -4,7 +4,8 @@
 // HIT/MISS per line) and written as JSON; docs/benchmarks.md records a run.
 //
 //   npm run bench -- [--hosts 10000] [--seed 1] [--durability full|relaxed]
-//                    [--only sync,rss,etcd,floor,check,stream,find,watch,lease,restart,abuse,agent]
+//                    [--only sync,rss,etcd,floor,check,stream,find,placement,tls,watch,lease,restart,abuse,agent]
+//                    [--abuse-streams 2000] [--abuse-hold 10]
 //                    [--out bench/results/latest.json] [--etcd-bin etcd]
 //                    [--profile <dir>]   (the server runs with --cpu-prof, profile written there)
 //                    [--server-node-option=--max-semi-space-size=32 ...]   (experiments)
@@ -23,6 +24,12 @@
 //   5. stream: CheckCompatibilityStream, one stream, batches of 500 checks;
 //   6. find: FindTargets for the three sources, sequential queries, time to first message and
 //      to the summary;
+//   6a. tls: the cost of mutual TLS (certificates made with openssl, the authorization policy
+//      on): the same CheckCompatibility and FindTargets load against a second server serving a
+//      copy of the fleet's database over TLS, and against the plaintext one; the ratios
+//      (bench/tls-cost.ts);
+//   6b. placement: FindPlacements for a 3-device VM (two vGPUs and a VF), CreateClaim with 64 in
+//      flight, and 8 racing scheduler processes on a hot kind (bench/placement-load.ts);
 //   7. watch: 10 unfiltered watchers and 1,000 watchers of one host each (a process of their
 //      own, bench/watchers.ts) while syncs change one device each: sync throughput without and
 //      with the watchers, event latency (commit to receipt) and server RSS at 200 syncs/s, and
@@ -30,7 +37,7 @@
 //   8. lease: a second server with a 5 s lease TTL and 1,000 hosts: 1,000 keepalives/s over
 //      KeepAlive streams, then all of them stopped at once and each host's UNREACHABLE change
 //      timed against its lease expiry (bench/lease-load.ts);
-//   8a. abuse: 2,000 unread FindTargets streams and a probe client (bench/abuse.ts);
+//   8a. abuse: 2,000 unread FindTargets streams (--abuse-streams) and a probe client (bench/abuse.ts);
 //   9. restart: the fleet's server stopped and started again on its database, time until it
 //      serves, then its first FindTargets queries with no warm-up (bench/restart.ts).
 //  10. agent: the real `devcompat agent` on a 64-device sysfs host, describe time per pass and
@@ -70,18 +77,20 @@ import {
 } from './load.ts';
 import { REPO_ROOT, readMemory, startChild, type ChildServer } from './processes.ts';
 import { measureWatch, type WatchResult } from './watch-load.ts';
+import { measurePlacement, type PlacementResult } from './placement-load.ts';
 import { measureLeases, type LeaseResult } from './lease-load.ts';
 import { etcdRows, measureEtcd, type EtcdResult } from './etcd-phase.ts';
 import { measureSyncFloor, syncFloorRows } from './sync-floor.ts';
 import { measureRestart, restartRows, type RestartResult } from './restart.ts';
 import { agentRows, measureAgent, type AgentBenchResult } from './agent.ts';
 import { abuseRows, measureAbuse, type AbuseResult } from './abuse.ts';
+import { measureTlsCost, tlsCostRows, type TlsCostResult } from './tls-cost.ts';
 import { fmt, markdownTable, nowMs, sleep, textTable, type LatencySummary } from './stats.ts';
 
 // ---------------------------------------------------------------------------------------
 // Options
 
-const PHASES = ['sync', 'rss', 'etcd', 'floor', 'check', 'stream', 'find', 'watch', 'lease', 'restart', 'abuse', 'agent'] as const;
+const PHASES = ['sync', 'rss', 'etcd', 'floor', 'check', 'stream', 'find', 'placement', 'tls', 'watch', 'lease', 'restart', 'abuse', 'agent'] as const;
 type Phase = (typeof PHASES)[number];
 
 interface Options {
@@ -126,6 +135,7 @@ interface Options {
     readonly streams: number;
     readonly streamsPerConnection: number;
   };
+  readonly abuse: { readonly streams: number; readonly holdS: number };
   readonly dbDir: string;
   /** The etcd binary of the etcd phase (found on PATH by default). */
   readonly etcdBin: string;
@@ -175,6 +185,8 @@ function parseOptions(): Options {
     'lease-seconds': { type: 'string', default: '20' },
     'lease-streams': { type: 'string', default: '1000' },
     'lease-streams-per-connection': { type: 'string', default: '1' },
+    'abuse-streams': { type: 'string', default: '2000' },
+    'abuse-hold': { type: 'string', default: '10' },
     'db-dir': { type: 'string', default: os.tmpdir() },
     'etcd-bin': { type: 'string', default: 'etcd' },
     profile: { type: 'string' },
@@ -260,6 +272,7 @@ function parseOptions(): Options {
       streams: int('lease-streams', 1),
       streamsPerConnection: int('lease-streams-per-connection', 1),
     },
+    abuse: { streams: int('abuse-streams', 1), holdS: num('abuse-hold', 1) },
     dbDir: path.resolve(String(values['db-dir'])),
     etcdBin: String(values['etcd-bin']),
     profile: values.profile === undefined ? undefined : path.resolve(values.profile),
@@ -335,6 +348,8 @@ interface Results {
   restart?: RestartResult;
   agent?: AgentBenchResult;
   abuse?: AbuseResult;
+  tls?: TlsCostResult;
+  placement?: PlacementResult & { cpu: CpuUse };
   errors: string[];
 }
 
@@ -408,6 +423,38 @@ function resultRows(r: Results, sync = r.sync): string[][] {
       f.source === 'gvtg-v5_8' ? 'etcd list+filter 2.5-3.5 s; in-process scan ~13 ms' : f.source === 'nvidia-525' ? 'etcd list+filter 2.5-3.5 s; in-process scan ~130 ms' : 'etcd list+filter 2.5-3.5 s',
       hit(f.lastMs.p99 < f.targetP99Ms && !f.timedOut),
       noise(f.cpu),
+    ]);
+  }
+  if (r.tls) {
+    const checkParams = { inFlight: r.options.inFlight, maxCalls: r.options.checkMaxCalls, warmupSeconds: r.options.warmupSeconds, seconds: r.options.checkSeconds };
+    const findParams = { queries: r.options.findQueries, warmup: r.options.findWarmup, limit: r.options.findLimit, timeoutS: r.options.findTimeoutS };
+    rows.push(...tlsCostRows(r.tls, checkParams, findParams, noise));
+  }
+  if (r.placement) {
+    const p = r.placement;
+    rows.push([
+      `FindPlacements, a 3-device VM (2 x nvidia-525 vGPU + 1 mlx5 VF), ${fmt(p.find.queries)} sequential queries, limit 10 (${fmt(p.find.hostsExamined)} hosts examined, ${fmt(p.find.placements)} take it)`,
+      `p50 ${fmt(p.find.ms.p50, 2)} ms, p99 ${fmt(p.find.ms.p99, 2)} ms${p.find.timedOut ? ' TIMED OUT' : ''}`,
+      'p99 < 50 ms',
+      '',
+      hit(p.find.ms.p99 < 50 && !p.find.timedOut),
+      noise(p.cpu),
+    ]);
+    rows.push([
+      `CreateClaim, ${p.claims.inFlight} in flight, ${fmt(p.claims.created)} claims on distinct free vGPUs`,
+      `${fmt(p.claims.claimsPerSecond)} claims/s (p50 ${fmt(p.claims.ms.p50, 1)} ms, p99 ${fmt(p.claims.ms.p99, 1)} ms)${p.claims.failures ? `; ${p.claims.failures} FAILED` : ''}; released at ${fmt(p.claims.releasesPerSecond)}/s`,
+      '',
+      '',
+      p.claims.failures === 0 && !p.claims.timedOut ? 'OK' : 'MISS',
+      noise(p.cpu),
+    ]);
+    rows.push([
+      `CreateClaim race, ${p.race.racers} scheduler processes x ${fmt(p.race.rounds)} rounds on one free mlx5 VF each`,
+      `losers (ABORTED) p50 ${fmt(p.race.loserMs.p50, 1)} ms, p99 ${fmt(p.race.loserMs.p99, 1)} ms; winners p50 ${fmt(p.race.winnerMs.p50, 1)} ms, p99 ${fmt(p.race.winnerMs.p99, 1)} ms; ${fmt(p.race.attemptsPerSecond)} attempts/s`,
+      'one winner per round',
+      '',
+      p.race.badRounds === 0 && p.race.otherErrors === 0 && !p.race.timedOut ? 'OK' : `MISS (${p.race.badRounds} bad rounds, ${p.race.otherErrors} other errors)`,
+      noise(p.cpu),
     ]);
   }
   if (r.watch) {
@@ -659,7 +706,7 @@ async function main(): Promise<number> {
     }
 
     // 4. CheckCompatibility
-    const pairs = options.only.has('check') || options.only.has('stream') ? pairPool(options.spec, 20_000, options.spec.seed) : [];
+    const pairs = options.only.has('check') || options.only.has('stream') || options.only.has('tls') ? pairPool(options.spec, 20_000, options.spec.seed) : [];
     if (options.only.has('check')) {
       console.log(`\n== 4. CheckCompatibility: ${options.inFlight} in flight, ${options.warmupSeconds} s warm-up + ${options.checkSeconds} s, devcompat then bare grpc-js`);
       const captured = await captureResponse(client, pairs, 501);
@@ -748,6 +795,48 @@ async function main(): Promise<number> {
             `p99 ${fmt(f.lastMs.p99, 2)} ms, max ${fmt(f.lastMs.max, 2)} ms; ${cpuNote(f.cpu)}`,
         );
       }
+    }
+
+    // 6a. The cost of TLS: a second server on a copy of the fleet's database, over mutual TLS
+    if (options.only.has('tls')) {
+      console.log(
+        `\n== 6a. tls: CheckCompatibility (${options.inFlight} in flight, ${options.warmupSeconds} s warm-up + ${options.checkSeconds} s) and FindTargets ` +
+          `(${options.findWarmup} + ${options.findQueries} queries per source), plaintext then mutual TLS`,
+      );
+      results.tls = await measureTlsCost({
+        plain: { client, pid },
+        dbPath: path.join(dir, 'bench.db'),
+        workDir: dir,
+        serverNodeOptions: options.serverNodeOptions,
+        durability: options.durability,
+        pairs,
+        check: { inFlight: options.inFlight, maxCalls: options.checkMaxCalls, warmupSeconds: options.warmupSeconds, seconds: options.checkSeconds },
+        sources: [shape.sources.gvtg, shape.sources.nvidia, shape.sources.mlx5],
+        find: { queries: options.findQueries, warmup: options.findWarmup, limit: options.findLimit, timeoutS: options.findTimeoutS },
+        log: console.log,
+      });
+      console.log(`mutual TLS / plaintext: CheckCompatibility ${fmt(results.tls.check.ratio, 2)}, FindTargets ${fmt(results.tls.find.ratio, 2)}`);
+    }
+
+    // 6b. Placement and claims
+    if (options.only.has('placement')) {
+      console.log('\n== 6b. placement: FindPlacements for 2 vGPUs + 1 VF, CreateClaim with 64 in flight, 8 racing scheduler processes');
+      const run = await withCpu(pid, () =>
+        measurePlacement({
+          address: serverAddress,
+          gpuSource: shape.sources.nvidia.source.name,
+          nicSource: shape.sources.mlx5.source.name,
+          queries: 200,
+          warmup: 20,
+          claims: 2000,
+          inFlight: options.inFlight,
+          racers: 8,
+          rounds: 100,
+          timeoutS: 300,
+          log: console.log,
+        }),
+      );
+      results.placement = { ...run.value, cpu: run.cpu };
     }
 
     // 7. Watch
@@ -840,16 +929,16 @@ async function main(): Promise<number> {
 
     // 8a. Abuse: unread FindTargets streams against the fleet's server (bench/abuse.ts)
     if (options.only.has('abuse')) {
-      console.log(`\n== 8a. abuse: 2,000 FindTargets streams that are never read, and a probe client`);
+      console.log(`\n== 8a. abuse: ${fmt(options.abuse.streams)} FindTargets streams that are never read, and a probe client`);
       const biggest = [shape.sources.gvtg, shape.sources.nvidia, shape.sources.mlx5].reduce((a, b) => (b.candidates > a.candidates ? b : a));
       results.abuse = await measureAbuse({
         address: serverAddress,
         serverPid: pid,
         source: biggest.source.name,
         probeHost: `hosts/${encoded[0].hostId}`,
-        streams: 2000,
+        streams: options.abuse.streams,
         perConnection: 100,
-        holdS: 10,
+        holdS: options.abuse.holdS,
         fallBackS: 30,
         log: console.log,
       });

@@ -13,7 +13,8 @@
 
 import { Command, Option } from 'commander';
 import { DevcompatClient, DevcompatError } from './client.ts';
-import { printableOutput, protoJson } from './format.ts';
+import { printableOutput } from './format.ts';
+import { outputFormat, outputOption, renderItem, renderOne } from './output.ts';
 import { positiveInteger } from './commands/arguments.ts';
 import { EXIT_ERROR, EXIT_OK, UsageError, type CommandContext, type GlobalOptions } from './commands/context.ts';
 import { registerAuditCommands } from './commands/audit.ts';
@@ -26,19 +27,33 @@ import { registerWatchCommands } from './commands/watch.ts';
 import { registerAgentCommand } from '../agent/cli-command.ts';
 import { registerPlacementCommands } from './commands/placement.ts';
 import { registerStoreCommands } from './commands/store.ts';
+import { registerBackupCommands } from './commands/backup.ts';
+import { registerHealthCommands } from './commands/health.ts';
+import { registerCompletionCommand } from './commands/completion.ts';
+import { applyConfigFile } from './config-file.ts';
+import { packageVersion } from './version.ts';
 
 export { EXIT_BROKEN, EXIT_ERROR, EXIT_INCOMPATIBLE, EXIT_OK } from './commands/context.ts';
 
-export function buildProgram(io: {
-  out: (text: string) => void;
-  err: (text: string) => void;
-  setExitCode: (code: number) => void;
-}): Command {
+/** What `devcompat serve` shows in the command list when the server's module is not loaded. */
+const SERVE_SUMMARY = 'run the registry server (its flags are its own: devcompat serve --help)';
+
+export function buildProgram(
+  io: {
+    out: (text: string) => void;
+    err: (text: string) => void;
+    setExitCode: (code: number) => void;
+  },
+  server: { serveCommand?: () => Command } = {},
+): Command {
   const program = new Command()
     .name('devcompat')
     .description('Ask the devcompat registry where a VM with assigned devices can be live-migrated.')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .addOption(new Option('--config <file>', 'settings file (YAML or JSON) for these global options, keys named as the flags (address: host:port); flags and environment win').env('DEVCOMPAT_CONFIG'))
     .addOption(new Option('--address <host:port>', 'registry address').env('DEVCOMPAT_ADDRESS').default('127.0.0.1:50051'))
-    .addOption(new Option('--json', 'JSON output (one object, or one object per line for streams and lists)').default(false))
+    .addOption(new Option('--json', 'same as -o json').default(false))
+    .addOption(outputOption())
     .addOption(new Option('--actor <name>', 'who is making changes, recorded in history').env('DEVCOMPAT_ACTOR'))
     .addOption(new Option('--reason <text>', 'why changes are made, recorded in history (printable ASCII)'))
     .addOption(new Option('--tls-ca <file>', 'TLS: CA bundle that signed the server certificate').env('DEVCOMPAT_CLIENT_TLS_CA'))
@@ -50,9 +65,16 @@ export function buildProgram(io: {
       writeErr: (text) => io.err(text.trimEnd()),
       writeOut: (text) => io.out(text.trimEnd()),
       // Usage errors are one line too, like every other error.
-      outputError: (text, write) => write(`devcompat: ${text.trim()} (see devcompat --help)\n`),
+      outputError: (text, write) => write(`devcompat: ${text.trim().replace(/\s*\n\s*/g, ' ')} (see devcompat --help)\n`),
     })
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', (_program, action) => {
+      // The program reads its options anywhere on the line, so `devcompat agent --config f`
+      // lands here: for the agent the file is the agent's own (agent/config.ts, same loader).
+      const agent = action.name() === 'agent' ? action : action.parent?.name() === 'agent' ? action.parent : undefined;
+      if (!agent) return applyConfigFile(program);
+      if (program.getOptionValueSource('config') === 'cli') agent.setOptionValueWithSource('config', program.getOptionValue('config'), 'cli');
+    });
 
   const options = () => program.opts<GlobalOptions>();
   const client = () =>
@@ -78,11 +100,15 @@ export function buildProgram(io: {
         c.close();
       }
     },
-    json: () => options().json,
+    output: () => outputFormat(options(), (message) => {
+      throw new UsageError(message);
+    }),
+    json: () => cli.output() === 'json' || cli.output() === 'yaml',
+    wide: () => cli.output() === 'wide',
     out: io.out,
     err: io.err,
-    print: (type, value) => io.out(JSON.stringify(protoJson(`devcompat.v1.${type}`, value), null, 2)),
-    printLine: (type, value) => io.out(JSON.stringify(protoJson(`devcompat.v1.${type}`, value))),
+    print: (type, value) => io.out(renderOne(cli.output() === 'yaml' ? 'yaml' : 'json', type, value)),
+    printLine: (type, value) => io.out(renderItem(cli.output() === 'yaml' ? 'yaml' : 'json', type, value)),
     setExitCode: io.setExitCode,
     describeError: (error) => describeError(error, options().address),
   };
@@ -95,29 +121,75 @@ export function buildProgram(io: {
   registerWatchCommands(program, cli);
   registerAuditCommands(program, cli);
   registerPlacementCommands(program, cli);
+  registerHealthCommands(program, cli);
+  registerBackupCommands(program, cli);
 
   registerAgentCommand(program, io);
   registerStoreCommands(program, io);
+  // The server's module is loaded only when `serve` runs (or its help, or completion): the
+  // other commands do not pay for it. Its flags are its own, so when it runs the program's
+  // options are read before `serve` only (positional options): `serve --address` is where it
+  // listens, not the global --address where clients connect.
+  if (server.serveCommand) program.addCommand(server.serveCommand());
+  else program.command('serve').description(SERVE_SUMMARY);
+  registerCompletionCommand(program, cli);
+  // `-o json` is `--json` for the commands that read the flag itself (agent describe).
+  program.hook('preAction', () => {
+    if (options().output === 'json') program.setOptionValue('json', true);
+  });
   return program;
+}
+
+/** The command a command line asks for (`serve` for `devcompat --json serve --db x`), if any. */
+function commandOf(argv: string[]): string | undefined {
+  const quiet = { out: () => {}, err: () => {}, setExitCode: () => {} };
+  try {
+    const { operands } = buildProgram(quiet).configureOutput({ writeErr: () => {}, writeOut: () => {} }).parseOptions(argv);
+    return operands[0] === 'help' ? operands[1] : operands[0];
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs the CLI; resolves with the exit code. */
 export async function run(argv: string[], io = { out: (text: string) => console.log(text), err: (text: string) => console.error(text) }): Promise<number> {
+  quietOnBrokenPipe();
   let exitCode = EXIT_OK;
   // Stored values and server messages may hold control characters: escaped before any output.
   const out = (text: string) => io.out(printableOutput(text));
   const err = (text: string) => io.err(printableOutput(text));
-  const program = buildProgram({ out, err, setExitCode: (code) => (exitCode = code) });
+  const command = commandOf(argv);
+  const server = command === 'serve' || command === 'completion' ? await import('../server/main.ts') : undefined;
+  const program = buildProgram({ out, err, setExitCode: (code) => (exitCode = code) }, { serveCommand: server?.serveCommand });
+  if (command === 'serve') program.enablePositionalOptions();
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (error) {
     const commanderError = error as { code?: string; exitCode?: number };
     // --help asked for help; a missing command shows help too, but as a usage error.
-    if (commanderError.code === 'commander.helpDisplayed') return EXIT_OK;
+    if (commanderError.code === 'commander.helpDisplayed' || commanderError.code === 'commander.version') return EXIT_OK;
     if (typeof commanderError.code === 'string' && commanderError.code.startsWith('commander.')) return EXIT_ERROR;
     err(`devcompat: ${describeError(error, program.opts<GlobalOptions>().address)}`);
     return EXIT_ERROR;
+  }
+}
+
+let pipeWatched = false;
+
+/**
+ * `devcompat find ... | head -3`: once the reader is gone, the output has nowhere to go, and
+ * the command exits 0 at once and quietly, as a program killed by SIGPIPE would (1 would mean
+ * "incompatible"), instead of an EPIPE stack trace.
+ */
+function quietOnBrokenPipe(): void {
+  if (pipeWatched) return;
+  pipeWatched = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(EXIT_OK);
+      throw error;
+    });
   }
 }
 

@@ -1,46 +1,34 @@
-// The typed client that host agents and schedulers embed, and that the CLI uses.
-// Unary calls carry a deadline by default; idempotent ones are retried with exponential
-// backoff and jitter on UNAVAILABLE. Lists paginate by themselves (async iterators). Watches
-// resume by themselves where they left off; leases are kept on one stream (LeaseKeeper).
+// The typed client that host agents and schedulers embed, and that the CLI uses; published
+// on its own as @devcompat/client (packages/client/). Every call takes a deadline and an
+// AbortSignal (CallOptions); idempotent calls are retried on UNAVAILABLE while the retry budget
+// lasts (calls.ts); the channel sends keepalive pings, so a hung server fails open streams
+// instead of blocking them. Requests are checked against the schema before they are sent
+// (messages.ts), and answers carry Dates. Lists paginate by themselves (async iterators).
+// Watches resume by themselves where they left off; leases are kept on one stream
+// (LeaseKeeper); many checks share one stream that survives restarts (CheckStream).
 
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { loadServices } from '../proto/load.ts';
-import { decodeStatus } from '../proto/rich-status.ts';
 import { ACTOR_METADATA_KEY, ErrorReason, isValidReason, REASON_METADATA_KEY, REASON_RULE } from '../proto/wire.ts';
-import { backoffMs, DEFAULT_RETRY, DevcompatError, sleep, type RetryPolicy } from './errors.ts';
+import { abortedError, finiteStream, unaryCall, type CallOptions, type UnaryInvoker } from './calls.ts';
+import { CheckStream, type CheckStreamOptions } from './check-stream.ts';
+import { backoffMs, DEFAULT_RETRY, DevcompatError, hostName, mayRetry, sleep, type RetryPolicy } from './errors.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
-import type { Claim__Output as Claim } from '../proto/generated/devcompat/v1/Claim.ts';
-import type { FindPlacementsRequest } from '../proto/generated/devcompat/v1/FindPlacementsRequest.ts';
+import { checkOptions, fromResponse, toRef, toRequest } from './messages.ts';
 import type { FindPlacementsResponse__Output } from '../proto/generated/devcompat/v1/FindPlacementsResponse.ts';
 import type { Placement__Output } from '../proto/generated/devcompat/v1/Placement.ts';
 import type { PartialPlacement__Output } from '../proto/generated/devcompat/v1/PartialPlacement.ts';
 import type { FindPlacementsSummary__Output } from '../proto/generated/devcompat/v1/FindPlacementsSummary.ts';
-
-/** One device request of a VM: its source (a registered device name or a descriptor) and how many. */
-export interface PlacementDevice {
-  request_id: string;
-  source: DeviceRef;
-  count?: number;
-}
-
-export type FindPlacementsOptions = Omit<FindPlacementsRequest, 'devices'>;
-
-export type FindPlacementsItem =
-  | { placement: Placement__Output }
-  | { partial: PartialPlacement__Output }
-  | { summary: FindPlacementsSummary__Output };
-
-export interface CreateClaimOptions extends WriteOptions {
-  /** Time to live in ms (default 300000, at most 3600000). */
-  ttlMs?: number;
-}
-
-export type { Claim };
+import type { FindTargetsResponse__Output } from '../proto/generated/devcompat/v1/FindTargetsResponse.ts';
+import type { WatchResponse__Output } from '../proto/generated/devcompat/v1/WatchResponse.ts';
+import type { WatchTargetsResponse__Output } from '../proto/generated/devcompat/v1/WatchTargetsResponse.ts';
 import type {
   AsOf,
   CheckItem,
   CheckItemResult,
+  BackupResponse,
+  Claim,
   CompactHistoryResponse,
   CompatibilityResult,
   DeleteHostResponse,
@@ -52,9 +40,11 @@ import type {
   HistoryEntry,
   HistoryFilter,
   Host,
+  RevisionInput,
   SetHostDrainingResponse,
   SyncHostRequest,
   SyncHostResponse,
+  TargetFilterOptions,
   VerifyHistoryResponse,
   WatchOptions,
   WatchResponse,
@@ -63,32 +53,75 @@ import type {
   WriteOptions,
 } from './types.ts';
 
-// The messages on the wire are typed by the generated types (proto/generated/); callers get the
-// hand-written public types (client/types.ts), which narrow a few of them (no UNSPECIFIED enum
-// values, messages the server always sets are not null). The casts where messages are handed
-// to callers mark that boundary.
-import type { DeviceRef as DeviceRefMessage } from '../proto/generated/devcompat/v1/DeviceRef.ts';
-import type { GetDeviceRequest } from '../proto/generated/devcompat/v1/GetDeviceRequest.ts';
-import type { WatchRequest } from '../proto/generated/devcompat/v1/WatchRequest.ts';
-import type { WatchResponse__Output } from '../proto/generated/devcompat/v1/WatchResponse.ts';
-import type { FindTargetsRequest } from '../proto/generated/devcompat/v1/FindTargetsRequest.ts';
-import type { FindTargetsResponse__Output } from '../proto/generated/devcompat/v1/FindTargetsResponse.ts';
-import type { WatchTargetsRequest } from '../proto/generated/devcompat/v1/WatchTargetsRequest.ts';
-import type { WatchTargetsResponse__Output } from '../proto/generated/devcompat/v1/WatchTargetsResponse.ts';
-import type { CheckItem as CheckItemMessage } from '../proto/generated/devcompat/v1/CheckItem.ts';
-import type { CheckCompatibilityStreamRequest } from '../proto/generated/devcompat/v1/CheckCompatibilityStreamRequest.ts';
-import type { CheckCompatibilityStreamResponse__Output } from '../proto/generated/devcompat/v1/CheckCompatibilityStreamResponse.ts';
-import type { Timestamp as TimestampMessage } from '../proto/generated/google/protobuf/Timestamp.ts';
-
 export * from './types.ts';
-export { DEFAULT_RETRY, DevcompatError, type RetryPolicy } from './errors.ts';
+export { DEFAULT_RETRY, DevcompatError, hostName, type RetryPolicy } from './errors.ts';
+export type { CallOptions } from './calls.ts';
+export { CheckStream, type CheckStreamOptions } from './check-stream.ts';
+export { compareRevisions, maxRevision } from './revisions.ts';
 export { LeaseKeeper, type LeaseKeeperEvents } from './lease-keeper.ts';
 export { RegistryMirror, type MirrorChange, type MirrorDeviceFilter, type MirrorEvents, type MirrorOptions, type MirrorSource } from './mirror.ts';
+export { ACTOR_METADATA_KEY, REASON_METADATA_KEY } from '../proto/wire.ts';
+
+/** One device request of a VM: its source (a registered device name or a descriptor) and how many. */
+export interface PlacementDevice {
+  requestId: string;
+  source: DeviceRef;
+  /** Devices of this kind the VM needs (default 1). */
+  count?: number;
+}
+
+export interface FindPlacementsOptions extends CallOptions {
+  /** Hosts (`hosts/{host}`) left out. */
+  excludeHosts?: string[];
+  /** Only hosts with all these labels. */
+  hostLabels?: Record<string, string>;
+  /** Hosts returned at most (0: the server's default). */
+  limit?: number;
+  /** Also stream the hosts that can take part of the VM, with what is missing. */
+  explain?: boolean;
+  /** Keep the hosts of the sources named (left out by default). */
+  includeSourceHosts?: boolean;
+  /** Keep UNREACHABLE hosts (left out by default). */
+  includeUnreachableHosts?: boolean;
+  /** Keep DRAINING hosts (left out by default). */
+  includeDrainingHosts?: boolean;
+}
+
+export type FindPlacementsItem =
+  | { placement: Placement__Output }
+  | { partial: PartialPlacement__Output }
+  | { summary: FindPlacementsSummary__Output };
+
+export interface CreateClaimOptions extends WriteOptions, CallOptions {
+  /** Time to live in ms (default 300000, at most 3600000). */
+  ttlMs?: number;
+}
+
+/** Default deadlines, in milliseconds, of the calls that have one (see docs/scheduler-guide.md). */
+export const DEFAULT_DEADLINES = {
+  /** Every unary call (retries included), unless ClientOptions.deadlineMs says otherwise. */
+  unary: 30_000,
+  /** FindTargets and FindPlacements: the whole stream. */
+  finiteStream: 60_000,
+} as const;
+
+/**
+ * Keepalive pings on the client's channel: a connection silent for 30 s is pinged, and one
+ * whose ping is not answered within 10 s is closed, which fails its calls with UNAVAILABLE
+ * (watches then resume, check streams reconnect). Pings are sent only while calls are open.
+ * The server (grpc-js) enforces no minimum ping interval; a proxy in between may (C-core's
+ * default minimum is 5 minutes without data): raise keepalive_time_ms through channelOptions.
+ */
+export const KEEPALIVE_CHANNEL_OPTIONS = {
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 10_000,
+  'grpc.keepalive_permit_without_calls': 0,
+} as const;
 
 export interface ClientOptions {
   /** `host:port` of the registry. */
   readonly address: string;
-  /** Deadline of each unary call; default 30 s. Streams take `deadlineMs` per call. */
+  /** Deadline of each unary call, retries included; default 30 s. Each call may give its own. */
   readonly deadlineMs?: number;
   /** Recorded in history as who made a change (metadata `x-devcompat-actor`). */
   readonly actor?: string;
@@ -97,14 +130,14 @@ export interface ClientOptions {
    * own `reason` option overrides it. Printable ASCII, at most 1024 characters.
    */
   readonly reason?: string;
+  /** How calls ride out an unavailable server; default DEFAULT_RETRY (a 10 s budget). */
   readonly retry?: Partial<RetryPolicy>;
   readonly credentials?: grpc.ChannelCredentials;
   /** TLS: PEM files of the CA that signed the server's certificate, and this client's own certificate and key (mutual TLS). Ignored when `credentials` is given. */
   readonly tls?: ClientTlsFiles;
+  /** grpc-js channel options, over the client's own (keepalive, reconnect backoff, message size). */
   readonly channelOptions?: grpc.ChannelOptions;
 }
-
-export { ACTOR_METADATA_KEY, REASON_METADATA_KEY } from '../proto/wire.ts';
 
 export interface ClientTlsFiles {
   /** CA bundle to trust for the server's certificate (default: the system's roots). */
@@ -128,28 +161,26 @@ export function tlsCredentials(files: ClientTlsFiles): grpc.ChannelCredentials {
   return grpc.credentials.createSsl(read(files.caFile, 'CA bundle'), read(files.keyFile, 'TLS key'), read(files.certFile, 'TLS certificate'));
 }
 
-type UnaryMethod = (
-  request: unknown,
-  metadata: grpc.Metadata,
-  options: grpc.CallOptions,
-  callback: (error: grpc.ServiceError | null, response: any) => void,
-) => grpc.ClientUnaryCall;
-
-function toRef(ref: DeviceRef): DeviceRefMessage {
-  return typeof ref === 'string' ? { name: ref } : { descriptor: ref };
-}
-
-function toTimestamp(date: Date | undefined): TimestampMessage | null {
-  if (!date) return null;
-  const ms = date.getTime();
-  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
-}
-
 /** The request fields of a point-in-time read; none for a read of now. */
-function asOfFields(asOf: AsOf): Pick<GetDeviceRequest, 'as_of_revision' | 'as_of_time'> {
+function asOfFields(asOf: AsOf): { as_of_revision?: RevisionInput; as_of_time?: Date } {
   return {
-    ...(asOf.as_of_revision !== undefined && { as_of_revision: String(asOf.as_of_revision) }),
-    ...(asOf.as_of_time !== undefined && { as_of_time: toTimestamp(asOf.as_of_time) }),
+    ...(asOf.asOfRevision !== undefined && { as_of_revision: asOf.asOfRevision }),
+    ...(asOf.asOfTime !== undefined && { as_of_time: asOf.asOfTime }),
+  };
+}
+
+const TARGET_FILTER_OPTIONS = ['excludeHosts', 'hostLabels', 'requireAvailable', 'includeSourceHost', 'includeUnreachableHosts', 'includeDrainingHosts'];
+const CALL_OPTIONS = ['deadlineMs', 'signal'];
+
+/** The request fields of the target filter shared by FindTargets and WatchTargets. */
+function targetFilterFields(options: TargetFilterOptions) {
+  return {
+    exclude_hosts: options.excludeHosts,
+    host_labels: options.hostLabels,
+    require_available: options.requireAvailable,
+    include_source_host: options.includeSourceHost,
+    include_unreachable_hosts: options.includeUnreachableHosts,
+    include_draining_hosts: options.includeDrainingHosts,
   };
 }
 
@@ -170,12 +201,19 @@ function resumable(error: DevcompatError): boolean {
   return error.code === grpc.status.UNAVAILABLE || (error.code === grpc.status.RESOURCE_EXHAUSTED && error.reason === ErrorReason.WATCH_TOO_SLOW);
 }
 
+interface UnaryOptions {
+  readonly idempotent: boolean;
+  readonly write?: WriteOptions;
+  readonly call?: CallOptions;
+}
+
 export class DevcompatClient {
-  private readonly registry: grpc.Client & Record<string, UnaryMethod>;
+  private readonly registry: grpc.Client & Record<string, UnaryInvoker>;
   private readonly compatibility: grpc.Client & Record<string, any>;
-  private readonly historyService: grpc.Client & Record<string, UnaryMethod>;
+  private readonly historyService: grpc.Client & Record<string, UnaryInvoker>;
   private readonly watchService: grpc.Client & Record<string, any>;
   private readonly placementService: grpc.Client & Record<string, any>;
+  private readonly adminService: grpc.Client & Record<string, UnaryInvoker>;
   private readonly deadlineMs: number;
   private readonly retry: RetryPolicy;
   private readonly actor: string | undefined;
@@ -187,9 +225,11 @@ export class DevcompatClient {
     const credentials = options.credentials ?? (options.tls ? tlsCredentials(options.tls) : grpc.credentials.createInsecure());
     const channelOptions = {
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
-      // Watches, mirrors and lease keepers outlive outages: after a long one, the channel should
-      // be back within seconds of the server, not gRPC's default two minutes.
-      'grpc.max_reconnect_backoff_ms': 10_000,
+      // A restarted server should be found again within the retry budget: reconnect attempts
+      // back off from 200 ms to at most 2 s (gRPC's default grows to two minutes).
+      'grpc.initial_reconnect_backoff_ms': 200,
+      'grpc.max_reconnect_backoff_ms': 2_000,
+      ...KEEPALIVE_CHANNEL_OPTIONS,
       ...options.channelOptions,
     };
     this.registry = new services.RegistryService(options.address, credentials, channelOptions) as any;
@@ -199,7 +239,8 @@ export class DevcompatClient {
     this.historyService = new services.HistoryService(options.address, credentials, shared) as any;
     this.watchService = new services.WatchService(options.address, credentials, shared) as any;
     this.placementService = new services.PlacementService(options.address, credentials, shared) as any;
-    this.deadlineMs = options.deadlineMs ?? 30_000;
+    this.adminService = new services.AdminService(options.address, credentials, shared) as any;
+    this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINES.unary;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.actor = options.actor;
     this.reason = options.reason;
@@ -220,28 +261,17 @@ export class DevcompatClient {
     return metadata;
   }
 
-  private async unary<T>(
-    client: Record<string, UnaryMethod>,
-    method: string,
-    request: unknown,
-    idempotent: boolean,
-    write: WriteOptions = {},
-    deadlineMs = this.deadlineMs,
-  ): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const metadata = this.metadata(write);
-        return await new Promise<T>((resolve, reject) => {
-          client[method](request, metadata, { deadline: Date.now() + deadlineMs }, (error, response) =>
-            error ? reject(error) : resolve(response as T),
-          );
-        });
-      } catch (error) {
-        const failure = DevcompatError.from(error);
-        if (!idempotent || failure.code !== grpc.status.UNAVAILABLE || attempt >= this.retry.maxAttempts) throw failure;
-        await sleep(backoffMs(this.retry, attempt));
-      }
-    }
+  /** Method `method` (request `{method}Request`, answer `{method}Response`), checked, sent, retried, converted. */
+  private async unary<T>(client: Record<string, UnaryInvoker>, method: string, request: unknown, options: UnaryOptions): Promise<T> {
+    const wire = toRequest(`${method}Request`, request);
+    const invoke: UnaryInvoker = (...args) => client[method](...args);
+    const response = await unaryCall<unknown>(invoke, wire, () => this.metadata(options.write), {
+      deadlineMs: options.call?.deadlineMs ?? this.deadlineMs,
+      signal: options.call?.signal,
+      idempotent: options.idempotent,
+      retry: this.retry,
+    });
+    return fromResponse<T>(`${method}Response`, response);
   }
 
   // -- Registry ---------------------------------------------------------------------------
@@ -252,21 +282,21 @@ export class DevcompatClient {
    * not: if the first attempt committed and only its answer was lost, a retry would be
    * refused as stale and report a write that happened as failed.
    */
-  syncHost(request: SyncHostRequest, options: WriteOptions = {}): Promise<SyncHostResponse> {
-    return this.unary(this.registry, 'SyncHost', request, request.expected_revision === undefined, options);
+  syncHost(request: SyncHostRequest, options: WriteOptions & CallOptions = {}): Promise<SyncHostResponse> {
+    return this.unary(this.registry, 'SyncHost', request, { idempotent: request.expected_revision === undefined, write: options, call: options });
   }
 
-  deleteHost(name: string, options: { expectedRevision?: string | number } & WriteOptions = {}): Promise<DeleteHostResponse> {
-    const request = { name, ...(options.expectedRevision !== undefined && { expected_revision: options.expectedRevision }) };
-    return this.unary(this.registry, 'DeleteHost', request, false, options);
+  deleteHost(name: string, options: { expectedRevision?: RevisionInput } & WriteOptions & CallOptions = {}): Promise<DeleteHostResponse> {
+    const request = { name: hostName(name), expected_revision: options.expectedRevision };
+    return this.unary(this.registry, 'DeleteHost', request, { idempotent: false, write: options, call: options });
   }
 
   /**
    * Marks a host as draining (its devices are no longer offered as targets) or clears the
    * mark. Setting the mark it already has changes nothing, so the call is retried like a read.
    */
-  setHostDraining(name: string, draining: boolean, options: WriteOptions = {}): Promise<SetHostDrainingResponse> {
-    return this.unary(this.registry, 'SetHostDraining', { name, draining }, true, options);
+  setHostDraining(name: string, draining: boolean, options: WriteOptions & CallOptions = {}): Promise<SetHostDrainingResponse> {
+    return this.unary(this.registry, 'SetHostDraining', { name: hostName(name), draining }, { idempotent: true, write: options, call: options });
   }
 
   /** Opens a lease keeper: one KeepAlive stream that renews host leases (see LeaseKeeper). */
@@ -274,80 +304,79 @@ export class DevcompatClient {
     return new LeaseKeeper(() => (this.registry as unknown as Record<string, any>).KeepAlive(this.metadata()), this.retry);
   }
 
-  async getHost(name: string): Promise<Host> {
-    return (await this.unary<{ host: Host }>(this.registry, 'GetHost', { name }, true)).host;
+  async getHost(name: string, options: CallOptions = {}): Promise<Host> {
+    return (await this.unary<{ host: Host }>(this.registry, 'GetHost', { name: hostName(name) }, { idempotent: true, call: options })).host;
   }
 
-  /** One device, now or (with `as_of_revision` / `as_of_time`) as it was then. */
-  async getDevice(name: string, asOf: AsOf = {}): Promise<Device> {
-    return (await this.unary<{ device: Device }>(this.registry, 'GetDevice', { name, ...asOfFields(asOf) }, true)).device;
+  /** One device, now or (with `asOfRevision` / `asOfTime`) as it was then. */
+  async getDevice(name: string, options: AsOf & CallOptions = {}): Promise<Device> {
+    return (await this.unary<{ device: Device }>(this.registry, 'GetDevice', { name, ...asOfFields(options) }, { idempotent: true, call: options })).device;
   }
 
-  listHostsPage(request: { labels?: Record<string, string>; page_size?: number; page_token?: string }) {
-    return this.unary<{ hosts: Host[]; next_page_token: string; revision: string }>(this.registry, 'ListHosts', request, true);
+  /** One page of hosts; `pageToken` from the previous page's `next_page_token`. */
+  listHostsPage(options: { labels?: Record<string, string>; pageSize?: number; pageToken?: string } & CallOptions = {}) {
+    const request = { labels: options.labels, page_size: options.pageSize, page_token: options.pageToken };
+    return this.unary<{ hosts: Host[]; next_page_token: string; revision: string }>(this.registry, 'ListHosts', request, { idempotent: true, call: options });
   }
 
-  /** Every host (optionally with these labels), page after page. */
-  async *listHosts(options: { labels?: Record<string, string>; pageSize?: number } = {}): AsyncGenerator<Host> {
-    let token = '';
+  /** Every host (optionally with these labels), page after page; the deadline and signal apply to each page. */
+  async *listHosts(options: { labels?: Record<string, string>; pageSize?: number } & CallOptions = {}): AsyncGenerator<Host> {
+    let pageToken = '';
     do {
-      const page = await this.listHostsPage({ labels: options.labels, page_size: options.pageSize, page_token: token });
+      const page = await this.listHostsPage({ ...options, pageToken });
       yield* page.hosts;
-      token = page.next_page_token;
-    } while (token);
+      pageToken = page.next_page_token;
+    } while (pageToken);
   }
 
-  listDevicesPage(request: { filter?: DeviceFilter; page_size?: number; page_token?: string } & AsOf) {
-    const { as_of_revision, as_of_time, ...rest } = request;
-    return this.unary<{ devices: Device[]; next_page_token: string; revision: string }>(
-      this.registry,
-      'ListDevices',
-      { ...rest, ...asOfFields({ as_of_revision, as_of_time }) },
-      true,
-    );
+  /** One page of devices; `pageToken` from the previous page's `next_page_token`. */
+  listDevicesPage(options: { filter?: DeviceFilter; pageSize?: number; pageToken?: string } & AsOf & CallOptions = {}) {
+    const request = { filter: options.filter, page_size: options.pageSize, page_token: options.pageToken, ...asOfFields(options) };
+    return this.unary<{ devices: Device[]; next_page_token: string; revision: string }>(this.registry, 'ListDevices', request, {
+      idempotent: true,
+      call: options,
+    });
   }
 
   /** Every device matching the filter, page after page; every page at the same point in time. */
-  async *listDevices(filter: DeviceFilter = {}, options: { pageSize?: number } & AsOf = {}): AsyncGenerator<Device> {
-    let token = '';
+  async *listDevices(filter: DeviceFilter = {}, options: { pageSize?: number } & AsOf & CallOptions = {}): AsyncGenerator<Device> {
+    let pageToken = '';
     do {
-      const page = await this.listDevicesPage({
-        filter,
-        page_size: options.pageSize,
-        page_token: token,
-        as_of_revision: options.as_of_revision,
-        as_of_time: options.as_of_time,
-      });
+      const page = await this.listDevicesPage({ ...options, filter, pageToken });
       yield* page.devices;
-      token = page.next_page_token;
-    } while (token);
+      pageToken = page.next_page_token;
+    } while (pageToken);
   }
 
   // -- History ----------------------------------------------------------------------------
 
-  listHistoryPage(filter: HistoryFilter, page: { page_size?: number; page_token?: string } = {}) {
+  /** One page of history entries; `pageToken` from the previous page's `next_page_token`. */
+  listHistoryPage(filter: HistoryFilter = {}, options: { pageSize?: number; pageToken?: string } & CallOptions = {}) {
     const request = {
-      ...filter,
-      start_time: toTimestamp(filter.start_time),
-      end_time: toTimestamp(filter.end_time),
-      ...page,
+      resource: filter.resource,
+      start_revision: filter.startRevision,
+      end_revision: filter.endRevision,
+      start_time: filter.startTime,
+      end_time: filter.endTime,
+      actor: filter.actor,
+      order: filter.order,
+      page_size: options.pageSize,
+      page_token: options.pageToken,
     };
-    return this.unary<{ entries: HistoryEntry[]; next_page_token: string; revision: string }>(
-      this.historyService,
-      'ListHistory',
-      request,
-      true,
-    );
+    return this.unary<{ entries: HistoryEntry[]; next_page_token: string; revision: string }>(this.historyService, 'ListHistory', request, {
+      idempotent: true,
+      call: options,
+    });
   }
 
   /** History entries matching the filter, newest first unless asked otherwise. */
-  async *history(filter: HistoryFilter = {}, options: { pageSize?: number } = {}): AsyncGenerator<HistoryEntry> {
-    let token = '';
+  async *history(filter: HistoryFilter = {}, options: { pageSize?: number } & CallOptions = {}): AsyncGenerator<HistoryEntry> {
+    let pageToken = '';
     do {
-      const page = await this.listHistoryPage(filter, { page_size: options.pageSize, page_token: token });
+      const page = await this.listHistoryPage(filter, { ...options, pageToken });
       yield* page.entries;
-      token = page.next_page_token;
-    } while (token);
+      pageToken = page.next_page_token;
+    } while (pageToken);
   }
 
   /**
@@ -355,8 +384,8 @@ export class DevcompatClient {
    * head_hash kept from an earlier write or watch message) it also proves that history up to
    * that head is intact. A broken chain is an answer (`intact: false`), not an error.
    */
-  verifyHistory(options: { expectedHead?: string; deadlineMs?: number } = {}): Promise<VerifyHistoryResponse> {
-    return this.unary(this.historyService, 'VerifyHistory', { expected_head: options.expectedHead ?? '' }, true, {}, options.deadlineMs);
+  verifyHistory(options: { expectedHead?: string } & CallOptions = {}): Promise<VerifyHistoryResponse> {
+    return this.unary(this.historyService, 'VerifyHistory', { expected_head: options.expectedHead ?? '' }, { idempotent: true, call: options });
   }
 
   /**
@@ -364,8 +393,19 @@ export class DevcompatClient {
    * and point-in-time reads before the cut then fail with OUT_OF_RANGE. Compacting again to the
    * same revision changes nothing, so the call is retried like a read.
    */
-  compactHistory(revision: string | number, options: WriteOptions = {}): Promise<CompactHistoryResponse> {
-    return this.unary(this.historyService, 'CompactHistory', { revision: String(revision) }, true, options);
+  compactHistory(revision: RevisionInput, options: WriteOptions & CallOptions = {}): Promise<CompactHistoryResponse> {
+    return this.unary(this.historyService, 'CompactHistory', { revision }, { idempotent: true, write: options, call: options });
+  }
+
+  // -- Admin ------------------------------------------------------------------------------
+
+  /**
+   * Asks the server to write a consistent copy of its registry to `path` (absolute, on the
+   * server's host, a new file) and returns the revision and history head the copy holds. Not
+   * retried: a second attempt would find the first one's file and be refused.
+   */
+  backup(path: string, options: CallOptions = {}): Promise<BackupResponse> {
+    return this.unary(this.adminService, 'Backup', { path }, { idempotent: false, call: options });
   }
 
   // -- Watch ------------------------------------------------------------------------------
@@ -376,35 +416,45 @@ export class DevcompatClient {
    * with the current revision.
    *
    * The watch resumes by itself, with backoff, where it left off (the last revision it
-   * yielded, + 1) when the stream fails with UNAVAILABLE (a restarting server), ends, or is cut
-   * off as too slow (RESOURCE_EXHAUSTED, WATCH_TOO_SLOW): no revision is yielded twice and
-   * none is skipped, and the `created` message of a resumed stream is not yielded again. A
-   * watch that never started fails after the client's retry attempts, like a unary call.
-   * Anything else ends the iteration with a DevcompatError; OUT_OF_RANGE (reason
-   * REVISION_COMPACTED, metadata `oldest_revision`) means the revision to resume from is gone:
-   * relist (RegistryMirror does). Aborting `signal`, or leaving the loop, cancels the stream.
+   * yielded, + 1) when the stream fails with UNAVAILABLE (a restarting server, or a hung one
+   * that stopped answering keepalive pings), ends, or is cut off as too slow
+   * (RESOURCE_EXHAUSTED, WATCH_TOO_SLOW): no revision is yielded twice and none is skipped, and
+   * the `created` message of a resumed stream is not yielded again. A watch that never started
+   * fails once the retry budget is spent, like a unary call. Anything else ends the iteration
+   * with a DevcompatError (DEADLINE_EXCEEDED once `deadlineMs` has passed); OUT_OF_RANGE
+   * (reason REVISION_COMPACTED, metadata `oldest_revision`) means the revision to resume from
+   * is gone: relist (RegistryMirror does). Aborting `signal`, or leaving the loop, cancels the
+   * stream and ends the iteration quietly.
    */
   async *watch(options: WatchOptions = {}): AsyncGenerator<WatchResponse> {
     const { signal } = options;
     const filter = options.filter ?? {};
+    const deadline = options.deadlineMs === undefined ? undefined : Date.now() + options.deadlineMs;
     /** The next revision to deliver; undefined until a "from now" watch has been created. */
     const start = BigInt(options.startRevision ?? 0);
     let next: bigint | undefined = start > 0n ? start : undefined;
     let createdYielded = false;
     let failures = 0;
+    let firstFailure: number | undefined;
     while (!signal?.aborted) {
-      const request: WatchRequest = {
-        start_revision: next === undefined ? '0' : String(next),
+      const request = toRequest('WatchRequest', {
+        start_revision: next ?? 0n,
         filter,
         progress_interval_ms: options.progressIntervalMs ?? 0,
-      };
-      const call: grpc.ClientReadableStream<WatchResponse__Output> = this.watchService.Watch(request, this.metadata());
+      });
+      const call: grpc.ClientReadableStream<WatchResponse__Output> = this.watchService.Watch(
+        request,
+        this.metadata(),
+        deadline === undefined ? {} : { deadline },
+      );
       const cancel = () => call.cancel();
       signal?.addEventListener('abort', cancel, { once: true });
       let interruption: DevcompatError;
       try {
-        for await (const message of call) {
+        for await (const raw of call) {
           failures = 0;
+          firstFailure = undefined;
+          const message = fromResponse<WatchResponse>('WatchResponse', raw);
           const revision = BigInt(message.revision);
           if (message.created) {
             // Created at revision R, a watch from now delivers R + 1 onwards.
@@ -417,14 +467,15 @@ export class DevcompatClient {
             if (next !== undefined && revision < next) continue; // delivered before a resume
             next = revision + 1n;
           }
-          yield message as WatchResponse;
+          yield message;
         }
         if (signal?.aborted) return;
         interruption = new DevcompatError({ code: grpc.status.UNAVAILABLE, message: 'the server ended the watch' });
       } catch (error) {
         if (signal?.aborted) return;
         const failure = DevcompatError.from(error);
-        if (!resumable(failure) || (!createdYielded && failures + 1 >= this.retry.maxAttempts)) throw failure;
+        firstFailure ??= Date.now();
+        if (!resumable(failure) || (!createdYielded && !mayRetry(this.retry, failures + 1, firstFailure))) throw failure;
         interruption = failure;
       } finally {
         signal?.removeEventListener('abort', cancel);
@@ -439,48 +490,54 @@ export class DevcompatClient {
 
   // -- Compatibility ----------------------------------------------------------------------
 
-  /** The verdict for one pair, now or (with `as_of_revision` / `as_of_time`) as it was then. */
-  async check(source: DeviceRef, target: DeviceRef, asOf: AsOf = {}): Promise<CompatibilityResult> {
-    const request = { source: toRef(source), target: toRef(target), ...asOfFields(asOf) };
-    return (await this.unary<{ result: CompatibilityResult }>(this.compatibility, 'CheckCompatibility', request, true)).result;
+  /** The verdict for one pair, now or (with `asOfRevision` / `asOfTime`) as it was then. */
+  async check(source: DeviceRef, target: DeviceRef, options: AsOf & CallOptions = {}): Promise<CompatibilityResult> {
+    const request = { source: toRef(source), target: toRef(target), ...asOfFields(options) };
+    return (await this.unary<{ result: CompatibilityResult }>(this.compatibility, 'CheckCompatibility', request, { idempotent: true, call: options })).result;
   }
 
   /**
    * Streams where `source` may go: compatible targets best first, then (with
-   * include_rejected) the rejected candidates, then one summary. Breaking out of the loop
-   * cancels the call, and the server stops its work.
+   * `includeRejected`) the rejected candidates, then one summary. Breaking out of the loop
+   * cancels the call, and the server stops its work. Retried on UNAVAILABLE until its first
+   * message; default deadline 60 s for the whole stream; aborting `signal` rejects with
+   * CANCELLED.
    */
-  async *findTargets(source: DeviceRef, options: FindTargetsOptions = {}, deadlineMs = 60_000): AsyncGenerator<FindTargetsItem> {
-    const { as_of_revision, as_of_time, ...filters } = options;
-    const request: FindTargetsRequest = { source: toRef(source), ...filters, ...asOfFields({ as_of_revision, as_of_time }) };
-    const call: grpc.ClientReadableStream<FindTargetsResponse__Output> = this.compatibility.FindTargets(request, this.metadata(), {
-      deadline: Date.now() + deadlineMs,
+  async *findTargets(source: DeviceRef, options: FindTargetsOptions & CallOptions = {}): AsyncGenerator<FindTargetsItem> {
+    checkOptions(options, [...TARGET_FILTER_OPTIONS, ...CALL_OPTIONS, 'limit', 'includeRejected', 'rejectedLimit', 'asOfRevision', 'asOfTime']);
+    const request = toRequest('FindTargetsRequest', {
+      source: toRef(source),
+      ...targetFilterFields(options),
+      limit: options.limit,
+      include_rejected: options.includeRejected,
+      rejected_limit: options.rejectedLimit,
+      ...asOfFields(options),
     });
-    try {
-      for await (const message of call) {
-        yield (message.target ? { target: message.target } : { summary: message.summary }) as FindTargetsItem;
-      }
-    } catch (error) {
-      throw DevcompatError.from(error);
-    } finally {
-      call.cancel();
-    }
+    yield* finiteStream<FindTargetsResponse__Output, FindTargetsItem>(
+      (callOptions) => this.compatibility.FindTargets(request, this.metadata(), callOptions),
+      (message) => (message.target ? { target: fromResponse('FoundTarget', message.target) } : { summary: fromResponse('FindTargetsSummary', message.summary) }) as FindTargetsItem,
+      { deadlineMs: options.deadlineMs ?? DEFAULT_DEADLINES.finiteStream, signal: options.signal, retry: this.retry },
+    );
   }
 
   /**
    * A standing FindTargets: the current targets (messages with `initial`, the last with
    * `initial_complete`), then the targets added, removed or changed as the registry changes.
-   * It does not resume by itself: after a failure, start again (the initial set comes anew).
+   * It does not resume by itself: after a failure (UNAVAILABLE when the server restarts, or
+   * stops answering keepalive pings; DEADLINE_EXCEEDED after `deadlineMs`), start again: the
+   * initial set comes anew. Aborting `signal` ends the iteration quietly.
    */
   async *watchTargets(source: DeviceRef, options: WatchTargetsOptions = {}): AsyncGenerator<WatchTargetsResponse> {
-    const { signal, ...filters } = options;
+    checkOptions(options, [...TARGET_FILTER_OPTIONS, ...CALL_OPTIONS]);
+    const { signal } = options;
     if (signal?.aborted) return;
-    const request: WatchTargetsRequest = { source: toRef(source), ...filters };
-    const call: grpc.ClientReadableStream<WatchTargetsResponse__Output> = this.compatibility.WatchTargets(request, this.metadata());
+    const request = toRequest('WatchTargetsRequest', { source: toRef(source), ...targetFilterFields(options) });
+    const callOptions = options.deadlineMs === undefined ? {} : { deadline: Date.now() + options.deadlineMs };
+    const call: grpc.ClientReadableStream<WatchTargetsResponse__Output> = this.compatibility.WatchTargets(request, this.metadata(), callOptions);
     const cancel = () => call.cancel();
     signal?.addEventListener('abort', cancel, { once: true });
     try {
-      for await (const message of call) yield message as WatchTargetsResponse;
+      for await (const message of call) yield fromResponse<WatchTargetsResponse>('WatchTargetsResponse', message);
     } catch (error) {
       if (signal?.aborted) return;
       throw DevcompatError.from(error);
@@ -494,27 +551,32 @@ export class DevcompatClient {
 
   /**
    * Streams the hosts that can take every device of a VM at once, best first, each with one
-   * assignment; then (with `explain`) hosts that take part of it; then one summary.
+   * assignment; then (with `explain`) hosts that take part of it; then one summary. Deadline,
+   * signal and retries as findTargets.
    */
-  async *findPlacements(devices: readonly PlacementDevice[], options: FindPlacementsOptions = {}, deadlineMs = 60_000): AsyncGenerator<FindPlacementsItem> {
-    const request: FindPlacementsRequest = {
-      ...options,
-      devices: devices.map((d) => ({ request_id: d.request_id, source: toRef(d.source), count: d.count ?? 1 })),
-    };
-    const call: grpc.ClientReadableStream<FindPlacementsResponse__Output> = this.placementService.FindPlacements(request, this.metadata(), {
-      deadline: Date.now() + deadlineMs,
+  async *findPlacements(devices: readonly PlacementDevice[], options: FindPlacementsOptions = {}): AsyncGenerator<FindPlacementsItem> {
+    const request = toRequest('FindPlacementsRequest', {
+      devices: devices.map((d) => ({ request_id: d.requestId, source: toRef(d.source), count: d.count ?? 1 })),
+      exclude_hosts: options.excludeHosts,
+      host_labels: options.hostLabels,
+      limit: options.limit,
+      explain: options.explain,
+      include_source_hosts: options.includeSourceHosts,
+      include_unreachable_hosts: options.includeUnreachableHosts,
+      include_draining_hosts: options.includeDrainingHosts,
     });
-    try {
-      for await (const message of call) {
-        if (message.placement) yield { placement: message.placement };
-        else if (message.partial) yield { partial: message.partial };
-        else if (message.summary) yield { summary: message.summary };
-      }
-    } catch (error) {
-      throw DevcompatError.from(error);
-    } finally {
-      call.cancel();
-    }
+    yield* finiteStream<FindPlacementsResponse__Output, FindPlacementsItem>(
+      (callOptions) => this.placementService.FindPlacements(request, this.metadata(), callOptions),
+      (message) =>
+        message.placement
+          ? { placement: message.placement }
+          : message.partial
+            ? { partial: message.partial }
+            : message.summary
+              ? { summary: message.summary }
+              : undefined,
+      { deadlineMs: options.deadlineMs ?? DEFAULT_DEADLINES.finiteStream, signal: options.signal, retry: this.retry },
+    );
   }
 
   /**
@@ -531,30 +593,37 @@ export class DevcompatClient {
       this.unary(
         this.placementService,
         'CreateClaim',
-        { parent: host.startsWith('hosts/') ? host : `hosts/${host}`, claim_id: claimId, devices, ttl_ms: options.ttlMs ?? 0 },
-        true,
-        options,
+        { parent: hostName(host), claim_id: claimId, devices, ttl_ms: options.ttlMs ?? 0 },
+        { idempotent: true, write: options, call: options },
       ),
-    get: async (name: string): Promise<Claim> => (await this.unary<{ claim: Claim }>(this.placementService, 'GetClaim', { name }, true)).claim,
-    listPage: (request: { parent?: string; claim_id?: string; page_size?: number; page_token?: string }) =>
-      this.unary<{ claims: Claim[]; next_page_token: string; revision: string }>(this.placementService, 'ListClaims', request, true),
+    get: async (name: string, options: CallOptions = {}): Promise<Claim> =>
+      (await this.unary<{ claim: Claim }>(this.placementService, 'GetClaim', { name }, { idempotent: true, call: options })).claim,
+    /** One page of claims (of one host with `parent`, with one claim id with `claimId`). */
+    listPage: (options: { parent?: string; claimId?: string; pageSize?: number; pageToken?: string } & CallOptions = {}) =>
+      this.unary<{ claims: Claim[]; next_page_token: string; revision: string }>(
+        this.placementService,
+        'ListClaims',
+        { parent: options.parent, claim_id: options.claimId, page_size: options.pageSize, page_token: options.pageToken },
+        { idempotent: true, call: options },
+      ),
     /** Every live claim (of one host with `parent`, with one claim id with `claimId`), page after page. */
-    list: (options: { parent?: string; claimId?: string } = {}): AsyncGenerator<Claim> => this.listClaims(options),
-    renew: async (name: string, options: { ttlMs?: number } & WriteOptions = {}): Promise<Claim> =>
-      (await this.unary<{ claim: Claim }>(this.placementService, 'RenewClaim', { name, ttl_ms: options.ttlMs ?? 0 }, true, options)).claim,
+    list: (options: { parent?: string; claimId?: string } & CallOptions = {}): AsyncGenerator<Claim> => this.listClaims(options),
+    renew: async (name: string, options: { ttlMs?: number } & WriteOptions & CallOptions = {}): Promise<Claim> =>
+      (await this.unary<{ claim: Claim }>(this.placementService, 'RenewClaim', { name, ttl_ms: options.ttlMs ?? 0 }, { idempotent: true, write: options, call: options }))
+        .claim,
     /** Not retried: a release that committed and lost its answer would be NOT_FOUND on retry. */
-    release: async (name: string, options: WriteOptions = {}): Promise<Claim> =>
-      (await this.unary<{ claim: Claim }>(this.placementService, 'ReleaseClaim', { name }, false, options)).claim,
+    release: async (name: string, options: WriteOptions & CallOptions = {}): Promise<Claim> =>
+      (await this.unary<{ claim: Claim }>(this.placementService, 'ReleaseClaim', { name }, { idempotent: false, write: options, call: options })).claim,
   };
 
   /** Every live claim, page after page (`parent` `hosts/{host}` for one host, `claimId` for one id). */
-  async *listClaims(options: { parent?: string; claimId?: string } = {}): AsyncGenerator<Claim> {
-    let token = '';
+  async *listClaims(options: { parent?: string; claimId?: string } & CallOptions = {}): AsyncGenerator<Claim> {
+    let pageToken = '';
     do {
-      const page = await this.claims.listPage({ parent: options.parent, claim_id: options.claimId, page_token: token });
+      const page = await this.claims.listPage({ ...options, pageToken });
       yield* page.claims;
-      token = page.next_page_token;
-    } while (token);
+      pageToken = page.next_page_token;
+    } while (pageToken);
   }
 
   /**
@@ -573,126 +642,29 @@ export class DevcompatClient {
     try {
       return await fn(claim);
     } catch (error) {
-      await this.claims.release(claim.name, options).catch(() => undefined);
+      await this.claims.release(claim.name, { reason: options.reason }).catch(() => undefined);
       throw error;
     }
   }
 
-  /** Opens one bidirectional stream for many checks; see CheckStream. */
-  checkStream(options: { maxBatch?: number } = {}): CheckStream {
-    return new CheckStream(this.compatibility.CheckCompatibilityStream(this.metadata()), options.maxBatch ?? 500);
+  /**
+   * Opens one bidirectional stream for many checks (see CheckStream): it reconnects and
+   * resends its unanswered checks when the server restarts. `deadlineMs` bounds the whole
+   * stream (default: none); aborting `signal` rejects every pending check with CANCELLED.
+   */
+  checkStream(options: CheckStreamOptions = {}): CheckStream {
+    return new CheckStream((callOptions) => this.compatibility.CheckCompatibilityStream(this.metadata(), callOptions), this.retry, options);
   }
 
   /** Judges many pairs on one stream and resolves with every result, in order. */
-  async checkMany(items: Iterable<CheckItem>, options: { maxBatch?: number } = {}): Promise<CheckItemResult[]> {
+  async checkMany(items: Iterable<CheckItem>, options: CheckStreamOptions = {}): Promise<CheckItemResult[]> {
     const stream = this.checkStream(options);
     try {
       return await Promise.all([...items].map((item) => stream.submit(item)));
     } finally {
-      await stream.close();
+      await stream.close().catch(() => undefined);
     }
   }
 }
 
-interface PendingCheck {
-  resolve(result: CheckItemResult): void;
-  reject(error: unknown): void;
-}
-
-/**
- * Batches checks onto one CheckCompatibilityStream: every check submitted in the same tick
- * travels in one message (up to maxBatch), and each result is routed back by its id.
- * An item that fails (unknown name, invalid descriptor) resolves with its own error; the
- * stream goes on. If the stream itself fails, every pending check rejects.
- */
-export class CheckStream {
-  private readonly pending = new Map<string, PendingCheck>();
-  private queue: CheckItemMessage[] = [];
-  private scheduled = false;
-  /** The stream's buffer is full: wait for 'drain' before writing more. */
-  private blocked = false;
-  private failure: DevcompatError | undefined;
-  private nextId = 0;
-  private readonly ended: Promise<void>;
-
-  constructor(
-    private readonly call: grpc.ClientDuplexStream<CheckCompatibilityStreamRequest, CheckCompatibilityStreamResponse__Output>,
-    private readonly maxBatch: number,
-  ) {
-    call.on('data', (message: CheckCompatibilityStreamResponse__Output) => {
-      for (const raw of message.results) {
-        const entry = this.pending.get(raw.id);
-        if (!entry) continue;
-        this.pending.delete(raw.id);
-        entry.resolve(
-          raw.result
-            ? { id: raw.id, result: raw.result as CompatibilityResult }
-            : { id: raw.id, error: { ...decodeStatus(raw.error ?? {}), code: raw.error?.code ?? grpc.status.UNKNOWN } },
-        );
-      }
-    });
-    this.ended = new Promise((resolve) => {
-      call.on('error', (error) => {
-        this.failure = DevcompatError.from(error);
-        for (const entry of this.pending.values()) entry.reject(this.failure);
-        this.pending.clear();
-        resolve();
-      });
-      call.on('end', () => {
-        // The server finished without answering these: they will never be answered.
-        const unanswered = new DevcompatError({ code: grpc.status.UNAVAILABLE, message: 'the stream ended before this check was answered' });
-        for (const entry of this.pending.values()) entry.reject(unanswered);
-        this.pending.clear();
-        resolve();
-      });
-    });
-    call.on('drain', () => {
-      this.blocked = false;
-      this.flush();
-    });
-  }
-
-  /** Ids are chosen by the stream when not given; they must be unique among pending checks. */
-  submit(item: { id?: string; source: DeviceRef; target: DeviceRef }): Promise<CheckItemResult> {
-    if (this.failure) return Promise.reject(this.failure);
-    const id = item.id ?? `c${this.nextId++}`;
-    if (this.pending.has(id)) return Promise.reject(new Error(`check id ${id} is already pending`));
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.queue.push({ id, source: toRef(item.source), target: toRef(item.target) });
-      if (this.queue.length >= this.maxBatch) this.flush();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        queueMicrotask(() => this.flush());
-      }
-    });
-  }
-
-  /** The verdict for one pair; rejects with a DevcompatError if the item failed. */
-  async check(source: DeviceRef, target: DeviceRef): Promise<CompatibilityResult> {
-    const outcome = await this.submit({ source, target });
-    if (outcome.result) return outcome.result;
-    throw new DevcompatError({ code: outcome.error!.code, message: outcome.error!.message, ...outcome.error });
-  }
-
-  private flush(): void {
-    this.scheduled = false;
-    while (this.queue.length > 0 && !this.blocked) {
-      this.blocked = !this.call.write({ checks: this.queue.splice(0, this.maxBatch) });
-    }
-  }
-
-  /** Sends what is queued, half-closes, and waits for the server to finish. */
-  async close(): Promise<void> {
-    this.flush();
-    while (this.queue.length > 0 && !this.failure) {
-      await new Promise((resolve) => {
-        this.call.once('drain', resolve);
-        this.call.once('close', resolve); // a failed stream never drains
-      });
-      this.flush();
-    }
-    this.call.end();
-    await this.ended;
-  }
-}
+export { abortedError };

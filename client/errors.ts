@@ -42,14 +42,26 @@ export class DevcompatError extends Error {
   }
 }
 
+/**
+ * How calls ride out an unavailable server (UNAVAILABLE: restarting, unreachable). Retries go
+ * on, with growing backoff, until `budgetMs` has passed since the first failure (or the call's
+ * own deadline comes first), so that a server restart of a few seconds is not seen by callers.
+ */
 export interface RetryPolicy {
-  /** Attempts in all, the first included. */
-  readonly maxAttempts: number;
+  /** How long after the first UNAVAILABLE a call keeps retrying; default 10000 ms (0: never retry). */
+  readonly budgetMs: number;
+  /** An optional cap on attempts in all, the first included (default: none, only the budget). */
+  readonly maxAttempts?: number;
   readonly initialBackoffMs: number;
   readonly maxBackoffMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, initialBackoffMs: 100, maxBackoffMs: 2000 };
+export const DEFAULT_RETRY: RetryPolicy = { budgetMs: 10_000, initialBackoffMs: 100, maxBackoffMs: 1000 };
+
+/** Whether a call that has failed `attempt` times, the first failure `sinceMs` ago, may try again. */
+export function mayRetry(policy: RetryPolicy, attempt: number, firstFailureAt: number, now = Date.now()): boolean {
+  return attempt < (policy.maxAttempts ?? Infinity) && now - firstFailureAt < policy.budgetMs;
+}
 
 /** The wait before retry `attempt` (1-based): exponential, capped, with jitter in its upper half. */
 export function backoffMs(policy: RetryPolicy, attempt: number): number {

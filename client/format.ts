@@ -2,17 +2,18 @@
 // control character from a stored value ever reaching the terminal raw (`printable`).
 
 import { protoRoot } from '../proto/load.ts';
+import { withTimestamps } from './messages.ts';
 import type {
-  AttributeValue,
+  AttributeValueInput,
   Check,
   CompatibilityResult,
   CompactHistoryResponse,
   Device,
+  FindTargetsSummary,
   FoundTarget,
   HistoryEntry,
   Host,
   HostState,
-  Timestamp,
   VerifyHistoryResponse,
   WatchEvent,
 } from './types.ts';
@@ -25,16 +26,16 @@ import type {
  */
 export function protoJson(typeName: string, value: unknown): Record<string, unknown> {
   const type = protoRoot().lookupType(typeName);
-  return type.toObject(type.fromObject(value as Record<string, unknown>), { longs: String, enums: String, defaults: true });
+  return type.toObject(type.fromObject(withTimestamps(value) as Record<string, unknown>), { longs: String, enums: String, defaults: true });
 }
 
-export function valueText(value: AttributeValue | null | undefined): string {
+export function valueText(value: AttributeValueInput | null | undefined): string {
   if (!value) return '-';
-  if (value.int_value !== undefined && value.int_value !== null) return String(value.int_value);
-  if (value.string_value !== undefined && value.string_value !== null) return JSON.stringify(value.string_value);
-  if (value.bool_value !== undefined && value.bool_value !== null) return String(value.bool_value);
-  if (value.version_value !== undefined && value.version_value !== null) return value.version_value;
-  if (value.set_value) return `{${value.set_value.values.join(',')}}`;
+  if ('int_value' in value && value.int_value !== undefined && value.int_value !== null) return String(value.int_value);
+  if ('string_value' in value && value.string_value !== undefined && value.string_value !== null) return JSON.stringify(value.string_value);
+  if ('bool_value' in value && value.bool_value !== undefined && value.bool_value !== null) return String(value.bool_value);
+  if ('version_value' in value && value.version_value !== undefined && value.version_value !== null) return value.version_value;
+  if ('set_value' in value && value.set_value) return `{${value.set_value.values.join(',')}}`;
   return '-';
 }
 
@@ -87,10 +88,12 @@ export function checkRows(checks: Check[]): string[][] {
   ]);
 }
 
-export function formatResult(result: CompatibilityResult, source: string, target: string): string {
+/** A verdict as `check` prints it; `targetHost`, when known, is the registered target's host now. */
+export function formatResult(result: CompatibilityResult, source: string, target: string, targetHost?: Host): string {
   const lines = [
     `${result.verdict}  ${source} -> ${target}`,
     `revision ${result.revision}, ${result.engine.model} (${result.engine.implementation})`,
+    ...(targetHost ? [`target host ${targetHost.name}: ${hostStateText(targetHost)}`] : []),
     '',
     table(['ATTRIBUTE', 'OP', 'RESULT', 'REASON', 'SOURCE', 'TARGET'], checkRows(result.checks)),
   ];
@@ -132,11 +135,24 @@ export function findRow(target: FoundTarget): string {
     .trimEnd();
 }
 
+/** The last line of `find`: the counts, and the hosts left out for their state, with the flag that keeps them. */
+export function findSummary(s: FindTargetsSummary): string {
+  const hosts = (count: number) => `${count} ${count === 1 ? 'host' : 'hosts'}`;
+  const leftOut = [
+    ...(s.unreachable_hosts_left_out ? [`${hosts(s.unreachable_hosts_left_out)} UNREACHABLE (lease lapsed; --include-unreachable)`] : []),
+    ...(s.draining_hosts_left_out ? [`${hosts(s.draining_hosts_left_out)} DRAINING (--include-draining)`] : []),
+  ];
+  return (
+    `${s.candidates} candidates (${s.distinct_descriptors} distinct descriptors): ${s.compatible} compatible, ${s.rejected} rejected, at revision ${s.revision}` +
+    (leftOut.length > 0 ? `; left out: ${leftOut.join(', ')}` : '')
+  );
+}
+
 export const FIND_HEADER = ['RANK ', 'TARGET'.padEnd(52), 'VERDICT'.padEnd(24), 'EXACT ', 'FREE  ', 'REASONS'].join(' ');
 
-export function time(ts: Timestamp | null | undefined): string {
-  if (!ts) return '-';
-  return new Date(Number(ts.seconds) * 1000 + Math.floor(ts.nanos / 1e6)).toISOString();
+export function time(date: Date | null | undefined): string {
+  if (!date) return '-';
+  return date.toISOString();
 }
 
 function labelsText(labels: Record<string, string>): string {
@@ -151,23 +167,26 @@ export function hostStateText(host: Host): string {
   return host.draining && host.state !== 'HOST_STATE_DRAINING' ? `${state} (draining)` : state;
 }
 
-export function hostRows(hosts: Host[]): string {
+/** Hosts as a table; `wide` adds when each was created and when its lease lapses. */
+export function hostRows(hosts: Host[], wide = false): string {
   return table(
-    ['HOST', 'STATE', 'DEVICES', 'REVISION', 'LAST SYNC', 'LABELS'],
+    ['HOST', 'STATE', 'DEVICES', 'REVISION', 'LAST SYNC', ...(wide ? ['LEASE EXPIRES', 'CREATED'] : []), 'LABELS'],
     hosts.map((host) => [
       host.name,
       hostStateText(host),
       String(host.device_count),
       host.revision,
       time(host.last_sync_time),
+      ...(wide ? [time(host.lease_expire_time), time(host.create_time)] : []),
       labelsText(host.labels),
     ]),
   );
 }
 
-export function deviceRows(devices: Device[]): string {
+/** Devices as a table; `wide` adds the types each also accepts and its labels. */
+export function deviceRows(devices: Device[], wide = false): string {
   return table(
-    ['DEVICE', 'VENDOR', 'API', 'TYPE', 'VERSION', 'FREE', 'REVISION'],
+    ['DEVICE', 'VENDOR', 'API', 'TYPE', 'VERSION', 'FREE', 'REVISION', ...(wide ? ['ALSO ACCEPTS', 'LABELS'] : [])],
     devices.map((device) => [
       device.name,
       device.descriptor.vendor,
@@ -177,6 +196,7 @@ export function deviceRows(devices: Device[]): string {
       // Units held by claims (placement) show beside what the host reported.
       (device.capacity ? `${device.capacity.available}/${device.capacity.total}` : '?') + (device.claimed ? ` (${device.claimed} claimed)` : ''),
       device.revision,
+      ...(wide ? [(device.descriptor.compatible_types ?? []).join(',') || '-', labelsText(device.labels ?? {})] : []),
     ]),
   );
 }
@@ -205,12 +225,24 @@ export function changeSummary(entry: HistoryEntry): string {
 
 const shortKind = (kind: string) => kind.replace(/^CHANGE_KIND_/, '');
 
-export function historyRow(entry: HistoryEntry): string[] {
+/** One history entry as a row; `wide` adds its index in the revision and its chain hash. */
+export function historyRow(entry: HistoryEntry, wide = false): string[] {
   const actor = entry.on_behalf_of ? `${entry.actor} (for ${entry.on_behalf_of})` : entry.actor;
-  return [entry.revision, time(entry.time), shortKind(entry.kind), entry.resource, actor, changeSummary(entry), entry.reason];
+  return [
+    entry.revision,
+    ...(wide ? [String(entry.index)] : []),
+    time(entry.time),
+    shortKind(entry.kind),
+    entry.resource,
+    actor,
+    changeSummary(entry),
+    entry.reason,
+    ...(wide ? [entry.hash] : []),
+  ];
 }
 
 export const HISTORY_HEADERS = ['REVISION', 'TIME', 'CHANGE', 'RESOURCE', 'ACTOR', 'WHAT', 'REASON'];
+export const HISTORY_WIDE_HEADERS = ['REVISION', 'INDEX', 'TIME', 'CHANGE', 'RESOURCE', 'ACTOR', 'WHAT', 'REASON', 'HASH'];
 
 /** One live watch event; fixed widths so lines up as they arrive. */
 export function watchLine(revision: string, event: WatchEvent): string {

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { decodeStatus } from '../proto/rich-status.ts';
 import { backoffMs, DevcompatError, hostName, type RetryPolicy } from './errors.ts';
+import { fromResponse } from './messages.ts';
 import type { KeepAliveResponse } from './types.ts';
 
 /** What a LeaseKeeper reports as it goes; none of these is needed for it to work. */
@@ -179,7 +180,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
       const status = decodeStatus(error);
       pending.reject(new DevcompatError({ ...status, message: status.message || `cannot renew ${pending.name}` }));
     } else {
-      pending.resolve(answer);
+      pending.resolve(fromResponse<KeepAliveResponse>('KeepAliveResponse', answer));
     }
   }
 

@@ -12,14 +12,14 @@
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { backoffMs, DEFAULT_RETRY, DevcompatError, hostName, sleep } from './errors.ts';
-import type { Device, Host, Timestamp, WatchEvent, WatchOptions, WatchResponse } from './types.ts';
+import type { Device, Host, WatchEvent, WatchOptions, WatchResponse } from './types.ts';
 
 /** What the mirror reads the registry through: a DevcompatClient. */
 export interface MirrorSource {
   /** One page of every host, and the revision it reflects. */
-  listHostsPage(request: { page_size?: number; page_token?: string }): Promise<{ hosts: Host[]; next_page_token: string; revision: string }>;
+  listHostsPage(request: { pageSize?: number; pageToken?: string }): Promise<{ hosts: Host[]; next_page_token: string; revision: string }>;
   /** One page of every device. */
-  listDevicesPage(request: { page_size?: number; page_token?: string }): Promise<{ devices: Device[]; next_page_token: string }>;
+  listDevicesPage(request: { pageSize?: number; pageToken?: string }): Promise<{ devices: Device[]; next_page_token: string }>;
   /** The change feed from a revision, resuming by itself on UNAVAILABLE. */
   watch(options: WatchOptions): AsyncIterable<WatchResponse>;
 }
@@ -198,13 +198,13 @@ export class RegistryMirror extends EventEmitter<MirrorEvents> {
     let first: bigint | undefined;
     let token = '';
     do {
-      const page = await this.client.listHostsPage({ page_size: this.pageSize, page_token: token });
+      const page = await this.client.listHostsPage({ pageSize: this.pageSize, pageToken: token });
       first ??= BigInt(page.revision);
       for (const host of page.hosts) hosts.set(host.name.slice('hosts/'.length), host);
       token = page.next_page_token;
     } while (token);
     do {
-      const page = await this.client.listDevicesPage({ page_size: this.pageSize, page_token: token });
+      const page = await this.client.listDevicesPage({ pageSize: this.pageSize, pageToken: token });
       for (const device of page.devices) {
         const { host, device: id } = parseDeviceName(device.name);
         let ofHost = devices.get(host);
@@ -285,7 +285,7 @@ export class RegistryMirror extends EventEmitter<MirrorEvents> {
     return true;
   }
 
-  private applyDevice(event: WatchEvent, revision: bigint, time: Timestamp | null): boolean {
+  private applyDevice(event: WatchEvent, revision: bigint, time: Date | null): boolean {
     const { host, device: id } = parseDeviceName(event.resource);
     // A host's revision and update time are those of its last change, its devices' included.
     const owner = this.hostsById.get(host);

@@ -1,7 +1,25 @@
-// The API's messages as the client library sees them: proto field names, int64 as decimal
-// strings (revisions stay exact), enums by name. They mirror proto/devcompat/v1/*.proto.
+// The API's messages as the client library sees them, typed as the values really are at run
+// time. They mirror proto/devcompat/v1/*.proto:
+// - messages use the proto field names (`device_api`, `warn_only`) both ways; a request with a
+//   field the message does not have (`warnOnly`) is refused (client/messages.ts);
+// - a method's options (everything that is not a message) are camelCase (`requireAvailable`);
+// - int64 values, revisions included, come back as decimal strings (exact beyond 2^53; compare
+//   revisions with `compareRevisions`, never with `<` on strings) and go in as a string, a
+//   number or a bigint;
+// - google.protobuf.Timestamp values are Dates both ways;
+// - an attribute value is a union discriminated by `kind`, as the client returns it;
+// - enums by their full names.
 
 import type { DevcompatError } from './errors.ts';
+import type { BudgetStatus__Output } from '../proto/generated/devcompat/v1/BudgetStatus.ts';
+import type { ClaimedDevice__Output } from '../proto/generated/devcompat/v1/ClaimedDevice.ts';
+import type { ClaimState__Output } from '../proto/generated/devcompat/v1/ClaimState.ts';
+
+/** A revision as a request takes it: a decimal string, a number or a bigint. Answers carry decimal strings. */
+export type RevisionInput = string | number | bigint;
+
+/** An int64 as a request takes it. */
+export type Int64Input = string | number | bigint;
 
 export type CompareOp =
   | 'COMPARE_OP_EQUAL'
@@ -18,39 +36,62 @@ export type CompareOp =
 
 export type Verdict = 'VERDICT_COMPATIBLE' | 'VERDICT_COMPATIBLE_WITH_WARNINGS' | 'VERDICT_INCOMPATIBLE';
 
-export interface AttributeValue {
-  int_value?: string | number;
-  string_value?: string;
-  bool_value?: boolean;
-  version_value?: string;
-  set_value?: { values: string[] };
-}
+/** One typed attribute value as the client returns it: `kind` names the one member that is set. */
+export type AttributeValue =
+  | { kind: 'int_value'; int_value: string }
+  | { kind: 'string_value'; string_value: string }
+  | { kind: 'bool_value'; bool_value: boolean }
+  | { kind: 'version_value'; version_value: string }
+  | { kind: 'set_value'; set_value: { values: string[] } };
 
+/** One typed attribute value as a request takes it: exactly one member, `kind` optional (it must name that member). */
+export type AttributeValueInput =
+  | { kind?: 'int_value'; int_value: Int64Input }
+  | { kind?: 'string_value'; string_value: string }
+  | { kind?: 'bool_value'; bool_value: boolean }
+  | { kind?: 'version_value'; version_value: string }
+  | { kind?: 'set_value'; set_value: { values: string[] } };
+
+/** A rule as the client returns it (every field present). */
 export interface Rule {
   op: CompareOp;
-  values?: AttributeValue[];
+  values: AttributeValue[];
+  range: string;
+  warn_only: boolean;
+}
+
+export interface RuleInput {
+  op: CompareOp;
+  values?: AttributeValueInput[];
   range?: string;
   warn_only?: boolean;
 }
 
+/** A descriptor as the client returns it (every field present). */
 export interface Descriptor {
+  vendor: string;
+  device_api: string;
+  type: string;
+  compatible_types: string[];
+  software_version: string;
+  attributes: Record<string, AttributeValue>;
+  rules: Record<string, Rule>;
+}
+
+/** A descriptor as a request takes it; a Descriptor the client returned is one. */
+export interface DescriptorInput {
   vendor: string;
   device_api: string;
   type: string;
   compatible_types?: string[];
   software_version: string;
-  attributes?: Record<string, AttributeValue>;
-  rules?: Record<string, Rule>;
+  attributes?: Record<string, AttributeValueInput>;
+  rules?: Record<string, RuleInput>;
 }
 
 export interface Capacity {
   total: number;
   available: number;
-}
-
-export interface Timestamp {
-  seconds: string;
-  nanos: number;
 }
 
 /** UNSPECIFIED only where the server could not tell (a failed keepalive). */
@@ -61,15 +102,34 @@ export interface Host {
   labels: Record<string, string>;
   revision: string;
   create_revision: string;
-  create_time: Timestamp;
-  update_time: Timestamp;
-  last_sync_time: Timestamp;
+  create_time: Date;
+  update_time: Date;
+  last_sync_time: Date;
   device_count: number;
   state: HostState;
   /** The operator's mark; kept while the host is unreachable. */
   draining: boolean;
-  /** Absent in history snapshots, watch events and point-in-time reads. */
-  lease_expire_time: Timestamp | null;
+  /** Null in history snapshots, watch events and point-in-time reads. */
+  lease_expire_time: Date | null;
+  /** The shared budgets of its last sync, budget id order, with what live claims hold of each. */
+  budgets: BudgetStatus__Output[];
+}
+
+/** A shared budget of a parent device that several devices of a host draw on (docs/model.md, "Shared budgets"). */
+export interface Budget {
+  budget_id: string;
+  parent?: string;
+  /** uint64 on the wire: a decimal string when read, a number or string when sent. */
+  total: string | number;
+  available: string | number;
+  /** Device id -> amount one unit of it uses. */
+  consumption: Record<string, string | number>;
+}
+
+export interface BudgetStatus {
+  budget: Budget;
+  /** How much of the budget the units live claims hold use (decimal string). */
+  claimed: string;
 }
 
 export interface Device {
@@ -77,17 +137,19 @@ export interface Device {
   descriptor: Descriptor;
   capacity: Capacity | null;
   /** Units live claims hold on the device (placement); what the host reported is `capacity`. */
-  claimed?: number;
+  claimed: number;
+  /** Units one new claim on it alone could take: claims counted, shared budgets applied. */
+  free_units?: number;
   labels: Record<string, string>;
   revision: string;
   create_revision: string;
-  create_time: Timestamp;
-  update_time: Timestamp;
+  create_time: Date;
+  update_time: Date;
 }
 
 export interface DeviceSpec {
   device_id: string;
-  descriptor: Descriptor;
+  descriptor: DescriptorInput;
   capacity?: Capacity;
   labels?: Record<string, string>;
 }
@@ -96,7 +158,10 @@ export interface SyncHostRequest {
   name: string;
   labels?: Record<string, string>;
   devices: DeviceSpec[];
-  expected_revision?: string | number;
+  /** Refuse the write (ABORTED, REVISION_MISMATCH) unless the host is at this revision (0: absent). */
+  expected_revision?: RevisionInput;
+  /** Replaces the host's shared budgets; omitted: none. */
+  budgets?: Budget[];
 }
 
 export interface SyncHostResponse {
@@ -126,7 +191,7 @@ export interface SetHostDrainingResponse {
 
 export interface KeepAliveResponse {
   name: string;
-  lease_expire_time: Timestamp | null;
+  lease_expire_time: Date | null;
   /** The server's lease TTL in milliseconds. */
   ttl_ms: number;
   state: HostState;
@@ -142,8 +207,8 @@ export interface WriteOptions {
  * revision committed at or before it). At most one of the two.
  */
 export interface AsOf {
-  as_of_revision?: string | number;
-  as_of_time?: Date;
+  asOfRevision?: RevisionInput;
+  asOfTime?: Date;
 }
 
 export interface DeviceFilter {
@@ -176,20 +241,31 @@ export interface CompatibilityResult {
 }
 
 /** A device by name (`hosts/{host}/devices/{device}`) or an inline descriptor. */
-export type DeviceRef = string | Descriptor;
+export type DeviceRef = string | DescriptorInput;
 
-export interface FindTargetsOptions extends AsOf {
-  exclude_hosts?: string[];
-  host_labels?: Record<string, string>;
-  require_available?: boolean;
-  limit?: number;
-  include_rejected?: boolean;
-  rejected_limit?: number;
-  include_source_host?: boolean;
+/** Which targets a FindTargets or WatchTargets considers. */
+export interface TargetFilterOptions {
+  /** Hosts (`hosts/{host}`) whose devices are not targets. */
+  excludeHosts?: string[];
+  /** Only devices of hosts with all these labels. */
+  hostLabels?: Record<string, string>;
+  /** Only devices with free capacity (available minus claimed units > 0). */
+  requireAvailable?: boolean;
+  /** Keep the devices of the source's own host (left out by default). */
+  includeSourceHost?: boolean;
   /** Keep the devices of UNREACHABLE hosts (left out by default). */
-  include_unreachable_hosts?: boolean;
+  includeUnreachableHosts?: boolean;
   /** Keep the devices of DRAINING hosts (left out by default). */
-  include_draining_hosts?: boolean;
+  includeDrainingHosts?: boolean;
+}
+
+export interface FindTargetsOptions extends TargetFilterOptions, AsOf {
+  /** Compatible targets at most (0: the server's default). */
+  limit?: number;
+  /** Also stream the rejected candidates, each with its failing checks. */
+  includeRejected?: boolean;
+  /** Rejected candidates at most. */
+  rejectedLimit?: number;
 }
 
 export interface FoundTarget {
@@ -199,7 +275,7 @@ export interface FoundTarget {
   result: CompatibilityResult;
   capacity: Capacity | null;
   /** Units live claims hold on the device (placement); what the host reported is `capacity`. */
-  claimed?: number;
+  claimed: number;
   exact: boolean;
   host_state: HostState;
 }
@@ -210,12 +286,17 @@ export interface FindTargetsSummary {
   compatible: number;
   rejected: number;
   distinct_descriptors: number;
+  /** Hosts holding candidates left out only because their lease lapsed (include_unreachable_hosts keeps them). */
+  unreachable_hosts_left_out: number;
+  /** Reachable hosts holding candidates left out only because they are draining (include_draining_hosts keeps them). */
+  draining_hosts_left_out: number;
 }
 
 export type FindTargetsItem = { target: FoundTarget } | { summary: FindTargetsSummary };
 
 export interface CheckItem {
-  id: string;
+  /** Chosen by the stream when absent. */
+  id?: string;
   source: DeviceRef;
   target: DeviceRef;
 }
@@ -232,12 +313,24 @@ export interface ResourceState {
   host?: Host;
   device?: Device;
   /** Set for a claim entry (placement.proto `Claim`). */
-  claim?: import('../proto/generated/devcompat/v1/Claim.ts').Claim__Output;
+  claim?: Claim;
+}
+
+/** Capacity reserved on devices of one host for one migration (placement.proto). */
+export interface Claim {
+  /** `hosts/{host}/claims/{claim_id}`. */
+  name: string;
+  devices: ClaimedDevice__Output[];
+  state: ClaimState__Output;
+  ttl_ms: number;
+  create_time: Date | null;
+  expire_time: Date | null;
+  end_time: Date | null;
 }
 
 export interface HistoryEntry {
   revision: string;
-  time: Timestamp;
+  time: Date;
   resource: string;
   kind: ChangeKind;
   /** Under mutual TLS the caller's certificate identity (`agent:host-a`); otherwise `x-devcompat-actor`. */
@@ -254,12 +347,14 @@ export interface HistoryEntry {
   hash: string;
 }
 
+/** Which history entries ListHistory returns; every field set must match. */
 export interface HistoryFilter {
+  /** One resource (`hosts/{host}` or `hosts/{host}/devices/{device}`). */
   resource?: string;
-  start_revision?: string | number;
-  end_revision?: string | number;
-  start_time?: Date;
-  end_time?: Date;
+  startRevision?: RevisionInput;
+  endRevision?: RevisionInput;
+  startTime?: Date;
+  endTime?: Date;
   actor?: string;
   order?: 'HISTORY_ORDER_NEWEST_FIRST' | 'HISTORY_ORDER_OLDEST_FIRST';
 }
@@ -276,7 +371,7 @@ export type ChainProblem =
 export interface Compaction {
   checkpoint_revision: string;
   checkpoint_hash: string;
-  time: Timestamp | null;
+  time: Date | null;
   /** '' for compactions made before compaction records existed. */
   actor: string;
   entries_removed: string;
@@ -313,6 +408,18 @@ export interface CompactHistoryResponse {
   compaction: Compaction | null;
 }
 
+// -- Admin ------------------------------------------------------------------------------
+
+export interface BackupResponse {
+  /** The file the server wrote, on its host. */
+  path: string;
+  /** The revision the copy holds. */
+  revision: string;
+  /** The history head the copy ends at: prove it with `audit verify --expect-head`. */
+  head_hash: string;
+  size_bytes: string;
+}
+
 // -- Watch ------------------------------------------------------------------------------
 
 /** Every field set must match; device fields match the descriptor before or after a change. */
@@ -338,7 +445,7 @@ export interface WatchEvent {
 /** All the events of one revision, a progress notification, or (first) the watch's creation. */
 export interface WatchResponse {
   revision: string;
-  time: Timestamp | null;
+  time: Date | null;
   events: WatchEvent[];
   head_hash: string;
   progress: boolean;
@@ -348,7 +455,9 @@ export interface WatchResponse {
 
 export interface WatchOptions {
   /** First revision to deliver (inclusive); absent or 0: from now. */
-  startRevision?: string | number | bigint;
+  startRevision?: RevisionInput;
+  /** How long the watch may last in all, resumptions included (default: no end). */
+  deadlineMs?: number;
   filter?: WatchFilter;
   /** How long the watch may stay quiet before the server sends progress (default 5000, minimum 100). */
   progressIntervalMs?: number;
@@ -363,13 +472,10 @@ export interface WatchOptions {
 
 // -- WatchTargets -----------------------------------------------------------------------
 
-export interface WatchTargetsOptions {
-  exclude_hosts?: string[];
-  host_labels?: Record<string, string>;
-  require_available?: boolean;
-  include_source_host?: boolean;
-  include_unreachable_hosts?: boolean;
-  include_draining_hosts?: boolean;
+export interface WatchTargetsOptions extends TargetFilterOptions {
+  /** How long the stream may last (default: no end). */
+  deadlineMs?: number;
+  /** Aborting ends the iteration quietly. */
   signal?: AbortSignal;
 }
 
@@ -383,7 +489,7 @@ export interface TargetChange {
   result: CompatibilityResult | null;
   capacity: Capacity | null;
   /** Units live claims hold on the device (placement); what the host reported is `capacity`. */
-  claimed?: number;
+  claimed: number;
   exact: boolean;
   host_state: HostState;
 }

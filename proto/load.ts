@@ -16,6 +16,7 @@ export const PROTO_FILES = [
   'devcompat/v1/history.proto',
   'devcompat/v1/watch.proto',
   'devcompat/v1/placement.proto',
+  'devcompat/v1/admin.proto',
 ];
 
 /**
@@ -62,6 +63,7 @@ export interface DevcompatServices {
   HistoryService: grpc.ServiceClientConstructor;
   WatchService: grpc.ServiceClientConstructor;
   PlacementService: grpc.ServiceClientConstructor;
+  AdminService: grpc.ServiceClientConstructor;
 }
 
 export function loadServices(): DevcompatServices {
@@ -76,4 +78,5 @@ export const SERVICE_NAMES = [
   'devcompat.v1.HistoryService',
   'devcompat.v1.WatchService',
   'devcompat.v1.PlacementService',
+  'devcompat.v1.AdminService',
 ] as const;

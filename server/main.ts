@@ -1,7 +1,17 @@
-// `npm start`: the registry on an embedded SQLite file with sensible defaults.
-// Flags override environment variables, which override the defaults.
+// `devcompat serve` (and `npm start`): the registry on an embedded SQLite file with sensible
+// defaults. Its flags are its own (the CLI parses them after `serve`, positionally): `--address`
+// is where it listens (DEVCOMPAT_LISTEN_ADDRESS), unlike the CLI's global `--address`, where
+// clients connect. Flags override environment variables, which override a --config file, which
+// overrides the defaults.
+//
+// The CLI imports this module only when `serve` is asked for, so that other commands do not pay
+// for the server's modules. Run directly (`node --import tsx server/main.ts --db ...`, as tests
+// and benches do), it is the serve command alone.
 
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { applyConfigFile } from '../client/config-file.ts';
 import { pino } from 'pino';
 import { DEFAULT_ADDRESS, DEFAULT_DB_PATH, DEFAULT_MAX_MESSAGE_BYTES, startServer } from './server.ts';
 import { DEFAULT_LEASE_TTL_MS, type RetentionPolicy } from './core/registry.ts';
@@ -9,6 +19,8 @@ import * as limits from './grpc/limits.ts';
 import { startupFailureCause } from './startup-failure.ts';
 import { DEFAULT_STARTUP_CHAIN_CHECK } from './store/startup-check.ts';
 import { loadPolicy } from './grpc/auth.ts';
+import { DEFAULT_SLOW_REQUEST_MS } from './grpc/telemetry.ts';
+import { tracingFromEnv } from './tracing.ts';
 import { chooseStore, redact, storeFactoryOf } from './store/store-choice.ts';
 
 /** `30s`, `500ms`, `2m`, `7d`, or plain milliseconds. */
@@ -52,16 +64,24 @@ function positiveInteger(value: string): number {
   return number;
 }
 
-const program = new Command()
-  .name('devcompat-server')
-  .description('devcompat registry server: device compatibility for live migration')
+function reanchorReason(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('give the reason the anchor is replaced (it is recorded)');
+  return value;
+}
+
+export const SERVE_DESCRIPTION = 'run the registry server (its flags are its own: devcompat serve --help)';
+
+/** The `serve` command, with every server flag. */
+export const serveCommand = () => new Command('serve')
+  .description(SERVE_DESCRIPTION)
+  .addOption(new Option('--config <file>', 'settings file (YAML or JSON), keys named as the flags (lease_ttl: 1h); flags and environment win').env('DEVCOMPAT_SERVE_CONFIG'))
   .addOption(new Option('--db <path>', 'SQLite database file (created with its folder)').env('DEVCOMPAT_DB').default(DEFAULT_DB_PATH))
   .addOption(
     new Option('--store <store>', 'where the registry is stored: sqlite:PATH, or postgres://user@host/db for replicas over PostgreSQL (not with --db)').env(
       'DEVCOMPAT_STORE',
     ),
   )
-  .addOption(new Option('--address <host:port>', 'address to listen on').env('DEVCOMPAT_ADDRESS').default(DEFAULT_ADDRESS))
+  .addOption(new Option('--address <host:port>', 'address to listen on').env('DEVCOMPAT_LISTEN_ADDRESS').default(DEFAULT_ADDRESS))
   .addOption(
     new Option('--durability <mode>', 'full: acknowledge writes once fsynced; relaxed: faster, may lose the last writes on power loss')
       .choices(['full', 'relaxed'])
@@ -93,7 +113,7 @@ const program = new Command()
       .default(limits.DEFAULT_MAX_CONCURRENT_STREAMS),
   )
   .addOption(
-    new Option('--receive-timeout <duration>', 'a request must arrive in full within this time of its call starting, else DEADLINE_EXCEEDED (0: off)')
+    new Option('--receive-timeout <duration>', 'a request must arrive in full within this time of its call starting (a request stream: each message, of its first byte), else DEADLINE_EXCEEDED (0: off)')
       .argParser(durationOrOff)
       .env('DEVCOMPAT_RECEIVE_TIMEOUT')
       .default(limits.DEFAULT_RECEIVE_TIMEOUT_MS, '10s'),
@@ -157,14 +177,29 @@ const program = new Command()
       .env('DEVCOMPAT_ACCEPT_RESTORE')
       .default(false),
   )
+  // No environment variable on purpose: a re-anchoring is a one-off act, never a standing setting.
+  .addOption(
+    new Option('--reanchor <reason>', 'start on a database whose head anchor is missing, unreadable or foreign, re-anchoring it (recorded with your user and this reason)')
+      .argParser(reanchorReason),
+  )
   .addOption(
     new Option('--startup-check <n>', 'newest history entries whose chain is verified at start-up (0: none)')
       .argParser(nonNegativeInteger)
       .env('DEVCOMPAT_STARTUP_CHECK')
       .default(DEFAULT_STARTUP_CHAIN_CHECK),
   )
+  // Observability (docs/operations.md): metrics, slow requests; tracing is configured by OTEL_* variables.
   .addOption(
-    new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).env('DEVCOMPAT_LOG_LEVEL').default('info'),
+    new Option('--metrics-address <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (default: off)').env('DEVCOMPAT_METRICS_ADDRESS'),
+  )
+  .addOption(
+    new Option('--slow-request <duration>', 'log unary calls slower than this at warn (0: never)')
+      .argParser(durationOrOff)
+      .env('DEVCOMPAT_SLOW_REQUEST')
+      .default(DEFAULT_SLOW_REQUEST_MS, '1s'),
+  )
+  .addOption(
+    new Option('--log-level <level>', 'log level (debug: one line per call)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).env('DEVCOMPAT_LOG_LEVEL').default('info'),
   )
   // Security (docs/security.md): TLS, mutual TLS and the authorization policy.
   .addOption(new Option('--tls-cert <file>', 'PEM certificate (chain) the server presents; re-read when it changes').env('DEVCOMPAT_TLS_CERT'))
@@ -172,10 +207,15 @@ const program = new Command()
   .addOption(new Option('--client-ca <file>', 'PEM CA bundle for client certificates: turns on mutual TLS and roles').env('DEVCOMPAT_CLIENT_CA'))
   .addOption(new Option('--authz <file>', 'authorization policy (JSON or YAML) mapping identities to roles').env('DEVCOMPAT_AUTHZ'))
   .addOption(new Option('--insecure', 'allow listening on a non-loopback address without TLS').env('DEVCOMPAT_INSECURE').default(false))
-  .parse();
+  .action(async (_options: unknown, command: Command) => {
+    applyConfigFile(command);
+    await serve({ ...command.opts<ServeOptions>(), dbGiven: command.getOptionValueSource('db') !== 'default' });
+  });
 
-const options = program.opts<{
+export interface ServeOptions {
   db: string;
+  /** Whether --db (or DEVCOMPAT_DB, or the config file) named the database, rather than the default. */
+  dbGiven?: boolean;
   store?: string;
   address: string;
   durability: 'full' | 'relaxed';
@@ -183,6 +223,8 @@ const options = program.opts<{
   leaseTtl: number;
   retain?: RetentionPolicy;
   logLevel: string;
+  metricsAddress?: string;
+  slowRequest: number;
   maxConcurrentStreams: number;
   receiveTimeout: number;
   idleTimeout: number;
@@ -195,65 +237,82 @@ const options = program.opts<{
   sendTimeout: number;
   evictUnreadAfter: number;
   acceptRestore: boolean;
+  reanchor?: string;
   startupCheck: number;
   tlsCert?: string;
   tlsKey?: string;
   clientCa?: string;
   authz?: string;
   insecure: boolean;
-}>();
-const log = pino({ level: options.logLevel, base: { service: 'devcompat' } });
+}
 
-try {
-  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
-    throw new Error('--tls-cert and --tls-key go together');
-  }
-  if (options.clientCa && !options.tlsCert) throw new Error('--client-ca needs --tls-cert and --tls-key');
-  const dbGiven = program.getOptionValueSource('db') !== 'default';
-  const store = chooseStore(options.store, dbGiven ? options.db : undefined, DEFAULT_DB_PATH);
-  if (store.kind === 'postgres') log.info({ store: redact(store.url) }, 'storing the registry in PostgreSQL');
-  const server = await startServer({
-    ...(store.kind === 'postgres' && { store: storeFactoryOf(store, options.startupCheck) }),
-    tls: options.tlsCert && options.tlsKey ? { certFile: options.tlsCert, keyFile: options.tlsKey, clientCaFile: options.clientCa } : undefined,
-    authz: options.authz ? loadPolicy(options.authz) : undefined,
-    insecure: options.insecure,
-    dbPath: store.kind === 'sqlite' ? store.path : redact(store.url),
-    address: options.address,
-    durability: options.durability,
-    maxMessageBytes: options.maxMessageBytes,
-    leaseTtlMs: options.leaseTtl,
-    retention: options.retain,
-    logger: log,
-    limits: {
-      maxConcurrentStreams: options.maxConcurrentStreams,
-      receiveTimeoutMs: options.receiveTimeout,
-      idleTimeoutMs: options.idleTimeout,
-      keepaliveTimeMs: options.keepaliveTime,
-      keepaliveTimeoutMs: options.keepaliveTimeout,
-      maxConnectionAgeMs: options.maxConnectionAge,
-      maxConnectionAgeGraceMs: options.maxConnectionAgeGrace,
-      memoryBudgetBytes: options.memoryBudget,
-      maxFiniteStreams: options.maxFiniteStreams,
-      sendTimeoutMs: options.sendTimeout,
-      evictUnreadAfterMs: options.evictUnreadAfter,
-    },
-    acceptRestore: options.acceptRestore,
-    startupChainCheck: options.startupCheck,
-    onFatal: () => process.exit(1),
-  });
-  const stop = (signal: string) => {
-    log.info({ signal }, 'shutting down');
-    server.close().then(
-      () => process.exit(0),
-      (error) => {
-        log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
+/** Starts the server and stops it on SIGINT/SIGTERM; exits 1 when it cannot start. */
+export async function serve(options: ServeOptions): Promise<void> {
+  const log = pino({ level: options.logLevel, base: { service: 'devcompat' } });
+
+  try {
+    if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+      throw new Error('--tls-cert and --tls-key go together');
+    }
+    if (options.clientCa && !options.tlsCert) throw new Error('--client-ca needs --tls-cert and --tls-key');
+    const store = chooseStore(options.store, options.dbGiven ? options.db : undefined, DEFAULT_DB_PATH);
+    if (store.kind === 'postgres') log.info({ store: redact(store.url) }, 'storing the registry in PostgreSQL');
+    const tracing = await tracingFromEnv();
+    if (tracing) log.info({ exporters: tracing.exporters }, 'tracing on (OTEL_* environment)');
+    const server = await startServer({
+      ...(store.kind === 'postgres' && { store: storeFactoryOf(store, options.startupCheck) }),
+      tls: options.tlsCert && options.tlsKey ? { certFile: options.tlsCert, keyFile: options.tlsKey, clientCaFile: options.clientCa } : undefined,
+      authz: options.authz ? loadPolicy(options.authz) : undefined,
+      insecure: options.insecure,
+      dbPath: store.kind === 'sqlite' ? store.path : redact(store.url),
+      address: options.address,
+      durability: options.durability,
+      maxMessageBytes: options.maxMessageBytes,
+      leaseTtlMs: options.leaseTtl,
+      retention: options.retain,
+      logger: log,
+      limits: {
+        maxConcurrentStreams: options.maxConcurrentStreams,
+        receiveTimeoutMs: options.receiveTimeout,
+        idleTimeoutMs: options.idleTimeout,
+        keepaliveTimeMs: options.keepaliveTime,
+        keepaliveTimeoutMs: options.keepaliveTimeout,
+        maxConnectionAgeMs: options.maxConnectionAge,
+        maxConnectionAgeGraceMs: options.maxConnectionAgeGrace,
+        memoryBudgetBytes: options.memoryBudget,
+        maxFiniteStreams: options.maxFiniteStreams,
+        sendTimeoutMs: options.sendTimeout,
+        evictUnreadAfterMs: options.evictUnreadAfter,
       },
-    );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
-} catch (error) {
-  log.fatal({ err: error }, `devcompat cannot start: ${startupFailureCause(error)}`);
-  process.exit(1);
+      acceptRestore: options.acceptRestore,
+      reanchor: options.reanchor,
+      startupChainCheck: options.startupCheck,
+      metricsAddress: options.metricsAddress,
+      slowRequestMs: options.slowRequest,
+      tracer: tracing?.tracer,
+      onFatal: () => process.exit(1),
+    });
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down');
+      server
+        .close()
+        .then(() => tracing?.shutdown())
+        .then(
+        () => process.exit(0),
+        (error) => {
+          log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  } catch (error) {
+    log.fatal({ err: error }, `devcompat cannot start: ${startupFailureCause(error)}`);
+    process.exit(1);
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await serveCommand().name('devcompat-server').parseAsync(process.argv);
 }

@@ -15,15 +15,23 @@ import { sqliteStore } from './store/worker-store.ts';
 import { registryHandlers } from './grpc/registry-service.ts';
 import { compatibilityHandlers } from './grpc/compatibility-service.ts';
 import { acceptingPreEncoded } from './grpc/verdict-encoding.ts';
+import { adminHandlers } from './grpc/admin-service.ts';
 import { historyHandlers } from './grpc/history-service.ts';
 import { StreamTracker } from './grpc/streams.ts';
 import { reflectionService } from './grpc/reflection.ts';
 import { connectionOptions, defaultLimits, limitsInterceptor, type Limits, type LimitStats } from './grpc/limits.ts';
 import { refuseMalformedRequests, strictServices } from './grpc/strict-decoding.ts';
+import { memoizingSyncHost } from './grpc/sync-host-decoding.ts';
 import { guarded, type GuardedService } from './grpc/auth.ts';
 import { ReloadingServerCredentials, type TlsFiles } from './grpc/tls-credentials.ts';
 import type { AuthzPolicy } from './core/authz.ts';
 import { placementHandlers } from './grpc/placement-service.ts';
+import type { Tracer } from '@opentelemetry/api';
+import { identityFromSubjectAltName } from './core/authz.ts';
+import { isLeaseExpiry } from './core/leases.ts';
+import { DEFAULT_SLOW_REQUEST_MS, telemetryInterceptor } from './grpc/telemetry.ts';
+import type { MetricsListener } from './metrics.ts';
+import { callTracer } from './tracing.ts';
 import { minRevisionInterceptor } from './grpc/min-revision.ts';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
@@ -64,6 +72,11 @@ export interface ServerOptions {
   // Durability at start-up (issue 10) -------------------------------------------------
   /** Accept a database behind or off its head anchor as a restore (recorded; numbering resumes above the anchor). */
   readonly acceptRestore?: boolean;
+  /**
+   * Re-anchor a database whose head anchor is missing, unreadable or another database's, for
+   * this reason (`--reanchor <reason>`): recorded as a revision, logged as a warning.
+   */
+  readonly reanchor?: string;
   /** Newest history entries verified at start-up (default 10,000; 0: none). */
   readonly startupChainCheck?: number;
   /**
@@ -76,6 +89,13 @@ export interface ServerOptions {
   readonly authz?: AuthzPolicy;
   /** Allows listening on a non-loopback address without TLS (`--insecure`; logged as a warning). */
   readonly insecure?: boolean;
+  // Observability (docs/operations.md, Metrics, logs and traces) ----------------------------
+  /** Where Prometheus metrics are served (`host:port`, `/metrics`); undefined: no metrics. */
+  readonly metricsAddress?: string;
+  /** A unary call slower than this many ms is logged at `warn` (default 1000; 0: never). */
+  readonly slowRequestMs?: number;
+  /** Makes one span per call (server/tracing.ts builds it from OTEL_*); undefined: no tracing. */
+  readonly tracer?: Tracer;
 }
 
 /** True for addresses only this machine can reach. */
@@ -115,17 +135,28 @@ export interface RunningServer {
   openStreams(): number;
   /** Calls shed over the memory budget and cut off by the receive timeout, since start. */
   readonly limitStats: Readonly<LimitStats>;
+  /** `host:port` of the metrics listener, when there is one. */
+  readonly metricsAddress?: string;
   close(): Promise<void>;
 }
 
-/** What the store checked while opening; an accepted restore is logged loudly. */
-function logStartupChecks(log: Logger, db: string, startup: ServedStore['startup']): void {
+/** What the store checked while opening; an accepted restore or a re-anchoring is logged loudly. */
+function logStartupChecks(log: Logger, db: string, startup: ServedStore['startup'], reanchor: string | undefined): void {
   if (!startup) return;
   if (startup.restore) {
     log.warn(
       { db, revision: startup.restore.revision, problem: startup.restore.problem },
       `RESTORE ACCEPTED: ${startup.restore.problem}; recorded as revision ${startup.restore.revision}, numbering resumes above it`,
     );
+  }
+  if (startup.reanchored) {
+    const { revision, problem, operator, reason } = startup.reanchored;
+    log.warn(
+      { db, revision, problem, operator, reason },
+      `RE-ANCHORED by ${operator} (${reason}): ${problem}; recorded as revision ${revision}`,
+    );
+  } else if (reanchor !== undefined) {
+    log.warn({ db, reason: reanchor }, '--reanchor given, but the head anchor vouches for the database: nothing was re-anchored');
   }
   log.info({ db, head_anchor: startup.anchor, checked_entries: startup.checkedEntries }, 'database checked');
 }
@@ -155,10 +186,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       path: options.dbPath,
       durability: options.durability ?? 'full',
       acceptRestore: options.acceptRestore,
+      reanchor: options.reanchor,
       startupChainCheck: options.startupChainCheck,
     });
   const store = await openStore();
-  logStartupChecks(log, options.dbPath, store.startup);
+  // prom-client and OpenTelemetry are loaded only when asked for.
+  const metricsModule = options.metricsAddress !== undefined ? await import('./metrics.ts') : undefined;
+  const metrics = metricsModule ? new metricsModule.ServerMetrics() : undefined;
+  metrics?.observeCommits(store);
+  const tracer = options.tracer ? await callTracer(options.tracer) : undefined;
+  logStartupChecks(log, options.dbPath, store.startup, options.reanchor);
   let registry: Registry;
   try {
     registry = await Registry.open(store, { leaseTtlMs: options.leaseTtlMs, clock: options.clock, followLog: store.log });
@@ -178,7 +215,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...connectionOptions(limits),
     // Limits first; then strict input (issue 10): a malformed request is INVALID_ARGUMENT
     // before any handler.
-    interceptors: [limitsInterceptor(limits, log, limitStats), refuseMalformedRequests(log), minRevisionInterceptor(() => registry)],
+    // Telemetry right after the limits, so that it sees every call and how it ended.
+    interceptors: [
+      limitsInterceptor(limits, log, limitStats),
+      telemetryInterceptor({
+        log,
+        slowRequestMs: options.slowRequestMs ?? DEFAULT_SLOW_REQUEST_MS,
+        metrics,
+        tracer,
+        identityOf: policy
+          ? (call) => {
+              try {
+                return identityFromSubjectAltName(call.getAuthContext().sslPeerCertificate?.subjectaltname, policy).identity;
+              } catch {
+                return undefined;
+              }
+            }
+          : undefined,
+        shedCount: () => limitStats.shed,
+        receiveTimeoutMs: limits.receiveTimeoutMs,
+      }),
+      refuseMalformedRequests(log),
+      minRevisionInterceptor(() => registry),
+    ],
   });
   const services = strictServices(loadServices());
   const streams = new StreamTracker({
@@ -188,7 +247,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const watchBufferBytes = options.watchBufferBytes ?? DEFAULT_WATCH_BUFFER_BYTES;
   const hub = new WatchHub(registry, options.clock);
-  server.addService(services.RegistryService.service, secured('RegistryService', registryHandlers(registry, streams, log)));
+  const registryService = services.RegistryService.service;
+  server.addService(
+    { ...registryService, SyncHost: memoizingSyncHost(registryService.SyncHost) },
+    secured('RegistryService', registryHandlers(registry, streams, log)),
+  );
   const compatibility = services.CompatibilityService.service;
   server.addService(
     {
@@ -206,6 +269,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     secured('WatchService', watchHandlers(registry, hub, streams, log, { bufferBytes: watchBufferBytes })),
   );
   server.addService(services.PlacementService.service, secured('PlacementService', placementHandlers(registry, streams, log)));
+  server.addService(services.AdminService.service, secured('AdminService', adminHandlers(registry, log)));
   const health = new HealthImplementation({
     '': 'SERVING',
     ...Object.fromEntries(SERVICE_NAMES.map((name) => [name, 'SERVING' as const])),
@@ -238,8 +302,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const host = address.slice(0, address.lastIndexOf(':'));
   const boundAddress = `${host}:${port}`;
+  let metricsListener: MetricsListener | undefined;
+  if (metricsModule && metrics) {
+    try {
+      metricsListener = await metricsModule.serveMetrics(metrics, options.metricsAddress!, log);
+    } catch (error) {
+      server.forceShutdown();
+      if (credentials instanceof ReloadingServerCredentials) credentials.stop();
+      await store.close();
+      throw error;
+    }
+  }
   // Leases start once the server listens: a lease that ran out while the server was down is
   // expired now, dated when it ran out.
+  const detachMetrics = metrics?.attach({ registry, hub, streams, limitStats });
+  const stopLeaseLog = registry.subscribe((change) => {
+    for (const entry of change.entries) {
+      if (!isLeaseExpiry(entry)) continue;
+      log.info({ host: entry.hostId, revision: change.revision, expired_at: new Date(entry.time).toISOString() }, 'lease expired: host is UNREACHABLE');
+    }
+  });
   registry.startLeases();
   const timers: NodeJS.Timeout[] = [];
   if (options.retention) {
@@ -268,6 +350,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       revision: registry.revision,
       head_hash: registry.headHash,
       lease_ttl_ms: registry.leaseTtlMs,
+      metrics: metricsListener?.address ?? 'off',
+      tracing: options.tracer ? 'on' : 'off',
       limits,
       ...registry.stats,
     },
@@ -280,6 +364,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       health.setStatus('', 'NOT_SERVING');
       for (const name of SERVICE_NAMES) health.setStatus(name, 'NOT_SERVING');
       for (const timer of timers) clearInterval(timer);
+      stopLeaseLog();
       hub.close();
       streams.endAll();
       await new Promise<void>((resolve) => {
@@ -296,6 +381,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       logHead();
       await store.close();
       if (credentials instanceof ReloadingServerCredentials) credentials.stop();
+      detachMetrics?.();
+      await metricsListener?.close();
       log.info('devcompat stopped');
     })();
     return closing;
@@ -316,5 +403,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     void close().finally(() => options.onFatal?.(error));
   });
 
-  return { address: boundAddress, port, registry, watches: hub, openStreams: () => streams.size, limitStats, close };
+  return {
+    address: boundAddress,
+    port,
+    registry,
+    watches: hub,
+    openStreams: () => streams.size,
+    limitStats,
+    metricsAddress: metricsListener?.address,
+    close,
+  };
 }

@@ -126,7 +126,7 @@ test('devcompat find: an mlx5 VF may go to the other host with the same firmware
   t.is(result.code, 0, result.stderr);
   const items = jsonLines(result.stdout);
   const compatible = items.filter((item) => item.target?.rank > 0).map((item) => item.target.name);
-  const rejected = items.filter((item) => item.target && item.target.rank === 0).map((item) => item.target.name);
+  const rejected = items.filter((item) => item.target && (item.target.rank ?? 0) === 0).map((item) => item.target.name);
   t.deepEqual(compatible, ['hosts/mlx-b/devices/0000:3b:00.2', 'hosts/mlx-b/devices/0000:3b:00.3']);
   t.deepEqual(rejected.sort(), ['hosts/mlx-b-upgraded/devices/0000:3b:00.2', 'hosts/mlx-b-upgraded/devices/0000:3b:00.3']);
 });

@@ -7,6 +7,7 @@
 import test from 'ava';
 import { openDatabase } from '../server/store/open-database.ts';
 import { createHash } from 'node:crypto';
+import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SyncHostRequest } from '../client/client.ts';
 import { startupRefusal, startTestServer } from './helpers/server.ts';
@@ -148,6 +149,8 @@ test('editing any one chained column of an entry is caught as ALTERED at that en
     const pristine = openDatabase(server.dbPath, { readonly: true });
     pristine.prepare('VACUUM INTO ?').run(copy);
     pristine.close();
+    // The database registers its head anchor (migration 0006): a copy travels with it.
+    copyFileSync(`${server.dbPath}.head`, `${copy}.head`);
     const db = openDatabase(copy);
     const before = db.prepare('SELECT * FROM history WHERE revision = 4 AND seq = 1').get() as Record<string, unknown>;
     t.is(db.prepare(`UPDATE history SET ${assignment} WHERE revision = 4 AND seq = 1`).run().changes, 1);

@@ -226,9 +226,10 @@ test('history written before the chain existed (schema 0001) is chained when the
 
   const store = new SqliteStore({ path: dbPath, durability: 'full' });
   t.teardown(() => store.close());
-  t.deepEqual(store.migrations.applied, ['0002_leases_and_audit_chain', '0003_identity_and_compaction_record', '0004_placement_claims']);
+  t.deepEqual(store.migrations.applied, ['0002_leases_and_audit_chain', '0003_identity_and_compaction_record', '0004_placement_claims', '0005_shared_budgets', '0006_head_anchor_registration']);
   const state = store.load();
   t.is(state.hosts[0].reachable, true, 'old hosts are reachable');
+  t.is(state.hosts[0].budgets, undefined, 'old hosts have no shared budgets');
   const walk = store.verifyChain({ after: undefined, prevHash: '0'.repeat(64), limit: 100, expectedHead: state.headHash });
   t.deepEqual(walk.broken, undefined);
   t.is(walk.checked, 2);

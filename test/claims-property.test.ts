@@ -1,13 +1,17 @@
 // A property of claims wired into the registry (fast-check): whatever random sequence of host
-// syncs, claim creates, releases, renewals, expiries (the manual clock moving) and restarts
-// (the registry reopened on the same in-memory store) happens, the units live claims hold on
-// a device never exceed what the device has (a device that reports no capacity is one unit),
-// a restart changes no claim, and the registry's count matches the claims it lists. The same
-// across a restart on SQLite is in test/integration-placement.test.ts.
+// syncs (each with or without a random shared budget over some of the host's devices), claim
+// creates, releases, renewals, expiries (the manual clock moving) and restarts (the registry
+// reopened on the same in-memory store) happens, the units live claims hold on a device never
+// exceed what the device has (a device that reports no capacity is one unit), the amounts
+// they draw from a shared budget never exceed what it has available, no device shows more
+// free units than a new claim could take, a restart changes no claim, and the registry's count
+// matches the claims it lists. The same across a restart on SQLite is in
+// test/integration-placement.test.ts and test/integration-budgets.test.ts.
 
 import test from 'ava';
 import fc from 'fast-check';
 import { validateCreateClaim } from '../server/core/claims.ts';
+import type { BudgetInput } from '../server/core/budgets.ts';
 import { DomainError } from '../server/core/errors.ts';
 import { openCore, ORIGIN, syncOf, type CoreRig } from './helpers/core.ts';
 
@@ -15,17 +19,40 @@ const HOSTS = ['h0', 'h1'];
 const DEVICES = ['d0', 'd1', 'd2'];
 
 type Command =
-  | { kind: 'sync'; host: string; available: (number | null)[] }
+  | { kind: 'sync'; host: string; available: (number | null)[]; budget: Budget | null }
   | { kind: 'create'; host: string; id: string; devices: { device: string; count: number }[]; ttl: number }
   | { kind: 'release'; host: string; id: string }
   | { kind: 'renew'; host: string; id: string }
   | { kind: 'advance'; ms: number }
   | { kind: 'restart' };
 
+/** A shared budget: how much is available, and what a unit of each device uses (null: does not draw on it). */
+interface Budget {
+  available: number;
+  perUnit: (number | null)[];
+}
+
 const host = fc.constantFrom(...HOSTS);
+const budget: fc.Arbitrary<Budget> = fc
+  .record({
+    available: fc.integer({ min: 0, max: 8 }),
+    perUnit: fc.array(fc.option(fc.integer({ min: 1, max: 3 })), { minLength: 3, maxLength: 3 }),
+  })
+  .filter((b) => b.perUnit.some((p) => p !== null));
+
+function budgetsOf(b: Budget | null): BudgetInput[] {
+  if (!b) return [];
+  const consumption = Object.fromEntries(DEVICES.flatMap((d, i) => (b.perUnit[i] === null ? [] : [[d, b.perUnit[i]!]])));
+  return [{ budget_id: 'gpu/gm', parent: 'gpu', total: 8, available: b.available, consumption }];
+}
 const id = fc.constantFrom('a', 'b', 'c', 'd', 'e');
 const command: fc.Arbitrary<Command> = fc.oneof(
-  fc.record({ kind: fc.constant('sync' as const), host, available: fc.array(fc.option(fc.integer({ min: 0, max: 4 })), { minLength: 3, maxLength: 3 }) }),
+  fc.record({
+    kind: fc.constant('sync' as const),
+    host,
+    available: fc.array(fc.option(fc.integer({ min: 0, max: 4 })), { minLength: 3, maxLength: 3 }),
+    budget: fc.option(budget),
+  }),
   fc.record({
     kind: fc.constant('create' as const),
     host,
@@ -80,19 +107,37 @@ function checkInvariant(rig: CoreRig): void {
   for (const claim of claims) {
     if (claim.devices.some((d) => d.remaining > d.count || d.remaining < 0)) throw new Error(`claim ${claim.claimId} holds more than it took`);
   }
+  for (const hostId of HOSTS) {
+    const host = rig.registry.findHost(hostId)!;
+    for (const b of host.record.budgets ?? []) {
+      const drawn = claims
+        .filter((c) => c.hostId === hostId)
+        .flatMap((c) => c.devices)
+        .reduce((sum, d) => sum + d.remaining * (b.consumption.get(d.deviceId) ?? 0), 0);
+      if (drawn > b.available) throw new Error(`${hostId}: claims draw ${drawn} of budget ${b.budgetId}, which has ${b.available}`);
+      const claimedOfBudget = rig.registry.budgetClaims(host).get(b.budgetId) ?? 0;
+      if (claimedOfBudget !== drawn) throw new Error(`${hostId}: the budget shows ${claimedOfBudget} claimed, claims draw ${drawn}`);
+      for (const [deviceId, perUnit] of b.consumption) {
+        const device = rig.registry.findDevice(hostId, deviceId)!;
+        const free = rig.registry.freeUnitsOf(device);
+        if (drawn + free * perUnit > b.available) throw new Error(`${hostId}/${deviceId}: ${free} free units would overdraw ${b.budgetId}`);
+      }
+    }
+  }
 }
 
-test('claimed units never exceed capacity through syncs, claims, releases, expiries and restarts', async (t) => {
+test('claimed units never exceed capacity nor a shared budget through syncs, claims, releases, expiries and restarts', async (t) => {
   await fc.assert(
     fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 40 }), async (commands) => {
       let rig = await openCore();
       rig.registry.startLeases();
-      for (const hostId of HOSTS) await rig.registry.syncHost(syncOf(hostId, DEVICES.map((d) => ({ id: d, available: 2 }))), ORIGIN);
+      const initial = budgetsOf({ available: 4, perUnit: [1, 2, null] });
+      for (const hostId of HOSTS) await rig.registry.syncHost(syncOf(hostId, DEVICES.map((d) => ({ id: d, available: 2 })), {}, initial), ORIGIN);
       try {
         for (const c of commands) {
           if (c.kind === 'sync') {
             const devices = DEVICES.map((d, i) => (c.available[i] === null ? d : { id: d, available: c.available[i]! }));
-            await rig.registry.syncHost(syncOf(c.host, devices), ORIGIN);
+            await rig.registry.syncHost(syncOf(c.host, devices, {}, budgetsOf(c.budget)), ORIGIN);
           } else if (c.kind === 'create') {
             const spec = validateCreateClaim({ parent: `hosts/${c.host}`, claim_id: c.id, devices: c.devices, ttl_ms: c.ttl });
             await tolerate(rig.registry.createClaim(spec, ORIGIN));

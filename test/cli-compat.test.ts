@@ -60,6 +60,7 @@ test('check: a newer minor version is compatible; exit 0 and every check is show
   const out = lines(result.stdout);
   t.is(out[0], `VERDICT_COMPATIBLE  ${GVT('gvt-a')} -> ${GVT('gvt-b')}`);
   t.regex(out[1], /^revision \d+, compat-model\/1 \(/);
+  t.is(out[2], 'target host hosts/gvt-b: READY');
   const rows = checkTable(result.stdout);
   t.deepEqual([...rows.keys()], ['vendor', 'device_api', 'type', 'software_version', 'aggregator', 'fence', 'high_gm_mb', 'low_gm_mb', 'pci_ids']);
   t.deepEqual(rows.get('software_version'), ['SEMVER', 'PASS', '', '1.2.0', '1.3.0']);
@@ -131,11 +132,11 @@ test('check --json: the verdict object with its checks, in proto JSON form', asy
       op: 'COMPARE_OP_SEMVER',
       result: 'CHECK_RESULT_FAIL',
       reason: 'MINOR_VERSION_DOWNGRADE',
-      source_value: { version_value: '1.3.0' },
-      target_value: { version_value: '1.1.3' },
+      sourceValue: { versionValue: '1.3.0' },
+      targetValue: { versionValue: '1.1.3' },
     },
   );
-  t.deepEqual(verdict.required_settings, { aggregator: { int_value: '1' } });
+  t.deepEqual(verdict.requiredSettings, { aggregator: { intValue: '1' } });
 });
 
 test('check --json with a descriptor file: exit 0 and the inline side has no name', async (t) => {
@@ -143,9 +144,9 @@ test('check --json with a descriptor file: exit 0 and the inline side has no nam
   t.is(result.code, 0, result.stderr);
   const verdict = JSON.parse(result.stdout);
   t.is(verdict.verdict, 'VERDICT_COMPATIBLE');
-  t.is(verdict.source, '');
+  t.false('source' in verdict); // empty for an inline descriptor: a default, left out in proto3 JSON
   t.is(verdict.target, GVT('gvt-d'));
-  t.deepEqual(verdict.required_settings, { aggregator: { int_value: '2' } });
+  t.deepEqual(verdict.requiredSettings, { aggregator: { intValue: '2' } });
 });
 
 /** The device names of `find` output rows, in order, split into compatible and rejected. */
@@ -257,14 +258,15 @@ test('find --json: one JSON object per line, targets in rank order, then rejecte
   t.is(result.code, 0, result.stderr);
   const items = jsonLines(result.stdout);
   t.deepEqual(
-    items.map((item) => (item.target ? [item.target.name, item.target.rank, item.target.result.verdict] : 'summary')),
+    items.map((item) => (item.target ? [item.target.name, item.target.rank ?? 0, item.target.result.verdict] : 'summary')),
     [[GVT('gvt-d'), 1, 'VERDICT_COMPATIBLE'], [GVT('gvt-b'), 2, 'VERDICT_COMPATIBLE'], [GVT('gvt-c'), 0, 'VERDICT_INCOMPATIBLE'], 'summary'],
   );
   t.deepEqual(items[0].target.capacity, { total: 8, available: 8 });
   t.true(items[0].target.exact);
   t.deepEqual(Object.keys(items[0]), ['target']);
+  t.false('rank' in items[2].target); // rank 0 (rejected) is the default: left out in proto3 JSON
   const summary = items.at(-1).summary;
-  t.like(summary, { candidates: 3, compatible: 2, rejected: 1, distinct_descriptors: 3 });
+  t.like(summary, { candidates: 3, compatible: 2, rejected: 1, distinctDescriptors: 3 });
   t.is(summary.revision, items[0].target.result.revision);
   const failed = items[2].target.result.checks.filter((check: { result: string }) => check.result !== 'CHECK_RESULT_PASS');
   t.deepEqual(failed.map((check: { attribute: string; reason: string }) => `${check.attribute}:${check.reason}`), ['software_version:MINOR_VERSION_DOWNGRADE']);

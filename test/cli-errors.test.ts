@@ -89,7 +89,7 @@ test('the address comes from DEVCOMPAT_ADDRESS when --address is not given', asy
 
 test('an argument that is neither a file nor a device name is refused before any call', async (t) => {
   const line = oneErrorLine(t, await devcompat('127.0.0.1:1', ['check', 'no-such-file.json', GVT_A]));
-  t.is(line, 'devcompat: error: "no-such-file.json" is neither a file nor a device name (hosts/{host}/devices/{device})');
+  t.is(line, 'devcompat: error: no-such-file.json: no such file (nor a device name hosts/{host}/devices/{device})');
 });
 
 test('a devices.json that is not JSON is refused with the file name', async (t) => {

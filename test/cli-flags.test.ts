@@ -122,9 +122,9 @@ test('devices list --device-api lists only devices with that device_api', async 
     cli('--json', 'devices', 'list', '--device-api', 'vfio-ap'),
   ]);
   t.is(ap.code, 0, ap.stderr);
-  t.true(jsonLines(all.stdout).some((device) => device.descriptor.device_api === 'vfio-pci'));
+  t.true(jsonLines(all.stdout).some((device) => device.descriptor.deviceApi === 'vfio-pci'));
   t.deepEqual(
-    jsonLines(ap.stdout).map((device) => [device.name, device.descriptor.device_api]),
+    jsonLines(ap.stdout).map((device) => [device.name, device.descriptor.deviceApi]),
     [[GVT('ap'), 'vfio-ap']],
   );
 });
@@ -143,7 +143,7 @@ test.serial('sync --expected-revision: a stale revision is refused as ABORTED an
     `devcompat: ABORTED: ${host} is at revision ${current}, not the expected ${stale}: re-read it and retry\n`,
   );
   const device = JSON.parse((await cli('--json', 'devices', 'get', 'hosts/cas-sync/devices/0000:3b:00.0')).stdout);
-  t.is(device.descriptor.attributes.manager.version_value, '535.104.5');
+  t.is(device.descriptor.attributes.manager.versionValue, '535.104.5');
   t.is(await hostRevision(host), current);
 
   // 0 means "must not exist yet".

@@ -48,7 +48,7 @@ test('place a two-vGPU-plus-VF VM, claim the chosen units, list, renew and relea
   const listed = await devcompat(server.address, ['claims', 'list', '--host', 'big']);
   t.deepEqual(listed.stdout.trim().split('\n').map((l) => l.split('  ')[0]), ['hosts/big/claims/mig-7']);
   const json = await devcompat(server.address, ['--json', 'claims', 'get', 'hosts/big/claims/mig-7']);
-  t.like(JSON.parse(json.stdout), { name: 'hosts/big/claims/mig-7', state: 'CLAIM_STATE_ACTIVE', ttl_ms: 600000 });
+  t.like(JSON.parse(json.stdout), { name: 'hosts/big/claims/mig-7', state: 'CLAIM_STATE_ACTIVE', ttlMs: 600000 });
   const renewed = await devcompat(server.address, ['claims', 'renew', 'hosts/big/claims/mig-7', '--ttl', '900000']);
   t.is(renewed.code, 0, renewed.stderr);
   const released = await devcompat(server.address, ['claims', 'release', 'hosts/big/claims/mig-7']);

@@ -5,7 +5,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { devcompat, fixture, jsonLines, spawnWithOutput, type ChildOutput } from './helpers/cli.ts';
+import { CLI, devcompat, fixture, jsonLines, spawnWithOutput, type ChildOutput } from './helpers/cli.ts';
 import { tempDir } from './helpers/server.ts';
 
 interface LogLine {
@@ -25,16 +25,16 @@ const parseLog = (line: string): LogLine | undefined => {
   }
 };
 
-/** Starts server/main.ts and waits for its 'devcompat serving' log line. */
+/** Starts `devcompat serve` (what `npm start` runs) and waits for its 'devcompat serving' log line. */
 async function startMain(t: ExecutionContext, args: string[], env: Record<string, string> = {}): Promise<{ main: ChildOutput; serving: LogLine }> {
-  const main = spawnWithOutput(process.execPath, ['--import', 'tsx', 'server/main.ts', ...args], { env });
+  const main = spawnWithOutput(process.execPath, [CLI, 'serve', ...args], { env });
   t.teardown(async () => {
     if (main.child.exitCode === null && main.child.signalCode === null) {
       main.child.kill('SIGKILL');
       await main.exited;
     }
   });
-  const line = await main.waitForLine((text) => parseLog(text)?.msg === 'devcompat serving');
+  const line = await main.waitForLine((text) => parseLog(text)?.msg === 'devcompat serving', 60_000);
   return { main, serving: parseLog(line)! };
 }
 
@@ -48,7 +48,7 @@ async function stop(t: ExecutionContext, main: ChildOutput): Promise<void> {
   t.true(messages.includes('devcompat stopped'));
 }
 
-test('main.ts creates the database folder, logs the real port, serves and stops with 0 on SIGTERM', async (t) => {
+test('devcompat serve creates the database folder, logs the real port, serves and stops with 0 on SIGTERM', async (t) => {
   const dir = tempDir(t);
   const db = path.join(dir, 'sub', 'dir', 'x.db');
   const { main, serving } = await startMain(t, ['--db', db, '--address', '127.0.0.1:0']);
@@ -70,10 +70,11 @@ test('main.ts creates the database folder, logs the real port, serves and stops 
   await stop(t, main);
 });
 
-test('DEVCOMPAT_DB and DEVCOMPAT_ADDRESS configure main.ts; the registry survives a restart', async (t) => {
+test('DEVCOMPAT_DB and DEVCOMPAT_LISTEN_ADDRESS configure devcompat serve (not the clients\' DEVCOMPAT_ADDRESS); the registry survives a restart', async (t) => {
   const dir = tempDir(t);
   const db = path.join(dir, 'state', 'registry.db');
-  const env = { DEVCOMPAT_DB: db, DEVCOMPAT_ADDRESS: '127.0.0.1:0' };
+  // DEVCOMPAT_ADDRESS is where clients connect: serve must not listen there.
+  const env = { DEVCOMPAT_DB: db, DEVCOMPAT_LISTEN_ADDRESS: '127.0.0.1:0', DEVCOMPAT_ADDRESS: '127.0.0.1:1' };
 
   const first = await startMain(t, [], env);
   t.is(first.serving.db, db);

@@ -129,9 +129,59 @@ test('close commits the writes already queued and refuses new ones', async (t) =
   const closing = registry.close();
   const refused = registry.syncHost(syncOf('later'), ORIGIN);
   await closing;
+  t.truthy(registry.findHost('late'), 'the queued write is committed before close() resolves');
   t.true((await queued).changed);
   const error = await t.throwsAsync(refused);
   t.true(error instanceof DomainError && error.reason === 'UNAVAILABLE');
-  t.truthy(registry.findHost('late'));
+  t.regex(error!.message, /shutting down/, 'the refusal says why');
   t.is(registry.findHost('later'), undefined);
+});
+
+test('close waits for the batch being committed and for the writes queued behind it', async (t) => {
+  const { registry, store } = await openCore();
+  const first = registry.syncHost(syncOf('a'), ORIGIN);
+  await new Promise((resolve) => setImmediate(resolve)); // the first batch is now committing
+  const behind = registry.syncHost(syncOf('a', ['gpu0', 'gpu1']), ORIGIN);
+  await registry.close();
+  t.is(registry.revision, 2, 'both batches were committed by the time close() resolved');
+  t.is(registry.findHost('a')!.devices.size, 2);
+  t.is((await store.load()).revision, 2, 'and stored');
+  t.is((await first).revision, 1);
+  t.is((await behind).revision, 2);
+});
+
+test('a batch whose every write is refused makes no commit', async (t) => {
+  const { registry, store } = await openCore();
+  await registry.syncHost(syncOf('a'), ORIGIN);
+  const commits = store.commits;
+  const outcomes = await Promise.allSettled([
+    registry.syncHost({ ...syncOf('a'), expectedRevision: 99 }, ORIGIN),
+    registry.deleteHost('ghost', undefined, ORIGIN),
+  ]);
+  t.deepEqual(outcomes.map((o) => o.status), ['rejected', 'rejected']);
+  t.is(store.commits, commits, 'the store was not called for an empty batch');
+  await registry.close();
+});
+
+test('an unsubscribed listener hears no later revision', async (t) => {
+  const { registry } = await openCore();
+  const heard: number[] = [];
+  const unsubscribe = registry.subscribe((change) => heard.push(change.revision));
+  await registry.syncHost(syncOf('a'), ORIGIN);
+  unsubscribe();
+  await registry.syncHost(syncOf('b'), ORIGIN);
+  t.deepEqual(heard, [1]);
+  await registry.close();
+});
+
+test('each kind of write is acknowledged with its own result', async (t) => {
+  const { registry } = await openCore();
+  const sync = await registry.syncHost(syncOf('a', ['gpu0', 'gpu1']), ORIGIN);
+  t.deepEqual(Object.keys(sync).sort(), ['changed', 'created', 'deleted', 'host', 'revision', 'updated']);
+  const drain = await registry.setDraining('a', true, ORIGIN);
+  t.deepEqual(Object.keys(drain).sort(), ['changed', 'host', 'revision'], 'a state change reports no device counts');
+  t.like(drain, { revision: 2, changed: true });
+  const deleted = await registry.deleteHost('a', undefined, ORIGIN);
+  t.deepEqual(deleted, { revision: 3, devicesDeleted: 2 });
+  await registry.close();
 });

@@ -339,3 +339,37 @@ test('a deleted host\'s renewed lease is not persisted; with nothing renewed, no
   t.deepEqual([...(await store.load()).leaseExpiries.keys()], ['other'], 'the deleted host has no lease');
   await registry.close();
 });
+
+test('hosts synced at different times each lapse at their own expiry, though checks skip the hosts while none is due', async (t) => {
+  const { registry, clock } = await openCore({ leaseTtlMs: TTL });
+  const start = clock.now();
+  await registry.syncHost(syncOf('a'), ORIGIN);
+  registry.startLeases();
+  clock.advanceTo(start + 300);
+  await registry.syncHost(syncOf('b'), ORIGIN);
+  clock.advanceTo(start + 500);
+  registry.keepAlive('a'); // a now runs to start + 500 + TTL, after b
+  clock.advanceTo(start + 300 + TTL - 1);
+  await settled(registry, 'b');
+  t.true(registry.findHost('b')!.record.reachable);
+  clock.advanceTo(start + 300 + TTL);
+  await settled(registry, 'b');
+  t.false(registry.findHost('b')!.record.reachable, 'b lapsed at its expiry');
+  t.true(registry.findHost('a')!.record.reachable, 'a was renewed');
+  await registry.syncHost(syncOf('c'), ORIGIN); // c runs to start + 300 + 2 TTL
+  clock.advanceTo(start + 500 + TTL);
+  await settled(registry, 'a');
+  t.false(registry.findHost('a')!.record.reachable, 'a lapsed at its renewed expiry');
+  t.true(registry.findHost('c')!.record.reachable);
+  clock.advanceTo(start + 300 + 2 * TTL);
+  await settled(registry, 'c');
+  t.false(registry.findHost('c')!.record.reachable, 'c, synced after the last scan, lapsed at its expiry');
+  // Now no host is READY: a check finds nothing due; a host synced after it still lapses.
+  clock.advance(TTL);
+  await settled(registry, 'c');
+  await registry.syncHost(syncOf('d'), ORIGIN);
+  clock.advance(TTL);
+  await settled(registry, 'd');
+  t.false(registry.findHost('d')!.record.reachable, 'd, synced when no lease was due, lapsed at its expiry');
+  await registry.close();
+});

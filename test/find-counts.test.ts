@@ -18,7 +18,7 @@ test('summary counts are the same whether rejected candidates are visited or onl
   const summaryOf = async (source: string, options: Parameters<typeof client.findTargets>[1]) => {
     let summary: FindTargetsSummary | undefined;
     const rejectedHosts: string[] = [];
-    for await (const item of client.findTargets(source, { ...options, rejected_limit: 10_000 })) {
+    for await (const item of client.findTargets(source, { ...options, rejectedLimit: 10_000 })) {
       if ('summary' in item) summary = item.summary;
       else if (item.target.rank === 0) rejectedHosts.push(item.target.name.split('/devices/')[0]);
     }
@@ -28,13 +28,13 @@ test('summary counts are the same whether rejected candidates are visited or onl
   let checked = 0;
   for (const source of [sources.gvtg, sources.nvidia, sources.mlx5]) {
     // Exclude hosts that do hold rejected candidates, so that the count must subtract them.
-    const { rejectedHosts } = await summaryOf(source.name, { include_rejected: true, limit: 1 });
+    const { rejectedHosts } = await summaryOf(source.name, { includeRejected: true, limit: 1 });
     const withRejected = [...new Set(rejectedHosts)].slice(0, 3);
     t.is(withRejected.length, 3);
     for (const exclude of [[], withRejected]) {
-      const options = { exclude_hosts: exclude, limit: 1 };
+      const options = { excludeHosts: exclude, limit: 1 };
       const counted = await summaryOf(source.name, options);
-      const visited = await summaryOf(source.name, { ...options, include_rejected: true });
+      const visited = await summaryOf(source.name, { ...options, includeRejected: true });
       t.deepEqual(counted.summary, visited.summary, `${source.name} excluding [${exclude.join(', ')}]`);
       t.is(visited.rejectedStreamed, visited.summary.rejected, 'every rejected candidate was streamed when asked');
       t.true(counted.summary.rejected > 0 && counted.summary.compatible > 0);

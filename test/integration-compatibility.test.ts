@@ -187,7 +187,7 @@ test('FindTargets streams every ranking vector\'s targets in the expected order'
   t.true(totalDevices > Math.max(...fixtures.rankings.map((r) => r.targets.length)), 'rankings share the registry');
 
   for (const ranking of fixtures.rankings) {
-    const found = await findAll(t, client, asDescriptor(ranking.source), { include_rejected: true });
+    const found = await findAll(t, client, asDescriptor(ranking.source), { includeRejected: true });
     t.deepEqual(names(found.targets), ranking.expect_order, `${ranking.id}: order`);
     t.deepEqual(found.rejected, [], `${ranking.id}: nothing rejected`);
     t.deepEqual(
@@ -198,6 +198,8 @@ test('FindTargets streams every ranking vector\'s targets in the expected order'
         compatible: ranking.targets.length,
         rejected: 0,
         distinct_descriptors: new Set(ranking.targets.map((x) => JSON.stringify(x.descriptor))).size,
+        unreachable_hosts_left_out: 0,
+        draining_hosts_left_out: 0,
       },
       `${ranking.id}: summary`,
     );
@@ -297,7 +299,7 @@ async function fleet(t: Parameters<typeof startTestServer>[0]) {
 
 test('FindTargets ranks compatible targets, then lists rejected ones with their reasons', async (t) => {
   const { client, source, d, revision } = await fleet(t);
-  const found = await findAll(t, client, source, { include_rejected: true });
+  const found = await findAll(t, client, source, { includeRejected: true });
   // Exact first; then the compatible type at distance 0 before the newer minor.
   t.deepEqual(names(found.targets), [d('h1'), d('h4'), d('h2')]);
   t.deepEqual(
@@ -320,7 +322,7 @@ test('FindTargets ranks compatible targets, then lists rejected ones with their 
     ],
   );
   t.is(found.rejected[1].capacity, null, 'unknown capacity is absent');
-  t.deepEqual(found.summary, { revision, candidates: 5, compatible: 3, rejected: 2, distinct_descriptors: 5 });
+  t.deepEqual(found.summary, { revision, candidates: 5, compatible: 3, rejected: 2, distinct_descriptors: 5, unreachable_hosts_left_out: 0, draining_hosts_left_out: 0 });
   for (const target of [...found.targets, ...found.rejected]) {
     t.is(target.result.source, source);
     t.is(target.result.target, target.name);
@@ -335,7 +337,7 @@ test('FindTargets leaves out the source\'s own host unless asked, and an inline 
   t.false(names(byDefault.targets).includes(source));
   t.is(byDefault.summary.candidates, 5);
 
-  const withOwnHost = await findAll(t, client, source, { include_source_host: true });
+  const withOwnHost = await findAll(t, client, source, { includeSourceHost: true });
   // The source itself is an exact match with unknown capacity: after h1 (2 free).
   t.deepEqual(names(withOwnHost.targets), [d('h1'), source, d('h4'), d('h2')]);
   t.is(withOwnHost.targets[1].capacity, null);
@@ -349,26 +351,26 @@ test('FindTargets leaves out the source\'s own host unless asked, and an inline 
 test('FindTargets filters by excluded hosts, host labels and free capacity', async (t) => {
   const { client, source, d } = await fleet(t);
 
-  const excluded = await findAll(t, client, source, { exclude_hosts: ['hosts/h1', 'h4'], include_rejected: true });
+  const excluded = await findAll(t, client, source, { excludeHosts: ['hosts/h1', 'h4'], includeRejected: true });
   t.deepEqual(names(excluded.targets), [d('h2')]);
   t.deepEqual(names(excluded.rejected), [d('h3'), d('h3', '0000:00:03.0')]);
   t.like(excluded.summary, { candidates: 3, compatible: 1, rejected: 2 });
 
-  const zoneA = await findAll(t, client, source, { host_labels: { zone: 'a' }, include_rejected: true });
+  const zoneA = await findAll(t, client, source, { hostLabels: { zone: 'a' }, includeRejected: true });
   t.deepEqual(names(zoneA.targets), [d('h1')]);
   t.deepEqual(names(zoneA.rejected), [d('h3'), d('h3', '0000:00:03.0')]);
   t.like(zoneA.summary, { candidates: 3, compatible: 1, rejected: 2 });
 
-  const rack = await findAll(t, client, source, { host_labels: { zone: 'a', rack: 'r1' } });
+  const rack = await findAll(t, client, source, { hostLabels: { zone: 'a', rack: 'r1' } });
   t.deepEqual(names(rack.targets), [d('h1')]);
   t.like(rack.summary, { candidates: 1, compatible: 1, rejected: 0 });
 
-  const nowhere = await findAll(t, client, source, { host_labels: { zone: 'c' }, include_rejected: true });
+  const nowhere = await findAll(t, client, source, { hostLabels: { zone: 'c' }, includeRejected: true });
   t.deepEqual([...nowhere.targets, ...nowhere.rejected], []);
   t.like(nowhere.summary, { candidates: 0, compatible: 0, rejected: 0 });
 
   // h2 has none free and h3's second device an unknown capacity: both are left out.
-  const available = await findAll(t, client, source, { require_available: true, include_rejected: true });
+  const available = await findAll(t, client, source, { requireAvailable: true, includeRejected: true });
   t.deepEqual(names(available.targets), [d('h1'), d('h4')]);
   t.deepEqual(names(available.rejected), [d('h3')]);
   t.like(available.summary, { candidates: 3, compatible: 2, rejected: 1 });
@@ -380,7 +382,7 @@ test('FindTargets limits what it streams but counts every candidate', async (t) 
   t.deepEqual(names(one.targets), [d('h1')]);
   t.like(one.summary, { candidates: 5, compatible: 3, rejected: 2 });
 
-  const two = await findAll(t, client, source, { limit: 2, include_rejected: true, rejected_limit: 1 });
+  const two = await findAll(t, client, source, { limit: 2, includeRejected: true, rejectedLimit: 1 });
   t.deepEqual(names(two.targets), [d('h1'), d('h4')]);
   t.deepEqual(names(two.rejected), [d('h3')], 'the nearest miss');
   t.like(two.summary, { candidates: 5, compatible: 3, rejected: 2 });
@@ -392,7 +394,7 @@ test('FindTargets limits what it streams but counts every candidate', async (t) 
 
 test('FindTargets never offers devices of another vendor or type, and follows deletions', async (t) => {
   const { client, source, d } = await fleet(t);
-  const all = await findAll(t, client, source, { include_rejected: true, include_source_host: true });
+  const all = await findAll(t, client, source, { includeRejected: true, includeSourceHost: true });
   const offered = new Set(names([...all.targets, ...all.rejected]));
   t.false(offered.has(d('h5')), 'another vendor');
   t.false(offered.has(d('h5', '0000:00:04.0')), 'another type that does not accept the source type');
@@ -401,7 +403,7 @@ test('FindTargets never offers devices of another vendor or type, and follows de
 
   await client.syncHost({ name: 'h1', labels: { zone: 'a', rack: 'r1' }, devices: [] });
   await client.deleteHost('hosts/h4');
-  const after = await findAll(t, client, source, { include_rejected: true });
+  const after = await findAll(t, client, source, { includeRejected: true });
   t.deepEqual(names(after.targets), [d('h2')]);
   t.like(after.summary, { revision: '8', candidates: 3, compatible: 1, rejected: 2 });
 });

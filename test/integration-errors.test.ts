@@ -226,11 +226,11 @@ test('Get and Check: unknown names are NOT_FOUND, malformed names INVALID_ARGUME
   await rejectsWith(t, collect(client.findTargets('hosts/h1/devices/gpu9')), grpc.status.NOT_FOUND, 'FindTargets from an unknown device');
   const limit = await rejectsWith(t, collect(client.findTargets(gvt('1.2.0'), { limit: 10_001 })), grpc.status.INVALID_ARGUMENT);
   t.deepEqual(fields(limit), ['limit']);
-  const excluded = await rejectsWith(t, collect(client.findTargets(gvt('1.2.0'), { exclude_hosts: ['ok', 'Not OK'] })), grpc.status.INVALID_ARGUMENT);
+  const excluded = await rejectsWith(t, collect(client.findTargets(gvt('1.2.0'), { excludeHosts: ['ok', 'Not OK'] })), grpc.status.INVALID_ARGUMENT);
   t.deepEqual(fields(excluded), ['exclude_hosts[1]']);
-  const selector = await rejectsWith(t, collect(client.findTargets(gvt('1.2.0'), { host_labels: { 'Bad Key': 'x' } })), grpc.status.INVALID_ARGUMENT);
+  const selector = await rejectsWith(t, collect(client.findTargets(gvt('1.2.0'), { hostLabels: { 'Bad Key': 'x' } })), grpc.status.INVALID_ARGUMENT);
   t.true(fields(selector)[0].startsWith('host_labels'));
-  const page = await rejectsWith(t, client.listDevicesPage({ page_size: -1 }), grpc.status.INVALID_ARGUMENT);
+  const page = await rejectsWith(t, client.listDevicesPage({ pageSize: -1 }), grpc.status.INVALID_ARGUMENT);
   t.deepEqual(fields(page), ['page_size']);
 });
 

@@ -9,7 +9,7 @@ import type { DevcompatClient, HistoryEntry } from '../client/client.ts';
 import { startTestServer } from './helpers/server.ts';
 import { asDescriptor, collect, extraClient, findAll, gvt, historyOf, loadVectors, names, nextMillisecond, rejectsWith } from './helpers/integration.ts';
 
-const timeMs = (ts: { seconds: string; nanos: number }) => Number(ts.seconds) * 1000 + ts.nanos / 1e6;
+const timeMs = (time: Date) => time.getTime();
 const summary = (e: HistoryEntry) => [e.revision, e.resource, e.kind.replace('CHANGE_KIND_', ''), e.actor];
 /** Entries as summaries, sorted by revision then resource (order within a revision is not specified). */
 const byRevision = (entries: HistoryEntry[]) =>
@@ -148,18 +148,18 @@ test('history filters by resource, revision range, time range and actor', async 
   t.deepEqual(await filtered({ resource: dev(H2, 'gpu0') }), of('2', '5').filter((e) => e[1] === dev(H2, 'gpu0')));
   t.deepEqual(await filtered({ resource: 'hosts/h3' }), []);
 
-  t.deepEqual(await filtered({ start_revision: 2, end_revision: 3 }), of('2', '3'));
-  t.deepEqual(await filtered({ start_revision: 4 }), of('4', '5'));
-  t.deepEqual(await filtered({ end_revision: '1' }), of('1'));
-  t.deepEqual(await filtered({ start_revision: 3, end_revision: 3, resource: H1 }), of('3'));
+  t.deepEqual(await filtered({ startRevision: 2, endRevision: 3 }), of('2', '3'));
+  t.deepEqual(await filtered({ startRevision: 4 }), of('4', '5'));
+  t.deepEqual(await filtered({ endRevision: '1' }), of('1'));
+  t.deepEqual(await filtered({ startRevision: 3, endRevision: 3, resource: H1 }), of('3'));
 
   // Times: start inclusive, end exclusive.
   const oldest = await historyOf(agent, { order: 'HISTORY_ORDER_OLDEST_FIRST' });
   const timeOf = (revision: string) => new Date(timeMs(oldest.find((e) => e.revision === revision)!.time));
-  t.deepEqual(await filtered({ start_time: timeOf('3'), end_time: timeOf('5') }), of('3', '4'));
-  t.deepEqual(await filtered({ start_time: timeOf('5') }), of('5'));
-  t.deepEqual(await filtered({ end_time: timeOf('2') }), of('1'));
-  t.deepEqual(await filtered({ start_time: new Date(timeOf('2').getTime() + 1), end_time: timeOf('3') }), []);
+  t.deepEqual(await filtered({ startTime: timeOf('3'), endTime: timeOf('5') }), of('3', '4'));
+  t.deepEqual(await filtered({ startTime: timeOf('5') }), of('5'));
+  t.deepEqual(await filtered({ endTime: timeOf('2') }), of('1'));
+  t.deepEqual(await filtered({ startTime: new Date(timeOf('2').getTime() + 1), endTime: timeOf('3') }), []);
 
   t.deepEqual(await filtered({ actor: 'admin' }), of('3', '5'));
   t.deepEqual(await filtered({ actor: 'anonymous' }), of('4'), 'a client without an actor is recorded as anonymous');
@@ -167,7 +167,7 @@ test('history filters by resource, revision range, time range and actor', async 
   t.deepEqual(await filtered({ actor: 'admin', resource: H1 }), of('3'));
   t.deepEqual(await filtered({ actor: 'nobody' }), []);
 
-  const bad = await rejectsWith(t, agent.listHistoryPage({ start_revision: 4, end_revision: 2 }), grpc.status.INVALID_ARGUMENT);
+  const bad = await rejectsWith(t, agent.listHistoryPage({ startRevision: 4, endRevision: 2 }), grpc.status.INVALID_ARGUMENT);
   t.true(bad.fieldViolations.length > 0);
   const badResource = await rejectsWith(t, agent.listHistoryPage({ resource: 'hosts/h1/devices/' }), grpc.status.INVALID_ARGUMENT);
   t.deepEqual(badResource.fieldViolations.map((v) => v.field), ['resource']);
@@ -185,7 +185,7 @@ test('history pages return every entry exactly once, and a page token only fits 
     const pages: HistoryEntry[][] = [];
     let token = '';
     do {
-      const page = await agent.listHistoryPage(filter, { page_size: 2, page_token: token });
+      const page = await agent.listHistoryPage(filter, { pageSize: 2, pageToken: token });
       t.is(page.revision, '5', 'each page carries the revision');
       t.true(page.entries.length <= 2);
       pages.push(page.entries);
@@ -197,12 +197,12 @@ test('history pages return every entry exactly once, and a page token only fits 
   }
   t.is((await historyOf(agent)).length, STORY.length);
 
-  const first = await agent.listHistoryPage({ resource: H1 }, { page_size: 2 });
+  const first = await agent.listHistoryPage({ resource: H1 }, { pageSize: 2 });
   t.truthy(first.next_page_token);
   for (const other of [{ resource: H2 }, {}, { resource: H1, actor: 'admin' }, { resource: H1, order: 'HISTORY_ORDER_OLDEST_FIRST' as const }]) {
     const error = await rejectsWith(
       t,
-      agent.listHistoryPage(other, { page_size: 2, page_token: first.next_page_token }),
+      agent.listHistoryPage(other, { pageSize: 2, pageToken: first.next_page_token }),
       grpc.status.INVALID_ARGUMENT,
       `token reused with ${JSON.stringify(other)}`,
     );
@@ -213,7 +213,7 @@ test('history pages return every entry exactly once, and a page token only fits 
   const rest: HistoryEntry[] = [];
   let token = first.next_page_token;
   while (token) {
-    const page = await agent.listHistoryPage({ resource: H1 }, { page_size: 2, page_token: token });
+    const page = await agent.listHistoryPage({ resource: H1 }, { pageSize: 2, pageToken: token });
     rest.push(...page.entries);
     token = page.next_page_token;
   }
@@ -263,7 +263,7 @@ test('a restart on the same file keeps hosts, devices, history, find results and
   t.is(first.server.registry.revision, 5);
 
   const before = await snapshot(client);
-  const findBefore = await findAll(t, client, 'hosts/h2/devices/gpu0', { include_rejected: true, include_source_host: true });
+  const findBefore = await findAll(t, client, 'hosts/h2/devices/gpu0', { includeRejected: true, includeSourceHost: true });
   const checkBefore = await client.check('hosts/h1/devices/gpu0', 'hosts/h1/devices/gpu1');
   t.deepEqual(before.h1.last_sync_time, touched.host.last_sync_time);
 
@@ -272,7 +272,7 @@ test('a restart on the same file keeps hosts, devices, history, find results and
   t.like(second.server.registry.stats, { hosts: 2, devices: 3 });
   const after = await snapshot(second.client);
   t.deepEqual(after, before, 'hosts, devices and history read back the same');
-  const findAfter = await findAll(t, second.client, 'hosts/h2/devices/gpu0', { include_rejected: true, include_source_host: true });
+  const findAfter = await findAll(t, second.client, 'hosts/h2/devices/gpu0', { includeRejected: true, includeSourceHost: true });
   t.deepEqual(findAfter, findBefore, 'FindTargets gives the same answer');
   t.deepEqual(names(findAfter.targets), ['hosts/h2/devices/gpu0', 'hosts/h1/devices/gpu0', 'hosts/h1/devices/gpu1']);
   t.deepEqual(await second.client.check('hosts/h1/devices/gpu0', 'hosts/h1/devices/gpu1'), checkBefore);

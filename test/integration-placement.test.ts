@@ -5,11 +5,11 @@
 
 import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
-import type { Descriptor, DevcompatClient } from '../client/client.ts';
+import type { DescriptorInput, DevcompatClient } from '../client/client.ts';
 import { startTestServer } from './helpers/server.ts';
 import { collect, gvt, historyOf, rejectsWith } from './helpers/integration.ts';
 
-const VF: Descriptor = gvt('1.0.0', { vendor: '15b3', type: 'mlx5-vf', attributes: {}, rules: {} });
+const VF: DescriptorInput = gvt('1.0.0', { vendor: '15b3', type: 'mlx5-vf', attributes: {}, rules: {} });
 
 /** A source host running the VM, and two targets: `big` with one 2-unit GPU, `small` with two 1-unit GPUs. */
 async function fleet(client: DevcompatClient) {
@@ -38,8 +38,8 @@ async function fleet(client: DevcompatClient) {
 }
 
 const VM = [
-  { request_id: 'gpu', source: 'hosts/src/devices/gpu0', count: 2 },
-  { request_id: 'nic', source: 'hosts/src/devices/vf0' },
+  { requestId: 'gpu', source: 'hosts/src/devices/gpu0', count: 2 },
+  { requestId: 'nic', source: 'hosts/src/devices/vf0' },
 ];
 
 test('FindPlacements streams hosts that take the whole VM with one assignment each; a claim takes a host out', async (t) => {
@@ -112,7 +112,7 @@ test('claims: create, retry, conflict, exhausted, get, list, renew, release, and
     ['hosts/big/devices/gpu0', 2],
     ['hosts/big/devices/vf0', 1],
   ]);
-  const available = await collect(client.findTargets('hosts/src/devices/gpu0', { require_available: true }));
+  const available = await collect(client.findTargets('hosts/src/devices/gpu0', { requireAvailable: true }));
   t.deepEqual(
     available.flatMap((i) => ('target' in i ? [i.target.name] : [])).sort(),
     ['hosts/small/devices/gpu0', 'hosts/small/devices/gpu1'],
@@ -189,7 +189,7 @@ test('claims are events on the watch feed, and WatchTargets follows claimed unit
   const controller = new AbortController();
   t.teardown(() => controller.abort());
   const feed = client.watch({ startRevision: 1, signal: controller.signal });
-  const targets = client.watchTargets('hosts/src/devices/vf0', { require_available: true, signal: controller.signal });
+  const targets = client.watchTargets('hosts/src/devices/vf0', { requireAvailable: true, signal: controller.signal });
   // The baseline: both VFs are available.
   const baseline: string[] = [];
   // Read with next(): breaking out of a for-await would end the stream.
@@ -216,4 +216,25 @@ test('claims are events on the watch feed, and WatchTargets follows claimed unit
     t.is(event.after?.claim?.state, 'CLAIM_STATE_ACTIVE');
     break;
   }
+});
+
+test('FindPlacements ranks two hosts that tie but for a claim by the units left free: claimed units count as used', async (t) => {
+  const { client } = await startTestServer(t);
+  await fleet(client);
+  const twin = (name: string) =>
+    client.syncHost({
+      name,
+      devices: [
+        { device_id: 'gpu0', descriptor: gvt('1.2.0'), capacity: { total: 4, available: 4 } },
+        { device_id: 'vf0', descriptor: VF, capacity: { total: 2, available: 2 } },
+      ],
+    });
+  await twin('hosts/twin-a');
+  await twin('hosts/twin-b');
+  const hostsOf = async () =>
+    (await collect(client.findPlacements(VM))).flatMap((i) => ('placement' in i ? [[i.placement.host, i.placement.key?.free_units_after]] : []));
+  t.deepEqual((await hostsOf()).slice(0, 2), [['hosts/twin-a', 3], ['hosts/twin-b', 3]], 'alike: the name decides');
+  // Another migration claims twin-a's spare VF: it still takes the VM exactly, with fewer units left.
+  await client.claims.create('twin-a', 'other', [{ device: 'vf0' }]);
+  t.deepEqual((await hostsOf()).slice(0, 2), [['hosts/twin-b', 3], ['hosts/twin-a', 2]]);
 });

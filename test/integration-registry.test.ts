@@ -4,11 +4,11 @@
 
 import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
-import type { Descriptor, DeviceSpec, Host, SyncHostResponse } from '../client/client.ts';
+import type { DescriptorInput, DeviceSpec, Host, SyncHostResponse } from '../client/client.ts';
 import { startTestServer } from './helpers/server.ts';
 import { collect, findAll, gvt, historyOf, names, nextMillisecond, rejectsWith, valueJson } from './helpers/integration.ts';
 
-const timeMs = (ts: { seconds: string; nanos: number }) => Number(ts.seconds) * 1000 + ts.nanos / 1e6;
+const timeMs = (time: Date) => time.getTime();
 
 /** What a sync reports, without the host (checked separately). */
 const counts = (response: SyncHostResponse) => ({
@@ -32,7 +32,7 @@ async function changes(client: Parameters<typeof historyOf>[0], filter: Paramete
 
 test('a synced host and its devices read back, descriptors in canonical form', async (t) => {
   const { client, server } = await startTestServer(t);
-  const descriptor: Descriptor = {
+  const descriptor: DescriptorInput = {
     vendor: '8086',
     device_api: 'vfio-pci',
     type: 'i915-GVTg_V5_4',
@@ -181,17 +181,17 @@ test('each changing sync is one revision with exact counts; removed devices are 
     ['5', 'hosts/h1/devices/a', 'UPDATED'],
     ['6', 'hosts/h1/devices/a', 'UPDATED'],
   ]);
-  const [labelChange] = await historyOf(client, { start_revision: 3, end_revision: 3 });
+  const [labelChange] = await historyOf(client, { startRevision: 3, endRevision: 3 });
   t.deepEqual(labelChange.before?.host?.labels, { zone: 'a' });
   t.deepEqual(labelChange.after?.host?.labels, { zone: 'b' });
-  const [capacityChange] = await historyOf(client, { start_revision: 4, end_revision: 4 });
+  const [capacityChange] = await historyOf(client, { startRevision: 4, endRevision: 4 });
   t.deepEqual(capacityChange.before?.device?.capacity, { total: 4, available: 4 });
   t.deepEqual(capacityChange.after?.device?.capacity, { total: 4, available: 1 });
 });
 
 test('resyncing the same state, in any equivalent form, changes nothing', async (t) => {
   const { client, server } = await startTestServer(t);
-  const canonical: Descriptor = {
+  const canonical: DescriptorInput = {
     vendor: '8086',
     device_api: 'vfio-pci',
     type: 'i915-GVTg_V5_4',
@@ -219,7 +219,7 @@ test('resyncing the same state, in any equivalent form, changes nothing', async 
 
   // The same state: devices, labels and set members reordered, duplicates, `v` prefix,
   // leading zeros, int64 as a number, empty lists and maps spelled out or left out.
-  const equivalent: Descriptor = {
+  const equivalent: DescriptorInput = {
     rules: {
       family: { op: 'COMPARE_OP_ONE_OF', values: [{ string_value: 'skl' }, { string_value: 'kbl' }, { string_value: 'skl' }] },
       features: { op: 'COMPARE_OP_SUPERSET', values: [], range: '', warn_only: false },
@@ -325,9 +325,9 @@ test('expected_revision: a stale one is ABORTED with nothing written; 0 means mu
 async function catalogue(t: Parameters<typeof startTestServer>[0]) {
   const testServer = await startTestServer(t);
   const { client } = testServer;
-  const mlx: Descriptor = { vendor: '15b3', device_api: 'vfio-pci', type: 'mlx5_vfio_pci', software_version: '1.1.0' };
-  const nvidia: Descriptor = { vendor: '10de', device_api: 'vfio-pci', type: 'nvidia-525', software_version: '17.3.0' };
-  const ccw: Descriptor = { vendor: 'ibm', device_api: 'vfio-ccw', type: 'vfio_ccw-io', software_version: '1.0.0' };
+  const mlx: DescriptorInput = { vendor: '15b3', device_api: 'vfio-pci', type: 'mlx5_vfio_pci', software_version: '1.1.0' };
+  const nvidia: DescriptorInput = { vendor: '10de', device_api: 'vfio-pci', type: 'nvidia-525', software_version: '17.3.0' };
+  const ccw: DescriptorInput = { vendor: 'ibm', device_api: 'vfio-ccw', type: 'vfio_ccw-io', software_version: '1.0.0' };
   await client.syncHost({
     name: 'alpha',
     labels: { zone: 'a', tier: 'gold' },
@@ -435,7 +435,7 @@ test('ListDevices and ListHosts paginate: every item exactly once, in name order
   const devicePages: string[][] = [];
   let token = '';
   do {
-    const page = await client.listDevicesPage({ page_size: 2, page_token: token });
+    const page = await client.listDevicesPage({ pageSize: 2, pageToken: token });
     t.is(page.revision, revision);
     t.true(page.devices.length <= 2);
     devicePages.push(names(page.devices));
@@ -448,7 +448,7 @@ test('ListDevices and ListHosts paginate: every item exactly once, in name order
   const hostPages: Host[][] = [];
   token = '';
   do {
-    const page = await client.listHostsPage({ page_size: 2, page_token: token });
+    const page = await client.listHostsPage({ pageSize: 2, pageToken: token });
     t.is(page.revision, revision);
     hostPages.push(page.hosts);
     token = page.next_page_token;
@@ -465,27 +465,27 @@ test('ListDevices and ListHosts paginate: every item exactly once, in name order
   t.deepEqual(names(await collect(client.listHosts({ labels: { zone: 'nowhere' } }))), []);
 
   // A filtered device listing pages too, and its token is bound to its filter.
-  const first = await client.listDevicesPage({ filter: { vendor: '8086' }, page_size: 3 });
+  const first = await client.listDevicesPage({ filter: { vendor: '8086' }, pageSize: 3 });
   t.deepEqual(names(first.devices), ALL_DEVICES.filter((n) => !n.includes('3b:00.2') && !n.includes('beta/devices/0000:00:03.0') && !n.includes('0.0.1234')).slice(0, 3));
-  const rest = await client.listDevicesPage({ filter: { vendor: '8086' }, page_size: 3, page_token: first.next_page_token });
+  const rest = await client.listDevicesPage({ filter: { vendor: '8086' }, pageSize: 3, pageToken: first.next_page_token });
   t.deepEqual(names(rest.devices), ['hosts/gamma/devices/0000:00:02.0']);
   t.is(rest.next_page_token, '');
   const misuse = await rejectsWith(
     t,
-    client.listDevicesPage({ filter: { vendor: '10de' }, page_size: 3, page_token: first.next_page_token }),
+    client.listDevicesPage({ filter: { vendor: '10de' }, pageSize: 3, pageToken: first.next_page_token }),
     grpc.status.INVALID_ARGUMENT,
     'a device page token reused with another filter',
   );
   t.deepEqual(misuse.fieldViolations.map((v) => v.field), ['page_token']);
-  const hostsPage = await client.listHostsPage({ labels: { zone: 'a' }, page_size: 1 });
+  const hostsPage = await client.listHostsPage({ labels: { zone: 'a' }, pageSize: 1 });
   const hostMisuse = await rejectsWith(
     t,
-    client.listHostsPage({ labels: { zone: 'c' }, page_size: 1, page_token: hostsPage.next_page_token }),
+    client.listHostsPage({ labels: { zone: 'c' }, pageSize: 1, pageToken: hostsPage.next_page_token }),
     grpc.status.INVALID_ARGUMENT,
     'a host page token reused with other labels',
   );
   t.deepEqual(hostMisuse.fieldViolations.map((v) => v.field), ['page_token']);
-  await rejectsWith(t, client.listHostsPage({ page_token: 'not-a-token' }), grpc.status.INVALID_ARGUMENT);
+  await rejectsWith(t, client.listHostsPage({ pageToken: 'not-a-token' }), grpc.status.INVALID_ARGUMENT);
 });
 
 // ---------------------------------------------------------------------------------------
@@ -515,23 +515,23 @@ test('DeleteHost removes a host and its devices, records it, and FindTargets no 
   t.deepEqual(names(await collect(client.listHosts())), ['hosts/other', 'hosts/src']);
   t.like(server.registry.stats, { hosts: 2, devices: 2 });
 
-  const after = await findAll(t, client, 'hosts/src/devices/gpu0', { include_rejected: true });
+  const after = await findAll(t, client, 'hosts/src/devices/gpu0', { includeRejected: true });
   t.deepEqual(names(after.targets), ['hosts/other/devices/gpu0']);
   t.like(after.summary, { revision: '4', candidates: 1 });
 
   t.deepEqual(
-    (await changes(client, { start_revision: 4 })),
+    (await changes(client, { startRevision: 4 })),
     [
       ['4', 'hosts/doomed', 'DELETED'],
       ['4', 'hosts/doomed/devices/gpu0', 'DELETED'],
       ['4', 'hosts/doomed/devices/gpu1', 'DELETED'],
     ],
   );
-  for (const entry of await historyOf(client, { start_revision: 4 })) {
+  for (const entry of await historyOf(client, { startRevision: 4 })) {
     t.is(entry.after, null, `${entry.resource}: nothing after a deletion`);
     t.truthy(entry.before?.host ?? entry.before?.device, `${entry.resource}: what was deleted`);
   }
-  const [hostEntry] = await historyOf(client, { resource: 'hosts/doomed', start_revision: 4 }).then((es) => es.filter((e) => e.resource === 'hosts/doomed'));
+  const [hostEntry] = await historyOf(client, { resource: 'hosts/doomed', startRevision: 4 }).then((es) => es.filter((e) => e.resource === 'hosts/doomed'));
   t.deepEqual(hostEntry.before?.host?.labels, { zone: 'a' });
 
   // Unknown hosts: NOT_FOUND, and nothing written.
@@ -615,7 +615,7 @@ test('concurrent syncs of one host both commit, in order, each planned on the ot
   t.deepEqual(counts(second), { revision: '2', changed: true, created: 1, updated: 1, deleted: 0 });
   t.like(await client.getHost('h1'), { revision: '2', create_revision: '1', labels: { zone: 'b' }, device_count: 2 });
   t.is((await client.getDevice('hosts/h1/devices/a')).descriptor.software_version, '1.3.0');
-  const [update] = (await historyOf(client, { resource: 'hosts/h1/devices/a', start_revision: 2 }));
+  const [update] = (await historyOf(client, { resource: 'hosts/h1/devices/a', startRevision: 2 }));
   t.is(update.kind, 'CHANGE_KIND_UPDATED');
   t.is(update.before?.device?.descriptor.software_version, '1.2.0');
 
@@ -657,7 +657,7 @@ test('label filters follow label changes, removals, deletions, re-creations and 
   const devicesWith = async (client: typeof first.client, filter: { labels?: Record<string, string>; host_labels?: Record<string, string> }) =>
     names(await collect(client.listDevices(filter)));
   const findIn = async (client: typeof first.client, hostLabels: Record<string, string>) =>
-    names((await findAll(t, client, gvt('1.2.0'), { host_labels: hostLabels })).targets).sort();
+    names((await findAll(t, client, gvt('1.2.0'), { hostLabels: hostLabels })).targets).sort();
 
   let { client } = first;
   await client.syncHost({ name: 'h1', labels: { zone: 'a', rack: 'r1' }, devices: [device('d1', { pool: 'x' }), device('d2', { pool: 'y' })] });

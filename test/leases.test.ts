@@ -34,7 +34,9 @@ async function targetsOf(client: { findTargets: Function }, source: string, opti
   return names.sort();
 }
 
-function ms(timestamp: { seconds: string | number; nanos: number }): number {
+/** A time in ms: the client returns Dates, the core Timestamp objects. */
+function ms(timestamp: Date | { seconds: string | number; nanos: number }): number {
+  if (timestamp instanceof Date) return timestamp.getTime();
   return Number(timestamp.seconds) * 1000 + timestamp.nanos / 1e6;
 }
 
@@ -97,7 +99,7 @@ test('a lapsed lease makes the host UNREACHABLE, recorded and left out; a keepal
   t.is((await server.client.getHost('hosts/lapsing')).state, 'HOST_STATE_UNREACHABLE');
   t.is((await server.client.getHost('hosts/alive')).state, 'HOST_STATE_READY', 'kept alive by keepalives');
   t.deepEqual(await targetsOf(server.client, 'hosts/source/devices/gpu0'), ['hosts/alive/devices/gpu0']);
-  t.deepEqual(await targetsOf(server.client, 'hosts/source/devices/gpu0', { include_unreachable_hosts: true }), [
+  t.deepEqual(await targetsOf(server.client, 'hosts/source/devices/gpu0', { includeUnreachableHosts: true }), [
     'hosts/alive/devices/gpu0',
     'hosts/lapsing/devices/gpu0',
   ]);
@@ -166,7 +168,7 @@ test('DRAINING: excluded as a target, still listed, kept by a sync, cleared by t
   t.true(drained.host.draining);
   t.regex(drained.head_hash, /^[0-9a-f]{64}$/);
   t.deepEqual(await targetsOf(server.client, 'hosts/source/devices/gpu0'), []);
-  t.deepEqual(await targetsOf(server.client, 'hosts/source/devices/gpu0', { include_draining_hosts: true }), ['hosts/target/devices/gpu0']);
+  t.deepEqual(await targetsOf(server.client, 'hosts/source/devices/gpu0', { includeDrainingHosts: true }), ['hosts/target/devices/gpu0']);
   t.deepEqual((await collect(server.client.listHosts())).map((h) => [h.name, h.state]), [
     ['hosts/source', 'HOST_STATE_READY'],
     ['hosts/target', 'HOST_STATE_DRAINING'],

@@ -13,8 +13,10 @@ import { findSources } from '../bench/find-sources.ts';
 import { syncRequest } from '../bench/load.ts';
 import { DevcompatError } from '../client/client.ts';
 import { startTestServer } from './helpers/server.ts';
+import { cachedRss, RSS_READING_MS } from '../server/grpc/limits.ts';
 import { eventually, rawClients } from './helpers/watch.ts';
 import { protoRoot } from '../proto/load.ts';
+import { MessageFraming } from '../server/grpc/message-framing.ts';
 
 interface RawOutcome {
   status?: number;
@@ -102,6 +104,81 @@ test('a request sent in parts that arrives whole within the receive timeout is a
   call.stream.end(bytes.subarray(3));
   t.is((await call.ended).status, grpc.status.OK);
   t.is(server.limitStats.receiveTimeouts, 0);
+});
+
+test('a request stream whose client stops mid-message is cut off at the receive timeout; one idle between messages is not', async (t) => {
+  const { server, client } = await startTestServer(t, { limits: { receiveTimeoutMs: 1500 } });
+  const raw = rawSession(server.address);
+  t.teardown(() => raw.session.destroy());
+  const type = protoRoot().lookupType('devcompat.v1.CheckCompatibilityStreamRequest');
+  const checks = frame(type.encode(type.fromObject({ checks: [] })).finish());
+  const answers = (call: ReturnType<typeof raw.open>) => {
+    let received = 0;
+    const waiters: (() => void)[] = [];
+    call.stream.on('data', () => {
+      received++;
+      waiters.splice(0).forEach((wake) => wake());
+    });
+    return { count: () => received, next: () => new Promise<void>((resolve) => waiters.push(resolve)) };
+  };
+
+  // A bidi stream that sent one whole message, was answered, and stays open saying nothing.
+  const idle = raw.open('/devcompat.v1.CompatibilityService/CheckCompatibilityStream', false);
+  const idleAnswers = answers(idle);
+  const first = idleAnswers.next();
+  idle.stream.write(checks);
+  await first;
+  const baseline = server.openStreams();
+
+  // Two request streams that stop part-way through a message: 8 MiB announced, 1 MiB sent,
+  // after one whole message on the bidi stream; and a KeepAlive stopped inside its prefix.
+  const stalled = raw.open('/devcompat.v1.CompatibilityService/CheckCompatibilityStream', false);
+  answers(stalled);
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(8 * 1024 * 1024, 1);
+  stalled.stream.write(Buffer.concat([checks, prefix, Buffer.alloc(1024 * 1024, 0x0a)]));
+  const keepAlive = raw.open('/devcompat.v1.RegistryService/KeepAlive');
+  keepAlive.stream.write(Buffer.from([0, 0, 0]));
+
+  // Other clients are served meanwhile.
+  await client.syncHost({ name: 'hosts/a', devices: [] });
+  t.is((await client.getHost('hosts/a')).name, 'hosts/a');
+
+  for (const cut of [await stalled.ended, await keepAlive.ended]) {
+    t.is(cut.status, grpc.status.DEADLINE_EXCEEDED);
+    t.regex(cut.message ?? '', /a message of the request stream was not received in full within 1500 ms \(--receive-timeout\) of its first byte/);
+    t.is(cut.rstCode, http2.constants.NGHTTP2_CANCEL, 'the stream was reset, so its partial message is released');
+  }
+  t.is(server.limitStats.receiveTimeouts, 2);
+  await eventually(() => server.openStreams() === baseline, 10_000, 'the cut-off stream to be released by its handler');
+
+  // The idle stream has now been silent for longer than the receive timeout (the stalled one
+  // was cut off after it), and is still served.
+  t.is(idleAnswers.count(), 1);
+  const second = idleAnswers.next();
+  idle.stream.write(checks);
+  await second;
+  t.is(idleAnswers.count(), 2);
+  idle.stream.end();
+  t.is((await idle.ended).status, grpc.status.OK);
+  t.is(server.limitStats.receiveTimeouts, 2);
+});
+
+test('message framing: a message is part-way from its first prefix byte to its last byte, in any chunking', (t) => {
+  const messages = [Buffer.alloc(0), Buffer.from('abc'), Buffer.alloc(70_000, 1)].map(frame);
+  const bytes = Buffer.concat(messages);
+  for (const size of [1, 2, 5, 7, 16_384, bytes.length]) {
+    const framing = new MessageFraming();
+    let completed = 0;
+    const partWay: boolean[] = [];
+    for (let at = 0; at < bytes.length; at += size) {
+      completed += framing.feed(bytes.subarray(at, at + size));
+      partWay.push(framing.midMessage);
+    }
+    t.is(completed, 3, `chunks of ${size}`);
+    t.false(framing.midMessage, `chunks of ${size}`);
+    if (size === 1) t.deepEqual([partWay[0], partWay[4], partWay[5], partWay[7]], [true, false, true, true]);
+  }
 });
 
 test('over the memory budget new calls are shed with RESOURCE_EXHAUSTED; health and keepalives are not', async (t) => {
@@ -241,4 +318,19 @@ test('with one search allowed at a time, searches one after the other are all se
     t.is(summaries, 1);
   }
   t.is(server.openStreams(), 0);
+});
+
+test('the resident set size is read at most once per 10 ms, and again after', (t) => {
+  let reads = 0;
+  let now = 0;
+  const rss = cachedRss(
+    () => ++reads * 1000,
+    () => now,
+  );
+  t.is(rss(), 1000);
+  now = RSS_READING_MS - 1;
+  t.is(rss(), 1000, 'within 10 ms: the same reading');
+  now = RSS_READING_MS;
+  t.is(rss(), 2000, 'after 10 ms: read again');
+  t.is(reads, 2);
 });

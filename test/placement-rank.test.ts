@@ -140,3 +140,25 @@ test('shared budgets limit what a host can take: two vGPU types of one parent ca
   t.deepEqual(result.placements.map((p) => [p.assignment.key.nonExact, p.assignment.key.distance[2]]), [[1, 4]]);
   t.is(result.placements[0].assignment.key.freeUnitsAfter, 0, 'the budget is used up (the sibling type too), the VF taken');
 });
+
+test('claimed units count as used in the free-units tie-break: of two hosts alike but for a claim, the unclaimed one comes first', (t) => {
+  const devices = (): DeviceModel[] => [
+    { id: 'gpu0', descriptor: vgpu('535.104.5'), capacity: cap(4) },
+    { id: 'gpu1', descriptor: vgpu('535.104.5'), capacity: cap(4) },
+    { id: 'vf0', descriptor: VF, capacity: cap(1, 1) },
+  ];
+  // `h-a` would win on its name; another migration's claim on three of its units leaves it fewer.
+  const claimed = hostOf('h-a', devices(), [], { gpu1: 3 });
+  const free = hostOf('h-b', devices());
+  const result = rankPlacements([claimed, free], { limit: 10, explain: false, explainLimit: 0 });
+  t.deepEqual(
+    result.placements.map((p) => [p.hostId, p.assignment.key.nonExact, p.assignment.key.freeUnitsAfter]),
+    [
+      ['h-b', 0, 9 - 3],
+      ['h-a', 0, 9 - 3 - 3],
+    ],
+  );
+  // Without the claim the name decides: h-a first.
+  const tied = rankPlacements([hostOf('h-a', devices()), free], { limit: 10, explain: false, explainLimit: 0 });
+  t.deepEqual(tied.placements.map((p) => p.hostId), ['h-a', 'h-b']);
+});

@@ -32,7 +32,7 @@ const host = (name: string, devices: DeviceSpec[], labels: Record<string, string
 /** The commit time of every revision, from history (ms). */
 async function revisionTimes(client: Parameters<typeof historyOf>[0]): Promise<Map<string, number>> {
   const times = new Map<string, number>();
-  for (const entry of await historyOf(client, { order: 'HISTORY_ORDER_OLDEST_FIRST' })) times.set(entry.revision, timestampMs(entry.time));
+  for (const entry of await historyOf(client, { order: 'HISTORY_ORDER_OLDEST_FIRST' })) times.set(entry.revision, entry.time.getTime());
   return times;
 }
 
@@ -109,7 +109,7 @@ test('FindTargets as of a revision ranks what it ranked then: later targets, del
   await client.syncHost(host('x', [device('gpu0', '1.1.0'), device('gpu1', '2.0.0')]));
   const R = (await drain('hosts/c', true)).revision;
 
-  const atR = await findAll(t, client, SRC, { include_rejected: true });
+  const atR = await findAll(t, client, SRC, { includeRejected: true });
   const atRPlain = await findAll(t, client, SRC);
   const atRDraining = await findTargetsRaw(raw.compatibility, { source: { name: SRC }, include_draining_hosts: true });
   t.is(atR.summary.revision, R);
@@ -130,7 +130,7 @@ test('FindTargets as of a revision ranks what it ranked then: later targets, del
   await client.syncHost(host('b', [device('gpu0', '1.2.0', { capacity: { total: 4, available: 0 } })])); // b/gpu1 removed
   await client.syncHost(host('src', [device('gpu0', '1.2.5'), device('gpu1', '1.2.0')])); // the source itself changes
 
-  const now = await findAll(t, client, SRC, { include_rejected: true });
+  const now = await findAll(t, client, SRC, { includeRejected: true });
   t.notDeepEqual(names(now.targets), names(atR.targets), 'the current answer differs');
   t.true(names(now.targets).includes('hosts/e/devices/gpu0'));
   t.true(names(now.targets).includes('hosts/c/devices/gpu0'));
@@ -394,4 +394,26 @@ test('FindTargets leaves out devices of UNREACHABLE and DRAINING hosts unless as
     ['hosts/ready/devices/gpu0', 'HOST_STATE_READY'],
   ]);
   t.deepEqual([...agents.errors, ...back.errors], [], 'every keepalive renewed a lease');
+});
+
+test("FindTargets' summary counts the hosts left out for their state, now and at a past revision", async (t) => {
+  const { client } = await start(t);
+  await client.syncHost(host('src', [device('gpu0', '1.2.0')]));
+  await client.syncHost(host('ready', [device('gpu0', '1.2.0')]));
+  await client.syncHost(host('drained', [device('gpu0', '1.2.0')], { zone: 'a' }));
+  await client.syncHost(host('elsewhere', [device('gpu0', '1.2.0')], { zone: 'b' }));
+  await client.setHostDraining('hosts/drained', true);
+  const R = (await client.setHostDraining('hosts/elsewhere', true)).revision;
+  await client.setHostDraining('hosts/drained', false);
+  await client.setHostDraining('hosts/elsewhere', false);
+
+  const summary = async (options: Parameters<typeof findAll>[3]) => (await findAll(t, client, 'hosts/src/devices/gpu0', options)).summary;
+  t.like(await summary({}), { candidates: 3, unreachable_hosts_left_out: 0, draining_hosts_left_out: 0 });
+  // At R both were draining: the past view's walk counts them, as the live path would have.
+  t.like(await summary({ asOfRevision: R }), { candidates: 1, draining_hosts_left_out: 2 });
+  t.like(await summary({ asOfRevision: R, includeRejected: true }), { candidates: 1, draining_hosts_left_out: 2 });
+  // A host the request's own filters leave out is not counted as left out for its state.
+  t.like(await summary({ asOfRevision: R, hostLabels: { zone: 'a' } }), { candidates: 0, draining_hosts_left_out: 1 });
+  t.like(await summary({ asOfRevision: R, excludeHosts: ['drained', 'elsewhere'] }), { candidates: 1, draining_hosts_left_out: 0 });
+  t.like(await summary({ asOfRevision: R, includeDrainingHosts: true }), { candidates: 3, draining_hosts_left_out: 0 });
 });

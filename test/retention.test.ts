@@ -38,5 +38,5 @@ test('--retain 7d compacts the history older than seven days at start-up', async
   t.deepEqual([...new Set(history.map((entry) => Number(entry.revision)))], [5, 6, 7, 8, 9, 10]);
   const verified = await client.verifyHistory({ expectedHead: head });
   t.like(verified, { intact: true, checkpoint_revision: '4', head_hash: head });
-  t.is((await client.getDevice('hosts/h1/devices/gpu0', { as_of_revision: '5' })).descriptor.software_version, '1.4.0');
+  t.is((await client.getDevice('hosts/h1/devices/gpu0', { asOfRevision: '5' })).descriptor.software_version, '1.4.0');
 });

@@ -11,26 +11,11 @@ import path from 'node:path';
 import { DevcompatClient } from '../client/client.ts';
 import { startServer } from '../server/server.ts';
 import { startupFailureCause } from '../server/startup-failure.ts';
-import { spawnWithOutput } from './helpers/cli.ts';
-import { spawnServer } from './helpers/process.ts';
+import { failedStart, spawnServer } from './helpers/process.ts';
+import { execSql } from './helpers/db-file.ts';
 import { startTestServer, tempDir } from './helpers/server.ts';
 
-/** Runs `npm start`'s entry point to its exit; returns the exit code and its fatal line. */
-async function failedStart(args: string[]) {
-  const child = spawnWithOutput(process.execPath, ['--import', 'tsx', 'server/main.ts', '--log-level', 'info', ...args]);
-  const { code } = await child.exited;
-  const lines = child.stdout.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, any>);
-  return { code, fatal: lines.find((line) => line.level === 60)?.msg as string | undefined, served: lines.some((l) => l.msg === 'devcompat serving') };
-}
 
-function sql(dbPath: string, text: string): void {
-  const db = openDatabase(dbPath, { timeout: 5000 });
-  try {
-    db.exec(text);
-  } finally {
-    db.close();
-  }
-}
 
 const host = (name: string, zone: string) => ({ name: `hosts/${name}`, labels: { zone }, devices: [] });
 
@@ -54,7 +39,7 @@ test('a second server on the same file refuses to start, naming the file and the
 
   // The database file itself is not locked: a backup reads it while the server runs.
   const backup = path.join(dir, 'backup.db');
-  sql(db, `VACUUM INTO '${backup}'`);
+  execSql(db, `VACUUM INTO '${backup}'`);
   t.is((openDatabase(backup, { readonly: true }).prepare('SELECT COUNT(*) AS n FROM hosts').get() as { n: number }).n, 2);
 
   // A crashed holder's lock is the kernel's to release: a restart on the file starts at once.
@@ -69,7 +54,7 @@ test('a deleted history tail is refused at start-up without --expect-head; an ac
   for (let i = 0; i < 5; i++) await first.client.syncHost(host('a', `z${i}`));
   await first.server.close();
   // Behind the server's back: revisions 4 and 5 and their entries are gone.
-  sql(first.dbPath, 'DELETE FROM history WHERE revision > 3; DELETE FROM revisions WHERE revision > 3');
+  execSql(first.dbPath, 'DELETE FROM history WHERE revision > 3; DELETE FROM revisions WHERE revision > 3');
 
   const refused = await failedStart(['--db', first.dbPath, '--address', '127.0.0.1:0']);
   t.is(refused.code, 1);
@@ -79,7 +64,7 @@ test('a deleted history tail is refused at start-up without --expect-head; an ac
   const other = await startTestServer(t);
   for (let i = 0; i < 3; i++) await other.client.syncHost(host('a', `z${i}`));
   await other.server.close();
-  sql(other.dbPath, 'DELETE FROM history WHERE revision = 3');
+  execSql(other.dbPath, 'DELETE FROM history WHERE revision = 3');
   const offChain = await t.throwsAsync(startServer({ dbPath: other.dbPath, address: '127.0.0.1:0' }));
   t.regex(offChain!.message, /at revision 3 ends in .*, not in the anchored head .*: history entries were deleted or rewritten/);
 
@@ -108,7 +93,7 @@ test('a database rolled back to a backup copy is refused; a crash between the co
   const first = await startTestServer(t);
   await first.client.syncHost(host('a', 'z1'));
   const backup = path.join(first.dir, 'backup.db');
-  sql(first.dbPath, `VACUUM INTO '${backup}'`);
+  execSql(first.dbPath, `VACUUM INTO '${backup}'`);
   const anchorAtBackup = readFileSync(`${first.dbPath}.head`);
   await first.client.syncHost(host('a', 'z2'));
   await first.client.syncHost(host('b', 'z2'));
@@ -125,7 +110,7 @@ test('a database rolled back to a backup copy is refused; a crash between the co
 
   // The file replaced by the older backup (its WAL gone with it): refused.
   copyFileSync(backup, first.dbPath);
-  sql(first.dbPath, 'PRAGMA wal_checkpoint(TRUNCATE)');
+  execSql(first.dbPath, 'PRAGMA wal_checkpoint(TRUNCATE)');
   const refused = await t.throwsAsync(startServer({ dbPath: first.dbPath, address: '127.0.0.1:0' }));
   t.regex(refused!.message, /is at revision 1, behind its head anchor at revision 3/);
 
@@ -139,7 +124,7 @@ test('corruption of recent history is found at start-up; --startup-check 0 lets 
   const first = await startTestServer(t);
   for (let i = 0; i < 4; i++) await first.client.syncHost(host('a', `z${i}`));
   await first.server.close();
-  sql(first.dbPath, "UPDATE history SET reason = 'forged' WHERE revision = 3");
+  execSql(first.dbPath, "UPDATE history SET reason = 'forged' WHERE revision = 3");
 
   const refused = await failedStart(['--db', first.dbPath, '--address', '127.0.0.1:0']);
   t.is(refused.code, 1);
@@ -156,7 +141,7 @@ test('corruption of recent history is found at start-up; --startup-check 0 lets 
 test('a failed migration logs its real cause, naming the migration', async (t) => {
   const dir = tempDir(t);
   const db = path.join(dir, 'registry.db');
-  sql(db, 'CREATE TABLE hosts (x)');
+  execSql(db, 'CREATE TABLE hosts (x)');
   const run = await failedStart(['--db', db, '--address', '127.0.0.1:0']);
   t.is(run.code, 1);
   t.is(run.fatal, 'devcompat cannot start: migration 0001_initial failed (nothing of it was applied): table hosts already exists');

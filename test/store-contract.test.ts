@@ -397,3 +397,43 @@ for (const impl of STORES) {
     t.deepEqual(created.after, { kind: 'claim', claim: zed });
   });
 }
+
+// Shared budgets (migrations/0005_shared_budgets.sql): a host's budgets are stored with it,
+// loaded back as written, replaced and dropped by a later upsert, and read back from its
+// history snapshot; a host without budgets has none (not an empty list).
+for (const impl of STORES) {
+  test(`${impl.name}: a host's shared budgets are stored, replaced, dropped, and read back from its history`, async (t) => {
+    const store = await impl.open(t);
+    await store.commit(createHost(1));
+    const budgets = [
+      { budgetId: 'p/high', parent: 'p', total: 2048, available: 1024, consumption: new Map([['d0', 512]]) },
+      { budgetId: 'p/low', parent: 'p', total: 448, available: 256, consumption: new Map([['d0', 128], ['d1', 64]]) },
+    ];
+    const host = hostRecord('h1', 2, { createRevision: 1, createTime: T0 + 1000, budgets });
+    await store.commit(batch({ hostUpserts: [host], history: [entry(2, 0, 'h1', '', { change: 'UPDATED', after: { kind: 'host', host } })] }));
+    t.deepEqual((await store.load()).hosts[0], host);
+    const [updated] = await store.listHistory(historyQuery({ hostId: 'h1', deviceId: '', startRevision: 2, limit: 1 }));
+    t.deepEqual(updated.after, { kind: 'host', host });
+
+    const plain = hostRecord('h1', 3, { createRevision: 1, createTime: T0 + 1000 });
+    await store.commit(batch({ hostUpserts: [plain], history: [entry(3, 0, 'h1', '', { change: 'UPDATED', after: { kind: 'host', host: plain } })] }));
+    const loaded = (await store.load()).hosts[0];
+    t.is(loaded.budgets, undefined, 'dropped budgets are gone');
+    t.deepEqual(loaded, plain);
+  });
+}
+
+test('SQLite: a load shares equal device labels and capacities (one object each, as the live state keeps them)', async (t) => {
+  const store = await STORES.find((impl) => impl.name !== 'memory')!.open(t);
+  await store.commit(createHost(1));
+  await store.commit(createHost(2));
+  await store.commit(updateDevice(3, 1, 0));
+  const { devices } = await store.load();
+  t.is(devices.length, 2);
+  t.is(devices[0].labels, devices[1].labels, 'equal labels: one object');
+  t.deepEqual(devices.map((device) => device.capacity), [{ total: 4, available: 0 }, { total: 4, available: 2 }]);
+  t.not(devices[0].capacity, devices[1].capacity, 'different capacities stay apart');
+  await store.commit(updateDevice(4, 1, 2));
+  const again = await store.load();
+  t.is(again.devices[0].capacity, again.devices[1].capacity, 'equal capacities: one object');
+});

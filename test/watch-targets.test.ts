@@ -8,7 +8,7 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import * as grpc from '@grpc/grpc-js';
-import type { Capacity, Descriptor, DeviceSpec, SyncHostRequest } from '../client/client.ts';
+import type { Capacity, DescriptorInput, DeviceSpec, SyncHostRequest } from '../client/client.ts';
 import { startTestServer } from './helpers/server.ts';
 import { gvt, historyOf } from './helpers/integration.ts';
 import { eventually, rawClients, unaryCall, type RawClients } from './helpers/watch.ts';
@@ -31,20 +31,20 @@ function watchTargets(t: ExecutionContext, raw: RawClients, request: object): Ta
 const SRC = 'hosts/src/devices/gpu0';
 
 /** A GVT-g target that is compatible with warnings: its low_gm_mb is below the source's, warn-only. */
-const warnGvt = (version: string): Descriptor =>
+const warnGvt = (version: string): DescriptorInput =>
   gvt(version, {
     attributes: { pci_ids: { set_value: { values: ['591b'] } }, low_gm_mb: { int_value: 64 } },
     rules: { pci_ids: { op: 'COMPARE_OP_SUPERSET' }, low_gm_mb: { op: 'COMPARE_OP_GE', warn_only: true } },
   });
 
 /** Another GVT-g type that accepts the source's type. */
-const compatibleTypeGvt = (version: string): Descriptor =>
+const compatibleTypeGvt = (version: string): DescriptorInput =>
   gvt(version, { type: 'i915-GVTg_V5_8', compatible_types: ['i915-GVTg_V5_4'] });
 
 /** A device nothing here is compared with. */
-const nvidia = (version: string): Descriptor => ({ vendor: '10de', device_api: 'vfio-pci', type: 'nvidia-525', software_version: version });
+const nvidia = (version: string): DescriptorInput => ({ vendor: '10de', device_api: 'vfio-pci', type: 'nvidia-525', software_version: version });
 
-const spec = (device_id: string, descriptor: Descriptor, capacity?: Capacity, labels?: Record<string, string>): DeviceSpec => ({
+const spec = (device_id: string, descriptor: DescriptorInput, capacity?: Capacity, labels?: Record<string, string>): DeviceSpec => ({
   device_id,
   descriptor,
   ...(capacity && { capacity }),
@@ -298,7 +298,7 @@ test('a lapsed lease removes the host\'s targets as UNREACHABLE; its next keepal
   // Up to the return, each query got one message per state change of a target's host (the
   // lapse and the renewal; more only if a kept-alive host lapsed in a very slow run), and
   // nothing else: the kept-alive host and the source's own host send nothing.
-  const stateChanges = (await historyOf(client, { start_revision: initialRevision + 1, end_revision: addition.revision, order: 'HISTORY_ORDER_OLDEST_FIRST' }))
+  const stateChanges = (await historyOf(client, { startRevision: initialRevision + 1, endRevision: addition.revision, order: 'HISTORY_ORDER_OLDEST_FIRST' }))
     .filter((e) => !e.resource.includes('/devices/') && e.resource !== 'hosts/src' && e.before?.host?.state !== e.after?.host?.state)
     .map((e) => ({ revision: e.revision, device: `${e.resource}/devices/gpu0`, state: e.after!.host!.state.replace('HOST_STATE_', '') }));
   t.true(stateChanges.length >= 2);

@@ -6,6 +6,8 @@
 import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
 import type { SyncHostRequest } from '../client/client.ts';
+import { capturedLog } from './helpers/log.ts';
+import { scrape } from './helpers/metrics.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { eventually, rawClients, unaryCall, WatchRecorder, type RawClients } from './helpers/watch.ts';
 
@@ -173,7 +175,8 @@ test('a start revision older than history holds is OUT_OF_RANGE naming the oldes
 });
 
 test('a consumer that stops reading is cut off with WATCH_TOO_SLOW; writers and other watchers go on', async (t) => {
-  const server = await start(t, { watchBufferBytes: 64 * 1024 });
+  const log = capturedLog();
+  const server = await start(t, { watchBufferBytes: 64 * 1024, metricsAddress: '127.0.0.1:0', logger: log.logger });
   const slow = watch(server.raw, {});
   const healthy = watch(server.raw, {});
   await slow.waitFor((w) => w.messages.length > 0);
@@ -190,6 +193,11 @@ test('a consumer that stops reading is cut off with WATCH_TOO_SLOW; writers and 
   t.is(slow.error?.reason, 'WATCH_TOO_SLOW');
   t.regex(slow.error!.message, /resync required/);
   t.true(slow.revisions.length < writes, 'it was cut before the end');
+  // The operator sees it: logged at info, and counted.
+  const cutOff = await log.waitFor('stream cut off: its consumer fell too far behind');
+  t.is(cutOff.method, '/devcompat.v1.WatchService/Watch');
+  const metrics = await scrape(server.server.metricsAddress!);
+  t.is(metrics.value('devcompat_stream_cutoffs_total', { grpc_service: 'devcompat.v1.WatchService', grpc_method: 'Watch' }), 1);
   // Resuming from its last revision + 1 gives it the rest, exactly.
   const resumed = watch(server.raw, { start_revision: (slow.revisions.at(-1) ?? 0) + 1 });
   await resumed.waitFor((w) => w.revisions.at(-1) === writes);

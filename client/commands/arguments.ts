@@ -41,9 +41,18 @@ export function labelsOf(pairs: string[] | undefined, flag: string): Record<stri
 
 /** Reads a JSON file against a proto message, refusing unknown fields with their path. */
 export function readJsonFile(file: string, typeName: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UsageError(`${file}: no such file`);
+    if (code === 'EISDIR') throw new UsageError(`${file}: is a directory, not a file`);
+    throw new UsageError(`${file}: cannot read it (${(error as Error).message})`);
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (error) {
     throw new UsageError(`${file}: not valid JSON (${(error as Error).message})`);
   }
@@ -61,7 +70,7 @@ export function deviceRef(argument: string): DeviceRef {
     return readJsonFile(argument, 'devcompat.v1.Descriptor') as unknown as Descriptor;
   }
   if (!argument.startsWith('hosts/')) {
-    throw new UsageError(`"${argument}" is neither a file nor a device name (hosts/{host}/devices/{device})`);
+    throw new UsageError(`${argument}: no such file (nor a device name hosts/{host}/devices/{device})`);
   }
   return argument;
 }
@@ -84,7 +93,7 @@ export function asOfOf(options: { asOfRevision?: string; asOfTime?: string }): A
   if (options.asOfRevision !== undefined && options.asOfTime !== undefined) {
     throw new UsageError('give at most one of --as-of-revision and --as-of-time');
   }
-  return { as_of_revision: options.asOfRevision, as_of_time: isoTime(options.asOfTime, '--as-of-time') };
+  return { asOfRevision: options.asOfRevision, asOfTime: isoTime(options.asOfTime, '--as-of-time') };
 }
 
 export const asOfRevisionOption = () =>

@@ -3,8 +3,8 @@
 // is compatible.
 
 import type { Command } from 'commander';
-import { FIND_HEADER, findRow, formatResult } from '../format.ts';
-import { asOfOf, asOfRevisionOption, asOfTimeOption, collect, deviceRef, labelsOf, positiveInteger, refLabel } from './arguments.ts';
+import { FIND_HEADER, findRow, findSummary, formatResult, hostStateText } from '../format.ts';
+import { asOfOf, asOfRevisionOption, asOfTimeOption, collect, deviceRef, hostName, labelsOf, positiveInteger, refLabel } from './arguments.ts';
 import { EXIT_INCOMPATIBLE, EXIT_OK, type CommandContext } from './context.ts';
 
 export function registerCompatCommands(program: Command, cli: CommandContext): void {
@@ -25,9 +25,25 @@ function registerCheck(program: Command, cli: CommandContext): void {
       const target = deviceRef(targetArg);
       const asOf = asOfOf(options);
       await cli.withClient(async (c) => {
-        const result = await c.check(source, target, asOf);
+        // A registered target's host as it is now: a verdict towards a host that is not READY
+        // (lease lapsed, draining) is no place to migrate to, whatever the devices say. A
+        // point-in-time check is about the past: the host's state now is beside the point.
+        const targetHost =
+          typeof target === 'string' && asOf.asOfRevision === undefined && asOf.asOfTime === undefined
+            ? c.getHost(hostName(target.split('/devices/')[0])).catch(() => undefined)
+            : Promise.resolve(undefined);
+        const [result, host] = await Promise.all([c.check(source, target, asOf), targetHost]);
         if (cli.json()) cli.print('CompatibilityResult', result);
-        else cli.out(formatResult(result, refLabel(sourceArg, source), refLabel(targetArg, target)));
+        else {
+          cli.out(formatResult(result, refLabel(sourceArg, source), refLabel(targetArg, target), host));
+        }
+        if (host && host.state !== 'HOST_STATE_READY') {
+          cli.err(
+            `devcompat: warning: the target's host ${host.name} is ${hostStateText(host)}` +
+              (host.state === 'HOST_STATE_UNREACHABLE' ? ' (its lease lapsed: its agent is not keeping it alive)' : ' (an operator is emptying it)') +
+              ': find leaves its devices out',
+          );
+        }
         cli.setExitCode(result.verdict === 'VERDICT_INCOMPATIBLE' ? EXIT_INCOMPATIBLE : EXIT_OK);
       });
     });
@@ -59,18 +75,18 @@ function registerFind(program: Command, cli: CommandContext): void {
         const stream = c.findTargets(
           source,
           {
-            exclude_hosts: options.excludeHost,
-            host_labels: labelsOf(options.hostLabel, '--host-label'),
-            require_available: options.available,
+            excludeHosts: options.excludeHost,
+            hostLabels: labelsOf(options.hostLabel, '--host-label'),
+            requireAvailable: options.available,
             limit: options.limit,
-            include_rejected: options.explain,
-            rejected_limit: options.rejectedLimit,
-            include_source_host: options.includeSourceHost,
-            include_unreachable_hosts: options.includeUnreachable,
-            include_draining_hosts: options.includeDraining,
+            includeRejected: options.explain,
+            rejectedLimit: options.rejectedLimit,
+            includeSourceHost: options.includeSourceHost,
+            includeUnreachableHosts: options.includeUnreachable,
+            includeDrainingHosts: options.includeDraining,
             ...asOf,
+            deadlineMs: cli.options().timeout,
           },
-          cli.options().timeout,
         );
         for await (const item of stream) {
           if ('target' in item && item.target.rank > 0) compatible++;
@@ -89,10 +105,7 @@ function registerFind(program: Command, cli: CommandContext): void {
             }
             cli.out(findRow(item.target));
           } else {
-            const s = item.summary;
-            cli.out(
-              `${s.candidates} candidates (${s.distinct_descriptors} distinct descriptors): ${s.compatible} compatible, ${s.rejected} rejected, at revision ${s.revision}`,
-            );
+            cli.out(findSummary(item.summary));
           }
         }
         cli.setExitCode(compatible > 0 ? EXIT_OK : EXIT_INCOMPATIBLE);

@@ -1,11 +1,12 @@
 // What a command group gets from the program (client/cli.ts) besides the commander program
 // itself: a client built from the global options, the output streams in the CLI's two forms
-// (tables/lines, or proto JSON with --json), and a way to set the exit code. The exit codes
+// (tables/lines, or proto3 JSON / YAML with -o), and a way to set the exit code. The exit codes
 // and the usage error live here too, since both the groups and cli.ts use them; keeping them
 // out of cli.ts lets a group import them without importing the program that imports it.
 
 import type { Command } from 'commander';
 import type { DevcompatClient } from '../client.ts';
+import type { OutputFormat } from '../output.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_INCOMPATIBLE = 1;
@@ -20,6 +21,8 @@ export class UsageError extends Error {}
 export interface GlobalOptions {
   address: string;
   json: boolean;
+  /** -o: unset when not given (--json may then choose json). */
+  output?: OutputFormat;
   actor?: string;
   reason?: string;
   timeout: number;
@@ -35,15 +38,19 @@ export interface CommandContext {
   client(): DevcompatClient;
   /** Runs `use` with a new client and closes the client however `use` ends. */
   withClient<T>(use: (client: DevcompatClient) => Promise<T>): Promise<T>;
-  /** --json was given. */
+  /** The output format: -o, or --json (json), else table. */
+  output(): OutputFormat;
+  /** Machine-readable output was asked (-o json or yaml, --json): print messages with print/printLine. */
   json(): boolean;
+  /** -o wide: tables with their extra columns. */
+  wide(): boolean;
   /** One line (or block) on stdout. */
   out(text: string): void;
   /** One line on stderr. */
   err(text: string): void;
-  /** `value` as pretty-printed proto JSON of `devcompat.v1.{type}` (one object answers). */
+  /** `value`, a `devcompat.v1.{type}` message, in proto3 JSON (pretty) or YAML: one object answers. */
   print(type: string, value: unknown): void;
-  /** `value` as proto JSON of `devcompat.v1.{type}` on one line (lists and streams). */
+  /** `value` as one JSON line or one YAML document: each item of a list or a stream. */
   printLine(type: string, value: unknown): void;
   setExitCode(code: number): void;
   /** The one-line text of an error, as the CLI prints it after `devcompat: `. */

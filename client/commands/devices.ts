@@ -2,7 +2,8 @@
 // past revision or time.
 
 import type { Command } from 'commander';
-import { deviceRows, protoJson } from '../format.ts';
+import { deviceRows } from '../format.ts';
+import { toProtoJson } from '../proto-json.ts';
 import { asOfOf, asOfRevisionOption, asOfTimeOption, collect, labelsOf } from './arguments.ts';
 import type { CommandContext } from './context.ts';
 
@@ -36,7 +37,7 @@ export function registerDevicesCommands(program: Command, cli: CommandContext): 
           if (cli.json()) cli.printLine('Device', device);
           else all.push(device);
         }
-        if (!cli.json()) cli.out(deviceRows(all));
+        if (!cli.json()) cli.out(deviceRows(all, cli.wide()));
       });
     });
   devices
@@ -49,7 +50,7 @@ export function registerDevicesCommands(program: Command, cli: CommandContext): 
       await cli.withClient(async (c) => {
         const device = await c.getDevice(name, asOf);
         if (cli.json()) cli.print('Device', device);
-        else cli.out(`${deviceRows([device])}\n\n${JSON.stringify(protoJson('devcompat.v1.Descriptor', device.descriptor), null, 2)}`);
+        else cli.out(`${deviceRows([device], cli.wide())}\n\n${JSON.stringify(toProtoJson('devcompat.v1.Descriptor', device.descriptor), null, 2)}`);
       });
     });
 }

@@ -4,7 +4,7 @@
 
 import type { Command } from 'commander';
 import type { HistoryFilter } from '../types.ts';
-import { HISTORY_HEADERS, historyRow, table } from '../format.ts';
+import { HISTORY_HEADERS, HISTORY_WIDE_HEADERS, historyRow, table } from '../format.ts';
 import { hostName, isoTime, positiveInteger, revision } from './arguments.ts';
 import type { CommandContext } from './context.ts';
 
@@ -28,10 +28,10 @@ export function registerHistoryCommands(program: Command, cli: CommandContext): 
         own ?? (program.getOptionValueSource('actor') === 'cli' ? cli.options().actor : undefined);
       const filter: HistoryFilter = {
         resource: resource ? hostName(resource) : undefined,
-        start_revision: options.fromRevision,
-        end_revision: options.toRevision,
-        start_time: isoTime(options.since, '--since'),
-        end_time: isoTime(options.until, '--until'),
+        startRevision: options.fromRevision,
+        endRevision: options.toRevision,
+        startTime: isoTime(options.since, '--since'),
+        endTime: isoTime(options.until, '--until'),
         actor: historyActor(options.actor),
         order: options.oldestFirst ? 'HISTORY_ORDER_OLDEST_FIRST' : 'HISTORY_ORDER_NEWEST_FIRST',
       };
@@ -42,9 +42,9 @@ export function registerHistoryCommands(program: Command, cli: CommandContext): 
           if (options.limit !== undefined && count >= options.limit) break;
           count++;
           if (cli.json()) cli.printLine('HistoryEntry', entry);
-          else rows.push(historyRow(entry));
+          else rows.push(historyRow(entry, cli.wide()));
         }
-        if (!cli.json()) cli.out(table(HISTORY_HEADERS, rows));
+        if (!cli.json()) cli.out(table(cli.wide() ? HISTORY_WIDE_HEADERS : HISTORY_HEADERS, rows));
       });
     });
 }

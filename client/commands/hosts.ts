@@ -17,7 +17,7 @@ export function registerHostsCommands(program: Command, cli: CommandContext): vo
           if (cli.json()) cli.printLine('Host', host);
           else all.push(host);
         }
-        if (!cli.json()) cli.out(hostRows(all));
+        if (!cli.json()) cli.out(hostRows(all, cli.wide()));
       });
     });
   hosts
@@ -27,7 +27,7 @@ export function registerHostsCommands(program: Command, cli: CommandContext): vo
       await cli.withClient(async (c) => {
         const found = await c.getHost(hostName(host));
         if (cli.json()) cli.print('Host', found);
-        else cli.out(hostRows([found]));
+        else cli.out(hostRows([found], cli.wide()));
       });
     });
   hosts

@@ -5,19 +5,26 @@
 
 import type { Command } from 'commander';
 import type { Claim, FindPlacementsOptions, PlacementDevice } from '../client.ts';
-import type { Descriptor } from '../types.ts';
+import type { DescriptorInput as Descriptor } from '../types.ts';
 import { collect, hostName, positiveInteger, readJsonFile } from './arguments.ts';
 import { UsageError, type CommandContext } from './context.ts';
 
-interface VmFile extends FindPlacementsOptions {
+interface VmFile {
   devices?: { request_id?: string; count?: number; source?: { name?: string; descriptor?: Descriptor } }[];
+  exclude_hosts?: string[];
+  host_labels?: Record<string, string>;
+  include_unreachable_hosts?: boolean;
+  include_draining_hosts?: boolean;
+  include_source_hosts?: boolean;
+  limit?: number;
+  explain?: boolean;
 }
 
 const short = (verdict: string | undefined) => (verdict ?? '').replace(/^VERDICT_/, '');
 
 function claimLine(claim: Claim): string {
   const devices = claim.devices.map((d) => `${d.device.split('/devices/')[1]}:${d.remaining}/${d.count}`).join(',');
-  const expires = claim.expire_time ? new Date(Number(claim.expire_time.seconds) * 1000).toISOString() : '-';
+  const expires = claim.expire_time ? new Date(Math.floor(claim.expire_time.getTime() / 1000) * 1000).toISOString() : '-';
   return `${claim.name}  ${claim.state.replace(/^CLAIM_STATE_/, '')}  ${devices}  expires ${expires}`;
 }
 
@@ -38,14 +45,23 @@ export function registerPlacementCommands(program: Command, cli: CommandContext)
     .option('--limit <n>', 'placements to show (default 10)', positiveInteger)
     .option('--explain', 'also show hosts that could take some but not all devices, with what is missing')
     .action(async (file: string, options: { limit?: number; explain?: boolean }) => {
-      const { devices: requests, ...filters } = readJsonFile(file, 'devcompat.v1.FindPlacementsRequest') as unknown as VmFile;
+      const vm = readJsonFile(file, 'devcompat.v1.FindPlacementsRequest') as unknown as VmFile;
+      const requests = vm.devices;
       if (!requests || requests.length === 0) throw new UsageError(`${file} names no devices`);
       const devices: PlacementDevice[] = requests.map((d) => ({
-        request_id: d.request_id ?? '',
+        requestId: d.request_id ?? '',
         count: d.count || 1,
         source: d.source?.name ?? (d.source?.descriptor as Descriptor),
       }));
-      const request = { ...filters, ...(options.limit && { limit: options.limit }), ...(options.explain && { explain: true }) };
+      const request: FindPlacementsOptions = {
+        excludeHosts: vm.exclude_hosts,
+        hostLabels: vm.host_labels,
+        includeUnreachableHosts: vm.include_unreachable_hosts,
+        includeDrainingHosts: vm.include_draining_hosts,
+        includeSourceHosts: vm.include_source_hosts,
+        limit: options.limit || vm.limit,
+        explain: options.explain || vm.explain,
+      };
       await cli.withClient(async (c) => {
         for await (const item of c.findPlacements(devices, request)) {
           if (cli.json()) {

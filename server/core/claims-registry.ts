@@ -23,10 +23,15 @@ import {
   type ClaimBook,
   type ClaimSpec,
   type HostCapacity,
+  type HostUsage,
+  deviceFreeUnits,
+  hostUsage,
+  NO_USAGE,
 } from './claims.ts';
 import type { Clock } from './clock.ts';
+import type { Capacity } from './model.ts';
 import { notFound } from './errors.ts';
-import type { LiveHost, LiveState } from './live-state.ts';
+import type { LiveDevice, LiveHost, LiveState } from './live-state.ts';
 import { claimEntryId, type ClaimRecord, type HistoryRecord } from './store.ts';
 import type { Plan, WriteOrigin, WriteRequest } from './write-planning.ts';
 import { claimName } from './claims.ts';
@@ -124,6 +129,13 @@ export class Claims {
 
   // Reads ------------------------------------------------------------------------------
 
+  /** Claims held, lapsed ones not yet recorded as expired included (for metrics; O(hosts with claims)). */
+  get size(): number {
+    let count = 0;
+    for (const book of this.books.values()) count += book.claims.size;
+    return count;
+  }
+
   /** A live claim (one past its expiry is not live, even before its expiry is recorded). */
   get(hostId: string, claimId: string): ClaimRecord {
     const claim = this.books.get(hostId)?.claims.get(claimId);
@@ -163,6 +175,20 @@ export class Claims {
       for (const d of claim.devices) if (d.deviceId === deviceId) sum += d.remaining;
     }
     return sum;
+  }
+
+  /** What live claims hold on the host now, per device and per shared budget. */
+  usageOn(host: LiveHost): HostUsage {
+    const book = this.books.get(host.record.hostId);
+    if (!book) return NO_USAGE;
+    return hostUsage(expireClaims(book, this.clock.now()).book, host.record.budgets ?? []);
+  }
+
+  /** A device's free units now: claims counted, the shared budgets it draws on applied. */
+  freeOn(device: LiveDevice): number {
+    const { host } = device;
+    const usage = this.usageOn(host);
+    return deviceFreeUnits(device.record.capacity, host.record.budgets ?? [], usage, device.record.deviceId);
   }
 
   /** The host's live claims as of now (lapsed ones dropped), for placements. */
@@ -254,7 +280,7 @@ export class Claims {
     if (!book || book.claims.size === 0 || !host) return plan;
     const after: HostCapacity = {
       devices: new Map(plan.write.command.devices.map((spec) => [spec.deviceId, spec.capacity])),
-      budgets: [],
+      budgets: plan.write.command.budgets,
     };
     const outcome = applySync(book, capacityOf(host), after, time);
     if (outcome.ended.length === 0 && outcome.updated.length === 0) return plan;
@@ -320,7 +346,10 @@ export class Claims {
   }
 }
 
-/** What a live host reported, as claims need it: a device's capacity (absent = one unit). */
+/** What a live host reported, as claims need it: each device's capacity (absent = one unit) and its budgets. */
 export function capacityOf(host: LiveHost): HostCapacity {
-  return { devices: new Map([...host.devices].map(([id, device]) => [id, device.record.capacity])), budgets: [] };
+  // A loop, not spread-and-map: FindPlacements calls this once per candidate host.
+  const devices = new Map<string, Capacity | undefined>();
+  for (const [id, device] of host.devices) devices.set(id, device.record.capacity);
+  return { devices, budgets: host.record.budgets ?? [] };
 }

@@ -131,6 +131,23 @@ export function freeState(capacity: HostCapacity, book: ClaimBook): FreeState {
   return { deviceFree, budgetFree };
 }
 
+/**
+ * One device's free units, claims counted and its budgets applied, without building the whole
+ * host's FreeState: what reads (ListDevices, FindTargets available-only) show and filter on.
+ * A device that reports no capacity is one unit here; FindTargets keeps requiring capacity.
+ */
+export function deviceFreeUnits(capacity: Capacity | undefined, budgets: readonly Budget[], usage: HostUsage, deviceId: string): number {
+  let free = unitsOf(capacity) - (usage.claimedByDevice.get(deviceId) ?? 0);
+  for (const budget of budgets) {
+    const perUnit = budget.consumption.get(deviceId);
+    if (perUnit === undefined) continue;
+    free = Math.min(free, Math.floor((budget.available - (usage.claimedByBudget.get(budget.budgetId) ?? 0)) / perUnit));
+  }
+  return Math.max(0, free);
+}
+
+export const NO_USAGE: HostUsage = { claimedByDevice: new Map(), claimedByBudget: new Map() };
+
 /** A device's free units with its budgets applied: what one new claim on it alone could take. */
 export function freeUnits(capacity: HostCapacity, state: FreeState, deviceId: string): number {
   let free = state.deviceFree.get(deviceId) ?? 0;
@@ -291,7 +308,7 @@ export function createClaim(book: ClaimBook, capacity: HostCapacity, spec: Claim
   const state = freeState(capacity, live);
   for (const { deviceId, count } of spec.devices) {
     const free = freeUnits(capacity, state, deviceId);
-    if (count > free) throw capacityExhausted(spec.hostId, deviceId, count, free);
+    if (count > free) throw capacityExhausted(spec.hostId, deviceId, count, free, limitingBudget(capacity, state, deviceId, count));
   }
   // The per-device check applies each budget to one device alone; sibling devices of one
   // claim compete for the same budget, so check their sum too.
@@ -306,7 +323,7 @@ export function createClaim(book: ClaimBook, capacity: HostCapacity, spec: Claim
     }
     const room = state.budgetFree.get(budget.budgetId) ?? 0;
     if (first && draw > room) {
-      throw capacityExhausted(spec.hostId, first.deviceId, first.count, freeUnits(capacity, state, first.deviceId), budget.budgetId);
+      throw capacityExhausted(spec.hostId, first.deviceId, first.count, freeUnits(capacity, state, first.deviceId), budget.budgetId, true);
     }
   }
   const claim: Claim = {
@@ -324,12 +341,30 @@ export function createClaim(book: ClaimBook, capacity: HostCapacity, spec: Claim
   return { book: { hostId: book.hostId, claims }, ended: expired.ended, claim, created: true };
 }
 
-function capacityExhausted(hostId: string, deviceId: string, requested: number, free: number, budgetId?: string): DomainError {
+/** The shared budget that leaves the device fewer than `count` units, if one does (for the error). */
+function limitingBudget(capacity: HostCapacity, state: FreeState, deviceId: string, count: number): string | undefined {
+  if ((state.deviceFree.get(deviceId) ?? 0) < count) return undefined;
+  return capacity.budgets.find((budget) => {
+    const perUnit = budget.consumption.get(deviceId);
+    return perUnit !== undefined && Math.floor((state.budgetFree.get(budget.budgetId) ?? 0) / perUnit) < count;
+  })?.budgetId;
+}
+
+function capacityExhausted(
+  hostId: string,
+  deviceId: string,
+  requested: number,
+  free: number,
+  budgetId?: string,
+  siblings = false,
+): DomainError {
   const device = deviceName(hostId, deviceId);
   const message =
     budgetId === undefined
       ? `${device}: ${requested} unit(s) requested, ${free} free`
-      : `${device}: the shared budget "${budgetId}" cannot cover every device of the claim at once`;
+      : siblings
+        ? `${device}: the shared budget "${budgetId}" cannot cover every device of the claim at once`
+        : `${device}: ${requested} unit(s) requested, ${free} free: the shared budget "${budgetId}" is used up by the units held on the devices that draw on it`;
   const metadata: Record<string, string> = { device, requested: String(requested), free: String(free) };
   if (budgetId !== undefined) metadata.budget = budgetId;
   return new DomainError('CAPACITY_EXHAUSTED', message, { metadata });

@@ -12,8 +12,9 @@ import type { Descriptor, Verdict } from './model.ts';
 import { compareFreeThenName, compareRankKeys, rankKey, type RankKey } from './rank.ts';
 import { hostIsEligible, type DescriptorEntry, type LiveDevice, type LiveState } from './live-state.ts';
 import { labelsMatch, type Labels } from './resources.ts';
-import type { DeviceRecord } from './store.ts';
+import type { DeviceRecord, HostRecord } from './store.ts';
 import { selectBest } from './top-k.ts';
+import { deviceFreeUnits, NO_USAGE } from './claims.ts';
 
 /** A verdict computed once per (source descriptor, target descriptor) pair. */
 export interface CachedVerdict {
@@ -55,8 +56,18 @@ export interface FindResult {
   readonly compatible: number;
   readonly rejected: number;
   readonly distinctDescriptors: number;
+  /** Hosts holding candidates that were left out only because of their state. */
+  readonly hostsLeftOut: HostsLeftOut;
   readonly targets: readonly FoundTarget[];
   readonly rejectedTargets: readonly FoundTarget[];
+}
+
+/** Hosts with candidate devices that a search left out only for their state, by reason. */
+export interface HostsLeftOut {
+  /** Their lease lapsed (and include_unreachable was not asked). */
+  readonly unreachable: number;
+  /** Reachable but draining (and include_draining was not asked). */
+  readonly draining: number;
 }
 
 /** The devices a search walks: the live ones, or those of a past view. */
@@ -76,6 +87,9 @@ export const VERDICT_CACHE_LIMIT = 50_000;
 export class VerdictCache {
   private readonly verdicts = new Map<string, Map<string, CachedVerdict>>();
   private count = 0;
+  /** Lookups answered from the cache, and those that evaluated the pair, since start (for metrics). */
+  hits = 0;
+  misses = 0;
 
   constructor(private readonly limit = VERDICT_CACHE_LIMIT) {}
 
@@ -87,7 +101,11 @@ export class VerdictCache {
   verdictFor(source: Descriptor, target: Descriptor): CachedVerdict {
     let bySource = this.verdicts.get(source.key);
     const hit = bySource?.get(target.key);
-    if (hit) return hit;
+    if (hit) {
+      this.hits++;
+      return hit;
+    }
+    this.misses++;
     const verdict = evaluate(source, target);
     const cached: CachedVerdict = { verdict, rank: rankKey(source, target, verdict) };
     if (this.count >= this.limit) {
@@ -107,17 +125,35 @@ export class VerdictCache {
   }
 }
 
-/** Units of a device that live claims hold now (claims-registry.ts); 0 without claims. */
-export type ClaimedUnits = (hostId: string, deviceId: string) => number;
+/** What live claims hold now (claims-registry.ts), as FindTargets and WatchTargets count it. */
+export interface ClaimCounts {
+  /** Units of a device that live claims hold. */
+  claimed(hostId: string, deviceId: string): number;
+  /** A device's free units: claims counted, the shared budgets it draws on applied. */
+  free(device: LiveDevice): number;
+}
 
-export const NO_CLAIMS: ClaimedUnits = () => 0;
+/** No claims: a past view (which has no claim book) or a registry without placement. Budgets still apply. */
+export const NO_CLAIMS: ClaimCounts = {
+  claimed: () => 0,
+  free: (device) => deviceFreeUnits(device.record.capacity, device.host.record.budgets ?? [], NO_USAGE, device.record.deviceId),
+};
+
+/**
+ * Whether `require_available` keeps the device: it reports capacity (FindTargets' documented
+ * rule: a device without capacity is not known to be free) and has a unit free, claims
+ * counted and its shared budgets applied.
+ */
+export function hasFreeUnit(device: LiveDevice, counts: ClaimCounts): boolean {
+  return device.record.capacity !== undefined && device.record.capacity.available > 0 && counts.free(device) > 0;
+}
 
 export class TargetFinder {
   constructor(
     private readonly state: LiveState,
     private readonly verdicts: VerdictCache,
     /** Claims are counted in the present only: a past view has no claim book. */
-    private readonly claimed: ClaimedUnits = NO_CLAIMS,
+    private readonly claims: ClaimCounts = NO_CLAIMS,
   ) {}
 
   /** FindTargets over the live devices or, given a past view, over that view's devices. */
@@ -126,16 +162,21 @@ export class TargetFinder {
     const entries = this.state.candidateEntries(descriptor);
 
     const sourceHostId = source.device?.record.hostId;
+    const hostWanted = (record: HostRecord): boolean =>
+      (options.includeSourceHost || record.hostId !== sourceHostId) &&
+      !options.excludeHosts.has(record.hostId) &&
+      labelsMatch(record.labels, options.hostLabels);
+    // A past view's hosts left out are seen on the walk (which visits every device of a past
+    // view); the live state's, from its few hosts that are not ready.
+    const pastLeftOut = past ? new Map<string, HostRecord>() : undefined;
     const keep = (device: LiveDevice): boolean => {
       const hostId = device.record.hostId;
-      if (!options.includeSourceHost && hostId === sourceHostId) return false;
-      if (!hostIsEligible(device.host.record, options)) return false;
-      if (options.excludeHosts.has(hostId)) return false;
-      if (!labelsMatch(device.host.record.labels, options.hostLabels)) return false;
-      if (options.requireAvailable) {
-        const claimed = past ? 0 : this.claimed(hostId, device.record.deviceId);
-        if (!((device.record.capacity?.available ?? 0) - claimed > 0)) return false;
+      if (!hostWanted(device.host.record)) return false;
+      if (!hostIsEligible(device.host.record, options)) {
+        pastLeftOut?.set(hostId, device.host.record);
+        return false;
       }
+      if (options.requireAvailable && !hasFreeUnit(device, past ? NO_CLAIMS : this.claims)) return false;
       return true;
     };
 
@@ -211,9 +252,30 @@ export class TargetFinder {
       compatible,
       rejected,
       distinctDescriptors,
+      hostsLeftOut: countLeftOut(
+        pastLeftOut ? pastLeftOut.values() : this.liveHostsLeftOut(entries, hostWanted, options),
+        options,
+      ),
       targets,
       rejectedTargets,
     };
+  }
+
+  /** Live hosts that are not eligible, pass the request's host filters and hold a candidate. */
+  private *liveHostsLeftOut(
+    entries: ReadonlySet<DescriptorEntry>,
+    hostWanted: (record: HostRecord) => boolean,
+    options: FindOptions,
+  ): Iterable<HostRecord> {
+    for (const host of this.state.hostsNotReady()) {
+      if (hostIsEligible(host.record, options) || !hostWanted(host.record)) continue;
+      for (const device of host.devices.values()) {
+        if (entries.has(device.entry)) {
+          yield host.record;
+          break;
+        }
+      }
+    }
   }
 
   /** Hosts whose devices FindTargets leaves out: by request, the source's own, and by state. */
@@ -234,6 +296,17 @@ export class TargetFinder {
     }
     return counts;
   }
+}
+
+/** Unreachable wins over draining, as in the host's state: include_unreachable alone would not bring it back. */
+function countLeftOut(hosts: Iterable<HostRecord>, options: FindOptions): HostsLeftOut {
+  let unreachable = 0;
+  let draining = 0;
+  for (const record of hosts) {
+    if (!record.reachable && !options.includeUnreachable) unreachable++;
+    else draining++;
+  }
+  return { unreachable, draining };
 }
 
 function compareByCapacityThenName(a: { device: LiveDevice }, b: { device: LiveDevice }): number {

@@ -84,10 +84,6 @@ export class GroupCommit {
     private readonly claims?: ClaimPlanning,
   ) {}
 
-  get closed(): boolean {
-    return this.closedValue;
-  }
-
   syncHost(command: SyncHostCommand, origin: WriteOrigin): Promise<SyncResult> {
     return this.enqueue({ kind: 'sync', command, origin });
   }

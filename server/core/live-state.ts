@@ -128,7 +128,10 @@ export class LiveState {
       const host = this.hosts.get(record.hostId);
       const entry = this.descriptorsById.get(record.descriptorId);
       if (!host || !entry) throw new Error(`device ${record.hostId}/${record.deviceId} refers to a missing host or descriptor`);
-      this.putDevice(host, { ...record, labels: this.intern(record.labels), capacity: this.internCapacity(record.capacity) }, entry);
+      const labels = this.intern(record.labels);
+      const capacity = this.internCapacity(record.capacity);
+      // A store that shares equal labels and capacities already (SQLite's load) needs no copy.
+      this.putDevice(host, labels === record.labels && capacity === record.capacity ? record : { ...record, labels, capacity }, entry);
     }
   }
 

@@ -4,7 +4,8 @@
 // with a candidate becomes one HostInstance (placement-rank.ts), claims counted from its
 // claim book. The cost grows with the candidates of the VM's device kinds and the hosts that
 // hold them, never with the registry. All of it runs in one tick, so the answer is one
-// revision's. Budgets are not wired yet (hosts carry none), so every device is its own budget.
+// revision's. A host's shared budgets come with its capacity (capacityOf), so siblings of a
+// candidate that draw on its budget join the instance and the assignment never overdraws it.
 //
 // May call: live state (reads), the verdict cache, placement-rank.ts, claims-registry.ts (capacityOf).
 

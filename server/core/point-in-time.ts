@@ -14,6 +14,7 @@ import type { DescriptorEntry, DeviceListQuery, LiveDevice, LiveHost, LiveState 
 import { compareIds } from './listing.ts';
 import { deviceName, labelsMatch } from './resources.ts';
 import type { Checkpoint, DeviceRecord, HostRecord, RegistryStore } from './store.ts';
+import type { Budget } from './budgets.ts';
 
 /** How many materialized past views are kept. */
 const PAST_VIEW_CACHE = 4;
@@ -29,6 +30,8 @@ export interface DeviceAt {
   readonly record: DeviceRecord;
   readonly name: string;
   readonly descriptor: Descriptor;
+  /** Its host's shared budgets at the same revision (for its free units). */
+  readonly budgets: readonly Budget[];
 }
 
 /** REVISION_COMPACTED (OUT_OF_RANGE): history before `oldest` is gone. */
@@ -115,15 +118,19 @@ export class PointInTime {
     if (revision >= this.state.revision) {
       const device = this.state.findDevice(hostId, deviceId);
       if (!device) throw notFound(name);
-      return { record: device.record, name, descriptor: device.entry.descriptor };
+      return { record: device.record, name, descriptor: device.entry.descriptor, budgets: device.host.record.budgets ?? [] };
     }
-    const [first] = await this.store.firstChangesAfter({ revision, hostId, deviceId });
+    const [[first], [hostChange]] = await Promise.all([
+      this.store.firstChangesAfter({ revision, hostId, deviceId }),
+      this.store.firstChangesAfter({ revision, hostId, deviceId: '' }),
+    ]);
     // Memory now reflects exactly what the store held when it answered (calls are in order).
     let record: DeviceRecord | undefined;
     if (first) record = first.before?.kind === 'device' ? first.before.device : undefined;
     else record = this.state.findDevice(hostId, deviceId)?.record;
     if (!record) throw new DomainError('NOT_FOUND', `${name} did not exist at revision ${revision}`, { metadata: { resource: name } });
-    return { record, name, descriptor: this.state.descriptorById(record.descriptorId) };
+    const host = hostChange ? (hostChange.before?.kind === 'host' ? hostChange.before.host : undefined) : this.state.findHost(hostId)?.record;
+    return { record, name, descriptor: this.state.descriptorById(record.descriptorId), budgets: host?.budgets ?? [] };
   }
 
   /** The whole registry as it was at `revision`; the last few views are kept. */

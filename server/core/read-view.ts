@@ -71,7 +71,7 @@ export class CurrentView implements ReadView {
 
   async device(hostId: string, deviceId: string): Promise<DeviceAt> {
     const device = this.state.getDevice(hostId, deviceId);
-    return { record: device.record, name: device.name, descriptor: device.entry.descriptor };
+    return { record: device.record, name: device.name, descriptor: device.entry.descriptor, budgets: device.host.record.budgets ?? [] };
   }
 
   async resolve(ref: DeviceRef | null | undefined, field: string): Promise<ResolvedDevice> {

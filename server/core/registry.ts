@@ -11,27 +11,27 @@
 
 import { systemClock, type Clock } from './clock.ts';
 import { Claims, type ClaimListQuery, type ClaimResult } from './claims-registry.ts';
-import type { ClaimBook, ClaimSpec } from './claims.ts';
+import { deviceFreeUnits, NO_USAGE, type ClaimBook, type ClaimSpec } from './claims.ts';
 import { findPlacements, type PlacementAnswer } from './placement-finder.ts';
 import type { PlacementQuery } from './placement-request.ts';
 import type { ClaimRecord } from './store.ts';
 import { Audit, type ChainVerification, type RetentionPolicy } from './audit.ts';
-import type { DomainError } from './errors.ts';
-import { TargetFinder, VerdictCache, type CachedVerdict, type ResolvedDevice } from './find-targets.ts';
+import { NO_CLAIMS, TargetFinder, VerdictCache, type CachedVerdict, type ClaimCounts, type ResolvedDevice } from './find-targets.ts';
 import { GroupCommit, type DeleteResult, type RevisionChange, type StateResult, type SyncResult } from './group-commit.ts';
 import { DEFAULT_LEASE_TTL_MS, Leases, loadedLeaseExpiry, SERVER_ACTOR } from './leases.ts';
-import { LiveState, type DescriptorEntry, type HostListQuery, type HostState, type LiveDevice, type LiveHost } from './live-state.ts';
+import { hostState, LiveState, type DescriptorEntry, type HostListQuery, type HostState, type LiveDevice, type LiveHost } from './live-state.ts';
 import type { Descriptor } from './model.ts';
-import { compacted, PointInTime, type AsOf, type PastView } from './point-in-time.ts';
+import { compacted, PointInTime, type AsOf, type DeviceAt, type PastView } from './point-in-time.ts';
 import { CurrentView, openReadView, resolveCurrent, type DeviceRef, type ReadView } from './read-view.ts';
 import type { SyncHostCommand } from './resources.ts';
 import { openStandingQuery, type StandingQueryOptions, type StandingQuerySink } from './standing-query.ts';
-import type { Checkpoint, CompactionResult, HistoryQuery, HistoryRecord, RegistryStore } from './store.ts';
+import type { BackupResult, Checkpoint, CompactionResult, HistoryQuery, HistoryRecord, RegistryStore } from './store.ts';
+import { DomainError } from './errors.ts';
 import type { WriteOrigin } from './write-planning.ts';
 import { Follower } from './follower.ts';
 import type { RevisionLog } from './store.ts';
 
-export { DEFAULT_LEASE_TTL_MS, SERVER_ACTOR } from './leases.ts';
+export { DEFAULT_LEASE_TTL_MS, isLeaseExpiry, SERVER_ACTOR } from './leases.ts';
 export { hostIsEligible, hostState } from './live-state.ts';
 export type { ChainVerification, RetentionPolicy } from './audit.ts';
 export type { CachedVerdict, FindOptions, FindResult, FoundTarget, ResolvedDevice } from './find-targets.ts';
@@ -42,6 +42,19 @@ export type { DeviceRef, ReadView } from './read-view.ts';
 export type { WriteOrigin } from './write-planning.ts';
 export type { ClaimListQuery, ClaimResult } from './claims-registry.ts';
 export type { PlacementAnswer } from './placement-finder.ts';
+
+/** The registry's sizes and counters since start, as metrics read them. */
+export interface RegistryGauges {
+  readonly hosts: number;
+  readonly devices: number;
+  /** Distinct descriptors interned. */
+  readonly descriptors: number;
+  readonly claims: number;
+  /** Hosts by lease state. */
+  readonly hostStates: Readonly<Record<HostState, number>>;
+  readonly revision: number;
+  readonly verdictCache: { readonly size: number; readonly hits: number; readonly misses: number };
+}
 
 export interface RegistryOptions {
   /** Time and timers (default: the system clock). */
@@ -62,6 +75,11 @@ export class Registry {
   private readonly finder: TargetFinder;
   private readonly current: CurrentView;
   private readonly claims: Claims;
+  /** What FindTargets and WatchTargets count of live claims. */
+  private readonly claimCounts: ClaimCounts = {
+    claimed: (hostId, deviceId) => this.claims.claimedOn(hostId, deviceId),
+    free: (device) => this.claims.freeOn(device),
+  };
 
   /** Loads the registry's state from the store. */
   static async open(store: RegistryStore, options: RegistryOptions = {}): Promise<Registry> {
@@ -102,7 +120,7 @@ export class Registry {
     this.claims.connect(this.writes);
     this.audit = new Audit(store, this.state, clock, loaded.checkpoint);
     this.pointInTime = new PointInTime(store, this.state, this.audit);
-    this.finder = new TargetFinder(this.state, this.verdicts, (hostId, deviceId) => this.claims.claimedOn(hostId, deviceId));
+    this.finder = new TargetFinder(this.state, this.verdicts, this.claimCounts);
     this.current = new CurrentView(this.state, this.finder);
     this.store = store;
   }
@@ -134,6 +152,19 @@ export class Registry {
 
   get stats(): { hosts: number; devices: number; descriptors: number; cachedVerdicts: number } {
     return { ...this.state.stats, cachedVerdicts: this.verdicts.size };
+  }
+
+  /** What the server's metrics read at each scrape (server/metrics.ts): counts, not copies. */
+  get gauges(): RegistryGauges {
+    const hostStates: Record<HostState, number> = { READY: 0, DRAINING: 0, UNREACHABLE: 0 };
+    for (const host of this.state.allHosts()) hostStates[hostState(host.record)]++;
+    return {
+      ...this.state.stats,
+      claims: this.claims.size,
+      hostStates,
+      revision: this.state.revision,
+      verdictCache: { size: this.verdicts.size, hits: this.verdicts.hits, misses: this.verdicts.misses },
+    };
   }
 
   /** Called synchronously after each committed revision, in revision order. */
@@ -235,6 +266,26 @@ export class Registry {
     return this.claims.claimedOn(hostId, deviceId);
   }
 
+  /**
+   * A device's free units: now, claims counted and its shared budgets applied; in a past
+   * view (no claim book), the capacity and budgets of then alone.
+   */
+  freeUnitsOf(device: LiveDevice, past = false): number {
+    return past ? NO_CLAIMS.free(device) : this.claims.freeOn(device);
+  }
+
+  /** A device read through a view: its free units now (claims counted) or at its revision (budgets of then, no claims). */
+  freeUnitsAt(device: DeviceAt, present: boolean): number {
+    const live = present ? this.state.findDevice(device.record.hostId, device.record.deviceId) : undefined;
+    if (live && live.record === device.record) return this.claims.freeOn(live);
+    return deviceFreeUnits(device.record.capacity, device.budgets, NO_USAGE, device.record.deviceId);
+  }
+
+  /** What live claims hold of each of the host's shared budgets now. */
+  budgetClaims(host: LiveHost): ReadonlyMap<string, number> {
+    return this.claims.usageOn(host).claimedByBudget;
+  }
+
   /** Hosts that can take every device of a VM, best first (placement-finder.ts). */
   findPlacements(query: PlacementQuery): PlacementAnswer {
     return findPlacements(this.state, this.verdicts, (hostId) => this.claims.bookOf(hostId), query);
@@ -310,9 +361,7 @@ export class Registry {
    * baseline, in the same tick, so no revision falls between them. Returns the cancel function.
    */
   watchTargets(source: ResolvedDevice, options: StandingQueryOptions, sink: StandingQuerySink): () => void {
-    return openStandingQuery(this.state, this.verdicts, this.writes, source, options, sink, (hostId, deviceId) =>
-      this.claims.claimedOn(hostId, deviceId),
-    );
+    return openStandingQuery(this.state, this.verdicts, this.writes, source, options, sink, this.claimCounts);
   }
 
   // Audit -------------------------------------------------------------------------------
@@ -328,5 +377,17 @@ export class Registry {
 
   applyRetention(policy: RetentionPolicy): Promise<CompactionResult | undefined> {
     return this.audit.applyRetention(policy);
+  }
+
+  /**
+   * A consistent copy of the store at `path`: the store answers calls in order, so the copy
+   * holds every write acknowledged before this call and none after it, and the revision and
+   * head it reports are the copy's.
+   */
+  backup(path: string): Promise<BackupResult> {
+    if (!this.store.backup) {
+      return Promise.reject(new DomainError('FAILED_PRECONDITION', 'this server keeps its registry in memory: there is no file to back up'));
+    }
+    return this.store.backup(path);
   }
 }

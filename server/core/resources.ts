@@ -6,6 +6,7 @@ import type { Capacity, Descriptor, DescriptorInput } from './model.ts';
 import { DomainError, Violations, invalidArgument } from './errors.ts';
 import { validateDescriptorMemoized } from './descriptor-memo.ts';
 import { hasControlCharacter, NO_CONTROL_CHARACTERS } from './values.ts';
+import { validateBudgets, type Budget, type BudgetInput } from './budgets.ts';
 
 export const LIMITS = {
   devicesPerHost: 4096,
@@ -138,6 +139,7 @@ export interface SyncHostInput {
   labels?: Record<string, string> | null;
   devices?: readonly DeviceSpecInput[] | null;
   expected_revision?: number | string | null;
+  budgets?: readonly BudgetInput[] | null;
 }
 
 export interface DeviceSpec {
@@ -153,6 +155,8 @@ export interface SyncHostCommand {
   /** Sorted by device id. */
   readonly devices: readonly DeviceSpec[];
   readonly expectedRevision: number | undefined;
+  /** The host's shared budgets, in budget id order (empty: none). */
+  readonly budgets: readonly Budget[];
 }
 
 /** Validates a whole SyncHost request; throws one INVALID_ARGUMENT listing every violation. */
@@ -191,9 +195,10 @@ export function validateSyncHost(input: SyncHostInput): SyncHostCommand {
       for (const violation of error.violations) violations.add(violation.field, violation.description);
     }
   });
+  const budgets = validateBudgets(input.budgets, seen, violations);
   violations.throwIfAny();
   devices.sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1));
-  return { hostId, labels, devices, expectedRevision };
+  return { hostId, labels, devices, expectedRevision, budgets };
 }
 
 function validateCapacity(

@@ -14,7 +14,7 @@
 
 import { DomainError } from './errors.ts';
 import type { Descriptor } from './model.ts';
-import { NO_CLAIMS, type CachedVerdict, type ClaimedUnits, type ResolvedDevice, type VerdictCache } from './find-targets.ts';
+import { hasFreeUnit, NO_CLAIMS, type CachedVerdict, type ClaimCounts, type ResolvedDevice, type VerdictCache } from './find-targets.ts';
 import { claimIdOfEntry } from './store.ts';
 import type { RevisionChange } from './group-commit.ts';
 import { hostIsEligible, hostState, isCandidate, type HostState, type LiveDevice, type LiveState } from './live-state.ts';
@@ -72,14 +72,14 @@ export function openStandingQuery(
   source: ResolvedDevice,
   options: StandingQueryOptions,
   sink: StandingQuerySink,
-  claimed: ClaimedUnits = NO_CLAIMS,
+  claims: ClaimCounts = NO_CLAIMS,
 ): () => void {
   const query = new StandingQuery(
     state,
     verdicts,
     { hostId: source.device?.record.hostId, deviceId: source.device?.record.deviceId, descriptor: source.descriptor },
     options,
-    claimed,
+    claims,
   );
   let cancelled = false;
   const unsubscribe = feed.subscribe((change) => {
@@ -109,7 +109,7 @@ export class StandingQuery {
     private readonly verdicts: VerdictCache,
     source: StandingSource,
     private readonly options: StandingQueryOptions,
-    private readonly claimed: ClaimedUnits = NO_CLAIMS,
+    private readonly claims: ClaimCounts = NO_CLAIMS,
   ) {
     this.source = source;
   }
@@ -144,7 +144,12 @@ export class StandingQuery {
     for (const entry of change.entries) {
       const claim = claimIdOfEntry(entry.deviceId) === undefined ? undefined : (entry.after ?? entry.before);
       if (claim?.kind === 'claim') {
-        // A claim's change re-judges the devices it holds: their claimed units moved.
+        // A claim's change re-judges the devices it holds: their claimed units moved. On a
+        // host with shared budgets it re-judges all its devices: siblings' free units moved too.
+        if (host?.record.budgets?.length) {
+          for (const device of host.devices.values()) touched.set(device.name, this.judge(device));
+          continue;
+        }
         for (const { deviceId: claimedId } of claim.claim.devices) {
           const device = host?.devices.get(claimedId);
           if (device) touched.set(device.name, this.judge(device));
@@ -214,8 +219,8 @@ export class StandingQuery {
     if (options.excludeHosts.has(hostId)) return undefined;
     if (!hostIsEligible(device.host.record, options)) return undefined;
     if (!labelsMatch(device.host.record.labels, options.hostLabels)) return undefined;
-    const claimed = this.claimed(hostId, device.record.deviceId);
-    if (options.requireAvailable && !((device.record.capacity?.available ?? 0) - claimed > 0)) return undefined;
+    const claimed = this.claims.claimed(hostId, device.record.deviceId);
+    if (options.requireAvailable && !hasFreeUnit(device, this.claims)) return undefined;
     if (!isCandidate(this.source.descriptor, device.entry.descriptor)) return undefined;
     const cached = this.verdicts.verdictFor(this.source.descriptor, device.entry.descriptor);
     if (cached.verdict.verdict === 'VERDICT_INCOMPATIBLE') return undefined;

@@ -7,6 +7,7 @@
 import type { Capacity } from './model.ts';
 import type { Labels } from './resources.ts';
 import type { Claim } from './claims.ts';
+import type { Budget } from './budgets.ts';
 
 export interface HostRecord {
   readonly hostId: string;
@@ -21,6 +22,8 @@ export interface HostRecord {
   readonly reachable: boolean;
   /** The operator's draining mark; a sync does not clear it. */
   readonly draining: boolean;
+  /** The shared budgets of its last sync, in budget id order; absent (or empty) when none. */
+  readonly budgets?: readonly Budget[];
 }
 
 export interface DeviceRecord {
@@ -235,6 +238,14 @@ export function historyQuery(fields: Partial<HistoryQuery> & { readonly limit: n
   };
 }
 
+/** What a backup wrote: the copy holds exactly this revision and history head. */
+export interface BackupResult {
+  readonly path: string;
+  readonly revision: number;
+  readonly headHash: string;
+  readonly sizeBytes: number;
+}
+
 /**
  * `full`: every acknowledged write is on stable storage (for SQLite: WAL + synchronous=FULL).
  * `relaxed`: survives a crash of devcompat, but the last writes acknowledged before a power
@@ -265,6 +276,11 @@ export interface RegistryStore {
   compact(request: CompactionRequest): Promise<CompactionResult>;
   /** The compaction records, their chain checked. */
   compactions(): Promise<CompactionLog>;
+  /**
+   * Writes a consistent copy of the store to a new file at `path` (absolute), between two
+   * commits, and says which revision and head it holds. Absent for a store with no file.
+   */
+  backup?(path: string): Promise<BackupResult>;
   close(): Promise<void>;
 }
 
@@ -322,6 +338,8 @@ export interface ServedStore extends RegistryStore {
   readonly startup?: {
     readonly anchor?: string;
     readonly restore?: { readonly revision: number; readonly problem: string };
+    /** The operator's re-anchoring (`--reanchor`), when the anchor could not vouch and was replaced. */
+    readonly reanchored?: { readonly revision: number; readonly problem: string; readonly operator: string; readonly reason: string };
     readonly checkedEntries?: number;
   };
 }

@@ -112,6 +112,26 @@ export class WatchHub {
   }
 
   /**
+   * Watchers live and still catching up from history, and how many revisions the one furthest
+   * behind has yet to read (0 when all are live), for metrics: O(watchers), read at a scrape.
+   */
+  get progress(): { live: number; catchingUp: number; lagRevisions: number } {
+    let live = 0;
+    let catchingUp = 0;
+    let lagRevisions = 0;
+    const revision = this.registry.revision;
+    for (const watcher of this.all) {
+      if (watcher.live) {
+        live++;
+      } else {
+        catchingUp++;
+        lagRevisions = Math.max(lagRevisions, revision - watcher.nextRevision + 1);
+      }
+    }
+    return { live, catchingUp, lagRevisions };
+  }
+
+  /**
    * Registers a watch. A start revision older than history holds fails at once with
    * REVISION_COMPACTED (OUT_OF_RANGE), naming the oldest revision available.
    */

@@ -11,6 +11,7 @@ import type { Capacity, Descriptor } from './model.ts';
 import { labelsEqual, type SyncHostCommand } from './resources.ts';
 import type { DescriptorEntry, LiveDevice, LiveHost, LiveState, StateChange } from './live-state.ts';
 import type { ClaimOp, ClaimPlan } from './claims-registry.ts';
+import { budgetsEqual } from './budgets.ts';
 import type { ChangeKind, CommitBatch, DeviceRecord, HistoryRecord, HostRecord, StoredDescriptor } from './store.ts';
 
 /** Who made a write, and why (recorded in history and chained). */
@@ -85,8 +86,13 @@ function planSync(
   const history: HistoryRecord[] = [];
   let created = 0;
   let updated = 0;
-  // A sync renews the lease: an unreachable host becomes reachable again.
-  const hostChanged = !existing || !labelsEqual(existing.record.labels, command.labels) || !existing.record.reachable;
+  // A sync renews the lease: an unreachable host becomes reachable again. New budgets are a
+  // change of the host (its entry records them); the same budgets again are not.
+  const hostChanged =
+    !existing ||
+    !labelsEqual(existing.record.labels, command.labels) ||
+    !existing.record.reachable ||
+    !budgetsEqual(existing.record.budgets ?? [], command.budgets);
   const entryFor = (descriptor: Descriptor): DescriptorEntry => {
     let entry = state.entryByKey(descriptor.key) ?? newDescriptors.get(descriptor.key);
     if (!entry) {
@@ -141,6 +147,7 @@ function planSync(
     lastSyncTime: now,
     reachable: true,
     draining: existing?.record.draining ?? false,
+    ...(command.budgets.length > 0 && { budgets: command.budgets }),
   };
   let seq = 0;
   const { actor, reason, onBehalfOf } = origin;

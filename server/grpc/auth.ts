@@ -27,6 +27,7 @@ import type { CompatibilityServiceHandlers } from '../../proto/generated/devcomp
 import type { HistoryServiceHandlers } from '../../proto/generated/devcompat/v1/HistoryService.ts';
 import type { WatchServiceHandlers } from '../../proto/generated/devcompat/v1/WatchService.ts';
 import type { PlacementServiceHandlers } from '../../proto/generated/devcompat/v1/PlacementService.ts';
+import type { AdminServiceHandlers } from '../../proto/generated/devcompat/v1/AdminService.ts';
 
 /** The method names of a generated handlers interface, without its index signature. */
 type Methods<T> = keyof { [K in keyof T as string extends K ? never : K]: T[K] };
@@ -67,6 +68,9 @@ export const METHOD_PERMISSIONS = {
     RenewClaim: 'claim',
     ReleaseClaim: 'claim',
   } satisfies Record<Methods<PlacementServiceHandlers>, MethodPermission>,
+  AdminService: {
+    Backup: 'admin',
+  } satisfies Record<Methods<AdminServiceHandlers>, MethodPermission>,
 } as const;
 
 export type GuardedService = keyof typeof METHOD_PERMISSIONS;

@@ -202,6 +202,8 @@ function* findTargetsMessages(result: FindResult, sourceName: string, claimedOf:
       compatible: result.compatible,
       rejected: result.rejected,
       distinct_descriptors: result.distinctDescriptors,
+      unreachable_hosts_left_out: result.hostsLeftOut.unreachable,
+      draining_hosts_left_out: result.hostsLeftOut.draining,
     },
   };
 }

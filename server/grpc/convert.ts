@@ -9,6 +9,7 @@ import { claimIdOfEntry, type ClaimRecord, type DeviceRecord, type HistoryRecord
 import { claimName } from '../core/claims.ts';
 import { descriptorToJson } from '../core/validate.ts';
 import { valueToJson } from '../core/values.ts';
+import type { Budget } from '../core/budgets.ts';
 
 export interface Timestamp {
   seconds: string;
@@ -33,8 +34,28 @@ export function hostStateName(record: HostRecord): string {
   return `HOST_STATE_${hostState(record)}`;
 }
 
-export function hostMessage(record: HostRecord, deviceCount: number, leaseExpiry?: number) {
+/** A host's shared budgets (BudgetStatus), with what live claims hold of each (none in the past). */
+function budgetsMessage(budgets: readonly Budget[] | undefined, claimed: ReadonlyMap<string, number> | undefined) {
+  return (budgets ?? []).map((budget) => ({
+    budget: {
+      budget_id: budget.budgetId,
+      parent: budget.parent,
+      total: String(budget.total),
+      available: String(budget.available),
+      consumption: Object.fromEntries([...budget.consumption].map(([deviceId, perUnit]) => [deviceId, String(perUnit)])),
+    },
+    claimed: String(claimed?.get(budget.budgetId) ?? 0),
+  }));
+}
+
+export function hostMessage(
+  record: HostRecord,
+  deviceCount: number,
+  leaseExpiry?: number,
+  budgetClaims?: ReadonlyMap<string, number>,
+) {
   return {
+    budgets: budgetsMessage(record.budgets, budgetClaims),
     name: hostName(record.hostId),
     labels: record.labels,
     revision: String(record.revision),
@@ -49,8 +70,9 @@ export function hostMessage(record: HostRecord, deviceCount: number, leaseExpiry
   };
 }
 
-export function liveHostMessage(host: LiveHost) {
-  return hostMessage(host.record, host.devices.size, host.leaseExpiry);
+/** A live host, its budgets with what live claims hold of them (`registry.budgetClaims`). */
+export function liveHostMessage(host: LiveHost, budgetClaims?: ReadonlyMap<string, number>) {
+  return hostMessage(host.record, host.devices.size, host.leaseExpiry, budgetClaims);
 }
 
 function capacityMessage(capacity: Capacity | undefined) {
@@ -70,10 +92,11 @@ export function deviceMessage(record: DeviceRecord, registry: Registry) {
   };
 }
 
-/** A live device with the units live claims hold on it (`claimed`, placement). */
-export function liveDeviceMessage(device: LiveDevice, claimed = 0) {
+/** A live device with the units live claims hold on it and its free units (placement). */
+export function liveDeviceMessage(device: LiveDevice, claimed: number, freeUnits: number) {
   return {
     claimed,
+    free_units: freeUnits,
     name: device.name,
     descriptor: descriptorToJson(device.entry.descriptor),
     capacity: capacityMessage(device.record.capacity),

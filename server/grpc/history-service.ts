@@ -117,7 +117,9 @@ export function historyHandlers(registry: Registry, log: Logger): grpc.UntypedSe
       const revision = optionalRevision(request.revision, 'revision', violations);
       violations.throwIfAny();
       if (!revision) throw invalidArgument([{ field: 'revision', description: 'required: the last revision to remove' }]);
-      const result = await registry.compact(revision, originOf(call).actor);
+      const actor = originOf(call).actor;
+      const result = await registry.compact(revision, actor);
+      if (result.record) log.info({ actor, checkpoint: result.checkpoint.revision, removed: result.removed }, 'history compacted');
       return {
         compaction: result.record ? compactionMessage(result.record) : null,
         checkpoint_revision: String(result.checkpoint.revision),

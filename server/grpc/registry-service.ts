@@ -34,7 +34,7 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
       const result = await registry.syncHost(command, origin);
       return {
         revision: String(result.revision),
-        host: liveHostMessage(result.host),
+        host: liveHostMessage(result.host, registry.budgetClaims(result.host)),
         changed: result.changed,
         devices_created: result.created,
         devices_updated: result.updated,
@@ -58,7 +58,7 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
       const hostId = parseHostRef(request.name ?? '', 'name');
       const result = await registry.setDraining(hostId, request.draining ?? false, origin);
       return {
-        host: liveHostMessage(result.host),
+        host: liveHostMessage(result.host, registry.budgetClaims(result.host)),
         revision: String(result.revision),
         changed: result.changed,
         head_hash: registry.headHash,
@@ -83,7 +83,7 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
 
     GetHost: unary(log, (request: GetHostRequest__Output) => {
       const host = registry.getHost(parseHostRef(request.name ?? '', 'name'));
-      return { host: liveHostMessage(host), revision: String(registry.revision) };
+      return { host: liveHostMessage(host, registry.budgetClaims(host)), revision: String(registry.revision) };
     }),
 
     ListHosts: unary(log, (request: ListHostsRequest__Output) => {
@@ -96,7 +96,7 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
       const hosts = registry.listHosts({ labels, afterHostId: after, limit: limit + 1 });
       const page = hosts.slice(0, limit);
       return {
-        hosts: page.map(liveHostMessage),
+        hosts: page.map((host) => liveHostMessage(host, registry.budgetClaims(host))),
         next_page_token: hosts.length > limit ? encodePageToken(filter, page.at(-1)!.record.hostId) : '',
         revision: String(registry.revision),
       };
@@ -105,9 +105,13 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
     GetDevice: unary(log, async (request: GetDeviceRequest__Output) => {
       const { hostId, deviceId } = parseDeviceName(request.name ?? '', 'name');
       const view = await registry.read(asOfOf(request));
-      const { record } = await view.device(hostId, deviceId);
-      const claimed = view.revision === registry.revision ? registry.claimedOn(hostId, deviceId) : 0;
-      return { device: { ...deviceMessage(record, registry), claimed }, revision: String(view.revision) };
+      const device = await view.device(hostId, deviceId);
+      const present = view.revision === registry.revision;
+      const claimed = present ? registry.claimedOn(hostId, deviceId) : 0;
+      return {
+        device: { ...deviceMessage(device.record, registry), claimed, free_units: registry.freeUnitsAt(device, present) },
+        revision: String(view.revision),
+      };
     }),
 
     ListDevices: unary(log, async (request: ListDevicesRequest__Output) => {
@@ -149,7 +153,11 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
       return {
         // Claims are counted in the present only (a past view has no claim book).
         devices: page.map((device) =>
-          liveDeviceMessage(device, asOf === undefined ? registry.claimedOn(device.record.hostId, device.record.deviceId) : 0),
+          liveDeviceMessage(
+            device,
+            asOf === undefined ? registry.claimedOn(device.record.hostId, device.record.deviceId) : 0,
+            registry.freeUnitsOf(device, asOf !== undefined),
+          ),
         ),
         next_page_token:
           devices.length > limit && last ? encodePageToken(fingerprint, [last.record.hostId, last.record.deviceId]) : '',

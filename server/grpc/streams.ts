@@ -58,6 +58,8 @@ export class StreamTracker {
   private shuttingDown = false;
   /** Finite streams in progress: each holds its computed answer until its client has read it. */
   private readonly finite = new Set<FiniteSlot>();
+  /** Live streams cut off as too slow (WATCH_TOO_SLOW) since start, by method path (for metrics). */
+  readonly tooSlow = new Map<string, number>();
 
   constructor(
     readonly limits: FiniteStreamLimits = {
@@ -320,6 +322,9 @@ export function liveStream<Request>(
     };
     const fail = (error: unknown) => endWithError(call, error, log);
     const bounded = new BoundedStream(call, options.bufferBytes, () => {
+      const method = call.getPath();
+      streams.tooSlow.set(method, (streams.tooSlow.get(method) ?? 0) + 1);
+      log.info({ method, peer: call.getPeer(), buffer_bytes: options.bufferBytes }, 'stream cut off: its consumer fell too far behind');
       end();
       fail(watchTooSlow(options.tooSlowMessage));
     });

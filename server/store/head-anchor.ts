@@ -13,7 +13,9 @@
 // numbered above the highest the anchor has seen, so revision numbers are never reused.
 //
 // The record carries its own SHA-256, so a torn or edited anchor is refused rather than
-// trusted. `decideAnchor` is the pure rule; `HeadAnchor` is the file.
+// trusted, and the anchor's id, which the database registers (anchor-registration.ts): a
+// registered database whose anchor file is missing or foreign is refused too, so deleting the
+// anchor no longer hides a deleted tail. `decideAnchor` is the pure rule; `HeadAnchor` is the file.
 
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, writeSync } from 'node:fs';
@@ -25,6 +27,13 @@ export interface AnchorRecord {
   readonly hash: string;
   /** The highest revision ever committed on this file: numbering resumes above it. */
   readonly highest: number;
+  /** The anchor's identity (32 hex digits), registered in the database; absent in anchors written before migration 0006. */
+  readonly id?: string;
+}
+
+/** The anchor file of a database. */
+export function anchorPath(dbPath: string): string {
+  return `${dbPath}.head`;
 }
 
 /** What the database says at start-up. */
@@ -79,50 +88,83 @@ export function decideAnchor(anchor: AnchorRecord | undefined, db: DatabaseHead,
 
 const RECORD_BYTES = 512;
 
+/** What was found where the anchor should be, before it is opened for writing. */
+export type AnchorFileState = 'missing' | 'unreadable' | 'present';
+
 export class HeadAnchor {
   private highestSeen: number;
+  private anchorId: string | undefined;
 
   private constructor(
-    private readonly fd: number,
+    /** Open once the file exists: a start refused before writing leaves no anchor behind. */
+    private fd: number | undefined,
     private readonly sync: boolean,
     readonly loaded: AnchorRecord | undefined,
+    readonly found: AnchorFileState,
+    readonly path: string,
   ) {
     this.highestSeen = loaded?.highest ?? 0;
+    this.anchorId = loaded?.id;
   }
 
   /**
    * Opens (or creates) `<db>.head`. An anchor that exists but cannot be trusted throws
-   * HeadAnchorError, unless the operator accepts a restore (then the database is re-anchored).
+   * HeadAnchorError, unless the operator gave a flag that re-anchors (`tolerateUnreadable`):
+   * then `found` is `unreadable` and the caller decides.
    */
-  static open(dbPath: string, sync: boolean, acceptRestore: boolean): HeadAnchor {
-    const filePath = `${dbPath}.head`;
+  static open(dbPath: string, sync: boolean, tolerateUnreadable: boolean): HeadAnchor {
+    const filePath = anchorPath(dbPath);
     let loaded: AnchorRecord | undefined;
+    const exists = existsSync(filePath);
+    let found: AnchorFileState = exists ? 'present' : 'missing';
     try {
-      loaded = existsSync(filePath) ? parseRecord(readFileSync(filePath), filePath) : undefined;
+      loaded = exists ? parseRecord(readFileSync(filePath), filePath) : undefined;
     } catch (error) {
-      if (!acceptRestore) throw error;
+      if (!tolerateUnreadable) throw error;
+      found = 'unreadable';
     }
-    return new HeadAnchor(openSync(filePath, existsSync(filePath) ? 'r+' : 'w+'), sync, loaded);
+    return new HeadAnchor(exists ? openSync(filePath, 'r+') : undefined, sync, loaded, found, filePath);
   }
 
   get highest(): number {
     return this.highestSeen;
   }
 
+  get id(): string | undefined {
+    return this.anchorId;
+  }
+
+  /**
+   * From now on the file carries `id` and counts `highest` from here: a new anchor (created,
+   * registered, or re-anchored by the operator, when the old one could not vouch).
+   */
+  adopt(id: string, highest = this.highestSeen): void {
+    this.anchorId = id;
+    this.highestSeen = highest;
+  }
+
   /** Anchors this head (called after the database committed it). */
   write(revision: number, hash: string): void {
     this.highestSeen = Math.max(this.highestSeen, revision);
-    const body = JSON.stringify({ revision, hash, highest: this.highestSeen });
+    const body = recordBody({ revision, hash, highest: this.highestSeen, id: this.anchorId });
     const text = `${JSON.stringify({ ...JSON.parse(body), sha256: sha256(body) })}\n`;
     const buffer = Buffer.alloc(RECORD_BYTES, 0x20);
     buffer.write(text, 0, 'utf8');
+    this.fd ??= openSync(this.path, 'w+');
     writeSync(this.fd, buffer, 0, RECORD_BYTES, 0);
     if (this.sync) fdatasyncSync(this.fd);
   }
 
   close(): void {
-    closeSync(this.fd);
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
+}
+
+/** The checksummed text: an anchor without an id (written before migration 0006) keeps its old form. */
+function recordBody(record: AnchorRecord): string {
+  const { revision, hash, highest, id } = record;
+  return JSON.stringify(id === undefined ? { revision, hash, highest } : { revision, hash, highest, id });
 }
 
 function sha256(text: string): string {
@@ -132,22 +174,24 @@ function sha256(text: string): string {
 function parseRecord(bytes: Buffer, filePath: string): AnchorRecord {
   const refuse = (why: string) =>
     new HeadAnchorError(
-      `the head anchor ${filePath} ${why}: it cannot vouch for the database. If the database is known good, start once with --accept-restore to re-anchor it`,
+      `the head anchor ${filePath} ${why}: it cannot vouch for the database. If the database is known good, start once with --reanchor "<reason>" to re-anchor it (recorded)`,
     );
-  let parsed: { revision?: unknown; hash?: unknown; highest?: unknown; sha256?: unknown };
+  let parsed: { revision?: unknown; hash?: unknown; highest?: unknown; id?: unknown; sha256?: unknown };
   try {
     parsed = JSON.parse(bytes.toString('utf8').trim());
   } catch {
     throw refuse('is not readable (torn or edited)');
   }
-  const { revision, hash, highest } = parsed;
+  const { revision, hash, highest, id } = parsed;
   if (
     !Number.isSafeInteger(revision) ||
     !Number.isSafeInteger(highest) ||
     typeof hash !== 'string' ||
-    parsed.sha256 !== sha256(JSON.stringify({ revision, hash, highest }))
+    (id !== undefined && typeof id !== 'string')
   ) {
     throw refuse('fails its checksum (torn or edited)');
   }
-  return { revision: revision as number, hash, highest: highest as number };
+  const record: AnchorRecord = { revision: revision as number, hash, highest: highest as number, id: id as string | undefined };
+  if (parsed.sha256 !== sha256(recordBody(record))) throw refuse('fails its checksum (torn or edited)');
+  return record;
 }

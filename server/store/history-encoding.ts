@@ -4,6 +4,7 @@
 // verifier re-reading stored columns recomputes exactly what was hashed.
 
 import type { Labels } from '../core/resources.ts';
+import type { Budget } from '../core/budgets.ts';
 import type { ChainWalk, ChainWalkQuery, ClaimRecord, CompactionLog, CompactionRecord, CompactionRequest, HistoryRecord, ResourceSnapshot } from '../core/store.ts';
 import { chainHash, compactionHash, GENESIS_HASH, type ChainedColumns } from './history-chain.ts';
 
@@ -156,6 +157,29 @@ interface HostSnapshotJson {
   /** Present (1) only when unreachable / draining, so a plain host stays small. */
   u?: 1;
   dr?: 1;
+  /**
+   * Shared budgets, present only when the host has some: entries written before budgets
+   * existed are byte for byte what they were, so their hashes still verify (history-chain.ts).
+   */
+  b?: BudgetJson[];
+}
+
+/** A shared budget: [budget id, parent, total, available, [[device id, per unit], ...]]. */
+export type BudgetJson = [string, string, number, number, [string, number][]];
+
+/** Budgets as stored (in a host snapshot and in the hosts table): budget id order, consumers in device id order. */
+export function encodeBudgets(budgets: readonly Budget[]): BudgetJson[] {
+  return budgets.map((b) => [b.budgetId, b.parent, b.total, b.available, [...b.consumption]]);
+}
+
+export function decodeBudgets(json: readonly BudgetJson[]): Budget[] {
+  return json.map(([budgetId, parent, total, available, consumption]) => ({
+    budgetId,
+    parent,
+    total,
+    available,
+    consumption: new Map(consumption),
+  }));
 }
 
 interface DeviceSnapshotJson {
@@ -227,6 +251,7 @@ export function encodeSnapshot(snapshot: ResourceSnapshot): string {
       st: host.lastSyncTime,
       ...(!host.reachable && { u: 1 as const }),
       ...(host.draining && { dr: 1 as const }),
+      ...(host.budgets?.length && { b: encodeBudgets(host.budgets) }),
     };
     return JSON.stringify({ h: json });
   }
@@ -261,6 +286,7 @@ export function decodeSnapshot(text: string | null, hostId: string, deviceId: st
         lastSyncTime: h.st,
         reachable: h.u !== 1,
         draining: h.dr === 1,
+        ...(h.b && { budgets: decodeBudgets(h.b) }),
       },
     };
   }

@@ -3,8 +3,10 @@
 // differs stays in each adapter: how booleans are written (SQLite 0/1) and how a hash is held
 // (SQLite BLOB, PostgreSQL hex text), which arrive here already as a boolean-ish and hex.
 
+import type { Capacity } from '../core/model.ts';
+import type { Labels } from '../core/resources.ts';
 import type { ClaimRecord, DeviceRecord, HistoryRecord, HostRecord } from '../core/store.ts';
-import { decodeSnapshot } from './history-encoding.ts';
+import { decodeBudgets, decodeSnapshot, encodeBudgets } from './history-encoding.ts';
 
 export interface HostRowBase {
   host_id: string;
@@ -17,6 +19,8 @@ export interface HostRowBase {
   /** SQLite: 0/1; PostgreSQL: boolean. */
   reachable: number | boolean;
   draining: number | boolean;
+  /** JSON (history-encoding.ts `encodeBudgets`); null when the host has none (SQLite 0005, PostgreSQL 0002). */
+  budgets: string | null;
 }
 
 export interface DeviceRow {
@@ -70,6 +74,23 @@ export function hostFromRow(row: HostRowBase): HostRecord {
     lastSyncTime: row.last_sync_time_ms,
     reachable: Boolean(row.reachable),
     draining: Boolean(row.draining),
+    ...(row.budgets !== null && { budgets: decodeBudgets(JSON.parse(row.budgets)) }),
+  };
+}
+
+/** A host's row with its flags as booleans (the SQLite adapter writes them as 0/1). */
+export function hostToRow(host: HostRecord): HostRowBase & { reachable: boolean; draining: boolean } {
+  return {
+    host_id: host.hostId,
+    labels: JSON.stringify(host.labels),
+    revision: host.revision,
+    create_revision: host.createRevision,
+    create_time_ms: host.createTime,
+    update_time_ms: host.updateTime,
+    last_sync_time_ms: host.lastSyncTime,
+    reachable: host.reachable,
+    draining: host.draining,
+    budgets: host.budgets?.length ? JSON.stringify(encodeBudgets(host.budgets)) : null,
   };
 }
 
@@ -84,6 +105,44 @@ export function deviceFromRow(row: DeviceRow): DeviceRecord {
     createRevision: row.create_revision,
     createTime: row.create_time_ms,
     updateTime: row.update_time_ms,
+  };
+}
+
+/**
+ * deviceFromRow for a whole load: equal label texts and capacities give one shared object.
+ * A fleet's 160,000 devices have a few distinct label sets and capacities, so this saves a
+ * JSON.parse per device, and the structured clone to the main thread (which keeps shared
+ * references shared) carries each once.
+ */
+export function sharingDeviceFromRow(): (row: DeviceRow) => DeviceRecord {
+  const labels = new Map<string, Labels>();
+  const capacities = new Map<string, Capacity>();
+  return (row) => {
+    let rowLabels = labels.get(row.labels);
+    if (!rowLabels) {
+      rowLabels = JSON.parse(row.labels) as Labels;
+      labels.set(row.labels, rowLabels);
+    }
+    let capacity: Capacity | undefined;
+    if (row.capacity_total !== null) {
+      const key = `${row.capacity_total}/${row.capacity_available ?? 0}`;
+      capacity = capacities.get(key);
+      if (!capacity) {
+        capacity = { total: row.capacity_total, available: row.capacity_available ?? 0 };
+        capacities.set(key, capacity);
+      }
+    }
+    return {
+      hostId: row.host_id,
+      deviceId: row.device_id,
+      descriptorId: row.descriptor_id,
+      capacity,
+      labels: rowLabels,
+      revision: row.revision,
+      createRevision: row.create_revision,
+      createTime: row.create_time_ms,
+      updateTime: row.update_time_ms,
+    };
   };
 }
 

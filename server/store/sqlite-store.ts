@@ -19,6 +19,7 @@ import type {
   CommitBatch,
   CommitResult,
   CompactionResult,
+  BackupResult,
   HistoryQuery,
   HistoryRecord,
   HostRecord,
@@ -30,8 +31,10 @@ import { migrate, type MigrationReport } from './migrate.ts';
 import { openDatabase } from './open-database.ts';
 import { SingleWriterLock } from './single-writer-lock.ts';
 import { decideAnchor, HeadAnchor, type AnchorDecision } from './head-anchor.ts';
+import { AnchorRegistry, decideRegistration, operatorName } from './anchor-registration.ts';
 import { checkRecentChain, DEFAULT_STARTUP_CHAIN_CHECK } from './startup-check.ts';
-import { deviceFromRow, deviceToRow, historyFromRow, hostFromRow, type DeviceRow } from './rows.ts';
+import { deviceToRow, historyFromRow, hostFromRow, hostToRow as hostToSharedRow, sharingDeviceFromRow, type DeviceRow, type HostRowBase } from './rows.ts';
+import { vacuumInto } from './sqlite-backup.ts';
 
 /** `full`: synchronous=FULL, as etcd promises; `relaxed`: synchronous=NORMAL. */
 export type { Durability } from '../core/store.ts';
@@ -41,6 +44,8 @@ export interface SqliteStoreOptions {
   readonly durability: Durability;
   /** Accept a database behind or off its head anchor as a restore (recorded; numbering resumes above the anchor). */
   readonly acceptRestore?: boolean;
+  /** Re-anchor a database whose anchor is missing, unreadable or foreign, for this reason (recorded as a revision). */
+  readonly reanchor?: string;
   /** How many of the newest history entries are verified at start-up (default 10,000; 0: none). */
   readonly startupChainCheck?: number;
 }
@@ -48,21 +53,16 @@ export interface SqliteStoreOptions {
 /** What start-up found, for the server's log. */
 export interface StartupReport {
   /** What the head anchor said (undefined for an in-memory database). */
-  readonly anchor: AnchorDecision['action'] | undefined;
+  readonly anchor: AnchorDecision['action'] | 'reanchor' | undefined;
   /** The restore recorded, when one was accepted. */
   readonly restore?: { readonly revision: number; readonly problem: string };
+  /** The re-anchoring recorded, when the operator re-anchored (`--reanchor`). */
+  readonly reanchored?: { readonly revision: number; readonly problem: string; readonly operator: string; readonly reason: string };
   /** History entries whose chain was verified. */
   readonly checkedEntries: number;
 }
 
-interface HostRow {
-  host_id: string;
-  labels: string;
-  revision: number;
-  create_revision: number;
-  create_time_ms: number;
-  update_time_ms: number;
-  last_sync_time_ms: number;
+interface HostRow extends HostRowBase {
   reachable: number;
   draining: number;
   lease_expire_ms?: number | null;
@@ -122,12 +122,13 @@ export class SqliteStore {
         options.startupChainCheck ?? DEFAULT_STARTUP_CHAIN_CHECK,
         this.checkpoint(),
       );
-      let anchor: AnchorDecision['action'] | undefined;
+      let anchor: StartupReport['anchor'];
       let restore: StartupReport['restore'];
+      let reanchored: StartupReport['reanchored'];
       if (onDisk) {
-        ({ anchor: this.anchor, action: anchor, restore } = this.checkAnchor(options));
+        ({ anchor: this.anchor, action: anchor, restore, reanchored } = this.checkAnchor(options));
       }
-      this.startup = { anchor, restore, checkedEntries };
+      this.startup = { anchor, restore, reanchored, checkedEntries };
     } catch (error) {
       this.close();
       throw error;
@@ -154,13 +155,37 @@ export class SqliteStore {
   }
 
   /**
-   * Compares the database's head with its anchor (head-anchor.ts); records an accepted restore
-   * as a revision above the highest the anchor has seen, and re-anchors.
+   * Checks the anchor's registration (anchor-registration.ts), then compares the database's
+   * head with its anchor (head-anchor.ts). Records an accepted restore as a revision above the
+   * highest the anchor has seen, and an operator's re-anchoring as the next revision; the
+   * anchor file is written before the registration, so a crash in between leaves an anchor
+   * the next start adopts rather than one it refuses.
    */
   private checkAnchor(options: SqliteStoreOptions) {
-    const anchor = HeadAnchor.open(options.path, options.durability === 'full', options.acceptRestore ?? false);
+    const acceptRestore = options.acceptRestore ?? false;
+    const anchor = HeadAnchor.open(options.path, options.durability === 'full', acceptRestore || options.reanchor !== undefined);
     try {
       const { revision, revisionTime } = this.statements.revision.get() as { revision: number; revisionTime: number };
+      const now = () => Math.max(Date.now(), revisionTime);
+      const registry = new AnchorRegistry(this.db);
+      const registration = decideRegistration(
+        registry.read(),
+        { state: anchor.found, id: anchor.loaded?.id, path: path.resolve(anchor.path) },
+        options.path,
+        options.reanchor,
+      );
+      if (registration.action === 'reanchor') {
+        const at = revision + 1;
+        const operator = operatorName();
+        anchor.adopt(registration.anchorId, at);
+        anchor.write(at, this.head);
+        this.db.transaction(() => {
+          this.statements.insertRevision.run(at, now(), 'devcompat', `re-anchored by ${operator}: ${options.reanchor}; ${registration.problem}`);
+          registry.register(registration.anchorId, path.resolve(anchor.path), at, Date.now());
+        })();
+        const reanchored = { revision: at, problem: registration.problem, operator, reason: options.reanchor! };
+        return { anchor, action: 'reanchor' as const, reanchored };
+      }
       const decision = decideAnchor(
         anchor.loaded,
         {
@@ -174,17 +199,25 @@ export class SqliteStore {
             return last?.hash ?? checkpoint.hash;
           },
         },
-        options.acceptRestore ?? false,
+        acceptRestore,
       );
       let restore: StartupReport['restore'];
+      let anchoredAt = revision;
       if (decision.action === 'restore') {
         const reason = `restore accepted: ${decision.problem}`;
-        this.statements.insertRevision.run(decision.resumeAt, Math.max(Date.now(), revisionTime), 'devcompat', reason);
-        anchor.write(decision.resumeAt, this.head);
+        this.statements.insertRevision.run(decision.resumeAt, now(), 'devcompat', reason);
+        anchoredAt = decision.resumeAt;
         restore = { revision: decision.resumeAt, problem: decision.problem };
-      } else if (decision.action !== 'match' || anchor.loaded?.highest !== Math.max(anchor.highest, revision)) {
-        anchor.write(revision, this.head);
       }
+      if (registration.action === 'register') anchor.adopt(registration.anchorId);
+      if (
+        registration.action === 'register' ||
+        decision.action !== 'match' ||
+        anchor.loaded?.highest !== Math.max(anchor.highest, revision)
+      ) {
+        anchor.write(anchoredAt, this.head);
+      }
+      if (registration.action === 'register') registry.register(registration.anchorId, path.resolve(anchor.path), anchoredAt, Date.now());
       return { anchor, action: decision.action, restore };
     } catch (error) {
       anchor.close();
@@ -224,7 +257,7 @@ export class SqliteStore {
       revisionTime,
       descriptors: this.statements.allDescriptors.all() as { id: number; key: string }[],
       hosts: (this.statements.allHosts.all() as HostRow[]).map(hostFromRow),
-      devices: (this.statements.allDevices.all() as DeviceRow[]).map(deviceFromRow),
+      devices: (this.statements.allDevices.all() as DeviceRow[]).map(sharingDeviceFromRow()),
       leaseExpiries: new Map(leaseRows.map((row) => [row.host_id, row.lease_expire_ms])),
       headHash: this.head,
       checkpoint: this.checkpoint(),
@@ -425,6 +458,13 @@ export class SqliteStore {
     return (this.query(sql).all(...params, query.limit) as HistoryRow[]).map(historyOfRow);
   }
 
+  /** A consistent copy in a new file (sqlite-backup.ts), with the revision and head it holds. */
+  backup(destination: string): BackupResult {
+    const { revision } = this.statements.revision.get() as { revision: number };
+    const sizeBytes = vacuumInto(this.db, destination);
+    return { path: destination, revision, headHash: this.head, sizeBytes };
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
     this.anchor?.close();
@@ -459,18 +499,10 @@ function mapSqliteError(error: unknown): unknown {
   return error;
 }
 
+/** The shared row (rows.ts) with its flags as SQLite holds them, 0/1. */
 function hostToRow(host: HostRecord): HostRow {
-  return {
-    host_id: host.hostId,
-    labels: JSON.stringify(host.labels),
-    revision: host.revision,
-    create_revision: host.createRevision,
-    create_time_ms: host.createTime,
-    update_time_ms: host.updateTime,
-    last_sync_time_ms: host.lastSyncTime,
-    reachable: host.reachable ? 1 : 0,
-    draining: host.draining ? 1 : 0,
-  };
+  const row = hostToSharedRow(host);
+  return { ...row, reachable: row.reachable ? 1 : 0, draining: row.draining ? 1 : 0 };
 }
 
 function historyOfRow(row: HistoryRow): HistoryRecord {
@@ -493,12 +525,12 @@ function prepareStatements(db: Database.Database) {
     ),
     upsertHost: db.prepare(
       `INSERT INTO hosts (host_id, labels, revision, create_revision, create_time_ms, update_time_ms, last_sync_time_ms,
-         reachable, draining)
+         reachable, draining, budgets)
        VALUES (@host_id, @labels, @revision, @create_revision, @create_time_ms, @update_time_ms, @last_sync_time_ms,
-         @reachable, @draining)
+         @reachable, @draining, @budgets)
        ON CONFLICT (host_id) DO UPDATE SET labels = excluded.labels, revision = excluded.revision,
          update_time_ms = excluded.update_time_ms, last_sync_time_ms = excluded.last_sync_time_ms,
-         reachable = excluded.reachable, draining = excluded.draining`,
+         reachable = excluded.reachable, draining = excluded.draining, budgets = excluded.budgets`,
     ),
     deleteHost: db.prepare('DELETE FROM hosts WHERE host_id = ?'),
     touchHost: db.prepare('UPDATE hosts SET last_sync_time_ms = ? WHERE host_id = ?'),

@@ -53,6 +53,8 @@ function handle(request: StoreRequest): unknown {
       return store.compact(argument as Parameters<SqliteStore['compact']>[0]);
     case 'compactions':
       return store.compactions();
+    case 'backup':
+      return store.backup(argument as string);
     case 'close':
       store.close();
       return undefined;

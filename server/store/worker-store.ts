@@ -8,6 +8,7 @@ import { inspect, types } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { DomainError, type ErrorReason } from '../core/errors.ts';
 import type {
+  BackupResult,
   ChainWalk,
   ChainWalkQuery,
   CommitBatch,
@@ -24,6 +25,13 @@ import type {
 import type { MigrationReport } from './migrate.ts';
 import type { SqliteStoreOptions, StartupReport } from './sqlite-store.ts';
 
+// Compiled (dist/, .js) the worker is plain JavaScript and starts directly. From the sources
+// (.ts, under tsx) a worker thread does not inherit the TypeScript loader on every Node
+// version, so it starts through the .mjs entry that registers tsx first.
+const WORKER_ENTRY = import.meta.url.endsWith('.ts')
+  ? new URL('./sqlite-worker-entry.mjs', import.meta.url)
+  : new URL('./sqlite-worker.js', import.meta.url);
+
 export type StoreMethod =
   | 'load'
   | 'commit'
@@ -33,6 +41,7 @@ export type StoreMethod =
   | 'verifyChain'
   | 'compact'
   | 'compactions'
+  | 'backup'
   | 'close';
 
 export interface StoreRequest {
@@ -117,7 +126,7 @@ export class WorkerStore implements ServedStore {
 
   /** Starts the worker, opens the database and applies migrations. */
   static async open(options: SqliteStoreOptions): Promise<WorkerStore> {
-    const worker = new Worker(new URL('./sqlite-worker-entry.mjs', import.meta.url), { workerData: options });
+    const worker = new Worker(WORKER_ENTRY, { workerData: options });
     const ready = await new Promise<WorkerReady>((resolve, reject) => {
       worker.once('message', resolve);
       // A failure before the worker could answer: its cause, whatever was thrown, and an exit
@@ -174,6 +183,10 @@ export class WorkerStore implements ServedStore {
 
   compactions(): Promise<CompactionLog> {
     return this.call('compactions');
+  }
+
+  backup(path: string): Promise<BackupResult> {
+    return this.call('backup', path);
   }
 
   async close(): Promise<void> {

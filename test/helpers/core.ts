@@ -6,6 +6,7 @@ import { Registry, type RevisionChange } from '../../server/core/registry.ts';
 import { validateSyncHost, type SyncHostCommand } from '../../server/core/resources.ts';
 import { MemoryStore } from '../../server/store/memory-store.ts';
 import { historyQuery } from '../../server/core/store.ts';
+import type { BudgetInput } from '../../server/core/budgets.ts';
 
 export const ORIGIN = { actor: 'test', reason: '' };
 
@@ -42,10 +43,16 @@ export async function openCore(
 }
 
 /** A sync of host `name` with the given device ids (all the same GPU unless told). */
-export function syncOf(name: string, devices: readonly (string | { id: string; descriptor?: object; available?: number })[] = ['gpu0'], labels: Record<string, string> = {}): SyncHostCommand {
+export function syncOf(
+  name: string,
+  devices: readonly (string | { id: string; descriptor?: object; available?: number })[] = ['gpu0'],
+  labels: Record<string, string> = {},
+  budgets: readonly BudgetInput[] = [],
+): SyncHostCommand {
   return validateSyncHost({
     name,
     labels,
+    budgets,
     devices: devices.map((device) => {
       const spec = typeof device === 'string' ? { id: device } : device;
       return {

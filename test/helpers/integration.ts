@@ -10,7 +10,7 @@ import {
   type Check,
   type ClientOptions,
   type CompatibilityResult,
-  type Descriptor,
+  type DescriptorInput as ClientDescriptor,
   type DeviceRef,
   type FindTargetsOptions,
   type FindTargetsSummary,
@@ -29,8 +29,8 @@ export { loadVectors } from './compat-vectors.ts';
 // Descriptors
 
 /** A vector's descriptor as the client library takes it (a deep copy: tests may mutate it). */
-export function asDescriptor(input: DescriptorInput): Descriptor {
-  return structuredClone(input) as unknown as Descriptor;
+export function asDescriptor(input: DescriptorInput): ClientDescriptor {
+  return structuredClone(input) as unknown as ClientDescriptor;
 }
 
 export function vectorCase(file: VectorFile, id: string): VectorCase {
@@ -46,7 +46,7 @@ export function rankingCase(file: VectorFile, id: string): RankingCase {
 }
 
 /** A GVT-g vGPU descriptor (vendor 8086, vfio-pci, i915-GVTg_V5_4) at a given version. */
-export function gvt(softwareVersion = '1.2.0', overrides: Partial<Descriptor> = {}): Descriptor {
+export function gvt(softwareVersion = '1.2.0', overrides: Partial<ClientDescriptor> = {}): ClientDescriptor {
   return {
     vendor: '8086',
     device_api: 'vfio-pci',

@@ -13,3 +13,15 @@ export async function spawnServer(args: string[], env: Record<string, string> = 
   const line = await server.waitForLine((text) => text.includes('"msg":"devcompat serving"'), 20_000);
   return { ...server, address: (JSON.parse(line) as { address: string }).address };
 }
+
+/** Runs `server/main.ts` with these flags to its exit: its exit code, its fatal log line, and whether it ever served. */
+export async function failedStart(args: string[]) {
+  const child = spawnWithOutput(process.execPath, ['--import', 'tsx', 'server/main.ts', '--log-level', 'info', ...args]);
+  const { code } = await child.exited;
+  const lines = child.stdout.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+  return {
+    code,
+    fatal: lines.find((line) => line.level === 60)?.msg as string | undefined,
+    served: lines.some((line) => line.msg === 'devcompat serving'),
+  };
+}

@@ -48,6 +48,14 @@ export interface Device {
    * never fewer than 0; shared budgets may leave fewer (docs/model.md, "Claims").
    */
   'claimed'?: (number);
+  /**
+   * free_units is how many units one new claim on this device alone could take: its
+   * available units (1 when it reports no capacity) minus claimed, and no more than each
+   * shared budget it draws on has free after the units live claims hold on every device
+   * drawing on it (docs/model.md, "Shared budgets"). In a point-in-time read, claims are
+   * not counted (the capacity and budgets of then alone).
+   */
+  'free_units'?: (number);
 }
 
 /**
@@ -93,4 +101,12 @@ export interface Device__Output {
    * never fewer than 0; shared budgets may leave fewer (docs/model.md, "Claims").
    */
   'claimed': (number);
+  /**
+   * free_units is how many units one new claim on this device alone could take: its
+   * available units (1 when it reports no capacity) minus claimed, and no more than each
+   * shared budget it draws on has free after the units live claims hold on every device
+   * drawing on it (docs/model.md, "Shared budgets"). In a point-in-time read, claims are
+   * not counted (the capacity and budgets of then alone).
+   */
+  'free_units': (number);
 }

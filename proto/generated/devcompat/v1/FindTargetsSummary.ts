@@ -26,6 +26,16 @@ export interface FindTargetsSummary {
    * distinct_descriptors counts the distinct candidate descriptors evaluated.
    */
   'distinct_descriptors'?: (number);
+  /**
+   * unreachable_hosts_left_out counts the hosts that hold candidate devices and were left out
+   * only because their lease lapsed (UNREACHABLE); include_unreachable_hosts keeps them.
+   */
+  'unreachable_hosts_left_out'?: (number);
+  /**
+   * draining_hosts_left_out counts the reachable hosts that hold candidate devices and were
+   * left out only because they are draining; include_draining_hosts keeps them.
+   */
+  'draining_hosts_left_out'?: (number);
 }
 
 /**
@@ -52,4 +62,14 @@ export interface FindTargetsSummary__Output {
    * distinct_descriptors counts the distinct candidate descriptors evaluated.
    */
   'distinct_descriptors': (number);
+  /**
+   * unreachable_hosts_left_out counts the hosts that hold candidate devices and were left out
+   * only because their lease lapsed (UNREACHABLE); include_unreachable_hosts keeps them.
+   */
+  'unreachable_hosts_left_out': (number);
+  /**
+   * draining_hosts_left_out counts the reachable hosts that hold candidate devices and were
+   * left out only because they are draining; include_draining_hosts keeps them.
+   */
+  'draining_hosts_left_out': (number);
 }

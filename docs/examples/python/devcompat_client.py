@@ -1,6 +1,8 @@
-"""A host agent and scheduler written against stubs that protoc generated from proto/, using
-Python's grpcio: the interop test (test/interop-python.test.ts) runs it and asserts on the one
-JSON object it prints. Usage: grpcio-client.py <address> <stubs dir> <run id>."""
+"""A host agent and a scheduler in Python, on Debian's grpcio and the stubs that protoc
+generates from proto/ (docs/clients.md): it registers hosts, streams FindTargets, follows the
+change feed with Watch, and reads a bad request's google.rpc.BadRequest details. CI runs it
+(test/python/interop-python.test.ts) and asserts on the one JSON object it prints.
+Usage: devcompat_client.py <address> <stubs dir> <run id>."""
 
 import json
 import sys
@@ -10,7 +12,8 @@ sys.path.insert(0, stubs)
 
 import grpc  # noqa: E402
 from devcompat.v1 import compatibility_pb2, compatibility_pb2_grpc  # noqa: E402
-from devcompat.v1 import descriptor_pb2, registry_pb2, registry_pb2_grpc  # noqa: E402
+from devcompat.v1 import descriptor_pb2, history_pb2, registry_pb2, registry_pb2_grpc  # noqa: E402
+from devcompat.v1 import watch_pb2, watch_pb2_grpc  # noqa: E402
 from google.rpc import error_details_pb2, status_pb2  # noqa: E402
 
 Op = descriptor_pb2.CompareOp
@@ -111,6 +114,29 @@ def main():
                         }
                     }
                 )
+
+        # Watch is server streaming: a first message once the watch is registered (`created`),
+        # then one message per revision with all its events, from start_revision on.
+        watch = watch_pb2_grpc.WatchServiceStub(channel).Watch(
+            watch_pb2.WatchRequest(start_revision=1, filter=watch_pb2.WatchFilter(host=f"hosts/py-{run}-src")),
+            timeout=10,
+        )
+        out["watch"] = []
+        for message in watch:
+            if message.created or message.progress:
+                continue
+            for event in message.events:
+                out["watch"].append(
+                    {
+                        "revision": message.revision,
+                        "kind": history_pb2.ChangeKind.Name(event.kind),
+                        "resource": event.resource,
+                        "actor": event.actor,
+                    }
+                )
+            if message.revision >= out["syncs"][0]["revision"]:
+                break
+        watch.cancel()
 
         # A bad request: the rich error model's google.rpc.Status rides in grpc-status-details-bin.
         bad = vgpu("535.104.05")

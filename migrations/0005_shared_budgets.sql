@@ -1,0 +1,11 @@
+-- Shared budgets (issue 11, docs/model.md "Shared budgets"): physical resources of a parent
+-- device that several devices of a host draw on (a GPU's graphics memory behind its mdev
+-- types), as the host declared them in its last sync. Claims and placements never let the
+-- units they hold draw more than a budget has available. Forward-only: a shipped migration is
+-- never edited.
+--
+-- budgets: JSON [[budget_id, parent, total, available, [[device_id, per_unit], ...]], ...] in
+-- budget id order (server/store/history-encoding.ts `encodeBudgets`), the same encoding as a
+-- host's history snapshot; NULL when the host declared none, as every host before this
+-- migration did.
+ALTER TABLE hosts ADD COLUMN budgets TEXT CONSTRAINT hosts_budgets_json CHECK (budgets IS NULL OR json_valid(budgets));

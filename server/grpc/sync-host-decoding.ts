@@ -1,0 +1,261 @@
+// SyncHost's request deserializer, memoized by each descriptor's encoded bytes (issue 7).
+//
+// Fleets are repetitive: 10,000 hosts send 160,000 descriptors of which a few hundred are
+// distinct, and each SyncHost carries its host's whole state. Decoding every descriptor with
+// protobufjs, walking it for strict input (strict-decoding.ts) and converting it to an object
+// was the largest cost of a sync on the event loop. Here a SyncHostRequest is walked once by
+// hand; each descriptor's bytes are looked up in a bounded LRU memo first, and only a miss is
+// checked (`checkWire`) and decoded by protobufjs with proto-loader's options. A hit returns the
+// same frozen object, which also lets the validation memo (core/descriptor-memo.ts) find its
+// canonical Descriptor by identity instead of by its JSON text.
+//
+// Strictness is unchanged: the fast path only returns a message when every string it read is
+// valid UTF-8, every length and varint is in bounds, and every field is one it knows with its
+// expected wire type; anything else (a truncated message, invalid UTF-8, an unknown field,
+// budgets, a 64-bit value beyond 2^53) goes to the strict generic deserializer, which answers
+// exactly as before (the same message, or the same RefusedRequest naming the field). The
+// result equals proto-loader's (test/sync-host-decoding.test.ts compares the two).
+
+import type * as grpc from '@grpc/grpc-js';
+import { isUtf8 } from 'node:buffer';
+import type protobuf from 'protobufjs';
+import { PROTO_LOADER_OPTIONS, protoRoot } from '../../proto/load.ts';
+import { immutableDescriptorInput } from '../core/descriptor-memo.ts';
+import { checkWire } from './strict-decoding.ts';
+
+/** Bounds of the descriptor memo: entries, and encoded bytes held as keys. */
+export interface DescriptorMemoLimits {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+}
+
+export const DEFAULT_DESCRIPTOR_MEMO_LIMITS: DescriptorMemoLimits = { maxEntries: 8192, maxBytes: 8 * 1024 * 1024 };
+
+/** Decoded descriptors by their encoded bytes (a latin1 string of them), least recently used first. */
+export class DescriptorBytesMemo {
+  private readonly entries = new Map<string, object>();
+  private bytes = 0;
+  hits = 0;
+  misses = 0;
+
+  constructor(
+    private readonly type: protobuf.Type,
+    readonly limits: DescriptorMemoLimits = DEFAULT_DESCRIPTOR_MEMO_LIMITS,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The decoded descriptor of `buf[from, to)`, or undefined when those bytes are not a valid one. */
+  decode(buf: Buffer, from: number, to: number): object | undefined {
+    const key = buf.toString('latin1', from, to);
+    const hit = this.entries.get(key);
+    if (hit !== undefined) {
+      this.hits++;
+      // Most recently used last; a Map keeps insertion order.
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit;
+    }
+    this.misses++;
+    const bytes = buf.subarray(from, to);
+    if (checkWire(this.type, bytes)) return undefined;
+    let decoded: object;
+    try {
+      decoded = immutableDescriptorInput(this.type.toObject(this.type.decode(bytes), PROTO_LOADER_OPTIONS as protobuf.IConversionOptions));
+    } catch {
+      return undefined;
+    }
+    if (key.length <= this.limits.maxBytes) {
+      this.entries.set(key, decoded);
+      this.bytes += key.length;
+      for (const [oldest] of this.entries) {
+        if (this.entries.size <= this.limits.maxEntries && this.bytes <= this.limits.maxBytes) break;
+        this.entries.delete(oldest);
+        this.bytes -= oldest.length;
+      }
+    }
+    return decoded;
+  }
+}
+
+/** Thrown inside the walk when the fast path cannot answer: the generic deserializer decides. */
+const FALLBACK = Symbol('fallback');
+
+class Reader {
+  pos: number;
+  constructor(
+    readonly buf: Buffer,
+    from: number,
+    readonly end: number,
+  ) {
+    this.pos = from;
+  }
+
+  /** A varint of at most 53 bits. */
+  varint(): number {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 8; i++) {
+      if (this.pos >= this.end) throw FALLBACK;
+      const byte = this.buf[this.pos++];
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) {
+        if (value > Number.MAX_SAFE_INTEGER) throw FALLBACK;
+        return value;
+      }
+      scale *= 128;
+    }
+    throw FALLBACK;
+  }
+
+  /** The bounds of a length-delimited field's payload; the position moves past it. */
+  delimited(): number {
+    const length = this.varint();
+    const from = this.pos;
+    if (from + length > this.end) throw FALLBACK;
+    this.pos = from + length;
+    return from;
+  }
+
+  string(): string {
+    const from = this.delimited();
+    if (!isUtf8(this.buf.subarray(from, this.pos))) throw FALLBACK;
+    return this.buf.toString('utf8', from, this.pos);
+  }
+
+  /** The next tag as [field number, wire type]; the wire type must be `expected`. */
+  tag(): [number, number] {
+    const tag = this.varint();
+    return [Math.floor(tag / 8), tag % 8];
+  }
+}
+
+function expectWire(wire: number, expected: number): void {
+  if (wire !== expected) throw FALLBACK;
+}
+
+/** A map<string, string> entry into `into` (later keys win, as protobufjs does). */
+function stringMapEntry(reader: Reader, into: Record<string, string>): void {
+  const from = reader.delimited();
+  const entry = new Reader(reader.buf, from, reader.pos);
+  let key = '';
+  let value = '';
+  while (entry.pos < entry.end) {
+    const [number, wire] = entry.tag();
+    expectWire(wire, 2);
+    if (number === 1) key = entry.string();
+    else if (number === 2) value = entry.string();
+    else throw FALLBACK;
+  }
+  into[key] = value;
+}
+
+function capacity(reader: Reader): { total: number; available: number } {
+  const from = reader.delimited();
+  const inner = new Reader(reader.buf, from, reader.pos);
+  const result = { total: 0, available: 0 };
+  while (inner.pos < inner.end) {
+    const [number, wire] = inner.tag();
+    expectWire(wire, 0);
+    const value = inner.varint();
+    if (value > 0xffffffff) throw FALLBACK; // uint32: protobufjs would truncate; let it
+    if (number === 1) result.total = value;
+    else if (number === 2) result.available = value;
+    else throw FALLBACK;
+  }
+  return result;
+}
+
+function deviceSpec(reader: Reader, memo: DescriptorBytesMemo): object {
+  const from = reader.delimited();
+  const inner = new Reader(reader.buf, from, reader.pos);
+  // proto-loader's shape and key order: maps first, then fields by number, messages null.
+  const device: { labels: Record<string, string>; device_id: string; descriptor: object | null; capacity: object | null } = {
+    labels: {},
+    device_id: '',
+    descriptor: null,
+    capacity: null,
+  };
+  while (inner.pos < inner.end) {
+    const [number, wire] = inner.tag();
+    expectWire(wire, 2);
+    if (number === 1) device.device_id = inner.string();
+    else if (number === 2) {
+      if (device.descriptor !== null) throw FALLBACK;
+      const start = inner.delimited();
+      const decoded = memo.decode(inner.buf, start, inner.pos);
+      if (!decoded) throw FALLBACK;
+      device.descriptor = decoded;
+    } else if (number === 3) {
+      if (device.capacity !== null) throw FALLBACK;
+      device.capacity = capacity(inner);
+    } else if (number === 4) stringMapEntry(inner, device.labels);
+    else throw FALLBACK;
+  }
+  return device;
+}
+
+/** The request decoded, or undefined when the generic deserializer must decide. */
+export function decodeSyncHost(bytes: Buffer, memo: DescriptorBytesMemo): object | undefined {
+  const reader = new Reader(bytes, 0, bytes.length);
+  const devices: object[] = [];
+  const labels: Record<string, string> = {};
+  let name = '';
+  let expectedRevision: string | undefined;
+  try {
+    while (reader.pos < reader.end) {
+      const [number, wire] = reader.tag();
+      if (number === 1) {
+        expectWire(wire, 2);
+        name = reader.string();
+      } else if (number === 2) {
+        expectWire(wire, 2);
+        stringMapEntry(reader, labels);
+      } else if (number === 3) {
+        expectWire(wire, 2);
+        devices.push(deviceSpec(reader, memo));
+      } else if (number === 4) {
+        expectWire(wire, 0);
+        expectedRevision = String(reader.varint());
+      } else throw FALLBACK; // budgets, and anything this walk does not know
+    }
+  } catch (error) {
+    if (error === FALLBACK) return undefined;
+    throw error;
+  }
+  const request: Record<string, unknown> = { devices, budgets: [], labels, name };
+  if (expectedRevision !== undefined) {
+    request.expected_revision = expectedRevision;
+    request._expected_revision = 'expected_revision';
+  }
+  return request;
+}
+
+/**
+ * SyncHost's method definition with the memoizing deserializer in front of `definition`'s own
+ * (the strict one, which still decides every request the fast path does not take).
+ */
+export function memoizingSyncHost(
+  definition: grpc.MethodDefinition<unknown, unknown>,
+  limits: DescriptorMemoLimits = DEFAULT_DESCRIPTOR_MEMO_LIMITS,
+): grpc.MethodDefinition<unknown, unknown> & { readonly memo: DescriptorBytesMemo; readonly decoded: { fast: number; generic: number } } {
+  const memo = new DescriptorBytesMemo(protoRoot().lookupType('devcompat.v1.Descriptor'), limits);
+  const generic = definition.requestDeserialize;
+  const decoded = { fast: 0, generic: 0 };
+  return {
+    ...definition,
+    memo,
+    decoded,
+    requestDeserialize: (bytes: Buffer) => {
+      const request = decodeSyncHost(bytes, memo);
+      if (request) {
+        decoded.fast++;
+        return request;
+      }
+      decoded.generic++;
+      return generic(bytes);
+    },
+  };
+}
