@@ -40,7 +40,7 @@ import { chainEntries, compactionRecord, lastRecordHash, walkChain, walkCompacti
 import type { MigrationReport } from './migrate.ts';
 import { migratePostgres } from './postgres-migrate.ts';
 import { DEFAULT_STARTUP_CHAIN_CHECK } from './startup-check.ts';
-import { claimFromRow, claimToRow, deviceFromRow, deviceToRow, historyFromRow, hostFromRow } from './rows.ts';
+import { claimFromRow, claimToRow, deviceToRow, historyFromRow, hostFromRow, hostToRow, sharingDeviceFromRow } from './rows.ts';
 
 export interface PostgresStoreOptions {
   /** A libpq connection string: `postgres://user@host:port/db`. */
@@ -345,7 +345,7 @@ export class PostgresStore implements ServedStore, RevisionLog {
           revisionTime: head.time_ms,
           descriptors,
           hosts: hosts.map(hostFromRow),
-          devices: devices.map(deviceFromRow),
+          devices: devices.map(sharingDeviceFromRow()),
           leaseExpiries: new Map(
             hosts.filter((row) => row.lease_expire_ms !== null).map((row) => [row.host_id as string, row.lease_expire_ms as number]),
           ),
@@ -601,12 +601,13 @@ async function writeBatch(
   if (batch.hostDeletes.length > 0) await client.query('DELETE FROM hosts WHERE host_id = ANY($1::text[])', [batch.hostDeletes]);
   if (batch.hostUpserts.length > 0) {
     await client.query(
-      `INSERT INTO hosts (host_id, labels, revision, create_revision, create_time_ms, update_time_ms, last_sync_time_ms, reachable, draining)
+      `INSERT INTO hosts (host_id, labels, revision, create_revision, create_time_ms, update_time_ms, last_sync_time_ms, reachable, draining,
+         budgets)
        SELECT * FROM json_to_recordset($1::json) AS h(host_id text, labels text, revision bigint, create_revision bigint,
-         create_time_ms bigint, update_time_ms bigint, last_sync_time_ms bigint, reachable boolean, draining boolean)
+         create_time_ms bigint, update_time_ms bigint, last_sync_time_ms bigint, reachable boolean, draining boolean, budgets text)
        ON CONFLICT (host_id) DO UPDATE SET labels = excluded.labels, revision = excluded.revision,
          update_time_ms = excluded.update_time_ms, last_sync_time_ms = excluded.last_sync_time_ms,
-         reachable = excluded.reachable, draining = excluded.draining`,
+         reachable = excluded.reachable, draining = excluded.draining, budgets = excluded.budgets`,
       [json(batch.hostUpserts.map(hostToRow))],
     );
   }
@@ -724,18 +725,4 @@ async function checkRecentChain(client: pg.ClientBase, limit: number): Promise<n
     );
   }
   return walk.checked;
-}
-
-function hostToRow(host: HostRecord) {
-  return {
-    host_id: host.hostId,
-    labels: JSON.stringify(host.labels),
-    revision: host.revision,
-    create_revision: host.createRevision,
-    create_time_ms: host.createTime,
-    update_time_ms: host.updateTime,
-    last_sync_time_ms: host.lastSyncTime,
-    reachable: host.reachable,
-    draining: host.draining,
-  };
 }
