@@ -191,11 +191,6 @@ export class WatchHub {
         if (watcher.nextRevision < this.registry.oldestRevision) {
           throw this.registry.compacted(watcher.nextRevision, this.registry.oldestRevision);
         }
-        // Every revision in memory now is in the store: the read holds at least these. Not the
-        // revision in memory when the read answers: a store whose reads and commits run on
-        // separate connections (PostgreSQL) may answer after a later commit was applied and
-        // published, and that revision would be neither in the read nor delivered live.
-        const readUpTo = this.registry.revision;
         const entries = await this.registry.listHistory(
           historyQuery({ hostId: filter.hostId, startRevision: watcher.nextRevision, limit: CATCH_UP_PAGE }),
         );
@@ -204,6 +199,8 @@ export class WatchHub {
         if (watcher.nextRevision < this.registry.oldestRevision) {
           throw this.registry.compacted(watcher.nextRevision, this.registry.oldestRevision);
         }
+        // Memory now reflects what the store held when it answered.
+        const readUpTo = this.registry.revision;
         const groups = groupByRevision(entries);
         const full = entries.length >= CATCH_UP_PAGE;
         if (full && groups.length === 1) {
