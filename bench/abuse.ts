@@ -34,9 +34,9 @@ export interface AbuseResult {
   readonly connections: number;
   /** Streams still open and unread when the clients left. */
   readonly held: number;
-  /** Streams refused with RESOURCE_EXHAUSTED. */
+  /** Streams refused with RESOURCE_EXHAUSTED (before any work, or evicted with a status the client saw). */
   readonly shed: number;
-  /** Streams ended otherwise (status code: count). */
+  /** Streams ended otherwise while held (status code, or `reset <code>`: count). */
   readonly otherEnds: Record<string, number>;
   readonly rssBeforeBytes: number;
   /** Highest RSS sampled while the streams were opened and held. */
@@ -148,6 +148,8 @@ export async function measureAbuse(options: AbuseOptions): Promise<AbuseResult> 
   probe.close();
   const rssHeldBytes = rss();
   const held = open;
+  // How the streams had ended while held (the sessions' destruction below ends the rest).
+  const endsWhileHeld = { ...ends };
   clearInterval(sampler);
   rssPeakBytes = Math.max(rssPeakBytes, rssHeldBytes);
   log(`held ${fmt(held)} streams, ${fmt(shed)} shed; server RSS ${fmt(rssHeldBytes / MB)} MB (peak ${fmt(rssPeakBytes / MB)} MB, before ${fmt(rssBeforeBytes / MB)} MB)`);
@@ -176,7 +178,7 @@ export async function measureAbuse(options: AbuseOptions): Promise<AbuseResult> 
     connections,
     held,
     shed,
-    otherEnds: ends,
+    otherEnds: endsWhileHeld,
     rssBeforeBytes,
     rssPeakBytes,
     rssHeldBytes,
@@ -196,7 +198,7 @@ export function abuseRows(r: AbuseResult, hosts: number, hit: (ok: boolean) => s
   return [
     [
       `abuse: ${fmt(r.streams)} unread FindTargets streams (limit 10,000 + rejected) on ${fmt(hosts)} hosts${scaled}: server RSS peak`,
-      `${fmt(r.rssPeakBytes / MB)} MB (before ${fmt(r.rssBeforeBytes / MB)} MB; ${fmt(r.held)} held, ${fmt(r.shed)} shed)`,
+      `${fmt(r.rssPeakBytes / MB)} MB (before ${fmt(r.rssBeforeBytes / MB)} MB; ${fmt(r.held)} held, ${fmt(r.shed)} shed${endsText(r.otherEnds)})`,
       '< 600 MB',
       '1.8 GB before the limits (the issue)',
       hit(underCap),
@@ -220,6 +222,13 @@ export function abuseRows(r: AbuseResult, hosts: number, hit: (ok: boolean) => s
       '',
     ],
   ];
+}
+
+/** How the other streams ended: a reset with ENHANCE_YOUR_CALM is a search evicted or cut off (its status could not pass its unread answer). */
+function endsText(ends: Record<string, number>): string {
+  return Object.entries(ends)
+    .map(([key, count]) => `, ${fmt(count)} ${key === 'reset 11' ? 'evicted or cut off (reset ENHANCE_YOUR_CALM)' : `ended ${key}`}`)
+    .join('');
 }
 
 function probeText(p: ProbeOutcome): string {

@@ -5,6 +5,11 @@
 // resource's mirrored revision (a deletion too). When the revision to resume from has been
 // compacted away, the mirror lists again and follows from there.
 //
+// Figures the server works out live rather than records (a host's lease expiry and last sync
+// time, a device's `free_units` and `claimed`, a budget's `claimed`) are not in the feed's
+// snapshots: the mirror has them as of its listing, and a device or host a later event
+// replaced has them at their defaults. Read them with GetDevice/ListDevices when they matter.
+//
 // The mirror reads through the three calls of MirrorSource, which DevcompatClient has: it
 // depends on that interface, not on the client, so client.ts (which exports the mirror) and
 // this file do not import each other.

@@ -149,10 +149,22 @@ export const serveCommand = () => new Command('serve')
       .default(limits.DEFAULT_MAX_CONNECTION_AGE_GRACE_MS, '30s'),
   )
   .addOption(
-    new Option('--max-finite-streams <n>', 'FindTargets streams in progress at once, server-wide; more are refused with RESOURCE_EXHAUSTED')
+    new Option(
+      '--max-finite-streams <n>',
+      "FindTargets/FindPlacements streams in progress at once, server-wide; at the limit another client's search evicts the longest-stalled unread one of the client holding the most, else it is refused with RESOURCE_EXHAUSTED",
+    )
       .argParser(positiveInteger)
       .env('DEVCOMPAT_MAX_FINITE_STREAMS')
       .default(limits.DEFAULT_MAX_FINITE_STREAMS),
+  )
+  .addOption(
+    new Option(
+      '--max-finite-streams-per-client <n>',
+      'FindTargets/FindPlacements streams one client (its TLS identity, else its connection) may have in progress at once; more are refused with RESOURCE_EXHAUSTED',
+    )
+      .argParser(positiveInteger)
+      .env('DEVCOMPAT_MAX_FINITE_STREAMS_PER_CLIENT')
+      .default(limits.DEFAULT_MAX_FINITE_STREAMS_PER_CLIENT),
   )
   .addOption(
     new Option('--send-timeout <duration>', 'cut off a FindTargets stream whose client reads nothing for this long (0: never)')
@@ -161,7 +173,7 @@ export const serveCommand = () => new Command('serve')
       .default(limits.DEFAULT_SEND_TIMEOUT_MS, '30s'),
   )
   .addOption(
-    new Option('--evict-unread-after <duration>', 'at the FindTargets limit, evict a stream whose client has read nothing for this long to make room')
+    new Option('--evict-unread-after <duration>', 'at the FindTargets limit, when no client holds more searches than the newcomer, evict one whose client has read nothing for this long')
       .argParser(duration)
       .env('DEVCOMPAT_EVICT_UNREAD_AFTER')
       .default(limits.DEFAULT_EVICT_UNREAD_AFTER_MS, '5s'),
@@ -234,6 +246,7 @@ export interface ServeOptions {
   maxConnectionAgeGrace: number;
   memoryBudget: number;
   maxFiniteStreams: number;
+  maxFiniteStreamsPerClient: number;
   sendTimeout: number;
   evictUnreadAfter: number;
   acceptRestore: boolean;
@@ -257,9 +270,35 @@ export async function serve(options: ServeOptions): Promise<void> {
     if (options.clientCa && !options.tlsCert) throw new Error('--client-ca needs --tls-cert and --tls-key');
     const store = chooseStore(options.store, options.dbGiven ? options.db : undefined, DEFAULT_DB_PATH);
     if (store.kind === 'postgres') log.info({ store: redact(store.url) }, 'storing the registry in PostgreSQL');
-    const tracing = await tracingFromEnv();
+    // The signal handlers come first: a SIGTERM that arrives while the server is still starting
+    // (a supervisor that gives up, a test that stops it as soon as it says it serves) stops it
+    // cleanly once it has started, rather than killing it half-way with the default action.
+    let server: Awaited<ReturnType<typeof startServer>> | undefined;
+    let stopping: string | undefined;
+    let tracing: Awaited<ReturnType<typeof tracingFromEnv>>;
+    const shutdown = () => {
+      log.info({ signal: stopping }, 'shutting down');
+      server!
+        .close()
+        .then(() => tracing?.shutdown())
+        .then(
+          () => process.exit(0),
+          (error) => {
+            log.error({ err: error }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+    };
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = signal;
+      if (server) shutdown();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    tracing = await tracingFromEnv();
     if (tracing) log.info({ exporters: tracing.exporters }, 'tracing on (OTEL_* environment)');
-    const server = await startServer({
+    server = await startServer({
       ...(store.kind === 'postgres' && { store: storeFactoryOf(store, options.startupCheck) }),
       tls: options.tlsCert && options.tlsKey ? { certFile: options.tlsCert, keyFile: options.tlsKey, clientCaFile: options.clientCa } : undefined,
       authz: options.authz ? loadPolicy(options.authz) : undefined,
@@ -281,6 +320,7 @@ export async function serve(options: ServeOptions): Promise<void> {
         maxConnectionAgeGraceMs: options.maxConnectionAgeGrace,
         memoryBudgetBytes: options.memoryBudget,
         maxFiniteStreams: options.maxFiniteStreams,
+        maxFiniteStreamsPerClient: options.maxFiniteStreamsPerClient,
         sendTimeoutMs: options.sendTimeout,
         evictUnreadAfterMs: options.evictUnreadAfter,
       },
@@ -292,21 +332,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       tracer: tracing?.tracer,
       onFatal: () => process.exit(1),
     });
-    const stop = (signal: string) => {
-      log.info({ signal }, 'shutting down');
-      server
-        .close()
-        .then(() => tracing?.shutdown())
-        .then(
-        () => process.exit(0),
-        (error) => {
-          log.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    if (stopping) shutdown();
   } catch (error) {
     log.fatal({ err: error }, `devcompat cannot start: ${startupFailureCause(error)}`);
     process.exit(1);

@@ -185,6 +185,32 @@ export class ServerMetrics implements CallMetrics {
         for (const [path, count] of metrics.sources.streams.tooSlow) this.inc(splitPath(path), count);
       },
     });
+    new Gauge({
+      name: 'devcompat_finite_streams',
+      help: 'Searches (FindTargets, FindPlacements) in progress, by state: reading (being sent) or stalled (waiting for a client that reads nothing).',
+      labelNames: ['state'],
+      registers: [this.register],
+      collect() {
+        if (!metrics.sources) return;
+        const stats = metrics.sources.streams.finite.stats();
+        this.set({ state: 'reading' }, stats.inProgress - stats.stalled);
+        this.set({ state: 'stalled' }, stats.stalled);
+      },
+    });
+    new Counter({
+      name: 'devcompat_finite_streams_refused_total',
+      help: 'Searches refused or cut off with RESOURCE_EXHAUSTED by the finite-stream limits, by reason: per_client (--max-finite-streams-per-client), server_wide (--max-finite-streams), evicted (an unread search that gave way to another client).',
+      labelNames: ['reason'],
+      registers: [this.register],
+      collect() {
+        if (!metrics.sources) return;
+        const stats = metrics.sources.streams.finite.stats();
+        this.reset();
+        this.inc({ reason: 'per_client' }, stats.refusedPerClient);
+        this.inc({ reason: 'server_wide' }, stats.refusedServerWide);
+        this.inc({ reason: 'evicted' }, stats.evictions);
+      },
+    });
     collectDefaultMetrics({ register: this.register });
   }
 

@@ -18,6 +18,7 @@ import { acceptingPreEncoded } from './grpc/verdict-encoding.ts';
 import { adminHandlers } from './grpc/admin-service.ts';
 import { historyHandlers } from './grpc/history-service.ts';
 import { StreamTracker } from './grpc/streams.ts';
+import type { FiniteStreamStats } from './grpc/finite-admission.ts';
 import { reflectionService } from './grpc/reflection.ts';
 import { connectionOptions, defaultLimits, limitsInterceptor, type Limits, type LimitStats } from './grpc/limits.ts';
 import { refuseMalformedRequests, strictServices } from './grpc/strict-decoding.ts';
@@ -133,6 +134,8 @@ export interface RunningServer {
   readonly watches: WatchHub;
   /** Open FindTargets / CheckCompatibilityStream streams right now. */
   openStreams(): number;
+  /** Searches (FindTargets, FindPlacements) in progress, stalled on their clients, evicted and refused (finite-admission.ts). */
+  finiteStreams(): FiniteStreamStats;
   /** Calls shed over the memory budget and cut off by the receive timeout, since start. */
   readonly limitStats: Readonly<LimitStats>;
   /** `host:port` of the metrics listener, when there is one. */
@@ -242,6 +245,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const services = strictServices(loadServices());
   const streams = new StreamTracker({
     maxFiniteStreams: limits.maxFiniteStreams,
+    maxFiniteStreamsPerClient: limits.maxFiniteStreamsPerClient,
     sendTimeoutMs: limits.sendTimeoutMs,
     evictUnreadAfterMs: limits.evictUnreadAfterMs,
   });
@@ -409,6 +413,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     registry,
     watches: hub,
     openStreams: () => streams.size,
+    finiteStreams: () => streams.finite.stats(),
     limitStats,
     metricsAddress: metricsListener?.address,
     close,

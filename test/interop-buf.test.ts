@@ -71,6 +71,7 @@ test.serial('reflection lists every service, and every method resolves', async (
   const services = await bufCurl(['--list-services', `http://${shared.address}`]);
   t.is(services.code, 0, services.stderr);
   t.deepEqual(services.stdout.trim().split('\n').sort(), [
+    'devcompat.v1.AdminService',
     'devcompat.v1.CompatibilityService',
     'devcompat.v1.HistoryService',
     'devcompat.v1.PlacementService',
@@ -90,6 +91,8 @@ test.serial('reflection lists every service, and every method resolves', async (
     'devcompat.v1.CompatibilityService/FindTargets',
     'devcompat.v1.CompatibilityService/CheckCompatibilityStream',
     'devcompat.v1.HistoryService/ListHistory',
+    'devcompat.v1.PlacementService/FindPlacements',
+    'devcompat.v1.AdminService/Backup',
     'grpc.health.v1.Health/Check',
   ]) {
     t.true(listed.includes(method), method);

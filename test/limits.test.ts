@@ -269,7 +269,7 @@ async function seededFind(t: import('ava').ExecutionContext, limits: object) {
 }
 
 test('FindTargets streams that read nothing cannot keep a reading client out: the longest stalled is evicted', async (t) => {
-  const { server, client, openUnread, readingSearch } = await seededFind(t, { maxFiniteStreams: 20, sendTimeoutMs: 0, evictUnreadAfterMs: 0 });
+  const { server, client, openUnread, readingSearch } = await seededFind(t, { maxFiniteStreams: 20, maxFiniteStreamsPerClient: 20, sendTimeoutMs: 0, evictUnreadAfterMs: 0 });
   const baseline = server.openStreams();
   const unread = openUnread(20);
   await eventually(() => server.openStreams() === baseline + 20, 30_000, 'every unread stream to be open');
@@ -297,8 +297,64 @@ test('FindTargets streams that read nothing cannot keep a reading client out: th
   t.is((await readingSearch()).attempts, 1, 'a search is then served at once');
 });
 
+test('a client with many unread FindTargets streams can neither take every place nor make another client wait: its stalled searches give way at once and are cut off', async (t) => {
+  // Eviction by age is put out of reach (an hour) and the send timeout is off: only the
+  // per-client cap and the immediate eviction can keep the probe served.
+  const { server, client, openUnread } = await seededFind(t, {
+    maxFiniteStreams: 6,
+    maxFiniteStreamsPerClient: 2,
+    sendTimeoutMs: 0,
+    evictUnreadAfterMs: 3_600_000,
+  });
+  await client.syncHost({ name: 'hosts/probe', devices: [] });
+  const baseline = server.openStreams();
+  // The careless client: three connections of 20 unread searches each, every place taken.
+  const abusers = [openUnread(20), openUnread(20), openUnread(20)];
+  const outcomes: RawOutcome[] = [];
+  for (const { calls } of abusers) for (const call of calls) void call.ended.then((outcome) => outcomes.push(outcome));
+  await eventually(
+    () => server.finiteStreams().stalled === 6 && outcomes.length === 54,
+    60_000,
+    'two searches per connection to hold their places unread, and the rest to be refused',
+  );
+  t.true(
+    outcomes.every((o) => o.status === grpc.status.RESOURCE_EXHAUSTED && /per client \(--max-finite-streams-per-client\)/.test(o.message ?? '')),
+    'each search past the per-connection cap is refused with RESOURCE_EXHAUSTED naming the flag',
+  );
+  t.is(server.finiteStreams().clients, 3);
+
+  // Another client is served at once, searches and unary calls alike (its client does not
+  // retry RESOURCE_EXHAUSTED: a refusal would fail the test).
+  const before = server.finiteStreams();
+  for (let round = 0; round < 3; round++) {
+    t.is((await client.getHost('hosts/probe', { deadlineMs: 10_000 })).name, 'hosts/probe');
+    let summaries = 0;
+    for await (const item of client.findTargets(findSources({ hosts: 200, seed: 5 }).gvtg.name, { limit: 10, deadlineMs: 10_000 })) {
+      if ('summary' in item) summaries++;
+    }
+    t.is(summaries, 1, `search ${round + 1} answered in full`);
+  }
+  const after = server.finiteStreams();
+  t.is(after.refusedServerWide, before.refusedServerWide, 'no search of the reading client was refused');
+  t.true(after.evictions >= 1, 'an unread search gave way to the first one');
+
+  // The evicted search is cut off: its client, which reads nothing, cannot receive the status
+  // behind the answer it left unread, so its HTTP/2 stream is reset with ENHANCE_YOUR_CALM
+  // (RESOURCE_EXHAUSTED to gRPC clients) and the answer queued for it is released, while its
+  // connection stays open.
+  await eventually(() => outcomes.length === 54 + after.evictions, 30_000, 'the evicted streams to be reset');
+  const cut = outcomes.slice(54);
+  t.true(cut.every((o) => o.rstCode === http2.constants.NGHTTP2_ENHANCE_YOUR_CALM || o.status === grpc.status.RESOURCE_EXHAUSTED));
+  t.true(abusers.every(({ raw }) => !raw.session.destroyed && !raw.session.closed));
+  t.is(server.finiteStreams().inProgress, 6 - after.evictions, 'the evicted places were freed, not counted twice');
+
+  // The careless client leaves: every place and stream is released.
+  for (const { raw } of abusers) raw.session.destroy();
+  await eventually(() => server.finiteStreams().inProgress === 0 && server.openStreams() === baseline, 30_000, 'the unread streams to be released');
+});
+
 test('a FindTargets stream whose client reads nothing is cut off after the send timeout', async (t) => {
-  const { server, openUnread, readingSearch } = await seededFind(t, { maxFiniteStreams: 5, sendTimeoutMs: 1500 });
+  const { server, openUnread, readingSearch } = await seededFind(t, { maxFiniteStreams: 5, maxFiniteStreamsPerClient: 5, sendTimeoutMs: 1500 });
   const baseline = server.openStreams();
   openUnread(5);
   await eventually(() => server.openStreams() === baseline + 5, 30_000, 'every unread stream to be open');

@@ -8,6 +8,7 @@ import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import * as grpc from '@grpc/grpc-js';
 import type { Device, DeviceSpec, SyncHostRequest } from '../client/client.ts';
+import { fromResponse } from '../client/messages.ts';
 import { startTestServer } from './helpers/server.ts';
 import { collect, findAll, gvt, historyOf, names, nextMillisecond, rejectsWith } from './helpers/integration.ts';
 import { eventually, rawClients, unaryCall } from './helpers/watch.ts';
@@ -189,7 +190,8 @@ test('GetDevice as of a revision or a time shows the device as it was; one creat
   t.deepEqual(nowGpu0.capacity, { total: 4, available: 1 });
   t.deepEqual(nowGpu0.labels, { slot: 'b' });
 
-  const get = (name: string, asOf: object) => unaryCall(raw.registry, 'GetDevice', { name, ...asOf });
+  // Raw reads, their timestamps as the client's Dates, to compare with what the client read then.
+  const get = async (name: string, asOf: object) => fromResponse<any>('GetDeviceResponse', await unaryCall(raw.registry, 'GetDevice', { name, ...asOf }));
   const atR = await get('hosts/h1/devices/gpu0', { as_of_revision: R });
   t.is(atR.revision, R, 'the read reports the revision it reflects');
   t.deepEqual(atR.device, thenGpu0, 'descriptor, capacity, labels and revisions as they were');
@@ -241,7 +243,7 @@ test('ListDevices as of a revision pages through the devices of then, each once,
     let token = '';
     let pages = 0;
     do {
-      const page = await unaryCall(raw.registry, 'ListDevices', { ...request, page_size: 2, page_token: token });
+      const page = fromResponse<any>('ListDevicesResponse', await unaryCall(raw.registry, 'ListDevices', { ...request, page_size: 2, page_token: token }));
       devices.push(...page.devices);
       revisions.push(page.revision);
       token = page.next_page_token;
@@ -262,7 +264,7 @@ test('ListDevices as of a revision pages through the devices of then, each once,
   t.deepEqual(names(ofHost.devices), ['hosts/c/devices/d0'], 'a host deleted since is listed as it was');
 
   const times = await revisionTimes(client);
-  const byTime = await unaryCall(raw.registry, 'ListDevices', { as_of_time: toTimestamp(timeBetween(times, R)), page_size: 100 });
+  const byTime = fromResponse<any>('ListDevicesResponse', await unaryCall(raw.registry, 'ListDevices', { as_of_time: toTimestamp(timeBetween(times, R)), page_size: 100 }));
   t.is(byTime.revision, R);
   t.deepEqual(byTime.devices, then);
 

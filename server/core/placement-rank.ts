@@ -13,7 +13,7 @@ import {
   type Assignment,
   type HostInstance,
 } from './assignment.ts';
-import { freeState, freeUnits, type ClaimBook, type HostCapacity } from './claims.ts';
+import { freeState, freeUnits, type ClaimBook, type FreeState, type HostCapacity } from './claims.ts';
 import type { RankKey } from './rank.ts';
 import { selectBest } from './top-k.ts';
 
@@ -79,7 +79,8 @@ export interface HostDevice {
  * the VM's kinds, the host's capacity and budgets, and its live claims. Devices that draw on
  * a budget a candidate draws on are added from `allDevices` (their free units change when
  * the candidate's budget is used). `hostFreeUnits` counts every device of the host, so that
- * hosts compare by all their free units; the registry may pass it precomputed.
+ * hosts compare by all their free units; the registry may pass it (and the free state)
+ * precomputed.
  */
 export function hostInstance(args: {
   readonly requests: readonly { readonly requestId: string; readonly count: number }[];
@@ -89,9 +90,11 @@ export function hostInstance(args: {
   readonly book: ClaimBook;
   readonly judge: (request: number, descriptorKey: string) => RankKey | undefined;
   readonly hostFreeUnits?: number;
+  /** freeState(capacity, book), when the registry has it already. */
+  readonly state?: FreeState;
 }): HostInstance {
   const { capacity } = args;
-  const state = freeState(capacity, args.book);
+  const state = args.state ?? freeState(capacity, args.book);
   const chosen = new Map<string, HostDevice>(args.candidates.map((d) => [d.deviceId, d]));
   for (const budget of capacity.budgets) {
     if (![...budget.consumption.keys()].some((id) => chosen.has(id))) continue;

@@ -12,9 +12,14 @@ import os from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { MessageFraming } from './message-framing.ts';
-import { DEFAULT_EVICT_UNREAD_AFTER_MS, DEFAULT_MAX_FINITE_STREAMS, DEFAULT_SEND_TIMEOUT_MS } from './streams.ts';
+import {
+  DEFAULT_EVICT_UNREAD_AFTER_MS,
+  DEFAULT_MAX_FINITE_STREAMS,
+  DEFAULT_MAX_FINITE_STREAMS_PER_CLIENT,
+  DEFAULT_SEND_TIMEOUT_MS,
+} from './finite-admission.ts';
 
-export { DEFAULT_EVICT_UNREAD_AFTER_MS, DEFAULT_MAX_FINITE_STREAMS, DEFAULT_SEND_TIMEOUT_MS };
+export { DEFAULT_EVICT_UNREAD_AFTER_MS, DEFAULT_MAX_FINITE_STREAMS, DEFAULT_MAX_FINITE_STREAMS_PER_CLIENT, DEFAULT_SEND_TIMEOUT_MS };
 
 /** Streams one connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS): clients multiplex hundreds of watches on one connection. */
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 1000;
@@ -43,11 +48,13 @@ export interface Limits {
   readonly maxConnectionAgeGraceMs: number;
   /** Resident memory (bytes) past which new calls are refused; 0: no budget. */
   readonly memoryBudgetBytes: number;
-  /** FindTargets streams in progress at once, server-wide (streams.ts). */
+  /** FindTargets streams in progress at once, server-wide (finite-admission.ts). */
   readonly maxFiniteStreams: number;
+  /** FindTargets streams one client (identity under mTLS, else connection) may have in progress at once. */
+  readonly maxFiniteStreamsPerClient: number;
   /** A FindTargets stream whose client reads nothing for this long is cut off; 0: never. */
   readonly sendTimeoutMs: number;
-  /** At the FindTargets limit, a stream unread for this long is evicted to make room. */
+  /** At the FindTargets limit, when no client holds more places than the newcomer, a stream unread for this long is evicted to make room. */
   readonly evictUnreadAfterMs: number;
 }
 
@@ -82,6 +89,7 @@ export function defaultLimits(): Limits {
     maxConnectionAgeGraceMs: DEFAULT_MAX_CONNECTION_AGE_GRACE_MS,
     memoryBudgetBytes: defaultMemoryBudgetBytes(),
     maxFiniteStreams: DEFAULT_MAX_FINITE_STREAMS,
+    maxFiniteStreamsPerClient: DEFAULT_MAX_FINITE_STREAMS_PER_CLIENT,
     sendTimeoutMs: DEFAULT_SEND_TIMEOUT_MS,
     evictUnreadAfterMs: DEFAULT_EVICT_UNREAD_AFTER_MS,
   };
@@ -102,30 +110,57 @@ export function connectionOptions(limits: Limits): grpc.ServerOptions {
   return options;
 }
 
-/** The HTTP/2 stream under a call, when the interceptor is the first of the chain (grpc-js 1.14's base call). */
+/**
+ * The HTTP/2 stream under a call: grpc-js 1.14's base call holds it, under the chain of
+ * intercepting calls (each holding the next as `nextCall`).
+ */
 function http2StreamOf(call: grpc.ServerInterceptingCallInterface): http2.ServerHttp2Stream | undefined {
-  const stream = (call as unknown as { stream?: Partial<http2.ServerHttp2Stream> }).stream;
-  return typeof stream?.close === 'function' && 'rstCode' in stream ? (stream as http2.ServerHttp2Stream) : undefined;
+  let link: unknown = call;
+  for (let depth = 0; depth < 32 && link; depth++) {
+    const stream = (link as { stream?: Partial<http2.ServerHttp2Stream> }).stream;
+    if (typeof stream?.close === 'function' && 'rstCode' in stream) return stream as http2.ServerHttp2Stream;
+    link = (link as { nextCall?: unknown }).nextCall;
+  }
+  return undefined;
+}
+
+/**
+ * Cuts off a handler's server stream with RESOURCE_EXHAUSTED `status` and resets its HTTP/2
+ * stream, so that the answer queued for a client that reads nothing is released now, not when
+ * its connection closes. The status goes as trailers, behind what the client has not read: a
+ * client that reads nothing never gets them, and its stream is reset after a second with
+ * ENHANCE_YOUR_CALM, which gRPC clients report as RESOURCE_EXHAUSTED all the same. False when
+ * the call is not grpc-js 1.14's (the caller then ends it the ordinary way).
+ */
+export function cutOffCall(call: grpc.ServerWritableStream<unknown, unknown>, status: { code: grpc.status; details: string }): boolean {
+  const intercepting = (call as unknown as { call?: grpc.ServerInterceptingCallInterface }).call;
+  if (!intercepting || typeof intercepting.sendStatus !== 'function' || !http2StreamOf(intercepting)) return false;
+  cutOff(intercepting, status, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  return true;
 }
 
 /**
  * Ends a call with `status` and resets its HTTP/2 stream, so that whatever part of a request it
  * had buffered is released even if the client keeps its connection open and never sends more.
  */
-function cutOff(call: grpc.ServerInterceptingCallInterface, status: { code: grpc.status; details: string }): void {
+function cutOff(
+  call: grpc.ServerInterceptingCallInterface,
+  status: { code: grpc.status; details: string },
+  rstCode: number = http2.constants.NGHTTP2_CANCEL,
+): void {
   const stream = http2StreamOf(call);
   const headersSent = stream?.headersSent ?? false;
   call.sendStatus(status);
   if (!stream || stream.destroyed) return;
   if (!headersSent) {
     // The status went alone in the response headers: reset at once.
-    setImmediate(() => stream.destroyed || stream.close(http2.constants.NGHTTP2_CANCEL));
+    setImmediate(() => stream.destroyed || stream.close(rstCode));
     return;
   }
   // The status goes as trailers, which grpc-js sends when the stream asks for them
   // ('wantTrailers', after its last write); the reset follows them. A client that reads
   // nothing never lets them out: its stream is reset after a grace period all the same.
-  const cancel = () => stream.destroyed || stream.close(http2.constants.NGHTTP2_CANCEL);
+  const cancel = () => stream.destroyed || stream.close(rstCode);
   const fallback = setTimeout(cancel, TRAILERS_GRACE_MS);
   fallback.unref();
   stream.once('wantTrailers', () => {

@@ -85,7 +85,7 @@ export function placementHandlers(registry: Registry, streams: StreamTracker, lo
 
 
 /** The stream: placements in rank order, then partial ones (with explain), then the summary. */
-function* placementMessages(answer: PlacementAnswer, requests: readonly { requestId: string; source: string }[]) {
+export function* placementMessages(answer: PlacementAnswer, requests: readonly { requestId: string; source: string }[]) {
   const revision = answer.revision;
   const pairsOf = (hostId: string, pairs: readonly AssignedPair[]) => {
     const instance = answer.instances.get(hostId) as HostInstance;

@@ -5,13 +5,26 @@
 // unless the client already went away); and they honour backpressure, in the way each kind of
 // stream needs: a finite stream waits for `drain`, a bidirectional stream stops reading, a live
 // stream bounds what its slow consumer may hold (nice-grpc's handleServerStreamingCall is the
-// model for the boundary). They also bound finite streams server-wide (how many searches are in
-// progress, how long an answer may wait for a client that reads nothing): see docs/api.md, Limits.
+// model for the boundary). They also bound finite streams (how many searches are in progress,
+// per client and server-wide, by the rule of finite-admission.ts; how long an answer may wait
+// for a client that reads nothing), cut off the searches that give way, and let searches take
+// turns on the event loop: see docs/api.md, Limits.
 
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { overloaded, watchTooSlow } from '../core/errors.ts';
+import { principalOf } from './auth.ts';
 import { toServiceError } from './errors.ts';
+import {
+  DEFAULT_EVICT_UNREAD_AFTER_MS,
+  DEFAULT_MAX_FINITE_STREAMS,
+  DEFAULT_MAX_FINITE_STREAMS_PER_CLIENT,
+  DEFAULT_SEND_TIMEOUT_MS,
+  FiniteAdmission,
+  type FiniteSlot,
+  type FiniteStreamLimits,
+} from './finite-admission.ts';
+import { cutOffCall } from './limits.ts';
 import { PreEncoded } from './verdict-encoding.ts';
 
 type AnyServerStream = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
@@ -21,83 +34,44 @@ function endShuttingDown(call: AnyServerStream): void {
   call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'the server is shutting down' });
 }
 
-/**
- * Finite server streams (FindTargets) in progress at once, server-wide; more are refused. A
- * search is computed synchronously, so more in parallel add no throughput, only answers held.
- */
-export const DEFAULT_MAX_FINITE_STREAMS = 16;
-/** A finite stream whose client reads nothing for this long is cut off. */
-export const DEFAULT_SEND_TIMEOUT_MS = 30_000;
-/**
- * A finite stream whose client has read nothing for this long may be evicted for a new search:
- * long enough that a stream of unread searches is mostly refused (cheap), not computed.
- */
-export const DEFAULT_EVICT_UNREAD_AFTER_MS = 5000;
-
-export interface FiniteStreamLimits {
-  readonly maxFiniteStreams: number;
-  /** 0: no timeout. */
-  readonly sendTimeoutMs: number;
-  readonly evictUnreadAfterMs: number;
-}
-
-/**
- * A finite stream's place among those in progress. While its client reads nothing it is
- * stalled; the longest-stalled one is evicted when a new search needs its place.
- */
-export class FiniteSlot {
-  stalledSince: number | undefined;
-  /** Set while stalled: ends the wait for `drain` with eviction. */
-  evict: (() => void) | undefined;
-
-  constructor(readonly release: () => void) {}
-}
-
 export class StreamTracker {
   private readonly open = new Set<AnyServerStream>();
   private shuttingDown = false;
   /** Finite streams in progress: each holds its computed answer until its client has read it. */
-  private readonly finite = new Set<FiniteSlot>();
+  readonly finite: FiniteAdmission;
+  private lastTurn: Promise<void> = Promise.resolve();
   /** Live streams cut off as too slow (WATCH_TOO_SLOW) since start, by method path (for metrics). */
   readonly tooSlow = new Map<string, number>();
 
   constructor(
     readonly limits: FiniteStreamLimits = {
       maxFiniteStreams: DEFAULT_MAX_FINITE_STREAMS,
+      maxFiniteStreamsPerClient: DEFAULT_MAX_FINITE_STREAMS_PER_CLIENT,
       sendTimeoutMs: DEFAULT_SEND_TIMEOUT_MS,
       evictUnreadAfterMs: DEFAULT_EVICT_UNREAD_AFTER_MS,
     },
-  ) {}
+  ) {
+    this.finite = new FiniteAdmission(limits);
+  }
 
   get size(): number {
     return this.open.size;
   }
 
   /**
-   * Admits a finite stream. A burst of searches costs the server CPU for each and memory for
-   * each answer held until it is read, so at most `maxFiniteStreams` are in progress: at the
-   * limit, the stream whose client has read nothing for longest (and for at least
-   * `evictUnreadAfterMs`) is evicted with OVERLOADED to make room, so clients that do not read
-   * cannot keep others out; otherwise the new one is refused with OVERLOADED before any work
-   * (so a burst of unread searches is refused cheaply, not computed one after the other).
+   * Resolves at this search's turn: searches are computed one per turn of the event loop, each
+   * after the I/O that arrived meanwhile (an immediate queued from an immediate runs on the next
+   * turn, after the poll phase).
    */
-  admitFinite(): FiniteSlot {
-    if (this.finite.size >= this.limits.maxFiniteStreams) {
-      const evictable = performance.now() - this.limits.evictUnreadAfterMs;
-      let oldest: FiniteSlot | undefined;
-      for (const slot of this.finite) {
-        const since = slot.stalledSince;
-        if (since !== undefined && since <= evictable && (oldest === undefined || since < oldest.stalledSince!)) oldest = slot;
-      }
-      if (!oldest) {
-        throw overloaded(`${this.finite.size} searches are in progress, the server's limit (--max-finite-streams): retry later`);
-      }
-      oldest.evict?.();
-      oldest.release();
-    }
-    const slot: FiniteSlot = new FiniteSlot(() => this.finite.delete(slot));
-    this.finite.add(slot);
-    return slot;
+  searchTurn(): Promise<void> {
+    const turn = this.lastTurn.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
+    this.lastTurn = turn;
+    return turn;
+  }
+
+  /** Admits a finite stream from `client` (finite-admission.ts has the rule), or throws OVERLOADED. */
+  admitFinite(client: string): FiniteSlot {
+    return this.finite.admit(client);
   }
 
   /** Registers a stream; it is forgotten when it ends, whichever way. False (and the call ended) once shutting down. */
@@ -115,6 +89,11 @@ export class StreamTracker {
     return true;
   }
 
+  /** Forgets a stream that ended without an event its tracker listens for (a finite stream cut off). */
+  untrack(call: AnyServerStream): void {
+    this.open.delete(call);
+  }
+
   /** Ends every open stream with UNAVAILABLE so clients retry elsewhere or later. */
   endAll(): void {
     this.shuttingDown = true;
@@ -123,16 +102,25 @@ export class StreamTracker {
   }
 }
 
+/** OVERLOADED as a status, through the one error table. */
+function overloadedStatus(message: string, log: Logger): { code: grpc.status; details: string } {
+  const error = toServiceError(overloaded(message), log);
+  return { code: error.code ?? grpc.status.RESOURCE_EXHAUSTED, details: error.details ?? message };
+}
+
 /**
  * Writes one message, honouring backpressure: when grpc-js's buffer is full, waits for
- * `drain`. Returns false once the call is cancelled, so the producer stops its work; throws
- * OVERLOADED when the client read nothing for `sendTimeoutMs` (its answer is then released).
+ * `drain`. Returns false once the call is cancelled, so the producer stops its work, and when
+ * the client read nothing for `sendTimeoutMs` or its place was taken by another client's
+ * search: the call is then cut off with OVERLOADED and its HTTP/2 stream reset, so that the
+ * answer it held (queued behind a client that reads nothing) is released at once.
  */
 async function writeMessage(
   call: grpc.ServerWritableStream<unknown, unknown>,
   message: unknown,
   slot: FiniteSlot,
   sendTimeoutMs: number,
+  log: Logger,
 ): Promise<boolean> {
   if (call.cancelled || call.destroyed) return false;
   if (call.write(message)) return true;
@@ -154,11 +142,14 @@ async function writeMessage(
     call.on('cancelled', resume);
     call.on('close', resume);
   });
-  if (outcome === 'timeout') {
-    throw overloaded(`the client read nothing of its answer for ${sendTimeoutMs} ms (--send-timeout): read the stream as it comes`);
-  }
-  if (outcome === 'evicted') {
-    throw overloaded('the client was not reading its answer and its place was needed by another search (--max-finite-streams)');
+  if (outcome !== 'drained') {
+    const message =
+      outcome === 'timeout'
+        ? `the client read nothing of its answer for ${sendTimeoutMs} ms (--send-timeout): read the stream as it comes`
+        : "the client was not reading its answer and its place was needed by another client's search (--max-finite-streams): read the stream as it comes";
+    log.info({ method: call.getPath(), peer: call.getPeer(), client: slot.client, outcome }, 'search cut off: its client was not reading');
+    if (!cutOffCall(call, overloadedStatus(message, log))) throw overloaded(message);
+    return false;
   }
   return !call.cancelled && !call.destroyed;
 }
@@ -228,6 +219,15 @@ function endWithError(call: AnyServerStream, error: unknown, log: Logger): void 
 }
 
 /**
+ * Who a finite stream's client is, for the per-client limit: the authenticated identity under
+ * mutual TLS (however many connections it opens), else the connection (its peer address and port).
+ */
+function clientOf(call: grpc.ServerWritableStream<unknown, unknown>): string {
+  const principal = principalOf(call);
+  return principal ? `identity ${principal.identity}` : `peer ${call.getPeer()}`;
+}
+
+/**
  * A finite server stream (FindTargets): the handler decodes, validates, calls the core and
  * returns the messages to send; they are written one by one, waiting for `drain` when the
  * client reads slowly, and no further once it cancels; then the call ends. At most
@@ -243,9 +243,21 @@ export function serverStream<Request, Response>(
     if (!streams.track(call)) return;
     let slot: FiniteSlot | undefined;
     try {
-      slot = streams.admitFinite();
+      slot = streams.admitFinite(clientOf(call));
+      // A search is computed synchronously: searches take turns, one per turn of the event
+      // loop, so that other calls (a burst of searches arrives in one read of the socket, and
+      // a probe's GetHost after it) wait for one search at most, not for the whole burst.
+      await streams.searchTurn();
+      if (call.cancelled || call.destroyed) {
+        streams.untrack(call);
+        return;
+      }
       for (const message of await handler(call.request, call)) {
-        if (!(await writeMessage(call, message, slot, streams.limits.sendTimeoutMs))) return;
+        if (!(await writeMessage(call, message, slot, streams.limits.sendTimeoutMs, log))) {
+          // Cancelled by its client, or cut off (no further event may come): no longer open.
+          streams.untrack(call);
+          return;
+        }
       }
       call.end();
     } catch (error) {

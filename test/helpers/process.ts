@@ -10,7 +10,16 @@ export interface ServerProcess extends ChildOutput {
 /** Starts `server/main.ts` with these flags and waits for its 'devcompat serving' line. */
 export async function spawnServer(args: string[], env: Record<string, string> = {}): Promise<ServerProcess> {
   const server = spawnWithOutput(process.execPath, ['--import', 'tsx', 'server/main.ts', '--log-level', 'info', ...args], { env });
-  const line = await server.waitForLine((text) => text.includes('"msg":"devcompat serving"'), 20_000);
+  // Generous: a server process compiles its TypeScript through tsx at start, which takes tens of
+  // seconds on a loaded two-core machine. One that never serves is killed, so that it cannot
+  // keep the test process alive.
+  let line: string;
+  try {
+    line = await server.waitForLine((text) => text.includes('"msg":"devcompat serving"'), 60_000);
+  } catch (error) {
+    server.child.kill('SIGKILL');
+    throw error;
+  }
   return { ...server, address: (JSON.parse(line) as { address: string }).address };
 }
 
