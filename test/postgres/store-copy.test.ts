@@ -19,7 +19,9 @@ async function snapshot(server: RunningServer) {
   const registry = server.registry;
   const history = (await registry.listHistory(historyQuery({ limit: 10_000 }))).map((entry) => JSON.stringify(entry));
   const hosts = registry.listHosts({ labels: {}, afterHostId: undefined, limit: 1000 }).map((host) => JSON.stringify([host.record, [...host.devices.values()].map((d) => d.record)]));
-  return { revision: registry.revision, head: registry.headHash, history, hosts, verified: await registry.verifyHistory(undefined) };
+  // Budgets hold a Map (consumption), which JSON.stringify of the record leaves empty: listed apart.
+  const budgets = registry.findHost('budgeted')?.record.budgets?.map((budget) => ({ ...budget, consumption: [...budget.consumption] }));
+  return { revision: registry.revision, head: registry.headHash, history, hosts, budgets, verified: await registry.verifyHistory(undefined) };
 }
 
 test('store copy: SQLite to PostgreSQL and back, with the same revision, history, state and chain head; a non-empty target is refused', async (t) => {
@@ -34,11 +36,18 @@ test('store copy: SQLite to PostgreSQL and back, with the same revision, history
       devices: [{ device_id: 'gpu0', descriptor: gpu(`1.${i}.0`), labels: { slot: String(i) } }],
     } as SyncHostRequest);
   }
+  // A host with a shared budget (SQLite migration 0005, PostgreSQL 0002): copied with the host.
+  await client.syncHost({
+    name: 'budgeted',
+    devices: [{ device_id: 'gpu0', descriptor: gpu('1.0.0'), capacity: { total: 4, available: 4 } }],
+    budgets: [{ budget_id: 'p/mem', parent: 'p', total: 1024, available: 512, consumption: { gpu0: 128 } }],
+  } as SyncHostRequest);
   await client.setHostDraining('hosts/h1', true);
   await client.deleteHost('hosts/h3');
   client.close();
   const before = await snapshot(source);
   await source.close();
+  t.deepEqual(before.budgets, [{ budgetId: 'p/mem', parent: 'p', total: 1024, available: 512, consumption: [['gpu0', 128]] }]);
 
   const url = await testDatabase(t);
   const copied = await run(process.execPath, [CLI, 'store', 'copy', `sqlite:${sqlitePath}`, url], { timeoutMs: 120_000 });
@@ -52,6 +61,7 @@ test('store copy: SQLite to PostgreSQL and back, with the same revision, history
   t.is(there.head, before.head);
   t.deepEqual(there.history, before.history);
   t.deepEqual(there.hosts, before.hosts);
+  t.deepEqual(there.budgets, before.budgets, 'the shared budget, on PostgreSQL');
   t.true(there.verified.intact);
 
   // And back into a fresh SQLite file.
