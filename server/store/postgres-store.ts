@@ -40,7 +40,7 @@ import { chainEntries, compactionRecord, lastRecordHash, walkChain, walkCompacti
 import type { MigrationReport } from './migrate.ts';
 import { migratePostgres } from './postgres-migrate.ts';
 import { DEFAULT_STARTUP_CHAIN_CHECK } from './startup-check.ts';
-import { claimFromRow, claimToRow, deviceToRow, historyFromRow, hostFromRow, hostToRow, sharingDeviceFromRow } from './rows.ts';
+import { claimFromRow, claimToRow, deviceToRow, historyFromRow, hostFromRow, hostToRow, sharingDeviceFromRow, type HistoryRowBase } from './rows.ts';
 
 export interface PostgresStoreOptions {
   /** A libpq connection string: `postgres://user@host:port/db`. */
@@ -64,18 +64,7 @@ const types = {
   },
 } as unknown as pg.CustomTypesConfig;
 
-interface HistoryRow {
-  revision: number;
-  seq: number;
-  time_ms: number;
-  host_id: string;
-  device_id: string;
-  change: 'CREATED' | 'UPDATED' | 'DELETED';
-  actor: string;
-  reason: string;
-  before: string | null;
-  after: string | null;
-  on_behalf_of: string;
+interface HistoryRow extends HistoryRowBase {
   prev_hash: string;
   hash: string;
 }

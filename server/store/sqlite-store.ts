@@ -33,7 +33,7 @@ import { SingleWriterLock } from './single-writer-lock.ts';
 import { decideAnchor, HeadAnchor, type AnchorDecision } from './head-anchor.ts';
 import { AnchorRegistry, decideRegistration, operatorName } from './anchor-registration.ts';
 import { checkRecentChain, DEFAULT_STARTUP_CHAIN_CHECK } from './startup-check.ts';
-import { deviceToRow, historyFromRow, hostFromRow, hostToRow as hostToSharedRow, sharingDeviceFromRow, type DeviceRow, type HostRowBase } from './rows.ts';
+import { deviceToRow, historyFromRow, hostFromRow, hostToRow as hostToSharedRow, sharingDeviceFromRow, type DeviceRow, type HistoryRowBase, type HostRowBase } from './rows.ts';
 import { vacuumInto } from './sqlite-backup.ts';
 
 /** `full`: synchronous=FULL, as etcd promises; `relaxed`: synchronous=NORMAL. */
@@ -69,18 +69,7 @@ interface HostRow extends HostRowBase {
 }
 
 
-interface HistoryRow {
-  revision: number;
-  seq: number;
-  time_ms: number;
-  host_id: string;
-  device_id: string;
-  change: 'CREATED' | 'UPDATED' | 'DELETED';
-  actor: string;
-  reason: string;
-  before: string | null;
-  after: string | null;
-  on_behalf_of: string;
+interface HistoryRow extends HistoryRowBase {
   prev_hash: Buffer | null;
   hash: Buffer | null;
 }
