@@ -2,7 +2,7 @@
 // PostgreSQL's server binaries, which a fresh machine does not have; .ci/run installs them.
 // test/postgres/run.ts starts a throwaway cluster, exports its address as
 // DEVCOMPAT_TEST_POSTGRES, and runs these files: the PostgreSQL tests themselves, and the
-// store contract and key integration suites again with every test server on PostgreSQL.
+// store contract and key integration suites (shared budgets among them) again with every test server on PostgreSQL.
 export default {
   files: [
     'test/postgres/**/*.test.ts',
@@ -12,6 +12,7 @@ export default {
     'test/integration-compatibility.test.ts',
     'test/integration-errors.test.ts',
     'test/integration-placement.test.ts',
+    'test/integration-budgets.test.ts',
     'test/watch.test.ts',
     'test/watch-targets.test.ts',
     'test/point-in-time.test.ts',

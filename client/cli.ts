@@ -26,6 +26,7 @@ import { registerSyncCommands } from './commands/sync.ts';
 import { registerWatchCommands } from './commands/watch.ts';
 import { registerAgentCommand } from '../agent/cli-command.ts';
 import { registerPlacementCommands } from './commands/placement.ts';
+import { registerStoreCommands } from './commands/store.ts';
 import { registerBackupCommands } from './commands/backup.ts';
 import { registerHealthCommands } from './commands/health.ts';
 import { registerCompletionCommand } from './commands/completion.ts';
@@ -124,6 +125,7 @@ export function buildProgram(
   registerBackupCommands(program, cli);
 
   registerAgentCommand(program, io);
+  registerStoreCommands(program, io);
   // The server's module is loaded only when `serve` runs (or its help, or completion): the
   // other commands do not pay for it. Its flags are its own, so when it runs the program's
   // options are read before `serve` only (positional options): `serve --address` is where it

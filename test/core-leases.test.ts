@@ -5,8 +5,9 @@
 
 import test from 'ava';
 import { DomainError } from '../server/core/errors.ts';
-import { isLeaseExpiry } from '../server/core/leases.ts';
-import { historyOf, openCore, ORIGIN, settled, syncOf } from './helpers/core.ts';
+import { isLeaseExpiry, SHARED_LEASE_GRACE_MS } from '../server/core/leases.ts';
+import type { Registry, RevisionChange } from '../server/core/registry.ts';
+import { historyOf, openCore, ORIGIN, QuietReplicasLog, settled, syncOf, type CoreRig } from './helpers/core.ts';
 
 const TTL = 1000;
 
@@ -460,5 +461,90 @@ test('a lapsed host is written once: later checks leave it alone until it comes 
   clock.advance(TTL); // ten checks, and a persist with nothing renewed
   await settled(registry, 'h');
   t.is(store.commits, commits + 1, 'only the settling write');
+  await registry.close();
+});
+
+// Replicas over one shared store (server/core/leases.ts, expireShared): only the duty holder
+// expires, SHARED_LEASE_GRACE_MS past the expiry, after reading the renewals other replicas
+// persisted. The checks skip their scan until a lease is due, and the grace is part of "due":
+// a host lapsed but in its grace, or one the holder could not expire yet, must still make the
+// following checks run.
+
+/** Resolves with the next revision the registry publishes. */
+function nextChange(registry: Registry): Promise<RevisionChange> {
+  return new Promise((resolve) => {
+    const unsubscribe = registry.subscribe((change) => {
+      unsubscribe();
+      resolve(change);
+    });
+  });
+}
+
+async function openReplica() {
+  let rig: CoreRig | undefined;
+  const log = new QuietReplicasLog(() => rig!.registry);
+  rig = await openCore({ leaseTtlMs: TTL, followLog: log });
+  return { ...rig, log };
+}
+
+test('replicas: a lease lapses a grace after its expiry, dated at the expiry; the checks in the grace do not skip the one after it', async (t) => {
+  const { registry, clock } = await openReplica();
+  const start = clock.now();
+  await registry.syncHost(syncOf('h'), ORIGIN);
+  registry.startLeases();
+  clock.advanceTo(start + TTL);
+  await settled(registry, 'h');
+  t.true(registry.findHost('h')!.record.reachable, 'at the TTL, in the grace: still READY');
+  clock.advanceTo(start + TTL + SHARED_LEASE_GRACE_MS - 1);
+  await settled(registry, 'h');
+  t.true(registry.findHost('h')!.record.reachable, 'a millisecond before the grace ends: still READY');
+  const lapse = nextChange(registry);
+  clock.advance(1);
+  const change = await lapse;
+  t.false(registry.findHost('h')!.record.reachable, 'at the end of the grace: UNREACHABLE');
+  t.is(change.entries[0].time, start + TTL, 'dated at the expiry, not at the end of the grace');
+  await registry.close();
+});
+
+test('replicas: a lapse the holder could not expire (no duty yet) is expired by the first check once it holds the duty', async (t) => {
+  const { registry, clock, log, changes } = await openReplica();
+  const start = clock.now();
+  log.holdsDuty = false;
+  await registry.syncHost(syncOf('h'), ORIGIN);
+  registry.startLeases();
+  clock.advanceTo(start + TTL + SHARED_LEASE_GRACE_MS + 5 * TTL);
+  // No write of this test's may come between (a write lowers the earliest expiry itself): a
+  // check without the duty decides at once, so one turn of the event loop is enough to see it.
+  await new Promise(setImmediate);
+  t.true(registry.findHost('h')!.record.reachable, 'another replica holds the duty: this one expires nothing');
+  t.is(changes.length, 1);
+  log.holdsDuty = true;
+  const lapse = nextChange(registry);
+  clock.advance(100);
+  await lapse;
+  t.false(registry.findHost('h')!.record.reachable, 'the next check (100 ms) expired it');
+  t.is(changes.length, 2);
+  await registry.close();
+});
+
+test('replicas: a renewal another replica persisted keeps the host READY, and it lapses a grace after the renewed expiry', async (t) => {
+  const { registry, clock, log } = await openReplica();
+  const start = clock.now();
+  await registry.syncHost(syncOf('h'), ORIGIN);
+  registry.startLeases();
+  const renewed = start + 5 * TTL;
+  log.persisted.set('h', renewed);
+  clock.advanceTo(start + TTL + SHARED_LEASE_GRACE_MS);
+  await settled(registry, 'h');
+  t.true(registry.findHost('h')!.record.reachable, 'renewed elsewhere: READY');
+  t.is(registry.findHost('h')!.leaseExpiry, renewed);
+  clock.advanceTo(renewed + SHARED_LEASE_GRACE_MS - 1);
+  await settled(registry, 'h');
+  t.true(registry.findHost('h')!.record.reachable, 'within the renewed lease and its grace: READY');
+  const lapse = nextChange(registry);
+  clock.advance(1);
+  const change = await lapse;
+  t.false(registry.findHost('h')!.record.reachable);
+  t.is(change.entries[0].time, renewed, 'dated at the renewed expiry');
   await registry.close();
 });

@@ -398,7 +398,7 @@ for (const impl of STORES) {
   });
 }
 
-// Shared budgets (migrations/0005_shared_budgets.sql): a host's budgets are stored with it,
+// Shared budgets (migrations/0005_shared_budgets.sql, migrations/postgres/0002_shared_budgets.sql): a host's budgets are stored with it,
 // loaded back as written, replaced and dropped by a later upsert, and read back from its
 // history snapshot; a host without budgets has none (not an empty list).
 for (const impl of STORES) {
@@ -423,17 +423,20 @@ for (const impl of STORES) {
   });
 }
 
-test('SQLite: a load shares equal device labels and capacities (one object each, as the live state keeps them)', async (t) => {
-  const store = await STORES.find((impl) => impl.name !== 'memory')!.open(t);
-  await store.commit(createHost(1));
-  await store.commit(createHost(2));
-  await store.commit(updateDevice(3, 1, 0));
-  const { devices } = await store.load();
-  t.is(devices.length, 2);
-  t.is(devices[0].labels, devices[1].labels, 'equal labels: one object');
-  t.deepEqual(devices.map((device) => device.capacity), [{ total: 4, available: 0 }, { total: 4, available: 2 }]);
-  t.not(devices[0].capacity, devices[1].capacity, 'different capacities stay apart');
-  await store.commit(updateDevice(4, 1, 2));
-  const again = await store.load();
-  t.is(again.devices[0].capacity, again.devices[1].capacity, 'equal capacities: one object');
-});
+// The SQL stores' loads (rows.ts sharingDeviceFromRow): the memory store keeps the records it was given.
+for (const impl of STORES.filter((candidate) => candidate.name !== 'memory')) {
+  test(`${impl.name}: a load shares equal device labels and capacities (one object each, as the live state keeps them)`, async (t) => {
+    const store = await impl.open(t);
+    await store.commit(createHost(1));
+    await store.commit(createHost(2));
+    await store.commit(updateDevice(3, 1, 0));
+    const { devices } = await store.load();
+    t.is(devices.length, 2);
+    t.is(devices[0].labels, devices[1].labels, 'equal labels: one object');
+    t.deepEqual(devices.map((device) => device.capacity), [{ total: 4, available: 0 }, { total: 4, available: 2 }]);
+    t.not(devices[0].capacity, devices[1].capacity, 'different capacities stay apart');
+    await store.commit(updateDevice(4, 1, 2));
+    const again = await store.load();
+    t.is(again.devices[0].capacity, again.devices[1].capacity, 'equal capacities: one object');
+  });
+}

@@ -21,6 +21,12 @@ export const LEASE_CHECK_INTERVAL_MS = 100;
 /** Renewed leases are written to disk this often (keepalives are not each durable). */
 export const LEASE_PERSIST_INTERVAL_MS = 1000;
 export const SERVER_ACTOR = 'devcompat';
+/**
+ * With replicas, a renewal another replica received reaches the duty holder only once that
+ * replica persisted it (about once a second): the holder waits this long past an expiry before
+ * it believes it, so a lease lapses between its TTL and TTL + 2 s after the last keepalive.
+ */
+export const SHARED_LEASE_GRACE_MS = 2 * LEASE_PERSIST_INTERVAL_MS;
 
 const RENEWED: WriteOrigin = { actor: SERVER_ACTOR, reason: 'lease renewed by a keepalive' };
 
@@ -137,14 +143,19 @@ export class Leases implements CommitObserver {
     if (this.stopped) return;
     const now = this.clock.now();
     if (now < this.earliestExpiry) return;
+    // With replicas a lease is believed lapsed only SHARED_LEASE_GRACE_MS past its expiry, so
+    // the earliest expiry the skip waits for includes the grace: a host lapsed but still in its
+    // grace makes the check that follows the grace run, never skips it.
+    const grace = this.shared ? SHARED_LEASE_GRACE_MS : 0;
     let earliest = Infinity;
     const lapsed: LiveHost[] = [];
     for (const host of this.state.allHosts()) {
       if (!host.record.reachable) continue;
       // A host whose lapse is being written counts too (its expiry is past): if the write
-      // fails, the next check finds it again.
-      earliest = Math.min(earliest, host.leaseExpiry);
-      if (host.leaseExpiry <= now && !this.reachabilityPending.has(host.record.hostId)) lapsed.push(host);
+      // fails, or the duty holder cannot expire it yet, the next check finds it again.
+      const due = host.leaseExpiry + grace;
+      earliest = Math.min(earliest, due);
+      if (due <= now && !this.reachabilityPending.has(host.record.hostId)) lapsed.push(host);
     }
     this.earliestExpiry = earliest;
     if (lapsed.length === 0) return;
@@ -177,7 +188,7 @@ export class Leases implements CommitObserver {
       for (const host of lapsed) {
         const renewedElsewhere = persisted.get(host.record.hostId);
         if (renewedElsewhere !== undefined && renewedElsewhere > host.leaseExpiry) host.leaseExpiry = renewedElsewhere;
-        if (host.leaseExpiry <= now && this.state.findHost(host.record.hostId) === host) this.expire(host);
+        if (host.leaseExpiry + SHARED_LEASE_GRACE_MS <= now && this.state.findHost(host.record.hostId) === host) this.expire(host);
       }
     } catch {
       // The store cannot be reached: the next check tries again.

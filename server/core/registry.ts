@@ -386,7 +386,12 @@ export class Registry {
    */
   backup(path: string): Promise<BackupResult> {
     if (!this.store.backup) {
-      return Promise.reject(new DomainError('FAILED_PRECONDITION', 'this server keeps its registry in memory: there is no file to back up'));
+      return Promise.reject(
+        new DomainError(
+          'FAILED_PRECONDITION',
+          'this server\'s store has no file to back up (in memory; on PostgreSQL use the database\'s own backups, or devcompat store copy)',
+        ),
+      );
     }
     return this.store.backup(path);
   }

@@ -1,5 +1,7 @@
-// The storage interface the core owns. The SQLite adapter (server/store/) implements it;
-// nothing in the core knows how it is stored. Times are milliseconds since the epoch,
+// The storage interface the core owns. The SQLite and PostgreSQL adapters (server/store/)
+// implement it; nothing in the core knows how it is stored. A store several servers share adds
+// a RevisionLog (follow the others' writes, the lease-expiry duty) and refuses a batch planned
+// against an old head (StaleBatchError). Times are milliseconds since the epoch,
 // revisions plain numbers (a registry would need 2^53 writes to overflow them).
 
 import type { Capacity } from './model.ts';

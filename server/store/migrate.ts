@@ -40,16 +40,14 @@ export interface MigrationReport {
   readonly version: number;
 }
 
-export function migrate(db: Database.Database, migrations = readMigrations()): MigrationReport {
-  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    version       INTEGER NOT NULL CONSTRAINT schema_migrations_pk PRIMARY KEY,
-    name          TEXT    NOT NULL,
-    checksum      TEXT    NOT NULL,
-    applied_at_ms INTEGER NOT NULL
-  ) STRICT`);
-  const recorded = db
-    .prepare('SELECT version, name, checksum FROM schema_migrations ORDER BY version')
-    .all() as { version: number; name: string; checksum: string }[];
+/**
+ * Refuses a database that has a migration this binary does not know (a newer version wrote
+ * it) or whose shipped migration text changed. Shared by the SQLite and PostgreSQL runners.
+ */
+export function checkRecorded(
+  recorded: readonly { readonly version: number; readonly name: string; readonly checksum: string }[],
+  migrations: readonly Migration[],
+): void {
   const known = new Map(migrations.map((migration) => [migration.version, migration]));
   for (const row of recorded) {
     const migration = known.get(row.version);
@@ -62,6 +60,19 @@ export function migrate(db: Database.Database, migrations = readMigrations()): M
       throw new Error(`migration ${row.version} (${row.name}) differs from the one applied to this database: shipped migrations must never be edited`);
     }
   }
+}
+
+export function migrate(db: Database.Database, migrations = readMigrations()): MigrationReport {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version       INTEGER NOT NULL CONSTRAINT schema_migrations_pk PRIMARY KEY,
+    name          TEXT    NOT NULL,
+    checksum      TEXT    NOT NULL,
+    applied_at_ms INTEGER NOT NULL
+  ) STRICT`);
+  const recorded = db
+    .prepare('SELECT version, name, checksum FROM schema_migrations ORDER BY version')
+    .all() as { version: number; name: string; checksum: string }[];
+  checkRecorded(recorded, migrations);
   const done = new Set(recorded.map((row) => row.version));
   const record = db.prepare(
     'INSERT INTO schema_migrations (version, name, checksum, applied_at_ms) VALUES (?, ?, ?, ?)',

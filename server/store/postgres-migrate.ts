@@ -6,7 +6,7 @@
 
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import { readMigrations, type Migration, type MigrationReport } from './migrate.ts';
+import { checkRecorded, readMigrations, type Migration, type MigrationReport } from './migrate.ts';
 
 export const POSTGRES_MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/postgres/', import.meta.url));
 
@@ -31,18 +31,7 @@ export async function migratePostgres(
       name: string;
       checksum: string;
     }[];
-    const known = new Map(migrations.map((migration) => [migration.version, migration]));
-    for (const row of recorded) {
-      const migration = known.get(row.version);
-      if (!migration) {
-        throw new Error(
-          `the database has migration ${row.version} (${row.name}), which this version of devcompat does not know: it was written by a newer version`,
-        );
-      }
-      if (migration.checksum !== row.checksum) {
-        throw new Error(`migration ${row.version} (${row.name}) differs from the one applied to this database: shipped migrations must never be edited`);
-      }
-    }
+    checkRecorded(recorded, migrations);
     await client.query('COMMIT');
     const done = new Set(recorded.map((row) => row.version));
     for (const migration of migrations) {

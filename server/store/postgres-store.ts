@@ -19,14 +19,12 @@ import {
   type ChainWalk,
   type ChainWalkQuery,
   type Checkpoint,
-  type ClaimRecord,
   type CommitBatch,
   type CommitResult,
   type CompactionLog,
   type CompactionRecord,
   type CompactionRequest,
   type CompactionResult,
-  type DeviceRecord,
   type HistoryQuery,
   type HistoryRecord,
   type HostRecord,
@@ -38,10 +36,11 @@ import {
   type StoredDescriptor,
 } from '../core/store.ts';
 import { chainedColumns, GENESIS_HASH } from './history-chain.ts';
-import { chainEntries, compactionRecord, decodeSnapshot, lastRecordHash, walkChain, walkCompactions } from './history-encoding.ts';
+import { chainEntries, compactionRecord, lastRecordHash, walkChain, walkCompactions } from './history-encoding.ts';
 import type { MigrationReport } from './migrate.ts';
 import { migratePostgres } from './postgres-migrate.ts';
 import { DEFAULT_STARTUP_CHAIN_CHECK } from './startup-check.ts';
+import { claimFromRow, claimToRow, deviceToRow, historyFromRow, hostFromRow, hostToRow, sharingDeviceFromRow, type HistoryRowBase } from './rows.ts';
 
 export interface PostgresStoreOptions {
   /** A libpq connection string: `postgres://user@host:port/db`. */
@@ -65,18 +64,7 @@ const types = {
   },
 } as unknown as pg.CustomTypesConfig;
 
-interface HistoryRow {
-  revision: number;
-  seq: number;
-  time_ms: number;
-  host_id: string;
-  device_id: string;
-  change: 'CREATED' | 'UPDATED' | 'DELETED';
-  actor: string;
-  reason: string;
-  before: string | null;
-  after: string | null;
-  on_behalf_of: string;
+interface HistoryRow extends HistoryRowBase {
   prev_hash: string;
   hash: string;
 }
@@ -346,7 +334,7 @@ export class PostgresStore implements ServedStore, RevisionLog {
           revisionTime: head.time_ms,
           descriptors,
           hosts: hosts.map(hostFromRow),
-          devices: devices.map(deviceFromRow),
+          devices: devices.map(sharingDeviceFromRow()),
           leaseExpiries: new Map(
             hosts.filter((row) => row.lease_expire_ms !== null).map((row) => [row.host_id as string, row.lease_expire_ms as number]),
           ),
@@ -423,7 +411,7 @@ export class PostgresStore implements ServedStore, RevisionLog {
         for (const { revision: r, time_ms } of revisions) {
           const entries = byRevision.get(r) ?? [];
           hash = entries.at(-1)?.hash ?? hash ?? '';
-          logged.push({ revision: r, time: time_ms, headHash: hash, entries: entries.map(historyFromRow) });
+          logged.push({ revision: r, time: time_ms, headHash: hash, entries: entries.map((row) => historyFromRow(row, row.hash)) });
         }
         return { head: head.revision, revisions: logged, descriptors };
       }),
@@ -457,7 +445,7 @@ export class PostgresStore implements ServedStore, RevisionLog {
       const direction = query.newestFirst ? 'DESC' : 'ASC';
       const sql = `SELECT * FROM history ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY revision ${direction}, seq ${direction} LIMIT ${param(query.limit)}`;
-      return ((await client.query(sql, params)).rows as HistoryRow[]).map(historyFromRow);
+      return ((await client.query(sql, params)).rows as HistoryRow[]).map((row) => historyFromRow(row, row.hash));
     });
   }
 
@@ -488,7 +476,7 @@ export class PostgresStore implements ServedStore, RevisionLog {
           )
         ).rows;
       }
-      return rows.map(historyFromRow);
+      return rows.map((row) => historyFromRow(row, row.hash));
     });
   }
 
@@ -602,12 +590,13 @@ async function writeBatch(
   if (batch.hostDeletes.length > 0) await client.query('DELETE FROM hosts WHERE host_id = ANY($1::text[])', [batch.hostDeletes]);
   if (batch.hostUpserts.length > 0) {
     await client.query(
-      `INSERT INTO hosts (host_id, labels, revision, create_revision, create_time_ms, update_time_ms, last_sync_time_ms, reachable, draining)
+      `INSERT INTO hosts (host_id, labels, revision, create_revision, create_time_ms, update_time_ms, last_sync_time_ms, reachable, draining,
+         budgets)
        SELECT * FROM json_to_recordset($1::json) AS h(host_id text, labels text, revision bigint, create_revision bigint,
-         create_time_ms bigint, update_time_ms bigint, last_sync_time_ms bigint, reachable boolean, draining boolean)
+         create_time_ms bigint, update_time_ms bigint, last_sync_time_ms bigint, reachable boolean, draining boolean, budgets text)
        ON CONFLICT (host_id) DO UPDATE SET labels = excluded.labels, revision = excluded.revision,
          update_time_ms = excluded.update_time_ms, last_sync_time_ms = excluded.last_sync_time_ms,
-         reachable = excluded.reachable, draining = excluded.draining`,
+         reachable = excluded.reachable, draining = excluded.draining, budgets = excluded.budgets`,
       [json(batch.hostUpserts.map(hostToRow))],
     );
   }
@@ -725,107 +714,4 @@ async function checkRecentChain(client: pg.ClientBase, limit: number): Promise<n
     );
   }
   return walk.checked;
-}
-
-function hostFromRow(row: Record<string, any>): HostRecord {
-  return {
-    hostId: row.host_id,
-    labels: JSON.parse(row.labels),
-    revision: row.revision,
-    createRevision: row.create_revision,
-    createTime: row.create_time_ms,
-    updateTime: row.update_time_ms,
-    lastSyncTime: row.last_sync_time_ms,
-    reachable: row.reachable,
-    draining: row.draining,
-  };
-}
-
-function hostToRow(host: HostRecord) {
-  return {
-    host_id: host.hostId,
-    labels: JSON.stringify(host.labels),
-    revision: host.revision,
-    create_revision: host.createRevision,
-    create_time_ms: host.createTime,
-    update_time_ms: host.updateTime,
-    last_sync_time_ms: host.lastSyncTime,
-    reachable: host.reachable,
-    draining: host.draining,
-  };
-}
-
-function deviceFromRow(row: Record<string, any>): DeviceRecord {
-  return {
-    hostId: row.host_id,
-    deviceId: row.device_id,
-    descriptorId: row.descriptor_id,
-    capacity: row.capacity_total === null ? undefined : { total: row.capacity_total, available: row.capacity_available ?? 0 },
-    labels: JSON.parse(row.labels),
-    revision: row.revision,
-    createRevision: row.create_revision,
-    createTime: row.create_time_ms,
-    updateTime: row.update_time_ms,
-  };
-}
-
-function deviceToRow(device: DeviceRecord) {
-  return {
-    host_id: device.hostId,
-    device_id: device.deviceId,
-    descriptor_id: device.descriptorId,
-    capacity_total: device.capacity?.total ?? null,
-    capacity_available: device.capacity?.available ?? null,
-    labels: JSON.stringify(device.labels),
-    revision: device.revision,
-    create_revision: device.createRevision,
-    create_time_ms: device.createTime,
-    update_time_ms: device.updateTime,
-  };
-}
-
-function claimFromRow(row: Record<string, any>): ClaimRecord {
-  return {
-    hostId: row.host_id,
-    claimId: row.claim_id,
-    devices: (JSON.parse(row.devices) as [string, number, number][]).map(([deviceId, count, remaining]) => ({ deviceId, count, remaining })),
-    state: 'CLAIM_STATE_ACTIVE',
-    ttlMs: row.ttl_ms,
-    createTimeMs: row.create_time_ms,
-    expireTimeMs: row.expire_time_ms,
-    fingerprint: row.fingerprint,
-    createRevision: row.create_revision,
-    revision: row.revision,
-  };
-}
-
-function claimToRow(claim: ClaimRecord) {
-  return {
-    host_id: claim.hostId,
-    claim_id: claim.claimId,
-    devices: JSON.stringify(claim.devices.map((d) => [d.deviceId, d.count, d.remaining])),
-    ttl_ms: claim.ttlMs,
-    create_time_ms: claim.createTimeMs,
-    expire_time_ms: claim.expireTimeMs,
-    fingerprint: claim.fingerprint,
-    create_revision: claim.createRevision,
-    revision: claim.revision,
-  };
-}
-
-function historyFromRow(row: HistoryRow): HistoryRecord {
-  return {
-    revision: row.revision,
-    seq: row.seq,
-    time: row.time_ms,
-    hostId: row.host_id,
-    deviceId: row.device_id,
-    change: row.change,
-    actor: row.actor,
-    ...(row.on_behalf_of && { onBehalfOf: row.on_behalf_of }),
-    reason: row.reason,
-    before: decodeSnapshot(row.before, row.host_id, row.device_id),
-    after: decodeSnapshot(row.after, row.host_id, row.device_id),
-    hash: row.hash,
-  };
 }

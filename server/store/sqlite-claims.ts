@@ -5,18 +5,8 @@
 
 import type Database from 'better-sqlite3';
 import type { ClaimRecord, CommitBatch } from '../core/store.ts';
+import { claimFromRow, claimToRow, type ClaimRow } from './rows.ts';
 
-interface ClaimRow {
-  host_id: string;
-  claim_id: string;
-  devices: string;
-  ttl_ms: number;
-  create_time_ms: number;
-  expire_time_ms: number;
-  fingerprint: string;
-  create_revision: number;
-  revision: number;
-}
 
 export class SqliteClaims {
   private readonly all: Database.Statement;
@@ -35,35 +25,14 @@ export class SqliteClaims {
   }
 
   load(): ClaimRecord[] {
-    return (this.all.all() as ClaimRow[]).map((row) => ({
-      hostId: row.host_id,
-      claimId: row.claim_id,
-      devices: (JSON.parse(row.devices) as [string, number, number][]).map(([deviceId, count, remaining]) => ({ deviceId, count, remaining })),
-      state: 'CLAIM_STATE_ACTIVE',
-      ttlMs: row.ttl_ms,
-      createTimeMs: row.create_time_ms,
-      expireTimeMs: row.expire_time_ms,
-      fingerprint: row.fingerprint,
-      createRevision: row.create_revision,
-      revision: row.revision,
-    }));
+    return (this.all.all() as ClaimRow[]).map(claimFromRow);
   }
 
   /** Runs inside the commit's transaction, after hosts are written. */
   write(batch: CommitBatch): void {
     for (const { hostId, claimId } of batch.claimDeletes ?? []) this.remove.run(hostId, claimId);
     for (const claim of batch.claimUpserts ?? []) {
-      this.upsert.run({
-        host_id: claim.hostId,
-        claim_id: claim.claimId,
-        devices: JSON.stringify(claim.devices.map((d) => [d.deviceId, d.count, d.remaining])),
-        ttl_ms: claim.ttlMs,
-        create_time_ms: claim.createTimeMs,
-        expire_time_ms: claim.expireTimeMs,
-        fingerprint: claim.fingerprint,
-        create_revision: claim.createRevision,
-        revision: claim.revision,
-      });
+      this.upsert.run(claimToRow(claim));
     }
   }
 }

@@ -8,8 +8,6 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { unavailable } from '../core/errors.ts';
-import type { Capacity } from '../core/model.ts';
-import type { Labels } from '../core/resources.ts';
 import type {
   ChainWalk,
   Durability,
@@ -29,13 +27,14 @@ import type {
   LoadedState,
 } from '../core/store.ts';
 import { chainedColumns, chainHash, GENESIS_HASH } from './history-chain.ts';
-import { chainEntries, compactionRecord, lastRecordHash, decodeBudgets, decodeSnapshot, encodeBudgets, walkChain, walkCompactions } from './history-encoding.ts';
+import { chainEntries, compactionRecord, lastRecordHash, walkChain, walkCompactions } from './history-encoding.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 import { openDatabase } from './open-database.ts';
 import { SingleWriterLock } from './single-writer-lock.ts';
 import { decideAnchor, HeadAnchor, type AnchorDecision } from './head-anchor.ts';
 import { AnchorRegistry, decideRegistration, operatorName } from './anchor-registration.ts';
 import { checkRecentChain, DEFAULT_STARTUP_CHAIN_CHECK } from './startup-check.ts';
+import { deviceToRow, historyFromRow, hostFromRow, hostToRow as hostToSharedRow, sharingDeviceFromRow, type DeviceRow, type HistoryRowBase, type HostRowBase } from './rows.ts';
 import { vacuumInto } from './sqlite-backup.ts';
 
 /** `full`: synchronous=FULL, as etcd promises; `relaxed`: synchronous=NORMAL. */
@@ -64,46 +63,14 @@ export interface StartupReport {
   readonly checkedEntries: number;
 }
 
-interface HostRow {
-  host_id: string;
-  labels: string;
-  revision: number;
-  create_revision: number;
-  create_time_ms: number;
-  update_time_ms: number;
-  last_sync_time_ms: number;
+interface HostRow extends HostRowBase {
   reachable: number;
   draining: number;
-  /** JSON (history-encoding.ts `encodeBudgets`); null when the host has none (migration 0005). */
-  budgets: string | null;
   lease_expire_ms?: number | null;
 }
 
-interface DeviceRow {
-  host_id: string;
-  device_id: string;
-  descriptor_id: number;
-  capacity_total: number | null;
-  capacity_available: number | null;
-  labels: string;
-  revision: number;
-  create_revision: number;
-  create_time_ms: number;
-  update_time_ms: number;
-}
 
-interface HistoryRow {
-  revision: number;
-  seq: number;
-  time_ms: number;
-  host_id: string;
-  device_id: string;
-  change: 'CREATED' | 'UPDATED' | 'DELETED';
-  actor: string;
-  reason: string;
-  before: string | null;
-  after: string | null;
-  on_behalf_of: string;
+interface HistoryRow extends HistoryRowBase {
   prev_hash: Buffer | null;
   hash: Buffer | null;
 }
@@ -368,7 +335,7 @@ export class SqliteStore {
     if (query.hostId === undefined) rows = s.firstChangesAfter.all(query.revision) as HistoryRow[];
     else if (query.deviceId === undefined) rows = s.firstChangesOfHost.all(query.hostId, query.revision) as HistoryRow[];
     else rows = s.firstChangeOfResource.all(query.hostId, query.deviceId, query.revision) as HistoryRow[];
-    return rows.map(historyFromRow);
+    return rows.map(historyOfRow);
   }
 
   revisionAt(time: number): number | undefined {
@@ -483,7 +450,7 @@ export class SqliteStore {
     const direction = query.newestFirst ? 'DESC' : 'ASC';
     const sql = `SELECT * FROM history ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY revision ${direction}, seq ${direction} LIMIT ?`;
-    return (this.query(sql).all(...params, query.limit) as HistoryRow[]).map(historyFromRow);
+    return (this.query(sql).all(...params, query.limit) as HistoryRow[]).map(historyOfRow);
   }
 
   /** A consistent copy in a new file (sqlite-backup.ts), with the revision and head it holds. */
@@ -527,48 +494,10 @@ function mapSqliteError(error: unknown): unknown {
   return error;
 }
 
-function hostFromRow(row: HostRow): HostRecord {
-  return {
-    hostId: row.host_id,
-    labels: JSON.parse(row.labels),
-    revision: row.revision,
-    createRevision: row.create_revision,
-    createTime: row.create_time_ms,
-    updateTime: row.update_time_ms,
-    lastSyncTime: row.last_sync_time_ms,
-    reachable: row.reachable === 1,
-    draining: row.draining === 1,
-    ...(row.budgets !== null && { budgets: decodeBudgets(JSON.parse(row.budgets)) }),
-  };
-}
-
+/** The shared row (rows.ts) with its flags as SQLite holds them, 0/1. */
 function hostToRow(host: HostRecord): HostRow {
-  return {
-    host_id: host.hostId,
-    labels: JSON.stringify(host.labels),
-    revision: host.revision,
-    create_revision: host.createRevision,
-    create_time_ms: host.createTime,
-    update_time_ms: host.updateTime,
-    last_sync_time_ms: host.lastSyncTime,
-    reachable: host.reachable ? 1 : 0,
-    draining: host.draining ? 1 : 0,
-    budgets: host.budgets?.length ? JSON.stringify(encodeBudgets(host.budgets)) : null,
-  };
-}
-
-function deviceFromRow(row: DeviceRow): DeviceRecord {
-  return {
-    hostId: row.host_id,
-    deviceId: row.device_id,
-    descriptorId: row.descriptor_id,
-    capacity: row.capacity_total === null ? undefined : { total: row.capacity_total, available: row.capacity_available ?? 0 },
-    labels: JSON.parse(row.labels),
-    revision: row.revision,
-    createRevision: row.create_revision,
-    createTime: row.create_time_ms,
-    updateTime: row.update_time_ms,
-  };
+  const row = hostToSharedRow(host);
+  return { ...row, reachable: row.reachable ? 1 : 0, draining: row.draining ? 1 : 0 };
 }
 
 const ALL_DEVICES = 'SELECT * FROM devices ORDER BY host_id, device_id';
@@ -587,74 +516,8 @@ export function loadDevices(file: string): DeviceRecord[] {
   }
 }
 
-/**
- * deviceFromRow for a whole load: equal label texts and capacities give one shared object.
- * A fleet's 160,000 devices have a few distinct label sets and capacities, so this saves a
- * JSON.parse per device, and the structured clone to the main thread (which keeps shared
- * references shared) carries each once.
- */
-function sharingDeviceFromRow(): (row: DeviceRow) => DeviceRecord {
-  const labels = new Map<string, Labels>();
-  const capacities = new Map<string, Capacity>();
-  return (row) => {
-    let rowLabels = labels.get(row.labels);
-    if (!rowLabels) {
-      rowLabels = JSON.parse(row.labels) as Labels;
-      labels.set(row.labels, rowLabels);
-    }
-    let capacity: Capacity | undefined;
-    if (row.capacity_total !== null) {
-      const key = `${row.capacity_total}/${row.capacity_available ?? 0}`;
-      capacity = capacities.get(key);
-      if (!capacity) {
-        capacity = { total: row.capacity_total, available: row.capacity_available ?? 0 };
-        capacities.set(key, capacity);
-      }
-    }
-    return {
-      hostId: row.host_id,
-      deviceId: row.device_id,
-      descriptorId: row.descriptor_id,
-      capacity,
-      labels: rowLabels,
-      revision: row.revision,
-      createRevision: row.create_revision,
-      createTime: row.create_time_ms,
-      updateTime: row.update_time_ms,
-    };
-  };
-}
-
-function deviceToRow(device: DeviceRecord): DeviceRow {
-  return {
-    host_id: device.hostId,
-    device_id: device.deviceId,
-    descriptor_id: device.descriptorId,
-    capacity_total: device.capacity?.total ?? null,
-    capacity_available: device.capacity?.available ?? null,
-    labels: JSON.stringify(device.labels),
-    revision: device.revision,
-    create_revision: device.createRevision,
-    create_time_ms: device.createTime,
-    update_time_ms: device.updateTime,
-  };
-}
-
-function historyFromRow(row: HistoryRow): HistoryRecord {
-  return {
-    revision: row.revision,
-    seq: row.seq,
-    time: row.time_ms,
-    hostId: row.host_id,
-    deviceId: row.device_id,
-    change: row.change,
-    actor: row.actor,
-    ...(row.on_behalf_of && { onBehalfOf: row.on_behalf_of }),
-    reason: row.reason,
-    before: decodeSnapshot(row.before, row.host_id, row.device_id),
-    after: decodeSnapshot(row.after, row.host_id, row.device_id),
-    hash: row.hash?.toString('hex'),
-  };
+function historyOfRow(row: HistoryRow): HistoryRecord {
+  return historyFromRow(row, row.hash?.toString('hex'));
 }
 
 /** Every statement the store runs, prepared once. */

@@ -5,7 +5,7 @@ import { ManualClock } from '../../server/core/clock.ts';
 import { Registry, type RevisionChange } from '../../server/core/registry.ts';
 import { validateSyncHost, type SyncHostCommand } from '../../server/core/resources.ts';
 import { MemoryStore } from '../../server/store/memory-store.ts';
-import { historyQuery } from '../../server/core/store.ts';
+import { historyQuery, type RevisionLog } from '../../server/core/store.ts';
 import type { BudgetInput } from '../../server/core/budgets.ts';
 
 export const ORIGIN = { actor: 'test', reason: '' };
@@ -23,11 +23,11 @@ export interface CoreRig {
 }
 
 export async function openCore(
-  options: { leaseTtlMs?: number; store?: MemoryStore; clock?: ManualClock } = {},
+  options: { leaseTtlMs?: number; store?: MemoryStore; clock?: ManualClock; followLog?: RevisionLog } = {},
 ): Promise<CoreRig> {
   const store = options.store ?? new MemoryStore();
   const clock = options.clock ?? new ManualClock();
-  const registry = await Registry.open(store, { clock, leaseTtlMs: options.leaseTtlMs ?? 3_600_000 });
+  const registry = await Registry.open(store, { clock, leaseTtlMs: options.leaseTtlMs ?? 3_600_000, followLog: options.followLog });
   const changes: RevisionChange[] = [];
   registry.subscribe((change) => changes.push(change));
   return {
@@ -37,7 +37,7 @@ export async function openCore(
     changes,
     async reopen(again = {}) {
       await registry.close();
-      return openCore({ leaseTtlMs: again.leaseTtlMs ?? options.leaseTtlMs, store, clock });
+      return openCore({ leaseTtlMs: again.leaseTtlMs ?? options.leaseTtlMs, store, clock, followLog: options.followLog });
     },
   };
 }
@@ -77,4 +77,29 @@ export async function settled(registry: Registry, hostId: string): Promise<void>
   const host = registry.findHost(hostId);
   if (!host) throw new Error(`hosts/${hostId} does not exist`);
   await registry.setDraining(hostId, host.record.draining, ORIGIN);
+}
+
+/**
+ * The log of a store shared with replicas that write nothing: nothing to follow, the lease
+ * duty held while `holdsDuty` says so, and the renewals "the others" persisted in `persisted`.
+ */
+export class QuietReplicasLog implements RevisionLog {
+  holdsDuty = true;
+  readonly persisted = new Map<string, number>();
+
+  constructor(private readonly registry: () => Registry) {}
+
+  async readAfter(): ReturnType<RevisionLog['readAfter']> {
+    return { head: this.registry().revision, revisions: [], descriptors: [] };
+  }
+
+  onAdvance(): void {}
+
+  holdsLeaseDuty(): boolean {
+    return this.holdsDuty;
+  }
+
+  async leaseExpiries(hostIds: readonly string[]): Promise<ReadonlyMap<string, number>> {
+    return new Map(hostIds.flatMap((hostId) => (this.persisted.has(hostId) ? [[hostId, this.persisted.get(hostId)!] as const] : [])));
+  }
 }
