@@ -167,6 +167,15 @@ export const serveCommand = () => new Command('serve')
       .default(limits.DEFAULT_MAX_FINITE_STREAMS_PER_CLIENT),
   )
   .addOption(
+    new Option(
+      '--finite-admission-wait <duration>',
+      'at the --max-finite-streams limit, how long a search waits for a place (or for an unread search to evict) before RESOURCE_EXHAUSTED (0: at once)',
+    )
+      .argParser(durationOrOff)
+      .env('DEVCOMPAT_FINITE_ADMISSION_WAIT')
+      .default(limits.DEFAULT_ADMISSION_WAIT_MS, '1s'),
+  )
+  .addOption(
     new Option('--send-timeout <duration>', 'cut off a FindTargets stream whose client reads nothing for this long (0: never)')
       .argParser(durationOrOff)
       .env('DEVCOMPAT_SEND_TIMEOUT')
@@ -247,6 +256,7 @@ export interface ServeOptions {
   memoryBudget: number;
   maxFiniteStreams: number;
   maxFiniteStreamsPerClient: number;
+  finiteAdmissionWait: number;
   sendTimeout: number;
   evictUnreadAfter: number;
   acceptRestore: boolean;
@@ -321,6 +331,7 @@ export async function serve(options: ServeOptions): Promise<void> {
         memoryBudgetBytes: options.memoryBudget,
         maxFiniteStreams: options.maxFiniteStreams,
         maxFiniteStreamsPerClient: options.maxFiniteStreamsPerClient,
+        admissionWaitMs: options.finiteAdmissionWait,
         sendTimeoutMs: options.sendTimeout,
         evictUnreadAfterMs: options.evictUnreadAfter,
       },

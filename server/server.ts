@@ -248,6 +248,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     maxFiniteStreamsPerClient: limits.maxFiniteStreamsPerClient,
     sendTimeoutMs: limits.sendTimeoutMs,
     evictUnreadAfterMs: limits.evictUnreadAfterMs,
+    admissionWaitMs: limits.admissionWaitMs,
   });
   const watchBufferBytes = options.watchBufferBytes ?? DEFAULT_WATCH_BUFFER_BYTES;
   const hub = new WatchHub(registry, options.clock);

@@ -83,3 +83,44 @@ test('a released place is free again, and released twice is counted once', (t) =
   admit('b');
   t.is(rule.stats().clients, 1);
 });
+
+test("at the server's limit with nothing to evict yet, a search waits for a place, in bounded time, and is refused after it", async (t) => {
+  const { rule, admit } = admission({ maxFiniteStreams: 2, admissionWaitMs: 60_000 });
+  const a = admit('a');
+  admit('b'); // both being read: nothing may give way
+  const waiting = rule.admitWaiting('c', () => false);
+  let admitted = false;
+  void waiting.then(() => (admitted = true));
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  t.false(admitted, 'no place yet: it waits rather than failing');
+  t.is(rule.stats().refusedServerWide, 0);
+  a.release();
+  const slot = await waiting;
+  t.is(slot.client, 'c', 'admitted as soon as a place was released');
+  t.is(rule.stats().inProgress, 2);
+
+  const impatient = admission({ maxFiniteStreams: 1, admissionWaitMs: 50 });
+  impatient.admit('a');
+  const started = performance.now();
+  const error = await t.throwsAsync(impatient.rule.admitWaiting('b', () => false));
+  t.true(performance.now() - started >= 45, 'refused only once its wait was over');
+  t.regex(error!.message, /--max-finite-streams/);
+  t.is(impatient.rule.stats().refusedServerWide, 1);
+
+  const at = admission({ maxFiniteStreams: 1, admissionWaitMs: 0 });
+  at.admit('a');
+  await t.throwsAsync(at.rule.admitWaiting('b', () => false), { message: /--max-finite-streams/ }, '0: refused at once');
+});
+
+test('a waiting search whose client has gone stops waiting; a client at its own cap never waits', async (t) => {
+  const { rule, admit } = admission({ maxFiniteStreams: 1, maxFiniteStreamsPerClient: 1, admissionWaitMs: 60_000 });
+  admit('a');
+  let gone = false;
+  const waiting = rule.admitWaiting('b', () => gone);
+  gone = true;
+  await t.throwsAsync(waiting, { message: /--max-finite-streams/ });
+  const started = performance.now();
+  await t.throwsAsync(rule.admitWaiting('a', () => false), { message: /--max-finite-streams-per-client/ });
+  t.true(performance.now() - started < 1000, 'refused at once, not after the wait');
+  t.is(rule.stats().inProgress, 1);
+});

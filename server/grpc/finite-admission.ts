@@ -21,6 +21,14 @@ export const DEFAULT_SEND_TIMEOUT_MS = 30_000;
  * client has read nothing for this long may still be evicted for it.
  */
 export const DEFAULT_EVICT_UNREAD_AFTER_MS = 5000;
+/**
+ * At the server-wide limit, with nothing that may give way yet (every place held by a search
+ * still being written, not yet stalled: the first moments of a burst), a search waits this long
+ * for a place or for a stalled search to evict before it is refused.
+ */
+export const DEFAULT_ADMISSION_WAIT_MS = 1000;
+/** How often a waiting search looks again, besides when a place is released. */
+const ADMISSION_RETRY_MS = 25;
 
 export interface FiniteStreamLimits {
   readonly maxFiniteStreams: number;
@@ -28,6 +36,8 @@ export interface FiniteStreamLimits {
   /** 0: no timeout. */
   readonly sendTimeoutMs: number;
   readonly evictUnreadAfterMs: number;
+  /** At the server-wide limit, how long a search may wait for room before it is refused (default DEFAULT_ADMISSION_WAIT_MS; 0: refused at once). */
+  readonly admissionWaitMs?: number;
 }
 
 export interface FiniteStreamStats {
@@ -60,6 +70,8 @@ export class FiniteAdmission {
   /** Slots in progress, by client. */
   private readonly byClient = new Map<string, Set<FiniteSlot>>();
   private total = 0;
+  /** Searches waiting for room (admitWaiting): each looks again when a place is released. */
+  private readonly wakers = new Set<() => void>();
   /** Since start (for metrics and tests): searches evicted to make room for another client's; refused at a client's limit; refused at the server's. */
   evictions = 0;
   refusedPerClient = 0;
@@ -98,19 +110,60 @@ export class FiniteAdmission {
    *    the search is refused.
    */
   admit(client: string): FiniteSlot {
-    const own = this.byClient.get(client)?.size ?? 0;
-    if (own >= this.limits.maxFiniteStreamsPerClient) {
+    const admitted = this.tryAdmit(client);
+    if (admitted instanceof FiniteSlot) return admitted;
+    throw this.refusal(client, admitted);
+  }
+
+  /**
+   * As admit, but a search refused only for the server-wide limit (its client is under its own)
+   * waits up to `admissionWaitMs` for room, looking again when a place is released and every
+   * ADMISSION_RETRY_MS (a search may stall meanwhile and become evictable); it stops waiting,
+   * refused, when `cancelled()` says its client has gone. A search that waits holds no answer.
+   */
+  async admitWaiting(client: string, cancelled: () => boolean): Promise<FiniteSlot> {
+    const waitMs = this.limits.admissionWaitMs ?? DEFAULT_ADMISSION_WAIT_MS;
+    let expired = waitMs <= 0;
+    const deadline = expired ? undefined : setTimeout(() => (expired = true), waitMs);
+    try {
+      for (;;) {
+        const admitted = this.tryAdmit(client);
+        if (admitted instanceof FiniteSlot) return admitted;
+        if (admitted === 'client' || expired || cancelled()) throw this.refusal(client, admitted, waitMs);
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(timer);
+            this.wakers.delete(wake);
+            resolve();
+          };
+          const timer = setTimeout(wake, ADMISSION_RETRY_MS);
+          this.wakers.add(wake);
+        });
+      }
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
+  private refusal(client: string, reason: 'client' | 'server', waitedMs = 0): Error {
+    if (reason === 'client') {
       this.refusedPerClient++;
-      throw overloaded(
+      const own = this.byClient.get(client)?.size ?? 0;
+      return overloaded(
         `this client has ${own} searches in progress, the server's limit per client (--max-finite-streams-per-client): read them, or retry later`,
       );
     }
+    this.refusedServerWide++;
+    const waited = waitedMs > 0 ? `, not within ${waitedMs} ms (--finite-admission-wait) either` : '';
+    return overloaded(`${this.total} searches are in progress, the server's limit (--max-finite-streams), and none may give way (each is being read, or held by a client with no more searches than this one)${waited}: retry later`);
+  }
+
+  private tryAdmit(client: string): FiniteSlot | 'client' | 'server' {
+    const own = this.byClient.get(client)?.size ?? 0;
+    if (own >= this.limits.maxFiniteStreamsPerClient) return 'client';
     if (this.total >= this.limits.maxFiniteStreams) {
       const victim = this.victimFor(client, own);
-      if (!victim) {
-        this.refusedServerWide++;
-        throw overloaded(`${this.total} searches are in progress, the server's limit (--max-finite-streams), and none may give way (each is being read, or held by a client with no more searches than this one): retry later`);
-      }
+      if (!victim) return 'server';
       this.evictions++;
       victim.evict?.();
       victim.release();
@@ -155,6 +208,7 @@ export class FiniteAdmission {
     if (!slots?.delete(slot)) return;
     this.total--;
     if (slots.size === 0) this.byClient.delete(slot.client);
+    for (const wake of [...this.wakers]) wake();
   }
 }
 

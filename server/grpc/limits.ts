@@ -13,13 +13,14 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { MessageFraming } from './message-framing.ts';
 import {
+  DEFAULT_ADMISSION_WAIT_MS,
   DEFAULT_EVICT_UNREAD_AFTER_MS,
   DEFAULT_MAX_FINITE_STREAMS,
   DEFAULT_MAX_FINITE_STREAMS_PER_CLIENT,
   DEFAULT_SEND_TIMEOUT_MS,
 } from './finite-admission.ts';
 
-export { DEFAULT_EVICT_UNREAD_AFTER_MS, DEFAULT_MAX_FINITE_STREAMS, DEFAULT_MAX_FINITE_STREAMS_PER_CLIENT, DEFAULT_SEND_TIMEOUT_MS };
+export { DEFAULT_ADMISSION_WAIT_MS, DEFAULT_EVICT_UNREAD_AFTER_MS, DEFAULT_MAX_FINITE_STREAMS, DEFAULT_MAX_FINITE_STREAMS_PER_CLIENT, DEFAULT_SEND_TIMEOUT_MS };
 
 /** Streams one connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS): clients multiplex hundreds of watches on one connection. */
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 1000;
@@ -56,6 +57,8 @@ export interface Limits {
   readonly sendTimeoutMs: number;
   /** At the FindTargets limit, when no client holds more places than the newcomer, a stream unread for this long is evicted to make room. */
   readonly evictUnreadAfterMs: number;
+  /** At the FindTargets limit, how long a search waits for room before it is refused; 0: at once. */
+  readonly admissionWaitMs: number;
 }
 
 /** The memory this process may use: its cgroup's limit when it has one, else the machine's. */
@@ -92,6 +95,7 @@ export function defaultLimits(): Limits {
     maxFiniteStreamsPerClient: DEFAULT_MAX_FINITE_STREAMS_PER_CLIENT,
     sendTimeoutMs: DEFAULT_SEND_TIMEOUT_MS,
     evictUnreadAfterMs: DEFAULT_EVICT_UNREAD_AFTER_MS,
+    admissionWaitMs: DEFAULT_ADMISSION_WAIT_MS,
   };
 }
 

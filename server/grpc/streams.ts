@@ -75,6 +75,11 @@ export class StreamTracker {
     return this.finite.admit(client);
   }
 
+  /** As admitFinite, waiting a bounded time for room at the server-wide limit (finite-admission.ts). */
+  admitFiniteWaiting(client: string, cancelled: () => boolean): Promise<FiniteSlot> {
+    return this.finite.admitWaiting(client, cancelled);
+  }
+
   /** Registers a stream; it is forgotten when it ends, whichever way. False (and the call ended) once shutting down. */
   track(call: AnyServerStream): boolean {
     if (this.shuttingDown) {
@@ -254,7 +259,7 @@ export function serverStream<Request, Response>(
     if (!streams.track(call)) return;
     let slot: FiniteSlot | undefined;
     try {
-      slot = streams.admitFinite(clientOf(call));
+      slot = await streams.admitFiniteWaiting(clientOf(call), () => call.cancelled || call.destroyed);
       // A search is computed synchronously: searches take turns, one per turn of the event
       // loop, so that other calls (a burst of searches arrives in one read of the socket, and
       // a probe's GetHost after it) wait for one search at most, not for the whole burst.
