@@ -34,6 +34,7 @@ import { DEFAULT_SLOW_REQUEST_MS, telemetryInterceptor } from './grpc/telemetry.
 import type { MetricsListener } from './metrics.ts';
 import { callTracer } from './tracing.ts';
 import { minRevisionInterceptor } from './grpc/min-revision.ts';
+import { BurstReclaim, fullCollection } from './grpc/burst-reclaim.ts';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
 export const DEFAULT_DB_PATH = './data/devcompat.db';
@@ -250,6 +251,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     evictUnreadAfterMs: limits.evictUnreadAfterMs,
     admissionWaitMs: limits.admissionWaitMs,
   });
+  // Memory back after a burst of refused or evicted searches (burst-reclaim.ts).
+  const collect = fullCollection();
+  const reclaim = collect
+    ? new BurstReclaim(() => {
+        const before = process.memoryUsage.rss();
+        collect();
+        log.info({ rss_before: before, rss_after: process.memoryUsage.rss() }, 'memory collected after a burst of refused or evicted searches');
+      })
+    : undefined;
+  if (reclaim) {
+    streams.finite.onAdmit = () => reclaim.started();
+    streams.finite.onIdle = (trouble) => reclaim.idle(trouble);
+  }
   const watchBufferBytes = options.watchBufferBytes ?? DEFAULT_WATCH_BUFFER_BYTES;
   const hub = new WatchHub(registry, options.clock);
   const registryService = services.RegistryService.service;
@@ -371,6 +385,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       for (const timer of timers) clearInterval(timer);
       stopLeaseLog();
       hub.close();
+      reclaim?.stop();
       streams.endAll();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

@@ -4,6 +4,7 @@
 
 import test from 'ava';
 import { FiniteAdmission, type FiniteSlot } from '../server/grpc/finite-admission.ts';
+import { BurstReclaim } from '../server/grpc/burst-reclaim.ts';
 
 function admission(limits: Partial<ConstructorParameters<typeof FiniteAdmission>[0]> = {}) {
   let now = 0;
@@ -123,4 +124,38 @@ test('a waiting search whose client has gone stops waiting; a client at its own 
   await t.throwsAsync(rule.admitWaiting('a', () => false), { message: /--max-finite-streams-per-client/ });
   t.true(performance.now() - started < 1000, 'refused at once, not after the wait');
   t.is(rule.stats().inProgress, 1);
+});
+
+test('after a burst that ended in refusals or evictions, one collection once the searches are gone; ordinary searches never trigger one', async (t) => {
+  const collected: number[] = [];
+  let now = 0;
+  const reclaim = new BurstReclaim(() => collected.push(now), () => now, 20, 10_000);
+  const { rule, admit } = admission({ maxFiniteStreams: 2, maxFiniteStreamsPerClient: 1 });
+  rule.onAdmit = () => reclaim.started();
+  rule.onIdle = (trouble) => reclaim.idle(trouble);
+  const quiet = () => new Promise((resolve) => setTimeout(resolve, 60));
+
+  admit('a').release(); // an ordinary search, read and gone
+  await quiet();
+  t.deepEqual(collected, [], 'no burst, no collection');
+
+  const a = admit('a');
+  t.throws(() => admit('a')); // a refusal: a burst
+  a.release();
+  admit('b').release(); // a search starting in the quiet time puts the collection off, then idles again
+  await quiet();
+  t.deepEqual(collected, [0], 'one collection after the burst');
+
+  const c = admit('c');
+  t.throws(() => admit('c'));
+  c.release();
+  await quiet();
+  t.is(collected.length, 1, 'at most once per interval');
+  now = 10_000;
+  const d = admit('d');
+  t.throws(() => admit('d'));
+  d.release();
+  await quiet();
+  t.deepEqual(collected, [0, 10_000], 'again once the interval has passed');
+  reclaim.stop();
 });

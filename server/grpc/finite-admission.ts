@@ -77,6 +77,10 @@ export class FiniteAdmission {
   refusedPerClient = 0;
   refusedServerWide = 0;
 
+  /** Told when a search is admitted, and when the last one in progress has gone (burst-reclaim.ts). */
+  onAdmit: (() => void) | undefined;
+  onIdle: ((trouble: number) => void) | undefined;
+
   constructor(
     private readonly limits: FiniteStreamLimits,
     private readonly now: () => number = () => performance.now(),
@@ -173,6 +177,7 @@ export class FiniteAdmission {
     if (!slots) this.byClient.set(client, (slots = new Set()));
     slots.add(slot);
     this.total++;
+    this.onAdmit?.();
     return slot;
   }
 
@@ -209,6 +214,7 @@ export class FiniteAdmission {
     this.total--;
     if (slots.size === 0) this.byClient.delete(slot.client);
     for (const wake of [...this.wakers]) wake();
+    if (this.total === 0) this.onIdle?.(this.evictions + this.refusedPerClient + this.refusedServerWide);
   }
 }
 
