@@ -70,12 +70,10 @@ export class StreamTracker {
     return turn;
   }
 
-  /** Admits a finite stream from `client` (finite-admission.ts has the rule), or throws OVERLOADED. */
-  admitFinite(client: string): FiniteSlot {
-    return this.finite.admit(client);
-  }
-
-  /** As admitFinite, waiting a bounded time for room at the server-wide limit (finite-admission.ts). */
+  /**
+   * Admits a finite stream from `client` (finite-admission.ts has the rule), waiting a bounded
+   * time for room at the server-wide limit, or throws OVERLOADED.
+   */
   admitFiniteWaiting(client: string, cancelled: () => boolean): Promise<FiniteSlot> {
     return this.finite.admitWaiting(client, cancelled);
   }
@@ -247,7 +245,7 @@ function clientOf(call: grpc.ServerWritableStream<unknown, unknown>): string {
  * A finite server stream (FindTargets): the handler decodes, validates, calls the core and
  * returns the messages to send; they are written one by one, waiting for `drain` when the
  * client reads slowly, and no further once it cancels; then the call ends. At most
- * `maxFiniteStreams` run at once (StreamTracker.admitFinite), and one whose client reads
+ * `maxFiniteStreams` run at once (StreamTracker.admitFiniteWaiting), and one whose client reads
  * nothing for `sendTimeoutMs` is cut off with OVERLOADED.
  */
 export function serverStream<Request, Response>(
