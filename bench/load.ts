@@ -58,12 +58,14 @@ export interface CpuUse {
 }
 
 /**
- * Measures wall time and the CPU time of the server, of this process, of the benchmark's other
- * load processes (`helperPids`) and of the rest.
+ * Measures wall time and the CPU time of the server (or servers: replicas), of this process, of
+ * the benchmark's other load processes (`helperPids`, or a database's) and of the rest.
  */
-export async function withCpu<T>(pid: number, body: () => Promise<T>, helperPids: readonly number[] = []): Promise<{ value: T; cpu: CpuUse }> {
-  const helpers = () => helperPids.reduce((sum, helper) => sum + (readCpuSeconds(helper) ?? Number.NaN), 0);
-  const server0 = readCpuSeconds(pid) ?? Number.NaN;
+export async function withCpu<T>(pid: number | readonly number[], body: () => Promise<T>, helperPids: readonly number[] = []): Promise<{ value: T; cpu: CpuUse }> {
+  const cpuOf = (pids: readonly number[]) => pids.reduce((sum, one) => sum + (readCpuSeconds(one) ?? Number.NaN), 0);
+  const serverPids = typeof pid === 'number' ? [pid] : pid;
+  const helpers = () => cpuOf(helperPids);
+  const server0 = cpuOf(serverPids);
   const helpers0 = helpers();
   const machine0 = readMachineBusySeconds() ?? Number.NaN;
   const client0 = process.cpuUsage();
@@ -71,7 +73,7 @@ export async function withCpu<T>(pid: number, body: () => Promise<T>, helperPids
   const value = await body();
   const wallS = (nowMs() - t0) / 1000;
   const client = process.cpuUsage(client0);
-  const serverCpuS = (readCpuSeconds(pid) ?? Number.NaN) - server0;
+  const serverCpuS = cpuOf(serverPids) - server0;
   const helperCpuS = helpers() - helpers0;
   const clientCpuS = (client.user + client.system) / 1e6;
   const machineCpuS = (readMachineBusySeconds() ?? Number.NaN) - machine0;
@@ -107,6 +109,8 @@ export interface SyncResult {
   readonly devicesPerSecond: number;
   readonly latencyMs: LatencySummary;
   readonly timedOut: boolean;
+  /** The highest revision a SyncHost answer carried (what every replica must reach). */
+  readonly lastRevision: number;
   readonly cpu?: CpuUse;
 }
 
@@ -145,19 +149,23 @@ export function encodeSyncRequests(spec: FleetSpec): EncodedSync[] {
   }));
 }
 
+/**
+ * With several addresses (replicas of one registry), host i is registered through address
+ * i mod n, so the writers are spread evenly over them.
+ */
 export async function syncFleet(
-  address: string,
+  address: string | readonly string[],
   encoded: readonly EncodedSync[],
   params: { hosts: number; inFlight: number; timeoutS: number; progress?: (line: string) => void },
 ): Promise<SyncResult> {
   const method = loadServices().RegistryService.service.SyncHost;
-  const raw = new grpc.Client(address, grpc.credentials.createInsecure());
-  const send = (bytes: Buffer) =>
-    new Promise<{ devices_created: number }>((resolve, reject) =>
+  const raws = (typeof address === 'string' ? [address] : address).map((one) => new grpc.Client(one, grpc.credentials.createInsecure()));
+  const send = (raw: grpc.Client, bytes: Buffer) =>
+    new Promise<{ devices_created: number; revision: string }>((resolve, reject) =>
       raw.makeUnaryRequest(
         method.path,
         (buffer: Buffer) => buffer,
-        method.responseDeserialize as (bytes: Buffer) => { devices_created: number },
+        method.responseDeserialize as (bytes: Buffer) => { devices_created: number; revision: string },
         bytes,
         { deadline: Date.now() + 60_000 },
         (error, response) => (error ? reject(error) : resolve(response!)),
@@ -168,6 +176,7 @@ export async function syncFleet(
   let hostsSynced = 0;
   let devices = 0;
   let devicesCreated = 0;
+  let lastRevision = 0;
   let failures = 0;
   let firstError: string | undefined;
   let timedOut = false;
@@ -181,13 +190,15 @@ export async function syncFleet(
         return;
       }
       if (next >= encoded.length) return;
-      const host = encoded[next++];
+      const i = next++;
+      const host = encoded[i];
       const t0 = nowMs();
       try {
-        const response = await send(host.bytes);
+        const response = await send(raws[i % raws.length], host.bytes);
         hostsSynced++;
         devices += host.devices;
         devicesCreated += response.devices_created;
+        lastRevision = Math.max(lastRevision, Number(response.revision ?? 0));
       } catch (error) {
         failures++;
         firstError ??= `${host.hostId}: ${(error as Error).message}`;
@@ -202,7 +213,7 @@ export async function syncFleet(
   };
   await Promise.all(Array.from({ length: params.inFlight }, worker));
   const seconds = (nowMs() - start) / 1000;
-  raw.close();
+  for (const raw of raws) raw.close();
   return {
     hosts: params.hosts,
     hostsSynced,
@@ -215,6 +226,7 @@ export async function syncFleet(
     devicesPerSecond: devices / seconds,
     latencyMs: summarize(latencies),
     timedOut,
+    lastRevision,
   };
 }
 
@@ -275,8 +287,17 @@ export interface CheckParams {
   readonly seconds: number;
 }
 
-/** `inFlight` loops calling check() for `seconds`, bounded by maxCalls. */
-async function checkLoad(client: DevcompatClient, pairs: readonly Pair[], params: CheckParams, seconds: number, record: boolean): Promise<CheckRun> {
+/**
+ * `inFlight` loops calling check() for `seconds`, bounded by maxCalls. With several clients
+ * (one per replica), loop i calls through client i mod n.
+ */
+async function checkLoad(
+  clients: readonly DevcompatClient[],
+  pairs: readonly Pair[],
+  params: CheckParams,
+  seconds: number,
+  record: boolean,
+): Promise<CheckRun> {
   const latencies: number[] = [];
   const verdicts: Record<string, number> = {};
   let calls = 0;
@@ -285,7 +306,7 @@ async function checkLoad(client: DevcompatClient, pairs: readonly Pair[], params
   let next = 0;
   const start = nowMs();
   const end = start + seconds * 1000;
-  const worker = async () => {
+  const worker = async (client: DevcompatClient) => {
     while (nowMs() < end && calls + errors < params.maxCalls) {
       const pair = pairs[next++ % pairs.length];
       const t0 = nowMs();
@@ -302,15 +323,25 @@ async function checkLoad(client: DevcompatClient, pairs: readonly Pair[], params
       }
     }
   };
-  await Promise.all(Array.from({ length: params.inFlight }, worker));
+  await Promise.all(Array.from({ length: params.inFlight }, (_, i) => worker(clients[i % clients.length])));
   const elapsed = (nowMs() - start) / 1000;
   return { calls, errors, firstError, seconds: elapsed, callsPerSecond: calls / elapsed, latencyMs: summarize(latencies), verdicts };
 }
 
-/** A warm-up, then the measured run with the CPU use of `pid` (the server) and of this process. */
-export async function measureChecks(client: DevcompatClient, pid: number, pairs: readonly Pair[], params: CheckParams): Promise<CheckRun> {
-  if (params.warmupSeconds > 0) await checkLoad(client, pairs, params, params.warmupSeconds, false);
-  const { value, cpu } = await withCpu(pid, () => checkLoad(client, pairs, params, params.seconds, true));
+/**
+ * A warm-up, then the measured run with the CPU use of `pid` (the server, or the replicas),
+ * of `helperPids` (a database's processes) and of this process.
+ */
+export async function measureChecks(
+  client: DevcompatClient | readonly DevcompatClient[],
+  pid: number | readonly number[],
+  pairs: readonly Pair[],
+  params: CheckParams,
+  helperPids: readonly number[] = [],
+): Promise<CheckRun> {
+  const clients = client instanceof DevcompatClient ? [client] : client;
+  if (params.warmupSeconds > 0) await checkLoad(clients, pairs, params, params.warmupSeconds, false);
+  const { value, cpu } = await withCpu(pid, () => checkLoad(clients, pairs, params, params.seconds, true), helperPids);
   return { ...value, cpu };
 }
 

@@ -5,7 +5,7 @@
 // waits for the exit, and falls back to SIGKILL after a grace period.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -138,6 +138,30 @@ export function readCpuSeconds(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A process and its children now (PostgreSQL's postmaster and its backends, checkpointer, WAL
+ * writer...), from /proc (Linux only; just `pid` elsewhere).
+ */
+export function withChildPids(pid: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return [pid];
+  }
+  const children: number[] = [];
+  for (const name of entries) {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // The parent pid is the second field after the command name (which may hold spaces).
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) children.push(Number(name));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return [pid, ...children];
 }
 
 /** CPU seconds all processes of the machine have used (busy time over every CPU, Linux only). */

@@ -118,7 +118,12 @@ export interface WriteRun {
   readonly cpu?: CpuUse;
 }
 
-export class SyncWriter {
+/** What sends one encoded SyncHost: a SyncWriter, or one that spreads syncs over replicas. */
+export interface SyncSender {
+  send(bytes: Buffer): Promise<{ revision: number; changed: boolean }>;
+}
+
+export class SyncWriter implements SyncSender {
   private readonly client: grpc.Client;
   private readonly path = loadServices().RegistryService.service.SyncHost.path;
 
@@ -153,7 +158,7 @@ class Tally {
   lastAckEpochMs = 0;
   readonly latencies: number[] = [];
 
-  async sendOne(writer: SyncWriter, churn: DeviceChurn): Promise<void> {
+  async sendOne(writer: SyncSender, churn: DeviceChurn): Promise<void> {
     const { host, bytes } = churn.next();
     const t0 = nowMs();
     try {
@@ -174,7 +179,7 @@ class Tally {
 
 /** `inFlight` syncs at a time, `count` in all, bounded by `timeoutS`. */
 export async function closedLoopSyncs(
-  writer: SyncWriter,
+  writer: SyncSender,
   churn: DeviceChurn,
   params: { inFlight: number; count: number; timeoutS: number },
 ): Promise<WriteRun> {
@@ -220,7 +225,7 @@ export async function closedLoopSyncs(
  * `drainS`) for the answers.
  */
 export async function pacedSyncs(
-  writer: SyncWriter,
+  writer: SyncSender,
   churn: DeviceChurn,
   params: { rate: number; seconds: number; maxOutstanding: number; drainS: number },
 ): Promise<WriteRun> {

@@ -1,4 +1,5 @@
-// A throwaway PostgreSQL cluster for the PostgreSQL tests: `initdb` in a temp dir, a free
+// A throwaway PostgreSQL cluster for the PostgreSQL tests and the benchmark's postgres phase
+// (bench/postgres-phase.ts, which turns fsync back on): `initdb` in a temp dir, a free
 // loopback port, `pg_ctl` to start, stop and restart it, and the dir removed at the end.
 // PostgreSQL refuses to run as root, so when the tests run as root (CI, this machine) every
 // PostgreSQL binary runs through `runuser -u postgres` (the Debian package's user) and the
@@ -8,7 +9,7 @@
 // tests do to PostgreSQL (a clean `pg_ctl stop -m fast`, or a promote), never a power cut.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,9 +34,28 @@ export function postgresBinDir(): string {
 
 const asRoot = process.getuid?.() === 0;
 
-/** Runs a PostgreSQL binary, as the `postgres` user when we are root. */
-function runPg(binary: string, args: readonly string[], options: { allowFailure?: boolean } = {}): string {
-  const file = path.join(postgresBinDir(), binary);
+/**
+ * Why a throwaway cluster cannot be made here (no initdb or pg_ctl in `binDir`, or, as root,
+ * no `postgres` user to run them as), or undefined when it can.
+ */
+export function postgresMissing(binDir?: string): string | undefined {
+  let dir: string;
+  try {
+    dir = binDir ?? postgresBinDir();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  const absent = ['initdb', 'pg_ctl'].filter((binary) => !existsSync(path.join(dir, binary)));
+  if (absent.length > 0) return `no ${absent.join(' or ')} in ${dir}`;
+  if (asRoot && spawnSync('id', ['-u', 'postgres']).status !== 0) {
+    return 'running as root and there is no postgres user to run PostgreSQL as (PostgreSQL refuses root)';
+  }
+  return undefined;
+}
+
+/** Runs a PostgreSQL binary of `binDir`, as the `postgres` user when we are root. */
+function runPg(binDir: string, binary: string, args: readonly string[], options: { allowFailure?: boolean } = {}): string {
+  const file = path.join(binDir, binary);
   const [command, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', file, ...args]] : [file, [...args]];
   const result = spawnSync(command, argv, { encoding: 'utf8', cwd: '/' });
   if (result.status !== 0 && !options.allowFailure) {
@@ -61,8 +81,10 @@ export async function freePort(): Promise<number> {
 }
 
 export interface ClusterOptions {
-  /** Extra postgresql.conf lines. */
+  /** Extra postgresql.conf lines (they override the defaults, `fsync = off` included). */
   readonly settings?: Readonly<Record<string, string>>;
+  /** The directory of initdb and pg_ctl; postgresBinDir() by default. */
+  readonly binDir?: string;
 }
 
 export class PostgresCluster {
@@ -74,7 +96,12 @@ export class PostgresCluster {
     readonly dir: string,
     readonly dataDir: string,
     readonly port: number,
+    readonly binDir: string,
   ) {}
+
+  private run(binary: string, args: readonly string[], options: { allowFailure?: boolean } = {}): string {
+    return runPg(this.binDir, binary, args, options);
+  }
 
   /** initdb in a fresh temp dir, then start on a free loopback port. */
   static async create(options: ClusterOptions = {}): Promise<PostgresCluster> {
@@ -82,9 +109,10 @@ export class PostgresCluster {
     chmodSync(dir, 0o755);
     ownByPostgres(dir);
     const dataDir = path.join(dir, 'data');
+    const binDir = options.binDir ?? postgresBinDir();
     try {
-      runPg('initdb', ['-D', dataDir, '-U', SUPERUSER, '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale', 'C']);
-      const cluster = new PostgresCluster(dir, dataDir, await freePort());
+      runPg(binDir, 'initdb', ['-D', dataDir, '-U', SUPERUSER, '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale', 'C']);
+      const cluster = new PostgresCluster(dir, dataDir, await freePort(), binDir);
       cluster.configure({ fsync: 'off', full_page_writes: 'off', ...options.settings });
       cluster.start();
       return cluster;
@@ -104,11 +132,11 @@ export class PostgresCluster {
     ownByPostgres(dir);
     const dataDir = path.join(dir, 'data');
     try {
-      runPg('pg_basebackup', [
+      runPg(primary.binDir, 'pg_basebackup', [
         '-D', dataDir, '-h', '127.0.0.1', '-p', String(primary.port), '-U', SUPERUSER, '-X', 'stream', '-R', '--no-sync', '-c', 'fast',
         '-d', `application_name=${applicationName}`,
       ]);
-      const standby = new PostgresCluster(dir, dataDir, await freePort());
+      const standby = new PostgresCluster(dir, dataDir, await freePort(), primary.binDir);
       standby.configure({});
       standby.start();
       return standby;
@@ -137,23 +165,23 @@ export class PostgresCluster {
   }
 
   start(): void {
-    runPg('pg_ctl', ['-D', this.dataDir, '-l', path.join(this.dir, 'postgres.log'), '-w', '-t', '120', 'start']);
+    this.run('pg_ctl', ['-D', this.dataDir, '-l', path.join(this.dir, 'postgres.log'), '-w', '-t', '120', 'start']);
     this.running = true;
   }
 
   /** A fast shutdown (clients are disconnected, nothing committed is lost); `immediate` is a crash. */
   stop(mode: 'fast' | 'immediate' = 'fast'): void {
     if (!this.running) return;
-    runPg('pg_ctl', ['-D', this.dataDir, '-m', mode, '-w', '-t', '120', 'stop']);
+    this.run('pg_ctl', ['-D', this.dataDir, '-m', mode, '-w', '-t', '120', 'stop']);
     this.running = false;
   }
 
   reload(): void {
-    runPg('pg_ctl', ['-D', this.dataDir, 'reload']);
+    this.run('pg_ctl', ['-D', this.dataDir, 'reload']);
   }
 
   promote(): void {
-    runPg('pg_ctl', ['-D', this.dataDir, '-w', '-t', '120', 'promote']);
+    this.run('pg_ctl', ['-D', this.dataDir, '-w', '-t', '120', 'promote']);
   }
 
   /** A fresh, empty database; returns its connection string. */
@@ -182,9 +210,19 @@ export class PostgresCluster {
       this.stop();
     } catch {
       // An already-dead server: the dir goes anyway.
-      runPg('pg_ctl', ['-D', this.dataDir, '-m', 'immediate', 'stop'], { allowFailure: true });
+      this.run('pg_ctl', ['-D', this.dataDir, '-m', 'immediate', 'stop'], { allowFailure: true });
     }
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** The postmaster's pid (first line of postmaster.pid); undefined when it is not running. */
+  postmasterPid(): number | undefined {
+    try {
+      const pid = Number(readFileSync(path.join(this.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   log(): string {
