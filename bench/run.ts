@@ -4,8 +4,9 @@
 // HIT/MISS per line) and written as JSON; docs/benchmarks.md records a run.
 //
 //   npm run bench -- [--hosts 10000] [--seed 1] [--durability full|relaxed]
-//                    [--only sync,rss,etcd,floor,check,stream,find,placement,tls,watch,lease,restart,abuse,agent]
+//                    [--only sync,rss,etcd,floor,postgres,check,stream,find,placement,tls,watch,lease,restart,abuse,agent]
 //                    [--abuse-streams 2000] [--abuse-hold 10]
+//                    [--pg-hosts 1000] [--pg-replicas 1,3] [--pg-watch-rate 50] [--pg-bin <dir>]
 //                    [--out bench/results/latest.json] [--etcd-bin etcd]
 //                    [--profile <dir>]   (the server runs with --cpu-prof, profile written there)
 //                    [--server-node-option=--max-semi-space-size=32 ...]   (experiments)
@@ -18,6 +19,11 @@
 //      over devcompat's sync time (bench/etcd-phase.ts; skipped without an etcd binary);
 //   3b. floor: the same requests to a bare grpc-js server that only decodes each SyncHost
 //      (bench/sync-floor.ts), devcompat's sync time over its;
+//   3c. postgres: a throwaway PostgreSQL cluster (fsync on) and a smaller fleet (--pg-hosts):
+//      registration (writers spread over the replicas), CheckCompatibility calls/s and watch
+//      latency (a write acknowledged to its event on every replica) for a SQLite server, one
+//      replica over PostgreSQL and three, side by side (bench/postgres-phase.ts; skipped
+//      without PostgreSQL's binaries);
 //   4. check: CheckCompatibility by device names, 64 in flight for a fixed time, against
 //      devcompat and against a bare grpc-js server answering a fixed response of a real
 //      verdict's size (bench/baseline-server.ts), same client code, same run;
@@ -42,8 +48,8 @@
 //      serves, then its first FindTargets queries with no warm-up (bench/restart.ts).
 //  10. agent: the real `devcompat agent` on a 64-device sysfs host, describe time per pass and
 //      its RSS (bench/agent.ts).
-// The phases run one after the other, never together (etcd and the floor run after the sync,
-// while the seeded devcompat server sits idle). bench/scaling.ts runs sync,rss,restart,find at
+// The phases run one after the other, never together (etcd, the floor and postgres run after
+// the sync, while the seeded devcompat server sits idle). bench/scaling.ts runs sync,rss,restart,find at
 // several fleet sizes and prints the growth.
 // The fleet is always seeded (the later phases need it); --only picks what is reported. The
 // fleet's server runs with a lease TTL of a day (--fleet-lease-ttl), so that no lease lapses
@@ -80,6 +86,7 @@ import { measureWatch, type WatchResult } from './watch-load.ts';
 import { measurePlacement, type PlacementResult } from './placement-load.ts';
 import { measureLeases, type LeaseResult } from './lease-load.ts';
 import { etcdRows, measureEtcd, type EtcdResult } from './etcd-phase.ts';
+import { measurePostgres, postgresRows, postgresTable, type PostgresResult } from './postgres-phase.ts';
 import { measureSyncFloor, syncFloorRows } from './sync-floor.ts';
 import { measureRestart, restartRows, type RestartResult } from './restart.ts';
 import { agentRows, measureAgent, type AgentBenchResult } from './agent.ts';
@@ -90,7 +97,7 @@ import { fmt, markdownTable, nowMs, sleep, textTable, type LatencySummary } from
 // ---------------------------------------------------------------------------------------
 // Options
 
-const PHASES = ['sync', 'rss', 'etcd', 'floor', 'check', 'stream', 'find', 'placement', 'tls', 'watch', 'lease', 'restart', 'abuse', 'agent'] as const;
+const PHASES = ['sync', 'rss', 'etcd', 'floor', 'postgres', 'check', 'stream', 'find', 'placement', 'tls', 'watch', 'lease', 'restart', 'abuse', 'agent'] as const;
 type Phase = (typeof PHASES)[number];
 
 interface Options {
@@ -139,6 +146,15 @@ interface Options {
   readonly dbDir: string;
   /** The etcd binary of the etcd phase (found on PATH by default). */
   readonly etcdBin: string;
+  readonly postgres: {
+    /** The postgres phase's fleet size (PostgreSQL on 2 cores is measured on a smaller fleet). */
+    readonly hosts: number;
+    readonly replicas: number[];
+    readonly watchRate: number;
+    readonly watchSeconds: number;
+    /** initdb and pg_ctl's folder; found as the PostgreSQL tests find it when undefined. */
+    readonly binDir: string | undefined;
+  };
   /** When set, the server runs with --cpu-prof and writes its profile to this folder on exit. */
   readonly profile: string | undefined;
   /** Extra options for the server's node (e.g. --max-semi-space-size=32), for experiments. */
@@ -189,6 +205,11 @@ function parseOptions(): Options {
     'abuse-hold': { type: 'string', default: '10' },
     'db-dir': { type: 'string', default: os.tmpdir() },
     'etcd-bin': { type: 'string', default: 'etcd' },
+    'pg-hosts': { type: 'string', default: '1000' },
+    'pg-replicas': { type: 'string', default: '1,3' },
+    'pg-watch-rate': { type: 'string', default: '50' },
+    'pg-watch-seconds': { type: 'string', default: '10' },
+    'pg-bin': { type: 'string' },
     profile: { type: 'string' },
     'server-node-option': { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', default: false },
@@ -227,6 +248,10 @@ function parseOptions(): Options {
   const fanoutRates = String(values['fanout-rates']).split(',').map((r) => Number(r.trim()));
   if (fanoutRates.length === 0 || fanoutRates.some((r) => !Number.isFinite(r) || r <= 0)) {
     throw new Error(`--fanout-rates must be a comma-separated list of positive rates, got ${values['fanout-rates']}`);
+  }
+  const pgReplicas = String(values['pg-replicas']).split(',').map((r) => Number(r.trim()));
+  if (pgReplicas.length === 0 || pgReplicas.some((r) => !Number.isSafeInteger(r) || r < 1 || r > 8)) {
+    throw new Error(`--pg-replicas must be a comma-separated list of replica counts from 1 to 8, got ${values['pg-replicas']}`);
   }
   const streamBatch = int('stream-batch', 1);
   if (streamBatch > 1000) throw new Error('--stream-batch must be at most 1000 (the server refuses larger messages)');
@@ -275,6 +300,13 @@ function parseOptions(): Options {
     abuse: { streams: int('abuse-streams', 1), holdS: num('abuse-hold', 1) },
     dbDir: path.resolve(String(values['db-dir'])),
     etcdBin: String(values['etcd-bin']),
+    postgres: {
+      hosts: int('pg-hosts', 1),
+      replicas: pgReplicas,
+      watchRate: num('pg-watch-rate', 1),
+      watchSeconds: num('pg-watch-seconds', 1),
+      binDir: values['pg-bin'] === undefined ? undefined : path.resolve(values['pg-bin']),
+    },
     profile: values.profile === undefined ? undefined : path.resolve(values.profile),
     serverNodeOptions: values['server-node-option'] ?? [],
   };
@@ -345,6 +377,7 @@ interface Results {
   lease?: LeaseResult & { seeding: SyncResult; ttlOption: string };
   etcd?: EtcdResult;
   floor?: SyncResult;
+  postgres?: PostgresResult;
   restart?: RestartResult;
   agent?: AgentBenchResult;
   abuse?: AbuseResult;
@@ -384,6 +417,9 @@ function resultRows(r: Results, sync = r.sync): string[][] {
   }
   if (r.etcd) rows.push(...etcdRows(r.etcd, sync, r.options.inFlight, noise));
   if (r.floor) rows.push(...syncFloorRows(r.floor, sync, r.options.inFlight, noise));
+  if (r.postgres) {
+    rows.push(...postgresRows(r.postgres, { inFlight: r.options.inFlight, checkSeconds: r.options.checkSeconds, watchRate: r.options.postgres.watchRate }, noise));
+  }
   if (r.check) {
     const c = r.check;
     rows.push([
@@ -703,6 +739,31 @@ async function main(): Promise<number> {
       console.log(`floor: ${fmt(floor.seconds, 2)} s (${fmt(floor.syncsPerSecond)} hosts/s); p50 ${fmt(floor.latencyMs.p50, 1)} ms, p99 ${fmt(floor.latencyMs.p99, 1)} ms`);
       console.log(`  ${cpuNote(floor.cpu!)}`);
       console.log(`sync: devcompat ${fmt(s.seconds, 2)} s, floor ${fmt(floor.seconds, 2)} s: devcompat / floor = ${fmt(s.seconds / floor.seconds, 2)}`);
+    }
+
+    // 3c. PostgreSQL: SQLite, one replica and three, on a fleet of their own
+    if (options.only.has('postgres')) {
+      const pg = options.postgres;
+      console.log(
+        `\n== 3c. postgres: ${fmt(pg.hosts)} hosts into SQLite and into PostgreSQL with ${pg.replicas.join(' and ')} replicas; ` +
+          `CheckCompatibility ${options.inFlight} in flight ${options.checkSeconds} s; watch at ${fmt(pg.watchRate)} syncs/s for ${fmt(pg.watchSeconds)} s`,
+      );
+      const result = await measurePostgres({
+        spec: { hosts: pg.hosts, seed: options.spec.seed },
+        binDir: pg.binDir,
+        workDir: dir,
+        replicas: pg.replicas,
+        durability: options.durability,
+        leaseTtl: options.fleetLeaseTtl,
+        serverNodeOptions: options.serverNodeOptions,
+        inFlight: options.inFlight,
+        syncTimeoutS: options.syncTimeoutS,
+        check: { inFlight: options.inFlight, maxCalls: options.checkMaxCalls, warmupSeconds: options.warmupSeconds, seconds: options.checkSeconds },
+        watch: { rate: pg.watchRate, seconds: pg.watchSeconds, maxOutstanding: 1000 },
+        log: console.log,
+      });
+      results.postgres = result;
+      if (result.skipped === undefined) console.log(`\n${postgresTable(result)}`);
     }
 
     // 4. CheckCompatibility
