@@ -3,8 +3,9 @@
 // descriptor as protobuf bytes under its key; the SyncHost floor decodes every request and
 // answers for every device; the placement phase claims and releases what it reports; the
 // TLS-cost phase runs the same load over plaintext and over mutual TLS against the same fleet
-// and reports both; the abuse phase reports its three targets with HIT or MISS. The
-// measurements themselves belong to `npm run bench`, not here.
+// and reports both; the abuse phase reports its three targets with HIT or MISS; the postgres
+// phase says it was skipped without PostgreSQL (its real run is test/postgres/bench-phase.test.ts).
+// The measurements themselves belong to `npm run bench`, not here.
 
 import test from 'ava';
 import os from 'node:os';
@@ -21,6 +22,7 @@ import { measurePlacement } from '../bench/placement-load.ts';
 import { startChild } from '../bench/processes.ts';
 import { measureTlsCost, tlsCostRows } from '../bench/tls-cost.ts';
 import { abuseRows, measureAbuse } from '../bench/abuse.ts';
+import { measurePostgres, postgresRows } from '../bench/postgres-phase.ts';
 import { DevcompatClient } from '../client/client.ts';
 import { startTestServer, tempDir } from './helpers/server.ts';
 
@@ -38,6 +40,31 @@ test('without an etcd binary the etcd phase is skipped, says how to install etcd
   t.regex(result.skipped!, /apt-get install etcd-server/);
   t.true(logged.some((line) => line.includes('SKIPPED')));
   const rows = etcdRows(result, undefined, 64, () => '');
+  t.is(rows.length, 1);
+  t.is(rows[0][4], 'SKIPPED');
+});
+
+test('without PostgreSQL binaries the postgres phase is skipped, says how to install PostgreSQL, and the table shows SKIPPED', async (t) => {
+  const logged: string[] = [];
+  const result = await measurePostgres({
+    spec: { hosts: 2, seed: 1 },
+    binDir: path.join(os.tmpdir(), 'no-such-postgresql-bin'),
+    workDir: os.tmpdir(),
+    replicas: [1, 3],
+    durability: 'full',
+    leaseTtl: '1d',
+    serverNodeOptions: [],
+    inFlight: 2,
+    syncTimeoutS: 5,
+    check: { inFlight: 2, maxCalls: 10, warmupSeconds: 0, seconds: 0.1 },
+    watch: { rate: 10, seconds: 1, maxOutstanding: 10 },
+    log: (line) => logged.push(line),
+  });
+  t.truthy(result.skipped);
+  t.regex(result.skipped!, /no initdb or pg_ctl in .*no-such-postgresql-bin/);
+  t.regex(result.skipped!, /apt-get install postgresql/);
+  t.true(logged.some((line) => line.includes('postgres phase SKIPPED')));
+  const rows = postgresRows(result, { inFlight: 2, checkSeconds: 0.1, watchRate: 10 }, () => '');
   t.is(rows.length, 1);
   t.is(rows[0][4], 'SKIPPED');
 });
