@@ -218,6 +218,13 @@ export async function measurePostgres(params: PostgresParams): Promise<PostgresR
   };
   const runs: StoreRun[] = [];
   let cluster: PostgresCluster | undefined;
+  // If the bench exits mid-phase (interrupted, or an uncaught error), the replicas are killed
+  // and the cluster (a daemon of pg_ctl's, which would outlive us) is stopped and removed.
+  const onExit = () => {
+    for (const server of servers) if (server.alive()) process.kill(server.pid, 'SIGKILL');
+    cluster?.destroy();
+  };
+  process.once('exit', onExit);
   try {
     servers.push(
       await startChild({ name: 'SQLite server', args: serverArgs(['--db', path.join(params.workDir, 'postgres-phase-sqlite.db')]), readyMsg: 'devcompat serving' }),
@@ -244,6 +251,7 @@ export async function measurePostgres(params: PostgresParams): Promise<PostgresR
     const tails = servers.map((s) => `${s.name}'s last lines:\n${s.tail().join('\n')}`).join('\n');
     throw new Error(`postgres phase failed: ${(error as Error).message}\n${tails}${cluster ? `\nPostgreSQL's log:\n${cluster.log()}` : ''}`);
   } finally {
+    process.off('exit', onExit);
     await stopServers();
     cluster?.destroy();
   }
