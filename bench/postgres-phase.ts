@@ -257,6 +257,11 @@ export async function measurePostgres(params: PostgresParams): Promise<PostgresR
   }
 }
 
+/** CPU seconds of the servers and of PostgreSQL: what a busy machine changes much less than wall time. */
+function cpuSeconds(cpu: CpuUse): string {
+  return `${fmt(cpu.serverCpuS, 1)} + ${cpu.helperCpuS === undefined ? '0' : fmt(cpu.helperCpuS, 1)}`;
+}
+
 /** The side-by-side table the phase prints: one column per store. */
 export function postgresTable(result: PostgresRun): string {
   const cell = (pick: (run: StoreRun) => string) => result.runs.map(pick);
@@ -265,9 +270,11 @@ export function postgresTable(result: PostgresRun): string {
     ['  hosts/s', ...cell((r) => fmt(r.registration.syncsPerSecond))],
     ['  SyncHost p50 / p99 ms', ...cell((r) => `${fmt(r.registration.latencyMs.p50, 1)} / ${fmt(r.registration.latencyMs.p99, 1)}`)],
     ['  every replica caught up after', ...cell((r) => `${fmt(r.caughtUpMs, 1)} ms`)],
+    ['  CPU s, servers + PostgreSQL', ...cell((r) => cpuSeconds(r.registration.cpu))],
     ['  RSS per replica', ...cell((r) => r.rssBytes.map((b) => `${fmt(b / 1e6)} MB`).join(', '))],
     ['CheckCompatibility calls/s', ...cell((r) => fmt(r.check.callsPerSecond))],
     ['  p50 / p99 ms', ...cell((r) => `${fmt(r.check.latencyMs.p50, 2)} / ${fmt(r.check.latencyMs.p99, 2)}`)],
+    ['  CPU per call, µs, servers + PostgreSQL', ...cell((r) => fmt((((r.check.cpu?.serverCpuS ?? Number.NaN) + (r.check.cpu?.helperCpuS ?? 0)) / r.check.calls) * 1e6))],
     ['watch, ack to every replica p50 / p99 ms', ...cell((r) => `${fmt(r.watch.everyReplicaMs.p50, 1)} / ${fmt(r.watch.everyReplicaMs.p99, 1)}`)],
     ['  commit to every replica p50 / p99 ms', ...cell((r) => `${fmt(r.watch.everyReplicaFromCommitMs.p50, 1)} / ${fmt(r.watch.everyReplicaFromCommitMs.p99, 1)}`)],
     ['  writer\'s replica p50 / p99 ms', ...cell((r) => `${fmt(r.watch.writerReplicaMs.p50, 1)} / ${fmt(r.watch.writerReplicaMs.p99, 1)}`)],
