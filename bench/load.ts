@@ -57,16 +57,25 @@ export interface CpuUse {
   readonly wallS: number;
 }
 
+/** Processes listed again at the end of a measurement (a database's, whose backends come and go). */
+export type PidLister = () => readonly number[];
+
 /**
  * Measures wall time and the CPU time of the server (or servers: replicas), of this process, of
- * the benchmark's other load processes (`helperPids`, or a database's) and of the rest.
+ * the benchmark's other load processes or a database's (`helperPids`; as a function, listed at
+ * both ends, so that a process started during the measurement counts from 0) and of the rest.
  */
-export async function withCpu<T>(pid: number | readonly number[], body: () => Promise<T>, helperPids: readonly number[] = []): Promise<{ value: T; cpu: CpuUse }> {
+export async function withCpu<T>(
+  pid: number | readonly number[],
+  body: () => Promise<T>,
+  helperPids: readonly number[] | PidLister = [],
+): Promise<{ value: T; cpu: CpuUse }> {
   const cpuOf = (pids: readonly number[]) => pids.reduce((sum, one) => sum + (readCpuSeconds(one) ?? Number.NaN), 0);
   const serverPids = typeof pid === 'number' ? [pid] : pid;
-  const helpers = () => cpuOf(helperPids);
+  const listHelpers = typeof helperPids === 'function' ? helperPids : () => helperPids;
+  const helperStart = new Map(listHelpers().map((one) => [one, readCpuSeconds(one) ?? 0]));
+  const hasHelpers = helperStart.size > 0;
   const server0 = cpuOf(serverPids);
-  const helpers0 = helpers();
   const machine0 = readMachineBusySeconds() ?? Number.NaN;
   const client0 = process.cpuUsage();
   const t0 = nowMs();
@@ -74,7 +83,7 @@ export async function withCpu<T>(pid: number | readonly number[], body: () => Pr
   const wallS = (nowMs() - t0) / 1000;
   const client = process.cpuUsage(client0);
   const serverCpuS = cpuOf(serverPids) - server0;
-  const helperCpuS = helpers() - helpers0;
+  const helperCpuS = listHelpers().reduce((sum, one) => sum + Math.max(0, (readCpuSeconds(one) ?? 0) - (helperStart.get(one) ?? 0)), 0);
   const clientCpuS = (client.user + client.system) / 1e6;
   const machineCpuS = (readMachineBusySeconds() ?? Number.NaN) - machine0;
   return {
@@ -82,8 +91,8 @@ export async function withCpu<T>(pid: number | readonly number[], body: () => Pr
     cpu: {
       serverCpuS,
       clientCpuS,
-      ...(helperPids.length > 0 ? { helperCpuS } : {}),
-      otherCpuS: Math.max(0, machineCpuS - serverCpuS - clientCpuS - (helperPids.length > 0 ? helperCpuS : 0)),
+      ...(hasHelpers ? { helperCpuS } : {}),
+      otherCpuS: Math.max(0, machineCpuS - serverCpuS - clientCpuS - (hasHelpers ? helperCpuS : 0)),
       wallS,
     },
   };
@@ -337,7 +346,7 @@ export async function measureChecks(
   pid: number | readonly number[],
   pairs: readonly Pair[],
   params: CheckParams,
-  helperPids: readonly number[] = [],
+  helperPids: readonly number[] | PidLister = [],
 ): Promise<CheckRun> {
   const clients = client instanceof DevcompatClient ? [client] : client;
   if (params.warmupSeconds > 0) await checkLoad(clients, pairs, params, params.warmupSeconds, false);

@@ -24,7 +24,7 @@ import { loadServices } from '../proto/load.ts';
 import { MIN_REVISION_METADATA_KEY } from '../proto/wire.ts';
 import { PostgresCluster, postgresBinDir, postgresMissing } from '../test/helpers/postgres-cluster.ts';
 import type { FleetSpec } from './fleet.ts';
-import { encodeSyncRequests, measureChecks, pairPool, syncFleet, withCpu, type CheckParams, type CheckRun, type CpuUse, type SyncResult } from './load.ts';
+import { encodeSyncRequests, measureChecks, pairPool, syncFleet, withCpu, type CheckParams, type CheckRun, type CpuUse, type PidLister, type SyncResult } from './load.ts';
 import { readMemory, startChild, withChildPids, type ChildServer } from './processes.ts';
 import { measureReplicaWatch, type ReplicaWatchRun } from './replica-watch.ts';
 import { fmt, nowMs, textTable } from './stats.ts';
@@ -128,7 +128,7 @@ interface Prepared {
 }
 
 /** Registration, checks and watch latency against running servers (one or several replicas). */
-async function measureStore(label: string, servers: readonly ChildServer[], databasePids: () => number[], prepared: Prepared): Promise<StoreRun> {
+async function measureStore(label: string, servers: readonly ChildServer[], databasePids: PidLister, prepared: Prepared): Promise<StoreRun> {
   const { params, encoded, pairs } = prepared;
   const addresses = servers.map((s) => s.address);
   const serverPids = servers.map((s) => s.pid);
@@ -137,7 +137,7 @@ async function measureStore(label: string, servers: readonly ChildServer[], data
   const registration = await withCpu(
     serverPids,
     () => syncFleet(addresses, encoded, { hosts: encoded.length, inFlight: params.inFlight, timeoutS: params.syncTimeoutS, progress: params.log }),
-    databasePids(),
+    databasePids,
   );
   const r = registration.value;
   if (r.failures > 0 || r.timedOut || r.devicesCreated !== r.devices) {
@@ -154,7 +154,7 @@ async function measureStore(label: string, servers: readonly ChildServer[], data
   const clients = addresses.map((address) => new DevcompatClient({ address, actor: 'bench' }));
   let check: CheckRun;
   try {
-    check = await measureChecks(clients, serverPids, pairs, params.check, databasePids());
+    check = await measureChecks(clients, serverPids, pairs, params.check, databasePids);
   } finally {
     for (const client of clients) client.close();
   }
@@ -171,7 +171,7 @@ async function measureStore(label: string, servers: readonly ChildServer[], data
     maxOutstanding: params.watch.maxOutstanding,
     settleS: 30,
     serverPids,
-    helperPids: databasePids(),
+    helperPids: databasePids,
   });
   const w = watch.writes;
   params.log(

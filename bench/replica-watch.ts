@@ -16,7 +16,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { loadServices } from '../proto/load.ts';
-import { withCpu, type CpuUse } from './load.ts';
+import { withCpu, type CpuUse, type PidLister } from './load.ts';
 import { readWatchHeader } from './protowire.ts';
 import { nowMs, sleep, summarize, wallNowMs, type LatencySummary } from './stats.ts';
 import { pacedSyncs, SyncWriter, type DeviceChurn, type SyncSender, type WriteRun } from './watch-load.ts';
@@ -33,7 +33,7 @@ export interface ReplicaWatchParams {
   readonly settleS: number;
   readonly serverPids: readonly number[];
   /** Other processes whose CPU is the system under test's (the database's). */
-  readonly helperPids: readonly number[];
+  readonly helperPids: PidLister;
 }
 
 export interface ReplicaWatchRun {
