@@ -420,9 +420,9 @@ function resultRows(r: Results, sync = r.sync): string[][] {
     rows.push([
       `CheckCompatibilityStream, one stream, ${fmt(s.checks)} checks in batches of ${s.batch}`,
       `${fmt(s.checksPerSecond)} checks/s (batch round trip p50 ${fmt(s.batchLatencyMs.p50, 1)} ms, p99 ${fmt(s.batchLatencyMs.p99, 1)} ms)${s.timedOut ? ' TIMED OUT' : ''}`,
-      '>= 20,000 checks/s',
-      '',
-      hit(s.checksPerSecond >= 20_000 && s.itemErrors === 0 && !s.timedOut),
+      '>= 50,000 checks/s',
+      'the transport alone: 56-69k small messages/s (issue 7)',
+      hit(s.checksPerSecond >= 50_000 && s.itemErrors === 0 && !s.timedOut),
       noise(s.cpu),
     ]);
   }
