@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { SysfsTree } from '../test/helpers/sysfs-tree.ts';
-import { readMemory, REPO_ROOT, startChild } from './processes.ts';
+import { readMemory, REPO_ROOT, serverEntryArgs, startChild } from './processes.ts';
 import { fmt, summarize, type LatencySummary } from './stats.ts';
 
 export interface AgentBenchResult {
@@ -71,7 +71,7 @@ export async function measureAgent(log: (line: string) => void): Promise<AgentBe
   const root = writeBenchHost(dir);
   const server = await startChild({
     name: 'agent phase server',
-    args: ['--import', 'tsx', 'server/main.ts', '--db', path.join(dir, 'agent.db'), '--address', '127.0.0.1:0', '--lease-ttl', '1h', '--log-level', 'info'],
+    args: [...serverEntryArgs(), '--db', path.join(dir, 'agent.db'), '--address', '127.0.0.1:0', '--lease-ttl', '1h', '--log-level', 'info'],
     readyMsg: 'devcompat serving',
   });
   const agent = spawn(

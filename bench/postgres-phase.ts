@@ -3,7 +3,7 @@
 // A throwaway PostgreSQL cluster is made on loopback (test/helpers/postgres-cluster.ts, the
 // one the PostgreSQL tests use) with fsync, full_page_writes and synchronous_commit on, so that
 // an acknowledged write is on disk as with SQLite's durability `full`; then, for SQLite, for
-// one replica and for three (real `server/main.ts` processes on 127.0.0.1:0, a fresh database
+// one replica and for three (real server processes, the compiled build like the other phases, on 127.0.0.1:0, a fresh database
 // each), it measures:
 //   - registration of the fleet: every host's SyncHost, `inFlight` at a time, host i through
 //     replica i mod n; then how long until every replica reflects the last revision;
@@ -25,7 +25,7 @@ import { MIN_REVISION_METADATA_KEY } from '../proto/wire.ts';
 import { PostgresCluster, postgresBinDir, postgresMissing } from '../test/helpers/postgres-cluster.ts';
 import type { FleetSpec } from './fleet.ts';
 import { encodeSyncRequests, measureChecks, pairPool, syncFleet, withCpu, type CheckParams, type CheckRun, type CpuUse, type PidLister, type SyncResult } from './load.ts';
-import { readMemory, startChild, withChildPids, type ChildServer } from './processes.ts';
+import { readMemory, serverEntryArgs, startChild, withChildPids, type ChildServer } from './processes.ts';
 import { measureReplicaWatch, type ReplicaWatchRun } from './replica-watch.ts';
 import { fmt, nowMs, textTable } from './stats.ts';
 import { DeviceChurn } from './watch-load.ts';
@@ -205,7 +205,7 @@ export async function measurePostgres(params: PostgresParams): Promise<PostgresR
   const devices = encoded.reduce((sum, e) => sum + e.devices, 0);
   const serverArgs = (store: string[]) => [
     ...params.serverNodeOptions,
-    ...['--import', 'tsx', 'server/main.ts', ...store, '--address', '127.0.0.1:0'],
+    ...serverEntryArgs(), ...store, '--address', '127.0.0.1:0',
     ...['--durability', params.durability, '--lease-ttl', params.leaseTtl, '--log-level', 'info'],
   ];
   const servers: ChildServer[] = [];

@@ -4,12 +4,42 @@
 // load process driven over an IPC channel. Stopping sends SIGTERM (or closes the IPC channel),
 // waits for the exit, and falls back to SIGKILL after a grace period.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Where the benchmark runs the devcompat server from: `dist`, the compiled build that `npm start`
+ * and the packaged `devcompat serve` run (the default: what operators run), or `sources`, the
+ * TypeScript through tsx (development; tsx compiles each module at start-up, in the server's
+ * thread and again in its storage worker's).
+ */
+export type ServerBuild = 'dist' | 'sources';
+
+/** Until `prepareServerBuild` chooses (bench/run.ts does, before any phase), tests that start
+ *  phases directly run the sources, which need no build. */
+let serverBuild: ServerBuild = 'sources';
+
+/**
+ * Chooses the server's build for the rest of the run; with `dist`, compiles it first
+ * (`scripts/build.mjs`, incremental) so that the bench never measures a stale build.
+ */
+export function prepareServerBuild(build: ServerBuild, log: (line: string) => void = console.log): void {
+  serverBuild = build;
+  if (build !== 'dist') return;
+  const started = Date.now();
+  const built = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  if (built.status !== 0) throw new Error(`npm run build failed (exit ${built.status ?? built.signal}): the bench runs the compiled server`);
+  log(`server: the compiled build (dist/server/main.js, as \`npm start\` runs it), built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** `node` arguments that start the devcompat server (then its own flags: `--db`, `--address`, ...). */
+export function serverEntryArgs(): string[] {
+  return serverBuild === 'dist' ? ['dist/server/main.js'] : ['--import', 'tsx', 'server/main.ts'];
+}
 
 export interface ChildServer {
   readonly name: string;

@@ -104,7 +104,7 @@ export function restartRows(r: RestartResult, hosts: number, findLimit: number, 
     [
       `Restart on the fleet's database (${fmt(hosts)} hosts), spawn to serving`,
       `${fmt(r.readyMs / 1000, 2)} s to "serving", ${fmt(r.firstAnswerMs / 1000, 2)} s to the first GetHost answered` +
-        `; RSS then ${fmt((r.rssBytes ?? Number.NaN) / 1e6)} MB (peak ${fmt((r.peakBytes ?? Number.NaN) / 1e6)} MB); the old server stopped in ${fmt(r.stopMs / 1000, 2)} s; a bare grpc-js server starts in ${fmt(r.bareStartMs / 1000, 2)} s`,
+        `; RSS then ${fmt((r.rssBytes ?? Number.NaN) / 1e6)} MB (peak ${fmt((r.peakBytes ?? Number.NaN) / 1e6)} MB); the old server stopped in ${fmt(r.stopMs / 1000, 2)} s; a bare grpc-js server (through tsx) starts in ${fmt(r.bareStartMs / 1000, 2)} s`,
       '< 1 s',
       '',
       hit(r.firstAnswerMs < 1000),

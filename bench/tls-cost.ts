@@ -14,7 +14,7 @@ import { openDatabase } from '../server/store/open-database.ts';
 import { issue, issueServer, makeCa } from '../test/helpers/certs.ts';
 import type { SourceShape } from './fleet-shape.ts';
 import { findLoad, measureChecks, withCpu, type CheckParams, type CheckRun, type CpuUse, type FindParams, type FindRun, type Pair } from './load.ts';
-import { startChild, type ChildServer } from './processes.ts';
+import { serverEntryArgs, startChild, type ChildServer } from './processes.ts';
 import { fmt, nowMs } from './stats.ts';
 
 export interface TlsCostOptions {
@@ -23,7 +23,7 @@ export interface TlsCostOptions {
   /** The fleet's database (copied for the TLS server) and a folder for the copy and the certificates. */
   readonly dbPath: string;
   readonly workDir: string;
-  /** Arguments for the TLS server's node before `--import tsx server/main.ts` (experiments). */
+  /** Arguments for the TLS server's node before the server's entry (experiments). */
   readonly serverNodeOptions: readonly string[];
   readonly durability: 'full' | 'relaxed';
   readonly pairs: readonly Pair[];
@@ -96,7 +96,7 @@ export async function measureTlsCost(options: TlsCostOptions): Promise<TlsCostRe
       name: 'TLS server',
       args: [
         ...options.serverNodeOptions,
-        ...['--import', 'tsx', 'server/main.ts', '--db', copy, '--address', '127.0.0.1:0', '--durability', options.durability],
+        ...serverEntryArgs(), ...['--db', copy, '--address', '127.0.0.1:0', '--durability', options.durability],
         ...['--lease-ttl', '1d', '--log-level', 'info'],
         ...['--tls-cert', certs.server.cert, '--tls-key', certs.server.key, '--client-ca', certs.ca.cert, '--authz', certs.policy],
       ],
