@@ -169,7 +169,7 @@ test('min_revision field: a value that is not a revision is INVALID_ARGUMENT nam
   t.is(fromClient?.fieldViolations[0]?.field, 'min_revision');
 });
 
-test('readYourWrites: the client remembers the newest revision its own writes returned, and a read it makes is answered at it', async (t) => {
+test('readYourWrites: the client remembers the newest revision its own writes returned', async (t) => {
   const { server, client } = await startTestServer(t);
   const session = new DevcompatClient({ address: server.address, readYourWrites: true });
   t.teardown(() => session.close());
@@ -190,4 +190,27 @@ test('readYourWrites: the client remembers the newest revision its own writes re
   t.is(session.sessionRevision, deleted.revision);
   // A client without readYourWrites keeps no session.
   t.is(client.sessionRevision, '0');
+});
+
+test('readYourWrites: a read through a server behind the session is held until that server reaches it', async (t) => {
+  const first = await startTestServer(t);
+  const session = new DevcompatClient({ address: first.server.address, readYourWrites: true });
+  t.teardown(() => session.close());
+  await session.syncHost(host('a', '1.0.0'));
+  const written = await session.syncHost(host('b', '1.0.0'));
+  // The same address now serves another registry, still at revision 0: a server behind the session.
+  await first.server.close();
+  const behind = await startTestServer(t, { address: first.server.address });
+  const error = await failure(session.listHostsPage({ deadlineMs: 3000 }));
+  t.is(error?.code, grpc.status.UNAVAILABLE, error?.message);
+  t.regex(error?.message ?? '', new RegExp(`not yet the min_revision ${written.revision} asked for`));
+  // Once it has reached the session's revision, the same read is answered.
+  await behind.client.syncHost(host('x', '1.0.0'));
+  const caughtUp = await behind.client.syncHost(host('y', '1.0.0'));
+  t.is(caughtUp.revision, written.revision);
+  const page = await session.listHostsPage();
+  t.deepEqual(
+    page.hosts.map((h) => h.name),
+    ['hosts/x', 'hosts/y'],
+  );
 });
