@@ -9,6 +9,7 @@ import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
 import { DevcompatClient, DevcompatError, type SyncHostRequest } from '../client/client.ts';
 import { MIN_REVISION_METADATA_KEY } from '../proto/wire.ts';
+import { devcompat } from './helpers/cli.ts';
 import { startTestServer } from './helpers/server.ts';
 import { rawClients, unaryCall } from './helpers/watch.ts';
 
@@ -213,4 +214,24 @@ test('readYourWrites: a read through a server behind the session is held until t
     page.hosts.map((h) => h.name),
     ['hosts/x', 'hosts/y'],
   );
+});
+
+test('CLI --min-revision: a read at a reached revision answers; beyond the head it fails UNAVAILABLE naming both; a value that is no revision is refused naming the flag', async (t) => {
+  const { server, client } = await startTestServer(t);
+  const written = await client.syncHost(host('a', '1.0.0'));
+  const reached = await devcompat(server.address, ['--json', 'hosts', 'get', 'a', '--min-revision', written.revision]);
+  t.is(reached.code, 0, reached.stderr);
+  t.is(JSON.parse(reached.stdout).revision, written.revision);
+  const listed = await devcompat(server.address, ['devices', 'list', '--min-revision', written.revision]);
+  t.is(listed.code, 0, listed.stderr);
+  t.regex(listed.stdout, /hosts\/a\/devices\/gpu0/);
+
+  const ahead = String(BigInt(written.revision) + 5n);
+  const behind = await devcompat(server.address, ['--timeout', '1500', 'hosts', 'get', 'a', '--min-revision', ahead]);
+  t.not(behind.code, 0);
+  t.regex(behind.stderr, new RegExp(`UNAVAILABLE.*applied revision ${written.revision}, not yet the min_revision ${ahead}`));
+
+  const malformed = await devcompat(server.address, ['find', 'hosts/a/devices/gpu0', '--min-revision', 'soon']);
+  t.not(malformed.code, 0);
+  t.regex(malformed.stderr, /--min-revision/);
 });
