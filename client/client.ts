@@ -178,7 +178,7 @@ function asOfFields(asOf: AsOf): { as_of_revision?: RevisionInput; as_of_time?: 
 }
 
 const TARGET_FILTER_OPTIONS = ['excludeHosts', 'hostLabels', 'requireAvailable', 'includeSourceHost', 'includeUnreachableHosts', 'includeDrainingHosts'];
-const CALL_OPTIONS = ['deadlineMs', 'signal', 'minRevision'];
+const CALL_OPTIONS = ['deadlineMs', 'signal'];
 
 /** The request fields of the target filter shared by FindTargets and WatchTargets. */
 function targetFilterFields(options: TargetFilterOptions) {
@@ -556,7 +556,7 @@ export class DevcompatClient {
    * CANCELLED.
    */
   async *findTargets(source: DeviceRef, options: FindTargetsOptions & CallOptions = {}): AsyncGenerator<FindTargetsItem> {
-    checkOptions(options, [...TARGET_FILTER_OPTIONS, ...CALL_OPTIONS, 'limit', 'includeRejected', 'rejectedLimit', 'asOfRevision', 'asOfTime']);
+    checkOptions(options, [...TARGET_FILTER_OPTIONS, ...CALL_OPTIONS, 'limit', 'includeRejected', 'rejectedLimit', 'asOfRevision', 'asOfTime', 'minRevision']);
     const request = toRequest('FindTargetsRequest', {
       source: toRef(source),
       ...targetFilterFields(options),
@@ -581,7 +581,7 @@ export class DevcompatClient {
    * initial set comes anew. Aborting `signal` ends the iteration quietly.
    */
   async *watchTargets(source: DeviceRef, options: WatchTargetsOptions = {}): AsyncGenerator<WatchTargetsResponse> {
-    checkOptions(options, [...TARGET_FILTER_OPTIONS, ...CALL_OPTIONS]);
+    checkOptions(options, [...TARGET_FILTER_OPTIONS, ...CALL_OPTIONS, 'minRevision']);
     const { signal } = options;
     if (signal?.aborted) return;
     const request = toRequest('WatchTargetsRequest', { source: toRef(source), ...targetFilterFields(options), ...this.minRevision(options) });
