@@ -4,6 +4,8 @@
 // lasts (calls.ts); the channel sends keepalive pings, so a hung server fails open streams
 // instead of blocking them. Requests are checked against the schema before they are sent
 // (messages.ts), and answers carry Dates. Lists paginate by themselves (async iterators).
+// Every read takes `minRevision`; with `readYourWrites` the client sends the newest revision
+// its own writes returned, so its reads see them on any replica.
 // Watches resume by themselves where they left off; leases are kept on one stream
 // (LeaseKeeper); many checks share one stream that survives restarts (CheckStream).
 
