@@ -2,8 +2,10 @@
 // deadline for all its attempts; an idempotent one is retried on UNAVAILABLE with backoff
 // while the client's retry budget lasts (errors.ts), so a server restart of a few seconds is
 // ridden out. A finite stream (FindTargets, FindPlacements) is retried the same way until its
-// first message arrives (after that, a retry would repeat what the caller has seen). Aborting
-// the signal cancels the call on the wire and rejects with CANCELLED.
+// first message arrives (after that, a retry would repeat what the caller has seen). When the
+// deadline cuts a retry short, the call rejects with the UNAVAILABLE that caused the retry: it
+// says why (a server behind the min_revision asked for, say), where DEADLINE_EXCEEDED would
+// not. Aborting the signal cancels the call on the wire and rejects with CANCELLED.
 
 import * as grpc from '@grpc/grpc-js';
 import { backoffMs, DevcompatError, mayRetry, sleep, type RetryPolicy } from './errors.ts';
@@ -41,6 +43,7 @@ export async function unaryCall<T>(invoke: UnaryInvoker, request: unknown, metad
   const { signal, retry } = policy;
   const deadline = Date.now() + policy.deadlineMs;
   let firstFailure: number | undefined;
+  let retried: DevcompatError | undefined;
   for (let attempt = 1; ; attempt++) {
     if (signal?.aborted) throw abortedError(signal);
     try {
@@ -57,7 +60,9 @@ export async function unaryCall<T>(invoke: UnaryInvoker, request: unknown, metad
     } catch (error) {
       if (signal?.aborted) throw abortedError(signal);
       const failure = DevcompatError.from(error);
+      if (failure.code === grpc.status.DEADLINE_EXCEEDED && retried) throw retried;
       if (!policy.idempotent || failure.code !== grpc.status.UNAVAILABLE) throw failure;
+      retried = failure;
       firstFailure ??= Date.now();
       const wait = backoffMs(retry, attempt);
       if (!mayRetry(retry, attempt, firstFailure) || Date.now() + wait >= deadline) throw failure;
@@ -78,6 +83,7 @@ export async function* finiteStream<M, T>(
   const { signal, retry } = policy;
   const deadline = Date.now() + policy.deadlineMs;
   let firstFailure: number | undefined;
+  let retried: DevcompatError | undefined;
   for (let attempt = 1; ; attempt++) {
     if (signal?.aborted) throw abortedError(signal);
     const call = start({ deadline });
@@ -94,7 +100,9 @@ export async function* finiteStream<M, T>(
     } catch (error) {
       if (signal?.aborted) throw abortedError(signal);
       const failure = DevcompatError.from(error);
+      if (!received && failure.code === grpc.status.DEADLINE_EXCEEDED && retried) throw retried;
       if (received || failure.code !== grpc.status.UNAVAILABLE) throw failure;
+      retried = failure;
       firstFailure ??= Date.now();
       const wait = backoffMs(retry, attempt);
       if (!mayRetry(retry, attempt, firstFailure) || Date.now() + wait >= deadline) throw failure;

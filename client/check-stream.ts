@@ -15,12 +15,12 @@ import { abortedError, type CallOptions } from './calls.ts';
 import { backoffMs, DevcompatError, mayRetry, type RetryPolicy } from './errors.ts';
 import { fromResponse, toRef, toRequest } from './messages.ts';
 
-import type { CheckItemResult, CompatibilityResult, DeviceRef } from './types.ts';
+import type { CheckItemResult, CompatibilityResult, DeviceRef, MinRevision, RevisionInput } from './types.ts';
 
 
 type Duplex = grpc.ClientDuplexStream<CheckCompatibilityStreamRequest, CheckCompatibilityStreamResponse__Output>;
 
-export interface CheckStreamOptions extends CallOptions {
+export interface CheckStreamOptions extends CallOptions, MinRevision {
   /** Checks per message, at most (default 500). */
   maxBatch?: number;
 }
@@ -61,6 +61,9 @@ export class CheckStream {
     private readonly open: (options: grpc.CallOptions) => Duplex,
     private readonly retry: RetryPolicy,
     private readonly options: CheckStreamOptions = {},
+    /** The `min_revision` each message carries, asked at send time (the client's session may have moved on). */
+    private readonly minRevision: () => { min_revision?: RevisionInput } = () =>
+      options.minRevision === undefined ? {} : { min_revision: options.minRevision },
   ) {
     this.maxBatch = options.maxBatch ?? 500;
     this.deadline = options.deadlineMs === undefined ? undefined : Date.now() + options.deadlineMs;
@@ -196,12 +199,14 @@ export class CheckStream {
       // Submitted after an idle end: a new call carries them.
       return this.connect();
     }
+    const floor = this.minRevision().min_revision;
+    const minRevision = floor === undefined ? {} : { min_revision: String(floor) };
     while (this.queue.length > 0 && !this.blocked) {
       const checks = this.queue
         .splice(0, this.maxBatch)
         .map((id) => this.pending.get(id)?.message)
         .filter((message) => message !== undefined);
-      if (checks.length > 0) this.blocked = !this.call.write({ checks } as CheckCompatibilityStreamRequest);
+      if (checks.length > 0) this.blocked = !this.call.write({ checks, ...minRevision } as CheckCompatibilityStreamRequest);
     }
     if (this.closing && this.queue.length === 0 && !this.halfClosed) {
       this.halfClosed = true;

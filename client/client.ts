@@ -4,6 +4,8 @@
 // lasts (calls.ts); the channel sends keepalive pings, so a hung server fails open streams
 // instead of blocking them. Requests are checked against the schema before they are sent
 // (messages.ts), and answers carry Dates. Lists paginate by themselves (async iterators).
+// Every read takes `minRevision`; with `readYourWrites` the client sends the newest revision
+// its own writes returned, so its reads see them on any replica.
 // Watches resume by themselves where they left off; leases are kept on one stream
 // (LeaseKeeper); many checks share one stream that survives restarts (CheckStream).
 
@@ -40,6 +42,7 @@ import type {
   HistoryEntry,
   HistoryFilter,
   Host,
+  MinRevision,
   RevisionInput,
   SetHostDrainingResponse,
   SyncHostRequest,
@@ -70,7 +73,7 @@ export interface PlacementDevice {
   count?: number;
 }
 
-export interface FindPlacementsOptions extends CallOptions {
+export interface FindPlacementsOptions extends CallOptions, MinRevision {
   /** Hosts (`hosts/{host}`) left out. */
   excludeHosts?: string[];
   /** Only hosts with all these labels. */
@@ -137,6 +140,13 @@ export interface ClientOptions {
   readonly tls?: ClientTlsFiles;
   /** grpc-js channel options, over the client's own (keepalive, reconnect backoff, message size). */
   readonly channelOptions?: grpc.ChannelOptions;
+  /**
+   * Session consistency: the client remembers the newest revision its own writes returned
+   * (SyncHost, DeleteHost, SetHostDraining, claims) and sends it as `min_revision` on every
+   * read, so a read through a replica that has not applied those writes yet waits for them
+   * (docs/ha.md). A read's own `minRevision` applies when it is newer. Default false.
+   */
+  readonly readYourWrites?: boolean;
 }
 
 export interface ClientTlsFiles {
@@ -218,6 +228,9 @@ export class DevcompatClient {
   private readonly retry: RetryPolicy;
   private readonly actor: string | undefined;
   private readonly reason: string | undefined;
+  private readonly readYourWrites: boolean;
+  /** The newest revision this client's writes returned (readYourWrites). */
+  private session = 0n;
 
   constructor(options: ClientOptions) {
     if (options.reason) checkReason(options.reason);
@@ -244,6 +257,41 @@ export class DevcompatClient {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.actor = options.actor;
     this.reason = options.reason;
+    this.readYourWrites = options.readYourWrites ?? false;
+  }
+
+  /**
+   * The newest revision this client's own writes returned, as a decimal string ('0' before
+   * the first write, and always '0' without `readYourWrites`). Hand it to another client as
+   * `minRevision` to let it read those writes too.
+   */
+  get sessionRevision(): string {
+    return String(this.session);
+  }
+
+  /**
+   * The `min_revision` of a read: its own minRevision or the session's, the newer; absent when
+   * neither. A minRevision that is not a revision is sent as given, for the server to name it.
+   */
+  private minRevision(options: MinRevision = {}): { min_revision?: RevisionInput } {
+    const own = options.minRevision;
+    if (own === undefined) return this.session > 0n ? { min_revision: String(this.session) } : {};
+    let useOwn = true;
+    try {
+      const value = BigInt(own);
+      useOwn = value < 0n || value >= this.session;
+    } catch {
+      // not an integer: sent as given
+    }
+    return { min_revision: useOwn ? own : String(this.session) };
+  }
+
+  /** After a write: its revision becomes the session's floor when it is newer. */
+  private remember(response: unknown): void {
+    const revision = (response as { revision?: unknown } | null)?.revision;
+    if (!this.readYourWrites || (typeof revision !== 'string' && typeof revision !== 'number')) return;
+    const written = BigInt(revision);
+    if (written > this.session) this.session = written;
   }
 
   close(): void {
@@ -271,6 +319,7 @@ export class DevcompatClient {
       idempotent: options.idempotent,
       retry: this.retry,
     });
+    if (options.write) this.remember(response);
     return fromResponse<T>(`${method}Response`, response);
   }
 
@@ -304,23 +353,25 @@ export class DevcompatClient {
     return new LeaseKeeper(() => (this.registry as unknown as Record<string, any>).KeepAlive(this.metadata()), this.retry);
   }
 
-  async getHost(name: string, options: CallOptions = {}): Promise<Host> {
-    return (await this.unary<{ host: Host }>(this.registry, 'GetHost', { name: hostName(name) }, { idempotent: true, call: options })).host;
+  async getHost(name: string, options: MinRevision & CallOptions = {}): Promise<Host> {
+    const request = { name: hostName(name), ...this.minRevision(options) };
+    return (await this.unary<{ host: Host }>(this.registry, 'GetHost', request, { idempotent: true, call: options })).host;
   }
 
   /** One device, now or (with `asOfRevision` / `asOfTime`) as it was then. */
-  async getDevice(name: string, options: AsOf & CallOptions = {}): Promise<Device> {
-    return (await this.unary<{ device: Device }>(this.registry, 'GetDevice', { name, ...asOfFields(options) }, { idempotent: true, call: options })).device;
+  async getDevice(name: string, options: AsOf & MinRevision & CallOptions = {}): Promise<Device> {
+    const request = { name, ...asOfFields(options), ...this.minRevision(options) };
+    return (await this.unary<{ device: Device }>(this.registry, 'GetDevice', request, { idempotent: true, call: options })).device;
   }
 
   /** One page of hosts; `pageToken` from the previous page's `next_page_token`. */
-  listHostsPage(options: { labels?: Record<string, string>; pageSize?: number; pageToken?: string } & CallOptions = {}) {
-    const request = { labels: options.labels, page_size: options.pageSize, page_token: options.pageToken };
+  listHostsPage(options: { labels?: Record<string, string>; pageSize?: number; pageToken?: string } & MinRevision & CallOptions = {}) {
+    const request = { labels: options.labels, page_size: options.pageSize, page_token: options.pageToken, ...this.minRevision(options) };
     return this.unary<{ hosts: Host[]; next_page_token: string; revision: string }>(this.registry, 'ListHosts', request, { idempotent: true, call: options });
   }
 
   /** Every host (optionally with these labels), page after page; the deadline and signal apply to each page. */
-  async *listHosts(options: { labels?: Record<string, string>; pageSize?: number } & CallOptions = {}): AsyncGenerator<Host> {
+  async *listHosts(options: { labels?: Record<string, string>; pageSize?: number } & MinRevision & CallOptions = {}): AsyncGenerator<Host> {
     let pageToken = '';
     do {
       const page = await this.listHostsPage({ ...options, pageToken });
@@ -330,8 +381,8 @@ export class DevcompatClient {
   }
 
   /** One page of devices; `pageToken` from the previous page's `next_page_token`. */
-  listDevicesPage(options: { filter?: DeviceFilter; pageSize?: number; pageToken?: string } & AsOf & CallOptions = {}) {
-    const request = { filter: options.filter, page_size: options.pageSize, page_token: options.pageToken, ...asOfFields(options) };
+  listDevicesPage(options: { filter?: DeviceFilter; pageSize?: number; pageToken?: string } & AsOf & MinRevision & CallOptions = {}) {
+    const request = { filter: options.filter, page_size: options.pageSize, page_token: options.pageToken, ...asOfFields(options), ...this.minRevision(options) };
     return this.unary<{ devices: Device[]; next_page_token: string; revision: string }>(this.registry, 'ListDevices', request, {
       idempotent: true,
       call: options,
@@ -339,7 +390,7 @@ export class DevcompatClient {
   }
 
   /** Every device matching the filter, page after page; every page at the same point in time. */
-  async *listDevices(filter: DeviceFilter = {}, options: { pageSize?: number } & AsOf & CallOptions = {}): AsyncGenerator<Device> {
+  async *listDevices(filter: DeviceFilter = {}, options: { pageSize?: number } & AsOf & MinRevision & CallOptions = {}): AsyncGenerator<Device> {
     let pageToken = '';
     do {
       const page = await this.listDevicesPage({ ...options, filter, pageToken });
@@ -351,7 +402,7 @@ export class DevcompatClient {
   // -- History ----------------------------------------------------------------------------
 
   /** One page of history entries; `pageToken` from the previous page's `next_page_token`. */
-  listHistoryPage(filter: HistoryFilter = {}, options: { pageSize?: number; pageToken?: string } & CallOptions = {}) {
+  listHistoryPage(filter: HistoryFilter = {}, options: { pageSize?: number; pageToken?: string } & MinRevision & CallOptions = {}) {
     const request = {
       resource: filter.resource,
       start_revision: filter.startRevision,
@@ -362,6 +413,7 @@ export class DevcompatClient {
       order: filter.order,
       page_size: options.pageSize,
       page_token: options.pageToken,
+      ...this.minRevision(options),
     };
     return this.unary<{ entries: HistoryEntry[]; next_page_token: string; revision: string }>(this.historyService, 'ListHistory', request, {
       idempotent: true,
@@ -370,7 +422,7 @@ export class DevcompatClient {
   }
 
   /** History entries matching the filter, newest first unless asked otherwise. */
-  async *history(filter: HistoryFilter = {}, options: { pageSize?: number } & CallOptions = {}): AsyncGenerator<HistoryEntry> {
+  async *history(filter: HistoryFilter = {}, options: { pageSize?: number } & MinRevision & CallOptions = {}): AsyncGenerator<HistoryEntry> {
     let pageToken = '';
     do {
       const page = await this.listHistoryPage(filter, { ...options, pageToken });
@@ -384,8 +436,9 @@ export class DevcompatClient {
    * head_hash kept from an earlier write or watch message) it also proves that history up to
    * that head is intact. A broken chain is an answer (`intact: false`), not an error.
    */
-  verifyHistory(options: { expectedHead?: string } & CallOptions = {}): Promise<VerifyHistoryResponse> {
-    return this.unary(this.historyService, 'VerifyHistory', { expected_head: options.expectedHead ?? '' }, { idempotent: true, call: options });
+  verifyHistory(options: { expectedHead?: string } & MinRevision & CallOptions = {}): Promise<VerifyHistoryResponse> {
+    const request = { expected_head: options.expectedHead ?? '', ...this.minRevision(options) };
+    return this.unary(this.historyService, 'VerifyHistory', request, { idempotent: true, call: options });
   }
 
   /**
@@ -441,6 +494,7 @@ export class DevcompatClient {
         start_revision: next ?? 0n,
         filter,
         progress_interval_ms: options.progressIntervalMs ?? 0,
+        ...this.minRevision(options),
       });
       const call: grpc.ClientReadableStream<WatchResponse__Output> = this.watchService.Watch(
         request,
@@ -491,8 +545,8 @@ export class DevcompatClient {
   // -- Compatibility ----------------------------------------------------------------------
 
   /** The verdict for one pair, now or (with `asOfRevision` / `asOfTime`) as it was then. */
-  async check(source: DeviceRef, target: DeviceRef, options: AsOf & CallOptions = {}): Promise<CompatibilityResult> {
-    const request = { source: toRef(source), target: toRef(target), ...asOfFields(options) };
+  async check(source: DeviceRef, target: DeviceRef, options: AsOf & MinRevision & CallOptions = {}): Promise<CompatibilityResult> {
+    const request = { source: toRef(source), target: toRef(target), ...asOfFields(options), ...this.minRevision(options) };
     return (await this.unary<{ result: CompatibilityResult }>(this.compatibility, 'CheckCompatibility', request, { idempotent: true, call: options })).result;
   }
 
@@ -504,7 +558,7 @@ export class DevcompatClient {
    * CANCELLED.
    */
   async *findTargets(source: DeviceRef, options: FindTargetsOptions & CallOptions = {}): AsyncGenerator<FindTargetsItem> {
-    checkOptions(options, [...TARGET_FILTER_OPTIONS, ...CALL_OPTIONS, 'limit', 'includeRejected', 'rejectedLimit', 'asOfRevision', 'asOfTime']);
+    checkOptions(options, [...TARGET_FILTER_OPTIONS, ...CALL_OPTIONS, 'limit', 'includeRejected', 'rejectedLimit', 'asOfRevision', 'asOfTime', 'minRevision']);
     const request = toRequest('FindTargetsRequest', {
       source: toRef(source),
       ...targetFilterFields(options),
@@ -512,6 +566,7 @@ export class DevcompatClient {
       include_rejected: options.includeRejected,
       rejected_limit: options.rejectedLimit,
       ...asOfFields(options),
+      ...this.minRevision(options),
     });
     yield* finiteStream<FindTargetsResponse__Output, FindTargetsItem>(
       (callOptions) => this.compatibility.FindTargets(request, this.metadata(), callOptions),
@@ -528,10 +583,10 @@ export class DevcompatClient {
    * initial set comes anew. Aborting `signal` ends the iteration quietly.
    */
   async *watchTargets(source: DeviceRef, options: WatchTargetsOptions = {}): AsyncGenerator<WatchTargetsResponse> {
-    checkOptions(options, [...TARGET_FILTER_OPTIONS, ...CALL_OPTIONS]);
+    checkOptions(options, [...TARGET_FILTER_OPTIONS, ...CALL_OPTIONS, 'minRevision']);
     const { signal } = options;
     if (signal?.aborted) return;
-    const request = toRequest('WatchTargetsRequest', { source: toRef(source), ...targetFilterFields(options) });
+    const request = toRequest('WatchTargetsRequest', { source: toRef(source), ...targetFilterFields(options), ...this.minRevision(options) });
     const callOptions = options.deadlineMs === undefined ? {} : { deadline: Date.now() + options.deadlineMs };
     const call: grpc.ClientReadableStream<WatchTargetsResponse__Output> = this.compatibility.WatchTargets(request, this.metadata(), callOptions);
     const cancel = () => call.cancel();
@@ -564,6 +619,7 @@ export class DevcompatClient {
       include_source_hosts: options.includeSourceHosts,
       include_unreachable_hosts: options.includeUnreachableHosts,
       include_draining_hosts: options.includeDrainingHosts,
+      ...this.minRevision(options),
     });
     yield* finiteStream<FindPlacementsResponse__Output, FindPlacementsItem>(
       (callOptions) => this.placementService.FindPlacements(request, this.metadata(), callOptions),
@@ -596,18 +652,18 @@ export class DevcompatClient {
         { parent: hostName(host), claim_id: claimId, devices, ttl_ms: options.ttlMs ?? 0 },
         { idempotent: true, write: options, call: options },
       ),
-    get: async (name: string, options: CallOptions = {}): Promise<Claim> =>
-      (await this.unary<{ claim: Claim }>(this.placementService, 'GetClaim', { name }, { idempotent: true, call: options })).claim,
+    get: async (name: string, options: MinRevision & CallOptions = {}): Promise<Claim> =>
+      (await this.unary<{ claim: Claim }>(this.placementService, 'GetClaim', { name, ...this.minRevision(options) }, { idempotent: true, call: options })).claim,
     /** One page of claims (of one host with `parent`, with one claim id with `claimId`). */
-    listPage: (options: { parent?: string; claimId?: string; pageSize?: number; pageToken?: string } & CallOptions = {}) =>
+    listPage: (options: { parent?: string; claimId?: string; pageSize?: number; pageToken?: string } & MinRevision & CallOptions = {}) =>
       this.unary<{ claims: Claim[]; next_page_token: string; revision: string }>(
         this.placementService,
         'ListClaims',
-        { parent: options.parent, claim_id: options.claimId, page_size: options.pageSize, page_token: options.pageToken },
+        { parent: options.parent, claim_id: options.claimId, page_size: options.pageSize, page_token: options.pageToken, ...this.minRevision(options) },
         { idempotent: true, call: options },
       ),
     /** Every live claim (of one host with `parent`, with one claim id with `claimId`), page after page. */
-    list: (options: { parent?: string; claimId?: string } & CallOptions = {}): AsyncGenerator<Claim> => this.listClaims(options),
+    list: (options: { parent?: string; claimId?: string } & MinRevision & CallOptions = {}): AsyncGenerator<Claim> => this.listClaims(options),
     renew: async (name: string, options: { ttlMs?: number } & WriteOptions & CallOptions = {}): Promise<Claim> =>
       (await this.unary<{ claim: Claim }>(this.placementService, 'RenewClaim', { name, ttl_ms: options.ttlMs ?? 0 }, { idempotent: true, write: options, call: options }))
         .claim,
@@ -617,7 +673,7 @@ export class DevcompatClient {
   };
 
   /** Every live claim, page after page (`parent` `hosts/{host}` for one host, `claimId` for one id). */
-  async *listClaims(options: { parent?: string; claimId?: string } & CallOptions = {}): AsyncGenerator<Claim> {
+  async *listClaims(options: { parent?: string; claimId?: string } & MinRevision & CallOptions = {}): AsyncGenerator<Claim> {
     let pageToken = '';
     do {
       const page = await this.claims.listPage({ ...options, pageToken });
@@ -653,7 +709,9 @@ export class DevcompatClient {
    * stream (default: none); aborting `signal` rejects every pending check with CANCELLED.
    */
   checkStream(options: CheckStreamOptions = {}): CheckStream {
-    return new CheckStream((callOptions) => this.compatibility.CheckCompatibilityStream(this.metadata(), callOptions), this.retry, options);
+    return new CheckStream((callOptions) => this.compatibility.CheckCompatibilityStream(this.metadata(), callOptions), this.retry, options, () =>
+      this.minRevision(options),
+    );
   }
 
   /** Judges many pairs on one stream and resolves with every result, in order. */

@@ -211,6 +211,17 @@ export interface AsOf {
   asOfTime?: Date;
 }
 
+/**
+ * Read your own writes made through another replica: the lowest registry revision the answer
+ * must reflect (request field `min_revision`). A server that has not applied it yet waits, up
+ * to the call's deadline and at most 5 s, then answers UNAVAILABLE, which the client retries
+ * while its retry budget and the deadline last. With `readYourWrites` (ClientOptions) the
+ * client sends the newest revision its own writes returned, or this one when it is newer.
+ */
+export interface MinRevision {
+  minRevision?: RevisionInput;
+}
+
 export interface DeviceFilter {
   vendor?: string;
   device_api?: string;
@@ -259,7 +270,7 @@ export interface TargetFilterOptions {
   includeDrainingHosts?: boolean;
 }
 
-export interface FindTargetsOptions extends TargetFilterOptions, AsOf {
+export interface FindTargetsOptions extends TargetFilterOptions, AsOf, MinRevision {
   /** Compatible targets at most (0: the server's default). */
   limit?: number;
   /** Also stream the rejected candidates, each with its failing checks. */
@@ -453,7 +464,7 @@ export interface WatchResponse {
   oldest_revision: string;
 }
 
-export interface WatchOptions {
+export interface WatchOptions extends MinRevision {
   /** First revision to deliver (inclusive); absent or 0: from now. */
   startRevision?: RevisionInput;
   /** How long the watch may last in all, resumptions included (default: no end). */
@@ -472,7 +483,7 @@ export interface WatchOptions {
 
 // -- WatchTargets -----------------------------------------------------------------------
 
-export interface WatchTargetsOptions extends TargetFilterOptions {
+export interface WatchTargetsOptions extends TargetFilterOptions, MinRevision {
   /** How long the stream may last (default: no end). */
   deadlineMs?: number;
   /** Aborting ends the iteration quietly. */

@@ -240,7 +240,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         receiveTimeoutMs: limits.receiveTimeoutMs,
       }),
       refuseMalformedRequests(log),
-      minRevisionInterceptor(() => registry),
+      minRevisionInterceptor(() => registry, log),
     ],
   });
   const services = strictServices(loadServices());

@@ -98,4 +98,9 @@ export function asOfOf(options: { asOfRevision?: string; asOfTime?: string }): A
 
 export const asOfRevisionOption = () =>
   new Option('--as-of-revision <n>', 'answer as the registry would have at this revision').argParser(revision);
+/** `--min-revision`: read your own writes made through another replica (request field min_revision). */
+export const minRevisionOption = () =>
+  new Option('--min-revision <n>', 'answer only once the server has applied this revision (waits up to the deadline, at most 5 s): read a write made through another replica').argParser(
+    revision,
+  );
 export const asOfTimeOption = () => new Option('--as-of-time <time>', 'answer as the registry would have at this time (ISO 8601)');

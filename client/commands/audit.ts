@@ -3,7 +3,7 @@
 
 import type { Command } from 'commander';
 import { compactLine, verifyLine } from '../format.ts';
-import { revision } from './arguments.ts';
+import { minRevisionOption, revision } from './arguments.ts';
 import { EXIT_BROKEN, EXIT_OK, type CommandContext } from './context.ts';
 
 export function registerAuditCommands(program: Command, cli: CommandContext): void {
@@ -12,9 +12,10 @@ export function registerAuditCommands(program: Command, cli: CommandContext): vo
     .command('verify')
     .description('walk the history chain and report the first broken entry (exit 0 intact, 1 broken)')
     .option('--expect-head <hash>', 'also prove that history up to this head hash (kept from a write or a watch) is intact')
-    .action(async (options: { expectHead?: string }) => {
+    .addOption(minRevisionOption())
+    .action(async (options: { expectHead?: string; minRevision?: string }) => {
       await cli.withClient(async (c) => {
-        const result = await c.verifyHistory({ expectedHead: options.expectHead, deadlineMs: cli.options().timeout });
+        const result = await c.verifyHistory({ expectedHead: options.expectHead, minRevision: options.minRevision, deadlineMs: cli.options().timeout });
         if (cli.json()) cli.print('VerifyHistoryResponse', result);
         else cli.out(verifyLine(result));
         cli.setExitCode(result.intact ? EXIT_OK : EXIT_BROKEN);

@@ -4,7 +4,7 @@
 
 import type { Command } from 'commander';
 import { FIND_HEADER, findRow, findSummary, formatResult, hostStateText } from '../format.ts';
-import { asOfOf, asOfRevisionOption, asOfTimeOption, collect, deviceRef, hostName, labelsOf, positiveInteger, refLabel } from './arguments.ts';
+import { asOfOf, asOfRevisionOption, asOfTimeOption, collect, deviceRef, hostName, labelsOf, minRevisionOption, positiveInteger, refLabel } from './arguments.ts';
 import { EXIT_INCOMPATIBLE, EXIT_OK, type CommandContext } from './context.ts';
 
 export function registerCompatCommands(program: Command, cli: CommandContext): void {
@@ -20,7 +20,8 @@ function registerCheck(program: Command, cli: CommandContext): void {
     .argument('<target>', 'device name, or a descriptor JSON file')
     .addOption(asOfRevisionOption())
     .addOption(asOfTimeOption())
-    .action(async (sourceArg: string, targetArg: string, options: { asOfRevision?: string; asOfTime?: string }) => {
+    .addOption(minRevisionOption())
+    .action(async (sourceArg: string, targetArg: string, options: { asOfRevision?: string; asOfTime?: string; minRevision?: string }) => {
       const source = deviceRef(sourceArg);
       const target = deviceRef(targetArg);
       const asOf = asOfOf(options);
@@ -30,9 +31,9 @@ function registerCheck(program: Command, cli: CommandContext): void {
         // point-in-time check is about the past: the host's state now is beside the point.
         const targetHost =
           typeof target === 'string' && asOf.asOfRevision === undefined && asOf.asOfTime === undefined
-            ? c.getHost(hostName(target.split('/devices/')[0])).catch(() => undefined)
+            ? c.getHost(hostName(target.split('/devices/')[0]), { minRevision: options.minRevision }).catch(() => undefined)
             : Promise.resolve(undefined);
-        const [result, host] = await Promise.all([c.check(source, target, asOf), targetHost]);
+        const [result, host] = await Promise.all([c.check(source, target, { ...asOf, minRevision: options.minRevision }), targetHost]);
         if (cli.json()) cli.print('CompatibilityResult', result);
         else {
           cli.out(formatResult(result, refLabel(sourceArg, source), refLabel(targetArg, target), host));
@@ -65,6 +66,7 @@ function registerFind(program: Command, cli: CommandContext): void {
     .option('--include-draining', 'keep the devices of draining hosts', false)
     .addOption(asOfRevisionOption())
     .addOption(asOfTimeOption())
+    .addOption(minRevisionOption())
     .action(async (sourceArg: string, options) => {
       const source = deviceRef(sourceArg);
       const asOf = asOfOf(options);
@@ -85,6 +87,7 @@ function registerFind(program: Command, cli: CommandContext): void {
             includeUnreachableHosts: options.includeUnreachable,
             includeDrainingHosts: options.includeDraining,
             ...asOf,
+            minRevision: options.minRevision,
             deadlineMs: cli.options().timeout,
           },
         );

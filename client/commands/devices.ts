@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { deviceRows } from '../format.ts';
 import { toProtoJson } from '../proto-json.ts';
-import { asOfOf, asOfRevisionOption, asOfTimeOption, collect, labelsOf } from './arguments.ts';
+import { asOfOf, asOfRevisionOption, asOfTimeOption, collect, labelsOf, minRevisionOption } from './arguments.ts';
 import type { CommandContext } from './context.ts';
 
 export function registerDevicesCommands(program: Command, cli: CommandContext): void {
@@ -20,6 +20,7 @@ export function registerDevicesCommands(program: Command, cli: CommandContext): 
     .option('--host-label <key=value>', 'host label (repeatable)', collect, [])
     .addOption(asOfRevisionOption())
     .addOption(asOfTimeOption())
+    .addOption(minRevisionOption())
     .action(async (options) => {
       const asOf = asOfOf(options);
       await cli.withClient(async (c) => {
@@ -33,7 +34,7 @@ export function registerDevicesCommands(program: Command, cli: CommandContext): 
           labels: labelsOf(options.label, '--label'),
           host_labels: labelsOf(options.hostLabel, '--host-label'),
         };
-        for await (const device of c.listDevices(filter, asOf)) {
+        for await (const device of c.listDevices(filter, { ...asOf, minRevision: options.minRevision })) {
           if (cli.json()) cli.printLine('Device', device);
           else all.push(device);
         }
@@ -45,10 +46,11 @@ export function registerDevicesCommands(program: Command, cli: CommandContext): 
     .argument('<device>', 'hosts/{host}/devices/{device}')
     .addOption(asOfRevisionOption())
     .addOption(asOfTimeOption())
-    .action(async (name: string, options: { asOfRevision?: string; asOfTime?: string }) => {
+    .addOption(minRevisionOption())
+    .action(async (name: string, options: { asOfRevision?: string; asOfTime?: string; minRevision?: string }) => {
       const asOf = asOfOf(options);
       await cli.withClient(async (c) => {
-        const device = await c.getDevice(name, asOf);
+        const device = await c.getDevice(name, { ...asOf, minRevision: options.minRevision });
         if (cli.json()) cli.print('Device', device);
         else cli.out(`${deviceRows([device], cli.wide())}\n\n${JSON.stringify(toProtoJson('devcompat.v1.Descriptor', device.descriptor), null, 2)}`);
       });

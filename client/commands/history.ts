@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import type { HistoryFilter } from '../types.ts';
 import { HISTORY_HEADERS, HISTORY_WIDE_HEADERS, historyRow, table } from '../format.ts';
-import { hostName, isoTime, positiveInteger, revision } from './arguments.ts';
+import { hostName, isoTime, minRevisionOption, positiveInteger, revision } from './arguments.ts';
 import type { CommandContext } from './context.ts';
 
 export function registerHistoryCommands(program: Command, cli: CommandContext): void {
@@ -20,6 +20,7 @@ export function registerHistoryCommands(program: Command, cli: CommandContext): 
     .option('--actor <actor>', 'entries by this actor')
     .option('--oldest-first', 'oldest first', false)
     .option('--limit <n>', 'entries at most', positiveInteger)
+    .addOption(minRevisionOption())
     .action(async (resource: string | undefined, options) => {
       // commander gives `--actor` to the program wherever it appears, so `history --actor bob`
       // sets the program's "who is making changes". history changes nothing: an --actor typed
@@ -38,7 +39,7 @@ export function registerHistoryCommands(program: Command, cli: CommandContext): 
       await cli.withClient(async (c) => {
         const rows: string[][] = [];
         let count = 0;
-        for await (const entry of c.history(filter)) {
+        for await (const entry of c.history(filter, { minRevision: options.minRevision })) {
           if (options.limit !== undefined && count >= options.limit) break;
           count++;
           if (cli.json()) cli.printLine('HistoryEntry', entry);

@@ -2,7 +2,7 @@
 
 import type { Command } from 'commander';
 import { hostRows } from '../format.ts';
-import { collect, hostName, labelsOf, revision } from './arguments.ts';
+import { collect, hostName, labelsOf, minRevisionOption, revision } from './arguments.ts';
 import type { CommandContext } from './context.ts';
 
 export function registerHostsCommands(program: Command, cli: CommandContext): void {
@@ -10,10 +10,11 @@ export function registerHostsCommands(program: Command, cli: CommandContext): vo
   hosts
     .command('list')
     .option('--label <key=value>', 'only hosts with this label (repeatable)', collect, [])
-    .action(async (options: { label: string[] }) => {
+    .addOption(minRevisionOption())
+    .action(async (options: { label: string[]; minRevision?: string }) => {
       await cli.withClient(async (c) => {
         const all = [];
-        for await (const host of c.listHosts({ labels: labelsOf(options.label, '--label') })) {
+        for await (const host of c.listHosts({ labels: labelsOf(options.label, '--label'), minRevision: options.minRevision })) {
           if (cli.json()) cli.printLine('Host', host);
           else all.push(host);
         }
@@ -23,9 +24,10 @@ export function registerHostsCommands(program: Command, cli: CommandContext): vo
   hosts
     .command('get')
     .argument('<host>')
-    .action(async (host: string) => {
+    .addOption(minRevisionOption())
+    .action(async (host: string, options: { minRevision?: string }) => {
       await cli.withClient(async (c) => {
-        const found = await c.getHost(hostName(host));
+        const found = await c.getHost(hostName(host), { minRevision: options.minRevision });
         if (cli.json()) cli.print('Host', found);
         else cli.out(hostRows([found], cli.wide()));
       });

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { Claim, FindPlacementsOptions, PlacementDevice } from '../client.ts';
 import type { DescriptorInput as Descriptor } from '../types.ts';
-import { collect, hostName, positiveInteger, readJsonFile } from './arguments.ts';
+import { collect, hostName, minRevisionOption, positiveInteger, readJsonFile } from './arguments.ts';
 import { UsageError, type CommandContext } from './context.ts';
 
 interface VmFile {
@@ -18,6 +18,7 @@ interface VmFile {
   include_source_hosts?: boolean;
   limit?: number;
   explain?: boolean;
+  min_revision?: string;
 }
 
 const short = (verdict: string | undefined) => (verdict ?? '').replace(/^VERDICT_/, '');
@@ -44,7 +45,8 @@ export function registerPlacementCommands(program: Command, cli: CommandContext)
     .argument('<vm.json>', 'the VM\'s device requests and host filters')
     .option('--limit <n>', 'placements to show (default 10)', positiveInteger)
     .option('--explain', 'also show hosts that could take some but not all devices, with what is missing')
-    .action(async (file: string, options: { limit?: number; explain?: boolean }) => {
+    .addOption(minRevisionOption())
+    .action(async (file: string, options: { limit?: number; explain?: boolean; minRevision?: string }) => {
       const vm = readJsonFile(file, 'devcompat.v1.FindPlacementsRequest') as unknown as VmFile;
       const requests = vm.devices;
       if (!requests || requests.length === 0) throw new UsageError(`${file} names no devices`);
@@ -61,6 +63,7 @@ export function registerPlacementCommands(program: Command, cli: CommandContext)
         includeSourceHosts: vm.include_source_hosts,
         limit: options.limit || vm.limit,
         explain: options.explain || vm.explain,
+        minRevision: options.minRevision ?? (vm.min_revision && vm.min_revision !== '0' ? vm.min_revision : undefined),
       };
       await cli.withClient(async (c) => {
         for await (const item of c.findPlacements(devices, request)) {
@@ -105,9 +108,10 @@ export function registerPlacementCommands(program: Command, cli: CommandContext)
   claims
     .command('get')
     .argument('<claim>', 'hosts/{host}/claims/{claim_id}')
-    .action(async (name: string) => {
+    .addOption(minRevisionOption())
+    .action(async (name: string, options: { minRevision?: string }) => {
       await cli.withClient(async (c) => {
-        const claim = await c.claims.get(name);
+        const claim = await c.claims.get(name, { minRevision: options.minRevision });
         if (cli.json()) cli.print('Claim', claim);
         else cli.out(claimLine(claim));
       });
@@ -116,9 +120,11 @@ export function registerPlacementCommands(program: Command, cli: CommandContext)
     .command('list')
     .option('--host <host>', 'only this host\'s claims')
     .option('--claim-id <id>', 'only claims with this id')
-    .action(async (options: { host?: string; claimId?: string }) => {
+    .addOption(minRevisionOption())
+    .action(async (options: { host?: string; claimId?: string; minRevision?: string }) => {
       await cli.withClient(async (c) => {
-        for await (const claim of c.listClaims({ parent: options.host && hostName(options.host), claimId: options.claimId })) {
+        const parent = options.host && hostName(options.host);
+        for await (const claim of c.listClaims({ parent, claimId: options.claimId, minRevision: options.minRevision })) {
           if (cli.json()) cli.printLine('Claim', claim);
           else cli.out(claimLine(claim));
         }

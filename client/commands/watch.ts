@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import type { WatchFilter } from '../types.ts';
 import { WATCH_HEADER, watchLine } from '../format.ts';
-import { hostName, positiveInteger, revision } from './arguments.ts';
+import { hostName, minRevisionOption, positiveInteger, revision } from './arguments.ts';
 import type { CommandContext } from './context.ts';
 
 export function registerWatchCommands(program: Command, cli: CommandContext): void {
@@ -19,6 +19,7 @@ export function registerWatchCommands(program: Command, cli: CommandContext): vo
     .option('--device-api <api>', 'only devices with this device_api')
     .option('--type <type>', 'only devices of this type')
     .option('--progress-interval <ms>', 'after this long without changes, report the current revision (at least 100)', positiveInteger)
+    .addOption(minRevisionOption())
     .action(async (options) => {
       const filter: WatchFilter = {
         host: options.host ? hostName(options.host) : undefined,
@@ -38,6 +39,7 @@ export function registerWatchCommands(program: Command, cli: CommandContext): vo
             startRevision: options.from,
             filter,
             progressIntervalMs: options.progressInterval,
+            minRevision: options.minRevision,
             signal: stop.signal,
             // One line per outage, not one per reconnection attempt.
             onResume: (error, next, attempt) => {

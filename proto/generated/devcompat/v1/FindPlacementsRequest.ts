@@ -1,6 +1,7 @@
 // Original file: proto/devcompat/v1/placement.proto
 
 import type { DeviceRequest as _devcompat_v1_DeviceRequest, DeviceRequest__Output as _devcompat_v1_DeviceRequest__Output } from '../../devcompat/v1/DeviceRequest.ts';
+import type { Long } from '@grpc/proto-loader';
 
 /**
  * FindPlacementsRequest names a VM's devices and the hosts to consider; the filters mean what
@@ -46,6 +47,12 @@ export interface FindPlacementsRequest {
    * maximum 1000.
    */
   'explain_limit'?: (number);
+  /**
+   * min_revision, when set, is the lowest registry revision the answer may reflect (read your
+   * own writes made through another replica): a server that has not applied it yet waits, up
+   * to the call's deadline and at most 5 s, then answers UNAVAILABLE. 0 = no minimum.
+   */
+  'min_revision'?: (number | string | Long);
 }
 
 /**
@@ -92,4 +99,10 @@ export interface FindPlacementsRequest__Output {
    * maximum 1000.
    */
   'explain_limit': (number);
+  /**
+   * min_revision, when set, is the lowest registry revision the answer may reflect (read your
+   * own writes made through another replica): a server that has not applied it yet waits, up
+   * to the call's deadline and at most 5 s, then answers UNAVAILABLE. 0 = no minimum.
+   */
+  'min_revision': (string);
 }

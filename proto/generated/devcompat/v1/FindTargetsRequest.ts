@@ -56,6 +56,12 @@ export interface FindTargetsRequest {
    * as_of_time, when set, answers as the registry would have at that time.
    */
   'as_of_time'?: (_google_protobuf_Timestamp | null);
+  /**
+   * min_revision, when set, is the lowest registry revision the answer may reflect (read your
+   * own writes made through another replica): a server that has not applied it yet waits, up
+   * to the call's deadline and at most 5 s, then answers UNAVAILABLE. 0 = no minimum.
+   */
+  'min_revision'?: (number | string | Long);
 }
 
 /**
@@ -110,4 +116,10 @@ export interface FindTargetsRequest__Output {
    * as_of_time, when set, answers as the registry would have at that time.
    */
   'as_of_time': (_google_protobuf_Timestamp__Output | null);
+  /**
+   * min_revision, when set, is the lowest registry revision the answer may reflect (read your
+   * own writes made through another replica): a server that has not applied it yet waits, up
+   * to the call's deadline and at most 5 s, then answers UNAVAILABLE. 0 = no minimum.
+   */
+  'min_revision': (string);
 }

@@ -21,6 +21,12 @@ export interface GetDeviceRequest {
    * committed at or before it). Set at most one of as_of_revision and as_of_time.
    */
   'as_of_time'?: (_google_protobuf_Timestamp | null);
+  /**
+   * min_revision, when set, is the lowest registry revision the answer may reflect (read your
+   * own writes made through another replica): a server that has not applied it yet waits, up
+   * to the call's deadline and at most 5 s, then answers UNAVAILABLE. 0 = no minimum.
+   */
+  'min_revision'?: (number | string | Long);
 }
 
 /**
@@ -41,4 +47,10 @@ export interface GetDeviceRequest__Output {
    * committed at or before it). Set at most one of as_of_revision and as_of_time.
    */
   'as_of_time': (_google_protobuf_Timestamp__Output | null);
+  /**
+   * min_revision, when set, is the lowest registry revision the answer may reflect (read your
+   * own writes made through another replica): a server that has not applied it yet waits, up
+   * to the call's deadline and at most 5 s, then answers UNAVAILABLE. 0 = no minimum.
+   */
+  'min_revision': (string);
 }

@@ -1,5 +1,6 @@
 // Original file: proto/devcompat/v1/placement.proto
 
+import type { Long } from '@grpc/proto-loader';
 
 /**
  * ListClaimsRequest pages through live claims in (host id, claim id) order.
@@ -22,6 +23,12 @@ export interface ListClaimsRequest {
    * page_token is the next_page_token of a previous call with the same parent and claim_id.
    */
   'page_token'?: (string);
+  /**
+   * min_revision, when set, is the lowest registry revision the answer may reflect (read your
+   * own writes made through another replica): a server that has not applied it yet waits, up
+   * to the call's deadline and at most 5 s, then answers UNAVAILABLE. 0 = no minimum.
+   */
+  'min_revision'?: (number | string | Long);
 }
 
 /**
@@ -45,4 +52,10 @@ export interface ListClaimsRequest__Output {
    * page_token is the next_page_token of a previous call with the same parent and claim_id.
    */
   'page_token': (string);
+  /**
+   * min_revision, when set, is the lowest registry revision the answer may reflect (read your
+   * own writes made through another replica): a server that has not applied it yet waits, up
+   * to the call's deadline and at most 5 s, then answers UNAVAILABLE. 0 = no minimum.
+   */
+  'min_revision': (string);
 }

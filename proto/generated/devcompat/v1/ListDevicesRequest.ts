@@ -29,6 +29,12 @@ export interface ListDevicesRequest {
    * as_of_time, when set, lists the devices as they were at that time.
    */
   'as_of_time'?: (_google_protobuf_Timestamp | null);
+  /**
+   * min_revision, when set, is the lowest registry revision the answer may reflect (read your
+   * own writes made through another replica): a server that has not applied it yet waits, up
+   * to the call's deadline and at most 5 s, then answers UNAVAILABLE. 0 = no minimum.
+   */
+  'min_revision'?: (number | string | Long);
 }
 
 /**
@@ -56,4 +62,10 @@ export interface ListDevicesRequest__Output {
    * as_of_time, when set, lists the devices as they were at that time.
    */
   'as_of_time': (_google_protobuf_Timestamp__Output | null);
+  /**
+   * min_revision, when set, is the lowest registry revision the answer may reflect (read your
+   * own writes made through another replica): a server that has not applied it yet waits, up
+   * to the call's deadline and at most 5 s, then answers UNAVAILABLE. 0 = no minimum.
+   */
+  'min_revision': (string);
 }

@@ -45,6 +45,12 @@ export interface ListHistoryRequest {
    * page_token is the next_page_token of a previous call with the same filters.
    */
   'page_token'?: (string);
+  /**
+   * min_revision, when set, is the lowest registry revision the answer may reflect (read your
+   * own writes made through another replica): a server that has not applied it yet waits, up
+   * to the call's deadline and at most 5 s, then answers UNAVAILABLE. 0 = no minimum.
+   */
+  'min_revision'?: (number | string | Long);
 }
 
 /**
@@ -88,4 +94,10 @@ export interface ListHistoryRequest__Output {
    * page_token is the next_page_token of a previous call with the same filters.
    */
   'page_token': (string);
+  /**
+   * min_revision, when set, is the lowest registry revision the answer may reflect (read your
+   * own writes made through another replica): a server that has not applied it yet waits, up
+   * to the call's deadline and at most 5 s, then answers UNAVAILABLE. 0 = no minimum.
+   */
+  'min_revision': (string);
 }

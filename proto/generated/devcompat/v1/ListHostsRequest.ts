@@ -1,5 +1,6 @@
 // Original file: proto/devcompat/v1/registry.proto
 
+import type { Long } from '@grpc/proto-loader';
 
 /**
  * ListHostsRequest pages through hosts in host id order.
@@ -17,6 +18,12 @@ export interface ListHostsRequest {
    * labels keeps hosts that have every one of these labels.
    */
   'labels'?: ({[key: string]: string});
+  /**
+   * min_revision, when set, is the lowest registry revision the answer may reflect (read your
+   * own writes made through another replica): a server that has not applied it yet waits, up
+   * to the call's deadline and at most 5 s, then answers UNAVAILABLE. 0 = no minimum.
+   */
+  'min_revision'?: (number | string | Long);
 }
 
 /**
@@ -35,4 +42,10 @@ export interface ListHostsRequest__Output {
    * labels keeps hosts that have every one of these labels.
    */
   'labels': ({[key: string]: string});
+  /**
+   * min_revision, when set, is the lowest registry revision the answer may reflect (read your
+   * own writes made through another replica): a server that has not applied it yet waits, up
+   * to the call's deadline and at most 5 s, then answers UNAVAILABLE. 0 = no minimum.
+   */
+  'min_revision': (string);
 }

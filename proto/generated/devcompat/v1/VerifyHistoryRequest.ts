@@ -1,5 +1,6 @@
 // Original file: proto/devcompat/v1/history.proto
 
+import type { Long } from '@grpc/proto-loader';
 
 /**
  * VerifyHistoryRequest asks for a walk of the history chain.
@@ -10,6 +11,12 @@ export interface VerifyHistoryRequest {
    * watch message or the server log; the walk must reach an entry with this hash.
    */
   'expected_head'?: (string);
+  /**
+   * min_revision, when set, is the lowest registry revision the answer may reflect (read your
+   * own writes made through another replica): a server that has not applied it yet waits, up
+   * to the call's deadline and at most 5 s, then answers UNAVAILABLE. 0 = no minimum.
+   */
+  'min_revision'?: (number | string | Long);
 }
 
 /**
@@ -21,4 +28,10 @@ export interface VerifyHistoryRequest__Output {
    * watch message or the server log; the walk must reach an entry with this hash.
    */
   'expected_head': (string);
+  /**
+   * min_revision, when set, is the lowest registry revision the answer may reflect (read your
+   * own writes made through another replica): a server that has not applied it yet waits, up
+   * to the call's deadline and at most 5 s, then answers UNAVAILABLE. 0 = no minimum.
+   */
+  'min_revision': (string);
 }

@@ -22,6 +22,13 @@ export interface WatchRequest {
    * sent: default 5000, minimum 100.
    */
   'progress_interval_ms'?: (number);
+  /**
+   * min_revision, when set, holds the watch until the server has applied that registry
+   * revision, so that the created message's revision is at least it (a watch from now then
+   * starts after the caller's own writes). It waits up to the call's deadline, at most 5 s,
+   * then answers UNAVAILABLE. 0 = no minimum.
+   */
+  'min_revision'?: (number | string | Long);
 }
 
 /**
@@ -43,4 +50,11 @@ export interface WatchRequest__Output {
    * sent: default 5000, minimum 100.
    */
   'progress_interval_ms': (number);
+  /**
+   * min_revision, when set, holds the watch until the server has applied that registry
+   * revision, so that the created message's revision is at least it (a watch from now then
+   * starts after the caller's own writes). It waits up to the call's deadline, at most 5 s,
+   * then answers UNAVAILABLE. 0 = no minimum.
+   */
+  'min_revision': (string);
 }

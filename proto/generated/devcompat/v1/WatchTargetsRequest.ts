@@ -1,6 +1,7 @@
 // Original file: proto/devcompat/v1/compatibility.proto
 
 import type { DeviceRef as _devcompat_v1_DeviceRef, DeviceRef__Output as _devcompat_v1_DeviceRef__Output } from '../../devcompat/v1/DeviceRef.ts';
+import type { Long } from '@grpc/proto-loader';
 
 /**
  * WatchTargetsRequest is a standing query: the same filters as FindTargetsRequest.
@@ -35,6 +36,13 @@ export interface WatchTargetsRequest {
    * include_draining_hosts keeps the devices of DRAINING hosts.
    */
   'include_draining_hosts'?: (boolean);
+  /**
+   * min_revision, when set, holds the standing query until the server has applied that
+   * registry revision, so that the initial set reflects it (read your own writes made
+   * through another replica). It waits up to the call's deadline, at most 5 s, then answers
+   * UNAVAILABLE. 0 = no minimum.
+   */
+  'min_revision'?: (number | string | Long);
 }
 
 /**
@@ -70,4 +78,11 @@ export interface WatchTargetsRequest__Output {
    * include_draining_hosts keeps the devices of DRAINING hosts.
    */
   'include_draining_hosts': (boolean);
+  /**
+   * min_revision, when set, holds the standing query until the server has applied that
+   * registry revision, so that the initial set reflects it (read your own writes made
+   * through another replica). It waits up to the call's deadline, at most 5 s, then answers
+   * UNAVAILABLE. 0 = no minimum.
+   */
+  'min_revision': (string);
 }
