@@ -35,6 +35,7 @@ import type { MetricsListener } from './metrics.ts';
 import { callTracer } from './tracing.ts';
 import { minRevisionInterceptor } from './grpc/min-revision.ts';
 import { BurstReclaim, fullCollection } from './grpc/burst-reclaim.ts';
+import { DEFAULT_MAX_LAG_MS, ServingHealth } from './grpc/serving-health.ts';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
 export const DEFAULT_DB_PATH = './data/devcompat.db';
@@ -65,6 +66,11 @@ export interface ServerOptions {
   readonly leaseTtlMs?: number;
   /** What one watch may have written but not yet flushed before it is cut off (default 8 MiB). */
   readonly watchBufferBytes?: number;
+  /**
+   * A replica over a shared store (PostgreSQL) is NOT_SERVING while it has not held the
+   * store's head for longer than this many ms (default 10 s; 0: lag does not count).
+   */
+  readonly maxLagMs?: number;
   /** Compacts history periodically (every minute, and at start-up). */
   readonly retention?: RetentionPolicy;
   /** How often the history head is logged (default 60 s). */
@@ -306,6 +312,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }),
   } as unknown as grpc.Server);
   reflectionService().addToServer(server);
+  const serving = new ServingHealth(health, SERVICE_NAMES, log);
 
   let port: number;
   try {
@@ -380,8 +387,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      health.setStatus('', 'NOT_SERVING');
-      for (const name of SERVICE_NAMES) health.setStatus(name, 'NOT_SERVING');
+      serving.close();
       for (const timer of timers) clearInterval(timer);
       stopLeaseLog();
       hub.close();
@@ -408,16 +414,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return closing;
   };
 
-  // A store over the network (PostgreSQL) can be unreachable for a while: NOT_SERVING meanwhile,
-  // so load balancers send calls to a replica that can answer; SERVING again once it is back.
-  store.onReachability?.((reachable, detail) => {
-    if (closing) return;
-    const status = reachable ? 'SERVING' : 'NOT_SERVING';
-    health.setStatus('', status);
-    for (const name of SERVICE_NAMES) health.setStatus(name, status);
-    if (reachable) log.info('the database is reachable again: serving');
-    else log.error({ detail }, 'the database cannot be reached: not serving');
-  });
+  // A store over the network (PostgreSQL) can be unreachable for a while, and a replica can
+  // fall behind it: NOT_SERVING meanwhile, so load balancers send calls to a replica that can
+  // answer; SERVING again once it is back and caught up.
+  store.onReachability?.((reachable, detail) => serving.reachability(reachable, detail));
+  serving.watchLag(() => registry.followLag(), options.maxLagMs ?? DEFAULT_MAX_LAG_MS);
   store.onFailure((error) => {
     log.fatal({ err: error }, 'the storage worker failed: no write can be stored; shutting down');
     void close().finally(() => options.onFatal?.(error));

@@ -48,14 +48,22 @@ export class Audit {
     return this.checkpointValue;
   }
 
+  /** Another server compacted the shared store up to `checkpoint` (server/core/follower.ts). */
+  followed(checkpoint: Checkpoint): void {
+    if (checkpoint.revision > this.checkpointValue.revision) this.checkpointValue = checkpoint;
+  }
+
   /**
    * Walks the history chain from the checkpoint to the head, 5,000 entries per store call so
    * that writes go on meanwhile. With `expectedHead`, that hash must be on the chain.
    */
   verifyHistory(expectedHead: string | undefined): Promise<ChainVerification> {
     return this.enqueue(async () => {
-      const checkpoint = this.checkpointValue;
       const log = await this.store.compactions();
+      // Another server sharing the store may have compacted since this one last followed it.
+      const latest = log.records.at(-1)?.checkpoint;
+      if (latest) this.followed(latest);
+      const checkpoint = this.checkpointValue;
       let prev = checkpoint.hash;
       let after: { revision: number; seq: number } | undefined;
       let checked = 0;

@@ -306,9 +306,20 @@ export interface RevisionLog {
     readonly head: number;
     readonly revisions: readonly LoggedRevision[];
     readonly descriptors: readonly StoredDescriptor[];
+    /** The latest checkpoint (another server may have compacted): history up to it is gone. */
+    readonly checkpoint: Checkpoint;
   }>;
-  /** Calls `listener` when another server may have committed (or the wake-up channel was re-opened). */
+  /**
+   * Calls `listener` when another server may have committed or compacted (or the wake-up
+   * channel was re-opened).
+   */
   onAdvance(listener: () => void): void;
+  /**
+   * Calls `listener` with the head each time the store reads it on its own (a periodic probe,
+   * about once a second while the store is reachable). `ageMs` is how long the read took: the
+   * head was the store's at most that long ago. What a server's lag is measured against.
+   */
+  onHead(listener: (head: number, ageMs: number) => void): void;
   /**
    * Whether this server holds the lease-expiry duty now: one server of those sharing the store
    * at a time (handed over when its holder dies), so a lease lapses once, not once per server.
