@@ -1,0 +1,72 @@
+// Compaction seen by every replica (issue 13): history compacted through one replica (`devcompat
+// audit compact`, as an operator does; `--retain` takes the same path) is learned by the others
+// without a restart, so on each of them a point-in-time read or a watch start below the new
+// oldest revision answers OUT_OF_RANGE naming the oldest available, exactly as on the replica
+// that compacted; what is left still answers, and the chain verifies from the new checkpoint.
+
+import test from 'ava';
+import * as grpc from '@grpc/grpc-js';
+import { type SyncHostRequest } from '../../client/client.ts';
+import { postgresStore } from '../../server/store/postgres-store.ts';
+import { CLI, run } from '../helpers/cli.ts';
+import { rejectsWith } from '../helpers/integration.ts';
+import { testDatabase } from '../helpers/postgres.ts';
+import { startTestServer } from '../helpers/server.ts';
+import { eventually, rawClients, unaryCall, WatchRecorder } from '../helpers/watch.ts';
+
+const GPU = (version: string) => ({ vendor: 'nvidia', device_api: 'vfio-pci', type: 'nvidia-a10-4q', software_version: version });
+const host = (name: string, version: string) => ({ name, devices: [{ device_id: 'gpu0', descriptor: GPU(version) }] }) as SyncHostRequest;
+const SRC = 'hosts/src/devices/gpu0';
+
+test('a compaction through one replica reaches the other without restart: OUT_OF_RANGE naming the oldest revision there too', async (t) => {
+  const url = await testDatabase(t);
+  const compacting = await startTestServer(t, { store: postgresStore({ url }) });
+  const other = await startTestServer(t, { store: postgresStore({ url }) });
+  const replicas = [compacting, other].map((replica) => {
+    const raw = rawClients(replica.server.address);
+    t.teardown(() => raw.close());
+    return { ...replica, raw };
+  });
+  let last = 0;
+  for (let i = 0; i < 8; i++) last = Number((await compacting.client.syncHost(host('src', `1.${i}.0`))).revision); // revisions 1 to 8
+  t.true(await other.server.registry.reachRevision(last, 10_000));
+
+  // Before: the other replica answers as of revision 2, and a watch from 2.
+  const early = await unaryCall(replicas[1].raw.registry, 'GetDevice', { name: SRC, as_of_revision: '2' });
+  t.is(early.device.descriptor.software_version, '1.1.0');
+  const fromTwo = new WatchRecorder(replicas[1].raw.watch, { start_revision: 2 });
+  await fromTwo.waitFor((w) => w.revisions.length === last - 1);
+  fromTwo.cancel();
+
+  const compacted = await run(process.execPath, [CLI, '--address', compacting.server.address, 'audit', 'compact', '--revision', '5'], {
+    timeoutMs: 60_000,
+  });
+  t.is(compacted.code, 0, compacted.stderr);
+  t.is(compacting.server.registry.oldestRevision, 6);
+  // Learned at the other replica's next wake-up (the compaction's NOTIFY, or the probe's second).
+  await eventually(() => other.server.registry.oldestRevision === 6, 20_000, 'the other replica to learn the checkpoint');
+
+  for (const [i, replica] of replicas.entries()) {
+    const which = i === 0 ? 'the compacting replica' : 'the other replica';
+    const gone = await rejectsWith(t, unaryCall(replica.raw.registry, 'GetDevice', { name: SRC, as_of_revision: '2' }), grpc.status.OUT_OF_RANGE, which);
+    t.is(gone.reason, 'REVISION_COMPACTED', which);
+    t.is(gone.metadata.oldest_revision, '5', `${which}: the state at the cut is the oldest a read can ask for`);
+    const atCut = await unaryCall(replica.raw.registry, 'GetDevice', { name: SRC, as_of_revision: '5' });
+    t.is(atCut.device.descriptor.software_version, '1.4.0', which);
+
+    const old = new WatchRecorder(replica.raw.watch, { start_revision: 3 });
+    await old.waitFor((w) => w.ended);
+    t.is(old.error?.code, grpc.status.OUT_OF_RANGE, which);
+    t.is(old.error?.metadata.oldest_revision, '6', which);
+    t.regex(old.error!.message, /oldest revision available is 6/, which);
+    const kept = new WatchRecorder(replica.raw.watch, { start_revision: 6 });
+    await kept.waitFor((w) => w.revisions.length === last - 5);
+    t.deepEqual(kept.revisions, [6, 7, 8], which);
+    kept.cancel();
+
+    const verified = await unaryCall(replica.raw.history, 'VerifyHistory', {});
+    t.true(verified.intact, `${which}: ${JSON.stringify(verified.broken)}`);
+    t.is(verified.checkpoint_revision, '5', which);
+    t.is(verified.head_hash, compacting.server.registry.headHash, which);
+  }
+});
