@@ -206,6 +206,17 @@ export interface CompactionLog {
   readonly broken: string | undefined;
 }
 
+/**
+ * Where a compacted store's history starts: what a copy must record first so that the copied
+ * history chains to the same checkpoint and the copy shows the same compactions.
+ */
+export interface CompactedStart {
+  /** Every compaction record, oldest first; the last one's checkpoint is where history starts. */
+  readonly records: readonly CompactionRecord[];
+  /** The revision at the last cut, which compaction keeps (so as_of_time can resolve to it). */
+  readonly cut: { readonly revision: number; readonly time: number; readonly actor: string; readonly reason: string };
+}
+
 export interface HistoryQuery {
   readonly hostId: string | undefined;
   /** With hostId: one device; undefined: the host and all its devices. */
@@ -276,6 +287,14 @@ export interface RegistryStore {
   compact(request: CompactionRequest): Promise<CompactionResult>;
   /** The compaction records, their chain checked. */
   compactions(): Promise<CompactionLog>;
+  /** Where this store's history starts; undefined when it was never compacted. */
+  compactedStart(): Promise<CompactedStart | undefined>;
+  /**
+   * Makes an empty store start where a compacted one does (`devcompat store copy`): records its
+   * compaction records and the revision at its cut, and moves the chain's head to the
+   * checkpoint, so that the history committed next chains to it. Refused unless the store is empty.
+   */
+  startCompacted(start: CompactedStart): Promise<void>;
   /**
    * Writes a consistent copy of the store to a new file at `path` (absolute), between two
    * commits, and says which revision and head it holds. Absent for a store with no file.

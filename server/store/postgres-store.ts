@@ -22,6 +22,7 @@ import {
   type Checkpoint,
   type CommitBatch,
   type CommitResult,
+  type CompactedStart,
   type CompactionLog,
   type CompactionRecord,
   type CompactionRequest,
@@ -37,7 +38,7 @@ import {
   type StoredDescriptor,
 } from '../core/store.ts';
 import { chainedColumns, GENESIS_HASH } from './history-chain.ts';
-import { chainEntries, compactionRecord, lastRecordHash, walkChain, walkCompactions } from './history-encoding.ts';
+import { chainEntries, compactedStartRows, compactionRecord, lastRecordHash, walkChain, walkCompactions } from './history-encoding.ts';
 import type { MigrationReport } from './migrate.ts';
 import { writeBatch } from './postgres-batch.ts';
 import { migratePostgres } from './postgres-migrate.ts';
@@ -555,6 +556,54 @@ export class PostgresStore implements ServedStore, RevisionLog {
 
   compactions(): Promise<CompactionLog> {
     return this.run(async (client) => walkCompactions(await compactionRecords(client)));
+  }
+
+  compactedStart(): Promise<CompactedStart | undefined> {
+    return this.run((client) =>
+      PostgresStore.transaction(client, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async () => {
+        const records = await compactionRecords(client);
+        const last = records.at(-1);
+        if (!last) return undefined;
+        const cut = (await client.query('SELECT time_ms, actor, reason FROM revisions WHERE revision = $1', [last.checkpoint.revision])).rows[0] as
+          | { time_ms: number; actor: string; reason: string }
+          | undefined;
+        if (!cut) return undefined;
+        return { records, cut: { revision: last.checkpoint.revision, time: cut.time_ms, actor: cut.actor, reason: cut.reason } };
+      }),
+    );
+  }
+
+  startCompacted(start: CompactedStart): Promise<void> {
+    const rows = compactedStartRows(start);
+    return this.run((client) =>
+      PostgresStore.transaction(client, 'BEGIN', async () => {
+        const head = (await client.query('SELECT revision FROM registry_head FOR UPDATE')).rows[0] as { revision: number };
+        const checkpoints = (await client.query('SELECT 1 FROM history_checkpoints LIMIT 1')).rowCount ?? 0;
+        if (head.revision !== 0 || checkpoints > 0) throw new Error('the store is not empty: only an empty store can start at a checkpoint');
+        for (const { record, prevRecordHash } of rows) {
+          await client.query(
+            `INSERT INTO history_checkpoints (checkpoint_revision, hash, time_ms, entries_removed, actor, head_revision, head_hash,
+               prev_record_hash, record_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+            [
+              record.checkpoint.revision,
+              record.checkpoint.hash,
+              record.time,
+              record.removed,
+              record.actor || null,
+              record.headRevision || null,
+              record.headHash || null,
+              record.recordHash ? prevRecordHash : null,
+              record.recordHash || null,
+            ],
+          );
+        }
+        const { revision, time, actor, reason } = start.cut;
+        await client.query('INSERT INTO revisions (revision, time_ms, actor, reason) VALUES ($1, $2, $3, $4)', [revision, time, actor, reason]);
+        await client.query('UPDATE registry_head SET revision = $1, time_ms = $2, hash = $3', [revision, time, rows.at(-1)!.record.checkpoint.hash]);
+        this.highestSeen = Math.max(this.highestSeen, revision);
+        this.checkpointSeen = Math.max(this.checkpointSeen, revision);
+      }),
+    );
   }
 
   async close(): Promise<void> {

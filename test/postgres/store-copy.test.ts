@@ -78,3 +78,42 @@ test('store copy: SQLite to PostgreSQL and back, with the same revision, history
   t.not(refused.code, 0);
   t.regex(refused.stderr, /is not empty/);
 });
+
+test('store copy of a compacted registry: the checkpoint and compaction records are copied first, and the copy verifies with the same head, both ways', async (t) => {
+  const dir = tempDir(t);
+  const sqlitePath = path.join(dir, 'compacted.db');
+  const source = await startServer({ address: '127.0.0.1:0', dbPath: sqlitePath, leaseTtlMs: 3_600_000 });
+  const client = new DevcompatClient({ address: source.address, actor: 'alice', reason: 'copy test' });
+  for (let i = 0; i < 10; i++) {
+    await client.syncHost({ name: `h${i % 3}`, devices: [{ device_id: 'gpu0', descriptor: gpu(`2.${i}.0`) }] } as SyncHostRequest);
+  }
+  await client.compactHistory('3');
+  await client.compactHistory('6');
+  client.close();
+  const before = await snapshot(source);
+  await source.close();
+  t.is(before.verified.checkpoint.revision, 6);
+  t.deepEqual(before.verified.compactions.map((record) => record.checkpoint.revision), [3, 6]);
+  t.is(before.history.length, 4, 'history after the checkpoint: revisions 7 to 10');
+
+  const url = await testDatabase(t);
+  const copied = await run(process.execPath, [CLI, 'store', 'copy', `sqlite:${sqlitePath}`, url], { timeoutMs: 120_000 });
+  t.is(copied.code, 0, copied.stderr);
+  t.regex(copied.stdout, new RegExp(`copied revision ${before.revision} .*head ${before.head}`));
+
+  const onPostgres = await startServer({ address: '127.0.0.1:0', dbPath: 'unused', store: postgresStore({ url }), leaseTtlMs: 3_600_000 });
+  const there = await snapshot(onPostgres);
+  const oldestThere = onPostgres.registry.oldestRevision;
+  await onPostgres.close();
+  t.deepEqual(there, before, 'same revision, head, history, state, checkpoint and compaction records on PostgreSQL');
+  t.true(there.verified.intact);
+  t.is(oldestThere, 7);
+
+  const backPath = path.join(dir, 'back.db');
+  const back = await run(process.execPath, [CLI, 'store', 'copy', url, `sqlite:${backPath}`], { timeoutMs: 120_000 });
+  t.is(back.code, 0, back.stderr);
+  const onSqlite = await startServer({ address: '127.0.0.1:0', dbPath: backPath, leaseTtlMs: 3_600_000 });
+  const again = await snapshot(onSqlite);
+  await onSqlite.close();
+  t.deepEqual(again, before, 'and the same back on SQLite');
+});
