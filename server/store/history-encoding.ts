@@ -132,6 +132,25 @@ export function compactedStartRows(start: CompactedStart): { record: CompactionR
   return start.records.map((record, i) => ({ record, prevRecordHash: lastRecordHash(start.records.slice(0, i)) }));
 }
 
+/**
+ * A copied compaction record's row values, in the order of the history_checkpoints columns
+ * (checkpoint_revision, hash, time_ms, entries_removed, actor, head_revision, head_hash,
+ * prev_record_hash, record_hash): a record made before records existed keeps its nulls.
+ */
+export function copiedCheckpointRow(record: CompactionRecord, prevRecordHash: string): unknown[] {
+  return [
+    record.checkpoint.revision,
+    record.checkpoint.hash,
+    record.time,
+    record.removed,
+    record.actor || null,
+    record.headRevision || null,
+    record.headHash || null,
+    record.recordHash ? prevRecordHash : null,
+    record.recordHash || null,
+  ];
+}
+
 export function walkCompactions(records: readonly CompactionRecord[]): CompactionLog {
   let prev = GENESIS_HASH;
   let recorded = false;

@@ -38,7 +38,7 @@ import {
   type StoredDescriptor,
 } from '../core/store.ts';
 import { chainedColumns, GENESIS_HASH } from './history-chain.ts';
-import { chainEntries, compactedStartRows, compactionRecord, lastRecordHash, walkChain, walkCompactions } from './history-encoding.ts';
+import { chainEntries, compactedStartRows, compactionRecord, copiedCheckpointRow, lastRecordHash, walkChain, walkCompactions } from './history-encoding.ts';
 import type { MigrationReport } from './migrate.ts';
 import { writeBatch } from './postgres-batch.ts';
 import { migratePostgres } from './postgres-migrate.ts';
@@ -584,17 +584,7 @@ export class PostgresStore implements ServedStore, RevisionLog {
           await client.query(
             `INSERT INTO history_checkpoints (checkpoint_revision, hash, time_ms, entries_removed, actor, head_revision, head_hash,
                prev_record_hash, record_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-            [
-              record.checkpoint.revision,
-              record.checkpoint.hash,
-              record.time,
-              record.removed,
-              record.actor || null,
-              record.headRevision || null,
-              record.headHash || null,
-              record.recordHash ? prevRecordHash : null,
-              record.recordHash || null,
-            ],
+            copiedCheckpointRow(record, prevRecordHash),
           );
         }
         const { revision, time, actor, reason } = start.cut;

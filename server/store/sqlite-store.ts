@@ -28,7 +28,7 @@ import type {
   LoadedState,
 } from '../core/store.ts';
 import { chainedColumns, chainHash, GENESIS_HASH } from './history-chain.ts';
-import { chainEntries, compactedStartRows, compactionRecord, lastRecordHash, walkChain, walkCompactions } from './history-encoding.ts';
+import { chainEntries, compactedStartRows, compactionRecord, copiedCheckpointRow, lastRecordHash, walkChain, walkCompactions } from './history-encoding.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 import { openDatabase } from './open-database.ts';
 import { SingleWriterLock } from './single-writer-lock.ts';
@@ -407,17 +407,7 @@ export class SqliteStore {
         throw new Error('the store is not empty: only an empty store can start at a checkpoint');
       }
       for (const { record, prevRecordHash } of rows) {
-        s.insertCheckpoint.run(
-          record.checkpoint.revision,
-          record.checkpoint.hash,
-          record.time,
-          record.removed,
-          record.actor || null,
-          record.headRevision || null,
-          record.headHash || null,
-          record.recordHash ? prevRecordHash : null,
-          record.recordHash || null,
-        );
+        s.insertCheckpoint.run(...copiedCheckpointRow(record, prevRecordHash));
       }
       s.insertRevision.run(start.cut.revision, start.cut.time, start.cut.actor, start.cut.reason);
     })();

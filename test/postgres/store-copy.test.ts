@@ -1,12 +1,13 @@
 // `devcompat store copy <from> <to>` (issue 13): a registry copied from SQLite to PostgreSQL and
 // back keeps its revision, its whole history and its chain: a server on the copy serves the
 // same hosts and history with the same head, and its chain verifies. An unempty target is
-// refused and left as it was.
+// refused and left as it was. A compacted registry is copied from its checkpoint, with its
+// compaction records, and verifies with the same head and the same oldest revision.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import path from 'node:path';
 import { DevcompatClient, type SyncHostRequest } from '../../client/client.ts';
-import { historyQuery } from '../../server/core/store.ts';
+import { historyQuery, type StoreFactory } from '../../server/core/store.ts';
 import { startServer, type RunningServer } from '../../server/server.ts';
 import { postgresStore } from '../../server/store/postgres-store.ts';
 import { CLI, run } from '../helpers/cli.ts';
@@ -22,6 +23,23 @@ async function snapshot(server: RunningServer) {
   // Budgets hold a Map (consumption), which JSON.stringify of the record leaves empty: listed apart.
   const budgets = registry.findHost('budgeted')?.record.budgets?.map((budget) => ({ ...budget, consumption: [...budget.consumption] }));
   return { revision: registry.revision, head: registry.headHash, history, hosts, budgets, verified: await registry.verifyHistory(undefined) };
+}
+
+/** `devcompat store copy from to`, as a user runs it; it must succeed. */
+async function copyWithCli(t: ExecutionContext, from: string, to: string) {
+  const copied = await run(process.execPath, [CLI, 'store', 'copy', from, to], { timeoutMs: 120_000 });
+  t.is(copied.code, 0, copied.stderr);
+  return copied;
+}
+
+/** A snapshot of the registry a server on `store` (PostgreSQL) or `dbPath` (SQLite) serves, and its oldest revision. */
+async function servedSnapshot(options: { store?: StoreFactory; dbPath: string }) {
+  const server = await startServer({ address: '127.0.0.1:0', leaseTtlMs: 3_600_000, ...options });
+  try {
+    return { ...(await snapshot(server)), oldest: server.registry.oldestRevision };
+  } finally {
+    await server.close();
+  }
 }
 
 test('store copy: SQLite to PostgreSQL and back, with the same revision, history, state and chain head; a non-empty target is refused', async (t) => {
@@ -97,23 +115,13 @@ test('store copy of a compacted registry: the checkpoint and compaction records 
   t.is(before.history.length, 4, 'history after the checkpoint: revisions 7 to 10');
 
   const url = await testDatabase(t);
-  const copied = await run(process.execPath, [CLI, 'store', 'copy', `sqlite:${sqlitePath}`, url], { timeoutMs: 120_000 });
-  t.is(copied.code, 0, copied.stderr);
+  const copied = await copyWithCli(t, `sqlite:${sqlitePath}`, url);
   t.regex(copied.stdout, new RegExp(`copied revision ${before.revision} .*head ${before.head}`));
-
-  const onPostgres = await startServer({ address: '127.0.0.1:0', dbPath: 'unused', store: postgresStore({ url }), leaseTtlMs: 3_600_000 });
-  const there = await snapshot(onPostgres);
-  const oldestThere = onPostgres.registry.oldestRevision;
-  await onPostgres.close();
-  t.deepEqual(there, before, 'same revision, head, history, state, checkpoint and compaction records on PostgreSQL');
+  const there = await servedSnapshot({ dbPath: 'unused', store: postgresStore({ url }) });
+  t.deepEqual(there, { ...before, oldest: 7 }, 'same revision, head, history, state, checkpoint, compaction records and oldest revision on PostgreSQL');
   t.true(there.verified.intact);
-  t.is(oldestThere, 7);
 
   const backPath = path.join(dir, 'back.db');
-  const back = await run(process.execPath, [CLI, 'store', 'copy', url, `sqlite:${backPath}`], { timeoutMs: 120_000 });
-  t.is(back.code, 0, back.stderr);
-  const onSqlite = await startServer({ address: '127.0.0.1:0', dbPath: backPath, leaseTtlMs: 3_600_000 });
-  const again = await snapshot(onSqlite);
-  await onSqlite.close();
-  t.deepEqual(again, before, 'and the same back on SQLite');
+  await copyWithCli(t, url, `sqlite:${backPath}`);
+  t.deepEqual(await servedSnapshot({ dbPath: backPath }), { ...before, oldest: 7 }, 'and the same back on SQLite');
 });
