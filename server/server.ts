@@ -313,6 +313,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   } as unknown as grpc.Server);
   reflectionService().addToServer(server);
   const serving = new ServingHealth(health, SERVICE_NAMES, log);
+  const maxLagMs = options.maxLagMs ?? DEFAULT_MAX_LAG_MS;
 
   let port: number;
   try {
@@ -376,6 +377,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       revision: registry.revision,
       head_hash: registry.headHash,
       lease_ttl_ms: registry.leaseTtlMs,
+      max_lag_ms: maxLagMs,
       metrics: metricsListener?.address ?? 'off',
       tracing: options.tracer ? 'on' : 'off',
       limits,
@@ -418,7 +420,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // fall behind it: NOT_SERVING meanwhile, so load balancers send calls to a replica that can
   // answer; SERVING again once it is back and caught up.
   store.onReachability?.((reachable, detail) => serving.reachability(reachable, detail));
-  serving.watchLag(() => registry.followLag(), options.maxLagMs ?? DEFAULT_MAX_LAG_MS);
+  serving.watchLag(() => registry.followLag(), maxLagMs);
   store.onFailure((error) => {
     log.fatal({ err: error }, 'the storage worker failed: no write can be stored; shutting down');
     void close().finally(() => options.onFatal?.(error));
