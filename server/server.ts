@@ -57,9 +57,11 @@ export interface ServerOptions {
   /** Milliseconds to let in-flight calls finish on close before they are cut. */
   readonly shutdownGraceMs?: number;
   /**
-   * Called when the server can no longer store writes (its storage worker died). The server
-   * has already turned NOT_SERVING and started closing; `npm start` exits with code 1 so a
-   * supervisor restarts it on the same file (nothing acknowledged is lost).
+   * Called when the server can no longer store writes (its storage worker died), or, as a
+   * replica, can no longer follow the shared store (another replica compacted history it had
+   * not followed yet). The server has already turned NOT_SERVING and started closing; `npm
+   * start` exits with code 1 so a supervisor restarts it on the same store, where it loads the
+   * registry again (nothing acknowledged is lost).
    */
   readonly onFatal?: (error: Error) => void;
   /** Host lease TTL in ms (default 30 s). */
@@ -207,8 +209,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const tracer = options.tracer ? await callTracer(options.tracer) : undefined;
   logStartupChecks(log, options.dbPath, store.startup, options.reanchor);
   let registry: Registry;
+  // A replica that can no longer follow the shared store stops like one whose store failed
+  // (below); until the server is up, the error waits.
+  let followBroken: (error: Error) => void = (error) => {
+    brokenEarly ??= error;
+  };
+  let brokenEarly: Error | undefined;
   try {
-    registry = await Registry.open(store, { leaseTtlMs: options.leaseTtlMs, clock: options.clock, followLog: store.log });
+    registry = await Registry.open(store, {
+      leaseTtlMs: options.leaseTtlMs,
+      clock: options.clock,
+      followLog: store.log,
+      onFollowBroken: (error) => followBroken(error),
+    });
   } catch (error) {
     await store.close();
     throw error;
@@ -425,6 +438,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log.fatal({ err: error }, 'the storage worker failed: no write can be stored; shutting down');
     void close().finally(() => options.onFatal?.(error));
   });
+  followBroken = (error) => {
+    log.fatal({ err: error }, 'this replica can no longer follow the database: shutting down, to be restarted');
+    void close().finally(() => options.onFatal?.(error));
+  };
+  if (brokenEarly) followBroken(brokenEarly);
 
   return {
     address: boundAddress,

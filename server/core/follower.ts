@@ -28,6 +28,8 @@ export interface FollowObserver {
   followed(change: FollowedChange, host: LiveHost | undefined, removed: LiveHost | undefined): void;
   /** The store's latest checkpoint, read with each page of the log (it moves when a server compacts). */
   checkpoint(checkpoint: Checkpoint): void;
+  /** The log can no longer bring this server up to date (called once): it must load the registry again. */
+  broken(error: Error): void;
 }
 
 /** One host's part of a followed revision. */
@@ -48,6 +50,8 @@ export class Follower {
     private readonly clock: Clock,
   ) {}
 
+  private brokenError: Error | undefined;
+
   /**
    * Applies every revision committed after the live state's, up to the store's head, calling
    * `publish` with each one in order once it is applied. Fails (UNAVAILABLE) when the store
@@ -59,11 +63,16 @@ export class Follower {
       const page = await this.log.readAfter(this.state.revision, this.state.highestDescriptorId, PAGE);
       if (page.checkpoint.revision > this.state.revision) {
         // The history between this server's revision and the checkpoint is gone: the log can
-        // no longer bring it up to date (its lag grows until it is restarted and reloads).
-        throw new Error(
+        // no longer bring it up to date. Only loading the registry again can (a restart).
+        const error = new Error(
           `this server holds revision ${this.state.revision}, but another server compacted the history up to revision ` +
-            `${page.checkpoint.revision}: it cannot follow the registry any more; restart it to load the registry again`,
+            `${page.checkpoint.revision}: it cannot follow the registry any more and must load it again (restart)`,
         );
+        if (!this.brokenError) {
+          this.brokenError = error;
+          this.observer.broken(error);
+        }
+        throw error;
       }
       this.observer.checkpoint(page.checkpoint);
       for (const stored of page.descriptors) {

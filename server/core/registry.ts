@@ -65,6 +65,11 @@ export interface RegistryOptions {
   readonly leaseTtlMs?: number;
   /** The log of a store that other servers write too (replicas): followed to stay current. */
   readonly followLog?: RevisionLog;
+  /**
+   * Called once if this server can no longer follow the shared store (another server compacted
+   * history it had not followed yet): it must load the registry again, that is, restart.
+   */
+  readonly onFollowBroken?: (error: Error) => void;
 }
 
 export class Registry {
@@ -125,6 +130,9 @@ export class Registry {
           },
           checkpoint(checkpoint) {
             audit.followed(checkpoint);
+          },
+          broken(error) {
+            options.onFollowBroken?.(error);
           },
         },
         lag,

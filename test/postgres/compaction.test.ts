@@ -3,6 +3,8 @@
 // without a restart, so on each of them a point-in-time read or a watch start below the new
 // oldest revision answers OUT_OF_RANGE naming the oldest available, exactly as on the replica
 // that compacted; what is left still answers, and the chain verifies from the new checkpoint.
+// A replica that was behind the cut (history it had not followed is gone) stops, to be
+// restarted, rather than serve a registry it cannot bring up to date.
 
 import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
@@ -12,6 +14,7 @@ import { CLI, run } from '../helpers/cli.ts';
 import { rejectsWith } from '../helpers/integration.ts';
 import { testDatabase } from '../helpers/postgres.ts';
 import { startTestServer } from '../helpers/server.ts';
+import { TcpProxy } from '../helpers/tcp-proxy.ts';
 import { eventually, rawClients, unaryCall, WatchRecorder } from '../helpers/watch.ts';
 
 const GPU = (version: string) => ({ vendor: 'nvidia', device_api: 'vfio-pci', type: 'nvidia-a10-4q', software_version: version });
@@ -69,4 +72,35 @@ test('a compaction through one replica reaches the other without restart: OUT_OF
     t.is(verified.checkpoint_revision, '5', which);
     t.is(verified.head_hash, compacting.server.registry.headHash, which);
   }
+});
+
+test('a replica behind a compaction (history it had not followed is gone) stops, to be restarted; restarted, it loads the registry and serves', async (t) => {
+  const url = await testDatabase(t);
+  const writer = await startTestServer(t, { store: postgresStore({ url }) });
+  const proxy = await TcpProxy.start(Number(new URL(url).port));
+  t.teardown(() => proxy.close());
+  const viaProxy = new URL(url);
+  viaProxy.port = String(proxy.port);
+  let fatal: (error: Error) => void = () => undefined;
+  const stopped = new Promise<Error>((resolve) => (fatal = resolve));
+  const laggard = await startTestServer(t, { store: postgresStore({ url: viaProxy.toString() }), onFatal: (error) => fatal(error) });
+  for (let i = 0; i < 3; i++) await writer.client.syncHost(host('src', `1.${i}.0`));
+  t.true(await laggard.server.registry.reachRevision(3, 10_000));
+
+  // The laggard hears nothing while the writer writes on and compacts past where it is.
+  proxy.stall();
+  let last = 0;
+  for (let i = 3; i < 6; i++) last = Number((await writer.client.syncHost(host('src', `1.${i}.0`))).revision);
+  await writer.client.compactHistory('5');
+  proxy.resume();
+
+  const error = await stopped;
+  t.regex(error.message, /holds revision 3, but another server compacted the history up to revision 5/);
+  t.is(laggard.server.registry.revision, 3, 'it applied nothing it could not follow');
+
+  const restarted = await startTestServer(t, { store: postgresStore({ url }) });
+  t.is(restarted.server.registry.revision, last);
+  t.is(restarted.server.registry.headHash, writer.server.registry.headHash);
+  t.is(restarted.server.registry.oldestRevision, 6);
+  t.is((await restarted.client.getDevice(SRC)).descriptor.software_version, '1.5.0');
 });
