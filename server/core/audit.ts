@@ -5,13 +5,14 @@
 // show as a mismatch. Compaction removes history up to a revision and moves the checkpoint.
 // Audit work runs one at a time.
 //
-// Owns: the checkpoint (the oldest history kept) and the audit queue. May call: the store's
-// `verifyChain`, `compact`, `revisionAt`; the live state's revision and head; the clock.
+// Owns: the checkpoint (the oldest history kept; with a store other servers compact too, also
+// learned from them) and the audit queue. May call: the store's `verifyChain`, `compact`,
+// `revisionAt`, `compactions`, a shared store's `checkpoint`; the live state's revision and head; the clock.
 
 import { invalidArgument } from './errors.ts';
 import type { Clock } from './clock.ts';
 import type { LiveState } from './live-state.ts';
-import type { ChainWalk, Checkpoint, CompactionRecord, CompactionResult, RegistryStore } from './store.ts';
+import type { ChainWalk, Checkpoint, CompactionRecord, CompactionResult, RegistryStore, RevisionLog } from './store.ts';
 import { SERVER_ACTOR } from './leases.ts';
 
 export const CHAIN_WALK_CHUNK = 5000;
@@ -39,6 +40,7 @@ export class Audit {
     private readonly state: LiveState,
     private readonly clock: Clock,
     checkpoint: Checkpoint,
+    private readonly shared?: RevisionLog,
   ) {
     this.checkpointValue = checkpoint;
   }
@@ -46,6 +48,15 @@ export class Audit {
   /** History up to and including checkpoint.revision has been compacted away. */
   get checkpoint(): Checkpoint {
     return this.checkpointValue;
+  }
+
+  /**
+   * Called after a read of history: the read may have missed history another server sharing
+   * the store compacted meanwhile, so that server's checkpoint is read (after the read, calls
+   * being in order) before the reader decides. At once for a store only this server compacts.
+   */
+  async refresh(): Promise<void> {
+    if (this.shared) this.followed(await this.shared.checkpoint());
   }
 
   /** Another server compacted the shared store up to `checkpoint` (server/core/follower.ts). */

@@ -115,7 +115,7 @@ export class Registry {
       },
       claims,
     );
-    this.audit = new Audit(store, this.state, clock, loaded.checkpoint);
+    this.audit = new Audit(store, this.state, clock, loaded.checkpoint, options.followLog);
     if (options.followLog) {
       const audit = this.audit;
       const lag = new FollowLag(clock, () => this.state.revision);
@@ -168,6 +168,14 @@ export class Registry {
   /** History up to and including checkpoint.revision has been compacted away. */
   get checkpoint(): Checkpoint {
     return this.audit.checkpoint;
+  }
+
+  /**
+   * Learns the checkpoint of a store other servers compact too (a read of history just made
+   * may have missed what they removed); at once for a store this server alone compacts.
+   */
+  refreshCheckpoint(): Promise<void> {
+    return this.audit.refresh();
   }
 
   /** The oldest revision a watch may start from. */

@@ -344,6 +344,11 @@ export interface RevisionLog {
    * at a time (handed over when its holder dies), so a lease lapses once, not once per server.
    */
   holdsLeaseDuty(): boolean;
+  /**
+   * The latest checkpoint, read after every call made before this one: a read that found
+   * history missing learns whether another server compacted it away meanwhile.
+   */
+  checkpoint(): Promise<Checkpoint>;
   /** The persisted lease expiries of these hosts (renewals any server received and wrote). */
   leaseExpiries(hostIds: readonly string[]): Promise<ReadonlyMap<string, number>>;
 }

@@ -196,7 +196,10 @@ export class WatchHub {
           historyQuery({ hostId: filter.hostId, startRevision: watcher.nextRevision, limit: CATCH_UP_PAGE }),
         );
         if (watcher.cancelled) return;
-        // Compaction may have removed part of what this page should have held.
+        // Compaction may have removed part of what this page should have held (here, or
+        // through another server sharing the store).
+        await this.registry.refreshCheckpoint();
+        if (watcher.cancelled) return;
         if (watcher.nextRevision < this.registry.oldestRevision) {
           throw this.registry.compacted(watcher.nextRevision, this.registry.oldestRevision);
         }

@@ -248,6 +248,14 @@ export class PostgresStore implements ServedStore, RevisionLog {
     return this.duty && !this.closed;
   }
 
+  checkpoint(): Promise<Checkpoint> {
+    return this.run(async (client) => {
+      const checkpoint = await lastCheckpoint(client);
+      this.checkpointSeen = Math.max(this.checkpointSeen, checkpoint.revision);
+      return checkpoint;
+    });
+  }
+
   leaseExpiries(hostIds: readonly string[]): Promise<ReadonlyMap<string, number>> {
     return this.run(async (client) => {
       const rows = (

@@ -97,6 +97,10 @@ export class QuietReplicasLog implements RevisionLog {
 
   onHead(): void {}
 
+  async checkpoint() {
+    return this.registry().checkpoint;
+  }
+
   holdsLeaseDuty(): boolean {
     return this.holdsDuty;
   }

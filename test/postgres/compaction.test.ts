@@ -21,10 +21,11 @@ const GPU = (version: string) => ({ vendor: 'nvidia', device_api: 'vfio-pci', ty
 const host = (name: string, version: string) => ({ name, devices: [{ device_id: 'gpu0', descriptor: GPU(version) }] }) as SyncHostRequest;
 const SRC = 'hosts/src/devices/gpu0';
 
-test('a compaction through one replica reaches the other without restart: OUT_OF_RANGE naming the oldest revision there too', async (t) => {
+test('a compaction through one replica reaches the others without restart: OUT_OF_RANGE naming the oldest revision there too', async (t) => {
   const url = await testDatabase(t);
   const compacting = await startTestServer(t, { store: postgresStore({ url }) });
   const other = await startTestServer(t, { store: postgresStore({ url }) });
+  const idle = await startTestServer(t, { store: postgresStore({ url }) });
   const replicas = [compacting, other].map((replica) => {
     const raw = rawClients(replica.server.address);
     t.teardown(() => raw.close());
@@ -33,6 +34,7 @@ test('a compaction through one replica reaches the other without restart: OUT_OF
   let last = 0;
   for (let i = 0; i < 8; i++) last = Number((await compacting.client.syncHost(host('src', `1.${i}.0`))).revision); // revisions 1 to 8
   t.true(await other.server.registry.reachRevision(last, 10_000));
+  t.true(await idle.server.registry.reachRevision(last, 10_000));
 
   // Before: the other replica answers as of revision 2, and a watch from 2.
   const early = await unaryCall(replicas[1].raw.registry, 'GetDevice', { name: SRC, as_of_revision: '2' });
@@ -46,9 +48,9 @@ test('a compaction through one replica reaches the other without restart: OUT_OF
   });
   t.is(compacted.code, 0, compacted.stderr);
   t.is(compacting.server.registry.oldestRevision, 6);
-  // Learned at the other replica's next wake-up (the compaction's NOTIFY, or the probe's second).
-  await eventually(() => other.server.registry.oldestRevision === 6, 20_000, 'the other replica to learn the checkpoint');
 
+  // At once, without waiting for the other replica to hear of it: a read there that finds
+  // history missing checks the checkpoint before answering.
   for (const [i, replica] of replicas.entries()) {
     const which = i === 0 ? 'the compacting replica' : 'the other replica';
     const gone = await rejectsWith(t, unaryCall(replica.raw.registry, 'GetDevice', { name: SRC, as_of_revision: '2' }), grpc.status.OUT_OF_RANGE, which);
@@ -72,6 +74,15 @@ test('a compaction through one replica reaches the other without restart: OUT_OF
     t.is(verified.checkpoint_revision, '5', which);
     t.is(verified.head_hash, compacting.server.registry.headHash, which);
   }
+
+  // A replica nobody reads through learns it at its next wake-up (the compaction's NOTIFY, or
+  // the probe within a second).
+  await eventually(() => idle.server.registry.oldestRevision === 6, 20_000, 'the idle replica to learn the checkpoint');
+  const idleRaw = rawClients(idle.server.address);
+  t.teardown(() => idleRaw.close());
+  const idleVerified = await unaryCall(idleRaw.history, 'VerifyHistory', {});
+  t.true(idleVerified.intact);
+  t.is(idleVerified.checkpoint_revision, '5');
 });
 
 test('a replica behind a compaction (history it had not followed is gone) stops, to be restarted; restarted, it loads the registry and serves', async (t) => {
