@@ -126,13 +126,16 @@ export class PointInTime {
       this.store.firstChangesAfter({ revision, hostId, deviceId }),
       this.store.firstChangesAfter({ revision, hostId, deviceId: '' }),
     ]);
-    await this.stillAnswerable(revision);
-    // Memory now reflects exactly what the store held when it answered (calls are in order).
-    let record: DeviceRecord | undefined;
-    if (first) record = first.before?.kind === 'device' ? first.before.device : undefined;
-    else record = this.state.findDevice(hostId, deviceId)?.record;
-    if (!record) throw new DomainError('NOT_FOUND', `${name} did not exist at revision ${revision}`, { metadata: { resource: name } });
+    // Memory now reflects exactly what the store held when it answered (calls are in order):
+    // read it before any other await.
+    const record: DeviceRecord | undefined = first
+      ? first.before?.kind === 'device'
+        ? first.before.device
+        : undefined
+      : this.state.findDevice(hostId, deviceId)?.record;
     const host = hostChange ? (hostChange.before?.kind === 'host' ? hostChange.before.host : undefined) : this.state.findHost(hostId)?.record;
+    await this.stillAnswerable(revision);
+    if (!record) throw new DomainError('NOT_FOUND', `${name} did not exist at revision ${revision}`, { metadata: { resource: name } });
     return { record, name, descriptor: this.state.descriptorById(record.descriptorId), budgets: host?.budgets ?? [] };
   }
 
