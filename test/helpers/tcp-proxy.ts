@@ -4,6 +4,7 @@
 // connections stay open but no byte passes either way (a network path that silently drops
 // packets), until it resumes and what was held back flows on.
 
+import type { ExecutionContext } from 'ava';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
 interface Pair {
@@ -88,4 +89,13 @@ export class TcpProxy {
     for (const socket of this.sockets) socket.destroy();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** A server address (`postgres://...`) reached through a new proxy instead, closed when the test ends. */
+export async function throughProxy(t: ExecutionContext, url: string): Promise<{ proxy: TcpProxy; url: string }> {
+  const direct = new URL(url);
+  const proxy = await TcpProxy.start(Number(direct.port));
+  t.teardown(() => proxy.close());
+  direct.port = String(proxy.port);
+  return { proxy, url: direct.toString() };
 }

@@ -14,7 +14,7 @@ import { CLI, run } from '../helpers/cli.ts';
 import { rejectsWith } from '../helpers/integration.ts';
 import { testDatabase } from '../helpers/postgres.ts';
 import { startTestServer } from '../helpers/server.ts';
-import { TcpProxy } from '../helpers/tcp-proxy.ts';
+import { throughProxy } from '../helpers/tcp-proxy.ts';
 import { eventually, rawClients, unaryCall, WatchRecorder } from '../helpers/watch.ts';
 
 const GPU = (version: string) => ({ vendor: 'nvidia', device_api: 'vfio-pci', type: 'nvidia-a10-4q', software_version: version });
@@ -88,13 +88,10 @@ test('a compaction through one replica reaches the others without restart: OUT_O
 test('a replica behind a compaction (history it had not followed is gone) stops, to be restarted; restarted, it loads the registry and serves', async (t) => {
   const url = await testDatabase(t);
   const writer = await startTestServer(t, { store: postgresStore({ url }) });
-  const proxy = await TcpProxy.start(Number(new URL(url).port));
-  t.teardown(() => proxy.close());
-  const viaProxy = new URL(url);
-  viaProxy.port = String(proxy.port);
+  const { proxy, url: viaProxy } = await throughProxy(t, url);
   let fatal: (error: Error) => void = () => undefined;
   const stopped = new Promise<Error>((resolve) => (fatal = resolve));
-  const laggard = await startTestServer(t, { store: postgresStore({ url: viaProxy.toString() }), onFatal: (error) => fatal(error) });
+  const laggard = await startTestServer(t, { store: postgresStore({ url: viaProxy }), onFatal: (error) => fatal(error) });
   for (let i = 0; i < 3; i++) await writer.client.syncHost(host('src', `1.${i}.0`));
   t.true(await laggard.server.registry.reachRevision(3, 10_000));
 

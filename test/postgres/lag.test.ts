@@ -10,7 +10,7 @@ import { HealthWatch } from '../helpers/health.ts';
 import { scrape } from '../helpers/metrics.ts';
 import { testDatabase } from '../helpers/postgres.ts';
 import { startTestServer } from '../helpers/server.ts';
-import { TcpProxy } from '../helpers/tcp-proxy.ts';
+import { throughProxy } from '../helpers/tcp-proxy.ts';
 
 const GPU = (version: string) => ({ vendor: 'nvidia', device_api: 'vfio-pci', type: 'nvidia-a10-4q', software_version: version });
 const host = (name: string, version: string) => ({ name, devices: [{ device_id: 'gpu0', descriptor: GPU(version) }] }) as SyncHostRequest;
@@ -19,12 +19,9 @@ test('a replica whose database connections stall goes NOT_SERVING past --max-lag
   const url = await testDatabase(t);
   const writer = await startTestServer(t, { store: postgresStore({ url }) });
   // The lagging replica reaches PostgreSQL through a proxy that can stall its connections.
-  const proxy = await TcpProxy.start(Number(new URL(url).port));
-  t.teardown(() => proxy.close());
-  const viaProxy = new URL(url);
-  viaProxy.port = String(proxy.port);
+  const { proxy, url: viaProxy } = await throughProxy(t, url);
   const laggard = await startTestServer(t, {
-    store: postgresStore({ url: viaProxy.toString() }),
+    store: postgresStore({ url: viaProxy }),
     maxLagMs: 1_500,
     metricsAddress: '127.0.0.1:0',
   });
