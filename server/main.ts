@@ -20,6 +20,7 @@ import { startupFailureCause } from './startup-failure.ts';
 import { DEFAULT_STARTUP_CHAIN_CHECK } from './store/startup-check.ts';
 import { loadPolicy } from './grpc/auth.ts';
 import { DEFAULT_SLOW_REQUEST_MS } from './grpc/telemetry.ts';
+import { DEFAULT_MAX_LAG_MS } from './grpc/serving-health.ts';
 import { tracingFromEnv } from './tracing.ts';
 import { chooseStore, redact, storeFactoryOf } from './store/store-choice.ts';
 
@@ -99,6 +100,12 @@ export const serveCommand = () => new Command('serve')
       .argParser(duration)
       .env('DEVCOMPAT_LEASE_TTL')
       .default(DEFAULT_LEASE_TTL_MS, '30s'),
+  )
+  .addOption(
+    new Option('--max-lag <duration>', 'replicas over PostgreSQL: NOT_SERVING while this replica has not held the database\'s head for this long (0: lag does not count)')
+      .argParser(durationOrOff)
+      .env('DEVCOMPAT_MAX_LAG')
+      .default(DEFAULT_MAX_LAG_MS, '10s'),
   )
   .addOption(
     new Option('--retain <policy>', 'compact history older than N days/hours (7d, 24h) or beyond the last N revisions (100000); default: keep everything')
@@ -242,6 +249,7 @@ export interface ServeOptions {
   durability: 'full' | 'relaxed';
   maxMessageBytes: number;
   leaseTtl: number;
+  maxLag: number;
   retain?: RetentionPolicy;
   logLevel: string;
   metricsAddress?: string;
@@ -318,6 +326,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       durability: options.durability,
       maxMessageBytes: options.maxMessageBytes,
       leaseTtlMs: options.leaseTtl,
+      maxLagMs: options.maxLag,
       retention: options.retain,
       logger: log,
       limits: {

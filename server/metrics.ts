@@ -120,6 +120,16 @@ export class ServerMetrics implements CallMetrics {
       'Revisions the watcher furthest behind still has to read from history (0 when every watcher is live).',
       (s) => s.hub.progress.lagRevisions,
     );
+    gauge(
+      'devcompat_replica_lag_seconds',
+      'Replicas over PostgreSQL: seconds since this replica last held the database\'s head (health turns NOT_SERVING past --max-lag); 0 on a server that is its store\'s only writer.',
+      (s) => (s.registry.followLag()?.lagMs ?? 0) / 1000,
+    );
+    gauge(
+      'devcompat_replica_revisions_behind',
+      'Replicas over PostgreSQL: revisions the database\'s head (as last read) is ahead of this replica; 0 on a server that is its store\'s only writer.',
+      (s) => s.registry.followLag()?.revisionsBehind ?? 0,
+    );
     new Gauge({
       name: 'devcompat_hosts_by_state',
       help: 'Hosts by lease state: READY, DRAINING (marked by an operator), UNREACHABLE (lease lapsed).',

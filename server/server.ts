@@ -35,6 +35,7 @@ import type { MetricsListener } from './metrics.ts';
 import { callTracer } from './tracing.ts';
 import { minRevisionInterceptor } from './grpc/min-revision.ts';
 import { BurstReclaim, fullCollection } from './grpc/burst-reclaim.ts';
+import { DEFAULT_MAX_LAG_MS, ServingHealth } from './grpc/serving-health.ts';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
 export const DEFAULT_DB_PATH = './data/devcompat.db';
@@ -56,15 +57,22 @@ export interface ServerOptions {
   /** Milliseconds to let in-flight calls finish on close before they are cut. */
   readonly shutdownGraceMs?: number;
   /**
-   * Called when the server can no longer store writes (its storage worker died). The server
-   * has already turned NOT_SERVING and started closing; `npm start` exits with code 1 so a
-   * supervisor restarts it on the same file (nothing acknowledged is lost).
+   * Called when the server can no longer store writes (its storage worker died), or, as a
+   * replica, can no longer follow the shared store (another replica compacted history it had
+   * not followed yet). The server has already turned NOT_SERVING and started closing; `npm
+   * start` exits with code 1 so a supervisor restarts it on the same store, where it loads the
+   * registry again (nothing acknowledged is lost).
    */
   readonly onFatal?: (error: Error) => void;
   /** Host lease TTL in ms (default 30 s). */
   readonly leaseTtlMs?: number;
   /** What one watch may have written but not yet flushed before it is cut off (default 8 MiB). */
   readonly watchBufferBytes?: number;
+  /**
+   * A replica over a shared store (PostgreSQL) is NOT_SERVING while it has not held the
+   * store's head for longer than this many ms (default 10 s; 0: lag does not count).
+   */
+  readonly maxLagMs?: number;
   /** Compacts history periodically (every minute, and at start-up). */
   readonly retention?: RetentionPolicy;
   /** How often the history head is logged (default 60 s). */
@@ -201,8 +209,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const tracer = options.tracer ? await callTracer(options.tracer) : undefined;
   logStartupChecks(log, options.dbPath, store.startup, options.reanchor);
   let registry: Registry;
+  // A replica that can no longer follow the shared store stops like one whose store failed
+  // (below); until the server is up, the error waits.
+  let followBroken: (error: Error) => void = (error) => {
+    brokenEarly ??= error;
+  };
+  let brokenEarly: Error | undefined;
   try {
-    registry = await Registry.open(store, { leaseTtlMs: options.leaseTtlMs, clock: options.clock, followLog: store.log });
+    registry = await Registry.open(store, {
+      leaseTtlMs: options.leaseTtlMs,
+      clock: options.clock,
+      followLog: store.log,
+      onFollowBroken: (error) => followBroken(error),
+    });
   } catch (error) {
     await store.close();
     throw error;
@@ -306,6 +325,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }),
   } as unknown as grpc.Server);
   reflectionService().addToServer(server);
+  const serving = new ServingHealth(health, SERVICE_NAMES, log);
+  const maxLagMs = options.maxLagMs ?? DEFAULT_MAX_LAG_MS;
 
   let port: number;
   try {
@@ -369,6 +390,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       revision: registry.revision,
       head_hash: registry.headHash,
       lease_ttl_ms: registry.leaseTtlMs,
+      max_lag_ms: maxLagMs,
       metrics: metricsListener?.address ?? 'off',
       tracing: options.tracer ? 'on' : 'off',
       limits,
@@ -380,8 +402,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      health.setStatus('', 'NOT_SERVING');
-      for (const name of SERVICE_NAMES) health.setStatus(name, 'NOT_SERVING');
+      serving.close();
       for (const timer of timers) clearInterval(timer);
       stopLeaseLog();
       hub.close();
@@ -408,20 +429,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return closing;
   };
 
-  // A store over the network (PostgreSQL) can be unreachable for a while: NOT_SERVING meanwhile,
-  // so load balancers send calls to a replica that can answer; SERVING again once it is back.
-  store.onReachability?.((reachable, detail) => {
-    if (closing) return;
-    const status = reachable ? 'SERVING' : 'NOT_SERVING';
-    health.setStatus('', status);
-    for (const name of SERVICE_NAMES) health.setStatus(name, status);
-    if (reachable) log.info('the database is reachable again: serving');
-    else log.error({ detail }, 'the database cannot be reached: not serving');
-  });
+  // A store over the network (PostgreSQL) can be unreachable for a while, and a replica can
+  // fall behind it: NOT_SERVING meanwhile, so load balancers send calls to a replica that can
+  // answer; SERVING again once it is back and caught up.
+  store.onReachability?.((reachable, detail) => serving.reachability(reachable, detail));
+  serving.watchLag(() => registry.followLag(), maxLagMs);
   store.onFailure((error) => {
     log.fatal({ err: error }, 'the storage worker failed: no write can be stored; shutting down');
     void close().finally(() => options.onFatal?.(error));
   });
+  followBroken = (error) => {
+    log.fatal({ err: error }, 'this replica can no longer follow the database: shutting down, to be restarted');
+    void close().finally(() => options.onFatal?.(error));
+  };
+  if (brokenEarly) followBroken(brokenEarly);
 
   return {
     address: boundAddress,

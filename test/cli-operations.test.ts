@@ -30,21 +30,23 @@ test('health: SERVING exits 0; an unreachable server exits 1 with one line sayin
 test('serve --config: the file sets any flag; environment and flags win; an unknown key is refused by name', async (t) => {
   const dir = tempDir(t);
   const config = path.join(dir, 'server.yaml');
-  writeFileSync(config, `db: ${path.join(dir, 'from-file.db')}\naddress: 127.0.0.1:0\nlease_ttl: 1h\nmax-finite-streams: 3\n`);
+  writeFileSync(config, `db: ${path.join(dir, 'from-file.db')}\naddress: 127.0.0.1:0\nlease_ttl: 1h\nmax-finite-streams: 3\nmax_lag: 30s\n`);
   const start = async (args: string[], env: Record<string, string> = {}) => {
     const child = spawnWithOutput(process.execPath, [CLI, 'serve', '--config', config, '--log-level', 'info', ...args], { env });
     t.teardown(() => child.child.kill('SIGKILL'));
     const line = await child.waitForLine((text) => text.includes('"msg":"devcompat serving"'), 30_000);
-    return JSON.parse(line) as { db: string; lease_ttl_ms: number; limits: { maxFiniteStreams: number } };
+    return JSON.parse(line) as { db: string; lease_ttl_ms: number; max_lag_ms: number; limits: { maxFiniteStreams: number } };
   };
   const fromFile = await start([]);
   t.is(fromFile.db, path.join(dir, 'from-file.db'));
   t.is(fromFile.lease_ttl_ms, 3_600_000);
   t.is(fromFile.limits.maxFiniteStreams, 3);
+  t.is(fromFile.max_lag_ms, 30_000);
 
-  const overridden = await start(['--db', path.join(dir, 'from-flag.db')], { DEVCOMPAT_LEASE_TTL: '2h' });
+  const overridden = await start(['--db', path.join(dir, 'from-flag.db')], { DEVCOMPAT_LEASE_TTL: '2h', DEVCOMPAT_MAX_LAG: '5s' });
   t.is(overridden.db, path.join(dir, 'from-flag.db'));
   t.is(overridden.lease_ttl_ms, 7_200_000);
+  t.is(overridden.max_lag_ms, 5_000);
 
   writeFileSync(config, 'lease_tll: 1h\n');
   const typo = await run(process.execPath, [CLI, 'serve', '--config', config]);

@@ -11,7 +11,9 @@ import type { FindOptions } from '../server/core/registry.ts';
 import type { TargetChange, TargetState } from '../server/core/standing-query.ts';
 import { validateSyncHost } from '../server/core/resources.ts';
 import { validateDescriptor } from '../server/core/validate.ts';
-import { GPU, openCore, ORIGIN, syncOf } from './helpers/core.ts';
+import { GPU, openCore, ORIGIN, QuietReplicasLog, syncOf } from './helpers/core.ts';
+import { MemoryStore } from '../server/store/memory-store.ts';
+import type { Registry } from '../server/core/registry.ts';
 
 const NEWER = { ...GPU, software_version: '1.1.0' };
 const ALL = { descriptorIds: undefined, hostId: undefined, labels: {}, hostLabels: {}, after: undefined, limit: 100 };
@@ -69,6 +71,36 @@ test('one read path: a view of now and a view of a past revision answer the same
   const gone = await t.throwsAsync(registry.read({ revision: 1 }));
   t.true(gone instanceof DomainError && gone.reason === 'REVISION_COMPACTED');
   t.is((await registry.read({ revision: 2 })).revision, 2, 'the checkpoint itself is readable');
+  await registry.close();
+});
+
+test('on a store other servers compact, a past read that finds history gone is REVISION_COMPACTED before this server heard of the compaction', async (t) => {
+  const store = new MemoryStore();
+  let registry: Registry | undefined;
+  // The others write nothing; one of them compacts the store behind this server's back.
+  const log = new (class extends QuietReplicasLog {
+    override async checkpoint() {
+      return (await store.load()).checkpoint;
+    }
+  })(() => registry!);
+  const rig = await openCore({ store, followLog: log });
+  registry = rig.registry;
+  for (let i = 0; i < 4; i++) await registry.syncHost(syncOf('a', [{ id: 'gpu0', available: i }]), ORIGIN); // 1 to 4
+  const cached = await registry.read({ revision: 1 });
+  t.is((await cached.listDevices(ALL)).length, 1, 'a past view, cached');
+
+  await store.compact({ revision: 3, time: rig.clock.now(), actor: 'admin:elsewhere', head: { revision: 4, hash: registry.headHash } });
+  t.is(registry.oldestRevision, 1, 'not heard of yet');
+  for (const [what, read] of [
+    ['a device as of 2', async () => (await registry!.read({ revision: 2 })).device('a', 'gpu0')],
+    ['the cached view as of 1', async () => (await registry!.read({ revision: 1 })).listDevices(ALL)],
+  ] as const) {
+    const gone = await t.throwsAsync(read(), undefined, what);
+    t.true(gone instanceof DomainError && gone.reason === 'REVISION_COMPACTED', `${what}: ${gone?.message}`);
+    t.regex(gone!.message, /oldest revision available is 3/, what);
+  }
+  t.is(registry.oldestRevision, 4, 'learned from the read');
+  t.deepEqual((await (await registry.read({ revision: 3 })).device('a', 'gpu0')).record.capacity, { total: 4, available: 2 });
   await registry.close();
 });
 

@@ -318,6 +318,36 @@ for (const impl of STORES) {
     t.not(log.records[0]!.recordHash, log.records[1]!.recordHash);
   });
 
+  contract('a compacted store starts an empty one at its checkpoint: history copied after it chains to the same head', async (t, store) => {
+    const heads: string[] = [];
+    for (let r = 1; r <= 4; r++) heads.push((await store.commit(createHost(r))).heads[0].hash);
+    const head = { revision: 4, hash: heads[3]! };
+    t.is(await store.compactedStart(), undefined, 'never compacted: history starts at genesis');
+    await store.compact({ revision: 1, time: T0 + 10_000, actor: 'admin:ops', head });
+    await store.compact({ revision: 2, time: T0 + 20_000, actor: 'devcompat', head });
+    const start = (await store.compactedStart())!;
+    t.like(start.cut, { revision: 2, time: T0 + 2000, actor: 'alice' });
+    const records = (await store.compactions()).records;
+    t.deepEqual(start.records, records);
+
+    const copy = await impl.open(t);
+    await copy.startCompacted(start);
+    t.like(await copy.load(), { revision: 2, headHash: heads[1], checkpoint: { revision: 2, hash: heads[1] } });
+    for (let r = 3; r <= 4; r++) {
+      const copied = await copy.commit({ ...createHost(r), newDescriptors: r === 3 ? [{ id: 1, key: DESCRIPTOR_KEY }] : [] });
+      t.is(copied.heads[0].hash, heads[r - 1], `revision ${r} chains as in the source`);
+    }
+    t.like(await copy.load(), { revision: 4, headHash: heads[3], checkpoint: { revision: 2, hash: heads[1] } });
+    t.deepEqual(await copy.compactions(), { records, broken: undefined });
+    t.like(await copy.verifyChain({ after: undefined, prevHash: heads[1], limit: 100, expectedHead: heads[3] }), {
+      checked: 4,
+      broken: undefined,
+      foundExpectedHead: true,
+    });
+    t.is(await copy.revisionAt(T0 + 2500), 2, 'the revision at the cut resolves in the copy too');
+    await t.throwsAsync(copy.startCompacted(start), { message: /not empty/ }, 'only an empty store starts at a checkpoint');
+  });
+
   contract('calls answer in the order they were made: a read made after a commit sees it', async (t, store) => {
     const order: string[] = [];
     const calls = [

@@ -5,13 +5,14 @@
 // show as a mismatch. Compaction removes history up to a revision and moves the checkpoint.
 // Audit work runs one at a time.
 //
-// Owns: the checkpoint (the oldest history kept) and the audit queue. May call: the store's
-// `verifyChain`, `compact`, `revisionAt`; the live state's revision and head; the clock.
+// Owns: the checkpoint (the oldest history kept; with a store other servers compact too, also
+// learned from them) and the audit queue. May call: the store's `verifyChain`, `compact`,
+// `revisionAt`, `compactions`, a shared store's `checkpoint`; the live state's revision and head; the clock.
 
 import { invalidArgument } from './errors.ts';
 import type { Clock } from './clock.ts';
 import type { LiveState } from './live-state.ts';
-import type { ChainWalk, Checkpoint, CompactionRecord, CompactionResult, RegistryStore } from './store.ts';
+import type { ChainWalk, Checkpoint, CompactionRecord, CompactionResult, RegistryStore, RevisionLog } from './store.ts';
 import { SERVER_ACTOR } from './leases.ts';
 
 export const CHAIN_WALK_CHUNK = 5000;
@@ -39,6 +40,7 @@ export class Audit {
     private readonly state: LiveState,
     private readonly clock: Clock,
     checkpoint: Checkpoint,
+    private readonly shared?: RevisionLog,
   ) {
     this.checkpointValue = checkpoint;
   }
@@ -49,13 +51,30 @@ export class Audit {
   }
 
   /**
+   * Called after a read of history: the read may have missed history another server sharing
+   * the store compacted meanwhile, so that server's checkpoint is read (after the read, calls
+   * being in order) before the reader decides. At once for a store only this server compacts.
+   */
+  async refresh(): Promise<void> {
+    if (this.shared) this.followed(await this.shared.checkpoint());
+  }
+
+  /** Another server compacted the shared store up to `checkpoint` (server/core/follower.ts). */
+  followed(checkpoint: Checkpoint): void {
+    if (checkpoint.revision > this.checkpointValue.revision) this.checkpointValue = checkpoint;
+  }
+
+  /**
    * Walks the history chain from the checkpoint to the head, 5,000 entries per store call so
    * that writes go on meanwhile. With `expectedHead`, that hash must be on the chain.
    */
   verifyHistory(expectedHead: string | undefined): Promise<ChainVerification> {
     return this.enqueue(async () => {
-      const checkpoint = this.checkpointValue;
       const log = await this.store.compactions();
+      // Another server sharing the store may have compacted since this one last followed it.
+      const latest = log.records.at(-1)?.checkpoint;
+      if (latest) this.followed(latest);
+      const checkpoint = this.checkpointValue;
       let prev = checkpoint.hash;
       let after: { revision: number; seq: number } | undefined;
       let checked = 0;

@@ -3,17 +3,22 @@
 // store's wake-up only says when to look) and turns each revision's history entries back into
 // the changes they record, so the live state, its indexes, the claim books and the leases of
 // this replica stay current, and its watchers see every revision, in order, exactly once.
+// It also learns the store's checkpoint (another replica compacted), and tells the lag
+// (follow-lag.ts) each time it reaches the head it read.
 //
 // Owns: turning logged revisions into state changes, and the catch-up loop. It never runs at
 // the same time as a batch of this replica's own writes: the group commit calls `catchUp`
 // between batches (group-commit.ts), so a revision is applied either as this replica's own
 // commit or as followed, never both.
 //
-// May call: live state (`addDescriptor`, `apply`, `committed`), the store's RevisionLog.
+// May call: live state (`addDescriptor`, `apply`, `committed`), the store's RevisionLog, the
+// lag, the clock.
 
+import type { Clock } from './clock.ts';
+import type { FollowLag } from './follow-lag.ts';
 import type { DescriptorEntry, LiveDevice, LiveHost, LiveState, StateChange } from './live-state.ts';
 import { validateDescriptor } from './validate.ts';
-import { claimIdOfEntry, type ClaimRecord, type DeviceRecord, type HistoryRecord, type LoggedRevision, type RevisionLog } from './store.ts';
+import { claimIdOfEntry, type Checkpoint, type ClaimRecord, type DeviceRecord, type HistoryRecord, type LoggedRevision, type RevisionLog } from './store.ts';
 
 /** Revisions read from the log per query. */
 const PAGE = 500;
@@ -21,6 +26,10 @@ const PAGE = 500;
 /** Told of each followed change, for the concerns beside the live state (leases, claims). */
 export interface FollowObserver {
   followed(change: FollowedChange, host: LiveHost | undefined, removed: LiveHost | undefined): void;
+  /** The store's latest checkpoint, read with each page of the log (it moves when a server compacts). */
+  checkpoint(checkpoint: Checkpoint): void;
+  /** The log can no longer bring this server up to date (called once): it must load the registry again. */
+  broken(error: Error): void;
 }
 
 /** One host's part of a followed revision. */
@@ -37,7 +46,11 @@ export class Follower {
     private readonly log: RevisionLog,
     private readonly state: LiveState,
     private readonly observer: FollowObserver,
+    private readonly lag: FollowLag,
+    private readonly clock: Clock,
   ) {}
+
+  private brokenError: Error | undefined;
 
   /**
    * Applies every revision committed after the live state's, up to the store's head, calling
@@ -46,7 +59,22 @@ export class Follower {
    */
   async catchUp(publish: (revision: LoggedRevision) => void): Promise<void> {
     for (;;) {
+      const at = this.clock.now();
       const page = await this.log.readAfter(this.state.revision, this.state.highestDescriptorId, PAGE);
+      if (page.checkpoint.revision > this.state.revision) {
+        // The history between this server's revision and the checkpoint is gone: the log can
+        // no longer bring it up to date. Only loading the registry again can (a restart).
+        const error = new Error(
+          `this server holds revision ${this.state.revision}, but another server compacted the history up to revision ` +
+            `${page.checkpoint.revision}: it cannot follow the registry any more and must load it again (restart)`,
+        );
+        if (!this.brokenError) {
+          this.brokenError = error;
+          this.observer.broken(error);
+        }
+        throw error;
+      }
+      this.observer.checkpoint(page.checkpoint);
       for (const stored of page.descriptors) {
         if (this.state.descriptorEntryById(stored.id)) continue;
         this.state.addDescriptor({ id: stored.id, descriptor: validateDescriptor(JSON.parse(stored.key)), devices: new Set() });
@@ -56,7 +84,10 @@ export class Follower {
         this.apply(revision);
         publish(revision);
       }
-      if (page.revisions.length < PAGE) return;
+      if (page.revisions.length < PAGE) {
+        this.lag.observed(page.head, at);
+        return;
+      }
     }
   }
 

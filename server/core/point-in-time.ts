@@ -6,7 +6,9 @@
 // and the last four views are cached.
 //
 // Owns: the past-view cache. May call: the store's `firstChangesAfter` and `revisionAt`, the
-// live state's reads, the audit's checkpoint.
+// live state's reads, the audit's checkpoint. After reading history it asks the audit to
+// refresh the checkpoint (another server sharing the store may have compacted meanwhile) and
+// refuses a revision that is now below it, so an answer is never built on partial history.
 
 import { DomainError, invalidArgument, notFound } from './errors.ts';
 import type { Descriptor } from './model.ts';
@@ -92,7 +94,7 @@ export class PointInTime {
   constructor(
     private readonly store: RegistryStore,
     private readonly state: LiveState,
-    private readonly history: { readonly checkpoint: Checkpoint },
+    private readonly history: { readonly checkpoint: Checkpoint; refresh(): Promise<void> },
   ) {}
 
   /** Resolves `as_of_revision` / `as_of_time` to a revision the registry can answer at. */
@@ -124,17 +126,37 @@ export class PointInTime {
       this.store.firstChangesAfter({ revision, hostId, deviceId }),
       this.store.firstChangesAfter({ revision, hostId, deviceId: '' }),
     ]);
-    // Memory now reflects exactly what the store held when it answered (calls are in order).
-    let record: DeviceRecord | undefined;
-    if (first) record = first.before?.kind === 'device' ? first.before.device : undefined;
-    else record = this.state.findDevice(hostId, deviceId)?.record;
-    if (!record) throw new DomainError('NOT_FOUND', `${name} did not exist at revision ${revision}`, { metadata: { resource: name } });
+    // Memory now reflects exactly what the store held when it answered (calls are in order):
+    // read it before any other await.
+    const record: DeviceRecord | undefined = first
+      ? first.before?.kind === 'device'
+        ? first.before.device
+        : undefined
+      : this.state.findDevice(hostId, deviceId)?.record;
     const host = hostChange ? (hostChange.before?.kind === 'host' ? hostChange.before.host : undefined) : this.state.findHost(hostId)?.record;
+    await this.stillAnswerable(revision);
+    if (!record) throw new DomainError('NOT_FOUND', `${name} did not exist at revision ${revision}`, { metadata: { resource: name } });
     return { record, name, descriptor: this.state.descriptorById(record.descriptorId), budgets: host?.budgets ?? [] };
   }
 
+  /**
+   * Refuses `revision` if history it needs was compacted away while it was read (by another
+   * server sharing the store, or by this one): what the read found may be incomplete.
+   */
+  private async stillAnswerable(revision: number): Promise<void> {
+    await this.history.refresh();
+    const checkpoint = this.history.checkpoint.revision;
+    if (revision < checkpoint) throw compacted(revision, checkpoint);
+  }
+
   /** The whole registry as it was at `revision`; the last few views are kept. */
-  viewAt(revision: number): Promise<PastView> {
+  async viewAt(revision: number): Promise<PastView> {
+    const view = await this.cachedView(revision);
+    await this.stillAnswerable(revision);
+    return view;
+  }
+
+  private cachedView(revision: number): Promise<PastView> {
     let view = this.views.get(revision);
     if (!view) {
       view = this.build(revision);

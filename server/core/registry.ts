@@ -29,6 +29,7 @@ import type { BackupResult, Checkpoint, CompactionResult, HistoryQuery, HistoryR
 import { DomainError } from './errors.ts';
 import type { WriteOrigin } from './write-planning.ts';
 import { Follower } from './follower.ts';
+import { FollowLag, type FollowLagReading } from './follow-lag.ts';
 import type { RevisionLog } from './store.ts';
 
 export { DEFAULT_LEASE_TTL_MS, isLeaseExpiry, SERVER_ACTOR } from './leases.ts';
@@ -42,6 +43,7 @@ export type { DeviceRef, ReadView } from './read-view.ts';
 export type { WriteOrigin } from './write-planning.ts';
 export type { ClaimListQuery, ClaimResult } from './claims-registry.ts';
 export type { PlacementAnswer } from './placement-finder.ts';
+export type { FollowLagReading } from './follow-lag.ts';
 
 /** The registry's sizes and counters since start, as metrics read them. */
 export interface RegistryGauges {
@@ -63,6 +65,11 @@ export interface RegistryOptions {
   readonly leaseTtlMs?: number;
   /** The log of a store that other servers write too (replicas): followed to stay current. */
   readonly followLog?: RevisionLog;
+  /**
+   * Called once if this server can no longer follow the shared store (another server compacted
+   * history it had not followed yet): it must load the registry again, that is, restart.
+   */
+  readonly onFollowBroken?: (error: Error) => void;
 }
 
 export class Registry {
@@ -75,6 +82,8 @@ export class Registry {
   private readonly finder: TargetFinder;
   private readonly current: CurrentView;
   private readonly claims: Claims;
+  /** How far behind the shared store this server is; undefined when it is the store's only writer. */
+  private lag: FollowLag | undefined;
   /** What FindTargets and WatchTargets count of live claims. */
   private readonly claimCounts: ClaimCounts = {
     claimed: (hostId, deviceId) => this.claims.claimedOn(hostId, deviceId),
@@ -106,19 +115,39 @@ export class Registry {
       },
       claims,
     );
+    this.audit = new Audit(store, this.state, clock, loaded.checkpoint, options.followLog);
     if (options.followLog) {
-      const follower = new Follower(options.followLog, this.state, {
-        followed(change, host, removed) {
-          leases.followed(change, host, removed);
-          claims.followed(change, removed);
+      const audit = this.audit;
+      const lag = new FollowLag(clock, () => this.state.revision);
+      this.lag = lag;
+      const follower = new Follower(
+        options.followLog,
+        this.state,
+        {
+          followed(change, host, removed) {
+            leases.followed(change, host, removed);
+            claims.followed(change, removed);
+          },
+          checkpoint(checkpoint) {
+            audit.followed(checkpoint);
+          },
+          broken(error) {
+            options.onFollowBroken?.(error);
+          },
         },
-      });
+        lag,
+        clock,
+      );
       this.writes.follow(follower);
       options.followLog.onAdvance(() => this.writes.wake());
+      options.followLog.onHead((head, ageMs) => {
+        lag.observed(head, clock.now() - ageMs);
+        // Behind a head the store already reported (a catch-up that failed half-way): try again.
+        if (head > this.state.revision) this.writes.wake();
+      });
     }
     this.leases.connect(this.writes);
     this.claims.connect(this.writes);
-    this.audit = new Audit(store, this.state, clock, loaded.checkpoint);
     this.pointInTime = new PointInTime(store, this.state, this.audit);
     this.finder = new TargetFinder(this.state, this.verdicts, this.claimCounts);
     this.current = new CurrentView(this.state, this.finder);
@@ -141,9 +170,25 @@ export class Registry {
     return this.audit.checkpoint;
   }
 
+  /**
+   * Learns the checkpoint of a store other servers compact too (a read of history just made
+   * may have missed what they removed); at once for a store this server alone compacts.
+   */
+  refreshCheckpoint(): Promise<void> {
+    return this.audit.refresh();
+  }
+
   /** The oldest revision a watch may start from. */
   get oldestRevision(): number {
     return this.audit.checkpoint.revision + 1;
+  }
+
+  /**
+   * How far behind the shared store this server is (a replica over PostgreSQL); undefined for a
+   * server that is its store's only writer, which is never behind.
+   */
+  followLag(): FollowLagReading | undefined {
+    return this.lag?.reading();
   }
 
   get leaseTtlMs(): number {

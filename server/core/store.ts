@@ -206,6 +206,17 @@ export interface CompactionLog {
   readonly broken: string | undefined;
 }
 
+/**
+ * Where a compacted store's history starts: what a copy must record first so that the copied
+ * history chains to the same checkpoint and the copy shows the same compactions.
+ */
+export interface CompactedStart {
+  /** Every compaction record, oldest first; the last one's checkpoint is where history starts. */
+  readonly records: readonly CompactionRecord[];
+  /** The revision at the last cut, which compaction keeps (so as_of_time can resolve to it). */
+  readonly cut: { readonly revision: number; readonly time: number; readonly actor: string; readonly reason: string };
+}
+
 export interface HistoryQuery {
   readonly hostId: string | undefined;
   /** With hostId: one device; undefined: the host and all its devices. */
@@ -276,6 +287,14 @@ export interface RegistryStore {
   compact(request: CompactionRequest): Promise<CompactionResult>;
   /** The compaction records, their chain checked. */
   compactions(): Promise<CompactionLog>;
+  /** Where this store's history starts; undefined when it was never compacted. */
+  compactedStart(): Promise<CompactedStart | undefined>;
+  /**
+   * Makes an empty store start where a compacted one does (`devcompat store copy`): records its
+   * compaction records and the revision at its cut, and moves the chain's head to the
+   * checkpoint, so that the history committed next chains to it. Refused unless the store is empty.
+   */
+  startCompacted(start: CompactedStart): Promise<void>;
   /**
    * Writes a consistent copy of the store to a new file at `path` (absolute), between two
    * commits, and says which revision and head it holds. Absent for a store with no file.
@@ -306,14 +325,30 @@ export interface RevisionLog {
     readonly head: number;
     readonly revisions: readonly LoggedRevision[];
     readonly descriptors: readonly StoredDescriptor[];
+    /** The latest checkpoint (another server may have compacted): history up to it is gone. */
+    readonly checkpoint: Checkpoint;
   }>;
-  /** Calls `listener` when another server may have committed (or the wake-up channel was re-opened). */
+  /**
+   * Calls `listener` when another server may have committed or compacted (or the wake-up
+   * channel was re-opened).
+   */
   onAdvance(listener: () => void): void;
+  /**
+   * Calls `listener` with the head each time the store reads it on its own (a periodic probe,
+   * about once a second while the store is reachable). `ageMs` is how long the read took: the
+   * head was the store's at most that long ago. What a server's lag is measured against.
+   */
+  onHead(listener: (head: number, ageMs: number) => void): void;
   /**
    * Whether this server holds the lease-expiry duty now: one server of those sharing the store
    * at a time (handed over when its holder dies), so a lease lapses once, not once per server.
    */
   holdsLeaseDuty(): boolean;
+  /**
+   * The latest checkpoint, read after every call made before this one: a read that found
+   * history missing learns whether another server compacted it away meanwhile.
+   */
+  checkpoint(): Promise<Checkpoint>;
   /** The persisted lease expiries of these hosts (renewals any server received and wrote). */
   leaseExpiries(hostIds: readonly string[]): Promise<ReadonlyMap<string, number>>;
 }

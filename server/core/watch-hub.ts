@@ -196,12 +196,16 @@ export class WatchHub {
           historyQuery({ hostId: filter.hostId, startRevision: watcher.nextRevision, limit: CATCH_UP_PAGE }),
         );
         if (watcher.cancelled) return;
-        // Compaction may have removed part of what this page should have held.
+        // Memory now reflects what the store held when it answered (taken before any other
+        // await: commits applied meanwhile are not in this page).
+        const readUpTo = this.registry.revision;
+        // Compaction may have removed part of what this page should have held (here, or
+        // through another server sharing the store).
+        await this.registry.refreshCheckpoint();
+        if (watcher.cancelled) return;
         if (watcher.nextRevision < this.registry.oldestRevision) {
           throw this.registry.compacted(watcher.nextRevision, this.registry.oldestRevision);
         }
-        // Memory now reflects what the store held when it answered.
-        const readUpTo = this.registry.revision;
         const groups = groupByRevision(entries);
         const full = entries.length >= CATCH_UP_PAGE;
         if (full && groups.length === 1) {

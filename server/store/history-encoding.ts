@@ -5,7 +5,7 @@
 
 import type { Labels } from '../core/resources.ts';
 import type { Budget } from '../core/budgets.ts';
-import type { ChainWalk, ChainWalkQuery, ClaimRecord, CompactionLog, CompactionRecord, CompactionRequest, HistoryRecord, ResourceSnapshot } from '../core/store.ts';
+import type { ChainWalk, ChainWalkQuery, ClaimRecord, CompactedStart, CompactionLog, CompactionRecord, CompactionRequest, HistoryRecord, ResourceSnapshot } from '../core/store.ts';
 import { chainHash, compactionHash, GENESIS_HASH, type ChainedColumns } from './history-chain.ts';
 
 /** One history entry as stored and chained: its columns, the hash before it and its own. */
@@ -117,6 +117,40 @@ export function compactionRecord(
  * Checks the compaction records' chain: records made before records existed (no hash) may only
  * come first; each recorded one must hash, over the one before, to its stored hash.
  */
+/**
+ * A compacted start as a store records it (startCompacted): checked to be one (the records
+ * chain, the cut is the last checkpoint), with each record's link to the one before.
+ */
+export function compactedStartRows(start: CompactedStart): { record: CompactionRecord; prevRecordHash: string }[] {
+  const last = start.records.at(-1);
+  if (!last) throw new Error('a compacted start needs at least one compaction record');
+  if (start.cut.revision !== last.checkpoint.revision) {
+    throw new Error(`the revision at the cut (${start.cut.revision}) is not the last checkpoint's (${last.checkpoint.revision})`);
+  }
+  const log = walkCompactions(start.records);
+  if (log.broken) throw new Error(`the compaction records do not chain: ${log.broken}`);
+  return start.records.map((record, i) => ({ record, prevRecordHash: lastRecordHash(start.records.slice(0, i)) }));
+}
+
+/**
+ * A copied compaction record's row values, in the order of the history_checkpoints columns
+ * (checkpoint_revision, hash, time_ms, entries_removed, actor, head_revision, head_hash,
+ * prev_record_hash, record_hash): a record made before records existed keeps its nulls.
+ */
+export function copiedCheckpointRow(record: CompactionRecord, prevRecordHash: string): unknown[] {
+  return [
+    record.checkpoint.revision,
+    record.checkpoint.hash,
+    record.time,
+    record.removed,
+    record.actor || null,
+    record.headRevision || null,
+    record.headHash || null,
+    record.recordHash ? prevRecordHash : null,
+    record.recordHash || null,
+  ];
+}
+
 export function walkCompactions(records: readonly CompactionRecord[]): CompactionLog {
   let prev = GENESIS_HASH;
   let recorded = false;

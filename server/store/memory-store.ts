@@ -14,6 +14,7 @@ import type {
   ChainWalk,
   ChainWalkQuery,
   Checkpoint,
+  CompactedStart,
   ClaimRecord,
   CompactionLog,
   CompactionRecord,
@@ -30,7 +31,7 @@ import type {
   StoreFactory,
 } from '../core/store.ts';
 import { GENESIS_HASH, type ChainedColumns } from './history-chain.ts';
-import { chainEntries, compactionRecord, decodeSnapshot, walkChain, walkCompactions } from './history-encoding.ts';
+import { chainEntries, compactedStartRows, compactionRecord, decodeSnapshot, walkChain, walkCompactions } from './history-encoding.ts';
 
 interface StoredEntry {
   readonly columns: ChainedColumns;
@@ -270,6 +271,31 @@ export class MemoryStore implements ServedStore {
 
   compactions(): Promise<CompactionLog> {
     return this.run(() => walkCompactions(this.contents.compactions));
+  }
+
+  compactedStart(): Promise<CompactedStart | undefined> {
+    return this.run(() => {
+      const last = this.contents.compactions.at(-1);
+      const cut = last && this.contents.revisions.get(last.checkpoint.revision);
+      if (!last || !cut) return undefined;
+      return { records: this.contents.compactions, cut: { revision: last.checkpoint.revision, ...cut } };
+    });
+  }
+
+  startCompacted(start: CompactedStart): Promise<void> {
+    return this.run(() => {
+      const c = this.contents;
+      if (c.revisions.size > 0 || c.compactions.length > 0) throw new Error('the store is not empty: only an empty store can start at a checkpoint');
+      const rows = compactedStartRows(start);
+      const { revision, time, actor, reason } = start.cut;
+      this.contents = {
+        ...c,
+        revisions: new Map([[revision, { time, actor, reason }]]),
+        checkpoints: rows.map(({ record }) => record.checkpoint),
+        compactions: rows.map(({ record }) => record),
+        head: rows.at(-1)!.record.checkpoint.hash,
+      };
+    });
   }
 
   close(): Promise<void> {

@@ -22,6 +22,7 @@ import {
   type Checkpoint,
   type CommitBatch,
   type CommitResult,
+  type CompactedStart,
   type CompactionLog,
   type CompactionRecord,
   type CompactionRequest,
@@ -37,7 +38,7 @@ import {
   type StoredDescriptor,
 } from '../core/store.ts';
 import { chainedColumns, GENESIS_HASH } from './history-chain.ts';
-import { chainEntries, compactionRecord, lastRecordHash, walkChain, walkCompactions } from './history-encoding.ts';
+import { chainEntries, compactedStartRows, compactionRecord, copiedCheckpointRow, lastRecordHash, walkChain, walkCompactions } from './history-encoding.ts';
 import type { MigrationReport } from './migrate.ts';
 import { writeBatch } from './postgres-batch.ts';
 import { migratePostgres } from './postgres-migrate.ts';
@@ -98,6 +99,9 @@ export class PostgresStore implements ServedStore, RevisionLog {
   private tail: Promise<unknown> = Promise.resolve();
   private readonly failureListeners: ((error: Error) => void)[] = [];
   private readonly advanceListeners: (() => void)[] = [];
+  private readonly headListeners: ((head: number, ageMs: number) => void)[] = [];
+  /** The latest checkpoint revision this process has read: a higher one means another replica compacted. */
+  private checkpointSeen = 0;
   private failure: Error | undefined;
   private closed = false;
   /** The highest revision this process has seen committed: a head below it is a rollback. */
@@ -156,6 +160,10 @@ export class PostgresStore implements ServedStore, RevisionLog {
     this.advanceListeners.push(listener);
   }
 
+  onHead(listener: (head: number, ageMs: number) => void): void {
+    this.headListeners.push(listener);
+  }
+
   onReachability(listener: (reachable: boolean, detail: string) => void): void {
     this.reachabilityListeners.push(listener);
   }
@@ -205,15 +213,22 @@ export class PostgresStore implements ServedStore, RevisionLog {
   }
 
   /**
-   * Every second the listening connection is asked for the head: a database that went away
-   * without closing the connection is noticed, and a lost notification costs at most a second.
+   * Every second the listening connection is asked for the head and the latest checkpoint: a
+   * database that went away without closing the connection is noticed, a lost notification
+   * (of a commit or a compaction) costs at most a second, and the head read is reported to the
+   * lag (`onHead`). A probe that hangs reports nothing, so the replica's lag grows.
    */
   private probeSoon(client: pg.Client): void {
     this.probe = setTimeout(() => {
       if (this.closed || this.listener !== client) return;
-      client.query('SELECT revision FROM registry_head').then(
+      const sent = Date.now();
+      const probe = 'SELECT revision, (SELECT COALESCE(MAX(checkpoint_revision), 0) FROM history_checkpoints) AS checkpoint FROM registry_head';
+      client.query(probe).then(
         async (result) => {
-          if ((result.rows[0]?.revision ?? 0) > this.highestSeen) this.wake();
+          const head = (result.rows[0]?.revision as number | undefined) ?? 0;
+          const checkpoint = (result.rows[0]?.checkpoint as number | undefined) ?? 0;
+          if (head > this.highestSeen || checkpoint > this.checkpointSeen) this.wake();
+          if (!this.closed) for (const listener of this.headListeners) listener(head, Date.now() - sent);
           if (!this.duty) await this.claimDuty(client).catch(() => undefined);
           this.probeSoon(client);
         },
@@ -231,6 +246,14 @@ export class PostgresStore implements ServedStore, RevisionLog {
 
   holdsLeaseDuty(): boolean {
     return this.duty && !this.closed;
+  }
+
+  checkpoint(): Promise<Checkpoint> {
+    return this.run(async (client) => {
+      const checkpoint = await lastCheckpoint(client);
+      this.checkpointSeen = Math.max(this.checkpointSeen, checkpoint.revision);
+      return checkpoint;
+    });
   }
 
   leaseExpiries(hostIds: readonly string[]): Promise<ReadonlyMap<string, number>> {
@@ -331,6 +354,7 @@ export class PostgresStore implements ServedStore, RevisionLog {
         const devices = (await client.query('SELECT * FROM devices ORDER BY host_id, device_id')).rows;
         const claims = (await client.query('SELECT * FROM claims ORDER BY create_revision, host_id, claim_id')).rows;
         const checkpoint = await lastCheckpoint(client);
+        this.checkpointSeen = Math.max(this.checkpointSeen, checkpoint.revision);
         return {
           revision: head.revision,
           revisionTime: head.time_ms,
@@ -382,7 +406,7 @@ export class PostgresStore implements ServedStore, RevisionLog {
     revision: number,
     descriptorId: number,
     limit: number,
-  ): Promise<{ head: number; revisions: LoggedRevision[]; descriptors: StoredDescriptor[] }> {
+  ): Promise<{ head: number; revisions: LoggedRevision[]; descriptors: StoredDescriptor[]; checkpoint: Checkpoint }> {
     return this.run((client) =>
       PostgresStore.transaction(client, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async () => {
         const head = (await client.query('SELECT revision FROM registry_head')).rows[0] as { revision: number };
@@ -395,7 +419,9 @@ export class PostgresStore implements ServedStore, RevisionLog {
             descriptorId,
           ])
         ).rows as StoredDescriptor[];
-        if (revisions.length === 0) return { head: head.revision, revisions: [], descriptors };
+        const checkpoint = await lastCheckpoint(client);
+        this.checkpointSeen = Math.max(this.checkpointSeen, checkpoint.revision);
+        if (revisions.length === 0) return { head: head.revision, revisions: [], descriptors, checkpoint };
         const rows = (
           await client.query('SELECT * FROM history WHERE revision > $1 AND revision <= $2 ORDER BY revision, seq', [
             revision,
@@ -415,7 +441,7 @@ export class PostgresStore implements ServedStore, RevisionLog {
           hash = entries.at(-1)?.hash ?? hash ?? '';
           logged.push({ revision: r, time: time_ms, headHash: hash, entries: entries.map((row) => historyFromRow(row, row.hash)) });
         }
-        return { head: head.revision, revisions: logged, descriptors };
+        return { head: head.revision, revisions: logged, descriptors, checkpoint };
       }),
     );
   }
@@ -528,6 +554,9 @@ export class PostgresStore implements ServedStore, RevisionLog {
              prev_record_hash, record_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
           [request.revision, hash, record.time, removed, record.actor, record.headRevision, record.headHash, lastRecordHash(previous), record.recordHash],
         );
+        // The other replicas learn the new checkpoint at this wake-up (their probe catches a lost one).
+        await client.query('SELECT pg_notify($1, $2)', [CHANNEL, `compacted ${request.revision}`]);
+        this.checkpointSeen = Math.max(this.checkpointSeen, request.revision);
         return { checkpoint: record.checkpoint, removed, record };
       }),
     );
@@ -535,6 +564,44 @@ export class PostgresStore implements ServedStore, RevisionLog {
 
   compactions(): Promise<CompactionLog> {
     return this.run(async (client) => walkCompactions(await compactionRecords(client)));
+  }
+
+  compactedStart(): Promise<CompactedStart | undefined> {
+    return this.run((client) =>
+      PostgresStore.transaction(client, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async () => {
+        const records = await compactionRecords(client);
+        const last = records.at(-1);
+        if (!last) return undefined;
+        const cut = (await client.query('SELECT time_ms, actor, reason FROM revisions WHERE revision = $1', [last.checkpoint.revision])).rows[0] as
+          | { time_ms: number; actor: string; reason: string }
+          | undefined;
+        if (!cut) return undefined;
+        return { records, cut: { revision: last.checkpoint.revision, time: cut.time_ms, actor: cut.actor, reason: cut.reason } };
+      }),
+    );
+  }
+
+  startCompacted(start: CompactedStart): Promise<void> {
+    const rows = compactedStartRows(start);
+    return this.run((client) =>
+      PostgresStore.transaction(client, 'BEGIN', async () => {
+        const head = (await client.query('SELECT revision FROM registry_head FOR UPDATE')).rows[0] as { revision: number };
+        const checkpoints = (await client.query('SELECT 1 FROM history_checkpoints LIMIT 1')).rowCount ?? 0;
+        if (head.revision !== 0 || checkpoints > 0) throw new Error('the store is not empty: only an empty store can start at a checkpoint');
+        for (const { record, prevRecordHash } of rows) {
+          await client.query(
+            `INSERT INTO history_checkpoints (checkpoint_revision, hash, time_ms, entries_removed, actor, head_revision, head_hash,
+               prev_record_hash, record_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+            copiedCheckpointRow(record, prevRecordHash),
+          );
+        }
+        const { revision, time, actor, reason } = start.cut;
+        await client.query('INSERT INTO revisions (revision, time_ms, actor, reason) VALUES ($1, $2, $3, $4)', [revision, time, actor, reason]);
+        await client.query('UPDATE registry_head SET revision = $1, time_ms = $2, hash = $3', [revision, time, rows.at(-1)!.record.checkpoint.hash]);
+        this.highestSeen = Math.max(this.highestSeen, revision);
+        this.checkpointSeen = Math.max(this.checkpointSeen, revision);
+      }),
+    );
   }
 
   async close(): Promise<void> {

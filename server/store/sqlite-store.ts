@@ -13,6 +13,7 @@ import type {
   Durability,
   ChainWalkQuery,
   Checkpoint,
+  CompactedStart,
   CompactionLog,
   CompactionRecord,
   CompactionRequest,
@@ -27,7 +28,7 @@ import type {
   LoadedState,
 } from '../core/store.ts';
 import { chainedColumns, chainHash, GENESIS_HASH } from './history-chain.ts';
-import { chainEntries, compactionRecord, lastRecordHash, walkChain, walkCompactions } from './history-encoding.ts';
+import { chainEntries, compactedStartRows, compactionRecord, copiedCheckpointRow, lastRecordHash, walkChain, walkCompactions } from './history-encoding.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 import { openDatabase } from './open-database.ts';
 import { SingleWriterLock } from './single-writer-lock.ts';
@@ -389,6 +390,31 @@ export class SqliteStore {
     return walkCompactions(this.compactionRecords());
   }
 
+  compactedStart(): CompactedStart | undefined {
+    const records = this.compactionRecords();
+    const last = records.at(-1);
+    if (!last) return undefined;
+    const cut = this.statements.revisionRow.get(last.checkpoint.revision) as { time_ms: number; actor: string; reason: string } | undefined;
+    if (!cut) return undefined;
+    return { records, cut: { revision: last.checkpoint.revision, time: cut.time_ms, actor: cut.actor, reason: cut.reason } };
+  }
+
+  startCompacted(start: CompactedStart): void {
+    const s = this.statements;
+    const rows = compactedStartRows(start);
+    this.db.transaction(() => {
+      if (s.anyRevision.get() || this.compactionRecords().length > 0) {
+        throw new Error('the store is not empty: only an empty store can start at a checkpoint');
+      }
+      for (const { record, prevRecordHash } of rows) {
+        s.insertCheckpoint.run(...copiedCheckpointRow(record, prevRecordHash));
+      }
+      s.insertRevision.run(start.cut.revision, start.cut.time, start.cut.actor, start.cut.reason);
+    })();
+    this.head = rows.at(-1)!.record.checkpoint.hash;
+    this.anchorHead(start.cut.revision, this.head);
+  }
+
   private compactionRecords(): CompactionRecord[] {
     const rows = this.statements.allCheckpoints.all() as {
       revision: number;
@@ -530,6 +556,8 @@ function prepareStatements(db: Database.Database) {
     allHosts: db.prepare('SELECT * FROM hosts ORDER BY host_id'),
     allDevices: db.prepare(ALL_DEVICES),
     insertRevision: db.prepare('INSERT INTO revisions (revision, time_ms, actor, reason) VALUES (?, ?, ?, ?)'),
+    revisionRow: db.prepare('SELECT time_ms, actor, reason FROM revisions WHERE revision = ?'),
+    anyRevision: db.prepare('SELECT 1 FROM revisions LIMIT 1'),
     insertDescriptor: db.prepare(
       `INSERT INTO descriptors (descriptor_id, descriptor_key, vendor, device_api, type, software_version)
        VALUES (@id, @key, @vendor, @device_api, @type, @software_version)`,

@@ -53,6 +53,10 @@ function handle(request: StoreRequest): unknown {
       return store.compact(argument as Parameters<SqliteStore['compact']>[0]);
     case 'compactions':
       return store.compactions();
+    case 'compactedStart':
+      return store.compactedStart();
+    case 'startCompacted':
+      return store.startCompacted(argument as Parameters<SqliteStore['startCompacted']>[0]);
     case 'backup':
       return store.backup(argument as string);
     case 'close':

@@ -12,6 +12,7 @@ import type {
   ChainWalk,
   ChainWalkQuery,
   CommitBatch,
+  CompactedStart,
   CommitResult,
   CompactionLog,
   CompactionRequest,
@@ -41,6 +42,8 @@ export type StoreMethod =
   | 'verifyChain'
   | 'compact'
   | 'compactions'
+  | 'compactedStart'
+  | 'startCompacted'
   | 'backup'
   | 'close';
 
@@ -197,6 +200,14 @@ export class WorkerStore implements ServedStore {
 
   compactions(): Promise<CompactionLog> {
     return this.call('compactions');
+  }
+
+  compactedStart(): Promise<CompactedStart | undefined> {
+    return this.call('compactedStart');
+  }
+
+  startCompacted(start: CompactedStart): Promise<void> {
+    return this.call('startCompacted', start);
   }
 
   backup(path: string): Promise<BackupResult> {

@@ -90,10 +90,16 @@ export class QuietReplicasLog implements RevisionLog {
   constructor(private readonly registry: () => Registry) {}
 
   async readAfter(): ReturnType<RevisionLog['readAfter']> {
-    return { head: this.registry().revision, revisions: [], descriptors: [] };
+    return { head: this.registry().revision, revisions: [], descriptors: [], checkpoint: this.registry().checkpoint };
   }
 
   onAdvance(): void {}
+
+  onHead(): void {}
+
+  async checkpoint() {
+    return this.registry().checkpoint;
+  }
 
   holdsLeaseDuty(): boolean {
     return this.holdsDuty;

@@ -41,6 +41,8 @@ export class InProcessStore implements RegistryStore {
   verifyChain = async (query: Parameters<RegistryStore['verifyChain']>[0]) => this.sqlite.verifyChain(query);
   compact = async (request: Parameters<RegistryStore['compact']>[0]) => this.sqlite.compact(request);
   compactions = async () => this.sqlite.compactions();
+  compactedStart = async () => this.sqlite.compactedStart();
+  startCompacted = async (start: Parameters<RegistryStore['startCompacted']>[0]) => this.sqlite.startCompacted(start);
   close = async () => this.sqlite.close();
 }
 

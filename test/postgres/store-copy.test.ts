@@ -1,12 +1,13 @@
 // `devcompat store copy <from> <to>` (issue 13): a registry copied from SQLite to PostgreSQL and
 // back keeps its revision, its whole history and its chain: a server on the copy serves the
 // same hosts and history with the same head, and its chain verifies. An unempty target is
-// refused and left as it was.
+// refused and left as it was. A compacted registry is copied from its checkpoint, with its
+// compaction records, and verifies with the same head and the same oldest revision.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import path from 'node:path';
 import { DevcompatClient, type SyncHostRequest } from '../../client/client.ts';
-import { historyQuery } from '../../server/core/store.ts';
+import { historyQuery, type StoreFactory } from '../../server/core/store.ts';
 import { startServer, type RunningServer } from '../../server/server.ts';
 import { postgresStore } from '../../server/store/postgres-store.ts';
 import { CLI, run } from '../helpers/cli.ts';
@@ -22,6 +23,23 @@ async function snapshot(server: RunningServer) {
   // Budgets hold a Map (consumption), which JSON.stringify of the record leaves empty: listed apart.
   const budgets = registry.findHost('budgeted')?.record.budgets?.map((budget) => ({ ...budget, consumption: [...budget.consumption] }));
   return { revision: registry.revision, head: registry.headHash, history, hosts, budgets, verified: await registry.verifyHistory(undefined) };
+}
+
+/** `devcompat store copy from to`, as a user runs it; it must succeed. */
+async function copyWithCli(t: ExecutionContext, from: string, to: string) {
+  const copied = await run(process.execPath, [CLI, 'store', 'copy', from, to], { timeoutMs: 120_000 });
+  t.is(copied.code, 0, copied.stderr);
+  return copied;
+}
+
+/** A snapshot of the registry a server on `store` (PostgreSQL) or `dbPath` (SQLite) serves, and its oldest revision. */
+async function servedSnapshot(options: { store?: StoreFactory; dbPath: string }) {
+  const server = await startServer({ address: '127.0.0.1:0', leaseTtlMs: 3_600_000, ...options });
+  try {
+    return { ...(await snapshot(server)), oldest: server.registry.oldestRevision };
+  } finally {
+    await server.close();
+  }
 }
 
 test('store copy: SQLite to PostgreSQL and back, with the same revision, history, state and chain head; a non-empty target is refused', async (t) => {
@@ -77,4 +95,33 @@ test('store copy: SQLite to PostgreSQL and back, with the same revision, history
   const refused = await run(process.execPath, [CLI, 'store', 'copy', `sqlite:${sqlitePath}`, url], { timeoutMs: 120_000 });
   t.not(refused.code, 0);
   t.regex(refused.stderr, /is not empty/);
+});
+
+test('store copy of a compacted registry: the checkpoint and compaction records are copied first, and the copy verifies with the same head, both ways', async (t) => {
+  const dir = tempDir(t);
+  const sqlitePath = path.join(dir, 'compacted.db');
+  const source = await startServer({ address: '127.0.0.1:0', dbPath: sqlitePath, leaseTtlMs: 3_600_000 });
+  const client = new DevcompatClient({ address: source.address, actor: 'alice', reason: 'copy test' });
+  for (let i = 0; i < 10; i++) {
+    await client.syncHost({ name: `h${i % 3}`, devices: [{ device_id: 'gpu0', descriptor: gpu(`2.${i}.0`) }] } as SyncHostRequest);
+  }
+  await client.compactHistory('3');
+  await client.compactHistory('6');
+  client.close();
+  const before = await snapshot(source);
+  await source.close();
+  t.is(before.verified.checkpoint.revision, 6);
+  t.deepEqual(before.verified.compactions.map((record) => record.checkpoint.revision), [3, 6]);
+  t.is(before.history.length, 4, 'history after the checkpoint: revisions 7 to 10');
+
+  const url = await testDatabase(t);
+  const copied = await copyWithCli(t, `sqlite:${sqlitePath}`, url);
+  t.regex(copied.stdout, new RegExp(`copied revision ${before.revision} .*head ${before.head}`));
+  const there = await servedSnapshot({ dbPath: 'unused', store: postgresStore({ url }) });
+  t.deepEqual(there, { ...before, oldest: 7 }, 'same revision, head, history, state, checkpoint, compaction records and oldest revision on PostgreSQL');
+  t.true(there.verified.intact);
+
+  const backPath = path.join(dir, 'back.db');
+  await copyWithCli(t, url, `sqlite:${backPath}`);
+  t.deepEqual(await servedSnapshot({ dbPath: backPath }), { ...before, oldest: 7 }, 'and the same back on SQLite');
 });

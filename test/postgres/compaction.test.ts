@@ -1,0 +1,114 @@
+// Compaction seen by every replica (issue 13): history compacted through one replica (`devcompat
+// audit compact`, as an operator does; `--retain` takes the same path) is learned by the others
+// without a restart, so on each of them a point-in-time read or a watch start below the new
+// oldest revision answers OUT_OF_RANGE naming the oldest available, exactly as on the replica
+// that compacted; what is left still answers, and the chain verifies from the new checkpoint.
+// A replica that was behind the cut (history it had not followed is gone) stops, to be
+// restarted, rather than serve a registry it cannot bring up to date.
+
+import test from 'ava';
+import * as grpc from '@grpc/grpc-js';
+import { type SyncHostRequest } from '../../client/client.ts';
+import { postgresStore } from '../../server/store/postgres-store.ts';
+import { CLI, run } from '../helpers/cli.ts';
+import { rejectsWith } from '../helpers/integration.ts';
+import { testDatabase } from '../helpers/postgres.ts';
+import { startTestServer } from '../helpers/server.ts';
+import { throughProxy } from '../helpers/tcp-proxy.ts';
+import { eventually, rawClients, unaryCall, WatchRecorder } from '../helpers/watch.ts';
+
+const GPU = (version: string) => ({ vendor: 'nvidia', device_api: 'vfio-pci', type: 'nvidia-a10-4q', software_version: version });
+const host = (name: string, version: string) => ({ name, devices: [{ device_id: 'gpu0', descriptor: GPU(version) }] }) as SyncHostRequest;
+const SRC = 'hosts/src/devices/gpu0';
+
+test('a compaction through one replica reaches the others without restart: OUT_OF_RANGE naming the oldest revision there too', async (t) => {
+  const url = await testDatabase(t);
+  const compacting = await startTestServer(t, { store: postgresStore({ url }) });
+  const other = await startTestServer(t, { store: postgresStore({ url }) });
+  const idle = await startTestServer(t, { store: postgresStore({ url }) });
+  const replicas = [compacting, other].map((replica) => {
+    const raw = rawClients(replica.server.address);
+    t.teardown(() => raw.close());
+    return { ...replica, raw };
+  });
+  let last = 0;
+  for (let i = 0; i < 8; i++) last = Number((await compacting.client.syncHost(host('src', `1.${i}.0`))).revision); // revisions 1 to 8
+  t.true(await other.server.registry.reachRevision(last, 10_000));
+  t.true(await idle.server.registry.reachRevision(last, 10_000));
+
+  // Before: the other replica answers as of revision 2, and a watch from 2.
+  const early = await unaryCall(replicas[1].raw.registry, 'GetDevice', { name: SRC, as_of_revision: '2' });
+  t.is(early.device.descriptor.software_version, '1.1.0');
+  const fromTwo = new WatchRecorder(replicas[1].raw.watch, { start_revision: 2 });
+  await fromTwo.waitFor((w) => w.revisions.length === last - 1);
+  fromTwo.cancel();
+
+  const compacted = await run(process.execPath, [CLI, '--address', compacting.server.address, 'audit', 'compact', '--revision', '5'], {
+    timeoutMs: 60_000,
+  });
+  t.is(compacted.code, 0, compacted.stderr);
+  t.is(compacting.server.registry.oldestRevision, 6);
+
+  // At once, without waiting for the other replica to hear of it: a read there that finds
+  // history missing checks the checkpoint before answering.
+  for (const [i, replica] of replicas.entries()) {
+    const which = i === 0 ? 'the compacting replica' : 'the other replica';
+    const gone = await rejectsWith(t, unaryCall(replica.raw.registry, 'GetDevice', { name: SRC, as_of_revision: '2' }), grpc.status.OUT_OF_RANGE, which);
+    t.is(gone.reason, 'REVISION_COMPACTED', which);
+    t.is(gone.metadata.oldest_revision, '5', `${which}: the state at the cut is the oldest a read can ask for`);
+    const atCut = await unaryCall(replica.raw.registry, 'GetDevice', { name: SRC, as_of_revision: '5' });
+    t.is(atCut.device.descriptor.software_version, '1.4.0', which);
+
+    const old = new WatchRecorder(replica.raw.watch, { start_revision: 3 });
+    await old.waitFor((w) => w.ended);
+    t.is(old.error?.code, grpc.status.OUT_OF_RANGE, which);
+    t.is(old.error?.metadata.oldest_revision, '6', which);
+    t.regex(old.error!.message, /oldest revision available is 6/, which);
+    const kept = new WatchRecorder(replica.raw.watch, { start_revision: 6 });
+    await kept.waitFor((w) => w.revisions.length === last - 5);
+    t.deepEqual(kept.revisions, [6, 7, 8], which);
+    kept.cancel();
+
+    const verified = await unaryCall(replica.raw.history, 'VerifyHistory', {});
+    t.true(verified.intact, `${which}: ${JSON.stringify(verified.broken)}`);
+    t.is(verified.checkpoint_revision, '5', which);
+    t.is(verified.head_hash, compacting.server.registry.headHash, which);
+  }
+
+  // A replica nobody reads through learns it at its next wake-up (the compaction's NOTIFY, or
+  // the probe within a second).
+  await eventually(() => idle.server.registry.oldestRevision === 6, 20_000, 'the idle replica to learn the checkpoint');
+  const idleRaw = rawClients(idle.server.address);
+  t.teardown(() => idleRaw.close());
+  const idleVerified = await unaryCall(idleRaw.history, 'VerifyHistory', {});
+  t.true(idleVerified.intact);
+  t.is(idleVerified.checkpoint_revision, '5');
+});
+
+test('a replica behind a compaction (history it had not followed is gone) stops, to be restarted; restarted, it loads the registry and serves', async (t) => {
+  const url = await testDatabase(t);
+  const writer = await startTestServer(t, { store: postgresStore({ url }) });
+  const { proxy, url: viaProxy } = await throughProxy(t, url);
+  let fatal: (error: Error) => void = () => undefined;
+  const stopped = new Promise<Error>((resolve) => (fatal = resolve));
+  const laggard = await startTestServer(t, { store: postgresStore({ url: viaProxy }), onFatal: (error) => fatal(error) });
+  for (let i = 0; i < 3; i++) await writer.client.syncHost(host('src', `1.${i}.0`));
+  t.true(await laggard.server.registry.reachRevision(3, 10_000));
+
+  // The laggard hears nothing while the writer writes on and compacts past where it is.
+  proxy.stall();
+  let last = 0;
+  for (let i = 3; i < 6; i++) last = Number((await writer.client.syncHost(host('src', `1.${i}.0`))).revision);
+  await writer.client.compactHistory('5');
+  proxy.resume();
+
+  const error = await stopped;
+  t.regex(error.message, /holds revision 3, but another server compacted the history up to revision 5/);
+  t.is(laggard.server.registry.revision, 3, 'it applied nothing it could not follow');
+
+  const restarted = await startTestServer(t, { store: postgresStore({ url }) });
+  t.is(restarted.server.registry.revision, last);
+  t.is(restarted.server.registry.headHash, writer.server.registry.headHash);
+  t.is(restarted.server.registry.oldestRevision, 6);
+  t.is((await restarted.client.getDevice(SRC)).descriptor.software_version, '1.5.0');
+});
