@@ -27,7 +27,9 @@ export async function openCore(
 ): Promise<CoreRig> {
   const store = options.store ?? new MemoryStore();
   const clock = options.clock ?? new ManualClock();
-  const registry = await Registry.open(store, { clock, leaseTtlMs: options.leaseTtlMs ?? 3_600_000, followLog: options.followLog });
+  // A store of a SharedMemory brings its log: the registry follows the other servers' writes.
+  const followLog = options.followLog ?? store.log;
+  const registry = await Registry.open(store, { clock, leaseTtlMs: options.leaseTtlMs ?? 3_600_000, followLog });
   const changes: RevisionChange[] = [];
   registry.subscribe((change) => changes.push(change));
   return {
