@@ -20,7 +20,8 @@
 // Calls to one MemoryStore run one at a time, in the order they are made, each after the
 // previous one finished (as the worker store's do): a read made after a commit was requested
 // sees that commit. Each call is atomic over the shared contents (one synchronous step), as a
-// transaction is. A test can make commits fail (`failCommits`) to see what the core does then.
+// transaction is. A test can make commits fail (`failCommits`) to see what the core does then,
+// or hold the calls (`pause`) to act while one is in flight.
 
 import type {
   ChainWalk,
@@ -156,6 +157,17 @@ export class MemoryStore implements ServedStore {
   /** Test hook: the next `count` commits fail with `error` and change nothing. */
   failCommits(error: Error, count = 1): void {
     this.commitFailures = { error, remaining: count };
+  }
+
+  /**
+   * Test hook: a slow store. Calls made from now on wait (in order) until the returned
+   * function is called, so a test can act while a commit or a read of the log is in flight.
+   */
+  pause(): () => void {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    this.tail = this.tail.then(() => gate);
+    return release;
   }
 
   /** A memory store does not fail on its own. */
