@@ -89,6 +89,9 @@ test('a lapse is not written by a replica without the duty, however late', async
   await a.catchUp();
   b.startLeases(); // the duty holder (a) checks nothing: its leases are not started
   clock.advance(20 * TTL);
+  // A check that went on without the duty would read the persisted renewals and then queue the
+  // lapse: the first write waits that read out, the second comes after such a lapse.
+  await settled(b, 'h');
   await settled(b, 'h');
   t.true(b.findHost('h')!.record.reachable);
   t.deepEqual(await lapses(b, 'h'), []);
@@ -184,6 +187,36 @@ test('a host deleted through another replica is followed: its lease is forgotten
   clock.advance(10 * TTL);
   await settled(a, 'kept');
   t.is(a.revision, 4, 'the deleted host never lapses');
+  await a.close();
+  await b.close();
+});
+
+test('a host deleted and created again while the duty holder reads the renewals is not expired: the lapse was of the old one', async (t) => {
+  const { memory, rigs, clock } = await openReplicas(2, { leaseTtlMs: TTL });
+  const [a, b] = rigs.map((rig) => rig.registry);
+  const start = clock.now();
+  await a.syncHost(syncOf('h'), ORIGIN);
+  a.startLeases();
+  await b.catchUp();
+  // Another replica deletes the host and creates it again; this one has not followed yet.
+  memory.dropWakeups = true;
+  clock.advanceTo(start + 100);
+  await b.deleteHost('h', undefined, ORIGIN);
+  await b.syncHost(syncOf('h'), ORIGIN);
+  // Its catch-up is held in the store, and the check at the end of the old host's grace
+  // reads the renewals after it: by then the host is the new one, whose lease runs.
+  const release = rigs[0].store.pause();
+  const caughtUp = a.catchUp();
+  await new Promise(setImmediate);
+  clock.advanceTo(start + TTL + GRACE);
+  release();
+  await caughtUp;
+  await settled(a, 'h');
+  await settled(a, 'h');
+  t.true(a.findHost('h')!.record.reachable, 'the new host keeps its lease');
+  t.is(a.findHost('h')!.record.createRevision, 3);
+  t.deepEqual(await lapses(a, 'h'), []);
+  memory.dropWakeups = false;
   await a.close();
   await b.close();
 });
