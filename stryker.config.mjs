@@ -22,13 +22,15 @@ const GROUPS = {
     mutate: ['server/store/history-chain.ts'],
     tests: ['test/history-chain.test.ts'],
   },
+  // core-replicas and core-replica-leases: the replica code (following, the stale-batch re-plan,
+  // the shared lease duty), on registries over one shared memory store.
   leases: {
     mutate: ['server/core/leases.ts'],
-    tests: ['test/core-leases.test.ts'],
+    tests: ['test/core-leases.test.ts', 'test/core-replica-leases.test.ts', 'test/core-replicas.test.ts'],
   },
   pipeline: {
     mutate: ['server/core/group-commit.ts'],
-    tests: ['test/core-group-commit.test.ts', 'test/core-leases.test.ts', 'test/core-claims-registry.test.ts'],
+    tests: ['test/core-group-commit.test.ts', 'test/core-replicas.test.ts', 'test/core-leases.test.ts', 'test/core-claims-registry.test.ts'],
   },
   planning: {
     mutate: ['server/core/write-planning.ts'],

@@ -6,8 +6,7 @@
 import test from 'ava';
 import { DomainError } from '../server/core/errors.ts';
 import { isLeaseExpiry, SHARED_LEASE_GRACE_MS } from '../server/core/leases.ts';
-import type { Registry, RevisionChange } from '../server/core/registry.ts';
-import { historyOf, openCore, ORIGIN, QuietReplicasLog, settled, syncOf, type CoreRig } from './helpers/core.ts';
+import { historyOf, nextChange, openCore, ORIGIN, QuietReplicasLog, settled, syncOf, type CoreRig } from './helpers/core.ts';
 
 const TTL = 1000;
 
@@ -469,16 +468,6 @@ test('a lapsed host is written once: later checks leave it alone until it comes 
 // persisted. The checks skip their scan until a lease is due, and the grace is part of "due":
 // a host lapsed but in its grace, or one the holder could not expire yet, must still make the
 // following checks run.
-
-/** Resolves with the next revision the registry publishes. */
-function nextChange(registry: Registry): Promise<RevisionChange> {
-  return new Promise((resolve) => {
-    const unsubscribe = registry.subscribe((change) => {
-      unsubscribe();
-      resolve(change);
-    });
-  });
-}
 
 async function openReplica() {
   let rig: CoreRig | undefined;

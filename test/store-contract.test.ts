@@ -7,10 +7,10 @@
 
 import test, { type ExecutionContext } from 'ava';
 import path from 'node:path';
-import { claimEntryId, historyQuery, type ClaimRecord, type CommitBatch, type DeviceRecord, type HistoryQuery, type HistoryRecord, type HostRecord, type RegistryStore } from '../server/core/store.ts';
+import { claimEntryId, historyQuery, StaleBatchError, type ClaimRecord, type CommitBatch, type DeviceRecord, type HistoryQuery, type HistoryRecord, type HostRecord, type RegistryStore, type ServedStore } from '../server/core/store.ts';
 import { EMPTY_BATCH } from '../server/core/write-planning.ts';
 import { GENESIS_HASH } from '../server/store/history-chain.ts';
-import { MemoryStore } from '../server/store/memory-store.ts';
+import { MemoryStore, SharedMemory } from '../server/store/memory-store.ts';
 import { WorkerStore } from '../server/store/worker-store.ts';
 import { tempDir } from './helpers/server.ts';
 import { PostgresStore } from '../server/store/postgres-store.ts';
@@ -470,3 +470,96 @@ for (const impl of STORES.filter((candidate) => candidate.name !== 'memory')) {
     t.is(again.devices[0].capacity, again.devices[1].capacity, 'equal capacities: one object');
   });
 }
+
+// Stores several servers write (replicas): the RevisionLog and the stale-batch refusal, on the
+// memory store's SharedMemory and, under `npm run test:postgres`, on two PostgreSQL stores over
+// one database. Each server follows the others through its own store.
+interface SharedStoresUnderTest {
+  readonly name: string;
+  open(t: ExecutionContext): Promise<[ServedStore, ServedStore]>;
+}
+
+const SHARED_STORES: readonly SharedStoresUnderTest[] = [
+  {
+    name: 'memory',
+    async open() {
+      const shared = new SharedMemory();
+      return [shared.open(), shared.open()];
+    },
+  },
+  ...(TEST_POSTGRES
+    ? [
+        {
+          name: 'postgres',
+          async open(t: ExecutionContext): Promise<[ServedStore, ServedStore]> {
+            const url = await testDatabase(t);
+            const first = await PostgresStore.open({ url });
+            t.teardown(() => first.close());
+            const second = await PostgresStore.open({ url });
+            t.teardown(() => second.close());
+            return [first, second];
+          },
+        },
+      ]
+    : []),
+];
+
+for (const impl of SHARED_STORES) {
+  const shared = (title: string, body: (t: ExecutionContext, a: ServedStore, b: ServedStore) => Promise<void>) =>
+    test(`${impl.name} shared: ${title}`, async (t) => body(t, ...(await impl.open(t))));
+
+  shared('a server reads the revisions another committed, in order, paged, with their head hashes and new descriptors', async (t, a, b) => {
+    t.truthy(a.log && b.log, 'each store of a shared one has a revision log');
+    const heads = [];
+    for (let revision = 1; revision <= 3; revision++) heads.push(...(await a.commit(createHost(revision))).heads);
+    const all = await b.log!.readAfter(0, 0, 100);
+    t.is(all.head, 3);
+    t.deepEqual(all.descriptors, [{ id: 1, key: DESCRIPTOR_KEY }]);
+    t.deepEqual(all.revisions.map((r) => [r.revision, r.time, r.headHash]), heads.map((h) => [h.revision, T0 + h.revision * 1000, h.hash]));
+    t.deepEqual(all.revisions[1].entries, await a.listHistory(historyQuery({ startRevision: 2, endRevision: 2, limit: 10 })));
+    const page = await b.log!.readAfter(1, 1, 1);
+    t.deepEqual(page.revisions.map((r) => r.revision), [2], 'at most `limit` revisions, after the one given');
+    t.deepEqual(page.descriptors, [], 'descriptors above the id given only');
+    t.is(page.head, 3);
+    t.deepEqual((await b.log!.readAfter(3, 1, 100)).revisions, [], 'nothing after the head');
+  });
+
+  shared('a batch planned against an older head is refused (StaleBatchError) and changes nothing; against the head it is written', async (t, a, b) => {
+    await a.commit({ ...createHost(1), baseRevision: 0 });
+    const stale = await t.throwsAsync(b.commit({ ...createHost(2), newDescriptors: [], baseRevision: 0 }));
+    t.true(stale instanceof StaleBatchError);
+    t.is((stale as StaleBatchError).head, 1);
+    t.deepEqual((await b.load()).hosts.map((host) => host.hostId), ['h1'], 'the stale batch wrote nothing');
+    await b.commit({ ...createHost(2), baseRevision: 1 });
+    const loaded = await a.load();
+    t.is(loaded.revision, 2);
+    t.deepEqual(loaded.hosts.map((host) => host.hostId), ['h1', 'h2']);
+  });
+
+  shared("a commit wakes the other server; one server holds the lease duty; lease expiries persisted by one are read by the other", async (t, a, b) => {
+    const woken = new Promise<void>((resolve) => b.log!.onAdvance(resolve));
+    await a.commit(createHost(1));
+    await woken;
+    t.is([a, b].filter((store) => store.log!.holdsLeaseDuty()).length, 1, 'exactly one holds the duty');
+    await a.commit(batch({ leases: [{ hostId: 'h1', expireTime: T0 + 5000 }, { hostId: 'gone', expireTime: T0 }] }));
+    t.deepEqual([...(await b.log!.leaseExpiries(['h1', 'gone', 'h2']))], [['h1', T0 + 5000]]);
+  });
+}
+
+test('memory shared: the lease duty passes to the next open store when its holder closes; wake-ups can be lost, and re-opening wakes everyone', async (t) => {
+  const memory = new SharedMemory();
+  const [a, b, c] = [memory.open(), memory.open(), memory.open()];
+  t.deepEqual([a, b, c].map((store) => store.log!.holdsLeaseDuty()), [true, false, false]);
+  await a.close();
+  t.deepEqual([a, b, c].map((store) => store.log!.holdsLeaseDuty()), [false, true, false]);
+  let wakes = 0;
+  c.log!.onAdvance(() => wakes++);
+  memory.dropWakeups = true;
+  await b.commit(createHost(1));
+  await new Promise(setImmediate);
+  t.is(wakes, 0, 'a lost wake-up');
+  t.is((await c.log!.readAfter(0, 0, 10)).head, 1, 'the log is the truth');
+  memory.dropWakeups = false;
+  t.is(wakes, 1);
+  t.false(new MemoryStore().log !== undefined, 'a store of its own has no log');
+});

@@ -180,7 +180,7 @@ export class GroupCommit {
     }
     const batch = this.planBatch();
     if (batch) {
-      this.committing = this.commit(batch.plans, batch.newDescriptors, batch.revision, batch.lastTime).then(() => undefined).finally(() => {
+      this.committing = this.commit(batch.plans, batch.newDescriptors, batch.revision, batch.lastTime).finally(() => {
         this.committing = undefined;
         if (this.pending.length > 0) this.scheduleFlush();
       });
@@ -212,8 +212,8 @@ export class GroupCommit {
     for (const waiter of waiters) waiter.resolve();
     const batch = this.planBatch();
     if (!batch) return;
-    const stale = await this.commit(batch.plans, batch.newDescriptors, batch.revision, batch.lastTime);
-    if (stale) this.catchUpWanted = true;
+    // A stale batch's writes are back in the queue: the flush that follows catches up first.
+    await this.commit(batch.plans, batch.newDescriptors, batch.revision, batch.lastTime);
   }
 
   private publishFollowed(logged: LoggedRevision): void {
@@ -276,7 +276,7 @@ export class GroupCommit {
     newDescriptors: Map<string, DescriptorEntry>,
     revision: number,
     revisionTime: number,
-  ): Promise<boolean> {
+  ): Promise<void> {
     const plans = planned.map(({ plan }) => plan);
     let heads: CommitResult['heads'];
     try {
@@ -285,10 +285,10 @@ export class GroupCommit {
       if (error instanceof StaleBatchError && this.follower) {
         // Planned against a state another server has moved past: plan again after catching up.
         this.pending.unshift(...planned.map(({ plan, settle }) => ({ request: plan.write, settle })));
-        return true;
+        return;
       }
       for (const { settle } of planned) settle.reject(error);
-      return false;
+      return;
     }
     for (const entry of usedDescriptors(plans, newDescriptors)) this.state.addDescriptor(entry);
     for (const plan of plans) {
@@ -308,7 +308,6 @@ export class GroupCommit {
       for (const listener of this.listeners) listener(change);
     }
     for (const { plan, settle } of planned) settle.resolve(this.resultOf(plan) as never);
-    return false;
   }
 
   private resultOf(plan: Plan): SyncResult | DeleteResult | StateResult | ClaimResult {

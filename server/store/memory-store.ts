@@ -6,9 +6,22 @@
 // rolled-back transaction would. History is encoded and chained as every store does
 // (history-encoding.ts), so its chain heads equal SQLite's for the same writes.
 //
-// Calls run one at a time, in the order they are made, each after the previous one finished
-// (as the worker store's do): a read made after a commit was requested sees that commit.
-// A test can make commits fail (`failCommits`) to see what the core does then.
+// Several servers can share one memory store, as replicas share one PostgreSQL database:
+// `SharedMemory` holds the contents, and each `open()` gives one server its own MemoryStore
+// over them, with the RevisionLog the PostgreSQL store has (server/core/store.ts): the
+// revisions the others committed (`readAfter`), a wake-up after every commit that wrote a
+// revision (`onAdvance`; a hint, which a test can have lost), one lease-expiry duty holder at
+// a time (the earliest-opened store still open: closing it, as a replica dies, hands the duty
+// to the next), and the lease expiries any of them persisted. A batch planned against a
+// revision that is no longer the head is refused with StaleBatchError (CommitBatch.baseRevision),
+// so the core plans it again after catching up. This lets the core's fast tests run two or
+// three registries over one store with a manual clock, no database server.
+//
+// Calls to one MemoryStore run one at a time, in the order they are made, each after the
+// previous one finished (as the worker store's do): a read made after a commit was requested
+// sees that commit. Each call is atomic over the shared contents (one synchronous step), as a
+// transaction is. A test can make commits fail (`failCommits`) to see what the core does then,
+// or hold the calls (`pause`) to act while one is in flight.
 
 import type {
   ChainWalk,
@@ -27,9 +40,13 @@ import type {
   HistoryRecord,
   HostRecord,
   LoadedState,
+  LoggedRevision,
+  RevisionLog,
   ServedStore,
   StoreFactory,
+  StoredDescriptor,
 } from '../core/store.ts';
+import { StaleBatchError } from '../core/store.ts';
 import { GENESIS_HASH, type ChainedColumns } from './history-chain.ts';
 import { chainEntries, compactedStartRows, compactionRecord, decodeSnapshot, walkChain, walkCompactions } from './history-encoding.ts';
 
@@ -53,12 +70,12 @@ interface Contents {
   readonly checkpoints: Checkpoint[];
   readonly compactions: CompactionRecord[];
   readonly head: string;
+  /** The head revision: the highest ever committed (compaction keeps it). */
+  readonly revision: number;
 }
 
-const deviceKey = (hostId: string, deviceId: string) => `${hostId}\u0000${deviceId}`;
-
-export class MemoryStore implements ServedStore {
-  private contents: Contents = {
+function emptyContents(): Contents {
+  return {
     revisions: new Map(),
     descriptors: new Map(),
     hosts: new Map(),
@@ -69,16 +86,89 @@ export class MemoryStore implements ServedStore {
     checkpoints: [],
     compactions: [],
     head: GENESIS_HASH,
+    revision: 0,
   };
+}
+
+/** What the stores over one memory share: the contents, and who is open on them. */
+class Backend {
+  contents: Contents = emptyContents();
+  /** The open stores of a SharedMemory, oldest first (the first holds the lease duty). */
+  readonly members: MemoryStore[] = [];
+  /** Test hook (SharedMemory.dropWakeups): wake-ups are lost while true. */
+  dropWakeups = false;
+}
+
+/**
+ * One memory store several servers share (replicas in one process): `open()` gives each its
+ * own MemoryStore, with a RevisionLog, over the same contents.
+ */
+export class SharedMemory {
+  private readonly backend = new Backend();
+
+  /** A store for one more server, on the shared contents (it takes the lease duty if no open store holds it). */
+  open(): MemoryStore {
+    const store = new MemoryStore(this.backend);
+    this.backend.members.push(store);
+    return store;
+  }
+
+  /**
+   * Test hook: while true, commits wake no one (a lost notification); each server still reads
+   * the log before its own next batch. Setting it back to false wakes every open store, as a
+   * re-opened wake-up channel does.
+   */
+  get dropWakeups(): boolean {
+    return this.backend.dropWakeups;
+  }
+
+  set dropWakeups(drop: boolean) {
+    this.backend.dropWakeups = drop;
+    if (!drop) for (const member of [...this.backend.members]) member.wake();
+  }
+}
+
+const deviceKey = (hostId: string, deviceId: string) => `${hostId}\u0000${deviceId}`;
+
+export class MemoryStore implements ServedStore {
+  private readonly backend: Backend;
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
   private commitFailures: { error: Error; remaining: number } | undefined;
+  private readonly advanceListeners: (() => void)[] = [];
   /** How many commits were made (refused ones included). */
   commits = 0;
+  /** Present on a store of a SharedMemory: the log the other servers' writes are followed in. */
+  readonly log?: RevisionLog;
+
+  /** A store of its own; `SharedMemory.open()` makes one shared with other servers. */
+  constructor(backend?: Backend) {
+    this.backend = backend ?? new Backend();
+    if (backend) this.log = this.revisionLog();
+  }
+
+  private get contents(): Contents {
+    return this.backend.contents;
+  }
+
+  private set contents(next: Contents) {
+    this.backend.contents = next;
+  }
 
   /** Test hook: the next `count` commits fail with `error` and change nothing. */
   failCommits(error: Error, count = 1): void {
     this.commitFailures = { error, remaining: count };
+  }
+
+  /**
+   * Test hook: a slow store. Calls made from now on wait (in order) until the returned
+   * function is called, so a test can act while a commit or a read of the log is in flight.
+   */
+  pause(): () => void {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    this.tail = this.tail.then(() => gate);
+    return release;
   }
 
   /** A memory store does not fail on its own. */
@@ -87,11 +177,9 @@ export class MemoryStore implements ServedStore {
   load(): Promise<LoadedState> {
     return this.run(() => {
       const c = this.contents;
-      const revisions = [...c.revisions.keys()];
-      const last = revisions.length > 0 ? Math.max(...revisions) : 0;
       return {
-        revision: last,
-        revisionTime: c.revisions.get(last)?.time ?? 0,
+        revision: c.revision,
+        revisionTime: c.revisions.get(c.revision)?.time ?? 0,
         descriptors: [...c.descriptors].sort(([a], [b]) => a - b).map(([id, key]) => ({ id, key })),
         hosts: [...c.hosts.values()].sort((a, b) => compare(a.hostId, b.hostId)).map(copy),
         devices: [...c.devices.values()]
@@ -114,6 +202,9 @@ export class MemoryStore implements ServedStore {
         throw failure.error;
       }
       const c = this.contents;
+      // As the PostgreSQL store: a batch planned against an older head than the store's now
+      // (another server committed meanwhile) is refused, to be planned again.
+      if (batch.baseRevision !== undefined && batch.baseRevision !== c.revision) throw new StaleBatchError(c.revision);
       const next: Contents = {
         revisions: new Map(c.revisions),
         descriptors: new Map(c.descriptors),
@@ -125,6 +216,7 @@ export class MemoryStore implements ServedStore {
         checkpoints: c.checkpoints,
         compactions: c.compactions,
         head: c.head,
+        revision: c.revision,
       };
       for (const entry of batch.history) {
         if (c.revisions.has(entry.revision)) refuse(`revision ${entry.revision} is already written`);
@@ -178,7 +270,10 @@ export class MemoryStore implements ServedStore {
           refuse(`history entry ${columns.revision}/${columns.seq} is not after the last one`);
         }
       }
-      this.contents = { ...next, history: [...c.history, ...chained.entries], head: chained.head };
+      const revision = Math.max(c.revision, batch.history.at(-1)?.revision ?? 0);
+      this.contents = { ...next, history: [...c.history, ...chained.entries], head: chained.head, revision };
+      // As PostgreSQL's NOTIFY after a commit that wrote a revision: every server is told, after the commit.
+      if (batch.history.length > 0) setImmediate(() => this.wakeAll());
       return { heads: chained.heads };
     });
   }
@@ -301,7 +396,66 @@ export class MemoryStore implements ServedStore {
   close(): Promise<void> {
     return this.run(() => {
       this.closed = true;
+      const members = this.backend.members;
+      if (members.includes(this)) members.splice(members.indexOf(this), 1);
     });
+  }
+
+  /** Calls this store's wake-up listeners (nothing once closed or while wake-ups are dropped). */
+  wake(): void {
+    if (this.closed || this.backend.dropWakeups) return;
+    for (const listener of this.advanceListeners) listener();
+  }
+
+  private wakeAll(): void {
+    for (const member of [...this.backend.members]) member.wake();
+  }
+
+  /** The RevisionLog of a shared store (the PostgreSQL store's, over the shared contents). */
+  private revisionLog(): RevisionLog {
+    return {
+      readAfter: (revision, descriptorId, limit) => this.run(() => this.readAfter(revision, descriptorId, limit)),
+      onAdvance: (listener) => {
+        this.advanceListeners.push(listener);
+      },
+      // The oldest open store holds the duty; when it closes (its server died), the next does.
+      holdsLeaseDuty: () => !this.closed && this.backend.members[0] === this,
+      leaseExpiries: (hostIds) =>
+        this.run(() => {
+          const leases = this.contents.leases;
+          return new Map(hostIds.flatMap((hostId) => (leases.has(hostId) ? [[hostId, leases.get(hostId)!] as const] : [])));
+        }),
+    };
+  }
+
+  private readAfter(
+    after: number,
+    descriptorId: number,
+    limit: number,
+  ): { head: number; revisions: LoggedRevision[]; descriptors: StoredDescriptor[] } {
+    const c = this.contents;
+    const revisions = [...c.revisions]
+      .filter(([revision]) => revision > after)
+      .sort(([a], [b]) => a - b)
+      .slice(0, limit);
+    const descriptors = [...c.descriptors]
+      .filter(([id]) => id > descriptorId)
+      .sort(([a], [b]) => a - b)
+      .map(([id, key]) => ({ id, key }));
+    const byRevision = new Map<number, StoredEntry[]>();
+    for (const entry of c.history) {
+      const list = byRevision.get(entry.columns.revision);
+      if (list) list.push(entry);
+      else if (entry.columns.revision > after) byRevision.set(entry.columns.revision, [entry]);
+    }
+    let hash: string | undefined;
+    const logged = revisions.map(([revision, { time }]): LoggedRevision => {
+      const entries = byRevision.get(revision) ?? [];
+      // A revision whose entries were compacted away keeps the head of the one before ('' at first), as PostgreSQL's log does.
+      hash = entries.at(-1)?.hash ?? hash ?? '';
+      return { revision, time, headHash: hash, entries: entries.map(recordOf) };
+    });
+    return { head: c.revision, revisions: logged, descriptors };
   }
 
   private checkpoint(): Checkpoint {

@@ -4,7 +4,7 @@
 import { ManualClock } from '../../server/core/clock.ts';
 import { Registry, type RevisionChange } from '../../server/core/registry.ts';
 import { validateSyncHost, type SyncHostCommand } from '../../server/core/resources.ts';
-import { MemoryStore } from '../../server/store/memory-store.ts';
+import { MemoryStore, SharedMemory } from '../../server/store/memory-store.ts';
 import { historyQuery, type RevisionLog } from '../../server/core/store.ts';
 import type { BudgetInput } from '../../server/core/budgets.ts';
 
@@ -27,7 +27,9 @@ export async function openCore(
 ): Promise<CoreRig> {
   const store = options.store ?? new MemoryStore();
   const clock = options.clock ?? new ManualClock();
-  const registry = await Registry.open(store, { clock, leaseTtlMs: options.leaseTtlMs ?? 3_600_000, followLog: options.followLog });
+  // A store of a SharedMemory brings its log: the registry follows the other servers' writes.
+  const followLog = options.followLog ?? store.log;
+  const registry = await Registry.open(store, { clock, leaseTtlMs: options.leaseTtlMs ?? 3_600_000, followLog });
   const changes: RevisionChange[] = [];
   registry.subscribe((change) => changes.push(change));
   return {
@@ -40,6 +42,29 @@ export async function openCore(
       return openCore({ leaseTtlMs: again.leaseTtlMs ?? options.leaseTtlMs, store, clock, followLog: options.followLog });
     },
   };
+}
+
+/**
+ * `count` registries over one shared memory store (replicas of one database, as over
+ * PostgreSQL), on one manual clock: each follows the others' writes through its store's log.
+ * The first opened holds the lease duty.
+ */
+export async function openReplicas(count: number, options: { leaseTtlMs?: number } = {}): Promise<{ memory: SharedMemory; clock: ManualClock; rigs: CoreRig[] }> {
+  const memory = new SharedMemory();
+  const clock = new ManualClock();
+  const rigs: CoreRig[] = [];
+  for (let i = 0; i < count; i++) rigs.push(await openCore({ ...options, store: memory.open(), clock }));
+  return { memory, clock, rigs };
+}
+
+/** Resolves with the next revision the registry publishes. */
+export function nextChange(registry: Registry): Promise<RevisionChange> {
+  return new Promise((resolve) => {
+    const unsubscribe = registry.subscribe((change) => {
+      unsubscribe();
+      resolve(change);
+    });
+  });
 }
 
 /** A sync of host `name` with the given device ids (all the same GPU unless told). */
