@@ -136,6 +136,7 @@ export class MemoryStore implements ServedStore {
   private closed = false;
   private commitFailures: { error: Error; remaining: number } | undefined;
   private readonly advanceListeners: (() => void)[] = [];
+  private readonly headListeners: ((head: number, ageMs: number) => void)[] = [];
   /** How many commits were made (refused ones included). */
   commits = 0;
   /** Present on a store of a SharedMemory: the log the other servers' writes are followed in. */
@@ -360,6 +361,8 @@ export class MemoryStore implements ServedStore {
       // The revision at the cut stays, so as_of_time can still resolve to it.
       const revisions = new Map([...c.revisions].filter(([r]) => r >= revision));
       this.contents = { ...c, history: kept, revisions, checkpoints: [...c.checkpoints, record.checkpoint], compactions: [...c.compactions, record] };
+      // Servers sharing the contents learn of the new checkpoint (PostgreSQL's NOTIFY on compaction).
+      if (this.backend.members.length > 0) setImmediate(() => this.wakeAll());
       return { checkpoint: record.checkpoint, removed, record };
     });
   }
@@ -389,6 +392,7 @@ export class MemoryStore implements ServedStore {
         checkpoints: rows.map(({ record }) => record.checkpoint),
         compactions: rows.map(({ record }) => record),
         head: rows.at(-1)!.record.checkpoint.hash,
+        revision,
       };
     });
   }
@@ -405,6 +409,9 @@ export class MemoryStore implements ServedStore {
   wake(): void {
     if (this.closed || this.backend.dropWakeups) return;
     for (const listener of this.advanceListeners) listener();
+    // Memory has no periodic probe: each wake-up is also a read of the head, taken now.
+    const head = this.contents.revision;
+    for (const listener of this.headListeners) listener(head, 0);
   }
 
   private wakeAll(): void {
@@ -418,6 +425,10 @@ export class MemoryStore implements ServedStore {
       onAdvance: (listener) => {
         this.advanceListeners.push(listener);
       },
+      onHead: (listener) => {
+        this.headListeners.push(listener);
+      },
+      checkpoint: () => this.run(() => this.checkpoint()),
       // The oldest open store holds the duty; when it closes (its server died), the next does.
       holdsLeaseDuty: () => !this.closed && this.backend.members[0] === this,
       leaseExpiries: (hostIds) =>
@@ -432,7 +443,7 @@ export class MemoryStore implements ServedStore {
     after: number,
     descriptorId: number,
     limit: number,
-  ): { head: number; revisions: LoggedRevision[]; descriptors: StoredDescriptor[] } {
+  ): { head: number; revisions: LoggedRevision[]; descriptors: StoredDescriptor[]; checkpoint: Checkpoint } {
     const c = this.contents;
     const revisions = [...c.revisions]
       .filter(([revision]) => revision > after)
@@ -455,7 +466,7 @@ export class MemoryStore implements ServedStore {
       hash = entries.at(-1)?.hash ?? hash ?? '';
       return { revision, time, headHash: hash, entries: entries.map(recordOf) };
     });
-    return { head: c.revision, revisions: logged, descriptors };
+    return { head: c.revision, revisions: logged, descriptors, checkpoint: this.checkpoint() };
   }
 
   private checkpoint(): Checkpoint {
