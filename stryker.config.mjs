@@ -48,7 +48,7 @@ const GROUPS = {
   },
   rank: {
     mutate: ['server/core/rank.ts'],
-    tests: [...ENGINE_TESTS, 'test/core-reads.test.ts'],
+    tests: [...ENGINE_TESTS, 'test/core-reads.test.ts', 'test/engine-rank.test.ts'],
   },
 };
 
