@@ -32,7 +32,7 @@ const GROUPS = {
   },
   planning: {
     mutate: ['server/core/write-planning.ts'],
-    tests: ['test/core-group-commit.test.ts', 'test/core-reads.test.ts', 'test/core-claims-registry.test.ts'],
+    tests: ['test/core-group-commit.test.ts', 'test/core-reads.test.ts', 'test/core-claims-registry.test.ts', 'test/core-write-planning.test.ts'],
   },
   version: {
     mutate: ['server/core/version.ts'],
