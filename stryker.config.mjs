@@ -40,7 +40,7 @@ const GROUPS = {
   },
   values: {
     mutate: ['server/core/values.ts'],
-    tests: ENGINE_TESTS,
+    tests: [...ENGINE_TESTS, 'test/engine-values.test.ts'],
   },
   engine: {
     mutate: ['server/core/engine.ts'],
