@@ -245,3 +245,21 @@ test('hand-built descriptors (no index, no compiled range) get the same verdicts
   t.deepEqual(actual, expected);
   t.is(expected.checks.length, 4 + 5);
 });
+
+test('hand-built descriptors: a range rule without its compiled range still passes a version inside it', (t) => {
+  const strip = (d: Descriptor): Descriptor => {
+    const { index: _index, ...rest } = d;
+    const rules = new Map([...d.rules].map(([name, { compiledRange: _range, ...rule }]) => [name, rule]));
+    return { ...rest, rules };
+  };
+  const target = validateDescriptor({ ...base, rules: { iface: { op: 'COMPARE_OP_SEMVER_RANGE', range: '2.0.2 - 2.0.4 || >=2.1.0' } } });
+  for (const [version, verdict] of [
+    ['2.0.3', 'VERDICT_COMPATIBLE'],
+    ['2.1.7', 'VERDICT_COMPATIBLE'],
+    ['2.0.5', 'VERDICT_INCOMPATIBLE'],
+  ] as const) {
+    const source = validateDescriptor({ ...base, attributes: { iface: { version_value: version } } });
+    t.is(evaluate(strip(source), strip(target)).verdict, verdict, version);
+    t.is(evaluate(source, target).verdict, verdict, `${version}, validated`);
+  }
+});
