@@ -53,6 +53,12 @@ test('int64: every accepted form, the exact range, and what each refusal says', 
   for (const raw of ['', ' 1', '1 ', '+1', '1.0', '1e3', '0x10', '--1', '1-', 'one']) {
     t.deepEqual(refusal({ int_value: raw }), [notInteger], JSON.stringify(raw));
   }
+  // Only a string is read as decimal text, only a plain object as a Long: an array or an object
+  // whose text happens to be digits is not an integer.
+  const digitsArray = ['5'];
+  const digitsObject = { toString: () => '5' };
+  const arrayLikeLong = Object.assign([], { low: 5, high: 0, unsigned: false });
+  for (const raw of [digitsArray, digitsObject, arrayLikeLong]) t.deepEqual(refusal({ int_value: raw }), [notInteger]);
   for (const raw of [true, [], {}, { low: 1, high: 0 }, { low: 1, high: 0, unsigned: 'no' }, { low: '1', high: 0, unsigned: false }, { low: 1, high: '0', unsigned: false }]) {
     t.deepEqual(refusal({ int_value: raw }), [notInteger], JSON.stringify(raw));
   }
@@ -118,17 +124,37 @@ test('exactly one kind: none, two, unknown fields, and what is not an object, ea
   t.deepEqual(refusal({ int_value: 1, intvalue: 2 }), ['value.intvalue: unknown field "intvalue"']);
   t.deepEqual(json({ kind: 'int_value', int_value: 1 }), { int_value: '1' });
   t.deepEqual(refusal({ bool_value: 'x' }, 'rules["r"].values[2]'), ['rules["r"].values[2].bool_value: must be true or false']);
+  // Without a field, the error names `value`.
+  const error = t.throws(() => parseValue({ bool_value: 'x' }), { instanceOf: DomainError });
+  t.is(error?.message, 'value.bool_value: must be true or false');
 });
 
-test('compatible_types: at most 64, each refused member named', (t) => {
+test('compatible_types: at most 64; a list refused for one problem is not checked again for another', (t) => {
   const base = { vendor: 'v', device_api: 'vfio-pci', type: 't', software_version: '1.0.0' };
   const types = (n: number) => Array.from({ length: n }, (_, i) => `t${i}`);
+  const violations = (input: object) => {
+    const error = t.throws(() => validateDescriptor({ ...base, ...input }), { instanceOf: DomainError });
+    return error?.violations.map((v) => `${v.field}: ${v.description}`);
+  };
   t.is(validateDescriptor({ ...base, compatible_types: types(64) }).compatibleTypes.length, 64);
-  const error = t.throws(() => validateDescriptor({ ...base, compatible_types: types(65) }), { instanceOf: DomainError });
-  t.deepEqual(
-    error?.violations.map((v) => `${v.field}: ${v.description}`),
-    ['compatible_types: at most 64 members; got 65'],
+  t.deepEqual(violations({ compatible_types: types(65) }), ['compatible_types: at most 64 members; got 65']);
+  t.deepEqual(violations({ compatible_types: ['a', ''] }), ['compatible_types[1]: must be non-empty']);
+  // An empty member is reported only when the list is otherwise valid.
+  t.deepEqual(violations({ compatible_types: ['', ...types(64)] }), ['compatible_types: at most 64 members; got 65']);
+  t.deepEqual(violations({ compatible_types: [7, ''] }), ['compatible_types[0]: must be a string']);
+  t.deepEqual(violations({ compatible_types: ['x'.repeat(257), ''] }), ['compatible_types[0]: at most 256 characters']);
+  t.deepEqual(violations({ compatible_types: ['a\u0000', ''] }), [
+    'compatible_types[0]: must not contain control characters (NUL, newline, escape, DEL, C1)',
+  ]);
+});
+
+test('a rule value with a bad set member is refused naming the member', (t) => {
+  const base = { vendor: 'v', device_api: 'vfio-pci', type: 't', software_version: '1.0.0' };
+  const error = t.throws(
+    () => validateDescriptor({ ...base, rules: { caps: { op: 'COMPARE_OP_ONE_OF', values: [{ set_value: { values: [7] } }] } } }),
+    { instanceOf: DomainError },
   );
+  t.deepEqual(error?.violations.map((v) => `${v.field}: ${v.description}`), ['rules["caps"].values[0].set_value.values[0]: must be a string']);
 });
 
 test('EQUAL compares each kind by value: a difference in any one of them is unequal', (t) => {
