@@ -32,7 +32,14 @@ const GROUPS = {
   },
   planning: {
     mutate: ['server/core/write-planning.ts'],
-    tests: ['test/core-group-commit.test.ts', 'test/core-reads.test.ts', 'test/core-claims-registry.test.ts', 'test/core-write-planning.test.ts'],
+    // core-leases: the lapse that a renewal made stale (planState) is tested there.
+    tests: [
+      'test/core-group-commit.test.ts',
+      'test/core-reads.test.ts',
+      'test/core-claims-registry.test.ts',
+      'test/core-write-planning.test.ts',
+      'test/core-leases.test.ts',
+    ],
   },
   version: {
     mutate: ['server/core/version.ts'],

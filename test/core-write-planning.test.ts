@@ -318,3 +318,25 @@ test('only descriptors that a committed change uses are stored', async (t) => {
   t.is(new Set(loaded.devices.map((d) => d.descriptorId)).size, 2);
   await registry.close();
 });
+
+test('the change feed carries each revision\'s entries with host and device snapshots, as history lists them', async (t) => {
+  const { registry, changes } = await openCore();
+  await registry.syncHost(syncWith('a', [{ id: 'gpu0', available: 1 }, { id: 'gpu1' }]), ORIGIN); // 1
+  await registry.syncHost(syncWith('a', [{ id: 'gpu0', available: 2 }]), ORIGIN); // 2: gpu0 updated, gpu1 deleted
+  await registry.setDraining('a', true, ORIGIN); // 3
+  await registry.deleteHost('a', undefined, ORIGIN); // 4
+  const published = changes.map((change) => ({
+    revision: change.revision,
+    entries: change.entries.map((e) => [e.deviceId, e.change, e.before?.kind, e.after?.kind]),
+  }));
+  t.deepEqual(published, [
+    { revision: 1, entries: [['', 'CREATED', undefined, 'host'], ['gpu0', 'CREATED', undefined, 'device'], ['gpu1', 'CREATED', undefined, 'device']] },
+    { revision: 2, entries: [['gpu0', 'UPDATED', 'device', 'device'], ['gpu1', 'DELETED', 'device', undefined]] },
+    { revision: 3, entries: [['', 'UPDATED', 'host', 'host']] },
+    { revision: 4, entries: [['gpu0', 'DELETED', 'device', undefined], ['', 'DELETED', 'host', undefined]] },
+  ]);
+  const missing = await t.throwsAsync(registry.setDraining('a', false, ORIGIN), { instanceOf: DomainError });
+  t.is(missing?.reason, 'NOT_FOUND');
+  t.regex(missing!.message, /hosts\/a\b/, 'the refusal names the host');
+  await registry.close();
+});
