@@ -10,7 +10,7 @@ import { DomainError } from '../server/core/errors.ts';
 import type { Registry } from '../server/core/registry.ts';
 import { validateSyncHost } from '../server/core/resources.ts';
 import { historyQuery, type HistoryRecord } from '../server/core/store.ts';
-import { GPU, openCore, ORIGIN, syncOf } from './helpers/core.ts';
+import { GPU, openCore, ORIGIN, settled, syncOf } from './helpers/core.ts';
 
 const ALICE = { actor: 'alice', reason: 'boot', onBehalfOf: 'bob' };
 const NEWER = { ...GPU, software_version: '1.1.0' };
@@ -338,5 +338,24 @@ test('the change feed carries each revision\'s entries with host and device snap
   const missing = await t.throwsAsync(registry.setDraining('a', false, ORIGIN), { instanceOf: DomainError });
   t.is(missing?.reason, 'NOT_FOUND');
   t.regex(missing!.message, /hosts\/a\b/, 'the refusal names the host');
+  await registry.close();
+});
+
+test('persisting renewed leases writes the expiries and nothing else: no host, device, history or revision', async (t) => {
+  const { registry, clock, store } = await openCore({ leaseTtlMs: 10_000 });
+  await registry.syncHost(syncWith('a', [{ id: 'gpu0' }]), ORIGIN);
+  const before = await store.load();
+  registry.startLeases();
+  clock.advance(300);
+  registry.keepAlive('a');
+  clock.advance(700); // the once-a-second persist
+  await settled(registry, 'a');
+  const after = await store.load();
+  t.deepEqual([...after.leaseExpiries], [['a', clock.now() - 700 + 10_000]]);
+  t.deepEqual(after.hosts, before.hosts);
+  t.deepEqual(after.devices, before.devices);
+  t.deepEqual(after.descriptors, before.descriptors);
+  t.is(after.revision, before.revision);
+  t.is((await historyOf(registry, 'a')).length, 2);
   await registry.close();
 });
