@@ -34,7 +34,14 @@ const GROUPS = {
   },
   planning: {
     mutate: ['server/core/write-planning.ts'],
-    tests: ['test/core-group-commit.test.ts', 'test/core-reads.test.ts', 'test/core-claims-registry.test.ts'],
+    // core-leases: the lapse that a renewal made stale (planState) is tested there.
+    tests: [
+      'test/core-group-commit.test.ts',
+      'test/core-reads.test.ts',
+      'test/core-claims-registry.test.ts',
+      'test/core-write-planning.test.ts',
+      'test/core-leases.test.ts',
+    ],
   },
   version: {
     mutate: ['server/core/version.ts'],
@@ -42,7 +49,7 @@ const GROUPS = {
   },
   values: {
     mutate: ['server/core/values.ts'],
-    tests: ENGINE_TESTS,
+    tests: [...ENGINE_TESTS, 'test/engine-values.test.ts'],
   },
   engine: {
     mutate: ['server/core/engine.ts'],
@@ -50,7 +57,7 @@ const GROUPS = {
   },
   rank: {
     mutate: ['server/core/rank.ts'],
-    tests: [...ENGINE_TESTS, 'test/core-reads.test.ts'],
+    tests: [...ENGINE_TESTS, 'test/core-reads.test.ts', 'test/engine-rank.test.ts'],
   },
 };
 

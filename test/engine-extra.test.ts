@@ -245,3 +245,71 @@ test('hand-built descriptors (no index, no compiled range) get the same verdicts
   t.deepEqual(actual, expected);
   t.is(expected.checks.length, 4 + 5);
 });
+
+test('hand-built descriptors: a range rule without its compiled range still passes a version inside it', (t) => {
+  const strip = (d: Descriptor): Descriptor => {
+    const { index: _index, ...rest } = d;
+    const rules = new Map([...d.rules].map(([name, { compiledRange: _range, ...rule }]) => [name, rule]));
+    return { ...rest, rules };
+  };
+  const target = validateDescriptor({ ...base, rules: { iface: { op: 'COMPARE_OP_SEMVER_RANGE', range: '2.0.2 - 2.0.4 || >=2.1.0' } } });
+  for (const [version, verdict] of [
+    ['2.0.3', 'VERDICT_COMPATIBLE'],
+    ['2.1.7', 'VERDICT_COMPATIBLE'],
+    ['2.0.5', 'VERDICT_INCOMPATIBLE'],
+  ] as const) {
+    const source = validateDescriptor({ ...base, attributes: { iface: { version_value: version } } });
+    t.is(evaluate(strip(source), strip(target)).verdict, verdict, version);
+    t.is(evaluate(source, target).verdict, verdict, `${version}, validated`);
+  }
+});
+
+test('kind before missing, and missing on either side, for every op that needs both values', (t) => {
+  /** The reason of attribute `x` with T's rule `op`, S's value `s` and T's value `t` (absent when undefined). */
+  const reason = (op: string, s: object | undefined, tv: object | undefined, values?: object[]) => {
+    const source = validateDescriptor({ ...base, attributes: s ? { x: s } : {} });
+    const target = validateDescriptor({ ...base, attributes: tv ? { x: tv } : {}, rules: { x: { op, ...(values && { values }) } } });
+    const check = evaluate(source, target).checks.find((c) => c.attribute === 'x');
+    return check?.reason;
+  };
+  const version = { version_value: '1.2.0' };
+  const int = { int_value: 2 };
+  const set = { set_value: { values: ['a'] } };
+  // A present value of the wrong kind is KIND_MISMATCH even when the other side is missing.
+  for (const op of ['COMPARE_OP_SEMVER', 'COMPARE_OP_VERSION_GE']) {
+    t.is(reason(op, int, undefined), 'KIND_MISMATCH', `${op}: source int, target missing`);
+    t.is(reason(op, undefined, int), 'KIND_MISMATCH', `${op}: source missing, target int`);
+    t.is(reason(op, int, version), 'KIND_MISMATCH', `${op}: source int`);
+    t.is(reason(op, version, int), 'KIND_MISMATCH', `${op}: target int`);
+    t.is(reason(op, version, undefined), 'ATTRIBUTE_MISSING', `${op}: target missing`);
+    t.is(reason(op, undefined, version), 'ATTRIBUTE_MISSING', `${op}: source missing`);
+    t.is(reason(op, version, version), '', `${op}: both present`);
+  }
+  for (const op of ['COMPARE_OP_GE', 'COMPARE_OP_LE']) {
+    t.is(reason(op, undefined, int), 'ATTRIBUTE_MISSING', `${op}: source missing`);
+    t.is(reason(op, int, undefined), 'ATTRIBUTE_MISSING', `${op}: target missing`);
+  }
+  for (const op of ['COMPARE_OP_SUPERSET', 'COMPARE_OP_SUBSET']) {
+    t.is(reason(op, int, set), 'KIND_MISMATCH', `${op}: source int`);
+    t.is(reason(op, set, int), 'KIND_MISMATCH', `${op}: target int`);
+    t.is(reason(op, int, undefined), 'KIND_MISMATCH', `${op}: source int, target missing`);
+    t.is(reason(op, undefined, int), 'KIND_MISMATCH', `${op}: source missing, target int`);
+  }
+  // CLAIMABLE without values is 1:1 with the target's value: both are needed.
+  t.is(reason('COMPARE_OP_CLAIMABLE', undefined, int), 'ATTRIBUTE_MISSING', 'CLAIMABLE: source missing');
+  t.is(reason('COMPARE_OP_CLAIMABLE', int, undefined), 'ATTRIBUTE_MISSING', 'CLAIMABLE: target missing');
+  t.is(reason('COMPARE_OP_CLAIMABLE', int, int), '');
+});
+
+test('a hand-built range rule whose range does not parse fails VERSION_NOT_IN_RANGE rather than throwing', (t) => {
+  const source = validateDescriptor({ ...base, attributes: { iface: { version_value: '2.0.3' } } });
+  const target = validateDescriptor({ ...base, rules: { iface: { op: 'COMPARE_OP_SEMVER_RANGE', range: '>=2.0.0' } } });
+  const rule = target.rules.get('iface')!;
+  const { index: _index, ...rest } = target;
+  const broken: Descriptor = { ...rest, rules: new Map([['iface', { ...rule, range: '>>=2..', compiledRange: undefined }]]) };
+  const verdict = evaluate(source, broken);
+  t.deepEqual(
+    verdict.checks.filter((c) => c.result !== 'CHECK_RESULT_PASS').map((c) => [c.attribute, c.reason]),
+    [['iface', 'VERSION_NOT_IN_RANGE']],
+  );
+});
