@@ -76,3 +76,13 @@ test('the rank key decides before capacity; every distance component counts, maj
   t.true(compareRanked(near, far) < 0);
   t.true(bySortKey(near, far) < 0);
 });
+
+test('the sort key orders version distances beyond 10 digits as compareRanked does (semver allows up to 2^53 - 1)', (t) => {
+  // Semver components go up to Number.MAX_SAFE_INTEGER (16 digits): a key padded to fewer
+  // digits puts 20000000000 before 9999999999 as strings.
+  const at = (major: number): RankCandidate => ({ key: { verdictClass: 0, exact: false, distance: [major, 0, 0] }, available: 0, name: `hosts/h/devices/${major}` });
+  const candidates = [at(Number.MAX_SAFE_INTEGER), at(20_000_000_000), at(9_999_999_999), at(10), at(0)];
+  for (const a of candidates) {
+    for (const b of candidates) t.is(Math.sign(bySortKey(a, b)), Math.sign(compareRanked(a, b)), `${a.name} vs ${b.name}`);
+  }
+});

@@ -102,9 +102,11 @@ export function compareFreeThenName(
   return nameA < nameB ? -1 : nameA > nameB ? 1 : 0;
 }
 
-const PAD = 10;
-/** Free capacity is a uint32 on the wire. */
+/** A version distance component is at most a semver component, Number.MAX_SAFE_INTEGER: 16 digits. */
+const DISTANCE_DIGITS = 16;
+/** Free capacity is a uint32 on the wire: 10 digits. */
 const MAX_AVAILABLE = 4_294_967_295;
+const AVAILABLE_DIGITS = 10;
 
 /**
  * compareRanked as a string: fixed-width decimal fields, so that byte order is rank order —
@@ -113,15 +115,15 @@ const MAX_AVAILABLE = 4_294_967_295;
  * set from diffs alone.
  */
 export function rankSortKey(key: RankKey, available: number | null | undefined, name: string): string {
-  const pad = (value: number) => String(value).padStart(PAD, '0');
+  const distance = (value: number) => String(value).padStart(DISTANCE_DIGITS, '0');
   const free = Math.min(Math.max(available ?? 0, 0), MAX_AVAILABLE);
   return [
     String(key.verdictClass),
     key.exact ? '0' : '1',
-    pad(key.distance[0]),
-    pad(key.distance[1]),
-    pad(key.distance[2]),
-    pad(MAX_AVAILABLE - free),
+    distance(key.distance[0]),
+    distance(key.distance[1]),
+    distance(key.distance[2]),
+    String(MAX_AVAILABLE - free).padStart(AVAILABLE_DIGITS, '0'),
     name,
   ].join('.');
 }
