@@ -1,5 +1,5 @@
 // CPU cost of one streamed check, on each side (`npx tsx bench/stream-cpu.ts [--hosts 300]
-// [--checks 100000] [--rounds 3]`): a real server process on a small seeded fleet, the real
+// [--checks 100000] [--rounds 3] [--server-from dist|sources] [--profile dir]`): a real server process on a small seeded fleet, the real
 // client's CheckStream in this process with the bench's stream phase load (batches of 500, 8 in
 // flight). It reports CPU microseconds per check for the client (this process) and the server
 // (the child, from /proc), which stay meaningful on a loaded machine where checks/s do not.
@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DevcompatClient } from '../client/client.ts';
 import { encodeSyncRequests, pairPool, streamLoad, syncFleet, withCpu } from './load.ts';
-import { serverEntryArgs, startChild } from './processes.ts';
+import { prepareServerBuild, serverEntryArgs, startChild, type ServerBuild } from './processes.ts';
 
 const { values } = parseArgs({
   options: {
@@ -19,12 +19,14 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     seed: { type: 'string', default: '1' },
     profile: { type: 'string' },
+    'server-from': { type: 'string', default: 'dist' },
   },
 });
 const spec = { hosts: Number(values.hosts), seed: Number(values.seed) };
 const checks = Number(values.checks);
 const rounds = Number(values.rounds);
 
+prepareServerBuild(values['server-from'] as ServerBuild);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'devcompat-stream-cpu-'));
 const server = await startChild({
   name: 'devcompat server',
