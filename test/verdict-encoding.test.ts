@@ -62,3 +62,29 @@ test('the unary and stream envelopes decode to their messages', (t) => {
   t.is(stream.results[2].error.code, 5);
   t.is(stream.results[2].result, undefined);
 });
+
+test('a stream response written from cached verdicts is byte for byte the one built from encoded results', (t) => {
+  const error = { code: 5, message: 'hosts/x/devices/y not found', details: [] };
+  const answers = fixture.vectors.flatMap((vector, index) => {
+    const cached = cachedFor(vector);
+    return [
+      { id: `v${index}`, cached, revision: 42 + index, source: 'hosts/a/devices/0000:3b:00.2', target: `hosts/ü/devices/${index}` },
+      { id: '', cached, revision: 0, source: '', target: '' },
+      { id: 'é'.repeat(200), cached, revision: 2 ** 50 + index, source: '', target: `hosts/${'h'.repeat(300)}/devices/z` },
+    ];
+  });
+  const written = streamResponse([...answers, { id: 'broken', error }]).bytes;
+  const built = streamResponse([
+    ...answers.map((a) => ({ id: a.id, result: encodeResult(a.cached, a.revision, a.source, a.target) })),
+    { id: 'broken', error },
+  ]).bytes;
+  t.true(written.length > 1000);
+  t.deepEqual(written, built);
+  // And it decodes to what protobufjs encodes from the whole messages.
+  const whole = StreamResponse.encode(
+    StreamResponse.fromObject({
+      results: [...answers.map((a) => ({ id: a.id, result: resultMessage(a.cached, a.revision, a.source, a.target) })), { id: 'broken', error }],
+    }),
+  ).finish();
+  t.deepEqual(asObject(StreamResponse, written), asObject(StreamResponse, whole));
+});
