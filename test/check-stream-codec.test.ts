@@ -5,29 +5,16 @@
 // (copies, then the compiled copy). Each decoded result is a fresh object.
 
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { cachedFor, compatVectors } from './helpers/cached-verdicts.ts';
 import protobuf from 'protobufjs';
 import { decodeResponse, encodeCheck, encodeNamedCheck, encodeRequest } from '../client/check-stream-codec.ts';
 import { loadPackageDefinition } from '../proto/load.ts';
-import { evaluate } from '../server/core/engine.ts';
-import { rankKey } from '../server/core/rank.ts';
-import { validateDescriptor } from '../server/core/validate.ts';
-import type { CachedVerdict } from '../server/core/registry.ts';
 import { encodeResult, streamResponse } from '../server/grpc/verdict-encoding.ts';
 import { resultMessage } from '../server/grpc/convert.ts';
 import { toRequest } from '../client/messages.ts';
 
-const fixture = JSON.parse(readFileSync(new URL('./fixtures/compat-vectors.json', import.meta.url), 'utf8')) as {
-  vectors: { id: string; source: object; target: object }[];
-};
+const fixture = compatVectors;
 const method = (loadPackageDefinition()['devcompat.v1.CompatibilityService'] as Record<string, any>).CheckCompatibilityStream;
-
-function cachedFor(vector: { source: object; target: object }): CachedVerdict {
-  const source = validateDescriptor(vector.source);
-  const target = validateDescriptor(vector.target);
-  const verdict = evaluate(source, target);
-  return { verdict, rank: rankKey(source, target, verdict) };
-}
 
 test('requests by name encode to the loader serializer bytes', (t) => {
   const cases = [

@@ -2,30 +2,17 @@
 // exactly the message that encoding the whole result object gives, for every vector.
 
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { cachedFor, compatVectors } from './helpers/cached-verdicts.ts';
 import { protoRoot } from '../proto/load.ts';
-import { evaluate } from '../server/core/engine.ts';
-import { rankKey } from '../server/core/rank.ts';
-import { validateDescriptor } from '../server/core/validate.ts';
-import type { CachedVerdict } from '../server/core/registry.ts';
 import { resultMessage } from '../server/grpc/convert.ts';
 import { checkResponse, encodeResult, streamResponse } from '../server/grpc/verdict-encoding.ts';
 
-const fixture = JSON.parse(readFileSync(new URL('./fixtures/compat-vectors.json', import.meta.url), 'utf8')) as {
-  vectors: { id: string; source: object; target: object }[];
-};
+const fixture = compatVectors;
 const root = protoRoot();
 const Result = root.lookupType('devcompat.v1.CompatibilityResult');
 const Response = root.lookupType('devcompat.v1.CheckCompatibilityResponse');
 const StreamResponse = root.lookupType('devcompat.v1.CheckCompatibilityStreamResponse');
 const asObject = (type: typeof Result, bytes: Uint8Array) => type.toObject(type.decode(bytes), { longs: String, enums: String, defaults: true });
-
-function cachedFor(vector: { source: object; target: object }): CachedVerdict {
-  const source = validateDescriptor(vector.source);
-  const target = validateDescriptor(vector.target);
-  const verdict = evaluate(source, target);
-  return { verdict, rank: rankKey(source, target, verdict) };
-}
 
 test('pre-encoded results decode to the fully encoded message, for every vector', (t) => {
   t.true(fixture.vectors.length > 0);
