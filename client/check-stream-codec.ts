@@ -106,7 +106,7 @@ function copy(value: unknown): unknown {
  * any copy loop). Every key and string is written with JSON.stringify, so the source holds data
  * only; a template with a `__proto__` key keeps the copy loop.
  */
-function compile(value: unknown): (() => Record<string, unknown>) | undefined {
+function compile(value: unknown): () => Record<string, unknown> {
   let safe = true;
   const literal = (v: unknown): string => {
     if (v === null || typeof v !== 'object') {
@@ -122,8 +122,13 @@ function compile(value: unknown): (() => Record<string, unknown>) | undefined {
       .join(',')}}`;
   };
   const source = literal(value);
-  if (!safe) return () => copy(value) as Record<string, unknown>;
-  return new Function(`return ${source};`) as () => Record<string, unknown>;
+  const copyLoop = () => copy(value) as Record<string, unknown>;
+  if (!safe) return copyLoop;
+  try {
+    return new Function(`return ${source};`) as () => Record<string, unknown>;
+  } catch {
+    return copyLoop; // code generation disallowed (--disallow-code-generation-from-strings)
+  }
 }
 
 function readVarint(buf: Buffer, pos: number, end: number): number {
