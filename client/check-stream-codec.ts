@@ -103,29 +103,17 @@ function copy(value: unknown): unknown {
 
 /**
  * A function returning a fresh copy, as one object literal (V8 builds literals far faster than
- * any copy loop). Every key and string is written with JSON.stringify, so the source holds data
- * only; a template with a `__proto__` key keeps the copy loop.
+ * any copy loop). The literal is the template's JSON, so the source holds data only: a
+ * CompatibilityResult has no float fields (no NaN, no -0 that JSON would change) and its int64
+ * fields are strings. A `__proto__` key would set a literal's prototype instead of a property,
+ * so a template that may hold one keeps the copy loop.
  */
 function compile(value: unknown): () => Record<string, unknown> {
-  let safe = true;
-  const literal = (v: unknown): string => {
-    if (v === null || typeof v !== 'object') {
-      if (typeof v !== 'string' && typeof v !== 'boolean' && !(typeof v === 'number' && Number.isFinite(v) && !Object.is(v, -0))) safe = false;
-      return JSON.stringify(v) ?? 'undefined';
-    }
-    if (Array.isArray(v)) return `[${v.map(literal).join(',')}]`;
-    return `{${Object.keys(v)
-      .map((key) => {
-        if (key === '__proto__') safe = false;
-        return `${JSON.stringify(key)}:${literal((v as Record<string, unknown>)[key])}`;
-      })
-      .join(',')}}`;
-  };
-  const source = literal(value);
   const copyLoop = () => copy(value) as Record<string, unknown>;
-  if (!safe) return copyLoop;
+  const json = JSON.stringify(value);
+  if (json.includes('"__proto__"')) return copyLoop;
   try {
-    return new Function(`return ${source};`) as () => Record<string, unknown>;
+    return new Function(`return ${json};`) as () => Record<string, unknown>;
   } catch {
     return copyLoop; // code generation disallowed (--disallow-code-generation-from-strings)
   }
