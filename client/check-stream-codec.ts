@@ -10,8 +10,9 @@
 // descriptors except revision (4), source (6) and target (7) (server/grpc/verdict-encoding.ts).
 // The rest is decoded once into a template (protobufjs's toObject with the loader's options),
 // and each answer is a fresh copy of it (plain objects with the same keys in the same order;
-// a body seen often gets a compiled object literal) with the three fields set. The memo is bounded. Anything
-// unexpected (an error item, an unusual field, a revision beyond 2^49) is decoded by protobufjs.
+// a body seen often gets a compiled object literal) with the three fields set. The memo is
+// bounded (4,096 bodies, 8 MB of them). Anything unexpected (an error item, an unusual field, a
+// revision beyond 2^49) is decoded by protobufjs.
 
 import protobuf from 'protobufjs';
 import { PROTO_LOADER_OPTIONS, protoRoot } from '../proto/load.ts';
@@ -57,7 +58,10 @@ export function encodeRequest(checks: readonly Uint8Array[], minRevision: string
   return Buffer.from(writer.finish());
 }
 
+/** The memo's bounds: bodies, and bytes of bodies (a result's template and copy are a few times its bytes). */
 const MEMO_LIMIT = 4096;
+const MEMO_BYTES = 8 * 1024 * 1024;
+let memoBytes = 0;
 /** A body seen this many times gets a compiled factory (compiling costs more than a few copies). */
 const COMPILE_AFTER = 4;
 
@@ -76,8 +80,12 @@ function templateOf(key: string, body: Buffer): Template {
   if (template === undefined) {
     const type = typesOf().result;
     template = { value: type.toObject(type.decode(body), PROTO_LOADER_OPTIONS), hits: 0 };
-    if (templates.size >= MEMO_LIMIT) templates.clear();
+    if (templates.size >= MEMO_LIMIT || memoBytes + key.length > MEMO_BYTES) {
+      templates.clear();
+      memoBytes = 0;
+    }
     templates.set(key, template);
+    memoBytes += key.length;
   }
   return template;
 }
