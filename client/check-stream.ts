@@ -9,8 +9,8 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { decodeStatus } from '../proto/rich-status.ts';
-import type { CheckCompatibilityStreamRequest } from '../proto/generated/devcompat/v1/CheckCompatibilityStreamRequest.ts';
 import type { CheckCompatibilityStreamResponse__Output } from '../proto/generated/devcompat/v1/CheckCompatibilityStreamResponse.ts';
+import { encodeCheck, encodeNamedCheck, encodeRequest } from './check-stream-codec.ts';
 import { abortedError, type CallOptions } from './calls.ts';
 import { backoffMs, DevcompatError, mayRetry, type RetryPolicy } from './errors.ts';
 import { fromResponse, toRef, toRequest } from './messages.ts';
@@ -18,7 +18,9 @@ import { fromResponse, toRef, toRequest } from './messages.ts';
 import type { CheckItemResult, CompatibilityResult, DeviceRef, MinRevision, RevisionInput } from './types.ts';
 
 
-type Duplex = grpc.ClientDuplexStream<CheckCompatibilityStreamRequest, CheckCompatibilityStreamResponse__Output>;
+/** The call: requests are written encoded (check-stream-codec.ts), responses arrive decoded by it. */
+export type CheckStreamDuplex = grpc.ClientDuplexStream<Buffer, CheckCompatibilityStreamResponse__Output>;
+type Duplex = CheckStreamDuplex;
 
 export interface CheckStreamOptions extends CallOptions, MinRevision {
   /** Checks per message, at most (default 500). */
@@ -26,7 +28,8 @@ export interface CheckStreamOptions extends CallOptions, MinRevision {
 }
 
 interface PendingCheck {
-  readonly message: Record<string, unknown>;
+  /** The CheckItem, encoded once (a resend reuses it). */
+  readonly message: Uint8Array;
   resolve(result: CheckItemResult): void;
   reject(error: unknown): void;
 }
@@ -167,9 +170,13 @@ export class CheckStream {
     if (this.closing) return Promise.reject(new Error('the check stream is closed'));
     const id = item.id ?? `c${this.nextId++}`;
     if (this.pending.has(id)) return Promise.reject(new Error(`check id ${id} is already pending`));
-    let message: Record<string, unknown>;
+    let message: Uint8Array;
     try {
-      message = toRequest('CheckItem', { id, source: toRef(item.source), target: toRef(item.target) });
+      // Names need no strict reading (a string is a valid name field); anything else does.
+      message =
+        typeof id === 'string' && typeof item.source === 'string' && typeof item.target === 'string'
+          ? encodeNamedCheck(id, item.source, item.target)
+          : encodeCheck(toRequest('CheckItem', { id, source: toRef(item.source), target: toRef(item.target) }));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -200,13 +207,14 @@ export class CheckStream {
       return this.connect();
     }
     const floor = this.minRevision().min_revision;
-    const minRevision = floor === undefined ? {} : { min_revision: String(floor) };
+    const minRevision = floor === undefined ? undefined : String(floor);
     while (this.queue.length > 0 && !this.blocked) {
-      const checks = this.queue
-        .splice(0, this.maxBatch)
-        .map((id) => this.pending.get(id)?.message)
-        .filter((message) => message !== undefined);
-      if (checks.length > 0) this.blocked = !this.call.write({ checks, ...minRevision } as CheckCompatibilityStreamRequest);
+      const checks: Uint8Array[] = [];
+      for (const id of this.queue.splice(0, this.maxBatch)) {
+        const message = this.pending.get(id)?.message;
+        if (message !== undefined) checks.push(message);
+      }
+      if (checks.length > 0) this.blocked = !this.call.write(encodeRequest(checks, minRevision));
     }
     if (this.closing && this.queue.length === 0 && !this.halfClosed) {
       this.halfClosed = true;

@@ -11,10 +11,11 @@
 
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { loadServices } from '../proto/load.ts';
+import { loadPackageDefinition, loadServices } from '../proto/load.ts';
 import { ACTOR_METADATA_KEY, ErrorReason, isValidReason, REASON_METADATA_KEY, REASON_RULE } from '../proto/wire.ts';
 import { abortedError, finiteStream, unaryCall, type CallOptions, type UnaryInvoker } from './calls.ts';
-import { CheckStream, type CheckStreamOptions } from './check-stream.ts';
+import { CheckStream, type CheckStreamDuplex, type CheckStreamOptions } from './check-stream.ts';
+import { decodeResponse } from './check-stream-codec.ts';
 import { backoffMs, DEFAULT_RETRY, DevcompatError, hostName, mayRetry, sleep, type RetryPolicy } from './errors.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
 import { checkOptions, fromResponse, toRef, toRequest } from './messages.ts';
@@ -709,7 +710,12 @@ export class DevcompatClient {
    * stream (default: none); aborting `signal` rejects every pending check with CANCELLED.
    */
   checkStream(options: CheckStreamOptions = {}): CheckStream {
-    return new CheckStream((callOptions) => this.compatibility.CheckCompatibilityStream(this.metadata(), callOptions), this.retry, options, () =>
+    const method = loadPackageDefinition()['devcompat.v1.CompatibilityService'] as grpc.ServiceDefinition;
+    const path = method.CheckCompatibilityStream.path;
+    // The stream's own codec (check-stream-codec.ts): requests arrive encoded, responses are decoded there.
+    const open = (callOptions: grpc.CallOptions) =>
+      this.compatibility.makeBidiStreamRequest(path, (bytes: Buffer) => bytes, decodeResponse, this.metadata(), callOptions) as CheckStreamDuplex;
+    return new CheckStream(open, this.retry, options, () =>
       this.minRevision(options),
     );
   }

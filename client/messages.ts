@@ -82,8 +82,20 @@ function convert(type: protobuf.Type, message: Record<string, unknown>): void {
 
 /** `message` (of `devcompat.v1.{typeName}`, fresh from the wire) with its Timestamps as Dates, in place. */
 export function fromResponse<T>(typeName: string, message: unknown): T {
-  if (message && typeof message === 'object') convert(protoRoot().lookupType(`devcompat.v1.${typeName}`), message as Record<string, unknown>);
+  if (message && typeof message === 'object') convert(responseType(typeName), message as Record<string, unknown>);
   return message as T;
+}
+
+/** Response types by name: protobufjs's lookup walks the namespace tree each time (the root is loaded once). */
+const responseTypes = new Map<string, protobuf.Type>();
+
+function responseType(typeName: string): protobuf.Type {
+  let type = responseTypes.get(typeName);
+  if (!type) {
+    type = protoRoot().lookupType(`devcompat.v1.${typeName}`);
+    responseTypes.set(typeName, type);
+  }
+  return type;
 }
 
 /**

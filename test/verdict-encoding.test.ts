@@ -2,30 +2,17 @@
 // exactly the message that encoding the whole result object gives, for every vector.
 
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { cachedFor, compatVectors } from './helpers/cached-verdicts.ts';
 import { protoRoot } from '../proto/load.ts';
-import { evaluate } from '../server/core/engine.ts';
-import { rankKey } from '../server/core/rank.ts';
-import { validateDescriptor } from '../server/core/validate.ts';
-import type { CachedVerdict } from '../server/core/registry.ts';
 import { resultMessage } from '../server/grpc/convert.ts';
 import { checkResponse, encodeResult, streamResponse } from '../server/grpc/verdict-encoding.ts';
 
-const fixture = JSON.parse(readFileSync(new URL('./fixtures/compat-vectors.json', import.meta.url), 'utf8')) as {
-  vectors: { id: string; source: object; target: object }[];
-};
+const fixture = compatVectors;
 const root = protoRoot();
 const Result = root.lookupType('devcompat.v1.CompatibilityResult');
 const Response = root.lookupType('devcompat.v1.CheckCompatibilityResponse');
 const StreamResponse = root.lookupType('devcompat.v1.CheckCompatibilityStreamResponse');
 const asObject = (type: typeof Result, bytes: Uint8Array) => type.toObject(type.decode(bytes), { longs: String, enums: String, defaults: true });
-
-function cachedFor(vector: { source: object; target: object }): CachedVerdict {
-  const source = validateDescriptor(vector.source);
-  const target = validateDescriptor(vector.target);
-  const verdict = evaluate(source, target);
-  return { verdict, rank: rankKey(source, target, verdict) };
-}
 
 test('pre-encoded results decode to the fully encoded message, for every vector', (t) => {
   t.true(fixture.vectors.length > 0);
@@ -61,4 +48,30 @@ test('the unary and stream envelopes decode to their messages', (t) => {
   t.truthy(stream.results[1].result);
   t.is(stream.results[2].error.code, 5);
   t.is(stream.results[2].result, undefined);
+});
+
+test('a stream response written from cached verdicts is byte for byte the one built from encoded results', (t) => {
+  const error = { code: 5, message: 'hosts/x/devices/y not found', details: [] };
+  const answers = fixture.vectors.flatMap((vector, index) => {
+    const cached = cachedFor(vector);
+    return [
+      { id: `v${index}`, cached, revision: 42 + index, source: 'hosts/a/devices/0000:3b:00.2', target: `hosts/ü/devices/${index}` },
+      { id: '', cached, revision: 0, source: '', target: '' },
+      { id: 'é'.repeat(200), cached, revision: 2 ** 50 + index, source: '', target: `hosts/${'h'.repeat(300)}/devices/z` },
+    ];
+  });
+  const written = streamResponse([...answers, { id: 'broken', error }]).bytes;
+  const built = streamResponse([
+    ...answers.map((a) => ({ id: a.id, result: encodeResult(a.cached, a.revision, a.source, a.target) })),
+    { id: 'broken', error },
+  ]).bytes;
+  t.true(written.length > 1000);
+  t.deepEqual(written, built);
+  // And it decodes to what protobufjs encodes from the whole messages.
+  const whole = StreamResponse.encode(
+    StreamResponse.fromObject({
+      results: [...answers.map((a) => ({ id: a.id, result: resultMessage(a.cached, a.revision, a.source, a.target) })), { id: 'broken', error }],
+    }),
+  ).finish();
+  t.deepEqual(asObject(StreamResponse, written), asObject(StreamResponse, whole));
 });

@@ -49,14 +49,6 @@ export function compatibilityHandlers(
   options: { watchBufferBytes: number },
 ): grpc.UntypedServiceImplementation {
   // Checks answer with pre-encoded results (verdict-encoding.ts): the hot path.
-  const check = (source: ResolvedDevice, target: ResolvedDevice) =>
-    encodeResult(
-      registry.verdictFor(source.descriptor, target.descriptor),
-      registry.revision,
-      source.device?.name ?? '',
-      target.device?.name ?? '',
-    );
-
   return {
     CheckCompatibility: unary(log, async (request: CheckCompatibilityRequest__Output) => {
       // With as_of, a replay: the devices as they were then, judged by this engine.
@@ -102,12 +94,20 @@ export function compatibilityHandlers(
           { field: 'checks', description: `at most ${MAX_CHECKS_PER_MESSAGE} checks per message, got ${items.length}` },
         ]);
       }
+      const revision = registry.revision;
       const results = items.map((item, index): ItemOutcome => {
         const id = item.id ?? '';
         try {
           const source = registry.resolveCurrent(item.source, `checks[${index}].source`);
           const target = registry.resolveCurrent(item.target, `checks[${index}].target`);
-          return { id, result: check(source, target) };
+          // Written straight into the response (verdict-encoding.ts), as check() would encode it.
+          return {
+            id,
+            cached: registry.verdictFor(source.descriptor, target.descriptor),
+            revision,
+            source: source.device?.name ?? '',
+            target: target.device?.name ?? '',
+          };
         } catch (error) {
           return { id, error: toStatusMessage(error, log) };
         }

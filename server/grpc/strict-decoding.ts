@@ -28,8 +28,14 @@ const TRUNCATED = 'the message is truncated or malformed (not a valid protobuf e
 
 /** The first problem in `bytes` as a `type` message, or undefined when it is well-formed. */
 export function checkWire(type: protobuf.Type, bytes: Uint8Array): FieldViolation | undefined {
-  return walk(type, bytes, 0, bytes.length, '');
+  // Well-formed requests are the rule: walk without naming anything first (a name per field
+  // was most of the cost), and walk again naming fields only when there is a problem to name.
+  if (walk(type, bytes, 0, bytes.length, '', false) === undefined) return undefined;
+  return walk(type, bytes, 0, bytes.length, '', true);
 }
+
+/** What an unnamed walk returns for any problem (the named walk then finds and names it). */
+const PROBLEM: FieldViolation = { field: '', description: 'malformed' };
 
 function varint(buf: Uint8Array, pos: number, end: number): [value: number, next: number] | undefined {
   let value = 0;
@@ -44,10 +50,9 @@ function varint(buf: Uint8Array, pos: number, end: number): [value: number, next
   return undefined;
 }
 
-function walk(type: protobuf.Type, buf: Uint8Array, start: number, end: number, path: string): FieldViolation | undefined {
-  const where = (suffix = '') => (path + suffix || 'request').replace(/^\./, '');
-  const truncated = (): FieldViolation => ({ field: where(), description: TRUNCATED });
-  const seen = new Map<number, number>();
+function walk(type: protobuf.Type, buf: Uint8Array, start: number, end: number, path: string, named: boolean): FieldViolation | undefined {
+  const truncated = (): FieldViolation => (named ? { field: (path || 'request').replace(/^\./, ''), description: TRUNCATED } : PROBLEM);
+  const seen = named ? new Map<number, number>() : undefined;
   let pos = start;
   while (pos < end) {
     const tag = varint(buf, pos, end);
@@ -76,10 +81,13 @@ function walk(type: protobuf.Type, buf: Uint8Array, start: number, end: number, 
         const from = length[1];
         pos = from + length[0];
         if (!field) break;
-        const index = seen.get(number) ?? 0;
-        seen.set(number, index + 1);
-        const name = `${path}.${field.name}${field.repeated && !field.map ? `[${index}]` : ''}`;
-        const problem = checkField(field, buf, from, pos, name);
+        let name = '';
+        if (seen) {
+          const index = seen.get(number) ?? 0;
+          seen.set(number, index + 1);
+          name = `${path}.${field.name}${field.repeated && !field.map ? `[${index}]` : ''}`;
+        }
+        const problem = checkField(field, buf, from, pos, name, named);
         if (problem) return problem;
         break;
       }
@@ -92,39 +100,38 @@ function walk(type: protobuf.Type, buf: Uint8Array, start: number, end: number, 
   return undefined;
 }
 
-function checkField(field: protobuf.Field, buf: Uint8Array, from: number, to: number, name: string): FieldViolation | undefined {
+function checkField(field: protobuf.Field, buf: Uint8Array, from: number, to: number, name: string, named: boolean): FieldViolation | undefined {
+  if (field.type === 'string' && !field.map) {
+    if (isUtf8(buf.subarray(from, to))) return undefined;
+    return named ? { field: name.replace(/^\./, ''), description: 'is not valid UTF-8' } : PROBLEM;
+  }
+  if (!field.map && field.resolvedType instanceof protobuf.Type) return walk(field.resolvedType, buf, from, to, name, named);
+  if (!field.map) return undefined;
   const field_ = name.replace(/^\./, '');
-  if (field.map) {
-    // A map entry is a message { key = 1; value = 2; }.
-    const keyType = (field as unknown as protobuf.MapField).keyType;
-    const valueType = field.resolvedType;
-    const parts = [...entryParts(buf, from, to)];
-    if (parts.includes('truncated')) return { field: field_, description: TRUNCATED };
-    // The entry is named by its key when the key is readable: `attributes["fence"]`.
-    let entryName = name;
-    for (const part of parts as Exclude<EntryPart, 'truncated'>[]) {
-      if (part.number !== 1 || keyType !== 'string') continue;
-      const key = buf.subarray(part.from, part.to);
-      if (!isUtf8(key)) return { field: field_, description: 'a map key is not valid UTF-8' };
-      entryName = `${name}[${JSON.stringify(Buffer.from(key).toString('utf8'))}]`;
-    }
-    for (const part of parts as Exclude<EntryPart, 'truncated'>[]) {
-      if (part.number === 2) {
-        if (field.type === 'string' && !isUtf8(buf.subarray(part.from, part.to))) {
-          return { field: entryName.replace(/^\./, ''), description: 'is not valid UTF-8' };
-        }
-        if (valueType instanceof protobuf.Type) {
-          const problem = walk(valueType, buf, part.from, part.to, entryName);
-          if (problem) return problem;
-        }
+  // A map entry is a message { key = 1; value = 2; }.
+  const keyType = (field as unknown as protobuf.MapField).keyType;
+  const valueType = field.resolvedType;
+  const parts = [...entryParts(buf, from, to)];
+  if (parts.includes('truncated')) return { field: field_, description: TRUNCATED };
+  // The entry is named by its key when the key is readable: `attributes["fence"]`.
+  let entryName = name;
+  for (const part of parts as Exclude<EntryPart, 'truncated'>[]) {
+    if (part.number !== 1 || keyType !== 'string') continue;
+    const key = buf.subarray(part.from, part.to);
+    if (!isUtf8(key)) return { field: field_, description: 'a map key is not valid UTF-8' };
+    if (named) entryName = `${name}[${JSON.stringify(Buffer.from(key).toString('utf8'))}]`;
+  }
+  for (const part of parts as Exclude<EntryPart, 'truncated'>[]) {
+    if (part.number === 2) {
+      if (field.type === 'string' && !isUtf8(buf.subarray(part.from, part.to))) {
+        return { field: entryName.replace(/^\./, ''), description: 'is not valid UTF-8' };
+      }
+      if (valueType instanceof protobuf.Type) {
+        const problem = walk(valueType, buf, part.from, part.to, entryName, named);
+        if (problem) return problem;
       }
     }
-    return undefined;
   }
-  if (field.type === 'string') {
-    return isUtf8(buf.subarray(from, to)) ? undefined : { field: field_, description: 'is not valid UTF-8' };
-  }
-  if (field.resolvedType instanceof protobuf.Type) return walk(field.resolvedType, buf, from, to, name);
   return undefined;
 }
 

@@ -73,17 +73,116 @@ export function checkResponse(result: Buffer): PreEncoded {
   return new PreEncoded(Buffer.concat(lengthDelimited(1, result)));
 }
 
-export type ItemOutcome = { readonly id: string; readonly result: Buffer } | { readonly id: string; readonly error: object };
+/**
+ * One streamed check's outcome: a verdict (its cached body and the three per-answer fields,
+ * written straight into the response), a result already encoded, or an error (google.rpc.Status).
+ */
+export type ItemOutcome =
+  | { readonly id: string; readonly cached: CachedVerdict; readonly revision: number; readonly source: string; readonly target: string }
+  | { readonly id: string; readonly result: Buffer }
+  | { readonly id: string; readonly error: object };
 
-/** CheckCompatibilityStreamResponse { repeated CheckItemResult results = 1 }. */
-export function streamResponse(items: readonly ItemOutcome[]): PreEncoded {
-  const parts: Buffer[] = [];
-  for (const item of items) {
-    const encoded =
-      'result' in item
-        ? Buffer.concat([...stringField(1, item.id), ...lengthDelimited(2, item.result)])
-        : Buffer.from(CheckItemResult().encode(CheckItemResult().fromObject(item)).finish());
-    parts.push(...lengthDelimited(1, encoded));
+function varintLength(value: number): number {
+  let length = 1;
+  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) length++;
+  return length;
+}
+
+function writeVarint(buf: Buffer, pos: number, value: number): number {
+  let rest = value;
+  while (rest >= 0x80) {
+    buf[pos++] = (rest % 0x80) | 0x80;
+    rest = Math.floor(rest / 0x80);
   }
-  return new PreEncoded(Buffer.concat(parts));
+  buf[pos++] = rest;
+  return pos;
+}
+
+/** Bytes of a length-delimited field (tag, length, payload) holding `length` payload bytes. */
+const delimited = (length: number) => 1 + varintLength(length) + length;
+
+/**
+ * CheckCompatibilityStreamResponse { repeated CheckItemResult results = 1 }, written into one
+ * buffer sized in a first pass (a streamed check allocates no buffer of its own). The bytes are
+ * those of encodeResult and lengthDelimited above, item after item.
+ */
+export function streamResponse(items: readonly ItemOutcome[]): PreEncoded {
+  const n = items.length;
+  // Per item: [id bytes, source bytes, target bytes, result bytes, item bytes] (first pass).
+  const sizes = new Array<number>(n * 5);
+  // Per item: its cached body, or its whole encoded error item.
+  const encoded: (Buffer | undefined)[] = new Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const item = items[i];
+    const idBytes = Buffer.byteLength(item.id);
+    let sourceBytes = 0;
+    let targetBytes = 0;
+    let resultBytes: number;
+    if ('cached' in item) {
+      sourceBytes = Buffer.byteLength(item.source);
+      targetBytes = Buffer.byteLength(item.target);
+      const body = bodyBytes(item.cached);
+      encoded[i] = body;
+      resultBytes =
+        body.length +
+        (item.revision === 0 ? 0 : 1 + varintLength(item.revision)) +
+        (sourceBytes === 0 ? 0 : delimited(sourceBytes)) +
+        (targetBytes === 0 ? 0 : delimited(targetBytes));
+    } else if ('result' in item) resultBytes = item.result.length;
+    else {
+      const error = Buffer.from(CheckItemResult().encode(CheckItemResult().fromObject(item)).finish());
+      encoded[i] = error;
+      sizes[i * 5 + 4] = error.length;
+      total += delimited(error.length);
+      continue;
+    }
+    const itemBytes = (idBytes === 0 ? 0 : delimited(idBytes)) + delimited(resultBytes);
+    sizes[i * 5] = idBytes;
+    sizes[i * 5 + 1] = sourceBytes;
+    sizes[i * 5 + 2] = targetBytes;
+    sizes[i * 5 + 3] = resultBytes;
+    sizes[i * 5 + 4] = itemBytes;
+    total += delimited(itemBytes);
+  }
+  const buf = Buffer.allocUnsafe(total);
+  let pos = 0;
+  for (let i = 0; i < n; i++) {
+    const item = items[i];
+    buf[pos++] = (1 << 3) | WIRE_LEN;
+    pos = writeVarint(buf, pos, sizes[i * 5 + 4]);
+    if (!('cached' in item) && !('result' in item)) {
+      pos += encoded[i]!.copy(buf, pos);
+      continue;
+    }
+    const idBytes = sizes[i * 5];
+    if (idBytes !== 0) {
+      buf[pos++] = (1 << 3) | WIRE_LEN;
+      pos = writeVarint(buf, pos, idBytes);
+      pos += buf.write(item.id, pos, idBytes, 'utf8');
+    }
+    buf[pos++] = (2 << 3) | WIRE_LEN;
+    pos = writeVarint(buf, pos, sizes[i * 5 + 3]);
+    if ('cached' in item) {
+      pos += encoded[i]!.copy(buf, pos);
+      if (item.revision !== 0) {
+        buf[pos++] = (4 << 3) | WIRE_VARINT;
+        pos = writeVarint(buf, pos, item.revision);
+      }
+      const sourceBytes = sizes[i * 5 + 1];
+      if (sourceBytes !== 0) {
+        buf[pos++] = (6 << 3) | WIRE_LEN;
+        pos = writeVarint(buf, pos, sourceBytes);
+        pos += buf.write(item.source, pos, sourceBytes, 'utf8');
+      }
+      const targetBytes = sizes[i * 5 + 2];
+      if (targetBytes !== 0) {
+        buf[pos++] = (7 << 3) | WIRE_LEN;
+        pos = writeVarint(buf, pos, targetBytes);
+        pos += buf.write(item.target, pos, targetBytes, 'utf8');
+      }
+    } else if ('result' in item) pos += item.result.copy(buf, pos);
+  }
+  if (pos !== total) throw new Error(`stream response: wrote ${pos} of ${total} bytes`);
+  return new PreEncoded(buf);
 }

@@ -1,0 +1,259 @@
+// The wire format of CheckCompatibilityStream on the client, written by hand for the hot path
+// (a stream carries tens of thousands of checks a second, and the client, not the server, was
+// the busier process). Produces exactly what the shared loader's (de)serializer produces.
+//
+// Requests: each check is encoded once, when it is submitted (a resend after a reconnect
+// reuses the bytes), and a message is the concatenation of its checks. A check whose refs are
+// names is written directly; any other check goes through the strict reader and protobufjs.
+//
+// Responses: a CompatibilityResult is the same bytes for every answer about the same pair of
+// descriptors except revision (4), source (6) and target (7) (server/grpc/verdict-encoding.ts).
+// The rest is decoded once into a template (protobufjs's toObject with the loader's options),
+// and each answer is a fresh copy of it (plain objects with the same keys in the same order;
+// a body seen often gets a compiled object literal) with the three fields set. The memo is
+// bounded (4,096 bodies, 8 MB of them). Anything unexpected (an error item, an unusual field, a
+// revision beyond 2^49) is decoded by protobufjs.
+
+import protobuf from 'protobufjs';
+import { PROTO_LOADER_OPTIONS, protoRoot } from '../proto/load.ts';
+import type { CheckCompatibilityStreamResponse__Output } from '../proto/generated/devcompat/v1/CheckCompatibilityStreamResponse.ts';
+import type { CheckItemResult__Output } from '../proto/generated/devcompat/v1/CheckItemResult.ts';
+
+const WIRE_VARINT = 0;
+const WIRE_LEN = 2;
+
+let types: { checkItem: protobuf.Type; itemResult: protobuf.Type; result: protobuf.Type } | undefined;
+function typesOf() {
+  if (!types) {
+    const root = protoRoot();
+    types = {
+      checkItem: root.lookupType('devcompat.v1.CheckItem'),
+      itemResult: root.lookupType('devcompat.v1.CheckItemResult'),
+      result: root.lookupType('devcompat.v1.CompatibilityResult'),
+    };
+  }
+  return types;
+}
+
+/** CheckItem { id = 1; source = 2 { name = 1 }; target = 3 { name = 1 } }, both refs by name. */
+export function encodeNamedCheck(id: string, source: string, target: string): Uint8Array {
+  const writer = protobuf.Writer.create();
+  writer.uint32((1 << 3) | WIRE_LEN).string(id);
+  writer.uint32((2 << 3) | WIRE_LEN).fork().uint32((1 << 3) | WIRE_LEN).string(source).ldelim();
+  writer.uint32((3 << 3) | WIRE_LEN).fork().uint32((1 << 3) | WIRE_LEN).string(target).ldelim();
+  return writer.finish();
+}
+
+/** A CheckItem already read by the strict reader (proto field names), encoded. */
+export function encodeCheck(message: Record<string, unknown>): Uint8Array {
+  const type = typesOf().checkItem;
+  return type.encode(type.fromObject(message)).finish();
+}
+
+/** CheckCompatibilityStreamRequest { repeated CheckItem checks = 1; int64 min_revision = 2 }. */
+export function encodeRequest(checks: readonly Uint8Array[], minRevision: string | undefined): Buffer {
+  const writer = protobuf.Writer.create();
+  for (const check of checks) writer.uint32((1 << 3) | WIRE_LEN).bytes(check);
+  if (minRevision !== undefined) writer.uint32((2 << 3) | WIRE_VARINT).int64(minRevision);
+  return Buffer.from(writer.finish());
+}
+
+/** The memo's bounds: bodies, and bytes of bodies (a result's template and copy are a few times its bytes). */
+const MEMO_LIMIT = 4096;
+const MEMO_BYTES = 8 * 1024 * 1024;
+let memoBytes = 0;
+/** A body seen this many times gets a compiled factory (compiling costs more than a few copies). */
+const COMPILE_AFTER = 4;
+
+interface Template {
+  /** protobufjs's toObject of the body, with the loader's options: copied, never handed out. */
+  readonly value: unknown;
+  hits: number;
+  make?: () => Record<string, unknown>;
+}
+
+/** Result bodies (fields other than 4, 6, 7, as latin1 text) -> their decoded template. */
+const templates = new Map<string, Template>();
+
+function templateOf(key: string, body: Buffer): Template {
+  let template = templates.get(key);
+  if (template === undefined) {
+    const type = typesOf().result;
+    template = { value: type.toObject(type.decode(body), PROTO_LOADER_OPTIONS), hits: 0 };
+    if (templates.size >= MEMO_LIMIT || memoBytes + key.length > MEMO_BYTES) {
+      templates.clear();
+      memoBytes = 0;
+    }
+    templates.set(key, template);
+    memoBytes += key.length;
+  }
+  return template;
+}
+
+/** A fresh copy of a template: plain objects with the same keys in the same order. */
+function copyOf(template: Template): Record<string, unknown> {
+  if (template.make) return template.make();
+  if (++template.hits >= COMPILE_AFTER) template.make = compile(template.value);
+  return copy(template.value) as Record<string, unknown>;
+}
+
+function copy(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    const out = new Array(value.length);
+    for (let i = 0; i < value.length; i++) out[i] = copy(value[i]);
+    return out;
+  }
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = copy((value as Record<string, unknown>)[key]);
+  return out;
+}
+
+/**
+ * A function returning a fresh copy, as one object literal (V8 builds literals far faster than
+ * any copy loop). The literal is the template's JSON, so the source holds data only: a
+ * CompatibilityResult has no float fields (no NaN, no -0 that JSON would change) and its int64
+ * fields are strings. A `__proto__` key would set a literal's prototype instead of a property,
+ * so a template that may hold one keeps the copy loop.
+ */
+function compile(value: unknown): () => Record<string, unknown> {
+  const copyLoop = () => copy(value) as Record<string, unknown>;
+  const json = JSON.stringify(value);
+  if (json.includes('"__proto__"')) return copyLoop;
+  try {
+    return new Function(`return ${json};`) as () => Record<string, unknown>;
+  } catch {
+    return copyLoop; // code generation disallowed (--disallow-code-generation-from-strings)
+  }
+}
+
+function readVarint(buf: Buffer, pos: number, end: number): number {
+  // Returns the value, and leaves the next position in `cursor` (no tuple allocated).
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 7; i++) {
+    if (pos >= end) return -1;
+    const byte = buf[pos++];
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) {
+      cursor = pos;
+      return value;
+    }
+    scale *= 128;
+  }
+  return -1; // 8 bytes or more (beyond 2^49), or malformed: the slow path decides
+}
+let cursor = 0;
+
+/** One CompatibilityResult from `buf[from, to)`, or undefined when the slow path must decode it. */
+function fastResult(buf: Buffer, from: number, to: number): Record<string, unknown> | undefined {
+  let revision: number | undefined;
+  let source: string | undefined;
+  let target: string | undefined;
+  // The body: the ranges of every other field; contiguous unless the fields are interleaved.
+  let bodyFrom = -1;
+  let bodyTo = -1;
+  let pieces: Buffer[] | undefined;
+  let pos = from;
+  while (pos < to) {
+    const fieldStart = pos;
+    const tag = readVarint(buf, pos, to);
+    if (tag < 0) return undefined;
+    pos = cursor;
+    const number = Math.floor(tag / 8);
+    const wire = tag % 8;
+    let valueStart = pos;
+    if (wire === WIRE_VARINT) {
+      const value = readVarint(buf, pos, to);
+      if (value < 0) return undefined;
+      pos = cursor;
+      if (number === 4) {
+        revision = value;
+        continue;
+      }
+    } else if (wire === WIRE_LEN) {
+      const length = readVarint(buf, pos, to);
+      if (length < 0 || cursor + length > to) return undefined;
+      valueStart = cursor;
+      pos = cursor + length;
+      if (number === 6 || number === 7) {
+        const text = buf.toString('utf8', valueStart, pos);
+        if (number === 6) source = text;
+        else target = text;
+        continue;
+      }
+    } else return undefined;
+    if (number === 4 || number === 6 || number === 7 || number === 0) return undefined; // an unexpected wire type
+    if (bodyTo === fieldStart) bodyTo = pos;
+    else if (bodyFrom < 0) {
+      bodyFrom = fieldStart;
+      bodyTo = pos;
+    } else {
+      pieces ??= [];
+      pieces.push(buf.subarray(bodyFrom, bodyTo));
+      bodyFrom = fieldStart;
+      bodyTo = pos;
+    }
+  }
+  if (pos !== to) return undefined;
+  let body: Buffer;
+  if (bodyFrom < 0) body = buf.subarray(0, 0);
+  else if (pieces) body = Buffer.concat([...pieces, buf.subarray(bodyFrom, bodyTo)]);
+  else body = buf.subarray(bodyFrom, bodyTo);
+  const result = copyOf(templateOf(body.toString('latin1'), body));
+  if (revision !== undefined) result.revision = String(revision);
+  if (source !== undefined) result.source = source;
+  if (target !== undefined) result.target = target;
+  return result;
+}
+
+/** One CheckItemResult from `buf[from, to)`. */
+function item(buf: Buffer, from: number, to: number): CheckItemResult__Output {
+  let id = '';
+  let resultFrom = -1;
+  let resultTo = -1;
+  let pos = from;
+  while (pos < to) {
+    const tag = readVarint(buf, pos, to);
+    if (tag < 0 || tag % 8 !== WIRE_LEN) return slowItem(buf, from, to);
+    const length = readVarint(buf, cursor, to);
+    if (length < 0 || cursor + length > to) return slowItem(buf, from, to);
+    const number = Math.floor(tag / 8);
+    const valueFrom = cursor;
+    pos = valueFrom + length;
+    if (number === 1) id = buf.toString('utf8', valueFrom, pos);
+    else if (number === 2 && resultFrom < 0) {
+      resultFrom = valueFrom;
+      resultTo = pos;
+    } else return slowItem(buf, from, to); // an error, a repeated result, an unknown field
+  }
+  const result = resultFrom < 0 ? undefined : fastResult(buf, resultFrom, resultTo);
+  if (!result) return slowItem(buf, from, to);
+  return { id, result: result as unknown as CheckItemResult__Output['result'], outcome: 'result' } as CheckItemResult__Output;
+}
+
+function slowItem(buf: Buffer, from: number, to: number): CheckItemResult__Output {
+  const type = typesOf().itemResult;
+  return type.toObject(type.decode(buf.subarray(from, to)), PROTO_LOADER_OPTIONS) as CheckItemResult__Output;
+}
+
+/** CheckCompatibilityStreamResponse { repeated CheckItemResult results = 1 }, as the loader decodes it. */
+export function decodeResponse(buf: Buffer): CheckCompatibilityStreamResponse__Output {
+  const results: CheckItemResult__Output[] = [];
+  let pos = 0;
+  const end = buf.length;
+  while (pos < end) {
+    const tag = readVarint(buf, pos, end);
+    const length = tag === ((1 << 3) | WIRE_LEN) ? readVarint(buf, cursor, end) : -1;
+    const from = cursor;
+    if (length < 0 || from + length > end) return slowResponse(buf);
+    pos = from + length;
+    results.push(item(buf, from, pos));
+  }
+  return { results };
+}
+
+function slowResponse(buf: Buffer): CheckCompatibilityStreamResponse__Output {
+  const type = protoRoot().lookupType('devcompat.v1.CheckCompatibilityStreamResponse');
+  return type.toObject(type.decode(buf), PROTO_LOADER_OPTIONS) as CheckCompatibilityStreamResponse__Output;
+}

@@ -1,0 +1,102 @@
+// The client's hand-written CheckCompatibilityStream codec (client/check-stream-codec.ts) must
+// give exactly what the shared loader's (de)serializer gives: the same request bytes, and the
+// same response objects (same fields, same values, same key order), for the server's
+// pre-encoded results, for fields in any order, for error items, and every time a body repeats
+// (copies, then the compiled copy). Each decoded result is a fresh object.
+
+import test from 'ava';
+import { cachedFor, compatVectors } from './helpers/cached-verdicts.ts';
+import protobuf from 'protobufjs';
+import { decodeResponse, encodeCheck, encodeNamedCheck, encodeRequest } from '../client/check-stream-codec.ts';
+import { loadPackageDefinition } from '../proto/load.ts';
+import { encodeResult, streamResponse } from '../server/grpc/verdict-encoding.ts';
+import { resultMessage } from '../server/grpc/convert.ts';
+import { toRequest } from '../client/messages.ts';
+
+const fixture = compatVectors;
+const method = (loadPackageDefinition()['devcompat.v1.CompatibilityService'] as Record<string, any>).CheckCompatibilityStream;
+
+test('requests by name encode to the loader serializer bytes', (t) => {
+  const cases = [
+    ['c0', 'hosts/a/devices/0000:3b:00.2', 'hosts/b/devices/0000:3b:00.2'],
+    ['', '', ''],
+    ['id-ü', 'hosts/ü/devices/x', `hosts/${'h'.repeat(300)}/devices/y`],
+  ] as const;
+  for (const minRevision of [undefined, '0', '7', '9007199254740993']) {
+    const expected = method.requestSerialize({
+      checks: cases.map(([id, source, target]) => ({ id, source: { name: source }, target: { name: target } })),
+      ...(minRevision === undefined ? {} : { min_revision: minRevision }),
+    });
+    const actual = encodeRequest(
+      cases.map(([id, source, target]) => encodeNamedCheck(id, source, target)),
+      minRevision,
+    );
+    t.deepEqual(Buffer.from(actual), Buffer.from(expected), `min_revision ${minRevision}`);
+  }
+});
+
+test('requests with an inline descriptor encode to the loader serializer bytes', (t) => {
+  const descriptor = fixture.vectors[0].source;
+  const check = toRequest('CheckItem', { id: 'd', source: { descriptor }, target: { name: 'hosts/a/devices/b' } });
+  t.deepEqual(Buffer.from(encodeRequest([encodeCheck(check)], undefined)), Buffer.from(method.requestSerialize({ checks: [check] })));
+});
+
+test("the server's pre-encoded responses decode as the loader decodes them, every time a body repeats", (t) => {
+  t.true(fixture.vectors.length > 0);
+  const items = fixture.vectors.flatMap((vector, index) => {
+    const cached = cachedFor(vector);
+    return [
+      { id: `v${index}`, result: encodeResult(cached, 42 + index, 'hosts/a/devices/0000:3b:00.2', `hosts/b/devices/${index}`) },
+      { id: '', result: encodeResult(cached, 0, '', '') },
+      { id: `big${index}`, result: encodeResult(cached, 2 ** 52 + index, 'hosts/ü/devices/x', '') },
+    ];
+  });
+  items.push({ id: 'broken', error: { code: 5, message: 'hosts/x/devices/y not found', details: [] } } as never);
+  const bytes = streamResponse(items).bytes;
+  const expected = method.responseDeserialize(bytes);
+  for (let round = 0; round < 8; round++) {
+    const decoded = decodeResponse(bytes);
+    t.deepEqual(decoded, expected, `round ${round}`);
+    t.is(JSON.stringify(decoded), JSON.stringify(expected), `key order, round ${round}`);
+    // Fresh objects: what one caller does to its result is not seen by the next decode.
+    (decoded.results[0].result!.checks as unknown[]).length = 0;
+    (decoded.results[0].result as { verdict: string }).verdict = 'changed';
+  }
+});
+
+test('results with fields in any order, repeated or unknown decode as the loader decodes them', (t) => {
+  const cached = cachedFor(fixture.vectors[1] ?? fixture.vectors[0]);
+  const body = encodeResult(cached, 0, '', '');
+  const writer = protobuf.Writer.create();
+  // revision, then target, then the body, then source twice (the last one wins), an unknown
+  // field, and revision again (the last one wins).
+  const raw = Buffer.concat([
+    Buffer.from(protobuf.Writer.create().uint32(4 << 3).uint64(99).uint32((7 << 3) | 2).string('hosts/t/devices/1').finish()),
+    body,
+    Buffer.from(protobuf.Writer.create().uint32((6 << 3) | 2).string('first').uint32((6 << 3) | 2).string('second').finish()),
+    Buffer.from(protobuf.Writer.create().uint32((99 << 3) | 0).uint32(5).finish()),
+    Buffer.from(protobuf.Writer.create().uint32(4 << 3).uint64(7).finish()),
+  ]);
+  writer.uint32((1 << 3) | 2).fork().uint32((1 << 3) | 2).string('odd').uint32((2 << 3) | 2).bytes(raw).ldelim();
+  // An item whose revision is beyond 2^49 and one with an unknown field in the item.
+  const wide = Buffer.concat([body, Buffer.from(protobuf.Writer.create().uint32(4 << 3).uint64('123456789012345678').finish())]);
+  writer.uint32((1 << 3) | 2).fork().uint32((2 << 3) | 2).bytes(wide).uint32((1 << 3) | 2).string('wide').ldelim();
+  writer.uint32((1 << 3) | 2).fork().uint32((1 << 3) | 2).string('extra').uint32((9 << 3) | 2).string('?').uint32((2 << 3) | 2).bytes(body).ldelim();
+  const bytes = Buffer.from(writer.finish());
+  const expected = method.responseDeserialize(bytes);
+  t.is(expected.results[0].result.revision, '7');
+  t.is(expected.results[0].result.source, 'second');
+  for (let round = 0; round < 6; round++) {
+    const decoded = decodeResponse(bytes);
+    t.deepEqual(decoded, expected);
+    t.is(JSON.stringify(decoded), JSON.stringify(expected));
+  }
+});
+
+test('a malformed response is refused as the loader refuses it', (t) => {
+  const cached = cachedFor(fixture.vectors[0]);
+  const bytes = streamResponse([{ id: 'x', result: encodeResult(cached, 1, 'a', 'b') }]).bytes;
+  const truncated = bytes.subarray(0, bytes.length - 3);
+  t.throws(() => method.responseDeserialize(truncated));
+  t.throws(() => decodeResponse(truncated));
+});
