@@ -214,7 +214,15 @@ export class CheckStream {
         const message = this.pending.get(id)?.message;
         if (message !== undefined) checks.push(message);
       }
-      if (checks.length > 0) this.blocked = !this.call.write(encodeRequest(checks, minRevision));
+      if (checks.length === 0) continue;
+      let bytes: ReturnType<typeof encodeRequest>;
+      try {
+        bytes = encodeRequest(checks, minRevision);
+      } catch (error) {
+        // Never thrown from a microtask: the stream fails, and every pending check with it.
+        return this.fail(new DevcompatError({ code: grpc.status.INVALID_ARGUMENT, message: `the check stream's request cannot be encoded: ${(error as Error).message}` }));
+      }
+      this.blocked = !this.call.write(bytes);
     }
     if (this.closing && this.queue.length === 0 && !this.halfClosed) {
       this.halfClosed = true;

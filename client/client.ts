@@ -715,6 +715,9 @@ export class DevcompatClient {
     // The stream's own codec (check-stream-codec.ts): requests arrive encoded, responses are decoded there.
     const open = (callOptions: grpc.CallOptions) =>
       this.compatibility.makeBidiStreamRequest(path, (bytes: Buffer) => bytes, decodeResponse, this.metadata(), callOptions) as CheckStreamDuplex;
+    // The floor is checked here, as a unary read's is by toRequest: a value that is no revision
+    // throws now, naming the field, instead of failing inside the stream's encoder later.
+    toRequest('CheckCompatibilityStreamRequest', { checks: [], ...this.minRevision(options) });
     return new CheckStream(open, this.retry, options, () =>
       this.minRevision(options),
     );

@@ -20,7 +20,7 @@ import { startupFailureCause } from './startup-failure.ts';
 import { DEFAULT_STARTUP_CHAIN_CHECK } from './store/startup-check.ts';
 import { loadPolicy } from './grpc/auth.ts';
 import { DEFAULT_SLOW_REQUEST_MS } from './grpc/telemetry.ts';
-import { DEFAULT_MAX_LAG_MS } from './grpc/serving-health.ts';
+import { DEFAULT_MAX_LAG_MS, MIN_MAX_LAG_MS } from './grpc/serving-health.ts';
 import { tracingFromEnv } from './tracing.ts';
 import { chooseStore, redact, storeFactoryOf } from './store/store-choice.ts';
 
@@ -43,6 +43,15 @@ function retention(value: string): RetentionPolicy {
 /** A duration, or `0` to turn the limit off. */
 function durationOrOff(value: string): number {
   return value.trim() === '0' ? 0 : duration(value);
+}
+
+/** `--max-lag`: 0 (off) or at least MIN_MAX_LAG_MS, which a healthy replica never reaches. */
+function maxLag(value: string): number {
+  const ms = durationOrOff(value);
+  if (ms !== 0 && ms < MIN_MAX_LAG_MS) {
+    throw new InvalidArgumentError(`must be 0 (off) or at least ${MIN_MAX_LAG_MS / 1000}s: the database's head is probed about once a second, so a lower bound would turn a healthy replica NOT_SERVING`);
+  }
+  return ms;
 }
 
 /** `512MiB`, `2GiB`, `800MB`, or plain bytes; `0` turns the budget off. */
@@ -103,7 +112,7 @@ export const serveCommand = () => new Command('serve')
   )
   .addOption(
     new Option('--max-lag <duration>', 'replicas over PostgreSQL: NOT_SERVING while this replica has not held the database\'s head for this long (0: lag does not count)')
-      .argParser(durationOrOff)
+      .argParser(maxLag)
       .env('DEVCOMPAT_MAX_LAG')
       .default(DEFAULT_MAX_LAG_MS, '10s'),
   )

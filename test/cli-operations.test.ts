@@ -56,6 +56,14 @@ test('serve --config: the file sets any flag; environment and flags win; an unkn
   const bad = await run(process.execPath, [CLI, 'serve', '--config', config]);
   t.is(bad.code, 2);
   t.regex(bad.stderr, /lease_ttl: must be a duration/);
+  // A lag bound a healthy replica reaches (the head is probed about once a second) is refused.
+  writeFileSync(config, 'max_lag: 1s\n');
+  const flapping = await run(process.execPath, [CLI, 'serve', '--config', config]);
+  t.is(flapping.code, 2);
+  t.regex(flapping.stderr, /max_lag: must be 0 \(off\) or at least 3s/);
+  const flag = await run(process.execPath, [CLI, 'serve', '--max-lag', '2s']);
+  t.not(flag.code, 0);
+  t.regex(flag.stderr, /--max-lag.*must be 0 \(off\) or at least 3s/);
 });
 
 test('the global --config sets where clients connect; a flag wins over it', async (t) => {

@@ -168,6 +168,17 @@ test('min_revision field: a value that is not a revision is INVALID_ARGUMENT nam
   const fromClient = await failure(client.getDevice('hosts/a/devices/gpu0', { minRevision: -3 }));
   t.is(fromClient?.code, grpc.status.INVALID_ARGUMENT);
   t.is(fromClient?.fieldViolations[0]?.field, 'min_revision');
+
+  // A check stream's floor is checked when the stream is opened, as a unary read's: thrown at
+  // once, naming the field, never later from inside the stream (which would crash the caller).
+  for (const minRevision of ['abc', '12abc', '']) {
+    t.throws(() => client.checkStream({ minRevision }), { message: /^min_revision: expected an integer/ }, JSON.stringify(minRevision));
+  }
+  const negativeStream = client.checkStream({ minRevision: -1 });
+  const item = await failure(negativeStream.check('hosts/a/devices/gpu0', 'hosts/a/devices/gpu0'));
+  await negativeStream.close().catch(() => undefined);
+  t.is(item?.code, grpc.status.INVALID_ARGUMENT, 'a negative floor reaches the server, which names the field');
+  t.regex(item?.message ?? '', /min_revision/);
 });
 
 test('readYourWrites: the client remembers the newest revision its own writes returned', async (t) => {

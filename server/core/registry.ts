@@ -229,13 +229,15 @@ export class Registry {
    * Resolves true once this server reflects `revision` (catching up with a shared store
    * first), false when `timeoutMs` passes before it does.
    */
-  async reachRevision(revision: number, timeoutMs: number): Promise<boolean> {
-    if (this.revision >= revision) return true;
-    const deadline = Date.now() + timeoutMs;
-    await this.catchUp().catch(() => undefined);
-    if (this.revision >= revision) return true;
+  reachRevision(revision: number, timeoutMs: number): Promise<boolean> {
+    if (this.revision >= revision) return Promise.resolve(true);
+    // The timer is armed before the catch-up starts: a store that stalls (a connection that
+    // passes nothing) cannot hold the caller past `timeoutMs`.
     return new Promise<boolean>((resolve) => {
+      let settled = false;
       const done = (reached: boolean) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         unsubscribe();
         resolve(reached);
@@ -243,9 +245,29 @@ export class Registry {
       const unsubscribe = this.subscribe((change) => {
         if (change.revision >= revision) done(true);
       });
-      const timer = setTimeout(() => done(this.revision >= revision), Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(() => done(this.revision >= revision), Math.max(0, timeoutMs));
+      void this.sharedCatchUp().then(() => {
+        if (this.revision >= revision) done(true);
+      });
     });
   }
+
+  /**
+   * One catch-up shared by every read waiting for a revision: while the store stalls, waiting
+   * reads add nothing to the write pipeline's queue of catch-up waiters, whatever their number.
+   * Revisions applied by later catch-ups (wake-ups, the store's probe) reach the waiting reads
+   * through their subscription.
+   */
+  private sharedCatchUp(): Promise<void> {
+    this.catchingUp ??= this.catchUp()
+      .catch(() => undefined)
+      .finally(() => {
+        this.catchingUp = undefined;
+      });
+    return this.catchingUp;
+  }
+
+  private catchingUp: Promise<void> | undefined;
 
   /** Writes that are already queued are committed; new ones are refused. */
   async close(): Promise<void> {

@@ -13,6 +13,12 @@ import type { FollowLagReading } from '../core/follow-lag.ts';
 
 /** The default lag bound (`--max-lag`): ten probes of the head, well past a busy catch-up. */
 export const DEFAULT_MAX_LAG_MS = 10_000;
+/**
+ * The lowest bound `--max-lag` takes (other than 0, off): the store probes its head about once
+ * a second after the previous probe, so a healthy idle replica's lag reaches a second and a
+ * round trip; under three seconds it would flap between SERVING and NOT_SERVING.
+ */
+export const MIN_MAX_LAG_MS = 3_000;
 
 export class ServingHealth {
   private unreachable: string | undefined;

@@ -22,7 +22,7 @@ test('a replica whose database connections stall goes NOT_SERVING past --max-lag
   const { proxy, url: viaProxy } = await throughProxy(t, url);
   const laggard = await startTestServer(t, {
     store: postgresStore({ url: viaProxy }),
-    maxLagMs: 1_500,
+    maxLagMs: 3_000,
     metricsAddress: '127.0.0.1:0',
   });
   const laggardHealth = new HealthWatch(t, laggard.server.address);
@@ -34,7 +34,7 @@ test('a replica whose database connections stall goes NOT_SERVING past --max-lag
   const first = Number((await writer.client.syncHost(host('h0', '1.0.0'))).revision);
   t.true(await laggard.server.registry.reachRevision(first, 10_000));
   const caughtUp = await scrape(laggard.server.metricsAddress!);
-  t.true(caughtUp.value('devcompat_replica_lag_seconds') < 1.5, `lag while following: ${caughtUp.value('devcompat_replica_lag_seconds')} s`);
+  t.true(caughtUp.value('devcompat_replica_lag_seconds') < 3, `lag while following: ${caughtUp.value('devcompat_replica_lag_seconds')} s`);
   t.is(caughtUp.value('devcompat_replica_revisions_behind'), 0);
 
   // Its connections stall: nothing fails, nothing arrives. The writer goes on.
@@ -45,7 +45,7 @@ test('a replica whose database connections stall goes NOT_SERVING past --max-lag
   await laggardHealth.until('NOT_SERVING', seenBefore);
   t.true(laggard.server.registry.revision < last, 'the laggard missed the writes made while stalled');
   const lagging = await scrape(laggard.server.metricsAddress!);
-  t.true(lagging.value('devcompat_replica_lag_seconds') > 1.5, `lag reported: ${lagging.value('devcompat_replica_lag_seconds')} s`);
+  t.true(lagging.value('devcompat_replica_lag_seconds') > 3, `lag reported: ${lagging.value('devcompat_replica_lag_seconds')} s`);
   t.is(writerHealth.current, 'SERVING', 'the replica that reaches the database stays SERVING');
   t.false(writerHealth.seen.includes('NOT_SERVING'));
 
@@ -58,6 +58,6 @@ test('a replica whose database connections stall goes NOT_SERVING past --max-lag
   const host5 = await laggard.client.getHost('hosts/h5');
   t.is(host5.name, 'hosts/h5');
   const recovered = await scrape(laggard.server.metricsAddress!);
-  t.true(recovered.value('devcompat_replica_lag_seconds') <= 1.5);
+  t.true(recovered.value('devcompat_replica_lag_seconds') <= 3);
   t.is(recovered.value('devcompat_replica_revisions_behind'), 0);
 });
