@@ -544,6 +544,21 @@ for (const impl of SHARED_STORES) {
     await a.commit(batch({ leases: [{ hostId: 'h1', expireTime: T0 + 5000 }, { hostId: 'gone', expireTime: T0 }] }));
     t.deepEqual([...(await b.log!.leaseExpiries(['h1', 'gone', 'h2']))], [['h1', T0 + 5000]]);
   });
+
+  shared('a compaction by one server wakes the other, which reads the new checkpoint from the log and on its own', async (t, a, b) => {
+    const heads = [];
+    for (let revision = 1; revision <= 3; revision++) heads.push(...(await a.commit(createHost(revision))).heads);
+    t.deepEqual(await b.log!.checkpoint(), { revision: 0, hash: GENESIS_HASH }, 'nothing compacted yet');
+    const woken = new Promise<void>((resolve) => b.log!.onAdvance(resolve));
+    await a.compact({ revision: 2, time: T0 + 10_000, actor: 'admin:ops', head: heads[2] });
+    await woken;
+    const cut = { revision: 2, hash: heads[1].hash };
+    t.deepEqual(await b.log!.checkpoint(), cut);
+    const page = await b.log!.readAfter(0, 0, 100);
+    t.deepEqual(page.checkpoint, cut, 'each page of the log carries the checkpoint');
+    t.deepEqual(page.revisions.map((r) => r.revision), [2, 3], 'the revision at the cut stays, its entries gone');
+    t.deepEqual(page.revisions[0].entries, []);
+  });
 }
 
 test('memory shared: the lease duty passes to the next open store when its holder closes; wake-ups can be lost, and re-opening wakes everyone', async (t) => {
