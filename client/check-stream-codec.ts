@@ -15,25 +15,18 @@
 // revision beyond 2^49) is decoded by protobufjs.
 
 import protobuf from 'protobufjs';
-import { PROTO_LOADER_OPTIONS, protoRoot } from '../proto/load.ts';
+import { PROTO_LOADER_OPTIONS, protoType } from '../proto/load.ts';
 import type { CheckCompatibilityStreamResponse__Output } from '../proto/generated/devcompat/v1/CheckCompatibilityStreamResponse.ts';
 import type { CheckItemResult__Output } from '../proto/generated/devcompat/v1/CheckItemResult.ts';
 
 const WIRE_VARINT = 0;
 const WIRE_LEN = 2;
 
-let types: { checkItem: protobuf.Type; itemResult: protobuf.Type; result: protobuf.Type } | undefined;
-function typesOf() {
-  if (!types) {
-    const root = protoRoot();
-    types = {
-      checkItem: root.lookupType('devcompat.v1.CheckItem'),
-      itemResult: root.lookupType('devcompat.v1.CheckItemResult'),
-      result: root.lookupType('devcompat.v1.CompatibilityResult'),
-    };
-  }
-  return types;
-}
+const typesOf = () => ({
+  checkItem: protoType('devcompat.v1.CheckItem'),
+  itemResult: protoType('devcompat.v1.CheckItemResult'),
+  result: protoType('devcompat.v1.CompatibilityResult'),
+});
 
 /** CheckItem { id = 1; source = 2 { name = 1 }; target = 3 { name = 1 } }, both refs by name. */
 export function encodeNamedCheck(id: string, source: string, target: string): Uint8Array {
@@ -254,6 +247,6 @@ export function decodeResponse(buf: Buffer): CheckCompatibilityStreamResponse__O
 }
 
 function slowResponse(buf: Buffer): CheckCompatibilityStreamResponse__Output {
-  const type = protoRoot().lookupType('devcompat.v1.CheckCompatibilityStreamResponse');
+  const type = protoType('devcompat.v1.CheckCompatibilityStreamResponse');
   return type.toObject(type.decode(buf), PROTO_LOADER_OPTIONS) as CheckCompatibilityStreamResponse__Output;
 }

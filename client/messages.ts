@@ -8,7 +8,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
-import { protoRoot } from '../proto/load.ts';
+import { protoType } from '../proto/load.ts';
 import { JsonShapeError, readMessageJson } from '../proto/strict-json.ts';
 import { ErrorReason } from '../proto/wire.ts';
 import { DevcompatError } from './errors.ts';
@@ -82,21 +82,11 @@ function convert(type: protobuf.Type, message: Record<string, unknown>): void {
 
 /** `message` (of `devcompat.v1.{typeName}`, fresh from the wire) with its Timestamps as Dates, in place. */
 export function fromResponse<T>(typeName: string, message: unknown): T {
-  if (message && typeof message === 'object') convert(responseType(typeName), message as Record<string, unknown>);
+  if (message && typeof message === 'object') convert(protoType(`devcompat.v1.${typeName}`), message as Record<string, unknown>);
   return message as T;
 }
 
 /** Response types by name: protobufjs's lookup walks the namespace tree each time (the root is loaded once). */
-const responseTypes = new Map<string, protobuf.Type>();
-
-function responseType(typeName: string): protobuf.Type {
-  let type = responseTypes.get(typeName);
-  if (!type) {
-    type = protoRoot().lookupType(`devcompat.v1.${typeName}`);
-    responseTypes.set(typeName, type);
-  }
-  return type;
-}
 
 /**
  * The reverse of fromResponse for printing: a copy of `value` with every Date as a

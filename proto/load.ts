@@ -57,6 +57,19 @@ export function protoRoot(): protobuf.Root {
   return root;
 }
 
+/** Message types by full name: protobufjs's lookupType walks the namespace tree on every call. */
+const typeCache = new Map<string, protobuf.Type>();
+
+/** A message type of the loaded root (`devcompat.v1.CheckItem`), looked up once. */
+export function protoType(fullName: string): protobuf.Type {
+  let type = typeCache.get(fullName);
+  if (!type) {
+    type = protoRoot().lookupType(fullName);
+    typeCache.set(fullName, type);
+  }
+  return type;
+}
+
 export interface DevcompatServices {
   RegistryService: grpc.ServiceClientConstructor;
   CompatibilityService: grpc.ServiceClientConstructor;

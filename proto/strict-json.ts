@@ -13,7 +13,7 @@
 // accepted when it names the member that is set.
 
 import protobuf from 'protobufjs';
-import { protoRoot } from './load.ts';
+import { protoType } from './load.ts';
 
 
 export class JsonShapeError extends Error {
@@ -31,19 +31,7 @@ export type ReadMode = 'json' | 'library';
 /** Checks `value` against message `typeName` (e.g. `devcompat.v1.SyncHostRequest`) and
  * returns it with proto field names. Throws JsonShapeError naming the first bad field. */
 export function readMessageJson(typeName: string, value: unknown, at = '', mode: ReadMode = 'json'): Record<string, unknown> {
-  return readMessage(lookupType(typeName), value, at, mode);
-}
-
-/** Types by full name: protobufjs's lookup walks the namespace tree each time (the root is loaded once). */
-const types = new Map<string, protobuf.Type>();
-
-function lookupType(typeName: string): protobuf.Type {
-  let type = types.get(typeName);
-  if (!type) {
-    type = protoRoot().lookupType(typeName);
-    types.set(typeName, type);
-  }
-  return type;
+  return readMessage(protoType(typeName), value, at, mode);
 }
 
 function readMessage(type: protobuf.Type, value: unknown, at: string, mode: ReadMode): Record<string, unknown> {

@@ -6,7 +6,7 @@
 // grpc-js, buf curl and Python's grpcio).
 
 import type * as grpc from '@grpc/grpc-js';
-import { protoRoot } from '../../proto/load.ts';
+import { protoType } from '../../proto/load.ts';
 import type { CachedVerdict } from '../core/registry.ts';
 import { verdictMemo } from './convert.ts';
 
@@ -50,8 +50,8 @@ function varintField(field: number, value: number): Buffer[] {
   return value === 0 ? [] : [Buffer.from([(field << 3) | WIRE_VARINT, ...varint(value)])];
 }
 
-const CompatibilityResult = () => protoRoot().lookupType('devcompat.v1.CompatibilityResult');
-const CheckItemResult = () => protoRoot().lookupType('devcompat.v1.CheckItemResult');
+const CompatibilityResult = () => protoType('devcompat.v1.CompatibilityResult');
+const CheckItemResult = () => protoType('devcompat.v1.CheckItemResult');
 
 /** The revision-independent part of a CompatibilityResult, encoded once per cached verdict. */
 function bodyBytes(cached: CachedVerdict): Buffer {
