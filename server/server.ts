@@ -256,7 +256,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
             }
           : undefined,
         shedCount: () => limitStats.shed,
-        receiveTimeoutMs: limits.receiveTimeoutMs,
       }),
       refuseMalformedRequests(log),
       minRevisionInterceptor(() => registry, log),

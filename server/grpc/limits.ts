@@ -183,6 +183,14 @@ export interface LimitStats {
   receiveTimeouts: number;
 }
 
+/**
+ * The calls this interceptor cut off because their request did not arrive in time (the
+ * intercepting calls it returned, which the next interceptor receives as its call): the
+ * status goes out beneath the interceptors wrapped around it, so the telemetry interceptor
+ * learns the call's code here instead of guessing it from the time elapsed.
+ */
+export const receiveTimedOut = new WeakSet<object>();
+
 /** How long one reading of the resident set size answers for (see `cachedRss`). */
 export const RSS_READING_MS = 10;
 
@@ -240,6 +248,8 @@ export function limitsInterceptor(
     // --max-message-bytes of it) for the life of its connection.
     if (limits.receiveTimeoutMs <= 0) return new grpc.ServerInterceptingCall(call);
     let timer: NodeJS.Timeout | undefined;
+    // Set below; the timer cannot fire before it is.
+    let intercepting: grpc.ServerInterceptingCall | undefined;
     const stop = () => {
       if (timer) clearTimeout(timer);
       timer = undefined;
@@ -259,6 +269,7 @@ export function limitsInterceptor(
           return;
         }
         stats.receiveTimeouts++;
+        if (intercepting) receiveTimedOut.add(intercepting);
         log.warn({ method: method.path, peer: call.getPeer() }, 'call cut off: request not received within the receive timeout');
         cutOff(call, { code: grpc.status.DEADLINE_EXCEEDED, details });
       }, limits.receiveTimeoutMs);
@@ -266,7 +277,7 @@ export function limitsInterceptor(
     };
     if (!method.requestStream) arm();
     else watchPartialMessages(call, arm, stop);
-    return new grpc.ServerInterceptingCall(call, {
+    intercepting = new grpc.ServerInterceptingCall(call, {
       start: (next) =>
         next({
           onReceiveMessage: (message, nextMessage) => {
@@ -284,6 +295,7 @@ export function limitsInterceptor(
         next(status);
       },
     });
+    return intercepting;
   };
 }
 

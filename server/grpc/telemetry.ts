@@ -19,6 +19,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ACTOR_METADATA_KEY } from '../../proto/wire.ts';
+import { receiveTimedOut } from './limits.ts';
 
 export type CallType = 'unary' | 'client_stream' | 'server_stream' | 'bidi_stream';
 
@@ -57,8 +58,6 @@ export interface CallTelemetryOptions {
   readonly identityOf?: (call: grpc.ServerInterceptingCallInterface) => string | undefined;
   /** Calls shed by the limits interceptor so far (LimitStats.shed). */
   readonly shedCount: () => number;
-  /** The limits' receive timeout (0: off). */
-  readonly receiveTimeoutMs: number;
 }
 
 /** A unary call slower than this is logged at `warn` by default. */
@@ -115,20 +114,19 @@ export function telemetryInterceptor(options: CallTelemetryOptions): grpc.Server
     let revision: number | undefined;
     let span: CallSpan | undefined;
 
-    const codeOf = (elapsedMs: number): grpc.status => {
+    const codeOf = (): grpc.status => {
       if (status) return status.code;
       if (shed) return grpc.status.RESOURCE_EXHAUSTED;
       if (deadlinePassed(call)) return grpc.status.DEADLINE_EXCEEDED;
-      const receiveTimedOut =
-        !definition.requestStream && received === 0 && options.receiveTimeoutMs > 0 && elapsedMs >= options.receiveTimeoutMs;
-      return receiveTimedOut ? grpc.status.DEADLINE_EXCEEDED : grpc.status.CANCELLED;
+      // Cut off by the limits interceptor beneath this one (its status never passes here).
+      return receiveTimedOut.has(call) ? grpc.status.DEADLINE_EXCEEDED : grpc.status.CANCELLED;
     };
 
     const finish = () => {
       if (ended || !began) return;
       ended = true;
       const elapsedMs = performance.now() - start;
-      const code = codeOf(elapsedMs);
+      const code = codeOf();
       metrics?.ended(method, code, elapsedMs / 1000, received, sent);
       span?.end(code, status?.details);
       const slow = method.type === 'unary' && options.slowRequestMs > 0 && elapsedMs >= options.slowRequestMs;
