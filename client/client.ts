@@ -5,11 +5,11 @@
 // instead of blocking them. Requests are checked against the schema before they are sent
 // (messages.ts), and answers carry Dates. Lists paginate by themselves (async iterators).
 // Every read takes `minRevision`; with `readYourWrites` the client sends the newest revision
-// its own writes returned, so its reads see them on any replica.
+// its own writes returned, so its reads see them on any replica (read-session.ts). TLS
+// credentials from PEM files: tls.ts.
 // Watches resume by themselves where they left off; leases are kept on one stream
 // (LeaseKeeper); many checks share one stream that survives restarts (CheckStream).
 
-import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { loadPackageDefinition, loadServices } from '../proto/load.ts';
 import { ACTOR_METADATA_KEY, ErrorReason, isValidReason, REASON_METADATA_KEY, REASON_RULE } from '../proto/wire.ts';
@@ -18,6 +18,8 @@ import { CheckStream, type CheckStreamDuplex, type CheckStreamOptions } from './
 import { decodeResponse } from './check-stream-codec.ts';
 import { backoffMs, DEFAULT_RETRY, DevcompatError, hostName, mayRetry, sleep, type RetryPolicy } from './errors.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
+import { ReadSession } from './read-session.ts';
+import { tlsCredentials, type ClientTlsFiles } from './tls.ts';
 import { checkOptions, fromResponse, toRef, toRequest } from './messages.ts';
 import type { FindPlacementsResponse__Output } from '../proto/generated/devcompat/v1/FindPlacementsResponse.ts';
 import type { Placement__Output } from '../proto/generated/devcompat/v1/Placement.ts';
@@ -61,6 +63,7 @@ export * from './types.ts';
 export { DEFAULT_RETRY, DevcompatError, hostName, type RetryPolicy } from './errors.ts';
 export type { CallOptions } from './calls.ts';
 export { CheckStream, type CheckStreamOptions } from './check-stream.ts';
+export { tlsCredentials, type ClientTlsFiles } from './tls.ts';
 export { compareRevisions, maxRevision } from './revisions.ts';
 export { LeaseKeeper, type LeaseKeeperEvents } from './lease-keeper.ts';
 export { RegistryMirror, type MirrorChange, type MirrorDeviceFilter, type MirrorEvents, type MirrorOptions, type MirrorSource } from './mirror.ts';
@@ -150,28 +153,6 @@ export interface ClientOptions {
   readonly readYourWrites?: boolean;
 }
 
-export interface ClientTlsFiles {
-  /** CA bundle to trust for the server's certificate (default: the system's roots). */
-  readonly caFile?: string;
-  /** This client's certificate, for mutual TLS (with `keyFile`). */
-  readonly certFile?: string;
-  readonly keyFile?: string;
-}
-
-/** Channel credentials from PEM files, with an error naming the file that cannot be read. */
-export function tlsCredentials(files: ClientTlsFiles): grpc.ChannelCredentials {
-  const read = (path: string | undefined, what: string) => {
-    if (path === undefined) return null;
-    try {
-      return readFileSync(path);
-    } catch (error) {
-      throw new Error(`cannot read the ${what} ${path}: ${(error as Error).message}`);
-    }
-  };
-  if ((files.certFile === undefined) !== (files.keyFile === undefined)) throw new Error('--tls-cert and --tls-key go together');
-  return grpc.credentials.createSsl(read(files.caFile, 'CA bundle'), read(files.keyFile, 'TLS key'), read(files.certFile, 'TLS certificate'));
-}
-
 /** The request fields of a point-in-time read; none for a read of now. */
 function asOfFields(asOf: AsOf): { as_of_revision?: RevisionInput; as_of_time?: Date } {
   return {
@@ -229,9 +210,8 @@ export class DevcompatClient {
   private readonly retry: RetryPolicy;
   private readonly actor: string | undefined;
   private readonly reason: string | undefined;
-  private readonly readYourWrites: boolean;
-  /** The newest revision this client's writes returned (readYourWrites). */
-  private session = 0n;
+  /** The newest revision this client's writes returned, sent on its reads (readYourWrites). */
+  private readonly session: ReadSession;
 
   constructor(options: ClientOptions) {
     if (options.reason) checkReason(options.reason);
@@ -258,7 +238,7 @@ export class DevcompatClient {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.actor = options.actor;
     this.reason = options.reason;
-    this.readYourWrites = options.readYourWrites ?? false;
+    this.session = new ReadSession(options.readYourWrites ?? false);
   }
 
   /**
@@ -267,32 +247,12 @@ export class DevcompatClient {
    * `minRevision` to let it read those writes too.
    */
   get sessionRevision(): string {
-    return String(this.session);
+    return this.session.revision;
   }
 
-  /**
-   * The `min_revision` of a read: its own minRevision or the session's, the newer; absent when
-   * neither. A minRevision that is not a revision is sent as given, for the server to name it.
-   */
+  /** The `min_revision` of a read (ReadSession.floor). */
   private minRevision(options: MinRevision = {}): { min_revision?: RevisionInput } {
-    const own = options.minRevision;
-    if (own === undefined) return this.session > 0n ? { min_revision: String(this.session) } : {};
-    let useOwn = true;
-    try {
-      const value = BigInt(own);
-      useOwn = value < 0n || value >= this.session;
-    } catch {
-      // not an integer: sent as given
-    }
-    return { min_revision: useOwn ? own : String(this.session) };
-  }
-
-  /** After a write: its revision becomes the session's floor when it is newer. */
-  private remember(response: unknown): void {
-    const revision = (response as { revision?: unknown } | null)?.revision;
-    if (!this.readYourWrites || (typeof revision !== 'string' && typeof revision !== 'number')) return;
-    const written = BigInt(revision);
-    if (written > this.session) this.session = written;
+    return this.session.floor(options);
   }
 
   close(): void {
@@ -320,7 +280,7 @@ export class DevcompatClient {
       idempotent: options.idempotent,
       retry: this.retry,
     });
-    if (options.write) this.remember(response);
+    if (options.write) this.session.remember(response);
     return fromResponse<T>(`${method}Response`, response);
   }
 
