@@ -59,6 +59,72 @@ const GROUPS = {
     mutate: ['server/core/rank.ts'],
     tests: [...ENGINE_TESTS, 'test/core-reads.test.ts', 'test/engine-rank.test.ts'],
   },
+  // The rest of server/core, first run in the fourth session. Each group is a few files of one
+  // concern with the core tests that drive it through the Registry on the in-memory store.
+  // The live state and its read views: what every write updates and every read consults.
+  state: {
+    mutate: [
+      'server/core/live-state.ts',
+      'server/core/read-view.ts',
+      'server/core/listing.ts',
+      'server/core/descriptor-memo.ts',
+      'server/core/top-k.ts',
+      'server/core/resources.ts',
+    ],
+    tests: [
+      'test/core-reads.test.ts',
+      'test/core-write-planning.test.ts',
+      'test/core-group-commit.test.ts',
+      'test/core-claims-registry.test.ts',
+    ],
+  },
+  // Point-in-time reads, the audit (verify, compaction, retention) and the store contract's
+  // helpers; core-replicas compacts a shared store under another registry.
+  history: {
+    mutate: ['server/core/point-in-time.ts', 'server/core/audit.ts', 'server/core/store.ts'],
+    tests: ['test/core-audit.test.ts', 'test/core-reads.test.ts', 'test/core-replicas.test.ts'],
+  },
+  // Finding targets (the verdict cache, top-k), standing queries (WatchTargets) and budgets.
+  find: {
+    mutate: ['server/core/find-targets.ts', 'server/core/standing-query.ts', 'server/core/budgets.ts'],
+    tests: ['test/core-reads.test.ts', 'test/core-write-planning.test.ts', 'test/engine-rank.test.ts'],
+  },
+  // A replica following the shared log, and its lag.
+  replica: {
+    mutate: ['server/core/follower.ts', 'server/core/follow-lag.ts'],
+    tests: ['test/core-replicas.test.ts', 'test/core-follow-lag.test.ts', 'test/core-replica-leases.test.ts'],
+  },
+  claims: {
+    mutate: ['server/core/claims.ts', 'server/core/claims-registry.ts'],
+    tests: ['test/claims.test.ts', 'test/claims-property.test.ts', 'test/core-claims-registry.test.ts'],
+  },
+  placement: {
+    mutate: [
+      'server/core/assignment.ts',
+      'server/core/placement-finder.ts',
+      'server/core/placement-rank.ts',
+      'server/core/placement-request.ts',
+      'server/core/placement-host-cache.ts',
+    ],
+    tests: [
+      'test/placement-assignment.test.ts',
+      'test/placement-finder-property.test.ts',
+      'test/placement-rank.test.ts',
+      'test/placement-request.test.ts',
+      'test/core-claims-registry.test.ts',
+    ],
+  },
+  // The facade that wires the concerns, the clock and the error constructors.
+  facade: {
+    mutate: ['server/core/registry.ts', 'server/core/clock.ts', 'server/core/errors.ts'],
+    tests: [
+      'test/core-reads.test.ts',
+      'test/core-group-commit.test.ts',
+      'test/core-leases.test.ts',
+      'test/core-replicas.test.ts',
+      'test/core-audit.test.ts',
+    ],
+  },
 };
 
 const name = process.env.STRYKER_GROUP ?? 'chain';
