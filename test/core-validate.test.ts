@@ -137,8 +137,9 @@ test('attribute and rule names: a lower-case letter then up to 62 of [a-z0-9_.-]
   t.deepEqual([...d.attributes.keys()], [...ok].sort());
   t.deepEqual([...d.rules.keys()], [...ok].sort());
   const bad = ['', '0a', 'A', 'aB', '_a', 'a b', 'a/b', `a${'b'.repeat(63)}`];
+  // A refused name's value is not looked at (here it is no value at all).
   t.deepEqual(
-    refused({ attributes: Object.fromEntries(bad.map((name) => [name, { bool_value: true }])) }),
+    refused({ attributes: Object.fromEntries(bad.map((name) => [name, { bool_value: 'x' }])) }),
     [...bad].sort().map((name) => `attributes${JSON.stringify([name])}: attribute names must match ${NAME_PATTERN}`),
   );
   t.deepEqual(
@@ -147,12 +148,12 @@ test('attribute and rule names: a lower-case letter then up to 62 of [a-z0-9_.-]
   );
   const builtins = ['device_api', 'software_version', 'type', 'vendor'];
   t.deepEqual(
-    refused({ attributes: Object.fromEntries(builtins.map((name) => [name, { bool_value: true }])) }),
+    refused({ attributes: Object.fromEntries(builtins.map((name) => [name, { bool_value: 'x' }])) }),
     builtins.map((name) => `attributes["${name}"]: "${name}" is a built-in field and cannot name an attribute`),
   );
   // Only software_version may key a rule: it chooses the op of the built-in version check.
   t.deepEqual(
-    refused({ rules: Object.fromEntries(builtins.map((name) => [name, { op: 'COMPARE_OP_IGNORE' }])) }),
+    refused({ rules: Object.fromEntries(builtins.map((name) => [name, { op: name === 'software_version' ? 'COMPARE_OP_IGNORE' : 'X' }])) }),
     ['device_api', 'type', 'vendor'].map((name) => `rules["${name}"]: "${name}" is a built-in field and cannot name a rule`),
   );
 });
@@ -240,7 +241,9 @@ test('a range: a strict node-semver range, required by SEMVER_RANGE, kept (and c
   ]);
   t.deepEqual(rule({ op: 'COMPARE_OP_EQUAL', range: '   ' }), ['rules["r"].range: must be a node-semver range such as ">=1.2.0 <2.0.0"; got "   "']);
   t.deepEqual(rule({ op: 'COMPARE_OP_EQUAL', range: 'q' }), ['rules["r"].range: must be a node-semver range such as ">=1.2.0 <2.0.0"; got "q"']);
-  t.deepEqual(rule({ op: 'COMPARE_OP_SEMVER_RANGE', range: 7 }), ['rules["r"].range: must be a string']);
+  for (const range of [7, true, { text: '^1.0.0' }, ['^1.0.0']]) {
+    t.deepEqual(rule({ op: 'COMPARE_OP_SEMVER_RANGE', range }), ['rules["r"].range: must be a string']);
+  }
   // 256 characters at most: at the bound the range is parsed, over it only its length is reported.
   t.deepEqual(rule({ op: 'COMPARE_OP_SEMVER_RANGE', range: 'q'.repeat(256) }), [
     `rules["r"].range: must be a node-semver range such as ">=1.2.0 <2.0.0"; got "${'q'.repeat(256)}"`,
@@ -297,6 +300,8 @@ test('the canonical form: the Descriptor returned, its fields sorted, and its pr
   t.is(d.deviceApi, 'a');
   t.is(d.type, 't');
   t.deepEqual(d.compatibleTypes, ['t1', 't2', 't3']);
+  // A type is never empty: the first empty one is named.
+  t.deepEqual(refused({ compatible_types: ['a', '', 'b', ''] }), ['compatible_types[1]: must be non-empty']);
   t.is(d.softwareVersion.text, '1.2.3-rc.1+b7');
   t.deepEqual([...d.attributes.keys()], ['alpha', 'mid', 'zeta']);
   t.deepEqual([...d.rules.keys()], ['beta', 'gamma', 'software_version', 'zeta']);
