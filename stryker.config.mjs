@@ -125,6 +125,21 @@ const GROUPS = {
       'test/core-audit.test.ts',
     ],
   },
+  // The change feed over a registry on the memory store: no other fast test opens a WatchHub.
+  watch: {
+    mutate: ['server/core/watch-hub.ts'],
+    tests: ['test/core-watch-hub.test.ts'],
+  },
+  // Descriptor validation and canonical form; the vectors validate every descriptor they compare.
+  validate: {
+    mutate: ['server/core/validate.ts'],
+    tests: ['test/core-validate.test.ts', ...ENGINE_TESTS],
+  },
+  // Identities, the policy and `decide`: pure, one test file.
+  authz: {
+    mutate: ['server/core/authz.ts'],
+    tests: ['test/core-authz.test.ts'],
+  },
 };
 
 // MUTATION_NODE: the path of a Node >= 23.6 (test/mutation/run.sh installs one for
