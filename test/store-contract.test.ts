@@ -165,6 +165,37 @@ for (const impl of STORES) {
     t.not(loaded.headHash, first.heads[0].hash, 'the head moved with each revision');
   });
 
+  // SQLite's load reads each host's devices as one JSON text (sqlite-device-load.ts): values that
+  // JSON encoding could bend come back as written, in host then device order, whatever order
+  // they were committed in.
+  contract('a load gives back awkward device values exactly, ordered by host and device', async (t, store) => {
+    const odd = [
+      deviceRecord('h2', 'z"quote', 1, { capacity: undefined, labels: {} }),
+      deviceRecord('h1', '0000:af:00.7', 1, { labels: { 'ключ': 'значение \u2028 "q" \\ /', emoji: '🦀', empty: '' } }),
+      deviceRecord('h2', 'a\\back', 1, { capacity: { total: 0, available: 0 }, createTime: 8_640_000_000_000_000, updateTime: 1 }),
+      deviceRecord('h1', '0000:af:00.10', 1, { capacity: { total: 2 ** 40, available: 2 ** 40 - 1 }, revision: 1 }),
+      deviceRecord('h2', 'é', 1, { labels: { slot: 'é' } }),
+    ];
+    const hosts = [hostRecord('h2', 1), hostRecord('h1', 1)];
+    await store.commit(
+      batch({
+        newDescriptors: [{ id: 1, key: DESCRIPTOR_KEY }],
+        hostUpserts: hosts,
+        deviceUpserts: odd,
+        history: [...hosts, ...odd].map((resource, seq) =>
+          'deviceId' in resource
+            ? entry(1, seq, resource.hostId, resource.deviceId, { after: { kind: 'device', device: resource } })
+            : entry(1, seq, resource.hostId, '', { after: { kind: 'host', host: resource } }),
+        ),
+      }),
+    );
+    const byKey = (a: DeviceRecord, b: DeviceRecord) =>
+      a.hostId === b.hostId ? (a.deviceId < b.deviceId ? -1 : 1) : a.hostId < b.hostId ? -1 : 1;
+    const loaded = (await store.load()).devices;
+    t.deepEqual([...loaded].sort(byKey), [...odd].sort(byKey));
+    if (impl.name !== 'memory') t.deepEqual(loaded.map((d) => `${d.hostId}/${d.deviceId}`), [...odd].sort(byKey).map((d) => `${d.hostId}/${d.deviceId}`));
+  });
+
   contract('a commit returns the chain head after each revision; the chain walks to it, in chunks', async (t, store) => {
     const two = batch({
       ...createHost(1),

@@ -35,8 +35,9 @@ import { SingleWriterLock } from './single-writer-lock.ts';
 import { decideAnchor, HeadAnchor, type AnchorDecision } from './head-anchor.ts';
 import { AnchorRegistry, decideRegistration, operatorName } from './anchor-registration.ts';
 import { checkRecentChain, DEFAULT_STARTUP_CHAIN_CHECK } from './startup-check.ts';
-import { deviceToRow, historyFromRow, hostFromRow, hostToRow as hostToSharedRow, sharingDeviceFromRow, type DeviceRow, type HistoryRowBase, type HostRowBase } from './rows.ts';
+import { deviceToRow, historyFromRow, hostFromRow, hostToRow as hostToSharedRow, type HistoryRowBase, type HostRowBase } from './rows.ts';
 import { vacuumInto } from './sqlite-backup.ts';
+import { DEVICES_BY_HOST, readDevicesByHost } from './sqlite-device-load.ts';
 
 /** `full`: synchronous=FULL, as etcd promises; `relaxed`: synchronous=NORMAL. */
 export type { Durability } from '../core/store.ts';
@@ -253,7 +254,7 @@ export class SqliteStore {
       revisionTime,
       descriptors: this.statements.allDescriptors.all() as { id: number; key: string }[],
       hosts: (this.statements.allHosts.all() as HostRow[]).map(hostFromRow),
-      devices: options.withoutDevices ? [] : (this.statements.allDevices.all() as DeviceRow[]).map(sharingDeviceFromRow()),
+      devices: options.withoutDevices ? [] : readDevicesByHost(this.statements.allDevices),
       leaseExpiries: new Map(leaseRows.map((row) => [row.host_id, row.lease_expire_ms])),
       headHash: this.head,
       checkpoint: this.checkpoint(),
@@ -526,8 +527,6 @@ function hostToRow(host: HostRecord): HostRow {
   return { ...row, reachable: row.reachable ? 1 : 0, draining: row.draining ? 1 : 0 };
 }
 
-const ALL_DEVICES = 'SELECT * FROM devices ORDER BY host_id, device_id';
-
 /**
  * Every device of the database at `file`, read through a read-only connection of the calling
  * thread, as load() gives them. For the main thread at start-up, while the storage worker (the
@@ -536,7 +535,7 @@ const ALL_DEVICES = 'SELECT * FROM devices ORDER BY host_id, device_id';
 export function loadDevices(file: string): DeviceRecord[] {
   const db = openDatabase(file, { readonly: true, fileMustExist: true });
   try {
-    return (db.prepare(ALL_DEVICES).all() as DeviceRow[]).map(sharingDeviceFromRow());
+    return readDevicesByHost(db.prepare(DEVICES_BY_HOST));
   } finally {
     db.close();
   }
@@ -554,7 +553,7 @@ function prepareStatements(db: Database.Database) {
     ),
     allDescriptors: db.prepare('SELECT descriptor_id AS id, descriptor_key AS key FROM descriptors ORDER BY descriptor_id'),
     allHosts: db.prepare('SELECT * FROM hosts ORDER BY host_id'),
-    allDevices: db.prepare(ALL_DEVICES),
+    allDevices: db.prepare(DEVICES_BY_HOST),
     insertRevision: db.prepare('INSERT INTO revisions (revision, time_ms, actor, reason) VALUES (?, ?, ?, ?)'),
     revisionRow: db.prepare('SELECT time_ms, actor, reason FROM revisions WHERE revision = ?'),
     anyRevision: db.prepare('SELECT 1 FROM revisions LIMIT 1'),
