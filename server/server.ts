@@ -201,7 +201,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       reanchor: options.reanchor,
       startupChainCheck: options.startupChainCheck,
     });
-  const store = await openStore();
+  // The store opens in its own thread (the SQLite worker: migrations, the chain check, the
+  // head anchor) while this one parses the protos for the services and for reflection, which
+  // need no registry: on a restart they would otherwise wait for each other.
+  const opening = openStore();
+  let services: ReturnType<typeof strictServices>;
+  let reflection: ReturnType<typeof reflectionService>;
+  try {
+    services = strictServices(loadServices());
+    reflection = reflectionService();
+  } catch (error) {
+    void opening.then((store) => store.close(), () => undefined);
+    throw error;
+  }
+  const store = await opening;
   // prom-client and OpenTelemetry are loaded only when asked for.
   const metricsModule = options.metricsAddress !== undefined ? await import('./metrics.ts') : undefined;
   const metrics = metricsModule ? new metricsModule.ServerMetrics() : undefined;
@@ -261,7 +274,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       minRevisionInterceptor(() => registry, log),
     ],
   });
-  const services = strictServices(loadServices());
   const streams = new StreamTracker({
     maxFiniteStreams: limits.maxFiniteStreams,
     maxFiniteStreamsPerClient: limits.maxFiniteStreamsPerClient,
@@ -323,7 +335,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         },
       }),
   } as unknown as grpc.Server);
-  reflectionService().addToServer(server);
+  reflection.addToServer(server);
   const serving = new ServingHealth(health, SERVICE_NAMES, log);
   const maxLagMs = options.maxLagMs ?? DEFAULT_MAX_LAG_MS;
 

@@ -91,7 +91,13 @@ export class SqliteStore {
   /** Hash of the last history entry written (or of the latest checkpoint). */
   private head: string;
 
-  constructor(options: SqliteStoreOptions) {
+  /**
+   * Opens the database, applies migrations, then runs the start-up checks (chain, anchor).
+   * `migrated` is called in between: from then on the devices and hosts tables stay as they are
+   * until the first commit (the checks write only history links, revisions and the anchor's
+   * row), so another thread may read them while the checks run (worker-store.ts).
+   */
+  constructor(options: SqliteStoreOptions, hooks: { migrated?: () => void } = {}) {
     const onDisk = options.path !== ':memory:';
     if (onDisk) mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
     // One server per file: the lock comes first, so a second server touches nothing.
@@ -106,6 +112,7 @@ export class SqliteStore {
     this.claims = new SqliteClaims(this.db);
     this.commitTransaction = this.db.transaction((batch: CommitBatch, rows: unknown[][]) => this.applyBatch(batch, rows));
     try {
+      hooks.migrated?.();
       this.chainUnchainedEntries();
       this.head = this.currentHead();
       const checkedEntries = checkRecentChain(

@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { DomainError } from '../core/errors.ts';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.ts';
-import type { SerializedError, StoreRequest, StoreResponse, WorkerReady } from './worker-store.ts';
+import type { SerializedError, StoreRequest, StoreResponse, WorkerMigrated, WorkerReady } from './worker-store.ts';
 
 const port = parentPort!;
 
@@ -16,7 +16,7 @@ function serialize(error: unknown): SerializedError {
 
 let store: SqliteStore;
 try {
-  store = new SqliteStore(workerData as SqliteStoreOptions);
+  store = new SqliteStore(workerData as SqliteStoreOptions, { migrated: () => port.postMessage({ migrated: true } satisfies WorkerMigrated) });
   port.postMessage({ ready: store.migrations, startup: store.startup } satisfies WorkerReady);
 } catch (error) {
   // Reported, not thrown: a thrown error reaches the parent as an 'error' event that may

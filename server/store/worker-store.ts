@@ -19,6 +19,7 @@ import type {
   CompactionResult,
   HistoryQuery,
   HistoryRecord,
+  DeviceRecord,
   LoadedState,
   ServedStore,
   StoreFactory,
@@ -63,6 +64,11 @@ export type StoreResponse =
   | { readonly id: number; readonly result: unknown }
   | { readonly id: number; readonly error: SerializedError };
 
+/** Sent before WorkerReady, once migrations are applied and while the start-up checks run. */
+export interface WorkerMigrated {
+  readonly migrated: true;
+}
+
 export type WorkerReady =
   | { readonly ready: MigrationReport; readonly startup: StartupReport }
   | { readonly failed: SerializedError };
@@ -104,6 +110,8 @@ export class WorkerStore implements ServedStore {
     /** What start-up found: the head anchor's verdict, a restore recorded, the entries checked. */
     readonly startup: StartupReport,
     private readonly path: string,
+    /** The devices read ahead while the worker ran its start-up checks, for the first load(). */
+    private readAhead: DeviceRecord[] | undefined,
   ) {
     worker.on('message', (response: StoreResponse) => {
       const entry = this.pending.get(response.id);
@@ -123,20 +131,40 @@ export class WorkerStore implements ServedStore {
     worker.on('exit', (code) => fail(new Error(`the storage worker exited (code ${code})`)));
   }
 
-  private get onDisk(): boolean {
-    return this.path !== '' && this.path !== ':memory:' && !this.path.startsWith('file:');
-  }
 
   /** Called once if the worker dies other than by close(): no write can be stored any more. */
   onFailure(listener: (error: Error) => void): void {
     this.failureListeners.push(listener);
   }
 
-  /** Starts the worker, opens the database and applies migrations. */
-  static async open(options: SqliteStoreOptions): Promise<WorkerStore> {
+  /**
+   * Starts the worker, opens the database and applies migrations. With `readAhead` (a server
+   * about to load the registry), this thread reads the devices as soon as the worker reports
+   * the migrations applied, while the worker runs its start-up checks (the history chain, the
+   * head anchor): a restart's two longest steps run side by side, on two cores. They are the
+   * first load()'s, if no other call comes before it.
+   */
+  static async open(options: SqliteStoreOptions, { readAhead = false } = {}): Promise<WorkerStore> {
     const worker = new Worker(WORKER_ENTRY, { workerData: options });
+    let devices: DeviceRecord[] | undefined;
     const ready = await new Promise<WorkerReady>((resolve, reject) => {
-      worker.once('message', resolve);
+      const onMessage = (message: WorkerMigrated | WorkerReady) => {
+        if ('migrated' in message) {
+          // An error here (the file unreadable to this thread) is left to the first load(), which
+          // reads them again and reports it; the worker's own verdict comes next.
+          if (readAhead && onDisk(options.path)) {
+            try {
+              devices = loadDevices(options.path);
+            } catch {
+              devices = undefined;
+            }
+          }
+          return;
+        }
+        worker.off('message', onMessage);
+        resolve(message);
+      };
+      worker.on('message', onMessage);
       // A failure before the worker could answer: its cause, whatever was thrown, and an exit
       // without a word, both become an Error whose message says what happened.
       worker.once('error', (error: unknown) => reject(asError(error, 'the storage worker failed while opening the database')));
@@ -149,11 +177,13 @@ export class WorkerStore implements ServedStore {
     }
     worker.removeAllListeners('error');
     worker.removeAllListeners('exit');
-    return new WorkerStore(worker, ready.ready, ready.startup, options.path);
+    return new WorkerStore(worker, ready.ready, ready.startup, options.path, devices);
   }
 
   private call<T>(method: StoreMethod, argument?: unknown): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
+    // Devices read ahead are current only until the first call: a commit may change them.
+    this.readAhead = undefined;
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
@@ -163,15 +193,17 @@ export class WorkerStore implements ServedStore {
 
   /**
    * The worker loads everything but the devices; this thread reads those from the file itself
-   * (a structured clone of 160,000 records cost as much CPU as reading them). Nothing is
+   * (a structured clone of 160,000 records cost as much CPU as reading them), or takes those it
+   * read ahead while the worker opened the database, when this is the first call. Nothing is
    * written in between: the worker is the only writer and has nothing to write before the
    * registry, which calls load() once at open, starts. An in-memory database is the worker's
    * alone: it loads everything there.
    */
   async load(): Promise<LoadedState> {
-    if (!this.onDisk) return this.call('load');
+    if (!onDisk(this.path)) return this.call('load');
+    const readAhead = this.readAhead;
     const loaded = await this.call<LoadedState>('load', { withoutDevices: true });
-    return { ...loaded, devices: loadDevices(this.path) };
+    return { ...loaded, devices: readAhead ?? loadDevices(this.path) };
   }
 
   commit(batch: CommitBatch): Promise<CommitResult> {
@@ -224,5 +256,10 @@ export class WorkerStore implements ServedStore {
 
 /** The server's default store: SQLite at `options.path`, run in a worker thread. */
 export function sqliteStore(options: SqliteStoreOptions): StoreFactory {
-  return () => WorkerStore.open(options);
+  return () => WorkerStore.open(options, { readAhead: true });
+}
+
+/** Whether `path` names a file this thread can open too (not an in-memory or URI database). */
+function onDisk(path: string): boolean {
+  return path !== '' && path !== ':memory:' && !path.startsWith('file:');
 }
