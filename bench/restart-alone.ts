@@ -3,7 +3,7 @@
 // builds without re-seeding each time:
 //
 //   npx tsx bench/restart-alone.ts --db fleet.db [--runs 3] [--server dist/server/main.js]
-//                                  [--probe-host hosts/<id>] [--profile <dir>]
+//                                  [--probe-host hosts/<id>] [--profile <dir>] [--node-option=--flag ...]
 //
 // Each run copies the database and its head anchor (<db>.head) to a temp folder (a start-up may write: migrations, anchors),
 // starts the server on it, and reports, as the bench's restart phase does, spawn to "serving"
@@ -27,6 +27,7 @@ const { values } = parseArgs({
     server: { type: 'string' },
     'probe-host': { type: 'string' },
     profile: { type: 'string' },
+    'node-option': { type: 'string', multiple: true, default: [] },
   },
   strict: true,
 });
@@ -50,6 +51,7 @@ for (let run = 1; run <= runs; run++) {
     const load = readFileSync('/proc/loadavg', 'utf8').trim().split(' ').slice(0, 3).join(' ');
     const args = [
       ...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values.profile)] : []),
+      ...(values['node-option'] ?? []),
       ...entry,
       ...['--db', path.join(dir, 'fleet.db'), '--address', '127.0.0.1:0', '--lease-ttl', '1d', '--log-level', 'info'],
     ];

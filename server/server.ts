@@ -19,7 +19,7 @@ import { adminHandlers } from './grpc/admin-service.ts';
 import { historyHandlers } from './grpc/history-service.ts';
 import { StreamTracker } from './grpc/streams.ts';
 import type { FiniteStreamStats } from './grpc/finite-admission.ts';
-import { reflectionService } from './grpc/reflection.ts';
+import { addReflection } from './grpc/reflection.ts';
 import { connectionOptions, defaultLimits, limitsInterceptor, type Limits, type LimitStats } from './grpc/limits.ts';
 import { refuseMalformedRequests, strictServices } from './grpc/strict-decoding.ts';
 import { memoizingSyncHost } from './grpc/sync-host-decoding.ts';
@@ -202,14 +202,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       startupChainCheck: options.startupChainCheck,
     });
   // The store opens in its own thread (the SQLite worker: migrations, the chain check, the
-  // head anchor) while this one parses the protos for the services and for reflection, which
-  // need no registry: on a restart they would otherwise wait for each other.
+  // head anchor) while this one parses the protos for the services, which need no registry:
+  // on a restart they would otherwise wait for each other.
   const opening = openStore();
   let services: ReturnType<typeof strictServices>;
-  let reflection: ReturnType<typeof reflectionService>;
   try {
     services = strictServices(loadServices());
-    reflection = reflectionService();
   } catch (error) {
     void opening.then((store) => store.close(), () => undefined);
     throw error;
@@ -335,7 +333,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         },
       }),
   } as unknown as grpc.Server);
-  reflection.addToServer(server);
+  addReflection(server);
   const serving = new ServingHealth(health, SERVICE_NAMES, log);
   const maxLagMs = options.maxLagMs ?? DEFAULT_MAX_LAG_MS;
 
