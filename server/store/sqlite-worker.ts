@@ -3,8 +3,8 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { DomainError } from '../core/errors.ts';
-import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.ts';
-import type { SerializedError, StoreRequest, StoreResponse, WorkerMigrated, WorkerReady } from './worker-store.ts';
+import { SqliteStore } from './sqlite-store.ts';
+import type { SerializedError, StoreRequest, StoreResponse, WorkerMigrated, WorkerOptions, WorkerReady } from './worker-store.ts';
 
 const port = parentPort!;
 
@@ -16,8 +16,12 @@ function serialize(error: unknown): SerializedError {
 
 let store: SqliteStore;
 try {
-  store = new SqliteStore(workerData as SqliteStoreOptions, { migrated: () => port.postMessage({ migrated: true } satisfies WorkerMigrated) });
-  port.postMessage({ ready: store.migrations, startup: store.startup } satisfies WorkerReady);
+  const options = workerData as WorkerOptions;
+  store = new SqliteStore(options, { migrated: () => port.postMessage({ migrated: true } satisfies WorkerMigrated) });
+  // With loadAtStart, the state (but the devices, which the main thread reads itself) goes with
+  // the ready message: the main thread, reading the devices meanwhile, need not ask and wait.
+  const loaded = options.loadAtStart ? store.load({ withoutDevices: true }) : undefined;
+  port.postMessage({ ready: store.migrations, startup: store.startup, loaded } satisfies WorkerReady);
 } catch (error) {
   // Reported, not thrown: a thrown error reaches the parent as an 'error' event that may
   // overtake this message and lose the cause. The parent terminates this worker.

@@ -19,7 +19,6 @@ import type {
   CompactionResult,
   HistoryQuery,
   HistoryRecord,
-  DeviceRecord,
   LoadedState,
   ServedStore,
   StoreFactory,
@@ -69,8 +68,14 @@ export interface WorkerMigrated {
   readonly migrated: true;
 }
 
+/** What the worker is started with: the store's options, and whether to load at once (read-ahead). */
+export interface WorkerOptions extends SqliteStoreOptions {
+  /** Load everything but the devices right after the start-up checks, and send it with WorkerReady. */
+  readonly loadAtStart?: boolean;
+}
+
 export type WorkerReady =
-  | { readonly ready: MigrationReport; readonly startup: StartupReport }
+  | { readonly ready: MigrationReport; readonly startup: StartupReport; readonly loaded?: LoadedState }
   | { readonly failed: SerializedError };
 
 interface Pending {
@@ -110,8 +115,8 @@ export class WorkerStore implements ServedStore {
     /** What start-up found: the head anchor's verdict, a restore recorded, the entries checked. */
     readonly startup: StartupReport,
     private readonly path: string,
-    /** The devices read ahead while the worker ran its start-up checks, for the first load(). */
-    private readAhead: DeviceRecord[] | undefined,
+    /** The state read ahead while the worker ran its start-up checks (its devices read by this thread), for the first load(). */
+    private readAhead: LoadedState | undefined,
   ) {
     worker.on('message', (response: StoreResponse) => {
       const entry = this.pending.get(response.id);
@@ -142,17 +147,19 @@ export class WorkerStore implements ServedStore {
    * about to load the registry), this thread reads the devices as soon as the worker reports
    * the migrations applied, while the worker runs its start-up checks (the history chain, the
    * head anchor): a restart's two longest steps run side by side, on two cores. They are the
-   * first load()'s, if no other call comes before it.
+   * first load()'s, if no other call comes before it; so is the rest of the state, which the
+   * worker loads right after its checks and sends with its ready message.
    */
   static async open(options: SqliteStoreOptions, { readAhead = false } = {}): Promise<WorkerStore> {
-    const worker = new Worker(WORKER_ENTRY, { workerData: options });
-    let devices: DeviceRecord[] | undefined;
+    const ahead = readAhead && onDisk(options.path);
+    const worker = new Worker(WORKER_ENTRY, { workerData: { ...options, loadAtStart: ahead } satisfies WorkerOptions });
+    let devices: LoadedState['devices'] | undefined;
     const ready = await new Promise<WorkerReady>((resolve, reject) => {
       const onMessage = (message: WorkerMigrated | WorkerReady) => {
         if ('migrated' in message) {
           // An error here (the file unreadable to this thread) is left to the first load(), which
           // reads them again and reports it; the worker's own verdict comes next.
-          if (readAhead && onDisk(options.path)) {
+          if (ahead) {
             try {
               devices = loadDevices(options.path);
             } catch {
@@ -177,7 +184,8 @@ export class WorkerStore implements ServedStore {
     }
     worker.removeAllListeners('error');
     worker.removeAllListeners('exit');
-    return new WorkerStore(worker, ready.ready, ready.startup, options.path, devices);
+    const loaded = ready.loaded && devices ? { ...ready.loaded, devices } : undefined;
+    return new WorkerStore(worker, ready.ready, ready.startup, options.path, loaded);
   }
 
   private call<T>(method: StoreMethod, argument?: unknown): Promise<T> {
@@ -200,10 +208,14 @@ export class WorkerStore implements ServedStore {
    * alone: it loads everything there.
    */
   async load(): Promise<LoadedState> {
+    if (this.readAhead && !this.failure) {
+      const loaded = this.readAhead;
+      this.readAhead = undefined;
+      return loaded;
+    }
     if (!onDisk(this.path)) return this.call('load');
-    const readAhead = this.readAhead;
     const loaded = await this.call<LoadedState>('load', { withoutDevices: true });
-    return { ...loaded, devices: readAhead ?? loadDevices(this.path) };
+    return { ...loaded, devices: loadDevices(this.path) };
   }
 
   commit(batch: CommitBatch): Promise<CommitResult> {
