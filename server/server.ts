@@ -37,10 +37,9 @@ import { minRevisionInterceptor } from './grpc/min-revision.ts';
 import { BurstReclaim, fullCollection } from './grpc/burst-reclaim.ts';
 import { DEFAULT_MAX_LAG_MS, ServingHealth } from './grpc/serving-health.ts';
 
-export const DEFAULT_ADDRESS = '127.0.0.1:50051';
-export const DEFAULT_DB_PATH = './data/devcompat.db';
-/** Larger messages are refused by grpc-js before they are buffered. */
-export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+import { DEFAULT_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES } from './server-defaults.ts';
+
+export { DEFAULT_ADDRESS, DEFAULT_DB_PATH, DEFAULT_MAX_MESSAGE_BYTES } from './server-defaults.ts';
 
 export interface ServerOptions {
   /** The SQLite file of the default store (ignored when `store` is given). */

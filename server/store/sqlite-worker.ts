@@ -1,10 +1,11 @@
 // The storage worker: owns the SQLite connection and answers WorkerStore's calls one at a
-// time, in order (see worker-store.ts).
+// time, in order (see worker-store.ts). A worker started ahead (startStorageWorkerEarly) has
+// no options yet: it waits for them in its first message, and opens nothing before.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { DomainError } from '../core/errors.ts';
 import { SqliteStore } from './sqlite-store.ts';
-import type { SerializedError, StoreRequest, StoreResponse, WorkerMigrated, WorkerOptions, WorkerReady } from './worker-store.ts';
+import type { DeferredStart, OpenRequest, SerializedError, StoreRequest, StoreResponse, WorkerMigrated, WorkerOptions, WorkerReady } from './worker-store.ts';
 
 const port = parentPort!;
 
@@ -14,9 +15,12 @@ function serialize(error: unknown): SerializedError {
   return { message: failure.message, stack: failure.stack };
 }
 
+const started = workerData as WorkerOptions | DeferredStart;
+const options =
+  'deferred' in started ? await new Promise<WorkerOptions>((resolve) => port.once('message', (message: OpenRequest) => resolve(message.open))) : started;
+
 let store: SqliteStore;
 try {
-  const options = workerData as WorkerOptions;
   store = new SqliteStore(options, { migrated: () => port.postMessage({ migrated: true } satisfies WorkerMigrated) });
   // With loadAtStart, the state (but the devices, which the main thread reads itself) goes with
   // the ready message: the main thread, reading the devices meanwhile, need not ask and wait.

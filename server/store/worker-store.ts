@@ -74,6 +74,16 @@ export interface WorkerOptions extends SqliteStoreOptions {
   readonly loadAtStart?: boolean;
 }
 
+/** The workerData of a worker started ahead (startStorageWorkerEarly): its options come later. */
+export interface DeferredStart {
+  readonly deferred: true;
+}
+
+/** The first message to a worker started ahead: what to open. */
+export interface OpenRequest {
+  readonly open: WorkerOptions;
+}
+
 export type WorkerReady =
   | { readonly ready: MigrationReport; readonly startup: StartupReport; readonly loaded?: LoadedState }
   | { readonly failed: SerializedError };
@@ -152,7 +162,16 @@ export class WorkerStore implements ServedStore {
    */
   static async open(options: SqliteStoreOptions, { readAhead = false } = {}): Promise<WorkerStore> {
     const ahead = readAhead && onDisk(options.path);
-    const worker = new Worker(WORKER_ENTRY, { workerData: { ...options, loadAtStart: ahead } satisfies WorkerOptions });
+    const workerOptions: WorkerOptions = { ...options, loadAtStart: ahead };
+    let worker: Worker;
+    if (earlyWorker) {
+      worker = earlyWorker;
+      earlyWorker = undefined;
+      worker.ref();
+      worker.postMessage({ open: workerOptions } satisfies OpenRequest);
+    } else {
+      worker = new Worker(WORKER_ENTRY, { workerData: workerOptions });
+    }
     let devices: LoadedState['devices'] | undefined;
     const ready = await new Promise<WorkerReady>((resolve, reject) => {
       const onMessage = (message: WorkerMigrated | WorkerReady) => {
@@ -264,6 +283,26 @@ export class WorkerStore implements ServedStore {
     await this.call('close');
     await this.worker.terminate();
   }
+}
+
+/** A storage worker started before the server's modules load, waiting for what to open. */
+let earlyWorker: Worker | undefined;
+
+/**
+ * Starts the storage worker now, with nothing to open yet: a thread and its modules take
+ * 0.1–0.3 s to start, which `devcompat serve` spends loading the server's own modules meanwhile.
+ * The next WorkerStore.open of this thread adopts it and sends it its options; until then it
+ * touches no file (the server's checks of its options come first) and does not keep the
+ * process alive.
+ */
+export function startStorageWorkerEarly(): void {
+  if (earlyWorker) return;
+  earlyWorker = new Worker(WORKER_ENTRY, { workerData: { deferred: true } satisfies DeferredStart });
+  earlyWorker.unref();
+  // An early worker that fails before it is adopted is replaced by a fresh one at open.
+  earlyWorker.once('error', () => {
+    earlyWorker = undefined;
+  });
 }
 
 /** The server's default store: SQLite at `options.path`, run in a worker thread. */
