@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DevcompatClient } from '../client/client.ts';
-import { prepareServerBuild, readCpuSeconds, readMemory, serverEntryArgs, startChild } from './processes.ts';
+import { prepareServerBuild, readCpuSeconds, readMemory, readThreadCpuSeconds, serverEntryArgs, startChild } from './processes.ts';
 import { fmt, nowMs, sleep } from './stats.ts';
 
 const { values } = parseArgs({
@@ -64,7 +64,7 @@ for (let run = 1; run <= runs; run++) {
       await client.getHost(probeHost);
       const answerMs = nowMs() - t0;
       const cpuS = readCpuSeconds(server.pid) ?? Number.NaN;
-      const mainCpuS = threadCpuSeconds(server.pid, server.pid);
+      const mainCpuS = readThreadCpuSeconds(server.pid, server.pid) ?? Number.NaN;
       const rss = readMemory(server.pid);
       await sleep(2000);
       const settled = readMemory(server.pid);
@@ -78,20 +78,6 @@ for (let run = 1; run <= runs; run++) {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/**
- * CPU seconds of one thread of a process (Linux: /proc/<pid>/task/<tid>/stat). The main thread's
- * is the serial part of a start: on an idle machine its wall time cannot be shorter.
- */
-function threadCpuSeconds(pid: number, tid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
   }
 }
 
