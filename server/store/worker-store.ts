@@ -146,7 +146,6 @@ export class WorkerStore implements ServedStore {
     worker.on('exit', (code) => fail(new Error(`the storage worker exited (code ${code})`)));
   }
 
-
   /** Called once if the worker dies other than by close(): no write can be stored any more. */
   onFailure(listener: (error: Error) => void): void {
     this.failureListeners.push(listener);
@@ -209,7 +208,7 @@ export class WorkerStore implements ServedStore {
 
   private call<T>(method: StoreMethod, argument?: unknown): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
-    // Devices read ahead are current only until the first call: a commit may change them.
+    // The state read ahead is current only until the first call: a commit may change it.
     this.readAhead = undefined;
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
@@ -297,12 +296,16 @@ let earlyWorker: Worker | undefined;
  */
 export function startStorageWorkerEarly(): void {
   if (earlyWorker) return;
-  earlyWorker = new Worker(WORKER_ENTRY, { workerData: { deferred: true } satisfies DeferredStart });
-  earlyWorker.unref();
-  // An early worker that fails before it is adopted is replaced by a fresh one at open.
-  earlyWorker.once('error', () => {
-    earlyWorker = undefined;
-  });
+  const worker = new Worker(WORKER_ENTRY, { workerData: { deferred: true } satisfies DeferredStart });
+  worker.unref();
+  // One that fails or ends before it is adopted is forgotten: open starts a fresh one, which
+  // reports the cause.
+  const forget = () => {
+    if (earlyWorker === worker) earlyWorker = undefined;
+  };
+  worker.once('error', forget);
+  worker.once('exit', forget);
+  earlyWorker = worker;
 }
 
 /** The server's default store: SQLite at `options.path`, run in a worker thread. */
