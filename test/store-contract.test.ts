@@ -11,7 +11,7 @@ import { claimEntryId, historyQuery, StaleBatchError, type ClaimRecord, type Com
 import { EMPTY_BATCH } from '../server/core/write-planning.ts';
 import { GENESIS_HASH } from '../server/store/history-chain.ts';
 import { MemoryStore, SharedMemory } from '../server/store/memory-store.ts';
-import { WorkerStore } from '../server/store/worker-store.ts';
+import { sqliteStore, WorkerStore } from '../server/store/worker-store.ts';
 import { tempDir } from './helpers/server.ts';
 import { PostgresStore } from '../server/store/postgres-store.ts';
 import { TEST_POSTGRES, testDatabase } from './helpers/postgres.ts';
@@ -502,6 +502,26 @@ for (const impl of STORES.filter((candidate) => candidate.name !== 'memory')) {
     t.is(again.devices[0].capacity, again.devices[1].capacity, 'equal capacities: one object');
   });
 }
+
+// A server's SQLite store (sqliteStore) reads the state ahead while its worker runs the start-up
+// checks; that first load must be the state a plain load gives, and a commit after it is seen.
+test('sqlite: the state read ahead at open is what a load reads; later loads see later commits', async (t) => {
+  const file = path.join(tempDir(t), 'ahead.db');
+  const first = await WorkerStore.open({ path: file, durability: 'relaxed' });
+  await first.commit(createHost(1));
+  await first.commit(createHost(2));
+  await first.commit(updateDevice(3, 1, 0));
+  const plain = await first.load();
+  await first.close();
+
+  const ahead = await sqliteStore({ path: file, durability: 'relaxed' })();
+  t.teardown(() => ahead.close());
+  t.deepEqual(await ahead.load(), plain);
+  await ahead.commit(updateDevice(4, 2, 1));
+  const after = await ahead.load();
+  t.is(after.revision, 4);
+  t.deepEqual(after.devices.find((device) => device.hostId === 'h2')?.capacity, { total: 4, available: 1 });
+});
 
 // Stores several servers write (replicas): the RevisionLog and the stale-batch refusal, on the
 // memory store's SharedMemory and, under `npm run test:postgres`, on two PostgreSQL stores over
