@@ -11,7 +11,7 @@
 import { DevcompatClient } from '../client/client.ts';
 import type { SourceShape } from './fleet-shape.ts';
 import { findLoad, type CpuUse, type FindRun } from './load.ts';
-import { readCpuSeconds, readMachineBusySeconds, readMemory, startChild, type ChildServer } from './processes.ts';
+import { readCpuSeconds, readMachineBusySeconds, readMemory, readThreadCpuSeconds, startChild, type ChildServer } from './processes.ts';
 import { fmt, nowMs } from './stats.ts';
 
 export interface RestartResult {
@@ -27,6 +27,8 @@ export interface RestartResult {
   readonly peakBytes?: number;
   /** CPU during the start (the new server's since its spawn; the rest of the machine). */
   readonly cpu?: CpuUse;
+  /** The new server's main thread's CPU seconds by then: the serial part, a floor for its wall time on an idle machine. */
+  readonly mainThreadCpuS?: number;
   /** Spawn to serving of a bare grpc-js server loading the same proto (no registry). */
   readonly bareStartMs: number;
   /** The first FindTargets queries of each source after start-up, no warm-up. */
@@ -67,6 +69,7 @@ export async function measureRestart(params: RestartParams): Promise<{ result: R
     const wallS = firstAnswerMs / 1000;
     const clientUse = process.cpuUsage(client0);
     const serverCpuS = readCpuSeconds(server.pid) ?? Number.NaN;
+    const mainThreadCpuS = readThreadCpuSeconds(server.pid, server.pid);
     const clientCpuS = (clientUse.user + clientUse.system) / 1e6;
     const otherCpuS = Math.max(0, (readMachineBusySeconds() ?? Number.NaN) - machine0 - serverCpuS - clientCpuS);
     const memory = readMemory(server.pid);
@@ -85,6 +88,7 @@ export async function measureRestart(params: RestartParams): Promise<{ result: R
         rssBytes: memory?.rssBytes,
         peakBytes: memory?.hwmBytes,
         cpu: { serverCpuS, clientCpuS, otherCpuS, wallS },
+        mainThreadCpuS,
         bareStartMs,
         findAfterStart,
       },
@@ -104,6 +108,7 @@ export function restartRows(r: RestartResult, hosts: number, findLimit: number, 
     [
       `Restart on the fleet's database (${fmt(hosts)} hosts), spawn to serving`,
       `${fmt(r.readyMs / 1000, 2)} s to "serving", ${fmt(r.firstAnswerMs / 1000, 2)} s to the first GetHost answered` +
+        `; server CPU ${fmt(r.cpu?.serverCpuS ?? Number.NaN, 2)} s, its main thread ${fmt(r.mainThreadCpuS ?? Number.NaN, 2)} s` +
         `; RSS then ${fmt((r.rssBytes ?? Number.NaN) / 1e6)} MB (peak ${fmt((r.peakBytes ?? Number.NaN) / 1e6)} MB); the old server stopped in ${fmt(r.stopMs / 1000, 2)} s; a bare grpc-js server (through tsx) starts in ${fmt(r.bareStartMs / 1000, 2)} s`,
       '< 1 s',
       '',

@@ -12,6 +12,8 @@
 //                    [--server-node-option=--max-semi-space-size=32 ...]   (experiments)
 //                    [--server-from dist|sources]   (dist: the compiled build as `npm start` runs it,
 //                                                    built first; sources: server/main.ts through tsx)
+//                    [--keep-db <file>]   (the fleet's database is copied there once its server has
+//                                          stopped, for re-runs of a start-up without re-seeding)
 //
 // Phases:
 //   1. fleet: generate it and print its shape next to the reference mix;
@@ -58,7 +60,7 @@
 // while the phases run.
 // Every load loop is bounded in count and in time.
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -163,6 +165,8 @@ interface Options {
   readonly serverNodeOptions: readonly string[];
   /** The server's build: `dist` (compiled, as `npm start` runs it; the default) or `sources` (tsx). */
   readonly serverFrom: ServerBuild;
+  /** When set, the fleet's SQLite file is copied there after its server stopped (bench/restart-alone.ts reuses it). */
+  readonly keepDb: string | undefined;
 }
 
 function parseOptions(): Options {
@@ -217,6 +221,7 @@ function parseOptions(): Options {
     profile: { type: 'string' },
     'server-node-option': { type: 'string', multiple: true, default: [] },
     'server-from': { type: 'string', default: 'dist' },
+    'keep-db': { type: 'string' },
     help: { type: 'boolean', default: false },
   } satisfies NonNullable<ParseArgsConfig['options']>;
   const { values } = parseArgs({ options: spec, strict: true });
@@ -315,6 +320,7 @@ function parseOptions(): Options {
     profile: values.profile === undefined ? undefined : path.resolve(values.profile),
     serverNodeOptions: values['server-node-option'] ?? [],
     serverFrom: serverFrom(String(values['server-from'])),
+    keepDb: values['keep-db'] === undefined ? undefined : path.resolve(values['keep-db']),
   };
 }
 
@@ -668,6 +674,12 @@ async function main(): Promise<number> {
     });
     server = baseline = leaseServer = undefined;
     await Promise.all(stops);
+    // The server stopped gracefully: its WAL is checkpointed into bench.db; its head anchor
+    // (bench.db.head) goes along, or the copy would be refused as a database whose anchor is lost.
+    if (options.keepDb) {
+      copyFileSync(path.join(dir, 'bench.db'), options.keepDb);
+      copyFileSync(path.join(dir, 'bench.db.head'), `${options.keepDb}.head`);
+    }
     rmSync(dir, { recursive: true, force: true });
   };
   const interrupted = () => {

@@ -13,8 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { applyConfigFile } from '../client/config-file.ts';
 import { pino } from 'pino';
-import { DEFAULT_ADDRESS, DEFAULT_DB_PATH, DEFAULT_MAX_MESSAGE_BYTES, startServer } from './server.ts';
-import { DEFAULT_LEASE_TTL_MS, type RetentionPolicy } from './core/registry.ts';
+import { DEFAULT_ADDRESS, DEFAULT_DB_PATH, DEFAULT_MAX_MESSAGE_BYTES } from './server-defaults.ts';
+import type { RunningServer } from './server.ts';
+import { startStorageWorkerEarly } from './store/worker-store.ts';
+import { DEFAULT_LEASE_TTL_MS } from './core/leases.ts';
+import type { RetentionPolicy } from './core/registry.ts';
 import * as limits from './grpc/limits.ts';
 import { startupFailureCause } from './startup-failure.ts';
 import { DEFAULT_STARTUP_CHAIN_CHECK } from './store/startup-check.ts';
@@ -300,7 +303,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     // The signal handlers come first: a SIGTERM that arrives while the server is still starting
     // (a supervisor that gives up, a test that stops it as soon as it says it serves) stops it
     // cleanly once it has started, rather than killing it half-way with the default action.
-    let server: Awaited<ReturnType<typeof startServer>> | undefined;
+    let server: RunningServer | undefined;
     let stopping: string | undefined;
     let tracing: Awaited<ReturnType<typeof tracingFromEnv>>;
     const shutdown = () => {
@@ -323,6 +326,11 @@ export async function serve(options: ServeOptions): Promise<void> {
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
+    // The storage worker starts now and loads its modules while this thread loads the server's
+    // (server.ts, imported here for that reason); it opens the database once startServer has
+    // checked its options.
+    if (store.kind === 'sqlite') startStorageWorkerEarly();
+    const { startServer } = await import('./server.ts');
     tracing = await tracingFromEnv();
     if (tracing) log.info({ exporters: tracing.exporters }, 'tracing on (OTEL_* environment)');
     server = await startServer({

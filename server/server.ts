@@ -19,7 +19,7 @@ import { adminHandlers } from './grpc/admin-service.ts';
 import { historyHandlers } from './grpc/history-service.ts';
 import { StreamTracker } from './grpc/streams.ts';
 import type { FiniteStreamStats } from './grpc/finite-admission.ts';
-import { reflectionService } from './grpc/reflection.ts';
+import { addReflection } from './grpc/reflection.ts';
 import { connectionOptions, defaultLimits, limitsInterceptor, type Limits, type LimitStats } from './grpc/limits.ts';
 import { refuseMalformedRequests, strictServices } from './grpc/strict-decoding.ts';
 import { memoizingSyncHost } from './grpc/sync-host-decoding.ts';
@@ -37,10 +37,9 @@ import { minRevisionInterceptor } from './grpc/min-revision.ts';
 import { BurstReclaim, fullCollection } from './grpc/burst-reclaim.ts';
 import { DEFAULT_MAX_LAG_MS, ServingHealth } from './grpc/serving-health.ts';
 
-export const DEFAULT_ADDRESS = '127.0.0.1:50051';
-export const DEFAULT_DB_PATH = './data/devcompat.db';
-/** Larger messages are refused by grpc-js before they are buffered. */
-export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+import { DEFAULT_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES } from './server-defaults.ts';
+
+export { DEFAULT_ADDRESS, DEFAULT_DB_PATH, DEFAULT_MAX_MESSAGE_BYTES } from './server-defaults.ts';
 
 export interface ServerOptions {
   /** The SQLite file of the default store (ignored when `store` is given). */
@@ -201,7 +200,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       reanchor: options.reanchor,
       startupChainCheck: options.startupChainCheck,
     });
-  const store = await openStore();
+  // The store opens in its own thread (the SQLite worker: migrations, the chain check, the
+  // head anchor) while this one parses the protos for the services, which need no registry:
+  // on a restart they would otherwise wait for each other.
+  const opening = openStore();
+  let services: ReturnType<typeof strictServices>;
+  try {
+    services = strictServices(loadServices());
+  } catch (error) {
+    void opening.then((store) => store.close(), () => undefined);
+    throw error;
+  }
+  const store = await opening;
   // prom-client and OpenTelemetry are loaded only when asked for.
   const metricsModule = options.metricsAddress !== undefined ? await import('./metrics.ts') : undefined;
   const metrics = metricsModule ? new metricsModule.ServerMetrics() : undefined;
@@ -261,7 +271,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       minRevisionInterceptor(() => registry, log),
     ],
   });
-  const services = strictServices(loadServices());
   const streams = new StreamTracker({
     maxFiniteStreams: limits.maxFiniteStreams,
     maxFiniteStreamsPerClient: limits.maxFiniteStreamsPerClient,
@@ -323,7 +332,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         },
       }),
   } as unknown as grpc.Server);
-  reflectionService().addToServer(server);
+  addReflection(server);
   const serving = new ServingHealth(health, SERVICE_NAMES, log);
   const maxLagMs = options.maxLagMs ?? DEFAULT_MAX_LAG_MS;
 

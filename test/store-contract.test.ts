@@ -11,7 +11,7 @@ import { claimEntryId, historyQuery, StaleBatchError, type ClaimRecord, type Com
 import { EMPTY_BATCH } from '../server/core/write-planning.ts';
 import { GENESIS_HASH } from '../server/store/history-chain.ts';
 import { MemoryStore, SharedMemory } from '../server/store/memory-store.ts';
-import { WorkerStore } from '../server/store/worker-store.ts';
+import { sqliteStore, WorkerStore } from '../server/store/worker-store.ts';
 import { tempDir } from './helpers/server.ts';
 import { PostgresStore } from '../server/store/postgres-store.ts';
 import { TEST_POSTGRES, testDatabase } from './helpers/postgres.ts';
@@ -163,6 +163,38 @@ for (const impl of STORES) {
     t.deepEqual([...loaded.leaseExpiries], [['h2', T0 + 99_000]]);
     t.is(first.heads.length, 1);
     t.not(loaded.headHash, first.heads[0].hash, 'the head moved with each revision');
+  });
+
+  // SQLite's load reads each host's devices as one JSON text (sqlite-device-load.ts): values that
+  // JSON encoding could bend come back as written, in host then device order, whatever order
+  // they were committed in.
+  contract('a load gives back awkward device values exactly, ordered by host and device', async (t, store) => {
+    const odd = [
+      deviceRecord('h2', 'z"quote', 1, { capacity: undefined, labels: {} }),
+      deviceRecord('h1', '0000:af:00.7', 1, { labels: { 'ключ': 'значение \u2028 "q" \\ /', emoji: '🦀', empty: '' } }),
+      deviceRecord('h2', 'a\\back', 1, { capacity: { total: 0, available: 0 }, createTime: 8_640_000_000_000_000, updateTime: 1 }),
+      deviceRecord('h1', '0000:af:00.10', 1, { capacity: { total: 2 ** 40, available: 2 ** 40 - 1 }, revision: 1 }),
+      deviceRecord('h2', 'é', 1, { labels: { slot: 'é' } }),
+    ];
+    const hosts = [hostRecord('h2', 1), hostRecord('h1', 1)];
+    await store.commit(
+      batch({
+        newDescriptors: [{ id: 1, key: DESCRIPTOR_KEY }],
+        hostUpserts: hosts,
+        deviceUpserts: odd,
+        history: [...hosts, ...odd].map((resource, seq) =>
+          'deviceId' in resource
+            ? entry(1, seq, resource.hostId, resource.deviceId, { after: { kind: 'device', device: resource } })
+            : entry(1, seq, resource.hostId, '', { after: { kind: 'host', host: resource } }),
+        ),
+      }),
+    );
+    const byKey = (a: DeviceRecord, b: DeviceRecord) =>
+      a.hostId === b.hostId ? (a.deviceId < b.deviceId ? -1 : 1) : a.hostId < b.hostId ? -1 : 1;
+    const loaded = (await store.load()).devices;
+    t.deepEqual([...loaded].sort(byKey), [...odd].sort(byKey));
+    // SQLite orders ids bytewise (UTF-8, as JS compares these); PostgreSQL by its collation.
+    if (impl.name === 'sqlite') t.deepEqual(loaded.map((d) => `${d.hostId}/${d.deviceId}`), [...odd].sort(byKey).map((d) => `${d.hostId}/${d.deviceId}`));
   });
 
   contract('a commit returns the chain head after each revision; the chain walks to it, in chunks', async (t, store) => {
@@ -470,6 +502,26 @@ for (const impl of STORES.filter((candidate) => candidate.name !== 'memory')) {
     t.is(again.devices[0].capacity, again.devices[1].capacity, 'equal capacities: one object');
   });
 }
+
+// A server's SQLite store (sqliteStore) reads the state ahead while its worker runs the start-up
+// checks; that first load must be the state a plain load gives, and a commit after it is seen.
+test('sqlite: the state read ahead at open is what a load reads; later loads see later commits', async (t) => {
+  const file = path.join(tempDir(t), 'ahead.db');
+  const first = await WorkerStore.open({ path: file, durability: 'relaxed' });
+  await first.commit(createHost(1));
+  await first.commit(createHost(2));
+  await first.commit(updateDevice(3, 1, 0));
+  const plain = await first.load();
+  await first.close();
+
+  const ahead = await sqliteStore({ path: file, durability: 'relaxed' })();
+  t.teardown(() => ahead.close());
+  t.deepEqual(await ahead.load(), plain);
+  await ahead.commit(updateDevice(4, 2, 1));
+  const after = await ahead.load();
+  t.is(after.revision, 4);
+  t.deepEqual(after.devices.find((device) => device.hostId === 'h2')?.capacity, { total: 4, available: 1 });
+});
 
 // Stores several servers write (replicas): the RevisionLog and the stale-batch refusal, on the
 // memory store's SharedMemory and, under `npm run test:postgres`, on two PostgreSQL stores over

@@ -448,7 +448,7 @@ export class LiveState {
   }
 
   private putDevice(host: LiveHost, record: DeviceRecord, entry: DescriptorEntry): void {
-    const device: LiveDevice = { record, name: deviceName(record.hostId, record.deviceId), entry, host };
+    const device: LiveDevice = new StateDevice(record, entry, host);
     host.devices.set(record.deviceId, device);
     entry.devices.add(device);
     this.deviceLabelIndex?.add(record.labels, device);
@@ -460,6 +460,24 @@ export class LiveState {
     device.entry.devices.delete(device);
     this.deviceLabelIndex?.remove(device.record.labels, device);
     this.deviceCount--;
+  }
+}
+
+/**
+ * A LiveDevice whose name is made on first use: a restart builds 160,000 devices before it
+ * serves, and most names are only needed once a query ranks or lists the device.
+ */
+class StateDevice implements LiveDevice {
+  private nameValue: string | undefined;
+
+  constructor(
+    readonly record: DeviceRecord,
+    readonly entry: DescriptorEntry,
+    readonly host: LiveHost,
+  ) {}
+
+  get name(): string {
+    return (this.nameValue ??= deviceName(this.record.hostId, this.record.deviceId));
   }
 }
 

@@ -2,8 +2,10 @@
 // node-semver ranges parsed strictly"). Everything that compares versions goes through
 // here so that build metadata can never leak into a comparison.
 
-import semver from 'semver';
-import type { Range } from 'semver';
+// The two parts used, not the package's index, which loads every function and class of
+// node-semver (about 20 ms at every start of the server).
+import Range from 'semver/classes/range.js';
+import parse from 'semver/functions/parse.js';
 import type { Version } from './model.ts';
 
 // Loose so that `v1.2.3` and vendor versions such as `535.104.05` are accepted; loose mode
@@ -17,7 +19,7 @@ const RANGE_OPTIONS = { loose: false, includePrerelease: false } as const;
 /** Parses a version (loose semver); null when it is not one. Keeps build metadata in `text`. */
 export function parseVersion(text: string): Version | null {
   if (typeof text !== 'string') return null;
-  const parsed = semver.parse(text, VERSION_OPTIONS);
+  const parsed = parse(text, VERSION_OPTIONS);
   if (parsed === null) return null;
   // `parsed.version` drops build metadata; the canonical text keeps it (it is part of what
   // the device reported) even though no comparison ever looks at it.
@@ -33,7 +35,7 @@ export function parseVersion(text: string): Version | null {
 export function parseRangeStrict(text: string): Range | null {
   if (typeof text !== 'string' || text.trim() === '') return null;
   try {
-    return new semver.Range(text, RANGE_OPTIONS);
+    return new Range(text, RANGE_OPTIONS);
   } catch {
     return null;
   }

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { DomainError } from '../core/errors.ts';
 import {
   decide,
@@ -85,7 +85,7 @@ export function loadPolicy(path: string): AuthzPolicy {
   }
   let document: unknown;
   try {
-    document = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+    document = /\.ya?ml$/i.test(path) ? (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text) : JSON.parse(text);
   } catch (error) {
     throw new Error(`${path}: not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(error as Error).message}`);
   }

@@ -35,8 +35,9 @@ import { SingleWriterLock } from './single-writer-lock.ts';
 import { decideAnchor, HeadAnchor, type AnchorDecision } from './head-anchor.ts';
 import { AnchorRegistry, decideRegistration, operatorName } from './anchor-registration.ts';
 import { checkRecentChain, DEFAULT_STARTUP_CHAIN_CHECK } from './startup-check.ts';
-import { deviceToRow, historyFromRow, hostFromRow, hostToRow as hostToSharedRow, sharingDeviceFromRow, type DeviceRow, type HistoryRowBase, type HostRowBase } from './rows.ts';
+import { deviceToRow, historyFromRow, hostFromRow, hostToRow as hostToSharedRow, type HistoryRowBase, type HostRowBase } from './rows.ts';
 import { vacuumInto } from './sqlite-backup.ts';
+import { DEVICES_BY_HOST, readDevicesByHost } from './sqlite-device-load.ts';
 
 /** `full`: synchronous=FULL, as etcd promises; `relaxed`: synchronous=NORMAL. */
 export type { Durability } from '../core/store.ts';
@@ -90,7 +91,13 @@ export class SqliteStore {
   /** Hash of the last history entry written (or of the latest checkpoint). */
   private head: string;
 
-  constructor(options: SqliteStoreOptions) {
+  /**
+   * Opens the database, applies migrations, then runs the start-up checks (chain, anchor).
+   * `migrated` is called in between: from then on the devices and hosts tables stay as they are
+   * until the first commit (the checks write only history links, revisions and the anchor's
+   * row), so another thread may read them while the checks run (worker-store.ts).
+   */
+  constructor(options: SqliteStoreOptions, hooks: { migrated?: () => void } = {}) {
     const onDisk = options.path !== ':memory:';
     if (onDisk) mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
     // One server per file: the lock comes first, so a second server touches nothing.
@@ -105,6 +112,7 @@ export class SqliteStore {
     this.claims = new SqliteClaims(this.db);
     this.commitTransaction = this.db.transaction((batch: CommitBatch, rows: unknown[][]) => this.applyBatch(batch, rows));
     try {
+      hooks.migrated?.();
       this.chainUnchainedEntries();
       this.head = this.currentHead();
       const checkedEntries = checkRecentChain(
@@ -253,7 +261,7 @@ export class SqliteStore {
       revisionTime,
       descriptors: this.statements.allDescriptors.all() as { id: number; key: string }[],
       hosts: (this.statements.allHosts.all() as HostRow[]).map(hostFromRow),
-      devices: options.withoutDevices ? [] : (this.statements.allDevices.all() as DeviceRow[]).map(sharingDeviceFromRow()),
+      devices: options.withoutDevices ? [] : readDevicesByHost(this.statements.allDevices),
       leaseExpiries: new Map(leaseRows.map((row) => [row.host_id, row.lease_expire_ms])),
       headHash: this.head,
       checkpoint: this.checkpoint(),
@@ -526,8 +534,6 @@ function hostToRow(host: HostRecord): HostRow {
   return { ...row, reachable: row.reachable ? 1 : 0, draining: row.draining ? 1 : 0 };
 }
 
-const ALL_DEVICES = 'SELECT * FROM devices ORDER BY host_id, device_id';
-
 /**
  * Every device of the database at `file`, read through a read-only connection of the calling
  * thread, as load() gives them. For the main thread at start-up, while the storage worker (the
@@ -536,7 +542,7 @@ const ALL_DEVICES = 'SELECT * FROM devices ORDER BY host_id, device_id';
 export function loadDevices(file: string): DeviceRecord[] {
   const db = openDatabase(file, { readonly: true, fileMustExist: true });
   try {
-    return (db.prepare(ALL_DEVICES).all() as DeviceRow[]).map(sharingDeviceFromRow());
+    return readDevicesByHost(db.prepare(DEVICES_BY_HOST));
   } finally {
     db.close();
   }
@@ -554,7 +560,7 @@ function prepareStatements(db: Database.Database) {
     ),
     allDescriptors: db.prepare('SELECT descriptor_id AS id, descriptor_key AS key FROM descriptors ORDER BY descriptor_id'),
     allHosts: db.prepare('SELECT * FROM hosts ORDER BY host_id'),
-    allDevices: db.prepare(ALL_DEVICES),
+    allDevices: db.prepare(DEVICES_BY_HOST),
     insertRevision: db.prepare('INSERT INTO revisions (revision, time_ms, actor, reason) VALUES (?, ?, ?, ?)'),
     revisionRow: db.prepare('SELECT time_ms, actor, reason FROM revisions WHERE revision = ?'),
     anyRevision: db.prepare('SELECT 1 FROM revisions LIMIT 1'),

@@ -1,10 +1,11 @@
 // The storage worker: owns the SQLite connection and answers WorkerStore's calls one at a
-// time, in order (see worker-store.ts).
+// time, in order (see worker-store.ts). A worker started ahead (startStorageWorkerEarly) has
+// no options yet: it waits for them in its first message, and opens nothing before.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { DomainError } from '../core/errors.ts';
-import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.ts';
-import type { SerializedError, StoreRequest, StoreResponse, WorkerReady } from './worker-store.ts';
+import { SqliteStore } from './sqlite-store.ts';
+import type { DeferredStart, OpenRequest, SerializedError, StoreRequest, StoreResponse, WorkerMigrated, WorkerOptions, WorkerReady } from './worker-store.ts';
 
 const port = parentPort!;
 
@@ -14,10 +15,17 @@ function serialize(error: unknown): SerializedError {
   return { message: failure.message, stack: failure.stack };
 }
 
+const started = workerData as WorkerOptions | DeferredStart;
+const options =
+  'deferred' in started ? await new Promise<WorkerOptions>((resolve) => port.once('message', (message: OpenRequest) => resolve(message.open))) : started;
+
 let store: SqliteStore;
 try {
-  store = new SqliteStore(workerData as SqliteStoreOptions);
-  port.postMessage({ ready: store.migrations, startup: store.startup } satisfies WorkerReady);
+  store = new SqliteStore(options, { migrated: () => port.postMessage({ migrated: true } satisfies WorkerMigrated) });
+  // With loadAtStart, the state (but the devices, which the main thread reads itself) goes with
+  // the ready message: the main thread, reading the devices meanwhile, need not ask and wait.
+  const loaded = options.loadAtStart ? store.load({ withoutDevices: true }) : undefined;
+  port.postMessage({ ready: store.migrations, startup: store.startup, loaded } satisfies WorkerReady);
 } catch (error) {
   // Reported, not thrown: a thrown error reaches the parent as an 'error' event that may
   // overtake this message and lose the cause. The parent terminates this worker.

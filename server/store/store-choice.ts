@@ -4,7 +4,6 @@
 // both is an error, so that nobody believes they run on one store while running on the other.
 
 import type { StoreFactory } from '../core/store.ts';
-import { postgresStore } from './postgres-store.ts';
 
 export type StoreChoice =
   | { readonly kind: 'sqlite'; readonly path: string }
@@ -37,9 +36,14 @@ export function chooseStore(store: string | undefined, db: string | undefined, d
   return { kind: 'sqlite', path: db ?? defaultPath };
 }
 
-/** The factory for a PostgreSQL choice (SQLite is the server's default factory, at dbPath). */
+/**
+ * The factory for a PostgreSQL choice (SQLite is the server's default factory, at dbPath). The
+ * PostgreSQL store and its client (pg, which loads Node's fetch) are imported only then: a
+ * SQLite server does not pay for them at every start.
+ */
 export function storeFactoryOf(choice: StoreChoice, startupChainCheck: number | undefined): StoreFactory | undefined {
-  return choice.kind === 'postgres' ? postgresStore({ url: choice.url, startupChainCheck }) : undefined;
+  if (choice.kind !== 'postgres') return undefined;
+  return async () => (await import('./postgres-store.ts')).postgresStore({ url: choice.url, startupChainCheck })();
 }
 
 /** A connection string without its password, for messages and logs. */

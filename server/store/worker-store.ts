@@ -63,8 +63,29 @@ export type StoreResponse =
   | { readonly id: number; readonly result: unknown }
   | { readonly id: number; readonly error: SerializedError };
 
+/** Sent before WorkerReady, once migrations are applied and while the start-up checks run. */
+export interface WorkerMigrated {
+  readonly migrated: true;
+}
+
+/** What the worker is started with: the store's options, and whether to load at once (read-ahead). */
+export interface WorkerOptions extends SqliteStoreOptions {
+  /** Load everything but the devices right after the start-up checks, and send it with WorkerReady. */
+  readonly loadAtStart?: boolean;
+}
+
+/** The workerData of a worker started ahead (startStorageWorkerEarly): its options come later. */
+export interface DeferredStart {
+  readonly deferred: true;
+}
+
+/** The first message to a worker started ahead: what to open. */
+export interface OpenRequest {
+  readonly open: WorkerOptions;
+}
+
 export type WorkerReady =
-  | { readonly ready: MigrationReport; readonly startup: StartupReport }
+  | { readonly ready: MigrationReport; readonly startup: StartupReport; readonly loaded?: LoadedState }
   | { readonly failed: SerializedError };
 
 interface Pending {
@@ -104,6 +125,8 @@ export class WorkerStore implements ServedStore {
     /** What start-up found: the head anchor's verdict, a restore recorded, the entries checked. */
     readonly startup: StartupReport,
     private readonly path: string,
+    /** The state read ahead while the worker ran its start-up checks (its devices read by this thread), for the first load(). */
+    private readAhead: LoadedState | undefined,
   ) {
     worker.on('message', (response: StoreResponse) => {
       const entry = this.pending.get(response.id);
@@ -123,20 +146,50 @@ export class WorkerStore implements ServedStore {
     worker.on('exit', (code) => fail(new Error(`the storage worker exited (code ${code})`)));
   }
 
-  private get onDisk(): boolean {
-    return this.path !== '' && this.path !== ':memory:' && !this.path.startsWith('file:');
-  }
-
   /** Called once if the worker dies other than by close(): no write can be stored any more. */
   onFailure(listener: (error: Error) => void): void {
     this.failureListeners.push(listener);
   }
 
-  /** Starts the worker, opens the database and applies migrations. */
-  static async open(options: SqliteStoreOptions): Promise<WorkerStore> {
-    const worker = new Worker(WORKER_ENTRY, { workerData: options });
+  /**
+   * Starts the worker, opens the database and applies migrations. With `readAhead` (a server
+   * about to load the registry), this thread reads the devices as soon as the worker reports
+   * the migrations applied, while the worker runs its start-up checks (the history chain, the
+   * head anchor): a restart's two longest steps run side by side, on two cores. They are the
+   * first load()'s, if no other call comes before it; so is the rest of the state, which the
+   * worker loads right after its checks and sends with its ready message.
+   */
+  static async open(options: SqliteStoreOptions, { readAhead = false } = {}): Promise<WorkerStore> {
+    const ahead = readAhead && onDisk(options.path);
+    const workerOptions: WorkerOptions = { ...options, loadAtStart: ahead };
+    let worker: Worker;
+    if (earlyWorker) {
+      worker = earlyWorker;
+      earlyWorker = undefined;
+      worker.ref();
+      worker.postMessage({ open: workerOptions } satisfies OpenRequest);
+    } else {
+      worker = new Worker(WORKER_ENTRY, { workerData: workerOptions });
+    }
+    let devices: LoadedState['devices'] | undefined;
     const ready = await new Promise<WorkerReady>((resolve, reject) => {
-      worker.once('message', resolve);
+      const onMessage = (message: WorkerMigrated | WorkerReady) => {
+        if ('migrated' in message) {
+          // An error here (the file unreadable to this thread) is left to the first load(), which
+          // reads them again and reports it; the worker's own verdict comes next.
+          if (ahead) {
+            try {
+              devices = loadDevices(options.path);
+            } catch {
+              devices = undefined;
+            }
+          }
+          return;
+        }
+        worker.off('message', onMessage);
+        resolve(message);
+      };
+      worker.on('message', onMessage);
       // A failure before the worker could answer: its cause, whatever was thrown, and an exit
       // without a word, both become an Error whose message says what happened.
       worker.once('error', (error: unknown) => reject(asError(error, 'the storage worker failed while opening the database')));
@@ -149,11 +202,14 @@ export class WorkerStore implements ServedStore {
     }
     worker.removeAllListeners('error');
     worker.removeAllListeners('exit');
-    return new WorkerStore(worker, ready.ready, ready.startup, options.path);
+    const loaded = ready.loaded && devices ? { ...ready.loaded, devices } : undefined;
+    return new WorkerStore(worker, ready.ready, ready.startup, options.path, loaded);
   }
 
   private call<T>(method: StoreMethod, argument?: unknown): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
+    // The state read ahead is current only until the first call: a commit may change it.
+    this.readAhead = undefined;
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
@@ -163,13 +219,19 @@ export class WorkerStore implements ServedStore {
 
   /**
    * The worker loads everything but the devices; this thread reads those from the file itself
-   * (a structured clone of 160,000 records cost as much CPU as reading them). Nothing is
+   * (a structured clone of 160,000 records cost as much CPU as reading them), or takes those it
+   * read ahead while the worker opened the database, when this is the first call. Nothing is
    * written in between: the worker is the only writer and has nothing to write before the
    * registry, which calls load() once at open, starts. An in-memory database is the worker's
    * alone: it loads everything there.
    */
   async load(): Promise<LoadedState> {
-    if (!this.onDisk) return this.call('load');
+    if (this.readAhead && !this.failure) {
+      const loaded = this.readAhead;
+      this.readAhead = undefined;
+      return loaded;
+    }
+    if (!onDisk(this.path)) return this.call('load');
     const loaded = await this.call<LoadedState>('load', { withoutDevices: true });
     return { ...loaded, devices: loadDevices(this.path) };
   }
@@ -222,7 +284,36 @@ export class WorkerStore implements ServedStore {
   }
 }
 
+/** A storage worker started before the server's modules load, waiting for what to open. */
+let earlyWorker: Worker | undefined;
+
+/**
+ * Starts the storage worker now, with nothing to open yet: a thread and its modules take
+ * 0.1–0.3 s to start, which `devcompat serve` spends loading the server's own modules meanwhile.
+ * The next WorkerStore.open of this thread adopts it and sends it its options; until then it
+ * touches no file (the server's checks of its options come first) and does not keep the
+ * process alive.
+ */
+export function startStorageWorkerEarly(): void {
+  if (earlyWorker) return;
+  const worker = new Worker(WORKER_ENTRY, { workerData: { deferred: true } satisfies DeferredStart });
+  worker.unref();
+  // One that fails or ends before it is adopted is forgotten: open starts a fresh one, which
+  // reports the cause.
+  const forget = () => {
+    if (earlyWorker === worker) earlyWorker = undefined;
+  };
+  worker.once('error', forget);
+  worker.once('exit', forget);
+  earlyWorker = worker;
+}
+
 /** The server's default store: SQLite at `options.path`, run in a worker thread. */
 export function sqliteStore(options: SqliteStoreOptions): StoreFactory {
-  return () => WorkerStore.open(options);
+  return () => WorkerStore.open(options, { readAhead: true });
+}
+
+/** Whether `path` names a file this thread can open too (not an in-memory or URI database). */
+function onDisk(path: string): boolean {
+  return path !== '' && path !== ':memory:' && !path.startsWith('file:');
 }
