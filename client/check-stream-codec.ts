@@ -68,14 +68,20 @@ interface Template {
 /** Result bodies (fields other than 4, 6, 7, as latin1 text) -> their decoded template. */
 const templates = new Map<string, Template>();
 
+/** How the memo fared since the process started: answers from a template, bodies decoded, whole-memo resets. */
+export const memoStats = { hits: 0, misses: 0, resets: 0 };
+
 function templateOf(key: string, body: Buffer): Template {
   let template = templates.get(key);
-  if (template === undefined) {
+  if (template !== undefined) memoStats.hits++;
+  else {
+    memoStats.misses++;
     const type = typesOf().result;
     template = { value: type.toObject(type.decode(body), PROTO_LOADER_OPTIONS), hits: 0 };
     if (templates.size >= MEMO_LIMIT || memoBytes + key.length > MEMO_BYTES) {
       templates.clear();
       memoBytes = 0;
+      memoStats.resets++;
     }
     templates.set(key, template);
     memoBytes += key.length;

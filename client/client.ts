@@ -112,6 +112,9 @@ export const DEFAULT_DEADLINES = {
   finiteStream: 60_000,
 } as const;
 
+/** The HTTP/2 flow-control window the client grants the server, per connection and stream (bytes). */
+export const CLIENT_FLOW_CONTROL_WINDOW = 1024 * 1024;
+
 /**
  * Keepalive pings on the client's channel: a connection silent for 30 s is pinged, and one
  * whose ping is not answered within 10 s is closed, which fails its calls with UNAVAILABLE
@@ -223,6 +226,11 @@ export class DevcompatClient {
       // back off from 200 ms to at most 2 s (gRPC's default grows to two minutes).
       'grpc.initial_reconnect_backoff_ms': 200,
       'grpc.max_reconnect_backoff_ms': 2_000,
+      // The server may send 1 MB ahead of what the client has read (HTTP/2's default is 64 KB):
+      // a check stream's responses are ~220 KB each, and with the default the server waits for a
+      // WINDOW_UPDATE per 32 KB, which a client busy decoding the previous response sends late
+      // (issue 7, docs/benchmarks.md). Bounded: at most this much unread per connection.
+      'grpc-node.flow_control_window': CLIENT_FLOW_CONTROL_WINDOW,
       ...KEEPALIVE_CHANNEL_OPTIONS,
       ...options.channelOptions,
     };

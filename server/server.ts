@@ -36,6 +36,7 @@ import { callTracer } from './tracing.ts';
 import { minRevisionInterceptor } from './grpc/min-revision.ts';
 import { BurstReclaim, fullCollection } from './grpc/burst-reclaim.ts';
 import { DEFAULT_MAX_LAG_MS, ServingHealth } from './grpc/serving-health.ts';
+import { SERVER_FLOW_CONTROL_WINDOW, widenFlowControlWindow } from './grpc/flow-control-window.ts';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
 export const DEFAULT_DB_PATH = './data/devcompat.db';
@@ -339,6 +340,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await store.close();
     throw new Error(`cannot listen on ${address}: ${(error as Error).message}`);
   }
+  widenFlowControlWindow(server, SERVER_FLOW_CONTROL_WINDOW, log);
   const host = address.slice(0, address.lastIndexOf(':'));
   const boundAddress = `${host}:${port}`;
   let metricsListener: MetricsListener | undefined;
