@@ -28,7 +28,64 @@ const typesOf = () => ({
   result: protoType('devcompat.v1.CompatibilityResult'),
 });
 
-/** CheckItem { id = 1; source = 2 { name = 1 }; target = 3 { name = 1 } }, both refs by name. */
+/** A check whose refs are both names: written straight into its message (no bytes of its own). */
+export interface NamedCheck {
+  readonly id: string;
+  readonly source: string;
+  readonly target: string;
+}
+
+function varintLength(value: number): number {
+  let length = 1;
+  while (value >= 0x80) {
+    value >>>= 7;
+    length++;
+  }
+  return length;
+}
+
+function writeVarint(buf: Buffer, pos: number, value: number): number {
+  while (value >= 0x80) {
+    buf[pos++] = (value & 0x7f) | 0x80;
+    value >>>= 7;
+  }
+  buf[pos++] = value;
+  return pos;
+}
+
+/** Bytes of a length-delimited field: its tag, its length, its value. */
+function fieldLength(valueLength: number): number {
+  return 1 + varintLength(valueLength) + valueLength;
+}
+
+/** The encoded length of a named check's body; its strings' byte lengths go to `lengths[at..at+2]`. */
+function namedCheckLength(check: NamedCheck, lengths: Int32Array, at: number): number {
+  const id = (lengths[at] = Buffer.byteLength(check.id));
+  const source = (lengths[at + 1] = Buffer.byteLength(check.source));
+  const target = (lengths[at + 2] = Buffer.byteLength(check.target));
+  return fieldLength(id) + fieldLength(fieldLength(source)) + fieldLength(fieldLength(target));
+}
+
+function writeString(buf: Buffer, pos: number, tag: number, text: string, length: number): number {
+  buf[pos++] = tag;
+  pos = writeVarint(buf, pos, length);
+  return pos + buf.write(text, pos, length, 'utf8');
+}
+
+/** A DeviceRef { name = 1 } as field `tag`. */
+function writeRef(buf: Buffer, pos: number, tag: number, name: string, length: number): number {
+  buf[pos++] = tag;
+  pos = writeVarint(buf, pos, fieldLength(length));
+  return writeString(buf, pos, (1 << 3) | WIRE_LEN, name, length);
+}
+
+function writeNamedCheck(buf: Buffer, pos: number, check: NamedCheck, lengths: Int32Array, at: number): number {
+  pos = writeString(buf, pos, (1 << 3) | WIRE_LEN, check.id, lengths[at]);
+  pos = writeRef(buf, pos, (2 << 3) | WIRE_LEN, check.source, lengths[at + 1]);
+  return writeRef(buf, pos, (3 << 3) | WIRE_LEN, check.target, lengths[at + 2]);
+}
+
+/** CheckItem { id = 1; source = 2 { name = 1 }; target = 3 { name = 1 } }, both refs by name, by protobufjs. */
 export function encodeNamedCheck(id: string, source: string, target: string): Uint8Array {
   const writer = protobuf.Writer.create();
   writer.uint32((1 << 3) | WIRE_LEN).string(id);
@@ -37,18 +94,53 @@ export function encodeNamedCheck(id: string, source: string, target: string): Ui
   return writer.finish();
 }
 
+/** UTF-16 surrogates: protobufjs writes a lone one differently from Node's UTF-8 encoder. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/**
+ * A check by names, to be written into its message by encodeRequest; a name with a surrogate
+ * (rare) is encoded now by protobufjs, so that the bytes are the loader's in every case.
+ */
+export function namedCheck(id: string, source: string, target: string): NamedCheck | Uint8Array {
+  if (SURROGATE.test(id) || SURROGATE.test(source) || SURROGATE.test(target)) return encodeNamedCheck(id, source, target);
+  return { id, source, target };
+}
+
 /** A CheckItem already read by the strict reader (proto field names), encoded. */
 export function encodeCheck(message: Record<string, unknown>): Uint8Array {
   const type = typesOf().checkItem;
   return type.encode(type.fromObject(message)).finish();
 }
 
-/** CheckCompatibilityStreamRequest { repeated CheckItem checks = 1; int64 min_revision = 2 }. */
-export function encodeRequest(checks: readonly Uint8Array[], minRevision: string | undefined): Buffer {
-  const writer = protobuf.Writer.create();
-  for (const check of checks) writer.uint32((1 << 3) | WIRE_LEN).bytes(check);
-  if (minRevision !== undefined) writer.uint32((2 << 3) | WIRE_VARINT).int64(minRevision);
-  return Buffer.from(writer.finish());
+/**
+ * CheckCompatibilityStreamRequest { repeated CheckItem checks = 1; int64 min_revision = 2 }, in
+ * one buffer sized first: each check is its encoded bytes, or written here from its names.
+ */
+export function encodeRequest(checks: readonly (Uint8Array | NamedCheck)[], minRevision: string | undefined): Buffer {
+  const bodies = new Int32Array(checks.length);
+  const refs = new Int32Array(checks.length * 3);
+  let total = 0;
+  for (let i = 0; i < checks.length; i++) {
+    const check = checks[i];
+    const length = check instanceof Uint8Array ? check.length : namedCheckLength(check, refs, i * 3);
+    bodies[i] = length;
+    total += fieldLength(length);
+  }
+  // min_revision: int64 as protobufjs writes it (a negative value takes ten bytes), appended by it.
+  const tail = minRevision === undefined ? undefined : protobuf.Writer.create().uint32((2 << 3) | WIRE_VARINT).int64(minRevision).finish();
+  const buf = Buffer.allocUnsafe(total + (tail?.length ?? 0));
+  let pos = 0;
+  for (let i = 0; i < checks.length; i++) {
+    const check = checks[i];
+    buf[pos++] = (1 << 3) | WIRE_LEN;
+    pos = writeVarint(buf, pos, bodies[i]);
+    if (check instanceof Uint8Array) {
+      buf.set(check, pos);
+      pos += check.length;
+    } else pos = writeNamedCheck(buf, pos, check, refs, i * 3);
+  }
+  if (tail) buf.set(tail, pos);
+  return buf;
 }
 
 /** The memo's bounds: bodies, and bytes of bodies (a result's template and copy are a few times its bytes). */

@@ -7,7 +7,7 @@
 import test from 'ava';
 import { cachedFor, compatVectors } from './helpers/cached-verdicts.ts';
 import protobuf from 'protobufjs';
-import { decodeResponse, encodeCheck, encodeNamedCheck, encodeRequest } from '../client/check-stream-codec.ts';
+import { decodeResponse, encodeCheck, encodeNamedCheck, encodeRequest, namedCheck } from '../client/check-stream-codec.ts';
 import { loadPackageDefinition } from '../proto/load.ts';
 import { encodeResult, streamResponse } from '../server/grpc/verdict-encoding.ts';
 import { resultMessage } from '../server/grpc/convert.ts';
@@ -21,18 +21,37 @@ test('requests by name encode to the loader serializer bytes', (t) => {
     ['c0', 'hosts/a/devices/0000:3b:00.2', 'hosts/b/devices/0000:3b:00.2'],
     ['', '', ''],
     ['id-ü', 'hosts/ü/devices/x', `hosts/${'h'.repeat(300)}/devices/y`],
+    // Lengths whose varints take two bytes, at every level (a name of 125 bytes makes a ref of 127).
+    ['c1', `hosts/${'a'.repeat(113)}/devices/x`, `hosts/${'b'.repeat(120)}/devices/€€`],
+    // Surrogates: a pair, and lone ones (protobufjs writes those as three bytes each).
+    ['😀', 'hosts/\uD800/devices/x', 'hosts/x/devices/\uDC00y'],
   ] as const;
-  for (const minRevision of [undefined, '0', '7', '9007199254740993']) {
+  const descriptor = fixture.vectors[0].source;
+  const inline = toRequest('CheckItem', { id: 'd', source: { descriptor }, target: { name: 'hosts/a/devices/b' } });
+  for (const minRevision of [undefined, '0', '7', '9007199254740993', '-1']) {
     const expected = method.requestSerialize({
       checks: cases.map(([id, source, target]) => ({ id, source: { name: source }, target: { name: target } })),
       ...(minRevision === undefined ? {} : { min_revision: minRevision }),
     });
-    const actual = encodeRequest(
-      cases.map(([id, source, target]) => encodeNamedCheck(id, source, target)),
-      minRevision,
-    );
-    t.deepEqual(Buffer.from(actual), Buffer.from(expected), `min_revision ${minRevision}`);
+    // Each check encoded alone by protobufjs, and each written into the message from its names.
+    for (const encode of [encodeNamedCheck, namedCheck]) {
+      const actual = encodeRequest(
+        cases.map(([id, source, target]) => encode(id, source, target)),
+        minRevision,
+      );
+      t.deepEqual(Buffer.from(actual), Buffer.from(expected), `min_revision ${minRevision}, ${encode.name}`);
+    }
+    // Names and encoded checks mixed in one message.
+    const mixed = encodeRequest([namedCheck(...cases[0]), encodeCheck(inline), namedCheck(...cases[3])], minRevision);
+    const mixedExpected = method.requestSerialize({
+      checks: [cases[0], inline, cases[3]].map((c) => (Array.isArray(c) ? { id: c[0], source: { name: c[1] }, target: { name: c[2] } } : c)),
+      ...(minRevision === undefined ? {} : { min_revision: minRevision }),
+    });
+    t.deepEqual(Buffer.from(mixed), Buffer.from(mixedExpected), `mixed, min_revision ${minRevision}`);
   }
+  t.true(namedCheck(...cases[4]) instanceof Uint8Array, 'a name with a surrogate is encoded by protobufjs');
+  t.false(namedCheck(...cases[0]) instanceof Uint8Array, 'plain names are written into the message');
+  t.deepEqual(Buffer.from(encodeRequest([], undefined)), Buffer.from(method.requestSerialize({ checks: [] })));
 });
 
 test('requests with an inline descriptor encode to the loader serializer bytes', (t) => {
