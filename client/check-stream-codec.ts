@@ -2,16 +2,17 @@
 // (a stream carries tens of thousands of checks a second, and the client, not the server, was
 // the busier process). Produces exactly what the shared loader's (de)serializer produces.
 //
-// Requests: each check is encoded once, when it is submitted (a resend after a reconnect
-// reuses the bytes), and a message is the concatenation of its checks. A check whose refs are
-// names is written directly; any other check goes through the strict reader and protobufjs.
+// Requests: a message is written into one buffer sized first. A check whose refs are names is
+// written there from its strings (no bytes of its own); any other check goes through the strict
+// reader and protobufjs once, when it is submitted (a resend after a reconnect reuses the bytes).
 //
 // Responses: a CompatibilityResult is the same bytes for every answer about the same pair of
 // descriptors except revision (4), source (6) and target (7) (server/grpc/verdict-encoding.ts).
 // The rest is decoded once into a template (protobufjs's toObject with the loader's options),
 // and each answer is a fresh copy of it (plain objects with the same keys in the same order;
 // a body seen often gets a compiled object literal) with the three fields set. The memo is
-// bounded (4,096 bodies, 8 MB of them). Anything unexpected (an error item, an unusual field, a
+// bounded (4,096 bodies, 8 MB of them), and found by a hash of the body's bytes, compared in
+// place (no key string made per answer). Anything unexpected (an error item, an unusual field, a
 // revision beyond 2^49) is decoded by protobufjs.
 
 import protobuf from 'protobufjs';
@@ -151,33 +152,60 @@ let memoBytes = 0;
 const COMPILE_AFTER = 4;
 
 interface Template {
+  /** The body's bytes (a copy: the response they came in is not kept). */
+  readonly body: Buffer;
   /** protobufjs's toObject of the body, with the loader's options: copied, never handed out. */
   readonly value: unknown;
   hits: number;
   make?: () => Record<string, unknown>;
+  /** Another body with the same hash. */
+  readonly next: Template | undefined;
 }
 
-/** Result bodies (fields other than 4, 6, 7, as latin1 text) -> their decoded template. */
-const templates = new Map<string, Template>();
+/** Result bodies (fields other than 4, 6, 7) by the hash of their bytes, each with its decoded template. */
+const templates = new Map<number, Template>();
+let memoCount = 0;
 
 /** How the memo fared since the process started: answers from a template, bodies decoded, whole-memo resets. */
 export const memoStats = { hits: 0, misses: 0, resets: 0 };
 
-function templateOf(key: string, body: Buffer): Template {
-  let template = templates.get(key);
-  if (template !== undefined) memoStats.hits++;
-  else {
-    memoStats.misses++;
-    const type = typesOf().result;
-    template = { value: type.toObject(type.decode(body), PROTO_LOADER_OPTIONS), hits: 0 };
-    if (templates.size >= MEMO_LIMIT || memoBytes + key.length > MEMO_BYTES) {
-      templates.clear();
-      memoBytes = 0;
-      memoStats.resets++;
-    }
-    templates.set(key, template);
-    memoBytes += key.length;
+/** A 30-bit hash of `buf[from, to)`, four bytes at a time (a small integer: a fast Map key). Exported for tests. */
+export function hashOf(buf: Buffer, from: number, to: number): number {
+  let hash = to - from;
+  let i = from;
+  for (; i + 3 < to; i += 4) {
+    hash = Math.imul(hash ^ (buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24)), 0x9e3779b1);
+    hash ^= hash >>> 15;
   }
+  for (; i < to; i++) hash = Math.imul(hash ^ buf[i], 0x9e3779b1);
+  return hash & 0x3fffffff;
+}
+
+/** The template of the body `buf[from, to)`, decoded on its first sight. */
+function templateOf(buf: Buffer, from: number, to: number): Template {
+  const hash = hashOf(buf, from, to);
+  let head = templates.get(hash);
+  for (let template = head; template !== undefined; template = template.next) {
+    if (template.body.length === to - from && buf.compare(template.body, 0, template.body.length, from, to) === 0) {
+      memoStats.hits++;
+      return template;
+    }
+  }
+  memoStats.misses++;
+  const body = Buffer.from(buf.subarray(from, to));
+  const type = typesOf().result;
+  const value = type.toObject(type.decode(body), PROTO_LOADER_OPTIONS);
+  if (memoCount >= MEMO_LIMIT || memoBytes + body.length > MEMO_BYTES) {
+    templates.clear();
+    memoCount = 0;
+    memoBytes = 0;
+    memoStats.resets++;
+    head = undefined;
+  }
+  const template: Template = { body, value, hits: 0, next: head };
+  templates.set(hash, template);
+  memoCount++;
+  memoBytes += body.length;
   return template;
 }
 
@@ -287,11 +315,13 @@ function fastResult(buf: Buffer, from: number, to: number): Record<string, unkno
     }
   }
   if (pos !== to) return undefined;
-  let body: Buffer;
-  if (bodyFrom < 0) body = buf.subarray(0, 0);
-  else if (pieces) body = Buffer.concat([...pieces, buf.subarray(bodyFrom, bodyTo)]);
-  else body = buf.subarray(bodyFrom, bodyTo);
-  const result = copyOf(templateOf(body.toString('latin1'), body));
+  let template: Template;
+  if (bodyFrom < 0) template = templateOf(buf, 0, 0);
+  else if (pieces) {
+    const body = Buffer.concat([...pieces, buf.subarray(bodyFrom, bodyTo)]);
+    template = templateOf(body, 0, body.length);
+  } else template = templateOf(buf, bodyFrom, bodyTo);
+  const result = copyOf(template);
   if (revision !== undefined) result.revision = String(revision);
   if (source !== undefined) result.source = source;
   if (target !== undefined) result.target = target;

@@ -7,7 +7,7 @@
 import test from 'ava';
 import { cachedFor, compatVectors } from './helpers/cached-verdicts.ts';
 import protobuf from 'protobufjs';
-import { decodeResponse, encodeCheck, encodeNamedCheck, encodeRequest, namedCheck } from '../client/check-stream-codec.ts';
+import { decodeResponse, encodeCheck, encodeNamedCheck, encodeRequest, hashOf, memoStats, namedCheck } from '../client/check-stream-codec.ts';
 import { loadPackageDefinition } from '../proto/load.ts';
 import { encodeResult, streamResponse } from '../server/grpc/verdict-encoding.ts';
 import { resultMessage } from '../server/grpc/convert.ts';
@@ -110,6 +110,48 @@ test('results with fields in any order, repeated or unknown decode as the loader
     t.deepEqual(decoded, expected);
     t.is(JSON.stringify(decoded), JSON.stringify(expected));
   }
+});
+
+/** A response of one result whose body is a verdict and one check on attribute `name` (field 2: Check { attribute = 1 }). */
+function resultWithCheck(name: string, id: string): Buffer {
+  const body = protobuf.Writer.create().uint32(1 << 3).uint32(1).uint32((2 << 3) | 2).fork().uint32((1 << 3) | 2).string(name).ldelim().finish();
+  const result = Buffer.concat([Buffer.from(body), Buffer.from(protobuf.Writer.create().uint32(4 << 3).uint64(3).finish())]);
+  return Buffer.from(protobuf.Writer.create().uint32((1 << 3) | 2).fork().uint32((1 << 3) | 2).string(id).uint32((2 << 3) | 2).bytes(result).ldelim().finish());
+}
+
+test('two bodies with the same hash each decode to their own result', (t) => {
+  // Find two check names whose bodies hash alike (a 30-bit hash: expected within ~40,000 names).
+  const seen = new Map<number, string>();
+  let pair: [string, string] | undefined;
+  for (let i = 0; i < 1_000_000 && !pair; i++) {
+    const name = `check-${i}`;
+    const body = Buffer.from(protobuf.Writer.create().uint32(1 << 3).uint32(1).uint32((2 << 3) | 2).fork().uint32((1 << 3) | 2).string(name).ldelim().finish());
+    const hash = hashOf(body, 0, body.length);
+    const other = seen.get(hash);
+    if (other !== undefined) pair = [other, name];
+    else seen.set(hash, name);
+  }
+  if (!pair) return t.fail('no two bodies with the same hash found');
+  for (let round = 0; round < 6; round++) {
+    for (const name of round % 2 ? pair : [...pair].reverse()) {
+      const bytes = resultWithCheck(name, `${name}/${round}`);
+      const decoded = decodeResponse(bytes);
+      t.deepEqual(decoded, method.responseDeserialize(bytes));
+      t.is(decoded.results[0].result!.checks[0].attribute, name);
+    }
+  }
+});
+
+test('the memo stays bounded: past 4,096 bodies it starts again, and answers stay right', (t) => {
+  const resets = memoStats.resets;
+  for (let i = 0; i < 5000; i++) {
+    const bytes = resultWithCheck(`bounded-${i}`, String(i));
+    if (i % 500 === 0 || i > 4090) t.deepEqual(decodeResponse(bytes), method.responseDeserialize(bytes));
+    else decodeResponse(bytes);
+  }
+  t.true(memoStats.resets > resets);
+  const again = resultWithCheck('bounded-1', 'again');
+  t.deepEqual(decodeResponse(again), method.responseDeserialize(again));
 });
 
 test('a malformed response is refused as the loader refuses it', (t) => {
