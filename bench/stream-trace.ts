@@ -68,21 +68,29 @@ const client = new DevcompatClient({ address: server.address, actor: 'bench', ch
 // Writes and responses of the stream, timed.
 const events: { at: number; kind: 'write' | 'response' }[] = [];
 const sizes: number[] = [];
-const compatibility = (client as unknown as { compatibility: { makeBidiStreamRequest: (...args: any[]) => any } }).compatibility;
-const makeCall = compatibility.makeBidiStreamRequest.bind(compatibility);
-compatibility.makeBidiStreamRequest = (method: string, serialize: unknown, deserialize: (bytes: Buffer) => unknown, ...rest: unknown[]) => {
-  const call = makeCall(method, serialize, (bytes: Buffer) => {
-    sizes.push(bytes.length);
-    return deserialize(bytes);
-  }, ...rest);
-  const write = call.write.bind(call);
-  call.write = (bytes: Buffer) => {
-    events.push({ at: performance.now(), kind: 'write' });
-    return write(bytes);
+type CallFactory = { makeBidiStreamRequest: (...args: any[]) => any };
+function timeCalls(service: CallFactory): CallFactory {
+  const makeCall = service.makeBidiStreamRequest.bind(service);
+  service.makeBidiStreamRequest = (method: string, serialize: unknown, deserialize: (bytes: Buffer) => unknown, ...rest: unknown[]) => {
+    const call = makeCall(method, serialize, (bytes: Buffer) => {
+      sizes.push(bytes.length);
+      return deserialize(bytes);
+    }, ...rest);
+    const write = call.write.bind(call);
+    call.write = (bytes: Buffer) => {
+      events.push({ at: performance.now(), kind: 'write' });
+      return write(bytes);
+    };
+    call.prependListener('data', () => events.push({ at: performance.now(), kind: 'response' }));
+    return call;
   };
-  call.prependListener('data', () => events.push({ at: performance.now(), kind: 'response' }));
-  return call;
-};
+  return service;
+}
+// The check stream's own channel (client.ts, since issue 7's fix), or the shared one before it.
+const internals = client as unknown as { openCheckStreamService?: () => CallFactory; compatibility: CallFactory };
+const openService = internals.openCheckStreamService;
+if (openService) internals.openCheckStreamService = () => timeCalls(openService());
+else timeCalls(internals.compatibility);
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 try {
