@@ -2,16 +2,17 @@
 // (a stream carries tens of thousands of checks a second, and the client, not the server, was
 // the busier process). Produces exactly what the shared loader's (de)serializer produces.
 //
-// Requests: each check is encoded once, when it is submitted (a resend after a reconnect
-// reuses the bytes), and a message is the concatenation of its checks. A check whose refs are
-// names is written directly; any other check goes through the strict reader and protobufjs.
+// Requests: a message is written into one buffer sized first. A check whose refs are names is
+// written there from its strings (no bytes of its own); any other check goes through the strict
+// reader and protobufjs once, when it is submitted (a resend after a reconnect reuses the bytes).
 //
 // Responses: a CompatibilityResult is the same bytes for every answer about the same pair of
 // descriptors except revision (4), source (6) and target (7) (server/grpc/verdict-encoding.ts).
 // The rest is decoded once into a template (protobufjs's toObject with the loader's options),
 // and each answer is a fresh copy of it (plain objects with the same keys in the same order;
 // a body seen often gets a compiled object literal) with the three fields set. The memo is
-// bounded (4,096 bodies, 8 MB of them). Anything unexpected (an error item, an unusual field, a
+// bounded (4,096 bodies, 8 MB of them), and found by a hash of the body's bytes, compared in
+// place (no key string made per answer). Anything unexpected (an error item, an unusual field, a
 // revision beyond 2^49) is decoded by protobufjs.
 
 import protobuf from 'protobufjs';
@@ -28,7 +29,64 @@ const typesOf = () => ({
   result: protoType('devcompat.v1.CompatibilityResult'),
 });
 
-/** CheckItem { id = 1; source = 2 { name = 1 }; target = 3 { name = 1 } }, both refs by name. */
+/** A check whose refs are both names: written straight into its message (no bytes of its own). */
+export interface NamedCheck {
+  readonly id: string;
+  readonly source: string;
+  readonly target: string;
+}
+
+function varintLength(value: number): number {
+  let length = 1;
+  while (value >= 0x80) {
+    value >>>= 7;
+    length++;
+  }
+  return length;
+}
+
+function writeVarint(buf: Buffer, pos: number, value: number): number {
+  while (value >= 0x80) {
+    buf[pos++] = (value & 0x7f) | 0x80;
+    value >>>= 7;
+  }
+  buf[pos++] = value;
+  return pos;
+}
+
+/** Bytes of a length-delimited field: its tag, its length, its value. */
+function fieldLength(valueLength: number): number {
+  return 1 + varintLength(valueLength) + valueLength;
+}
+
+/** The encoded length of a named check's body; its strings' byte lengths go to `lengths[at..at+2]`. */
+function namedCheckLength(check: NamedCheck, lengths: Int32Array, at: number): number {
+  const id = (lengths[at] = Buffer.byteLength(check.id));
+  const source = (lengths[at + 1] = Buffer.byteLength(check.source));
+  const target = (lengths[at + 2] = Buffer.byteLength(check.target));
+  return fieldLength(id) + fieldLength(fieldLength(source)) + fieldLength(fieldLength(target));
+}
+
+function writeString(buf: Buffer, pos: number, tag: number, text: string, length: number): number {
+  buf[pos++] = tag;
+  pos = writeVarint(buf, pos, length);
+  return pos + buf.write(text, pos, length, 'utf8');
+}
+
+/** A DeviceRef { name = 1 } as field `tag`. */
+function writeRef(buf: Buffer, pos: number, tag: number, name: string, length: number): number {
+  buf[pos++] = tag;
+  pos = writeVarint(buf, pos, fieldLength(length));
+  return writeString(buf, pos, (1 << 3) | WIRE_LEN, name, length);
+}
+
+function writeNamedCheck(buf: Buffer, pos: number, check: NamedCheck, lengths: Int32Array, at: number): number {
+  pos = writeString(buf, pos, (1 << 3) | WIRE_LEN, check.id, lengths[at]);
+  pos = writeRef(buf, pos, (2 << 3) | WIRE_LEN, check.source, lengths[at + 1]);
+  return writeRef(buf, pos, (3 << 3) | WIRE_LEN, check.target, lengths[at + 2]);
+}
+
+/** CheckItem { id = 1; source = 2 { name = 1 }; target = 3 { name = 1 } }, both refs by name, by protobufjs. */
 export function encodeNamedCheck(id: string, source: string, target: string): Uint8Array {
   const writer = protobuf.Writer.create();
   writer.uint32((1 << 3) | WIRE_LEN).string(id);
@@ -37,18 +95,53 @@ export function encodeNamedCheck(id: string, source: string, target: string): Ui
   return writer.finish();
 }
 
+/** UTF-16 surrogates: protobufjs writes a lone one differently from Node's UTF-8 encoder. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+
+/**
+ * A check by names, to be written into its message by encodeRequest; a name with a surrogate
+ * (rare) is encoded now by protobufjs, so that the bytes are the loader's in every case.
+ */
+export function namedCheck(id: string, source: string, target: string): NamedCheck | Uint8Array {
+  if (SURROGATE.test(id) || SURROGATE.test(source) || SURROGATE.test(target)) return encodeNamedCheck(id, source, target);
+  return { id, source, target };
+}
+
 /** A CheckItem already read by the strict reader (proto field names), encoded. */
 export function encodeCheck(message: Record<string, unknown>): Uint8Array {
   const type = typesOf().checkItem;
   return type.encode(type.fromObject(message)).finish();
 }
 
-/** CheckCompatibilityStreamRequest { repeated CheckItem checks = 1; int64 min_revision = 2 }. */
-export function encodeRequest(checks: readonly Uint8Array[], minRevision: string | undefined): Buffer {
-  const writer = protobuf.Writer.create();
-  for (const check of checks) writer.uint32((1 << 3) | WIRE_LEN).bytes(check);
-  if (minRevision !== undefined) writer.uint32((2 << 3) | WIRE_VARINT).int64(minRevision);
-  return Buffer.from(writer.finish());
+/**
+ * CheckCompatibilityStreamRequest { repeated CheckItem checks = 1; int64 min_revision = 2 }, in
+ * one buffer sized first: each check is its encoded bytes, or written here from its names.
+ */
+export function encodeRequest(checks: readonly (Uint8Array | NamedCheck)[], minRevision: string | undefined): Buffer {
+  const bodies = new Int32Array(checks.length);
+  const refs = new Int32Array(checks.length * 3);
+  let total = 0;
+  for (let i = 0; i < checks.length; i++) {
+    const check = checks[i];
+    const length = check instanceof Uint8Array ? check.length : namedCheckLength(check, refs, i * 3);
+    bodies[i] = length;
+    total += fieldLength(length);
+  }
+  // min_revision: int64 as protobufjs writes it (a negative value takes ten bytes), appended by it.
+  const tail = minRevision === undefined ? undefined : protobuf.Writer.create().uint32((2 << 3) | WIRE_VARINT).int64(minRevision).finish();
+  const buf = Buffer.allocUnsafe(total + (tail?.length ?? 0));
+  let pos = 0;
+  for (let i = 0; i < checks.length; i++) {
+    const check = checks[i];
+    buf[pos++] = (1 << 3) | WIRE_LEN;
+    pos = writeVarint(buf, pos, bodies[i]);
+    if (check instanceof Uint8Array) {
+      buf.set(check, pos);
+      pos += check.length;
+    } else pos = writeNamedCheck(buf, pos, check, refs, i * 3);
+  }
+  if (tail) buf.set(tail, pos);
+  return buf;
 }
 
 /** The memo's bounds: bodies, and bytes of bodies (a result's template and copy are a few times its bytes). */
@@ -59,27 +152,60 @@ let memoBytes = 0;
 const COMPILE_AFTER = 4;
 
 interface Template {
+  /** The body's bytes (a copy: the response they came in is not kept). */
+  readonly body: Buffer;
   /** protobufjs's toObject of the body, with the loader's options: copied, never handed out. */
   readonly value: unknown;
   hits: number;
   make?: () => Record<string, unknown>;
+  /** Another body with the same hash. */
+  readonly next: Template | undefined;
 }
 
-/** Result bodies (fields other than 4, 6, 7, as latin1 text) -> their decoded template. */
-const templates = new Map<string, Template>();
+/** Result bodies (fields other than 4, 6, 7) by the hash of their bytes, each with its decoded template. */
+const templates = new Map<number, Template>();
+let memoCount = 0;
 
-function templateOf(key: string, body: Buffer): Template {
-  let template = templates.get(key);
-  if (template === undefined) {
-    const type = typesOf().result;
-    template = { value: type.toObject(type.decode(body), PROTO_LOADER_OPTIONS), hits: 0 };
-    if (templates.size >= MEMO_LIMIT || memoBytes + key.length > MEMO_BYTES) {
-      templates.clear();
-      memoBytes = 0;
-    }
-    templates.set(key, template);
-    memoBytes += key.length;
+/** How the memo fared since the process started: answers from a template, bodies decoded, whole-memo resets. */
+export const memoStats = { hits: 0, misses: 0, resets: 0 };
+
+/** A 30-bit hash of `buf[from, to)`, four bytes at a time (a small integer: a fast Map key). Exported for tests. */
+export function hashOf(buf: Buffer, from: number, to: number): number {
+  let hash = to - from;
+  let i = from;
+  for (; i + 3 < to; i += 4) {
+    hash = Math.imul(hash ^ (buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24)), 0x9e3779b1);
+    hash ^= hash >>> 15;
   }
+  for (; i < to; i++) hash = Math.imul(hash ^ buf[i], 0x9e3779b1);
+  return hash & 0x3fffffff;
+}
+
+/** The template of the body `buf[from, to)`, decoded on its first sight. */
+function templateOf(buf: Buffer, from: number, to: number): Template {
+  const hash = hashOf(buf, from, to);
+  let head = templates.get(hash);
+  for (let template = head; template !== undefined; template = template.next) {
+    if (template.body.length === to - from && buf.compare(template.body, 0, template.body.length, from, to) === 0) {
+      memoStats.hits++;
+      return template;
+    }
+  }
+  memoStats.misses++;
+  const body = Buffer.from(buf.subarray(from, to));
+  const type = typesOf().result;
+  const value = type.toObject(type.decode(body), PROTO_LOADER_OPTIONS);
+  if (memoCount >= MEMO_LIMIT || memoBytes + body.length > MEMO_BYTES) {
+    templates.clear();
+    memoCount = 0;
+    memoBytes = 0;
+    memoStats.resets++;
+    head = undefined;
+  }
+  const template: Template = { body, value, hits: 0, next: head };
+  templates.set(hash, template);
+  memoCount++;
+  memoBytes += body.length;
   return template;
 }
 
@@ -189,11 +315,13 @@ function fastResult(buf: Buffer, from: number, to: number): Record<string, unkno
     }
   }
   if (pos !== to) return undefined;
-  let body: Buffer;
-  if (bodyFrom < 0) body = buf.subarray(0, 0);
-  else if (pieces) body = Buffer.concat([...pieces, buf.subarray(bodyFrom, bodyTo)]);
-  else body = buf.subarray(bodyFrom, bodyTo);
-  const result = copyOf(templateOf(body.toString('latin1'), body));
+  let template: Template;
+  if (bodyFrom < 0) template = templateOf(buf, 0, 0);
+  else if (pieces) {
+    const body = Buffer.concat([...pieces, buf.subarray(bodyFrom, bodyTo)]);
+    template = templateOf(body, 0, body.length);
+  } else template = templateOf(buf, bodyFrom, bodyTo);
+  const result = copyOf(template);
   if (revision !== undefined) result.revision = String(revision);
   if (source !== undefined) result.source = source;
   if (target !== undefined) result.target = target;

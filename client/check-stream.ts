@@ -10,7 +10,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { decodeStatus } from '../proto/rich-status.ts';
 import type { CheckCompatibilityStreamResponse__Output } from '../proto/generated/devcompat/v1/CheckCompatibilityStreamResponse.ts';
-import { encodeCheck, encodeNamedCheck, encodeRequest } from './check-stream-codec.ts';
+import { encodeCheck, encodeRequest, namedCheck, type NamedCheck } from './check-stream-codec.ts';
 import { abortedError, type CallOptions } from './calls.ts';
 import { backoffMs, DevcompatError, mayRetry, type RetryPolicy } from './errors.ts';
 import { fromResponse, toRef, toRequest } from './messages.ts';
@@ -28,8 +28,8 @@ export interface CheckStreamOptions extends CallOptions, MinRevision {
 }
 
 interface PendingCheck {
-  /** The CheckItem, encoded once (a resend reuses it). */
-  readonly message: Uint8Array;
+  /** The CheckItem: by names, written into each message that carries it; otherwise encoded once (a resend reuses it). */
+  readonly message: Uint8Array | NamedCheck;
   resolve(result: CheckItemResult): void;
   reject(error: unknown): void;
 }
@@ -170,12 +170,12 @@ export class CheckStream {
     if (this.closing) return Promise.reject(new Error('the check stream is closed'));
     const id = item.id ?? `c${this.nextId++}`;
     if (this.pending.has(id)) return Promise.reject(new Error(`check id ${id} is already pending`));
-    let message: Uint8Array;
+    let message: Uint8Array | NamedCheck;
     try {
       // Names need no strict reading (a string is a valid name field); anything else does.
       message =
         typeof id === 'string' && typeof item.source === 'string' && typeof item.target === 'string'
-          ? encodeNamedCheck(id, item.source, item.target)
+          ? namedCheck(id, item.source, item.target)
           : encodeCheck(toRequest('CheckItem', { id, source: toRef(item.source), target: toRef(item.target) }));
     } catch (error) {
       return Promise.reject(error);
@@ -209,7 +209,7 @@ export class CheckStream {
     const floor = this.minRevision().min_revision;
     const minRevision = floor === undefined ? undefined : String(floor);
     while (this.queue.length > 0 && !this.blocked) {
-      const checks: Uint8Array[] = [];
+      const checks: (Uint8Array | NamedCheck)[] = [];
       for (const id of this.queue.splice(0, this.maxBatch)) {
         const message = this.pending.get(id)?.message;
         if (message !== undefined) checks.push(message);

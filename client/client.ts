@@ -112,6 +112,9 @@ export const DEFAULT_DEADLINES = {
   finiteStream: 60_000,
 } as const;
 
+/** The HTTP/2 flow-control window a check stream's connection grants the server, per connection and stream (bytes). */
+export const CLIENT_FLOW_CONTROL_WINDOW = 1024 * 1024;
+
 /**
  * Keepalive pings on the client's channel: a connection silent for 30 s is pinged, and one
  * whose ping is not answered within 10 s is closed, which fails its calls with UNAVAILABLE
@@ -206,6 +209,9 @@ export class DevcompatClient {
   private readonly watchService: grpc.Client & Record<string, any>;
   private readonly placementService: grpc.Client & Record<string, any>;
   private readonly adminService: grpc.Client & Record<string, UnaryInvoker>;
+  /** CheckCompatibilityStream's own channel (a wide flow-control window), opened by the first checkStream(). */
+  private checkStreamService: (grpc.Client & Record<string, any>) | undefined;
+  private readonly openCheckStreamService: () => grpc.Client & Record<string, any>;
   private readonly deadlineMs: number;
   private readonly retry: RetryPolicy;
   private readonly actor: string | undefined;
@@ -234,6 +240,17 @@ export class DevcompatClient {
     this.watchService = new services.WatchService(options.address, credentials, shared) as any;
     this.placementService = new services.PlacementService(options.address, credentials, shared) as any;
     this.adminService = new services.AdminService(options.address, credentials, shared) as any;
+    // Check streams get a connection of their own, opened on first use, whose flow-control window
+    // lets the server send 1 MB ahead of what the client has read (HTTP/2's default is 64 KB): a
+    // stream's responses are ~220 KB each, and with the default the server waits for a
+    // WINDOW_UPDATE per 32 KB, which a client busy decoding the previous response sends late
+    // (issue 7, docs/benchmarks.md). The other calls keep the default, so that a watch too slow
+    // for the server is still found out after 64 KB unread, not 1 MB.
+    this.openCheckStreamService = () =>
+      new services.CompatibilityService(options.address, credentials, {
+        'grpc-node.flow_control_window': CLIENT_FLOW_CONTROL_WINDOW,
+        ...channelOptions,
+      }) as any;
     this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINES.unary;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.actor = options.actor;
@@ -257,6 +274,7 @@ export class DevcompatClient {
 
   close(): void {
     this.registry.close();
+    this.checkStreamService?.close();
   }
 
   private metadata(write: WriteOptions = {}): grpc.Metadata {
@@ -673,8 +691,9 @@ export class DevcompatClient {
     const method = loadPackageDefinition()['devcompat.v1.CompatibilityService'] as grpc.ServiceDefinition;
     const path = method.CheckCompatibilityStream.path;
     // The stream's own codec (check-stream-codec.ts): requests arrive encoded, responses are decoded there.
+    const service = (this.checkStreamService ??= this.openCheckStreamService());
     const open = (callOptions: grpc.CallOptions) =>
-      this.compatibility.makeBidiStreamRequest(path, (bytes: Buffer) => bytes, decodeResponse, this.metadata(), callOptions) as CheckStreamDuplex;
+      service.makeBidiStreamRequest(path, (bytes: Buffer) => bytes, decodeResponse, this.metadata(), callOptions) as CheckStreamDuplex;
     // The floor is checked here, as a unary read's is by toRequest: a value that is no revision
     // throws now, naming the field, instead of failing inside the stream's encoder later.
     toRequest('CheckCompatibilityStreamRequest', { checks: [], ...this.minRevision(options) });

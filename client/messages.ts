@@ -36,8 +36,21 @@ export function toRequest(typeName: string, request: unknown, at = ''): Record<s
 
 /** Per message type: the fields (by name) that hold a Timestamp or a message that may contain one. */
 const timeFields = new Map<string, protobuf.Field[]>();
+/**
+ * The same, by the type object: asked once per message received (tens of thousands a second on
+ * a check stream), where protobufjs's `fullName` builds its string anew on every read.
+ */
+const timeFieldsOfType = new WeakMap<protobuf.Type, protobuf.Field[]>();
 
-function fieldsWithTimes(type: protobuf.Type, visiting = new Set<string>()): protobuf.Field[] {
+function fieldsWithTimes(type: protobuf.Type, visiting?: Set<string>): protobuf.Field[] {
+  const cached = timeFieldsOfType.get(type);
+  if (cached) return cached;
+  const found = fieldsWithTimesByName(type, visiting ?? new Set<string>());
+  timeFieldsOfType.set(type, found);
+  return found;
+}
+
+function fieldsWithTimesByName(type: protobuf.Type, visiting: Set<string>): protobuf.Field[] {
   const known = timeFields.get(type.fullName);
   if (known) return known;
   visiting.add(type.fullName);

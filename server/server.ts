@@ -36,6 +36,7 @@ import { callTracer } from './tracing.ts';
 import { minRevisionInterceptor } from './grpc/min-revision.ts';
 import { BurstReclaim, fullCollection } from './grpc/burst-reclaim.ts';
 import { DEFAULT_MAX_LAG_MS, ServingHealth } from './grpc/serving-health.ts';
+import { SERVER_FLOW_CONTROL_WINDOW, widenFlowControlWindow } from './grpc/flow-control-window.ts';
 
 import { DEFAULT_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES } from './server-defaults.ts';
 
@@ -348,6 +349,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await store.close();
     throw new Error(`cannot listen on ${address}: ${(error as Error).message}`);
   }
+  widenFlowControlWindow(server, SERVER_FLOW_CONTROL_WINDOW, log);
   const host = address.slice(0, address.lastIndexOf(':'));
   const boundAddress = `${host}:${port}`;
   let metricsListener: MetricsListener | undefined;

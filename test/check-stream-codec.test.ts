@@ -7,7 +7,7 @@
 import test from 'ava';
 import { cachedFor, compatVectors } from './helpers/cached-verdicts.ts';
 import protobuf from 'protobufjs';
-import { decodeResponse, encodeCheck, encodeNamedCheck, encodeRequest } from '../client/check-stream-codec.ts';
+import { decodeResponse, encodeCheck, encodeNamedCheck, encodeRequest, hashOf, memoStats, namedCheck } from '../client/check-stream-codec.ts';
 import { loadPackageDefinition } from '../proto/load.ts';
 import { encodeResult, streamResponse } from '../server/grpc/verdict-encoding.ts';
 import { resultMessage } from '../server/grpc/convert.ts';
@@ -21,18 +21,37 @@ test('requests by name encode to the loader serializer bytes', (t) => {
     ['c0', 'hosts/a/devices/0000:3b:00.2', 'hosts/b/devices/0000:3b:00.2'],
     ['', '', ''],
     ['id-ü', 'hosts/ü/devices/x', `hosts/${'h'.repeat(300)}/devices/y`],
+    // Lengths whose varints take two bytes, at every level (a name of 125 bytes makes a ref of 127).
+    ['c1', `hosts/${'a'.repeat(113)}/devices/x`, `hosts/${'b'.repeat(120)}/devices/€€`],
+    // Surrogates: a pair, and lone ones (protobufjs writes those as three bytes each).
+    ['😀', 'hosts/\uD800/devices/x', 'hosts/x/devices/\uDC00y'],
   ] as const;
-  for (const minRevision of [undefined, '0', '7', '9007199254740993']) {
+  const descriptor = fixture.vectors[0].source;
+  const inline = toRequest('CheckItem', { id: 'd', source: { descriptor }, target: { name: 'hosts/a/devices/b' } });
+  for (const minRevision of [undefined, '0', '7', '9007199254740993', '-1']) {
     const expected = method.requestSerialize({
       checks: cases.map(([id, source, target]) => ({ id, source: { name: source }, target: { name: target } })),
       ...(minRevision === undefined ? {} : { min_revision: minRevision }),
     });
-    const actual = encodeRequest(
-      cases.map(([id, source, target]) => encodeNamedCheck(id, source, target)),
-      minRevision,
-    );
-    t.deepEqual(Buffer.from(actual), Buffer.from(expected), `min_revision ${minRevision}`);
+    // Each check encoded alone by protobufjs, and each written into the message from its names.
+    for (const encode of [encodeNamedCheck, namedCheck]) {
+      const actual = encodeRequest(
+        cases.map(([id, source, target]) => encode(id, source, target)),
+        minRevision,
+      );
+      t.deepEqual(Buffer.from(actual), Buffer.from(expected), `min_revision ${minRevision}, ${encode.name}`);
+    }
+    // Names and encoded checks mixed in one message.
+    const mixed = encodeRequest([namedCheck(...cases[0]), encodeCheck(inline), namedCheck(...cases[3])], minRevision);
+    const mixedExpected = method.requestSerialize({
+      checks: [cases[0], inline, cases[3]].map((c) => (Array.isArray(c) ? { id: c[0], source: { name: c[1] }, target: { name: c[2] } } : c)),
+      ...(minRevision === undefined ? {} : { min_revision: minRevision }),
+    });
+    t.deepEqual(Buffer.from(mixed), Buffer.from(mixedExpected), `mixed, min_revision ${minRevision}`);
   }
+  t.true(namedCheck(...cases[4]) instanceof Uint8Array, 'a name with a surrogate is encoded by protobufjs');
+  t.false(namedCheck(...cases[0]) instanceof Uint8Array, 'plain names are written into the message');
+  t.deepEqual(Buffer.from(encodeRequest([], undefined)), Buffer.from(method.requestSerialize({ checks: [] })));
 });
 
 test('requests with an inline descriptor encode to the loader serializer bytes', (t) => {
@@ -91,6 +110,48 @@ test('results with fields in any order, repeated or unknown decode as the loader
     t.deepEqual(decoded, expected);
     t.is(JSON.stringify(decoded), JSON.stringify(expected));
   }
+});
+
+/** A response of one result whose body is a verdict and one check on attribute `name` (field 2: Check { attribute = 1 }). */
+function resultWithCheck(name: string, id: string): Buffer {
+  const body = protobuf.Writer.create().uint32(1 << 3).uint32(1).uint32((2 << 3) | 2).fork().uint32((1 << 3) | 2).string(name).ldelim().finish();
+  const result = Buffer.concat([Buffer.from(body), Buffer.from(protobuf.Writer.create().uint32(4 << 3).uint64(3).finish())]);
+  return Buffer.from(protobuf.Writer.create().uint32((1 << 3) | 2).fork().uint32((1 << 3) | 2).string(id).uint32((2 << 3) | 2).bytes(result).ldelim().finish());
+}
+
+test('two bodies with the same hash each decode to their own result', (t) => {
+  // Find two check names whose bodies hash alike (a 30-bit hash: expected within ~40,000 names).
+  const seen = new Map<number, string>();
+  let pair: [string, string] | undefined;
+  for (let i = 0; i < 1_000_000 && !pair; i++) {
+    const name = `check-${i}`;
+    const body = Buffer.from(protobuf.Writer.create().uint32(1 << 3).uint32(1).uint32((2 << 3) | 2).fork().uint32((1 << 3) | 2).string(name).ldelim().finish());
+    const hash = hashOf(body, 0, body.length);
+    const other = seen.get(hash);
+    if (other !== undefined) pair = [other, name];
+    else seen.set(hash, name);
+  }
+  if (!pair) return t.fail('no two bodies with the same hash found');
+  for (let round = 0; round < 6; round++) {
+    for (const name of round % 2 ? pair : [...pair].reverse()) {
+      const bytes = resultWithCheck(name, `${name}/${round}`);
+      const decoded = decodeResponse(bytes);
+      t.deepEqual(decoded, method.responseDeserialize(bytes));
+      t.is(decoded.results[0].result!.checks[0].attribute, name);
+    }
+  }
+});
+
+test('the memo stays bounded: past 4,096 bodies it starts again, and answers stay right', (t) => {
+  const resets = memoStats.resets;
+  for (let i = 0; i < 5000; i++) {
+    const bytes = resultWithCheck(`bounded-${i}`, String(i));
+    if (i % 500 === 0 || i > 4090) t.deepEqual(decodeResponse(bytes), method.responseDeserialize(bytes));
+    else decodeResponse(bytes);
+  }
+  t.true(memoStats.resets > resets);
+  const again = resultWithCheck('bounded-1', 'again');
+  t.deepEqual(decodeResponse(again), method.responseDeserialize(again));
 });
 
 test('a malformed response is refused as the loader refuses it', (t) => {
