@@ -76,6 +76,7 @@ const GROUPS = {
       'test/core-write-planning.test.ts',
       'test/core-group-commit.test.ts',
       'test/core-claims-registry.test.ts',
+      'test/core-top-k.test.ts',
     ],
   },
   // Point-in-time reads, the audit (verify, compaction, retention) and the store contract's
