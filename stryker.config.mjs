@@ -77,6 +77,7 @@ const GROUPS = {
       'test/core-group-commit.test.ts',
       'test/core-claims-registry.test.ts',
       'test/core-top-k.test.ts',
+      'test/core-listing.test.ts',
     ],
   },
   // Point-in-time reads, the audit (verify, compaction, retention) and the store contract's
