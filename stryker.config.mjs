@@ -78,6 +78,7 @@ const GROUPS = {
       'test/core-claims-registry.test.ts',
       'test/core-top-k.test.ts',
       'test/core-listing.test.ts',
+      'test/core-descriptor-memo.test.ts',
     ],
   },
   // Point-in-time reads, the audit (verify, compaction, retention) and the store contract's
