@@ -79,6 +79,7 @@ const GROUPS = {
       'test/core-top-k.test.ts',
       'test/core-listing.test.ts',
       'test/core-descriptor-memo.test.ts',
+      'test/core-read-view.test.ts',
     ],
   },
   // Point-in-time reads, the audit (verify, compaction, retention) and the store contract's
