@@ -77,6 +77,10 @@ const GROUPS = {
       'test/core-group-commit.test.ts',
       'test/core-claims-registry.test.ts',
       'test/core-resources.test.ts',
+      'test/core-top-k.test.ts',
+      'test/core-listing.test.ts',
+      'test/core-descriptor-memo.test.ts',
+      'test/core-read-view.test.ts',
     ],
   },
   // Point-in-time reads, the audit (verify, compaction, retention) and the store contract's
