@@ -39,6 +39,7 @@ const GROUPS = {
       'test/core-group-commit.test.ts',
       'test/core-reads.test.ts',
       'test/core-claims-registry.test.ts',
+      'test/core-live-state.test.ts',
       'test/core-write-planning.test.ts',
       'test/core-leases.test.ts',
     ],
@@ -76,6 +77,7 @@ const GROUPS = {
       'test/core-write-planning.test.ts',
       'test/core-group-commit.test.ts',
       'test/core-claims-registry.test.ts',
+      'test/core-live-state.test.ts',
     ],
   },
   // Point-in-time reads, the audit (verify, compaction, retention) and the store contract's
@@ -112,6 +114,7 @@ const GROUPS = {
       'test/placement-rank.test.ts',
       'test/placement-request.test.ts',
       'test/core-claims-registry.test.ts',
+      'test/core-live-state.test.ts',
     ],
   },
   // The facade that wires the concerns, the clock and the error constructors.
