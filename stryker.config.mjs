@@ -114,7 +114,6 @@ const GROUPS = {
       'test/placement-rank.test.ts',
       'test/placement-request.test.ts',
       'test/core-claims-registry.test.ts',
-      'test/core-live-state.test.ts',
     ],
   },
   // The facade that wires the concerns, the clock and the error constructors.
