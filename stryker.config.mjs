@@ -39,7 +39,6 @@ const GROUPS = {
       'test/core-group-commit.test.ts',
       'test/core-reads.test.ts',
       'test/core-claims-registry.test.ts',
-      'test/core-live-state.test.ts',
       'test/core-write-planning.test.ts',
       'test/core-leases.test.ts',
     ],
