@@ -81,6 +81,7 @@ const GROUPS = {
       'test/core-listing.test.ts',
       'test/core-descriptor-memo.test.ts',
       'test/core-read-view.test.ts',
+      'test/core-live-state.test.ts',
     ],
   },
   // Point-in-time reads, the audit (verify, compaction, retention) and the store contract's
