@@ -97,7 +97,7 @@ const GROUPS = {
   // A replica following the shared log, and its lag.
   replica: {
     mutate: ['server/core/follower.ts', 'server/core/follow-lag.ts'],
-    tests: ['test/core-replicas.test.ts', 'test/core-follow-lag.test.ts', 'test/core-replica-leases.test.ts'],
+    tests: ['test/core-replicas.test.ts', 'test/core-follow-lag.test.ts', 'test/core-replica-leases.test.ts', 'test/core-follower.test.ts'],
   },
   claims: {
     mutate: ['server/core/claims.ts', 'server/core/claims-registry.ts'],
