@@ -87,7 +87,7 @@ const GROUPS = {
   // helpers; core-replicas compacts a shared store under another registry.
   history: {
     mutate: ['server/core/point-in-time.ts', 'server/core/audit.ts', 'server/core/store.ts'],
-    tests: ['test/core-audit.test.ts', 'test/core-reads.test.ts', 'test/core-replicas.test.ts', 'test/core-point-in-time.test.ts', 'test/core-audit-more.test.ts'],
+    tests: ['test/core-audit.test.ts', 'test/core-reads.test.ts', 'test/core-replicas.test.ts', 'test/core-point-in-time.test.ts', 'test/core-audit-more.test.ts', 'test/core-store-contract.test.ts'],
   },
   // Finding targets (the verdict cache, top-k), standing queries (WatchTargets) and budgets.
   find: {
