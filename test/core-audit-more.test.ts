@@ -128,3 +128,15 @@ test('a replica verifies from the latest checkpoint another server wrote to the 
   t.is(other.registry.checkpoint.revision, 3);
   for (const rig of rigs) await rig.registry.close();
 });
+
+test('closing the registry waits for audit work already queued: verifications and a compaction in flight finish first', async (t) => {
+  const { registry, store } = await three();
+  const order: string[] = [];
+  const release = store.pause();
+  const verifications = [1, 2, 3].map(() => registry.verifyHistory(undefined).then((v) => order.push(`verified ${v.intact}`)));
+  const compaction = registry.compact(2).then((result) => order.push(`compacted to ${result.checkpoint.revision}`));
+  const closing = registry.close().then(() => order.push('closed'));
+  release();
+  await Promise.all([...verifications, compaction, closing]);
+  t.deepEqual(order, ['verified true', 'verified true', 'verified true', 'compacted to 2', 'closed']);
+});
