@@ -2,7 +2,8 @@
 // `registry.viewAt`: which revision `as_of_revision` / `as_of_time` resolve to and the exact
 // errors above the head or below the compaction checkpoint, one device at the head and in the
 // past (its record, budgets, NOT_FOUND messages), the materialized past registry (its hosts,
-// a listing's order, page, cursor and filters) and the cache of the last four past views.
+// a listing's order, page, cursor and filters) and the cache of the last four past views (a
+// view whose reading failed, the store made to fail once, is not kept).
 // On the in-memory store with a manual clock.
 
 import test from 'ava';
@@ -167,4 +168,13 @@ test('a past view holds the hosts of then; the last four views are kept, the old
   t.deepEqual([...(await registry.viewAt(1)).hosts.keys()].sort(), ['b']);
   t.deepEqual([...(await registry.viewAt(2)).hosts.keys()].sort(), ['a', 'b']);
   t.deepEqual((await registry.viewAt(2)).hosts.get('a')?.record.labels, { zone: 'y' });
+});
+
+test('a past view whose reading failed is not kept: the next read of that revision tries again', async (t) => {
+  const { registry, store } = await history();
+  const real = store.firstChangesAfter.bind(store);
+  store.firstChangesAfter = () => Promise.reject(new Error('the store is unreachable'));
+  await t.throwsAsync(registry.viewAt(2), { message: 'the store is unreachable' });
+  store.firstChangesAfter = real;
+  t.deepEqual([...(await registry.viewAt(2)).hosts.keys()].sort(), ['a', 'b']);
 });
