@@ -88,7 +88,7 @@ const GROUPS = {
   // helpers; core-replicas compacts a shared store under another registry.
   history: {
     mutate: ['server/core/point-in-time.ts', 'server/core/audit.ts', 'server/core/store.ts'],
-    tests: ['test/core-audit.test.ts', 'test/core-reads.test.ts', 'test/core-replicas.test.ts'],
+    tests: ['test/core-audit.test.ts', 'test/core-reads.test.ts', 'test/core-replicas.test.ts', 'test/core-point-in-time.test.ts', 'test/core-audit-more.test.ts', 'test/core-store-contract.test.ts'],
   },
   // Finding targets (the verdict cache, top-k), standing queries (WatchTargets) and budgets.
   find: {
@@ -98,7 +98,7 @@ const GROUPS = {
   // A replica following the shared log, and its lag.
   replica: {
     mutate: ['server/core/follower.ts', 'server/core/follow-lag.ts'],
-    tests: ['test/core-replicas.test.ts', 'test/core-follow-lag.test.ts', 'test/core-replica-leases.test.ts'],
+    tests: ['test/core-replicas.test.ts', 'test/core-follow-lag.test.ts', 'test/core-replica-leases.test.ts', 'test/core-follower.test.ts'],
   },
   claims: {
     mutate: ['server/core/claims.ts', 'server/core/claims-registry.ts'],

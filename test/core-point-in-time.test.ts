@@ -1,0 +1,180 @@
+// Point-in-time reads (server/core/point-in-time.ts) through `registry.read(asOf)` and
+// `registry.viewAt`: which revision `as_of_revision` / `as_of_time` resolve to and the exact
+// errors above the head or below the compaction checkpoint, one device at the head and in the
+// past (its record, budgets, NOT_FOUND messages), the materialized past registry (its hosts,
+// a listing's order, page, cursor and filters) and the cache of the last four past views (a
+// view whose reading failed, the store made to fail once, is not kept).
+// On the in-memory store with a manual clock.
+
+import test from 'ava';
+import { DomainError } from '../server/core/errors.ts';
+import type { DeviceListQuery } from '../server/core/live-state.ts';
+import type { ReadView } from '../server/core/registry.ts';
+import { GPU, openCore, ORIGIN, syncOf } from './helpers/core.ts';
+
+const OTHER = { ...GPU, type: 'nvidia-a10-8q' };
+const ALL: DeviceListQuery = { descriptorIds: undefined, hostId: undefined, labels: {}, hostLabels: {}, after: undefined, limit: 100 };
+const mem = (available: number) => ({ budget_id: 'mem', parent: 'card0', total: 8, available, consumption: { gpu2: 2 } });
+const STEP = 1000;
+
+/**
+ * Revision 1 (t0): host b, gpu1 then gpu0, zone x. Revision 2 (t0+1s): host a, gpu2 and gpu10
+ * (OTHER), zone y, budget mem 6 free. Revision 3 (t0+2s): host a again, zone z, gpu10 gone,
+ * gpu3 new, mem 2 free. Revision 4 (t0+3s): host c, gpu0.
+ */
+async function history() {
+  const rig = await openCore();
+  const { registry, clock } = rig;
+  const t0 = clock.now();
+  await registry.syncHost(syncOf('b', ['gpu1', 'gpu0'], { zone: 'x' }), ORIGIN);
+  clock.advance(STEP);
+  await registry.syncHost(syncOf('a', [{ id: 'gpu2', available: 1 }, { id: 'gpu10', descriptor: OTHER }], { zone: 'y' }, [mem(6)]), ORIGIN);
+  clock.advance(STEP);
+  await registry.syncHost(syncOf('a', [{ id: 'gpu2', available: 3 }, 'gpu3'], { zone: 'z' }, [mem(2)]), ORIGIN);
+  clock.advance(STEP);
+  await registry.syncHost(syncOf('c', ['gpu0']), ORIGIN);
+  return { ...rig, t0 };
+}
+
+/** Runs `call`, which must fail with a DomainError; returns its reason, message, violations and metadata. */
+async function failure(call: () => Promise<unknown>) {
+  try {
+    await call();
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    return { reason: error.reason, message: error.message, violations: error.violations.map((v) => `${v.field}: ${v.description}`), metadata: error.metadata };
+  }
+  throw new Error('expected a DomainError');
+}
+
+const names = async (view: ReadView, query: Partial<DeviceListQuery> = {}) => (await view.listDevices({ ...ALL, ...query })).map((d) => d.name);
+const budgetsOf = (budgets: readonly { budgetId: string; total: number; available: number }[]) => budgets.map((b) => `${b.budgetId} ${b.available}/${b.total}`);
+
+test('as_of_revision: up to the head; above it INVALID_ARGUMENT naming the field; an empty as-of is the head', async (t) => {
+  const { registry } = await history();
+  t.is((await registry.read({ revision: 4 })).revision, 4);
+  t.is((await registry.read({ revision: 0 })).revision, 0);
+  t.is((await registry.read({})).revision, 4);
+  const above = await failure(() => registry.read({ revision: 5 }));
+  t.is(above.reason, 'INVALID_ARGUMENT');
+  t.deepEqual(above.violations, ['as_of_revision: is after the current revision 4']);
+});
+
+test('as_of_time: the revision in force at that time; before anything, revision 0', async (t) => {
+  const { registry, t0 } = await history();
+  t.is((await registry.read({ time: t0 + 1.5 * STEP })).revision, 2);
+  t.is((await registry.read({ time: t0 + STEP })).revision, 2, 'a revision is in force from its own time');
+  t.is((await registry.read({ time: t0 + 10 * STEP })).revision, 4);
+  t.is((await registry.read({ time: t0 - 1 })).revision, 0);
+});
+
+test('below the compaction checkpoint: REVISION_COMPACTED with the exact message; the checkpoint itself can be read', async (t) => {
+  const { registry, t0 } = await history();
+  await registry.compact(2);
+  const expected = {
+    reason: 'REVISION_COMPACTED',
+    message: 'revision 1 has been compacted: the oldest revision available is 2',
+    violations: [],
+    metadata: { revision: '1', oldest_revision: '2' },
+  };
+  t.deepEqual(await failure(() => registry.read({ revision: 1 })), expected);
+  // A time before the checkpoint: the store no longer knows the revisions compacted away.
+  for (const time of [t0 + 0.5 * STEP, t0 - 1]) {
+    const error = await failure(() => registry.read({ time }));
+    t.deepEqual([error.reason, error.metadata.oldest_revision], ['REVISION_COMPACTED', '2']);
+  }
+  t.is((await registry.read({ revision: 2 })).revision, 2);
+  t.is((await registry.read({ time: t0 + STEP })).revision, 2);
+  t.deepEqual(await names(await registry.read({ revision: 2 })), ['hosts/a/devices/gpu10', 'hosts/a/devices/gpu2', 'hosts/b/devices/gpu0', 'hosts/b/devices/gpu1']);
+});
+
+test('a device at the head: its live record and budgets; a missing one is "not found"', async (t) => {
+  const { registry } = await history();
+  const head = await registry.read({ revision: 4 });
+  const gpu2 = await head.device('a', 'gpu2');
+  t.is(gpu2.name, 'hosts/a/devices/gpu2');
+  t.deepEqual(gpu2.record.capacity, { total: 4, available: 3 });
+  t.is(gpu2.descriptor.type, 'nvidia-a10-4q');
+  t.deepEqual(budgetsOf(gpu2.budgets), ['mem 2/8']);
+  t.deepEqual((await head.device('c', 'gpu0')).budgets, []);
+  for (const [hostId, deviceId] of [['a', 'gpu10'], ['zz', 'gpu0']]) {
+    const name = `hosts/${hostId}/devices/${deviceId}`;
+    t.deepEqual(await failure(() => head.device(hostId, deviceId)), { reason: 'NOT_FOUND', message: `${name} not found`, violations: [], metadata: { resource: name } });
+  }
+});
+
+test('a device in the past: the record, descriptor and host budgets of then; one not there yet "did not exist"', async (t) => {
+  const { registry } = await history();
+  const past = await registry.read({ revision: 2 });
+  const gpu2 = await past.device('a', 'gpu2');
+  t.deepEqual(gpu2.record.capacity, { total: 4, available: 1 });
+  t.deepEqual(budgetsOf(gpu2.budgets), ['mem 6/8'], 'the budgets of the host as it was');
+  const gpu10 = await past.device('a', 'gpu10');
+  t.is(gpu10.name, 'hosts/a/devices/gpu10');
+  t.is(gpu10.descriptor.type, 'nvidia-a10-8q', 'a device deleted since: as it was before');
+  const b = await past.device('b', 'gpu0');
+  t.is(b.record.deviceId, 'gpu0');
+  t.deepEqual(b.budgets, [], 'a host without budgets, unchanged since');
+  for (const [hostId, deviceId] of [['a', 'gpu3'], ['c', 'gpu0'], ['zz', 'gpu0']]) {
+    const name = `hosts/${hostId}/devices/${deviceId}`;
+    t.deepEqual(await failure(() => past.device(hostId, deviceId)), { reason: 'NOT_FOUND', message: `${name} did not exist at revision 2`, violations: [], metadata: { resource: name } });
+  }
+});
+
+test('resolveSource in the past: the device of the past view; one not there yet "did not exist" at that revision', async (t) => {
+  const { registry } = await history();
+  const past = await registry.read({ revision: 2 });
+  const resolved = await past.resolveSource({ name: 'hosts/a/devices/gpu10' }, 'source');
+  t.is(resolved.device?.name, 'hosts/a/devices/gpu10');
+  t.is(resolved.descriptor.type, 'nvidia-a10-8q');
+  for (const name of ['hosts/a/devices/gpu3', 'hosts/c/devices/gpu0']) {
+    const error = await failure(() => past.resolveSource({ name }, 'source'));
+    t.deepEqual([error.reason, error.message], ['NOT_FOUND', `${name} did not exist at revision 2`]);
+  }
+});
+
+test('a past listing: (host, device) order, the exact page size, the cursor, host and label filters of then', async (t) => {
+  const { registry } = await history();
+  const past = await registry.read({ revision: 2 });
+  const all = ['hosts/a/devices/gpu10', 'hosts/a/devices/gpu2', 'hosts/b/devices/gpu0', 'hosts/b/devices/gpu1'];
+  t.deepEqual(await names(past), all);
+  t.deepEqual(await names(await registry.read({ revision: 1 })), ['hosts/b/devices/gpu0', 'hosts/b/devices/gpu1']);
+  for (const limit of [1, 2, 3, 4]) t.deepEqual(await names(past, { limit }), all.slice(0, limit), `limit ${limit}`);
+  t.deepEqual(await names(past, { after: { hostId: 'a', deviceId: 'gpu10' } }), all.slice(1));
+  t.deepEqual(await names(past, { after: { hostId: 'a', deviceId: 'gpu2' } }), all.slice(2));
+  t.deepEqual(await names(past, { after: { hostId: 'a', deviceId: 'gpu20' } }), all.slice(2));
+  t.deepEqual(await names(past, { after: { hostId: 'b', deviceId: 'gpu0' } }), all.slice(3));
+  t.deepEqual(await names(past, { after: { hostId: 'a', deviceId: '' } }), all);
+  t.deepEqual(await names(past, { after: { hostId: 'a0', deviceId: 'zzz' } }), all.slice(2));
+  t.deepEqual(await names(past, { after: { hostId: 'b', deviceId: 'gpu1' } }), []);
+  t.deepEqual(await names(past, { after: { hostId: 'a', deviceId: 'gpu10' }, limit: 2 }), all.slice(1, 3));
+  t.deepEqual(await names(past, { hostId: 'b' }), all.slice(2));
+  t.deepEqual(await names(past, { hostId: 'c' }), []);
+  t.deepEqual(await names(past, { hostLabels: { zone: 'y' } }), all.slice(0, 2), 'host a was in zone y then');
+  t.deepEqual(await names(past, { hostLabels: { zone: 'z' } }), []);
+  const other = (await past.device('a', 'gpu10')).record.descriptorId;
+  t.deepEqual(await names(past, { descriptorIds: new Set([other]) }), ['hosts/a/devices/gpu10']);
+  t.deepEqual(await names(past, { labels: { none: 'x' } }), []);
+});
+
+test('a past view holds the hosts of then; the last four views are kept, the oldest goes first', async (t) => {
+  const { registry } = await history();
+  const views = [];
+  for (const revision of [0, 1, 2, 3]) views.push(await registry.viewAt(revision));
+  for (const [revision, view] of views.entries()) t.is(await registry.viewAt(revision), view, `revision ${revision} kept`);
+  await registry.viewAt(4);
+  t.not(await registry.viewAt(0), views[0], 'the oldest view was dropped for the fifth');
+  for (const revision of [2, 3]) t.is(await registry.viewAt(revision), views[revision]);
+  t.deepEqual([...(await registry.viewAt(1)).hosts.keys()].sort(), ['b']);
+  t.deepEqual([...(await registry.viewAt(2)).hosts.keys()].sort(), ['a', 'b']);
+  t.deepEqual((await registry.viewAt(2)).hosts.get('a')?.record.labels, { zone: 'y' });
+});
+
+test('a past view whose reading failed is not kept: the next read of that revision tries again', async (t) => {
+  const { registry, store } = await history();
+  const real = store.firstChangesAfter.bind(store);
+  store.firstChangesAfter = () => Promise.reject(new Error('the store is unreachable'));
+  await t.throwsAsync(registry.viewAt(2), { message: 'the store is unreachable' });
+  store.firstChangesAfter = real;
+  t.deepEqual([...(await registry.viewAt(2)).hosts.keys()].sort(), ['a', 'b']);
+});
