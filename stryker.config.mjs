@@ -97,6 +97,7 @@ const GROUPS = {
       'test/core-write-planning.test.ts',
       'test/engine-rank.test.ts',
       'test/core-budgets.test.ts',
+      'test/core-find-targets.test.ts',
     ],
   },
   // A replica following the shared log, and its lag.
