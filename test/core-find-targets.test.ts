@@ -82,7 +82,7 @@ function summary(result: FindResult) {
 }
 
 async function find(rig: Rig, options: Partial<FindOptions> = {}, revision?: number) {
-  const view = await rig.registry.read(revision === undefined ? {} : { revision });
+  const view = revision === undefined ? await rig.registry.read() : await rig.registry.read({ revision });
   const source = await view.resolveSource({ name: 'hosts/a/devices/gpu0' }, 'source');
   return view.findTargets(source, { ...FIND, ...options });
 }
