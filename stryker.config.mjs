@@ -98,6 +98,7 @@ const GROUPS = {
       'test/engine-rank.test.ts',
       'test/core-budgets.test.ts',
       'test/core-find-targets.test.ts',
+      'test/core-standing-query.test.ts',
     ],
   },
   // A replica following the shared log, and its lag.
