@@ -6,6 +6,7 @@
 import test from 'ava';
 import type { StandingQueryOptions, StandingQuerySink, TargetChange, TargetState } from '../server/core/standing-query.ts';
 import { DomainError } from '../server/core/errors.ts';
+import { validateCreateClaim } from '../server/core/claims.ts';
 import { GPU, openCore, ORIGIN, syncOf } from './helpers/core.ts';
 
 const NEWER = { ...GPU, software_version: '1.1.0' };
@@ -20,7 +21,8 @@ const OPTIONS: StandingQueryOptions = {
   includeDraining: false,
 };
 
-const target = (x: TargetState) => `${x.device.name} ${x.hostState} free=${x.device.record.capacity?.available ?? '-'}`;
+const target = (x: TargetState) =>
+  `${x.device.name} ${x.hostState} free=${x.device.record.capacity?.available ?? '-'}${x.claimed ? ` claimed=${x.claimed}` : ''}`;
 const change = (c: TargetChange) => (c.kind === 'REMOVED' ? `REMOVED ${c.name} ${c.hostState ?? 'gone'}` : `${c.kind} ${target(c.target)}`);
 
 function recorder() {
@@ -149,4 +151,35 @@ test('cancel: no diff is delivered after it', async (t) => {
   await rig.registry.syncHost(syncOf('h', [{ id: 'gpu0', available: 2 }]), ORIGIN);
   t.is(w.events.length, 1);
   await rig.registry.close();
+});
+
+test('claims: a claim re-judges the devices it holds, and on a host with budgets all its devices', async (t) => {
+  const rig = await fleet();
+  const { registry } = rig;
+  await registry.syncHost(
+    syncOf('g', [{ id: 'gpu0', available: 2 }, { id: 'gpu1', available: 2 }], {}, [
+      { budget_id: 'gm', total: 4, available: 1, consumption: { gpu0: 1, gpu1: 1 } },
+    ]),
+    ORIGIN,
+  ); // 5
+  const all = await watch(rig);
+  const free = await watch(rig, { requireAvailable: true });
+  const claim = (parent: string, claimId: string, device: string) =>
+    registry.createClaim(validateCreateClaim({ parent: `hosts/${parent}`, claim_id: claimId, devices: [{ device }] }), ORIGIN);
+  await claim('b', 'c1', 'gpu0'); // 6
+  await claim('g', 'c2', 'gpu0'); // 7
+  await registry.releaseClaim('b', 'c1', ORIGIN); // 8
+  t.deepEqual(all.events, [
+    'initial@5: hosts/g/devices/gpu0 READY free=2, hosts/g/devices/gpu1 READY free=2, hosts/b/devices/gpu0 READY free=1, hosts/b/devices/gpu1 READY free=0, hosts/c/devices/gpu0 READY free=4',
+    '@6: UPDATED hosts/b/devices/gpu0 READY free=1 claimed=1',
+    '@7: UPDATED hosts/g/devices/gpu0 READY free=2 claimed=1',
+    '@8: UPDATED hosts/b/devices/gpu0 READY free=1',
+  ]);
+  t.deepEqual(free.events, [
+    'initial@5: hosts/g/devices/gpu0 READY free=2, hosts/g/devices/gpu1 READY free=2, hosts/b/devices/gpu0 READY free=1, hosts/c/devices/gpu0 READY free=4',
+    '@6: REMOVED hosts/b/devices/gpu0 READY',
+    '@7: REMOVED hosts/g/devices/gpu0 READY, REMOVED hosts/g/devices/gpu1 READY',
+    '@8: ADDED hosts/b/devices/gpu0 READY free=1',
+  ]);
+  await registry.close();
 });
