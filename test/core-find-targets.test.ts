@@ -33,25 +33,27 @@ const FIND: FindOptions = {
 const TTL = 1000;
 
 /**
- * a: the source host (gpu0 is the source). b (zone x): exact matches with 3, 3, 0 and unknown
+ * a: the source host (gpu0 is the source; r3 incompatible). b (zone x): exact matches with 3, 3, 0 and unknown
  * free units. c (zone y): a compatible newer version. d: incompatible devices. e: draining.
- * f: draining and then unreachable. u: unreachable. g: free units but a budget with none left.
+ * f: draining and then unreachable (a NEWER and a GPU). u: unreachable (a GPU, a FAR). g: free units but a budget with none left.
  */
 async function fleet() {
   const rig = await openCore({ leaseTtlMs: TTL });
   const { registry, clock } = rig;
-  await registry.syncHost(syncOf('f', [{ id: 'gpu0', available: 1 }]), ORIGIN);
+  // f's NEWER device comes first: the NEWER descriptor is interned before GPU, so the rank order
+  // is not the order the descriptors were first seen in.
+  await registry.syncHost(syncOf('f', [{ id: 'n0', descriptor: NEWER, available: 1 }, { id: 'gpu0', available: 1 }]), ORIGIN);
   await registry.setDraining('f', true, ORIGIN);
-  await registry.syncHost(syncOf('u', [{ id: 'gpu0', available: 1 }, { id: 'r9', descriptor: MAJOR }]), ORIGIN);
+  await registry.syncHost(syncOf('u', [{ id: 'gpu0', available: 1 }, { id: 'r9', descriptor: FAR }]), ORIGIN);
   clock.advance(TTL / 2);
-  await registry.syncHost(syncOf('a', [{ id: 'gpu0', available: 2 }, { id: 'gpu1', available: 1 }]), ORIGIN);
+  await registry.syncHost(syncOf('a', [{ id: 'gpu0', available: 2 }, { id: 'gpu1', available: 1 }, { id: 'r3', descriptor: MAJOR }]), ORIGIN);
   await registry.syncHost(
     syncOf('b', [{ id: 'gpu0', available: 3 }, { id: 'gpu1', available: 0 }, { id: 'gpu2' }, { id: 'gpu3', available: 3 }], { zone: 'x' }),
     ORIGIN,
   );
   await registry.syncHost(syncOf('c', [{ id: 'gpu0', descriptor: NEWER, available: 4 }], { zone: 'y' }), ORIGIN);
   await registry.syncHost(
-    syncOf('d', [{ id: 'r1', descriptor: FAR }, { id: 'r0', descriptor: MAJOR }, { id: 'r2', descriptor: MAJOR }, { id: 'o', descriptor: OTHER_TYPE }]),
+    syncOf('d', [{ id: 'r1', descriptor: FAR }, { id: 'r2', descriptor: MAJOR }, { id: 'r0', descriptor: MAJOR }, { id: 'o', descriptor: OTHER_TYPE }]),
     ORIGIN,
   );
   await registry.syncHost(syncOf('e', [{ id: 'gpu0', available: 1 }, { id: 'r5', descriptor: MAJOR }]), ORIGIN);
@@ -164,7 +166,14 @@ test('host filters: the source host only when asked, exclusions, labels', async 
     'hosts/b/devices/gpu2',
     'hosts/c/devices/gpu0',
   ]);
-  t.deepEqual([own.candidates, own.compatible, own.rejected], [11, 8, 3]);
+  t.deepEqual([own.candidates, own.compatible, own.rejected], [12, 8, 4]);
+  t.deepEqual(summary(await find(rig, { includeSourceHost: true, includeRejected: true })).rejectedTargets, [
+    '0 hosts/a/devices/r3',
+    '0 hosts/d/devices/r0',
+    '0 hosts/d/devices/r2',
+    '0 hosts/d/devices/r1',
+  ]);
+  t.deepEqual(summary(await find(rig, { excludeHosts: new Set(['nope']) })), summary(await find(rig)), 'an unknown host excluded changes nothing');
   const noB = summary(await find(rig, { excludeHosts: new Set(['b', 'd']) }));
   t.deepEqual(noB.targets.map((x) => x.split(' ')[1]), ['hosts/g/devices/gpu0', 'hosts/c/devices/gpu0']);
   t.deepEqual([noB.candidates, noB.compatible, noB.rejected, noB.distinct], [2, 2, 0, 2]);
@@ -192,7 +201,8 @@ test('unreachable and draining hosts: left out and counted unless asked for; unr
   t.deepEqual([draining.candidates, draining.rejected], [11, 4]);
   const both = summary(await find(rig, { includeDraining: true, includeUnreachable: true, includeRejected: true }));
   t.deepEqual(both.leftOut, { unreachable: 0, draining: 0 });
-  t.deepEqual([both.candidates, both.compatible, both.rejected], [14, 9, 5]);
+  t.deepEqual([both.candidates, both.compatible, both.rejected], [15, 10, 5]);
+  t.deepEqual(both.rejectedTargets, ['0 hosts/d/devices/r0', '0 hosts/d/devices/r2', '0 hosts/e/devices/r5', '0 hosts/d/devices/r1', '0 hosts/u/devices/r9']);
   t.is(both.rejectedTargets.length, 5);
   await rig.registry.close();
 });
@@ -212,14 +222,20 @@ test('a view of a past revision gives the same answers as the view of now had', 
     { hostLabels: { zone: 'y' } },
   ];
   for (const options of variants) before.push(summary(await find(rig, options)));
-  // A later revision: a new device of another type, and a's capacity changed.
-  await rig.registry.syncHost(syncOf('z', [{ id: 'o', descriptor: OTHER_TYPE }]), ORIGIN);
+  // A later revision: a new incompatible device, a new compatible descriptor, one of another type.
+  await rig.registry.syncHost(
+    syncOf('z', [{ id: 'o', descriptor: OTHER_TYPE }, { id: 'm', descriptor: MAJOR }, { id: 'n', descriptor: { ...GPU, software_version: '1.2.0' } }]),
+    ORIGIN,
+  );
   t.true(rig.registry.revision > head);
+  const misses = rig.registry.gauges.verdictCache.misses;
   for (const [i, options] of variants.entries()) {
     const past = await find(rig, options, head);
     t.is(past.revision, head);
     t.deepEqual(summary(past), before[i], JSON.stringify(options));
   }
+  t.is(rig.registry.gauges.verdictCache.misses, misses, 'the past view judges only descriptors it has devices of');
+  t.deepEqual(summary(await find(rig)).rejected, 4, 'now: z/m is rejected too');
   await rig.registry.close();
 });
 
@@ -229,7 +245,7 @@ test('a search with no candidates is empty, and an inline source has no host to 
   const none = await view.findTargets(await view.resolveSource({ descriptor: { ...GPU, type: 'nvidia-a10-2q' } as never }, 'source'), FIND);
   t.deepEqual(summary(none), { candidates: 0, compatible: 0, rejected: 0, distinct: 0, leftOut: { unreachable: 0, draining: 0 }, targets: [], rejectedTargets: [] });
   const inline = summary(await view.findTargets(await view.resolveSource({ descriptor: GPU as never }, 'source'), FIND));
-  t.deepEqual([inline.candidates, inline.compatible], [11, 8], "an inline descriptor's search includes host a");
+  t.deepEqual([inline.candidates, inline.compatible, inline.rejected], [12, 8, 4], "an inline descriptor's search includes host a");
   await rig.registry.close();
 });
 
