@@ -42,7 +42,7 @@ async function fleet() {
   const { registry, clock } = rig;
   // f's NEWER device comes first: the NEWER descriptor is interned before GPU, so the rank order
   // is not the order the descriptors were first seen in.
-  await registry.syncHost(syncOf('f', [{ id: 'n0', descriptor: NEWER, available: 1 }, { id: 'gpu0', available: 1 }]), ORIGIN);
+  await registry.syncHost(syncOf('f', [{ id: 'a0', descriptor: NEWER, available: 1 }, { id: 'gpu0', available: 1 }]), ORIGIN);
   await registry.setDraining('f', true, ORIGIN);
   await registry.syncHost(syncOf('u', [{ id: 'gpu0', available: 1 }, { id: 'r9', descriptor: FAR }]), ORIGIN);
   clock.advance(TTL / 2);

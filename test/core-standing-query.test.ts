@@ -8,6 +8,7 @@ import type { StandingQueryOptions, StandingQuerySink, TargetChange, TargetState
 import { DomainError } from '../server/core/errors.ts';
 import { validateCreateClaim } from '../server/core/claims.ts';
 import { GPU, openCore, ORIGIN, syncOf } from './helpers/core.ts';
+import { validateSyncHost } from '../server/core/resources.ts';
 
 const NEWER = { ...GPU, software_version: '1.1.0' };
 const MAJOR = { ...GPU, software_version: '2.0.0' };
@@ -141,6 +142,7 @@ test('a change to the followed source re-judges every candidate; its deletion en
   t.true(error instanceof DomainError);
   t.is(error.reason, 'NOT_FOUND');
   t.is(error.message, 'the source hosts/a/devices/gpu0 was deleted');
+  t.deepEqual(error.metadata, { resource: 'hosts/a/devices/gpu0' });
   await registry.close();
 });
 
@@ -181,5 +183,28 @@ test('claims: a claim re-judges the devices it holds, and on a host with budgets
     '@7: REMOVED hosts/g/devices/gpu0 READY, REMOVED hosts/g/devices/gpu1 READY',
     '@8: ADDED hosts/b/devices/gpu0 READY free=1',
   ]);
+  await registry.close();
+});
+
+test('a target leaving a host with a longer name carries that host state; a capacity change alone is an update', async (t) => {
+  const rig = await fleet();
+  const { registry } = rig;
+  await registry.syncHost(syncOf('bx', [{ id: 'gpu0', available: 2 }]), ORIGIN); // 5
+  const w = await watch(rig);
+  await registry.setDraining('bx', true, ORIGIN); // 6
+  // The total grows, the free units stay: the rank is the same, the capacity is not.
+  const grown = validateSyncHost({
+    name: 'c',
+    labels: {},
+    budgets: [],
+    devices: [{ device_id: 'gpu0', descriptor: NEWER as never, capacity: { total: 8, available: 4 } }],
+  });
+  await registry.syncHost(grown, ORIGIN); // 7
+  t.deepEqual(w.events, [
+    'initial@5: hosts/bx/devices/gpu0 READY free=2, hosts/b/devices/gpu0 READY free=1, hosts/b/devices/gpu1 READY free=0, hosts/c/devices/gpu0 READY free=4',
+    '@6: REMOVED hosts/bx/devices/gpu0 DRAINING',
+    '@7: UPDATED hosts/c/devices/gpu0 READY free=4',
+  ]);
+  w.cancel();
   await registry.close();
 });
