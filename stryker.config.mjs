@@ -93,7 +93,14 @@ const GROUPS = {
   // Finding targets (the verdict cache, top-k), standing queries (WatchTargets) and budgets.
   find: {
     mutate: ['server/core/find-targets.ts', 'server/core/standing-query.ts', 'server/core/budgets.ts'],
-    tests: ['test/core-reads.test.ts', 'test/core-write-planning.test.ts', 'test/engine-rank.test.ts'],
+    tests: [
+      'test/core-reads.test.ts',
+      'test/core-write-planning.test.ts',
+      'test/engine-rank.test.ts',
+      'test/core-budgets.test.ts',
+      'test/core-find-targets.test.ts',
+      'test/core-standing-query.test.ts',
+    ],
   },
   // A replica following the shared log, and its lag.
   replica: {
