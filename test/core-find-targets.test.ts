@@ -9,7 +9,7 @@ import test from 'ava';
 import { VerdictCache, type FindResult } from '../server/core/find-targets.ts';
 import type { FindOptions } from '../server/core/registry.ts';
 import { validateDescriptor } from '../server/core/validate.ts';
-import { GPU, openCore, ORIGIN, settled, syncOf } from './helpers/core.ts';
+import { FIND, GPU, openCore, ORIGIN, settled, syncOf } from './helpers/core.ts';
 
 const NEWER = { ...GPU, software_version: '1.1.0' };
 /** Incompatible with GPU by one failed check (the major version). */
@@ -18,17 +18,6 @@ const MAJOR = { ...GPU, software_version: '2.0.0' };
 const FAR = { ...GPU, software_version: '2.0.0', attributes: { x: { string_value: 'y' } } };
 const OTHER_TYPE = { ...GPU, type: 'nvidia-a10-8q' };
 
-const FIND: FindOptions = {
-  excludeHosts: new Set(),
-  includeUnreachable: false,
-  includeDraining: false,
-  hostLabels: {},
-  requireAvailable: false,
-  limit: 10,
-  includeRejected: false,
-  rejectedLimit: 10,
-  includeSourceHost: false,
-};
 
 const TTL = 1000;
 

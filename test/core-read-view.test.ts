@@ -8,23 +8,12 @@
 import test from 'ava';
 import { DomainError } from '../server/core/errors.ts';
 import type { DeviceListQuery } from '../server/core/live-state.ts';
-import type { FindOptions, ReadView } from '../server/core/registry.ts';
-import { GPU, openCore, ORIGIN, syncOf } from './helpers/core.ts';
+import type { ReadView } from '../server/core/registry.ts';
+import { FIND, GPU, openCore, ORIGIN, syncOf } from './helpers/core.ts';
 
 const NEWER = { ...GPU, software_version: '1.1.0' };
 const OTHER = { ...GPU, type: 'nvidia-a10-8q' };
 const ALL: DeviceListQuery = { descriptorIds: undefined, hostId: undefined, labels: {}, hostLabels: {}, after: undefined, limit: 100 };
-const FIND: FindOptions = {
-  excludeHosts: new Set(),
-  includeUnreachable: false,
-  includeDraining: false,
-  hostLabels: {},
-  requireAvailable: false,
-  limit: 10,
-  includeRejected: false,
-  rejectedLimit: 10,
-  includeSourceHost: false,
-};
 const REQUIRED = 'required: a registered device name or an inline descriptor';
 const mem = (available: number) => ({ budget_id: 'mem', parent: 'card0', total: 8, available, consumption: { gpu0: 2 } });
 

@@ -7,27 +7,15 @@ import fc from 'fast-check';
 import { DomainError } from '../server/core/errors.ts';
 import { VerdictCache } from '../server/core/find-targets.ts';
 import { compareRanked, rankSortKey, type RankKey } from '../server/core/rank.ts';
-import type { FindOptions } from '../server/core/registry.ts';
 import type { TargetChange, TargetState } from '../server/core/standing-query.ts';
 import { validateSyncHost } from '../server/core/resources.ts';
 import { validateDescriptor } from '../server/core/validate.ts';
-import { GPU, openCore, ORIGIN, QuietReplicasLog, syncOf } from './helpers/core.ts';
+import { FIND, GPU, openCore, ORIGIN, QuietReplicasLog, syncOf } from './helpers/core.ts';
 import { MemoryStore } from '../server/store/memory-store.ts';
 import type { Registry } from '../server/core/registry.ts';
 
 const NEWER = { ...GPU, software_version: '1.1.0' };
 const ALL = { descriptorIds: undefined, hostId: undefined, labels: {}, hostLabels: {}, after: undefined, limit: 100 };
-const FIND: FindOptions = {
-  excludeHosts: new Set(),
-  includeUnreachable: false,
-  includeDraining: false,
-  hostLabels: {},
-  requireAvailable: false,
-  limit: 10,
-  includeRejected: false,
-  rejectedLimit: 10,
-  includeSourceHost: false,
-};
 
 test('one read path: a view of now and a view of a past revision answer the same calls', async (t) => {
   const { registry, clock } = await openCore();

@@ -7,6 +7,7 @@ import { validateSyncHost, type SyncHostCommand } from '../../server/core/resour
 import { MemoryStore, SharedMemory } from '../../server/store/memory-store.ts';
 import { historyQuery, type RevisionLog } from '../../server/core/store.ts';
 import type { BudgetInput } from '../../server/core/budgets.ts';
+import type { FindOptions } from '../../server/core/registry.ts';
 
 export const ORIGIN = { actor: 'test', reason: '' };
 
@@ -134,3 +135,16 @@ export class QuietReplicasLog implements RevisionLog {
     return new Map(hostIds.flatMap((hostId) => (this.persisted.has(hostId) ? [[hostId, this.persisted.get(hostId)!] as const] : [])));
   }
 }
+
+/** FindTargets' options with every filter off: ten compatible targets, no rejected list. */
+export const FIND: FindOptions = {
+  excludeHosts: new Set(),
+  includeUnreachable: false,
+  includeDraining: false,
+  hostLabels: {},
+  requireAvailable: false,
+  limit: 10,
+  includeRejected: false,
+  rejectedLimit: 10,
+  includeSourceHost: false,
+};
