@@ -136,6 +136,7 @@ const GROUPS = {
       'test/core-leases.test.ts',
       'test/core-replicas.test.ts',
       'test/core-audit.test.ts',
+      'test/core-errors.test.ts',
     ],
   },
   // The change feed over a registry on the memory store: no other fast test opens a WatchHub.
