@@ -137,6 +137,7 @@ const GROUPS = {
       'test/core-replicas.test.ts',
       'test/core-audit.test.ts',
       'test/core-errors.test.ts',
+      'test/core-clock.test.ts',
     ],
   },
   // The change feed over a registry on the memory store: no other fast test opens a WatchHub.
