@@ -138,6 +138,8 @@ const GROUPS = {
       'test/core-audit.test.ts',
       'test/core-errors.test.ts',
       'test/core-clock.test.ts',
+      'test/core-registry.test.ts',
+      'test/core-claims-registry.test.ts',
     ],
   },
   // The change feed over a registry on the memory store: no other fast test opens a WatchHub.
