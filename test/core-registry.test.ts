@@ -98,3 +98,41 @@ test('a backup is refused on a store with no file, naming why', async (t) => {
     "this server's store has no file to back up (in memory; on PostgreSQL use the database's own backups, or devcompat store copy)",
   );
 });
+
+test('the facade answers lookups of hosts, descriptors, claims and errors exactly', async (t) => {
+  const { registry } = await openCore({ leaseTtlMs: 1234 });
+  t.is(registry.leaseTtlMs, 1234);
+  t.is(registry.followLag(), undefined, 'the only writer of its store is never behind');
+  await registry.refreshCheckpoint();
+  t.is(registry.oldestRevision, 1);
+  await registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 2 }]), ORIGIN);
+  await registry.syncHost(syncOf('h2', ['gpu0'], { rack: 'r2' }), ORIGIN);
+
+  t.deepEqual(registry.listHosts({ labels: {}, afterHostId: undefined, limit: 10 }).map((h) => h.record.hostId), ['h1', 'h2']);
+  t.deepEqual(registry.listHosts({ labels: { rack: 'r2' }, afterHostId: undefined, limit: 10 }).map((h) => h.record.hostId), ['h2']);
+  t.is(registry.getHost('h2').record.hostId, 'h2');
+
+  const entry = registry.findDevice('h1', 'gpu0')!.entry;
+  t.is(registry.descriptorById(entry.id), entry.descriptor);
+  t.deepEqual(
+    registry.matchingDescriptorIds({ vendor: 'nvidia', deviceApi: 'vfio-pci', type: 'nvidia-a10-4q', versionMatches: undefined }),
+    new Set([entry.id]),
+  );
+  t.deepEqual([...registry.candidateEntries(entry.descriptor)].map((e) => e.id), [entry.id]);
+
+  await registry.createClaim(validateCreateClaim({ parent: 'hosts/h1', claim_id: 'c1', devices: [{ device: 'gpu0' }] }), ORIGIN);
+  const claim = registry.getClaim('h1', 'c1');
+  t.is(claim.claimId, 'c1');
+  t.is(claim.hostId, 'h1');
+  t.deepEqual(registry.listClaims({ hostId: 'h1', claimId: undefined, after: undefined, limit: 10 }).map((c) => c.claimId), ['c1']);
+  const book = registry.claimBookOf('h1');
+  t.is(book.hostId, 'h1');
+  t.deepEqual([...book.claims.keys()], ['c1']);
+
+  const past = await registry.viewAt(1);
+  t.is(past.revision, 1);
+
+  const compacted = registry.compacted(3, 7);
+  t.is(compacted.reason, 'REVISION_COMPACTED');
+  t.is(compacted.message, 'revision 3 has been compacted: the oldest revision available is 7');
+});
