@@ -6,7 +6,7 @@
 import test from 'ava';
 import { validateCreateClaim } from '../server/core/claims.ts';
 import { DomainError } from '../server/core/errors.ts';
-import { openCore, ORIGIN, syncOf } from './helpers/core.ts';
+import { openCore, openReplicas, ORIGIN, syncOf } from './helpers/core.ts';
 
 /** One turn of the event loop: lets timers armed before it fire (not a sleep of any length). */
 const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -135,4 +135,21 @@ test('the facade answers lookups of hosts, descriptors, claims and errors exactl
   const compacted = registry.compacted(3, 7);
   t.is(compacted.reason, 'REVISION_COMPACTED');
   t.is(compacted.message, 'revision 3 has been compacted: the oldest revision available is 7');
+});
+
+test('a replica follows the other server\'s claims and compaction, and reports its lag', async (t) => {
+  const { rigs } = await openReplicas(2);
+  const [a, b] = rigs.map((rig) => rig.registry);
+  await a.syncHost(syncOf('h1', [{ id: 'gpu0', available: 2 }]), ORIGIN);
+  await a.createClaim(validateCreateClaim({ parent: 'hosts/h1', claim_id: 'c1', devices: [{ device: 'gpu0' }] }), ORIGIN);
+  await a.syncHost(syncOf('h2'), ORIGIN);
+  await a.compact(2);
+  await b.catchUp();
+  t.is(b.revision, a.revision);
+  t.deepEqual(b.listClaims({ hostId: 'h1', claimId: undefined, after: undefined, limit: 10 }).map((c) => c.claimId), ['c1']);
+  t.is(b.claimedOn('h1', 'gpu0'), 1);
+  t.is(b.checkpoint.revision, a.checkpoint.revision);
+  t.is(b.oldestRevision, 3);
+  t.deepEqual(b.followLag(), { lagMs: 0, revisionsBehind: 0 });
+  for (const registry of [a, b]) await registry.close();
 });
