@@ -6,7 +6,7 @@
 import test from 'ava';
 import { validateCreateClaim } from '../server/core/claims.ts';
 import { DomainError } from '../server/core/errors.ts';
-import { openCore, openReplicas, ORIGIN, syncOf } from './helpers/core.ts';
+import { nextChange, openCore, openReplicas, ORIGIN, syncOf } from './helpers/core.ts';
 
 /** One turn of the event loop: lets timers armed before it fire (not a sleep of any length). */
 const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -151,5 +151,17 @@ test('a replica follows the other server\'s claims and compaction, and reports i
   t.is(b.checkpoint.revision, a.checkpoint.revision);
   t.is(b.oldestRevision, 3);
   t.deepEqual(b.followLag(), { lagMs: 0, revisionsBehind: 0 });
+  for (const registry of [a, b]) await registry.close();
+});
+
+test('a replica applies another server\'s write on its own, without being asked to catch up', async (t) => {
+  const { rigs } = await openReplicas(2);
+  const [a, b] = rigs.map((rig) => rig.registry);
+  const seen = nextChange(b);
+  await a.syncHost(syncOf('h1'), ORIGIN);
+  const change = await seen;
+  t.is(change.revision, 1);
+  t.is(b.revision, 1);
+  t.truthy(b.findHost('h1'));
   for (const registry of [a, b]) await registry.close();
 });
