@@ -9,9 +9,14 @@
 // take turns instead of working at the same time. A window of 512 KB holds the stream phase's
 // whole window of requests.
 //
-// Memory stays bounded: a connection holds at most this many unread bytes (the connection
-// window), whatever its streams do; a stream whose responses are not read still stops being
-// read (streams.ts), and then its client stops being granted window.
+// The bound on unread bytes is per STREAM, not per connection: Node's HTTP/2 gives back the
+// connection window as data arrives and holds back only each stream's window until the stream is
+// read. So one connection may hold up to this many unread bytes on each of its streams, up to
+// --max-concurrent-streams (1,000) of them: 512 MB in the worst case, against 64 MB with
+// HTTP/2's default window. A review found this after the change landed; narrowing it (a modest
+// per-stream window with a wide connection window, or a session memory cap) is open work
+// (issue 7). A stream whose responses are not read still stops being read (streams.ts), and
+// then its client stops being granted window.
 //
 // grpc-js 1.14 keeps its HTTP/2 servers in a private map (`http2Servers`); if a later version
 // does not, the window stays at the default and the server says so once.
