@@ -211,6 +211,8 @@ export class DevcompatClient {
   private readonly adminService: grpc.Client & Record<string, UnaryInvoker>;
   /** CheckCompatibilityStream's own channel (a wide flow-control window), opened by the first checkStream(). */
   private checkStreamService: (grpc.Client & Record<string, any>) | undefined;
+  /** Set by close(): a check stream asked for afterwards opens no new connection. */
+  private closed = false;
   private readonly openCheckStreamService: () => grpc.Client & Record<string, any>;
   private readonly deadlineMs: number;
   private readonly retry: RetryPolicy;
@@ -273,6 +275,7 @@ export class DevcompatClient {
   }
 
   close(): void {
+    this.closed = true;
     this.registry.close();
     this.checkStreamService?.close();
   }
@@ -691,7 +694,9 @@ export class DevcompatClient {
     const method = loadPackageDefinition()['devcompat.v1.CompatibilityService'] as grpc.ServiceDefinition;
     const path = method.CheckCompatibilityStream.path;
     // The stream's own codec (check-stream-codec.ts): requests arrive encoded, responses are decoded there.
-    const service = (this.checkStreamService ??= this.openCheckStreamService());
+    // After close(), the closed main connection: the stream fails as every other call does,
+    // instead of opening a connection that nothing would close.
+    const service = this.closed ? (this.checkStreamService ?? this.registry) : (this.checkStreamService ??= this.openCheckStreamService());
     const open = (callOptions: grpc.CallOptions) =>
       service.makeBidiStreamRequest(path, (bytes: Buffer) => bytes, decodeResponse, this.metadata(), callOptions) as CheckStreamDuplex;
     // The floor is checked here, as a unary read's is by toRequest: a value that is no revision

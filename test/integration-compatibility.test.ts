@@ -649,3 +649,15 @@ test('expectedChecks covers every vector (the oracle of these tests is not empty
     t.is(warned, c.expect.warnings.length, `${c.id}: every expected warning names a check`);
   }
 });
+
+test('a check stream asked of a closed client fails as its other calls do, and opens no connection', async (t) => {
+  const { client } = await startTestServer(t);
+  const pair = { source: asDescriptor(fixtures.vectors[0].source), target: asDescriptor(fixtures.vectors[0].target) };
+  client.close();
+  const unary = await t.throwsAsync(client.check(pair.source, pair.target));
+  const streamed = await t.throwsAsync(async () => client.checkMany([pair]));
+  t.regex(unary!.message, /shut down|closed/i);
+  t.regex(streamed!.message, /shut down|closed/i);
+  // No second connection was opened for the stream.
+  t.is((client as unknown as { checkStreamService: unknown }).checkStreamService, undefined);
+});
