@@ -142,6 +142,12 @@ const GROUPS = {
       'test/core-claims-registry.test.ts',
     ],
   },
+  // The model's constants (the compare operators, the model and engine versions) that
+  // validation and the engine read.
+  model: {
+    mutate: ['server/core/model.ts'],
+    tests: [...ENGINE_TESTS, 'test/core-validate.test.ts'],
+  },
   // The change feed over a registry on the memory store: no other fast test opens a WatchHub.
   watch: {
     mutate: ['server/core/watch-hub.ts'],
