@@ -305,6 +305,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ...compatibility,
       CheckCompatibility: acceptingPreEncoded(compatibility.CheckCompatibility),
       CheckCompatibilityStream: acceptingPreEncoded(compatibility.CheckCompatibilityStream),
+      FindTargets: acceptingPreEncoded(compatibility.FindTargets),
       WatchTargets: acceptingPreEncoded(compatibility.WatchTargets),
     },
     secured('CompatibilityService', compatibilityHandlers(registry, streams, log, { watchBufferBytes })),

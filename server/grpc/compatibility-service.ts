@@ -10,7 +10,7 @@ import type { FindResult } from '../core/find-targets.ts';
 import type { TargetChange } from '../core/standing-query.ts';
 import { parseHostRef, validateLabels } from '../core/resources.ts';
 import { resultMessage } from './convert.ts';
-import { checkResponse, encodeResult, streamResponse, type ItemOutcome } from './verdict-encoding.ts';
+import { checkResponse, encodeResult, foundTargetResponse, streamResponse, type ItemOutcome } from './verdict-encoding.ts';
 import { protoRoot } from '../../proto/load.ts';
 import { toStatusMessage } from './errors.ts';
 import { asOfOf, unary } from './common.ts';
@@ -182,17 +182,18 @@ export function compatibilityHandlers(
 
 /** FindTargets' answer as it is streamed: the compatible targets, the rejected ones, one summary. */
 function* findTargetsMessages(result: FindResult, sourceName: string, claimedOf: (device: FoundTarget['device']) => number = () => 0) {
-  const message = (found: FoundTarget) => ({
-    target: {
+  const message = (found: FoundTarget) =>
+    foundTargetResponse({
       name: found.device.name,
       rank: found.rank,
-      result: resultMessage(found.cached, result.revision, sourceName, found.device.name),
-      capacity: found.device.record.capacity ?? null,
-      claimed: claimedOf(found.device),
+      cached: found.cached,
+      revision: result.revision,
+      source: sourceName,
+      capacity: found.device.record.capacity,
       exact: found.cached.rank.exact,
-      host_state: `HOST_STATE_${hostState(found.device.host.record)}`,
-    },
-  });
+      hostState: hostStateNumber(hostState(found.device.host.record)),
+      claimed: claimedOf(found.device),
+    });
   for (const found of result.targets) yield message(found);
   for (const found of result.rejectedTargets) yield message(found);
   yield {
@@ -206,6 +207,13 @@ function* findTargetsMessages(result: FindResult, sourceName: string, claimedOf:
       draining_hosts_left_out: result.hostsLeftOut.draining,
     },
   };
+}
+
+/** HostState's enum value by name, from the proto. */
+function hostStateNumber(state: string): number {
+  const value = protoRoot().lookupEnum('devcompat.v1.HostState').values[`HOST_STATE_${state}`];
+  if (value === undefined) throw new Error(`no HostState HOST_STATE_${state}`);
+  return value;
 }
 
 const INITIAL_CHUNK = 500;

@@ -68,6 +68,40 @@ export function encodeResult(cached: CachedVerdict, revision: number, source: st
   return Buffer.concat([bodyBytes(cached), ...varintField(4, revision), ...stringField(6, source), ...stringField(7, target)]);
 }
 
+/** One FindTargets target as FoundTarget's fields hold it (the verdict as its cached body). */
+export interface FoundTargetFields {
+  readonly name: string;
+  readonly rank: number;
+  readonly cached: CachedVerdict;
+  readonly revision: number;
+  readonly source: string;
+  readonly capacity: { readonly total: number; readonly available: number } | undefined;
+  readonly exact: boolean;
+  /** HostState's number (registry.proto). */
+  readonly hostState: number;
+  readonly claimed: number;
+}
+
+/**
+ * FindTargetsResponse { target = 1: FoundTarget { name 1, rank 2, result 3, capacity 4, exact 5,
+ * host_state 6, claimed 7 } }, the result being encodeResult's bytes: a search streams up to
+ * its limit of targets whose verdicts repeat (a fleet has few distinct descriptors), and
+ * building each one's message object for protobufjs cost more than finding it.
+ */
+export function foundTargetResponse(t: FoundTargetFields): PreEncoded {
+  const capacity = t.capacity ? Buffer.concat([...varintField(1, t.capacity.total), ...varintField(2, t.capacity.available)]) : undefined;
+  const target = Buffer.concat([
+    ...stringField(1, t.name),
+    ...varintField(2, t.rank),
+    ...lengthDelimited(3, encodeResult(t.cached, t.revision, t.source, t.name)),
+    ...(capacity ? lengthDelimited(4, capacity) : []),
+    ...varintField(5, t.exact ? 1 : 0),
+    ...varintField(6, t.hostState),
+    ...varintField(7, t.claimed),
+  ]);
+  return new PreEncoded(Buffer.concat(lengthDelimited(1, target)));
+}
+
 /** CheckCompatibilityResponse { result = 1 }. */
 export function checkResponse(result: Buffer): PreEncoded {
   return new PreEncoded(Buffer.concat(lengthDelimited(1, result)));
