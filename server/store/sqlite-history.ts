@@ -19,7 +19,7 @@
 
 import type Database from 'better-sqlite3';
 import type { ChainWalk, ChainWalkQuery, HistoryQuery, HistoryRecord } from '../core/store.ts';
-import { chainedColumns, chainHash, type ChainedColumns } from './history-chain.ts';
+import { CHAIN_VERSION_2, chainedColumns, chainHash, type ChainedColumns } from './history-chain.ts';
 import { walkChain, type ChainedEntry } from './history-encoding.ts';
 import { historyFromRow, type HistoryRowBase } from './rows.ts';
 
@@ -63,25 +63,44 @@ export interface StoredEntry {
   readonly hash: string | undefined;
 }
 
-/** Packs a commit's chained entries (in chain order) one row per revision. */
-export function packRevisions(chained: readonly ChainedEntry[]): PackedRevision[] {
-  const byRevision = new Map<number, ChainedEntry[]>();
-  for (const entry of chained) {
+/**
+ * Packs a commit's chained entries (in chain order) one row per revision. `encodings` are the
+ * entries' canonical encodings (chainEntries): each packed entry is cut from its text.
+ */
+export function packRevisions(chained: readonly ChainedEntry[], encodings: readonly string[]): PackedRevision[] {
+  const byRevision = new Map<number, number[]>();
+  chained.forEach((entry, i) => {
     const group = byRevision.get(entry.columns.revision);
-    if (group) group.push(entry);
-    else byRevision.set(entry.columns.revision, [entry]);
-  }
+    if (group) group.push(i);
+    else byRevision.set(entry.columns.revision, [i]);
+  });
   return [...byRevision].map(([revision, group]) => {
     const links = Buffer.allocUnsafe(group.length * LINK_BYTES);
     const hosts = new Set<string>();
-    const packed = group.map(({ columns: c, prev, hash }, i): PackedEntry => {
+    const packed = group.map((index, i) => {
+      const { columns, prev, hash } = chained[index];
       links.write(prev, i * LINK_BYTES, HASH_BYTES, 'hex');
       links.write(hash, i * LINK_BYTES + HASH_BYTES, HASH_BYTES, 'hex');
-      hosts.add(c.hostId);
-      return [c.seq, c.time, c.hostId, c.deviceId, c.change as PackedEntry[4], c.actor, c.reason, c.before, c.after, c.onBehalfOf];
+      hosts.add(columns.hostId);
+      return packedText(columns, encodings[index]);
     });
-    return { revision, entries: JSON.stringify(packed), links, hosts: [...hosts] };
+    return { revision, entries: `[${packed.join(',')}]`, links, hosts: [...hosts] };
   });
+}
+
+/**
+ * One packed entry's JSON text, cut from its canonical encoding (history-chain.ts): version 1 is
+ * [revision, seq, time, host, device, change, actor, reason, before, after], version 2 the same
+ * led by 2 and ending with on_behalf_of, so the packed [seq, ..., after, on_behalf_of] is a slice
+ * of it. Cutting the text spares encoding (and escaping) the snapshots a second time.
+ */
+function packedText(c: ChainedColumns, encoding: string): string {
+  const v1 = `[${c.revision},`;
+  const v2 = `[${CHAIN_VERSION_2},${c.revision},`;
+  if (c.onBehalfOf === '' && encoding.startsWith(v1) && encoding.endsWith(']')) return `[${encoding.slice(v1.length, -1)},""]`;
+  if (c.onBehalfOf !== '' && encoding.startsWith(v2)) return `[${encoding.slice(v2.length)}`;
+  const entry: PackedEntry = [c.seq, c.time, c.hostId, c.deviceId, c.change as PackedEntry[4], c.actor, c.reason, c.before, c.after, c.onBehalfOf];
+  return JSON.stringify(entry);
 }
 
 /** The hash in `links` at entry `index` (offset 0: its prev, 32: its own); undefined when absent. */

@@ -253,7 +253,7 @@ export class SqliteStore {
   commit(batch: CommitBatch): CommitResult {
     // The chain is computed before the transaction and adopted only once it committed.
     const chained = chainEntries(this.head, batch.history);
-    const history = packRevisions(chained.entries);
+    const history = packRevisions(chained.entries, chained.encodings);
     try {
       this.commitTransaction(batch, history);
     } catch (error) {
