@@ -6,7 +6,9 @@
 // entries with the same hashes (its history_entries view gives back the old rows exactly), its
 // chain verifies and continues, and every history answer (listings, first changes, revision at a
 // time, the chain walked whole and in pages, compaction) and every past view is what the same
-// history gives on the in-memory store, the reference every store's contract is checked against.
+// history gives on the in-memory store, the reference every store's contract is checked against;
+// and each resource's history and first changes are what the 0006 layout's own queries (the
+// store's before 0007) answered on the file before it was migrated.
 
 import test from 'ava';
 import path from 'node:path';
@@ -18,7 +20,7 @@ import { GENESIS_HASH } from '../server/store/history-chain.ts';
 import { chainEntries } from '../server/store/history-encoding.ts';
 import { migrate, readMigrations } from '../server/store/migrate.ts';
 import { openDatabase } from '../server/store/open-database.ts';
-import { deviceToRow, hostToRow } from '../server/store/rows.ts';
+import { deviceToRow, historyFromRow, hostToRow, type HistoryRowBase } from '../server/store/rows.ts';
 import { WorkerStore } from '../server/store/worker-store.ts';
 import { openCore, syncOf } from './helpers/core.ts';
 import { tempDir } from './helpers/server.ts';
@@ -103,10 +105,61 @@ async function oldLayoutFile(file: string, reference: RegistryStore, entries: re
         insertEntry.run(c.revision, c.seq, c.time, c.hostId, c.deviceId, c.change, c.actor, c.reason, c.before, c.after, prev, hash, c.onBehalfOf);
       }
     })();
-    return { rows: db.prepare('SELECT * FROM history ORDER BY revision, seq').all() as Record<string, unknown>[], hashes: chained.entries.map((e) => e.hash) };
+    return {
+      rows: db.prepare('SELECT * FROM history ORDER BY revision, seq').all() as Record<string, unknown>[],
+      hashes: chained.entries.map((e) => e.hash),
+      answers: oldLayoutAnswers(db, entries),
+    };
   } finally {
     db.close();
   }
+}
+
+type OldRow = HistoryRowBase & { hash: Buffer };
+
+/**
+ * What the 0006 layout answered, by the queries the store ran on it before 0007 (3ac0d22's
+ * sqlite-store.ts): each resource's history through history_by_resource, and the first changes
+ * after every revision in its three forms (window queries over the entry rows).
+ */
+function oldLayoutAnswers(db: Database.Database, entries: readonly HistoryRecord[]) {
+  const record = (row: OldRow) => historyFromRow(row, row.hash.toString('hex'));
+  const resources = [...new Map(entries.map((e) => [`${e.hostId}/${e.deviceId}`, e])).values()];
+  const ofResource = db.prepare('SELECT * FROM history WHERE host_id = ? AND device_id = ? ORDER BY revision, seq');
+  const firstAll = db.prepare(
+    `SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY host_id, device_id ORDER BY revision, seq) AS nth
+       FROM history WHERE revision > ?) WHERE nth = 1 ORDER BY revision, seq`,
+  );
+  const firstOfHost = db.prepare(
+    `SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY device_id ORDER BY revision, seq) AS nth
+       FROM history WHERE host_id = ? AND revision > ?) WHERE nth = 1 ORDER BY revision, seq`,
+  );
+  const firstOfResource = db.prepare('SELECT * FROM history WHERE host_id = ? AND device_id = ? AND revision > ? ORDER BY revision, seq LIMIT 1');
+  const strip = (row: OldRow & { nth?: number }) => {
+    const { nth: _nth, ...rest } = row;
+    return record(rest as OldRow);
+  };
+  const answers: HistoryRecord[][] = [];
+  for (const e of resources) answers.push((ofResource.all(e.hostId, e.deviceId) as OldRow[]).map(record));
+  for (let r = 0; r <= entries.at(-1)!.revision; r++) {
+    answers.push((firstAll.all(r) as OldRow[]).map(strip));
+    for (const hostId of new Set(entries.map((e) => e.hostId))) answers.push((firstOfHost.all(hostId, r) as OldRow[]).map(strip));
+    for (const e of resources) answers.push((firstOfResource.all(e.hostId, e.deviceId, r) as OldRow[]).map(record));
+  }
+  return answers;
+}
+
+/** The same questions asked of a store. */
+async function storeAnswers(store: RegistryStore, entries: readonly HistoryRecord[]) {
+  const resources = [...new Map(entries.map((e) => [`${e.hostId}/${e.deviceId}`, e])).values()];
+  const answers: HistoryRecord[][] = [];
+  for (const e of resources) answers.push(await store.listHistory(historyQuery({ hostId: e.hostId, deviceId: e.deviceId, limit: 1000 })));
+  for (let r = 0; r <= entries.at(-1)!.revision; r++) {
+    answers.push(await store.firstChangesAfter({ revision: r }));
+    for (const hostId of new Set(entries.map((e) => e.hostId))) answers.push(await store.firstChangesAfter({ revision: r, hostId }));
+    for (const e of resources) answers.push(await store.firstChangesAfter({ revision: r, hostId: e.hostId, deviceId: e.deviceId }));
+  }
+  return answers;
 }
 
 /** Every history query shape the API can ask, over the hosts and resources the history has. */
@@ -218,6 +271,7 @@ test('0007 packs the 0006 history in place: the same entries and hashes, the sam
   t.is((db.prepare('SELECT COUNT(*) AS n FROM history').get() as { n: number }).n, new Set(entries.map((e) => e.revision)).size, 'one row per revision');
   db.close();
   t.deepEqual(await answers(store, entries), expected, 'every history answer is the reference store\'s');
+  t.deepEqual(await storeAnswers(store, entries), old.answers, 'per-resource history and first changes are what the 0006 layout answered');
   t.like((await answers(store, entries)).whole, { checked: entries.length, broken: undefined, foundExpectedHead: true });
 
   // The registry on the migrated file sees every past revision as the reference registry does.
