@@ -1,8 +1,9 @@
 // The history chain covers every stored column of an entry: each one, edited alone in the file
 // behind a stopped server, is caught by VerifyHistory as ALTERED at that entry. And the hashes
 // the server stores and serves are the ones the documented formula gives (docs/api.md, "Audit"),
-// recomputed here from the raw rows without the implementation's hashing code, so a verifier
-// written from the docs alone agrees with the server.
+// recomputed here from the stored entries (the history_entries view of the packed rows) without
+// the implementation's hashing code, so a verifier written from the docs alone agrees with the
+// server. Entries are edited through that view (test/helpers/history-edit.ts).
 
 import test from 'ava';
 import { openDatabase } from '../server/store/open-database.ts';
@@ -10,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SyncHostRequest } from '../client/client.ts';
+import { editableHistory, editEntries } from './helpers/history-edit.ts';
 import { startupRefusal, startTestServer } from './helpers/server.ts';
 import { rawClients, unaryCall } from './helpers/watch.ts';
 
@@ -60,7 +62,7 @@ function storedRows(dbPath: string): StoredRow[] {
       .prepare(
         `SELECT revision, seq, time_ms, host_id, device_id, change, actor, reason, before, after,
                 lower(hex(prev_hash)) AS prev_hash, lower(hex(hash)) AS hash
-         FROM history ORDER BY revision, seq`,
+         FROM history_entries ORDER BY revision, seq`,
       )
       .all() as StoredRow[];
   } finally {
@@ -152,9 +154,10 @@ test('editing any one chained column of an entry is caught as ALTERED at that en
     // The database registers its head anchor (migration 0006): a copy travels with it.
     copyFileSync(`${server.dbPath}.head`, `${copy}.head`);
     const db = openDatabase(copy);
-    const before = db.prepare('SELECT * FROM history WHERE revision = 4 AND seq = 1').get() as Record<string, unknown>;
-    t.is(db.prepare(`UPDATE history SET ${assignment} WHERE revision = 4 AND seq = 1`).run().changes, 1);
-    const after = db.prepare('SELECT * FROM history WHERE revision = 4 AND seq = 1').get() as Record<string, unknown>;
+    editableHistory(db);
+    const before = db.prepare('SELECT * FROM history_entries WHERE revision = 4 AND seq = 1').get() as Record<string, unknown>;
+    t.is(editEntries(db, `UPDATE history_entries SET ${assignment} WHERE revision = 4 AND seq = 1`), 1);
+    const after = db.prepare('SELECT * FROM history_entries WHERE revision = 4 AND seq = 1').get() as Record<string, unknown>;
     db.close();
     t.not(after[column], before[column], `the edit changes ${column}`);
 
@@ -170,14 +173,15 @@ test('the verifier is not fooled by the edited entry carrying a hash recomputed 
   const { server } = await seededFile(t);
   await server.server.close();
   const db = openDatabase(server.dbPath);
-  t.is(db.prepare(`UPDATE history SET after = replace(after, '"l":{}', '"l":{"pool":"b"}') WHERE revision = 4 AND seq = 1`).run().changes, 1);
+  editableHistory(db);
+  t.is(editEntries(db, `UPDATE history_entries SET after = replace(after, '"l":{}', '"l":{"pool":"b"}') WHERE revision = 4 AND seq = 1`), 1);
   const row = db
     .prepare(
       `SELECT revision, seq, time_ms, host_id, device_id, change, actor, reason, before, after,
-              lower(hex(prev_hash)) AS prev_hash, lower(hex(hash)) AS hash FROM history WHERE revision = 4 AND seq = 1`,
+              lower(hex(prev_hash)) AS prev_hash, lower(hex(hash)) AS hash FROM history_entries WHERE revision = 4 AND seq = 1`,
     )
     .get() as StoredRow;
-  db.prepare('UPDATE history SET hash = unhex(?) WHERE revision = 4 AND seq = 1').run(documentedHash(row.prev_hash, row));
+  db.prepare('UPDATE history_entries SET hash = unhex(?) WHERE revision = 4 AND seq = 1').run(documentedHash(row.prev_hash, row));
   db.close();
   const result = await verifyFile(t, server.dbPath, server.dir);
   t.like(result, { intact: false, problem: 'CHAIN_PROBLEM_REMOVED_OR_REORDERED', revision: '5', index: 0 });

@@ -11,6 +11,7 @@ import { chainedColumns, chainHash } from '../server/store/history-chain.ts';
 import { readMigrations } from '../server/store/migrate.ts';
 import { openDatabase } from '../server/store/open-database.ts';
 import { SqliteStore } from '../server/store/sqlite-store.ts';
+import { editableHistory, editHistory } from './helpers/history-edit.ts';
 import { capturedLog } from './helpers/log.ts';
 import { startTestServer, tempDir } from './helpers/server.ts';
 import { rawClients, unaryCall } from './helpers/watch.ts';
@@ -85,7 +86,7 @@ test('an entry edited in the file behind the server is caught as ALTERED, at tha
   await seed(server.client);
   // Three creations of 3 entries (host and two devices), then seven updates of 2 devices.
   t.like(await server.verify(), { intact: true, entries_checked: '23' });
-  t.is(tamper(t, server.dbPath, "UPDATE history SET actor = 'mallory' WHERE revision = 4 AND seq = 1"), 1);
+  t.is(editHistory(server.dbPath, "UPDATE history_entries SET actor = 'mallory' WHERE revision = 4 AND seq = 1"), 1);
   const result = await server.verify();
   t.like(result, { intact: false, problem: 'CHAIN_PROBLEM_ALTERED', revision: '4', index: 1 });
   t.regex(result.description, /hosts\/h0\/devices\/gpu1.*altered/);
@@ -94,20 +95,22 @@ test('an entry edited in the file behind the server is caught as ALTERED, at tha
 test('a removed entry and a reordered pair are caught where the chain breaks', async (t) => {
   const server = await start(t);
   await seed(server.client);
-  tamper(t, server.dbPath, 'DELETE FROM history WHERE revision = 6 AND seq = 0');
+  t.is(editHistory(server.dbPath, 'DELETE FROM history_entries WHERE revision = 6 AND seq = 0'), 1);
   t.like(await server.verify(), { intact: false, problem: 'CHAIN_PROBLEM_REMOVED_OR_REORDERED', revision: '6', index: 1 });
 
   const other = await start(t);
   await seed(other.client);
-  // Swap the contents of two entries (and their hashes): each row is self-consistent, but the
-  // order no longer chains.
-  const db = openDatabase(other.dbPath);
-  db.transaction(() => {
-    db.exec(`UPDATE history SET seq = -1 WHERE revision = 3 AND seq = 1;
-             UPDATE history SET seq = 1 WHERE revision = 3 AND seq = 2;
-             UPDATE history SET seq = 2 WHERE revision = 3 AND seq = -1;`);
-  })();
-  db.close();
+  // Swap two entries of revision 3 (their contents and hashes, each keeping the index of the
+  // place it moves to): each entry is self-consistent, but the order no longer chains.
+  const swapped = tamper(
+    t,
+    other.dbPath,
+    `UPDATE history SET
+       entries = json_replace(entries, '$[1]', json_replace(entries -> '$[2]', '$[0]', 1), '$[2]', json_replace(entries -> '$[1]', '$[0]', 2)),
+       links = unhex(hex(substr(links, 1, 64)) || hex(substr(links, 129, 64)) || hex(substr(links, 65, 64)) || hex(substr(links, 193)))
+     WHERE revision = 3`,
+  );
+  t.is(swapped, 1);
   t.like(await other.verify(), { intact: false, problem: 'CHAIN_PROBLEM_REMOVED_OR_REORDERED', revision: '3', index: 1 });
 });
 
@@ -137,11 +140,12 @@ test('a chain rewritten with fresh hashes is consistent, but the expected head i
   await server.server.close();
   // The attacker changes an entry and recomputes every hash after it.
   const db = openDatabase(server.dbPath);
-  db.prepare("UPDATE history SET actor = 'mallory' WHERE revision = 2 AND seq = 0").run();
+  editableHistory(db);
+  db.prepare("UPDATE history_entries SET actor = 'mallory' WHERE revision = 2 AND seq = 0").run();
   let prev = '0'.repeat(64);
-  for (const row of db.prepare('SELECT * FROM history ORDER BY revision, seq').all() as any[]) {
+  for (const row of db.prepare('SELECT * FROM history_entries ORDER BY revision, seq').all() as any[]) {
     const hash = chainHash(prev, chainedColumns(row));
-    db.prepare('UPDATE history SET prev_hash = unhex(?), hash = unhex(?) WHERE revision = ? AND seq = ?').run(prev, hash, row.revision, row.seq);
+    db.prepare('UPDATE history_entries SET prev_hash = unhex(?), hash = unhex(?) WHERE revision = ? AND seq = ?').run(prev, hash, row.revision, row.seq);
     prev = hash;
   }
   db.close();
@@ -226,7 +230,14 @@ test('history written before the chain existed (schema 0001) is chained when the
 
   const store = new SqliteStore({ path: dbPath, durability: 'full' });
   t.teardown(() => store.close());
-  t.deepEqual(store.migrations.applied, ['0002_leases_and_audit_chain', '0003_identity_and_compaction_record', '0004_placement_claims', '0005_shared_budgets', '0006_head_anchor_registration']);
+  t.deepEqual(store.migrations.applied, [
+    '0002_leases_and_audit_chain',
+    '0003_identity_and_compaction_record',
+    '0004_placement_claims',
+    '0005_shared_budgets',
+    '0006_head_anchor_registration',
+    '0007_packed_history',
+  ]);
   const state = store.load();
   t.is(state.hosts[0].reachable, true, 'old hosts are reachable');
   t.is(state.hosts[0].budgets, undefined, 'old hosts have no shared budgets');

@@ -7,8 +7,8 @@ import test, { type ExecutionContext } from 'ava';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startServer } from '../server/server.ts';
-import { openDatabase } from '../server/store/open-database.ts';
 import { CLI, devcompat, fixture, jsonLines, lines, spawnWithOutput, startSharedServer, type ProcessResult } from './helpers/cli.ts';
+import { editHistory } from './helpers/history-edit.ts';
 import { tempDir } from './helpers/server.ts';
 
 const GVT_A = 'hosts/gvt-a/devices/0000:00:02.0';
@@ -267,9 +267,7 @@ test('audit verify exits 1 with the problem, where and why on one line when the 
   const head = JSON.parse(ok(t, await run('--json', 'audit', 'verify')).stdout).headHash;
 
   // Someone edits an entry in the database file behind the server's back.
-  const db = openDatabase(dbPath, { timeout: 5000 });
-  t.is(db.prepare("UPDATE history SET actor = 'mallory' WHERE revision = 2 AND seq = 1").run().changes, 1);
-  db.close();
+  t.is(editHistory(dbPath, "UPDATE history_entries SET actor = 'mallory' WHERE revision = 2 AND seq = 1"), 1);
 
   const broken = await run('audit', 'verify');
   t.is(broken.code, 1, broken.stderr);

@@ -470,7 +470,8 @@ test('waitForRevision resolves through progress messages and times out with DEAD
   t.is(silent.revision, '5');
   await elsewhere.close();
   const db = openDatabase(dbPath);
-  t.is(db.prepare('DELETE FROM history WHERE revision > 3').run().changes, 6);
+  t.is((db.prepare('SELECT COUNT(*) AS entries FROM history_entries WHERE revision > 3').get() as { entries: number }).entries, 6);
+  t.is(db.prepare('DELETE FROM history WHERE revision > 3').run().changes, 2, 'one row per revision (migration 0007)');
   db.close();
   // The head anchor beside the file would refuse this start (server/store/head-anchor.ts):
   // the same hand deletes it, and the operator re-anchors the file (recorded as revision 6,

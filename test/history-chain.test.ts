@@ -38,6 +38,24 @@ test('the hash is the documented formula, from genesis and from a previous hash'
   t.not(chainHash(prev, ENTRY), chainHash(GENESIS_HASH, ENTRY), 'the previous hash is hashed');
 });
 
+test('the hash is the documented formula whatever the size and characters of a snapshot', (t) => {
+  // Snapshots from a few bytes to beyond the buffer hashing reuses (64 KiB), in ASCII, two-byte,
+  // three-byte and four-byte UTF-8, and the line separator JSON does not escape.
+  for (const unit of ['a', 'é', '€', '🦀', '\u2028']) {
+    for (const repeat of [1, 1000, 30_000]) {
+      const entry = { ...ENTRY, after: JSON.stringify({ l: { v: unit.repeat(repeat) } }) };
+      t.is(chainHash(GENESIS_HASH, entry), documentedHash(GENESIS_HASH, entry), `${JSON.stringify(unit)} x ${repeat}`);
+    }
+  }
+});
+
+test('a previous hash that is not 64 hex digits is hashed as its hex bytes read (a broken link being checked)', (t) => {
+  // What a verifier meets when a stored link was edited: the same bytes as Buffer.from(hex) reads.
+  for (const prev of ['', 'zz', 'ab'.repeat(31), 'ab'.repeat(33), 'AB'.repeat(32)]) {
+    t.is(chainHash(prev, ENTRY), documentedHash(prev, ENTRY), JSON.stringify(prev));
+  }
+});
+
 test('the canonical encoding is the columns in order, absent snapshots as null', (t) => {
   t.is(canonicalEntry({ ...ENTRY, before: null }), '[7,2,1700000000123,"host-a","gpu-0","UPDATED","agent","sync",null,"{\\"state\\":\\"UNREACHABLE\\"}"]');
   t.is(chainHash(GENESIS_HASH, { ...ENTRY, after: null }), documentedHash(GENESIS_HASH, { ...ENTRY, after: null }));

@@ -12,6 +12,7 @@ import { parsePolicy } from '../server/core/authz.ts';
 import { readMigrations } from '../server/store/migrate.ts';
 import { openDatabase } from '../server/store/open-database.ts';
 import { issue, issueServer, makeCa } from './helpers/certs.ts';
+import { editHistory } from './helpers/history-edit.ts';
 import { gvt, historyOf, rejectsWith } from './helpers/integration.ts';
 import { startupRefusal, startTestServer, tempDir } from './helpers/server.ts';
 
@@ -68,11 +69,11 @@ test('under mutual TLS the forged actor is kept only as on-behalf-of, chained: e
     t.is(refused === undefined, verdict.intact === true, `start-up check and VerifyHistory agree (${refused?.message ?? 'started'})`);
     return verdict;
   };
-  tamper(dbPath, "UPDATE history SET on_behalf_of = 'someone-else' WHERE on_behalf_of = 'ops@alice'");
+  t.true(editHistory(dbPath, "UPDATE history_entries SET on_behalf_of = 'someone-else' WHERE on_behalf_of = 'ops@alice'") > 0);
   t.like(await restart(), { intact: false, problem: 'CHAIN_PROBLEM_ALTERED' });
-  tamper(dbPath, "UPDATE history SET on_behalf_of = 'ops@alice' WHERE on_behalf_of = 'someone-else'");
+  t.true(editHistory(dbPath, "UPDATE history_entries SET on_behalf_of = 'ops@alice' WHERE on_behalf_of = 'someone-else'") > 0);
   t.like(await restart(), { intact: true });
-  tamper(dbPath, "UPDATE history SET on_behalf_of = 'mallory' WHERE on_behalf_of = '' AND revision = (SELECT MAX(revision) FROM history)");
+  t.true(editHistory(dbPath, "UPDATE history_entries SET on_behalf_of = 'mallory' WHERE on_behalf_of = '' AND revision = (SELECT MAX(revision) FROM history)") > 0);
   t.like(await restart(), { intact: false, problem: 'CHAIN_PROBLEM_ALTERED' });
 });
 

@@ -13,6 +13,7 @@ import { startServer } from '../server/server.ts';
 import { startupFailureCause } from '../server/startup-failure.ts';
 import { failedStart, spawnServer } from './helpers/process.ts';
 import { execSql } from './helpers/db-file.ts';
+import { editHistory } from './helpers/history-edit.ts';
 import { startTestServer, tempDir } from './helpers/server.ts';
 
 
@@ -124,7 +125,7 @@ test('corruption of recent history is found at start-up; --startup-check 0 lets 
   const first = await startTestServer(t);
   for (let i = 0; i < 4; i++) await first.client.syncHost(host('a', `z${i}`));
   await first.server.close();
-  execSql(first.dbPath, "UPDATE history SET reason = 'forged' WHERE revision = 3");
+  t.true(editHistory(first.dbPath, "UPDATE history_entries SET reason = 'forged' WHERE revision = 3") > 0);
 
   const refused = await failedStart(['--db', first.dbPath, '--address', '127.0.0.1:0']);
   t.is(refused.code, 1);

@@ -10,7 +10,7 @@
 // is version 2: the same array led by the number 2 and ending with the annotation. Editing the
 // annotation of any entry therefore changes its hash input, whichever version it was.
 
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /** The chain's start: the hash an empty, never-compacted history "ends" at. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -52,7 +52,27 @@ export function canonicalEntry(entry: ChainedColumns): string {
 
 /** hex SHA-256(prev hash bytes || canonical entry UTF-8). */
 export function chainHash(prevHash: string, entry: ChainedColumns): string {
-  return createHash('sha256').update(Buffer.from(prevHash, 'hex')).update(canonicalEntry(entry)).digest('hex');
+  return hashEncoding(prevHash, canonicalEntry(entry));
+}
+
+/**
+ * The bytes of one hash's input (previous hash, then the encoding), reused from entry to entry:
+ * a store chains every entry it writes, and one-shot hashing of a reused buffer costs about a
+ * third less than a Hash object per entry. Per thread (module scope); larger inputs take the
+ * streaming path.
+ */
+const scratch = Buffer.allocUnsafe(64 * 1024);
+
+/** chainHash over an entry already encoded by canonicalEntry (a store that keeps the text). */
+export function hashEncoding(prevHash: string, encoding: string): string {
+  // UTF-8 takes at most 3 bytes per UTF-16 code unit: a text this short fits whole.
+  // A previous hash that is not 32 bytes of hex (a broken link being checked) is hashed as the
+  // streaming path reads it.
+  if (32 + encoding.length * 3 <= scratch.length && scratch.write(prevHash, 0, 32, 'hex') === 32 && prevHash.length === 64) {
+    const length = scratch.write(encoding, 32, 'utf8');
+    return hash('sha256', scratch.subarray(0, 32 + length), 'hex');
+  }
+  return createHash('sha256').update(Buffer.from(prevHash, 'hex')).update(encoding).digest('hex');
 }
 
 /** A history row as SQLite returns it (the columns the chain covers). */

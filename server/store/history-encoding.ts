@@ -6,7 +6,7 @@
 import type { Labels } from '../core/resources.ts';
 import type { Budget } from '../core/budgets.ts';
 import type { ChainWalk, ChainWalkQuery, ClaimRecord, CompactedStart, CompactionLog, CompactionRecord, CompactionRequest, HistoryRecord, ResourceSnapshot } from '../core/store.ts';
-import { chainHash, compactionHash, GENESIS_HASH, type ChainedColumns } from './history-chain.ts';
+import { canonicalEntry, chainHash, compactionHash, GENESIS_HASH, hashEncoding, type ChainedColumns } from './history-chain.ts';
 
 /** One history entry as stored and chained: its columns, the hash before it and its own. */
 export interface ChainedEntry {
@@ -17,13 +17,16 @@ export interface ChainedEntry {
 
 /**
  * Chains a batch's history after `head`: each entry's stored columns and hashes, the head
- * after each revision (in revision order), and the head after the batch.
+ * after each revision (in revision order), and the head after the batch. `encodings` holds each
+ * entry's canonical encoding (history-chain.ts, what was hashed), for a store that packs its
+ * entries from that text instead of encoding them again (sqlite-history.ts).
  */
 export function chainEntries(
   head: string,
   history: readonly HistoryRecord[],
-): { entries: ChainedEntry[]; heads: { revision: number; hash: string }[]; head: string } {
+): { entries: ChainedEntry[]; encodings: string[]; heads: { revision: number; hash: string }[]; head: string } {
   const heads: { revision: number; hash: string }[] = [];
+  const encodings: string[] = [];
   const entries = history.map((entry): ChainedEntry => {
     const columns: ChainedColumns = {
       revision: entry.revision,
@@ -39,12 +42,14 @@ export function chainEntries(
       onBehalfOf: entry.onBehalfOf ?? '',
     };
     const prev = head;
-    head = chainHash(prev, columns);
+    const encoding = canonicalEntry(columns);
+    encodings.push(encoding);
+    head = hashEncoding(prev, encoding);
     if (heads.at(-1)?.revision === entry.revision) heads[heads.length - 1] = { revision: entry.revision, hash: head };
     else heads.push({ revision: entry.revision, hash: head });
     return { columns, prev, hash: head };
   });
-  return { entries, heads, head };
+  return { entries, encodings, heads, head };
 }
 
 /**

@@ -27,15 +27,16 @@ import type {
   HostRecord,
   LoadedState,
 } from '../core/store.ts';
-import { chainedColumns, chainHash, GENESIS_HASH } from './history-chain.ts';
-import { chainEntries, compactedStartRows, compactionRecord, copiedCheckpointRow, lastRecordHash, walkChain, walkCompactions } from './history-encoding.ts';
+import { GENESIS_HASH } from './history-chain.ts';
+import { chainEntries, compactedStartRows, compactionRecord, copiedCheckpointRow, lastRecordHash, walkCompactions } from './history-encoding.ts';
+import { packRevisions, SqliteHistory, type PackedRevision } from './sqlite-history.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 import { openDatabase } from './open-database.ts';
 import { SingleWriterLock } from './single-writer-lock.ts';
 import { decideAnchor, HeadAnchor, type AnchorDecision } from './head-anchor.ts';
 import { AnchorRegistry, decideRegistration, operatorName } from './anchor-registration.ts';
 import { checkRecentChain, DEFAULT_STARTUP_CHAIN_CHECK } from './startup-check.ts';
-import { deviceToRow, historyFromRow, hostFromRow, hostToRow as hostToSharedRow, type HistoryRowBase, type HostRowBase } from './rows.ts';
+import { deviceToRow, hostFromRow, hostToRow as hostToSharedRow, type HostRowBase } from './rows.ts';
 import { vacuumInto } from './sqlite-backup.ts';
 import { DEVICES_BY_HOST, readDevicesByHost } from './sqlite-device-load.ts';
 
@@ -71,12 +72,6 @@ interface HostRow extends HostRowBase {
   lease_expire_ms?: number | null;
 }
 
-
-interface HistoryRow extends HistoryRowBase {
-  prev_hash: Buffer | null;
-  hash: Buffer | null;
-}
-
 export class SqliteStore {
   readonly migrations: MigrationReport;
   readonly startup: StartupReport;
@@ -86,8 +81,9 @@ export class SqliteStore {
   private readonly statements: ReturnType<typeof prepareStatements>;
   /** Placement claims (sqlite-claims.ts). */
   private readonly claims: SqliteClaims;
-  private readonly queryCache = new Map<string, Database.Statement>();
-  private readonly commitTransaction: (batch: CommitBatch, rows: unknown[][]) => void;
+  /** History, one row per revision (sqlite-history.ts). */
+  private readonly history: SqliteHistory;
+  private readonly commitTransaction: (batch: CommitBatch, history: readonly PackedRevision[]) => void;
   /** Hash of the last history entry written (or of the latest checkpoint). */
   private head: string;
 
@@ -110,13 +106,14 @@ export class SqliteStore {
     }
     this.migrations = this.migrationsApplied;
     this.claims = new SqliteClaims(this.db);
-    this.commitTransaction = this.db.transaction((batch: CommitBatch, rows: unknown[][]) => this.applyBatch(batch, rows));
+    this.history = new SqliteHistory(this.db);
+    this.commitTransaction = this.db.transaction((batch: CommitBatch, history: readonly PackedRevision[]) => this.applyBatch(batch, history));
     try {
       hooks.migrated?.();
-      this.chainUnchainedEntries();
+      this.history.chainUnchained(this.checkpoint().hash);
       this.head = this.currentHead();
       const checkedEntries = checkRecentChain(
-        this.db,
+        this.history,
         options.path,
         options.startupChainCheck ?? DEFAULT_STARTUP_CHAIN_CHECK,
         this.checkpoint(),
@@ -194,8 +191,7 @@ export class SqliteStore {
           hashAt: (at) => {
             const checkpoint = this.checkpoint();
             if (at < checkpoint.revision) return undefined;
-            const last = this.statements.lastEntryUpTo.get(at) as { hash: string } | undefined;
-            return last?.hash ?? checkpoint.hash;
+            return this.history.lastHash(at) ?? checkpoint.hash;
           },
         },
         acceptRestore,
@@ -226,26 +222,11 @@ export class SqliteStore {
 
   /** The chain's head: the last entry's hash, else the latest checkpoint's, else genesis. */
   private currentHead(): string {
-    const last = this.statements.lastHistory.get() as { hash: string | null } | undefined;
-    if (last?.hash) return last.hash.toLowerCase();
-    return this.checkpoint().hash;
+    return this.history.lastHash() ?? this.checkpoint().hash;
   }
 
   private checkpoint(): Checkpoint {
     return (this.statements.lastCheckpoint.get() as Checkpoint | undefined) ?? { revision: 0, hash: GENESIS_HASH };
-  }
-
-  /** History written before the chain existed (migration 0002) is chained once, in order. */
-  private chainUnchainedEntries(): void {
-    if (!this.statements.unchained.get()) return;
-    this.db.transaction(() => {
-      let prev = this.checkpoint().hash;
-      for (const row of this.statements.chainFromStart.all(-1) as HistoryRow[]) {
-        const hash = chainHash(prev, chainedColumns(row));
-        this.statements.setChain.run(prev, hash, row.revision, row.seq);
-        prev = hash;
-      }
-    })();
   }
 
   /**
@@ -272,23 +253,9 @@ export class SqliteStore {
   commit(batch: CommitBatch): CommitResult {
     // The chain is computed before the transaction and adopted only once it committed.
     const chained = chainEntries(this.head, batch.history);
-    const rows = chained.entries.map(({ columns, prev, hash }) => [
-      columns.revision,
-      columns.seq,
-      columns.time,
-      columns.hostId,
-      columns.deviceId,
-      columns.change,
-      columns.actor,
-      columns.reason,
-      columns.before,
-      columns.after,
-      prev,
-      hash,
-      columns.onBehalfOf,
-    ]);
+    const history = packRevisions(chained.entries, chained.encodings);
     try {
-      this.commitTransaction(batch, rows);
+      this.commitTransaction(batch, history);
     } catch (error) {
       throw mapSqliteError(error);
     }
@@ -311,7 +278,7 @@ export class SqliteStore {
     }
   }
 
-  private applyBatch(batch: CommitBatch, historyRows: unknown[][]): void {
+  private applyBatch(batch: CommitBatch, history: readonly PackedRevision[]): void {
     const s = this.statements;
     const revisions = new Map<number, { time: number; actor: string; reason: string }>();
     for (const entry of batch.history) revisions.set(entry.revision, entry);
@@ -335,16 +302,11 @@ export class SqliteStore {
     for (const touch of batch.syncTouches) s.touchHost.run(touch.lastSyncTime, touch.hostId);
     for (const lease of batch.leases) s.setLease.run(lease.expireTime, lease.hostId);
     this.claims.write(batch);
-    if (historyRows.length > 0) s.insertHistory.run(JSON.stringify(historyRows));
+    this.history.append(history);
   }
 
   firstChangesAfter(query: { revision: number; hostId?: string; deviceId?: string }): HistoryRecord[] {
-    const s = this.statements;
-    let rows: HistoryRow[];
-    if (query.hostId === undefined) rows = s.firstChangesAfter.all(query.revision) as HistoryRow[];
-    else if (query.deviceId === undefined) rows = s.firstChangesOfHost.all(query.hostId, query.revision) as HistoryRow[];
-    else rows = s.firstChangeOfResource.all(query.hostId, query.deviceId, query.revision) as HistoryRow[];
-    return rows.map(historyOfRow);
+    return this.history.firstChangesAfter(query);
   }
 
   revisionAt(time: number): number | undefined {
@@ -354,15 +316,7 @@ export class SqliteStore {
 
   /** Walks up to `limit` entries of the chain (history-encoding.ts, walkChain). */
   verifyChain(query: ChainWalkQuery): ChainWalk {
-    const rows = (
-      query.after
-        ? this.statements.chainAfter.all(query.after.revision, query.after.seq, query.limit)
-        : this.statements.chainFromStart.all(query.limit)
-    ) as HistoryRow[];
-    return walkChain(
-      rows.map((row) => ({ columns: chainedColumns(row), prev: row.prev_hash?.toString('hex'), hash: row.hash?.toString('hex') })),
-      query,
-    );
+    return this.history.walk(query);
   }
 
   compact(request: CompactionRequest): CompactionResult {
@@ -371,10 +325,9 @@ export class SqliteStore {
     const current = this.checkpoint();
     if (revision <= current.revision) return { checkpoint: current, removed: 0 };
     return this.db.transaction(() => {
-      const last = s.lastEntryUpTo.get(revision) as { hash: string } | undefined;
-      const hash = last?.hash ?? current.hash;
+      const hash = this.history.lastHash(revision) ?? current.hash;
       const previous = this.compactionRecords();
-      const removed = s.deleteHistoryUpTo.run(revision).changes;
+      const removed = this.history.removeUpTo(revision);
       // The revision at the cut stays, so as_of_time can still resolve to it.
       s.deleteRevisionsBefore.run(revision);
       const record = compactionRecord(request, hash, removed, previous);
@@ -446,45 +399,7 @@ export class SqliteStore {
   }
 
   listHistory(query: HistoryQuery): HistoryRecord[] {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (query.hostId !== undefined) {
-      where.push('host_id = ?');
-      params.push(query.hostId);
-      if (query.deviceId !== undefined) {
-        where.push('device_id = ?');
-        params.push(query.deviceId);
-      }
-    }
-    if (query.startRevision !== undefined) {
-      where.push('revision >= ?');
-      params.push(query.startRevision);
-    }
-    if (query.endRevision !== undefined) {
-      where.push('revision <= ?');
-      params.push(query.endRevision);
-    }
-    // Time and actor are properties of a revision: resolved through the revisions table.
-    if (query.startTime !== undefined) {
-      where.push('revision >= (SELECT COALESCE(MIN(revision), 9e18) FROM revisions WHERE time_ms >= ?)');
-      params.push(query.startTime);
-    }
-    if (query.endTime !== undefined) {
-      where.push('revision <= (SELECT COALESCE(MAX(revision), 0) FROM revisions WHERE time_ms < ?)');
-      params.push(query.endTime);
-    }
-    if (query.actor !== undefined) {
-      where.push('revision IN (SELECT revision FROM revisions WHERE actor = ?)');
-      params.push(query.actor);
-    }
-    if (query.after) {
-      where.push(`(revision, seq) ${query.newestFirst ? '<' : '>'} (?, ?)`);
-      params.push(query.after.revision, query.after.seq);
-    }
-    const direction = query.newestFirst ? 'DESC' : 'ASC';
-    const sql = `SELECT * FROM history ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY revision ${direction}, seq ${direction} LIMIT ?`;
-    return (this.query(sql).all(...params, query.limit) as HistoryRow[]).map(historyOfRow);
+    return this.history.list(query);
   }
 
   /** A consistent copy in a new file (sqlite-backup.ts), with the revision and head it holds. */
@@ -498,16 +413,6 @@ export class SqliteStore {
     if (this.db.open) this.db.close();
     this.anchor?.close();
     this.lock?.release();
-  }
-
-  /** List queries vary only by which filters are present: prepare each shape once. */
-  private query(sql: string): Database.Statement {
-    let statement = this.queryCache.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.queryCache.set(sql, statement);
-    }
-    return statement;
   }
 }
 
@@ -548,10 +453,6 @@ export function loadDevices(file: string): DeviceRecord[] {
   }
 }
 
-function historyOfRow(row: HistoryRow): HistoryRecord {
-  return historyFromRow(row, row.hash?.toString('hex'));
-}
-
 /** Every statement the store runs, prepared once. */
 function prepareStatements(db: Database.Database) {
   return {
@@ -590,43 +491,11 @@ function prepareStatements(db: Database.Database) {
          labels = excluded.labels, revision = excluded.revision, update_time_ms = excluded.update_time_ms`,
     ),
     deleteDevice: db.prepare('DELETE FROM devices WHERE host_id = ? AND device_id = ?'),
-    // History is most of what a commit writes: one statement per batch, iterating a JSON
-    // array inside SQLite, instead of one call per entry.
-    insertHistory: db.prepare(
-      `INSERT INTO history (revision, seq, time_ms, host_id, device_id, change, actor, reason, before, after,
-         prev_hash, hash, on_behalf_of)
-       SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4, e.value ->> 5,
-              e.value ->> 6, e.value ->> 7, e.value ->> 8, e.value ->> 9, unhex(e.value ->> 10), unhex(e.value ->> 11),
-              e.value ->> 12
-       FROM json_each(?) AS e`,
-    ),
-    lastHistory: db.prepare('SELECT hex(hash) AS hash FROM history ORDER BY revision DESC, seq DESC LIMIT 1'),
     lastCheckpoint: db.prepare(
       'SELECT checkpoint_revision AS revision, lower(hex(hash)) AS hash FROM history_checkpoints ORDER BY checkpoint_revision DESC LIMIT 1',
     ),
     leaseExpiries: db.prepare('SELECT host_id, lease_expire_ms FROM hosts WHERE lease_expire_ms IS NOT NULL'),
     revisionAt: db.prepare('SELECT MAX(revision) AS revision FROM revisions WHERE time_ms <= ?'),
-    chainFromStart: db.prepare('SELECT * FROM history ORDER BY revision, seq LIMIT ?'),
-    chainAfter: db.prepare('SELECT * FROM history WHERE (revision, seq) > (?, ?) ORDER BY revision, seq LIMIT ?'),
-    firstChangesAfter: db.prepare(
-      `SELECT * FROM (
-         SELECT *, ROW_NUMBER() OVER (PARTITION BY host_id, device_id ORDER BY revision, seq) AS nth
-         FROM history WHERE revision > ?)
-       WHERE nth = 1 ORDER BY revision, seq`,
-    ),
-    firstChangeOfResource: db.prepare(
-      'SELECT * FROM history WHERE host_id = ? AND device_id = ? AND revision > ? ORDER BY revision, seq LIMIT 1',
-    ),
-    firstChangesOfHost: db.prepare(
-      `SELECT * FROM (
-         SELECT *, ROW_NUMBER() OVER (PARTITION BY device_id ORDER BY revision, seq) AS nth
-         FROM history WHERE host_id = ? AND revision > ?)
-       WHERE nth = 1 ORDER BY revision, seq`,
-    ),
-    lastEntryUpTo: db.prepare(
-      'SELECT lower(hex(hash)) AS hash FROM history WHERE revision <= ? ORDER BY revision DESC, seq DESC LIMIT 1',
-    ),
-    deleteHistoryUpTo: db.prepare('DELETE FROM history WHERE revision <= ?'),
     deleteRevisionsBefore: db.prepare('DELETE FROM revisions WHERE revision < ?'),
     insertCheckpoint: db.prepare(
       `INSERT INTO history_checkpoints (checkpoint_revision, hash, time_ms, entries_removed, actor, head_revision, head_hash,
@@ -638,7 +507,5 @@ function prepareStatements(db: Database.Database) {
          lower(hex(head_hash)) AS head_hash, lower(hex(record_hash)) AS record_hash
        FROM history_checkpoints ORDER BY checkpoint_revision`,
     ),
-    unchained: db.prepare('SELECT 1 FROM history WHERE hash IS NULL LIMIT 1'),
-    setChain: db.prepare('UPDATE history SET prev_hash = unhex(?), hash = unhex(?) WHERE revision = ? AND seq = ?'),
   };
 }

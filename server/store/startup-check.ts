@@ -4,10 +4,14 @@
 // A full walk is `devcompat audit verify` on the running server (VerifyHistory). N is the
 // server's `--startup-check` (default 10,000 entries: a few tens of milliseconds).
 
-import type Database from 'better-sqlite3';
 import type { Checkpoint } from '../core/store.ts';
-import { chainedColumns, type HistoryRowColumns } from './history-chain.ts';
+import type { ChainedColumns } from './history-chain.ts';
 import { walkChain } from './history-encoding.ts';
+
+/** Where the newest entries come from (sqlite-history.ts): in chain order, with their links. */
+export interface NewestEntries {
+  newest(limit: number): { columns: ChainedColumns; prev: string | undefined; hash: string | undefined }[];
+}
 
 export const DEFAULT_STARTUP_CHAIN_CHECK = 10_000;
 
@@ -19,24 +23,15 @@ export class CorruptHistoryError extends Error {
 }
 
 /** Verifies the newest `limit` entries; returns how many were checked, throws CorruptHistoryError. */
-export function checkRecentChain(db: Database.Database, dbPath: string, limit: number, checkpoint: Checkpoint): number {
+export function checkRecentChain(history: NewestEntries, dbPath: string, limit: number, checkpoint: Checkpoint): number {
   if (limit <= 0) return 0;
-  // Prepared here, once per start: the store's own statements serve the hot paths.
-  const rows = db
-    .prepare(
-      `SELECT * FROM (SELECT * FROM history ORDER BY revision DESC, seq DESC LIMIT ?)
-       ORDER BY revision, seq`,
-    )
-    .all(limit + 1) as (HistoryRowColumns & { prev_hash: Buffer | null; hash: Buffer | null })[];
+  const rows = history.newest(limit + 1);
   if (rows.length === 0) return 0;
   // With more than `limit` entries, the oldest one read only provides the link to start from.
   const whole = rows.length <= limit;
   const walked = whole ? rows : rows.slice(1);
-  const prevHash = whole ? checkpoint.hash : (rows[0].hash?.toString('hex') ?? '');
-  const walk = walkChain(
-    walked.map((row) => ({ columns: chainedColumns(row), prev: row.prev_hash?.toString('hex'), hash: row.hash?.toString('hex') })),
-    { after: undefined, prevHash, limit, expectedHead: undefined },
-  );
+  const prevHash = whole ? checkpoint.hash : (rows[0].hash ?? '');
+  const walk = walkChain(walked, { after: undefined, prevHash, limit, expectedHead: undefined });
   if (walk.broken) {
     const { problem, revision, seq, description } = walk.broken;
     throw new CorruptHistoryError(
