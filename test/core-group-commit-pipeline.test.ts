@@ -104,6 +104,24 @@ test('while a batch commits, the next is planned against the state after it and 
   await registry.close();
 });
 
+test('a trickle of writes waits for the batch in flight to be durable, then is sent before that batch is applied', async (t) => {
+  const { registry, store, changes } = await openCore();
+  const held = holdCommits(store, () => registry.revision);
+  const first = [registry.syncHost(syncOf('a'), ORIGIN), registry.syncHost(syncOf('b'), ORIGIN), registry.syncHost(syncOf('c'), ORIGIN)];
+  await held.untilSent(1);
+  const late = tracked(registry.syncHost(syncOf('d'), ORIGIN));
+  await turns();
+  t.is(held.sent.length, 1, 'one write is not sent early as a batch of its own behind three');
+  held.release();
+  await held.untilSent(2);
+  t.is(held.probed[1], 0, 'it was sent as soon as the first batch was durable, before that batch was applied');
+  t.is(held.sent[1].baseRevision, 3, 'planned against the state after it');
+  t.deepEqual((await Promise.all(first)).map((r) => r.revision), [1, 2, 3]);
+  t.is((await late.promise).revision, 4);
+  t.deepEqual(changes.map((c) => c.revision), [1, 2, 3, 4]);
+  await registry.close();
+});
+
 test('a failed commit rejects its batch; the batch sent behind it is refused by the store and planned again, not rejected', async (t) => {
   const { registry, store, changes } = await openCore();
   await registry.syncHost(syncOf('kept'), ORIGIN);

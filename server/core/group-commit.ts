@@ -5,9 +5,10 @@
 // acknowledged. Writes that arrive meanwhile form the next batch, so batches grow with the load.
 // A failed commit rejects its whole batch and leaves the live state untouched.
 //
-// Two batches may be in flight: while batch N commits, batch N+1 is planned against the state
-// as it will be after N, and sent, so the store starts on it as soon as N is written (the
-// planning, the apply and the acknowledgements of this thread overlap the store's commit). N+1
+// Two batches may be in flight: batch N+1 is planned against the state as it will be after N
+// and sent while N commits (once as many writes wait as N holds: a trickle would make batches
+// of one), or at the latest as soon as N is durable, before N is applied and acknowledged; so
+// the store commits N+1 while this thread applies, acknowledges and plans. N+1
 // writes no host that N writes (those wait, as a second write to one host does), so each of
 // its plans, which reads only its own host's state (write-planning.ts, claims-registry.ts),
 // is what it would be after N; its revisions and times continue N's, it reuses the
@@ -233,6 +234,15 @@ export class GroupCommit {
       return;
     }
     const ahead = this.inFlight.at(-1);
+    // While a batch commits, the next is sent early only once it would be no smaller: a
+    // trickle of writes would otherwise make a batch (and a transaction) of one or two. The
+    // rest wait for the batch in flight to be durable, and are sent then (`send`).
+    if (ahead && this.pending.length < ahead.batch.plans.length) return;
+    this.sendNext(ahead);
+  }
+
+  /** Plans the queued writes behind `ahead` (or the live state) and sends them, if any is left. */
+  private sendNext(ahead: InFlight | undefined): void {
     const batch = this.planBatch(ahead);
     // Nothing to send: every write was refused, or waits for a host the batch in flight
     // writes (the flush after it is applied plans those).
@@ -247,7 +257,12 @@ export class GroupCommit {
     const sent: InFlight = { batch, stores, outdated: false, done: Promise.resolve() };
     sent.done = (ahead?.done ?? Promise.resolve())
       .then(async () => {
-        const failed = this.finish(batch, await outcome, sent.outdated);
+        const result = await outcome;
+        // Durable, and nothing behind it yet: the writes queued meanwhile are planned against
+        // the state after it and sent before it is applied and acknowledged, so that the store
+        // commits them while this thread does that.
+        if (!('error' in result) && this.inFlight.length === 1 && this.pending.length > 0) this.sendNext(sent);
+        const failed = this.finish(batch, result, sent.outdated);
         // The batch behind this one was planned on this one's outcome.
         if (failed && this.inFlight[1]) this.inFlight[1].outdated = true;
       })

@@ -10,6 +10,8 @@ import type { CommitBatch, CommitResult, RegistryStore } from '../../server/core
 export interface HeldCommits {
   /** Every batch sent to the store, in order. */
   readonly sent: CommitBatch[];
+  /** What `probe` read as each batch was sent (e.g. the registry's revision). */
+  readonly probed: number[];
   /** What the store answered to each batch sent so far (once it answered). */
   readonly answers: (CommitResult | Error | undefined)[];
   /** Resolves once `count` batches have been sent. */
@@ -20,8 +22,9 @@ export interface HeldCommits {
   failNth(nth: number, error: Error): void;
 }
 
-export function holdCommits(store: RegistryStore): HeldCommits {
+export function holdCommits(store: RegistryStore, probe: () => number = () => 0): HeldCommits {
   const sent: CommitBatch[] = [];
+  const probed: number[] = [];
   const answers: (CommitResult | Error | undefined)[] = [];
   const failures = new Map<number, Error>();
   const waiters: { count: number; resolve: () => void }[] = [];
@@ -31,6 +34,7 @@ export function holdCommits(store: RegistryStore): HeldCommits {
   store.commit = (batch: CommitBatch): Promise<CommitResult> => {
     if (batch.baseRevision === undefined) return commit(batch);
     sent.push(batch);
+    probed.push(probe());
     const index = sent.length - 1;
     const failure = failures.get(sent.length);
     const answer = failure ? Promise.reject(failure) : commit(batch);
@@ -46,6 +50,7 @@ export function holdCommits(store: RegistryStore): HeldCommits {
   };
   return {
     sent,
+    probed,
     answers,
     untilSent(count) {
       if (sent.length >= count) return Promise.resolve();
