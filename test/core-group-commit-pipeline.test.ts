@@ -122,6 +122,22 @@ test('a trickle of writes waits for the batch in flight to be durable, then is s
   await registry.close();
 });
 
+test('many writes with nothing in flight are sent as two batches at once, the second planned behind the first', async (t) => {
+  const { registry, store, changes } = await openCore();
+  const held = holdCommits(store, () => registry.revision);
+  const hosts = Array.from({ length: 20 }, (_, i) => `h${String(i).padStart(2, '0')}`);
+  const writes = hosts.map((host) => registry.syncHost(syncOf(host), ORIGIN));
+  await held.untilSent(2);
+  t.deepEqual(held.sent.map(hostsOf), [hosts.slice(0, 10), hosts.slice(10)], 'two halves, in arrival order');
+  t.deepEqual(held.sent.map((b) => b.baseRevision), [0, 10]);
+  t.deepEqual(held.sent.map((b) => b.newDescriptors.length), [1, 0], 'the descriptor is stored once, by the first');
+  t.deepEqual(held.probed, [0, 0], 'both sent before anything was durable');
+  held.release();
+  t.deepEqual((await Promise.all(writes)).map((r) => r.revision), hosts.map((_, i) => i + 1));
+  t.deepEqual(changes.map((c) => c.revision), hosts.map((_, i) => i + 1));
+  await registry.close();
+});
+
 test('a failed commit rejects its batch; the batch sent behind it is refused by the store and planned again, not rejected', async (t) => {
   const { registry, store, changes } = await openCore();
   await registry.syncHost(syncOf('kept'), ORIGIN);

@@ -109,6 +109,9 @@ type Outcome = { readonly heads: CommitResult['heads'] } | { readonly error: unk
 /** At most this many batches are in flight (bounded memory); one with a follower. */
 const MAX_IN_FLIGHT = 2;
 
+/** With nothing in flight, at least twice this many queued writes are sent as two batches. */
+const SPLIT_MIN = 8;
+
 export class GroupCommit {
   private pending: Pending[] = [];
   private flushScheduled = false;
@@ -238,12 +241,21 @@ export class GroupCommit {
     // trickle of writes would otherwise make a batch (and a transaction) of one or two. The
     // rest wait for the batch in flight to be durable, and are sent then (`send`).
     if (ahead && this.pending.length < ahead.batch.plans.length) return;
+    if (!ahead && this.pending.length >= 2 * SPLIT_MIN) {
+      // Nothing in flight, many writes: the store starts on half of them while this thread
+      // plans the other half, and from then on the two halves take turns, each one's commit
+      // overlapping the other's apply, acknowledgements and planning.
+      this.sendNext(undefined, Math.ceil(this.pending.length / 2));
+      const first = this.inFlight.at(-1);
+      if (first) this.sendNext(first);
+      return;
+    }
     this.sendNext(ahead);
   }
 
-  /** Plans the queued writes behind `ahead` (or the live state) and sends them, if any is left. */
-  private sendNext(ahead: InFlight | undefined): void {
-    const batch = this.planBatch(ahead);
+  /** Plans the queued writes (the first `limit`) behind `ahead` (or the live state) and sends them, if any is left. */
+  private sendNext(ahead: InFlight | undefined, limit?: number): void {
+    const batch = this.planBatch(ahead, limit);
     // Nothing to send: every write was refused, or waits for a host the batch in flight
     // writes (the flush after it is applied plans those).
     if (batch) this.send(batch, ahead);
@@ -310,9 +322,9 @@ export class GroupCommit {
    * will be after `ahead`, the batch in flight: a write to a host `ahead` writes waits, and the
    * batch's revisions, times and descriptors continue `ahead`'s. Undefined when none is left to commit.
    */
-  private planBatch(ahead: InFlight | undefined): Batch | undefined {
-    const writes = this.pending;
-    this.pending = [];
+  private planBatch(ahead: InFlight | undefined, limit = Infinity): Batch | undefined {
+    const writes = limit < this.pending.length ? this.pending.splice(0, limit) : this.pending;
+    if (writes === this.pending) this.pending = [];
     const plans: Planned[] = [];
     const deferred: Pending[] = [];
     const hosts = new Set<string>();
