@@ -138,6 +138,19 @@ test('many writes with nothing in flight are sent as two batches at once, the se
   await registry.close();
 });
 
+test('when every write of the first half is refused, the second half is still sent', async (t) => {
+  const { registry, store } = await openCore();
+  const held = holdCommits(store);
+  const refused = Array.from({ length: 8 }, (_, i) => registry.deleteHost(`ghost${i}`, undefined, ORIGIN));
+  const kept = Array.from({ length: 8 }, (_, i) => registry.syncHost(syncOf(`h${i}`), ORIGIN));
+  await held.untilSent(1);
+  held.release();
+  t.deepEqual((await Promise.allSettled(refused)).map((o) => o.status), Array(8).fill('rejected'));
+  t.deepEqual((await Promise.all(kept)).map((r) => r.revision), [1, 2, 3, 4, 5, 6, 7, 8]);
+  t.is(held.sent[0].baseRevision, 0);
+  await registry.close();
+});
+
 test('a failed commit rejects its batch; the batch sent behind it is refused by the store and planned again, not rejected', async (t) => {
   const { registry, store, changes } = await openCore();
   await registry.syncHost(syncOf('kept'), ORIGIN);

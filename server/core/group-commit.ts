@@ -246,8 +246,8 @@ export class GroupCommit {
       // plans the other half, and from then on the two halves take turns, each one's commit
       // overlapping the other's apply, acknowledgements and planning.
       this.sendNext(undefined, Math.ceil(this.pending.length / 2));
-      const first = this.inFlight.at(-1);
-      if (first) this.sendNext(first);
+      // Behind the first half; against the live state if every write of it was refused.
+      this.sendNext(this.inFlight.at(-1));
       return;
     }
     this.sendNext(ahead);
