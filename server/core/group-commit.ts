@@ -8,7 +8,8 @@
 // Two batches may be in flight: batch N+1 is planned against the state as it will be after N
 // and sent while N commits (once as many writes wait as N holds: a trickle would make batches
 // of one), or at the latest as soon as N is durable, before N is applied and acknowledged; so
-// the store commits N+1 while this thread applies, acknowledges and plans. N+1
+// the store commits N+1 while this thread applies, acknowledges and plans. With nothing in
+// flight, many queued writes go as two halves at once, so that two cohorts take turns. N+1
 // writes no host that N writes (those wait, as a second write to one host does), so each of
 // its plans, which reads only its own host's state (write-planning.ts, claims-registry.ts),
 // is what it would be after N; its revisions and times continue N's, it reuses the
