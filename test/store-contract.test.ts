@@ -249,6 +249,28 @@ for (const impl of STORES) {
     t.like(walk, { checked: 4, broken: undefined, foundExpectedHead: true, last: { hash: next.heads[0].hash } });
   });
 
+  // The group commit sends batch N+1, planned on N's outcome, before it knows N's outcome:
+  // when N fails, the store must refuse N+1 (its base is N's last revision, not the head).
+  contract('a batch planned against another head than the store\'s is refused (StaleBatchError) and changes nothing', async (t, store) => {
+    await store.commit({ ...createHost(1), baseRevision: 0 });
+    const before = await store.load();
+    const orphan = deviceRecord('ghost', 'd0', 2);
+    await t.throwsAsync(
+      store.commit(batch({ deviceUpserts: [orphan], history: [entry(2, 0, 'ghost', 'd0', { after: { kind: 'device', device: orphan } })], baseRevision: 1 })),
+      undefined,
+      'batch 2 fails',
+    );
+    for (const base of [2, 0]) {
+      const stale = await t.throwsAsync(store.commit({ ...createHost(3), newDescriptors: [], baseRevision: base }));
+      t.true(stale instanceof StaleBatchError, `a batch planned on revision ${base} is refused as stale`);
+      t.is((stale as StaleBatchError).head, 1, 'naming the head');
+    }
+    t.deepEqual(await store.load(), before);
+    t.deepEqual(at(await store.listHistory(HISTORY_QUERY)), ['1/0', '1/1']);
+    const written = await store.commit({ ...createHost(2), newDescriptors: [], baseRevision: 1 });
+    t.deepEqual(written.heads.map((h) => h.revision), [2], 'planned on the head, it is written');
+  });
+
   contract('a host is deleted with its devices; its lease goes with it', async (t, store) => {
     await store.commit(createHost(1));
     await store.commit(batch({ leases: [{ hostId: 'h1', expireTime: T0 + 5000 }] }));

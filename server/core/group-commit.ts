@@ -1,12 +1,25 @@
-// The write pipeline: queue, plan, commit, apply, publish, acknowledge. Writes are queued; one
-// batch is in flight at a time. A flush plans every queued write against the live state (at
-// most one write per host per batch: a later one waits for the next batch), commits the batch
-// in one store transaction, and only once that is durable applies it to the live state,
-// publishes each revision to the change feed, and acknowledges the writes. Writes that arrive
-// meanwhile form the next batch, so batches grow with the load. A failed commit rejects the
-// whole batch and leaves the live state untouched.
+// The write pipeline: queue, plan, commit, apply, publish, acknowledge. Writes are queued; a
+// flush plans the queued writes (at most one write per host per batch: a later one waits for
+// the next batch) and commits them as one store transaction; only once that is durable is the
+// batch applied to the live state, each revision published to the change feed, and the writes
+// acknowledged. Writes that arrive meanwhile form the next batch, so batches grow with the load.
+// A failed commit rejects its whole batch and leaves the live state untouched.
 //
-// Owns: the queue, the batch in flight, the change-feed listeners. May call: write-planning.ts,
+// Two batches may be in flight: batch N+1 is planned against the state as it will be after N
+// and sent while N commits (once as many writes wait as N holds: a trickle would make batches
+// of one), or at the latest as soon as N is durable, before N is applied and acknowledged; so
+// the store commits N+1 while this thread applies, acknowledges and plans. With nothing in
+// flight, many queued writes go as two halves at once, so that two cohorts take turns. N+1
+// writes no host that N writes (those wait, as a second write to one host does), so each of
+// its plans, which reads only its own host's state (write-planning.ts, claims-registry.ts),
+// is what it would be after N; its revisions and times continue N's, it reuses the
+// descriptors N introduces, and its `baseRevision` is N's last revision. Outcomes are applied
+// in order. If N fails, N+1 was planned on an outcome that did not happen: the store refuses
+// it (StaleBatchError, every store checks `baseRevision`) and its writes are planned again.
+// With a follower (a store other servers write) one batch is in flight, as the catch-up
+// before each batch needs.
+//
+// Owns: the queue, the batches in flight, the change-feed listeners. May call: write-planning.ts,
 // the live state's `apply`/`committed`, the store's `commit`, the clock, and the observer it
 // is given (leases.ts learns of applied writes through it).
 
@@ -65,11 +78,48 @@ interface Settle<T> {
 
 type Pending = { readonly request: WriteRequest; readonly settle: Settle<never> };
 
+type Planned = { readonly plan: Plan; readonly settle: Settle<never> };
+
+/** A batch planned and ready to commit. */
+interface Batch {
+  readonly plans: readonly Planned[];
+  /** The descriptors its writes introduced (some perhaps unused: see usedDescriptors). */
+  readonly newDescriptors: Map<string, DescriptorEntry>;
+  /** The revision it was planned after: the state's, or the batch in flight's last. */
+  readonly baseRevision: number;
+  /** Its last revision (baseRevision when no write changes anything) and that revision's time. */
+  readonly revision: number;
+  readonly lastTime: number;
+  /** Every host it writes (unchanged syncs included). */
+  readonly hosts: ReadonlySet<string>;
+}
+
+/** A batch sent to the store whose outcome is not applied yet. */
+interface InFlight {
+  readonly batch: Batch;
+  /** The descriptors it stores, by key: a batch planned behind it uses their ids. */
+  readonly stores: ReadonlyMap<string, DescriptorEntry>;
+  /** Set when the batch before it failed: it was planned on an outcome that did not happen. */
+  outdated: boolean;
+  /** Settles once its outcome is applied (or its writes rejected or queued again). */
+  done: Promise<void>;
+}
+
+type Outcome = { readonly heads: CommitResult['heads'] } | { readonly error: unknown };
+
+/** At most this many batches are in flight (bounded memory); one with a follower. */
+const MAX_IN_FLIGHT = 2;
+
+/** With nothing in flight, at least twice this many queued writes are sent as two batches. */
+const SPLIT_MIN = 8;
+
 export class GroupCommit {
   private pending: Pending[] = [];
   private flushScheduled = false;
-  /** The batch being committed; the next one gathers meanwhile. */
-  private committing: Promise<void> | undefined;
+  /** The batches sent to the store, oldest first, whose outcome is not applied yet. */
+  private readonly inFlight: InFlight[] = [];
+  /** With a follower: the catch-up and batch under way (one at a time). */
+  private following: Promise<void> | undefined;
   private closedValue = false;
   private readonly listeners = new Set<(change: RevisionChange) => void>();
   /** With a store other servers write: what they committed is applied before each batch. */
@@ -140,9 +190,11 @@ export class GroupCommit {
   /** Writes that are already queued are committed; new ones are refused. */
   async close(): Promise<void> {
     this.closedValue = true;
-    while (this.committing || this.pending.length > 0) {
-      if (this.committing) await this.committing;
-      else this.flush();
+    for (;;) {
+      const busy = this.following ?? this.inFlight.at(-1)?.done;
+      if (busy) await busy;
+      else if (this.pending.length > 0) this.flush();
+      else return;
     }
   }
 
@@ -157,36 +209,81 @@ export class GroupCommit {
     });
   }
 
+  /** Whether a batch may be planned now: none in flight, or (without a follower) one that may succeed. */
+  private canPlan(): boolean {
+    if (this.follower) return !this.following;
+    if (this.inFlight.length === 0) return true;
+    return this.inFlight.length < MAX_IN_FLIGHT && !this.inFlight[0].outdated;
+  }
+
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.committing) return;
+    if (this.flushScheduled || !this.canPlan()) return;
     this.flushScheduled = true;
     setImmediate(() => this.flush());
   }
 
   /**
-   * Plans every queued write against the current state and commits them as one batch. One
-   * batch is in flight at a time: writes that arrive meanwhile wait for the next, so batches
-   * grow with the load, and each plan sees every earlier write applied.
+   * Plans the queued writes (those whose host the batch in flight does not write) and sends
+   * them as one batch. Writes that arrive meanwhile wait for the next flush, so batches grow
+   * with the load, and each plan sees every earlier write as committed or about to be.
    */
   private flush(): void {
     this.flushScheduled = false;
-    if (this.committing) return;
+    if (!this.canPlan()) return;
     if (this.follower) {
-      this.committing = this.followAndFlush(this.follower).finally(() => {
-        this.committing = undefined;
+      this.following = this.followAndFlush(this.follower).finally(() => {
+        this.following = undefined;
         if (this.pending.length > 0 || this.catchUpWanted) this.scheduleFlush();
       });
       return;
     }
-    const batch = this.planBatch();
-    if (batch) {
-      this.committing = this.commit(batch.plans, batch.newDescriptors, batch.revision, batch.lastTime).finally(() => {
-        this.committing = undefined;
+    const ahead = this.inFlight.at(-1);
+    // While a batch commits, the next is sent early only once it would be no smaller: a
+    // trickle of writes would otherwise make a batch (and a transaction) of one or two. The
+    // rest wait for the batch in flight to be durable, and are sent then (`send`).
+    if (ahead && this.pending.length < ahead.batch.plans.length) return;
+    if (!ahead && this.pending.length >= 2 * SPLIT_MIN) {
+      // Nothing in flight, many writes: the store starts on half of them while this thread
+      // plans the other half, and from then on the two halves take turns, each one's commit
+      // overlapping the other's apply, acknowledgements and planning.
+      this.sendNext(undefined, Math.ceil(this.pending.length / 2));
+      // Behind the first half; against the live state if every write of it was refused.
+      this.sendNext(this.inFlight.at(-1));
+      return;
+    }
+    this.sendNext(ahead);
+  }
+
+  /** Plans the queued writes (the first `limit`) behind `ahead` (or the live state) and sends them, if any is left. */
+  private sendNext(ahead: InFlight | undefined, limit?: number): void {
+    const batch = this.planBatch(ahead, limit);
+    // Nothing to send: every write was refused, or waits for a host the batch in flight
+    // writes (the flush after it is applied plans those).
+    if (batch) this.send(batch, ahead);
+  }
+
+  /** Sends a batch to the store at once; its outcome is applied after the one ahead of it. */
+  private send(batch: Batch, ahead: InFlight | undefined): void {
+    const stores = new Map<string, DescriptorEntry>();
+    for (const entry of usedDescriptors(batch.plans.map(({ plan }) => plan), batch.newDescriptors)) stores.set(entry.descriptor.key, entry);
+    const outcome = this.commitBatch(batch);
+    const sent: InFlight = { batch, stores, outdated: false, done: Promise.resolve() };
+    sent.done = (ahead?.done ?? Promise.resolve())
+      .then(async () => {
+        const result = await outcome;
+        // Durable, and nothing behind it yet: the writes queued meanwhile are planned against
+        // the state after it and sent before it is applied and acknowledged, so that the store
+        // commits them while this thread does that.
+        if (!('error' in result) && this.inFlight.length === 1 && this.pending.length > 0) this.sendNext(sent);
+        const failed = this.finish(batch, result, sent.outdated);
+        // The batch behind this one was planned on this one's outcome.
+        if (failed && this.inFlight[1]) this.inFlight[1].outdated = true;
+      })
+      .finally(() => {
+        this.inFlight.shift();
         if (this.pending.length > 0) this.scheduleFlush();
       });
-    } else if (this.pending.length > 0) {
-      this.scheduleFlush();
-    }
+    this.inFlight.push(sent);
   }
 
   /**
@@ -210,10 +307,10 @@ export class GroupCommit {
       return;
     }
     for (const waiter of waiters) waiter.resolve();
-    const batch = this.planBatch();
+    const batch = this.planBatch(undefined);
     if (!batch) return;
     // A stale batch's writes are back in the queue: the flush that follows catches up first.
-    await this.commit(batch.plans, batch.newDescriptors, batch.revision, batch.lastTime);
+    this.finish(batch, await this.commitBatch(batch), false);
   }
 
   private publishFollowed(logged: LoggedRevision): void {
@@ -221,82 +318,102 @@ export class GroupCommit {
     for (const listener of this.listeners) listener(change);
   }
 
-  /** Plans every queued write (one per host) against the live state; undefined when none is left to commit. */
-  private planBatch():
-    | { plans: { plan: Plan; settle: Settle<never> }[]; newDescriptors: Map<string, DescriptorEntry>; revision: number; lastTime: number }
-    | undefined {
-    const writes = this.pending;
-    this.pending = [];
-    const plans: { plan: Plan; settle: Settle<never> }[] = [];
+  /**
+   * Plans every queued write (one per host) against the live state, or against the state as it
+   * will be after `ahead`, the batch in flight: a write to a host `ahead` writes waits, and the
+   * batch's revisions, times and descriptors continue `ahead`'s. Undefined when none is left to commit.
+   */
+  private planBatch(ahead: InFlight | undefined, limit = Infinity): Batch | undefined {
+    const writes = limit < this.pending.length ? this.pending.splice(0, limit) : this.pending;
+    if (writes === this.pending) this.pending = [];
+    const plans: Planned[] = [];
     const deferred: Pending[] = [];
-    const hostsInBatch = new Set<string>();
+    const hosts = new Set<string>();
+    const busy = ahead?.batch.hosts;
     const newDescriptors = new Map<string, DescriptorEntry>();
-    let revision = this.state.revision;
+    const baseRevision = ahead?.batch.revision ?? this.state.revision;
+    let revision = baseRevision;
     const now = this.clock.now();
     // Revision times never go backwards, even when the wall clock does or a change is dated
     // in the past (a lease that lapsed while the server was down).
-    let lastTime = this.state.revisionTime;
+    let lastTime = ahead?.batch.lastTime ?? this.state.revisionTime;
     for (const write of writes) {
       const { request } = write;
       const hostId = hostIdOf(request);
-      // Each write is planned against the state before the batch, so one host is written
-      // at most once per batch; a second write to it waits for the next batch.
-      if (hostsInBatch.has(hostId)) {
+      // Each write is planned against its host's state before the batch, so one host is
+      // written at most once per batch; a second write to it waits for the next batch. A
+      // host the batch in flight writes is not known yet: its writes wait for it.
+      if (hosts.has(hostId) || busy?.has(hostId)) {
         deferred.push(write);
         continue;
       }
       const time = Math.max(request.kind === 'state' ? request.time ?? now : now, lastTime);
       try {
-        const plan = this.planOne(request, revision + 1, time, now, newDescriptors);
+        const plan = this.planOne(request, revision + 1, time, now, newDescriptors, ahead?.stores);
         if (plan.revision !== undefined) {
           revision = plan.revision;
           lastTime = time;
         }
-        hostsInBatch.add(hostId);
+        hosts.add(hostId);
         plans.push({ plan, settle: write.settle });
       } catch (error) {
         write.settle.reject(error);
       }
     }
     this.pending.unshift(...deferred);
-    return plans.length > 0 ? { plans, newDescriptors, revision, lastTime } : undefined;
+    return plans.length > 0 ? { plans, newDescriptors, baseRevision, revision, lastTime, hosts } : undefined;
   }
 
-  private planOne(request: WriteRequest, revision: number, time: number, now: number, newDescriptors: Map<string, DescriptorEntry>): Plan {
+  private planOne(
+    request: WriteRequest,
+    revision: number,
+    time: number,
+    now: number,
+    newDescriptors: Map<string, DescriptorEntry>,
+    committing: ReadonlyMap<string, DescriptorEntry> | undefined,
+  ): Plan {
     if (request.kind === 'claim') {
       if (!this.claims) throw new Error('claim writes need the claims concern');
       return this.claims.plan(request, revision, time);
     }
-    const plan = planWrite(this.state, request, revision, time, now, newDescriptors);
+    const plan = planWrite(this.state, request, revision, time, now, newDescriptors, committing);
     return this.claims ? this.claims.afterSync(plan, time) : plan;
   }
 
-  private async commit(
-    planned: { plan: Plan; settle: Settle<never> }[],
-    newDescriptors: Map<string, DescriptorEntry>,
-    revision: number,
-    revisionTime: number,
-  ): Promise<void> {
-    const plans = planned.map(({ plan }) => plan);
-    let heads: CommitResult['heads'];
-    try {
-      ({ heads } = await this.store.commit({ ...commitBatchOf(plans, newDescriptors), baseRevision: this.state.revision }));
-    } catch (error) {
-      if (error instanceof StaleBatchError && this.follower) {
-        // Planned against a state another server has moved past: plan again after catching up.
+  /** The store's answer to the batch, as a value (it may wait for the batch ahead to be applied). */
+  private commitBatch(batch: Batch): Promise<Outcome> {
+    const plans = batch.plans.map(({ plan }) => plan);
+    return this.store
+      .commit({ ...commitBatchOf(plans, batch.newDescriptors), baseRevision: batch.baseRevision })
+      .then(({ heads }) => ({ heads }), (error: unknown) => ({ error }));
+  }
+
+  /**
+   * Applies a batch's outcome: once durable, to the live state, the change feed and its
+   * writers; refused, its writes are rejected, or, when it was planned against a state that
+   * did not come to be (`outdated`, or another server's commit), queued to be planned again.
+   * Returns whether the batch failed.
+   */
+  private finish(batch: Batch, outcome: Outcome, outdated: boolean): boolean {
+    const planned = batch.plans;
+    if ('error' in outcome) {
+      const { error } = outcome;
+      if (outdated || (error instanceof StaleBatchError && this.follower)) {
         this.pending.unshift(...planned.map(({ plan, settle }) => ({ request: plan.write, settle })));
-        return;
+      } else {
+        for (const { settle } of planned) settle.reject(error);
       }
-      for (const { settle } of planned) settle.reject(error);
-      return;
+      return true;
     }
-    for (const entry of usedDescriptors(plans, newDescriptors)) this.state.addDescriptor(entry);
+    const { heads } = outcome;
+    const plans = planned.map(({ plan }) => plan);
+    for (const entry of usedDescriptors(plans, batch.newDescriptors)) this.state.addDescriptor(entry);
     for (const plan of plans) {
       const { host, removed } = this.state.apply(plan);
       this.observer.applied(plan, host, removed);
     }
     const changing = plans.filter((plan) => plan.revision !== undefined);
-    this.state.committed(revision, changing.length > 0 ? revisionTime : undefined, heads.at(-1)?.hash);
+    this.state.committed(batch.revision, changing.length > 0 ? batch.lastTime : undefined, heads.at(-1)?.hash);
     for (let i = 0; i < changing.length; i++) {
       const plan = changing[i];
       const change: RevisionChange = {
@@ -308,6 +425,7 @@ export class GroupCommit {
       for (const listener of this.listeners) listener(change);
     }
     for (const { plan, settle } of planned) settle.resolve(this.resultOf(plan) as never);
+    return false;
   }
 
   private resultOf(plan: Plan): SyncResult | DeleteResult | StateResult | ClaimResult {

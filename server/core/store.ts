@@ -1,7 +1,7 @@
 // The storage interface the core owns. The SQLite and PostgreSQL adapters (server/store/)
 // implement it; nothing in the core knows how it is stored. A store several servers share adds
-// a RevisionLog (follow the others' writes, the lease-expiry duty) and refuses a batch planned
-// against an old head (StaleBatchError). Times are milliseconds since the epoch,
+// a RevisionLog (follow the others' writes, the lease-expiry duty); every store refuses a batch
+// planned against another head than its own (StaleBatchError). Times are milliseconds since the epoch,
 // revisions plain numbers (a registry would need 2^53 writes to overflow them).
 
 import type { Capacity } from './model.ts';
@@ -96,10 +96,10 @@ export interface CommitBatch {
   /** Claims that ended (released, expired, consumed). A deleted host's claims go with it. */
   readonly claimDeletes?: readonly { readonly hostId: string; readonly claimId: string }[];
   /**
-   * The revision the batch was planned against. A store that several servers write refuses
-   * the batch with StaleBatchError when its head has moved past it (another server wrote
-   * meanwhile): the batch must be planned again after catching up. A single-writer store may
-   * ignore it.
+   * The revision the batch was planned against. Every store refuses the batch with
+   * StaleBatchError when its head is another: a server sharing the store wrote meanwhile, or
+   * the batch was sent behind one that then failed (the group commit sends the next batch
+   * before it knows the outcome of the one in flight). The batch is planned again.
    */
   readonly baseRevision?: number;
 }

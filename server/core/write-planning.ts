@@ -55,7 +55,9 @@ export function hostIdOf(write: WriteRequest): string {
 
 /**
  * Plans one write at `revision`, dated `time`. `newDescriptors` collects the descriptors the
- * batch introduces (shared by its writes); `now` is the clock, for leases renewed meanwhile.
+ * batch introduces (shared by its writes); `committing` holds those the batch in flight
+ * stores (by key): they are reused with their ids, and neither introduced again nor counted
+ * as this batch's new ones. `now` is the clock, for leases renewed meanwhile.
  */
 export function planWrite<W extends WriteRequest>(
   state: LiveState,
@@ -64,8 +66,9 @@ export function planWrite<W extends WriteRequest>(
   time: number,
   now: number,
   newDescriptors: Map<string, DescriptorEntry>,
+  committing?: ReadonlyMap<string, DescriptorEntry>,
 ): Plan<W> {
-  if (write.kind === 'sync') return planSync(state, write, revision, time, newDescriptors) as Plan<W>;
+  if (write.kind === 'sync') return planSync(state, write, revision, time, newDescriptors, committing) as Plan<W>;
   if (write.kind === 'delete') return planDelete(state, write, revision, time) as Plan<W>;
   return planState(state, write as Extract<WriteRequest, { kind: 'state' }>, revision, time, now) as Plan<W>;
 }
@@ -76,6 +79,7 @@ function planSync(
   revision: number,
   now: number,
   newDescriptors: Map<string, DescriptorEntry>,
+  committing: ReadonlyMap<string, DescriptorEntry> | undefined,
 ): Plan {
   const { command, origin } = write;
   const hostId = command.hostId;
@@ -94,7 +98,7 @@ function planSync(
     !existing.record.reachable ||
     !budgetsEqual(existing.record.budgets ?? [], command.budgets);
   const entryFor = (descriptor: Descriptor): DescriptorEntry => {
-    let entry = state.entryByKey(descriptor.key) ?? newDescriptors.get(descriptor.key);
+    let entry = state.entryByKey(descriptor.key) ?? committing?.get(descriptor.key) ?? newDescriptors.get(descriptor.key);
     if (!entry) {
       entry = state.newDescriptorEntry(descriptor);
       newDescriptors.set(descriptor.key, entry);

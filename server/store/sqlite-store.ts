@@ -27,6 +27,7 @@ import type {
   HostRecord,
   LoadedState,
 } from '../core/store.ts';
+import { StaleBatchError } from '../core/store.ts';
 import { GENESIS_HASH } from './history-chain.ts';
 import { chainEntries, compactedStartRows, compactionRecord, copiedCheckpointRow, lastRecordHash, walkCompactions } from './history-encoding.ts';
 import { packRevisions, SqliteHistory, type PackedRevision } from './sqlite-history.ts';
@@ -251,6 +252,12 @@ export class SqliteStore {
   }
 
   commit(batch: CommitBatch): CommitResult {
+    // A batch planned after one that then failed (the group commit sends the next before it
+    // knows) is planned on a head that is not this one: refused, to be planned again.
+    if (batch.baseRevision !== undefined) {
+      const head = (this.statements.headRevision.get() as { revision: number | null }).revision ?? 0;
+      if (head !== batch.baseRevision) throw new StaleBatchError(head);
+    }
     // The chain is computed before the transaction and adopted only once it committed.
     const chained = chainEntries(this.head, batch.history);
     const history = packRevisions(chained.entries, chained.encodings);
@@ -459,6 +466,7 @@ function prepareStatements(db: Database.Database) {
     revision: db.prepare(
       'SELECT COALESCE(MAX(revision), 0) AS revision, COALESCE(MAX(time_ms), 0) AS revisionTime FROM revisions',
     ),
+    headRevision: db.prepare('SELECT MAX(revision) AS revision FROM revisions'),
     allDescriptors: db.prepare('SELECT descriptor_id AS id, descriptor_key AS key FROM descriptors ORDER BY descriptor_id'),
     allHosts: db.prepare('SELECT * FROM hosts ORDER BY host_id'),
     allDevices: db.prepare(DEVICES_BY_HOST),

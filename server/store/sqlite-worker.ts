@@ -4,6 +4,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { DomainError } from '../core/errors.ts';
+import { StaleBatchError } from '../core/store.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import type { DeferredStart, OpenRequest, SerializedError, StoreRequest, StoreResponse, WorkerMigrated, WorkerOptions, WorkerReady } from './worker-store.ts';
 
@@ -11,6 +12,7 @@ const port = parentPort!;
 
 function serialize(error: unknown): SerializedError {
   if (error instanceof DomainError) return { message: error.message, reason: error.reason };
+  if (error instanceof StaleBatchError) return { message: error.message, staleHead: error.head };
   const failure = error instanceof Error ? error : new Error(String(error));
   return { message: failure.message, stack: failure.stack };
 }

@@ -23,6 +23,7 @@ import type {
   ServedStore,
   StoreFactory,
 } from '../core/store.ts';
+import { StaleBatchError } from '../core/store.ts';
 import type { MigrationReport } from './migrate.ts';
 import { loadDevices, type SqliteStoreOptions, type StartupReport } from './sqlite-store.ts';
 
@@ -57,6 +58,8 @@ export interface SerializedError {
   readonly message: string;
   readonly stack?: string;
   readonly reason?: ErrorReason;
+  /** A StaleBatchError's head: the batch was planned against another revision. */
+  readonly staleHead?: number;
 }
 
 export type StoreResponse =
@@ -107,6 +110,7 @@ export function asError(thrown: unknown, context: string): Error {
 
 function revive(error: SerializedError): Error {
   if (error.reason) return new DomainError(error.reason, error.message);
+  if (error.staleHead !== undefined) return new StaleBatchError(error.staleHead);
   const revived = new Error(error.message);
   if (error.stack) revived.stack = error.stack;
   return revived;
