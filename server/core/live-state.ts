@@ -17,6 +17,7 @@ import { deviceName, labelsEqual, labelsMatch, type Labels } from './resources.t
 import type { DeviceRecord, HostRecord, LoadedState } from './store.ts';
 import { compareIds, LabelIndex, pageOf, SortedIds } from './listing.ts';
 import { validateDescriptor } from './validate.ts';
+import { HostDevices } from './host-devices.ts';
 
 export interface DescriptorEntry {
   readonly id: number;
@@ -36,7 +37,8 @@ export interface LiveDevice {
 /** A host as it is now: one object for the host's life, updated in place by each commit. */
 export interface LiveHost {
   record: HostRecord;
-  readonly devices: Map<string, LiveDevice>;
+  /** By device id; iterated in id order (the live state's are a HostDevices). */
+  readonly devices: ReadonlyMap<string, LiveDevice>;
   /** When the lease lapses unless renewed (ms). Written by leases.ts only. */
   leaseExpiry: number;
 }
@@ -127,7 +129,7 @@ export class LiveState {
       this.addDescriptor({ id: stored.id, descriptor, devices: new Set() });
       this.nextDescriptorId = Math.max(this.nextDescriptorId, stored.id + 1);
     }
-    for (const record of loaded.hosts) this.addHost({ record, devices: new Map(), leaseExpiry: leaseOf(record) });
+    for (const record of loaded.hosts) this.addHost({ record, devices: new HostDevices(), leaseExpiry: leaseOf(record) });
     // A store that shares equal label sets and capacities (SQLite's load) is interned once per
     // shared object, not once per device (a JSON text each: 0.7 s for 160,000 devices).
     const labelsOf = new Map<Labels, Labels>();
@@ -295,7 +297,7 @@ export class LiveState {
     }
     if (query.descriptorIds !== undefined) {
       const entries = [...query.descriptorIds].flatMap((id) => this.descriptorsById.get(id) ?? []);
-      sources.push({ size: entries.reduce((sum, entry) => sum + entry.devices.size, 0), devices: () => devicesOf(entries) });
+      sources.push({ size: entries.reduce((sum, entry) => sum + entry.devices.size, 0), devices: () => devicesOfAll(entries) });
     }
     for (const [key, value] of Object.entries(query.labels)) {
       const devices = this.deviceLabels().get(key, value);
@@ -305,7 +307,7 @@ export class LiveState {
       const hosts = [...this.hostLabels.get(key, value)];
       sources.push({
         size: hosts.reduce((sum, host) => sum + host.devices.size, 0),
-        devices: () => devicesOf(hosts),
+        devices: () => devicesOfAll(hosts),
       });
     }
     if (sources.length === 0) {
@@ -318,8 +320,8 @@ export class LiveState {
       for (const hostId of hostIds()) {
         const host = this.hosts.get(hostId);
         if (!host) continue;
-        for (const deviceId of [...host.devices.keys()].sort(compareIds)) {
-          const device = host.devices.get(deviceId)!;
+        // A live host's devices iterate in id order (HostDevices).
+        for (const device of host.devices.values()) {
           if (!isAfter(device)) continue;
           if (page.length >= query.limit) return page;
           page.push(device);
@@ -384,7 +386,7 @@ export class LiveState {
     let host = this.hosts.get(hostId);
     const created = !host;
     if (!host) {
-      host = { record: change.host, devices: new Map(), leaseExpiry: 0 };
+      host = { record: change.host, devices: new HostDevices(), leaseExpiry: 0 };
       this.addHost(host);
     } else {
       if (!labelsEqual(host.record.labels, change.host.labels)) {
@@ -449,14 +451,14 @@ export class LiveState {
 
   private putDevice(host: LiveHost, record: DeviceRecord, entry: DescriptorEntry): void {
     const device: LiveDevice = new StateDevice(record, entry, host);
-    host.devices.set(record.deviceId, device);
+    devicesOf(host).put(device);
     entry.devices.add(device);
     this.deviceLabelIndex?.add(record.labels, device);
     this.deviceCount++;
   }
 
   private removeDevice(device: LiveDevice): void {
-    device.host.devices.delete(device.record.deviceId);
+    devicesOf(device.host).remove(device.record.deviceId);
     device.entry.devices.delete(device);
     this.deviceLabelIndex?.remove(device.record.labels, device);
     this.deviceCount--;
@@ -490,8 +492,13 @@ export function isCandidate(source: Descriptor, target: Descriptor): boolean {
   );
 }
 
-function* devicesOf(owners: readonly { devices: Set<LiveDevice> | Map<string, LiveDevice> }[]): Generator<LiveDevice> {
+function* devicesOfAll(owners: readonly { devices: Set<LiveDevice> | ReadonlyMap<string, LiveDevice> }[]): Generator<LiveDevice> {
   for (const owner of owners) yield* owner.devices.values();
+}
+
+/** A live host's device table: the live state made it (apply, addHost), so it is a HostDevices. */
+function devicesOf(host: LiveHost): HostDevices<LiveDevice> {
+  return host.devices as HostDevices<LiveDevice>;
 }
 
 function typeKey(vendor: string, deviceApi: string, type: string): string {
