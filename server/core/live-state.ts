@@ -13,7 +13,7 @@
 
 import { notFound } from './errors.ts';
 import type { Capacity, Descriptor } from './model.ts';
-import { deviceName, labelsEqual, labelsMatch, type Labels } from './resources.ts';
+import { deviceName, labelsEqual, labelsMatch, sharedDeviceId, type Labels } from './resources.ts';
 import type { DeviceRecord, HostRecord, LoadedState } from './store.ts';
 import { compareIds, LabelIndex, pageOf, SortedIds } from './listing.ts';
 import { validateDescriptor } from './validate.ts';
@@ -26,7 +26,10 @@ export interface DescriptorEntry {
   readonly devices: Set<LiveDevice>;
 }
 
-/** A device as it is now. A change replaces the object (its host stays the same object). */
+/**
+ * A device as it is now. A change replaces the object (its host stays the same object). The
+ * live state's devices are their own records (`device.record === device`, see StateDevice).
+ */
 export interface LiveDevice {
   readonly record: DeviceRecord;
   readonly name: string;
@@ -145,8 +148,7 @@ export class LiveState {
         capacity = capacityOf.get(record.capacity);
         if (!capacity) capacityOf.set(record.capacity, (capacity = this.internCapacity(record.capacity)));
       }
-      // A store that shares equal labels and capacities already (SQLite's load) needs no copy.
-      this.putDevice(host, labels === record.labels && capacity === record.capacity ? record : { ...record, labels, capacity }, entry);
+      this.putDevice(host, record, entry, labels, capacity);
     }
   }
 
@@ -449,8 +451,14 @@ export class LiveState {
     this.hostLabels.add(host.record.labels, host);
   }
 
-  private putDevice(host: LiveHost, record: DeviceRecord, entry: DescriptorEntry): void {
-    const device: LiveDevice = new StateDevice(record, entry, host);
+  private putDevice(
+    host: LiveHost,
+    record: DeviceRecord,
+    entry: DescriptorEntry,
+    labels: Labels = record.labels,
+    capacity: Capacity | undefined = record.capacity,
+  ): void {
+    const device: LiveDevice = new StateDevice(record, entry, host, labels, capacity);
     devicesOf(host).put(device);
     entry.devices.add(device);
     this.deviceLabelIndex?.add(record.labels, device);
@@ -466,20 +474,57 @@ export class LiveState {
 }
 
 /**
- * A LiveDevice whose name is made on first use: a restart builds 160,000 devices before it
- * serves, and most names are only needed once a query ranks or lists the device.
+ * A live device is its own record: one object per device rather than a record and a wrapper
+ * (a 24-byte header and a pointer saved on each of a fleet's devices). The record's fields are
+ * its own, public fields; what makes it live (its descriptor entry, its host, its name) is in
+ * private fields, which a structured clone (the history a commit sends to the storage worker),
+ * JSON and a spread never see: `device.record` given to anything that copies or stores it is
+ * exactly a DeviceRecord. The name is made on first use: a restart builds 160,000 devices
+ * before it serves, and most names are only needed once a query ranks or lists the device.
  */
-class StateDevice implements LiveDevice {
-  private nameValue: string | undefined;
+class StateDevice implements LiveDevice, DeviceRecord {
+  readonly hostId: string;
+  readonly deviceId: string;
+  readonly descriptorId: number;
+  readonly capacity: Capacity | undefined;
+  readonly labels: Labels;
+  readonly revision: number;
+  readonly createRevision: number;
+  readonly createTime: number;
+  readonly updateTime: number;
+  readonly #entry: DescriptorEntry;
+  readonly #host: LiveHost;
+  #name: string | undefined;
 
-  constructor(
-    readonly record: DeviceRecord,
-    readonly entry: DescriptorEntry,
-    readonly host: LiveHost,
-  ) {}
+  constructor(record: DeviceRecord, entry: DescriptorEntry, host: LiveHost, labels: Labels, capacity: Capacity | undefined) {
+    this.hostId = record.hostId;
+    // Shared with other hosts' devices of that id (a restart's load reads a string per device).
+    this.deviceId = sharedDeviceId(record.deviceId);
+    this.descriptorId = record.descriptorId;
+    this.capacity = capacity;
+    this.labels = labels;
+    this.revision = record.revision;
+    this.createRevision = record.createRevision;
+    this.createTime = record.createTime;
+    this.updateTime = record.updateTime;
+    this.#entry = entry;
+    this.#host = host;
+  }
+
+  get record(): DeviceRecord {
+    return this;
+  }
+
+  get entry(): DescriptorEntry {
+    return this.#entry;
+  }
+
+  get host(): LiveHost {
+    return this.#host;
+  }
 
   get name(): string {
-    return (this.nameValue ??= deviceName(this.record.hostId, this.record.deviceId));
+    return (this.#name ??= deviceName(this.hostId, this.deviceId));
   }
 }
 

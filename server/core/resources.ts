@@ -211,7 +211,7 @@ export function validateSyncHost(input: SyncHostInput): SyncHostCommand {
 const SHARED_DEVICE_IDS_LIMIT = 16_384;
 const sharedDeviceIds = new Map<string, string>();
 
-function sharedDeviceId(deviceId: string): string {
+export function sharedDeviceId(deviceId: string): string {
   const shared = sharedDeviceIds.get(deviceId);
   if (shared !== undefined) return shared;
   if (sharedDeviceIds.size >= SHARED_DEVICE_IDS_LIMIT) sharedDeviceIds.clear();
