@@ -9,7 +9,8 @@
 //   npx tsx bench/memory-per-device.ts [--sizes 2500,10000] [--snapshot <dir>] [--restart]
 //
 // (it re-runs itself with --expose-gc). --snapshot writes a heap snapshot after each step and
-// prints what the added devices keep by kind of object and by holder (bench/heap-summary.ts).
+// prints what the added devices keep by kind of object and by holder (bench/heap-summary.ts);
+// writing a snapshot inflates the process's RSS, so read RSS from a run without it.
 // --restart then starts a second server on the same file (a restart's load, not the syncs'
 // records) and reads its memory the same way.
 
