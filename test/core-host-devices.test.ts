@@ -36,6 +36,10 @@ test('putting a device whose id is there replaces it in place; removing takes ex
   t.true(table.remove('x'));
   t.is(table.size, 0);
   t.deepEqual([...table.entries()], []);
+  for (const id of ['p', 'q']) table.put(device(id));
+  table.clear();
+  t.is(table.size, 0);
+  t.is(table.get('p'), undefined);
 });
 
 test('forEach visits each device with its id and the table, in id order', (t) => {

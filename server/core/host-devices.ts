@@ -49,6 +49,11 @@ export class HostDevices<T extends HasDeviceId> implements ReadonlyMap<string, T
     return true;
   }
 
+  /** Removes every device. */
+  clear(): void {
+    this.sorted.length = 0;
+  }
+
   values(): ArrayIterator<T> {
     return this.sorted.values();
   }

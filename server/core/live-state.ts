@@ -377,7 +377,8 @@ export class LiveState {
     if (!change.host) {
       const host = this.hosts.get(hostId);
       if (host) {
-        for (const device of [...host.devices.values()]) this.removeDevice(device);
+        for (const device of host.devices.values()) this.unlinkDevice(device);
+        devicesOf(host).clear(); // at once: one device at a time would shift the rest each time
         this.hostLabels.remove(host.record.labels, host);
         this.hostOrder.remove(hostId);
         this.notReady.delete(host);
@@ -401,8 +402,9 @@ export class LiveState {
     }
     for (const device of change.deletes) this.removeDevice(device);
     for (const { record, entry } of change.upserts) {
+      // The new device takes the old one's place in its host's table (putDevice).
       const before = host.devices.get(record.deviceId);
-      if (before) this.removeDevice(before);
+      if (before) this.unlinkDevice(before);
       this.putDevice(host, record, entry);
     }
     return { host, removed: undefined, created };
@@ -467,10 +469,16 @@ export class LiveState {
 
   private removeDevice(device: LiveDevice): void {
     devicesOf(device.host).remove(device.record.deviceId);
+    this.unlinkDevice(device);
+  }
+
+  /** Takes a device out of every index but its host's table. */
+  private unlinkDevice(device: LiveDevice): void {
     device.entry.devices.delete(device);
     this.deviceLabelIndex?.remove(device.record.labels, device);
     this.deviceCount--;
   }
+
 }
 
 /**
