@@ -16,6 +16,7 @@ import { pino } from 'pino';
 import { DEFAULT_ADDRESS, DEFAULT_DB_PATH, DEFAULT_MAX_MESSAGE_BYTES } from './server-defaults.ts';
 import type { RunningServer } from './server.ts';
 import { startStorageWorkerEarly } from './store/worker-store.ts';
+import { applyHeapSettings } from './heap-settings.ts';
 import { DEFAULT_LEASE_TTL_MS } from './core/leases.ts';
 import type { RetentionPolicy } from './core/registry.ts';
 import * as limits from './grpc/limits.ts';
@@ -329,6 +330,8 @@ export async function serve(options: ServeOptions): Promise<void> {
     // The storage worker starts now and loads its modules while this thread loads the server's
     // (server.ts, imported here for that reason); it opens the database once startServer has
     // checked its options.
+    const heapGrowingPercent = applyHeapSettings();
+    if (heapGrowingPercent !== undefined) log.debug({ heap_growing_percent: heapGrowingPercent }, 'heap settings');
     if (store.kind === 'sqlite') startStorageWorkerEarly();
     const { startServer } = await import('./server.ts');
     tracing = await tracingFromEnv();

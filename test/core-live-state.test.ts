@@ -183,7 +183,7 @@ test('a load refuses a device whose host or descriptor is missing, naming the de
   });
 });
 
-test('a load shares equal label sets and capacities between devices, and keeps a record that is already shared', (t) => {
+test('a load shares equal label sets and capacities between devices, and keeps those that are already shared', (t) => {
   const labels = { role: 'r' };
   const capacity = { total: 4, available: 2 };
   const first = deviceRecord('h', 'gpu0', 1, labels, capacity);
@@ -193,14 +193,17 @@ test('a load shares equal label sets and capacities between devices, and keeps a
   const state = load({ descriptors: [[1, A10]], hosts: [hostRecord('h')], devices: [first, equalLabels, equalCapacity, both] });
   const record = (id: string) => state.getDevice('h', id).record;
 
-  t.is(record('gpu0'), first, 'nothing to share: the loaded record itself');
+  t.deepEqual({ ...record('gpu0') }, first, 'nothing to share: equal to what was loaded');
+  t.true((record('gpu0') as object) === state.getDevice('h', 'gpu0'), 'one object per device: the live device is its own record');
+  t.is(record('gpu0').labels, labels, 'the loaded label set itself');
+  t.is(record('gpu0').capacity, capacity, 'the loaded capacity itself');
   t.is(record('gpu1').labels, labels);
   t.is(record('gpu1').capacity, undefined);
   t.is(record('gpu2').labels, labels);
   t.is(record('gpu2').capacity, capacity);
   t.is(record('gpu3').labels, labels);
   t.is(record('gpu3').capacity, capacity);
-  t.deepEqual(record('gpu3'), both, 'a shared copy, equal to what was loaded');
+  t.deepEqual({ ...record('gpu3') }, both, 'a shared copy, equal to what was loaded');
 });
 
 // ---------------------------------------------------------------------------------------

@@ -15,10 +15,16 @@ import { nextChange, openCore, openReplicas, ORIGIN, syncOf, type CoreRig } from
 
 /**
  * A published revision as a watcher sees it: an entry read back from the store also carries its
- * own hash, and leaves out an absent onBehalfOf rather than holding it undefined.
+ * own hash, and leaves out an absent onBehalfOf rather than holding it undefined; a snapshot is
+ * its fields (the writer's `before` of a device is the live device, which is its own record).
  */
 function seen(change: RevisionChange) {
-  const entries = change.entries.map(({ hash: _hash, onBehalfOf, ...entry }: HistoryRecord) => ({ ...entry, ...(onBehalfOf && { onBehalfOf }) }));
+  const entries = change.entries.map(({ hash: _hash, onBehalfOf, ...entry }: HistoryRecord) => ({
+    ...entry,
+    before: structuredClone(entry.before),
+    after: structuredClone(entry.after),
+    ...(onBehalfOf && { onBehalfOf }),
+  }));
   return { revision: change.revision, time: change.time, headHash: change.headHash, entries };
 }
 

@@ -46,7 +46,7 @@ const origin = { actor: 'property', reason: '' };
  * served at a past revision (GetHost has no as_of): a device-only write moves them without a
  * host entry in history.
  */
-function snapshotOf(hosts: Iterable<{ record: any; devices: Map<string, any> }>): string[] {
+function snapshotOf(hosts: Iterable<{ record: any; devices: ReadonlyMap<string, any> }>): string[] {
   const lines: string[] = [];
   for (const host of hosts) {
     lines.push(`host ${host.record.hostId} ${JSON.stringify(host.record.labels)} reachable=${host.record.reachable} draining=${host.record.draining}`);

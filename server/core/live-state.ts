@@ -13,10 +13,11 @@
 
 import { notFound } from './errors.ts';
 import type { Capacity, Descriptor } from './model.ts';
-import { deviceName, labelsEqual, labelsMatch, type Labels } from './resources.ts';
+import { deviceName, labelsEqual, labelsMatch, sharedDeviceId, type Labels } from './resources.ts';
 import type { DeviceRecord, HostRecord, LoadedState } from './store.ts';
 import { compareIds, LabelIndex, pageOf, SortedIds } from './listing.ts';
 import { validateDescriptor } from './validate.ts';
+import { HostDevices } from './host-devices.ts';
 
 export interface DescriptorEntry {
   readonly id: number;
@@ -25,7 +26,10 @@ export interface DescriptorEntry {
   readonly devices: Set<LiveDevice>;
 }
 
-/** A device as it is now. A change replaces the object (its host stays the same object). */
+/**
+ * A device as it is now. A change replaces the object (its host stays the same object). The
+ * live state's devices are their own records (`device.record === device`, see StateDevice).
+ */
 export interface LiveDevice {
   readonly record: DeviceRecord;
   readonly name: string;
@@ -36,7 +40,8 @@ export interface LiveDevice {
 /** A host as it is now: one object for the host's life, updated in place by each commit. */
 export interface LiveHost {
   record: HostRecord;
-  readonly devices: Map<string, LiveDevice>;
+  /** By device id; iterated in id order (the live state's are a HostDevices). */
+  readonly devices: ReadonlyMap<string, LiveDevice>;
   /** When the lease lapses unless renewed (ms). Written by leases.ts only. */
   leaseExpiry: number;
 }
@@ -127,7 +132,7 @@ export class LiveState {
       this.addDescriptor({ id: stored.id, descriptor, devices: new Set() });
       this.nextDescriptorId = Math.max(this.nextDescriptorId, stored.id + 1);
     }
-    for (const record of loaded.hosts) this.addHost({ record, devices: new Map(), leaseExpiry: leaseOf(record) });
+    for (const record of loaded.hosts) this.addHost({ record, devices: new HostDevices(), leaseExpiry: leaseOf(record) });
     // A store that shares equal label sets and capacities (SQLite's load) is interned once per
     // shared object, not once per device (a JSON text each: 0.7 s for 160,000 devices).
     const labelsOf = new Map<Labels, Labels>();
@@ -143,8 +148,7 @@ export class LiveState {
         capacity = capacityOf.get(record.capacity);
         if (!capacity) capacityOf.set(record.capacity, (capacity = this.internCapacity(record.capacity)));
       }
-      // A store that shares equal labels and capacities already (SQLite's load) needs no copy.
-      this.putDevice(host, labels === record.labels && capacity === record.capacity ? record : { ...record, labels, capacity }, entry);
+      this.putDevice(host, record, entry, labels, capacity);
     }
   }
 
@@ -295,7 +299,7 @@ export class LiveState {
     }
     if (query.descriptorIds !== undefined) {
       const entries = [...query.descriptorIds].flatMap((id) => this.descriptorsById.get(id) ?? []);
-      sources.push({ size: entries.reduce((sum, entry) => sum + entry.devices.size, 0), devices: () => devicesOf(entries) });
+      sources.push({ size: entries.reduce((sum, entry) => sum + entry.devices.size, 0), devices: () => devicesOfAll(entries) });
     }
     for (const [key, value] of Object.entries(query.labels)) {
       const devices = this.deviceLabels().get(key, value);
@@ -305,7 +309,7 @@ export class LiveState {
       const hosts = [...this.hostLabels.get(key, value)];
       sources.push({
         size: hosts.reduce((sum, host) => sum + host.devices.size, 0),
-        devices: () => devicesOf(hosts),
+        devices: () => devicesOfAll(hosts),
       });
     }
     if (sources.length === 0) {
@@ -318,8 +322,8 @@ export class LiveState {
       for (const hostId of hostIds()) {
         const host = this.hosts.get(hostId);
         if (!host) continue;
-        for (const deviceId of [...host.devices.keys()].sort(compareIds)) {
-          const device = host.devices.get(deviceId)!;
+        // A live host's devices iterate in id order (HostDevices).
+        for (const device of host.devices.values()) {
           if (!isAfter(device)) continue;
           if (page.length >= query.limit) return page;
           page.push(device);
@@ -373,7 +377,8 @@ export class LiveState {
     if (!change.host) {
       const host = this.hosts.get(hostId);
       if (host) {
-        for (const device of [...host.devices.values()]) this.removeDevice(device);
+        for (const device of host.devices.values()) this.unlinkDevice(device);
+        devicesOf(host).clear(); // at once: one device at a time would shift the rest each time
         this.hostLabels.remove(host.record.labels, host);
         this.hostOrder.remove(hostId);
         this.notReady.delete(host);
@@ -384,7 +389,7 @@ export class LiveState {
     let host = this.hosts.get(hostId);
     const created = !host;
     if (!host) {
-      host = { record: change.host, devices: new Map(), leaseExpiry: 0 };
+      host = { record: change.host, devices: new HostDevices(), leaseExpiry: 0 };
       this.addHost(host);
     } else {
       if (!labelsEqual(host.record.labels, change.host.labels)) {
@@ -397,8 +402,9 @@ export class LiveState {
     }
     for (const device of change.deletes) this.removeDevice(device);
     for (const { record, entry } of change.upserts) {
+      // The new device takes the old one's place in its host's table (putDevice).
       const before = host.devices.get(record.deviceId);
-      if (before) this.removeDevice(before);
+      if (before) this.unlinkDevice(before);
       this.putDevice(host, record, entry);
     }
     return { host, removed: undefined, created };
@@ -447,37 +453,86 @@ export class LiveState {
     this.hostLabels.add(host.record.labels, host);
   }
 
-  private putDevice(host: LiveHost, record: DeviceRecord, entry: DescriptorEntry): void {
-    const device: LiveDevice = new StateDevice(record, entry, host);
-    host.devices.set(record.deviceId, device);
+  private putDevice(
+    host: LiveHost,
+    record: DeviceRecord,
+    entry: DescriptorEntry,
+    labels: Labels = record.labels,
+    capacity: Capacity | undefined = record.capacity,
+  ): void {
+    const device: LiveDevice = new StateDevice(record, entry, host, labels, capacity);
+    devicesOf(host).put(device);
     entry.devices.add(device);
     this.deviceLabelIndex?.add(record.labels, device);
     this.deviceCount++;
   }
 
   private removeDevice(device: LiveDevice): void {
-    device.host.devices.delete(device.record.deviceId);
+    devicesOf(device.host).remove(device.record.deviceId);
+    this.unlinkDevice(device);
+  }
+
+  /** Takes a device out of every index but its host's table. */
+  private unlinkDevice(device: LiveDevice): void {
     device.entry.devices.delete(device);
     this.deviceLabelIndex?.remove(device.record.labels, device);
     this.deviceCount--;
   }
+
 }
 
 /**
- * A LiveDevice whose name is made on first use: a restart builds 160,000 devices before it
- * serves, and most names are only needed once a query ranks or lists the device.
+ * A live device is its own record: one object per device rather than a record and a wrapper
+ * (a 24-byte header and a pointer saved on each of a fleet's devices). The record's fields are
+ * its own, public fields; what makes it live (its descriptor entry, its host, its name) is in
+ * private fields, which a structured clone (the history a commit sends to the storage worker),
+ * JSON and a spread never see: `device.record` given to anything that copies or stores it is
+ * exactly a DeviceRecord. The name is made on first use: a restart builds 160,000 devices
+ * before it serves, and most names are only needed once a query ranks or lists the device.
  */
-class StateDevice implements LiveDevice {
-  private nameValue: string | undefined;
+class StateDevice implements LiveDevice, DeviceRecord {
+  readonly hostId: string;
+  readonly deviceId: string;
+  readonly descriptorId: number;
+  readonly capacity: Capacity | undefined;
+  readonly labels: Labels;
+  readonly revision: number;
+  readonly createRevision: number;
+  readonly createTime: number;
+  readonly updateTime: number;
+  readonly #entry: DescriptorEntry;
+  readonly #host: LiveHost;
+  #name: string | undefined;
 
-  constructor(
-    readonly record: DeviceRecord,
-    readonly entry: DescriptorEntry,
-    readonly host: LiveHost,
-  ) {}
+  constructor(record: DeviceRecord, entry: DescriptorEntry, host: LiveHost, labels: Labels, capacity: Capacity | undefined) {
+    this.hostId = record.hostId;
+    // Shared with other hosts' devices of that id (a restart's load reads a string per device).
+    this.deviceId = sharedDeviceId(record.deviceId);
+    this.descriptorId = record.descriptorId;
+    this.capacity = capacity;
+    this.labels = labels;
+    this.revision = record.revision;
+    this.createRevision = record.createRevision;
+    this.createTime = record.createTime;
+    this.updateTime = record.updateTime;
+    this.#entry = entry;
+    this.#host = host;
+  }
+
+  get record(): DeviceRecord {
+    return this;
+  }
+
+  get entry(): DescriptorEntry {
+    return this.#entry;
+  }
+
+  get host(): LiveHost {
+    return this.#host;
+  }
 
   get name(): string {
-    return (this.nameValue ??= deviceName(this.record.hostId, this.record.deviceId));
+    return (this.#name ??= deviceName(this.hostId, this.deviceId));
   }
 }
 
@@ -490,8 +545,13 @@ export function isCandidate(source: Descriptor, target: Descriptor): boolean {
   );
 }
 
-function* devicesOf(owners: readonly { devices: Set<LiveDevice> | Map<string, LiveDevice> }[]): Generator<LiveDevice> {
+function* devicesOfAll(owners: readonly { devices: Set<LiveDevice> | ReadonlyMap<string, LiveDevice> }[]): Generator<LiveDevice> {
   for (const owner of owners) yield* owner.devices.values();
+}
+
+/** A live host's device table: the live state made it (apply, addHost), so it is a HostDevices. */
+function devicesOf(host: LiveHost): HostDevices<LiveDevice> {
+  return host.devices as HostDevices<LiveDevice>;
 }
 
 function typeKey(vendor: string, deviceApi: string, type: string): string {

@@ -180,13 +180,18 @@ export class PointInTime {
     const liveHosts = [...this.state.allHosts()];
     for (const host of liveHosts) if (!pastHosts.has(host.record.hostId)) hostRecords.set(host.record.hostId, host.record);
     for (const [hostId, record] of pastHosts) if (record) hostRecords.set(hostId, record);
-    for (const [hostId, record] of hostRecords) view.hosts.set(hostId, { record, devices: new Map(), leaseExpiry: 0 });
+    const deviceTables = new Map<string, Map<string, LiveDevice>>();
+    for (const [hostId, record] of hostRecords) {
+      const devices = new Map<string, LiveDevice>();
+      deviceTables.set(hostId, devices);
+      view.hosts.set(hostId, { record, devices, leaseExpiry: 0 });
+    }
     const add = (record: DeviceRecord) => {
       const host = view.hosts.get(record.hostId);
       const entry = this.state.entryById(record.descriptorId);
       if (!host || !entry) return;
       const device: LiveDevice = { record, name: deviceName(record.hostId, record.deviceId), entry, host };
-      host.devices.set(record.deviceId, device);
+      deviceTables.get(record.hostId)!.set(record.deviceId, device);
       let list = view.devicesByEntry.get(entry);
       if (!list) view.devicesByEntry.set(entry, (list = []));
       list.push(device);

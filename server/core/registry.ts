@@ -25,7 +25,7 @@ import { compacted, PointInTime, type AsOf, type DeviceAt, type PastView } from 
 import { CurrentView, openReadView, resolveCurrent, type DeviceRef, type ReadView } from './read-view.ts';
 import type { SyncHostCommand } from './resources.ts';
 import { openStandingQuery, type StandingQueryOptions, type StandingQuerySink } from './standing-query.ts';
-import type { BackupResult, Checkpoint, CompactionResult, HistoryQuery, HistoryRecord, RegistryStore } from './store.ts';
+import type { BackupResult, Checkpoint, CompactionResult, HistoryQuery, HistoryRecord, LoadedState, RegistryStore } from './store.ts';
 import { DomainError } from './errors.ts';
 import type { WriteOrigin } from './write-planning.ts';
 import { Follower } from './follower.ts';
@@ -72,6 +72,16 @@ export interface RegistryOptions {
   readonly onFollowBroken?: (error: Error) => void;
 }
 
+/**
+ * The live state built from a load. A function of its own: a closure over `loaded` made in the
+ * Registry's constructor would share that constructor's context with the closures the registry
+ * keeps (the commit observer), and so keep the whole load (a record per device) for the life
+ * of the server.
+ */
+function liveStateOf(loaded: LoadedState, ttl: number): LiveState {
+  return new LiveState(loaded, (record) => loadedLeaseExpiry(record, loaded.leaseExpiries, ttl));
+}
+
 export class Registry {
   private readonly state: LiveState;
   private readonly writes: GroupCommit;
@@ -98,7 +108,7 @@ export class Registry {
   private constructor(store: RegistryStore, options: RegistryOptions, loaded: Awaited<ReturnType<RegistryStore['load']>>) {
     const clock = options.clock ?? systemClock;
     const ttl = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
-    this.state = new LiveState(loaded, (record) => loadedLeaseExpiry(record, loaded.leaseExpiries, ttl));
+    this.state = liveStateOf(loaded, ttl);
     this.leases = new Leases(ttl, this.state, store, clock, options.followLog);
     this.claims = new Claims(this.state, clock, loaded.claims ?? []);
     const leases = this.leases;

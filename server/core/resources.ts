@@ -189,7 +189,7 @@ export function validateSyncHost(input: SyncHostInput): SyncHostCommand {
     }
     try {
       const descriptor = validateDescriptorMemoized(device.descriptor, `${path}.descriptor.`);
-      devices.push({ deviceId, descriptor, capacity, labels: deviceLabels });
+      devices.push({ deviceId: sharedDeviceId(deviceId), descriptor, capacity, labels: deviceLabels });
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       for (const violation of error.violations) violations.add(violation.field, violation.description);
@@ -199,6 +199,24 @@ export function validateSyncHost(input: SyncHostInput): SyncHostCommand {
   violations.throwIfAny();
   devices.sort((a, b) => (a.deviceId < b.deviceId ? -1 : 1));
   return { hostId, labels, devices, expectedRevision, budgets };
+}
+
+/**
+ * Device ids repeat from host to host (PCI addresses, VF indexes): every host of a fleet has its
+ * `0000:3b:00.1`. The live state keeps each device's id for as long as the device lives, so an
+ * id seen before is shared rather than kept once per device (about 32 bytes each). Bounded: a
+ * fleet whose ids are all distinct (UUIDs) churns through the table, which holds nothing the
+ * devices do not hold already.
+ */
+const SHARED_DEVICE_IDS_LIMIT = 16_384;
+const sharedDeviceIds = new Map<string, string>();
+
+export function sharedDeviceId(deviceId: string): string {
+  const shared = sharedDeviceIds.get(deviceId);
+  if (shared !== undefined) return shared;
+  if (sharedDeviceIds.size >= SHARED_DEVICE_IDS_LIMIT) sharedDeviceIds.clear();
+  sharedDeviceIds.set(deviceId, deviceId);
+  return deviceId;
 }
 
 function validateCapacity(

@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { DomainError } from '../core/errors.ts';
 import { StaleBatchError } from '../core/store.ts';
 import { SqliteStore } from './sqlite-store.ts';
-import type { DeferredStart, OpenRequest, SerializedError, StoreRequest, StoreResponse, WorkerMigrated, WorkerOptions, WorkerReady } from './worker-store.ts';
+import type { DeferredStart, OpenRequest, SerializedError, StoreRequest, StoreResponse, WorkerMigrated, WorkerMemory, WorkerOptions, WorkerReady } from './worker-store.ts';
 
 const port = parentPort!;
 
@@ -69,8 +69,18 @@ function handle(request: StoreRequest): unknown {
       return store.startCompacted(argument as Parameters<SqliteStore['startCompacted']>[0]);
     case 'backup':
       return store.backup(argument as string);
+    case 'memory':
+      return workerMemory(argument === true);
     case 'close':
       store.close();
       return undefined;
   }
+}
+
+/** This thread's heap (collected first when asked and the process exposes gc). */
+function workerMemory(collect: boolean): WorkerMemory {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (collect && gc) gc();
+  const { heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+  return { heapUsed, heapTotal, external, arrayBuffers };
 }

@@ -46,7 +46,16 @@ export type StoreMethod =
   | 'compactedStart'
   | 'startCompacted'
   | 'backup'
+  | 'memory'
   | 'close';
+
+/** The storage worker's own V8 heap (its isolate: not in the main thread's process.memoryUsage()). */
+export interface WorkerMemory {
+  readonly heapUsed: number;
+  readonly heapTotal: number;
+  readonly external: number;
+  readonly arrayBuffers: number;
+}
 
 export interface StoreRequest {
   readonly id: number;
@@ -278,6 +287,14 @@ export class WorkerStore implements ServedStore {
 
   backup(path: string): Promise<BackupResult> {
     return this.call('backup', path);
+  }
+
+  /**
+   * The worker's heap, for measurements (bench/memory-per-device.ts): with `gc` (the process
+   * started with --expose-gc) the worker collects its garbage first.
+   */
+  workerMemory(gc = false): Promise<WorkerMemory> {
+    return this.call('memory', gc);
   }
 
   async close(): Promise<void> {
