@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry as PromRegistry } from 'prom-client';
 import { isLeaseExpiry, type Registry } from './core/registry.ts';
-import type { ServedStore } from './core/store.ts';
+import { StaleBatchError, type ServedStore } from './core/store.ts';
 import type { WatchHub } from './core/watch-hub.ts';
 import type { LimitStats } from './grpc/limits.ts';
 import type { StreamTracker } from './grpc/streams.ts';
@@ -95,6 +95,11 @@ export class ServerMetrics implements CallMetrics {
   private readonly commitFailures = new Counter({
     name: 'devcompat_store_commit_failures_total',
     help: 'Store commits that failed (their writes were rejected, nothing was applied).',
+    registers: [this.register],
+  });
+  private readonly commitReplans = new Counter({
+    name: 'devcompat_store_commit_replans_total',
+    help: 'Batches the store refused as planned behind a failed one or an old head; their writes were planned again, not rejected.',
     registers: [this.register],
   });
 
@@ -246,7 +251,8 @@ export class ServerMetrics implements CallMetrics {
         if (result.heads.length > 0) this.batchRevisions.observe(result.heads.length);
         return result;
       } catch (error) {
-        this.commitFailures.inc();
+        if (error instanceof StaleBatchError) this.commitReplans.inc();
+        else this.commitFailures.inc();
         throw error;
       }
     };

@@ -4,7 +4,7 @@
 // ALTERED at its revision (and refused at start-up), not a crash of the walk; a revision with
 // several hosts is found from each; compaction takes the hosts' rows with the history; and a
 // revision number written again after its history was deleted by hand (then re-anchored) is
-// stored and found.
+// stored and found. A compaction past an unreadable row removes it (it counts as one entry).
 
 import test from 'ava';
 import { rmSync } from 'node:fs';
@@ -58,6 +58,22 @@ test('a packed row that no longer reads as entries is ALTERED at its revision, a
   const inspected = new SqliteStore({ path: file, durability: 'relaxed', startupChainCheck: 0 });
   t.teardown(() => inspected.close());
   t.like(walkAll(inspected), { checked: 2, broken: { revision: 2, seq: 0, problem: 'ALTERED' } });
+});
+
+test('compaction past a packed row that no longer reads as entries removes it instead of failing', (t) => {
+  const file = path.join(tempDir(t), 'registry.db');
+  const store = new SqliteStore({ path: file, durability: 'relaxed' });
+  for (let r = 1; r <= 4; r++) store.commit(write(r, r === 2 ? ['a', 'b'] : [`h${r}`]));
+  store.close();
+  execSql(file, "UPDATE history SET entries = '[[0, \"truncated' WHERE revision = 2");
+  const inspected = new SqliteStore({ path: file, durability: 'relaxed', startupChainCheck: 0 });
+  t.teardown(() => inspected.close());
+  const head = { revision: 4, hash: inspected.load().headHash };
+  const compacted = inspected.compact({ revision: 3, time: T0 + 10, actor: 'ops', head });
+  // Revisions 1 and 3 hold one entry each; the unreadable row counts as the one entry the walk reads it as.
+  t.is(compacted.removed, 3);
+  t.is(queryRow<{ n: number }>(file, 'SELECT COUNT(*) AS n FROM history WHERE revision <= 3').n, 0);
+  t.deepEqual(inspected.listHistory(historyQuery({ limit: 100 })).map((e) => e.revision), [4]);
 });
 
 test('a revision with several hosts is found from each; compaction removes the hosts\' rows with it', (t) => {

@@ -343,7 +343,11 @@ function prepareStatements(db: Database.Database) {
     hostRowsAfter: db.prepare(`SELECT ${ROW} FROM ${OF_HOST} WHERE k.host_id = ? AND k.revision > ? ORDER BY k.revision`),
     rowsNewestFirst: db.prepare(`SELECT ${ROW} FROM history AS h ORDER BY h.revision DESC`),
     rowsPage: db.prepare(`SELECT ${ROW} FROM history AS h WHERE h.revision > ? ORDER BY h.revision LIMIT ?`),
-    countUpTo: db.prepare('SELECT COALESCE(SUM(json_array_length(entries)), 0) AS entries FROM history WHERE revision <= ?'),
+    // An unreadable row (altered by hand) counts as one entry, as the chain walk reads it, so a
+    // compaction past it still removes it rather than failing on its JSON.
+    countUpTo: db.prepare(
+      'SELECT COALESCE(SUM(CASE WHEN json_valid(entries) THEN json_array_length(entries) ELSE 1 END), 0) AS entries FROM history WHERE revision <= ?',
+    ),
     deleteUpTo: db.prepare('DELETE FROM history WHERE revision <= ?'),
     // history_hosts is keyed by host: this is a scan of a narrow table, once per compaction.
     deleteHostsUpTo: db.prepare('DELETE FROM history_hosts WHERE revision <= ?'),
