@@ -17,12 +17,13 @@ test('databases and statements that are used, closed and dropped survive garbage
   t.is(result.stdout, 'survived\n');
 });
 
-test('pragma() and backup() are refused: they make native objects that cannot be kept alive', (t) => {
+test('pragma(), backup() and a statement\'s iterate() are refused: they make native objects that cannot be kept alive', (t) => {
   const dir = tempDir(t);
   const db = openDatabase(path.join(dir, 'refused.db'));
   t.teardown(() => db.close());
   t.throws(() => db.pragma('journal_mode = WAL'), { message: /use exec\('PRAGMA \.\.\.'\)/ });
   t.throws(() => db.backup(path.join(dir, 'copy.db')), { message: /VACUUM INTO/ });
+  t.throws(() => db.prepare('SELECT 1').iterate(), { message: /page with all\(\) and LIMIT/ });
   db.exec('PRAGMA user_version = 7');
   t.is(db.prepare('PRAGMA user_version').pluck().get(), 7, 'pragmas work through exec and prepare');
   db.exec(`VACUUM INTO '${path.join(dir, 'copy.db')}'`);

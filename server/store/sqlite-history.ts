@@ -11,8 +11,8 @@
 //   history.links    prev hash then hash, 32 bytes each, per entry in the same order (NULL for
 //                    history written before the chain existed, chained here when the store opens);
 //   history_hosts    (host_id, revision) for every host a revision has entries about.
-// Reads go through the rows in revision order and stop at their page (iterate, not all), so
-// memory holds one page and one revision's row, never the history.
+// Reads go through the rows in revision order, 64 rows per statement call past a cursor on the
+// revision, and stop at their page, so memory holds at most 64 rows, never the history.
 //
 // Owns: packing a commit's chained entries into rows, and every read and removal of history.
 // Called by sqlite-store.ts (inside its transactions) and startup-check.ts (through `newest`).
@@ -173,6 +173,28 @@ function* entriesOf(rows: Iterable<unknown>, newestFirst = false): Generator<Sto
 }
 
 const ROW = 'h.revision AS revision, h.entries AS entries, h.links AS links';
+
+/** Rows read per statement call: reads hold at most a page of rows (and parse them one by one). */
+const PAGE_ROWS = 64;
+/** Cursors before the first and after the last revision. */
+const OLDEST = -1;
+const NEWEST = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The rows of a query ordered by revision (unique within it), a page at a time: `fetch` returns
+ * up to `limit` rows past the cursor (after it ascending, before it descending). Pages are read
+ * with all(), never iterate(): an iterator is a native object the collector may free, which
+ * aborts Node 24 (server/store/open-database.ts).
+ */
+function* pagedRows(fetch: (cursor: number, limit: number) => HistoryRow[], start: number): Generator<HistoryRow> {
+  let cursor = start;
+  for (;;) {
+    const rows = fetch(cursor, PAGE_ROWS);
+    yield* rows;
+    if (rows.length < PAGE_ROWS) return;
+    cursor = rows[rows.length - 1].revision;
+  }
+}
 const OF_HOST = 'history_hosts AS k JOIN history AS h ON h.revision = k.revision';
 
 export class SqliteHistory {
@@ -219,11 +241,15 @@ export class SqliteHistory {
     if (query.endTime !== undefined) bound('<= (SELECT COALESCE(MAX(revision), 0) FROM revisions WHERE time_ms < ?)', query.endTime);
     if (query.actor !== undefined) bound('IN (SELECT revision FROM revisions WHERE actor = ?)', query.actor);
     if (after) bound(newestFirst ? '<= ?' : '>= ?', after.revision);
+    // Read a page of rows at a time past a cursor on the revision (the rows' order and key).
+    where.push(`${revision} ${newestFirst ? '<' : '>'} ?`);
     const sql = `SELECT ${ROW} FROM ${hostId === undefined ? 'history AS h' : OF_HOST}
-      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${revision} ${newestFirst ? 'DESC' : 'ASC'}`;
+      WHERE ${where.join(' AND ')} ORDER BY ${revision} ${newestFirst ? 'DESC' : 'ASC'} LIMIT ?`;
     const page: HistoryRecord[] = [];
     if (limit <= 0) return page;
-    for (const entry of entriesOf(this.query(sql).iterate(...params), newestFirst)) {
+    const statement = this.query(sql);
+    const rows = pagedRows((cursor, rowLimit) => statement.all(...params, cursor, rowLimit) as HistoryRow[], newestFirst ? NEWEST : OLDEST);
+    for (const entry of entriesOf(rows, newestFirst)) {
       const { row } = entry;
       if (hostId !== undefined && (row.host_id !== hostId || (deviceId !== undefined && row.device_id !== deviceId))) continue;
       if (after && row.revision === after.revision && (newestFirst ? row.seq >= after.seq : row.seq <= after.seq)) continue;
@@ -236,8 +262,11 @@ export class SqliteHistory {
   /** Each resource's first entry after `revision` (of one host, or one resource, when given). */
   firstChangesAfter(query: { revision: number; hostId?: string; deviceId?: string }): HistoryRecord[] {
     const { hostId, deviceId } = query;
+    const s = this.statements;
     const rows =
-      hostId === undefined ? this.statements.rowsAfter.iterate(query.revision) : this.statements.hostRowsAfter.iterate(hostId, query.revision);
+      hostId === undefined
+        ? pagedRows((cursor, rowLimit) => s.rowsPage.all(cursor, rowLimit) as HistoryRow[], query.revision)
+        : pagedRows((cursor, rowLimit) => s.hostRowsPage.all(hostId, cursor, rowLimit) as HistoryRow[], query.revision);
     const seen = new Set<string>();
     const first: HistoryRecord[] = [];
     for (const entry of entriesOf(rows)) {
@@ -255,7 +284,9 @@ export class SqliteHistory {
   /** Walks up to `limit` entries of the chain after `query.after` (history-encoding.ts, walkChain). */
   walk(query: ChainWalkQuery): ChainWalk {
     const { after, limit } = query;
-    const rows = after ? this.statements.rowsFrom.iterate(after.revision) : this.statements.rowsFrom.iterate(0);
+    const s = this.statements;
+    // From after's revision on (its entries up to after.seq are skipped below): past revision - 1.
+    const rows = pagedRows((cursor, rowLimit) => s.rowsPage.all(cursor, rowLimit) as HistoryRow[], after ? after.revision - 1 : OLDEST);
     function* page() {
       let taken = 0;
       for (const entry of entriesOf(rows)) {
@@ -272,7 +303,8 @@ export class SqliteHistory {
     const rows: StoredEntry[][] = [];
     let count = 0;
     if (limit > 0) {
-      for (const row of this.statements.rowsNewestFirst.iterate() as Iterable<HistoryRow>) {
+      const s = this.statements;
+      for (const row of pagedRows((cursor, rowLimit) => s.rowsBeforePage.all(cursor, rowLimit) as HistoryRow[], NEWEST)) {
         const entries = unpack(row);
         rows.push(entries);
         count += entries.length;
@@ -338,11 +370,9 @@ function prepareStatements(db: Database.Database) {
     // the same as the one a revision written again under its number would add.
     insertHost: db.prepare('INSERT OR IGNORE INTO history_hosts (host_id, revision) VALUES (?, ?)'),
     lastHash: db.prepare('SELECT lower(hex(substr(links, -32))) AS hash FROM history WHERE revision <= ? ORDER BY revision DESC LIMIT 1'),
-    rowsFrom: db.prepare(`SELECT ${ROW} FROM history AS h WHERE h.revision >= ? ORDER BY h.revision`),
-    rowsAfter: db.prepare(`SELECT ${ROW} FROM history AS h WHERE h.revision > ? ORDER BY h.revision`),
-    hostRowsAfter: db.prepare(`SELECT ${ROW} FROM ${OF_HOST} WHERE k.host_id = ? AND k.revision > ? ORDER BY k.revision`),
-    rowsNewestFirst: db.prepare(`SELECT ${ROW} FROM history AS h ORDER BY h.revision DESC`),
     rowsPage: db.prepare(`SELECT ${ROW} FROM history AS h WHERE h.revision > ? ORDER BY h.revision LIMIT ?`),
+    hostRowsPage: db.prepare(`SELECT ${ROW} FROM ${OF_HOST} WHERE k.host_id = ? AND k.revision > ? ORDER BY k.revision LIMIT ?`),
+    rowsBeforePage: db.prepare(`SELECT ${ROW} FROM history AS h WHERE h.revision < ? ORDER BY h.revision DESC LIMIT ?`),
     // An unreadable row (altered by hand) counts as one entry, as the chain walk reads it, so a
     // compaction past it still removes it rather than failing on its JSON.
     countUpTo: db.prepare(
