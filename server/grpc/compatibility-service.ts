@@ -209,9 +209,12 @@ function* findTargetsMessages(result: FindResult, sourceName: string, claimedOf:
   };
 }
 
-/** HostState's enum value by name, from the proto. */
+/** HostState's enum values by name, from the proto (looked up once: each target needs one). */
+let hostStateValues: Readonly<Record<string, number>> | undefined;
+
 function hostStateNumber(state: string): number {
-  const value = protoRoot().lookupEnum('devcompat.v1.HostState').values[`HOST_STATE_${state}`];
+  hostStateValues ??= protoRoot().lookupEnum('devcompat.v1.HostState').values;
+  const value = hostStateValues[`HOST_STATE_${state}`];
   if (value === undefined) throw new Error(`no HostState HOST_STATE_${state}`);
   return value;
 }
