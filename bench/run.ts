@@ -22,7 +22,8 @@
 //   3a. etcd: a throwaway etcd started on loopback, the same fleet registered into it, its time
 //      over devcompat's sync time (bench/etcd-phase.ts; skipped without an etcd binary);
 //   3b. floor: the same requests to a bare grpc-js server that only decodes each SyncHost
-//      (bench/sync-floor.ts), devcompat's sync time over its;
+//      (bench/sync-floor.ts), devcompat's sync time over its; then the transport floor, a bare
+//      server that decodes nothing (the fastest any Node gRPC server could answer them);
 //   3c. postgres: a throwaway PostgreSQL cluster (fsync on) and a smaller fleet (--pg-hosts):
 //      registration (writers spread over the replicas), CheckCompatibility calls/s and watch
 //      latency (a write acknowledged to its event on every replica) for a SQLite server, one
@@ -396,6 +397,7 @@ interface Results {
   lease?: LeaseResult & { seeding: SyncResult; ttlOption: string };
   etcd?: EtcdResult;
   floor?: SyncResult;
+  transportFloor?: SyncResult;
   postgres?: PostgresResult;
   restart?: RestartResult;
   agent?: AgentBenchResult;
@@ -447,7 +449,10 @@ function resultRows(r: Results, sync = r.sync): string[][] {
     }
   }
   if (r.etcd) rows.push(...etcdRows(r.etcd, sync, r.options.inFlight, noise));
-  if (r.floor) rows.push(...syncFloorRows(r.floor, sync, r.options.inFlight, noise));
+  if (r.floor || r.transportFloor) {
+    const etcdSeconds = r.etcd && r.etcd.skipped === undefined ? r.etcd.seconds : undefined;
+    rows.push(...syncFloorRows({ decoding: r.floor, transport: r.transportFloor }, sync, etcdSeconds, r.options.inFlight, noise));
+  }
   if (r.postgres) {
     rows.push(...postgresRows(r.postgres, { inFlight: r.options.inFlight, checkSeconds: r.options.checkSeconds, watchRate: r.options.postgres.watchRate }, noise));
   }
@@ -777,11 +782,16 @@ async function main(): Promise<number> {
     }
     if (options.only.has('floor')) {
       console.log(`\n== 3b. sync floor: the same ${fmt(encoded.length)} requests to a bare grpc-js server that only decodes them, ${options.inFlight} in flight`);
-      const floor = await measureSyncFloor({ encoded, inFlight: options.inFlight, timeoutS: options.syncTimeoutS });
+      const floor = await measureSyncFloor({ encoded, inFlight: options.inFlight, timeoutS: options.syncTimeoutS, decode: 'proto-loader' });
       results.floor = floor;
       console.log(`floor: ${fmt(floor.seconds, 2)} s (${fmt(floor.syncsPerSecond)} hosts/s); p50 ${fmt(floor.latencyMs.p50, 1)} ms, p99 ${fmt(floor.latencyMs.p99, 1)} ms`);
       console.log(`  ${cpuNote(floor.cpu!)}`);
       console.log(`sync: devcompat ${fmt(s.seconds, 2)} s, floor ${fmt(floor.seconds, 2)} s: devcompat / floor = ${fmt(s.seconds / floor.seconds, 2)}`);
+      console.log(`\n== 3b'. transport floor: the same requests to a bare grpc-js server that decodes nothing and answers one pre-encoded response`);
+      const transport = await measureSyncFloor({ encoded, inFlight: options.inFlight, timeoutS: options.syncTimeoutS, decode: 'none' });
+      results.transportFloor = transport;
+      console.log(`transport floor: ${fmt(transport.seconds, 2)} s (${fmt(transport.syncsPerSecond)} hosts/s); p50 ${fmt(transport.latencyMs.p50, 1)} ms, p99 ${fmt(transport.latencyMs.p99, 1)} ms`);
+      console.log(`  ${cpuNote(transport.cpu!)}`);
     }
 
     // 3c. PostgreSQL: SQLite, one replica and three, on a fleet of their own

@@ -8,7 +8,13 @@
 // time is reported over this one's, measured in the same run with the same pre-encoded requests,
 // client and concurrency (bench/sync-floor.ts).
 //
-//   node --import tsx bench/sync-floor-server.ts [--address 127.0.0.1:0]
+// With `--decode none` it is the transport floor: SyncHost is registered with grpc-js's own
+// `register` and identity (de)serializers, so the request's bytes are never decoded and every
+// call gets one response encoded once at start (devcompat's shape, 16 devices created). What is
+// left is grpc-js and HTTP/2 alone: no Node gRPC server can answer these requests faster, and a
+// registration target below this line is out of reach on the machine that measured it.
+//
+//   node --import tsx bench/sync-floor-server.ts [--address 127.0.0.1:0] [--decode proto-loader|none]
 //
 // Logs one JSON line {"msg":"sync floor serving","address":...} once bound; stops on SIGTERM.
 
@@ -17,7 +23,14 @@ import { parseArgs } from 'node:util';
 import { loadServices } from '../proto/load.ts';
 import { bareServer, serveUntilSignal } from './bare-server.ts';
 
-const { values } = parseArgs({ options: { address: { type: 'string', default: '127.0.0.1:0' } }, strict: true });
+const { values } = parseArgs({
+  options: { address: { type: 'string', default: '127.0.0.1:0' }, decode: { type: 'string', default: 'proto-loader' } },
+  strict: true,
+});
+if (values.decode !== 'proto-loader' && values.decode !== 'none') {
+  console.error(`--decode must be proto-loader or none, not ${values.decode}`);
+  process.exit(2);
+}
 
 // devcompat's server options (bench/bare-server.ts).
 const server = bareServer();
@@ -29,19 +42,38 @@ interface DecodedSyncHost {
 }
 
 const HEAD_HASH = '0'.repeat(64);
+const service = loadServices().RegistryService.service;
 let revision = 0;
-server.addService(loadServices().RegistryService.service, {
-  SyncHost: (call: grpc.ServerUnaryCall<DecodedSyncHost, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-    const request = call.request;
-    revision++;
-    callback(null, {
-      revision: String(revision),
-      host: { name: request.name, labels: request.labels, revision: String(revision), create_revision: String(revision), device_count: request.devices.length, state: 'HOST_STATE_READY' },
-      changed: true,
-      devices_created: request.devices.length,
-      head_hash: HEAD_HASH,
-    });
-  },
-});
+
+function responseFor(name: string, labels: Record<string, string>, devices: number): unknown {
+  revision++;
+  return {
+    revision: String(revision),
+    host: { name, labels, revision: String(revision), create_revision: String(revision), device_count: devices, state: 'HOST_STATE_READY' },
+    changed: true,
+    devices_created: devices,
+    head_hash: HEAD_HASH,
+  };
+}
+
+if (values.decode === 'none') {
+  // One response, encoded once: the fleet's hosts carry 16 devices each.
+  const encoded = service.SyncHost.responseSerialize(responseFor('host-00000', { rack: 'r00' }, 16));
+  const identity = (bytes: Buffer) => bytes;
+  server.register<Buffer, Buffer>(
+    service.SyncHost.path,
+    (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, encoded),
+    identity,
+    identity,
+    'unary',
+  );
+} else {
+  server.addService(service, {
+    SyncHost: (call: grpc.ServerUnaryCall<DecodedSyncHost, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const request = call.request;
+      callback(null, responseFor(request.name, request.labels, request.devices.length));
+    },
+  });
+}
 
 serveUntilSignal(server, values.address, 'sync floor serving');

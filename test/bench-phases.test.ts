@@ -93,12 +93,21 @@ test("the etcd phase puts each host's devices in one transaction, the descriptor
 
 test('the SyncHost floor decodes every request and answers for every device', async (t) => {
   const encoded = encodeSyncRequests({ hosts: 20, seed: 1 });
-  const result = await measureSyncFloor({ encoded, inFlight: 4, timeoutS: 60 });
+  const result = await measureSyncFloor({ encoded, inFlight: 4, timeoutS: 60, decode: 'proto-loader' });
   const devices = encoded.reduce((sum, e) => sum + e.devices, 0);
   t.is(result.failures, 0);
   t.is(result.hostsSynced, 20);
   t.is(result.devices, devices);
   t.is(result.devicesCreated, devices);
+});
+
+test('the SyncHost transport floor answers every request without decoding it', async (t) => {
+  const encoded = encodeSyncRequests({ hosts: 20, seed: 1 });
+  const result = await measureSyncFloor({ encoded, inFlight: 4, timeoutS: 60, decode: 'none' });
+  t.is(result.failures, 0);
+  t.is(result.hostsSynced, 20);
+  // One answer encoded once, for a host of 16 devices, whatever the request held.
+  t.is(result.devicesCreated, 20 * 16);
 });
 
 test('the placement phase places the VM, claims and releases what it says, and counts one winner per race round', async (t) => {
