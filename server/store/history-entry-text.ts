@@ -30,6 +30,23 @@ function escapedLabels(labels: Labels): string {
   return text;
 }
 
+/**
+ * A string as a JSON string literal. Host ids, device ids, actors and reasons repeat from entry to
+ * entry (a host's entries, the same device ids on every host): the last few are remembered.
+ */
+const quotedMemo = new Map<string, string>();
+const QUOTED_MEMO_LIMIT = 4096;
+
+function quoted(text: string): string {
+  let literal = quotedMemo.get(text);
+  if (literal === undefined) {
+    literal = JSON.stringify(text);
+    if (quotedMemo.size >= QUOTED_MEMO_LIMIT) quotedMemo.clear();
+    if (text.length <= 256) quotedMemo.set(text, literal);
+  }
+  return literal;
+}
+
 /** Whether every number a device's texts hold prints as JSON prints it (finite: JSON writes others as null). */
 function finiteDevice(d: DeviceRecord): boolean {
   return (
@@ -61,7 +78,7 @@ export function canonicalEntryText(entry: HistoryRecord): string {
   const revision = Number.isFinite(entry.revision) ? entry.revision : null;
   const seq = Number.isFinite(entry.seq) ? entry.seq : null;
   const time = Number.isFinite(entry.time) ? entry.time : null;
-  const columns = `${revision},${seq},${time},${JSON.stringify(entry.hostId)},${JSON.stringify(entry.deviceId)},${JSON.stringify(entry.change)},${JSON.stringify(entry.actor)},${JSON.stringify(entry.reason)},${before},${after}`;
+  const columns = `${revision},${seq},${time},${quoted(entry.hostId)},${quoted(entry.deviceId)},${quoted(entry.change)},${quoted(entry.actor)},${quoted(entry.reason)},${before},${after}`;
   const onBehalfOf = entry.onBehalfOf ?? '';
   return onBehalfOf === '' ? `[${columns}]` : `[${CHAIN_VERSION_2},${columns},${JSON.stringify(onBehalfOf)}]`;
 }
@@ -87,5 +104,5 @@ export function deviceRowText(d: DeviceRecord): string {
     ]);
   }
   const capacity = d.capacity ? `${d.capacity.total},${d.capacity.available}` : 'null,null';
-  return `[${JSON.stringify(d.hostId)},${JSON.stringify(d.deviceId)},${d.descriptorId},${capacity},"${escapedLabels(d.labels)}",${d.revision},${d.createRevision},${d.createTime},${d.updateTime}]`;
+  return `[${quoted(d.hostId)},${quoted(d.deviceId)},${d.descriptorId},${capacity},"${escapedLabels(d.labels)}",${d.revision},${d.createRevision},${d.createTime},${d.updateTime}]`;
 }
