@@ -12,28 +12,15 @@ import type { Capacity } from '../server/core/model.ts';
 import type { Labels } from '../server/core/resources.ts';
 import type { CommitBatch, DeviceRecord, HistoryRecord, HostRecord, ResourceSnapshot } from '../server/core/store.ts';
 import { encodeCommitBatch } from '../server/store/commit-encoding.ts';
-import { canonicalEntry, GENESIS_HASH, type ChainedColumns } from '../server/store/history-chain.ts';
-import { chainEntries, encodeSnapshot } from '../server/store/history-encoding.ts';
+import { canonicalEntry, GENESIS_HASH } from '../server/store/history-chain.ts';
+import { chainEntries, chainedColumnsOf } from '../server/store/history-encoding.ts';
 import { canonicalEntryText, deviceRowText } from '../server/store/history-entry-text.ts';
 import { deviceToRow } from '../server/store/rows.ts';
 import { chainPacked } from '../server/store/sqlite-history.ts';
 
 /** What chainEntries hashes for a record: the reference encoding. */
 function referenceEncoding(entry: HistoryRecord): string {
-  const columns: ChainedColumns = {
-    revision: entry.revision,
-    seq: entry.seq,
-    time: entry.time,
-    hostId: entry.hostId,
-    deviceId: entry.deviceId,
-    change: entry.change,
-    actor: entry.actor,
-    reason: entry.reason,
-    before: entry.before ? encodeSnapshot(entry.before) : null,
-    after: entry.after ? encodeSnapshot(entry.after) : null,
-    onBehalfOf: entry.onBehalfOf ?? '',
-  };
-  return canonicalEntry(columns);
+  return canonicalEntry(chainedColumnsOf(entry));
 }
 
 // Text that JSON escapes in every way: quotes, backslashes, control characters, lone surrogates,

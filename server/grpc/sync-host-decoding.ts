@@ -33,6 +33,23 @@ export interface DescriptorMemoLimits {
 
 export const DEFAULT_DESCRIPTOR_MEMO_LIMITS: DescriptorMemoLimits = { maxEntries: 8192, maxBytes: 8 * 1024 * 1024 };
 
+/**
+ * Adds `value` under `key` (bytes as latin1) to a memo holding `bytes` of keys, then drops the
+ * oldest entries until it is within `limits`; a key larger than the byte bound is not kept.
+ * Returns the bytes held after.
+ */
+function keepBounded<V>(entries: Map<string, V>, key: string, value: V, bytes: number, limits: DescriptorMemoLimits): number {
+  if (key.length > limits.maxBytes) return bytes;
+  entries.set(key, value);
+  let held = bytes + key.length;
+  for (const [oldest] of entries) {
+    if (entries.size <= limits.maxEntries && held <= limits.maxBytes) break;
+    entries.delete(oldest);
+    held -= oldest.length;
+  }
+  return held;
+}
+
 /** Decoded descriptors by their encoded bytes (a latin1 string of them), least recently used first. */
 export class DescriptorBytesMemo {
   private readonly entries = new Map<string, object>();
@@ -69,15 +86,7 @@ export class DescriptorBytesMemo {
     } catch {
       return undefined;
     }
-    if (key.length <= this.limits.maxBytes) {
-      this.entries.set(key, decoded);
-      this.bytes += key.length;
-      for (const [oldest] of this.entries) {
-        if (this.entries.size <= this.limits.maxEntries && this.bytes <= this.limits.maxBytes) break;
-        this.entries.delete(oldest);
-        this.bytes -= oldest.length;
-      }
-    }
+    this.bytes = keepBounded(this.entries, key, decoded, this.bytes, this.limits);
     return decoded;
   }
 }
@@ -108,15 +117,7 @@ export class LabelsBytesMemo {
   remember(buf: Buffer, from: number, to: number, decoded: Record<string, string>): Readonly<Record<string, string>> {
     const key = buf.toString('latin1', from, to);
     const shared = Object.freeze(decoded);
-    if (key.length <= this.limits.maxBytes) {
-      this.entries.set(key, shared);
-      this.bytes += key.length;
-      for (const [oldest] of this.entries) {
-        if (this.entries.size <= this.limits.maxEntries && this.bytes <= this.limits.maxBytes) break;
-        this.entries.delete(oldest);
-        this.bytes -= oldest.length;
-      }
-    }
+    this.bytes = keepBounded(this.entries, key, shared, this.bytes, this.limits);
     return shared;
   }
 }
