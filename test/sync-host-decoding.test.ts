@@ -12,6 +12,8 @@ import { loadServices, protoRoot } from '../proto/load.ts';
 import { RefusedRequest, strictServices } from '../server/grpc/strict-decoding.ts';
 import { memoizingSyncHost } from '../server/grpc/sync-host-decoding.ts';
 import { validateDescriptorMemoized } from '../server/core/descriptor-memo.ts';
+import { validateLabels } from '../server/core/resources.ts';
+import { Violations } from '../server/core/errors.ts';
 
 const requestType = protoRoot().lookupType('devcompat.v1.SyncHostRequest');
 const strict = strictServices(loadServices()).RegistryService.service.SyncHost as grpc.MethodDefinition<unknown, unknown>;
@@ -156,4 +158,36 @@ test('the memo stays within its entry and byte bounds, keeping the most recently
   const long = 'x'.repeat(30);
   small.requestDeserialize(encode({ name: 'hosts/a', devices: ['a', 'b', 'c'].map((s, i) => ({ device_id: `d${i}`, descriptor: { vendor: long + s } })) }));
   t.is(small.memo.size, 1, 'at most 40 bytes of keys are held');
+});
+
+test("equal device label bytes decode to one frozen map, validated once by identity; a bad one is refused each time naming its field", (t) => {
+  const memoized = memoizingSyncHost(strict);
+  const descriptor = { vendor: '15b3', type: 'mlx5' };
+  const request = (host: string, labels: Record<string, string>) =>
+    encode({ name: `hosts/${host}`, devices: [0, 1, 2].map((i) => ({ device_id: `d${i}`, descriptor, labels })) });
+  type Decoded = { devices: { labels: Record<string, string> }[] };
+  const a = memoized.requestDeserialize(request('a', { pf: '0000:5e:00.0', family: 'mlx5' })) as Decoded;
+  const b = memoized.requestDeserialize(request('b', { pf: '0000:5e:00.0', family: 'mlx5' })) as Decoded;
+  const shared = a.devices[0].labels;
+  t.deepEqual(shared, { pf: '0000:5e:00.0', family: 'mlx5' });
+  t.true([...a.devices, ...b.devices].every((device) => device.labels === shared));
+  t.true(Object.isFrozen(shared));
+  t.is(memoized.labelsMemo.size, 1);
+  const other = memoized.requestDeserialize(request('c', { pf: '0000:5e:00.1', family: 'mlx5' })) as Decoded;
+  t.not(other.devices[0].labels, shared);
+  t.deepEqual(other.devices[0].labels, { pf: '0000:5e:00.1', family: 'mlx5' });
+
+  const violations = new Violations();
+  const valid = validateLabels(shared, 'devices[0].labels', violations);
+  t.deepEqual(Object.keys(valid), ['family', 'pf'], 'sorted by key');
+  t.is(validateLabels(b.devices[2].labels, 'devices[2].labels', violations), valid, 'validated once');
+  t.true(violations.empty);
+
+  const bad = (memoized.requestDeserialize(request('d', { 'Bad Key': 'x' })) as Decoded).devices;
+  t.is(bad[0].labels, bad[1].labels);
+  for (const [index, device] of bad.entries()) {
+    const found = new Violations();
+    validateLabels(device.labels, `devices[${index}].labels`, found);
+    t.deepEqual(found.list.map((v) => v.field), [`devices[${index}].labels["Bad Key"]`]);
+  }
 });

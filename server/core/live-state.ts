@@ -120,6 +120,8 @@ export class LiveState {
   private deviceCount = 0;
   /** Equal label sets and capacities are shared: fleets repeat them on every host. */
   private readonly internedLabels = new Map<string, Labels>();
+  /** Label sets already interned, by the object given (weak: an input no longer held goes). */
+  private readonly internedByObject = new WeakMap<Labels, Labels>();
   private readonly internedCapacities = new Map<string, Capacity>();
 
   /** Builds the state the store loaded; `leaseOf` gives each host's initial lease expiry. */
@@ -419,12 +421,19 @@ export class LiveState {
 
   /** Equal label sets are shared: fleets repeat them on every host. */
   intern(labels: Labels): Labels {
+    // A set seen before as this very object (validation hands the same one out for repeated
+    // input: core/resources.ts validateLabels) is found without encoding it.
+    const known = this.internedByObject.get(labels);
+    if (known) return known;
     const key = JSON.stringify(labels);
-    const shared = this.internedLabels.get(key);
-    if (shared) return shared;
-    if (this.internedLabels.size >= INTERN_LIMIT) this.internedLabels.clear();
-    this.internedLabels.set(key, labels);
-    return labels;
+    let shared = this.internedLabels.get(key);
+    if (!shared) {
+      if (this.internedLabels.size >= INTERN_LIMIT) this.internedLabels.clear();
+      this.internedLabels.set(key, labels);
+      shared = labels;
+    }
+    this.internedByObject.set(labels, shared);
+    return shared;
   }
 
   internCapacity(capacity: Capacity | undefined): Capacity | undefined {

@@ -82,11 +82,24 @@ export function parseDeviceName(text: string, field: string): DeviceNameParts {
   return { hostId: match[1], deviceId: match[2] };
 }
 
+/**
+ * Valid label sets by their input, for inputs that cannot change: a frozen map (the SyncHost
+ * decoder gives one shared frozen map per distinct encoding of a device's labels), validated
+ * once. Only a set with no violation is remembered: a violation names the request's field.
+ */
+const validLabelsByInput = new WeakMap<object, Labels>();
+
 export function validateLabels(
   labels: Readonly<Record<string, string>> | null | undefined,
   field: string,
   violations: Violations,
 ): Labels {
+  const frozen = labels !== null && labels !== undefined && Object.isFrozen(labels);
+  if (frozen) {
+    const valid = validLabelsByInput.get(labels);
+    if (valid) return valid;
+  }
+  const violationsBefore = violations.list.length;
   const entries = Object.entries(labels ?? {});
   if (entries.length > LIMITS.labelsPerResource) {
     violations.add(field, `at most ${LIMITS.labelsPerResource} labels, got ${entries.length}`);
@@ -103,6 +116,7 @@ export function validateLabels(
     }
     sorted[key] = value;
   }
+  if (frozen && violations.list.length === violationsBefore) validLabelsByInput.set(labels, sorted);
   return sorted;
 }
 

@@ -7,7 +7,9 @@
 // hand; each descriptor's bytes are looked up in a bounded LRU memo first, and only a miss is
 // checked (`checkWire`) and decoded by protobufjs with proto-loader's options. A hit returns the
 // same frozen object, which also lets the validation memo (core/descriptor-memo.ts) find its
-// canonical Descriptor by identity instead of by its JSON text.
+// canonical Descriptor by identity instead of by its JSON text. A device's label map is shared
+// the same way (`LabelsBytesMemo`, by the bytes of its entries): the label validation and the
+// live state's interning then find their result by identity too.
 //
 // Strictness is unchanged: the fast path only returns a message when every string it read is
 // valid UTF-8, every length and varint is in bounds, and every field is one it knows with its
@@ -30,6 +32,23 @@ export interface DescriptorMemoLimits {
 }
 
 export const DEFAULT_DESCRIPTOR_MEMO_LIMITS: DescriptorMemoLimits = { maxEntries: 8192, maxBytes: 8 * 1024 * 1024 };
+
+/**
+ * Adds `value` under `key` (bytes as latin1) to a memo holding `bytes` of keys, then drops the
+ * oldest entries until it is within `limits`; a key larger than the byte bound is not kept.
+ * Returns the bytes held after.
+ */
+function keepBounded<V>(entries: Map<string, V>, key: string, value: V, bytes: number, limits: DescriptorMemoLimits): number {
+  if (key.length > limits.maxBytes) return bytes;
+  entries.set(key, value);
+  let held = bytes + key.length;
+  for (const [oldest] of entries) {
+    if (entries.size <= limits.maxEntries && held <= limits.maxBytes) break;
+    entries.delete(oldest);
+    held -= oldest.length;
+  }
+  return held;
+}
 
 /** Decoded descriptors by their encoded bytes (a latin1 string of them), least recently used first. */
 export class DescriptorBytesMemo {
@@ -67,21 +86,47 @@ export class DescriptorBytesMemo {
     } catch {
       return undefined;
     }
-    if (key.length <= this.limits.maxBytes) {
-      this.entries.set(key, decoded);
-      this.bytes += key.length;
-      for (const [oldest] of this.entries) {
-        if (this.entries.size <= this.limits.maxEntries && this.bytes <= this.limits.maxBytes) break;
-        this.entries.delete(oldest);
-        this.bytes -= oldest.length;
-      }
-    }
+    this.bytes = keepBounded(this.entries, key, decoded, this.bytes, this.limits);
     return decoded;
+  }
+}
+
+/**
+ * Devices' label maps by their encoded bytes: a fleet's 160,000 devices carry a few dozen
+ * distinct label sets. A map read again from the same bytes is the same frozen object, so the
+ * validation (core/resources.ts validateLabels) and the live state's interning find their
+ * result by identity instead of sorting, checking and encoding the labels again per device.
+ * Bounded: past its bounds the oldest entries go.
+ */
+export class LabelsBytesMemo {
+  private readonly entries = new Map<string, Readonly<Record<string, string>>>();
+  private bytes = 0;
+
+  constructor(readonly limits: DescriptorMemoLimits = { maxEntries: 8192, maxBytes: 1024 * 1024 }) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The shared map decoded before from the bytes `buf[from, to)`, if any. */
+  get(buf: Buffer, from: number, to: number): Readonly<Record<string, string>> | undefined {
+    return this.entries.get(buf.toString('latin1', from, to));
+  }
+
+  /** Keeps `decoded`, just read from `buf[from, to)`, as the shared map of those bytes; returns it frozen. */
+  remember(buf: Buffer, from: number, to: number, decoded: Record<string, string>): Readonly<Record<string, string>> {
+    const key = buf.toString('latin1', from, to);
+    const shared = Object.freeze(decoded);
+    this.bytes = keepBounded(this.entries, key, shared, this.bytes, this.limits);
+    return shared;
   }
 }
 
 /** Thrown inside the walk when the fast path cannot answer: the generic deserializer decides. */
 const FALLBACK = Symbol('fallback');
+
+/** A DeviceSpec label entry's tag: field 4, length-delimited. */
+const LABEL_ENTRY_TAG = (4 << 3) | 2;
 
 class Reader {
   pos: number;
@@ -168,7 +213,7 @@ function capacity(reader: Reader): { total: number; available: number } {
   return result;
 }
 
-function deviceSpec(reader: Reader, memo: DescriptorBytesMemo): object {
+function deviceSpec(reader: Reader, memo: DescriptorBytesMemo, labelsMemo: LabelsBytesMemo): object {
   const from = reader.delimited();
   const inner = new Reader(reader.buf, from, reader.pos);
   // proto-loader's shape and key order: maps first, then fields by number, messages null.
@@ -178,7 +223,14 @@ function deviceSpec(reader: Reader, memo: DescriptorBytesMemo): object {
     descriptor: null,
     capacity: null,
   };
+  // The label entries' bytes, when they are one run (as encoders write them: the map's entries
+  // together): a run read before gives its shared map without being decoded again.
+  let labelsFrom = -1;
+  let labelsTo = -1;
+  let labelsRun = true;
+  let labelsShared = false;
   while (inner.pos < inner.end) {
+    const at = inner.pos;
     const [number, wire] = inner.tag();
     expectWire(wire, 2);
     if (number === 1) device.device_id = inner.string();
@@ -191,14 +243,52 @@ function deviceSpec(reader: Reader, memo: DescriptorBytesMemo): object {
     } else if (number === 3) {
       if (device.capacity !== null) throw FALLBACK;
       device.capacity = capacity(inner);
-    } else if (number === 4) stringMapEntry(inner, device.labels);
-    else throw FALLBACK;
+    } else if (number === 4) {
+      if (labelsFrom < 0) {
+        labelsFrom = at;
+        const runEnd = labelRunEnd(inner.buf, at, inner.end);
+        const known = runEnd > at ? labelsMemo.get(inner.buf, at, runEnd) : undefined;
+        if (known) {
+          device.labels = known as Record<string, string>;
+          labelsShared = true;
+          inner.pos = runEnd;
+          labelsTo = runEnd;
+          continue;
+        }
+      } else if (labelsTo !== at) labelsRun = false;
+      // More labels after a shared run (another field between): this device's own copy.
+      if (labelsShared) {
+        device.labels = { ...device.labels };
+        labelsShared = false;
+      }
+      stringMapEntry(inner, device.labels);
+      labelsTo = inner.pos;
+    } else throw FALLBACK;
+  }
+  if (labelsFrom >= 0 && labelsRun && !labelsShared) {
+    device.labels = labelsMemo.remember(inner.buf, labelsFrom, labelsTo, device.labels) as Record<string, string>;
   }
   return device;
 }
 
+/** Where the run of label entries (field 4, length-delimited) starting at `from` ends; -1 when a length runs past `end`. */
+function labelRunEnd(buf: Buffer, from: number, end: number): number {
+  const reader = new Reader(buf, from, end);
+  try {
+    while (reader.pos < end) {
+      const at = reader.pos;
+      if (reader.varint() !== LABEL_ENTRY_TAG) return at;
+      reader.delimited();
+    }
+    return reader.pos;
+  } catch (error) {
+    if (error === FALLBACK) return -1;
+    throw error;
+  }
+}
+
 /** The request decoded, or undefined when the generic deserializer must decide. */
-export function decodeSyncHost(bytes: Buffer, memo: DescriptorBytesMemo): object | undefined {
+export function decodeSyncHost(bytes: Buffer, memo: DescriptorBytesMemo, labelsMemo: LabelsBytesMemo = new LabelsBytesMemo()): object | undefined {
   const reader = new Reader(bytes, 0, bytes.length);
   const devices: object[] = [];
   const labels: Record<string, string> = {};
@@ -215,7 +305,7 @@ export function decodeSyncHost(bytes: Buffer, memo: DescriptorBytesMemo): object
         stringMapEntry(reader, labels);
       } else if (number === 3) {
         expectWire(wire, 2);
-        devices.push(deviceSpec(reader, memo));
+        devices.push(deviceSpec(reader, memo, labelsMemo));
       } else if (number === 4) {
         expectWire(wire, 0);
         expectedRevision = String(reader.varint());
@@ -240,16 +330,22 @@ export function decodeSyncHost(bytes: Buffer, memo: DescriptorBytesMemo): object
 export function memoizingSyncHost(
   definition: grpc.MethodDefinition<unknown, unknown>,
   limits: DescriptorMemoLimits = DEFAULT_DESCRIPTOR_MEMO_LIMITS,
-): grpc.MethodDefinition<unknown, unknown> & { readonly memo: DescriptorBytesMemo; readonly decoded: { fast: number; generic: number } } {
+): grpc.MethodDefinition<unknown, unknown> & {
+  readonly memo: DescriptorBytesMemo;
+  readonly labelsMemo: LabelsBytesMemo;
+  readonly decoded: { fast: number; generic: number };
+} {
   const memo = new DescriptorBytesMemo(protoRoot().lookupType('devcompat.v1.Descriptor'), limits);
+  const labelsMemo = new LabelsBytesMemo();
   const generic = definition.requestDeserialize;
   const decoded = { fast: 0, generic: 0 };
   return {
     ...definition,
     memo,
+    labelsMemo,
     decoded,
     requestDeserialize: (bytes: Buffer) => {
-      const request = decodeSyncHost(bytes, memo);
+      const request = decodeSyncHost(bytes, memo, labelsMemo);
       if (request) {
         decoded.fast++;
         return request;

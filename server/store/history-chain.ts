@@ -130,3 +130,41 @@ export function compactionHash(prevRecordHash: string, record: CompactionColumns
   ]);
   return createHash('sha256').update(Buffer.from(prevRecordHash, 'hex')).update(canonical).digest('hex');
 }
+
+/**
+ * Chains encodings one after another from a head, the previous hash kept as bytes: for a store
+ * that writes each entry's links as bytes (SQLite, sqlite-history.ts), so no hash goes through
+ * hex and back per entry. The hashes are chainHash's.
+ */
+export class ChainCursor {
+  /** The previous hash's bytes as a latin1 string (hash() gives a string far cheaper than a Buffer). */
+  private prev: string;
+  private chained = false;
+
+  /** A head that is not 64 hex digits (a link edited by hand) is taken as hashEncoding takes it: the bytes its hex reads. */
+  constructor(private readonly start: string) {
+    this.prev = Buffer.from(start, 'hex').toString('latin1');
+  }
+
+  /** Hashes the next entry's encoding; writes the previous hash then the entry's into `links` at `offset` (64 bytes). */
+  next(encoding: string, links: Buffer, offset: number): void {
+    const prev = this.prev;
+    links.write(prev, offset, Math.min(32, prev.length), 'latin1');
+    let digest: string;
+    if (prev.length === 32 && 32 + encoding.length * 3 <= scratch.length) {
+      scratch.write(prev, 0, 32, 'latin1');
+      const length = scratch.write(encoding, 32, 'utf8');
+      digest = hash('sha256', scratch.subarray(0, 32 + length), 'binary');
+    } else {
+      digest = createHash('sha256').update(Buffer.from(prev, 'latin1')).update(encoding).digest('binary');
+    }
+    links.write(digest, offset + 32, 32, 'latin1');
+    this.prev = digest;
+    this.chained = true;
+  }
+
+  /** The hash of the last entry chained (the head given when none was), in hex. */
+  get head(): string {
+    return this.chained ? Buffer.from(this.prev, 'latin1').toString('hex') : this.start;
+  }
+}

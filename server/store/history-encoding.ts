@@ -28,19 +28,7 @@ export function chainEntries(
   const heads: { revision: number; hash: string }[] = [];
   const encodings: string[] = [];
   const entries = history.map((entry): ChainedEntry => {
-    const columns: ChainedColumns = {
-      revision: entry.revision,
-      seq: entry.seq,
-      time: entry.time,
-      hostId: entry.hostId,
-      deviceId: entry.deviceId,
-      change: entry.change,
-      actor: entry.actor,
-      reason: entry.reason,
-      before: entry.before ? encodeSnapshot(entry.before) : null,
-      after: entry.after ? encodeSnapshot(entry.after) : null,
-      onBehalfOf: entry.onBehalfOf ?? '',
-    };
+    const columns = chainedColumnsOf(entry);
     const prev = head;
     const encoding = canonicalEntry(columns);
     encodings.push(encoding);
@@ -50,6 +38,23 @@ export function chainEntries(
     return { columns, prev, hash: head };
   });
   return { entries, encodings, heads, head };
+}
+
+/** An entry's stored, chained columns: its snapshots as encodeSnapshot writes them, onBehalfOf '' when absent. */
+export function chainedColumnsOf(entry: HistoryRecord): ChainedColumns {
+  return {
+    revision: entry.revision,
+    seq: entry.seq,
+    time: entry.time,
+    hostId: entry.hostId,
+    deviceId: entry.deviceId,
+    change: entry.change,
+    actor: entry.actor,
+    reason: entry.reason,
+    before: entry.before ? encodeSnapshot(entry.before) : null,
+    after: entry.after ? encodeSnapshot(entry.after) : null,
+    onBehalfOf: entry.onBehalfOf ?? '',
+  };
 }
 
 /**

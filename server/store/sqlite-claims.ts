@@ -29,7 +29,7 @@ export class SqliteClaims {
   }
 
   /** Runs inside the commit's transaction, after hosts are written. */
-  write(batch: CommitBatch): void {
+  write(batch: Pick<CommitBatch, 'claimUpserts' | 'claimDeletes'>): void {
     for (const { hostId, claimId } of batch.claimDeletes ?? []) this.remove.run(hostId, claimId);
     for (const claim of batch.claimUpserts ?? []) {
       this.upsert.run(claimToRow(claim));

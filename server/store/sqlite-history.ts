@@ -19,8 +19,9 @@
 
 import type Database from 'better-sqlite3';
 import type { ChainWalk, ChainWalkQuery, HistoryQuery, HistoryRecord } from '../core/store.ts';
-import { CHAIN_VERSION_2, chainedColumns, chainHash, type ChainedColumns } from './history-chain.ts';
-import { walkChain, type ChainedEntry } from './history-encoding.ts';
+import { CHAIN_VERSION_2, ChainCursor, chainedColumns, chainHash, type ChainedColumns } from './history-chain.ts';
+import type { EncodedHistory } from './commit-encoding.ts';
+import { walkChain } from './history-encoding.ts';
 import { historyFromRow, type HistoryRowBase } from './rows.ts';
 
 /** One entry as packed in history.entries. */
@@ -64,43 +65,40 @@ export interface StoredEntry {
 }
 
 /**
- * Packs a commit's chained entries (in chain order) one row per revision. `encodings` are the
- * entries' canonical encodings (chainEntries): each packed entry is cut from its text.
+ * Chains a batch's encoded history (commit-encoding.ts) after `head` and packs it one row per
+ * revision, as chainEntries then packRevisions do for records: the same hashes (over the same
+ * canonical text), the same rows; the text is hashed and cut as it came, no record rebuilt.
  */
-export function packRevisions(chained: readonly ChainedEntry[], encodings: readonly string[]): PackedRevision[] {
-  const byRevision = new Map<number, number[]>();
-  chained.forEach((entry, i) => {
-    const group = byRevision.get(entry.columns.revision);
-    if (group) group.push(i);
-    else byRevision.set(entry.columns.revision, [i]);
-  });
-  return [...byRevision].map(([revision, group]) => {
-    const links = Buffer.allocUnsafe(group.length * LINK_BYTES);
-    const hosts = new Set<string>();
-    const packed = group.map((index, i) => {
-      const { columns, prev, hash } = chained[index];
-      links.write(prev, i * LINK_BYTES, HASH_BYTES, 'hex');
-      links.write(hash, i * LINK_BYTES + HASH_BYTES, HASH_BYTES, 'hex');
-      hosts.add(columns.hostId);
-      return packedText(columns, encodings[index]);
-    });
-    return { revision, entries: `[${packed.join(',')}]`, links, hosts: [...hosts] };
-  });
-}
-
-/**
- * One packed entry's JSON text, cut from its canonical encoding (history-chain.ts): version 1 is
- * [revision, seq, time, host, device, change, actor, reason, before, after], version 2 the same
- * led by 2 and ending with on_behalf_of, so the packed [seq, ..., after, on_behalf_of] is a slice
- * of it. Cutting the text spares encoding (and escaping) the snapshots a second time.
- */
-function packedText(c: ChainedColumns, encoding: string): string {
-  const v1 = `[${c.revision},`;
-  const v2 = `[${CHAIN_VERSION_2},${c.revision},`;
-  if (c.onBehalfOf === '' && encoding.startsWith(v1) && encoding.endsWith(']')) return `[${encoding.slice(v1.length, -1)},""]`;
-  if (c.onBehalfOf !== '' && encoding.startsWith(v2)) return `[${encoding.slice(v2.length)}`;
-  const entry: PackedEntry = [c.seq, c.time, c.hostId, c.deviceId, c.change as PackedEntry[4], c.actor, c.reason, c.before, c.after, c.onBehalfOf];
-  return JSON.stringify(entry);
+export function chainPacked(
+  head: string,
+  history: EncodedHistory,
+): { revisions: PackedRevision[]; heads: { revision: number; hash: string }[]; head: string } {
+  const cursor = new ChainCursor(head);
+  const lines = history.text.split('\n');
+  const revisions: PackedRevision[] = [];
+  const heads: { revision: number; hash: string }[] = [];
+  let index = 0;
+  for (const { revision, count, hosts } of history.revisions) {
+    const links = Buffer.allocUnsafe(count * LINK_BYTES);
+    const packed = new Array<string>(count);
+    const v1 = `[${revision},`;
+    const v2 = `[${CHAIN_VERSION_2},${revision},`;
+    for (let i = 0; i < count; i++, index++) {
+      const encoding = lines[index];
+      if (encoding === undefined || encoding === '') throw new Error(`the encoded history holds fewer entries than its revisions count`);
+      cursor.next(encoding, links, i * LINK_BYTES);
+      // The packed entry [seq, ..., after, on_behalf_of] is cut from the canonical encoding:
+      // version 1 is [revision, seq, ..., after], version 2 the same led by 2 and ending with
+      // on_behalf_of. Cutting the text spares encoding (and escaping) the snapshots again.
+      if (history.versions[index] === '2' && encoding.startsWith(v2)) packed[i] = `[${encoding.slice(v2.length)}`;
+      else if (history.versions[index] === '1' && encoding.startsWith(v1) && encoding.endsWith(']')) packed[i] = `[${encoding.slice(v1.length, -1)},""]`;
+      else throw new Error(`entry ${index} of the encoded history is not an entry of revision ${revision}`);
+    }
+    revisions.push({ revision, entries: `[${packed.join(',')}]`, links, hosts });
+    heads.push({ revision, hash: links.toString('hex', (count - 1) * LINK_BYTES + HASH_BYTES) });
+  }
+  if (index !== lines.length - 1) throw new Error(`the encoded history holds more entries than its revisions count`);
+  return { revisions, heads, head: cursor.head };
 }
 
 /** The hash in `links` at entry `index` (offset 0: its prev, 32: its own); undefined when absent. */

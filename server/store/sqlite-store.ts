@@ -29,15 +29,16 @@ import type {
 } from '../core/store.ts';
 import { StaleBatchError } from '../core/store.ts';
 import { GENESIS_HASH } from './history-chain.ts';
-import { chainEntries, compactedStartRows, compactionRecord, copiedCheckpointRow, lastRecordHash, walkCompactions } from './history-encoding.ts';
-import { packRevisions, SqliteHistory, type PackedRevision } from './sqlite-history.ts';
+import { compactedStartRows, compactionRecord, copiedCheckpointRow, lastRecordHash, walkCompactions } from './history-encoding.ts';
+import { chainPacked, SqliteHistory, type PackedRevision } from './sqlite-history.ts';
+import { encodeCommitBatch, type EncodedBatch } from './commit-encoding.ts';
 import { migrate, type MigrationReport } from './migrate.ts';
 import { openDatabase } from './open-database.ts';
 import { SingleWriterLock } from './single-writer-lock.ts';
 import { decideAnchor, HeadAnchor, type AnchorDecision } from './head-anchor.ts';
 import { AnchorRegistry, decideRegistration, operatorName } from './anchor-registration.ts';
 import { checkRecentChain, DEFAULT_STARTUP_CHAIN_CHECK } from './startup-check.ts';
-import { deviceToRow, hostFromRow, hostToRow as hostToSharedRow, type HostRowBase } from './rows.ts';
+import { hostFromRow, hostToRow as hostToSharedRow, type HostRowBase } from './rows.ts';
 import { vacuumInto } from './sqlite-backup.ts';
 import { DEVICES_BY_HOST, readDevicesByHost } from './sqlite-device-load.ts';
 
@@ -84,7 +85,7 @@ export class SqliteStore {
   private readonly claims: SqliteClaims;
   /** History, one row per revision (sqlite-history.ts). */
   private readonly history: SqliteHistory;
-  private readonly commitTransaction: (batch: CommitBatch, history: readonly PackedRevision[]) => void;
+  private readonly commitTransaction: (batch: EncodedBatch, history: readonly PackedRevision[]) => void;
   /** Hash of the last history entry written (or of the latest checkpoint). */
   private head: string;
 
@@ -108,7 +109,7 @@ export class SqliteStore {
     this.migrations = this.migrationsApplied;
     this.claims = new SqliteClaims(this.db);
     this.history = new SqliteHistory(this.db);
-    this.commitTransaction = this.db.transaction((batch: CommitBatch, history: readonly PackedRevision[]) => this.applyBatch(batch, history));
+    this.commitTransaction = this.db.transaction((batch: EncodedBatch, history: readonly PackedRevision[]) => this.applyBatch(batch, history));
     try {
       hooks.migrated?.();
       this.history.chainUnchained(this.checkpoint().hash);
@@ -252,6 +253,11 @@ export class SqliteStore {
   }
 
   commit(batch: CommitBatch): CommitResult {
+    return this.commitEncoded(encodeCommitBatch(batch));
+  }
+
+  /** A batch encoded by commit-encoding.ts (by WorkerStore, on the thread that planned it). */
+  commitEncoded(batch: EncodedBatch): CommitResult {
     // A batch planned after one that then failed (the group commit sends the next before it
     // knows) is planned on a head that is not this one: refused, to be planned again.
     if (batch.baseRevision !== undefined) {
@@ -259,10 +265,9 @@ export class SqliteStore {
       if (head !== batch.baseRevision) throw new StaleBatchError(head);
     }
     // The chain is computed before the transaction and adopted only once it committed.
-    const chained = chainEntries(this.head, batch.history);
-    const history = packRevisions(chained.entries, chained.encodings);
+    const chained = chainPacked(this.head, batch.history);
     try {
-      this.commitTransaction(batch, history);
+      this.commitTransaction(batch, chained.revisions);
     } catch (error) {
       throw mapSqliteError(error);
     }
@@ -285,11 +290,9 @@ export class SqliteStore {
     }
   }
 
-  private applyBatch(batch: CommitBatch, history: readonly PackedRevision[]): void {
+  private applyBatch(batch: EncodedBatch, history: readonly PackedRevision[]): void {
     const s = this.statements;
-    const revisions = new Map<number, { time: number; actor: string; reason: string }>();
-    for (const entry of batch.history) revisions.set(entry.revision, entry);
-    for (const [revision, { time, actor, reason }] of revisions) s.insertRevision.run(revision, time, actor, reason);
+    for (const { revision, time, actor, reason } of batch.history.revisions) s.insertRevision.run(revision, time, actor, reason);
     for (const stored of batch.newDescriptors) {
       const parsed = JSON.parse(stored.key) as Record<string, string>;
       s.insertDescriptor.run({
@@ -305,7 +308,9 @@ export class SqliteStore {
     for (const { hostId, deviceId } of batch.deviceDeletes) s.deleteDevice.run(hostId, deviceId);
     for (const hostId of batch.hostDeletes) s.deleteHost.run(hostId);
     for (const host of batch.hostUpserts) s.upsertHost.run(hostToRow(host));
-    for (const device of batch.deviceUpserts) s.upsertDevice.run(deviceToRow(device));
+    // The rows came as one JSON array (commit-encoding.ts), each in the statement's parameter
+    // order: bound by position. (One INSERT ... SELECT over json_each(rows) cost more CPU.)
+    if (batch.deviceCount > 0) for (const row of JSON.parse(batch.devices) as unknown[][]) s.upsertDevice.run(row);
     for (const touch of batch.syncTouches) s.touchHost.run(touch.lastSyncTime, touch.hostId);
     for (const lease of batch.leases) s.setLease.run(lease.expireTime, lease.hostId);
     this.claims.write(batch);
@@ -492,8 +497,7 @@ function prepareStatements(db: Database.Database) {
     upsertDevice: db.prepare(
       `INSERT INTO devices (host_id, device_id, descriptor_id, capacity_total, capacity_available, labels,
          revision, create_revision, create_time_ms, update_time_ms)
-       VALUES (@host_id, @device_id, @descriptor_id, @capacity_total, @capacity_available, @labels,
-         @revision, @create_revision, @create_time_ms, @update_time_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (host_id, device_id) DO UPDATE SET descriptor_id = excluded.descriptor_id,
          capacity_total = excluded.capacity_total, capacity_available = excluded.capacity_available,
          labels = excluded.labels, revision = excluded.revision, update_time_ms = excluded.update_time_ms`,

@@ -50,7 +50,7 @@ function handle(request: StoreRequest): unknown {
     case 'load':
       return store.load(argument as Parameters<SqliteStore['load']>[0]);
     case 'commit':
-      return store.commit(argument as Parameters<SqliteStore['commit']>[0]);
+      return store.commitEncoded(argument as Parameters<SqliteStore['commitEncoded']>[0]);
     case 'listHistory':
       return store.listHistory(argument as Parameters<SqliteStore['listHistory']>[0]);
     case 'firstChangesAfter':

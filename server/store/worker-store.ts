@@ -25,6 +25,7 @@ import type {
 } from '../core/store.ts';
 import { StaleBatchError } from '../core/store.ts';
 import type { MigrationReport } from './migrate.ts';
+import { encodeCommitBatch, type EncodedBatch } from './commit-encoding.ts';
 import { loadDevices, type SqliteStoreOptions, type StartupReport } from './sqlite-store.ts';
 
 // Compiled (dist/, .js) the worker is plain JavaScript and starts directly. From the sources
@@ -249,8 +250,19 @@ export class WorkerStore implements ServedStore {
     return { ...loaded, devices: loadDevices(this.path) };
   }
 
+  /**
+   * The batch goes encoded (commit-encoding.ts): its device rows and history entries as text,
+   * not a structured clone of its records, which cost this thread and the worker more than the
+   * encoding does.
+   */
   commit(batch: CommitBatch): Promise<CommitResult> {
-    return this.call('commit', batch);
+    let encoded: EncodedBatch;
+    try {
+      encoded = encodeCommitBatch(batch);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.call('commit', encoded);
   }
 
   listHistory(query: HistoryQuery): Promise<HistoryRecord[]> {
