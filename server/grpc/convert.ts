@@ -80,14 +80,9 @@ function capacityMessage(capacity: Capacity | undefined) {
 }
 
 export function deviceMessage(record: DeviceRecord, registry: Registry) {
-  const { name, ...rest } = deviceMessageWithoutDescriptor(record);
-  return { name, descriptor: descriptorToJson(registry.descriptorById(record.descriptorId)), ...rest };
-}
-
-/** A device's message but its descriptor (which the watch feed writes from kept bytes: watch-encoding.ts). */
-export function deviceMessageWithoutDescriptor(record: DeviceRecord) {
   return {
     name: deviceName(record.hostId, record.deviceId),
+    descriptor: descriptorToJson(registry.descriptorById(record.descriptorId)),
     capacity: capacityMessage(record.capacity),
     labels: record.labels,
     revision: String(record.revision),

@@ -56,6 +56,22 @@ export function frameMessages(messages: readonly Buffer[]): FramedMessages {
   return new FramedMessages(bytes, messages.length);
 }
 
+/**
+ * The last batch framed, kept for the tick: the unfiltered watchers get the same messages (the
+ * same shared buffers, in the same order) in a tick, and their streams are flushed one after
+ * the other, so each after the first sends the same framed bytes (never written to, only read).
+ */
+let lastFramed: { readonly messages: readonly Buffer[]; readonly framed: FramedMessages } | undefined;
+
+function framedOnce(messages: readonly Buffer[]): FramedMessages {
+  const last = lastFramed;
+  if (last && last.messages.length === messages.length && last.messages.every((message, i) => message === messages[i])) return last.framed;
+  const framed = frameMessages(messages);
+  if (!lastFramed) process.nextTick(() => (lastFramed = undefined));
+  lastFramed = { messages, framed };
+  return framed;
+}
+
 interface InterceptingCall {
   sendMessage(message: unknown, callback: () => void): void;
   nextCall?: InterceptingCall;
@@ -119,6 +135,6 @@ export function directSender(call: grpc.ServerWritableStream<unknown, unknown>):
   return {
     direct: true,
     batchBytes,
-    send: (messages, done) => chain.sendMessage(frameMessages(messages), done),
+    send: (messages, done) => chain.sendMessage(framedOnce(messages), done),
   };
 }
