@@ -8,14 +8,13 @@
 //   npx tsx bench/watch-encoding.ts [--revisions 5000] [--rounds 5]
 
 import { parseArgs } from 'node:util';
-import { protoRoot } from '../proto/load.ts';
 import { ManualClock } from '../server/core/clock.ts';
 import { Registry } from '../server/core/registry.ts';
 import { validateSyncHost } from '../server/core/resources.ts';
 import { WatchHub, type WatchDelivery } from '../server/core/watch-hub.ts';
-import { entryResourceName, snapshotMessage, timestamp } from '../server/grpc/convert.ts';
 import { encodeDelivery } from '../server/grpc/watch-encoding.ts';
 import { MemoryStore } from '../server/store/memory-store.ts';
+import { referenceEncoding } from '../test/helpers/watch-reference.ts';
 
 const { values } = parseArgs({ options: { revisions: { type: 'string', default: '5000' }, rounds: { type: 'string', default: '5' } } });
 const revisions = Number(values.revisions);
@@ -60,26 +59,7 @@ for (let h = 0; h < hosts; h++) await registry.syncHost(sync(h, 0, 0), { actor: 
 deliveries.length = 0;
 for (let i = 0; i < revisions; i++) await registry.syncHost(sync(i % hosts, (i * 7) % 16, 1 + Math.floor(i / hosts)), { actor: 'bench', reason: '' });
 
-const WatchResponse = protoRoot().lookupType('devcompat.v1.WatchResponse');
-function loaderObjects(delivery: WatchDelivery): Buffer {
-  const { change } = delivery;
-  const message = {
-    revision: String(change.revision),
-    time: timestamp(change.time),
-    head_hash: change.headHash,
-    events: delivery.events.map((view) => ({
-      kind: `CHANGE_KIND_${view.kind}`,
-      resource: entryResourceName(view.entry),
-      before: snapshotMessage(view.entry.before, registry),
-      after: snapshotMessage(view.entry.after, registry),
-      actor: view.entry.actor,
-      reason: view.entry.reason,
-      left_filter: view.leftFilter,
-      entered_filter: view.enteredFilter,
-    })),
-  };
-  return Buffer.from(WatchResponse.encode(WatchResponse.fromObject(message)).finish());
-}
+const loaderObjects = (delivery: WatchDelivery) => referenceEncoding(delivery, registry);
 const feed = (delivery: WatchDelivery) => encodeDelivery(delivery, registry);
 
 function cpuPerRevisionUs(encode: (d: WatchDelivery) => Buffer): { us: number; bytes: number } {

@@ -7,36 +7,13 @@
 
 import test from 'ava';
 import { validateCreateClaim } from '../server/core/claims.ts';
-import type { Registry } from '../server/core/registry.ts';
 import { WatchHub, type WatchDelivery, type WatchFilter, type WatchSink } from '../server/core/watch-hub.ts';
-import { entryResourceName, snapshotMessage, timestamp } from '../server/grpc/convert.ts';
 import { encodeDelivery, wholeEncoding } from '../server/grpc/watch-encoding.ts';
 import { protoRoot } from '../proto/load.ts';
 import { GPU, openCore, ORIGIN, syncOf } from './helpers/core.ts';
+import { referenceEncoding } from './helpers/watch-reference.ts';
 
 const WatchResponse = () => protoRoot().lookupType('devcompat.v1.WatchResponse');
-
-/** The message built field by field and encoded by protobufjs in one piece. */
-function reference(delivery: WatchDelivery, registry: Registry): Buffer {
-  const type = WatchResponse();
-  const { change } = delivery;
-  const message = {
-    revision: String(change.revision),
-    time: timestamp(change.time),
-    head_hash: change.headHash,
-    events: delivery.events.map((view) => ({
-      kind: `CHANGE_KIND_${view.kind}`,
-      resource: entryResourceName(view.entry),
-      before: snapshotMessage(view.entry.before, registry),
-      after: snapshotMessage(view.entry.after, registry),
-      actor: view.entry.actor,
-      reason: view.entry.reason,
-      left_filter: view.leftFilter,
-      entered_filter: view.enteredFilter,
-    })),
-  };
-  return Buffer.from(type.encode(type.fromObject(message)).finish());
-}
 
 const decoded = (bytes: Buffer) => WatchResponse().toObject(WatchResponse().decode(bytes), { longs: String, enums: String, defaults: true, oneofs: true });
 
@@ -95,6 +72,6 @@ test('every kind of event decodes exactly as the message encoded whole, unfilter
   t.true(typed.deliveries.some((d) => d.events.some((view) => view.leftFilter)));
   for (const delivery of [...all.deliveries, ...typed.deliveries]) {
     const encoded = delivery.whole ? wholeEncoding(delivery, registry) : encodeDelivery(delivery, registry);
-    t.deepEqual(decoded(encoded), decoded(reference(delivery, registry)), `revision ${delivery.change.revision}`);
+    t.deepEqual(decoded(encoded), decoded(referenceEncoding(delivery, registry)), `revision ${delivery.change.revision}`);
   }
 });
