@@ -116,6 +116,8 @@ export interface WriteRun {
   readonly endEpochMs: number;
   readonly timedOut: boolean;
   readonly cpu?: CpuUse;
+  /** Closed loop only: the run's span on the monotonic clock (µs), the clock of a `--profile` cpuprofile's timestamps. */
+  readonly monotonicUs?: readonly [number, number];
 }
 
 /** What sends one encoded SyncHost: a SyncWriter, or one that spreads syncs over replicas. */
@@ -187,6 +189,7 @@ export async function closedLoopSyncs(
   let started = 0;
   let timedOut = false;
   const startEpochMs = wallNowMs();
+  const startUs = monotonicUs();
   const start = nowMs();
   const deadline = start + params.timeoutS * 1000;
   const worker = async () => {
@@ -216,8 +219,12 @@ export async function closedLoopSyncs(
     startEpochMs,
     endEpochMs: tally.lastAckEpochMs,
     timedOut,
+    monotonicUs: [startUs, monotonicUs()],
   };
 }
+
+/** The monotonic clock in µs (CLOCK_MONOTONIC, which V8's profiler also stamps its samples with). */
+const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 
 /**
  * Open loop: sync i is sent at start + i / rate, whatever the answers, for `seconds`; at most

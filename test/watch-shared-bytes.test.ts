@@ -1,14 +1,14 @@
 // The watch feed's shared encoding and fast write path, seen from a client reading the raw
 // bytes: watchers with the same filter receive byte-identical messages for each revision (one
 // encoding shared, server/grpc/watch-service.ts), a filtered watcher receives only its events,
-// each revision once and in order, while a commit batch's messages go out corked
-// (server/grpc/direct-send.ts, whose fast path this pins on the grpc-js in use).
+// each revision once and in order, while a commit batch's messages go out as one write per
+// stream (server/grpc/direct-send.ts, whose fast path this pins on the grpc-js in use).
 
 import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
 import type { SyncHostRequest } from '../client/client.ts';
 import { protoRoot } from '../proto/load.ts';
-import { directSender } from '../server/grpc/direct-send.ts';
+import { directSender, messageCount } from '../server/grpc/direct-send.ts';
 import { startTestServer } from './helpers/server.ts';
 import { StreamRecorder } from './helpers/watch.ts';
 
@@ -121,14 +121,14 @@ test('watchers with the same filter get byte-identical messages; filtered ones g
   for (const watcher of Object.values(watchers)) t.is(watcher.error, undefined);
 });
 
-test('a live stream on this grpc-js takes the fast path: messages bypass the Writable, in order, through the interceptors', async (t) => {
-  let seenByInterceptor = 0;
+test('a live stream on this grpc-js takes the fast path: a batch of messages is one pass through the interceptors, delivered whole and in order', async (t) => {
+  const seenByInterceptor: number[] = [];
   const server = new grpc.Server({
     interceptors: [
       (_descriptor, call) =>
         new grpc.ServerInterceptingCall(call, {
           sendMessage: (message, next) => {
-            seenByInterceptor++;
+            seenByInterceptor.push(messageCount(message));
             next(message);
           },
         }),
@@ -151,10 +151,12 @@ test('a live stream on this grpc-js takes the fast path: messages bypass the Wri
       Numbers: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
         const sender = directSender(call as grpc.ServerWritableStream<unknown, unknown>);
         direct = sender.direct;
+        // Three batches of 40, 40 and 20 messages, the empty message among them.
+        const numbers = Array.from({ length: 100 }, (_, i) => (i === 50 ? Buffer.alloc(0) : Buffer.from([i, i, i].slice(0, 1 + (i % 3)))));
         let done = 0;
-        for (let i = 0; i < 100; i++) {
-          sender.send(Buffer.from([i]), () => {
-            if (++done === 100) call.end();
+        for (const [from, to] of [[0, 40], [40, 80], [80, 100]]) {
+          sender.send(numbers.slice(from, to), () => {
+            if (++done === 3) call.end();
           });
         }
       },
@@ -173,8 +175,8 @@ test('a live stream on this grpc-js takes the fast path: messages bypass the Wri
   t.is(recorder.error, undefined);
   t.true(direct, 'the fast path was found in this grpc-js');
   t.deepEqual(
-    recorder.messages.map((bytes) => bytes[0]),
-    Array.from({ length: 100 }, (_, i) => i),
+    recorder.messages.map((bytes) => [...bytes]),
+    Array.from({ length: 100 }, (_, i) => (i === 50 ? [] : [i, i, i].slice(0, 1 + (i % 3)))),
   );
-  t.is(seenByInterceptor, 100);
+  t.deepEqual(seenByInterceptor, [40, 40, 20], 'one pass per batch, counted as its messages');
 });

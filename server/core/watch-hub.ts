@@ -224,7 +224,7 @@ export class WatchHub {
             headHash: group.at(-1)!.hash ?? '',
             entries: group,
           };
-          const ready = this.deliver(watcher, change);
+          const ready = this.deliver(watcher, { change, now: this.clock.now(), whole: undefined });
           watcher.nextRevision = change.revision + 1;
           if (!ready) await watcher.sink.drained();
           if (watcher.cancelled) return;
@@ -238,39 +238,47 @@ export class WatchHub {
     }
   }
 
+  /**
+   * Hands one revision to the watchers that want it: those without a host filter, and those of
+   * its host (a revision touches one host); the host watchers of other hosts cost nothing. The
+   * delivery of the whole revision is built once and shared by every watcher that takes it
+   * whole (its transport encodes it once: watch-service.ts).
+   */
   private publish(change: RevisionChange): void {
-    for (const watcher of this.unindexed) this.deliverLive(watcher, change);
+    const round: PublishRound = { change, now: this.clock.now(), whole: undefined };
+    for (const watcher of this.unindexed) this.deliverLive(watcher, round);
     const hostId = change.entries[0]?.hostId;
     if (hostId !== undefined) {
       const set = this.byHost.get(hostId);
-      if (set) for (const watcher of set) this.deliverLive(watcher, change);
+      if (set) for (const watcher of set) this.deliverLive(watcher, round);
     }
   }
 
-  private deliverLive(watcher: Watcher, change: RevisionChange): void {
-    if (change.revision < watcher.nextRevision) return;
-    watcher.nextRevision = change.revision + 1;
+  private deliverLive(watcher: Watcher, round: PublishRound): void {
+    if (round.change.revision < watcher.nextRevision) return;
+    watcher.nextRevision = round.change.revision + 1;
     // The sink cancels the watcher itself when its buffer passes the bound.
-    this.deliver(watcher, change);
+    this.deliver(watcher, round);
   }
 
   /** Filters one revision for a watcher and hands it over; returns the sink's readiness. */
-  private deliver(watcher: Watcher, change: RevisionChange): boolean {
+  private deliver(watcher: Watcher, round: PublishRound): boolean {
     const filter = watcher.request.filter;
-    const unfiltered = !filter.vendor && !filter.deviceApi && !filter.type;
-    let events: WatchEventView[];
-    if (unfiltered) {
-      events = change.entries.map((entry) => ({ entry, kind: entry.change, leftFilter: false, enteredFilter: false }));
+    let delivery: WatchDelivery;
+    if (round.change.entries.length === 0) return true;
+    if (!filter.vendor && !filter.deviceApi && !filter.type) {
+      delivery = round.whole ??= wholeDelivery(round.change);
     } else {
-      events = [];
-      for (const entry of change.entries) {
+      const events: WatchEventView[] = [];
+      for (const entry of round.change.entries) {
         const view = this.filterEntry(entry, filter);
         if (view) events.push(view);
       }
+      if (events.length === 0) return true;
+      delivery = { change: round.change, events, whole: false };
     }
-    if (events.length === 0) return true;
-    watcher.lastSentAt = this.clock.now();
-    return watcher.sink.deliver({ change, events, whole: unfiltered });
+    watcher.lastSentAt = round.now;
+    return watcher.sink.deliver(delivery);
   }
 
   private filterEntry(entry: HistoryRecord, filter: WatchFilter): WatchEventView | undefined {
@@ -300,6 +308,18 @@ export class WatchHub {
       watcher.sink.progress(this.registry.revision, this.registry.headHash);
     }
   }
+}
+
+/** One revision on its way to the watchers; the whole delivery is made on first use. */
+interface PublishRound {
+  readonly change: RevisionChange;
+  readonly now: number;
+  whole: WatchDelivery | undefined;
+}
+
+function wholeDelivery(change: RevisionChange): WatchDelivery {
+  const events = change.entries.map((entry) => ({ entry, kind: entry.change, leftFilter: false, enteredFilter: false }));
+  return { change, events, whole: true };
 }
 
 function groupByRevision(entries: readonly HistoryRecord[]): HistoryRecord[][] {

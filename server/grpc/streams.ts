@@ -25,8 +25,7 @@ import {
   type FiniteStreamLimits,
 } from './finite-admission.ts';
 import { cutOffCall } from './limits.ts';
-import { PreEncoded } from './verdict-encoding.ts';
-import { directSender, type DirectSender } from './direct-send.ts';
+import { directSender, PREFIX_BYTES, type DirectSender } from './direct-send.ts';
 
 type AnyServerStream = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
 
@@ -166,17 +165,22 @@ async function writeMessage(
 const READY_BYTES = 64 * 1024;
 
 /**
- * A server stream that may run for hours (Watch, WatchTargets): messages are written as they
- * come (through server/grpc/direct-send.ts), and the bytes not yet handed to HTTP/2 are counted. Past `limitBytes`
- * the consumer is too slow: the stream ends with RESOURCE_EXHAUSTED (WATCH_TOO_SLOW), so it
- * can neither hold writers back nor grow the server's memory without bound, and its client
- * resumes from its last revision.
+ * A server stream that may run for hours (Watch, WatchTargets): the messages written in one
+ * tick (a commit batch's revisions, a page of catch-up, a progress round) are gathered and go
+ * out at the end of the tick as one write (server/grpc/direct-send.ts), in order; the bytes not
+ * yet handed to HTTP/2, gathered ones included, are counted. Past `limitBytes` the consumer is
+ * too slow: the stream ends with RESOURCE_EXHAUSTED (WATCH_TOO_SLOW), so it can neither hold
+ * writers back nor grow the server's memory without bound, and its client resumes from its last
+ * revision.
  */
 class BoundedStream {
   private pendingBytes = 0;
   private ended = false;
   private readonly drainWaiters: (() => void)[] = [];
   private readonly sender: DirectSender;
+  /** The messages written in this tick, not yet sent. */
+  private gathered: Buffer[] = [];
+  private readonly flushAtTickEnd = () => this.flush();
 
   constructor(
     private readonly call: grpc.ServerWritableStream<unknown, unknown>,
@@ -185,12 +189,12 @@ class BoundedStream {
   ) {
     const release = () => {
       this.ended = true;
+      this.gathered = [];
       this.wake();
     };
     call.once('cancelled', release);
     call.once('close', release);
     call.once('error', release);
-    call.on('drain', () => this.wake());
     this.sender = directSender(call);
   }
 
@@ -198,25 +202,55 @@ class BoundedStream {
     return this.ended || this.call.cancelled || this.call.destroyed;
   }
 
-  /** Writes one message of `size` bytes; returns false when the consumer should be waited for. */
-  write(message: unknown, size: number): boolean {
+  /** Writes one encoded message; returns false when the consumer should be waited for. */
+  write(bytes: Buffer): boolean {
     if (this.closed) return false;
+    const size = bytes.length;
     if (this.pendingBytes + size > this.limitBytes && this.pendingBytes > 0) {
+      // What was gathered goes first: the client then holds every message before the status.
+      this.flush();
       this.ended = true;
       this.onOverflow();
       return false;
     }
     this.pendingBytes += size;
-    this.sender.send(message, () => {
+    if (this.gathered.length === 0) process.nextTick(this.flushAtTickEnd);
+    this.gathered.push(bytes);
+    return this.pendingBytes < Math.min(READY_BYTES, this.limitBytes / 4);
+  }
+
+  /** Sends what was gathered now (before a status that must follow it, or at the end of the tick). */
+  flush(): void {
+    const messages = this.gathered;
+    if (messages.length === 0) return;
+    this.gathered = [];
+    if (this.closed) return;
+    const limit = this.sender.batchBytes;
+    let from = 0;
+    let batchBytes = 0;
+    for (let i = 0; i < messages.length; i++) {
+      const framed = PREFIX_BYTES + messages[i].length;
+      if (i > from && batchBytes + framed > limit) {
+        this.send(messages.slice(from, i), batchBytes);
+        from = i;
+        batchBytes = 0;
+      }
+      batchBytes += framed;
+    }
+    this.send(from === 0 ? messages : messages.slice(from), batchBytes);
+  }
+
+  private send(messages: Buffer[], framedBytes: number): void {
+    const size = framedBytes - PREFIX_BYTES * messages.length;
+    this.sender.send(messages, () => {
       this.pendingBytes -= size;
       if (this.pendingBytes === 0) this.wake();
     });
-    return this.pendingBytes < Math.min(READY_BYTES, this.limitBytes / 4);
   }
 
   /** Resolves when everything written was handed to HTTP/2, or the stream ended. */
   drained(): Promise<void> {
-    if (this.closed || (this.pendingBytes === 0 && this.call.writableLength === 0)) return Promise.resolve();
+    if (this.closed || this.pendingBytes === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
@@ -346,7 +380,11 @@ export function liveStream<Request>(
       ended = true;
       for (const cleanup of cleanups.splice(0)) cleanup();
     };
-    const fail = (error: unknown) => endWithError(call, error, log);
+    // Messages gathered in this tick go before the status.
+    const fail = (error: unknown) => {
+      bounded.flush();
+      endWithError(call, error, log);
+    };
     const bounded = new BoundedStream(call, options.bufferBytes, () => {
       const method = call.getPath();
       streams.tooSlow.set(method, (streams.tooSlow.get(method) ?? 0) + 1);
@@ -358,7 +396,7 @@ export function liveStream<Request>(
     call.once('close', end);
     call.once('error', end);
     const stream: LiveStream = {
-      write: (bytes) => bounded.write(new PreEncoded(bytes), bytes.length),
+      write: (bytes) => bounded.write(bytes),
       drained: () => bounded.drained(),
       get closed() {
         return bounded.closed;

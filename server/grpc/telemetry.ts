@@ -20,6 +20,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ACTOR_METADATA_KEY } from '../../proto/wire.ts';
 import { receiveTimedOut } from './limits.ts';
+import { messageCount } from './direct-send.ts';
 
 export type CallType = 'unary' | 'client_stream' | 'server_stream' | 'bidi_stream';
 
@@ -170,7 +171,8 @@ export function telemetryInterceptor(options: CallTelemetryOptions): grpc.Server
           onCancel: finish,
         }),
       sendMessage: (message, next) => {
-        sent++;
+        // A live stream's batch (direct-send.ts) is the messages it holds.
+        sent += messageCount(message);
         if (method.type === 'unary') revision = revisionOf(message);
         next(message);
       },
