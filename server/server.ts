@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { pino, type Logger } from 'pino';
-import { loadServices, SERVICE_NAMES } from '../proto/load.ts';
+import { serviceDefinitions, SERVICE_NAMES } from '../proto/load.ts';
 import type { Clock } from './core/clock.ts';
 import { Registry, type RetentionPolicy } from './core/registry.ts';
 import type { Durability, ServedStore, StoreFactory } from './core/store.ts';
@@ -194,7 +194,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const opening = openStore();
   let services: ReturnType<typeof strictServices>;
   try {
-    services = strictServices(loadServices());
+    services = strictServices(serviceDefinitions());
   } catch (error) {
     void opening.then((store) => store.close(), () => undefined);
     throw error;
