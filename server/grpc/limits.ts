@@ -26,21 +26,8 @@ import {
   defaultMemoryBudgetBytes,
 } from './limit-defaults.ts';
 
-export {
-  DEFAULT_ADMISSION_WAIT_MS,
-  DEFAULT_EVICT_UNREAD_AFTER_MS,
-  DEFAULT_MAX_FINITE_STREAMS,
-  DEFAULT_MAX_FINITE_STREAMS_PER_CLIENT,
-  DEFAULT_SEND_TIMEOUT_MS,
-  DEFAULT_MAX_CONCURRENT_STREAMS,
-  DEFAULT_RECEIVE_TIMEOUT_MS,
-  DEFAULT_IDLE_TIMEOUT_MS,
-  DEFAULT_KEEPALIVE_TIME_MS,
-  DEFAULT_KEEPALIVE_TIMEOUT_MS,
-  DEFAULT_MAX_CONNECTION_AGE_MS,
-  DEFAULT_MAX_CONNECTION_AGE_GRACE_MS,
-  defaultMemoryBudgetBytes,
-};
+/** The defaults, where the serve command reads them without loading grpc-js (limit-defaults.ts). */
+export * from './limit-defaults.ts';
 
 /** Calls that are never shed: health checks, and lease keepalives (shedding them would expire healthy hosts). */
 const NEVER_SHED = [/^\/grpc\.health\.v1\.Health\//, /^\/devcompat\.v1\.RegistryService\/KeepAlive$/];
