@@ -27,8 +27,6 @@ import { guarded, type GuardedService } from './grpc/auth.ts';
 import { ReloadingServerCredentials, type TlsFiles } from './grpc/tls-credentials.ts';
 import type { AuthzPolicy } from './core/authz.ts';
 import { placementHandlers } from './grpc/placement-service.ts';
-import { afterFirstAnswer, warmFindTargets, type WarmUp } from './grpc/find-warm-up.ts';
-import type { FindTargetsRequest__Output } from '../proto/generated/devcompat/v1/FindTargetsRequest.ts';
 import type { Tracer } from '@opentelemetry/api';
 import { identityFromSubjectAltName } from './core/authz.ts';
 import { isLeaseExpiry } from './core/leases.ts';
@@ -109,8 +107,6 @@ export interface ServerOptions {
   readonly slowRequestMs?: number;
   /** Makes one span per call (server/tracing.ts builds it from OTEL_*); undefined: no tracing. */
   readonly tracer?: Tracer;
-  /** FindTargets searches the server answers itself once it serves, to warm their path (grpc/find-warm-up.ts; default 24, 0: none). */
-  readonly warmUpSearches?: number;
 }
 
 /** Checks the security options before anything is opened: a mistake here must not half-start. */
@@ -140,8 +136,6 @@ export interface RunningServer {
   readonly limitStats: Readonly<LimitStats>;
   /** `host:port` of the metrics listener, when there is one. */
   readonly metricsAddress?: string;
-  /** Settles when FindTargets' warm-up has ended (it starts once the first call is answered, grpc/find-warm-up.ts), with the searches it answered. */
-  readonly warmUp: Promise<{ readonly searches: number }>;
   close(): Promise<void>;
 }
 
@@ -263,12 +257,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }),
       refuseMalformedRequests(log),
       minRevisionInterceptor(() => registry, log),
-      afterFirstAnswer(() => warmUp?.begin()),
     ],
   });
-  // FindTargets' path warmed in the background once the first call is answered, a search per
-  // turn among the clients' (find-warm-up.ts); prepared once the services are defined, below.
-  let warmUp: WarmUp | undefined;
   const streams = new StreamTracker({
     maxFiniteStreams: limits.maxFiniteStreams,
     maxFiniteStreamsPerClient: limits.maxFiniteStreamsPerClient,
@@ -297,25 +287,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     secured('RegistryService', registryHandlers(registry, streams, log)),
   );
   const compatibility = services.CompatibilityService.service;
-  const findTargets = acceptingPreEncoded(compatibility.FindTargets);
   server.addService(
     {
       ...compatibility,
       CheckCompatibility: acceptingPreEncoded(compatibility.CheckCompatibility),
       CheckCompatibilityStream: acceptingPreEncoded(compatibility.CheckCompatibilityStream),
-      FindTargets: findTargets,
+      FindTargets: acceptingPreEncoded(compatibility.FindTargets),
       WatchTargets: acceptingPreEncoded(compatibility.WatchTargets),
     },
     secured('CompatibilityService', compatibilityHandlers(registry, streams, log, { watchBufferBytes })),
   );
-  warmUp = warmFindTargets({
-    registry,
-    streams,
-    request: (name) => findTargets.requestDeserialize(findTargets.requestSerialize({ source: { name } })) as FindTargetsRequest__Output,
-    serialize: findTargets.responseSerialize,
-    log,
-    searches: options.warmUpSearches,
-  });
   server.addService(services.HistoryService.service, secured('HistoryService', historyHandlers(registry, log)));
   const watch = services.WatchService.service;
   server.addService(
@@ -425,8 +406,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       hub.close();
       reclaim?.stop();
       streams.endAll();
-      warmUp?.stop();
-      await warmUp?.done;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           server.forceShutdown();
@@ -472,7 +451,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     finiteStreams: () => streams.finite.stats(),
     limitStats,
     metricsAddress: metricsListener?.address,
-    warmUp: warmUp.done,
     close,
   };
 }

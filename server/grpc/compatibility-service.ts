@@ -65,7 +65,27 @@ export function compatibilityHandlers(
       );
     }),
 
-    FindTargets: serverStream(streams, log, (request: FindTargetsRequest__Output) => findTargetsAnswer(registry, request)),
+    FindTargets: serverStream(streams, log, async (request: FindTargetsRequest__Output) => {
+      const asOf = asOfOf(request);
+      const view = await registry.read(asOf);
+      const source = await view.resolveSource(request.source, 'source');
+      const { hostLabels, excludeHosts } = hostFilters(request);
+      const result = await view.findTargets(source, {
+          excludeHosts,
+          hostLabels,
+          requireAvailable: request.require_available ?? false,
+          limit: limitOf(request.limit, 'limit'),
+          includeRejected: request.include_rejected ?? false,
+          rejectedLimit: limitOf(request.rejected_limit, 'rejected_limit'),
+          includeSourceHost: request.include_source_host ?? false,
+          includeUnreachable: request.include_unreachable_hosts ?? false,
+          includeDraining: request.include_draining_hosts ?? false,
+      });
+      // Claims are counted in the present only (a past view has no claim book).
+      const claimedOf = (device: FoundTarget['device']) =>
+        asOf === undefined ? registry.claimedOn(device.record.hostId, device.record.deviceId) : 0;
+      return findTargetsMessages(result, source.device?.name ?? '', claimedOf);
+    }),
 
     CheckCompatibilityStream: bidiStream(streams, log, (request: CheckCompatibilityStreamRequest__Output) => {
       const items = request.checks ?? [];
@@ -158,32 +178,6 @@ export function compatibilityHandlers(
       },
     ),
   };
-}
-
-/**
- * FindTargets' answer to a request, as its handler streams it (messages for the stream's
- * serializer); the server's warm-up (find-warm-up.ts) asks it too.
- */
-export async function findTargetsAnswer(registry: Registry, request: FindTargetsRequest__Output): Promise<Iterable<unknown>> {
-  const asOf = asOfOf(request);
-  const view = await registry.read(asOf);
-  const source = await view.resolveSource(request.source, 'source');
-  const { hostLabels, excludeHosts } = hostFilters(request);
-  const result = await view.findTargets(source, {
-    excludeHosts,
-    hostLabels,
-    requireAvailable: request.require_available ?? false,
-    limit: limitOf(request.limit, 'limit'),
-    includeRejected: request.include_rejected ?? false,
-    rejectedLimit: limitOf(request.rejected_limit, 'rejected_limit'),
-    includeSourceHost: request.include_source_host ?? false,
-    includeUnreachable: request.include_unreachable_hosts ?? false,
-    includeDraining: request.include_draining_hosts ?? false,
-  });
-  // Claims are counted in the present only (a past view has no claim book).
-  const claimedOf = (device: FoundTarget['device']) =>
-    asOf === undefined ? registry.claimedOn(device.record.hostId, device.record.deviceId) : 0;
-  return findTargetsMessages(result, source.device?.name ?? '', claimedOf);
 }
 
 /** FindTargets' answer as it is streamed: the compatible targets, the rejected ones, one summary. */

@@ -17,8 +17,6 @@ export interface TestServer {
   readonly dir: string;
   /** Closes the server (not the dir) and starts a new one on the same database file. */
   restart(): Promise<TestServer>;
-  /** The same, with some options changed. */
-  restartWith(changed: Partial<ServerOptions>): Promise<TestServer>;
 }
 
 export function tempDir(t: ExecutionContext): string {
@@ -55,10 +53,6 @@ export async function startTestServer(
     async restart() {
       await close();
       return startTestServer(t, { ...options, dbPath, dir });
-    },
-    async restartWith(changed) {
-      await close();
-      return startTestServer(t, { ...options, ...changed, dbPath, dir });
     },
   };
 }
