@@ -7,26 +7,30 @@
 // The CLI imports this module only when `serve` is asked for, so that other commands do not pay
 // for the server's modules. Run directly (`node --import tsx server/main.ts --db ...`, as tests
 // and benches do), it is the serve command alone.
+//
+// Start-up order (a restart's time, docs/benchmarks.md): this module imports only what parsing
+// and checking the flags needs (no grpc-js, no protobuf, no core), so that the storage worker
+// starts as early as possible; with SQLite and no TLS files to read, every option that could
+// refuse the start is checked first and the worker opens the database at once (migrations, the
+// tables read ahead, the chain and anchor checks) while this thread loads the server's modules.
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { applyConfigFile } from '../client/config-file.ts';
 import { pino } from 'pino';
-import { DEFAULT_ADDRESS, DEFAULT_DB_PATH, DEFAULT_MAX_MESSAGE_BYTES } from './server-defaults.ts';
+import { DEFAULT_ADDRESS, DEFAULT_DB_PATH, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_SLOW_REQUEST_MS, DEFAULT_STARTUP_CHAIN_CHECK } from './server-defaults.ts';
 import type { RunningServer } from './server.ts';
 import { startStorageWorkerEarly } from './store/worker-store.ts';
 import { applyHeapSettings } from './heap-settings.ts';
-import { DEFAULT_LEASE_TTL_MS } from './core/leases.ts';
+import { DEFAULT_LEASE_TTL_MS } from './core/lease-ttl.ts';
 import type { RetentionPolicy } from './core/registry.ts';
-import * as limits from './grpc/limits.ts';
+import * as limits from './grpc/limit-defaults.ts';
 import { startupFailureCause } from './startup-failure.ts';
-import { DEFAULT_STARTUP_CHAIN_CHECK } from './store/startup-check.ts';
-import { loadPolicy } from './grpc/auth.ts';
-import { DEFAULT_SLOW_REQUEST_MS } from './grpc/telemetry.ts';
 import { DEFAULT_MAX_LAG_MS, MIN_MAX_LAG_MS } from './grpc/serving-health.ts';
 import { tracingFromEnv } from './tracing.ts';
 import { chooseStore, redact, storeFactoryOf } from './store/store-choice.ts';
+import { checkListenSecurity } from './listen-security.ts';
 
 /** `30s`, `500ms`, `2m`, `7d`, or plain milliseconds. */
 function duration(value: string): number {
@@ -327,19 +331,38 @@ export async function serve(options: ServeOptions): Promise<void> {
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
-    // The storage worker starts now and loads its modules while this thread loads the server's
-    // (server.ts, imported here for that reason); it opens the database once startServer has
-    // checked its options.
     const heapGrowingPercent = applyHeapSettings();
     if (heapGrowingPercent !== undefined) log.debug({ heap_growing_percent: heapGrowingPercent }, 'heap settings');
-    if (store.kind === 'sqlite') startStorageWorkerEarly();
+    // The storage worker starts now and loads its modules while this thread loads the server's
+    // (server.ts, imported here for that reason). Without TLS files to read, the options that
+    // could refuse the start are all checked here (startServer checks them again, and logs the
+    // warnings), so the worker opens the database at once, with the options startServer gives
+    // it; with TLS, it opens it once startServer has loaded the certificates.
+    if (store.kind === 'sqlite') {
+      const tls = options.tlsCert !== undefined;
+      checkListenSecurity({ tls, clientCa: Boolean(options.clientCa), authz: Boolean(options.authz), insecure: options.insecure }, options.address);
+      startStorageWorkerEarly(
+        tls
+          ? undefined
+          : {
+              path: store.path,
+              durability: options.durability,
+              acceptRestore: options.acceptRestore,
+              reanchor: options.reanchor,
+              startupChainCheck: options.startupCheck,
+              loadAtStart: true,
+            },
+      );
+    }
+    // grpc-js and the protos come with it: loaded only where a policy is given (mutual TLS).
+    const authz = options.authz ? (await import('./grpc/auth.ts')).loadPolicy(options.authz) : undefined;
     const { startServer } = await import('./server.ts');
     tracing = await tracingFromEnv();
     if (tracing) log.info({ exporters: tracing.exporters }, 'tracing on (OTEL_* environment)');
     server = await startServer({
       ...(store.kind === 'postgres' && { store: storeFactoryOf(store, options.startupCheck) }),
       tls: options.tlsCert && options.tlsKey ? { certFile: options.tlsCert, keyFile: options.tlsKey, clientCaFile: options.clientCa } : undefined,
-      authz: options.authz ? loadPolicy(options.authz) : undefined,
+      authz,
       insecure: options.insecure,
       dbPath: store.kind === 'sqlite' ? store.path : redact(store.url),
       address: options.address,

@@ -7,3 +7,7 @@ export const DEFAULT_ADDRESS = '127.0.0.1:50051';
 export const DEFAULT_DB_PATH = './data/devcompat.db';
 /** Larger messages are refused by grpc-js before they are buffered. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** A unary call slower than this is logged at warn (grpc/telemetry.ts). */
+export const DEFAULT_SLOW_REQUEST_MS = 1000;
+/** Newest history entries whose chain is verified at start-up (store/startup-check.ts: a few tens of milliseconds). */
+export const DEFAULT_STARTUP_CHAIN_CHECK = 10_000;

@@ -5,7 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { pino, type Logger } from 'pino';
-import { loadServices, SERVICE_NAMES } from '../proto/load.ts';
+import { serviceDefinitions, SERVICE_NAMES } from '../proto/load.ts';
 import type { Clock } from './core/clock.ts';
 import { Registry, type RetentionPolicy } from './core/registry.ts';
 import type { Durability, ServedStore, StoreFactory } from './core/store.ts';
@@ -39,6 +39,7 @@ import { DEFAULT_MAX_LAG_MS, ServingHealth } from './grpc/serving-health.ts';
 import { SERVER_FLOW_CONTROL_WINDOW, widenFlowControlWindow } from './grpc/flow-control-window.ts';
 
 import { DEFAULT_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES } from './server-defaults.ts';
+import { checkListenSecurity } from './listen-security.ts';
 
 export { DEFAULT_ADDRESS, DEFAULT_DB_PATH, DEFAULT_MAX_MESSAGE_BYTES } from './server-defaults.ts';
 
@@ -108,29 +109,15 @@ export interface ServerOptions {
   readonly tracer?: Tracer;
 }
 
-/** True for addresses only this machine can reach. */
-function isLoopback(address: string): boolean {
-  const host = address.slice(0, address.lastIndexOf(':')).replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
 /** Checks the security options before anything is opened: a mistake here must not half-start. */
 function checkSecurity(options: ServerOptions, address: string, log: Logger): void {
-  if (options.authz && !options.tls?.clientCaFile) {
-    throw new Error('--authz needs mutual TLS: give --tls-cert, --tls-key and --client-ca');
-  }
-  if (options.tls?.clientCaFile && !options.authz) {
-    throw new Error('--client-ca needs an authorization policy (--authz FILE) mapping identities to roles');
-  }
-  if (!options.tls && !isLoopback(address)) {
-    if (!options.insecure) {
-      throw new Error(
-        `refusing to listen on ${address} without TLS: anyone who reaches it could rewrite the registry; ` +
-          'give --tls-cert and --tls-key (and --client-ca with --authz), or --insecure to accept the risk',
-      );
-    }
+  const warning = checkListenSecurity(
+    { tls: Boolean(options.tls), clientCa: Boolean(options.tls?.clientCaFile), authz: Boolean(options.authz), insecure: Boolean(options.insecure) },
+    address,
+  );
+  if (warning === 'insecure') {
     log.warn({ address }, 'listening without TLS on a non-loopback address (--insecure): any client can write anything');
-  } else if (options.tls && !options.tls.clientCaFile) {
+  } else if (warning === 'unauthenticated-tls') {
     log.warn('TLS without --client-ca: traffic is encrypted but callers are not authenticated, so roles do not apply');
   }
 }
@@ -207,7 +194,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const opening = openStore();
   let services: ReturnType<typeof strictServices>;
   try {
-    services = strictServices(loadServices());
+    services = strictServices(serviceDefinitions());
   } catch (error) {
     void opening.then((store) => store.close(), () => undefined);
     throw error;

@@ -15,7 +15,7 @@ import { hostState, type HostState, type LiveHost, type LiveState } from './live
 import type { HistoryRecord, HostRecord, RegistryStore, RevisionLog } from './store.ts';
 import { EMPTY_BATCH, type Plan, type WriteOrigin } from './write-planning.ts';
 
-export const DEFAULT_LEASE_TTL_MS = 30_000;
+export { DEFAULT_LEASE_TTL_MS } from './lease-ttl.ts';
 /** Lease expiry is detected within this much of the TTL. */
 export const LEASE_CHECK_INTERVAL_MS = 100;
 /** Renewed leases are written to disk this often (keepalives are not each durable). */

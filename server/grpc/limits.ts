@@ -7,8 +7,6 @@
 // (a stalled partial message would otherwise be held for as long as its connection lives). Handlers know nothing of this: limits are the transport's concern.
 
 import * as http2 from 'node:http2';
-import { readFileSync } from 'node:fs';
-import os from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { MessageFraming } from './message-framing.ts';
@@ -18,22 +16,18 @@ import {
   DEFAULT_MAX_FINITE_STREAMS,
   DEFAULT_MAX_FINITE_STREAMS_PER_CLIENT,
   DEFAULT_SEND_TIMEOUT_MS,
-} from './finite-admission.ts';
+  DEFAULT_MAX_CONCURRENT_STREAMS,
+  DEFAULT_RECEIVE_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_KEEPALIVE_TIME_MS,
+  DEFAULT_KEEPALIVE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTION_AGE_MS,
+  DEFAULT_MAX_CONNECTION_AGE_GRACE_MS,
+  defaultMemoryBudgetBytes,
+} from './limit-defaults.ts';
 
-export { DEFAULT_ADMISSION_WAIT_MS, DEFAULT_EVICT_UNREAD_AFTER_MS, DEFAULT_MAX_FINITE_STREAMS, DEFAULT_MAX_FINITE_STREAMS_PER_CLIENT, DEFAULT_SEND_TIMEOUT_MS };
-
-/** Streams one connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS): clients multiplex hundreds of watches on one connection. */
-export const DEFAULT_MAX_CONCURRENT_STREAMS = 1000;
-/** A request message must have arrived in full this long after its call started. */
-export const DEFAULT_RECEIVE_TIMEOUT_MS = 10_000;
-/** A connection with no call open for this long is closed (GOAWAY). */
-export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
-/** Server pings on a connection silent for this long; no answer within the timeout closes it. */
-export const DEFAULT_KEEPALIVE_TIME_MS = 2 * 60_000;
-export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 20_000;
-/** 0: connections live as long as their clients keep them (agents hold theirs for days). */
-export const DEFAULT_MAX_CONNECTION_AGE_MS = 0;
-export const DEFAULT_MAX_CONNECTION_AGE_GRACE_MS = 30_000;
+/** The defaults, where the serve command reads them without loading grpc-js (limit-defaults.ts). */
+export * from './limit-defaults.ts';
 
 /** Calls that are never shed: health checks, and lease keepalives (shedding them would expire healthy hosts). */
 const NEVER_SHED = [/^\/grpc\.health\.v1\.Health\//, /^\/devcompat\.v1\.RegistryService\/KeepAlive$/];
@@ -59,26 +53,6 @@ export interface Limits {
   readonly evictUnreadAfterMs: number;
   /** At the FindTargets limit, how long a search waits for room before it is refused; 0: at once. */
   readonly admissionWaitMs: number;
-}
-
-/** The memory this process may use: its cgroup's limit when it has one, else the machine's. */
-function availableMemoryBytes(): number {
-  try {
-    const max = readFileSync('/sys/fs/cgroup/memory.max', 'utf8').trim();
-    if (max !== 'max') return Math.min(Number(max), os.totalmem());
-  } catch {
-    // No cgroup v2 limit visible: the machine's memory.
-  }
-  return os.totalmem();
-}
-
-/**
- * Half of the memory available to the process, at most 2 GiB: a registry of 10,000 hosts
- * needs about 370 MB, so the default leaves room for ten times the benchmark's fleet while
- * keeping a misbehaving client from taking the machine.
- */
-export function defaultMemoryBudgetBytes(): number {
-  return Math.min(2 * 1024 ** 3, Math.floor(availableMemoryBytes() / 2));
 }
 
 export function defaultLimits(): Limits {

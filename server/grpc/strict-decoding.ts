@@ -163,11 +163,11 @@ function* entryParts(buf: Uint8Array, start: number, end: number): Generator<Ent
 
 type StrictServices = { readonly [K in keyof DevcompatServices]: { readonly service: grpc.ServiceDefinition } };
 
-/** The services with every request deserializer strict (see the header). */
-export function strictServices(services: DevcompatServices): StrictServices {
+/** The services (proto/load.ts: serviceDefinitions, or loadServices) with every request deserializer strict (see the header). */
+export function strictServices(services: StrictServices | DevcompatServices): StrictServices {
   const root = protoRoot();
   const result: Record<string, { service: grpc.ServiceDefinition }> = {};
-  for (const [serviceName, constructor] of Object.entries(services) as [string, grpc.ServiceClientConstructor][]) {
+  for (const [serviceName, constructor] of Object.entries(services) as [string, { service?: grpc.ServiceDefinition }][]) {
     // The loaded package holds the message types too: only services have a definition.
     if (!constructor?.service) continue;
     const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};

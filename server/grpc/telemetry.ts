@@ -62,7 +62,7 @@ export interface CallTelemetryOptions {
 }
 
 /** A unary call slower than this is logged at `warn` by default. */
-export const DEFAULT_SLOW_REQUEST_MS = 1000;
+export { DEFAULT_SLOW_REQUEST_MS } from '../server-defaults.ts';
 
 const SERVER_FAULTS = new Set([grpc.status.UNKNOWN, grpc.status.INTERNAL, grpc.status.DATA_LOSS, grpc.status.UNIMPLEMENTED]);
 const LOAD_SIGNALS = new Set([grpc.status.RESOURCE_EXHAUSTED, grpc.status.DEADLINE_EXCEEDED]);

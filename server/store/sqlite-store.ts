@@ -21,7 +21,6 @@ import type {
   CommitResult,
   CompactionResult,
   BackupResult,
-  DeviceRecord,
   HistoryQuery,
   HistoryRecord,
   HostRecord,
@@ -40,7 +39,8 @@ import { AnchorRegistry, decideRegistration, operatorName } from './anchor-regis
 import { checkRecentChain, DEFAULT_STARTUP_CHAIN_CHECK } from './startup-check.ts';
 import { hostFromRow, hostToRow as hostToSharedRow, type HostRowBase } from './rows.ts';
 import { vacuumInto } from './sqlite-backup.ts';
-import { DEVICES_BY_HOST, readDevicesByHost } from './sqlite-device-load.ts';
+import { DEVICES_BY_HOST_PAGE, readDevicePages, type DeviceRows } from './sqlite-device-load.ts';
+import { loadedState, type StoredHead, type StoredState, type StoredTables } from './stored-state.ts';
 
 /** `full`: synchronous=FULL, as etcd promises; `relaxed`: synchronous=NORMAL. */
 export type { Durability } from '../core/store.ts';
@@ -68,6 +68,12 @@ export interface StartupReport {
   readonly checkedEntries: number;
 }
 
+/** What the storage worker may read between the migrations and the start-up checks (the constructor's `migrated`). */
+export interface StartupReads {
+  tables(): StoredTables;
+  devicePages(page: (rows: DeviceRows) => void): void;
+}
+
 interface HostRow extends HostRowBase {
   reachable: number;
   draining: number;
@@ -91,11 +97,13 @@ export class SqliteStore {
 
   /**
    * Opens the database, applies migrations, then runs the start-up checks (chain, anchor).
-   * `migrated` is called in between: from then on the devices and hosts tables stay as they are
-   * until the first commit (the checks write only history links, revisions and the anchor's
-   * row), so another thread may read them while the checks run (worker-store.ts).
+   * `migrated` is called in between, with a way to read the tables: from then on the
+   * descriptors, hosts, devices and claims stay as they are until the first commit (the checks
+   * write only history links, revisions and the anchor's row), so the storage worker sends them
+   * ahead and the main thread decodes them while the checks run (worker-store.ts). Nothing read
+   * ahead is served unless the checks pass.
    */
-  constructor(options: SqliteStoreOptions, hooks: { migrated?: () => void } = {}) {
+  constructor(options: SqliteStoreOptions, hooks: { migrated?: (reads: StartupReads) => void } = {}) {
     const onDisk = options.path !== ':memory:';
     if (onDisk) mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
     // One server per file: the lock comes first, so a second server touches nothing.
@@ -111,7 +119,7 @@ export class SqliteStore {
     this.history = new SqliteHistory(this.db);
     this.commitTransaction = this.db.transaction((batch: EncodedBatch, history: readonly PackedRevision[]) => this.applyBatch(batch, history));
     try {
-      hooks.migrated?.();
+      hooks.migrated?.(this);
       this.history.chainUnchained(this.checkpoint().hash);
       this.head = this.currentHead();
       const checkedEntries = checkRecentChain(
@@ -231,25 +239,38 @@ export class SqliteStore {
     return (this.statements.lastCheckpoint.get() as Checkpoint | undefined) ?? { revision: 0, hash: GENESIS_HASH };
   }
 
-  /**
-   * The registry's state. `withoutDevices`: the devices are left out (an empty list), for a
-   * caller in another thread that reads them itself with loadDevices (worker-store.ts): the
-   * structured clone of 160,000 device records to the main thread cost as much as reading them.
-   */
-  load(options: { withoutDevices?: boolean } = {}): LoadedState {
-    const { revision, revisionTime } = this.statements.revision.get() as { revision: number; revisionTime: number };
+  /** The registry's state (its devices decoded in this thread). */
+  load(): LoadedState {
+    return loadedState(this.stored());
+  }
+
+  /** The registry's state with its devices encoded, for a load in another thread (worker-store.ts). */
+  stored(): StoredState {
+    const devices: DeviceRows[number][] = [];
+    this.devicePages((rows) => devices.push(...rows));
+    return { tables: this.tables(), devices, head: this.headState() };
+  }
+
+  /** The tables of a load but the devices: descriptors, hosts, lease expiries, claims. */
+  tables(): StoredTables {
     const leaseRows = this.statements.leaseExpiries.all() as { host_id: string; lease_expire_ms: number }[];
     return {
-      revision,
-      revisionTime,
       descriptors: this.statements.allDescriptors.all() as { id: number; key: string }[],
       hosts: (this.statements.allHosts.all() as HostRow[]).map(hostFromRow),
-      devices: options.withoutDevices ? [] : readDevicesByHost(this.statements.allDevices),
       leaseExpiries: new Map(leaseRows.map((row) => [row.host_id, row.lease_expire_ms])),
-      headHash: this.head,
-      checkpoint: this.checkpoint(),
       claims: this.claims.load(),
     };
+  }
+
+  /** Every device, encoded (sqlite-device-load.ts), a page of hosts at a time, in host order. */
+  devicePages(page: (rows: DeviceRows) => void): void {
+    readDevicePages(this.statements.devicePage, page);
+  }
+
+  /** The latest revision, its time, the chain's head and the latest checkpoint. */
+  headState(): StoredHead {
+    const { revision, revisionTime } = this.statements.revision.get() as { revision: number; revisionTime: number };
+    return { revision, revisionTime, headHash: this.head, checkpoint: this.checkpoint() };
   }
 
   commit(batch: CommitBatch): CommitResult {
@@ -451,20 +472,6 @@ function hostToRow(host: HostRecord): HostRow {
   return { ...row, reachable: row.reachable ? 1 : 0, draining: row.draining ? 1 : 0 };
 }
 
-/**
- * Every device of the database at `file`, read through a read-only connection of the calling
- * thread, as load() gives them. For the main thread at start-up, while the storage worker (the
- * only writer) has loaded the rest and writes nothing yet.
- */
-export function loadDevices(file: string): DeviceRecord[] {
-  const db = openDatabase(file, { readonly: true, fileMustExist: true });
-  try {
-    return readDevicesByHost(db.prepare(DEVICES_BY_HOST));
-  } finally {
-    db.close();
-  }
-}
-
 /** Every statement the store runs, prepared once. */
 function prepareStatements(db: Database.Database) {
   return {
@@ -474,7 +481,7 @@ function prepareStatements(db: Database.Database) {
     headRevision: db.prepare('SELECT MAX(revision) AS revision FROM revisions'),
     allDescriptors: db.prepare('SELECT descriptor_id AS id, descriptor_key AS key FROM descriptors ORDER BY descriptor_id'),
     allHosts: db.prepare('SELECT * FROM hosts ORDER BY host_id'),
-    allDevices: db.prepare(DEVICES_BY_HOST),
+    devicePage: db.prepare(DEVICES_BY_HOST_PAGE),
     insertRevision: db.prepare('INSERT INTO revisions (revision, time_ms, actor, reason) VALUES (?, ?, ?, ?)'),
     revisionRow: db.prepare('SELECT time_ms, actor, reason FROM revisions WHERE revision = ?'),
     anyRevision: db.prepare('SELECT 1 FROM revisions LIMIT 1'),

@@ -1,12 +1,13 @@
 // The storage worker: owns the SQLite connection and answers WorkerStore's calls one at a
-// time, in order (see worker-store.ts). A worker started ahead (startStorageWorkerEarly) has
-// no options yet: it waits for them in its first message, and opens nothing before.
+// time, in order (see worker-store.ts). A worker started ahead (startStorageWorkerEarly) without
+// options waits for them in its first message, and opens nothing before; one started ahead
+// with its options opens the database at once.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { DomainError } from '../core/errors.ts';
 import { StaleBatchError } from '../core/store.ts';
 import { SqliteStore } from './sqlite-store.ts';
-import type { DeferredStart, OpenRequest, SerializedError, StoreRequest, StoreResponse, WorkerMigrated, WorkerMemory, WorkerOptions, WorkerReady } from './worker-store.ts';
+import type { DeferredStart, OpenRequest, SerializedError, StoreRequest, StoreResponse, WorkerDevicePage, WorkerMigrated, WorkerMemory, WorkerOptions, WorkerReady } from './worker-store.ts';
 
 const port = parentPort!;
 
@@ -23,11 +24,17 @@ const options =
 
 let store: SqliteStore;
 try {
-  store = new SqliteStore(options, { migrated: () => port.postMessage({ migrated: true } satisfies WorkerMigrated) });
-  // With loadAtStart, the state (but the devices, which the main thread reads itself) goes with
-  // the ready message: the main thread, reading the devices meanwhile, need not ask and wait.
-  const loaded = options.loadAtStart ? store.load({ withoutDevices: true }) : undefined;
-  port.postMessage({ ready: store.migrations, startup: store.startup, loaded } satisfies WorkerReady);
+  // With loadAtStart, the devices (a page at a time) and the tables go to the main thread as
+  // soon as the migrations are applied (it decodes the devices while the checks run here), and
+  // the head with the checks' verdict.
+  store = new SqliteStore(options, {
+    migrated: (reads) => {
+      if (options.loadAtStart) reads.devicePages((devices) => port.postMessage({ devices } satisfies WorkerDevicePage));
+      port.postMessage({ migrated: true, tables: options.loadAtStart ? reads.tables() : undefined } satisfies WorkerMigrated);
+    },
+  });
+  const head = options.loadAtStart ? store.headState() : undefined;
+  port.postMessage({ ready: store.migrations, startup: store.startup, head } satisfies WorkerReady);
 } catch (error) {
   // Reported, not thrown: a thrown error reaches the parent as an 'error' event that may
   // overtake this message and lose the cause. The parent terminates this worker.
@@ -48,7 +55,8 @@ function handle(request: StoreRequest): unknown {
   const { method, argument } = request;
   switch (method) {
     case 'load':
-      return store.load(argument as Parameters<SqliteStore['load']>[0]);
+      // The devices encoded: the main thread decodes them (worker-store.ts load).
+      return store.stored();
     case 'commit':
       return store.commitEncoded(argument as Parameters<SqliteStore['commitEncoded']>[0]);
     case 'listHistory':

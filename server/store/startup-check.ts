@@ -13,7 +13,7 @@ export interface NewestEntries {
   newest(limit: number): { columns: ChainedColumns; prev: string | undefined; hash: string | undefined }[];
 }
 
-export const DEFAULT_STARTUP_CHAIN_CHECK = 10_000;
+export { DEFAULT_STARTUP_CHAIN_CHECK } from '../server-defaults.ts';
 
 export class CorruptHistoryError extends Error {
   constructor(message: string) {

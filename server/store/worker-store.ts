@@ -26,7 +26,9 @@ import type {
 import { StaleBatchError } from '../core/store.ts';
 import type { MigrationReport } from './migrate.ts';
 import { encodeCommitBatch, type EncodedBatch } from './commit-encoding.ts';
-import { loadDevices, type SqliteStoreOptions, type StartupReport } from './sqlite-store.ts';
+import type { SqliteStoreOptions, StartupReport } from './sqlite-store.ts';
+import { joinedState, loadedState, type StoredHead, type StoredState, type StoredTables } from './stored-state.ts';
+import { DeviceDecoder, type DeviceRows } from './sqlite-device-load.ts';
 
 // Compiled (dist/, .js) the worker is plain JavaScript and starts directly. From the sources
 // (.ts, under tsx) a worker thread does not inherit the TypeScript loader on every Node
@@ -76,14 +78,26 @@ export type StoreResponse =
   | { readonly id: number; readonly result: unknown }
   | { readonly id: number; readonly error: SerializedError };
 
-/** Sent before WorkerReady, once migrations are applied and while the start-up checks run. */
+/** With loadAtStart, the devices read once the migrations are applied, a page of hosts at a time, before WorkerMigrated. */
+export interface WorkerDevicePage {
+  readonly devices: DeviceRows;
+}
+
+/**
+ * Sent before WorkerReady, once migrations are applied and before the start-up checks run;
+ * with loadAtStart, the tables read then (they stay as they are until the first commit).
+ */
 export interface WorkerMigrated {
   readonly migrated: true;
+  readonly tables?: StoredTables;
 }
 
 /** What the worker is started with: the store's options, and whether to load at once (read-ahead). */
 export interface WorkerOptions extends SqliteStoreOptions {
-  /** Load everything but the devices right after the start-up checks, and send it with WorkerReady. */
+  /**
+   * Read the tables as soon as the migrations are applied (sent with WorkerMigrated) and the
+   * head once the start-up checks passed (sent with WorkerReady): the first load() needs no call.
+   */
   readonly loadAtStart?: boolean;
 }
 
@@ -98,7 +112,7 @@ export interface OpenRequest {
 }
 
 export type WorkerReady =
-  | { readonly ready: MigrationReport; readonly startup: StartupReport; readonly loaded?: LoadedState }
+  | { readonly ready: MigrationReport; readonly startup: StartupReport; readonly head?: StoredHead }
   | { readonly failed: SerializedError };
 
 interface Pending {
@@ -138,8 +152,7 @@ export class WorkerStore implements ServedStore {
     readonly migrations: MigrationReport,
     /** What start-up found: the head anchor's verdict, a restore recorded, the entries checked. */
     readonly startup: StartupReport,
-    private readonly path: string,
-    /** The state read ahead while the worker ran its start-up checks (its devices read by this thread), for the first load(). */
+    /** The state the worker read while it opened the database (its tables before, its head after the checks), for the first load(). */
     private readAhead: LoadedState | undefined,
   ) {
     worker.on('message', (response: StoreResponse) => {
@@ -166,58 +179,41 @@ export class WorkerStore implements ServedStore {
   }
 
   /**
-   * Starts the worker, opens the database and applies migrations. With `readAhead` (a server
-   * about to load the registry), this thread reads the devices as soon as the worker reports
-   * the migrations applied, while the worker runs its start-up checks (the history chain, the
-   * head anchor): a restart's two longest steps run side by side, on two cores. They are the
-   * first load()'s, if no other call comes before it; so is the rest of the state, which the
-   * worker loads right after its checks and sends with its ready message.
+   * Starts the worker (or adopts the one startStorageWorkerEarly started), opens the database,
+   * applies migrations and runs the start-up checks. With `readAhead` (a server about to load
+   * the registry), the worker reads the tables as soon as the migrations are applied and sends
+   * them while it runs its checks (the history chain, the head anchor), then the head with its
+   * verdict: the first load() needs no call, and nothing it read is used unless the checks pass.
    */
   static async open(options: SqliteStoreOptions, { readAhead = false } = {}): Promise<WorkerStore> {
-    const ahead = readAhead && onDisk(options.path);
-    const workerOptions: WorkerOptions = { ...options, loadAtStart: ahead };
-    let worker: Worker;
-    if (earlyWorker) {
-      worker = earlyWorker;
-      earlyWorker = undefined;
-      worker.ref();
-      worker.postMessage({ open: workerOptions } satisfies OpenRequest);
-    } else {
-      worker = new Worker(WORKER_ENTRY, { workerData: workerOptions });
+    const workerOptions: WorkerOptions = { ...options, loadAtStart: readAhead };
+    const starting = (await adoptEarlyWorker(workerOptions)) ?? new StartingWorker(new Worker(WORKER_ENTRY, { workerData: workerOptions }));
+    const { worker } = starting;
+    let tables: StoredTables | undefined;
+    const decoder = new DeviceDecoder();
+    let ready: WorkerReady;
+    for (;;) {
+      // A failure before the worker could answer rejects here, with its cause.
+      const message = (await starting.next()) as WorkerDevicePage | WorkerMigrated | WorkerReady;
+      if ('devices' in message) {
+        decoder.decode(message.devices);
+        continue;
+      }
+      if ('migrated' in message) {
+        tables = message.tables;
+        continue;
+      }
+      ready = message;
+      break;
     }
-    let devices: LoadedState['devices'] | undefined;
-    const ready = await new Promise<WorkerReady>((resolve, reject) => {
-      const onMessage = (message: WorkerMigrated | WorkerReady) => {
-        if ('migrated' in message) {
-          // An error here (the file unreadable to this thread) is left to the first load(), which
-          // reads them again and reports it; the worker's own verdict comes next.
-          if (ahead) {
-            try {
-              devices = loadDevices(options.path);
-            } catch {
-              devices = undefined;
-            }
-          }
-          return;
-        }
-        worker.off('message', onMessage);
-        resolve(message);
-      };
-      worker.on('message', onMessage);
-      // A failure before the worker could answer: its cause, whatever was thrown, and an exit
-      // without a word, both become an Error whose message says what happened.
-      worker.once('error', (error: unknown) => reject(asError(error, 'the storage worker failed while opening the database')));
-      worker.once('exit', (code) => reject(new Error(`the storage worker exited (code ${code}) before the database was open`)));
-    });
     if ('failed' in ready) {
-      // The worker throws after reporting: the listeners above (on a settled promise) absorb it.
+      // Still listening: whatever the worker does as it ends is absorbed.
       await worker.terminate();
       throw revive(ready.failed);
     }
-    worker.removeAllListeners('error');
-    worker.removeAllListeners('exit');
-    const loaded = ready.loaded && devices ? { ...ready.loaded, devices } : undefined;
-    return new WorkerStore(worker, ready.ready, ready.startup, options.path, loaded);
+    starting.detach();
+    const loaded = tables && ready.head ? joinedState(tables, decoder.devices, ready.head) : undefined;
+    return new WorkerStore(worker, ready.ready, ready.startup, loaded);
   }
 
   private call<T>(method: StoreMethod, argument?: unknown): Promise<T> {
@@ -232,12 +228,11 @@ export class WorkerStore implements ServedStore {
   }
 
   /**
-   * The worker loads everything but the devices; this thread reads those from the file itself
-   * (a structured clone of 160,000 records cost as much CPU as reading them), or takes those it
-   * read ahead while the worker opened the database, when this is the first call. Nothing is
-   * written in between: the worker is the only writer and has nothing to write before the
-   * registry, which calls load() once at open, starts. An in-memory database is the worker's
-   * alone: it loads everything there.
+   * The registry's state: the worker reads it and sends the devices encoded (two strings per
+   * host), and this thread decodes them (sqlite-device-load.ts); or the state the worker read
+   * while it opened the database, when this is the first call. Nothing is written in between:
+   * the worker is the only writer and has nothing to write before the registry, which calls
+   * load() once at open, starts.
    */
   async load(): Promise<LoadedState> {
     if (this.readAhead && !this.failure) {
@@ -245,9 +240,7 @@ export class WorkerStore implements ServedStore {
       this.readAhead = undefined;
       return loaded;
     }
-    if (!onDisk(this.path)) return this.call('load');
-    const loaded = await this.call<LoadedState>('load', { withoutDevices: true });
-    return { ...loaded, devices: loadDevices(this.path) };
+    return loadedState(await this.call<StoredState>('load'));
   }
 
   /**
@@ -317,36 +310,109 @@ export class WorkerStore implements ServedStore {
   }
 }
 
-/** A storage worker started before the server's modules load, waiting for what to open. */
-let earlyWorker: Worker | undefined;
+/**
+ * A worker between its start and its ready message: its messages, and its failure (an error
+ * or an exit before it answered), are kept until open() reads them, as a worker started ahead
+ * may send them before anyone listens.
+ */
+class StartingWorker {
+  private readonly queue: unknown[] = [];
+  private waiting: { resolve(message: unknown): void; reject(error: Error): void } | undefined;
+  /** Set once the worker failed before it answered. */
+  failure: Error | undefined;
+  private readonly onMessage = (message: unknown) => {
+    if (this.waiting) {
+      this.waiting.resolve(message);
+      this.waiting = undefined;
+    } else {
+      this.queue.push(message);
+    }
+  };
+  private readonly onError = (error: unknown) => this.fail(asError(error, 'the storage worker failed while opening the database'));
+  private readonly onExit = (code: number) => this.fail(new Error(`the storage worker exited (code ${code}) before the database was open`));
+
+  constructor(readonly worker: Worker) {
+    worker.on('message', this.onMessage);
+    worker.on('error', this.onError);
+    worker.on('exit', this.onExit);
+  }
+
+  /** The worker's next message, in order; rejects once it failed (and every message before it was read). */
+  next(): Promise<unknown> {
+    if (this.queue.length > 0) return Promise.resolve(this.queue.shift());
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+    });
+  }
+
+  /** Stops listening: the WorkerStore (or nobody, after a failure) takes the worker over. */
+  detach(): void {
+    this.worker.off('message', this.onMessage);
+    this.worker.off('error', this.onError);
+    this.worker.off('exit', this.onExit);
+  }
+
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.waiting?.reject(error);
+    this.waiting = undefined;
+  }
+}
+
+/** A storage worker started before the server's modules load, with what it was told to open, if anything yet. */
+let earlyWorker: { readonly starting: StartingWorker; readonly options: WorkerOptions | undefined } | undefined;
 
 /**
- * Starts the storage worker now, with nothing to open yet: a thread and its modules take
- * 0.1–0.3 s to start, which `devcompat serve` spends loading the server's own modules meanwhile.
- * The next WorkerStore.open of this thread adopts it and sends it its options; until then it
- * touches no file (the server's checks of its options come first) and does not keep the
- * process alive.
+ * Starts the storage worker now: a thread and its modules take 0.1–0.3 s to start, which
+ * `devcompat serve` spends loading the server's own modules meanwhile. With `options` it opens
+ * the database at once (migrations, the tables read ahead, the start-up checks), for a caller
+ * that has checked every option that could refuse the start (server/main.ts); without, it
+ * touches no file until the next WorkerStore.open sends it what to open. The next
+ * WorkerStore.open of this thread adopts it when its options are these (otherwise it is
+ * stopped and a fresh one started); until then it does not keep the process alive.
  */
-export function startStorageWorkerEarly(): void {
+export function startStorageWorkerEarly(options?: WorkerOptions): void {
   if (earlyWorker) return;
-  const worker = new Worker(WORKER_ENTRY, { workerData: { deferred: true } satisfies DeferredStart });
+  const workerData: WorkerOptions | DeferredStart = options ?? { deferred: true };
+  const worker = new Worker(WORKER_ENTRY, { workerData });
   worker.unref();
-  // One that fails or ends before it is adopted is forgotten: open starts a fresh one, which
-  // reports the cause.
-  const forget = () => {
-    if (earlyWorker === worker) earlyWorker = undefined;
-  };
-  worker.once('error', forget);
-  worker.once('exit', forget);
-  earlyWorker = worker;
+  earlyWorker = { starting: new StartingWorker(worker), options };
+}
+
+/** The worker started ahead, if it can serve `options`: told nothing yet (then told now), or told these. */
+async function adoptEarlyWorker(options: WorkerOptions): Promise<StartingWorker | undefined> {
+  const early = earlyWorker;
+  if (!early) return undefined;
+  earlyWorker = undefined;
+  const { starting } = early;
+  const fits = early.options === undefined || sameOptions(early.options, options);
+  // One that failed before it was adopted, or was told to open something else, is stopped: a
+  // fresh one reports the cause (or opens what is asked).
+  if (!fits || starting.failure) {
+    starting.detach();
+    await starting.worker.terminate();
+    return undefined;
+  }
+  starting.worker.ref();
+  if (early.options === undefined) starting.worker.postMessage({ open: options } satisfies OpenRequest);
+  return starting;
+}
+
+/** Whether two workers' options open the same database the same way. */
+function sameOptions(a: WorkerOptions, b: WorkerOptions): boolean {
+  return (
+    a.path === b.path &&
+    a.durability === b.durability &&
+    (a.acceptRestore ?? false) === (b.acceptRestore ?? false) &&
+    a.reanchor === b.reanchor &&
+    a.startupChainCheck === b.startupChainCheck &&
+    (a.loadAtStart ?? false) === (b.loadAtStart ?? false)
+  );
 }
 
 /** The server's default store: SQLite at `options.path`, run in a worker thread. */
 export function sqliteStore(options: SqliteStoreOptions): StoreFactory {
   return () => WorkerStore.open(options, { readAhead: true });
-}
-
-/** Whether `path` names a file this thread can open too (not an in-memory or URI database). */
-function onDisk(path: string): boolean {
-  return path !== '' && path !== ':memory:' && !path.startsWith('file:');
 }

@@ -1,0 +1,45 @@
+// A load of the SQLite store as it crosses from the storage worker to the main thread, in three
+// parts: the tables (descriptors, hosts, lease expiries, claims) and the devices, still encoded
+// as their JSON texts, which the worker reads as soon as the migrations are applied and sends
+// ahead, and the head (revision, chain head, checkpoint), which the start-up checks may still
+// move and which comes with the worker's verdict. `loadedState` joins them in the thread that
+// keeps the registry, decoding the devices there (sqlite-device-load.ts). A module of its own
+// so that the main thread imports no SQLite to do it.
+
+import type { Checkpoint, DeviceRecord, LoadedState } from '../core/store.ts';
+import { DeviceDecoder, type DeviceRows } from './sqlite-device-load.ts';
+
+/** The registry's tables as read for a load, but the devices (sent apart, encoded: sqlite-device-load.ts). */
+export interface StoredTables {
+  readonly descriptors: LoadedState['descriptors'];
+  readonly hosts: LoadedState['hosts'];
+  readonly leaseExpiries: LoadedState['leaseExpiries'];
+  readonly claims: NonNullable<LoadedState['claims']>;
+}
+
+/** The rest of a load: what the start-up checks may still move (a restore or a re-anchoring adds a revision). */
+export interface StoredHead {
+  readonly revision: number;
+  readonly revisionTime: number;
+  readonly headHash: string;
+  readonly checkpoint: Checkpoint;
+}
+
+/** A load as the storage worker sends it in one answer, the devices encoded; `loadedState` makes it a LoadedState. */
+export interface StoredState {
+  readonly tables: StoredTables;
+  readonly devices: DeviceRows;
+  readonly head: StoredHead;
+}
+
+/** The registry's state from its parts, the devices decoded here (in the calling thread). */
+export function loadedState({ tables, devices, head }: StoredState): LoadedState {
+  const decoder = new DeviceDecoder();
+  decoder.decode(devices);
+  return joinedState(tables, decoder.devices, head);
+}
+
+/** The registry's state from its parts, the devices already decoded. */
+export function joinedState(tables: StoredTables, devices: DeviceRecord[], head: StoredHead): LoadedState {
+  return { ...tables, ...head, devices };
+}
