@@ -15,9 +15,10 @@
 // the call starts); a request stream is read only as its client reads the answers (streams.ts
 // stops reading one whose answers wait, at the source). So the unread request bytes one
 // connection can make the server hold are its open request streams times this window, and
-// request-stream-cap.ts bounds those streams (--max-request-streams-per-connection, 100): 50 MB
-// per connection at most, against 512 MB with every one of --max-concurrent-streams (1,000)
-// holding a window, and 64 MB with HTTP/2's 64 KB default window and no cap. The window stays
+// request-stream-cap.ts bounds those streams (--max-request-streams-per-connection, 32): 16 MB
+// per connection at most (about 64 MB of memory at worst, measured), against 512 MB with every
+// one of --max-concurrent-streams (1,000) holding a window, and 64 MB with HTTP/2's 64 KB
+// default window and no cap. The window stays
 // wide for every stream: a narrower per-stream window would bring back the turn-taking above,
 // and narrowing it later by a SETTINGS frame would bind only a client that acknowledges it.
 //

@@ -12,8 +12,12 @@
 // on how many of them one connection may have open: a call past `maxPerConnection` is refused
 // at once with RESOURCE_EXHAUSTED (OVERLOADED) naming the limit and its flag, before its handler
 // runs, and its stream is reset; the connection's other calls go on. One connection then holds
-// at most maxPerConnection x window of unread request bytes (100 x 512 KB = 50 MB by default),
-// and a new connection's calls are shed past --memory-budget like any other.
+// at most maxPerConnection x window of unread request bytes (32 x 512 KB = 16 MB by default).
+// In memory a held stream costs more than its window when its requests are tiny: grpc-js decodes
+// every message of a frame it reads (16 KB: 3,276 empty requests) before the stream is held.
+// Measured at that worst (bench/held-streams.ts), 32 held streams on one connection grew the
+// server's heap and buffers by about 62 MB (RSS +75-79 MB), 100 by 128-177 MB; hence 32. New connections' calls are shed past
+// --memory-budget like any other.
 //
 // Unread bytes must also cost what they weigh: an admitted stream's small chunks are copied out
 // of the socket reads they came in (copySmallChunks), which they would otherwise keep alive.
