@@ -77,6 +77,22 @@ test('a unary request whose message came but whose end did not is cut off at the
   t.is(server.limitStats.receiveTimeouts, 1);
 });
 
+test('a read held for its min_revision longer than the receive timeout is not cut off: its request arrived in full', async (t) => {
+  const { server, client } = await startTestServer(t, { limits: { receiveTimeoutMs: 300 } });
+  const { revision } = await client.syncHost({ name: 'hosts/a', devices: [] });
+  // Held until the next write (up to the min_revision wait of 5 s).
+  const read = client.getHost('hosts/a', { minRevision: Number(revision) + 1 });
+  // A call started after it that never sends its request: once it is cut off, the held read's
+  // own receive timeout (armed first, as long) has passed too.
+  const raw = rawSession(server.address);
+  t.teardown(() => raw.session.destroy());
+  const stalled = raw.open('/devcompat.v1.RegistryService/GetHost');
+  t.is((await stalled.ended).status, grpc.status.DEADLINE_EXCEEDED);
+  await client.syncHost({ name: 'hosts/b', devices: [] });
+  t.is((await read).name, 'hosts/a');
+  t.is(server.limitStats.receiveTimeouts, 1, 'only the call that never sent its request');
+});
+
 test('a request stream whose client stops mid-message is cut off at the receive timeout; one idle between messages is not', async (t) => {
   const { server, client } = await startTestServer(t, { limits: { receiveTimeoutMs: 1500 } });
   const raw = rawSession(server.address);

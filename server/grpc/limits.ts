@@ -284,6 +284,10 @@ export function limitsInterceptor(
           arm();
           return;
         }
+        // A request whose end has arrived (HTTP/2 has its END_STREAM) but has not reached this
+        // interceptor is held by the server itself (an interceptor above waiting for a
+        // min_revision): it arrived in full, and the wait is bounded there.
+        if (!method.requestStream && requestEnded(call)) return;
         stats.receiveTimeouts++;
         if (intercepting) receiveTimedOut.add(intercepting);
         log.warn({ method: method.path, peer: call.getPeer() }, 'call cut off: request not received within the receive timeout');
@@ -309,6 +313,12 @@ export function limitsInterceptor(
     });
     return intercepting;
   };
+}
+
+/** True once the client has ended its request (END_STREAM received), read by the server or not. */
+function requestEnded(call: grpc.ServerInterceptingCallInterface): boolean {
+  const stream = http2StreamOf(call);
+  return !!stream && !stream.destroyed && stream.state.remoteClose === 1;
 }
 
 /**
