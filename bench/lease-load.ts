@@ -22,6 +22,7 @@ export interface LeaseParams {
   readonly seconds: number;
   /** KeepAlive streams; host i uses stream i % streams. */
   readonly streams: number;
+  /** At most the server's --max-request-streams-per-connection (32); more are refused. */
   readonly streamsPerConnection: number;
   readonly maxOutstanding: number;
   readonly log: (line: string) => void;

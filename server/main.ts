@@ -137,6 +137,15 @@ export const serveCommand = () => new Command('serve')
       .default(limits.DEFAULT_MAX_CONCURRENT_STREAMS),
   )
   .addOption(
+    new Option(
+      '--max-request-streams-per-connection <n>',
+      'request streams (CheckCompatibilityStream, KeepAlive) one connection may have open at once, each holding at most 512 KB of unread requests; more are refused with RESOURCE_EXHAUSTED',
+    )
+      .argParser(positiveInteger)
+      .env('DEVCOMPAT_MAX_REQUEST_STREAMS_PER_CONNECTION')
+      .default(limits.DEFAULT_MAX_REQUEST_STREAMS_PER_CONNECTION),
+  )
+  .addOption(
     new Option('--receive-timeout <duration>', 'a request must arrive in full within this time of its call starting (a request stream: each message, of its first byte), else DEADLINE_EXCEEDED (0: off)')
       .argParser(durationOrOff)
       .env('DEVCOMPAT_RECEIVE_TIMEOUT')
@@ -272,6 +281,7 @@ export interface ServeOptions {
   metricsAddress?: string;
   slowRequest: number;
   maxConcurrentStreams: number;
+  maxRequestStreamsPerConnection: number;
   receiveTimeout: number;
   idleTimeout: number;
   keepaliveTime: number;
@@ -374,6 +384,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       logger: log,
       limits: {
         maxConcurrentStreams: options.maxConcurrentStreams,
+        maxRequestStreamsPerConnection: options.maxRequestStreamsPerConnection,
         receiveTimeoutMs: options.receiveTimeout,
         idleTimeoutMs: options.idleTimeout,
         keepaliveTimeMs: options.keepaliveTime,

@@ -14,6 +14,7 @@ import { isLeaseExpiry, type Registry } from './core/registry.ts';
 import { StaleBatchError, type ServedStore } from './core/store.ts';
 import type { WatchHub } from './core/watch-hub.ts';
 import type { LimitStats } from './grpc/limits.ts';
+import type { RequestStreamCap } from './grpc/request-stream-cap.ts';
 import type { StreamTracker } from './grpc/streams.ts';
 import type { CallMethod, CallMetrics } from './grpc/telemetry.ts';
 
@@ -23,6 +24,7 @@ export interface MetricSources {
   readonly hub: WatchHub;
   readonly streams: StreamTracker;
   readonly limitStats: Readonly<LimitStats>;
+  readonly requestStreams: Pick<RequestStreamCap, 'refused' | 'unreadBytes'>;
 }
 
 const CALL_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -171,6 +173,16 @@ export class ServerMetrics implements CallMetrics {
       });
     counter('devcompat_lease_expiries_total', 'Leases that lapsed: hosts turned UNREACHABLE by the server.', () => this.leaseExpiries);
     counter('devcompat_calls_shed_total', 'Calls refused with RESOURCE_EXHAUSTED because the process was over its memory budget.', (s) => s.limitStats.shed);
+    counter(
+      'devcompat_request_streams_refused_total',
+      'Request streams (CheckCompatibilityStream, KeepAlive) refused with RESOURCE_EXHAUSTED because their connection already had --max-request-streams-per-connection open.',
+      (s) => s.requestStreams.refused,
+    );
+    gauge(
+      'devcompat_request_stream_unread_bytes',
+      'Request bytes that clients sent on open request streams and the server has not read yet (each stream at most its 512 KB flow-control window).',
+      (s) => s.requestStreams.unreadBytes(),
+    );
     counter(
       'devcompat_receive_timeouts_total',
       'Calls cut off with DEADLINE_EXCEEDED because their request did not arrive within the receive timeout.',

@@ -37,6 +37,7 @@ import { minRevisionInterceptor } from './grpc/min-revision.ts';
 import { BurstReclaim, fullCollection } from './grpc/burst-reclaim.ts';
 import { DEFAULT_MAX_LAG_MS, ServingHealth } from './grpc/serving-health.ts';
 import { SERVER_FLOW_CONTROL_WINDOW, widenFlowControlWindow } from './grpc/flow-control-window.ts';
+import { RequestStreamCap } from './grpc/request-stream-cap.ts';
 
 import { DEFAULT_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES } from './server-defaults.ts';
 import { checkListenSecurity } from './listen-security.ts';
@@ -134,6 +135,8 @@ export interface RunningServer {
   finiteStreams(): FiniteStreamStats;
   /** Calls shed over the memory budget and cut off by the receive timeout, since start. */
   readonly limitStats: Readonly<LimitStats>;
+  /** Request streams open and refused per connection, and the request bytes they hold unread (request-stream-cap.ts). */
+  readonly requestStreams: Pick<RequestStreamCap, 'maxPerConnection' | 'openStreams' | 'refused' | 'unreadBytes'>;
   /** `host:port` of the metrics listener, when there is one. */
   readonly metricsAddress?: string;
   close(): Promise<void>;
@@ -230,13 +233,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const limits: Limits = { ...defaultLimits(), ...options.limits };
   const limitStats: LimitStats = { shed: 0, receiveTimeouts: 0 };
+  const requestStreams = new RequestStreamCap(limits.maxRequestStreamsPerConnection, log);
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
     ...connectionOptions(limits),
     // Limits first; then strict input (issue 10): a malformed request is INVALID_ARGUMENT
     // before any handler.
-    // Telemetry right after the limits, so that it sees every call and how it ended.
+    // Telemetry right after the limits, so that it sees every call and how it ended; the cap
+    // on request streams per connection right after telemetry, which measures its refusals.
     interceptors: [
       limitsInterceptor(limits, log, limitStats),
       telemetryInterceptor({
@@ -255,6 +260,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           : undefined,
         shedCount: () => limitStats.shed,
       }),
+      requestStreams.interceptor(),
       refuseMalformedRequests(log),
       minRevisionInterceptor(() => registry, log),
     ],
@@ -353,7 +359,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   // Leases start once the server listens: a lease that ran out while the server was down is
   // expired now, dated when it ran out.
-  const detachMetrics = metrics?.attach({ registry, hub, streams, limitStats });
+  const detachMetrics = metrics?.attach({ registry, hub, streams, limitStats, requestStreams });
   const stopLeaseLog = registry.subscribe((change) => {
     for (const entry of change.entries) {
       if (!isLeaseExpiry(entry)) continue;
@@ -450,6 +456,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     openStreams: () => streams.size,
     finiteStreams: () => streams.finite.stats(),
     limitStats,
+    requestStreams,
     metricsAddress: metricsListener?.address,
     close,
   };

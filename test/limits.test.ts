@@ -17,53 +17,7 @@ import { cachedRss, RSS_READING_MS } from '../server/grpc/limits.ts';
 import { eventually, rawClients } from './helpers/watch.ts';
 import { protoRoot } from '../proto/load.ts';
 import { MessageFraming } from '../server/grpc/message-framing.ts';
-
-interface RawOutcome {
-  status?: number;
-  message?: string;
-  rstCode?: number;
-}
-
-/** An HTTP/2 session that speaks gRPC framing by hand, so that a test can misbehave precisely. */
-function rawSession(address: string, settings: http2.Settings = {}) {
-  const session = http2.connect(`http://${address}`, { settings });
-  session.on('error', () => {});
-  /** Opens a call; its responses are read unless `read` is false (a client that never reads). */
-  const open = (method: string, read = true) => {
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': method,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    });
-    const outcome: RawOutcome = {};
-    const headers = (fields: http2.IncomingHttpHeaders) => {
-      if (fields['grpc-status'] !== undefined) {
-        outcome.status = Number(fields['grpc-status']);
-        outcome.message = decodeURIComponent(String(fields['grpc-message'] ?? ''));
-      }
-    };
-    stream.on('response', headers);
-    stream.on('trailers', headers);
-    stream.on('error', () => {});
-    if (read) stream.resume();
-    const ended = new Promise<RawOutcome>((resolve) =>
-      stream.on('close', () => {
-        outcome.rstCode = stream.rstCode;
-        resolve(outcome);
-      }),
-    );
-    return { stream, ended };
-  };
-  return { session, open };
-}
-
-/** A gRPC frame: the flag byte, the length, then the message bytes. */
-function frame(message: Uint8Array): Buffer {
-  const prefix = Buffer.alloc(5);
-  prefix.writeUInt32BE(message.length, 1);
-  return Buffer.concat([prefix, message]);
-}
+import { frame, rawSession, type RawOutcome } from './helpers/raw-http2.ts';
 
 test('a request that never arrives in full is cut off at the receive timeout while other clients are served', async (t) => {
   const { server, client } = await startTestServer(t, { limits: { receiveTimeoutMs: 1500 } });
@@ -104,6 +58,39 @@ test('a request sent in parts that arrives whole within the receive timeout is a
   call.stream.end(bytes.subarray(3));
   t.is((await call.ended).status, grpc.status.OK);
   t.is(server.limitStats.receiveTimeouts, 0);
+});
+
+test('a unary request whose message came but whose end did not is cut off at the receive timeout', async (t) => {
+  const { server, client } = await startTestServer(t, { limits: { receiveTimeoutMs: 1500 } });
+  await client.syncHost({ name: 'hosts/a', devices: [] });
+  // The whole GetHost request, but never its end: grpc-js holds the message until the end
+  // comes, and runs the handler only then.
+  const raw = rawSession(server.address);
+  t.teardown(() => raw.session.destroy());
+  const type = protoRoot().lookupType('devcompat.v1.GetHostRequest');
+  const call = raw.open('/devcompat.v1.RegistryService/GetHost');
+  call.stream.write(frame(type.encode(type.fromObject({ name: 'hosts/a' })).finish()));
+  const outcome = await call.ended;
+  t.is(outcome.status, grpc.status.DEADLINE_EXCEEDED);
+  t.regex(outcome.message ?? '', /not received in full within 1500 ms \(--receive-timeout\)/);
+  t.is(outcome.rstCode, http2.constants.NGHTTP2_CANCEL, 'the stream was reset, so its message is released');
+  t.is(server.limitStats.receiveTimeouts, 1);
+});
+
+test('a read held for its min_revision longer than the receive timeout is not cut off: its request arrived in full', async (t) => {
+  const { server, client } = await startTestServer(t, { limits: { receiveTimeoutMs: 300 } });
+  const { revision } = await client.syncHost({ name: 'hosts/a', devices: [] });
+  // Held until the next write (up to the min_revision wait of 5 s).
+  const read = client.getHost('hosts/a', { minRevision: Number(revision) + 1 });
+  // A call started after it that never sends its request: once it is cut off, the held read's
+  // own receive timeout (armed first, as long) has passed too.
+  const raw = rawSession(server.address);
+  t.teardown(() => raw.session.destroy());
+  const stalled = raw.open('/devcompat.v1.RegistryService/GetHost');
+  t.is((await stalled.ended).status, grpc.status.DEADLINE_EXCEEDED);
+  await client.syncHost({ name: 'hosts/b', devices: [] });
+  t.is((await read).name, 'hosts/a');
+  t.is(server.limitStats.receiveTimeouts, 1, 'only the call that never sent its request');
 });
 
 test('a request stream whose client stops mid-message is cut off at the receive timeout; one idle between messages is not', async (t) => {

@@ -11,12 +11,16 @@
 //
 // The bound on unread bytes is per STREAM, not per connection: Node's HTTP/2 gives back the
 // connection window as data arrives and holds back only each stream's window until the stream is
-// read. So one connection may hold up to this many unread bytes on each of its streams, up to
-// --max-concurrent-streams (1,000) of them: 512 MB in the worst case, against 64 MB with
-// HTTP/2's default window. A review found this after the change landed; narrowing it (a modest
-// per-stream window with a wide connection window, or a session memory cap) is open work
-// (issue 7). A stream whose responses are not read still stops being read (streams.ts), and
-// then its client stops being granted window.
+// read. Unary and server-streaming calls are read at once (grpc-js asks for their message as
+// the call starts); a request stream is read only as its client reads the answers (streams.ts
+// stops reading one whose answers wait, at the source). So the unread request bytes one
+// connection can make the server hold are its open request streams times this window, and
+// request-stream-cap.ts bounds those streams (--max-request-streams-per-connection, 32): 16 MB
+// per connection at most (about 64 MB of memory at worst, measured), against 512 MB with every
+// one of --max-concurrent-streams (1,000) holding a window, and 64 MB with HTTP/2's 64 KB
+// default window and no cap. The window stays
+// wide for every stream: a narrower per-stream window would bring back the turn-taking above,
+// and narrowing it later by a SETTINGS frame would bind only a client that acknowledges it.
 //
 // grpc-js 1.14 keeps its HTTP/2 servers in a private map (`http2Servers`); if a later version
 // does not, the window stays at the default and the server says so once.

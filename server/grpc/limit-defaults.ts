@@ -15,6 +15,15 @@ export {
 
 /** Streams one connection may have open at once (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS): clients multiplex hundreds of watches on one connection. */
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 1000;
+/**
+ * Request streams (CheckCompatibilityStream, KeepAlive, reflection) one connection may have open
+ * at once (request-stream-cap.ts): each may hold a flow-control window of request bytes unread
+ * (32 x 512 KB = 16 MB), and, measured at worst (windows full of empty requests, of which grpc-js
+ * decodes a whole 16 KB frame at once), about 2 MB of memory: some 64 MB per connection. An agent
+ * holds one KeepAlive per connection, the client library's check streams share one connection
+ * (one per CheckStream, one long-lived in practice), the lease bench puts one per connection.
+ */
+export const DEFAULT_MAX_REQUEST_STREAMS_PER_CONNECTION = 32;
 /** A request message must have arrived in full this long after its call started. */
 export const DEFAULT_RECEIVE_TIMEOUT_MS = 10_000;
 /** A connection with no call open for this long is closed (GOAWAY). */

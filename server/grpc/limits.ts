@@ -5,6 +5,7 @@
 // over its memory budget, and cuts off a call whose request does not arrive in full within the
 // receive timeout, or, on a request stream, a message that began and did not finish within it
 // (a stalled partial message would otherwise be held for as long as its connection lives). Handlers know nothing of this: limits are the transport's concern.
+// How many request streams one connection may hold open is request-stream-cap.ts's.
 
 import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
@@ -24,6 +25,7 @@ import {
   DEFAULT_MAX_CONNECTION_AGE_MS,
   DEFAULT_MAX_CONNECTION_AGE_GRACE_MS,
   defaultMemoryBudgetBytes,
+  DEFAULT_MAX_REQUEST_STREAMS_PER_CONNECTION,
 } from './limit-defaults.ts';
 
 /** The defaults, where the serve command reads them without loading grpc-js (limit-defaults.ts). */
@@ -34,6 +36,8 @@ const NEVER_SHED = [/^\/grpc\.health\.v1\.Health\//, /^\/devcompat\.v1\.Registry
 
 export interface Limits {
   readonly maxConcurrentStreams: number;
+  /** Request streams one connection may have open at once (request-stream-cap.ts). */
+  readonly maxRequestStreamsPerConnection: number;
   readonly receiveTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly keepaliveTimeMs: number;
@@ -58,6 +62,7 @@ export interface Limits {
 export function defaultLimits(): Limits {
   return {
     maxConcurrentStreams: DEFAULT_MAX_CONCURRENT_STREAMS,
+    maxRequestStreamsPerConnection: DEFAULT_MAX_REQUEST_STREAMS_PER_CONNECTION,
     receiveTimeoutMs: DEFAULT_RECEIVE_TIMEOUT_MS,
     idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
     keepaliveTimeMs: DEFAULT_KEEPALIVE_TIME_MS,
@@ -92,7 +97,7 @@ export function connectionOptions(limits: Limits): grpc.ServerOptions {
  * The HTTP/2 stream under a call: grpc-js 1.14's base call holds it, under the chain of
  * intercepting calls (each holding the next as `nextCall`).
  */
-function http2StreamOf(call: grpc.ServerInterceptingCallInterface): http2.ServerHttp2Stream | undefined {
+export function http2StreamOf(call: grpc.ServerInterceptingCallInterface): http2.ServerHttp2Stream | undefined {
   let link: unknown = call;
   for (let depth = 0; depth < 32 && link; depth++) {
     const stream = (link as { stream?: Partial<http2.ServerHttp2Stream> }).stream;
@@ -121,9 +126,9 @@ export function cutOffCall(call: grpc.ServerWritableStream<unknown, unknown>, st
  * Ends a call with `status` and resets its HTTP/2 stream, so that whatever part of a request it
  * had buffered is released even if the client keeps its connection open and never sends more.
  */
-function cutOff(
+export function cutOff(
   call: grpc.ServerInterceptingCallInterface,
-  status: { code: grpc.status; details: string },
+  status: Parameters<grpc.ServerInterceptingCallInterface['sendStatus']>[0],
   rstCode: number = http2.constants.NGHTTP2_CANCEL,
 ): void {
   const stream = http2StreamOf(call);
@@ -215,7 +220,10 @@ export function limitsInterceptor(
       }
     }
     // The receive timeout. Unary and server-streaming calls: the request must have arrived in
-    // full within it of the call's start. Request streams (CheckCompatibilityStream,
+    // full, its message and its end, within it of the call's start (a call whose message came
+    // but whose end did not would otherwise hold that message, up to --max-message-bytes, for
+    // as long as its client keeps the stream open: grpc-js runs the handler only at the end).
+    // Request streams (CheckCompatibilityStream,
     // KeepAlive) may rightly be idle between messages for as long as their client likes
     // (keepalive finds dead peers): there each message must arrive in full within it of its
     // first byte, so a client that stops mid-message cannot hold a partial message (up to
@@ -242,6 +250,10 @@ export function limitsInterceptor(
           arm();
           return;
         }
+        // A request whose end has arrived (HTTP/2 has its END_STREAM) but has not reached this
+        // interceptor is held by the server itself (an interceptor above waiting for a
+        // min_revision): it arrived in full, and the wait is bounded there.
+        if (!method.requestStream && requestEnded(call)) return;
         stats.receiveTimeouts++;
         if (intercepting) receiveTimedOut.add(intercepting);
         log.warn({ method: method.path, peer: call.getPeer() }, 'call cut off: request not received within the receive timeout');
@@ -254,10 +266,6 @@ export function limitsInterceptor(
     intercepting = new grpc.ServerInterceptingCall(call, {
       start: (next) =>
         next({
-          onReceiveMessage: (message, nextMessage) => {
-            if (!method.requestStream) stop();
-            nextMessage(message);
-          },
           onReceiveHalfClose: (nextHalfClose) => {
             stop();
             nextHalfClose();
@@ -271,6 +279,12 @@ export function limitsInterceptor(
     });
     return intercepting;
   };
+}
+
+/** True once the client has ended its request (END_STREAM received), read by the server or not. */
+function requestEnded(call: grpc.ServerInterceptingCallInterface): boolean {
+  const stream = http2StreamOf(call);
+  return !!stream && !stream.destroyed && stream.state.remoteClose === 1;
 }
 
 /**

@@ -317,10 +317,43 @@ export function serverStream<Request, Response>(
 }
 
 /**
+ * Stops reading a request stream at its source, and starts again. `pause()` alone only stops
+ * 'data' events: the stream still pulls messages from grpc-js up to its high-water mark (16 in
+ * object mode, each up to --max-message-bytes), and grpc-js reads them off HTTP/2 to decode
+ * them. Holding back the pull (`_read`, which asks grpc-js for the next message) leaves the
+ * client's further requests in the stream's flow-control window, which it may fill and no more
+ * (request-stream-cap.ts bounds how many such windows one connection has).
+ */
+function readingGate(call: grpc.ServerDuplexStream<unknown, unknown>): { hold(): void; release(): void } {
+  const readable = call as unknown as { _read(size: number): void };
+  const pull = readable._read.bind(call);
+  let held = false;
+  let asked = false;
+  readable._read = (size) => {
+    if (!held) pull(size);
+    else asked = true;
+  };
+  return {
+    hold() {
+      held = true;
+      call.pause();
+    },
+    release() {
+      held = false;
+      if (asked) {
+        asked = false;
+        pull(call.readableHighWaterMark);
+      }
+      call.resume();
+    },
+  };
+}
+
+/**
  * A bidirectional stream of independent requests (CheckCompatibilityStream, KeepAlive): each
  * request is answered by one response; while the client does not read its responses, its
- * requests are not read either. An error thrown by the handler ends the call (errors that
- * belong to one item are the handler's to put in its response).
+ * requests are not read either (readingGate). An error thrown by the handler ends the call
+ * (errors that belong to one item are the handler's to put in its response).
  */
 export function bidiStream<Request, Response>(
   streams: StreamTracker,
@@ -329,6 +362,7 @@ export function bidiStream<Request, Response>(
 ): grpc.handleBidiStreamingCall<Request, Response> {
   return (call) => {
     if (!streams.track(call)) return;
+    const reading = readingGate(call);
     call.on('data', (request: Request) => {
       let response: Response;
       try {
@@ -338,8 +372,8 @@ export function bidiStream<Request, Response>(
         return;
       }
       if (!call.write(response)) {
-        call.pause();
-        call.once('drain', () => call.resume());
+        reading.hold();
+        call.once('drain', reading.release);
       }
     });
     call.on('end', () => call.end());
