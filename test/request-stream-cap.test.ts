@@ -153,3 +153,25 @@ test('one connection that opens many request streams and never reads holds the s
   t.is(server.openStreams(), limit);
   t.log(`${unread} bytes unread on ${limit} streams (window ${SERVER_FLOW_CONTROL_WINDOW})`);
 });
+
+test('a reflection stream whose answers are never read stops being read, instead of the server buffering its answers', async (t) => {
+  const { server } = await startTestServer(t);
+  const raw = rawSession(server.address, {}, { maxSessionMemory: 64 });
+  t.teardown(() => raw.session.destroy());
+  // grpc.reflection.v1.ServerReflectionRequest { list_services: "" }: field 7, empty string.
+  const listServices = frame(Uint8Array.from([0x3a, 0x00]));
+  const requests = Buffer.concat(Array.from({ length: (2 * 1024 * 1024) / listServices.length }, () => listServices));
+  const call = raw.open('/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', false);
+  call.stream.write(requests);
+  // Each of ~300,000 requests asks for the list of services (a few hundred bytes). Unpaced, the
+  // server read them all and queued every answer; paced, it stops reading once the client's
+  // window for answers is full, and the requests wait in the stream's own window.
+  await eventually(
+    () => server.requestStreams.unreadBytes() >= SERVER_FLOW_CONTROL_WINDOW / 2,
+    30_000,
+    'the reflection stream to stop being read',
+  );
+  await new Promise<void>((resolve, reject) => raw.session.ping((error) => (error ? reject(error) : resolve())));
+  t.true(server.requestStreams.unreadBytes() <= SERVER_FLOW_CONTROL_WINDOW + 64 * 1024 + 16 * 1024);
+  t.is(server.requestStreams.openStreams, 1);
+});

@@ -14,6 +14,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
 import { PROTO_FILES, PROTO_LOADER_OPTIONS } from '../../proto/load.ts';
+import { pacedByAnswers } from './streams.ts';
 
 interface MessageDescriptor {
   name?: string;
@@ -149,7 +150,8 @@ type ReflectionHandler = grpc.handleBidiStreamingCall<unknown, unknown>;
  * parses every proto file a second time and rewrites it (0.1–0.2 s), which a restart should not
  * wait for, as reflection serves tools (grpcurl, buf curl), not the registry's clients. The
  * services are registered at once, from a reflection over nothing (its definitions are
- * @grpc/reflection's own small protos); each call is handed to the real one's handler.
+ * @grpc/reflection's own small protos); each call is handed to the real one's handler, its
+ * reading paced by its answers (streams.ts).
  */
 export function addReflection(server: Pick<grpc.Server, 'addService'>): void {
   let handlers: Map<string, ReflectionHandler> | undefined;
@@ -170,7 +172,15 @@ export function addReflection(server: Pick<grpc.Server, 'addService'>): void {
   new ReflectionService(empty).addToServer({
     addService: (service: grpc.ServiceDefinition) => {
       const path = service.ServerReflectionInfo!.path;
-      server.addService(service, { ServerReflectionInfo: (call: Parameters<ReflectionHandler>[0]) => handlerFor(path)(call) });
+      server.addService(service, {
+        // @grpc/reflection writes each answer without looking at `write`'s result: paced here,
+        // a client that sends requests and never reads the answers stops being read, instead
+        // of making the server buffer answers without bound.
+        ServerReflectionInfo: (call: Parameters<ReflectionHandler>[0]) => {
+          pacedByAnswers(call);
+          handlerFor(path)(call);
+        },
+      });
     },
   } as unknown as grpc.Server);
 }

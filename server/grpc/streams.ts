@@ -350,9 +350,33 @@ function readingGate(call: grpc.ServerDuplexStream<unknown, unknown>): { hold():
 }
 
 /**
+ * Paces a bidirectional stream's reading by its answers: once a write finds grpc-js's buffer
+ * full (the client is not reading its answers), the stream stops reading requests at their
+ * source (readingGate) until that buffer drains. For handlers that write without looking at
+ * `write`'s result (@grpc/reflection's), the call's `write` is wrapped.
+ */
+export function pacedByAnswers(call: grpc.ServerDuplexStream<unknown, unknown>): void {
+  const reading = readingGate(call);
+  const write = call.write.bind(call) as (...args: unknown[]) => boolean;
+  let holding = false;
+  (call as unknown as { write: (...args: unknown[]) => boolean }).write = (...args) => {
+    const flowing = write(...args);
+    if (!flowing && !holding) {
+      holding = true;
+      reading.hold();
+      call.once('drain', () => {
+        holding = false;
+        reading.release();
+      });
+    }
+    return flowing;
+  };
+}
+
+/**
  * A bidirectional stream of independent requests (CheckCompatibilityStream, KeepAlive): each
  * request is answered by one response; while the client does not read its responses, its
- * requests are not read either (readingGate). An error thrown by the handler ends the call
+ * requests are not read either (pacedByAnswers). An error thrown by the handler ends the call
  * (errors that belong to one item are the handler's to put in its response).
  */
 export function bidiStream<Request, Response>(
@@ -362,7 +386,7 @@ export function bidiStream<Request, Response>(
 ): grpc.handleBidiStreamingCall<Request, Response> {
   return (call) => {
     if (!streams.track(call)) return;
-    const reading = readingGate(call);
+    pacedByAnswers(call as grpc.ServerDuplexStream<unknown, unknown>);
     call.on('data', (request: Request) => {
       let response: Response;
       try {
@@ -371,10 +395,7 @@ export function bidiStream<Request, Response>(
         endWithError(call, error, log);
         return;
       }
-      if (!call.write(response)) {
-        reading.hold();
-        call.once('drain', reading.release);
-      }
+      call.write(response);
     });
     call.on('end', () => call.end());
   };
