@@ -187,6 +187,8 @@ export class WorkerStore implements ServedStore {
    * the registry), the worker reads the tables as soon as the migrations are applied and sends
    * them while it runs its checks (the history chain, the head anchor), then the head with its
    * verdict: the first load() needs no call, and nothing it read is used unless the checks pass.
+   * With `load` too, each page's records go to it as they are decoded (the registry builds its
+   * state meanwhile: core/state-load.ts) and the first load() names it instead of holding them.
    */
   static async open(options: SqliteStoreOptions, { readAhead = false, load }: { readAhead?: boolean; load?: StateLoad } = {}): Promise<WorkerStore> {
     const workerOptions: WorkerOptions = { ...options, loadAtStart: readAhead };
