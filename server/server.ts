@@ -194,7 +194,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // The store opens in its own thread (the SQLite worker: migrations, the chain check, the
   // head anchor) while this one parses the protos for the services, which need no registry:
   // on a restart they would otherwise wait for each other.
-  const opening = openStore();
+  // A store that reads its devices while it opens gives them to the registry's state as they
+  // arrive (core/state-load.ts); they are used only if it opens.
+  const opening = openStore(Registry.stateLoad({ leaseTtlMs: options.leaseTtlMs }));
   let services: ReturnType<typeof strictServices>;
   try {
     services = strictServices(serviceDefinitions());

@@ -20,6 +20,7 @@ import type { Capacity, Descriptor } from '../server/core/model.ts';
 import type { Labels } from '../server/core/resources.ts';
 import type { DeviceRecord, HostRecord, LoadedState } from '../server/core/store.ts';
 import { validateDescriptor } from '../server/core/validate.ts';
+import { LiveStateLoad } from '../server/core/state-load.ts';
 import { GPU, openCore, ORIGIN, syncOf } from './helpers/core.ts';
 
 // ---------------------------------------------------------------------------------------
@@ -620,3 +621,39 @@ test('a restart builds the same state: hosts, devices, pages, indexes, host stat
   t.deepEqual(await snapshot(reopened.registry), before);
   await reopened.registry.close();
 });
+
+test('a state built from a load in parts (the tables, then device pages, then the head) answers as one built at once', (t) => {
+  const whole = fleet();
+  const pages: DeviceRecord[][] = [
+    [deviceRecord('c', 'gpu0', 1, { role: 'r' }), deviceRecord('c', 'gpu1', 1), deviceRecord('b', 'gpu1', 1, { role: 'r' })],
+    [deviceRecord('b', 'gpu0', 2), deviceRecord('a', 'gpu2', 1, { role: 'r' }), deviceRecord('a', 'gpu0', 1), deviceRecord('a', 'gpu1', 2, { role: 'r' })],
+  ];
+  const load = new LiveStateLoad(1000);
+  load.tables({
+    descriptors: [
+      { id: 1, key: A10.key },
+      { id: 2, key: A16.key },
+      { id: 3, key: AMD.key },
+    ],
+    hosts: [hostRecord('c', { zone: 'z1' }), hostRecord('a', { zone: 'z1', pool: 'p' }), hostRecord('b', { zone: 'z2', pool: 'p' })],
+    leaseExpiries: new Map([['a', 5]]),
+  });
+  for (const page of pages) load.devices(page);
+  const loaded: LoadedState = { ...EMPTY_TABLES, revision: 7, revisionTime: 7000, devices: [], headHash: 'head', checkpoint: { revision: 0, hash: '' } };
+  const parts = load.finish(loaded);
+  t.deepEqual(parts.stats, whole.stats);
+  t.is(parts.revision, 7);
+  t.is(parts.revisionTime, 7000);
+  t.is(parts.headHash, 'head');
+  t.deepEqual(list(parts, {}), list(whole, {}));
+  t.deepEqual(list(parts, { labels: { role: 'r' } }), list(whole, { labels: { role: 'r' } }));
+  t.deepEqual(hostIds(parts.listHosts({ labels: { pool: 'p' }, afterHostId: undefined, limit: 10 })), ['a', 'b']);
+  // Equal label sets on different pages are one object, as in a state built at once.
+  t.is(parts.getDevice('c', 'gpu0').record.labels, parts.getDevice('a', 'gpu2').record.labels);
+  // Leases as a load gives them: persisted, or the last sync plus the TTL.
+  t.is(parts.getHost('a').leaseExpiry, 5);
+  t.is(parts.getHost('b').leaseExpiry, 1000);
+  t.throws(() => load.finish(loaded), { message: /gave no tables/ });
+});
+
+const EMPTY_TABLES = { descriptors: [], hosts: [], leaseExpiries: new Map<string, number>() };

@@ -1,6 +1,7 @@
 // A restart as `npm start` does it (server/main.ts): the storage worker opens the database while
 // the server's modules load, reads the devices a page of hosts at a time and sends them to the
-// main thread, which decodes them while the worker checks the chain. What a user notices: the
+// main thread, which decodes them and builds the live state from them while the worker checks
+// the chain, taking the revision and head only with the worker's verdict. What a user notices: the
 // restarted server answers exactly as the one before it (hosts, devices across several pages,
 // FindTargets' verdicts and ranking), and one whose chain is broken still refuses to start.
 
@@ -23,7 +24,7 @@ async function stopped(server: ServerProcess): Promise<void> {
   if (code !== 0) throw new Error(`the server exited with ${code}: ${server.stdout.slice(-5).join('\n')}`);
 }
 
-/** What a client sees of the registry: every host, every device, and a search's targets and verdicts. */
+/** What a client sees of the registry: every host, every device, a search's targets and verdicts, and the chain's head. */
 async function answers(address: string) {
   const client = new DevcompatClient({ address, actor: 'test' });
   try {
@@ -31,7 +32,9 @@ async function answers(address: string) {
     for await (const device of client.listDevices({}, { pageSize: 500 })) devices.push(device);
     const found: unknown[] = [];
     for await (const item of client.findTargets('hosts/h000/devices/gpu0', { limit: 50, includeRejected: true })) found.push(item);
+    const { intact, head_hash, head_revision } = await client.verifyHistory();
     return {
+      chain: { intact, head_hash, head_revision },
       host: await client.getHost('hosts/h123'),
       devices,
       found,
@@ -68,6 +71,12 @@ test('a restarted server answers as the one before it: hosts, devices over sever
   t.teardown(() => second.child.kill('SIGKILL'));
   const after = await answers(second.address);
   t.deepEqual(after, before);
+  t.true(after.chain.intact);
+  // The state built from the pages took the head the worker vouched for: the next write follows it.
+  const writer = new DevcompatClient({ address: second.address, actor: 'test' });
+  const written = await writer.syncHost({ name: 'h-after', devices: [{ device_id: 'gpu0', descriptor: gvt() }] });
+  writer.close();
+  t.is(BigInt(written.revision), BigInt(before.chain.head_revision) + 1n);
   await stopped(second);
 });
 

@@ -25,7 +25,8 @@ import { compacted, PointInTime, type AsOf, type DeviceAt, type PastView } from 
 import { CurrentView, openReadView, resolveCurrent, type DeviceRef, type ReadView } from './read-view.ts';
 import type { SyncHostCommand } from './resources.ts';
 import { openStandingQuery, type StandingQueryOptions, type StandingQuerySink } from './standing-query.ts';
-import type { BackupResult, Checkpoint, CompactionResult, HistoryQuery, HistoryRecord, LoadedState, RegistryStore } from './store.ts';
+import type { BackupResult, Checkpoint, CompactionResult, HistoryQuery, HistoryRecord, LoadedState, RegistryStore, StateLoad } from './store.ts';
+import { LiveStateLoad } from './state-load.ts';
 import { DomainError } from './errors.ts';
 import type { WriteOrigin } from './write-planning.ts';
 import { Follower } from './follower.ts';
@@ -79,6 +80,8 @@ export interface RegistryOptions {
  * of the server.
  */
 function liveStateOf(loaded: LoadedState, ttl: number): LiveState {
+  // Built while the store opened (state-load.ts), from a load made with this TTL (Registry.stateLoad).
+  if (loaded.devicesLoadedInto instanceof LiveStateLoad) return loaded.devicesLoadedInto.finish(loaded);
   return new LiveState(loaded, (record) => loadedLeaseExpiry(record, loaded.leaseExpiries, ttl));
 }
 
@@ -99,6 +102,14 @@ export class Registry {
     claimed: (hostId, deviceId) => this.claims.claimedOn(hostId, deviceId),
     free: (device) => this.claims.freeOn(device),
   };
+
+  /**
+   * Where the store about to be opened for a registry with these options may give its devices
+   * as it reads them (StoreFactory), so the state is built while it opens.
+   */
+  static stateLoad(options: Pick<RegistryOptions, 'leaseTtlMs'> = {}): StateLoad {
+    return new LiveStateLoad(options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS);
+  }
 
   /** Loads the registry's state from the store. */
   static async open(store: RegistryStore, options: RegistryOptions = {}): Promise<Registry> {

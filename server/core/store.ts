@@ -137,6 +137,25 @@ export interface LoadedState {
   readonly checkpoint: Checkpoint;
   /** Live claims in creation order (create revision); absent from stores without claims. */
   readonly claims?: readonly ClaimRecord[];
+  /**
+   * Set when the store gave its devices to this StateLoad while it opened (then `devices` is
+   * empty): the registry finishes the state that load built rather than building one.
+   */
+  readonly devicesLoadedInto?: StateLoad;
+}
+
+/** The parts of a load known before the devices: descriptors, hosts and their leases. */
+export type LoadedTables = Pick<LoadedState, 'descriptors' | 'hosts' | 'leaseExpiries'>;
+
+/**
+ * Where a store that reads its devices in pages while it opens (SQLite: while its start-up
+ * checks run) may hand them, so the registry's state is built as they arrive: the tables
+ * first, then each page. What it was given is used only if the store opens and its first
+ * load() names it (`devicesLoadedInto`); a store that refuses to open leaves it unused.
+ */
+export interface StateLoad {
+  tables(tables: LoadedTables): void;
+  devices(records: readonly DeviceRecord[]): void;
 }
 
 /** History entries about a claim carry this in place of a device id ('/' is never in a device id). */
@@ -380,4 +399,4 @@ export interface ServedStore extends RegistryStore {
 }
 
 /** Opens the server's store (the server calls it once, at start-up). */
-export type StoreFactory = () => Promise<ServedStore>;
+export type StoreFactory = (load?: StateLoad) => Promise<ServedStore>;

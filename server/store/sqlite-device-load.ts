@@ -74,8 +74,9 @@ export class DeviceDecoder {
   private readonly labelsByText = new Map<string, Labels>();
   private readonly capacities = new Map<string, Capacity>();
 
-  decode(rows: DeviceRows): void {
-    const { devices, labelsByText, capacities } = this;
+  /** Decodes `rows` into `devices` (by default, this decoder's own list). */
+  decode(rows: DeviceRows, devices: DeviceRecord[] = this.devices): void {
+    const { labelsByText, capacities } = this;
     for (const [hostId, encoded] of rows) {
       for (const tuple of JSON.parse(encoded) as DeviceTuple[]) {
         const [deviceId, descriptorId, total, available, labelsText, revision, createRevision, createTime, updateTime] = tuple;

@@ -24,13 +24,13 @@ const options =
 
 let store: SqliteStore;
 try {
-  // With loadAtStart, the devices (a page at a time) and the tables go to the main thread as
-  // soon as the migrations are applied (it decodes the devices while the checks run here), and
-  // the head with the checks' verdict.
+  // With loadAtStart, the tables and then the devices (a page at a time) go to the main thread
+  // as soon as the migrations are applied (it decodes and indexes the devices while the checks
+  // run here), and the head with the checks' verdict.
   store = new SqliteStore(options, {
     migrated: (reads) => {
-      if (options.loadAtStart) reads.devicePages((devices) => port.postMessage({ devices } satisfies WorkerDevicePage));
       port.postMessage({ migrated: true, tables: options.loadAtStart ? reads.tables() : undefined } satisfies WorkerMigrated);
+      if (options.loadAtStart) reads.devicePages((devices) => port.postMessage({ devices } satisfies WorkerDevicePage));
     },
   });
   const head = options.loadAtStart ? store.headState() : undefined;

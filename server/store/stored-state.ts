@@ -6,7 +6,7 @@
 // keeps the registry, decoding the devices there (sqlite-device-load.ts). A module of its own
 // so that the main thread imports no SQLite to do it.
 
-import type { Checkpoint, DeviceRecord, LoadedState } from '../core/store.ts';
+import type { Checkpoint, DeviceRecord, LoadedState, StateLoad } from '../core/store.ts';
 import { DeviceDecoder, type DeviceRows } from './sqlite-device-load.ts';
 
 /** The registry's tables as read for a load, but the devices (sent apart, encoded: sqlite-device-load.ts). */
@@ -39,7 +39,10 @@ export function loadedState({ tables, devices, head }: StoredState): LoadedState
   return joinedState(tables, decoder.devices, head);
 }
 
-/** The registry's state from its parts, the devices already decoded. */
-export function joinedState(tables: StoredTables, devices: DeviceRecord[], head: StoredHead): LoadedState {
-  return { ...tables, ...head, devices };
+/**
+ * The registry's state from its parts, the devices already decoded; or, when they were given
+ * to `load` as they were read (StateLoad), the state naming it, without devices of its own.
+ */
+export function joinedState(tables: StoredTables, devices: DeviceRecord[], head: StoredHead, load?: StateLoad): LoadedState {
+  return load ? { ...tables, ...head, devices: [], devicesLoadedInto: load } : { ...tables, ...head, devices };
 }

@@ -15,12 +15,14 @@ import type {
   CompactedStart,
   CommitResult,
   CompactionLog,
+  DeviceRecord,
   CompactionRequest,
   CompactionResult,
   HistoryQuery,
   HistoryRecord,
   LoadedState,
   ServedStore,
+  StateLoad,
   StoreFactory,
 } from '../core/store.ts';
 import { StaleBatchError } from '../core/store.ts';
@@ -78,14 +80,15 @@ export type StoreResponse =
   | { readonly id: number; readonly result: unknown }
   | { readonly id: number; readonly error: SerializedError };
 
-/** With loadAtStart, the devices read once the migrations are applied, a page of hosts at a time, before WorkerMigrated. */
+/** With loadAtStart, the devices read once the migrations are applied, a page of hosts at a time, after WorkerMigrated. */
 export interface WorkerDevicePage {
   readonly devices: DeviceRows;
 }
 
 /**
  * Sent before WorkerReady, once migrations are applied and before the start-up checks run;
- * with loadAtStart, the tables read then (they stay as they are until the first commit).
+ * with loadAtStart, the tables read then (they stay as they are until the first commit),
+ * ahead of the device pages.
  */
 export interface WorkerMigrated {
   readonly migrated: true;
@@ -184,8 +187,10 @@ export class WorkerStore implements ServedStore {
    * the registry), the worker reads the tables as soon as the migrations are applied and sends
    * them while it runs its checks (the history chain, the head anchor), then the head with its
    * verdict: the first load() needs no call, and nothing it read is used unless the checks pass.
+   * With `load` too, each page's records go to it as they are decoded (the registry builds its
+   * state meanwhile: core/state-load.ts) and the first load() names it instead of holding them.
    */
-  static async open(options: SqliteStoreOptions, { readAhead = false } = {}): Promise<WorkerStore> {
+  static async open(options: SqliteStoreOptions, { readAhead = false, load }: { readAhead?: boolean; load?: StateLoad } = {}): Promise<WorkerStore> {
     const workerOptions: WorkerOptions = { ...options, loadAtStart: readAhead };
     const starting = (await adoptEarlyWorker(workerOptions)) ?? new StartingWorker(new Worker(WORKER_ENTRY, { workerData: workerOptions }));
     const { worker } = starting;
@@ -196,11 +201,19 @@ export class WorkerStore implements ServedStore {
       // A failure before the worker could answer rejects here, with its cause.
       const message = (await starting.next()) as WorkerDevicePage | WorkerMigrated | WorkerReady;
       if ('devices' in message) {
-        decoder.decode(message.devices);
+        if (load && tables) {
+          // Decoded and indexed now, while the worker still checks: kept only if it opens.
+          const records: DeviceRecord[] = [];
+          decoder.decode(message.devices, records);
+          load.devices(records);
+        } else {
+          decoder.decode(message.devices);
+        }
         continue;
       }
       if ('migrated' in message) {
         tables = message.tables;
+        if (load && tables) load.tables(tables);
         continue;
       }
       ready = message;
@@ -212,7 +225,7 @@ export class WorkerStore implements ServedStore {
       throw revive(ready.failed);
     }
     starting.detach();
-    const loaded = tables && ready.head ? joinedState(tables, decoder.devices, ready.head) : undefined;
+    const loaded = tables && ready.head ? joinedState(tables, decoder.devices, ready.head, load) : undefined;
     return new WorkerStore(worker, ready.ready, ready.startup, loaded);
   }
 
@@ -414,5 +427,5 @@ function sameOptions(a: WorkerOptions, b: WorkerOptions): boolean {
 
 /** The server's default store: SQLite at `options.path`, run in a worker thread. */
 export function sqliteStore(options: SqliteStoreOptions): StoreFactory {
-  return () => WorkerStore.open(options, { readAhead: true });
+  return (load) => WorkerStore.open(options, { readAhead: true, load });
 }
