@@ -1,13 +1,9 @@
 // What the benchmark's bare grpc-js servers share (bench/baseline-server.ts, the CheckCompatibility
 // baseline, and bench/sync-floor-server.ts, the SyncHost floor): devcompat's server options, and
 // the life cycle the bench's child-process runner expects (one JSON line with the bound address,
-// a clean stop on SIGTERM/SIGINT), and devcompat's HTTP/2 flow-control window (a SyncHost
-// floor held to HTTP/2's 64 KB default would wait on WINDOW_UPDATEs with 64 requests of ~3 KB
-// in flight, and be no floor). Nothing of the registry is loaded.
+// a clean stop on SIGTERM/SIGINT). Nothing of the registry is loaded.
 
 import * as grpc from '@grpc/grpc-js';
-import type { Logger } from 'pino';
-import { SERVER_FLOW_CONTROL_WINDOW, widenFlowControlWindow } from '../server/grpc/flow-control-window.ts';
 
 // The same server options as devcompat's (server/server.ts, DEFAULT_MAX_MESSAGE_BYTES; not
 // imported so that the bare servers load nothing of the registry).
@@ -27,8 +23,6 @@ export function serveUntilSignal(server: grpc.Server, address: string, readyMsg:
       console.log(JSON.stringify({ level: 60, msg: `${readyMsg}: cannot listen on ${address}: ${error.message}` }));
       process.exit(1);
     }
-    const log = { warn: (fields: unknown, msg: string) => console.log(JSON.stringify({ level: 40, msg, fields })), debug: () => {} } as unknown as Logger;
-    widenFlowControlWindow(server, SERVER_FLOW_CONTROL_WINDOW, log);
     const host = address.slice(0, address.lastIndexOf(':'));
     console.log(JSON.stringify({ level: 30, msg: readyMsg, address: `${host}:${port}` }));
   });
