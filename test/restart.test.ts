@@ -12,7 +12,9 @@ import { DEVICE_PAGE_HOSTS } from '../server/store/sqlite-device-load.ts';
 import { failedStart, spawnServer, type ServerProcess } from './helpers/process.ts';
 import { editHistory } from './helpers/history-edit.ts';
 import { gvt } from './helpers/integration.ts';
-import { tempDir } from './helpers/server.ts';
+import { startTestServer, tempDir } from './helpers/server.ts';
+import { openDatabase } from '../server/store/open-database.ts';
+import { startServer } from '../server/server.ts';
 
 /** More hosts than one page of the start-up read, so the devices arrive in several pages. */
 const HOSTS = DEVICE_PAGE_HOSTS + 44;
@@ -94,4 +96,22 @@ test('a restart on a database whose recent history was altered still refuses to 
   t.is(refused.code, 1);
   t.false(refused.served);
   t.regex(refused.fatal ?? '', /the history in .* is corrupt: ALTERED at revision 2/);
+});
+
+test('a start that cannot build its state from the database refuses with the cause, and leaves the file to the next start', async (t) => {
+  const dir = tempDir(t);
+  const first = await startTestServer(t, { dir });
+  await first.client.syncHost({ name: 'h0', devices: [{ device_id: 'gpu0', descriptor: gvt() }] });
+  await first.restart().then(({ server }) => server.close());
+  // A descriptor's stored key that is not JSON: the chain (history) is intact, so the worker's
+  // checks pass; the main thread, building the state from the tables, cannot.
+  const db = openDatabase(first.dbPath);
+  db.exec("UPDATE descriptors SET descriptor_key = 'not json'");
+  db.close();
+
+  const cause = /not json|JSON/;
+  await t.throwsAsync(startServer({ address: '127.0.0.1:0', dbPath: first.dbPath }), { message: cause });
+  // The failed start's storage worker is gone with its single-writer lock: the next start in
+  // this process meets the same cause, not a database held by the first.
+  await t.throwsAsync(startServer({ address: '127.0.0.1:0', dbPath: first.dbPath }), { message: cause });
 });

@@ -194,9 +194,41 @@ export class WorkerStore implements ServedStore {
     const workerOptions: WorkerOptions = { ...options, loadAtStart: readAhead };
     const starting = (await adoptEarlyWorker(workerOptions)) ?? new StartingWorker(new Worker(WORKER_ENTRY, { workerData: workerOptions }));
     const { worker } = starting;
-    let tables: StoredTables | undefined;
     const decoder = new DeviceDecoder();
-    let ready: WorkerReady;
+    let started: { ready: WorkerReady; tables: StoredTables | undefined };
+    try {
+      started = await WorkerStore.readStart(starting, decoder, load);
+    } catch (error) {
+      // The worker failed, or this thread could not build the state from what it sent: either
+      // way the worker (and the database's single-writer lock it holds) goes. Still listening:
+      // whatever the worker does as it ends is absorbed.
+      await worker.terminate();
+      throw error;
+    }
+    const { ready, tables } = started;
+    if ('failed' in ready) {
+      // Still listening: whatever the worker does as it ends is absorbed.
+      await worker.terminate();
+      throw revive(ready.failed);
+    }
+    // A worker that died after its last message, before this thread read it: its exit was
+    // heard here, and the WorkerStore's own listeners would come too late to hear it.
+    if (starting.failure) {
+      await worker.terminate();
+      throw starting.failure;
+    }
+    starting.detach();
+    const loaded = tables && ready.head ? joinedState(tables, decoder.devices, ready.head, load) : undefined;
+    return new WorkerStore(worker, ready.ready, ready.startup, loaded);
+  }
+
+  /** Reads the starting worker's messages up to its verdict: the tables, the device pages (decoded, and handed to `load`), then ready or failed. */
+  private static async readStart(
+    starting: StartingWorker,
+    decoder: DeviceDecoder,
+    load: StateLoad | undefined,
+  ): Promise<{ ready: WorkerReady; tables: StoredTables | undefined }> {
+    let tables: StoredTables | undefined;
     for (;;) {
       // A failure before the worker could answer rejects here, with its cause.
       const message = (await starting.next()) as WorkerDevicePage | WorkerMigrated | WorkerReady;
@@ -216,17 +248,8 @@ export class WorkerStore implements ServedStore {
         if (load && tables) load.tables(tables);
         continue;
       }
-      ready = message;
-      break;
+      return { ready: message, tables };
     }
-    if ('failed' in ready) {
-      // Still listening: whatever the worker does as it ends is absorbed.
-      await worker.terminate();
-      throw revive(ready.failed);
-    }
-    starting.detach();
-    const loaded = tables && ready.head ? joinedState(tables, decoder.devices, ready.head, load) : undefined;
-    return new WorkerStore(worker, ready.ready, ready.startup, loaded);
   }
 
   private call<T>(method: StoreMethod, argument?: unknown): Promise<T> {
