@@ -139,7 +139,7 @@ export const serveCommand = () => new Command('serve')
   .addOption(
     new Option(
       '--max-request-streams-per-connection <n>',
-      'request streams (CheckCompatibilityStream, KeepAlive) one connection may have open at once, each holding at most 512 KB of unread requests; more are refused with RESOURCE_EXHAUSTED',
+      'request streams (CheckCompatibilityStream, KeepAlive, reflection) one connection may have open at once, each holding at most 512 KB of unread requests; more are refused with RESOURCE_EXHAUSTED',
     )
       .argParser(positiveInteger)
       .env('DEVCOMPAT_MAX_REQUEST_STREAMS_PER_CONNECTION')

@@ -175,7 +175,7 @@ export class ServerMetrics implements CallMetrics {
     counter('devcompat_calls_shed_total', 'Calls refused with RESOURCE_EXHAUSTED because the process was over its memory budget.', (s) => s.limitStats.shed);
     counter(
       'devcompat_request_streams_refused_total',
-      'Request streams (CheckCompatibilityStream, KeepAlive) refused with RESOURCE_EXHAUSTED because their connection already had --max-request-streams-per-connection open.',
+      'Request streams (CheckCompatibilityStream, KeepAlive, reflection) refused with RESOURCE_EXHAUSTED because their connection already had --max-request-streams-per-connection open.',
       (s) => s.requestStreams.refused,
     );
     gauge(

@@ -116,7 +116,7 @@ export class RequestStreamCap {
     const peer = call.getPeer();
     this.log.info({ method: path, peer, open: held, limit: this.maxPerConnection }, 'request stream refused: its connection holds the limit');
     const message =
-      `this connection already has ${held} request streams open (CheckCompatibilityStream, KeepAlive), ` +
+      `this connection already has ${held} request streams open (CheckCompatibilityStream, KeepAlive, reflection), ` +
       `the server's limit per connection (--max-request-streams-per-connection): end one before opening another`;
     const { code = grpc.status.RESOURCE_EXHAUSTED, details = message, metadata } = toServiceError(overloaded(message), this.log);
     return new grpc.ServerInterceptingCall(call, {
