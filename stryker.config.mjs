@@ -163,6 +163,18 @@ const GROUPS = {
     mutate: ['server/core/authz.ts'],
     tests: ['test/core-authz.test.ts'],
   },
+  // The live state built from device pages while the store opens (sixth session).
+  stateload: {
+    mutate: ['server/core/state-load.ts'],
+    tests: ['test/core-live-state.test.ts'],
+  },
+  // A commit batch written as text for the storage worker: the entries' canonical encoding
+  // (what the chain hashes) and the device rows, checked byte for byte against the reference
+  // encoding on generated records (sixth session).
+  entrytext: {
+    mutate: ['server/store/history-entry-text.ts', 'server/store/commit-encoding.ts'],
+    tests: ['test/history-entry-text.test.ts'],
+  },
 };
 
 // MUTATION_NODE: the path of a Node >= 23.6 (test/mutation/run.sh installs one for

@@ -657,3 +657,10 @@ test('a state built from a load in parts (the tables, then device pages, then th
 });
 
 const EMPTY_TABLES = { descriptors: [], hosts: [], leaseExpiries: new Map<string, number>() };
+
+test('a load out of order is refused by name: devices before the tables, the tables twice', (t) => {
+  const load = new LiveStateLoad(1000);
+  t.throws(() => load.devices([deviceRecord('a', 'gpu0', 1)]), { message: 'the load gave devices before its tables' });
+  load.tables(EMPTY_TABLES);
+  t.throws(() => load.tables(EMPTY_TABLES), { message: 'the load gave its tables twice' });
+});

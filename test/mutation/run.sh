@@ -21,6 +21,6 @@ case "${MUTATION_NODE:-}" in
     ;;
 esac
 export MUTATION_NODE
-for group in ${STRYKER_GROUPS:-chain leases pipeline planning version values engine rank state history find replica claims placement facade model watch validate authz}; do
+for group in ${STRYKER_GROUPS:-chain leases pipeline planning version values engine rank state history find replica claims placement facade model watch validate authz stateload entrytext}; do
   STRYKER_GROUP=$group npx stryker run "$@"
 done
