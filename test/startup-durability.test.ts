@@ -1,6 +1,6 @@
 // What a server checks before it serves a database file (issue 10): one server per file (a
-// second start fails at once, naming the file and the holder's pid; a crashed holder blocks
-// nothing); the head anchor beside the file catches a rolled-back or truncated database without
+// second start fails at once, naming the file and the holder's pid, whether the holder made the
+// lock's file or found it; a crashed holder blocks nothing); the head anchor beside the file catches a rolled-back or truncated database without
 // any head kept by an operator, and an accepted restore resumes numbering above it; the newest
 // history is verified; and a start-up failure always logs its real cause.
 
@@ -48,6 +48,13 @@ test('a second server on the same file refuses to start, naming the file and the
   await first.exited;
   const again = await startTestServer(t, { dbPath: db, dir });
   t.is((await again.client.getHost('hosts/b')).name, 'hosts/b');
+  // That restart found the lock's file already made (it wrote nothing to take the lock): it
+  // holds the lock all the same, against another process and another thread.
+  const third = await failedStart(['--db', db, '--address', '127.0.0.1:0']);
+  t.is(third.code, 1);
+  t.regex(third.fatal ?? '', /is in use by another devcompat server \(pid \d+\)/);
+  await t.throwsAsync(startServer({ dbPath: db, address: '127.0.0.1:0' }), { message: /is in use by another devcompat server/ });
+  t.is((await again.client.getHost('hosts/b')).name, 'hosts/b', 'the restarted server still serves');
 });
 
 test('a deleted history tail is refused at start-up without --expect-head; an accepted restore is recorded and never reuses a revision', async (t) => {

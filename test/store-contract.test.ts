@@ -197,6 +197,29 @@ for (const impl of STORES) {
     if (impl.name === 'sqlite') t.deepEqual(loaded.map((d) => `${d.hostId}/${d.deviceId}`), [...odd].sort(byKey).map((d) => `${d.hostId}/${d.deviceId}`));
   });
 
+  // SQLite's load reads the hosts, with their lease expiries, as one JSON text
+  // (sqlite-host-load.ts): labels, budgets, flags and times come back as written, in host order,
+  // and a lease expiry only for the hosts that have one.
+  contract('a load gives back awkward host values exactly, ordered by host, with the lease expiries stored', async (t, store) => {
+    const budget = { budgetId: 'b"1', parent: '0000:af:00.0', total: 7, available: 3, consumption: new Map([['vf\\1', 2], ['é', 1]]) };
+    const odd = [
+      hostRecord('h2', 1, { labels: { 'ключ': 'значение \u2028 "q" \\ /', emoji: '🦀', empty: '' }, reachable: false, draining: true }),
+      hostRecord('a"quote', 1, { labels: {}, budgets: [budget], createTime: 8_640_000_000_000_000, updateTime: 1, lastSyncTime: 2 }),
+      hostRecord('h1', 1, { budgets: [budget, { ...budget, budgetId: 'b2', consumption: new Map() }] }),
+    ];
+    await store.commit(
+      batch({
+        hostUpserts: odd,
+        leases: [{ hostId: 'h1', expireTime: T0 + 5000 }, { hostId: 'a"quote', expireTime: 2 ** 40 }],
+        history: odd.map((host, seq) => entry(1, seq, host.hostId, '', { after: { kind: 'host', host } })),
+      }),
+    );
+    const loaded = await store.load();
+    const byId = (a: HostRecord, b: HostRecord) => (a.hostId < b.hostId ? -1 : 1);
+    t.deepEqual(loaded.hosts, [...odd].sort(byId));
+    t.deepEqual([...loaded.leaseExpiries].sort(), [['a"quote', 2 ** 40], ['h1', T0 + 5000]]);
+  });
+
   contract('a commit returns the chain head after each revision; the chain walks to it, in chunks', async (t, store) => {
     const two = batch({
       ...createHost(1),

@@ -150,14 +150,7 @@ export class ChainCursor {
   next(encoding: string, links: Buffer, offset: number): void {
     const prev = this.prev;
     links.write(prev, offset, Math.min(32, prev.length), 'latin1');
-    let digest: string;
-    if (prev.length === 32 && 32 + encoding.length * 3 <= scratch.length) {
-      scratch.write(prev, 0, 32, 'latin1');
-      const length = scratch.write(encoding, 32, 'utf8');
-      digest = hash('sha256', scratch.subarray(0, 32 + length), 'binary');
-    } else {
-      digest = createHash('sha256').update(Buffer.from(prev, 'latin1')).update(encoding).digest('binary');
-    }
+    const digest = digestAfter(prev, encoding);
     links.write(digest, offset + 32, 32, 'latin1');
     this.prev = digest;
     this.chained = true;
@@ -166,5 +159,39 @@ export class ChainCursor {
   /** The hash of the last entry chained (the head given when none was), in hex. */
   get head(): string {
     return this.chained ? Buffer.from(this.prev, 'latin1').toString('hex') : this.start;
+  }
+}
+
+/** SHA-256 over a previous hash (its bytes as a latin1 string) and an encoding, as a latin1 string: chainHash's, without hex. */
+function digestAfter(prev: string, encoding: string): string {
+  if (prev.length === 32 && 32 + encoding.length * 3 <= scratch.length) {
+    scratch.write(prev, 0, 32, 'latin1');
+    const length = scratch.write(encoding, 32, 'utf8');
+    return hash('sha256', scratch.subarray(0, 32 + length), 'binary');
+  }
+  return createHash('sha256').update(Buffer.from(prev, 'latin1')).update(encoding).digest('binary');
+}
+
+/**
+ * Follows stored links from a start hash, entry by entry, as walkChain does over hex: an entry
+ * follows when its stored previous hash is the chain's so far and its stored hash is chainHash
+ * over that and its encoding; then the chain moves on to it. For a store that keeps its links as
+ * bytes (SQLite, packed-chain-check.ts): no hash goes through hex.
+ */
+export class ChainLinks {
+  /** The last hash followed, its 32 bytes as a latin1 string. */
+  private prev: string;
+
+  constructor(start: Buffer) {
+    this.prev = start.toString('latin1');
+  }
+
+  /** Whether the entry whose links are at `offset` in `links` (64 bytes) follows; if so the chain moves to it. */
+  follows(encoding: string, links: Buffer, offset: number): boolean {
+    if (links.length < offset + 64 || links.toString('latin1', offset, offset + 32) !== this.prev) return false;
+    const digest = digestAfter(this.prev, encoding);
+    if (links.toString('latin1', offset + 32, offset + 64) !== digest) return false;
+    this.prev = digest;
+    return true;
   }
 }

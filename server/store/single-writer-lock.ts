@@ -41,14 +41,15 @@ export class SingleWriterLock {
     const db = openDatabase(lockPath, { timeout: 0 });
     try {
       db.exec('PRAGMA locking_mode = EXCLUSIVE');
-      // In exclusive mode the first write takes the exclusive lock and keeps it until close.
-      db.exec('BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL); DELETE FROM holder; COMMIT');
+      // In exclusive mode the connection keeps every lock it took until it closes, and BEGIN
+      // EXCLUSIVE takes the exclusive lock at once, whether the transaction then writes or not:
+      // only the first start on a file writes (the table), so a start waits for no fsync here.
+      db.exec('BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL); COMMIT');
     } catch (error) {
       db.close();
       if ((error as { code?: string }).code === 'SQLITE_BUSY') throw new DatabaseInUseError(dbPath, readPid(pidPath));
       throw error;
     }
-    db.prepare('INSERT INTO holder (pid) VALUES (?)').run(process.pid);
     writeFileSync(pidPath, `${process.pid}\n`);
     return new SingleWriterLock(db, pidPath);
   }

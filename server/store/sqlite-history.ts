@@ -15,11 +15,13 @@
 // revision, and stop at their page, so memory holds at most 64 rows, never the history.
 //
 // Owns: packing a commit's chained entries into rows, and every read and removal of history.
-// Called by sqlite-store.ts (inside its transactions) and startup-check.ts (through `newest`).
+// Called by sqlite-store.ts (inside its transactions) and startup-check.ts (through `checkNewest`,
+// then `newest` when an entry did not pass).
 
 import type Database from 'better-sqlite3';
 import type { ChainWalk, ChainWalkQuery, HistoryQuery, HistoryRecord } from '../core/store.ts';
-import { CHAIN_VERSION_2, ChainCursor, chainedColumns, chainHash, type ChainedColumns } from './history-chain.ts';
+import { canonicalEntry, CHAIN_VERSION_2, ChainCursor, chainedColumns, chainHash, type ChainedColumns } from './history-chain.ts';
+import { checkNewestPacked } from './packed-chain-check.ts';
 import type { EncodedHistory } from './commit-encoding.ts';
 import { walkChain } from './history-encoding.ts';
 import { historyFromRow, type HistoryRowBase } from './rows.ts';
@@ -310,6 +312,16 @@ export class SqliteHistory {
       }
     }
     return rows.reverse().flat().slice(-limit).map(walkedOf);
+  }
+
+  /**
+   * The newest `limit` entries checked without building them (packed-chain-check.ts): how many
+   * passed, or undefined when any did not, for newest() and the walk to find and name.
+   */
+  checkNewest(limit: number, startHash: string): number | undefined {
+    const s = this.statements;
+    const rows = pagedRows((cursor, rowLimit) => s.rowsBeforePage.all(cursor, rowLimit) as HistoryRow[], NEWEST);
+    return checkNewestPacked(rows, limit, startHash, (row) => unpack(row).map((entry) => canonicalEntry(chainedColumns(entry.row))));
   }
 
   /** Removes history up to and including `revision`; returns how many entries went. Inside the caller's transaction. */

@@ -37,10 +37,11 @@ import { SingleWriterLock } from './single-writer-lock.ts';
 import { decideAnchor, HeadAnchor, type AnchorDecision } from './head-anchor.ts';
 import { AnchorRegistry, decideRegistration, operatorName } from './anchor-registration.ts';
 import { checkRecentChain, DEFAULT_STARTUP_CHAIN_CHECK } from './startup-check.ts';
-import { hostFromRow, hostToRow as hostToSharedRow, type HostRowBase } from './rows.ts';
+import { hostToRow as hostToSharedRow, type HostRowBase } from './rows.ts';
 import { vacuumInto } from './sqlite-backup.ts';
 import { DEVICES_BY_HOST_PAGE, readDevicePages, type DeviceRows } from './sqlite-device-load.ts';
-import { loadedState, type StoredHead, type StoredState, type StoredTables } from './stored-state.ts';
+import { loadedState, type EncodedTables, type StoredHead, type StoredState } from './stored-state.ts';
+import { HOSTS_ENCODED } from './sqlite-host-load.ts';
 
 /** `full`: synchronous=FULL, as etcd promises; `relaxed`: synchronous=NORMAL. */
 export type { Durability } from '../core/store.ts';
@@ -70,7 +71,7 @@ export interface StartupReport {
 
 /** What the storage worker may read between the migrations and the start-up checks (the constructor's `migrated`). */
 export interface StartupReads {
-  tables(): StoredTables;
+  tables(): EncodedTables;
   devicePages(page: (rows: DeviceRows) => void): void;
 }
 
@@ -251,13 +252,12 @@ export class SqliteStore {
     return { tables: this.tables(), devices, head: this.headState() };
   }
 
-  /** The tables of a load but the devices: descriptors, hosts, lease expiries, claims. */
-  tables(): StoredTables {
-    const leaseRows = this.statements.leaseExpiries.all() as { host_id: string; lease_expire_ms: number }[];
+  /** The tables of a load but the devices: descriptors, hosts with their lease expiries (encoded: sqlite-host-load.ts), claims. */
+  tables(): EncodedTables {
+    const [hosts] = this.statements.hostsEncoded.get() as [string];
     return {
       descriptors: this.statements.allDescriptors.all() as { id: number; key: string }[],
-      hosts: (this.statements.allHosts.all() as HostRow[]).map(hostFromRow),
-      leaseExpiries: new Map(leaseRows.map((row) => [row.host_id, row.lease_expire_ms])),
+      hosts,
       claims: this.claims.load(),
     };
   }
@@ -480,7 +480,7 @@ function prepareStatements(db: Database.Database) {
     ),
     headRevision: db.prepare('SELECT MAX(revision) AS revision FROM revisions'),
     allDescriptors: db.prepare('SELECT descriptor_id AS id, descriptor_key AS key FROM descriptors ORDER BY descriptor_id'),
-    allHosts: db.prepare('SELECT * FROM hosts ORDER BY host_id'),
+    hostsEncoded: db.prepare(HOSTS_ENCODED).raw(true),
     devicePage: db.prepare(DEVICES_BY_HOST_PAGE),
     insertRevision: db.prepare('INSERT INTO revisions (revision, time_ms, actor, reason) VALUES (?, ?, ?, ?)'),
     revisionRow: db.prepare('SELECT time_ms, actor, reason FROM revisions WHERE revision = ?'),
@@ -513,7 +513,6 @@ function prepareStatements(db: Database.Database) {
     lastCheckpoint: db.prepare(
       'SELECT checkpoint_revision AS revision, lower(hex(hash)) AS hash FROM history_checkpoints ORDER BY checkpoint_revision DESC LIMIT 1',
     ),
-    leaseExpiries: db.prepare('SELECT host_id, lease_expire_ms FROM hosts WHERE lease_expire_ms IS NOT NULL'),
     revisionAt: db.prepare('SELECT MAX(revision) AS revision FROM revisions WHERE time_ms <= ?'),
     deleteRevisionsBefore: db.prepare('DELETE FROM revisions WHERE revision < ?'),
     insertCheckpoint: db.prepare(

@@ -11,6 +11,11 @@ import { walkChain } from './history-encoding.ts';
 /** Where the newest entries come from (sqlite-history.ts): in chain order, with their links. */
 export interface NewestEntries {
   newest(limit: number): { columns: ChainedColumns; prev: string | undefined; hash: string | undefined }[];
+  /**
+   * The same check over the same entries, done without building them (packed-chain-check.ts):
+   * the number checked when every one passed; undefined when any did not.
+   */
+  checkNewest(limit: number, startHash: string): number | undefined;
 }
 
 export { DEFAULT_STARTUP_CHAIN_CHECK } from '../server-defaults.ts';
@@ -25,6 +30,10 @@ export class CorruptHistoryError extends Error {
 /** Verifies the newest `limit` entries; returns how many were checked, throws CorruptHistoryError. */
 export function checkRecentChain(history: NewestEntries, dbPath: string, limit: number, checkpoint: Checkpoint): number {
   if (limit <= 0) return 0;
+  // The fast check passes exactly when the walk below would (packed-chain-check.ts); when it
+  // does not, the walk finds what broke and says it.
+  const passed = history.checkNewest(limit, checkpoint.hash);
+  if (passed !== undefined) return passed;
   const rows = history.newest(limit + 1);
   if (rows.length === 0) return 0;
   // With more than `limit` entries, the oldest one read only provides the link to start from.

@@ -29,7 +29,7 @@ import { StaleBatchError } from '../core/store.ts';
 import type { MigrationReport } from './migrate.ts';
 import { encodeCommitBatch, type EncodedBatch } from './commit-encoding.ts';
 import type { SqliteStoreOptions, StartupReport } from './sqlite-store.ts';
-import { joinedState, loadedState, type StoredHead, type StoredState, type StoredTables } from './stored-state.ts';
+import { decodeTables, joinedState, loadedState, type EncodedTables, type StoredHead, type StoredState, type StoredTables } from './stored-state.ts';
 import { DeviceDecoder, type DeviceRows } from './sqlite-device-load.ts';
 
 // Compiled (dist/, .js) the worker is plain JavaScript and starts directly. From the sources
@@ -92,7 +92,8 @@ export interface WorkerDevicePage {
  */
 export interface WorkerMigrated {
   readonly migrated: true;
-  readonly tables?: StoredTables;
+  /** The hosts encoded (sqlite-host-load.ts): this thread decodes them. */
+  readonly tables?: EncodedTables;
 }
 
 /** What the worker is started with: the store's options, and whether to load at once (read-ahead). */
@@ -244,7 +245,7 @@ export class WorkerStore implements ServedStore {
         continue;
       }
       if ('migrated' in message) {
-        tables = message.tables;
+        tables = message.tables && decodeTables(message.tables);
         if (load && tables) load.tables(tables);
         continue;
       }

@@ -1,0 +1,60 @@
+// Reading every host of a SQLite database at start-up, as sqlite-device-load.ts reads the devices:
+// SQLite encodes the hosts (with their lease expiries) as one JSON array of arrays in host order,
+// so the storage worker sends one string where it built 10,000 row objects, mapped them to
+// records and had them structured-cloned to the main thread (about 70 ms of the worker's CPU for
+// the benchmark's fleet, on the path to the first answer; the string costs it about 12 ms), and
+// the main thread decodes the string into records where it used to deserialize the clone.
+//
+// The records are exactly hostFromRow's (rows.ts), and the lease expiries the ones
+// `lease_expire_ms IS NOT NULL` gives: test/store-contract.test.ts compares a load with both.
+// This module imports better-sqlite3's types only, so the main thread loads no SQLite to decode.
+
+import type { HostRecord } from '../core/store.ts';
+import { decodeBudgets, type BudgetJson } from './history-encoding.ts';
+
+/** Every host, in id order, as one JSON text of arrays in the column order of HostTuple. */
+export const HOSTS_ENCODED = `SELECT json_group_array(json_array(host_id, labels, revision, create_revision, create_time_ms,
+    update_time_ms, last_sync_time_ms, reachable, draining, budgets, lease_expire_ms) ORDER BY host_id)
+  FROM hosts`;
+
+/** One host as HOSTS_ENCODED encodes it. */
+type HostTuple = [
+  hostId: string,
+  labels: string,
+  revision: number,
+  createRevision: number,
+  createTime: number,
+  updateTime: number,
+  lastSyncTime: number,
+  reachable: number,
+  draining: number,
+  budgets: string | null,
+  leaseExpire: number | null,
+];
+
+/** The hosts as the worker sends them: HOSTS_ENCODED's text. */
+export type EncodedHosts = string;
+
+/** The hosts' records and their lease expiries (host id → expiry, for hosts that have one). */
+export function decodeHosts(encoded: EncodedHosts): { hosts: HostRecord[]; leaseExpiries: Map<string, number> } {
+  const tuples = JSON.parse(encoded) as HostTuple[];
+  const hosts = new Array<HostRecord>(tuples.length);
+  const leaseExpiries = new Map<string, number>();
+  for (let i = 0; i < tuples.length; i++) {
+    const [hostId, labels, revision, createRevision, createTime, updateTime, lastSyncTime, reachable, draining, budgets, leaseExpire] = tuples[i];
+    hosts[i] = {
+      hostId,
+      labels: JSON.parse(labels),
+      revision,
+      createRevision,
+      createTime,
+      updateTime,
+      lastSyncTime,
+      reachable: Boolean(reachable),
+      draining: Boolean(draining),
+      ...(budgets !== null && { budgets: decodeBudgets(JSON.parse(budgets) as BudgetJson[]) }),
+    };
+    if (leaseExpire !== null) leaseExpiries.set(hostId, leaseExpire);
+  }
+  return { hosts, leaseExpiries };
+}
