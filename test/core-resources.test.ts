@@ -376,3 +376,12 @@ test('SyncHost: a failure other than bad input in a descriptor is not turned int
     message: 'broken getter',
   });
 });
+
+test('SyncHost: devices come back in device id order, whatever order the request gave', (t) => {
+  const ids = (names: string[]) => validateSyncHost({ name: 'gpu-1', devices: names.map((name) => device(name)) }).devices.map((d) => d.deviceId);
+  t.deepEqual(ids(['a', 'b', 'c']), ['a', 'b', 'c']);
+  t.deepEqual(ids(['c', 'a', 'b']), ['a', 'b', 'c']);
+  t.deepEqual(ids(['a', 'c', 'b']), ['a', 'b', 'c']);
+  t.deepEqual(ids(['b']), ['b']);
+  t.deepEqual(ids([]), []);
+});

@@ -98,6 +98,56 @@ test('a label set shared by many devices is encoded right each time, and an equa
   }
 });
 
+test('entries and rows that differ from the one before in a single value are each encoded from their own values', (t) => {
+  // The encoder reuses pieces while consecutive records repeat them (history-entry-text.ts):
+  // a change of any one value must give that record's own text, never the previous piece.
+  const d: DeviceRecord = { hostId: 'h1', deviceId: 'd1', descriptorId: 3, capacity: { total: 4, available: 2 }, labels: { a: 'b' }, revision: 9, createRevision: 2, createTime: 5, updateTime: 9 };
+  const deviceChanges: Partial<DeviceRecord>[] = [
+    {},
+    { hostId: 'h2' },
+    { deviceId: 'd2' },
+    { descriptorId: 4 },
+    { capacity: { total: 4, available: 3 } },
+    { capacity: { total: 5, available: 3 } },
+    { capacity: undefined },
+    { capacity: { total: 0, available: 0 } },
+    { revision: 10 },
+    { createRevision: 3 },
+    { createTime: 6 },
+    { updateTime: 10 },
+    { updateTime: -0 },
+    { updateTime: Number.NaN },
+    { labels: { a: 'c' } },
+  ];
+  const e: HistoryRecord = { revision: 9, seq: 0, time: 9, hostId: 'h1', deviceId: 'd1', change: 'UPDATED', actor: 'agent', reason: 'why', before: undefined, after: { kind: 'device', device: d } };
+  const entryChanges: Partial<HistoryRecord>[] = [
+    {},
+    { time: 10 },
+    { time: Number.POSITIVE_INFINITY },
+    { hostId: 'h3' },
+    { change: 'CREATED' },
+    { actor: 'ops' },
+    { reason: 'other' },
+    { revision: 11 },
+    { seq: 1 },
+    { onBehalfOf: 'someone' },
+  ];
+  for (let round = 0; round < 2; round++) {
+    for (const change of deviceChanges) {
+      const changed = { ...d, ...change };
+      t.is(deviceRowText(changed), JSON.stringify(Object.values(deviceToRow(changed))));
+      const withDevice: HistoryRecord = { ...e, before: { kind: 'device', device: d }, after: { kind: 'device', device: changed } };
+      t.is(canonicalEntryText(withDevice), referenceEncoding(withDevice));
+      t.is(deviceRowText(d), JSON.stringify(Object.values(deviceToRow(d))));
+    }
+    for (const change of entryChanges) {
+      const changed = { ...e, ...change };
+      t.is(canonicalEntryText(changed), referenceEncoding(changed));
+      t.is(canonicalEntryText(e), referenceEncoding(e));
+    }
+  }
+});
+
 test("a device's row text holds deviceToRow's values in the devices table's column order", (t) => {
   fc.assert(
     fc.property(device, (d) => deviceRowText(d) === JSON.stringify(Object.values(deviceToRow(d)))),

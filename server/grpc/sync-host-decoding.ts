@@ -166,8 +166,17 @@ class Reader {
 
   string(): string {
     const from = this.delimited();
-    if (!isUtf8(this.buf.subarray(from, this.pos))) throw FALLBACK;
-    return this.buf.toString('utf8', from, this.pos);
+    const { buf, pos } = this;
+    // ASCII is valid UTF-8: most strings (device ids, names, label keys) are checked byte by
+    // byte here without a Buffer view made for isUtf8 (one per string: a sizeable share of
+    // what a registration allocated here); a string with any other byte goes to isUtf8.
+    for (let i = from; i < pos; i++) {
+      if (buf[i] >= 0x80) {
+        if (!isUtf8(buf.subarray(from, pos))) throw FALLBACK;
+        break;
+      }
+    }
+    return buf.toString('utf8', from, pos);
   }
 
   /** The next tag as [field number, wire type]; the wire type must be `expected`. */
