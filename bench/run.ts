@@ -197,8 +197,8 @@ function parseOptions(): Options {
     'watch-unfiltered': { type: 'string', default: '10' },
     'watch-hosts': { type: 'string', default: '1000' },
     'watch-hosts-per-connection': { type: 'string', default: '1' },
-    'watch-syncs': { type: 'string', default: '10000' },
-    'watch-rounds': { type: 'string', default: '2' },
+    'watch-syncs': { type: 'string', default: '7500' },
+    'watch-rounds': { type: 'string', default: '3' },
     'watch-sync-timeout': { type: 'string', default: '60' },
     'watch-rate': { type: 'string', default: '200' },
     'watch-seconds': { type: 'string', default: '20' },
@@ -595,7 +595,7 @@ function resultRows(r: Results, sync = r.sync): string[][] {
         '  CPU per sync in the same runs: the server with the watchers / without (medians)',
         `${fmt(c.serverWith)} / ${fmt(c.serverWithout)} µs = ${fmt(c.serverWithout / c.serverWith, 2)}; the watchers add ${signed(c.serverAddedMedian)} µs per revision ` +
           `(paired: ${c.serverAddedPaired.map(signed).join(', ')}); the watchers' process ${fmt(c.watchersProcess)} µs per revision; ` +
-          `server + load generator + watchers ${fmt(c.allWith)} / ${fmt(c.allWithout)} µs`,
+          `server + load generator + watchers ${fmt(c.allWith)} / ${fmt(c.allWithout)} µs; server busy ${fmt(c.serverBusyWith * 100)}% / ${fmt(c.serverBusyWithout * 100)}% of a core`,
         '',
         '',
         '',

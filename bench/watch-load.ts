@@ -453,12 +453,21 @@ export interface CpuPerSync {
   /** Server, load generator and watchers together (the bench's share of the machine's cores), medians. */
   readonly allWith: number;
   readonly allWithout: number;
+  /**
+   * The server's CPU time over the run's wall time (1 = one core), medians. A run's rate is this
+   * over its CPU per sync: the ratio of rates is the ratio of these times the inverse ratio of
+   * the CPU per sync, which separates the server's own cost from its waiting (for a core shared
+   * with the writer and the watchers' process, for the disk).
+   */
+  readonly serverBusyWith: number;
+  readonly serverBusyWithout: number;
 }
 
 export function cpuPerSync(runs: readonly (WriteRun & { watchers: boolean })[]): CpuPerSync {
   const us = (seconds: number | undefined, run: WriteRun) => ((seconds ?? 0) * 1e6) / Math.max(1, run.syncs);
   const server = (run: WriteRun) => us(run.cpu?.serverCpuS, run);
   const all = (run: WriteRun) => us((run.cpu?.serverCpuS ?? 0) + (run.cpu?.clientCpuS ?? 0) + (run.cpu?.helperCpuS ?? 0), run);
+  const busy = (run: WriteRun) => (run.cpu ? run.cpu.serverCpuS / Math.max(1e-9, run.cpu.wallS) : Number.NaN);
   const withRuns = runs.filter((run) => run.watchers);
   const withoutRuns = runs.filter((run) => !run.watchers);
   const serverAddedPaired: number[] = [];
@@ -476,6 +485,8 @@ export function cpuPerSync(runs: readonly (WriteRun & { watchers: boolean })[]):
     watchersProcess: median(withRuns.map((run) => us(run.cpu?.helperCpuS, run))),
     allWith: median(withRuns.map(all)),
     allWithout: median(withoutRuns.map(all)),
+    serverBusyWith: median(withRuns.map(busy)),
+    serverBusyWithout: median(withoutRuns.map(busy)),
   };
 }
 
@@ -599,6 +610,10 @@ export async function measureWatch(params: WatchParams, cpuNote: (cpu: CpuUse) =
     );
     log(
       `  the watchers' process: ${fmt(cpu.watchersProcess)} µs per revision; server + load generator + watchers: ${fmt(cpu.allWith)} / ${fmt(cpu.allWithout)} µs per sync with / without`,
+    );
+    log(
+      `  the ratio of rates, split: server CPU per sync without / with ${fmt(cpu.serverWithout / cpu.serverWith, 2)} (its own cost) ` +
+        `x server busy with / without ${fmt(cpu.serverBusyWith * 100)}% / ${fmt(cpu.serverBusyWithout * 100)}% = ${fmt(cpu.serverBusyWith / cpu.serverBusyWithout, 2)} (its waiting)`,
     );
 
     // 3. Fan-out ceiling: unfiltered watchers only, the rate stepped up, then refined.
