@@ -8,8 +8,9 @@
 //                    [--abuse-streams 2000] [--abuse-hold 10]
 //                    [--pg-hosts 1000] [--pg-replicas 1,3] [--pg-watch-rate 50] [--pg-bin <dir>]
 //                    [--out bench/results/latest.json] [--etcd-bin etcd]
-//                    [--profile <dir>]   (the server runs with --cpu-prof, profile written there)
+//                    [--profile <dir>]   (the server, and the watch phase's watchers, run with --cpu-prof, profiles written there)
 //                    [--server-node-option=--max-semi-space-size=32 ...]   (experiments)
+//                    [--watchers-node-option=... ...]   (the watch phase's watchers' process, experiments)
 //                    [--server-from dist|sources]   (dist: the compiled build as `npm start` runs it,
 //                                                    built first; sources: server/main.ts through tsx)
 //                    [--keep-db <file>]   (the fleet's database is copied there once its server has
@@ -164,6 +165,8 @@ interface Options {
   readonly profile: string | undefined;
   /** Extra options for the server's node (e.g. --max-semi-space-size=32), for experiments. */
   readonly serverNodeOptions: readonly string[];
+  /** Extra options for the node of the watch phase's watchers' process, for experiments. */
+  readonly watchersNodeOptions: readonly string[];
   /** The server's build: `dist` (compiled, as `npm start` runs it; the default) or `sources` (tsx). */
   readonly serverFrom: ServerBuild;
   /** When set, the fleet's SQLite file is copied there after its server stopped (bench/restart-alone.ts reuses it). */
@@ -194,8 +197,8 @@ function parseOptions(): Options {
     'watch-unfiltered': { type: 'string', default: '10' },
     'watch-hosts': { type: 'string', default: '1000' },
     'watch-hosts-per-connection': { type: 'string', default: '1' },
-    'watch-syncs': { type: 'string', default: '10000' },
-    'watch-rounds': { type: 'string', default: '2' },
+    'watch-syncs': { type: 'string', default: '7500' },
+    'watch-rounds': { type: 'string', default: '3' },
     'watch-sync-timeout': { type: 'string', default: '60' },
     'watch-rate': { type: 'string', default: '200' },
     'watch-seconds': { type: 'string', default: '20' },
@@ -221,6 +224,7 @@ function parseOptions(): Options {
     'pg-bin': { type: 'string' },
     profile: { type: 'string' },
     'server-node-option': { type: 'string', multiple: true, default: [] },
+    'watchers-node-option': { type: 'string', multiple: true, default: [] },
     'server-from': { type: 'string', default: 'dist' },
     'keep-db': { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -320,6 +324,7 @@ function parseOptions(): Options {
     },
     profile: values.profile === undefined ? undefined : path.resolve(values.profile),
     serverNodeOptions: values['server-node-option'] ?? [],
+    watchersNodeOptions: values['watchers-node-option'] ?? [],
     serverFrom: serverFrom(String(values['server-from'])),
     keepDb: values['keep-db'] === undefined ? undefined : path.resolve(values['keep-db']),
   };
@@ -582,6 +587,21 @@ function resultRows(r: Results, sync = r.sync): string[][] {
       hit(t.ratio >= 0.9 && t.runs.every((run) => run.failures === 0 && !run.timedOut)),
       noise(sumCpu(t.runs.map((run) => run.cpu))),
     ]);
+    const perSync = t.cpuPerSync;
+    if (perSync) {
+      const c = perSync;
+      const signed = (d: number) => `${d >= 0 ? '+' : ''}${fmt(d)}`;
+      rows.push([
+        '  CPU per sync in the same runs: the server with the watchers / without (medians)',
+        `${fmt(c.serverWith)} / ${fmt(c.serverWithout)} µs = ${fmt(c.serverWithout / c.serverWith, 2)}; the watchers add ${signed(c.serverAddedMedian)} µs per revision ` +
+          `(paired: ${c.serverAddedPaired.map(signed).join(', ')}); the watchers' process ${fmt(c.watchersProcess)} µs per revision; ` +
+          `server + load generator + watchers ${fmt(c.allWith)} / ${fmt(c.allWithout)} µs; server busy ${fmt(c.serverBusyWith * 100)}% / ${fmt(c.serverBusyWithout * 100)}% of a core`,
+        '',
+        '',
+        '',
+        '',
+      ]);
+    }
     const f = w.fanout;
     const c = f.ceiling;
     rows.push([
@@ -1000,6 +1020,8 @@ async function main(): Promise<number> {
           fanoutP99LimitMs: 1000,
           fanoutRefinements: w.fanoutRefinements,
           log: console.log,
+          profileDir: options.profile,
+          watchersNodeOptions: options.watchersNodeOptions,
         },
         cpuNote,
       );

@@ -308,8 +308,11 @@ export interface WatchReport {
 class Watchers {
   private constructor(readonly child: LoadChild) {}
 
-  static async start(address: string): Promise<Watchers> {
-    return new Watchers(await startLoadChild({ name: 'watchers', args: ['--import', 'tsx', 'bench/watchers.ts', '--address', address] }));
+  /** With `profileDir`, the process runs with --cpu-prof and writes its profile there when it stops. */
+  static async start(address: string, profileDir: string | undefined, nodeOptions: readonly string[]): Promise<Watchers> {
+    const profile = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
+    const args = [...nodeOptions, ...profile, '--import', 'tsx', 'bench/watchers.ts', '--address', address];
+    return new Watchers(await startLoadChild({ name: 'watchers', args }));
   }
 
   get pid(): number {
@@ -378,6 +381,10 @@ export interface WatchParams {
   /** Steps tried between the last rate under the limit and the first over it. */
   readonly fanoutRefinements: number;
   readonly log: (line: string) => void;
+  /** When set, the watchers' process is profiled too (--cpu-prof), its profile written there. */
+  readonly profileDir?: string;
+  /** Extra options for the watchers' process's node (experiments). */
+  readonly watchersNodeOptions?: readonly string[];
 }
 
 export interface PacedWatchRun {
@@ -415,6 +422,8 @@ export interface WatchResult {
     readonly ratio: number;
     /** What the watchers received during the last closed-loop run with them (not a target: the server is saturated). */
     readonly watchDuringWith: WatchReport;
+    /** CPU time per sync in the same runs: what the ratio of rates stands for, read through the disk's noise. */
+    readonly cpuPerSync: CpuPerSync;
   };
   readonly pacedWithout: { writes: WriteRun; cpu: CpuUse; rss: RssDuring };
   readonly paced: PacedWatchRun & { rss: RssDuring & { idleWatchersBytes: number } };
@@ -424,6 +433,60 @@ export interface WatchResult {
     /** The highest rate whose unfiltered p99 stayed under the limit. */
     readonly ceiling?: FanoutStep;
     readonly stoppedBecause: string;
+  };
+}
+
+/**
+ * CPU time per acknowledged sync (µs) in the closed-loop runs. A run's rate swings with what the
+ * syncs wait for besides CPU (the fsync of each commit batch, the other processes of the
+ * machine); its CPU per sync much less, and the server's CPU per sync is the server's own cost.
+ */
+export interface CpuPerSync {
+  /** The server's, medians of the runs with and without the watchers. */
+  readonly serverWith: number;
+  readonly serverWithout: number;
+  /** For each run with the watchers: its server CPU per sync minus the mean of the two runs without around it. */
+  readonly serverAddedPaired: readonly number[];
+  readonly serverAddedMedian: number;
+  /** The watchers' process, per revision (one sync is one revision), median of the runs with them. */
+  readonly watchersProcess: number;
+  /** Server, load generator and watchers together (the bench's share of the machine's cores), medians. */
+  readonly allWith: number;
+  readonly allWithout: number;
+  /**
+   * The server's CPU time over the run's wall time (1 = one core), medians. A run's rate is this
+   * over its CPU per sync: the ratio of rates is the ratio of these times the inverse ratio of
+   * the CPU per sync, which separates the server's own cost from its waiting (for a core shared
+   * with the writer and the watchers' process, for the disk).
+   */
+  readonly serverBusyWith: number;
+  readonly serverBusyWithout: number;
+}
+
+export function cpuPerSync(runs: readonly (WriteRun & { watchers: boolean })[]): CpuPerSync {
+  const us = (seconds: number | undefined, run: WriteRun) => ((seconds ?? 0) * 1e6) / Math.max(1, run.syncs);
+  const server = (run: WriteRun) => us(run.cpu?.serverCpuS, run);
+  const all = (run: WriteRun) => us((run.cpu?.serverCpuS ?? 0) + (run.cpu?.clientCpuS ?? 0) + (run.cpu?.helperCpuS ?? 0), run);
+  const busy = (run: WriteRun) => (run.cpu ? run.cpu.serverCpuS / Math.max(1e-9, run.cpu.wallS) : Number.NaN);
+  const withRuns = runs.filter((run) => run.watchers);
+  const withoutRuns = runs.filter((run) => !run.watchers);
+  const serverAddedPaired: number[] = [];
+  runs.forEach((run, i) => {
+    if (!run.watchers) return;
+    const around = [runs[i - 1], runs[i + 1]].filter((r) => r !== undefined && !r.watchers);
+    if (around.length === 0) return;
+    serverAddedPaired.push(server(run) - around.reduce((sum, r) => sum + server(r), 0) / around.length);
+  });
+  return {
+    serverWith: median(withRuns.map(server)),
+    serverWithout: median(withoutRuns.map(server)),
+    serverAddedPaired,
+    serverAddedMedian: median(serverAddedPaired),
+    watchersProcess: median(withRuns.map((run) => us(run.cpu?.helperCpuS, run))),
+    allWith: median(withRuns.map(all)),
+    allWithout: median(withoutRuns.map(all)),
+    serverBusyWith: median(withRuns.map(busy)),
+    serverBusyWithout: median(withoutRuns.map(busy)),
   };
 }
 
@@ -438,6 +501,7 @@ const describeClass = (name: string, c: WatchClassReport) =>
   `${c.failed ? `; ${c.failed} CUT OFF (${c.firstError})` : ''}`;
 
 const median = (values: readonly number[]) => {
+  if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
@@ -467,7 +531,7 @@ export async function measureWatch(params: WatchParams, cpuNote: (cpu: CpuUse) =
   log(`pre-encoded the device changes of ${fmt(churn.hosts)} hosts in ${fmt(churnSetupMs)} ms`);
   const every = Math.max(1, Math.floor(churn.hosts / Math.max(1, params.hostWatchers)));
   const watchedHosts = Array.from({ length: Math.min(params.hostWatchers, churn.hosts) }, (_, i) => churn.hostIds[i * every]);
-  const watchers = await Watchers.start(params.address);
+  const watchers = await Watchers.start(params.address, params.profileDir, params.watchersNodeOptions ?? []);
   const writer = new SyncWriter(params.address);
   // The watchers' process counts as load generator in every run, watchers attached or not.
   const withAll = <T>(body: () => Promise<T>) => withCpu(params.serverPid, body, [watchers.pid]);
@@ -516,7 +580,11 @@ export async function measureWatch(params: WatchParams, cpuNote: (cpu: CpuUse) =
       const run = await withAll(() => closedLoopSyncs(writer, churn, closed));
       runs.push({ ...run.value, cpu: run.cpu, watchers: attached });
       log(`  ${attached ? 'with watchers:   ' : 'without watchers:'} ${describeWrites(run.value)}`);
-      log(`    ${cpuNote(run.cpu)}`);
+      const perSync = (seconds: number | undefined) => fmt(((seconds ?? 0) * 1e6) / Math.max(1, run.value.syncs));
+      log(
+        `    ${cpuNote(run.cpu)}; per sync: server ${perSync(run.cpu.serverCpuS)} µs` +
+          `${attached ? `, watchers' process ${perSync(run.cpu.helperCpuS)} µs` : ''}`,
+      );
       return run.value;
     };
     await closedRun(false);
@@ -535,6 +603,18 @@ export async function measureWatch(params: WatchParams, cpuNote: (cpu: CpuUse) =
     const withoutMedian = median(runs.filter((r) => !r.watchers).map((r) => r.syncsPerSecond));
     const ratio = withMedian / withoutMedian;
     log(`  median with / median without: ${fmt(withMedian)} / ${fmt(withoutMedian)} = ${fmt(ratio, 2)} (the watchers cost writers ${fmt((1 - ratio) * 100)}%)`);
+    const cpu = cpuPerSync(runs);
+    log(
+      `  server CPU per sync, median with / without: ${fmt(cpu.serverWith)} / ${fmt(cpu.serverWithout)} µs; the watchers add ${fmt(cpu.serverAddedMedian)} µs per revision ` +
+        `(each run with them against the runs without around it: ${cpu.serverAddedPaired.map((d) => `${d >= 0 ? '+' : ''}${fmt(d)}`).join(', ')} µs)`,
+    );
+    log(
+      `  the watchers' process: ${fmt(cpu.watchersProcess)} µs per revision; server + load generator + watchers: ${fmt(cpu.allWith)} / ${fmt(cpu.allWithout)} µs per sync with / without`,
+    );
+    log(
+      `  the ratio of rates, split: server CPU per sync without / with ${fmt(cpu.serverWithout / cpu.serverWith, 2)} (its own cost) ` +
+        `x server busy with / without ${fmt(cpu.serverBusyWith * 100)}% / ${fmt(cpu.serverBusyWithout * 100)}% = ${fmt(cpu.serverBusyWith / cpu.serverBusyWithout, 2)} (its waiting)`,
+    );
 
     // 3. Fan-out ceiling: unfiltered watchers only, the rate stepped up, then refined.
     await watchers.open(params.fanoutWatchers, [], 1);
@@ -595,7 +675,7 @@ export async function measureWatch(params: WatchParams, cpuNote: (cpu: CpuUse) =
       churnSetupMs,
       watchedHosts: { first: watchedHosts[0], last: watchedHosts.at(-1)!, every },
       openMs: opened.ms,
-      throughput: { runs, withMedian, withoutMedian, ratio, watchDuringWith: watchDuringWith! },
+      throughput: { runs, withMedian, withoutMedian, ratio, watchDuringWith: watchDuringWith!, cpuPerSync: cpu },
       pacedWithout: { writes: without.value.value, cpu: without.value.cpu, rss: without.rss },
       paced: { writes: pacedRun.value, watch: pacedWatch, caughtUp, cpu: pacedRun.cpu, rss },
       fanout: { watchers: params.fanoutWatchers, steps, ceiling, stoppedBecause },

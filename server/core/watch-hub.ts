@@ -7,10 +7,19 @@
 // The hub knows nothing of gRPC: a watcher's sink encodes, buffers and enforces the bound on
 // its buffer (server/grpc/watch-service.ts). A sink that is too slow cancels its watcher.
 //
+// Progress: a live watcher that was sent nothing for its interval gets the revision and head
+// hash. The timer ticks every 50 ms and takes from a queue by due time (due-queue.ts) only the
+// watchers whose interval may have run out: a watcher's place in the queue is its last send
+// plus its interval as of when it was queued, never later than it is truly due (a send only
+// moves the true due time later), so the tick finds every watcher due, checks each against its
+// last send, and queues the others again at their true due time. A tick costs the watchers due,
+// not all watchers, and a delivery costs the queue nothing.
+//
 // Owns: the watchers and the progress timer. May call: the registry's change feed, history,
-// revision, head and descriptor table; the clock.
+// revision, head and descriptor table; the clock; the due queue.
 
 import { systemClock, type Clock } from './clock.ts';
+import { DueQueue } from './due-queue.ts';
 import { DomainError } from './errors.ts';
 import type { Descriptor } from './model.ts';
 import type { Registry, RevisionChange } from './registry.ts';
@@ -79,6 +88,8 @@ class Watcher implements WatchHandle {
     readonly sink: WatchSink,
     readonly createdRevision: number,
     now: number,
+    /** Its place in the order watchers were opened (a progress tick serves them in it). */
+    readonly order: number,
   ) {
     this.nextRevision = request.startRevision ?? createdRevision + 1;
     this.lastSentAt = now;
@@ -97,6 +108,9 @@ export class WatchHub {
   /** Live watchers with a host filter, by host id: a revision touches one host. */
   private readonly byHost = new Map<string, Set<Watcher>>();
   private readonly all = new Set<Watcher>();
+  /** Live watchers by when their progress may fall due (see the header). */
+  private readonly progressDue = new DueQueue<Watcher>();
+  private opened = 0;
   private readonly unsubscribe: () => void;
   private readonly stopProgress: () => void;
 
@@ -141,7 +155,7 @@ export class WatchHub {
     if (request.startRevision !== undefined && request.startRevision < oldest) {
       throw this.registry.compacted(request.startRevision, oldest);
     }
-    const watcher = new Watcher(this, request, sink, this.registry.revision, this.clock.now());
+    const watcher = new Watcher(this, request, sink, this.registry.revision, this.clock.now(), this.opened++);
     this.all.add(watcher);
     void this.catchUp(watcher);
     return watcher;
@@ -149,6 +163,7 @@ export class WatchHub {
 
   remove(watcher: Watcher): void {
     this.all.delete(watcher);
+    this.progressDue.delete(watcher);
     this.unindexed.delete(watcher);
     const hostId = watcher.request.filter.hostId;
     if (hostId !== undefined) {
@@ -169,6 +184,7 @@ export class WatchHub {
 
   private goLive(watcher: Watcher): void {
     watcher.live = true;
+    this.progressDue.schedule(watcher, watcher.lastSentAt + watcher.request.progressIntervalMs);
     const hostId = watcher.request.filter.hostId;
     if (hostId === undefined) {
       this.unindexed.add(watcher);
@@ -277,7 +293,7 @@ export class WatchHub {
       if (events.length === 0) return true;
       delivery = { change: round.change, events, whole: false };
     }
-    watcher.lastSentAt = round.now;
+    this.sent(watcher, round.now);
     return watcher.sink.deliver(delivery);
   }
 
@@ -300,12 +316,39 @@ export class WatchHub {
     return undefined;
   }
 
+  /**
+   * Records a send to `watcher` at `now`. Its place in the progress queue stays as it is (no
+   * later than its new due time), unless the clock went back: then it moves to the due time.
+   */
+  private sent(watcher: Watcher, now: number): void {
+    if (now < watcher.lastSentAt && watcher.live) this.progressDue.schedule(watcher, now + watcher.request.progressIntervalMs);
+    watcher.lastSentAt = now;
+  }
+
   private sendProgress(): void {
     const now = this.clock.now();
-    for (const watcher of this.all) {
-      if (!watcher.live || now - watcher.lastSentAt < watcher.request.progressIntervalMs) continue;
-      watcher.lastSentAt = now;
-      watcher.sink.progress(this.registry.revision, this.registry.headHash);
+    const maybeDue = this.progressDue.takeDue(now);
+    if (maybeDue.length === 0) return;
+    // Served in the order the watchers were opened, as a visit of every watcher would.
+    if (maybeDue.length > 1) maybeDue.sort((a, b) => a.order - b.order);
+    let next = 0;
+    try {
+      for (; next < maybeDue.length; next++) {
+        const watcher = maybeDue[next];
+        // A sink may cancel its watcher (a stream cut off as too slow); it then left the queue.
+        if (watcher.cancelled) continue;
+        const interval = watcher.request.progressIntervalMs;
+        const due = now - watcher.lastSentAt >= interval;
+        if (due) watcher.lastSentAt = now;
+        this.progressDue.schedule(watcher, watcher.lastSentAt + interval);
+        if (due) watcher.sink.progress(this.registry.revision, this.registry.headHash);
+      }
+    } finally {
+      // A sink that threw: the watchers after it keep their place for the next tick.
+      for (next++; next < maybeDue.length; next++) {
+        const watcher = maybeDue[next];
+        if (!watcher.cancelled) this.progressDue.schedule(watcher, watcher.lastSentAt + watcher.request.progressIntervalMs);
+      }
     }
   }
 }
