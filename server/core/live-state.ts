@@ -124,7 +124,9 @@ export class LiveState {
   private readonly internedByObject = new WeakMap<Labels, Labels>();
   private readonly internedCapacities = new Map<string, Capacity>();
   /** While loading: the interned label set and capacity of each loaded object (shared across pages). */
-  private loadedShared: { labels: Map<Labels, Labels>; capacities: Map<Capacity, Capacity | undefined> } | undefined;
+  private loadedShared: { labels: Map<Labels, Labels>; capacities: Map<Capacity, Capacity | undefined>; stamps: Map<number, Stamp> } | undefined;
+  /** The stamp last given to a device (the next of a commit's or a load's devices likely shares it). */
+  private lastStamp: Stamp | undefined;
 
   /** Builds the state the store loaded; `leaseOf` gives each host's initial lease expiry. */
   constructor(loaded: LoadedState, leaseOf: (record: HostRecord) => number) {
@@ -148,7 +150,7 @@ export class LiveState {
    */
   static loading(tables: LoadedTables, leaseOf: (record: HostRecord) => number): LiveState {
     const state = new LiveState({ ...tables, devices: [], revision: 0, revisionTime: 0, headHash: '', checkpoint: { revision: 0, hash: '' } }, leaseOf);
-    state.loadedShared = { labels: new Map(), capacities: new Map() };
+    state.loadedShared = { labels: new Map(), capacities: new Map(), stamps: new Map() };
     return state;
   }
 
@@ -156,7 +158,7 @@ export class LiveState {
   addLoadedDevices(records: readonly DeviceRecord[]): void {
     // A store that shares equal label sets and capacities (SQLite's load) is interned once per
     // shared object, not once per device (a JSON text each: 0.7 s for 160,000 devices).
-    const { labels: labelsOf, capacities: capacityOf } = (this.loadedShared ??= { labels: new Map(), capacities: new Map() });
+    const { labels: labelsOf, capacities: capacityOf } = (this.loadedShared ??= { labels: new Map(), capacities: new Map(), stamps: new Map() });
     for (const record of records) {
       const host = this.hosts.get(record.hostId);
       const entry = this.descriptorsById.get(record.descriptorId);
@@ -433,7 +435,7 @@ export class LiveState {
       // The new device takes the old one's place in its host's table (putDevice).
       const before = host.devices.get(record.deviceId);
       if (before) this.unlinkDevice(before);
-      this.putDevice(host, record, entry);
+      this.putDevice(host, record, entry, record.labels, record.capacity, before);
     }
     return { host, removed: undefined, created };
   }
@@ -472,6 +474,22 @@ export class LiveState {
     return capacity;
   }
 
+  /**
+   * The stamp of a revision at a time: the last one made, or one seen while loading, when they
+   * match (a commit's devices come one host after another, a load's host by host), else a new one.
+   */
+  private stamp(revision: number, time: number): Stamp {
+    const last = this.lastStamp;
+    if (last !== undefined && last.revision === revision && last.time === time) return last;
+    const loaded = this.loadedShared?.stamps;
+    let stamp = loaded?.get(revision);
+    if (stamp === undefined || stamp.time !== time) {
+      stamp = { revision, time };
+      loaded?.set(revision, stamp);
+    }
+    return (this.lastStamp = stamp);
+  }
+
   private deviceLabels(): LabelIndex<LiveDevice> {
     if (!this.deviceLabelIndex) {
       const index = new LabelIndex<LiveDevice>();
@@ -494,8 +512,16 @@ export class LiveState {
     entry: DescriptorEntry,
     labels: Labels = record.labels,
     capacity: Capacity | undefined = record.capacity,
+    before?: LiveDevice,
   ): void {
-    const device: LiveDevice = new StateDevice(record, entry, host, labels, capacity);
+    const updated = this.stamp(record.revision, record.updateTime);
+    let created: Stamp;
+    if (record.createRevision === record.revision && record.createTime === record.updateTime) created = updated;
+    else {
+      const kept = before && StateDevice.createdOf(before);
+      created = kept && kept.revision === record.createRevision && kept.time === record.createTime ? kept : this.stamp(record.createRevision, record.createTime);
+    }
+    const device: LiveDevice = new StateDevice(host, record.deviceId, entry, labels, capacity, updated, created);
     devicesOf(host).put(device);
     entry.devices.add(device);
     this.deviceLabelIndex?.add(record.labels, device);
@@ -517,41 +543,49 @@ export class LiveState {
 }
 
 /**
- * A live device is its own record: one object per device rather than a record and a wrapper
- * (a 24-byte header and a pointer saved on each of a fleet's devices). The record's fields are
- * its own, public fields; what makes it live (its descriptor entry, its host, its name) is in
- * private fields, which a structured clone (the history a commit sends to the storage worker),
- * JSON and a spread never see: `device.record` given to anything that copies or stores it is
- * exactly a DeviceRecord. The name is made on first use: a restart builds 160,000 devices
- * before it serves, and most names are only needed once a query ranks or lists the device.
+ * A revision and its commit time, shared by every live device it created or last changed: a
+ * sync's devices get one, and a device's creation is one its later changes keep.
+ */
+interface Stamp {
+  readonly revision: number;
+  readonly time: number;
+}
+
+/**
+ * A live device is its own record: one object per device rather than a record and a wrapper.
+ * Its fields are what cannot be shared or derived — its host, its id (shared between hosts'
+ * devices of that id), its descriptor entry, its interned labels and capacity, and the stamps
+ * of its last change and of its creation (a revision and a time each, shared with the other
+ * devices of that revision: the two times as numbers of its own were 16-byte boxes each). The
+ * record's fields are getters over them (its host id is its host's, its descriptor id its
+ * entry's), and its name is built when asked for: 72 bytes per device, where the record's own
+ * nine fields, their two boxed times and a cached name took 152. Being getters, the fields are
+ * not the object's own: a copy of a device's record (a history entry, a structured clone, a
+ * spread) is made with `deviceRecordOf`.
  */
 class StateDevice implements LiveDevice, DeviceRecord {
-  readonly hostId: string;
-  readonly deviceId: string;
-  readonly descriptorId: number;
-  readonly capacity: Capacity | undefined;
-  readonly labels: Labels;
-  readonly revision: number;
-  readonly createRevision: number;
-  readonly createTime: number;
-  readonly updateTime: number;
-  readonly #entry: DescriptorEntry;
   readonly #host: LiveHost;
-  #name: string | undefined;
+  readonly #deviceId: string;
+  readonly #entry: DescriptorEntry;
+  readonly #labels: Labels;
+  readonly #capacity: Capacity | undefined;
+  readonly #updated: Stamp;
+  readonly #created: Stamp;
 
-  constructor(record: DeviceRecord, entry: DescriptorEntry, host: LiveHost, labels: Labels, capacity: Capacity | undefined) {
-    this.hostId = record.hostId;
-    // Shared with other hosts' devices of that id (a restart's load reads a string per device).
-    this.deviceId = sharedDeviceId(record.deviceId);
-    this.descriptorId = record.descriptorId;
-    this.capacity = capacity;
-    this.labels = labels;
-    this.revision = record.revision;
-    this.createRevision = record.createRevision;
-    this.createTime = record.createTime;
-    this.updateTime = record.updateTime;
-    this.#entry = entry;
+  constructor(host: LiveHost, deviceId: string, entry: DescriptorEntry, labels: Labels, capacity: Capacity | undefined, updated: Stamp, created: Stamp) {
     this.#host = host;
+    // Shared with other hosts' devices of that id (a restart's load reads a string per device).
+    this.#deviceId = sharedDeviceId(deviceId);
+    this.#entry = entry;
+    this.#labels = labels;
+    this.#capacity = capacity;
+    this.#updated = updated;
+    this.#created = created;
+  }
+
+  /** The stamp of the device's creation (for the device that replaces it). */
+  static createdOf(device: LiveDevice): Stamp | undefined {
+    return device instanceof StateDevice ? device.#created : undefined;
   }
 
   get record(): DeviceRecord {
@@ -567,8 +601,59 @@ class StateDevice implements LiveDevice, DeviceRecord {
   }
 
   get name(): string {
-    return (this.#name ??= deviceName(this.hostId, this.deviceId));
+    return deviceName(this.#host.record.hostId, this.#deviceId);
   }
+
+  get hostId(): string {
+    return this.#host.record.hostId;
+  }
+
+  get deviceId(): string {
+    return this.#deviceId;
+  }
+
+  get descriptorId(): number {
+    return this.#entry.id;
+  }
+
+  get capacity(): Capacity | undefined {
+    return this.#capacity;
+  }
+
+  get labels(): Labels {
+    return this.#labels;
+  }
+
+  get revision(): number {
+    return this.#updated.revision;
+  }
+
+  get createRevision(): number {
+    return this.#created.revision;
+  }
+
+  get createTime(): number {
+    return this.#created.time;
+  }
+
+  get updateTime(): number {
+    return this.#updated.time;
+  }
+}
+
+/** A device record as plain data (its own fields): what a history entry or a copy holds. */
+export function deviceRecordOf(record: DeviceRecord): DeviceRecord {
+  return {
+    hostId: record.hostId,
+    deviceId: record.deviceId,
+    descriptorId: record.descriptorId,
+    capacity: record.capacity,
+    labels: record.labels,
+    revision: record.revision,
+    createRevision: record.createRevision,
+    createTime: record.createTime,
+    updateTime: record.updateTime,
+  };
 }
 
 /** Whether `target` is judged for `source` at all: same vendor and API, and its type or a compatible one. */
