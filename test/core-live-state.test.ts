@@ -8,6 +8,7 @@
 import test from 'ava';
 import { DomainError } from '../server/core/errors.ts';
 import {
+  descriptorEntry,
   deviceRecordOf,
   hostIsEligible,
   hostState,
@@ -533,9 +534,9 @@ test('committed moves the revision, and the time and head only when given', (t) 
 test('descriptor ids: a descriptor added with a higher id moves the next id and the highest past it', (t) => {
   const state = load({ descriptors: [[5, A10]] });
   t.is(state.highestDescriptorId, 5);
-  state.addDescriptor({ id: 10, descriptor: A16, devices: new Set() });
+  state.addDescriptor(descriptorEntry(10, A16));
   t.is(state.highestDescriptorId, 10);
-  state.addDescriptor({ id: 7, descriptor: AMD, devices: new Set() });
+  state.addDescriptor(descriptorEntry(7, AMD));
   t.is(state.highestDescriptorId, 10, 'a lower id does not lower the highest');
   t.is(state.descriptorEntryById(7)?.descriptor, AMD);
   const fresh = state.newDescriptorEntry(MDEV);

@@ -18,12 +18,13 @@ import type { DeviceRecord, HostRecord, LoadedState, LoadedTables } from './stor
 import { compareIds, LabelIndex, pageOf, SortedIds } from './listing.ts';
 import { validateDescriptor } from './validate.ts';
 import { HostDevices } from './host-devices.ts';
+import { EntryDevices, type Places } from './entry-devices.ts';
 
 export interface DescriptorEntry {
   readonly id: number;
   readonly descriptor: Descriptor;
-  /** The live devices that have this descriptor. */
-  readonly devices: Set<LiveDevice>;
+  /** The live devices that have this descriptor, in no particular order. */
+  readonly devices: EntryDevices<LiveDevice>;
 }
 
 /**
@@ -135,7 +136,7 @@ export class LiveState {
     this.headHashValue = loaded.headHash;
     for (const stored of loaded.descriptors) {
       const descriptor = validateDescriptor(JSON.parse(stored.key));
-      this.addDescriptor({ id: stored.id, descriptor, devices: new Set() });
+      this.addDescriptor(descriptorEntry(stored.id, descriptor));
       this.nextDescriptorId = Math.max(this.nextDescriptorId, stored.id + 1);
     }
     for (const record of loaded.hosts) this.addHost({ record, devices: new HostDevices(), leaseExpiry: leaseOf(record) });
@@ -385,7 +386,7 @@ export class LiveState {
 
   /** A descriptor entry not yet in the table, with a fresh id (added by `addDescriptor`). */
   newDescriptorEntry(descriptor: Descriptor): DescriptorEntry {
-    return { id: this.nextDescriptorId++, descriptor, devices: new Set() };
+    return descriptorEntry(this.nextDescriptorId++, descriptor);
   }
 
   addDescriptor(entry: DescriptorEntry): void {
@@ -542,6 +543,14 @@ export class LiveState {
 
 }
 
+/** Where each live device is in its descriptor entry's devices (set by StateDevice's static block). */
+let places: Places<LiveDevice>;
+
+/** A descriptor table entry without devices yet. */
+export function descriptorEntry(id: number, descriptor: Descriptor): DescriptorEntry {
+  return { id, descriptor, devices: new EntryDevices(places) };
+}
+
 /**
  * A revision and its commit time, shared by every live device it created or last changed: a
  * sync's devices get one, and a device's creation is one its later changes keep.
@@ -553,15 +562,15 @@ interface Stamp {
 
 /**
  * A live device is its own record: one object per device rather than a record and a wrapper.
- * Its fields are what cannot be shared or derived — its host, its id (shared between hosts'
- * devices of that id), its descriptor entry, its interned labels and capacity, and the stamps
- * of its last change and of its creation (a revision and a time each, shared with the other
- * devices of that revision: the two times as numbers of its own were 16-byte boxes each). The
- * record's fields are getters over them (its host id is its host's, its descriptor id its
- * entry's), and its name is built when asked for: 72 bytes per device, where the record's own
- * nine fields, their two boxed times and a cached name took 152. Being getters, the fields are
- * not the object's own: a copy of a device's record (a history entry, a structured clone, a
- * spread) is made with `deviceRecordOf`.
+ * Its fields are what cannot be shared or derived: its host, its id (shared between hosts'
+ * devices of that id), its descriptor entry, its interned labels and capacity, the stamps of
+ * its last change and of its creation (a revision and a time each, shared with the other
+ * devices of that revision: the two times as numbers of its own were 16-byte boxes each), and
+ * its place in its entry's devices. The record's fields are getters over them (its host id is
+ * its host's, its descriptor id its entry's), and its name is built when asked for: 88 bytes
+ * per device, where the record's nine own fields, their two boxed times and a cached name took
+ * 152. Being getters, the fields are not the object's own: a copy of a device's record (a
+ * history entry, a structured clone, a spread) is made with `deviceRecordOf`.
  */
 class StateDevice implements LiveDevice, DeviceRecord {
   readonly #host: LiveHost;
@@ -571,6 +580,12 @@ class StateDevice implements LiveDevice, DeviceRecord {
   readonly #capacity: Capacity | undefined;
   readonly #updated: Stamp;
   readonly #created: Stamp;
+  /** Its place in its entry's devices (EntryDevices). */
+  #place = -1;
+
+  static {
+    places = { get: (device) => (device as StateDevice).#place, set: (device, place) => void ((device as StateDevice).#place = place) };
+  }
 
   constructor(host: LiveHost, deviceId: string, entry: DescriptorEntry, labels: Labels, capacity: Capacity | undefined, updated: Stamp, created: Stamp) {
     this.#host = host;
@@ -665,7 +680,7 @@ export function isCandidate(source: Descriptor, target: Descriptor): boolean {
   );
 }
 
-function* devicesOfAll(owners: readonly { devices: Set<LiveDevice> | ReadonlyMap<string, LiveDevice> }[]): Generator<LiveDevice> {
+function* devicesOfAll(owners: readonly { devices: { values(): IterableIterator<LiveDevice> } }[]): Generator<LiveDevice> {
   for (const owner of owners) yield* owner.devices.values();
 }
 
