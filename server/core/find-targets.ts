@@ -170,10 +170,10 @@ export class TargetFinder {
     // view); the live state's, from its few hosts that are not ready.
     const pastLeftOut = past ? new Map<string, HostRecord>() : undefined;
     const keep = (device: LiveDevice): boolean => {
-      const hostId = device.record.hostId;
-      if (!hostWanted(device.host.record)) return false;
-      if (!hostIsEligible(device.host.record, options)) {
-        pastLeftOut?.set(hostId, device.host.record);
+      const host = device.host.record;
+      if (!hostWanted(host)) return false;
+      if (!hostIsEligible(host, options)) {
+        pastLeftOut?.set(host.hostId, host);
         return false;
       }
       if (options.requireAvailable && !hasFreeUnit(device, past ? NO_CLAIMS : this.claims)) return false;
