@@ -9,7 +9,7 @@
 // device map and (leases.ts) its lease expiry in place. A reader that must not see later
 // writes copies what it needs before it yields (FindTargets ranks within one tick).
 //
-// May import: listing.ts, resources.ts, validate.ts, errors.ts, store.ts types.
+// May import: listing.ts, resources.ts, validate.ts, errors.ts, host-devices.ts, entry-devices.ts, store.ts types.
 
 import { notFound } from './errors.ts';
 import type { Capacity, Descriptor } from './model.ts';
