@@ -8,6 +8,8 @@
 import test from 'ava';
 import { DomainError } from '../server/core/errors.ts';
 import {
+  descriptorEntry,
+  deviceRecordOf,
   hostIsEligible,
   hostState,
   isCandidate,
@@ -194,7 +196,7 @@ test('a load shares equal label sets and capacities between devices, and keeps t
   const state = load({ descriptors: [[1, A10]], hosts: [hostRecord('h')], devices: [first, equalLabels, equalCapacity, both] });
   const record = (id: string) => state.getDevice('h', id).record;
 
-  t.deepEqual({ ...record('gpu0') }, first, 'nothing to share: equal to what was loaded');
+  t.deepEqual(deviceRecordOf(record('gpu0')), first, 'nothing to share: equal to what was loaded');
   t.true((record('gpu0') as object) === state.getDevice('h', 'gpu0'), 'one object per device: the live device is its own record');
   t.is(record('gpu0').labels, labels, 'the loaded label set itself');
   t.is(record('gpu0').capacity, capacity, 'the loaded capacity itself');
@@ -204,7 +206,7 @@ test('a load shares equal label sets and capacities between devices, and keeps t
   t.is(record('gpu2').capacity, capacity);
   t.is(record('gpu3').labels, labels);
   t.is(record('gpu3').capacity, capacity);
-  t.deepEqual({ ...record('gpu3') }, both, 'a shared copy, equal to what was loaded');
+  t.deepEqual(deviceRecordOf(record('gpu3')), both, 'a shared copy, equal to what was loaded');
 });
 
 // ---------------------------------------------------------------------------------------
@@ -532,9 +534,9 @@ test('committed moves the revision, and the time and head only when given', (t) 
 test('descriptor ids: a descriptor added with a higher id moves the next id and the highest past it', (t) => {
   const state = load({ descriptors: [[5, A10]] });
   t.is(state.highestDescriptorId, 5);
-  state.addDescriptor({ id: 10, descriptor: A16, devices: new Set() });
+  state.addDescriptor(descriptorEntry(10, A16));
   t.is(state.highestDescriptorId, 10);
-  state.addDescriptor({ id: 7, descriptor: AMD, devices: new Set() });
+  state.addDescriptor(descriptorEntry(7, AMD));
   t.is(state.highestDescriptorId, 10, 'a lower id does not lower the highest');
   t.is(state.descriptorEntryById(7)?.descriptor, AMD);
   const fresh = state.newDescriptorEntry(MDEV);

@@ -11,6 +11,7 @@ import { DomainError, Violations, type FieldViolation } from '../server/core/err
 import {
   checkDeviceId,
   checkHostId,
+  compareDeviceNames,
   deviceName,
   hostName,
   labelsEqual,
@@ -61,6 +62,25 @@ function sync(input: SyncHostInput) {
 test('resource names: a host and a device name', (t) => {
   t.is(hostName('gpu-1'), 'hosts/gpu-1');
   t.is(deviceName('gpu-1', '0000:3b:00.2'), 'hosts/gpu-1/devices/0000:3b:00.2');
+});
+
+test('devices compared by name without building it: the order of their names, host ids that begin others included', (t) => {
+  // '-' and '.' sort before the '/' that follows a host id in a name: gpu-1's devices come
+  // after gpu-1-a's, though gpu-1 sorts before gpu-1-a as a host id.
+  const hosts = ['gpu', 'gpu-1', 'gpu-1-a', 'gpu-10', 'gpu.1', 'gpu_1', 'gpu1', 'gpu-2', 'a', 'z'];
+  const devices = ['0000:3b:00.1', '0000:3b:00.10', '0000:3b:00.2', 'a', 'A'];
+  const named = hosts.flatMap((host) => devices.map((device) => ({ host, device, name: deviceName(host, device) })));
+  const sign = (n: number) => Math.sign(n);
+  let pairs = 0;
+  for (const a of named) {
+    for (const b of named) {
+      const byName = a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+      if (sign(compareDeviceNames(a.host, a.device, b.host, b.device)) !== byName) t.fail(`${a.name} against ${b.name}`);
+      pairs++;
+    }
+  }
+  t.is(pairs, named.length ** 2);
+  t.true(compareDeviceNames('gpu-1', 'a', 'gpu-1-a', 'a') > 0, 'hosts/gpu-1/ sorts after hosts/gpu-1-a/');
 });
 
 test('host ids: accepted forms, the exact length limit and the refusal messages', (t) => {

@@ -9,9 +9,9 @@
 
 import { evaluate } from './engine.ts';
 import type { Descriptor, Verdict } from './model.ts';
-import { compareFreeThenName, compareRankKeys, rankKey, type RankKey } from './rank.ts';
+import { compareFreeThenDeviceName, compareRankKeys, rankKey, type RankKey } from './rank.ts';
 import { hostIsEligible, type DescriptorEntry, type LiveDevice, type LiveState } from './live-state.ts';
-import { labelsMatch, type Labels } from './resources.ts';
+import { compareDeviceNames, labelsMatch, type Labels } from './resources.ts';
 import type { DeviceRecord, HostRecord } from './store.ts';
 import { selectBest } from './top-k.ts';
 import { deviceFreeUnits, NO_USAGE } from './claims.ts';
@@ -170,10 +170,10 @@ export class TargetFinder {
     // view); the live state's, from its few hosts that are not ready.
     const pastLeftOut = past ? new Map<string, HostRecord>() : undefined;
     const keep = (device: LiveDevice): boolean => {
-      const hostId = device.record.hostId;
-      if (!hostWanted(device.host.record)) return false;
-      if (!hostIsEligible(device.host.record, options)) {
-        pastLeftOut?.set(hostId, device.host.record);
+      const host = device.host.record;
+      if (!hostWanted(host)) return false;
+      if (!hostIsEligible(host, options)) {
+        pastLeftOut?.set(host.hostId, host);
         return false;
       }
       if (options.requireAvailable && !hasFreeUnit(device, past ? NO_CLAIMS : this.claims)) return false;
@@ -310,7 +310,9 @@ function countLeftOut(hosts: Iterable<HostRecord>, options: FindOptions): HostsL
 }
 
 function compareByCapacityThenName(a: { device: LiveDevice }, b: { device: LiveDevice }): number {
-  return compareFreeThenName(a.device.record.capacity?.available, a.device.name, b.device.record.capacity?.available, b.device.name);
+  const x = a.device.record;
+  const y = b.device.record;
+  return compareFreeThenDeviceName(x.capacity?.available, x.hostId, x.deviceId, y.capacity?.available, y.hostId, y.deviceId);
 }
 
 /** Why-not order: the nearest misses (fewest failed checks) first, then by name. */
@@ -321,7 +323,9 @@ function compareRejected(
   const failsA = failures(a.cached.verdict);
   const failsB = failures(b.cached.verdict);
   if (failsA !== failsB) return failsA - failsB;
-  return a.device.name < b.device.name ? -1 : a.device.name > b.device.name ? 1 : 0;
+  const x = a.device.record;
+  const y = b.device.record;
+  return compareDeviceNames(x.hostId, x.deviceId, y.hostId, y.deviceId);
 }
 
 function failures(verdict: Verdict): number {

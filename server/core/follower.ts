@@ -16,7 +16,7 @@
 
 import type { Clock } from './clock.ts';
 import type { FollowLag } from './follow-lag.ts';
-import type { DescriptorEntry, LiveDevice, LiveHost, LiveState, StateChange } from './live-state.ts';
+import { descriptorEntry, type DescriptorEntry, type LiveDevice, type LiveHost, type LiveState, type StateChange } from './live-state.ts';
 import { validateDescriptor } from './validate.ts';
 import { claimIdOfEntry, type Checkpoint, type ClaimRecord, type DeviceRecord, type HistoryRecord, type LoggedRevision, type RevisionLog } from './store.ts';
 
@@ -77,7 +77,7 @@ export class Follower {
       this.observer.checkpoint(page.checkpoint);
       for (const stored of page.descriptors) {
         if (this.state.descriptorEntryById(stored.id)) continue;
-        this.state.addDescriptor({ id: stored.id, descriptor: validateDescriptor(JSON.parse(stored.key)), devices: new Set() });
+        this.state.addDescriptor(descriptorEntry(stored.id, validateDescriptor(JSON.parse(stored.key))));
       }
       for (const revision of page.revisions) {
         if (revision.revision <= this.state.revision) continue;

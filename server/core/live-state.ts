@@ -9,7 +9,7 @@
 // device map and (leases.ts) its lease expiry in place. A reader that must not see later
 // writes copies what it needs before it yields (FindTargets ranks within one tick).
 //
-// May import: listing.ts, resources.ts, validate.ts, errors.ts, store.ts types.
+// May import: listing.ts, resources.ts, validate.ts, errors.ts, host-devices.ts, entry-devices.ts, store.ts types.
 
 import { notFound } from './errors.ts';
 import type { Capacity, Descriptor } from './model.ts';
@@ -18,12 +18,13 @@ import type { DeviceRecord, HostRecord, LoadedState, LoadedTables } from './stor
 import { compareIds, LabelIndex, pageOf, SortedIds } from './listing.ts';
 import { validateDescriptor } from './validate.ts';
 import { HostDevices } from './host-devices.ts';
+import { EntryDevices, type Places } from './entry-devices.ts';
 
 export interface DescriptorEntry {
   readonly id: number;
   readonly descriptor: Descriptor;
-  /** The live devices that have this descriptor. */
-  readonly devices: Set<LiveDevice>;
+  /** The live devices that have this descriptor, in no particular order. */
+  readonly devices: EntryDevices<LiveDevice>;
 }
 
 /**
@@ -124,7 +125,9 @@ export class LiveState {
   private readonly internedByObject = new WeakMap<Labels, Labels>();
   private readonly internedCapacities = new Map<string, Capacity>();
   /** While loading: the interned label set and capacity of each loaded object (shared across pages). */
-  private loadedShared: { labels: Map<Labels, Labels>; capacities: Map<Capacity, Capacity | undefined> } | undefined;
+  private loadedShared: { labels: Map<Labels, Labels>; capacities: Map<Capacity, Capacity | undefined>; stamps: Map<number, Stamp> } | undefined;
+  /** The stamp last given to a device (the next of a commit's or a load's devices likely shares it). */
+  private lastStamp: Stamp | undefined;
 
   /** Builds the state the store loaded; `leaseOf` gives each host's initial lease expiry. */
   constructor(loaded: LoadedState, leaseOf: (record: HostRecord) => number) {
@@ -133,7 +136,7 @@ export class LiveState {
     this.headHashValue = loaded.headHash;
     for (const stored of loaded.descriptors) {
       const descriptor = validateDescriptor(JSON.parse(stored.key));
-      this.addDescriptor({ id: stored.id, descriptor, devices: new Set() });
+      this.addDescriptor(descriptorEntry(stored.id, descriptor));
       this.nextDescriptorId = Math.max(this.nextDescriptorId, stored.id + 1);
     }
     for (const record of loaded.hosts) this.addHost({ record, devices: new HostDevices(), leaseExpiry: leaseOf(record) });
@@ -148,7 +151,7 @@ export class LiveState {
    */
   static loading(tables: LoadedTables, leaseOf: (record: HostRecord) => number): LiveState {
     const state = new LiveState({ ...tables, devices: [], revision: 0, revisionTime: 0, headHash: '', checkpoint: { revision: 0, hash: '' } }, leaseOf);
-    state.loadedShared = { labels: new Map(), capacities: new Map() };
+    state.loadedShared = { labels: new Map(), capacities: new Map(), stamps: new Map() };
     return state;
   }
 
@@ -156,7 +159,7 @@ export class LiveState {
   addLoadedDevices(records: readonly DeviceRecord[]): void {
     // A store that shares equal label sets and capacities (SQLite's load) is interned once per
     // shared object, not once per device (a JSON text each: 0.7 s for 160,000 devices).
-    const { labels: labelsOf, capacities: capacityOf } = (this.loadedShared ??= { labels: new Map(), capacities: new Map() });
+    const { labels: labelsOf, capacities: capacityOf } = (this.loadedShared ??= { labels: new Map(), capacities: new Map(), stamps: new Map() });
     for (const record of records) {
       const host = this.hosts.get(record.hostId);
       const entry = this.descriptorsById.get(record.descriptorId);
@@ -383,7 +386,7 @@ export class LiveState {
 
   /** A descriptor entry not yet in the table, with a fresh id (added by `addDescriptor`). */
   newDescriptorEntry(descriptor: Descriptor): DescriptorEntry {
-    return { id: this.nextDescriptorId++, descriptor, devices: new Set() };
+    return descriptorEntry(this.nextDescriptorId++, descriptor);
   }
 
   addDescriptor(entry: DescriptorEntry): void {
@@ -433,7 +436,7 @@ export class LiveState {
       // The new device takes the old one's place in its host's table (putDevice).
       const before = host.devices.get(record.deviceId);
       if (before) this.unlinkDevice(before);
-      this.putDevice(host, record, entry);
+      this.putDevice(host, record, entry, record.labels, record.capacity, before);
     }
     return { host, removed: undefined, created };
   }
@@ -472,6 +475,22 @@ export class LiveState {
     return capacity;
   }
 
+  /**
+   * The stamp of a revision at a time: the last one made, or one seen while loading, when they
+   * match (a commit's devices come one host after another, a load's host by host), else a new one.
+   */
+  private stamp(revision: number, time: number): Stamp {
+    const last = this.lastStamp;
+    if (last !== undefined && last.revision === revision && last.time === time) return last;
+    const loaded = this.loadedShared?.stamps;
+    let stamp = loaded?.get(revision);
+    if (stamp === undefined || stamp.time !== time) {
+      stamp = { revision, time };
+      loaded?.set(revision, stamp);
+    }
+    return (this.lastStamp = stamp);
+  }
+
   private deviceLabels(): LabelIndex<LiveDevice> {
     if (!this.deviceLabelIndex) {
       const index = new LabelIndex<LiveDevice>();
@@ -494,8 +513,16 @@ export class LiveState {
     entry: DescriptorEntry,
     labels: Labels = record.labels,
     capacity: Capacity | undefined = record.capacity,
+    before?: LiveDevice,
   ): void {
-    const device: LiveDevice = new StateDevice(record, entry, host, labels, capacity);
+    const updated = this.stamp(record.revision, record.updateTime);
+    let created: Stamp;
+    if (record.createRevision === record.revision && record.createTime === record.updateTime) created = updated;
+    else {
+      const kept = before && StateDevice.createdOf(before);
+      created = kept && kept.revision === record.createRevision && kept.time === record.createTime ? kept : this.stamp(record.createRevision, record.createTime);
+    }
+    const device: LiveDevice = new StateDevice(host, record.deviceId, entry, labels, capacity, updated, created);
     devicesOf(host).put(device);
     entry.devices.add(device);
     this.deviceLabelIndex?.add(record.labels, device);
@@ -516,42 +543,64 @@ export class LiveState {
 
 }
 
+/** Where each live device is in its descriptor entry's devices (set by StateDevice's static block). */
+let places: Places<LiveDevice>;
+
+/** A descriptor table entry without devices yet. */
+export function descriptorEntry(id: number, descriptor: Descriptor): DescriptorEntry {
+  return { id, descriptor, devices: new EntryDevices(places) };
+}
+
 /**
- * A live device is its own record: one object per device rather than a record and a wrapper
- * (a 24-byte header and a pointer saved on each of a fleet's devices). The record's fields are
- * its own, public fields; what makes it live (its descriptor entry, its host, its name) is in
- * private fields, which a structured clone (the history a commit sends to the storage worker),
- * JSON and a spread never see: `device.record` given to anything that copies or stores it is
- * exactly a DeviceRecord. The name is made on first use: a restart builds 160,000 devices
- * before it serves, and most names are only needed once a query ranks or lists the device.
+ * A revision and its commit time, shared by every live device it created or last changed: a
+ * sync's devices get one, and a device's creation is one its later changes keep.
+ */
+interface Stamp {
+  readonly revision: number;
+  readonly time: number;
+}
+
+/**
+ * A live device is its own record: one object per device rather than a record and a wrapper.
+ * Its fields are what cannot be shared or derived: its host, its id (shared between hosts'
+ * devices of that id), its descriptor entry, its interned labels and capacity, the stamps of
+ * its last change and of its creation (a revision and a time each, shared with the other
+ * devices of that revision: the two times as numbers of its own were 16-byte boxes each), and
+ * its place in its entry's devices. The record's fields are getters over them (its host id is
+ * its host's, its descriptor id its entry's), and its name is built when asked for: 88 bytes
+ * per device, where the record's nine own fields, their two boxed times and a cached name took
+ * 152. Being getters, the fields are not the object's own: a copy of a device's record (a
+ * history entry, a structured clone, a spread) is made with `deviceRecordOf`.
  */
 class StateDevice implements LiveDevice, DeviceRecord {
-  readonly hostId: string;
-  readonly deviceId: string;
-  readonly descriptorId: number;
-  readonly capacity: Capacity | undefined;
-  readonly labels: Labels;
-  readonly revision: number;
-  readonly createRevision: number;
-  readonly createTime: number;
-  readonly updateTime: number;
-  readonly #entry: DescriptorEntry;
   readonly #host: LiveHost;
-  #name: string | undefined;
+  readonly #deviceId: string;
+  readonly #entry: DescriptorEntry;
+  readonly #labels: Labels;
+  readonly #capacity: Capacity | undefined;
+  readonly #updated: Stamp;
+  readonly #created: Stamp;
+  /** Its place in its entry's devices (EntryDevices). */
+  #place = -1;
 
-  constructor(record: DeviceRecord, entry: DescriptorEntry, host: LiveHost, labels: Labels, capacity: Capacity | undefined) {
-    this.hostId = record.hostId;
-    // Shared with other hosts' devices of that id (a restart's load reads a string per device).
-    this.deviceId = sharedDeviceId(record.deviceId);
-    this.descriptorId = record.descriptorId;
-    this.capacity = capacity;
-    this.labels = labels;
-    this.revision = record.revision;
-    this.createRevision = record.createRevision;
-    this.createTime = record.createTime;
-    this.updateTime = record.updateTime;
-    this.#entry = entry;
+  static {
+    places = { get: (device) => (device as StateDevice).#place, set: (device, place) => void ((device as StateDevice).#place = place) };
+  }
+
+  constructor(host: LiveHost, deviceId: string, entry: DescriptorEntry, labels: Labels, capacity: Capacity | undefined, updated: Stamp, created: Stamp) {
     this.#host = host;
+    // Shared with other hosts' devices of that id (a restart's load reads a string per device).
+    this.#deviceId = sharedDeviceId(deviceId);
+    this.#entry = entry;
+    this.#labels = labels;
+    this.#capacity = capacity;
+    this.#updated = updated;
+    this.#created = created;
+  }
+
+  /** The stamp of the device's creation (for the device that replaces it). */
+  static createdOf(device: LiveDevice): Stamp | undefined {
+    return device instanceof StateDevice ? device.#created : undefined;
   }
 
   get record(): DeviceRecord {
@@ -567,8 +616,59 @@ class StateDevice implements LiveDevice, DeviceRecord {
   }
 
   get name(): string {
-    return (this.#name ??= deviceName(this.hostId, this.deviceId));
+    return deviceName(this.#host.record.hostId, this.#deviceId);
   }
+
+  get hostId(): string {
+    return this.#host.record.hostId;
+  }
+
+  get deviceId(): string {
+    return this.#deviceId;
+  }
+
+  get descriptorId(): number {
+    return this.#entry.id;
+  }
+
+  get capacity(): Capacity | undefined {
+    return this.#capacity;
+  }
+
+  get labels(): Labels {
+    return this.#labels;
+  }
+
+  get revision(): number {
+    return this.#updated.revision;
+  }
+
+  get createRevision(): number {
+    return this.#created.revision;
+  }
+
+  get createTime(): number {
+    return this.#created.time;
+  }
+
+  get updateTime(): number {
+    return this.#updated.time;
+  }
+}
+
+/** A device record as plain data (its own fields): what a history entry or a copy holds. */
+export function deviceRecordOf(record: DeviceRecord): DeviceRecord {
+  return {
+    hostId: record.hostId,
+    deviceId: record.deviceId,
+    descriptorId: record.descriptorId,
+    capacity: record.capacity,
+    labels: record.labels,
+    revision: record.revision,
+    createRevision: record.createRevision,
+    createTime: record.createTime,
+    updateTime: record.updateTime,
+  };
 }
 
 /** Whether `target` is judged for `source` at all: same vendor and API, and its type or a compatible one. */
@@ -580,7 +680,7 @@ export function isCandidate(source: Descriptor, target: Descriptor): boolean {
   );
 }
 
-function* devicesOfAll(owners: readonly { devices: Set<LiveDevice> | ReadonlyMap<string, LiveDevice> }[]): Generator<LiveDevice> {
+function* devicesOfAll(owners: readonly { devices: { values(): IterableIterator<LiveDevice> } }[]): Generator<LiveDevice> {
   for (const owner of owners) yield* owner.devices.values();
 }
 

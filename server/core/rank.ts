@@ -9,6 +9,7 @@
 // as a string).
 
 import type { Descriptor, Verdict, VerdictKind, Version } from './model.ts';
+import { compareDeviceNames } from './resources.ts';
 
 export interface RankKey {
   /** 0 compatible, 1 with warnings, 2 incompatible (never ranked by the spec; sorts last). */
@@ -94,12 +95,27 @@ export function compareFreeThenName(
   freeB: number | null | undefined,
   nameB: string,
 ): number {
-  // Unknown capacity counts as none free, so it ties with 0 and the name decides.
-  const a = freeA ?? 0;
-  const b = freeB ?? 0;
-  if (a !== b) return b - a;
+  const byFree = compareFree(freeA, freeB);
+  if (byFree !== 0) return byFree;
   // Code-unit order, not localeCompare: the order must not depend on the server's locale.
   return nameA < nameB ? -1 : nameA > nameB ? 1 : 0;
+}
+
+/** compareFreeThenName for devices named by host and device id (resources.ts compareDeviceNames: the same order, no name built). */
+export function compareFreeThenDeviceName(
+  freeA: number | null | undefined,
+  hostA: string,
+  deviceA: string,
+  freeB: number | null | undefined,
+  hostB: string,
+  deviceB: string,
+): number {
+  return compareFree(freeA, freeB) || compareDeviceNames(hostA, deviceA, hostB, deviceB);
+}
+
+/** More free capacity first; unknown capacity counts as none free, so it ties with 0 and the name decides. */
+function compareFree(freeA: number | null | undefined, freeB: number | null | undefined): number {
+  return (freeB ?? 0) - (freeA ?? 0);
 }
 
 /** A version distance component is at most a semver component, Number.MAX_SAFE_INTEGER: 16 digits. */

@@ -31,6 +31,25 @@ export function deviceName(hostId: string, deviceId: string): string {
   return `hosts/${hostId}/devices/${deviceId}`;
 }
 
+/**
+ * The code-unit order of two devices' names (deviceName), without building either: a ranking
+ * compares thousands of devices by name, and the live state keeps no name per device.
+ */
+export function compareDeviceNames(hostA: string, deviceA: string, hostB: string, deviceB: string): number {
+  if (hostA === hostB) return deviceA < deviceB ? -1 : deviceA > deviceB ? 1 : 0;
+  // Unless one host id begins the other, the names first differ where the host ids do (ids of
+  // one length, as a fleet's often are, cannot); if one does, the '/' after the shorter one
+  // takes part, so the whole names decide.
+  const lengthA = hostA.length;
+  const lengthB = hostB.length;
+  if (lengthA !== lengthB && (lengthA < lengthB ? hostB.startsWith(hostA) : hostA.startsWith(hostB))) {
+    const nameA = deviceName(hostA, deviceA);
+    const nameB = deviceName(hostB, deviceB);
+    return nameA < nameB ? -1 : nameA > nameB ? 1 : 0;
+  }
+  return hostA < hostB ? -1 : 1;
+}
+
 export function checkHostId(id: string, field: string, violations: Violations): void {
   if (!HOST_ID.test(id)) {
     violations.add(

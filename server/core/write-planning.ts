@@ -9,7 +9,7 @@
 import { DomainError, notFound } from './errors.ts';
 import type { Capacity, Descriptor } from './model.ts';
 import { labelsEqual, type SyncHostCommand } from './resources.ts';
-import type { DescriptorEntry, LiveDevice, LiveHost, LiveState, StateChange } from './live-state.ts';
+import { deviceRecordOf, type DescriptorEntry, type LiveDevice, type LiveHost, type LiveState, type StateChange } from './live-state.ts';
 import type { ClaimOp, ClaimPlan } from './claims-registry.ts';
 import { budgetsEqual } from './budgets.ts';
 import type { ChangeKind, CommitBatch, DeviceRecord, HistoryRecord, HostRecord, StoredDescriptor } from './store.ts';
@@ -129,13 +129,13 @@ function planSync(
       updateTime: now,
     };
     upserts.push({ record, entry });
-    deviceChanges.push({ change: before ? 'UPDATED' : 'CREATED', before: before?.record, after: record });
+    deviceChanges.push({ change: before ? 'UPDATED' : 'CREATED', before: before && deviceRecordOf(before.record), after: record });
     if (before) updated++;
     else created++;
   }
   const wanted = new Set(command.devices.map((spec) => spec.deviceId));
   const deletes = existing ? [...existing.devices.values()].filter((device) => !wanted.has(device.record.deviceId)) : [];
-  for (const device of deletes) deviceChanges.push({ change: 'DELETED', before: device.record });
+  for (const device of deletes) deviceChanges.push({ change: 'DELETED', before: deviceRecordOf(device.record) });
 
   if (!hostChanged && deviceChanges.length === 0) {
     const host = { ...existing!.record, lastSyncTime: now };
@@ -194,7 +194,7 @@ function planDelete(state: LiveState, write: Extract<WriteRequest, { kind: 'dele
       before,
       after: undefined,
     });
-  for (const device of deletes) entry(device.record.deviceId, { kind: 'device', device: device.record });
+  for (const device of deletes) entry(device.record.deviceId, { kind: 'device', device: deviceRecordOf(device.record) });
   entry('', { kind: 'host', host: existing.record });
   return { write, hostId, revision, host: undefined, upserts: [], deletes, history, created: 0, updated: 0 };
 }
