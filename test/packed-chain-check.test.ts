@@ -96,7 +96,17 @@ function entriesUpTo(revisions: number): number {
   return total;
 }
 
-test('on history as the store writes it, the fast check passes the newest entries without parsing a row but at revision 2 and version 2 entries', (t) => {
+/** The row where the newest `limit` entries start (1..4 entries per revision r, newest first from `revisions`). */
+function startRow(revisions: number, limit: number): number {
+  let total = 0;
+  for (let r = revisions; r >= 1; r--) {
+    total += 1 + (r % 4);
+    if (total > limit) return r;
+  }
+  return 0;
+}
+
+test('on history as the store writes it, the fast check passes the newest entries without parsing a row but at revision 2, version 2 entries and the row where they start', (t) => {
   const file = path.join(tempDir(t), 'registry.db');
   writeHistory(file, 40, [7, 31]);
   const rows = rowsNewestFirst(file);
@@ -104,8 +114,11 @@ test('on history as the store writes it, the fast check passes the newest entrie
   for (const limit of [1, 2, 3, 5, 17, 50, total - 1, total, total + 10]) {
     const asked: number[] = [];
     t.is(checkNewestPacked(rows, limit, GENESIS_HASH, walkEncodings(asked)), Math.min(limit, total), `limit ${limit}`);
-    // Only the rows a cut cannot serve were parsed, and only when the check reached them.
-    for (const revision of asked) t.true(revision === 2 || revision === 7 || revision === 31, `row ${revision} parsed at limit ${limit}`);
+    // Only the rows a cut cannot serve were parsed, and only when the check reached them; and,
+    // when the newest `limit` start inside a row, that row, whose older entries no hash covers.
+    const start = startRow(40, limit);
+    for (const revision of asked) t.true(revision === 2 || revision === 7 || revision === 31 || revision === start, `row ${revision} parsed at limit ${limit}`);
+    if (limit < total) t.true(asked.includes(start), `the start row ${start} parsed at limit ${limit}`);
   }
   const asked: number[] = [];
   checkNewestPacked(rows, total, GENESIS_HASH, walkEncodings(asked));
@@ -194,6 +207,39 @@ test('a row rewritten as other JSON with the same values passes, as the walk pas
   execSql(file, "UPDATE history SET entries = replace(entries, 'alice', 'mallory') WHERE revision = 11");
   const refused = t.throws(() => new SqliteStore({ path: file, durability: 'relaxed' }));
   t.regex(refused!.message, /is corrupt: ALTERED at revision 11 index 0: entry 11\/0 \(hosts\/h0\) no longer matches its hash/);
+});
+
+test('an entry older than the newest checked, in the row where the check starts, that the walk cannot read refuses the start as the walk does', (t) => {
+  // Revisions 1..5 hold 2, 3, 4, 1 and 2 entries; the newest 10 start inside revision 1: its
+  // entry 0 is skipped, its entry 1 gives the start link, and no hash covers either.
+  const limit = entriesUpTo(5) - 2;
+  for (const [name, edit] of [
+    ['a number made a letter (not JSON)', "UPDATE history SET entries = '[[0,x' || substr(entries, 5) WHERE revision = 1"],
+    ['an element dropped (9 of 10)', "UPDATE history SET entries = '[[' || substr(entries, instr(entries, ',') + 1) WHERE revision = 1"],
+  ] as const) {
+    const file = path.join(tempDir(t), 'registry.db');
+    writeHistory(file, 5);
+    const before = rowsNewestFirst(file);
+    t.is(checkNewestPacked(before, limit, GENESIS_HASH, walkEncodings([])), limit, name);
+    execSql(file, edit);
+    const after = rowsNewestFirst(file);
+    t.not(after.at(-1)!.entries, before.at(-1)!.entries, name);
+    // The fast check leaves it to the walk, and the walk refuses the start.
+    // sqlite-history.ts's parse: a row that is not JSON, or not entries of 10 columns, is one entry.
+    const walkParse = (row: PackedRow): string[] => {
+      let entries: unknown;
+      try {
+        entries = JSON.parse(row.entries);
+      } catch {
+        return [row.entries];
+      }
+      if (!Array.isArray(entries) || !entries.every((e) => Array.isArray(e) && e.length === 10)) return [row.entries];
+      return walkEncodings([])(row);
+    };
+    t.is(checkNewestPacked(after, limit, GENESIS_HASH, walkParse), undefined, name);
+    const refused = t.throws(() => new SqliteStore({ path: file, durability: 'relaxed', startupChainCheck: limit }), undefined, name);
+    t.regex(refused!.message, /is corrupt: .* at revision \d+ index \d+/, name);
+  }
 });
 
 test('a JSON array splits into its top-level elements, strings and nesting kept whole', (t) => {

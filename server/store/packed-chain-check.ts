@@ -11,7 +11,9 @@
 // hash, which is SHA-256 over the canonical encoding the store hashed when it wrote the entry;
 // so the cut text IS that encoding (SHA-256 is collision resistant), the row's text is
 // byte for byte the one the store wrote (the cut is one-to-one: `[r,` + inner + `]` from
-// `[` + inner + `,""]`), and the walk would parse it into the same columns and pass too. Any
+// `[` + inner + `,""]`), and the walk would parse it into the same columns and pass too. The
+// one row that holds entries no hash covers (the oldest read, when the newest N start inside
+// it) is also parsed the walk's way, so that it reads as the same entries to both. Any
 // entry that does not pass here, or a row whose text is not in the form the store writes (a
 // version 2 entry, history packed by migration 0007 from older rows, an edit), is checked the
 // walk's way, by its parsed columns; and when that fails too, this check gives up and the walk
@@ -129,10 +131,15 @@ export function checkNewestPacked(
     chain = new ChainLinks(Buffer.from(startHash, 'hex'));
   }
   let checked = 0;
-  for (const { row, count } of rows) {
+  for (const [index, { row, count }] of rows.entries()) {
     const links = row.links!;
     // Skipped entries need no encoding, but the row's text must still read as `count` entries,
-    // as the walk's parse would (its count decides which entries the walk takes).
+    // as the walk's parse reads it: its count decides which entries the walk takes and which
+    // link it starts from. Where every entry of a row is hashed, a text that hashes is the
+    // store's and parses so; the oldest row read, when the newest `limit` start inside it, has
+    // entries no hash covers (the skipped ones, the one giving the start link), so there the
+    // walk's own parse must read it as `count` entries (one parse of one row per start).
+    if (!whole && index === 0 && walkEncodings(row).length !== count) return undefined;
     const fast = packedEncodings(row, count);
     let encodings = fast;
     if (!encodings) {
