@@ -65,6 +65,7 @@ const GROUPS = {
   state: {
     mutate: [
       'server/core/live-state.ts',
+      'server/core/live-device.ts',
       'server/core/read-view.ts',
       'server/core/listing.ts',
       'server/core/descriptor-memo.ts',

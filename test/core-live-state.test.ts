@@ -7,9 +7,8 @@
 
 import test from 'ava';
 import { DomainError } from '../server/core/errors.ts';
+import { descriptorEntry, deviceRecordOf } from '../server/core/live-device.ts';
 import {
-  descriptorEntry,
-  deviceRecordOf,
   hostIsEligible,
   hostState,
   isCandidate,

@@ -16,7 +16,8 @@
 
 import type { Clock } from './clock.ts';
 import type { FollowLag } from './follow-lag.ts';
-import { descriptorEntry, type DescriptorEntry, type LiveDevice, type LiveHost, type LiveState, type StateChange } from './live-state.ts';
+import { descriptorEntry } from './live-device.ts';
+import type { DescriptorEntry, LiveDevice, LiveHost, LiveState, StateChange } from './live-state.ts';
 import { validateDescriptor } from './validate.ts';
 import { claimIdOfEntry, type Checkpoint, type ClaimRecord, type DeviceRecord, type HistoryRecord, type LoggedRevision, type RevisionLog } from './store.ts';
 

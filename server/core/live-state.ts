@@ -9,16 +9,17 @@
 // device map and (leases.ts) its lease expiry in place. A reader that must not see later
 // writes copies what it needs before it yields (FindTargets ranks within one tick).
 //
-// May import: listing.ts, resources.ts, validate.ts, errors.ts, host-devices.ts, entry-devices.ts, store.ts types.
+// May import: listing.ts, resources.ts, validate.ts, errors.ts, host-devices.ts, entry-devices.ts, live-device.ts, store.ts types.
 
 import { notFound } from './errors.ts';
 import type { Capacity, Descriptor } from './model.ts';
-import { deviceName, labelsEqual, labelsMatch, sharedDeviceId, type Labels } from './resources.ts';
+import { deviceName, labelsEqual, labelsMatch, type Labels } from './resources.ts';
 import type { DeviceRecord, HostRecord, LoadedState, LoadedTables } from './store.ts';
 import { compareIds, LabelIndex, pageOf, SortedIds } from './listing.ts';
 import { validateDescriptor } from './validate.ts';
 import { HostDevices } from './host-devices.ts';
-import { EntryDevices, type Places } from './entry-devices.ts';
+import type { EntryDevices } from './entry-devices.ts';
+import { descriptorEntry, StateDevice, type Stamp } from './live-device.ts';
 
 export interface DescriptorEntry {
   readonly id: number;
@@ -29,7 +30,7 @@ export interface DescriptorEntry {
 
 /**
  * A device as it is now. A change replaces the object (its host stays the same object). The
- * live state's devices are their own records (`device.record === device`, see StateDevice).
+ * live state's devices are their own records (`device.record === device`, see live-device.ts).
  */
 export interface LiveDevice {
   readonly record: DeviceRecord;
@@ -541,134 +542,6 @@ export class LiveState {
     this.deviceCount--;
   }
 
-}
-
-/** Where each live device is in its descriptor entry's devices (set by StateDevice's static block). */
-let places: Places<LiveDevice>;
-
-/** A descriptor table entry without devices yet. */
-export function descriptorEntry(id: number, descriptor: Descriptor): DescriptorEntry {
-  return { id, descriptor, devices: new EntryDevices(places) };
-}
-
-/**
- * A revision and its commit time, shared by every live device it created or last changed: a
- * sync's devices get one, and a device's creation is one its later changes keep.
- */
-interface Stamp {
-  readonly revision: number;
-  readonly time: number;
-}
-
-/**
- * A live device is its own record: one object per device rather than a record and a wrapper.
- * Its fields are what cannot be shared or derived: its host, its id (shared between hosts'
- * devices of that id), its descriptor entry, its interned labels and capacity, the stamps of
- * its last change and of its creation (a revision and a time each, shared with the other
- * devices of that revision: the two times as numbers of its own were 16-byte boxes each), and
- * its place in its entry's devices. The record's fields are getters over them (its host id is
- * its host's, its descriptor id its entry's), and its name is built when asked for: 88 bytes
- * per device, where the record's nine own fields, their two boxed times and a cached name took
- * 152. Being getters, the fields are not the object's own: a copy of a device's record (a
- * history entry, a structured clone, a spread) is made with `deviceRecordOf`.
- */
-class StateDevice implements LiveDevice, DeviceRecord {
-  readonly #host: LiveHost;
-  readonly #deviceId: string;
-  readonly #entry: DescriptorEntry;
-  readonly #labels: Labels;
-  readonly #capacity: Capacity | undefined;
-  readonly #updated: Stamp;
-  readonly #created: Stamp;
-  /** Its place in its entry's devices (EntryDevices). */
-  #place = -1;
-
-  static {
-    places = { get: (device) => (device as StateDevice).#place, set: (device, place) => void ((device as StateDevice).#place = place) };
-  }
-
-  constructor(host: LiveHost, deviceId: string, entry: DescriptorEntry, labels: Labels, capacity: Capacity | undefined, updated: Stamp, created: Stamp) {
-    this.#host = host;
-    // Shared with other hosts' devices of that id (a restart's load reads a string per device).
-    this.#deviceId = sharedDeviceId(deviceId);
-    this.#entry = entry;
-    this.#labels = labels;
-    this.#capacity = capacity;
-    this.#updated = updated;
-    this.#created = created;
-  }
-
-  /** The stamp of the device's creation (for the device that replaces it). */
-  static createdOf(device: LiveDevice): Stamp | undefined {
-    return device instanceof StateDevice ? device.#created : undefined;
-  }
-
-  get record(): DeviceRecord {
-    return this;
-  }
-
-  get entry(): DescriptorEntry {
-    return this.#entry;
-  }
-
-  get host(): LiveHost {
-    return this.#host;
-  }
-
-  get name(): string {
-    return deviceName(this.#host.record.hostId, this.#deviceId);
-  }
-
-  get hostId(): string {
-    return this.#host.record.hostId;
-  }
-
-  get deviceId(): string {
-    return this.#deviceId;
-  }
-
-  get descriptorId(): number {
-    return this.#entry.id;
-  }
-
-  get capacity(): Capacity | undefined {
-    return this.#capacity;
-  }
-
-  get labels(): Labels {
-    return this.#labels;
-  }
-
-  get revision(): number {
-    return this.#updated.revision;
-  }
-
-  get createRevision(): number {
-    return this.#created.revision;
-  }
-
-  get createTime(): number {
-    return this.#created.time;
-  }
-
-  get updateTime(): number {
-    return this.#updated.time;
-  }
-}
-
-/** A device record as plain data (its own fields): what a history entry or a copy holds. */
-export function deviceRecordOf(record: DeviceRecord): DeviceRecord {
-  return {
-    hostId: record.hostId,
-    deviceId: record.deviceId,
-    descriptorId: record.descriptorId,
-    capacity: record.capacity,
-    labels: record.labels,
-    revision: record.revision,
-    createRevision: record.createRevision,
-    createTime: record.createTime,
-    updateTime: record.updateTime,
-  };
 }
 
 /** Whether `target` is judged for `source` at all: same vendor and API, and its type or a compatible one. */

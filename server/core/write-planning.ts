@@ -9,7 +9,8 @@
 import { DomainError, notFound } from './errors.ts';
 import type { Capacity, Descriptor } from './model.ts';
 import { labelsEqual, type SyncHostCommand } from './resources.ts';
-import { deviceRecordOf, type DescriptorEntry, type LiveDevice, type LiveHost, type LiveState, type StateChange } from './live-state.ts';
+import { deviceRecordOf } from './live-device.ts';
+import type { DescriptorEntry, LiveDevice, LiveHost, LiveState, StateChange } from './live-state.ts';
 import type { ClaimOp, ClaimPlan } from './claims-registry.ts';
 import { budgetsEqual } from './budgets.ts';
 import type { ChangeKind, CommitBatch, DeviceRecord, HistoryRecord, HostRecord, StoredDescriptor } from './store.ts';
