@@ -13,12 +13,11 @@
 // and is not stretched by other processes taking the cores. --server points at another build's
 // main.js, to alternate before and after.
 
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DevcompatClient } from '../client/client.ts';
-import { prepareServerBuild, readCpuSeconds, serverEntryArgs, startChild } from './processes.ts';
+import { copyKeptDatabase, keptServerEntry, keptServerFlags, loadAverage } from './kept-db.ts';
+import { readCpuSeconds, startChild } from './processes.ts';
 import { fmt, nowMs, summarize } from './stats.ts';
 
 const { values } = parseArgs({
@@ -36,12 +35,7 @@ const runs = Number(values.runs);
 const queries = Number(values.queries);
 if (!Number.isSafeInteger(runs) || runs < 1 || runs > 20) throw new Error('--runs must be an integer from 1 to 20');
 if (!Number.isSafeInteger(queries) || queries < 1 || queries > 1000) throw new Error('--queries must be an integer from 1 to 1000');
-let entry: string[];
-if (values.server) entry = [path.resolve(values.server)];
-else {
-  prepareServerBuild('dist');
-  entry = serverEntryArgs();
-}
+const entry = keptServerEntry(values.server);
 
 /** CPU time of the process's main thread so far, in ms (schedstat: nanoseconds on the CPU). */
 function mainThreadCpuMs(pid: number): number {
@@ -49,14 +43,12 @@ function mainThreadCpuMs(pid: number): number {
 }
 
 for (let run = 1; run <= runs; run++) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'devcompat-find-restart-'));
+  const copy = copyKeptDatabase(values.db, 'find-restart');
   try {
-    copyFileSync(values.db, path.join(dir, 'fleet.db'));
-    copyFileSync(`${values.db}.head`, path.join(dir, 'fleet.db.head'));
-    const load = readFileSync('/proc/loadavg', 'utf8').trim().split(' ').slice(0, 3).join(' ');
+    const load = loadAverage();
     const server = await startChild({
       name: 'devcompat server',
-      args: [...entry, '--db', path.join(dir, 'fleet.db'), '--address', '127.0.0.1:0', '--lease-ttl', '1d', '--log-level', 'info'],
+      args: [...entry, ...keptServerFlags(copy.file)],
       readyMsg: 'devcompat serving',
       timeoutMs: 600_000,
     });
@@ -85,6 +77,6 @@ for (let run = 1; run <= runs; run++) {
       await server.stop();
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    copy.remove();
   }
 }

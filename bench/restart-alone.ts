@@ -13,12 +13,11 @@
 // alternate before and after on one machine under one load. --profile runs the server with
 // --cpu-prof (the profile is written there when it stops).
 
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DevcompatClient } from '../client/client.ts';
-import { prepareServerBuild, readCpuSeconds, readMemory, readThreadCpuSeconds, serverEntryArgs, startChild } from './processes.ts';
+import { copyKeptDatabase, keptServerEntry, keptServerFlags, loadAverage } from './kept-db.ts';
+import { readCpuSeconds, readMemory, readThreadCpuSeconds, startChild } from './processes.ts';
 import { fmt, nowMs, sleep } from './stats.ts';
 
 const { values } = parseArgs({
@@ -35,26 +34,19 @@ const { values } = parseArgs({
 if (!values.db) throw new Error('--db <file>: a fleet database kept by `npm run bench -- --keep-db <file>`');
 const runs = Number(values.runs);
 if (!Number.isSafeInteger(runs) || runs < 1 || runs > 20) throw new Error('--runs must be an integer from 1 to 20');
-let entry: string[];
-if (values.server) entry = [path.resolve(values.server)];
-else {
-  prepareServerBuild('dist');
-  entry = serverEntryArgs();
-}
+const entry = keptServerEntry(values.server);
 
 const probeHost = values['probe-host'] ?? (await firstHost(values.db));
 
 for (let run = 1; run <= runs; run++) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'devcompat-restart-'));
+  const copy = copyKeptDatabase(values.db, 'restart');
   try {
-    copyFileSync(values.db, path.join(dir, 'fleet.db'));
-    copyFileSync(`${values.db}.head`, path.join(dir, 'fleet.db.head'));
-    const load = readFileSync('/proc/loadavg', 'utf8').trim().split(' ').slice(0, 3).join(' ');
+    const load = loadAverage();
     const args = [
       ...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values.profile)] : []),
       ...(values['node-option'] ?? []),
       ...entry,
-      ...['--db', path.join(dir, 'fleet.db'), '--address', '127.0.0.1:0', '--lease-ttl', '1d', '--log-level', 'info'],
+      ...keptServerFlags(copy.file),
     ];
     const t0 = nowMs();
     const server = await startChild({ name: 'devcompat server', args, readyMsg: 'devcompat serving', timeoutMs: 600_000 });
@@ -77,7 +69,7 @@ for (let run = 1; run <= runs; run++) {
       await server.stop();
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    copy.remove();
   }
 }
 

@@ -9,12 +9,11 @@
 // The steps run as the worker runs them (SqliteStore's constructor, with the hook the worker
 // gives it), but in one thread with nothing posted: what a restart's worker spends, not when.
 
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { SqliteStore as Store, StartupReads } from '../server/store/sqlite-store.ts';
+import { copyKeptDatabase } from './kept-db.ts';
 
 const { values } = parseArgs({
   options: { db: { type: 'string' }, dist: { type: 'string', default: 'dist' }, runs: { type: 'string', default: '3' } },
@@ -26,11 +25,9 @@ if (!Number.isSafeInteger(runs) || runs < 1 || runs > 20) throw new Error('--run
 const { SqliteStore } = (await import(pathToFileURL(path.resolve(values.dist, 'server/store/sqlite-store.js')).href)) as { SqliteStore: typeof Store };
 
 for (let run = 1; run <= runs; run++) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'devcompat-steps-'));
+  const copy = copyKeptDatabase(values.db, 'steps');
   try {
-    const file = path.join(dir, 'fleet.db');
-    copyFileSync(values.db, file);
-    copyFileSync(`${values.db}.head`, `${file}.head`);
+    const file = copy.file;
     const steps: string[] = [];
     let wall = performance.now();
     let cpu = process.cpuUsage();
@@ -59,6 +56,6 @@ for (let run = 1; run <= runs; run++) {
     store.close();
     console.log(`run ${run}: ${steps.join(' | ')}`);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    copy.remove();
   }
 }
