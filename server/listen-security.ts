@@ -17,7 +17,7 @@ export interface ListenSecurity {
 }
 
 /** True for addresses only this machine can reach. */
-export function isLoopback(address: string): boolean {
+function isLoopback(address: string): boolean {
   const host = address.slice(0, address.lastIndexOf(':')).replace(/^\[|\]$/g, '');
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -81,7 +81,7 @@ const V1_END = ',""]';
  * when the row is not `count` such entries. Revision 2 is left to the walk: there a version 1
  * encoding `[2,...]` also starts as a version 2 one does (`[2,r,...]`).
  */
-export function packedEncodings(row: PackedRow, count: number): string[] | undefined {
+function packedEncodings(row: PackedRow, count: number): string[] | undefined {
   if (row.revision === 2) return undefined;
   const pieces = splitArray(row.entries, count);
   if (!pieces) return undefined;
@@ -138,14 +138,11 @@ export function checkNewestPacked(
     // link it starts from. Where every entry of a row is hashed, a text that hashes is the
     // store's and parses so; the oldest row read, when the newest `limit` start inside it, has
     // entries no hash covers (the skipped ones, the one giving the start link), so there the
-    // walk's own parse must read it as `count` entries (one parse of one row per start).
-    if (!whole && index === 0 && walkEncodings(row).length !== count) return undefined;
-    const fast = packedEncodings(row, count);
-    let encodings = fast;
-    if (!encodings) {
-      encodings = walkEncodings(row);
-      if (encodings.length !== count) return undefined;
-    }
+    // walk's own parse must read it as `count` entries, and its encodings serve (one parse of
+    // one row per start).
+    const fast = !whole && index === 0 ? undefined : packedEncodings(row, count);
+    let encodings = fast ?? walkEncodings(row);
+    if (encodings.length !== count) return undefined;
     for (let i = 0; i < count; i++) {
       if (skip > 0) {
         skip--;
