@@ -38,7 +38,6 @@ export interface EncodedHistory {
 export interface EncodedBatch extends Omit<CommitBatch, 'deviceUpserts' | 'history'> {
   /** The upserted devices' rows, a JSON array of arrays (history-entry-text.ts deviceRowText); '[]' for none. */
   readonly devices: string;
-  readonly deviceCount: number;
   readonly history: EncodedHistory;
 }
 
@@ -75,7 +74,6 @@ export function encodeCommitBatch(batch: CommitBatch): EncodedBatch {
   return {
     ...rest,
     devices: `[${rows.join(',')}]`,
-    deviceCount: deviceUpserts.length,
     history: { text: lines.join('\n'), versions, revisions },
   };
 }

@@ -19,6 +19,7 @@ import type { Labels } from '../core/resources.ts';
 import type { DeviceRecord, HistoryRecord, ResourceSnapshot } from '../core/store.ts';
 import { CHAIN_VERSION_2 } from './history-chain.ts';
 import { encodeSnapshot } from './history-encoding.ts';
+import { deviceToRow } from './rows.ts';
 
 /** A label set's JSON text escaped as the inside of a JSON string (JSON.stringify twice, quotes cut). */
 const escapedLabelsMemo = new WeakMap<Labels, string>();
@@ -159,20 +160,7 @@ export function canonicalEntryText(entry: HistoryRecord): string {
  * revision, create_revision, create_time_ms, update_time_ms. rows.ts deviceToRow's values.
  */
 export function deviceRowText(d: DeviceRecord): string {
-  if (!finiteDevice(d)) {
-    return JSON.stringify([
-      d.hostId,
-      d.deviceId,
-      d.descriptorId,
-      d.capacity?.total ?? null,
-      d.capacity?.available ?? null,
-      JSON.stringify(d.labels),
-      d.revision,
-      d.createRevision,
-      d.createTime,
-      d.updateTime,
-    ]);
-  }
+  if (!finiteDevice(d)) return JSON.stringify(Object.values(deviceToRow(d)));
   return (
     `[${quoted(d.hostId)},${quoted(d.deviceId)}` +
     rowMiddle.get(d.descriptorId, d.capacity?.total, d.capacity?.available, undefined) +

@@ -331,7 +331,7 @@ export class SqliteStore {
     for (const host of batch.hostUpserts) s.upsertHost.run(hostToRow(host));
     // The rows came as one JSON array (commit-encoding.ts), each in the statement's parameter
     // order: bound by position. (One INSERT ... SELECT over json_each(rows) cost more CPU.)
-    if (batch.deviceCount > 0) for (const row of JSON.parse(batch.devices) as unknown[][]) s.upsertDevice.run(row);
+    if (batch.devices !== '[]') for (const row of JSON.parse(batch.devices) as unknown[][]) s.upsertDevice.run(row);
     for (const touch of batch.syncTouches) s.touchHost.run(touch.lastSyncTime, touch.hostId);
     for (const lease of batch.leases) s.setLease.run(lease.expireTime, lease.hostId);
     this.claims.write(batch);
