@@ -10,7 +10,7 @@
 // This module imports better-sqlite3's types only, so the main thread loads no SQLite to decode.
 
 import type { HostRecord } from '../core/store.ts';
-import { decodeBudgets, type BudgetJson } from './history-encoding.ts';
+import { hostFromRow } from './rows.ts';
 
 /** Every host, in id order, as one JSON text of arrays in the column order of HostTuple. */
 export const HOSTS_ENCODED = `SELECT json_group_array(json_array(host_id, labels, revision, create_revision, create_time_ms,
@@ -42,18 +42,18 @@ export function decodeHosts(encoded: EncodedHosts): { hosts: HostRecord[]; lease
   const leaseExpiries = new Map<string, number>();
   for (let i = 0; i < tuples.length; i++) {
     const [hostId, labels, revision, createRevision, createTime, updateTime, lastSyncTime, reachable, draining, budgets, leaseExpire] = tuples[i];
-    hosts[i] = {
-      hostId,
-      labels: JSON.parse(labels),
+    hosts[i] = hostFromRow({
+      host_id: hostId,
+      labels,
       revision,
-      createRevision,
-      createTime,
-      updateTime,
-      lastSyncTime,
-      reachable: Boolean(reachable),
-      draining: Boolean(draining),
-      ...(budgets !== null && { budgets: decodeBudgets(JSON.parse(budgets) as BudgetJson[]) }),
-    };
+      create_revision: createRevision,
+      create_time_ms: createTime,
+      update_time_ms: updateTime,
+      last_sync_time_ms: lastSyncTime,
+      reachable,
+      draining,
+      budgets,
+    });
     if (leaseExpire !== null) leaseExpiries.set(hostId, leaseExpire);
   }
   return { hosts, leaseExpiries };
