@@ -44,6 +44,8 @@ export class SingleWriterLock {
       // In exclusive mode the connection keeps every lock it took until it closes, and BEGIN
       // EXCLUSIVE takes the exclusive lock at once, whether the transaction then writes or not:
       // only the first start on a file writes (the table), so a start waits for no fsync here.
+      // The table holds nothing now (versions before 1 Dec 2026 kept their pid in it); the
+      // holder's pid is in `<db>.lock.pid`, which is what DatabaseInUseError reports.
       db.exec('BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL); COMMIT');
     } catch (error) {
       db.close();

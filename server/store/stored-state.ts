@@ -6,15 +6,12 @@
 // keeps the registry, decoding the devices there (sqlite-device-load.ts). A module of its own
 // so that the main thread imports no SQLite to do it.
 
-import type { Checkpoint, DeviceRecord, LoadedState, StateLoad } from '../core/store.ts';
+import type { Checkpoint, DeviceRecord, LoadedState, LoadedTables, StateLoad } from '../core/store.ts';
 import { DeviceDecoder, type DeviceRows } from './sqlite-device-load.ts';
 import { decodeHosts, type EncodedHosts } from './sqlite-host-load.ts';
 
 /** The registry's tables as read for a load, but the devices (sent apart, encoded: sqlite-device-load.ts). */
-export interface StoredTables {
-  readonly descriptors: LoadedState['descriptors'];
-  readonly hosts: LoadedState['hosts'];
-  readonly leaseExpiries: LoadedState['leaseExpiries'];
+export interface StoredTables extends LoadedTables {
   readonly claims: NonNullable<LoadedState['claims']>;
 }
 
