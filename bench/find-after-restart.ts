@@ -13,11 +13,10 @@
 // and is not stretched by other processes taking the cores. --server points at another build's
 // main.js, to alternate before and after.
 
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DevcompatClient } from '../client/client.ts';
 import { copyKeptDatabase, keptServerEntry, keptServerFlags, loadAverage } from './kept-db.ts';
-import { readCpuSeconds, startChild } from './processes.ts';
+import { readCpuSeconds, readThreadCpuMs, startChild } from './processes.ts';
 import { fmt, nowMs, summarize } from './stats.ts';
 
 const { values } = parseArgs({
@@ -37,10 +36,8 @@ if (!Number.isSafeInteger(runs) || runs < 1 || runs > 20) throw new Error('--run
 if (!Number.isSafeInteger(queries) || queries < 1 || queries > 1000) throw new Error('--queries must be an integer from 1 to 1000');
 const entry = keptServerEntry(values.server);
 
-/** CPU time of the process's main thread so far, in ms (schedstat: nanoseconds on the CPU). */
-function mainThreadCpuMs(pid: number): number {
-  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
-}
+/** CPU time of the process's main thread so far, in ms. */
+const mainThreadCpuMs = (pid: number) => readThreadCpuMs(pid, pid);
 
 for (let run = 1; run <= runs; run++) {
   const copy = copyKeptDatabase(values.db, 'find-restart');
