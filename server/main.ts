@@ -21,7 +21,8 @@ import { applyConfigFile } from '../client/config-file.ts';
 import { pino } from 'pino';
 import { DEFAULT_ADDRESS, DEFAULT_DB_PATH, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_SLOW_REQUEST_MS, DEFAULT_STARTUP_CHAIN_CHECK } from './server-defaults.ts';
 import type { RunningServer } from './server.ts';
-import { startStorageWorkerEarly } from './store/worker-store.ts';
+import type { SqliteStoreOptions } from './store/sqlite-store.ts';
+import { sqliteStore, startStorageWorkerEarly } from './store/worker-store.ts';
 import { applyHeapSettings } from './heap-settings.ts';
 import { DEFAULT_LEASE_TTL_MS } from './core/lease-ttl.ts';
 import type { RetentionPolicy } from './core/registry.ts';
@@ -348,21 +349,21 @@ export async function serve(options: ServeOptions): Promise<void> {
     // could refuse the start are all checked here (startServer checks them again, and logs the
     // warnings), so the worker opens the database at once, with the options startServer gives
     // it; with TLS, it opens it once startServer has loaded the certificates.
-    if (store.kind === 'sqlite') {
+    // One set of options for both, so that the worker started early is the one startServer adopts.
+    const sqliteOptions: SqliteStoreOptions | undefined =
+      store.kind === 'sqlite'
+        ? {
+            path: store.path,
+            durability: options.durability,
+            acceptRestore: options.acceptRestore,
+            reanchor: options.reanchor,
+            startupChainCheck: options.startupCheck,
+          }
+        : undefined;
+    if (sqliteOptions) {
       const tls = options.tlsCert !== undefined;
       checkListenSecurity({ tls, clientCa: Boolean(options.clientCa), authz: Boolean(options.authz), insecure: options.insecure }, options.address);
-      startStorageWorkerEarly(
-        tls
-          ? undefined
-          : {
-              path: store.path,
-              durability: options.durability,
-              acceptRestore: options.acceptRestore,
-              reanchor: options.reanchor,
-              startupChainCheck: options.startupCheck,
-              loadAtStart: true,
-            },
-      );
+      startStorageWorkerEarly(tls ? undefined : { ...sqliteOptions, loadAtStart: true });
     }
     // grpc-js and the protos come with it: loaded only where a policy is given (mutual TLS).
     const authz = options.authz ? (await import('./grpc/auth.ts')).loadPolicy(options.authz) : undefined;
@@ -370,7 +371,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     tracing = await tracingFromEnv();
     if (tracing) log.info({ exporters: tracing.exporters }, 'tracing on (OTEL_* environment)');
     server = await startServer({
-      ...(store.kind === 'postgres' && { store: storeFactoryOf(store, options.startupCheck) }),
+      store: store.kind === 'postgres' ? storeFactoryOf(store, options.startupCheck) : sqliteStore(sqliteOptions!),
       tls: options.tlsCert && options.tlsKey ? { certFile: options.tlsCert, keyFile: options.tlsKey, clientCaFile: options.clientCa } : undefined,
       authz,
       insecure: options.insecure,
