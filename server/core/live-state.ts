@@ -125,8 +125,8 @@ export class LiveState {
   /** Label sets already interned, by the object given (weak: an input no longer held goes). */
   private readonly internedByObject = new WeakMap<Labels, Labels>();
   private readonly internedCapacities = new Map<string, Capacity>();
-  /** While loading: the interned label set and capacity of each loaded object (shared across pages). */
-  private loadedShared: { labels: Map<Labels, Labels>; capacities: Map<Capacity, Capacity | undefined>; stamps: Map<number, Stamp> } | undefined;
+  /** While loading: the interned capacity of each loaded object and the stamps made (shared across pages). */
+  private loadedShared: { capacities: Map<Capacity, Capacity | undefined>; stamps: Map<number, Stamp> } | undefined;
   /** The stamp last given to a device (the next of a commit's or a load's devices likely shares it). */
   private lastStamp: Stamp | undefined;
 
@@ -152,7 +152,6 @@ export class LiveState {
    */
   static loading(tables: LoadedTables, leaseOf: (record: HostRecord) => number): LiveState {
     const state = new LiveState({ ...tables, devices: [], revision: 0, revisionTime: 0, headHash: '', checkpoint: { revision: 0, hash: '' } }, leaseOf);
-    state.loadedShared = { labels: new Map(), capacities: new Map(), stamps: new Map() };
     return state;
   }
 
@@ -160,13 +159,12 @@ export class LiveState {
   addLoadedDevices(records: readonly DeviceRecord[]): void {
     // A store that shares equal label sets and capacities (SQLite's load) is interned once per
     // shared object, not once per device (a JSON text each: 0.7 s for 160,000 devices).
-    const { labels: labelsOf, capacities: capacityOf } = (this.loadedShared ??= { labels: new Map(), capacities: new Map(), stamps: new Map() });
+    const { capacities: capacityOf } = (this.loadedShared ??= { capacities: new Map(), stamps: new Map() });
     for (const record of records) {
       const host = this.hosts.get(record.hostId);
       const entry = this.descriptorsById.get(record.descriptorId);
       if (!host || !entry) throw new Error(`device ${record.hostId}/${record.deviceId} refers to a missing host or descriptor`);
-      let labels = labelsOf.get(record.labels);
-      if (!labels) labelsOf.set(record.labels, (labels = this.intern(record.labels)));
+      const labels = this.intern(record.labels);
       let capacity: Capacity | undefined;
       if (record.capacity) {
         capacity = capacityOf.get(record.capacity);
@@ -512,8 +510,8 @@ export class LiveState {
     host: LiveHost,
     record: DeviceRecord,
     entry: DescriptorEntry,
-    labels: Labels = record.labels,
-    capacity: Capacity | undefined = record.capacity,
+    labels: Labels,
+    capacity: Capacity | undefined,
     before?: LiveDevice,
   ): void {
     const updated = this.stamp(record.revision, record.updateTime);
@@ -526,7 +524,7 @@ export class LiveState {
     const device: LiveDevice = new StateDevice(host, record.deviceId, entry, labels, capacity, updated, created);
     devicesOf(host).put(device);
     entry.devices.add(device);
-    this.deviceLabelIndex?.add(record.labels, device);
+    this.deviceLabelIndex?.add(labels, device);
     this.deviceCount++;
   }
 
