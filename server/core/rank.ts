@@ -5,8 +5,9 @@
 //   4. more free capacity, unknown counting as none free;
 //   5. resource name ascending.
 // 1-3 depend on the descriptors only (RankKey); 4-5 on the resource (compareFreeThenName,
-// the one tie-break; compareRanked and rankSortKey are the whole order as a comparator and
-// as a string).
+// the one tie-break, and compareFreeThenDeviceName, the same order for a device named by host
+// and device id, which FindTargets uses; compareRanked and rankSortKey are the whole order as a
+// comparator and as a string).
 
 import type { Descriptor, Verdict, VerdictKind, Version } from './model.ts';
 import { compareDeviceNames } from './resources.ts';
@@ -87,7 +88,8 @@ export function compareRanked(a: RankCandidate, b: RankCandidate): number {
 /**
  * The tie-break between targets whose rank keys are equal (criteria 4 and 5): more free
  * capacity first, unknown counting as none free, then the name ascending. The one definition
- * of it: FindTargets and compareRanked call it, and rankSortKey encodes the same order.
+ * of it: compareRanked calls it, FindTargets calls compareFreeThenDeviceName (the same order
+ * without building names), and rankSortKey encodes it.
  */
 export function compareFreeThenName(
   freeA: number | null | undefined,
