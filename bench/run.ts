@@ -24,7 +24,7 @@
 //      over devcompat's sync time (bench/etcd-phase.ts; skipped without an etcd binary);
 //   3b. floor: the same requests to a bare grpc-js server that only decodes each SyncHost
 //      (bench/sync-floor.ts), devcompat's sync time over its; then the transport floor, a bare
-//      server that decodes nothing (the fastest any Node gRPC server could answer them);
+//      server that decodes nothing (the fastest grpc-js, with devcompat's options, answers them);
 //   3c. postgres: a throwaway PostgreSQL cluster (fsync on) and a smaller fleet (--pg-hosts):
 //      registration (writers spread over the replicas), CheckCompatibility calls/s and watch
 //      latency (a write acknowledged to its event on every replica) for a SQLite server, one

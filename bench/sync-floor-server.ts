@@ -11,8 +11,9 @@
 // With `--decode none` it is the transport floor: SyncHost is registered with grpc-js's own
 // `register` and identity (de)serializers, so the request's bytes are never decoded and every
 // call gets one response encoded once at start (devcompat's shape, 16 devices created). What is
-// left is grpc-js and HTTP/2 alone: no Node gRPC server can answer these requests faster, and a
-// registration target below this line is out of reach on the machine that measured it.
+// left is grpc-js and HTTP/2 alone, with devcompat's server options: grpc-js cannot answer
+// these requests faster, and a registration target below this line is out of reach for a
+// grpc-js server on the machine that measured it.
 //
 //   node --import tsx bench/sync-floor-server.ts [--address 127.0.0.1:0] [--decode proto-loader|none]
 //
