@@ -147,22 +147,22 @@ export class StandingQuery {
         // A claim's change re-judges the devices it holds: their claimed units moved. On a
         // host with shared budgets it re-judges all its devices: siblings' free units moved too.
         if (host?.record.budgets?.length) {
-          for (const device of host.devices.values()) touched.set(device.name, this.judge(device));
+          for (const device of host.devices.values()) this.judgeInto(touched, device);
           continue;
         }
         for (const { deviceId: claimedId } of claim.claim.devices) {
           const device = host?.devices.get(claimedId);
-          if (device) touched.set(device.name, this.judge(device));
+          if (device) this.judgeInto(touched, device);
         }
         continue;
       }
       if (entry.deviceId === '') {
         // A host change (labels, state) re-judges all its devices.
-        for (const device of host?.devices.values() ?? []) touched.set(device.name, this.judge(device));
+        for (const device of host?.devices.values() ?? []) this.judgeInto(touched, device);
       } else {
         const device = host?.devices.get(entry.deviceId);
         const name = `hosts/${entry.hostId}/devices/${entry.deviceId}`;
-        touched.set(name, device && this.judge(device));
+        touched.set(name, device && this.judge(device, name));
       }
     }
     return this.diff(touched, new Set(touched.keys()));
@@ -204,15 +204,22 @@ export class StandingQuery {
       const cached = this.verdicts.verdictFor(this.source.descriptor, entry.descriptor);
       if (cached.verdict.verdict === 'VERDICT_INCOMPATIBLE') continue;
       for (const device of entry.devices) {
-        const state = this.judge(device);
-        if (state) states.set(device.name, state);
+        const name = device.name;
+        const state = this.judge(device, name);
+        if (state) states.set(name, state);
       }
     }
     return states;
   }
 
-  /** The device's state as a target, or undefined when it is not one. */
-  private judge(device: LiveDevice): TargetState | undefined {
+  /** The device's state as a target (or undefined) in `states`, under its name (built once). */
+  private judgeInto(states: Map<string, TargetState | undefined>, device: LiveDevice): void {
+    const name = device.name;
+    states.set(name, this.judge(device, name));
+  }
+
+  /** The device's state as a target, or undefined when it is not one; `name` is the device's. */
+  private judge(device: LiveDevice, name: string): TargetState | undefined {
     const { options } = this;
     const hostId = device.record.hostId;
     if (!options.includeSourceHost && hostId === this.source.hostId) return undefined;
@@ -227,7 +234,7 @@ export class StandingQuery {
     return {
       device,
       cached,
-      sortKey: rankSortKey(cached.rank, device.record.capacity?.available, device.name),
+      sortKey: rankSortKey(cached.rank, device.record.capacity?.available, name),
       hostState: hostState(device.host.record),
       claimed,
     };
