@@ -88,7 +88,7 @@ import {
   type SyncResult,
 } from './load.ts';
 import { prepareServerBuild, REPO_ROOT, readMemory, serverEntryArgs, startChild, type ChildServer, type ServerBuild } from './processes.ts';
-import { measureWatch, type WatchResult } from './watch-load.ts';
+import { measureWatch, signed, type WatchResult } from './watch-load.ts';
 import { measurePlacement, type PlacementResult } from './placement-load.ts';
 import { measureLeases, type LeaseResult } from './lease-load.ts';
 import { etcdRows, measureEtcd, type EtcdResult } from './etcd-phase.ts';
@@ -589,13 +589,11 @@ function resultRows(r: Results, sync = r.sync): string[][] {
     ]);
     const perSync = t.cpuPerSync;
     if (perSync) {
-      const c = perSync;
-      const signed = (d: number) => `${d >= 0 ? '+' : ''}${fmt(d)}`;
       rows.push([
         '  CPU per sync in the same runs: the server with the watchers / without (medians)',
-        `${fmt(c.serverWith)} / ${fmt(c.serverWithout)} µs = ${fmt(c.serverWithout / c.serverWith, 2)}; the watchers add ${signed(c.serverAddedMedian)} µs per revision ` +
-          `(paired: ${c.serverAddedPaired.map(signed).join(', ')}); the watchers' process ${fmt(c.watchersProcess)} µs per revision; ` +
-          `server + load generator + watchers ${fmt(c.allWith)} / ${fmt(c.allWithout)} µs; server busy ${fmt(c.serverBusyWith * 100)}% / ${fmt(c.serverBusyWithout * 100)}% of a core`,
+        `${fmt(perSync.serverWith)} / ${fmt(perSync.serverWithout)} µs = ${fmt(perSync.serverWithout / perSync.serverWith, 2)}; the watchers add ${signed(perSync.serverAddedMedian)} µs per revision ` +
+          `(paired: ${perSync.serverAddedPaired.map(signed).join(', ')}); the watchers' process ${fmt(perSync.watchersProcess)} µs per revision; ` +
+          `server + load generator + watchers ${fmt(perSync.allWith)} / ${fmt(perSync.allWithout)} µs; server busy ${fmt(perSync.serverBusyWith * 100)}% / ${fmt(perSync.serverBusyWithout * 100)}% of a core`,
         '',
         '',
         '',

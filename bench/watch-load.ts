@@ -463,6 +463,11 @@ export interface CpuPerSync {
   readonly serverBusyWithout: number;
 }
 
+/** A difference with its sign: +12, -3. */
+export function signed(d: number): string {
+  return `${d >= 0 ? '+' : ''}${fmt(d)}`;
+}
+
 export function cpuPerSync(runs: readonly (WriteRun & { watchers: boolean })[]): CpuPerSync {
   const us = (seconds: number | undefined, run: WriteRun) => ((seconds ?? 0) * 1e6) / Math.max(1, run.syncs);
   const server = (run: WriteRun) => us(run.cpu?.serverCpuS, run);
@@ -606,7 +611,7 @@ export async function measureWatch(params: WatchParams, cpuNote: (cpu: CpuUse) =
     const cpu = cpuPerSync(runs);
     log(
       `  server CPU per sync, median with / without: ${fmt(cpu.serverWith)} / ${fmt(cpu.serverWithout)} µs; the watchers add ${fmt(cpu.serverAddedMedian)} µs per revision ` +
-        `(each run with them against the runs without around it: ${cpu.serverAddedPaired.map((d) => `${d >= 0 ? '+' : ''}${fmt(d)}`).join(', ')} µs)`,
+        `(each run with them against the runs without around it: ${cpu.serverAddedPaired.map(signed).join(', ')} µs)`,
     );
     log(
       `  the watchers' process: ${fmt(cpu.watchersProcess)} µs per revision; server + load generator + watchers: ${fmt(cpu.allWith)} / ${fmt(cpu.allWithout)} µs per sync with / without`,

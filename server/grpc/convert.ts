@@ -75,7 +75,7 @@ export function liveHostMessage(host: LiveHost, budgetClaims?: ReadonlyMap<strin
   return hostMessage(host.record, host.devices.size, host.leaseExpiry, budgetClaims);
 }
 
-function capacityMessage(capacity: Capacity | undefined) {
+export function capacityMessage(capacity: Capacity | undefined) {
   return capacity ? { total: capacity.total, available: capacity.available } : null;
 }
 

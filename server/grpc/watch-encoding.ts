@@ -21,7 +21,7 @@ import type { ResourceSnapshot } from '../core/store.ts';
 import type { WatchDelivery, WatchEventView } from '../core/watch-hub.ts';
 import { descriptorToJson } from '../core/validate.ts';
 import { deviceName } from '../core/resources.ts';
-import { entryResourceName, snapshotMessage } from './convert.ts';
+import { capacityMessage, entryResourceName, snapshotMessage } from './convert.ts';
 
 const WIRE_LEN = 2;
 const tag = (field: number) => (field << 3) | WIRE_LEN;
@@ -82,7 +82,7 @@ function writeState(writer: protobuf.Writer, field: number, snapshot: ResourceSn
     t.device.encode(
       {
         name: deviceName(record.hostId, record.deviceId),
-        capacity: record.capacity ? { total: record.capacity.total, available: record.capacity.available } : null,
+        capacity: capacityMessage(record.capacity),
         labels: record.labels,
         revision: record.revision,
         create_revision: record.createRevision,
