@@ -21,10 +21,6 @@ export class DueQueue<T> {
     return this.heap.length;
   }
 
-  has(item: T): boolean {
-    return this.index.has(item);
-  }
-
   /** The due time of `item`, or undefined when it is not queued. */
   dueOf(item: T): number | undefined {
     const at = this.index.get(item);

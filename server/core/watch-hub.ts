@@ -88,8 +88,6 @@ class Watcher implements WatchHandle {
     readonly sink: WatchSink,
     readonly createdRevision: number,
     now: number,
-    /** Its place in the order watchers were opened (a progress tick serves them in it). */
-    readonly order: number,
   ) {
     this.nextRevision = request.startRevision ?? createdRevision + 1;
     this.lastSentAt = now;
@@ -110,7 +108,6 @@ export class WatchHub {
   private readonly all = new Set<Watcher>();
   /** Live watchers by when their progress may fall due (see the header). */
   private readonly progressDue = new DueQueue<Watcher>();
-  private opened = 0;
   private readonly unsubscribe: () => void;
   private readonly stopProgress: () => void;
 
@@ -155,7 +152,7 @@ export class WatchHub {
     if (request.startRevision !== undefined && request.startRevision < oldest) {
       throw this.registry.compacted(request.startRevision, oldest);
     }
-    const watcher = new Watcher(this, request, sink, this.registry.revision, this.clock.now(), this.opened++);
+    const watcher = new Watcher(this, request, sink, this.registry.revision, this.clock.now());
     this.all.add(watcher);
     void this.catchUp(watcher);
     return watcher;
@@ -329,8 +326,6 @@ export class WatchHub {
     const now = this.clock.now();
     const maybeDue = this.progressDue.takeDue(now);
     if (maybeDue.length === 0) return;
-    // Served in the order the watchers were opened, as a visit of every watcher would.
-    if (maybeDue.length > 1) maybeDue.sort((a, b) => a.order - b.order);
     let next = 0;
     try {
       for (; next < maybeDue.length; next++) {
