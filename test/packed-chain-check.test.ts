@@ -9,9 +9,10 @@ import test from 'ava';
 import path from 'node:path';
 import type { CommitBatch, HistoryRecord, HostRecord } from '../server/core/store.ts';
 import { EMPTY_BATCH } from '../server/core/write-planning.ts';
-import { canonicalEntry, chainedColumns, chainHash, GENESIS_HASH, type ChainedColumns } from '../server/store/history-chain.ts';
+import { chainedColumns, chainHash, GENESIS_HASH, type ChainedColumns } from '../server/store/history-chain.ts';
 import { openDatabase } from '../server/store/open-database.ts';
 import { checkNewestPacked, splitArray, type PackedRow } from '../server/store/packed-chain-check.ts';
+import { walkEncodingsOf } from '../server/store/sqlite-history.ts';
 import { SqliteStore } from '../server/store/sqlite-store.ts';
 import { execSql } from './helpers/db-file.ts';
 import { tempDir } from './helpers/server.ts';
@@ -81,11 +82,11 @@ function columnsOf(revision: number, e: unknown[]): ChainedColumns {
   });
 }
 
-/** The walk's encodings of a row (its entries parsed), counting the rows it was asked for. */
+/** The walk's encodings of a row (sqlite-history.ts walkEncodingsOf), counting the rows it was asked for. */
 function walkEncodings(asked: number[]) {
   return (row: PackedRow): string[] => {
     asked.push(row.revision);
-    return (JSON.parse(row.entries) as unknown[][]).map((e) => canonicalEntry(columnsOf(row.revision, e)));
+    return walkEncodingsOf(row);
   };
 }
 
@@ -164,13 +165,7 @@ test('no change to a row\'s text, links or revision that the walk calls broken p
   const rows = rowsNewestFirst(file);
   const limit = entriesUpTo(5);
   const fast = (changed: PackedRow[]) =>
-    checkNewestPacked(changed, limit, GENESIS_HASH, (row) => {
-      try {
-        return walkEncodings([])(row);
-      } catch {
-        return [];
-      }
-    });
+    checkNewestPacked(changed, limit, GENESIS_HASH, walkEncodingsOf);
   t.true(walkPasses(rows));
   t.is(fast(rows), limit);
   let tried = 0;
@@ -225,18 +220,8 @@ test('an entry older than the newest checked, in the row where the check starts,
     const after = rowsNewestFirst(file);
     t.not(after.at(-1)!.entries, before.at(-1)!.entries, name);
     // The fast check leaves it to the walk, and the walk refuses the start.
-    // sqlite-history.ts's parse: a row that is not JSON, or not entries of 10 columns, is one entry.
-    const walkParse = (row: PackedRow): string[] => {
-      let entries: unknown;
-      try {
-        entries = JSON.parse(row.entries);
-      } catch {
-        return [row.entries];
-      }
-      if (!Array.isArray(entries) || !entries.every((e) => Array.isArray(e) && e.length === 10)) return [row.entries];
-      return walkEncodings([])(row);
-    };
-    t.is(checkNewestPacked(after, limit, GENESIS_HASH, walkParse), undefined, name);
+    // The walk's parse reads a row that is not JSON, or not entries of 10 columns, as one entry.
+    t.is(checkNewestPacked(after, limit, GENESIS_HASH, walkEncodingsOf), undefined, name);
     const refused = t.throws(() => new SqliteStore({ path: file, durability: 'relaxed', startupChainCheck: limit }), undefined, name);
     t.regex(refused!.message, /is corrupt: .* at revision \d+ index \d+/, name);
   }

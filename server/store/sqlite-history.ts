@@ -109,6 +109,11 @@ function linkAt(links: Buffer | null, index: number, offset: number): string | u
   return links && links.length >= start + HASH_BYTES ? links.toString('hex', start, start + HASH_BYTES) : undefined;
 }
 
+/** A row's entries' canonical encodings as the chain walk reads them (unreadable text: one entry). */
+export function walkEncodingsOf(row: HistoryRow): string[] {
+  return unpack(row).map((entry) => canonicalEntry(chainedColumns(entry.row)));
+}
+
 /**
  * A row's entries in chain order. Entries that no longer read as the layout says (edited by
  * hand) come back as one entry holding the raw text: the chain walk then finds it ALTERED.
@@ -321,7 +326,7 @@ export class SqliteHistory {
   checkNewest(limit: number, startHash: string): number | undefined {
     const s = this.statements;
     const rows = pagedRows((cursor, rowLimit) => s.rowsBeforePage.all(cursor, rowLimit) as HistoryRow[], NEWEST);
-    return checkNewestPacked(rows, limit, startHash, (row) => unpack(row).map((entry) => canonicalEntry(chainedColumns(entry.row))));
+    return checkNewestPacked(rows, limit, startHash, walkEncodingsOf);
   }
 
   /** Removes history up to and including `revision`; returns how many entries went. Inside the caller's transaction. */
