@@ -139,10 +139,9 @@ export function compactionHash(prevRecordHash: string, record: CompactionColumns
 export class ChainCursor {
   /** The previous hash's bytes as a latin1 string (hash() gives a string far cheaper than a Buffer). */
   private prev: string;
-  private chained = false;
 
   /** A head that is not 64 hex digits (a link edited by hand) is taken as hashEncoding takes it: the bytes its hex reads. */
-  constructor(private readonly start: string) {
+  constructor(start: string) {
     this.prev = Buffer.from(start, 'hex').toString('latin1');
   }
 
@@ -153,12 +152,6 @@ export class ChainCursor {
     const digest = digestAfter(prev, encoding);
     links.write(digest, offset + 32, 32, 'latin1');
     this.prev = digest;
-    this.chained = true;
-  }
-
-  /** The hash of the last entry chained (the head given when none was), in hex. */
-  get head(): string {
-    return this.chained ? Buffer.from(this.prev, 'latin1').toString('hex') : this.start;
   }
 }
 

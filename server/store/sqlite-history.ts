@@ -100,7 +100,7 @@ export function chainPacked(
     heads.push({ revision, hash: links.toString('hex', (count - 1) * LINK_BYTES + HASH_BYTES) });
   }
   if (index !== lines.length - 1) throw new Error(`the encoded history holds more entries than its revisions count`);
-  return { revisions, heads, head: cursor.head };
+  return { revisions, heads, head: heads.at(-1)?.hash ?? head };
 }
 
 /** The hash in `links` at entry `index` (offset 0: its prev, 32: its own); undefined when absent. */
