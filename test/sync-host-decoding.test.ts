@@ -7,6 +7,7 @@
 import test from 'ava';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
+import protobuf from 'protobufjs';
 import type * as grpc from '@grpc/grpc-js';
 import { loadServices, protoRoot } from '../proto/load.ts';
 import { RefusedRequest, strictServices } from '../server/grpc/strict-decoding.ts';
@@ -190,4 +191,26 @@ test("equal device label bytes decode to one frozen map, validated once by ident
     validateLabels(device.labels, `devices[${index}].labels`, found);
     t.deepEqual(found.list.map((v) => v.field), [`devices[${index}].labels["Bad Key"]`]);
   }
+});
+
+test("a device's labels split by its other fields (one map, as protobuf merges it) decode as the strict decoder decodes them, the first time and from the memo", (t) => {
+  const memoized = memoizingSyncHost(strict, { maxEntries: 16, maxBytes: 4096 });
+  const deviceType = requestType.fields.devices.resolvedType as protobuf.Type;
+  const part = (device: object) => Buffer.from(deviceType.encode(deviceType.fromObject(device)).finish());
+  // Labels, then the device id and descriptor, then more labels (one of them again): valid
+  // protobuf, the entries of one map; no encoder writes it, so the generic path may decide.
+  const device = Buffer.concat([
+    part({ labels: { a: '1', b: '2' } }),
+    part({ device_id: 'gpu0', descriptor: { vendor: '10de', device_api: 'vfio-pci', type: 'nvidia-525' } }),
+    part({ labels: { c: '3', a: '4' } }),
+  ]);
+  const writer = protobuf.Writer.create();
+  writer.uint32((requestType.fields.name.id << 3) | 2).string('hosts/h1');
+  writer.uint32((requestType.fields.devices.id << 3) | 2).bytes(device);
+  const bytes = Buffer.from(writer.finish());
+  const expected = strict.requestDeserialize(bytes) as { devices: { labels: Record<string, string> }[] };
+  t.deepEqual(expected.devices[0].labels, { a: '4', b: '2', c: '3' });
+  // The first run of labels alone, remembered first: the split device must not take its map.
+  memoized.requestDeserialize(encode({ name: 'hosts/h0', devices: [{ device_id: 'gpu0', labels: { a: '1', b: '2' } }] }));
+  for (let i = 0; i < 2; i++) t.deepEqual(memoized.requestDeserialize(bytes), expected);
 });
