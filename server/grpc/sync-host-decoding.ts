@@ -232,12 +232,10 @@ function deviceSpec(reader: Reader, memo: DescriptorBytesMemo, labelsMemo: Label
     descriptor: null,
     capacity: null,
   };
-  // The label entries' bytes, when they are one run (as encoders write them: the map's entries
-  // together): a run read before gives its shared map without being decoded again.
-  let labelsFrom = -1;
-  let labelsTo = -1;
-  let labelsRun = true;
-  let labelsShared = false;
+  // The label entries are one run, as encoders write a map: a run read before gives its shared
+  // map without being decoded again. Labels split by another field (valid protobuf, one map,
+  // written by no encoder) are left to the generic deserializer.
+  let labelsRead = false;
   while (inner.pos < inner.end) {
     const at = inner.pos;
     const [number, wire] = inner.tag();
@@ -253,29 +251,23 @@ function deviceSpec(reader: Reader, memo: DescriptorBytesMemo, labelsMemo: Label
       if (device.capacity !== null) throw FALLBACK;
       device.capacity = capacity(inner);
     } else if (number === 4) {
-      if (labelsFrom < 0) {
-        labelsFrom = at;
-        const runEnd = labelRunEnd(inner.buf, at, inner.end);
-        const known = runEnd > at ? labelsMemo.get(inner.buf, at, runEnd) : undefined;
-        if (known) {
-          device.labels = known as Record<string, string>;
-          labelsShared = true;
-          inner.pos = runEnd;
-          labelsTo = runEnd;
-          continue;
-        }
-      } else if (labelsTo !== at) labelsRun = false;
-      // More labels after a shared run (another field between): this device's own copy.
-      if (labelsShared) {
-        device.labels = { ...device.labels };
-        labelsShared = false;
+      if (labelsRead) throw FALLBACK;
+      labelsRead = true;
+      const runEnd = labelRunEnd(inner.buf, at, inner.end);
+      if (runEnd < 0) throw FALLBACK;
+      const known = labelsMemo.get(inner.buf, at, runEnd);
+      if (known) {
+        device.labels = known as Record<string, string>;
+        inner.pos = runEnd;
+        continue;
       }
       stringMapEntry(inner, device.labels);
-      labelsTo = inner.pos;
+      while (inner.pos < runEnd) {
+        inner.tag();
+        stringMapEntry(inner, device.labels);
+      }
+      device.labels = labelsMemo.remember(inner.buf, at, runEnd, device.labels) as Record<string, string>;
     } else throw FALLBACK;
-  }
-  if (labelsFrom >= 0 && labelsRun && !labelsShared) {
-    device.labels = labelsMemo.remember(inner.buf, labelsFrom, labelsTo, device.labels) as Record<string, string>;
   }
   return device;
 }
