@@ -23,6 +23,7 @@ import { addReflection } from './grpc/reflection.ts';
 import { connectionOptions, defaultLimits, limitsInterceptor, type Limits, type LimitStats } from './grpc/limits.ts';
 import { refuseMalformedRequests, strictServices } from './grpc/strict-decoding.ts';
 import { memoizingSyncHost } from './grpc/sync-host-decoding.ts';
+import { encodingSyncHostResponse } from './grpc/sync-host-encoding.ts';
 import { guarded, type GuardedService } from './grpc/auth.ts';
 import { ReloadingServerCredentials, type TlsFiles } from './grpc/tls-credentials.ts';
 import type { AuthzPolicy } from './core/authz.ts';
@@ -291,7 +292,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const hub = new WatchHub(registry, options.clock);
   const registryService = services.RegistryService.service;
   server.addService(
-    { ...registryService, SyncHost: memoizingSyncHost(registryService.SyncHost) },
+    { ...registryService, SyncHost: encodingSyncHostResponse(memoizingSyncHost(registryService.SyncHost)) },
     secured('RegistryService', registryHandlers(registry, streams, log)),
   );
   const compatibility = services.CompatibilityService.service;
