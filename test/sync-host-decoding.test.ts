@@ -11,7 +11,7 @@ import protobuf from 'protobufjs';
 import type * as grpc from '@grpc/grpc-js';
 import { loadServices, protoRoot } from '../proto/load.ts';
 import { RefusedRequest, strictServices } from '../server/grpc/strict-decoding.ts';
-import { memoizingSyncHost } from '../server/grpc/sync-host-decoding.ts';
+import { LabelsBytesMemo, memoizingSyncHost } from '../server/grpc/sync-host-decoding.ts';
 import { validateDescriptorMemoized } from '../server/core/descriptor-memo.ts';
 import { validateLabels } from '../server/core/resources.ts';
 import { Violations } from '../server/core/errors.ts';
@@ -159,6 +159,48 @@ test('the memo stays within its entry and byte bounds, keeping the most recently
   const long = 'x'.repeat(30);
   small.requestDeserialize(encode({ name: 'hosts/a', devices: ['a', 'b', 'c'].map((s, i) => ({ device_id: `d${i}`, descriptor: { vendor: long + s } })) }));
   t.is(small.memo.size, 1, 'at most 40 bytes of keys are held');
+});
+
+test('a descriptor repeating the one before it is a hit that keeps the memo in recency order, and an evicted one is decoded again', (t) => {
+  const memoized = memoizingSyncHost(strict, { maxEntries: 2, maxBytes: 1_000_000 });
+  type Decoded = { devices: { descriptor: Record<string, unknown> }[] };
+  const sync = (types: string[]) =>
+    memoized.requestDeserialize(
+      encode({ name: 'hosts/a', devices: types.map((type, i) => ({ device_id: `d${i}`, descriptor: { vendor: 'v', type } })) }),
+    ) as Decoded;
+  const first = sync(['t0', 't1', 't1', 't1']);
+  t.is(first.devices[1].descriptor, first.devices[3].descriptor);
+  t.deepEqual({ misses: memoized.memo.misses, hits: memoized.memo.hits }, { misses: 2, hits: 2 });
+  // t1 repeated stays the most recent: t2 evicts t0, not t1.
+  sync(['t2']);
+  t.is(memoized.memo.size, 2);
+  const misses = memoized.memo.misses;
+  t.is(sync(['t1', 't1']).devices[1].descriptor, first.devices[1].descriptor, 't1 was kept, the same object');
+  t.is(memoized.memo.misses, misses);
+  sync(['t0']);
+  t.is(memoized.memo.misses, misses + 1, 't0 was evicted');
+  // t0 evicted t2 (t1 was used after it); t2 repeated twice is one miss, then a hit.
+  const again = sync(['t2', 't2']);
+  t.is(memoized.memo.misses, misses + 2);
+  t.is(again.devices[0].descriptor, again.devices[1].descriptor);
+  t.deepEqual(again.devices[0].descriptor, { vendor: 'v', type: 't2', device_api: '', compatible_types: [], software_version: '', attributes: {}, rules: {} });
+});
+
+test('a label map read again right after is found without a key; one evicted meanwhile is not found', (t) => {
+  const memo = new LabelsBytesMemo({ maxEntries: 1, maxBytes: 1024 });
+  const bytes = Buffer.from('aabbaa'); // the "encoded" label runs a (0-2), b (2-4), a (4-6)
+  t.is(memo.get(bytes, 0, 2), undefined);
+  const a = memo.remember(bytes, 0, 2, { k: 'a' });
+  t.is(memo.get(bytes, 4, 6), a, 'the same bytes elsewhere');
+  t.is(memo.get(bytes, 4, 6), a);
+  const b = memo.remember(bytes, 2, 4, { k: 'b' });
+  t.is(memo.size, 1);
+  t.is(memo.get(bytes, 0, 2), undefined, 'a was evicted by b');
+  t.is(memo.get(bytes, 2, 4), b);
+  t.is(memo.get(bytes, 2, 4), b);
+  const tiny = new LabelsBytesMemo({ maxEntries: 8, maxBytes: 1 });
+  tiny.remember(bytes, 0, 2, { k: 'a' });
+  t.is(tiny.get(bytes, 0, 2), undefined, 'a key beyond the byte bound is never held');
 });
 
 test("equal device label bytes decode to one frozen map, validated once by identity; a bad one is refused each time naming its field", (t) => {
