@@ -10,6 +10,9 @@
 // canonical Descriptor by identity instead of by its JSON text. A device's label map is shared
 // the same way (`LabelsBytesMemo`, by the bytes of its entries): the label validation and the
 // live state's interning then find their result by identity too.
+// Most devices repeat the descriptor and the labels of the device before them (83% and 81% of
+// the bench fleet's): each memo first compares the bytes with the entry it looked up last,
+// which is a hit without a key string or a move in the Map.
 //
 // Strictness is unchanged: the fast path only returns a message when every string it read is
 // valid UTF-8, every length and varint is in bounds, and every field is one it knows with its
