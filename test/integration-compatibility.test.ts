@@ -9,6 +9,7 @@ import type { Writable } from 'node:stream';
 import type { ExecutionContext } from 'ava';
 import type { DeviceSpec, FindTargetsItem } from '../client/client.ts';
 import { startTestServer } from './helpers/server.ts';
+import { FramedMessages, messageCount } from '../server/grpc/direct-send.ts';
 import {
   asDescriptor,
   assertVectorResult,
@@ -415,14 +416,29 @@ test('FindTargets never offers devices of another vendor or type, and follows de
  * Counts the messages the server's FindTargets handlers write (server-streaming calls are
  * grpc-js ServerWritableStreamImpl), for one serial test; undone at teardown.
  */
-/** Counts the messages server streams write, and those refused for now (write() returned false: the server must wait). */
-function countServerStreamWrites(t: ExecutionContext): { (): number; refused(): number } {
+/**
+ * Counts the messages server streams write, and the writes that made the server wait: refused
+ * (write() returned false) or a framed batch not yet handed to HTTP/2.
+ */
+function countServerStreamWrites(t: ExecutionContext): { (): number; waited(): number } {
   const prototype = ServerWritableStreamImpl.prototype as unknown as { write: Writable['write'] };
   const write = prototype.write;
   let writes = 0;
   let refused = 0;
+  // A batch of framed targets (server/grpc/direct-send.ts) counts as the messages it holds, and
+  // the server waits for it to be handed to HTTP/2 before writing on: a batch still waiting
+  // for that is the server told to wait, as a refused write is.
+  let batchesWaiting = 0;
   prototype.write = function (this: Writable, ...args: Parameters<Writable['write']>) {
-    writes++;
+    const [chunk, callback] = args as unknown as [unknown, ((error?: Error | null) => void) | undefined];
+    writes += messageCount(chunk);
+    if (chunk instanceof FramedMessages && typeof callback === 'function') {
+      batchesWaiting++;
+      args[1] = ((error?: Error | null) => {
+        batchesWaiting--;
+        callback(error);
+      }) as never;
+    }
     const accepted = write.apply(this, args);
     if (!accepted) refused++;
     return accepted;
@@ -430,7 +446,7 @@ function countServerStreamWrites(t: ExecutionContext): { (): number; refused(): 
   t.teardown(() => {
     delete (prototype as { write?: unknown }).write;
   });
-  return Object.assign(() => writes, { refused: () => refused });
+  return Object.assign(() => writes, { waited: () => refused + batchesWaiting });
 }
 
 test.serial('a cancelled FindTargets stops the server\'s work and leaves no stream open', async (t) => {
@@ -473,7 +489,7 @@ test.serial('a cancelled FindTargets stops the server\'s work and leaves no stre
   for await (const item of counted.findTargets(gvt('1.2.0'), { limit: 10_000 })) {
     first.push(item);
     // The client is not reading: the server must wait (backpressure), not finish.
-    t.true(await waitUntil(() => serverWrites.refused() > 0, 10_000), 'the server was told to wait');
+    t.true(await waitUntil(() => serverWrites.waited() > 0, 10_000), 'the server was told to wait');
     t.is(server.openStreams(), 1, 'the stream is still open while the client is not reading');
     break; // cancels the call
   }
