@@ -417,13 +417,14 @@ test('FindTargets never offers devices of another vendor or type, and follows de
  * grpc-js ServerWritableStreamImpl), for one serial test; undone at teardown.
  */
 /**
- * Counts the messages server streams write, and the writes that made the server wait: refused
- * (write() returned false) or a framed batch not yet handed to HTTP/2.
+ * Counts the messages server streams write, the writes that made the server wait (refused:
+ * write() returned false; or a framed batch not yet handed to HTTP/2), and the write calls.
  */
-function countServerStreamWrites(t: ExecutionContext): { (): number; waited(): number } {
+function countServerStreamWrites(t: ExecutionContext): { (): number; waited(): number; calls(): number } {
   const prototype = ServerWritableStreamImpl.prototype as unknown as { write: Writable['write'] };
   const write = prototype.write;
   let writes = 0;
+  let calls = 0;
   let refused = 0;
   // A batch of framed targets (server/grpc/direct-send.ts) counts as the messages it holds, and
   // the server waits for it to be handed to HTTP/2 before writing on: a batch still waiting
@@ -432,6 +433,7 @@ function countServerStreamWrites(t: ExecutionContext): { (): number; waited(): n
   prototype.write = function (this: Writable, ...args: Parameters<Writable['write']>) {
     const [chunk, callback] = args as unknown as [unknown, ((error?: Error | null) => void) | undefined];
     writes += messageCount(chunk);
+    calls++;
     if (chunk instanceof FramedMessages && typeof callback === 'function') {
       batchesWaiting++;
       args[1] = ((error?: Error | null) => {
@@ -446,7 +448,7 @@ function countServerStreamWrites(t: ExecutionContext): { (): number; waited(): n
   t.teardown(() => {
     delete (prototype as { write?: unknown }).write;
   });
-  return Object.assign(() => writes, { waited: () => refused + batchesWaiting });
+  return Object.assign(() => writes, { waited: () => refused + batchesWaiting, calls: () => calls });
 }
 
 test.serial('a cancelled FindTargets stops the server\'s work and leaves no stream open', async (t) => {
@@ -508,6 +510,32 @@ test.serial('a cancelled FindTargets stops the server\'s work and leaves no stre
   t.is(serverWrites(), writtenAtCancel + 11, 'nothing is written after the cancellation');
   t.is(found.targets.length, 10);
   t.like(found.summary, { candidates: 3000, compatible: 3000 });
+  t.true(await waitUntil(() => server.openStreams() === 0, 2000), 'a finished stream is forgotten');
+});
+
+test.serial('a FindTargets answer larger than one framed batch arrives whole, in rank order, its targets framed together', async (t) => {
+  const { client, server } = await startTestServer(t);
+  // Two versions, so that the answer has two tiers (exact first), and enough targets that
+  // their encodings pass FINITE_BATCH_BYTES several times over.
+  for (const [h, version] of [[0, '1.2.0'], [1, '1.3.0'], [2, '1.2.0']] as const) {
+    const devices = Array.from({ length: 700 }, (_, i) => ({
+      device_id: `vf${String(i).padStart(4, '0')}`,
+      descriptor: gvt(version),
+      capacity: { total: 4, available: 1 + (i % 4) },
+    }));
+    await client.syncHost({ name: `bulk-${h}`, devices });
+  }
+  const serverWrites = countServerStreamWrites(t);
+  const found = await findAll(t, client, gvt('1.2.0'), { limit: 2100 });
+  t.is(found.targets.length, 2100);
+  t.like(found.summary, { candidates: 2100, compatible: 2100 });
+  t.deepEqual(found.targets.map((target) => target.rank), Array.from({ length: 2100 }, (_, i) => i + 1));
+  t.is(new Set(names(found.targets)).size, 2100, 'every target once');
+  // The exact tier (1.2.0, hosts 0 and 2) before the other, each by free capacity then name.
+  t.true(found.targets.slice(0, 1400).every((target) => /bulk-[02]\//.test(target.name)));
+  t.true(found.targets.slice(1400).every((target) => target.name.includes('bulk-1/')));
+  t.is(serverWrites(), 2101, 'every target and the summary were written');
+  t.true(serverWrites.calls() < 20, `the targets went as a few framed batches (${serverWrites.calls()} writes for 2,101 messages)`);
   t.true(await waitUntil(() => server.openStreams() === 0, 2000), 'a finished stream is forgotten');
 });
 
