@@ -539,6 +539,22 @@ test.serial('a FindTargets answer larger than one framed batch arrives whole, in
   t.true(await waitUntil(() => server.openStreams() === 0, 2000), 'a finished stream is forgotten');
 });
 
+test.serial('with a send limit under a framed batch, a FindTargets answer still arrives whole, in batches within the limit', async (t) => {
+  const maxMessageBytes = 16 * 1024;
+  const { client } = await startTestServer(t, { maxMessageBytes });
+  for (let h = 0; h < 60; h++) {
+    const devices = Array.from({ length: 20 }, (_, i) => ({ device_id: `vf${String(i).padStart(2, '0')}`, descriptor: gvt('1.2.0') }));
+    await client.syncHost({ name: `small-${String(h).padStart(2, '0')}`, devices });
+  }
+  const serverWrites = countServerStreamWrites(t);
+  const found = await findAll(t, client, gvt('1.2.0'), { limit: 1200 });
+  t.is(found.targets.length, 1200);
+  t.like(found.summary, { candidates: 1200, compatible: 1200 });
+  t.is(serverWrites(), 1201);
+  t.true(serverWrites.calls() > 3, `a 1,200-target answer takes more than one ${maxMessageBytes}-byte batch (${serverWrites.calls()} writes)`);
+  t.true(serverWrites.calls() < 1201, 'its targets still went framed together');
+});
+
 test('finished, failed and batch-check streams leave no open stream behind', async (t) => {
   const { client, server } = await startTestServer(t);
   await client.syncHost({ name: 'a', devices: [{ device_id: 'gpu0', descriptor: gvt('1.2.0') }] });

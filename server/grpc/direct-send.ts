@@ -19,7 +19,7 @@
 // leaves the ordinary path (call.write, one message at a time): slower, never wrong.
 // test/watch-shared-bytes.test.ts checks that the fast path is taken on this grpc-js.
 // Finite streams (FindTargets) frame their pre-encoded targets the same way (framedRuns), in
-// batches of FINITE_BATCH_BYTES written through the call's Writable (acceptsFramed), each batch
+// batches of FINITE_BATCH_BYTES written through the call's Writable (framedBatchBytes), each batch
 // waited for before the next (streams.ts), so their backpressure and limits stay as they were.
 
 import type * as grpc from '@grpc/grpc-js';
@@ -127,16 +127,19 @@ function passFramed(base: InterceptingCall & { [PASSES_FRAMED]?: true }): void {
 export const FINITE_BATCH_BYTES = 64 * 1024;
 
 /**
- * Whether `call` can take FramedMessages through its Writable (call.write): its chain and base
- * call are found, and the base call is made to pass them through unframed. False leaves the
- * ordinary path (one message per write).
+ * The most bytes a framed batch may carry on `call`, when it can take FramedMessages through its
+ * Writable (call.write): its chain and base call are found, and the base call is made to pass
+ * them through unframed. At most FINITE_BATCH_BYTES, and never more than grpc-js's send limit
+ * lets through. Undefined leaves the ordinary path (one message per write).
  */
-export function acceptsFramed(call: grpc.ServerWritableStream<unknown, unknown>): boolean {
+export function framedBatchBytes(call: grpc.ServerWritableStream<unknown, unknown>): number | undefined {
   const chain = chainOf(call);
   const base = chain && baseOf(chain);
-  if (!base) return false;
+  if (!base) return undefined;
   passFramed(base);
-  return true;
+  // grpc-js refuses a message whose framed length, less one prefix, passes its send limit.
+  const limit = base.maxSendMessageSize;
+  return typeof limit === 'number' && limit >= 0 ? Math.min(FINITE_BATCH_BYTES, limit + PREFIX_BYTES) : FINITE_BATCH_BYTES;
 }
 
 /**

@@ -25,7 +25,7 @@ import {
   type FiniteStreamLimits,
 } from './finite-admission.ts';
 import { cutOffCall } from './limits.ts';
-import { acceptsFramed, directSender, FramedMessages, framedRuns, PREFIX_BYTES, type DirectSender } from './direct-send.ts';
+import { directSender, framedBatchBytes, FramedMessages, framedRuns, PREFIX_BYTES, type DirectSender } from './direct-send.ts';
 
 type AnyServerStream = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
 
@@ -316,7 +316,8 @@ export function serverStream<Request, Response>(
         return;
       }
       const messages = await handler(call.request, call);
-      for (const message of acceptsFramed(call) ? framedRuns(messages) : messages) {
+      const batchBytes = framedBatchBytes(call);
+      for (const message of batchBytes === undefined ? messages : framedRuns(messages, batchBytes)) {
         if (!(await writeMessage(call, message, slot, streams.limits.sendTimeoutMs, log))) {
           // Cancelled by its client, or cut off (no further event may come): no longer open.
           streams.untrack(call);
