@@ -84,6 +84,21 @@ function encodedDescriptor(descriptor: Descriptor): Uint8Array {
   return bytes;
 }
 
+/**
+ * The descriptor last written in the message being encoded: a device changed in place has the
+ * same descriptor before and after, looked up once (in the server's large heap the two lookups,
+ * the registry's and the kept bytes', cost more than the rest of a device's state). Reset for
+ * every message, so it never outlives the registry's answer it was taken from.
+ */
+let lastDescriptorId = 0;
+let lastDescriptorBytes: Uint8Array | undefined;
+
+function descriptorOfMessage(id: number, registry: Registry): Uint8Array {
+  if (lastDescriptorBytes !== undefined && lastDescriptorId === id) return lastDescriptorBytes;
+  lastDescriptorId = id;
+  return (lastDescriptorBytes = encodedDescriptor(registry.descriptorById(id)));
+}
+
 /** The scratch every revision's message is written into (wire-writer.ts), then copied out. */
 const scratch = new WireWriter();
 
@@ -108,7 +123,7 @@ function writeState(writer: WireWriter, field: number, snapshot: ResourceSnapsho
   const deviceStart = writer.begin(RESOURCE_STATE_DEVICE);
   // Device's fields, as deviceMessage (convert.ts) has them.
   writer.string(DEVICE_NAME, deviceName(record.hostId, record.deviceId));
-  writer.bytes(DEVICE_DESCRIPTOR, encodedDescriptor(registry.descriptorById(record.descriptorId)));
+  writer.bytes(DEVICE_DESCRIPTOR, descriptorOfMessage(record.descriptorId, registry));
   if (record.capacity) {
     const capacityStart = writer.begin(DEVICE_CAPACITY);
     writer.integer(CAPACITY_TOTAL, record.capacity.total).integer(CAPACITY_AVAILABLE, record.capacity.available);
@@ -143,6 +158,7 @@ function writeEvent(writer: WireWriter, view: WatchEventView, registry: Registry
 export function encodeDelivery(delivery: WatchDelivery, registry: Registry): Buffer {
   const { change } = delivery;
   const writer = scratch.reset();
+  lastDescriptorBytes = undefined;
   writer.integer(WATCH_RESPONSE_REVISION, change.revision);
   writeTime(writer, WATCH_RESPONSE_TIME, change.time);
   for (const view of delivery.events) writeEvent(writer, view, registry);
