@@ -4,8 +4,8 @@
 // `finish()`; a revision's WatchResponse (an event, two device states of a dozen fields each)
 // made ~40 short-lived objects per revision on the server's main thread. Here a field is
 // written where it goes: a nested message or a string reserves one byte for its length, is
-// written after it, and is moved right by the few bytes a length of 128 or more needs (rare:
-// the states of a device change are ~250 bytes, two moves per revision of a few hundred bytes).
+// written after it, and is moved right by the byte or two a length of 128 or more needs (a
+// device change: its event and its two states with their devices, five moves of 250-600 bytes).
 // The output is the one encoding the protobuf rules give (minimal varints, fields in the order
 // written); the caller copies it out with `take()`. Synchronous use only (one message at a time).
 // May import nothing.
