@@ -2,11 +2,11 @@
 // watcher that takes it, and a commit batch publishes its revisions in one synchronous loop;
 // through grpc-js's object-mode Writable each message would be one pass through the
 // interceptors, one framing copy, one write on the HTTP/2 stream and one completion, per
-// message per watcher. Here the messages a live stream gathered in one tick (streams.ts) are
+// message per watcher. Here the messages a live stream gathered in one turn of the loop (streams.ts) are
 // framed together, length prefix by length prefix as gRPC frames them, into one buffer that goes
 // down the call's intercepting chain as one `FramedMessages`: the interceptors see it once
 // (telemetry counts it as the messages it holds: `messageCount`), and grpc-js's base call writes
-// it to the HTTP/2 stream as it is, one write and one completion per stream per tick.
+// it to the HTTP/2 stream as it is, one write and one completion per stream per turn.
 //
 // This reaches two grpc-js internals (the pinned 1.14.x): the server call's `call` (its
 // intercepting chain, whose sendMessage is what the Writable's _write calls) and, down the
@@ -28,7 +28,7 @@ import { PreEncoded } from './verdict-encoding.ts';
 /** gRPC's length prefix: a compression flag byte and a 4-byte big-endian length. */
 export const PREFIX_BYTES = 5;
 
-/** The largest write a batch makes (a tick's messages beyond it go as further writes). */
+/** The largest write a batch makes (a turn's messages beyond it go as further writes). */
 const BATCH_BYTES = 1024 * 1024;
 
 /** Messages already framed one after another as gRPC frames them, written as they are. */
@@ -61,8 +61,9 @@ export function frameMessages(messages: readonly Buffer[]): FramedMessages {
 
 /**
  * The last batch framed, kept for the tick: the unfiltered watchers get the same messages (the
- * same shared buffers, in the same order) in a tick, and their streams are flushed one after
- * the other, so each after the first sends the same framed bytes (never written to, only read).
+ * same shared buffers, in the same order) in a turn of the loop, and their streams are flushed
+ * one after the other in one callback (streams.ts, flushGathered), so each after the first sends
+ * the same framed bytes (never written to, only read).
  */
 let lastFramed: { readonly messages: readonly Buffer[]; readonly framed: FramedMessages } | undefined;
 

@@ -181,9 +181,9 @@ const READY_BYTES = 64 * 1024;
 
 /**
  * A server stream that may run for hours (Watch, WatchTargets): the messages written in one
- * tick (a commit batch's revisions, a page of catch-up, a progress round) are gathered and go
- * out at the end of the tick as one write (server/grpc/direct-send.ts), in order; the bytes not
- * yet handed to HTTP/2, gathered ones included, are counted. Past `limitBytes` the consumer is
+ * turn of the event loop (a commit batch's revisions, a page of catch-up, a progress round) are
+ * gathered and go out in its check phase as one write (server/grpc/direct-send.ts), in order
+ * (`flushLater`); the bytes not yet handed to HTTP/2, gathered ones included, are counted. Past `limitBytes` the consumer is
  * too slow: the stream ends with RESOURCE_EXHAUSTED (WATCH_TOO_SLOW), so it can neither hold
  * writers back nor grow the server's memory without bound, and its client resumes from its last
  * revision.
@@ -193,9 +193,8 @@ class BoundedStream {
   private ended = false;
   private readonly drainWaiters: (() => void)[] = [];
   private readonly sender: DirectSender;
-  /** The messages written in this tick, not yet sent. */
+  /** The messages written in this turn of the loop, not yet sent. */
   private gathered: Buffer[] = [];
-  private readonly flushAtTickEnd = () => this.flush();
 
   constructor(
     private readonly call: grpc.ServerWritableStream<unknown, unknown>,
@@ -229,12 +228,12 @@ class BoundedStream {
       return false;
     }
     this.pendingBytes += size;
-    if (this.gathered.length === 0) process.nextTick(this.flushAtTickEnd);
+    if (this.gathered.length === 0) flushLater(this);
     this.gathered.push(bytes);
     return this.pendingBytes < Math.min(READY_BYTES, this.limitBytes / 4);
   }
 
-  /** Sends what was gathered now (before a status that must follow it, or at the end of the tick). */
+  /** Sends what was gathered now (before a status that must follow it, or from `flushGathered`). */
   flush(): void {
     const messages = this.gathered;
     if (messages.length === 0) return;
@@ -273,6 +272,31 @@ class BoundedStream {
     if (this.pendingBytes > 0 && !this.closed) return;
     for (const waiter of this.drainWaiters.splice(0)) waiter();
   }
+}
+
+/**
+ * The live streams with gathered messages, flushed together in the loop's check phase
+ * (setImmediate), not at the end of the tick in which they were written. A commit batch's
+ * revisions are published in the same tick as its writers are answered (core/group-commit.ts):
+ * flushed at the end of that tick, the watchers' writes, and their HTTP/2 sessions' socket
+ * writes, went ahead of the answers' trailers, which HTTP/2 sends only once the answer's message
+ * is written, and every writer waited for them (1.2-1.5 ms per commit batch with 10 unfiltered
+ * watchers: docs/benchmarks.md, "Watchers' waiting"). In the check phase the writers' sessions
+ * send first (Node runs its HTTP/2 sends before the script's immediates), then the watchers'
+ * messages go. One callback for all streams: the unfiltered watchers' streams share one framed
+ * buffer (direct-send.ts keeps it until the next tick).
+ */
+let toFlush: BoundedStream[] = [];
+
+function flushLater(stream: BoundedStream): void {
+  if (toFlush.length === 0) setImmediate(flushGathered);
+  toFlush.push(stream);
+}
+
+function flushGathered(): void {
+  const streams = toFlush;
+  toFlush = [];
+  for (const stream of streams) stream.flush();
 }
 
 /** Ends the call with the error mapped by the one table, unless the client already went away. */

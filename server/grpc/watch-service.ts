@@ -3,7 +3,7 @@
 // may hold. A revision that reaches many watchers is encoded once, its bytes kept on the change,
 // for every watcher without a vendor, API or type filter (host-filtered ones included); a
 // progress tick encodes its message once for every watcher due. The stream (streams.ts) shares
-// those bytes and sends a tick's messages to each watcher as one write.
+// those bytes and sends a turn's messages to each watcher as one write.
 
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
