@@ -87,7 +87,7 @@ function int64Of(text: string): number {
   return negative ? -value : value;
 }
 
-// Field numbers (registry.proto, budget.proto, timestamp.proto).
+// Field numbers (registry.proto: SyncHostResponse, Host; timestamp.proto).
 const RESPONSE_REVISION = 1;
 const RESPONSE_HOST = 2;
 const RESPONSE_CHANGED = 3;
