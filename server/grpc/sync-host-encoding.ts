@@ -5,8 +5,10 @@
 // the handler's object into a message first (`fromObject`: every int64 decimal string through
 // `long`, a message object per timestamp), then encodes it through a Writer that allocates an
 // operation per field; at 10,000 syncs that was ~80 MB of garbage per registration and a few
-// percent of the event loop. Here the same object is measured once and written straight into
-// one buffer.
+// percent of the event loop. Here the same object is written field by field into one reused
+// scratch buffer through wire-writer.ts (which owns the wire format's primitives: keys, varints,
+// strings, nested lengths), then copied out. This file owns only SyncHostResponse's layout
+// (field numbers and order) and protobufjs's rules for the handler's object.
 //
 // The bytes are protobufjs's, byte for byte (test/sync-host-encoding.test.ts compares the two
 // on random responses): fields in number order, a field written whenever the object holds it
@@ -19,6 +21,7 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import { protoRoot, protoType } from '../../proto/load.ts';
+import { WireWriter } from './wire-writer.ts';
 
 interface TimestampObject {
   readonly seconds?: string | null;
@@ -63,12 +66,6 @@ function hostStateNumber(name: unknown): number {
   return number;
 }
 
-function varintSize(value: number): number {
-  let size = 1;
-  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) size++;
-  return size;
-}
-
 /**
  * An int64 given as decimal text: its value, when the text is a safe integer's own (what
  * `String(n)` gives: no sign but a minus, no leading zero, no `-0`), read without allocating.
@@ -90,197 +87,82 @@ function int64Of(text: string): number {
   return negative ? -value : value;
 }
 
-/** Bytes of an int64 or int32 varint: a negative value is its 64-bit two's complement, ten bytes. */
-function signedVarintSize(value: number): number {
-  return value < 0 ? 10 : varintSize(value);
-}
+// Field numbers (registry.proto: SyncHostResponse, Host; timestamp.proto).
+const RESPONSE_REVISION = 1;
+const RESPONSE_HOST = 2;
+const RESPONSE_CHANGED = 3;
+const RESPONSE_DEVICES_CREATED = 4;
+const RESPONSE_DEVICES_UPDATED = 5;
+const RESPONSE_DEVICES_DELETED = 6;
+const RESPONSE_HEAD_HASH = 7;
+const HOST_NAME = 1;
+const HOST_LABELS = 2;
+const HOST_REVISION = 3;
+const HOST_CREATE_REVISION = 4;
+const HOST_CREATE_TIME = 5;
+const HOST_UPDATE_TIME = 6;
+const HOST_LAST_SYNC_TIME = 7;
+const HOST_DEVICE_COUNT = 8;
+const HOST_STATE = 9;
+const HOST_DRAINING = 10;
+const HOST_LEASE_EXPIRE_TIME = 11;
+const HOST_BUDGETS = 12;
+const MAP_KEY = 1;
+const MAP_VALUE = 2;
+const TIMESTAMP_SECONDS = 1;
+const TIMESTAMP_NANOS = 2;
 
-/** Sizes of the host's nested parts, computed by the measuring pass and used by the writing pass. */
-interface Measured {
-  /** The host message's length. */
-  host: number;
-  /** Each shared budget's encoding (protobufjs's). */
-  budgets: Uint8Array[];
-}
+/** The scratch every response is written into (wire-writer.ts), then copied out. */
+const scratch = new WireWriter();
 
-class Output {
-  pos = 0;
-  constructor(readonly buf: Buffer) {}
-
-  varint(value: number): void {
-    let rest = value;
-    while (rest >= 0x80) {
-      this.buf[this.pos++] = (rest % 0x80) | 0x80;
-      rest = Math.floor(rest / 0x80);
-    }
-    this.buf[this.pos++] = rest;
-  }
-
-  signedVarint(value: number): void {
-    if (value >= 0) return this.varint(value);
-    let rest = BigInt.asUintN(64, BigInt(value));
-    for (let i = 0; i < 9; i++) {
-      this.buf[this.pos++] = Number(rest & 0x7fn) | 0x80;
-      rest >>= 7n;
-    }
-    this.buf[this.pos++] = Number(rest);
-  }
-
-  string(tag: number, text: string, bytes: number): void {
-    this.buf[this.pos++] = tag;
-    this.varint(bytes);
-    if (bytes === text.length) {
-      // ASCII (any other character takes more UTF-8 bytes than UTF-16 units): copied as is.
-      for (let i = 0; i < bytes; i++) this.buf[this.pos + i] = text.charCodeAt(i);
-      this.pos += bytes;
-    } else this.pos += this.buf.write(text, this.pos, bytes, 'utf8');
-  }
-
-  bytes(tag: number, data: Uint8Array): void {
-    this.buf[this.pos++] = tag;
-    this.varint(data.length);
-    this.buf.set(data, this.pos);
-    this.pos += data.length;
-  }
-}
-
-function stringSize(text: string): number {
-  const bytes = Buffer.byteLength(text, 'utf8');
-  return 1 + varintSize(bytes) + bytes;
-}
-
-function timestampBodySize(time: TimestampObject): number {
-  let size = 0;
-  if (time.seconds != null) size += 1 + signedVarintSize(int64Of(String(time.seconds)));
-  if (time.nanos != null) size += 1 + signedVarintSize(time.nanos | 0);
-  return size;
-}
-
-function timestampSize(time: TimestampObject | null | undefined): number {
-  if (time == null) return 0;
+function writeTimestamp(writer: WireWriter, field: number, time: TimestampObject | null | undefined): void {
+  if (time == null) return;
   if (typeof time !== 'object') throw GENERIC;
-  const body = timestampBodySize(time);
-  return 1 + varintSize(body) + body;
+  const start = writer.begin(field);
+  if (time.seconds != null) writer.integerAlways(TIMESTAMP_SECONDS, int64Of(String(time.seconds)));
+  if (time.nanos != null) writer.integerAlways(TIMESTAMP_NANOS, time.nanos | 0);
+  writer.end(start);
 }
 
-function labelEntrySize(key: string, value: string): number {
-  const body = stringSize(key) + stringSize(value);
-  return 1 + varintSize(body) + body;
-}
-
-function labelsOf(labels: Readonly<Record<string, unknown>>): string[] {
+function writeLabels(writer: WireWriter, labels: Readonly<Record<string, unknown>>): void {
+  if (typeof labels !== 'object') throw GENERIC;
   const keys = Object.keys(labels);
   // protobufjs copies the map into a plain object, where `__proto__` would not be a key.
   if (keys.includes('__proto__')) throw GENERIC;
-  return keys;
-}
-
-function hostSize(host: HostObject, measured: Measured): number {
-  let size = 0;
-  if (host.name != null) size += stringSize(String(host.name));
-  if (host.labels != null) {
-    if (typeof host.labels !== 'object') throw GENERIC;
-    for (const key of labelsOf(host.labels)) size += labelEntrySize(key, String(host.labels[key]));
-  }
-  if (host.revision != null) size += 1 + signedVarintSize(int64Of(String(host.revision)));
-  if (host.create_revision != null) size += 1 + signedVarintSize(int64Of(String(host.create_revision)));
-  size += timestampSize(host.create_time) + timestampSize(host.update_time) + timestampSize(host.last_sync_time);
-  if (host.device_count != null) size += 1 + varintSize(host.device_count >>> 0);
-  if (host.state != null) size += 1 + signedVarintSize(hostStateNumber(host.state));
-  if (host.draining != null) size += 2;
-  size += timestampSize(host.lease_expire_time);
-  if (host.budgets != null) {
-    if (!Array.isArray(host.budgets)) throw GENERIC;
-    if (host.budgets.length > 0) {
-      const type = protoType('devcompat.v1.BudgetStatus');
-      for (const budget of host.budgets) {
-        const encoded = type.encode(type.fromObject(budget as Record<string, unknown>)).finish();
-        measured.budgets.push(encoded);
-        size += 1 + varintSize(encoded.length) + encoded.length;
-      }
-    }
-  }
-  return size;
-}
-
-function messageSize(message: SyncHostResponseObject, measured: Measured): number {
-  let size = 0;
-  if (message.revision != null) size += 1 + signedVarintSize(int64Of(String(message.revision)));
-  if (message.host != null) {
-    if (typeof message.host !== 'object') throw GENERIC;
-    measured.host = hostSize(message.host, measured);
-    size += 1 + varintSize(measured.host) + measured.host;
-  }
-  if (message.changed != null) size += 2;
-  if (message.devices_created != null) size += 1 + varintSize(message.devices_created >>> 0);
-  if (message.devices_updated != null) size += 1 + varintSize(message.devices_updated >>> 0);
-  if (message.devices_deleted != null) size += 1 + varintSize(message.devices_deleted >>> 0);
-  if (message.head_hash != null) size += stringSize(String(message.head_hash));
-  return size;
-}
-
-function writeString(out: Output, tag: number, text: string): void {
-  out.string(tag, text, Buffer.byteLength(text, 'utf8'));
-}
-
-function writeTimestamp(out: Output, tag: number, time: TimestampObject | null | undefined): void {
-  if (time == null) return;
-  out.buf[out.pos++] = tag;
-  out.varint(timestampBodySize(time));
-  if (time.seconds != null) {
-    out.buf[out.pos++] = 0x08;
-    out.signedVarint(int64Of(String(time.seconds)));
-  }
-  if (time.nanos != null) {
-    out.buf[out.pos++] = 0x10;
-    out.signedVarint(time.nanos | 0);
+  for (const key of keys) {
+    const start = writer.begin(HOST_LABELS);
+    writer.stringAlways(MAP_KEY, key).stringAlways(MAP_VALUE, String(labels[key]));
+    writer.end(start);
   }
 }
 
-function writeHost(out: Output, host: HostObject, measured: Measured): void {
-  if (host.name != null) writeString(out, 0x0a, String(host.name));
-  if (host.labels != null) {
-    for (const key of Object.keys(host.labels)) {
-      const value = String(host.labels[key]);
-      const keyBytes = Buffer.byteLength(key, 'utf8');
-      const valueBytes = Buffer.byteLength(value, 'utf8');
-      out.buf[out.pos++] = 0x12;
-      out.varint(1 + varintSize(keyBytes) + keyBytes + 1 + varintSize(valueBytes) + valueBytes);
-      out.string(0x0a, key, keyBytes);
-      out.string(0x12, value, valueBytes);
-    }
-  }
-  if (host.revision != null) {
-    out.buf[out.pos++] = 0x18;
-    out.signedVarint(int64Of(String(host.revision)));
-  }
-  if (host.create_revision != null) {
-    out.buf[out.pos++] = 0x20;
-    out.signedVarint(int64Of(String(host.create_revision)));
-  }
-  writeTimestamp(out, 0x2a, host.create_time);
-  writeTimestamp(out, 0x32, host.update_time);
-  writeTimestamp(out, 0x3a, host.last_sync_time);
-  if (host.device_count != null) {
-    out.buf[out.pos++] = 0x40;
-    out.varint(host.device_count >>> 0);
-  }
-  if (host.state != null) {
-    out.buf[out.pos++] = 0x48;
-    out.signedVarint(hostStateNumber(host.state));
-  }
-  if (host.draining != null) {
-    out.buf[out.pos++] = 0x50;
-    out.buf[out.pos++] = host.draining ? 1 : 0;
-  }
-  writeTimestamp(out, 0x5a, host.lease_expire_time);
-  for (const budget of measured.budgets) out.bytes(0x62, budget);
+function writeBudgets(writer: WireWriter, budgets: readonly object[]): void {
+  if (!Array.isArray(budgets)) throw GENERIC;
+  if (budgets.length === 0) return;
+  const type = protoType('devcompat.v1.BudgetStatus');
+  for (const budget of budgets) writer.bytes(HOST_BUDGETS, type.encode(type.fromObject(budget as Record<string, unknown>)).finish());
 }
 
-function writeCount(out: Output, tag: number, value: number | null | undefined): void {
-  if (value == null) return;
-  out.buf[out.pos++] = tag;
-  out.varint(value >>> 0);
+function writeHost(writer: WireWriter, host: HostObject): void {
+  if (typeof host !== 'object') throw GENERIC;
+  const start = writer.begin(RESPONSE_HOST);
+  if (host.name != null) writer.stringAlways(HOST_NAME, String(host.name));
+  if (host.labels != null) writeLabels(writer, host.labels);
+  if (host.revision != null) writer.integerAlways(HOST_REVISION, int64Of(String(host.revision)));
+  if (host.create_revision != null) writer.integerAlways(HOST_CREATE_REVISION, int64Of(String(host.create_revision)));
+  writeTimestamp(writer, HOST_CREATE_TIME, host.create_time);
+  writeTimestamp(writer, HOST_UPDATE_TIME, host.update_time);
+  writeTimestamp(writer, HOST_LAST_SYNC_TIME, host.last_sync_time);
+  if (host.device_count != null) writer.integerAlways(HOST_DEVICE_COUNT, host.device_count >>> 0);
+  if (host.state != null) writer.integerAlways(HOST_STATE, hostStateNumber(host.state));
+  if (host.draining != null) writer.boolAlways(HOST_DRAINING, Boolean(host.draining));
+  writeTimestamp(writer, HOST_LEASE_EXPIRE_TIME, host.lease_expire_time);
+  if (host.budgets != null) writeBudgets(writer, host.budgets);
+  writer.end(start);
+}
+
+function writeCount(writer: WireWriter, field: number, value: number | null | undefined): void {
+  if (value != null) writer.integerAlways(field, value >>> 0);
 }
 
 /**
@@ -289,34 +171,20 @@ function writeCount(out: Output, tag: number, value: number | null | undefined):
  */
 export function encodeSyncHostResponse(message: SyncHostResponseObject): Buffer | undefined {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) return undefined;
-  const measured: Measured = { host: 0, budgets: [] };
-  let size: number;
+  const writer = scratch.reset();
   try {
-    size = messageSize(message, measured);
+    if (message.revision != null) writer.integerAlways(RESPONSE_REVISION, int64Of(String(message.revision)));
+    if (message.host != null) writeHost(writer, message.host);
+    if (message.changed != null) writer.boolAlways(RESPONSE_CHANGED, Boolean(message.changed));
+    writeCount(writer, RESPONSE_DEVICES_CREATED, message.devices_created);
+    writeCount(writer, RESPONSE_DEVICES_UPDATED, message.devices_updated);
+    writeCount(writer, RESPONSE_DEVICES_DELETED, message.devices_deleted);
+    if (message.head_hash != null) writer.stringAlways(RESPONSE_HEAD_HASH, String(message.head_hash));
   } catch {
     // GENERIC, or protobufjs refusing a budget: its serializer decides the whole message.
     return undefined;
   }
-  const out = new Output(Buffer.allocUnsafe(size));
-  if (message.revision != null) {
-    out.buf[out.pos++] = 0x08;
-    out.signedVarint(int64Of(String(message.revision)));
-  }
-  if (message.host != null) {
-    out.buf[out.pos++] = 0x12;
-    out.varint(measured.host);
-    writeHost(out, message.host, measured);
-  }
-  if (message.changed != null) {
-    out.buf[out.pos++] = 0x18;
-    out.buf[out.pos++] = message.changed ? 1 : 0;
-  }
-  writeCount(out, 0x20, message.devices_created);
-  writeCount(out, 0x28, message.devices_updated);
-  writeCount(out, 0x30, message.devices_deleted);
-  if (message.head_hash != null) writeString(out, 0x3a, String(message.head_hash));
-  if (out.pos !== size) throw new Error(`SyncHostResponse encoding: wrote ${out.pos} bytes, measured ${size}`);
-  return out.buf;
+  return writer.take();
 }
 
 /** SyncHost's method definition with this encoder in front of `definition`'s own serializer. */

@@ -1,14 +1,20 @@
-// Protocol-buffers wire format written straight into one reused scratch buffer, for the watch
-// feed's per-revision messages (watch-encoding.ts). protobufjs's Writer allocates an operation
+// The protocol-buffers wire format, written straight into one reused scratch buffer: the one
+// place the server's hand-written encoders get their primitives (keys, varints, strings, bytes,
+// nested lengths), used by the watch feed's per-revision messages (watch-encoding.ts) and by
+// SyncHost's responses (sync-host-encoding.ts). protobufjs's Writer allocates an operation
 // object per field and a state per nested message, then copies them into the result at
 // `finish()`; a revision's WatchResponse (an event, two device states of a dozen fields each)
 // made ~40 short-lived objects per revision on the server's main thread. Here a field is
 // written where it goes: a nested message or a string reserves one byte for its length, is
 // written after it, and is moved right by the byte or two a length of 128 or more needs (a
-// device change: its event and its two states with their devices, five moves of 250-600 bytes).
+// device change: its event and its two states with their devices, five moves of 250-600 bytes;
+// a SyncHost response: one move, of its host when the host takes 128 bytes or more).
+// Two kinds of scalar field: `integer`, `bool`, `string` leave a zero, false or empty value out
+// (proto3's rule, what watch-encoding.ts writes), their `...Always` twins write it (protobufjs
+// writes every field the object holds, and sync-host-encoding.ts matches its bytes).
 // The output is the one encoding the protobuf rules give (minimal varints, fields in the order
-// written); the caller copies it out with `take()`. Synchronous use only (one message at a time).
-// May import nothing.
+// written, a negative integer in ten bytes); the caller copies it out with `take()`. Synchronous
+// use only (one message at a time per writer; each encoder keeps its own). May import nothing.
 
 const WIRE_VARINT = 0;
 const WIRE_LEN = 2;
@@ -71,6 +77,20 @@ export class WireWriter {
     return this;
   }
 
+  /** An integer field written even when zero (a field the message holds, as protobufjs writes it). */
+  integerAlways(field: number, value: number): this {
+    this.key(field, WIRE_VARINT);
+    this.varint(value);
+    return this;
+  }
+
+  /** A bool field written even when false. */
+  boolAlways(field: number, value: boolean): this {
+    this.key(field, WIRE_VARINT);
+    this.varint(value ? 1 : 0);
+    return this;
+  }
+
   /** A bool field; false is left out. */
   bool(field: number, value: boolean): this {
     if (value) {
@@ -86,7 +106,7 @@ export class WireWriter {
     return this;
   }
 
-  /** A string field written even when empty (a map entry's key and value). */
+  /** A string field written even when empty (a map entry's key and value, a field the message holds). */
   stringAlways(field: number, value: string): this {
     const start = this.begin(field);
     this.room(value.length * 3);
