@@ -18,9 +18,6 @@
 // than the limit; a message over it goes alone and is refused as before). Whatever is not found
 // leaves the ordinary path (call.write, one message at a time): slower, never wrong.
 // test/watch-shared-bytes.test.ts checks that the fast path is taken on this grpc-js.
-// Finite streams (FindTargets) frame their pre-encoded targets the same way (framedRuns), in
-// batches of FINITE_BATCH_BYTES written through the call's Writable (framedBatchBytes), each batch
-// waited for before the next (streams.ts), so their backpressure and limits stay as they were.
 
 import type * as grpc from '@grpc/grpc-js';
 import { PreEncoded } from './verdict-encoding.ts';
@@ -118,58 +115,6 @@ function passFramed(base: InterceptingCall & { [PASSES_FRAMED]?: true }): void {
     return value instanceof FramedMessages ? value.bytes : serialize.call(this, value);
   };
   base[PASSES_FRAMED] = true;
-}
-
-/**
- * The most bytes (prefixes included) a finite stream's framed batch carries: its writes wait for
- * each batch to be handed to HTTP/2 before the next (streams.ts), so a search whose client reads
- * nothing holds at most one batch in grpc-js's buffer.
- */
-export const FINITE_BATCH_BYTES = 64 * 1024;
-
-/**
- * The most bytes a framed batch may carry on `call`, when it can take FramedMessages through its
- * Writable (call.write): its chain and base call are found, and the base call is made to pass
- * them through unframed. At most FINITE_BATCH_BYTES, and never more than grpc-js's send limit
- * lets through. Undefined leaves the ordinary path (one message per write).
- */
-export function framedBatchBytes(call: grpc.ServerWritableStream<unknown, unknown>): number | undefined {
-  const chain = chainOf(call);
-  const base = chain && baseOf(chain);
-  if (!base) return undefined;
-  passFramed(base);
-  // grpc-js refuses a message whose framed length, less one prefix, passes its send limit.
-  const limit = base.maxSendMessageSize;
-  return typeof limit === 'number' && limit >= 0 ? Math.min(FINITE_BATCH_BYTES, limit + PREFIX_BYTES) : FINITE_BATCH_BYTES;
-}
-
-/**
- * A finite stream's messages with each run of pre-encoded ones (FindTargets' targets) framed
- * together, in order, in batches of at most FINITE_BATCH_BYTES: a search's answer goes through
- * grpc-js's Writable and its interceptors once per batch rather than once per target, which is
- * most of a search's cost in the first queries after start-up, while that code is still cold.
- * Other messages (the summary), and a pre-encoded one larger than a batch, go as they are.
- */
-export function* framedRuns(messages: Iterable<unknown>, batchBytes = FINITE_BATCH_BYTES): Generator<unknown> {
-  let run: PreEncoded[] = [];
-  let runBytes = 0;
-  const flush = function* (): Generator<unknown> {
-    if (run.length === 1) yield run[0];
-    else if (run.length > 1) yield frameMessages(run.map((message) => message.bytes));
-    run = [];
-    runBytes = 0;
-  };
-  for (const message of messages) {
-    if (!(message instanceof PreEncoded) || PREFIX_BYTES + message.bytes.length > batchBytes) {
-      yield* flush();
-      yield message;
-      continue;
-    }
-    if (runBytes + PREFIX_BYTES + message.bytes.length > batchBytes) yield* flush();
-    run.push(message);
-    runBytes += PREFIX_BYTES + message.bytes.length;
-  }
-  yield* flush();
 }
 
 export function directSender(call: grpc.ServerWritableStream<unknown, unknown>): DirectSender {

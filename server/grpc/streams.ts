@@ -25,7 +25,7 @@ import {
   type FiniteStreamLimits,
 } from './finite-admission.ts';
 import { cutOffCall } from './limits.ts';
-import { directSender, framedBatchBytes, FramedMessages, framedRuns, PREFIX_BYTES, type DirectSender } from './direct-send.ts';
+import { directSender, PREFIX_BYTES, type DirectSender } from './direct-send.ts';
 
 type AnyServerStream = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
 
@@ -126,27 +126,13 @@ async function writeMessage(
   log: Logger,
 ): Promise<boolean> {
   if (call.cancelled || call.destroyed) return false;
-  // A batch of framed messages (direct-send.ts) is waited for until grpc-js has handed it to
-  // HTTP/2, so that a search holds at most one batch in grpc-js's buffer, as it held at most
-  // its buffer's few messages before; a single message, until the buffer has room.
-  const whole = message instanceof FramedMessages;
-  let written = false;
-  let onWritten: (() => void) | undefined;
-  const accepted = whole
-    ? call.write(message, () => {
-        written = true;
-        onWritten?.();
-      })
-    : call.write(message);
-  if (accepted && (!whole || written)) return true;
+  if (call.write(message)) return true;
   const outcome = await new Promise<'drained' | 'timeout' | 'evicted'>((resolve) => {
-    if (written) return resolve('drained');
     const timer = sendTimeoutMs > 0 ? setTimeout(() => done('timeout'), sendTimeoutMs) : undefined;
     const done = (how: 'drained' | 'timeout' | 'evicted') => {
       if (timer) clearTimeout(timer);
       slot.stalledSince = undefined;
       slot.evict = undefined;
-      onWritten = undefined;
       call.off('drain', resume);
       call.off('cancelled', resume);
       call.off('close', resume);
@@ -155,8 +141,7 @@ async function writeMessage(
     const resume = () => done('drained');
     slot.stalledSince = performance.now();
     slot.evict = () => done('evicted');
-    if (whole) onWritten = resume;
-    else call.on('drain', resume);
+    call.on('drain', resume);
     call.on('cancelled', resume);
     call.on('close', resume);
   });
@@ -339,9 +324,7 @@ export function serverStream<Request, Response>(
         streams.untrack(call);
         return;
       }
-      const messages = await handler(call.request, call);
-      const batchBytes = framedBatchBytes(call);
-      for (const message of batchBytes === undefined ? messages : framedRuns(messages, batchBytes)) {
+      for (const message of await handler(call.request, call)) {
         if (!(await writeMessage(call, message, slot, streams.limits.sendTimeoutMs, log))) {
           // Cancelled by its client, or cut off (no further event may come): no longer open.
           streams.untrack(call);
