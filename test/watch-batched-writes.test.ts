@@ -1,4 +1,4 @@
-// A live stream's messages go out once per tick: the revisions a commit batch publishes reach
+// A live stream's messages go out once per turn of the event loop: the revisions a commit batch publishes reach
 // each watcher as one write (server/grpc/streams.ts gathers them, server/grpc/direct-send.ts
 // frames them together). What a user would notice if that went wrong: a revision missing,
 // doubled or out of order for an unfiltered or a filtered watcher, a watch refused because a

@@ -100,6 +100,8 @@ export class StreamTracker {
   /** Ends every open stream with UNAVAILABLE so clients retry elsewhere or later. */
   endAll(): void {
     this.shuttingDown = true;
+    // Messages gathered for the check phase go before the status, as they would have.
+    flushGathered();
     for (const call of this.open) endShuttingDown(call);
     this.open.clear();
   }
@@ -459,7 +461,7 @@ export function liveStream<Request>(
       ended = true;
       for (const cleanup of cleanups.splice(0)) cleanup();
     };
-    // Messages gathered in this tick go before the status.
+    // Messages gathered in this turn of the loop go before the status.
     const fail = (error: unknown) => {
       bounded.flush();
       endWithError(call, error, log);

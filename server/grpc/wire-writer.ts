@@ -1,7 +1,7 @@
-// The protocol-buffers wire format, written straight into one reused scratch buffer: the one
-// place the server's hand-written encoders get their primitives (keys, varints, strings, bytes,
-// nested lengths), used by the watch feed's per-revision messages (watch-encoding.ts) and by
-// SyncHost's responses (sync-host-encoding.ts). protobufjs's Writer allocates an operation
+// The protocol-buffers wire format, written straight into one reused scratch buffer: the
+// primitives (keys, varints, strings, bytes, nested lengths) of the watch feed's per-revision
+// messages (watch-encoding.ts) and of SyncHost's responses (sync-host-encoding.ts).
+// (verdict-encoding.ts still writes its few fields with its own helpers: a candidate to move here.) protobufjs's Writer allocates an operation
 // object per field and a state per nested message, then copies them into the result at
 // `finish()`; a revision's WatchResponse (an event, two device states of a dozen fields each)
 // made ~40 short-lived objects per revision on the server's main thread. Here a field is
@@ -14,7 +14,10 @@
 // writes every field the object holds, and sync-host-encoding.ts matches its bytes).
 // The output is the one encoding the protobuf rules give (minimal varints, fields in the order
 // written, a negative integer in ten bytes); the caller copies it out with `take()`. Synchronous
-// use only (one message at a time per writer; each encoder keeps its own). May import nothing.
+// use only (one message at a time per writer; each encoder keeps its own). A writer's buffer
+// grows to the largest message it has written and is kept: bounded by the send limit. Strings
+// are written as Buffer.write writes UTF-8 (a lone surrogate as U+FFFD; strict decoding admits
+// none). May import nothing.
 
 const WIRE_VARINT = 0;
 const WIRE_LEN = 2;
