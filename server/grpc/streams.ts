@@ -187,6 +187,8 @@ class BoundedStream {
     private readonly call: grpc.ServerWritableStream<unknown, unknown>,
     private readonly limitBytes: number,
     private readonly onOverflow: () => void,
+    /** A send threw (from `flushGathered`): the stream is over; the owner ends the call. */
+    private readonly onSendFailure: (error: unknown) => void,
   ) {
     const release = () => {
       this.ended = true;
@@ -241,6 +243,14 @@ class BoundedStream {
     this.send(from === 0 ? messages : messages.slice(from), batchBytes);
   }
 
+  /** A flush from `flushGathered` threw: nothing more is sent on this stream, and its owner ends it. */
+  sendFailed(error: unknown): void {
+    this.gathered = [];
+    this.ended = true;
+    this.wake();
+    this.onSendFailure(error);
+  }
+
   private send(messages: Buffer[], framedBytes: number): void {
     const size = framedBytes - PREFIX_BYTES * messages.length;
     this.sender.send(messages, () => {
@@ -283,7 +293,15 @@ function flushLater(stream: BoundedStream): void {
 function flushGathered(): void {
   const streams = toFlush;
   toFlush = [];
-  for (const stream of streams) stream.flush();
+  // One stream's failed send ends that stream alone: the others still get their messages, and
+  // nothing is thrown from the immediate (which would stop the server).
+  for (const stream of streams) {
+    try {
+      stream.flush();
+    } catch (error) {
+      stream.sendFailed(error);
+    }
+  }
 }
 
 /** Ends the call with the error mapped by the one table, unless the client already went away. */
@@ -466,13 +484,21 @@ export function liveStream<Request>(
       bounded.flush();
       endWithError(call, error, log);
     };
-    const bounded = new BoundedStream(call, options.bufferBytes, () => {
-      const method = call.getPath();
-      streams.tooSlow.set(method, (streams.tooSlow.get(method) ?? 0) + 1);
-      log.info({ method, peer: call.getPeer(), buffer_bytes: options.bufferBytes }, 'stream cut off: its consumer fell too far behind');
-      end();
-      fail(watchTooSlow(options.tooSlowMessage));
-    });
+    const bounded = new BoundedStream(
+      call,
+      options.bufferBytes,
+      () => {
+        const method = call.getPath();
+        streams.tooSlow.set(method, (streams.tooSlow.get(method) ?? 0) + 1);
+        log.info({ method, peer: call.getPeer(), buffer_bytes: options.bufferBytes }, 'stream cut off: its consumer fell too far behind');
+        end();
+        fail(watchTooSlow(options.tooSlowMessage));
+      },
+      (error) => {
+        end();
+        endWithError(call, error, log);
+      },
+    );
     call.once('cancelled', end);
     call.once('close', end);
     call.once('error', end);

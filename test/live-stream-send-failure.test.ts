@@ -1,0 +1,114 @@
+// A live stream whose send throws ends alone. The live streams' gathered messages are flushed
+// together in one callback (server/grpc/streams.ts, flushGathered); a throw from one stream's
+// send path (here a server interceptor, grpc-js's extension point, that throws on one call's
+// messages) must end that stream alone (its listeners removed, nothing more sent to it), and
+// neither stop the other streams' deliveries nor escape the callback, where it would stop the
+// whole process. (Its status cannot be checked here: grpc-js holds a status back while the
+// interceptor's message is still in progress, and the throw leaves it so.)
+
+import test from 'ava';
+import * as grpc from '@grpc/grpc-js';
+import pino from 'pino';
+import { StreamTracker, liveStream, type LiveStream } from '../server/grpc/streams.ts';
+
+const PATH = '/test.LiveStreams/Follow';
+const THROW_KEY = 'x-test-throw-on-send';
+
+interface Started {
+  readonly address: string;
+  /** Writes `bytes` to every open live stream, in one turn of the loop. */
+  publish(bytes: Buffer): void;
+  readonly open: () => number;
+  close(): Promise<void>;
+}
+
+async function startLiveStreamServer(): Promise<Started> {
+  const throwing: grpc.ServerInterceptor = (_method, call) => {
+    let fails = false;
+    return new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, nextMetadata) => {
+            fails = metadata.get(THROW_KEY).length > 0;
+            nextMetadata(metadata);
+          },
+        }),
+      sendMessage: (message, next) => {
+        if (fails) throw new Error('send failed in an interceptor');
+        next(message);
+      },
+    });
+  };
+  const server = new grpc.Server({ interceptors: [throwing] });
+  const streams: LiveStream[] = [];
+  const log = pino({ level: 'silent' });
+  const handler = liveStream(new StreamTracker(), log, { bufferBytes: 1 << 20, tooSlowMessage: 'too slow' }, (_request: Buffer, stream) => {
+    streams.push(stream);
+    stream.onEnd(() => streams.splice(streams.indexOf(stream), 1));
+  });
+  server.register(PATH, handler, (value: Buffer) => value, (bytes: Buffer) => bytes, 'serverStream');
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+  );
+  return {
+    address: `127.0.0.1:${port}`,
+    publish: (bytes) => {
+      for (const stream of [...streams]) stream.write(bytes);
+    },
+    open: () => streams.length,
+    close: () => new Promise((resolve) => server.tryShutdown(() => resolve())),
+  };
+}
+
+interface Followed {
+  readonly received: string[];
+  cancel(): void;
+}
+
+function follow(client: grpc.Client, metadata: grpc.Metadata): Followed {
+  const call = client.makeServerStreamRequest(PATH, (value: Buffer) => value, (bytes: Buffer) => bytes, Buffer.alloc(0), metadata);
+  const received: string[] = [];
+  call.on('data', (bytes: Buffer) => received.push(bytes.toString()));
+  call.on('error', () => {}); // the cancellations at the end
+  return { received, cancel: () => call.cancel() };
+}
+
+const waitFor = async (what: () => boolean, ms = 5000) => {
+  const until = Date.now() + ms;
+  while (!what()) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+test('a live stream whose send throws ends alone, the server keeps running, and the streams flushed with it still receive every message', async (t) => {
+  const server = await startLiveStreamServer();
+  t.teardown(() => server.close());
+  const client = new grpc.Client(server.address, grpc.credentials.createInsecure());
+  t.teardown(() => client.close());
+
+  const failing = new grpc.Metadata();
+  failing.set(THROW_KEY, '1');
+  // The failing stream opens between two healthy ones, so it is flushed between them.
+  const first = follow(client, new grpc.Metadata());
+  await waitFor(() => server.open() === 1);
+  const broken = follow(client, failing);
+  await waitFor(() => server.open() === 2);
+  const last = follow(client, new grpc.Metadata());
+  await waitFor(() => server.open() === 3);
+
+  server.publish(Buffer.from('one'));
+  server.publish(Buffer.from('two'));
+  // The broken stream's listeners are removed: the server no longer writes to it.
+  await waitFor(() => server.open() === 2);
+
+  // The healthy streams got the turn's messages, and go on receiving.
+  server.publish(Buffer.from('three'));
+  await waitFor(() => first.received.length === 3 && last.received.length === 3);
+  t.deepEqual(first.received, ['one', 'two', 'three']);
+  t.deepEqual(last.received, ['one', 'two', 'three']);
+  t.deepEqual(broken.received, []);
+  broken.cancel();
+  first.cancel();
+  last.cancel();
+});
