@@ -1,10 +1,10 @@
 // A live stream whose send throws ends alone. The live streams' gathered messages are flushed
 // together in one callback (server/grpc/streams.ts, flushGathered); a throw from one stream's
 // send path (here a server interceptor, grpc-js's extension point, that throws on one call's
-// messages) must end that stream alone (its listeners removed, nothing more sent to it), and
-// neither stop the other streams' deliveries nor escape the callback, where it would stop the
-// whole process. (Its status cannot be checked here: grpc-js holds a status back while the
-// interceptor's message is still in progress, and the throw leaves it so.)
+// messages) must end that stream alone: its client gets INTERNAL (the stream is reset, since
+// grpc-js holds a status back while the thrown message is still in progress), and neither the
+// other streams' deliveries stop nor does the throw escape the callback, where it would stop the
+// whole process.
 
 import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
@@ -44,7 +44,7 @@ async function startLiveStreamServer(): Promise<Started> {
   const log = pino({ level: 'silent' });
   const handler = liveStream(new StreamTracker(), log, { bufferBytes: 1 << 20, tooSlowMessage: 'too slow' }, (_request: Buffer, stream) => {
     streams.push(stream);
-    stream.onEnd(() => streams.splice(streams.indexOf(stream), 1));
+    stream.onEnd(() => streams.includes(stream) && streams.splice(streams.indexOf(stream), 1));
   });
   server.register(PATH, handler, (value: Buffer) => value, (bytes: Buffer) => bytes, 'serverStream');
   const port = await new Promise<number>((resolve, reject) =>
@@ -56,12 +56,13 @@ async function startLiveStreamServer(): Promise<Started> {
       for (const stream of [...streams]) stream.write(bytes);
     },
     open: () => streams.length,
-    close: () => new Promise((resolve) => server.tryShutdown(() => resolve())),
+    close: async () => server.forceShutdown(),
   };
 }
 
 interface Followed {
   readonly received: string[];
+  readonly ended: Promise<grpc.StatusObject>;
   cancel(): void;
 }
 
@@ -69,8 +70,9 @@ function follow(client: grpc.Client, metadata: grpc.Metadata): Followed {
   const call = client.makeServerStreamRequest(PATH, (value: Buffer) => value, (bytes: Buffer) => bytes, Buffer.alloc(0), metadata);
   const received: string[] = [];
   call.on('data', (bytes: Buffer) => received.push(bytes.toString()));
-  call.on('error', () => {}); // the cancellations at the end
-  return { received, cancel: () => call.cancel() };
+  const ended = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+  call.on('error', () => {}); // reported through 'status'
+  return { received, ended, cancel: () => call.cancel() };
 }
 
 const waitFor = async (what: () => boolean, ms = 5000) => {
@@ -81,7 +83,7 @@ const waitFor = async (what: () => boolean, ms = 5000) => {
   }
 };
 
-test('a live stream whose send throws ends alone, the server keeps running, and the streams flushed with it still receive every message', async (t) => {
+test('a live stream whose send throws ends with INTERNAL, the server keeps running, and the streams flushed with it still receive every message', async (t) => {
   const server = await startLiveStreamServer();
   t.teardown(() => server.close());
   const client = new grpc.Client(server.address, grpc.credentials.createInsecure());
@@ -95,11 +97,13 @@ test('a live stream whose send throws ends alone, the server keeps running, and 
   const broken = follow(client, failing);
   await waitFor(() => server.open() === 2);
   const last = follow(client, new grpc.Metadata());
+  t.teardown(() => [first, broken, last].forEach((followed) => followed.cancel()));
   await waitFor(() => server.open() === 3);
 
   server.publish(Buffer.from('one'));
   server.publish(Buffer.from('two'));
-  // The broken stream's listeners are removed: the server no longer writes to it.
+  t.is((await broken.ended).code, grpc.status.INTERNAL);
+  // Its listeners are removed: the server no longer writes to it.
   await waitFor(() => server.open() === 2);
 
   // The healthy streams got the turn's messages, and go on receiving.
@@ -108,7 +112,6 @@ test('a live stream whose send throws ends alone, the server keeps running, and 
   t.deepEqual(first.received, ['one', 'two', 'three']);
   t.deepEqual(last.received, ['one', 'two', 'three']);
   t.deepEqual(broken.received, []);
-  broken.cancel();
   first.cancel();
   last.cancel();
 });

@@ -10,6 +10,7 @@
 // for a client that reads nothing), cut off the searches that give way, and let searches take
 // turns on the event loop: see docs/api.md, Limits.
 
+import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { overloaded, watchTooSlow } from '../core/errors.ts';
@@ -24,7 +25,7 @@ import {
   type FiniteSlot,
   type FiniteStreamLimits,
 } from './finite-admission.ts';
-import { cutOffCall } from './limits.ts';
+import { cutOff, cutOffCall, http2StreamOf } from './limits.ts';
 import { directSender, PREFIX_BYTES, type DirectSender } from './direct-send.ts';
 
 type AnyServerStream = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
@@ -187,7 +188,7 @@ class BoundedStream {
     private readonly call: grpc.ServerWritableStream<unknown, unknown>,
     private readonly limitBytes: number,
     private readonly onOverflow: () => void,
-    /** A send threw (from `flushGathered`): the stream is over; the owner ends the call. */
+    /** A send threw (from `flushGathered`): the stream is over; the owner ends the call (failBrokenStream). */
     private readonly onSendFailure: (error: unknown) => void,
   ) {
     const release = () => {
@@ -302,6 +303,28 @@ function flushGathered(): void {
       stream.sendFailed(error);
     }
   }
+}
+
+/**
+ * Ends a live stream whose send threw. grpc-js holds a status back while a message is still in
+ * progress, and the throw leaves it so: the status alone would never leave. So the HTTP/2 stream
+ * is reset as well (INTERNAL_ERROR, which clients report as INTERNAL) once its trailers had their
+ * chance. The cause is logged here, also when the client already went away.
+ */
+function failBrokenStream(call: grpc.ServerWritableStream<unknown, unknown>, error: unknown, log: Logger): void {
+  log.error({ err: error, method: call.getPath(), peer: call.getPeer() }, 'live stream ended: sending to it failed');
+  if (call.cancelled || call.destroyed) return;
+  const intercepting = (call as unknown as { call?: grpc.ServerInterceptingCallInterface }).call;
+  if (!intercepting || typeof intercepting.sendStatus !== 'function' || !http2StreamOf(intercepting)) {
+    endWithError(call, error, log);
+    return;
+  }
+  const status = toServiceError(error, log);
+  cutOff(
+    intercepting,
+    { code: status.code ?? grpc.status.INTERNAL, details: status.details ?? 'internal error', metadata: status.metadata ?? new grpc.Metadata() },
+    http2.constants.NGHTTP2_INTERNAL_ERROR,
+  );
 }
 
 /** Ends the call with the error mapped by the one table, unless the client already went away. */
@@ -496,7 +519,7 @@ export function liveStream<Request>(
       },
       (error) => {
         end();
-        endWithError(call, error, log);
+        failBrokenStream(call, error, log);
       },
     );
     call.once('cancelled', end);
