@@ -135,12 +135,17 @@ export class PostgresStore implements ServedStore, RevisionLog {
     });
     try {
       const client = await pool.connect();
+      // A checked-out connection that the server ends between queries emits 'error' outside any
+      // query; without a listener that would end the process (the next query fails instead).
+      const ignore = () => undefined;
+      client.on('error', ignore);
       let migrations: MigrationReport;
       let checkedEntries: number;
       try {
         migrations = await migratePostgres(client);
         checkedEntries = await checkRecentChain(client, options.startupChainCheck ?? DEFAULT_STARTUP_CHAIN_CHECK);
       } finally {
+        client.off('error', ignore);
         client.release();
       }
       const store = new PostgresStore(pool, options.url, migrations, { checkedEntries });
