@@ -115,10 +115,14 @@ export function http2StreamOf(call: grpc.ServerInterceptingCallInterface): http2
  * ENHANCE_YOUR_CALM, which gRPC clients report as RESOURCE_EXHAUSTED all the same. False when
  * the call is not grpc-js 1.14's (the caller then ends it the ordinary way).
  */
-export function cutOffCall(call: grpc.ServerWritableStream<unknown, unknown>, status: { code: grpc.status; details: string }): boolean {
+export function cutOffCall(
+  call: grpc.ServerWritableStream<unknown, unknown>,
+  status: Parameters<grpc.ServerInterceptingCallInterface['sendStatus']>[0],
+  rstCode: number = http2.constants.NGHTTP2_ENHANCE_YOUR_CALM,
+): boolean {
   const intercepting = (call as unknown as { call?: grpc.ServerInterceptingCallInterface }).call;
   if (!intercepting || typeof intercepting.sendStatus !== 'function' || !http2StreamOf(intercepting)) return false;
-  cutOff(intercepting, status, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  cutOff(intercepting, status, rstCode);
   return true;
 }
 

@@ -25,7 +25,7 @@ import {
   type FiniteSlot,
   type FiniteStreamLimits,
 } from './finite-admission.ts';
-import { cutOff, cutOffCall, http2StreamOf } from './limits.ts';
+import { cutOffCall } from './limits.ts';
 import { directSender, PREFIX_BYTES, type DirectSender } from './direct-send.ts';
 
 type AnyServerStream = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
@@ -309,22 +309,18 @@ function flushGathered(): void {
  * Ends a live stream whose send threw. grpc-js holds a status back while a message is still in
  * progress, and the throw leaves it so: the status alone would never leave. So the HTTP/2 stream
  * is reset as well (INTERNAL_ERROR, which clients report as INTERNAL) once its trailers had their
- * chance. The cause is logged here, also when the client already went away.
+ * chance. The error table logs the cause; when the client already went away, it is logged here.
  */
 function failBrokenStream(call: grpc.ServerWritableStream<unknown, unknown>, error: unknown, log: Logger): void {
-  log.error({ err: error, method: call.getPath(), peer: call.getPeer() }, 'live stream ended: sending to it failed');
-  if (call.cancelled || call.destroyed) return;
-  const intercepting = (call as unknown as { call?: grpc.ServerInterceptingCallInterface }).call;
-  if (!intercepting || typeof intercepting.sendStatus !== 'function' || !http2StreamOf(intercepting)) {
-    endWithError(call, error, log);
+  if (call.cancelled || call.destroyed) {
+    log.error({ err: error, method: call.getPath() }, 'live stream ended: sending to it failed');
     return;
   }
   const status = toServiceError(error, log);
-  cutOff(
-    intercepting,
-    { code: status.code ?? grpc.status.INTERNAL, details: status.details ?? 'internal error', metadata: status.metadata ?? new grpc.Metadata() },
-    http2.constants.NGHTTP2_INTERNAL_ERROR,
-  );
+  const code = status.code ?? grpc.status.INTERNAL;
+  if (!cutOffCall(call, { code, details: status.details ?? '', metadata: status.metadata }, http2.constants.NGHTTP2_INTERNAL_ERROR)) {
+    call.emit('error', status);
+  }
 }
 
 /** Ends the call with the error mapped by the one table, unless the client already went away. */
