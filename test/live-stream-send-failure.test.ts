@@ -18,11 +18,13 @@ interface Started {
   readonly address: string;
   /** Writes `bytes` to every open live stream, in one turn of the loop. */
   publish(bytes: Buffer): void;
+  /** Ends every open live stream with `error` (LiveStream.fail), in one turn of the loop. */
+  failAll(error: Error): void;
   readonly open: () => number;
   close(): Promise<void>;
 }
 
-async function startLiveStreamServer(): Promise<Started> {
+async function startLiveStreamServer(bufferBytes = 1 << 20): Promise<Started> {
   const throwing: grpc.ServerInterceptor = (_method, call) => {
     let fails = false;
     return new grpc.ServerInterceptingCall(call, {
@@ -42,7 +44,7 @@ async function startLiveStreamServer(): Promise<Started> {
   const server = new grpc.Server({ interceptors: [throwing] });
   const streams: LiveStream[] = [];
   const log = pino({ level: 'silent' });
-  const handler = liveStream(new StreamTracker(), log, { bufferBytes: 1 << 20, tooSlowMessage: 'too slow' }, (_request: Buffer, stream) => {
+  const handler = liveStream(new StreamTracker(), log, { bufferBytes, tooSlowMessage: 'too slow' }, (_request: Buffer, stream) => {
     streams.push(stream);
     stream.onEnd(() => streams.includes(stream) && streams.splice(streams.indexOf(stream), 1));
   });
@@ -54,6 +56,9 @@ async function startLiveStreamServer(): Promise<Started> {
     address: `127.0.0.1:${port}`,
     publish: (bytes) => {
       for (const stream of [...streams]) stream.write(bytes);
+    },
+    failAll: (error) => {
+      for (const stream of [...streams]) stream.fail(error);
     },
     open: () => streams.length,
     close: async () => server.forceShutdown(),
@@ -115,3 +120,43 @@ test('a live stream whose send throws ends with INTERNAL, the server keeps runni
   first.cancel();
   last.cancel();
 });
+
+// The two other paths that send gathered messages right away, before a status: a stream cut off
+// as too slow (its gathered messages go first), and a stream ended with an error. A throw from
+// their send must end that stream alone too, not reach whoever wrote to it or ended it (a commit's
+// publication to the watchers, a handler's listener).
+for (const { name, bufferBytes, act } of [
+  {
+    name: 'cut off as too slow',
+    bufferBytes: 1024,
+    act: (server: Started) => {
+      server.publish(Buffer.alloc(600, 'a'));
+      server.publish(Buffer.alloc(600, 'b')); // past the bound in the same turn: overflow
+    },
+  },
+  {
+    name: 'ended with an error',
+    bufferBytes: 1 << 20,
+    act: (server: Started) => {
+      server.publish(Buffer.from('one'));
+      server.failAll(new Error('the handler gives up'));
+    },
+  },
+]) {
+  test(`a live stream ${name} whose send of its gathered messages throws ends with INTERNAL, and the throw does not reach the writer`, async (t) => {
+    const server = await startLiveStreamServer(bufferBytes);
+    t.teardown(() => server.close());
+    const client = new grpc.Client(server.address, grpc.credentials.createInsecure());
+    t.teardown(() => client.close());
+    const failing = new grpc.Metadata();
+    failing.set(THROW_KEY, '1');
+    const broken = follow(client, failing);
+    t.teardown(() => broken.cancel());
+    await waitFor(() => server.open() === 1);
+
+    t.notThrows(() => act(server));
+    t.is((await broken.ended).code, grpc.status.INTERNAL);
+    await waitFor(() => server.open() === 0);
+    t.deepEqual(broken.received, []);
+  });
+}

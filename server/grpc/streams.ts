@@ -188,7 +188,7 @@ class BoundedStream {
     private readonly call: grpc.ServerWritableStream<unknown, unknown>,
     private readonly limitBytes: number,
     private readonly onOverflow: () => void,
-    /** A send threw (from `flushGathered`): the stream is over; the owner ends the call (failBrokenStream). */
+    /** A send threw (from any flush): the stream is over; the owner ends the call (failBrokenStream). */
     private readonly onSendFailure: (error: unknown) => void,
   ) {
     const release = () => {
@@ -212,7 +212,7 @@ class BoundedStream {
     const size = bytes.length;
     if (this.pendingBytes + size > this.limitBytes && this.pendingBytes > 0) {
       // What was gathered goes first: the client then holds every message before the status.
-      this.flush();
+      if (!this.flush()) return false;
       this.ended = true;
       this.onOverflow();
       return false;
@@ -223,8 +223,22 @@ class BoundedStream {
     return this.pendingBytes < Math.min(READY_BYTES, this.limitBytes / 4);
   }
 
-  /** Sends what was gathered now (before a status that must follow it, or from `flushGathered`). */
-  flush(): void {
+  /**
+   * Sends what was gathered now (before a status that must follow it, or from `flushGathered`).
+   * False when the send threw: the stream is then over, and its owner ends the call (`sendFailed`);
+   * the throw never reaches the caller (an immediate, a commit's publication, a handler).
+   */
+  flush(): boolean {
+    try {
+      this.sendGathered();
+      return true;
+    } catch (error) {
+      this.sendFailed(error);
+      return false;
+    }
+  }
+
+  private sendGathered(): void {
     const messages = this.gathered;
     if (messages.length === 0) return;
     this.gathered = [];
@@ -244,8 +258,8 @@ class BoundedStream {
     this.send(from === 0 ? messages : messages.slice(from), batchBytes);
   }
 
-  /** A flush from `flushGathered` threw: nothing more is sent on this stream, and its owner ends it. */
-  sendFailed(error: unknown): void {
+  /** A flush threw: nothing more is sent on this stream, and its owner ends it. */
+  private sendFailed(error: unknown): void {
     this.gathered = [];
     this.ended = true;
     this.wake();
@@ -294,15 +308,9 @@ function flushLater(stream: BoundedStream): void {
 function flushGathered(): void {
   const streams = toFlush;
   toFlush = [];
-  // One stream's failed send ends that stream alone: the others still get their messages, and
-  // nothing is thrown from the immediate (which would stop the server).
-  for (const stream of streams) {
-    try {
-      stream.flush();
-    } catch (error) {
-      stream.sendFailed(error);
-    }
-  }
+  // One stream's failed send ends that stream alone (flush catches it): the others still get
+  // their messages, and nothing is thrown from the immediate (which would stop the server).
+  for (const stream of streams) stream.flush();
 }
 
 /**
@@ -498,10 +506,10 @@ export function liveStream<Request>(
       ended = true;
       for (const cleanup of cleanups.splice(0)) cleanup();
     };
-    // Messages gathered in this turn of the loop go before the status.
+    // Messages gathered in this turn of the loop go before the status; when sending them threw,
+    // the stream was already ended as broken (failBrokenStream).
     const fail = (error: unknown) => {
-      bounded.flush();
-      endWithError(call, error, log);
+      if (bounded.flush()) endWithError(call, error, log);
     };
     const bounded = new BoundedStream(
       call,
