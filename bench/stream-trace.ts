@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DevcompatClient } from '../client/client.ts';
-import { memoStats } from '../client/check-stream-codec.ts';
+import { memoStats } from '../client/result-memo.ts';
 import { encodeSyncRequests, pairPool, streamLoad, syncFleet, withCpu } from './load.ts';
 import { prepareServerBuild, serverEntryArgs, startChild } from './processes.ts';
 

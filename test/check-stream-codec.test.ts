@@ -7,7 +7,8 @@
 import test from 'ava';
 import { cachedFor, compatVectors } from './helpers/cached-verdicts.ts';
 import protobuf from 'protobufjs';
-import { decodeResponse, encodeCheck, encodeNamedCheck, encodeRequest, hashOf, memoStats, namedCheck } from '../client/check-stream-codec.ts';
+import { decodeResponse, encodeCheck, encodeNamedCheck, encodeRequest, namedCheck } from '../client/check-stream-codec.ts';
+import { hashOf, memoStats } from '../client/result-memo.ts';
 import { loadPackageDefinition } from '../proto/load.ts';
 import { encodeResult, streamResponse } from '../server/grpc/verdict-encoding.ts';
 import { resultMessage } from '../server/grpc/convert.ts';
