@@ -15,6 +15,7 @@ import { PROTO_LOADER_OPTIONS, protoType } from '../proto/load.ts';
 import type { CheckCompatibilityStreamResponse__Output } from '../proto/generated/devcompat/v1/CheckCompatibilityStreamResponse.ts';
 import type { CheckItemResult__Output } from '../proto/generated/devcompat/v1/CheckItemResult.ts';
 import { cursor, decodeResult, readVarint } from './result-memo.ts';
+import { varintLength, writeVarint } from '../proto/varint.ts';
 
 const WIRE_VARINT = 0;
 const WIRE_LEN = 2;
@@ -29,24 +30,6 @@ export interface NamedCheck {
   readonly id: string;
   readonly source: string;
   readonly target: string;
-}
-
-function varintLength(value: number): number {
-  let length = 1;
-  while (value >= 0x80) {
-    value >>>= 7;
-    length++;
-  }
-  return length;
-}
-
-function writeVarint(buf: Buffer, pos: number, value: number): number {
-  while (value >= 0x80) {
-    buf[pos++] = (value & 0x7f) | 0x80;
-    value >>>= 7;
-  }
-  buf[pos++] = value;
-  return pos;
 }
 
 /** Bytes of a length-delimited field: its tag, its length, its value. */

@@ -9,6 +9,8 @@ import type * as grpc from '@grpc/grpc-js';
 import { protoType } from '../../proto/load.ts';
 import type { CachedVerdict } from '../core/registry.ts';
 import { verdictMemo } from './convert.ts';
+import { varintLength, writeVarint } from '../../proto/varint.ts';
+import { WireWriter } from './wire-writer.ts';
 
 const WIRE_VARINT = 0;
 const WIRE_LEN = 2;
@@ -27,29 +29,6 @@ export function acceptingPreEncoded<T extends grpc.MethodDefinition<unknown, unk
   };
 }
 
-function varint(value: number): number[] {
-  const bytes: number[] = [];
-  let rest = value;
-  while (rest >= 0x80) {
-    bytes.push((rest % 0x80) | 0x80);
-    rest = Math.floor(rest / 0x80);
-  }
-  bytes.push(rest);
-  return bytes;
-}
-
-function lengthDelimited(field: number, payload: Buffer): Buffer[] {
-  return [Buffer.from([(field << 3) | WIRE_LEN, ...varint(payload.length)]), payload];
-}
-
-function stringField(field: number, text: string): Buffer[] {
-  return text === '' ? [] : lengthDelimited(field, Buffer.from(text, 'utf8'));
-}
-
-function varintField(field: number, value: number): Buffer[] {
-  return value === 0 ? [] : [Buffer.from([(field << 3) | WIRE_VARINT, ...varint(value)])];
-}
-
 const CompatibilityResult = () => protoType('devcompat.v1.CompatibilityResult');
 const CheckItemResult = () => protoType('devcompat.v1.CheckItemResult');
 
@@ -63,9 +42,18 @@ function bodyBytes(cached: CachedVerdict): Buffer {
   return memo.bytes;
 }
 
+/** The writer of encodeResult, foundTargetResponse and checkResponse (one message at a time). */
+const writer = new WireWriter();
+
+/** The cached body plus revision (4), source (6) and target (7), written after what `writer` holds. */
+function writeResult(cached: CachedVerdict, revision: number, source: string, target: string): WireWriter {
+  return writer.raw(bodyBytes(cached)).integer(4, revision).string(6, source).string(7, target);
+}
+
 /** A CompatibilityResult: the cached body plus revision (4), source (6) and target (7). */
 export function encodeResult(cached: CachedVerdict, revision: number, source: string, target: string): Buffer {
-  return Buffer.concat([bodyBytes(cached), ...varintField(4, revision), ...stringField(6, source), ...stringField(7, target)]);
+  writer.reset();
+  return writeResult(cached, revision, source, target).take();
 }
 
 /** One FindTargets target as FoundTarget's fields hold it (the verdict as its cached body). */
@@ -89,22 +77,21 @@ export interface FoundTargetFields {
  * building each one's message object for protobufjs cost more than finding it.
  */
 export function foundTargetResponse(t: FoundTargetFields): PreEncoded {
-  const capacity = t.capacity ? Buffer.concat([...varintField(1, t.capacity.total), ...varintField(2, t.capacity.available)]) : undefined;
-  const target = Buffer.concat([
-    ...stringField(1, t.name),
-    ...varintField(2, t.rank),
-    ...lengthDelimited(3, encodeResult(t.cached, t.revision, t.source, t.name)),
-    ...(capacity ? lengthDelimited(4, capacity) : []),
-    ...varintField(5, t.exact ? 1 : 0),
-    ...varintField(6, t.hostState),
-    ...varintField(7, t.claimed),
-  ]);
-  return new PreEncoded(Buffer.concat(lengthDelimited(1, target)));
+  writer.reset();
+  const target = writer.begin(1);
+  writer.string(1, t.name).integer(2, t.rank);
+  const result = writer.begin(3);
+  writeResult(t.cached, t.revision, t.source, t.name).end(result);
+  if (t.capacity) {
+    const capacity = writer.begin(4);
+    writer.integer(1, t.capacity.total).integer(2, t.capacity.available).end(capacity);
+  }
+  return new PreEncoded(writer.bool(5, t.exact).integer(6, t.hostState).integer(7, t.claimed).end(target).take());
 }
 
 /** CheckCompatibilityResponse { result = 1 }. */
 export function checkResponse(result: Buffer): PreEncoded {
-  return new PreEncoded(Buffer.concat(lengthDelimited(1, result)));
+  return new PreEncoded(writer.reset().bytes(1, result).take());
 }
 
 /**
@@ -115,22 +102,6 @@ export type ItemOutcome =
   | { readonly id: string; readonly cached: CachedVerdict; readonly revision: number; readonly source: string; readonly target: string }
   | { readonly id: string; readonly result: Buffer }
   | { readonly id: string; readonly error: object };
-
-function varintLength(value: number): number {
-  let length = 1;
-  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) length++;
-  return length;
-}
-
-function writeVarint(buf: Buffer, pos: number, value: number): number {
-  let rest = value;
-  while (rest >= 0x80) {
-    buf[pos++] = (rest % 0x80) | 0x80;
-    rest = Math.floor(rest / 0x80);
-  }
-  buf[pos++] = rest;
-  return pos;
-}
 
 /** Bytes of a length-delimited field (tag, length, payload) holding `length` payload bytes. */
 const delimited = (length: number) => 1 + varintLength(length) + length;

@@ -1,7 +1,7 @@
 // The protocol-buffers wire format, written straight into one reused scratch buffer: the
 // primitives (keys, varints, strings, bytes, nested lengths) of the watch feed's per-revision
-// messages (watch-encoding.ts) and of SyncHost's responses (sync-host-encoding.ts).
-// (verdict-encoding.ts still writes its few fields with its own helpers: a candidate to move here.) protobufjs's Writer allocates an operation
+// messages (watch-encoding.ts), of SyncHost's responses (sync-host-encoding.ts), and of a
+// verdict's answer and a FindTargets target (verdict-encoding.ts). protobufjs's Writer allocates an operation
 // object per field and a state per nested message, then copies them into the result at
 // `finish()`; a revision's WatchResponse (an event, two device states of a dozen fields each)
 // made ~40 short-lived objects per revision on the server's main thread. Here a field is
@@ -124,6 +124,14 @@ export class WireWriter {
     this.room(value.length);
     this.buf.set(value, this.at);
     this.at += value.length;
+    return this;
+  }
+
+  /** Fields already encoded (a cached message body), appended as they are. */
+  raw(fields: Uint8Array): this {
+    this.room(fields.length);
+    this.buf.set(fields, this.at);
+    this.at += fields.length;
     return this;
   }
 
