@@ -14,8 +14,8 @@ import protobuf from 'protobufjs';
 import { PROTO_LOADER_OPTIONS, protoType } from '../proto/load.ts';
 import type { CheckCompatibilityStreamResponse__Output } from '../proto/generated/devcompat/v1/CheckCompatibilityStreamResponse.ts';
 import type { CheckItemResult__Output } from '../proto/generated/devcompat/v1/CheckItemResult.ts';
-import { cursor, decodeResult, readVarint } from './result-memo.ts';
-import { varintLength, writeVarint } from '../proto/varint.ts';
+import { decodeResult } from './result-memo.ts';
+import { cursor, readVarint, varintLength, writeVarint } from '../proto/varint.ts';
 
 const WIRE_VARINT = 0;
 const WIRE_LEN = 2;

@@ -13,7 +13,8 @@ import type protobuf from 'protobufjs';
 import { PROTO_LOADER_OPTIONS, protoType } from '../proto/load.ts';
 import type { FindTargetsResponse__Output } from '../proto/generated/devcompat/v1/FindTargetsResponse.ts';
 import type { FoundTarget__Output } from '../proto/generated/devcompat/v1/FoundTarget.ts';
-import { cursor, decodeResult, readVarint } from './result-memo.ts';
+import { decodeResult } from './result-memo.ts';
+import { cursor, readVarint } from '../proto/varint.ts';
 
 const WIRE_VARINT = 0;
 const WIRE_LEN = 2;

@@ -13,6 +13,7 @@
 // protobufjs (`undefined`).
 
 import { PROTO_LOADER_OPTIONS, protoType } from '../proto/load.ts';
+import { cursor, readVarint } from '../proto/varint.ts';
 
 const WIRE_VARINT = 0;
 const WIRE_LEN = 2;
@@ -118,28 +119,6 @@ function compile(value: unknown): () => Record<string, unknown> {
     return copyLoop; // code generation disallowed (--disallow-code-generation-from-strings)
   }
 }
-
-/**
- * A varint from `buf[pos, end)`: its value, with the next position left in `cursor` (no tuple
- * allocated); -1 when it runs past `end` or takes 8 bytes or more (beyond 2^49).
- */
-export function readVarint(buf: Buffer, pos: number, end: number): number {
-  let value = 0;
-  let scale = 1;
-  for (let i = 0; i < 7; i++) {
-    if (pos >= end) return -1;
-    const byte = buf[pos++];
-    value += (byte & 0x7f) * scale;
-    if (byte < 0x80) {
-      cursor = pos;
-      return value;
-    }
-    scale *= 128;
-  }
-  return -1; // 8 bytes or more (beyond 2^49), or malformed: the slow path decides
-}
-/** Where the last readVarint stopped. */
-export let cursor = 0;
 
 /** One CompatibilityResult from `buf[from, to)`, as the loader decodes it; undefined when protobufjs must decode it. */
 export function decodeResult(buf: Buffer, from: number, to: number): Record<string, unknown> | undefined {

@@ -1,7 +1,9 @@
 // The protocol-buffers varint of a non-negative integer (a length, a revision: up to 2^53), for
-// the codecs that write their messages into one buffer sized first: the server's streamed checks
-// (server/grpc/verdict-encoding.ts) and the client's check requests (client/check-stream-codec.ts).
-// (server/grpc/wire-writer.ts writes its own, negative integers included, as it goes.)
+// the hand-written codecs: written into one buffer sized first by the server's streamed checks
+// (server/grpc/verdict-encoding.ts) and the client's check requests (client/check-stream-codec.ts),
+// read by the client's answer decoders (client/result-memo.ts, check-stream-codec.ts,
+// find-targets-codec.ts). (server/grpc/wire-writer.ts writes its own, negative integers
+// included, as it goes; the server's request decoders read theirs with their own bounds.)
 // Dependency-free.
 
 const TWO_31 = 2 ** 31;
@@ -34,3 +36,26 @@ export function writeVarint(buf: Uint8Array, pos: number, value: number): number
   buf[pos++] = rest;
   return pos;
 }
+
+/**
+ * A varint from `buf[pos, end)`: its value, with the next position left in `cursor` (no tuple
+ * allocated); -1 when it runs past `end` or takes 8 bytes or more (beyond 2^49).
+ */
+export function readVarint(buf: Uint8Array, pos: number, end: number): number {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 7; i++) {
+    if (pos >= end) return -1;
+    const byte = buf[pos++];
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) {
+      cursor = pos;
+      return value;
+    }
+    scale *= 128;
+  }
+  return -1; // 8 bytes or more (beyond 2^49), or malformed: the slow path decides
+}
+
+/** Where the last readVarint stopped. */
+export let cursor = 0;
