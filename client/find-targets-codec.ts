@@ -1,7 +1,7 @@
 // FindTargets' answers on the client, decoded by hand for the hot path: a search streams up to
 // its limit of targets, each with its verdict, and decoding them with protobufjs cost the client
 // more CPU than the server spent finding them (the bench's find phase: the load generator at
-// 80-90% of a core, the server at 60%). Produces exactly what the shared loader's deserializer
+// 84-91% of a core, the server at 61-70%). Produces exactly what the shared loader's deserializer
 // produces (test/find-targets-codec.test.ts compares both).
 //
 // FindTargetsResponse { target = 1: FoundTarget { name 1, rank 2, result 3, capacity 4, exact 5,
@@ -63,7 +63,8 @@ function foundTarget(buf: Buffer, from: number, to: number): FoundTarget__Output
       const valueFrom = cursor;
       if (length < 0 || valueFrom + length > to) return undefined;
       pos = valueFrom + length;
-      // A field repeated on the wire is merged by protobufjs: left to it.
+      // A repeated message field (result, capacity) is merged by protobufjs: left to it. A
+      // repeated scalar's last value wins, here as there.
       if (number === 1) name = buf.toString('utf8', valueFrom, pos);
       else if (number === 3 && result === null) {
         const decoded = decodeResult(buf, valueFrom, pos);

@@ -9,8 +9,9 @@
 // same keys in the same order; a body seen often gets a compiled object literal) with the three
 // fields set: the caller may change what it gets. The memo is bounded (4,096 bodies, 8 MB of
 // them), and found by a hash of the body's bytes, compared in place (no key string made per
-// answer). Anything unexpected (an unusual wire type, a revision beyond 2^49) is left to
-// protobufjs (`undefined`).
+// answer). Both hot paths share it: a process whose searches meet many distinct verdicts may
+// fill it and start it again, and its check streams then decode those bodies anew. Anything
+// unexpected (an unusual wire type, a revision beyond 2^49) is left to protobufjs (`undefined`).
 
 import { PROTO_LOADER_OPTIONS, protoType } from '../proto/load.ts';
 import { cursor, readVarint } from '../proto/varint.ts';

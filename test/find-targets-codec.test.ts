@@ -3,7 +3,7 @@
 // the server's pre-encoded targets of every vector, with and without capacity, in every host
 // state, every time a verdict repeats (copies, then the compiled copy); for fields in another
 // order, repeated fields, unknown fields and enum values, and the summary. Each decoded target
-// is a fresh object. A malformed message is refused as the loader refuses it.
+// is a fresh object. A malformed message is refused, or read leniently, as the loader does.
 
 import test from 'ava';
 import protobuf from 'protobufjs';
@@ -102,6 +102,11 @@ test('unusual messages decode as the loader decodes them', (t) => {
     ['a target then a summary', Buffer.concat([target, fields((w) => w.uint32((2 << 3) | 2).fork().uint32((1 << 3) | 0).uint32(4).ldelim())])],
     ['a summary', Buffer.from(fields((w) => w.uint32((2 << 3) | 2).fork().uint32((1 << 3) | 0).uint64(12).uint32((2 << 3) | 0).uint32(1006).ldelim()))],
     ['an empty message', Buffer.alloc(0)],
+    ['a name that is not UTF-8', wrap(Buffer.from([(1 << 3) | 2, 3, 0x61, 0xff, 0xc3]))],
+    ['host state 0 and exact 0 written out', wrap(fields((w) => w.uint32((5 << 3) | 0).uint32(0).uint32((6 << 3) | 0).uint32(0)))],
+    ['an empty result', wrap(fields((w) => w.uint32((3 << 3) | 2).bytes(new Uint8Array())))],
+    ['an empty capacity', wrap(fields((w) => w.uint32((4 << 3) | 2).bytes(new Uint8Array())))],
+    ['a rank of 2^32 - 1', wrap(fields((w) => w.uint32((2 << 3) | 0).uint32(2 ** 32 - 1)))],
   ];
   for (const [name, bytes] of cases) {
     const expected = method.responseDeserialize(bytes);
@@ -110,12 +115,31 @@ test('unusual messages decode as the loader decodes them', (t) => {
   }
 });
 
-test('a malformed response is refused as the loader refuses it', (t) => {
+test('a malformed response is refused, or read leniently, as the loader does', (t) => {
   const cached = cachedFor(compatVectors.vectors[0]);
   const bytes = foundTargetResponse({ name: 'a', rank: 1, cached, revision: 1, source: 's', capacity: undefined, exact: false, hostState: 1, claimed: 0 }).bytes;
   for (const cut of [1, 3, 10]) {
     const truncated = bytes.subarray(0, bytes.length - cut);
     t.throws(() => method.responseDeserialize(truncated));
     t.throws(() => decodeFindTargetsResponse(truncated));
+  }
+  // The target's own length fits the message, but a field inside it runs past the target's end:
+  // the hand decoder's bounds, not only the outer one's. protobufjs refuses some and reads
+  // others leniently; the decoder does as it does.
+  for (const inner of [
+    Buffer.from([(1 << 3) | 2, 5, 0x61]), // the name
+    Buffer.from([(3 << 3) | 2, 9, (4 << 3) | 0, 1]), // the result
+    Buffer.from([(3 << 3) | 2, 2, (6 << 3) | 2, 7]), // the result's source
+    Buffer.from([(2 << 3) | 0, 0x80]), // the rank's varint
+  ]) {
+    const malformed = Buffer.concat([Buffer.from([(1 << 3) | 2, inner.length]), inner]);
+    let expected: unknown;
+    try {
+      expected = method.responseDeserialize(malformed);
+    } catch {
+      t.throws(() => decodeFindTargetsResponse(malformed), undefined, inner.toString('hex'));
+      continue;
+    }
+    t.deepEqual(decodeFindTargetsResponse(malformed), expected, inner.toString('hex'));
   }
 });

@@ -21,6 +21,8 @@ interface Started {
   /** Ends every open live stream with `error` (LiveStream.fail), in one turn of the loop. */
   failAll(error: Error): void;
   readonly open: () => number;
+  /** What the server logged (pino's JSON lines, warn and above). */
+  readonly logged: Record<string, any>[];
   close(): Promise<void>;
 }
 
@@ -43,7 +45,8 @@ async function startLiveStreamServer(bufferBytes = 1 << 20): Promise<Started> {
   };
   const server = new grpc.Server({ interceptors: [throwing] });
   const streams: LiveStream[] = [];
-  const log = pino({ level: 'silent' });
+  const logged: Record<string, any>[] = [];
+  const log = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line)) });
   const handler = liveStream(new StreamTracker(), log, { bufferBytes, tooSlowMessage: 'too slow' }, (_request: Buffer, stream) => {
     streams.push(stream);
     stream.onEnd(() => streams.includes(stream) && streams.splice(streams.indexOf(stream), 1));
@@ -61,6 +64,7 @@ async function startLiveStreamServer(bufferBytes = 1 << 20): Promise<Started> {
       for (const stream of [...streams]) stream.fail(error);
     },
     open: () => streams.length,
+    logged,
     close: async () => server.forceShutdown(),
   };
 }
@@ -125,7 +129,7 @@ test('a live stream whose send throws ends with INTERNAL, the server keeps runni
 // as too slow (its gathered messages go first), and a stream ended with an error. A throw from
 // their send must end that stream alone too, not reach whoever wrote to it or ended it (a commit's
 // publication to the watchers, a handler's listener).
-for (const { name, bufferBytes, act } of [
+for (const { name, bufferBytes, act, logs } of [
   {
     name: 'cut off as too slow',
     bufferBytes: 1024,
@@ -141,6 +145,8 @@ for (const { name, bufferBytes, act } of [
       server.publish(Buffer.from('one'));
       server.failAll(new Error('the handler gives up'));
     },
+    // No status carries the error the stream was to end with: the log does.
+    logs: 'the handler gives up',
   },
 ]) {
   test(`a live stream ${name} whose send of its gathered messages throws ends with INTERNAL, and the throw does not reach the writer`, async (t) => {
@@ -158,5 +164,6 @@ for (const { name, bufferBytes, act } of [
     t.is((await broken.ended).code, grpc.status.INTERNAL);
     await waitFor(() => server.open() === 0);
     t.deepEqual(broken.received, []);
+    if (logs) t.true(server.logged.some((line) => line.err?.message === logs), JSON.stringify(server.logged));
   });
 }

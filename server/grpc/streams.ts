@@ -507,9 +507,11 @@ export function liveStream<Request>(
       for (const cleanup of cleanups.splice(0)) cleanup();
     };
     // Messages gathered in this turn of the loop go before the status; when sending them threw,
-    // the stream was already ended as broken (failBrokenStream).
+    // the stream was already ended as broken (failBrokenStream), and the error it was to end
+    // with is logged here, since no status carries it.
     const fail = (error: unknown) => {
       if (bounded.flush()) endWithError(call, error, log);
+      else log.warn({ err: error, method: call.getPath() }, 'live stream ended as broken before its error could be sent');
     };
     const bounded = new BoundedStream(
       call,

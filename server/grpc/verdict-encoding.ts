@@ -108,8 +108,8 @@ const delimited = (length: number) => 1 + varintLength(length) + length;
 
 /**
  * CheckCompatibilityStreamResponse { repeated CheckItemResult results = 1 }, written into one
- * buffer sized in a first pass (a streamed check allocates no buffer of its own). The bytes are
- * those of encodeResult and lengthDelimited above, item after item.
+ * buffer sized in a first pass (a streamed check allocates no buffer of its own). Each item's
+ * result is the bytes encodeResult writes, item after item.
  */
 export function streamResponse(items: readonly ItemOutcome[]): PreEncoded {
   const n = items.length;
