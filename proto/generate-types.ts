@@ -2,15 +2,17 @@
 // generator, as grpc-health-check's `generate-types` script does, so that handlers and the client
 // read requests and responses through types that cannot drift from the .proto files. The flags
 // mirror PROTO_LOADER_OPTIONS (load.ts): the types describe the objects proto-loader really
-// produces. `npm run generate-types` rewrites proto/generated/; test/generated-types.test.ts
-// generates into a temporary directory and fails when the committed files differ.
+// produces. Beside them, root.json: the schema as protobufjs JSON, which protoRoot() (load.ts)
+// reads at start instead of parsing the .proto files. `npm run generate-types` rewrites
+// proto/generated/; test/generated-types.test.ts generates into a temporary directory and fails
+// when the committed files differ.
 
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PROTO_FILES } from './load.ts';
+import { PROTO_FILES, parseProtoRoot } from './load.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const GENERATED_DIR = path.join(REPO_ROOT, 'proto', 'generated');
@@ -38,6 +40,7 @@ export function generateTypes(outDir: string = GENERATED_DIR): void {
     ],
     { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
   );
+  writeFileSync(path.join(outDir, 'root.json'), `${JSON.stringify(parseProtoRoot().toJSON(), null, 1)}\n`);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) generateTypes();

@@ -1,6 +1,6 @@
 // Builds @devcompat/client into dist/: a clean tsc build of the client library's sources
-// (../../client, ../../proto; see tsconfig.json), then the .proto files the library loads at
-// run time, copied where proto/load.js looks for them. Run by `npm run build` and `prepack`.
+// (../../client, ../../proto; see tsconfig.json), then the .proto files and the schema's JSON
+// the library loads at run time, copied where proto/load.js looks for them. Run by `npm run build` and `prepack`.
 // Fails when the build pulls in anything of the server, the agent or the CLI, or a module the
 // package does not depend on: installing the client must never bring in the server.
 
@@ -24,6 +24,8 @@ for (const folder of ['devcompat/v1', 'google/rpc']) {
     cpSync(path.join(from, file), path.join(dist, 'proto', folder, file));
   }
 }
+// The schema as protobufjs JSON, which proto/load.js reads instead of parsing the .proto files.
+cpSync(path.join(repo, 'proto', 'generated', 'root.json'), path.join(dist, 'proto', 'generated', 'root.json'));
 
 // What the build emitted: only client/ and proto/, importing only Node built-ins, relative
 // files and the package's dependencies.
