@@ -36,8 +36,13 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
 
 let cached: protoLoader.PackageDefinition | undefined;
 
+/**
+ * proto-loader's package definition of the API (the client's services), built from ROOT_JSON
+ * as protoRoot() is: the same definitions as loading the .proto files (test/generated-types.test.ts
+ * compares them), for about half the time at each start of a CLI command.
+ */
 export function loadPackageDefinition(): protoLoader.PackageDefinition {
-  cached ??= protoLoader.loadSync(PROTO_FILES, PROTO_LOADER_OPTIONS);
+  cached ??= protoLoader.fromJSON(schemaJson(), PROTO_LOADER_OPTIONS);
   return cached;
 }
 
@@ -59,6 +64,11 @@ export function parseProtoRoot(): protobuf.Root {
 /** parseProtoRoot's schema as protobufjs JSON, generated (test/generated-types.test.ts pins it to the .proto files). */
 export const ROOT_JSON = fileURLToPath(new URL('./generated/root.json', import.meta.url));
 
+/** ROOT_JSON, read anew for each root built from it (protobufjs keeps parts of what it is given). */
+function schemaJson(): protobuf.INamespace {
+  return JSON.parse(readFileSync(ROOT_JSON, 'utf8')) as protobuf.INamespace;
+}
+
 /**
  * The API as protobufjs reflection: for strict JSON reading, JSON output, the server's
  * (de)serializers and google.rpc error details. Loaded once, from ROOT_JSON: protobufjs reads
@@ -67,7 +77,7 @@ export const ROOT_JSON = fileURLToPath(new URL('./generated/root.json', import.m
  */
 export function protoRoot(): protobuf.Root {
   if (!root) {
-    root = protobuf.Root.fromJSON(JSON.parse(readFileSync(ROOT_JSON, 'utf8')) as protobuf.INamespace);
+    root = protobuf.Root.fromJSON(schemaJson());
     root.resolveAll();
   }
   return root;
@@ -106,7 +116,7 @@ export type ServiceDefinitions = { readonly [K in keyof DevcompatServices]: { re
 /**
  * The services' definitions for a server, built from protoRoot(): the same paths, streaming
  * flags, (de)serializers (protobufjs's, with PROTO_LOADER_OPTIONS) and original names as
- * proto-loader's (loadServices), without parsing every .proto a second time and describing
+ * proto-loader's (loadServices), without building a second root and describing
  * every message type as proto-loader does for reflection: about a tenth of a second of a
  * restart. test/proto-definitions.test.ts pins that both agree, method by method.
  */

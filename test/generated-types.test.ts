@@ -8,7 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GENERATED_DIR, generateTypes } from '../proto/generate-types.ts';
-import { parseProtoRoot, protoRoot } from '../proto/load.ts';
+import * as protoLoader from '@grpc/proto-loader';
+import { loadPackageDefinition, parseProtoRoot, PROTO_FILES, PROTO_LOADER_OPTIONS, protoRoot } from '../proto/load.ts';
 
 function filesUnder(root: string): string[] {
   return readdirSync(root, { recursive: true, withFileTypes: true })
@@ -35,4 +36,31 @@ test('the schema protoRoot() loads from root.json is the one parsed from the .pr
   // Resolved, as the parsed one is: a field's message type is there to encode with.
   const field = loaded.lookupType('devcompat.v1.FoundTarget').fields.result;
   t.is(field.resolve().resolvedType?.fullName, '.devcompat.v1.CompatibilityResult');
+});
+
+test('the package definition built from root.json is the one proto-loader makes of the .proto files', (t) => {
+  const fromFiles = protoLoader.loadSync(PROTO_FILES, PROTO_LOADER_OPTIONS);
+  const fromJson = loadPackageDefinition();
+  // root.json holds google.rpc's error details too (for protoRoot); nothing else is added.
+  t.deepEqual(
+    Object.keys(fromJson).filter((name) => !(name in fromFiles)).sort(),
+    Object.keys(fromJson).filter((name) => name.startsWith('google.rpc.') && !(name in fromFiles)).sort(),
+  );
+  for (const [name, definition] of Object.entries(fromFiles)) {
+    t.true(name in fromJson, name);
+    if ('format' in definition) {
+      t.deepEqual((fromJson[name] as protoLoader.MessageTypeDefinition<unknown, unknown>).type, definition.type, name);
+      continue;
+    }
+    for (const [method, expected] of Object.entries(definition as protoLoader.ServiceDefinition)) {
+      const actual = (fromJson[name] as protoLoader.ServiceDefinition)[method];
+      t.deepEqual(
+        { path: actual.path, requestStream: actual.requestStream, responseStream: actual.responseStream, originalName: actual.originalName },
+        { path: expected.path, requestStream: expected.requestStream, responseStream: expected.responseStream, originalName: expected.originalName },
+        `${name}.${method}`,
+      );
+      t.deepEqual(actual.requestType.type, expected.requestType.type, `${name}.${method} request`);
+      t.deepEqual(actual.responseType.type, expected.responseType.type, `${name}.${method} response`);
+    }
+  }
 });
