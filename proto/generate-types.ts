@@ -12,7 +12,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PROTO_FILES, parseProtoRoot } from './load.ts';
+import { PROTO_FILES, schemaJsonText } from './load.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const GENERATED_DIR = path.join(REPO_ROOT, 'proto', 'generated');
@@ -40,7 +40,7 @@ export function generateTypes(outDir: string = GENERATED_DIR): void {
     ],
     { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
   );
-  writeFileSync(path.join(outDir, 'root.json'), `${JSON.stringify(parseProtoRoot().toJSON(), null, 1)}\n`);
+  writeFileSync(path.join(outDir, 'root.json'), schemaJsonText());
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) generateTypes();

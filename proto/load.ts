@@ -61,8 +61,16 @@ export function parseProtoRoot(): protobuf.Root {
   return parsed;
 }
 
-/** parseProtoRoot's schema as protobufjs JSON, generated (test/generated-types.test.ts pins it to the .proto files). */
+/**
+ * parseProtoRoot's schema as protobufjs JSON: committed (`npm run generate-types`; test/generated-types.test.ts
+ * pins it to the .proto files), and written anew into every build from the .proto files it ships.
+ */
 export const ROOT_JSON = fileURLToPath(new URL('./generated/root.json', import.meta.url));
+
+/** ROOT_JSON's text, made from the .proto files now. */
+export function schemaJsonText(): string {
+  return `${JSON.stringify(parseProtoRoot().toJSON(), null, 1)}\n`;
+}
 
 /** ROOT_JSON, read anew for each root built from it (protobufjs keeps parts of what it is given). */
 function schemaJson(): protobuf.INamespace {

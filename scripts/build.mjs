@@ -1,14 +1,16 @@
 // `npm run build` (and `prepare`, with --clean): compiles the TypeScript sources to dist/ with
 // tsconfig.build.json, then copies the files the code reads at run time beside the compiled
 // code, at the same relative places as in the checkout (proto/ for the .proto files, migrations/,
-// profiles/), so that every `new URL('../x', import.meta.url)` resolves in both layouts.
+// profiles/), so that every `new URL('../x', import.meta.url)` resolves in both layouts; last,
+// the schema's JSON made from those .proto files (with the project's modules: --out stays inside
+// the checkout, whose node_modules the build's code needs anyway).
 // --clean removes dist/ first, so that a deleted source leaves no stale module behind;
 // --out <dir> builds somewhere else than dist/ (a test builds into a folder of its own).
-import { cpSync, rmSync } from 'node:fs';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const out = process.argv.indexOf('--out');
@@ -27,3 +29,9 @@ const copy = (from, filter) => cpSync(path.join(root, from), path.join(dist, fro
 copy('proto', (source) => !source.endsWith('.ts') && !source.endsWith('buf.yaml'));
 copy('migrations');
 copy('profiles');
+
+// The schema's JSON that proto/load.js reads (proto/generated/root.json), made again from the
+// .proto files this build ships: a .proto edited without `npm run generate-types` still gives
+// a build whose server and CLI speak it (the tests fail on the stale committed copy).
+const { ROOT_JSON, schemaJsonText } = await import(pathToFileURL(path.join(dist, 'proto', 'load.js')).href);
+writeFileSync(ROOT_JSON, schemaJsonText());

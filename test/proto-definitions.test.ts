@@ -1,12 +1,13 @@
-// The server's service definitions (proto/load.ts serviceDefinitions, built from the one
-// protobufjs parse) against proto-loader's (loadServices, which clients use): every method of
-// every service has the same path, streaming flags and original name, and its serializers and
-// deserializers give the same bytes and the same objects, so a client built on proto-loader and
-// the server agree on every message.
+// The server's service definitions (proto/load.ts serviceDefinitions, built from the schema's
+// JSON) against proto-loader's reading of the .proto files themselves (loadSync, as a client of
+// the API in any other program would load them): every method of every service has the same
+// path, streaming flags and original name, and its serializers and deserializers give the same
+// bytes and the same objects, so such a client and the server agree on every message.
 
 import test from 'ava';
-import type * as grpc from '@grpc/grpc-js';
-import { loadServices, serviceDefinitions, SERVICE_NAMES } from '../proto/load.ts';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { PROTO_FILES, PROTO_LOADER_OPTIONS, serviceDefinitions, SERVICE_NAMES } from '../proto/load.ts';
 import { gvt } from './helpers/integration.ts';
 
 /** Messages with content, by method: the request, then the response. */
@@ -26,7 +27,10 @@ const SAMPLES: Record<string, [unknown, unknown]> = {
 };
 
 test('every method: the same path, streaming, original name, and the same encodings and decoded objects as proto-loader', (t) => {
-  const loader = loadServices() as unknown as Record<string, { service: grpc.ServiceDefinition }>;
+  const loader = (grpc.loadPackageDefinition(protoLoader.loadSync(PROTO_FILES, PROTO_LOADER_OPTIONS)) as any).devcompat.v1 as Record<
+    string,
+    { service: grpc.ServiceDefinition }
+  >;
   const ours = serviceDefinitions() as unknown as Record<string, { service: grpc.ServiceDefinition }>;
   const shortNames = SERVICE_NAMES.map((name) => name.slice(name.lastIndexOf('.') + 1));
   t.deepEqual(Object.keys(ours).sort(), [...shortNames].sort());

@@ -5,10 +5,10 @@
 // package does not depend on: installing the client must never bring in the server.
 
 import { execFileSync } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const repo = path.resolve(pkg, '../..');
@@ -24,8 +24,11 @@ for (const folder of ['devcompat/v1', 'google/rpc']) {
     cpSync(path.join(from, file), path.join(dist, 'proto', folder, file));
   }
 }
-// The schema as protobufjs JSON, which proto/load.js reads instead of parsing the .proto files.
-cpSync(path.join(repo, 'proto', 'generated', 'root.json'), path.join(dist, 'proto', 'generated', 'root.json'));
+// The schema as protobufjs JSON, which proto/load.js reads instead of parsing the .proto files:
+// made from the .proto files just copied (never a stale committed copy).
+const { ROOT_JSON, schemaJsonText } = await import(pathToFileURL(path.join(dist, 'proto', 'load.js')).href);
+mkdirSync(path.dirname(ROOT_JSON), { recursive: true });
+writeFileSync(ROOT_JSON, schemaJsonText());
 
 // What the build emitted: only client/ and proto/, importing only Node built-ins, relative
 // files and the package's dependencies.
