@@ -9,8 +9,7 @@
 // the memo of result bodies (client/result-memo.ts); the summary, and anything unexpected (an
 // unknown field or wire type, an enum value this client does not know), go to protobufjs.
 
-import type protobuf from 'protobufjs';
-import { PROTO_LOADER_OPTIONS, protoType } from '../proto/load.ts';
+import { PROTO_LOADER_OPTIONS, protoRoot, protoType } from '../proto/load.ts';
 import type { FindTargetsResponse__Output } from '../proto/generated/devcompat/v1/FindTargetsResponse.ts';
 import type { FoundTarget__Output } from '../proto/generated/devcompat/v1/FoundTarget.ts';
 import { decodeResult } from './result-memo.ts';
@@ -22,7 +21,7 @@ const WIRE_LEN = 2;
 /** HostState's names by number, as the loader (enums: String) gives them. */
 let hostStates: Record<number, string> | undefined;
 function hostStateName(value: number): string | undefined {
-  hostStates ??= (protoType('devcompat.v1.FoundTarget').fields.host_state.resolve().resolvedType as protobuf.Enum).valuesById;
+  hostStates ??= protoRoot().lookupEnum('devcompat.v1.HostState').valuesById;
   return hostStates[value];
 }
 
