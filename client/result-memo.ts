@@ -6,12 +6,13 @@
 // A CompatibilityResult is the same bytes for every answer about the same pair of descriptors
 // except revision (4), source (6) and target (7) (server/grpc/verdict-encoding.ts). The rest is
 // decoded once into a template, and each answer is a fresh copy of it (plain objects with the
-// same keys in the same order; a body seen often gets a compiled object literal) with the three
-// fields set: the caller may change what it gets. The memo is bounded (4,096 bodies, 8 MB of
-// them), and found by a hash of the body's bytes, compared in place (no key string made per
-// answer). Both hot paths share it: a process whose searches meet many distinct verdicts may
-// fill it and start it again, and its check streams then decode those bodies anew. Anything
-// unexpected (an unusual wire type, a revision beyond 2^49) is left to protobufjs (`undefined`).
+// same keys in the same order; a body seen often is built by an object literal compiled for its
+// shape, which all bodies of that shape share) with the three fields set: the caller may change
+// what it gets. The memo is bounded (4,096 bodies, 8 MB of them), and found by a hash of the
+// body's bytes, compared in place (no key string made per answer). Both hot paths share it: a
+// process whose searches meet many distinct verdicts may fill it and start it again, and its
+// check streams then decode those bodies anew. Anything unexpected (an unusual wire type, a
+// revision beyond 2^49) is left to protobufjs (`undefined`).
 
 import { PROTO_LOADER_OPTIONS, protoType } from '../proto/load.ts';
 import { cursor, readVarint } from '../proto/varint.ts';
@@ -23,7 +24,7 @@ const WIRE_LEN = 2;
 const MEMO_LIMIT = 4096;
 const MEMO_BYTES = 8 * 1024 * 1024;
 let memoBytes = 0;
-/** A body seen this many times gets a compiled factory (compiling costs more than a few copies). */
+/** A body seen this many times is built by its shape's factory (compiling one costs more than a few copies). */
 const COMPILE_AFTER = 4;
 
 interface Template {
@@ -32,7 +33,9 @@ interface Template {
   /** protobufjs's toObject of the body, with the loader's options: copied, never handed out. */
   readonly value: unknown;
   hits: number;
-  make?: () => Record<string, unknown>;
+  /** Its shape's factory (once seen COMPILE_AFTER times), and the leaves it is called with. */
+  make?: Factory;
+  leaves?: readonly unknown[];
   /** Another body with the same hash. */
   readonly next: Template | undefined;
 }
@@ -86,8 +89,16 @@ function templateOf(buf: Buffer, from: number, to: number): Template {
 
 /** A fresh copy of a template: plain objects with the same keys in the same order. */
 function copyOf(template: Template): Record<string, unknown> {
-  if (template.make) return template.make();
-  if (++template.hits >= COMPILE_AFTER) template.make = compile(template.value);
+  if (template.make) return template.make(template.leaves!);
+  // Tried once: a template whose shape cannot be compiled keeps the copy loop.
+  if (++template.hits === COMPILE_AFTER) {
+    const leaves: unknown[] = [];
+    const make = factoryOf(template.value, leaves);
+    if (make) {
+      template.leaves = leaves;
+      template.make = make;
+    }
+  }
   return copy(template.value) as Record<string, unknown>;
 }
 
@@ -99,26 +110,73 @@ function copy(value: unknown): unknown {
     return out;
   }
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) out[key] = copy((value as Record<string, unknown>)[key]);
+  for (const key of Object.keys(value)) {
+    const item = copy((value as Record<string, unknown>)[key]);
+    // An own `__proto__` (a map key, as the loader gives it): an assignment would set the prototype.
+    if (key === '__proto__') Object.defineProperty(out, key, { value: item, enumerable: true, writable: true, configurable: true });
+    else out[key] = item;
+  }
   return out;
 }
 
+/** A factory building a fresh copy of any template of one shape from that template's leaves. */
+type Factory = (leaves: readonly unknown[]) => Record<string, unknown>;
+
 /**
- * A function returning a fresh copy, as one object literal (V8 builds literals far faster than
- * any copy loop). The literal is the template's JSON, so the source holds data only: a
- * CompatibilityResult has no float fields (no NaN, no -0 that JSON would change) and its int64
- * fields are strings. A `__proto__` key would set a literal's prototype instead of a property,
- * so a template that may hold one keeps the copy loop.
+ * Factories by shape: the object literal's source, which names every key and array slot and
+ * reads each leaf (a string, number, boolean or null) from the template's own list. Bodies
+ * differ in their values far more than in their shapes (the benchmark's fleet: 3,340 bodies,
+ * 79 shapes), so each factory is shared and soon optimised, where one function per body ran
+ * thousands of functions a few times each, mostly unoptimised. Bounded like the memo.
  */
-function compile(value: unknown): () => Record<string, unknown> {
-  const copyLoop = () => copy(value) as Record<string, unknown>;
-  const json = JSON.stringify(value);
-  if (json.includes('"__proto__"')) return copyLoop;
-  try {
-    return new Function(`return ${json};`) as () => Record<string, unknown>;
-  } catch {
-    return copyLoop; // code generation disallowed (--disallow-code-generation-from-strings)
+const factories = new Map<string, Factory>();
+const FACTORY_LIMIT = 1024;
+
+/** The literal that rebuilds `value`, its leaves appended to `leaves`; undefined for a `__proto__` key. */
+function literalOf(value: unknown, leaves: unknown[]): string | undefined {
+  if (value === null || typeof value !== 'object') {
+    leaves.push(value);
+    return `l[${leaves.length - 1}]`;
   }
+  const parts: string[] = [];
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const part = literalOf(item, leaves);
+      if (part === undefined) return undefined;
+      parts.push(part);
+    }
+    return `[${parts.join(',')}]`;
+  }
+  for (const key of Object.keys(value)) {
+    // A `__proto__` key in a literal sets the object's prototype instead of a property.
+    if (key === '__proto__') return undefined;
+    const part = literalOf((value as Record<string, unknown>)[key], leaves);
+    if (part === undefined) return undefined;
+    parts.push(`${JSON.stringify(key)}:${part}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+/**
+ * The factory for `value`'s shape (V8 builds an object literal far faster than any copy loop),
+ * its leaves appended to `leaves`; undefined where the copy loop must stay: a `__proto__` key,
+ * or code generation disallowed (--disallow-code-generation-from-strings). The source holds keys
+ * and leaf indices only, never a value: keys are written as JSON strings, which are JavaScript
+ * string literals.
+ */
+function factoryOf(value: unknown, leaves: unknown[]): Factory | undefined {
+  const source = literalOf(value, leaves);
+  if (source === undefined) return undefined;
+  let factory = factories.get(source);
+  if (factory) return factory;
+  try {
+    factory = new Function('l', `return ${source};`) as Factory;
+  } catch {
+    return undefined;
+  }
+  if (factories.size >= FACTORY_LIMIT) factories.clear();
+  factories.set(source, factory);
+  return factory;
 }
 
 /** One CompatibilityResult from `buf[from, to)`, as the loader decodes it; undefined when protobufjs must decode it. */

@@ -9,7 +9,7 @@ import { cachedFor, compatVectors } from './helpers/cached-verdicts.ts';
 import protobuf from 'protobufjs';
 import { decodeResponse, encodeCheck, encodeNamedCheck, encodeRequest, namedCheck } from '../client/check-stream-codec.ts';
 import { hashOf, memoStats } from '../client/result-memo.ts';
-import { loadPackageDefinition } from '../proto/load.ts';
+import { loadPackageDefinition, protoType } from '../proto/load.ts';
 import { encodeResult, streamResponse } from '../server/grpc/verdict-encoding.ts';
 import { resultMessage } from '../server/grpc/convert.ts';
 import { toRequest } from '../client/messages.ts';
@@ -139,6 +139,50 @@ test('two bodies with the same hash each decode to their own result', (t) => {
       const decoded = decodeResponse(bytes);
       t.deepEqual(decoded, method.responseDeserialize(bytes));
       t.is(decoded.results[0].result!.checks[0].attribute, name);
+    }
+  }
+});
+
+/** A response of one result with `settings` as its required_settings (a map: keys are data). */
+function resultWithSettings(settings: Record<string, unknown>, id: string): Buffer {
+  const type = protoType('devcompat.v1.CompatibilityResult');
+  const body = type.encode(type.fromObject({ verdict: 1, required_settings: settings, revision: 5 })).finish();
+  return Buffer.from(protobuf.Writer.create().uint32((1 << 3) | 2).fork().uint32((1 << 3) | 2).string(id).uint32((2 << 3) | 2).bytes(body).ldelim().finish());
+}
+
+test('map keys that are awkward in code decode as the loader decodes them, every time (a __proto__ key stays a key)', (t) => {
+  const withProto: Record<string, unknown> = {};
+  Object.defineProperty(withProto, '__proto__', { value: { string_value: 'p' }, enumerable: true });
+  withProto.after = { int_value: 1 };
+  const cases: Record<string, unknown>[] = [
+    withProto,
+    { 'quo"te': { int_value: 5 }, 'back\\slash': { bool_value: true }, 'line\u2028sep\u2029': { string_value: 'x' }, '0': { bool_value: false }, constructor: { string_value: 'c' } },
+  ];
+  for (const settings of cases) {
+    const bytes = resultWithSettings(settings, 'awkward');
+    const expected = method.responseDeserialize(bytes);
+    const expectedSettings = expected.results[0].result.required_settings;
+    for (let round = 0; round < 8; round++) {
+      const decoded = decodeResponse(bytes);
+      const actual = decoded.results[0].result!.required_settings as Record<string, unknown>;
+      t.deepEqual(decoded, expected, `round ${round}`);
+      t.is(JSON.stringify(decoded), JSON.stringify(expected), `key order, round ${round}`);
+      t.deepEqual(Object.keys(actual), Object.keys(expectedSettings), `own keys, round ${round}`);
+      t.is(Object.getPrototypeOf(actual), Object.prototype, `prototype, round ${round}`);
+    }
+  }
+});
+
+test('bodies of one shape each decode to their own values, every time (copies, then the shape compiled once)', (t) => {
+  const versions = Array.from({ length: 12 }, (_, i) => `1.${i}.0`);
+  for (let round = 0; round < 8; round++) {
+    for (const version of round % 2 ? versions : [...versions].reverse()) {
+      const bytes = resultWithSettings({ software_version: { version_value: version }, note: { string_value: `n${version}` } }, `${version}/${round}`);
+      const decoded = decodeResponse(bytes);
+      t.deepEqual(decoded, method.responseDeserialize(bytes));
+      const settings = decoded.results[0].result!.required_settings as Record<string, { version_value?: string }>;
+      t.is(settings.software_version.version_value, version);
+      settings.software_version.version_value = 'changed'; // the next answer of this shape must not see it
     }
   }
 });
