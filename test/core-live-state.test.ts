@@ -639,7 +639,9 @@ test('a state built from a load in parts (the tables, then device pages, then th
     hosts: [hostRecord('c', { zone: 'z1' }), hostRecord('a', { zone: 'z1', pool: 'p' }), hostRecord('b', { zone: 'z2', pool: 'p' })],
     leaseExpiries: new Map([['a', 5]]),
   });
-  for (const page of pages) load.devices(page);
+  // One record object for every device, as SQLite's load hands them: the state keeps none of it.
+  const scratch = { ...pages[0][0] };
+  for (const page of pages) for (const record of page) load.device(Object.assign(scratch, record));
   const loaded: LoadedState = { ...EMPTY_TABLES, revision: 7, revisionTime: 7000, devices: [], headHash: 'head', checkpoint: { revision: 0, hash: '' } };
   const parts = load.finish(loaded);
   t.deepEqual(parts.stats, whole.stats);
@@ -661,7 +663,7 @@ const EMPTY_TABLES = { descriptors: [], hosts: [], leaseExpiries: new Map<string
 
 test('a load out of order is refused by name: devices before the tables, the tables twice', (t) => {
   const load = new LiveStateLoad(1000);
-  t.throws(() => load.devices([deviceRecord('a', 'gpu0', 1)]), { message: 'the load gave devices before its tables' });
+  t.throws(() => load.device(deviceRecord('a', 'gpu0', 1)), { message: 'the load gave devices before its tables' });
   load.tables(EMPTY_TABLES);
   t.throws(() => load.tables(EMPTY_TABLES), { message: 'the load gave its tables twice' });
 });

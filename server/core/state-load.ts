@@ -24,9 +24,9 @@ export class LiveStateLoad implements StateLoad {
     this.state = LiveState.loading(tables, (record) => loadedLeaseExpiry(record, leaseExpiries, ttl));
   }
 
-  devices(records: readonly DeviceRecord[]): void {
+  device(record: DeviceRecord): void {
     if (!this.state) throw new Error('the load gave devices before its tables');
-    this.state.addLoadedDevices(records);
+    this.state.addLoadedDevice(record);
   }
 
   /** The state built, with the head of `loaded` (the store's first load, which named this load); once. */

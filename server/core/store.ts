@@ -155,7 +155,12 @@ export type LoadedTables = Pick<LoadedState, 'descriptors' | 'hosts' | 'leaseExp
  */
 export interface StateLoad {
   tables(tables: LoadedTables): void;
-  devices(records: readonly DeviceRecord[]): void;
+  /**
+   * One device. The record may be one object the store reuses for every device it hands out
+   * (SQLite's load makes no record per device): what is kept is copied from it, never the
+   * record itself.
+   */
+  device(record: DeviceRecord): void;
 }
 
 /** History entries about a claim carry this in place of a device id ('/' is never in a device id). */

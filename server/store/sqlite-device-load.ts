@@ -22,25 +22,19 @@ import type { Capacity } from '../core/model.ts';
 import type { Labels } from '../core/resources.ts';
 import type { DeviceRecord } from '../core/store.ts';
 
-/** One device as the query encodes it, in this column order. */
-type DeviceTuple = [
-  deviceId: string,
-  descriptorId: number,
-  capacityTotal: number | null,
-  capacityAvailable: number | null,
-  labels: string,
-  revision: number,
-  createRevision: number,
-  createTime: number,
-  updateTime: number,
-];
+/** How many values each device takes in its host's array (DEVICES_BY_HOST_PAGE), in this order. */
+const DEVICE_VALUES = 9;
 
 /**
  * A page of hosts after a host id (exclusive; '' for the first page), in id order, each with its
- * devices in id order (the devices table's key order) as one JSON text.
+ * devices in id order (the devices table's key order) as one flat JSON array, nine values per
+ * device: device id, descriptor id, capacity total and available (null without a capacity),
+ * labels as a JSON text, revision, create revision, create and update times. Flat, not an array
+ * per device: JSON.parse then makes one array per host, not one per device as well.
  */
-export const DEVICES_BY_HOST_PAGE = `SELECT host_id, json_group_array(json_array(device_id, descriptor_id, capacity_total,
-    capacity_available, labels, revision, create_revision, create_time_ms, update_time_ms) ORDER BY device_id)
+export const DEVICES_BY_HOST_PAGE = `SELECT host_id, '[' || group_concat(json_quote(device_id) || ',' || descriptor_id || ',' ||
+    ifnull(capacity_total, 'null') || ',' || ifnull(capacity_available, 'null') || ',' || json_quote(labels) || ',' ||
+    revision || ',' || create_revision || ',' || create_time_ms || ',' || update_time_ms, ',' ORDER BY device_id) || ']'
   FROM devices WHERE host_id > ? GROUP BY host_id ORDER BY host_id LIMIT ?`;
 
 /**
@@ -65,6 +59,9 @@ export function readDevicePages(statement: Database.Statement, page: (rows: Devi
   }
 }
 
+/** A DeviceRecord whose fields the decoder sets anew for each device it hands out. */
+type ScratchRecord = { -readonly [K in keyof DeviceRecord]: DeviceRecord[K] };
+
 /**
  * Decodes pages of rows into records, in the order given (the registry's half). Equal label
  * texts and capacities across all its pages give one shared object.
@@ -74,12 +71,37 @@ export class DeviceDecoder {
   private readonly labelsByText = new Map<string, Labels>();
   private readonly capacities = new Map<string, Capacity>();
 
-  /** Decodes `rows` into `devices` (by default, this decoder's own list). */
+  /** Decodes `rows` into records of their own, appended to `devices` (by default, this decoder's own list). */
   decode(rows: DeviceRows, devices: DeviceRecord[] = this.devices): void {
+    this.each(rows, (record) => devices.push({ ...record }));
+  }
+
+  /**
+   * Hands each device of `rows` to `visit` as one record object reused for every device (a
+   * restart's 160,000 devices make no record each: the live state keeps none of them). `visit`
+   * must copy what it keeps, never the record itself.
+   */
+  each(rows: DeviceRows, visit: (record: DeviceRecord) => void): void {
     const { labelsByText, capacities } = this;
+    const record: ScratchRecord = {
+      hostId: '',
+      deviceId: '',
+      descriptorId: 0,
+      capacity: undefined,
+      labels: {},
+      revision: 0,
+      createRevision: 0,
+      createTime: 0,
+      updateTime: 0,
+    };
     for (const [hostId, encoded] of rows) {
-      for (const tuple of JSON.parse(encoded) as DeviceTuple[]) {
-        const [deviceId, descriptorId, total, available, labelsText, revision, createRevision, createTime, updateTime] = tuple;
+      const values = JSON.parse(encoded) as unknown[];
+      if (values.length % DEVICE_VALUES !== 0) throw new Error(`host ${hostId}'s devices are not in the expected form (${values.length} values)`);
+      record.hostId = hostId;
+      for (let i = 0; i < values.length; i += DEVICE_VALUES) {
+        const total = values[i + 2] as number | null;
+        const available = values[i + 3] as number | null;
+        const labelsText = values[i + 4] as string;
         let labels = labelsByText.get(labelsText);
         if (!labels) {
           labels = JSON.parse(labelsText) as Labels;
@@ -94,7 +116,15 @@ export class DeviceDecoder {
             capacities.set(key, capacity);
           }
         }
-        devices.push({ hostId, deviceId, descriptorId, capacity, labels, revision, createRevision, createTime, updateTime });
+        record.deviceId = values[i] as string;
+        record.descriptorId = values[i + 1] as number;
+        record.capacity = capacity;
+        record.labels = labels;
+        record.revision = values[i + 5] as number;
+        record.createRevision = values[i + 6] as number;
+        record.createTime = values[i + 7] as number;
+        record.updateTime = values[i + 8] as number;
+        visit(record);
       }
     }
   }

@@ -230,15 +230,14 @@ export class WorkerStore implements ServedStore {
     load: StateLoad | undefined,
   ): Promise<{ ready: WorkerReady; tables: StoredTables | undefined }> {
     let tables: StoredTables | undefined;
+    const visit = load && ((record: DeviceRecord) => load.device(record));
     for (;;) {
       // A failure before the worker could answer rejects here, with its cause.
       const message = (await starting.next()) as WorkerDevicePage | WorkerMigrated | WorkerReady;
       if ('devices' in message) {
-        if (load && tables) {
+        if (visit && tables) {
           // Decoded and indexed now, while the worker still checks: kept only if it opens.
-          const records: DeviceRecord[] = [];
-          decoder.decode(message.devices, records);
-          load.devices(records);
+          decoder.each(message.devices, visit);
         } else {
           decoder.decode(message.devices);
         }
