@@ -159,7 +159,9 @@ export async function run(argv: string[], io = { out: (text: string) => console.
   const out = (text: string) => io.out(printableOutput(text));
   const err = (text: string) => io.err(printableOutput(text));
   const command = commandOf(argv);
-  const server = command === 'serve' || command === 'completion' ? await import('../server/main.ts') : undefined;
+  // `serve`: the storage worker's thread boots while the server's modules load (server/main.ts).
+  if (command === 'serve') (await import('../server/store/worker-store.ts')).startStorageWorkerEarly();
+  const server = command === 'serve' || command === 'completion' ? await import('../server/serve.ts') : undefined;
   const program = buildProgram({ out, err, setExitCode: (code) => (exitCode = code) }, { serveCommand: server?.serveCommand });
   if (command === 'serve') program.enablePositionalOptions();
   try {

@@ -1,7 +1,7 @@
 // Whether the server may listen where and how it was told: the security options checked before
 // anything is opened (a mistake here must not half-start). A module of its own because two
 // callers check them: `devcompat serve`, before it starts opening the database in the storage
-// worker while the server's modules load (server/main.ts), and startServer, for every other
+// worker while the server's modules load (server/serve.ts), and startServer, for every other
 // caller; both refuse with the same words.
 
 /** What the check needs to know of the options: which were given. */

@@ -5,24 +5,23 @@
 // overrides the defaults.
 //
 // The CLI imports this module only when `serve` is asked for, so that other commands do not pay
-// for the server's modules. Run directly (`node --import tsx server/main.ts --db ...`, as tests
-// and benches do), it is the serve command alone.
+// for the server's modules. server/main.ts (`npm start`; `node --import tsx server/main.ts --db
+// ...`, as tests and benches run it) is the serve command alone.
 //
-// Start-up order (a restart's time, docs/benchmarks.md): this module imports only what parsing
-// and checking the flags needs (no grpc-js, no protobuf, no core), so that the storage worker
-// starts as early as possible; with SQLite and no TLS files to read, every option that could
-// refuse the start is checked first and the worker opens the database at once (migrations, the
-// tables read ahead, the chain and anchor checks) while this thread loads the server's modules.
+// Start-up order (a restart's time, docs/benchmarks.md): the storage worker's thread is started
+// before this module loads (by server/main.ts, or the CLI's serve), and this module imports only
+// what parsing and checking the flags needs (no grpc-js, no protobuf, no core); with SQLite and no
+// TLS files to read, every option that could refuse the start is checked first and the worker
+// opens the database at once (migrations, the tables read ahead, the chain and anchor checks)
+// while this thread loads the server's modules.
 
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { applyConfigFile } from '../client/config-file.ts';
 import { pino } from 'pino';
 import { DEFAULT_ADDRESS, DEFAULT_DB_PATH, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_SLOW_REQUEST_MS, DEFAULT_STARTUP_CHAIN_CHECK } from './server-defaults.ts';
 import type { RunningServer } from './server.ts';
 import type { SqliteStoreOptions } from './store/sqlite-store.ts';
-import { sqliteStore, startStorageWorkerEarly } from './store/worker-store.ts';
+import { discardEarlyWorker, sqliteStore, startStorageWorkerEarly } from './store/worker-store.ts';
 import { applyHeapSettings } from './heap-settings.ts';
 import { DEFAULT_LEASE_TTL_MS } from './core/lease-ttl.ts';
 import type { RetentionPolicy } from './core/registry.ts';
@@ -364,7 +363,8 @@ export async function serve(options: ServeOptions): Promise<void> {
       const tls = options.tlsCert !== undefined;
       checkListenSecurity({ tls, clientCa: Boolean(options.clientCa), authz: Boolean(options.authz), insecure: options.insecure }, options.address);
       startStorageWorkerEarly(tls ? undefined : { ...sqliteOptions, loadAtStart: true });
-    }
+    } else discardEarlyWorker(); // PostgreSQL: no storage worker
+
     // grpc-js and the protos come with it: loaded only where a policy is given (mutual TLS).
     const authz = options.authz ? (await import('./grpc/auth.ts')).loadPolicy(options.authz) : undefined;
     const { startServer } = await import('./server.ts');
@@ -412,8 +412,4 @@ export async function serve(options: ServeOptions): Promise<void> {
     log.fatal({ err: error }, `devcompat cannot start: ${startupFailureCause(error)}`);
     process.exit(1);
   }
-}
-
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  await serveCommand().name('devcompat-server').parseAsync(process.argv);
 }

@@ -1,7 +1,7 @@
 // The server's defaults that `devcompat serve` shows in its help and applies to its flags, in a
 // module of their own: the serve command reads them before it loads the server's modules
 // (server.ts and everything it imports), which it does only once the storage worker is started
-// (server/main.ts), so that the two start side by side.
+// (server/serve.ts), so that the two start side by side.
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
 export const DEFAULT_DB_PATH = './data/devcompat.db';

@@ -1,6 +1,6 @@
 // The limits' default values (limits.ts has the rules), in a module of their own: `devcompat
 // serve` shows them in its help and applies them to its flags before it loads grpc-js and the
-// server's modules, which it does only once the storage worker is started (server/main.ts).
+// server's modules, which it does only once the storage worker is started (server/serve.ts).
 
 import { readFileSync } from 'node:fs';
 import os from 'node:os';

@@ -398,23 +398,39 @@ class StartingWorker {
 }
 
 /** A storage worker started before the server's modules load, with what it was told to open, if anything yet. */
-let earlyWorker: { readonly starting: StartingWorker; readonly options: WorkerOptions | undefined } | undefined;
+let earlyWorker: { readonly starting: StartingWorker; options: WorkerOptions | undefined } | undefined;
 
 /**
- * Starts the storage worker now: a thread and its modules take 0.1–0.3 s to start, which
- * `devcompat serve` spends loading the server's own modules meanwhile. With `options` it opens
- * the database at once (migrations, the tables read ahead, the start-up checks), for a caller
- * that has checked every option that could refuse the start (server/main.ts); without, it
- * touches no file until the next WorkerStore.open sends it what to open. The next
- * WorkerStore.open of this thread adopts it when its options are these (otherwise it is
- * stopped and a fresh one started); until then it does not keep the process alive.
+ * Starts the storage worker now: a thread and its modules take 0.2–0.3 s to start, which
+ * `devcompat serve` spends loading its own modules meanwhile (server/main.ts starts it before
+ * any other). With `options` it opens the database at once (migrations, the tables read ahead,
+ * the start-up checks), for a caller that has checked every option that could refuse the start
+ * (server/serve.ts); without, it touches no file until it is told what to open: by a later call
+ * with options (a worker already started and told nothing yet is told these), or by the next
+ * WorkerStore.open. That open adopts it when its options are the ones it was told (otherwise it
+ * is stopped and a fresh one started); until then it does not keep the process alive.
  */
 export function startStorageWorkerEarly(options?: WorkerOptions): void {
-  if (earlyWorker) return;
+  if (earlyWorker) {
+    if (options && earlyWorker.options === undefined && !earlyWorker.starting.failure) {
+      earlyWorker.options = options;
+      earlyWorker.starting.worker.postMessage({ open: options } satisfies OpenRequest);
+    }
+    return;
+  }
   const workerData: WorkerOptions | DeferredStart = options ?? { deferred: true };
   const worker = new Worker(WORKER_ENTRY, { workerData });
   worker.unref();
   earlyWorker = { starting: new StartingWorker(worker), options };
+}
+
+/** Stops a worker started early and not adopted (a server whose store is not SQLite has no use for it). */
+export function discardEarlyWorker(): void {
+  const early = earlyWorker;
+  if (!early) return;
+  earlyWorker = undefined;
+  early.starting.detach();
+  void early.starting.worker.terminate();
 }
 
 /** The worker started ahead, if it can serve `options`: told nothing yet (then told now), or told these. */
