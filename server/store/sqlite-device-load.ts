@@ -2,10 +2,11 @@
 // fleet's 160,000 devices. better-sqlite3 builds one JS object per row (ten named columns, three
 // fresh strings), which cost about 0.6 s of CPU and as much again in garbage collection for a
 // 10,000-host fleet, all thrown away once the records are built. Here SQLite groups the rows by
-// host and encodes each host's devices as one JSON array of arrays (in device order), so the
-// binding makes 10,000 rows of two strings, V8's JSON parser (far cheaper per value than the
-// binding) reads the rest, and every device of a host shares the host's id string. Equal label
-// texts and capacities give one shared object, as a fleet repeats them on every host.
+// host and encodes each host's devices as one flat JSON array (nine values per device, in device
+// order), so the binding makes 10,000 rows of two strings, V8's JSON parser (far cheaper per value
+// than the binding) reads the rest, and every device of a host shares the host's id string. Equal
+// label texts and capacities give one shared object, as a fleet repeats them on every host. The
+// registry's load gets no record per device either: one record, reused (DeviceDecoder.each).
 //
 // The two halves run in different threads: the storage worker runs the query (`readDevicePages`,
 // the SQL's part, which SQLite spends building the JSON texts) and sends the rows, two strings
