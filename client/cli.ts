@@ -159,8 +159,12 @@ export async function run(argv: string[], io = { out: (text: string) => console.
   const out = (text: string) => io.out(printableOutput(text));
   const err = (text: string) => io.err(printableOutput(text));
   const command = commandOf(argv);
-  // `serve`: the storage worker's thread boots while the server's modules load (server/main.ts).
-  if (command === 'serve') (await import('../server/store/worker-store.ts')).startStorageWorkerEarly();
+  // `serve`: the storage worker's thread boots while the server's modules load, as server/main.ts
+  // does it (not for help: a word `help`, `-h` or `--help` anywhere only skips this head start).
+  if (command === 'serve' && !argv.some((word) => word === 'help' || word === '-h' || word === '--help')) {
+    (await import('../server/heap-settings.ts')).applyHeapSettings();
+    (await import('../server/store/worker-store.ts')).startStorageWorkerEarly();
+  }
   const server = command === 'serve' || command === 'completion' ? await import('../server/serve.ts') : undefined;
   const program = buildProgram({ out, err, setExitCode: (code) => (exitCode = code) }, { serveCommand: server?.serveCommand });
   if (command === 'serve') program.enablePositionalOptions();

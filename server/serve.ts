@@ -5,8 +5,8 @@
 // overrides the defaults.
 //
 // The CLI imports this module only when `serve` is asked for, so that other commands do not pay
-// for the server's modules. server/main.ts (`npm start`; `node --import tsx server/main.ts --db
-// ...`, as tests and benches run it) is the serve command alone.
+// for the server's modules. server/main.ts (`node dist/server/main.js`; `node --import tsx
+// server/main.ts --db ...`, as tests and benches run it) is the serve command alone.
 //
 // Start-up order (a restart's time, docs/benchmarks.md): the storage worker's thread is started
 // before this module loads (by server/main.ts, or the CLI's serve), and this module imports only
@@ -341,13 +341,15 @@ export async function serve(options: ServeOptions): Promise<void> {
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
+    // Set already (the same value) where server/main.ts or the CLI started the storage worker.
     const heapGrowingPercent = applyHeapSettings();
     if (heapGrowingPercent !== undefined) log.debug({ heap_growing_percent: heapGrowingPercent }, 'heap settings');
-    // The storage worker starts now and loads its modules while this thread loads the server's
-    // (server.ts, imported here for that reason). Without TLS files to read, the options that
-    // could refuse the start are all checked here (startServer checks them again, and logs the
-    // warnings), so the worker opens the database at once, with the options startServer gives
-    // it; with TLS, it opens it once startServer has loaded the certificates.
+    // The storage worker (started before this module loaded, by server/main.ts or the CLI, or
+    // started here) is told now what to open, and opens it while this thread loads the server's
+    // modules (server.ts, imported here for that reason). Without TLS files to read, the options
+    // that could refuse the start are all checked here (startServer checks them again, and logs
+    // the warnings), so the worker opens the database at once, with the options startServer
+    // gives it; with TLS, it opens it once startServer has loaded the certificates.
     // One set of options for both, so that the worker started early is the one startServer adopts.
     const sqliteOptions: SqliteStoreOptions | undefined =
       store.kind === 'sqlite'

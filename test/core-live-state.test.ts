@@ -661,6 +661,34 @@ test('a state built from a load in parts (the tables, then device pages, then th
 
 const EMPTY_TABLES = { descriptors: [], hosts: [], leaseExpiries: new Map<string, number>() };
 
+test('a load handed one reused record object for every device keeps each device its own values', (t) => {
+  const records: DeviceRecord[] = [
+    { hostId: 'a', deviceId: 'gpu0', descriptorId: 1, capacity: { total: 4, available: 1 }, labels: { role: 'r' }, revision: 3, createRevision: 2, createTime: 200, updateTime: 300 },
+    { hostId: 'a', deviceId: 'gpu1', descriptorId: 2, capacity: undefined, labels: {}, revision: 5, createRevision: 5, createTime: 500, updateTime: 500 },
+    { hostId: 'b', deviceId: 'vf0', descriptorId: 3, capacity: { total: 8, available: 8 }, labels: { role: 's', slot: '1' }, revision: 9, createRevision: 1, createTime: 100, updateTime: 900 },
+  ];
+  const load = new LiveStateLoad(1000);
+  load.tables({
+    descriptors: [
+      { id: 1, key: A10.key },
+      { id: 2, key: A16.key },
+      { id: 3, key: AMD.key },
+    ],
+    hosts: [hostRecord('a', {}), hostRecord('b', {})],
+    leaseExpiries: new Map(),
+  });
+  const scratch = { ...records[0] };
+  for (const record of records) load.device(Object.assign(scratch, record));
+  // Whatever the store does with its record afterwards is not the state's.
+  Object.assign(scratch, { hostId: 'a', deviceId: 'junk', descriptorId: 2, capacity: { total: 1, available: 0 }, labels: { junk: 'x' }, revision: 99, createRevision: 99, createTime: 9, updateTime: 9 });
+  const state = load.finish({ ...EMPTY_TABLES, revision: 9, revisionTime: 900, devices: [], headHash: 'head', checkpoint: { revision: 0, hash: '' } });
+  for (const record of records) {
+    const { hostId, deviceId, descriptorId, capacity, labels, revision, createRevision, createTime, updateTime } = state.getDevice(record.hostId, record.deviceId).record;
+    t.deepEqual({ hostId, deviceId, descriptorId, capacity, labels, revision, createRevision, createTime, updateTime }, record, `${record.hostId}/${record.deviceId}`);
+  }
+  t.is(state.stats.devices, 3);
+});
+
 test('a load out of order is refused by name: devices before the tables, the tables twice', (t) => {
   const load = new LiveStateLoad(1000);
   t.throws(() => load.device(deviceRecord('a', 'gpu0', 1)), { message: 'the load gave devices before its tables' });

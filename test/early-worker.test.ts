@@ -10,18 +10,26 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { discardEarlyWorker, startStorageWorkerEarly, WorkerStore } from '../server/store/worker-store.ts';
 import { tempDir } from './helpers/server.ts';
 
+/** This process's threads (Linux). */
+function threads(): number {
+  return readdirSync('/proc/self/task').length;
+}
+
 test.serial('a worker started with nothing to open opens the database once told, before any store asks, and the store adopts it', async (t) => {
   const file = path.join(tempDir(t), 'early.db');
   const options = { path: file, durability: 'full' as const };
-  startStorageWorkerEarly();
-  await sleep(500); // time for the thread to boot and load SQLite
-  t.false(existsSync(file), 'nothing is opened before the worker is told what to open');
-  startStorageWorkerEarly({ ...options, loadAtStart: true });
+  const before = threads();
+  const early = startStorageWorkerEarly();
   const until = Date.now() + 20_000;
+  while (threads() <= before && Date.now() < until) await sleep(20);
+  await sleep(300); // time for the thread to load SQLite, had it anything to open
+  t.false(existsSync(file), 'nothing is opened before the worker is told what to open');
+  t.is(startStorageWorkerEarly({ ...options, loadAtStart: true }), early, 'told, not started again');
   while (!existsSync(file) && Date.now() < until) await sleep(20);
   t.true(existsSync(file), 'told, the worker opens (creates) the database with no store asking');
   const store = await WorkerStore.open(options, { readAhead: true });
   try {
+    t.is(store.threadId, early, 'the store runs on the worker started early, not one of its own');
     const loaded = await store.load();
     t.is(loaded.revision, 0);
     t.deepEqual(loaded.hosts, []);
@@ -30,10 +38,12 @@ test.serial('a worker started with nothing to open opens the database once told,
   }
 });
 
-/** This process's threads (Linux). */
-function threads(): number {
-  return readdirSync('/proc/self/task').length;
-}
+test.serial('a worker started early that cannot open what it is told reports why through the store', async (t) => {
+  const dir = tempDir(t); // a directory is no database file
+  startStorageWorkerEarly({ path: dir, durability: 'full', loadAtStart: true });
+  const error = await t.throwsAsync(WorkerStore.open({ path: dir, durability: 'full' }, { readAhead: true }));
+  t.regex(error!.message, /unable to open database file/, "SQLite's cause, not only the worker's exit");
+});
 
 test.serial('a worker started early and discarded is stopped (a PostgreSQL server keeps no storage thread)', async (t) => {
   const before = threads();

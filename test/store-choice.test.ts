@@ -1,5 +1,5 @@
 // `--store` (DEVCOMPAT_STORE) and `--db` (DEVCOMPAT_DB): which store the server runs on, and
-// the refusal of both at once (server/store/store-choice.ts, server/main.ts).
+// the refusal of both at once (server/store/store-choice.ts, server/serve.ts).
 
 import test from 'ava';
 import { existsSync } from 'node:fs';

@@ -147,7 +147,7 @@ export class LiveState {
 
   /**
    * A state being built from a load that comes in parts (a StateLoad): the tables now, the
-   * devices page by page (`addLoadedDevices`), the head last (`loadedHead`). Serves nothing
+   * devices one by one as they are decoded (`addLoadedDevice`), the head last (`loadedHead`). Serves nothing
    * until then: its revision and head are the empty registry's.
    */
   static loading(tables: LoadedTables, leaseOf: (record: HostRecord) => number): LiveState {

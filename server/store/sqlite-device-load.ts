@@ -10,8 +10,8 @@
 //
 // The two halves run in different threads: the storage worker runs the query (`readDevicePages`,
 // the SQL's part, which SQLite spends building the JSON texts) and sends the rows, two strings
-// per host, a page of hosts at a time, to the main thread, which decodes them into records
-// (`DeviceDecoder`) where the registry lives: records cannot cross threads cheaply (a structured clone of 160,000 of them
+// per host, a page of hosts at a time, to the main thread, which decodes them (`DeviceDecoder`)
+// where the registry lives, into records or straight into the registry's load (`each`): records cannot cross threads cheaply (a structured clone of 160,000 of them
 // cost as much as reading them), strings can. This module imports better-sqlite3's types only,
 // so the main thread loads no SQLite to decode.
 //

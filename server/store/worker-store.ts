@@ -177,6 +177,11 @@ export class WorkerStore implements ServedStore {
     worker.on('exit', (code) => fail(new Error(`the storage worker exited (code ${code})`)));
   }
 
+  /** The storage worker's thread id (worker_threads' threadId). */
+  get threadId(): number {
+    return this.worker.threadId;
+  }
+
   /** Called once if the worker dies other than by close(): no write can be stored any more. */
   onFailure(listener: (error: Error) => void): void {
     this.failureListeners.push(listener);
@@ -408,20 +413,25 @@ let earlyWorker: { readonly starting: StartingWorker; options: WorkerOptions | u
  * (server/serve.ts); without, it touches no file until it is told what to open: by a later call
  * with options (a worker already started and told nothing yet is told these), or by the next
  * WorkerStore.open. That open adopts it when its options are the ones it was told (otherwise it
- * is stopped and a fresh one started); until then it does not keep the process alive.
+ * is stopped and a fresh one started); until then it does not keep the process alive. Returns
+ * the worker's thread id.
  */
-export function startStorageWorkerEarly(options?: WorkerOptions): void {
+export function startStorageWorkerEarly(options?: WorkerOptions): number {
   if (earlyWorker) {
     if (options && earlyWorker.options === undefined && !earlyWorker.starting.failure) {
       earlyWorker.options = options;
       earlyWorker.starting.worker.postMessage({ open: options } satisfies OpenRequest);
     }
-    return;
+    return earlyWorker.starting.worker.threadId;
   }
   const workerData: WorkerOptions | DeferredStart = options ?? { deferred: true };
   const worker = new Worker(WORKER_ENTRY, { workerData });
+  const starting = new StartingWorker(worker);
+  // After its listeners: a 'message' listener refs the worker again. Unref'd, a process that
+  // ends without adopting it (a refused flag, `serve --help`) exits as if it had none.
   worker.unref();
-  earlyWorker = { starting: new StartingWorker(worker), options };
+  earlyWorker = { starting, options };
+  return worker.threadId;
 }
 
 /** Stops a worker started early and not adopted (a server whose store is not SQLite has no use for it). */
