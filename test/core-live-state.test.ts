@@ -623,6 +623,13 @@ test('a restart builds the same state: hosts, devices, pages, indexes, host stat
   await reopened.registry.close();
 });
 
+/** The fleet's three descriptors as a store gives them (by id and key). */
+const STORED_DESCRIPTORS = [
+  { id: 1, key: A10.key },
+  { id: 2, key: A16.key },
+  { id: 3, key: AMD.key },
+];
+
 test('a state built from a load in parts (the tables, then device pages, then the head) answers as one built at once', (t) => {
   const whole = fleet();
   const pages: DeviceRecord[][] = [
@@ -631,11 +638,7 @@ test('a state built from a load in parts (the tables, then device pages, then th
   ];
   const load = new LiveStateLoad(1000);
   load.tables({
-    descriptors: [
-      { id: 1, key: A10.key },
-      { id: 2, key: A16.key },
-      { id: 3, key: AMD.key },
-    ],
+    descriptors: STORED_DESCRIPTORS,
     hosts: [hostRecord('c', { zone: 'z1' }), hostRecord('a', { zone: 'z1', pool: 'p' }), hostRecord('b', { zone: 'z2', pool: 'p' })],
     leaseExpiries: new Map([['a', 5]]),
   });
@@ -669,11 +672,7 @@ test('a load handed one reused record object for every device keeps each device 
   ];
   const load = new LiveStateLoad(1000);
   load.tables({
-    descriptors: [
-      { id: 1, key: A10.key },
-      { id: 2, key: A16.key },
-      { id: 3, key: AMD.key },
-    ],
+    descriptors: STORED_DESCRIPTORS,
     hosts: [hostRecord('a', {}), hostRecord('b', {})],
     leaseExpiries: new Map(),
   });
