@@ -1,11 +1,11 @@
 // The standard gRPC health check (grpc.health.v1.Health/Check) of a devcompat server, for
 // `devcompat health`, container HEALTHCHECKs and systemd: one call, no retry, the answer as
-// the status name. The server registers grpc-health-check with '' (the whole server) and each
+// the status name. The server's health service (server/grpc/health-service.ts) knows '' (the whole server) and each
 // devcompat service; health stays open even with mutual TLS (a probe has no certificate to
 // show), but over TLS the probe still needs the CA that signed the server's certificate.
 
 import * as grpc from '@grpc/grpc-js';
-import { service as healthService } from 'grpc-health-check';
+import { serviceDefinition } from '../proto/load.ts';
 
 export type HealthAnswer =
   | { readonly serving: true; readonly status: 'SERVING' }
@@ -17,7 +17,7 @@ export function checkHealth(
   credentials: grpc.ChannelCredentials,
   options: { service?: string; deadlineMs: number },
 ): Promise<HealthAnswer> {
-  const Health = grpc.makeClientConstructor(healthService as grpc.ServiceDefinition, 'Health');
+  const Health = grpc.makeClientConstructor(serviceDefinition('grpc.health.v1.Health'), 'Health');
   const client = new Health(address, credentials) as grpc.Client & Record<string, Function>;
   const service = options.service ?? '';
   return new Promise<HealthAnswer>((resolve) => {

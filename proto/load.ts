@@ -1,10 +1,11 @@
 // One way to load the API, shared by the server, the client library, the CLI and the tests,
 // so every side agrees on field names and on how int64, enums and oneofs look in JavaScript.
 
-import * as protoLoader from '@grpc/proto-loader';
+import type * as protoLoader from '@grpc/proto-loader';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -34,6 +35,16 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
   includeDirs: [PROTO_ROOT],
 };
 
+/**
+ * The standard gRPC health protocol (grpc.health.v1, written here from the protocol's names and
+ * numbers): not part of the API's services, but in the same schema, so that the server builds its
+ * definition from ROOT_JSON as it does the API's, and reflection describes it.
+ */
+export const HEALTH_PROTO = 'grpc/health/v1/health.proto';
+
+/** The schema's files beside the API's: google.rpc's error details and the health protocol. */
+const SUPPORT_PROTOS = ['google/rpc/error_details.proto', HEALTH_PROTO];
+
 let cached: protoLoader.PackageDefinition | undefined;
 
 /**
@@ -43,7 +54,10 @@ let cached: protoLoader.PackageDefinition | undefined;
  * together: 87-91 against 119-130 ms on a two-core machine).
  */
 export function loadPackageDefinition(): protoLoader.PackageDefinition {
-  cached ??= protoLoader.fromJSON(schemaJson(), PROTO_LOADER_OPTIONS);
+  // proto-loader is loaded here, when first needed, not with this module: the server builds its
+  // definitions from protoRoot() and never needs it (with protobufjs's descriptor extension, which
+  // it loads, 20-40 ms of a restart on a two-core machine).
+  cached ??= (createRequire(import.meta.url)('@grpc/proto-loader') as typeof protoLoader).fromJSON(schemaJson(), PROTO_LOADER_OPTIONS);
   return cached;
 }
 
@@ -57,7 +71,7 @@ let root: protobuf.Root | undefined;
 export function parseProtoRoot(): protobuf.Root {
   const parsed = new protobuf.Root();
   parsed.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') ? target : path.join(PROTO_ROOT, target));
-  parsed.loadSync([...PROTO_FILES, 'google/rpc/error_details.proto'], { keepCase: true });
+  parsed.loadSync([...PROTO_FILES, ...SUPPORT_PROTOS], { keepCase: true });
   parsed.resolveAll();
   return parsed;
 }
@@ -131,29 +145,31 @@ export type ServiceDefinitions = { readonly [K in keyof DevcompatServices]: { re
  * .proto files, method by method.
  */
 export function serviceDefinitions(): ServiceDefinitions {
-  const root = protoRoot();
   const result: Record<string, { service: grpc.ServiceDefinition }> = {};
-  for (const fullName of SERVICE_NAMES) {
-    const service = root.lookupService(fullName);
-    const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
-    for (const method of service.methodsArray) {
-      const request = method.resolvedRequestType;
-      const response = method.resolvedResponseType;
-      if (!request || !response) throw new Error(`${fullName}/${method.name}: unresolved message types`);
-      definition[method.name] = {
-        path: `/${fullName}/${method.name}`,
-        requestStream: Boolean(method.requestStream),
-        responseStream: Boolean(method.responseStream),
-        requestSerialize: serializer(request),
-        requestDeserialize: deserializer(request),
-        responseSerialize: serializer(response),
-        responseDeserialize: deserializer(response),
-        originalName: method.name.charAt(0).toLowerCase() + method.name.slice(1),
-      };
-    }
-    result[fullName.slice(fullName.lastIndexOf('.') + 1)] = { service: definition };
-  }
+  for (const fullName of SERVICE_NAMES) result[fullName.slice(fullName.lastIndexOf('.') + 1)] = { service: serviceDefinition(fullName) };
   return result as unknown as ServiceDefinitions;
+}
+
+/** One service's definition (`grpc.health.v1.Health`), built from protoRoot() as serviceDefinitions() builds the API's. */
+export function serviceDefinition(fullName: string): grpc.ServiceDefinition {
+  const service = protoRoot().lookupService(fullName);
+  const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const method of service.methodsArray) {
+    const request = method.resolvedRequestType;
+    const response = method.resolvedResponseType;
+    if (!request || !response) throw new Error(`${fullName}/${method.name}: unresolved message types`);
+    definition[method.name] = {
+      path: `/${fullName}/${method.name}`,
+      requestStream: Boolean(method.requestStream),
+      responseStream: Boolean(method.responseStream),
+      requestSerialize: serializer(request),
+      requestDeserialize: deserializer(request),
+      responseSerialize: serializer(response),
+      responseDeserialize: deserializer(response),
+      originalName: method.name.charAt(0).toLowerCase() + method.name.slice(1),
+    };
+  }
+  return definition as grpc.ServiceDefinition;
 }
 
 /** proto-loader's serializer: a plain object to its encoding. */

@@ -3,7 +3,6 @@
 // drain calls (tryShutdown, then forceShutdown), commit queued writes, close the database.
 
 import * as grpc from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
 import { pino, type Logger } from 'pino';
 import { serviceDefinitions, SERVICE_NAMES } from '../proto/load.ts';
 import type { Clock } from './core/clock.ts';
@@ -20,6 +19,7 @@ import { historyHandlers } from './grpc/history-service.ts';
 import { StreamTracker } from './grpc/streams.ts';
 import type { FiniteStreamStats } from './grpc/finite-admission.ts';
 import { addReflection } from './grpc/reflection.ts';
+import { HealthService } from './grpc/health-service.ts';
 import { connectionOptions, defaultLimits, limitsInterceptor, type Limits, type LimitStats } from './grpc/limits.ts';
 import { refuseMalformedRequests, strictServices } from './grpc/strict-decoding.ts';
 import { memoizingSyncHost } from './grpc/sync-host-decoding.ts';
@@ -314,22 +314,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   );
   server.addService(services.PlacementService.service, secured('PlacementService', placementHandlers(registry, streams, log)));
   server.addService(services.AdminService.service, secured('AdminService', adminHandlers(registry, log)));
-  const health = new HealthImplementation({
+  const health = new HealthService({
     '': 'SERVING',
     ...Object.fromEntries(SERVICE_NAMES.map((name) => [name, 'SERVING' as const])),
   });
   // Health watches are tracked like our own streams: on close, watchers first receive
   // NOT_SERVING, then their stream ends, so a load balancer's watch never holds shutdown.
-  health.addToServer({
-    addService: (service: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation) =>
-      server.addService(service, {
-        ...implementation,
-        watch: (call: grpc.ServerWritableStream<unknown, unknown>) => {
-          streams.track(call);
-          (implementation.watch as grpc.handleServerStreamingCall<unknown, unknown>)(call);
-        },
-      }),
-  } as unknown as grpc.Server);
+  health.addToServer(server, (call) => streams.track(call));
   addReflection(server);
   const serving = new ServingHealth(health, SERVICE_NAMES, log);
   const maxLagMs = options.maxLagMs ?? DEFAULT_MAX_LAG_MS;

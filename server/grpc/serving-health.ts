@@ -7,7 +7,7 @@
 // - the server is closing (for good).
 // Each change is logged once, with its reason.
 
-import type { HealthImplementation } from 'grpc-health-check';
+import type { HealthService } from './health-service.ts';
 import type { Logger } from 'pino';
 import type { FollowLagReading } from '../core/follow-lag.ts';
 
@@ -28,7 +28,7 @@ export class ServingHealth {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly health: HealthImplementation,
+    private readonly health: HealthService,
     private readonly services: readonly string[],
     private readonly log: Logger,
   ) {}

@@ -18,7 +18,7 @@ const require = createRequire(import.meta.url);
 rmSync(dist, { recursive: true, force: true });
 execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(pkg, 'tsconfig.json')], { stdio: 'inherit' });
 
-for (const folder of ['devcompat/v1', 'google/rpc']) {
+for (const folder of ['devcompat/v1', 'google/rpc', 'grpc/health/v1']) {
   const from = path.join(repo, 'proto', folder);
   for (const file of readdirSync(from).filter((name) => name.endsWith('.proto'))) {
     cpSync(path.join(from, file), path.join(dist, 'proto', folder, file));
