@@ -9,12 +9,16 @@
 // (ErrorInfo, BadRequest) through reflection.
 
 import type * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
-import { protoPath as healthProtoPath } from 'grpc-health-check';
-import descriptor from 'protobufjs/ext/descriptor/index.js';
-import { PROTO_FILES, PROTO_LOADER_OPTIONS } from '../../proto/load.ts';
+import type * as protoLoader from '@grpc/proto-loader';
+import type { ReflectionService } from '@grpc/reflection';
+import { createRequire } from 'node:module';
+import { HEALTH_PROTO, PROTO_FILES, PROTO_LOADER_OPTIONS } from '../../proto/load.ts';
 import { pacedByAnswers } from './streams.ts';
+
+// @grpc/reflection, proto-loader and protobufjs's descriptor extension are loaded at the first
+// reflection call, not at start: together 40-60 ms of a restart on a two-core machine, for a
+// service that tools call, not the registry's clients.
+const lazyRequire = createRequire(import.meta.url);
 
 interface MessageDescriptor {
   name?: string;
@@ -33,11 +37,12 @@ interface FileDescriptor {
   service?: { method?: { inputType?: string; outputType?: string }[] }[];
 }
 
-const FileDescriptorProto = (descriptor as unknown as {
-  FileDescriptorProto: { decode(bytes: Uint8Array): FileDescriptor; encode(file: FileDescriptor): { finish(): Uint8Array } };
-}).FileDescriptorProto;
+interface FileDescriptorCodec {
+  decode(bytes: Uint8Array): FileDescriptor;
+  encode(file: FileDescriptor): { finish(): Uint8Array };
+}
 
-function filesOf(definition: protoLoader.PackageDefinition): Map<string, FileDescriptor> {
+function filesOf(definition: protoLoader.PackageDefinition, FileDescriptorProto: FileDescriptorCodec): Map<string, FileDescriptor> {
   const files = new Map<string, FileDescriptor>();
   for (const entry of Object.values(definition)) {
     const protos = (entry as { fileDescriptorProtos?: Uint8Array[] }).fileDescriptorProtos ?? [];
@@ -126,9 +131,12 @@ function qualifyReferences(file: FileDescriptor, declaredIn: Map<string, string>
 
 /** Reflection over the API, grpc.health.v1 and google.rpc's error details. */
 export function reflectionService(): ReflectionService {
+  const protoLoader = lazyRequire('@grpc/proto-loader') as typeof import('@grpc/proto-loader');
+  const { FileDescriptorProto } = lazyRequire('protobufjs/ext/descriptor/index.js') as { FileDescriptorProto: FileDescriptorCodec };
+  const { ReflectionService } = lazyRequire('@grpc/reflection') as typeof import('@grpc/reflection');
   // One load, so that proto-loader merges each package's files (google.rpc's status and
   // error details, google.protobuf's well-known types) into one file per package.
-  const files = filesOf(protoLoader.loadSync([...PROTO_FILES, 'google/rpc/error_details.proto', healthProtoPath], PROTO_LOADER_OPTIONS));
+  const files = filesOf(protoLoader.loadSync([...PROTO_FILES, 'google/rpc/error_details.proto', HEALTH_PROTO], PROTO_LOADER_OPTIONS), FileDescriptorProto);
   for (const file of files.values()) for (const message of file.messageType ?? []) nameMapEntries(message);
   const declaredIn = new Map<string, string>();
   for (const [name, file] of files) for (const type of declaredTypes(file)) declaredIn.set(type, name);
@@ -145,42 +153,63 @@ export function reflectionService(): ReflectionService {
 
 type ReflectionHandler = grpc.handleBidiStreamingCall<unknown, unknown>;
 
+/** The reflection protocol's one method, in both of its versions (as @grpc/reflection serves them). */
+export const REFLECTION_PATHS = [
+  '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo',
+  '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo',
+] as const;
+
+interface RealMethod {
+  definition: grpc.MethodDefinition<unknown, unknown>;
+  handler: ReflectionHandler;
+}
+
 /**
- * Adds reflection (v1 and v1alpha) to `server`, built on its first call: the schema above
- * parses every proto file a second time and rewrites it (0.1–0.2 s), which a restart should not
- * wait for, as reflection serves tools (grpcurl, buf curl), not the registry's clients. The
- * services are registered at once, from a reflection over nothing (its definitions are
- * @grpc/reflection's own small protos); each call is handed to the real one's handler, its
- * reading paced by its answers (streams.ts).
+ * Adds reflection (v1 and v1alpha) to `server`, made on its first call: the schema above
+ * parses every proto file a second time and rewrites it (0.1–0.2 s), and @grpc/reflection and
+ * proto-loader take 40–60 ms to load, which a restart should not wait for, as reflection serves
+ * tools (grpcurl, buf curl), not the registry's clients. Both methods are registered at once
+ * under their protocol's paths, with (de)serializers and handlers that hand each message and
+ * call to @grpc/reflection's own once it is made (test/interop-buf.test.ts calls it through
+ * buf curl); each call's reading is paced by its answers (streams.ts).
  */
 export function addReflection(server: Pick<grpc.Server, 'addService'>): void {
-  let handlers: Map<string, ReflectionHandler> | undefined;
-  const handlerFor = (path: string): ReflectionHandler => {
-    if (!handlers) {
-      const built = new Map<string, ReflectionHandler>();
+  let real: Map<string, RealMethod> | undefined;
+  const realFor = (path: string): RealMethod => {
+    if (!real) {
+      const made = new Map<string, RealMethod>();
       reflectionService().addToServer({
         addService: (service: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation) =>
-          built.set(service.ServerReflectionInfo!.path, implementation.ServerReflectionInfo as ReflectionHandler),
+          made.set(service.ServerReflectionInfo!.path, {
+            definition: service.ServerReflectionInfo!,
+            handler: implementation.ServerReflectionInfo as ReflectionHandler,
+          }),
       } as unknown as grpc.Server);
-      handlers = built;
+      real = made;
     }
-    const handler = handlers.get(path);
-    if (!handler) throw new Error(`reflection: no handler for ${path}`);
-    return handler;
+    const method = real.get(path);
+    if (!method) throw new Error(`reflection: @grpc/reflection serves no ${path}`);
+    return method;
   };
-  const empty = { files: { fileDescriptorProtos: [] } } as unknown as protoLoader.PackageDefinition;
-  new ReflectionService(empty).addToServer({
-    addService: (service: grpc.ServiceDefinition) => {
-      const path = service.ServerReflectionInfo!.path;
-      server.addService(service, {
-        // @grpc/reflection writes each answer without looking at `write`'s result: paced here,
-        // a client that sends requests and never reads the answers stops being read, instead
-        // of making the server buffer answers without bound.
-        ServerReflectionInfo: (call: Parameters<ReflectionHandler>[0]) => {
-          pacedByAnswers(call);
-          handlerFor(path)(call);
-        },
-      });
-    },
-  } as unknown as grpc.Server);
+  for (const path of REFLECTION_PATHS) {
+    const definition: grpc.MethodDefinition<unknown, unknown> = {
+      path,
+      requestStream: true,
+      responseStream: true,
+      originalName: 'serverReflectionInfo',
+      requestSerialize: (value) => realFor(path).definition.requestSerialize(value),
+      requestDeserialize: (bytes) => realFor(path).definition.requestDeserialize(bytes),
+      responseSerialize: (value) => realFor(path).definition.responseSerialize(value),
+      responseDeserialize: (bytes) => realFor(path).definition.responseDeserialize(bytes),
+    };
+    server.addService({ ServerReflectionInfo: definition } as grpc.ServiceDefinition, {
+      // @grpc/reflection writes each answer without looking at `write`'s result: paced here,
+      // a client that sends requests and never reads the answers stops being read, instead
+      // of making the server buffer answers without bound.
+      ServerReflectionInfo: (call: Parameters<ReflectionHandler>[0]) => {
+        pacedByAnswers(call);
+        realFor(path).handler(call);
+      },
+    });
+  }
 }
