@@ -55,8 +55,8 @@ let cached: protoLoader.PackageDefinition | undefined;
  */
 export function loadPackageDefinition(): protoLoader.PackageDefinition {
   // proto-loader is loaded here, when first needed, not with this module: the server builds its
-  // definitions from protoRoot() and never needs it (with protobufjs's descriptor extension, which
-  // it loads, 20-40 ms of a restart on a two-core machine).
+  // definitions from protoRoot() and needs it only at the first reflection call (with protobufjs's
+  // descriptor extension, which it loads, 20-40 ms of a restart on a two-core machine).
   cached ??= (createRequire(import.meta.url)('@grpc/proto-loader') as typeof protoLoader).fromJSON(schemaJson(), PROTO_LOADER_OPTIONS);
   return cached;
 }

@@ -73,9 +73,9 @@ class SlowCall extends EventEmitter {
   }
 }
 
-function watchedBy(health: HealthService, call: SlowCall): void {
+function watchedBy(health: HealthService, call: SlowCall, tracked = true): void {
   let watch: ((call: SlowCall) => void) | undefined;
-  health.addToServer({ addService: (_definition: unknown, handlers: Record<string, any>) => (watch = handlers.Watch) } as any, () => true);
+  health.addToServer({ addService: (_definition: unknown, handlers: Record<string, any>) => (watch = handlers.Watch) } as any, () => tracked);
   watch!(call);
 }
 
@@ -116,4 +116,42 @@ test('a watcher of a service that becomes known is sent its status; a cancelled 
   call.emit('cancelled');
   health.setStatus('later.Service', 'NOT_SERVING');
   t.deepEqual(call.written, ['SERVICE_UNKNOWN', 'SERVING']);
+  t.is(health.watching, 0, 'the cancelled watcher is forgotten');
+});
+
+test('a watch that fails or ends is forgotten; one the server refuses as it shuts down is sent nothing', (t) => {
+  const health = new HealthService({ '': 'SERVING' });
+  const failing = new SlowCall({ service: '' });
+  const ending = new SlowCall({ service: '' });
+  watchedBy(health, failing);
+  watchedBy(health, ending);
+  t.is(health.watching, 2);
+  failing.emit('error', new Error('reset'));
+  ending.emit('finish');
+  t.is(health.watching, 0);
+
+  const refused = new SlowCall({ service: '' });
+  watchedBy(health, refused, false);
+  t.deepEqual(refused.written, []);
+  t.is(health.watching, 0);
+});
+
+test('the closing status reaches a watcher whose stream is full: its stream ends next and would never drain', (t) => {
+  const health = new HealthService({ '': 'SERVING' });
+  const call = new SlowCall({ service: '' });
+  watchedBy(health, call);
+  call.full = true;
+  health.setStatus('', 'NOT_SERVING');
+  health.setStatus('', 'SERVING');
+  t.deepEqual(call.written, ['SERVING', 'NOT_SERVING']);
+  health.setStatus('', 'NOT_SERVING', { final: true });
+  t.deepEqual(call.written, ['SERVING', 'NOT_SERVING'], 'the status it was last sent is not sent again');
+
+  const other = new SlowCall({ service: '' });
+  watchedBy(health, other);
+  other.full = true;
+  health.setStatus('', 'SERVING');
+  t.deepEqual(other.written, ['NOT_SERVING', 'SERVING']);
+  health.setStatus('', 'NOT_SERVING', { final: true });
+  t.deepEqual(other.written, ['NOT_SERVING', 'SERVING', 'NOT_SERVING'], 'written although the stream has not drained');
 });

@@ -56,7 +56,7 @@ test('close: NOT_SERVING for watchers of health, open streams end UNAVAILABLE, a
       if (message.status === 'NOT_SERVING') resolve();
     }),
   );
-  watch.on('error', () => {});
+  const watchEnded = new Promise<number>((resolve) => watch.on('error', (error: grpc.ServiceError) => resolve(error.code)));
 
   const stream = first.client.findTargets(MLX5, { limit: 4000 });
   const firstItem = await stream.next();
@@ -71,6 +71,7 @@ test('close: NOT_SERVING for watchers of health, open streams end UNAVAILABLE, a
   const closing = first.server.close();
   await notServing;
   t.deepEqual(seen, ['SERVING', 'NOT_SERVING']);
+  t.is(await watchEnded, grpc.status.UNAVAILABLE, 'then the watch ends, UNAVAILABLE, so the balancer looks elsewhere');
 
   const error = await t.throwsAsync(async () => {
     for (;;) {

@@ -4,11 +4,15 @@
 // (server/grpc/reflection.ts): each version's first call is a server's first.
 
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { startTestServer } from './helpers/server.ts';
+import { REPO_ROOT } from './helpers/cli.ts';
+import { startTestServer, tempDir } from './helpers/server.ts';
 
 const REFLECTION_PROTOS = path.join(path.dirname(createRequire(import.meta.url).resolve('@grpc/reflection/package.json')), 'build', 'proto');
 
@@ -37,3 +41,30 @@ for (const version of ['v1', 'v1alpha'] as const) {
     t.true(answers[1].file_descriptor_response.file_descriptor_proto.length > 0, 'the file declaring RegistryService, and what it uses');
   });
 }
+
+test('a server that has started has loaded neither @grpc/reflection nor proto-loader: they load at the first reflection call', (t) => {
+  // A process of its own (this one loads proto-loader for its clients), from a script outside
+  // the checkout that imports the server's modules by their paths.
+  const dir = tempDir(t);
+  const module = (relative: string) => pathToFileURL(path.join(REPO_ROOT, relative)).href;
+  const script = path.join(dir, 'lazy.mjs');
+  writeFileSync(
+    script,
+    `
+    import { createRequire } from 'node:module';
+    import { startServer } from '${module('server/server.ts')}';
+    import { reflectionService } from '${module('server/grpc/reflection.ts')}';
+    const server = await startServer({ address: '127.0.0.1:0', dbPath: process.argv[2] });
+    const loaded = () => Object.keys(createRequire(import.meta.url).cache).filter((file) => /@grpc[\\/](reflection|proto-loader)[\\/]/.test(file)).length;
+    const atStart = loaded();
+    reflectionService();
+    console.log('LAZY ' + JSON.stringify({ atStart, afterReflection: loaded() }));
+    await server.close();
+  `,
+  );
+  const output = execFileSync(process.execPath, ['--import', 'tsx', script, path.join(dir, 'lazy.db')], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const line = output.split('\n').find((text) => text.startsWith('LAZY '));
+  const { atStart, afterReflection } = JSON.parse(line!.slice('LAZY '.length));
+  t.is(atStart, 0, 'nothing of either package loaded by a started server');
+  t.true(afterReflection > 0, 'the check sees them once reflection is made');
+});

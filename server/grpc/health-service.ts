@@ -11,11 +11,13 @@
 // status at once (SERVICE_UNKNOWN for a service not known) and then each change, and stays
 // open; List gives every service's status. A watcher is sent a status only when it differs from
 // the last one it was sent, so a status set again to the same value sends nothing, and a watch
-// holds at most one message in wait however slowly its client reads (while a write is held
-// back, only the latest status is kept, and sent once the stream drains).
+// whose client does not read holds at most its stream's own buffer (16 messages in grpc-js) and
+// one status more: once a write is held back, only the latest status is kept, and sent when the
+// stream drains. The closing status (NOT_SERVING as the server stops) is written even to a
+// stream that has not drained, since its stream ends next and would never drain.
 
 import * as grpc from '@grpc/grpc-js';
-import { HEALTH_PROTO, serviceDefinition } from '../../proto/load.ts';
+import { serviceDefinition } from '../../proto/load.ts';
 
 export type ServingStatus = 'SERVING' | 'NOT_SERVING';
 
@@ -37,17 +39,32 @@ export class HealthService {
   private readonly statuses = new Map<string, ServingStatus>();
   private readonly watchers = new Map<string, Set<Watcher>>();
 
-  /** The schema file that defines the protocol (for reflection). */
-  static readonly protoFile = HEALTH_PROTO;
-
   constructor(initial: Readonly<Record<string, ServingStatus>>) {
     for (const [service, status] of Object.entries(initial)) this.statuses.set(service, status);
   }
 
-  /** Sets `service`'s status ('' is the whole server); its watchers are told of a change. */
-  setStatus(service: string, status: ServingStatus): void {
+  /**
+   * Sets `service`'s status ('' is the whole server); its watchers are told of a change.
+   * `final`: the server is closing and the watches end next, so the status is written even to
+   * a stream that has not drained (one message more), instead of waiting for a drain that will
+   * not come.
+   */
+  setStatus(service: string, status: ServingStatus, { final = false }: { final?: boolean } = {}): void {
     this.statuses.set(service, status);
-    for (const watcher of this.watchers.get(service) ?? []) this.send(watcher, status);
+    for (const watcher of this.watchers.get(service) ?? []) {
+      if (final && watcher.draining) {
+        watcher.draining = false;
+        watcher.pending = undefined;
+      }
+      this.send(watcher, status);
+    }
+  }
+
+  /** How many Watch streams are open. */
+  get watching(): number {
+    let open = 0;
+    for (const set of this.watchers.values()) open += set.size;
+    return open;
   }
 
   /** The status of `service`, undefined when not known. */

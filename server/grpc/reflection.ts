@@ -175,16 +175,25 @@ interface RealMethod {
  */
 export function addReflection(server: Pick<grpc.Server, 'addService'>): void {
   let real: Map<string, RealMethod> | undefined;
+  // A reflection that could not be made (a broken install) is not made again at every call and
+  // message: each call fails with the same cause (grpc-js answers UNKNOWN or INTERNAL).
+  let failure: Error | undefined;
   const realFor = (path: string): RealMethod => {
+    if (failure) throw failure;
     if (!real) {
       const made = new Map<string, RealMethod>();
-      reflectionService().addToServer({
-        addService: (service: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation) =>
-          made.set(service.ServerReflectionInfo!.path, {
-            definition: service.ServerReflectionInfo!,
-            handler: implementation.ServerReflectionInfo as ReflectionHandler,
-          }),
-      } as unknown as grpc.Server);
+      try {
+        reflectionService().addToServer({
+          addService: (service: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation) =>
+            made.set(service.ServerReflectionInfo!.path, {
+              definition: service.ServerReflectionInfo!,
+              handler: implementation.ServerReflectionInfo as ReflectionHandler,
+            }),
+        } as unknown as grpc.Server);
+      } catch (error) {
+        failure = new Error(`server reflection is unavailable: ${(error as Error).message}`);
+        throw failure;
+      }
       real = made;
     }
     const method = real.get(path);

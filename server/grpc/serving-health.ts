@@ -80,7 +80,9 @@ export class ServingHealth {
     this.serving = serving;
     if (serving && !this.closing) this.log.info('serving');
     const status = serving ? 'SERVING' : 'NOT_SERVING';
-    this.health.setStatus('', status);
-    for (const name of this.services) this.health.setStatus(name, status);
+    // Closing: the watches end next, so NOT_SERVING goes even to a watcher that has not read.
+    const final = { final: this.closing };
+    this.health.setStatus('', status, final);
+    for (const name of this.services) this.health.setStatus(name, status, final);
   }
 }
