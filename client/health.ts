@@ -1,8 +1,9 @@
 // The standard gRPC health check (grpc.health.v1.Health/Check) of a devcompat server, for
 // `devcompat health`, container HEALTHCHECKs and systemd: one call, no retry, the answer as
-// the status name. The server's health service (server/grpc/health-service.ts) knows '' (the whole server) and each
-// devcompat service; health stays open even with mutual TLS (a probe has no certificate to
-// show), but over TLS the probe still needs the CA that signed the server's certificate.
+// the status name. The server's health service (server/grpc/health-service.ts) knows '' (the
+// whole server) and each devcompat service; health stays open even with mutual TLS (a probe has
+// no certificate to show), but over TLS the probe still needs the CA that signed the server's
+// certificate.
 
 import * as grpc from '@grpc/grpc-js';
 import { serviceDefinition } from '../proto/load.ts';

@@ -67,11 +67,6 @@ export class HealthService {
     return open;
   }
 
-  /** The status of `service`, undefined when not known. */
-  status(service: string): ServingStatus | undefined {
-    return this.statuses.get(service);
-  }
-
   /**
    * Adds grpc.health.v1.Health to `server`. `trackWatch` is given each Watch call first (the
    * server's stream tracker, which ends them on shutdown); false when it ended the call.
