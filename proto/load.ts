@@ -42,8 +42,8 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
  */
 export const HEALTH_PROTO = 'grpc/health/v1/health.proto';
 
-/** The schema's files beside the API's: google.rpc's error details and the health protocol. */
-const SUPPORT_PROTOS = ['google/rpc/error_details.proto', HEALTH_PROTO];
+/** Every file of the schema: the API's, google.rpc's error details and the health protocol. */
+export const SCHEMA_FILES = [...PROTO_FILES, 'google/rpc/error_details.proto', HEALTH_PROTO];
 
 let cached: protoLoader.PackageDefinition | undefined;
 
@@ -71,7 +71,7 @@ let root: protobuf.Root | undefined;
 export function parseProtoRoot(): protobuf.Root {
   const parsed = new protobuf.Root();
   parsed.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') ? target : path.join(PROTO_ROOT, target));
-  parsed.loadSync([...PROTO_FILES, ...SUPPORT_PROTOS], { keepCase: true });
+  parsed.loadSync(SCHEMA_FILES, { keepCase: true });
   parsed.resolveAll();
   return parsed;
 }

@@ -12,7 +12,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type * as protoLoader from '@grpc/proto-loader';
 import type { ReflectionService } from '@grpc/reflection';
 import { createRequire } from 'node:module';
-import { HEALTH_PROTO, PROTO_FILES, PROTO_LOADER_OPTIONS } from '../../proto/load.ts';
+import { PROTO_LOADER_OPTIONS, SCHEMA_FILES } from '../../proto/load.ts';
 import { pacedByAnswers } from './streams.ts';
 
 // @grpc/reflection, proto-loader and protobufjs's descriptor extension are loaded at the first
@@ -136,7 +136,7 @@ export function reflectionService(): ReflectionService {
   const { ReflectionService } = lazyRequire('@grpc/reflection') as typeof import('@grpc/reflection');
   // One load, so that proto-loader merges each package's files (google.rpc's status and
   // error details, google.protobuf's well-known types) into one file per package.
-  const files = filesOf(protoLoader.loadSync([...PROTO_FILES, 'google/rpc/error_details.proto', HEALTH_PROTO], PROTO_LOADER_OPTIONS), FileDescriptorProto);
+  const files = filesOf(protoLoader.loadSync(SCHEMA_FILES, PROTO_LOADER_OPTIONS), FileDescriptorProto);
   for (const file of files.values()) for (const message of file.messageType ?? []) nameMapEntries(message);
   const declaredIn = new Map<string, string>();
   for (const [name, file] of files) for (const type of declaredTypes(file)) declaredIn.set(type, name);

@@ -6,7 +6,7 @@
 import type { Capacity } from '../core/model.ts';
 import type { Labels } from '../core/resources.ts';
 import type { ClaimRecord, DeviceRecord, HistoryRecord, HostRecord } from '../core/store.ts';
-import { decodeBudgets, decodeSnapshot, encodeBudgets } from './history-encoding.ts';
+import { decodeBudgets, decodeSnapshot, encodeBudgets, type BudgetJson } from './history-encoding.ts';
 
 export interface HostRowBase {
   host_id: string;
@@ -64,9 +64,16 @@ export interface HistoryRowBase {
 }
 
 export function hostFromRow(row: HostRowBase): HostRecord {
+  return hostFromParsedRow({ ...row, labels: JSON.parse(row.labels), budgets: row.budgets === null ? null : JSON.parse(row.budgets) });
+}
+
+/** A host's row with its labels and budgets already parsed from their JSON (SQLite's load gets them so: sqlite-host-load.ts). */
+export type ParsedHostRow = Omit<HostRowBase, 'labels' | 'budgets'> & { labels: Labels; budgets: BudgetJson[] | null };
+
+export function hostFromParsedRow(row: ParsedHostRow): HostRecord {
   return {
     hostId: row.host_id,
-    labels: JSON.parse(row.labels),
+    labels: row.labels,
     revision: row.revision,
     createRevision: row.create_revision,
     createTime: row.create_time_ms,
@@ -74,7 +81,7 @@ export function hostFromRow(row: HostRowBase): HostRecord {
     lastSyncTime: row.last_sync_time_ms,
     reachable: Boolean(row.reachable),
     draining: Boolean(row.draining),
-    ...(row.budgets !== null && { budgets: decodeBudgets(JSON.parse(row.budgets)) }),
+    ...(row.budgets !== null && { budgets: decodeBudgets(row.budgets) }),
   };
 }
 

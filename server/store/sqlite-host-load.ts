@@ -10,12 +10,14 @@
 // where a string per host had to be unescaped and then parsed again (about a third of the
 // hosts' decoding on the main thread, on the path to the first answer).
 //
-// The records are exactly hostFromRow's (rows.ts), and the lease expiries the ones
-// `lease_expire_ms IS NOT NULL` gives: test/store-contract.test.ts compares a load with both.
+// The records are made as hostFromRow makes them (rows.ts hostFromParsedRow), and the lease
+// expiries the ones `lease_expire_ms IS NOT NULL` gives: test/store-contract.test.ts compares a
+// load with both.
 // This module imports better-sqlite3's types only, so the main thread loads no SQLite to decode.
 
 import type { HostRecord } from '../core/store.ts';
-import { decodeBudgets, type BudgetJson } from './history-encoding.ts';
+import type { BudgetJson } from './history-encoding.ts';
+import { hostFromParsedRow } from './rows.ts';
 import type { Labels } from '../core/resources.ts';
 
 /** Every host, in id order, as one JSON text of arrays in the column order of HostTuple. */
@@ -48,19 +50,18 @@ export function decodeHosts(encoded: EncodedHosts): { hosts: HostRecord[]; lease
   const leaseExpiries = new Map<string, number>();
   for (let i = 0; i < tuples.length; i++) {
     const [hostId, labels, revision, createRevision, createTime, updateTime, lastSyncTime, reachable, draining, budgets, leaseExpire] = tuples[i];
-    // As hostFromRow makes it, property for property.
-    hosts[i] = {
-      hostId,
+    hosts[i] = hostFromParsedRow({
+      host_id: hostId,
       labels,
       revision,
-      createRevision,
-      createTime,
-      updateTime,
-      lastSyncTime,
-      reachable: Boolean(reachable),
-      draining: Boolean(draining),
-      ...(budgets !== null && { budgets: decodeBudgets(budgets) }),
-    };
+      create_revision: createRevision,
+      create_time_ms: createTime,
+      update_time_ms: updateTime,
+      last_sync_time_ms: lastSyncTime,
+      reachable,
+      draining,
+      budgets,
+    });
     if (leaseExpire !== null) leaseExpiries.set(hostId, leaseExpire);
   }
   return { hosts, leaseExpiries };
