@@ -119,11 +119,7 @@ export class PostgresStore implements ServedStore, RevisionLog {
     private readonly url: string,
     readonly migrations: MigrationReport,
     readonly startup: { readonly checkedEntries: number },
-  ) {
-    // An idle connection that breaks (the server restarted) is dropped by the pool; the next
-    // call connects again. Without a listener the error would end the process.
-    pool.on('error', () => undefined);
-  }
+  ) {}
 
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
     const pool = new pg.Pool({
@@ -133,6 +129,11 @@ export class PostgresStore implements ServedStore, RevisionLog {
       connectionTimeoutMillis: 5_000,
       application_name: 'devcompat',
     });
+    // An idle connection that breaks (the server restarted or shuts down: 57P01) is dropped by
+    // the pool, and the next call connects again. Without a listener the pool's 'error' would
+    // end the process: so it is heard from the pool's first connection on, also while this
+    // opens and while a failed open ends the pool.
+    pool.on('error', () => undefined);
     try {
       const client = await pool.connect();
       // A checked-out connection that the server ends between queries emits 'error' outside any
