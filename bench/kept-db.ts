@@ -6,6 +6,7 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { SEMI_SPACE_FLAG } from '../server/heap-settings.ts';
 import { prepareServerBuild, serverEntryArgs } from './processes.ts';
 
 export interface KeptCopy {
@@ -24,11 +25,14 @@ export function copyKeptDatabase(db: string, purpose: string): KeptCopy {
   return { file, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** The server's entry: another build's main.js when given, else this checkout's dist/ (built if needed). */
-export function keptServerEntry(server: string | undefined): string[] {
-  if (server) return [path.resolve(server)];
+/**
+ * node's arguments up to the server's entry: another build's main.js when given, else this
+ * checkout's dist/ (built if needed), with node's flags as serverEntryArgs gives them (`nodeFlags` last, so they win).
+ */
+export function keptServerEntry(server: string | undefined, nodeFlags: readonly string[] = []): string[] {
+  if (server) return [SEMI_SPACE_FLAG, ...nodeFlags, path.resolve(server)];
   prepareServerBuild('dist');
-  return serverEntryArgs();
+  return serverEntryArgs(nodeFlags);
 }
 
 /** The server's flags on a copy, as the bench's restart phase starts it (no lease lapses meanwhile). */

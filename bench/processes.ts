@@ -8,6 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { SEMI_SPACE_FLAG } from '../server/heap-settings.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -36,9 +37,14 @@ export function prepareServerBuild(build: ServerBuild, log: (line: string) => vo
   log(`server: the compiled build (dist/server/main.js, as \`npm start\` runs it), built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-/** `node` arguments that start the devcompat server (then its own flags: `--db`, `--address`, ...). */
-export function serverEntryArgs(): string[] {
-  return serverBuild === 'dist' ? ['dist/server/main.js'] : ['--import', 'tsx', 'server/main.ts'];
+/**
+ * `node` arguments that start the devcompat server (then its own flags: `--db`, `--address`, ...):
+ * node's flags as every launch the project ships gives them (the young generation's size,
+ * server/heap-settings.ts), then `nodeFlags` (a later flag wins, so an experiment's own
+ * --max-semi-space-size is the one node uses), then the entry.
+ */
+export function serverEntryArgs(nodeFlags: readonly string[] = []): string[] {
+  return [SEMI_SPACE_FLAG, ...nodeFlags, ...(serverBuild === 'dist' ? ['dist/server/main.js'] : ['--import', 'tsx', 'server/main.ts'])];
 }
 
 export interface ChildServer {

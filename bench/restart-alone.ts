@@ -35,7 +35,10 @@ const { values } = parseArgs({
 if (!values.db) throw new Error('--db <file>: a fleet database kept by `npm run bench -- --keep-db <file>`');
 const runs = Number(values.runs);
 if (!Number.isSafeInteger(runs) || runs < 1 || runs > 20) throw new Error('--runs must be an integer from 1 to 20');
-const entry = keptServerEntry(values.server);
+const entry = keptServerEntry(values.server, [
+  ...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values.profile)] : []),
+  ...(values['node-option'] ?? []),
+]);
 
 const probeHost = values['probe-host'] ?? (await firstHost(values.db));
 // The client library's definitions made now, as a running scheduler's are (and as the bench's
@@ -46,12 +49,7 @@ for (let run = 1; run <= runs; run++) {
   const copy = copyKeptDatabase(values.db, 'restart');
   try {
     const load = loadAverage();
-    const args = [
-      ...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values.profile)] : []),
-      ...(values['node-option'] ?? []),
-      ...entry,
-      ...keptServerFlags(copy.file),
-    ];
+    const args = [...entry, ...keptServerFlags(copy.file)];
     const t0 = nowMs();
     const server = await startChild({ name: 'devcompat server', args, readyMsg: 'devcompat serving', timeoutMs: 600_000 });
     const readyMs = nowMs() - t0;

@@ -732,9 +732,8 @@ async function main(): Promise<number> {
 
   try {
     const serverArgs = [
-      ...(options.profile ? ['--cpu-prof', '--cpu-prof-dir', options.profile] : []),
-      ...options.serverNodeOptions,
-      ...serverEntryArgs(), ...['--db', path.join(dir, 'bench.db'), '--address', '127.0.0.1:0'],
+      ...serverEntryArgs([...(options.profile ? ['--cpu-prof', '--cpu-prof-dir', options.profile] : []), ...options.serverNodeOptions]),
+      ...['--db', path.join(dir, 'bench.db'), '--address', '127.0.0.1:0'],
       ...['--durability', options.durability, '--lease-ttl', options.fleetLeaseTtl, '--log-level', 'info'],
     ];
     server = await startChild({ name: 'devcompat server', args: serverArgs, readyMsg: 'devcompat serving' });

@@ -22,7 +22,7 @@ import { DEFAULT_ADDRESS, DEFAULT_DB_PATH, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_SL
 import type { RunningServer } from './server.ts';
 import type { SqliteStoreOptions } from './store/sqlite-store.ts';
 import { discardEarlyWorker, sqliteStore, startStorageWorkerEarly } from './store/worker-store.ts';
-import { applyHeapSettings } from './heap-settings.ts';
+import { applyHeapSettings, semiSpaceAdvice, SEMI_SPACE_FLAG } from './heap-settings.ts';
 import { DEFAULT_LEASE_TTL_MS } from './core/lease-ttl.ts';
 import type { RetentionPolicy } from './core/registry.ts';
 import * as limits from './grpc/limit-defaults.ts';
@@ -344,6 +344,8 @@ export async function serve(options: ServeOptions): Promise<void> {
     // Set already (the same value) where server/main.ts or the CLI started the storage worker.
     const heapGrowingPercent = applyHeapSettings();
     if (heapGrowingPercent !== undefined) log.debug({ heap_growing_percent: heapGrowingPercent }, 'heap settings');
+    const semiSpace = semiSpaceAdvice();
+    if (semiSpace) log.warn({ flag: SEMI_SPACE_FLAG }, semiSpace);
     // The storage worker (started before this module loaded, by server/main.ts or the CLI, or
     // started here) is told now what to open, and opens it while this thread loads the server's
     // modules (server.ts, imported here for that reason). Without TLS files to read, the options
