@@ -16,7 +16,8 @@ RUN useradd --system --uid 10001 --home-dir /data devcompat && mkdir /data && ch
 USER devcompat
 VOLUME /data
 # NODE_OPTIONS: V8's young generation, fixed when node starts (server/heap-settings.ts); Node 24
-# lets it grow to 64 MB semi-spaces, about 100 MB more for a large fleet.
+# lets it grow to 64 MB semi-spaces, about 100 MB more for a large fleet. `docker run -e
+# NODE_OPTIONS=...` replaces it: keep the flag there.
 ENV NODE_OPTIONS=--max-semi-space-size=16 \
     DEVCOMPAT_DB=/data/devcompat.db \
     DEVCOMPAT_LISTEN_ADDRESS=0.0.0.0:50051 \

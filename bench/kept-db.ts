@@ -27,7 +27,8 @@ export function copyKeptDatabase(db: string, purpose: string): KeptCopy {
 
 /**
  * node's arguments up to the server's entry: another build's main.js when given, else this
- * checkout's dist/ (built if needed), with node's flags as serverEntryArgs gives them (`nodeFlags` last, so they win).
+ * checkout's dist/ (built if needed), with node's flags as serverEntryArgs gives them
+ * (`nodeFlags` last, so that they win).
  */
 export function keptServerEntry(server: string | undefined, nodeFlags: readonly string[] = []): string[] {
   if (server) return [SEMI_SPACE_FLAG, ...nodeFlags, path.resolve(server)];

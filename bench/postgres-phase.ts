@@ -204,8 +204,7 @@ export async function measurePostgres(params: PostgresParams): Promise<PostgresR
   const prepared: Prepared = { params, encoded, pairs: pairPool(params.spec, 20_000, params.spec.seed) };
   const devices = encoded.reduce((sum, e) => sum + e.devices, 0);
   const serverArgs = (store: string[]) => [
-    ...params.serverNodeOptions,
-    ...serverEntryArgs(), ...store, '--address', '127.0.0.1:0',
+    ...serverEntryArgs(params.serverNodeOptions), ...store, '--address', '127.0.0.1:0',
     ...['--durability', params.durability, '--lease-ttl', params.leaseTtl, '--log-level', 'info'],
   ];
   const servers: ChildServer[] = [];

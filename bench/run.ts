@@ -1032,8 +1032,7 @@ async function main(): Promise<number> {
       leaseServer = await startChild({
         name: 'lease server',
         args: [
-          ...options.serverNodeOptions,
-          ...serverEntryArgs(), ...['--db', path.join(dir, 'lease.db'), '--address', '127.0.0.1:0'],
+          ...serverEntryArgs(options.serverNodeOptions), ...['--db', path.join(dir, 'lease.db'), '--address', '127.0.0.1:0'],
           ...['--durability', options.durability, '--lease-ttl', l.ttl, '--log-level', 'info'],
         ],
         readyMsg: 'devcompat serving',

@@ -95,8 +95,7 @@ export async function measureTlsCost(options: TlsCostOptions): Promise<TlsCostRe
     server = await startChild({
       name: 'TLS server',
       args: [
-        ...options.serverNodeOptions,
-        ...serverEntryArgs(), ...['--db', copy, '--address', '127.0.0.1:0', '--durability', options.durability],
+        ...serverEntryArgs(options.serverNodeOptions), ...['--db', copy, '--address', '127.0.0.1:0', '--durability', options.durability],
         ...['--lease-ttl', '1d', '--log-level', 'info'],
         ...['--tls-cert', certs.server.cert, '--tls-key', certs.server.key, '--client-ca', certs.ca.cert, '--authz', certs.policy],
       ],

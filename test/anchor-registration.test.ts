@@ -9,6 +9,7 @@ import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { DevcompatClient } from '../client/client.ts';
 import { startServer } from '../server/server.ts';
+import { SEMI_SPACE_FLAG } from '../server/heap-settings.ts';
 import { decideRegistration } from '../server/store/anchor-registration.ts';
 import { REPO_ROOT, spawnWithOutput } from './helpers/cli.ts';
 import { failedStart, spawnServer } from './helpers/process.ts';
@@ -103,11 +104,11 @@ test('deleting the registration too, or putting another database\'s anchor in pl
 
 test('a fresh database starts with no flags at all (the README\'s npm start), and restarts without any', async (t) => {
   const dir = tempDir(t);
-  // `npm start` in a new checkout: ./data/devcompat.db under the working directory. The port
-  // comes from the environment so that the test does not take 50051.
+  // `npm start` in a new checkout: ./data/devcompat.db under the working directory, node given
+  // npm start's flag. The port comes from the environment so that the test does not take 50051.
   const main = path.join(REPO_ROOT, 'server/main.ts');
   const start = async () => {
-    const child = spawnWithOutput(process.execPath, ['--import', import.meta.resolve('tsx'), main], {
+    const child = spawnWithOutput(process.execPath, [SEMI_SPACE_FLAG, '--import', import.meta.resolve('tsx'), main], {
       cwd: dir,
       env: { DEVCOMPAT_LISTEN_ADDRESS: '127.0.0.1:0' },
     });

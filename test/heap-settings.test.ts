@@ -7,6 +7,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import v8 from 'node:v8';
 import {
   applyHeapSettings,
   HEAP_GROWING_PERCENT,
@@ -70,11 +71,12 @@ process.stdout.write(String(space.space_size / 2 ** 20));`;
   return Number(result.stdout);
 }
 
-test('node launched with the flag keeps its young generation within two semi-spaces of that size; Node 24 grows past it without', (t) => {
+test('node launched with the flag keeps its young generation within two semi-spaces of that size', (t) => {
   t.true(newSpaceAfterChurn([SEMI_SPACE_FLAG]) <= 2 * SEMI_SPACE_MB);
-  // Why the flag is needed at all (and the advice above only from 24 on): on this machine Node 20
-  // and 22 stop at 16 MB semi-spaces by themselves, Node 24 does not.
-  if (NODE_MAJOR >= 24) t.true(newSpaceAfterChurn([]) > 2 * SEMI_SPACE_MB);
+  // Why the flag is needed at all (and the advice only from 24 on): where V8's heap limit is
+  // large (it follows the machine's memory), Node 20 and 22 stop at 16 MB semi-spaces by
+  // themselves and Node 24 grows past them. Logged, not asserted: the default is the machine's.
+  t.log(`Node ${process.versions.node}, heap limit ${Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20)} MB: new space ${newSpaceAfterChurn([])} MB without the flag`);
 });
 
 test('every launch the project ships gives node the flag: npm start, the container image, the systemd unit, the bench', (t) => {
@@ -85,8 +87,10 @@ test('every launch the project ships gives node the flag: npm start, the contain
   t.true(read('Dockerfile').split('\n').some((line) => line.startsWith(`ENV NODE_OPTIONS=${SEMI_SPACE_FLAG} `)), 'the image');
   t.true(read('deploy/systemd/devcompat.service').split('\n').includes(`Environment=NODE_OPTIONS=${SEMI_SPACE_FLAG}`), 'the systemd unit');
   const bench = serverEntryArgs(['--max-semi-space-size=64']);
+  const entry = bench.findIndex((argument) => argument.endsWith('main.js') || argument.endsWith('main.ts'));
   t.is(bench[0], SEMI_SPACE_FLAG, 'the bench starts the server as shipped');
-  t.true(bench.indexOf('--max-semi-space-size=64') > 0, "an experiment's own size comes later, and wins");
+  const own = bench.indexOf('--max-semi-space-size=64');
+  t.true(own > 0 && own < entry, "an experiment's own size comes later (and wins), still among node's flags");
 });
 
 const semiSpaceWarning = (lines: string[]) =>
@@ -98,7 +102,7 @@ test('a server started without a semi-space size warns on Node 24 and later, and
     [false, {}],
     [true, { NODE_OPTIONS: SEMI_SPACE_FLAG }],
   ] as const) {
-    const server = await spawnServer(['--db', path.join(dir, `${flagged}.db`), '--address', '127.0.0.1:0'], env);
+    const server = await spawnServer(['--db', path.join(dir, `${flagged}.db`), '--address', '127.0.0.1:0'], env, ['--import', 'tsx']);
     try {
       const warning = semiSpaceWarning(server.stdout);
       if (NODE_MAJOR >= 24 && !flagged) {
