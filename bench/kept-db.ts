@@ -6,7 +6,6 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SEMI_SPACE_FLAG } from '../server/heap-settings.ts';
 import { prepareServerBuild, serverEntryArgs } from './processes.ts';
 
 export interface KeptCopy {
@@ -31,7 +30,7 @@ export function copyKeptDatabase(db: string, purpose: string): KeptCopy {
  * (`nodeFlags` last, so that they win).
  */
 export function keptServerEntry(server: string | undefined, nodeFlags: readonly string[] = []): string[] {
-  if (server) return [SEMI_SPACE_FLAG, ...nodeFlags, path.resolve(server)];
+  if (server) return serverEntryArgs(nodeFlags, path.resolve(server));
   prepareServerBuild('dist');
   return serverEntryArgs(nodeFlags);
 }

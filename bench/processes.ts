@@ -41,10 +41,12 @@ export function prepareServerBuild(build: ServerBuild, log: (line: string) => vo
  * `node` arguments that start the devcompat server (then its own flags: `--db`, `--address`, ...):
  * node's flags as every launch the project ships gives them (the young generation's size,
  * server/heap-settings.ts), then `nodeFlags` (a later flag wins, so an experiment's own
- * --max-semi-space-size is the one node uses), then the entry.
+ * --max-semi-space-size is the one node uses), then the entry: `entry` (another build's
+ * main.js) when given, else this checkout's in the chosen build.
  */
-export function serverEntryArgs(nodeFlags: readonly string[] = []): string[] {
-  return [SEMI_SPACE_FLAG, ...nodeFlags, ...(serverBuild === 'dist' ? ['dist/server/main.js'] : ['--import', 'tsx', 'server/main.ts'])];
+export function serverEntryArgs(nodeFlags: readonly string[] = [], entry?: string): string[] {
+  const own = serverBuild === 'dist' ? ['dist/server/main.js'] : ['--import', 'tsx', 'server/main.ts'];
+  return [SEMI_SPACE_FLAG, ...nodeFlags, ...(entry === undefined ? own : [entry])];
 }
 
 export interface ChildServer {
