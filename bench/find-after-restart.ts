@@ -10,8 +10,11 @@
 // bench/restart.ts judges, p99 of the last message) and the CPU time the server's main thread
 // spent meanwhile (from /proc/<pid>/task/<pid>/schedstat, in nanoseconds): the second is the
 // search's own cost plus whatever else the server ran in that window (its warm-up, if any),
-// and is not stretched by other processes taking the cores. --server points at another build's
-// main.js, to alternate before and after.
+// and is not stretched by other processes taking the cores; the first five queries' wall and
+// CPU times are printed too. The first run's client is a fresh process's (its own first calls
+// add to the wall times); later runs reuse this process's compiled client code, as the main
+// bench's restart phase does after its find phase. --server points at another build's main.js,
+// to alternate before and after.
 
 import { parseArgs } from 'node:util';
 import { DevcompatClient } from '../client/client.ts';
@@ -66,7 +69,7 @@ for (let run = 1; run <= runs; run++) {
       const c = summarize(cpu);
       console.log(
         `run ${run}: ${queries} queries; wall p50 ${fmt(w.p50, 2)} / p99 ${fmt(w.p99, 2)} / max ${fmt(w.max, 1)} ms; ` +
-          `server main thread CPU per query p50 ${fmt(c.p50, 2)} / p99 ${fmt(c.p99, 2)} / max ${fmt(c.max, 1)} ms, first five ${cpu.slice(0, 5).map((x) => fmt(x, 1)).join(' ')}; ` +
+          `server main thread CPU per query p50 ${fmt(c.p50, 2)} / p99 ${fmt(c.p99, 2)} / max ${fmt(c.max, 1)} ms, first five wall ${wall.slice(0, 5).map((x) => fmt(x, 1)).join(' ')}, CPU ${cpu.slice(0, 5).map((x) => fmt(x, 1)).join(' ')}; ` +
           `server CPU by the end ${fmt(readCpuSeconds(server.pid) ?? Number.NaN, 2)} s; load ${load}`,
       );
     } finally {
