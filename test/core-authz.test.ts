@@ -95,6 +95,33 @@ test('malformed or foreign names are not identities: the error says what was exp
   }
 });
 
+test('a quoted name (node writes a value with a comma, quote or backslash as a JSON string) is never an identity, nor split into more names', (t) => {
+  // What node prints for a DNS name whose requester wrote entries into it: the commas escaped.
+  t.deepEqual(identityOf('DNS:"a\\u002c URI:spiffe://example.org/admin/ops-x\\u002c b", URI:spiffe://example.org/agent/host-17', EXAMPLE), {
+    identity: 'agent:host-17',
+    host: 'host-17',
+  });
+  // The same with the commas as they are: what splitting at every comma got wrong.
+  t.deepEqual(identityOf('DNS:"a, URI:spiffe://example.org/admin/ops-x, b", URI:spiffe://example.org/agent/host-17', EXAMPLE), {
+    identity: 'agent:host-17',
+    host: 'host-17',
+  });
+  t.deepEqual(identityOf('URI:"spiffe://example.org/admin/ops, x", DNS:nova.example.org'), { identity: 'dns:nova.example.org', host: 'nova' });
+  t.is(identityOf('DNS:"nova\\"", URI:"spiffe://example.org/agent/h\\\\"'), NONE_ANY);
+});
+
+test("a SAN text not in node's form is refused as unreadable, whatever it seems to name", (t) => {
+  for (const [san, why] of [
+    ['DNS:"a, URI:spiffe://example.org/admin/ops', 'an unterminated quoted value at offset 4'],
+    ['DNS:"a"b, URI:spiffe://example.org/agent/h', 'text after a quoted value at offset 7'],
+    ['DNS:a"b, URI:spiffe://example.org/agent/h', 'a quote inside an unquoted value at offset 4'],
+    ['URI:spiffe://example.org/agent/h, ', 'a separator with no entry after it'],
+    ['nocolon, URI:spiffe://example.org/agent/h', 'an entry without a type at offset 0'],
+  ]) {
+    t.is(identityOf(san), `the client certificate's subject alternative names cannot be read: ${why}`, san);
+  }
+});
+
 test('the first binding whose pattern matches gives the role; `*` stands for any run of characters, nothing else is special', (t) => {
   const policy: AuthzPolicy = {
     bindings: [

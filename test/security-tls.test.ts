@@ -160,6 +160,48 @@ test('no client certificate (or one from another CA) is UNAUTHENTICATED', async 
   await rejectsWith(t, outsider.getHost('hosts/host-a'), grpc.status.UNAUTHENTICATED);
 });
 
+test('names written into another name of the certificate are not read as identities: the certificate\'s own URI is', async (t) => {
+  const p = pki(t);
+  const { server, as } = await mtlsServer(t, p);
+  // A CA that copies a requested DNS name as it is: the requester puts an admin URI inside it.
+  const smuggler = issue(p.dir, p.ca, 'smuggler', ['DNS:a, URI:spiffe://example.org/admin/ops, b', 'URI:spiffe://example.org/agent/host-17']);
+  const client = new DevcompatClient({
+    address: server.address,
+    tls: { caFile: p.ca.cert, certFile: smuggler.cert, keyFile: smuggler.key },
+    retry: { maxAttempts: 1 },
+  });
+  t.teardown(() => client.close());
+  const denied = await rejectsWith(t, client.compactHistory(1), grpc.status.PERMISSION_DENIED);
+  t.regex(denied.message, /^agent:host-17 may not call HistoryService\/CompactHistory/);
+  await client.syncHost(host('host-17'));
+  const entries = await historyOf(as('admin', 'ops'), { resource: 'hosts/host-17' });
+  t.true(entries.length > 0);
+  for (const entry of entries) t.is(entry.actor, 'agent:host-17');
+});
+
+test('a client certificate that expires while its connection is open: the next call and the next KeepAlive message are UNAUTHENTICATED', async (t) => {
+  const p = pki(t);
+  const { server } = await mtlsServer(t, p);
+  const notAfter = new Date(Math.floor(Date.now() / 1000) * 1000 + 4_000);
+  const files = issue(p.dir, p.ca, 'short-lived', ['URI:spiffe://example.org/agent/host-e'], { notBefore: new Date(Date.now() - 60_000), notAfter });
+  const agent = new DevcompatClient({
+    address: server.address,
+    tls: { caFile: p.ca.cert, certFile: files.cert, keyFile: files.key },
+    retry: { maxAttempts: 1 },
+  });
+  t.teardown(() => agent.close());
+  await agent.syncHost(host('host-e'));
+  const keeper = agent.keepAlive();
+  t.teardown(() => keeper.close());
+  t.is((await keeper.renew('host-e')).state, 'HOST_STATE_READY');
+  // The same connection and stream, once the certificate's notAfter has passed.
+  await new Promise((resolve) => setTimeout(resolve, notAfter.getTime() + 1_200 - Date.now()));
+  const error = await rejectsWith(t, agent.getHost('hosts/host-e'), grpc.status.UNAUTHENTICATED);
+  t.regex(error.message, new RegExp(`the client certificate expired at ${notAfter.toISOString()}`));
+  const renewal = await t.throwsAsync(keeper.renew('host-e'));
+  t.regex(renewal!.message, /KeepAlive: the client certificate expired at/);
+});
+
 test('without TLS the server actor is reserved, and other actors are recorded as before', async (t) => {
   const { client, server } = await startTestServer(t, { client: { actor: 'devcompat' } });
   await rejectsWith(t, client.syncHost(host('host-a')), grpc.status.INVALID_ARGUMENT);

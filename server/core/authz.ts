@@ -10,6 +10,8 @@
 // The host an identity may write (role `agent`) is its `<name>`: the URI's last path segment,
 // or the DNS name's first label.
 
+import { AltNamesFormatError, parseAltNames, type AltName } from './subject-alt-names.ts';
+
 export const ROLES = ['agent', 'scheduler', 'auditor', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -56,10 +58,19 @@ export class IdentityError extends Error {}
 
 /**
  * The identity named by a certificate's `subjectaltname` (node's form: `URI:spiffe://…,
- * DNS:…`). Throws IdentityError when none is usable.
+ * DNS:…`, server/core/subject-alt-names.ts). A value node had to quote is never an identity
+ * (it holds a character none may hold). Throws IdentityError when none is usable, or when the
+ * text is not in node's form.
  */
 export function identityFromSubjectAltName(subjectAltName: string | undefined, policy: AuthzPolicy): { identity: string; host: string } {
-  const names = (subjectAltName ?? '').split(/,\s*/).filter(Boolean);
+  let entries: AltName[];
+  try {
+    entries = parseAltNames(subjectAltName ?? '');
+  } catch (error) {
+    if (error instanceof AltNamesFormatError) throw new IdentityError(`the client certificate's subject alternative names cannot be read: ${error.message}`);
+    throw error;
+  }
+  const names = entries.filter((entry) => !entry.quoted).map((entry) => `${entry.type}:${entry.value}`);
   for (const name of names) {
     if (!name.startsWith('URI:spiffe://')) continue;
     const [domain, ...path] = name.slice('URI:spiffe://'.length).split('/');

@@ -7,6 +7,7 @@
 // handlers then record the `x-devcompat-actor` metadata as the actor, as before TLS existed.
 
 import { readFileSync } from 'node:fs';
+import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { createRequire } from 'node:module';
@@ -106,17 +107,42 @@ function hostOf(request: unknown): string {
   return name.startsWith('hosts/') ? name.slice('hosts/'.length) : name;
 }
 
-function authenticate(call: AnyCall, policy: AuthzPolicy, method: string): Principal {
+/** The caller's certificate; UNAUTHENTICATED without one. */
+function certificateOf(call: AnyCall, method: string): PeerCertificate {
   const certificate = call.getAuthContext().sslPeerCertificate;
   if (!certificate) {
     throw new DomainError('UNAUTHENTICATED', `${method} needs a client certificate issued by the server's client CA`);
   }
+  return certificate;
+}
+
+/**
+ * The handshake checked the certificate's dates once; a connection outlives them (an agent's
+ * KeepAlive keeps it busy), so each call, and each message of a client stream, checks them again.
+ */
+function checkValidity(certificate: PeerCertificate, method: string): void {
+  const outside = outsideValidity(certificate.valid_from, certificate.valid_to, Date.now());
+  if (outside) throw new DomainError('UNAUTHENTICATED', `${method}: the client certificate ${outside}; connect again with a current one`);
+}
+
+function authenticate(certificate: PeerCertificate, policy: AuthzPolicy, method: string): Principal {
+  checkValidity(certificate, method);
   try {
     return principalFor(identityFromSubjectAltName(certificate.subjectaltname, policy), policy);
   } catch (error) {
     if (error instanceof IdentityError) throw new DomainError('UNAUTHENTICATED', `${method}: ${error.message}`);
     throw error;
   }
+}
+
+/** Why a certificate is not valid at `now` (ms), or undefined; dates node cannot read count as not valid. */
+export function outsideValidity(validFrom: string, validTo: string, now: number): string | undefined {
+  const from = Date.parse(validFrom);
+  const to = Date.parse(validTo);
+  if (Number.isNaN(from) || Number.isNaN(to)) return `has validity dates that cannot be read (${validFrom} to ${validTo})`;
+  if (now < from) return `is not valid before ${new Date(from).toISOString()}`;
+  if (now > to) return `expired at ${new Date(to).toISOString()}`;
+  return undefined;
 }
 
 function check(principal: Principal, permission: Permission, method: string, request: unknown): void {
@@ -149,8 +175,10 @@ export function guarded<S extends GuardedService>(
     const method = `${service}/${name}`;
     result[name] = ((call: AnyCall, callback?: grpc.sendUnaryData<unknown>) => {
       let principal: Principal;
+      let certificate: PeerCertificate;
       try {
-        principal = authenticate(call, policy, method);
+        certificate = certificateOf(call, method);
+        principal = authenticate(certificate, policy, method);
         principals.set(call, principal);
         if ('request' in call && call.request !== undefined) check(principal, permission, method, call.request);
       } catch (error) {
@@ -165,6 +193,7 @@ export function guarded<S extends GuardedService>(
           if (event !== 'data') return on(event, listener);
           return on('data', (request: unknown) => {
             try {
+              checkValidity(certificate, method);
               check(principal, permission, method, request);
             } catch (error) {
               refuse(call, error, log);
