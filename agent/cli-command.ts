@@ -8,6 +8,7 @@
 import { Command, Option } from 'commander';
 import type { AgentSettings, GivenSettings } from './config.ts';
 import type { InventoryOptions } from './inventory.ts';
+import { applyBooleanEnvironment } from '../client/boolean-env.ts';
 
 // The agent's modules are loaded when an agent command runs, so that the CLI's other commands
 // do not pay for them at start-up.
@@ -34,6 +35,7 @@ async function inventoryOptions(settings: AgentSettings): Promise<InventoryOptio
 async function settingsOf(command: Command): Promise<AgentSettings> {
   const { ConfigError, resolveSettings } = await import('./config.ts');
   try {
+    applyBooleanEnvironment(command);
     return resolveSettings(command.opts<GivenSettings>());
   } catch (error) {
     if (error instanceof ConfigError) throw new Error(error.message);

@@ -17,4 +17,10 @@ import { startStorageWorkerEarly } from './store/worker-store.ts';
 applyHeapSettings();
 startStorageWorkerEarly();
 const { serveCommand } = await import('./serve.ts');
-await serveCommand().name('devcompat-server').parseAsync(process.argv);
+try {
+  await serveCommand().name('devcompat-server').parseAsync(process.argv);
+} catch (error) {
+  // A flag, variable or settings file it cannot take: one line, exit 2, as `devcompat serve`.
+  console.error(`devcompat-server: ${(error as Error).message}`);
+  process.exit(2);
+}

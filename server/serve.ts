@@ -16,6 +16,7 @@
 // while this thread loads the server's modules.
 
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { applyBooleanEnvironment } from '../client/boolean-env.ts';
 import { applyConfigFile } from '../client/config-file.ts';
 import { pino } from 'pino';
 import { DEFAULT_ADDRESS, DEFAULT_DB_PATH, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_SLOW_REQUEST_MS, DEFAULT_STARTUP_CHAIN_CHECK } from './server-defaults.ts';
@@ -262,6 +263,7 @@ export const serveCommand = () => new Command('serve')
   .addOption(new Option('--authz <file>', 'authorization policy (JSON or YAML) mapping identities to roles').env('DEVCOMPAT_AUTHZ'))
   .addOption(new Option('--insecure', 'allow listening on a non-loopback address without TLS').env('DEVCOMPAT_INSECURE').default(false))
   .action(async (_options: unknown, command: Command) => {
+    applyBooleanEnvironment(command);
     applyConfigFile(command);
     await serve({ ...command.opts<ServeOptions>(), dbGiven: command.getOptionValueSource('db') !== 'default' });
   });

@@ -186,6 +186,25 @@ test.serial('--drain-on-exit drains on SIGTERM; the next start clears its own dr
   await third.exited;
 });
 
+test.serial('DEVCOMPAT_AGENT_DRAIN_ON_EXIT is read by its value: "false" does not drain, "true" does, another word is refused by name', async (t) => {
+  const { client, server } = await startTestServer(t);
+  const off = spawnAgent(t, server.address, ['--host', 'virtio-a', '--interval', '1h', ...hostFlags('virtio-a')], { DEVCOMPAT_AGENT_DRAIN_ON_EXIT: 'false' });
+  await off.waitForLine(logLine('synced', { changed: true }));
+  off.child.kill('SIGTERM');
+  t.deepEqual(await off.exited, { code: 0, signal: null });
+  t.false((await client.getHost('hosts/virtio-a')).draining);
+
+  const on = spawnAgent(t, server.address, ['--host', 'virtio-a', '--interval', '1h', ...hostFlags('virtio-a')], { DEVCOMPAT_AGENT_DRAIN_ON_EXIT: 'true' });
+  await on.waitForLine(logLine('synced'));
+  on.child.kill('SIGTERM');
+  t.deepEqual(await on.exited, { code: 0, signal: null });
+  t.true((await client.getHost('hosts/virtio-a')).draining);
+
+  const unknown = spawnAgent(t, server.address, ['--host', 'virtio-a', '--interval', '1h', ...hostFlags('virtio-a')], { DEVCOMPAT_AGENT_DRAIN_ON_EXIT: 'sometimes' });
+  t.is((await unknown.exited).code, 2);
+  t.true(unknown.stderr.join('\n').includes('DEVCOMPAT_AGENT_DRAIN_ON_EXIT="sometimes": must be true or false'), unknown.stderr.join('\n'));
+});
+
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const items: T[] = [];
   for await (const item of iterable) items.push(item);

@@ -5,12 +5,13 @@
 import test from 'ava';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { devcompat, run } from './helpers/cli.ts';
+import { CLI, devcompat, run } from './helpers/cli.ts';
 import { issue, issueServer, makeCa } from './helpers/certs.ts';
 import { spawnServer } from './helpers/process.ts';
 import { tempDir } from './helpers/server.ts';
 
-const startServer = (args: string[]) => run(process.execPath, ['--import', 'tsx', 'server/main.ts', '--log-level', 'info', ...args]);
+const startServer = (args: string[], env: Record<string, string> = {}) =>
+  run(process.execPath, ['--import', 'tsx', 'server/main.ts', '--log-level', 'info', ...args], { env });
 
 test('plaintext on 0.0.0.0 refuses to start, naming --insecure; a bad policy names the file and the path', async (t) => {
   const dir = tempDir(t);
@@ -25,6 +26,24 @@ test('plaintext on 0.0.0.0 refuses to start, naming --insecure; a bad policy nam
   const bad = await startServer(['--db', path.join(dir, 'r.db'), '--address', '127.0.0.1:0', '--tls-cert', cert.cert, '--tls-key', cert.key, '--client-ca', ca.cert, '--authz', policy]);
   t.is(bad.code, 1);
   t.true(bad.stdout.includes(`${policy}: invalid authorization policy: bindings[0].role: must be one of agent, scheduler, auditor, admin`));
+});
+
+test('DEVCOMPAT_INSECURE is read by its value: "false" or "0" leave plaintext on 0.0.0.0 refused, a word it does not know is an error naming it', async (t) => {
+  const dir = tempDir(t);
+  for (const value of ['false', '0', 'no', 'off', '']) {
+    const refused = await startServer(['--db', path.join(dir, 'r.db'), '--address', '0.0.0.0:0'], { DEVCOMPAT_INSECURE: value });
+    t.is(refused.code, 1, value);
+    t.regex(refused.stdout, /refusing to listen on 0\.0\.0\.0:0 without TLS.*--insecure/, value);
+  }
+  // Refused before anything starts: by `devcompat serve` (what npm start runs) and by the server's own entry.
+  const why = 'DEVCOMPAT_INSECURE="maybe": must be true or false (also 1/0, yes/no, on/off)';
+  const unknown = await run(process.execPath, [CLI, 'serve', '--db', path.join(dir, 'r.db'), '--address', '0.0.0.0:0'], { env: { DEVCOMPAT_INSECURE: 'maybe' } });
+  t.is(unknown.code, 2);
+  t.is(unknown.stderr.trim(), `devcompat: error: ${why}`);
+  t.false(unknown.stdout.includes('devcompat serving'));
+  const direct = await startServer(['--db', path.join(dir, 'r.db'), '--address', '0.0.0.0:0'], { DEVCOMPAT_INSECURE: 'maybe' });
+  t.is(direct.code, 2);
+  t.is(direct.stderr.trim(), `devcompat-server: ${why}`);
 });
 
 test('the CLI speaks mutual TLS with its own flags and env vars; roles apply to it', async (t) => {
