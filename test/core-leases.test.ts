@@ -4,6 +4,7 @@
 // (after a restart). Keepalives are persisted about once a second and survive a restart.
 
 import test from 'ava';
+import { ManualClock } from '../server/core/clock.ts';
 import { DomainError } from '../server/core/errors.ts';
 import { isLeaseExpiry, SHARED_LEASE_GRACE_MS } from '../server/core/leases.ts';
 import { historyOf, nextChange, openCore, ORIGIN, QuietReplicasLog, settled, syncOf, type CoreRig } from './helpers/core.ts';
@@ -205,6 +206,48 @@ test('after a crash before any lease was persisted, leases run one TTL from the 
   await settled(second.registry, 'h');
   t.like((await historyOf(second.registry, 'h')).at(-1), { time: start + 200 + TTL, actor: 'devcompat' });
   await second.registry.close();
+});
+
+test('after a crash, a sync acknowledged after the last persisted renewal dates the lease, not the older renewal', async (t) => {
+  const first = await openCore({ leaseTtlMs: 10 * TTL });
+  const start = first.clock.now();
+  await first.registry.syncHost(syncOf('h'), ORIGIN);
+  first.registry.startLeases();
+  first.clock.advance(300);
+  first.registry.keepAlive('h');
+  first.clock.advance(700);
+  await settled(first.registry, 'h');
+  t.deepEqual([...(await first.store.load()).leaseExpiries], [['h', start + 300 + 10 * TTL]], 'the renewal is on disk');
+  first.clock.advance(2000);
+  await first.registry.syncHost(syncOf('h'), ORIGIN); // acknowledged: its time is durable, its expiry not yet
+  // No close: a crash before the next persist. The first registry's timers stay behind on its own clock.
+  const second = await openCore({ leaseTtlMs: 10 * TTL, store: first.store, clock: new ManualClock(first.clock.now()) });
+  t.is(second.registry.findHost('h')!.leaseExpiry, start + 3000 + 10 * TTL);
+  second.registry.startLeases();
+  second.clock.advanceTo(start + 300 + 10 * TTL + 100);
+  await settled(second.registry, 'h');
+  t.true(second.registry.findHost('h')!.record.reachable, 'READY past the older renewal');
+  second.clock.advanceTo(start + 3000 + 10 * TTL);
+  await settled(second.registry, 'h');
+  t.like((await historyOf(second.registry, 'h')).at(-1), { time: start + 3000 + 10 * TTL, actor: 'devcompat' });
+  await second.registry.close();
+});
+
+test('renewals the store refused to persist are written at the next persist', async (t) => {
+  const { registry, clock, store } = await openCore({ leaseTtlMs: 10 * TTL });
+  const start = clock.now();
+  await registry.syncHost(syncOf('h'), ORIGIN);
+  registry.startLeases();
+  clock.advance(300);
+  registry.keepAlive('h');
+  store.failCommits(new Error('disk full'), 1);
+  clock.advance(700);
+  await settled(registry, 'h');
+  t.deepEqual([...(await store.load()).leaseExpiries], [], 'the first persist was refused');
+  clock.advance(1000);
+  await settled(registry, 'h');
+  t.deepEqual([...(await store.load()).leaseExpiries], [['h', start + 300 + 10 * TTL]], 'written by the next one, with no keepalive since');
+  await registry.close();
 });
 
 test('after a restart within the TTL, a renewed lease is kept to the millisecond', async (t) => {

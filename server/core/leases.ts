@@ -41,9 +41,15 @@ export function isLeaseExpiry(entry: HistoryRecord): boolean {
   );
 }
 
-/** The expiry of a loaded host: as persisted, else one TTL from its last sync. */
+/**
+ * The expiry of a loaded host: the later of the one persisted and one TTL from its last sync.
+ * A sync's time is durable with the sync, a renewed expiry only about a second later: a crash
+ * between the two must not leave the older expiry in force.
+ */
 export function loadedLeaseExpiry(record: HostRecord, persisted: ReadonlyMap<string, number>, ttlMs: number): number {
-  return persisted.get(record.hostId) ?? record.lastSyncTime + ttlMs;
+  const fromSync = record.lastSyncTime + ttlMs;
+  const stored = persisted.get(record.hostId);
+  return stored === undefined || stored < fromSync ? fromSync : stored;
 }
 
 export class Leases implements CommitObserver {
@@ -216,13 +222,17 @@ export class Leases implements CommitObserver {
   /** Writes renewed lease expiries (not durable one by one; see docs/api.md, Leases). */
   private persist(): Promise<void> {
     if (this.persisting || this.renewed.size === 0) return this.persisting ?? Promise.resolve();
-    const leases = [...this.renewed].map((host) => ({ hostId: host.record.hostId, expireTime: host.leaseExpiry }));
+    const hosts = [...this.renewed];
+    const leases = hosts.map((host) => ({ hostId: host.record.hostId, expireTime: host.leaseExpiry }));
     this.renewed.clear();
     this.persisting = this.store
       .commit({ ...EMPTY_BATCH, leases })
       .then(
         () => undefined,
-        () => undefined, // the store failing is reported by the store itself; leases are renewed again
+        // The store reports its own failure; the renewals are written at the next persist.
+        () => {
+          for (const host of hosts) this.renewed.add(host);
+        },
       )
       .finally(() => {
         this.persisting = undefined;
