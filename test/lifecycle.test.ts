@@ -6,10 +6,11 @@ import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import * as protoLoader from '@grpc/proto-loader';
+import path from 'node:path';
 import { DevcompatError } from '../client/client.ts';
 import { validateSyncHost } from '../server/core/resources.ts';
 import { WorkerStore } from '../server/store/worker-store.ts';
-import { startTestServer } from './helpers/server.ts';
+import { startTestServer, tempDir } from './helpers/server.ts';
 
 const MLX5 = {
   vendor: '15b3',
@@ -89,6 +90,22 @@ test('close: NOT_SERVING for watchers of health, open streams end UNAVAILABLE, a
   const second = await startTestServer(t, { dbPath: first.dbPath, dir: first.dir });
   t.is((await second.client.getHost('hosts/late')).device_count, 1);
   t.is((await second.client.getHost('hosts/net-19')).device_count, 200);
+});
+
+test('a storage failure before the server listens for it is still told: a listener added after the worker died is called at once', async (t) => {
+  // The server asks to be told of a failure only once it is bound and its leases run; a worker
+  // that dies before then must not leave it serving on a dead store.
+  const file = path.join(tempDir(t), 'late.db');
+  const store = await WorkerStore.open({ path: file, durability: 'full' });
+  await (store as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+  const told: string[] = [];
+  store.onFailure((error) => told.push(error.message));
+  t.deepEqual(told, ['the storage worker exited (code 1)']);
+  // Closed on purpose, a store tells nobody.
+  const closed = await WorkerStore.open({ path: path.join(tempDir(t), 'closed.db'), durability: 'full' });
+  await closed.close();
+  closed.onFailure((error) => told.push(error.message));
+  t.is(told.length, 1);
 });
 
 test('if the storage worker dies, the server stops serving (so a supervisor restarts it) and loses nothing', async (t) => {

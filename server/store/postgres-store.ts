@@ -159,7 +159,9 @@ export class PostgresStore implements ServedStore, RevisionLog {
   }
 
   onFailure(listener: (error: Error) => void): void {
-    this.failureListeners.push(listener);
+    // A listener added after the store failed (the server adds its own once it serves) is told at once.
+    if (this.failure) listener(this.failure);
+    else this.failureListeners.push(listener);
   }
 
   onAdvance(listener: () => void): void {

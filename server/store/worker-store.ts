@@ -182,9 +182,13 @@ export class WorkerStore implements ServedStore {
     return this.worker.threadId;
   }
 
-  /** Called once if the worker dies other than by close(): no write can be stored any more. */
+  /**
+   * Called once if the worker dies other than by close(): no write can be stored any more. A
+   * listener added after it died (the server adds its own once it serves) is called at once.
+   */
   onFailure(listener: (error: Error) => void): void {
-    this.failureListeners.push(listener);
+    if (this.failure && !this.closing) listener(this.failure);
+    else this.failureListeners.push(listener);
   }
 
   /**
