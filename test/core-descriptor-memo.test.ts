@@ -1,9 +1,10 @@
 // The validation memo (server/core/descriptor-memo.ts): what it returns (the same descriptor
 // validation gives, for equal text and for frozen inputs; a fresh validation for an input
 // changed since; errors with the caller's field paths, never memoized), what
-// `immutableDescriptorInput` does (a deep freeze), and its bound (4096 descriptors, then it
-// starts over). The module's memo is process state: this file is the only one that fills it in
-// its worker, and the bound test runs first (serial tests run before concurrent ones).
+// `immutableDescriptorInput` does (a deep freeze), and its bounds (4096 descriptors, or 32 MiB
+// counted as three times their text: then it starts over). The module's memo is process state:
+// this file is the only one that fills it in its worker, and the bound tests run first (serial
+// tests run before concurrent ones).
 
 import test from 'ava';
 import { DomainError } from '../server/core/errors.ts';
@@ -40,6 +41,23 @@ test.serial('a frozen input is known by identity: its descriptor outlives the te
   const again = validateDescriptorMemoized(unfrozen);
   t.not(again, other, 'an unfrozen input is validated afresh once its text is gone');
   t.deepEqual(again, other);
+});
+
+test.serial('the memo is bounded in bytes too: 60 KB descriptors start it over long before 4096 of them', (t) => {
+  const big = (tag: string) => ({
+    ...GPU,
+    attributes: Object.fromEntries(Array.from({ length: 120 }, (_, i) => [`a${i}`, { string_value: `${tag}-${i}-`.padEnd(250, 'x') }])),
+  });
+  const text = JSON.stringify(big('big-0'));
+  const first = validateDescriptorMemoized(big('big-0'));
+  t.is(validateDescriptorMemoized(big('big-0')), first);
+  const held = Math.floor((32 * 1024 * 1024) / (3 * text.length)); // about 350 of them
+  let evictedAt = 0;
+  for (let i = 1; i <= held + 10 && !evictedAt; i++) {
+    validateDescriptorMemoized(big(`big-${i}`));
+    if (validateDescriptorMemoized(big('big-0')) !== first) evictedAt = i;
+  }
+  t.true(evictedAt > 0 && evictedAt <= held, `started over after ${evictedAt} (at most ${held} of ${text.length} characters fit)`);
 });
 
 test('an input changed before it was frozen is validated as it is when frozen', (t) => {

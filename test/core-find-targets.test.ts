@@ -6,7 +6,7 @@
 // of a past revision, and the verdict cache's hits, misses and reset. No server, no SQLite.
 
 import test from 'ava';
-import { VerdictCache, type FindResult } from '../server/core/find-targets.ts';
+import { VerdictCache, verdictCost, type FindResult } from '../server/core/find-targets.ts';
 import type { FindOptions } from '../server/core/registry.ts';
 import { validateDescriptor } from '../server/core/validate.ts';
 import { FIND, GPU, openCore, ORIGIN, settled, syncOf } from './helpers/core.ts';
@@ -255,6 +255,33 @@ test('the verdict cache: each pair of descriptors evaluated once, hits and misse
     { size: first.size, misses: first.misses, hits: 4 },
   );
   await rig.registry.close();
+});
+
+test('the verdict cache is bounded in bytes too: large descriptors start it over before their estimate passes the budget, and one larger than the budget is answered but not kept', (t) => {
+  const withAttributes = (tag: string, count: number) =>
+    validateDescriptor({
+      ...GPU,
+      attributes: Object.fromEntries(Array.from({ length: count }, (_, i) => [`a${i}`, { string_value: `${tag}-${i}-`.padEnd(250, 'x') }])),
+    } as never);
+  const target = withAttributes('target', 8);
+  const budget = 60_000;
+  const cache = new VerdictCache(1000, budget);
+  const sizes: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const source = withAttributes(`s${i}`, 8);
+    const cached = cache.verdictFor(source, target);
+    t.is(cache.verdictFor(source, target), cached, 'kept until the next start-over');
+    t.true(cache.bytes <= budget, `estimate ${cache.bytes} within the budget`);
+    sizes.push(cache.size);
+  }
+  t.true(Math.max(...sizes) < 40, `started over by bytes, not by count (sizes ${sizes.join(',')})`);
+  t.true(sizes.includes(1), 'and refilled after starting over');
+  const huge = withAttributes('huge', 100);
+  t.true(verdictCost(huge, target) > budget);
+  const answered = cache.verdictFor(huge, target);
+  t.not(cache.verdictFor(huge, target), answered, 'too large to keep: evaluated again');
+  t.deepEqual(cache.verdictFor(huge, target).verdict, answered.verdict);
+  t.true(cache.bytes <= budget);
 });
 
 test('the verdict cache starts over at its limit, counting every lookup', (t) => {

@@ -2,7 +2,7 @@
 // memo of successful validations, keyed by the input's JSON text, lets a sync skip the full
 // validation of a descriptor it has seen before. Validation is pure, so equal input text
 // always gives the same Descriptor; inputs that fail are never memoized (their errors carry
-// the request's field paths).
+// the request's field paths). Bounded by count and by bytes (MEMO_LIMIT, MEMO_BYTES).
 //
 // An input made immutable here (`immutableDescriptorInput`: deeply frozen and recorded; the
 // gRPC layer hands the same such object for equal descriptor bytes,
@@ -14,7 +14,14 @@ import type { Descriptor, DescriptorInput } from './model.ts';
 import { validateDescriptor } from './validate.ts';
 
 const MEMO_LIMIT = 4096;
+/**
+ * Descriptors may be 64 KB each: the count alone would let clients make the memo hold 4096 of
+ * them. An entry is counted as three times its text (the key, the descriptor's values and its
+ * canonical key); the memo also starts over once that passes this.
+ */
+const MEMO_BYTES = 32 * 1024 * 1024;
 const memo = new Map<string, Descriptor>();
+let memoBytes = 0;
 const byIdentity = new WeakMap<object, Descriptor>();
 const immutable = new WeakSet<object>();
 
@@ -46,8 +53,13 @@ export function validateDescriptorMemoized(input: DescriptorInput, path = ''): D
   let descriptor = memo.get(text);
   if (!descriptor) {
     descriptor = validateDescriptor(input, path);
-    if (memo.size >= MEMO_LIMIT) memo.clear();
+    const cost = 3 * text.length;
+    if (memo.size >= MEMO_LIMIT || memoBytes + cost > MEMO_BYTES) {
+      memo.clear();
+      memoBytes = 0;
+    }
     memo.set(text, descriptor);
+    memoBytes += cost;
   }
   if (frozen) byIdentity.set(input, descriptor);
   return descriptor;

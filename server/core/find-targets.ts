@@ -84,17 +84,39 @@ export interface DeviceSource {
  */
 export const VERDICT_CACHE_LIMIT = 50_000;
 
+/**
+ * The count alone does not bound the bytes: a client may send a new 64 KB descriptor with each
+ * CheckCompatibility, and a cached verdict keeps its source's key, checks that quote its values,
+ * and their encoding (about three times the key: 100 KB per verdict measured for a 33 KB source).
+ * The cache also starts over once its estimate passes this.
+ */
+export const VERDICT_CACHE_BYTES = 128 * 1024 * 1024;
+
+/** What the cache counts for a verdict: a fixed part, and three times each descriptor key it newly holds. */
+export function verdictCost(source: Descriptor | undefined, target: Descriptor): number {
+  return 1024 + 3 * target.key.length + (source ? 3 * source.key.length : 0);
+}
+
 export class VerdictCache {
   private readonly verdicts = new Map<string, Map<string, CachedVerdict>>();
   private count = 0;
+  private estimate = 0;
   /** Lookups answered from the cache, and those that evaluated the pair, since start (for metrics). */
   hits = 0;
   misses = 0;
 
-  constructor(private readonly limit = VERDICT_CACHE_LIMIT) {}
+  constructor(
+    private readonly limit = VERDICT_CACHE_LIMIT,
+    private readonly byteBudget = VERDICT_CACHE_BYTES,
+  ) {}
 
   get size(): number {
     return this.count;
+  }
+
+  /** The bytes the cached verdicts are estimated to hold (`verdictCost`), at most the budget. */
+  get bytes(): number {
+    return this.estimate;
   }
 
   /** The verdict for a pair of descriptors, computed once and then served from the cache. */
@@ -108,11 +130,15 @@ export class VerdictCache {
     this.misses++;
     const verdict = evaluate(source, target);
     const cached: CachedVerdict = { verdict, rank: rankKey(source, target, verdict) };
-    if (this.count >= this.limit) {
+    let cost = verdictCost(bySource ? undefined : source, target);
+    if (cost > this.byteBudget) return cached; // larger than the whole cache: answered, not kept
+    if (this.count >= this.limit || this.estimate + cost > this.byteBudget) {
       // A whole-cache reset is crude but bounded; fleets hold few distinct descriptors, so a
       // registry that reaches the limit is rare and refills quickly.
       this.verdicts.clear();
       this.count = 0;
+      this.estimate = 0;
+      if (bySource) cost = verdictCost(source, target);
       bySource = undefined;
     }
     if (!bySource) {
@@ -121,6 +147,7 @@ export class VerdictCache {
     }
     bySource.set(target.key, cached);
     this.count++;
+    this.estimate += cost;
     return cached;
   }
 }
