@@ -237,6 +237,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const limits: Limits = { ...defaultLimits(), ...options.limits };
   const limitStats: LimitStats = { shed: 0, receiveTimeouts: 0 };
   const requestStreams = new RequestStreamCap(limits.maxRequestStreamsPerConnection, log);
+  /** The caller's identity under mutual TLS (undefined when it has none); no function without a policy. */
+  const identityOf = policy
+    ? (call: grpc.ServerInterceptingCallInterface) => {
+        try {
+          return identityFromSubjectAltName(call.getAuthContext().sslPeerCertificate?.subjectaltname, policy).identity;
+        } catch {
+          return undefined;
+        }
+      }
+    : undefined;
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxMessageBytes,
     'grpc.max_send_message_length': maxMessageBytes,
@@ -252,20 +262,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         slowRequestMs: options.slowRequestMs ?? DEFAULT_SLOW_REQUEST_MS,
         metrics,
         tracer,
-        identityOf: policy
-          ? (call) => {
-              try {
-                return identityFromSubjectAltName(call.getAuthContext().sslPeerCertificate?.subjectaltname, policy).identity;
-              } catch {
-                return undefined;
-              }
-            }
-          : undefined,
+        identityOf,
         shedCount: () => limitStats.shed,
       }),
       requestStreams.interceptor(),
       refuseMalformedRequests(log),
-      minRevisionInterceptor(() => registry, log),
+      // Under mutual TLS a caller without an identity is not held (its handler refuses it at
+      // once): waiting would tell it the registry's revision.
+      minRevisionInterceptor(() => registry, log, identityOf && ((call) => identityOf(call) !== undefined)),
     ],
   });
   const streams = new StreamTracker({

@@ -202,6 +202,19 @@ test('a client certificate that expires while its connection is open: the next c
   t.regex(renewal!.message, /KeepAlive: the client certificate expired at/);
 });
 
+test('a caller without a certificate is refused at once, even when it asks for a revision: it is not held, and learns no revision', async (t) => {
+  const { client, as } = await mtlsServer(t, pki(t));
+  await as('admin', 'ops').syncHost(host('host-a'));
+  const started = Date.now();
+  const error = await rejectsWith(t, client.getHost('hosts/host-a', { minRevision: 9_007_199_254_740_991, deadlineMs: 3_000 }), grpc.status.UNAUTHENTICATED);
+  t.true(Date.now() - started < 2_000, 'not held until its deadline');
+  t.notRegex(error.message, /revision/);
+  t.is(error.metadata.revision, undefined);
+  // An identity is held as before, and told where the server is.
+  const held = await rejectsWith(t, as('admin', 'ops').getHost('hosts/host-a', { minRevision: 9_007_199_254_740_991, deadlineMs: 1_500 }), grpc.status.UNAVAILABLE);
+  t.regex(held.message, /this server has applied revision 1/);
+});
+
 test('without TLS the server actor is reserved, and other actors are recorded as before', async (t) => {
   const { client, server } = await startTestServer(t, { client: { actor: 'devcompat' } });
   await rejectsWith(t, client.syncHost(host('host-a')), grpc.status.INVALID_ARGUMENT);

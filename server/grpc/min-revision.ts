@@ -58,8 +58,17 @@ function notYet(wanted: number, reached: number, name: string, waitedMs: number)
   );
 }
 
-export function minRevisionInterceptor(gate: () => RevisionGate | undefined, log: Logger): grpc.ServerInterceptor {
+/**
+ * `mayWait`, when given, says whether a call may be held at all: one it refuses goes straight on
+ * to its handler (an unauthenticated caller, which its handler refuses, learns no revision).
+ */
+export function minRevisionInterceptor(
+  gate: () => RevisionGate | undefined,
+  log: Logger,
+  mayWait?: (call: grpc.ServerInterceptingCallInterface) => boolean,
+): grpc.ServerInterceptor {
   return (_method, call) => {
+    if (mayWait && !mayWait(call)) return new grpc.ServerInterceptingCall(call);
     let ended = false;
     const end = (error: DomainError) => {
       if (ended) return;
