@@ -147,6 +147,15 @@ export const serveCommand = () => new Command('serve')
       .default(limits.DEFAULT_MAX_REQUEST_STREAMS_PER_CONNECTION),
   )
   .addOption(
+    new Option(
+      '--max-watches-per-connection <n>',
+      'watches (Watch, WatchTargets) one connection may have open at once, each holding at most a catch-up page and 8 MiB of unread messages; more are refused with RESOURCE_EXHAUSTED',
+    )
+      .argParser(positiveInteger)
+      .env('DEVCOMPAT_MAX_WATCHES_PER_CONNECTION')
+      .default(limits.DEFAULT_MAX_WATCHES_PER_CONNECTION),
+  )
+  .addOption(
     new Option('--receive-timeout <duration>', 'a request must arrive in full within this time of its call starting (a request stream: each message, of its first byte), else DEADLINE_EXCEEDED (0: off)')
       .argParser(durationOrOff)
       .env('DEVCOMPAT_RECEIVE_TIMEOUT')
@@ -284,6 +293,7 @@ export interface ServeOptions {
   slowRequest: number;
   maxConcurrentStreams: number;
   maxRequestStreamsPerConnection: number;
+  maxWatchesPerConnection: number;
   receiveTimeout: number;
   idleTimeout: number;
   keepaliveTime: number;
@@ -392,6 +402,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       limits: {
         maxConcurrentStreams: options.maxConcurrentStreams,
         maxRequestStreamsPerConnection: options.maxRequestStreamsPerConnection,
+        maxWatchesPerConnection: options.maxWatchesPerConnection,
         receiveTimeoutMs: options.receiveTimeout,
         idleTimeoutMs: options.idleTimeout,
         keepaliveTimeMs: options.keepaliveTime,

@@ -38,7 +38,7 @@ import { minRevisionInterceptor } from './grpc/min-revision.ts';
 import { BurstReclaim, fullCollection } from './grpc/burst-reclaim.ts';
 import { DEFAULT_MAX_LAG_MS, ServingHealth } from './grpc/serving-health.ts';
 import { SERVER_FLOW_CONTROL_WINDOW, widenFlowControlWindow } from './grpc/flow-control-window.ts';
-import { RequestStreamCap } from './grpc/request-stream-cap.ts';
+import { RequestStreamCap, WATCH_STREAMS } from './grpc/request-stream-cap.ts';
 
 import { DEFAULT_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES } from './server-defaults.ts';
 import { checkListenSecurity } from './listen-security.ts';
@@ -237,6 +237,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const limits: Limits = { ...defaultLimits(), ...options.limits };
   const limitStats: LimitStats = { shed: 0, receiveTimeouts: 0 };
   const requestStreams = new RequestStreamCap(limits.maxRequestStreamsPerConnection, log);
+  const watchStreams = new RequestStreamCap(limits.maxWatchesPerConnection, log, WATCH_STREAMS);
   /** The caller's identity under mutual TLS (undefined when it has none); no function without a policy. */
   const identityOf = policy
     ? (call: grpc.ServerInterceptingCallInterface) => {
@@ -266,6 +267,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         shedCount: () => limitStats.shed,
       }),
       requestStreams.interceptor(),
+      watchStreams.interceptor(),
       refuseMalformedRequests(log),
       // Under mutual TLS a caller without an identity is not held (its handler refuses it at
       // once): waiting would tell it the registry's revision.

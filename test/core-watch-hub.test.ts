@@ -9,7 +9,7 @@
 import test from 'ava';
 import { DomainError } from '../server/core/errors.ts';
 import type { RevisionChange } from '../server/core/registry.ts';
-import { WatchHub, type WatchDelivery, type WatchFilter, type WatchHandle, type WatchSink } from '../server/core/watch-hub.ts';
+import { CATCH_UP_PAGE, WatchHub, type WatchDelivery, type WatchFilter, type WatchHandle, type WatchSink } from '../server/core/watch-hub.ts';
 import { GPU, openCore, openReplicas, ORIGIN, syncOf, type CoreRig } from './helpers/core.ts';
 
 const ALL: WatchFilter = { hostId: undefined, vendor: undefined, deviceApi: undefined, type: undefined };
@@ -264,13 +264,16 @@ test('a device that changes across the filter arrives as a creation or a removal
 test('a watch from a past revision catches up page by page, a revision larger than a page whole, then goes live: each revision once, in order', async (t) => {
   const rig = await openCore();
   const { registry } = rig;
-  // A page is 2,000 entries. Revision 1 (1,501 entries) and part of revision 2 (1,001) fill the
-  // first page: revision 2 is read again with the next. Revision 3 (2,501) is larger than a page.
-  await registry.syncHost(syncOf('a', devices('vf', 1500)), ORIGIN); // 1
-  await registry.syncHost(syncOf('b', devices('vf', 1000)), ORIGIN); // 2
-  await registry.syncHost(syncOf('c', devices('vf', 2500)), ORIGIN); // 3
+  // A page is CATCH_UP_PAGE (P) entries. Revision 1 (3/4 P + 1 entries) and part of revision 2
+  // (P/2 + 1) fill the first page: revision 2 is read again with the next. Revision 3 (5/4 P + 1)
+  // is larger than a page; revision 7 is exactly a page.
+  const P = CATCH_UP_PAGE;
+  const [r1, r2, r3] = [Math.floor((3 * P) / 4), Math.floor(P / 2), Math.floor((5 * P) / 4)];
+  await registry.syncHost(syncOf('a', devices('vf', r1)), ORIGIN); // 1
+  await registry.syncHost(syncOf('b', devices('vf', r2)), ORIGIN); // 2
+  await registry.syncHost(syncOf('c', devices('vf', r3)), ORIGIN); // 3
   for (const name of ['d', 'e', 'f']) await registry.syncHost(syncOf(name), ORIGIN); // 4-6
-  await registry.syncHost(syncOf('g', devices('vf', 1999)), ORIGIN); // 7: exactly a page
+  await registry.syncHost(syncOf('g', devices('vf', P - 1)), ORIGIN); // 7: exactly a page
   await registry.syncHost(syncOf('h'), ORIGIN); // 8
   const hub = hubOf(rig, t);
   const sink = new Recorder();
@@ -284,7 +287,7 @@ test('a watch from a past revision catches up page by page, a revision larger th
   t.deepEqual(sink.revisions, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
   t.deepEqual(
     sink.deliveries.map((d) => d.change.entries.length),
-    [1501, 1001, 2501, 2, 2, 2, 2000, 2, 2],
+    [r1 + 1, r2 + 1, r3 + 1, 2, 2, 2, P, 2, 2],
   );
   // What catch-up read back from history is what the registry published live.
   t.deepEqual(sink.deliveries.map((d) => shape(d.change)), rig.changes.map(shape));

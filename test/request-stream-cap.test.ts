@@ -108,6 +108,45 @@ test('request streams past the per-connection limit are refused by name; the oth
   await Promise.all([held[1], held[2], next].map((stream) => stream.ended));
 });
 
+test('watches past the per-connection limit are refused by name; another connection is not held to it, and a cancelled watch frees its place', async (t) => {
+  const { server, client } = await startTestServer(t, { limits: { maxWatchesPerConnection: 3 } });
+  await client.syncHost({ name: 'hosts/h', devices: [] });
+  const services = loadServices();
+  const connect = () => new services.WatchService(server.address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  const watch = (on: any) => {
+    const call: grpc.ClientReadableStream<{ created?: boolean }> = on.Watch({ start_revision: 1 });
+    const created = new Promise<void>((resolve) => call.on('data', (message: { created?: boolean }) => message.created && resolve()));
+    const failure = new Promise<grpc.ServiceError>((resolve) => call.on('error', resolve));
+    return { call, created, failure };
+  };
+  const one = connect();
+  t.teardown(() => one.close());
+  const held = [0, 1, 2].map(() => watch(one));
+  await Promise.all(held.map((w) => w.created));
+
+  const extra = watch(one);
+  const refusal = DevcompatError.from(await extra.failure);
+  t.is(refusal.code, grpc.status.RESOURCE_EXHAUSTED);
+  t.is(refusal.reason, 'OVERLOADED');
+  t.regex(refusal.message, /this connection already has 3 watches open \(Watch, WatchTargets\), the server's limit per connection \(--max-watches-per-connection\)/);
+
+  const two = connect();
+  t.teardown(() => two.close());
+  await watch(two).created;
+
+  held[0].call.cancel();
+  await held[0].failure;
+  let again = watch(one);
+  // The cancelled stream's place is freed when its stream closes on the server: retry until then.
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const outcome = await Promise.race([again.created.then(() => 'created'), again.failure.then(() => 'refused')]);
+    if (outcome === 'created') break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    again = watch(one);
+  }
+  await again.created;
+});
+
 test('one connection that opens many request streams and never reads holds the server to the admitted streams\' windows', async (t) => {
   const limit = 3;
   const { server } = await startTestServer(t, { limits: { maxRequestStreamsPerConnection: limit } });

@@ -209,7 +209,7 @@ test('a caller without a certificate is refused at once, even when it asks for a
   const error = await rejectsWith(t, client.getHost('hosts/host-a', { minRevision: 9_007_199_254_740_991, deadlineMs: 3_000 }), grpc.status.UNAUTHENTICATED);
   t.true(Date.now() - started < 2_000, 'not held until its deadline');
   t.notRegex(error.message, /revision/);
-  t.is(error.metadata.revision, undefined);
+  t.false('revision' in error.metadata);
   // An identity is held as before, and told where the server is.
   const held = await rejectsWith(t, as('admin', 'ops').getHost('hosts/host-a', { minRevision: 9_007_199_254_740_991, deadlineMs: 1_500 }), grpc.status.UNAVAILABLE);
   t.regex(held.message, /this server has applied revision 1/);

@@ -214,7 +214,8 @@ test('a consumer that stops reading is cut off with WATCH_TOO_SLOW; writers and 
 });
 
 test('200 concurrent watchers all receive the same sequence; cancelled watches leave nothing behind', async (t) => {
-  const server = await start(t);
+  // All 200 on one connection: past the default --max-watches-per-connection, raised for this.
+  const server = await start(t, { limits: { maxWatchesPerConnection: 200 } });
   const baseline = server.server.openStreams();
   const watchers = Array.from({ length: 200 }, (_, i) => watch(server.raw, i % 2 ? {} : { start_revision: 1 }));
   await Promise.all(watchers.map((w) => w.waitFor((r) => r.messages.length > 0)));

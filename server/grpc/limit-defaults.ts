@@ -24,6 +24,11 @@ export const DEFAULT_MAX_CONCURRENT_STREAMS = 1000;
  * (one per CheckStream, one long-lived in practice), the lease bench puts one per connection.
  */
 export const DEFAULT_MAX_REQUEST_STREAMS_PER_CONNECTION = 32;
+/**
+ * Watches (Watch, WatchTargets) one connection may have open at once (request-stream-cap.ts,
+ * WATCH_STREAMS): an agent holds one, a scheduler a few; the bench's watchers one per connection.
+ */
+export const DEFAULT_MAX_WATCHES_PER_CONNECTION = 64;
 /** A request message must have arrived in full this long after its call started. */
 export const DEFAULT_RECEIVE_TIMEOUT_MS = 10_000;
 /** A connection with no call open for this long is closed (GOAWAY). */

@@ -26,6 +26,7 @@ import {
   DEFAULT_MAX_CONNECTION_AGE_GRACE_MS,
   defaultMemoryBudgetBytes,
   DEFAULT_MAX_REQUEST_STREAMS_PER_CONNECTION,
+  DEFAULT_MAX_WATCHES_PER_CONNECTION,
 } from './limit-defaults.ts';
 
 /** The defaults, where the serve command reads them without loading grpc-js (limit-defaults.ts). */
@@ -38,6 +39,8 @@ export interface Limits {
   readonly maxConcurrentStreams: number;
   /** Request streams one connection may have open at once (request-stream-cap.ts). */
   readonly maxRequestStreamsPerConnection: number;
+  /** Watches (Watch, WatchTargets) one connection may have open at once (request-stream-cap.ts). */
+  readonly maxWatchesPerConnection: number;
   readonly receiveTimeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly keepaliveTimeMs: number;
@@ -63,6 +66,7 @@ export function defaultLimits(): Limits {
   return {
     maxConcurrentStreams: DEFAULT_MAX_CONCURRENT_STREAMS,
     maxRequestStreamsPerConnection: DEFAULT_MAX_REQUEST_STREAMS_PER_CONNECTION,
+    maxWatchesPerConnection: DEFAULT_MAX_WATCHES_PER_CONNECTION,
     receiveTimeoutMs: DEFAULT_RECEIVE_TIMEOUT_MS,
     idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
     keepaliveTimeMs: DEFAULT_KEEPALIVE_TIME_MS,

@@ -22,6 +22,9 @@
 // Unread bytes must also cost what they weigh: an admitted stream's small chunks are copied out
 // of the socket reads they came in (copySmallChunks), which they would otherwise keep alive.
 //
+// The same cap, with WATCH_STREAMS, bounds the watches one connection may hold open (each with
+// its catch-up page or standing query, and its unsent messages): --max-watches-per-connection.
+//
 // The count lives per HTTP/2 session (a connection) and drops when a stream closes, whichever
 // way; the streams counted are also where the unread bytes are, which `unreadBytes()` sums (for
 // the metrics). It sits after the telemetry interceptor, so that its refusals are measured and
@@ -55,17 +58,52 @@ const REFUSED_LISTENER: grpc.ServerListener = {
   onReceiveHalfClose: () => {},
 };
 
+/** Which calls a cap counts, and how it names them and its flag in a refusal. */
+export interface CappedStreams {
+  /** Whether a method's calls are counted. */
+  readonly counts: (method: grpc.ServerMethodDefinition<unknown, unknown>) => boolean;
+  /** What they are, in the refusal: `request streams`, and which methods make them. */
+  readonly what: string;
+  readonly which: string;
+  readonly flag: string;
+  /** Copy small request chunks out of their socket reads (request streams hold unread requests). */
+  readonly copyChunks: boolean;
+}
+
+/** Request streams: the bound on unread request bytes (above). */
+export const REQUEST_STREAMS: CappedStreams = {
+  counts: (method) => method.requestStream,
+  what: 'request streams',
+  which: '(CheckCompatibilityStream, KeepAlive, reflection)',
+  flag: '--max-request-streams-per-connection',
+  copyChunks: true,
+};
+
+/**
+ * Watches (Watch, WatchTargets): each may hold a catch-up page of history or a standing query's
+ * judged candidates, and up to 8 MiB of messages its client has not read (streams.ts), for as
+ * long as it is open; a connection may otherwise open one per HTTP/2 stream (1,000).
+ */
+export const WATCH_STREAMS: CappedStreams = {
+  counts: (method) => !method.requestStream && /\/(Watch|WatchTargets)$/.test(method.path),
+  what: 'watches',
+  which: '(Watch, WatchTargets)',
+  flag: '--max-watches-per-connection',
+  copyChunks: false,
+};
+
 export class RequestStreamCap {
-  /** Request streams open per connection. */
+  /** Streams counted, open per connection. */
   private readonly perConnection = new Map<http2.Http2Session, number>();
-  /** Every request stream open now, over every connection. */
+  /** Every counted stream open now, over every connection. */
   private readonly open = new Set<http2.ServerHttp2Stream>();
-  /** Request streams refused since start because their connection already held the limit. */
+  /** Streams refused since start because their connection already held the limit. */
   refused = 0;
 
   constructor(
     readonly maxPerConnection: number,
     private readonly log: Logger,
+    readonly streams: CappedStreams = REQUEST_STREAMS,
   ) {}
 
   /** Request streams open now, over every connection. */
@@ -91,7 +129,7 @@ export class RequestStreamCap {
   interceptor(): grpc.ServerInterceptor {
     return (method, next) => {
       const call = next as grpc.ServerInterceptingCall;
-      if (!method.requestStream) return call;
+      if (!this.streams.counts(method as grpc.ServerMethodDefinition<unknown, unknown>)) return call;
       const stream = http2StreamOf(call);
       const session = stream?.session;
       // Not grpc-js 1.14's call (or already gone): nothing to count.
@@ -100,7 +138,7 @@ export class RequestStreamCap {
       if (held >= this.maxPerConnection) return this.refuse(method.path, call, held);
       this.perConnection.set(session, held + 1);
       this.open.add(stream);
-      copySmallChunks(stream);
+      if (this.streams.copyChunks) copySmallChunks(stream);
       stream.once('close', () => {
         this.open.delete(stream);
         const left = (this.perConnection.get(session) ?? 1) - 1;
@@ -114,10 +152,10 @@ export class RequestStreamCap {
   private refuse(path: string, call: grpc.ServerInterceptingCallInterface, held: number): grpc.ServerInterceptingCall {
     this.refused++;
     const peer = call.getPeer();
-    this.log.info({ method: path, peer, open: held, limit: this.maxPerConnection }, 'request stream refused: its connection holds the limit');
+    this.log.info({ method: path, peer, open: held, limit: this.maxPerConnection, flag: this.streams.flag }, 'stream refused: its connection holds the limit');
     const message =
-      `this connection already has ${held} request streams open (CheckCompatibilityStream, KeepAlive, reflection), ` +
-      `the server's limit per connection (--max-request-streams-per-connection): end one before opening another`;
+      `this connection already has ${held} ${this.streams.what} open ${this.streams.which}, ` +
+      `the server's limit per connection (${this.streams.flag}): end one before opening another`;
     const { code = grpc.status.RESOURCE_EXHAUSTED, details = message, metadata } = toServiceError(overloaded(message), this.log);
     return new grpc.ServerInterceptingCall(call, {
       start: (next) => {
