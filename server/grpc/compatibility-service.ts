@@ -157,14 +157,16 @@ export function compatibilityHandlers(
           },
           {
             initial: (targets, revision) => {
-              const initial = targets.map((target) => changeMessage({ kind: 'ADDED', name: target.device.name, target }, revision));
-              for (let i = 0; i === 0 || i < initial.length; i += INITIAL_CHUNK) {
-                const chunk = initial.slice(i, i + INITIAL_CHUNK);
+              // Each chunk's messages are made as it is sent; once the stream is cut off (its
+              // client too slow: the 8 MiB bound), the rest is not made at all.
+              for (let i = 0; i === 0 || i < targets.length; i += INITIAL_CHUNK) {
+                if (stream.closed) return;
+                const chunk = targets.slice(i, i + INITIAL_CHUNK).map((target) => changeMessage({ kind: 'ADDED', name: target.device.name, target }, revision));
                 send({
                   revision: String(revision),
                   changes: chunk,
                   initial: true,
-                  initial_complete: i + INITIAL_CHUNK >= initial.length,
+                  initial_complete: i + INITIAL_CHUNK >= targets.length,
                 });
               }
             },
