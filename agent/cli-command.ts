@@ -65,11 +65,14 @@ export function registerAgentCommand(program: Command, io: Io): void {
       const [{ default: pino }, { DevcompatClient }, { HostAgent }] = await Promise.all([import('pino'), import('../client/client.ts'), import('./loop.ts')]);
       if (!settings.host) throw new Error('--host (or DEVCOMPAT_AGENT_HOST, or host: in --config) is required');
       if (!HOST_NAME.test(settings.host)) throw new Error(`--host: "${settings.host}" is not a host id (lower-case letters, digits, ".", "_", "-")`);
-      const globals = program.opts<{ address: string; actor?: string; timeout: number }>();
+      const globals = program.opts<{ address: string; actor?: string; timeout: number; tlsCa?: string; tlsCert?: string; tlsKey?: string }>();
       const address = program.getOptionValueSource('address') === 'default' && settings.address ? settings.address : globals.address;
       const actor = globals.actor ?? `agent@${settings.host}`;
       const log = pino({ level: settings.logLevel, base: { host: `hosts/${settings.host}` } }, pino.destination({ dest: 1, sync: true }));
-      const client = new DevcompatClient({ address, actor, deadlineMs: globals.timeout, retry: { maxAttempts: 4, initialBackoffMs: 200 } });
+      // The CLI's global TLS options (--tls-ca, --tls-cert, --tls-key, DEVCOMPAT_CLIENT_TLS_*):
+      // under mutual TLS the agent is its certificate's identity (docs/security.md).
+      const tls = globals.tlsCa || globals.tlsCert ? { caFile: globals.tlsCa, certFile: globals.tlsCert, keyFile: globals.tlsKey } : undefined;
+      const client = new DevcompatClient({ address, actor, deadlineMs: globals.timeout, tls, retry: { maxAttempts: 4, initialBackoffMs: 200 } });
       const stop = new AbortController();
       const onSignal = (signal: NodeJS.Signals) => {
         log.info({ signal }, 'stopping');

@@ -14,7 +14,7 @@ import { isLeaseExpiry, type Registry } from './core/registry.ts';
 import { StaleBatchError, type ServedStore } from './core/store.ts';
 import type { WatchHub } from './core/watch-hub.ts';
 import type { LimitStats } from './grpc/limits.ts';
-import type { RequestStreamCap } from './grpc/request-stream-cap.ts';
+import type { StreamCap } from './grpc/stream-cap.ts';
 import type { StreamTracker } from './grpc/streams.ts';
 import type { CallMethod, CallMetrics } from './grpc/telemetry.ts';
 
@@ -24,7 +24,8 @@ export interface MetricSources {
   readonly hub: WatchHub;
   readonly streams: StreamTracker;
   readonly limitStats: Readonly<LimitStats>;
-  readonly requestStreams: Pick<RequestStreamCap, 'refused' | 'unreadBytes'>;
+  readonly requestStreams: Pick<StreamCap, 'refused' | 'unreadBytes'>;
+  readonly watchStreams: Pick<StreamCap, 'refused' | 'openStreams'>;
 }
 
 const CALL_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -177,6 +178,11 @@ export class ServerMetrics implements CallMetrics {
       'devcompat_request_streams_refused_total',
       'Request streams (CheckCompatibilityStream, KeepAlive, reflection) refused with RESOURCE_EXHAUSTED because their connection already had --max-request-streams-per-connection open.',
       (s) => s.requestStreams.refused,
+    );
+    counter(
+      'devcompat_watches_refused_total',
+      'Watches (Watch, WatchTargets) refused with RESOURCE_EXHAUSTED because their connection already had --max-watches-per-connection open.',
+      (s) => s.watchStreams.refused,
     );
     gauge(
       'devcompat_request_stream_unread_bytes',

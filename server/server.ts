@@ -24,7 +24,7 @@ import { connectionOptions, defaultLimits, limitsInterceptor, type Limits, type 
 import { refuseMalformedRequests, strictServices } from './grpc/strict-decoding.ts';
 import { memoizingSyncHost } from './grpc/sync-host-decoding.ts';
 import { encodingSyncHostResponse } from './grpc/sync-host-encoding.ts';
-import { guarded, type GuardedService } from './grpc/auth.ts';
+import { guarded, hasRole, type GuardedService } from './grpc/auth.ts';
 import { ReloadingServerCredentials, type TlsFiles } from './grpc/tls-credentials.ts';
 import type { AuthzPolicy } from './core/authz.ts';
 import { placementHandlers } from './grpc/placement-service.ts';
@@ -38,7 +38,7 @@ import { minRevisionInterceptor } from './grpc/min-revision.ts';
 import { BurstReclaim, fullCollection } from './grpc/burst-reclaim.ts';
 import { DEFAULT_MAX_LAG_MS, ServingHealth } from './grpc/serving-health.ts';
 import { SERVER_FLOW_CONTROL_WINDOW, widenFlowControlWindow } from './grpc/flow-control-window.ts';
-import { RequestStreamCap, WATCH_STREAMS } from './grpc/request-stream-cap.ts';
+import { StreamCap, WATCH_STREAMS } from './grpc/stream-cap.ts';
 
 import { DEFAULT_ADDRESS, DEFAULT_MAX_MESSAGE_BYTES } from './server-defaults.ts';
 import { checkListenSecurity } from './listen-security.ts';
@@ -136,8 +136,10 @@ export interface RunningServer {
   finiteStreams(): FiniteStreamStats;
   /** Calls shed over the memory budget and cut off by the receive timeout, since start. */
   readonly limitStats: Readonly<LimitStats>;
-  /** Request streams open and refused per connection, and the request bytes they hold unread (request-stream-cap.ts). */
-  readonly requestStreams: Pick<RequestStreamCap, 'maxPerConnection' | 'openStreams' | 'refused' | 'unreadBytes'>;
+  /** Request streams open and refused per connection, and the request bytes they hold unread (stream-cap.ts). */
+  readonly requestStreams: Pick<StreamCap, 'maxPerConnection' | 'openStreams' | 'refused' | 'unreadBytes'>;
+  /** Watches (Watch, WatchTargets) open and refused per connection (stream-cap.ts). */
+  readonly watchStreams: Pick<StreamCap, 'maxPerConnection' | 'openStreams' | 'refused'>;
   /** `host:port` of the metrics listener, when there is one. */
   readonly metricsAddress?: string;
   close(): Promise<void>;
@@ -236,8 +238,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const limits: Limits = { ...defaultLimits(), ...options.limits };
   const limitStats: LimitStats = { shed: 0, receiveTimeouts: 0 };
-  const requestStreams = new RequestStreamCap(limits.maxRequestStreamsPerConnection, log);
-  const watchStreams = new RequestStreamCap(limits.maxWatchesPerConnection, log, WATCH_STREAMS);
+  const requestStreams = new StreamCap(limits.maxRequestStreamsPerConnection, log);
+  const watchStreams = new StreamCap(limits.maxWatchesPerConnection, log, WATCH_STREAMS);
   /** The caller's identity under mutual TLS (undefined when it has none); no function without a policy. */
   const identityOf = policy
     ? (call: grpc.ServerInterceptingCallInterface) => {
@@ -269,9 +271,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       requestStreams.interceptor(),
       watchStreams.interceptor(),
       refuseMalformedRequests(log),
-      // Under mutual TLS a caller without an identity is not held (its handler refuses it at
-      // once): waiting would tell it the registry's revision.
-      minRevisionInterceptor(() => registry, log, identityOf && ((call) => identityOf(call) !== undefined)),
+      // Under mutual TLS a caller its handler will refuse (no current certificate, no identity,
+      // no role) is not held: waiting would tell it the registry's revision.
+      minRevisionInterceptor(() => registry, log, policy && ((call) => hasRole(call, policy))),
     ],
   });
   const streams = new StreamTracker({
@@ -359,7 +361,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   // Leases start once the server listens: a lease that ran out while the server was down is
   // expired now, dated when it ran out.
-  const detachMetrics = metrics?.attach({ registry, hub, streams, limitStats, requestStreams });
+  const detachMetrics = metrics?.attach({ registry, hub, streams, limitStats, requestStreams, watchStreams });
   const stopLeaseLog = registry.subscribe((change) => {
     for (const entry of change.entries) {
       if (!isLeaseExpiry(entry)) continue;
@@ -457,6 +459,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     finiteStreams: () => streams.finite.stats(),
     limitStats,
     requestStreams,
+    watchStreams,
     metricsAddress: metricsListener?.address,
     close,
   };

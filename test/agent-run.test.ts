@@ -7,7 +7,9 @@
 import test from 'ava';
 import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { DevcompatClient, WatchTargetsResponse } from '../client/client.ts';
+import { DevcompatClient, type WatchTargetsResponse } from '../client/client.ts';
+import { parsePolicy } from '../server/core/authz.ts';
+import { issue, issueServer, makeCa } from './helpers/certs.ts';
 import { DRAIN_REASON } from '../agent/loop.ts';
 import { CLI, run } from './helpers/cli.ts';
 import { AGENT_WAIT_MS, copyHost, hostFlags, logLine, spawnAgent } from './helpers/agent.ts';
@@ -203,6 +205,31 @@ test.serial('DEVCOMPAT_AGENT_DRAIN_ON_EXIT is read by its value: "false" does no
   const unknown = spawnAgent(t, server.address, ['--host', 'virtio-a', '--interval', '1h', ...hostFlags('virtio-a')], { DEVCOMPAT_AGENT_DRAIN_ON_EXIT: 'sometimes' });
   t.is((await unknown.exited).code, 2);
   t.true(unknown.stderr.join('\n').includes('DEVCOMPAT_AGENT_DRAIN_ON_EXIT="sometimes": must be true or false'), unknown.stderr.join('\n'));
+});
+
+test.serial('under mutual TLS the agent connects with the CLI\'s TLS settings and writes its host as its certificate\'s identity', async (t) => {
+  const dir = tempDir(t);
+  const ca = makeCa(dir, 'ca');
+  const serverCert = issueServer(dir, ca);
+  const agentCert = issue(dir, ca, 'agent-virtio-a', ['URI:spiffe://example.org/agent/virtio-a']);
+  const admin = issue(dir, ca, 'admin', ['URI:spiffe://example.org/admin/ops']);
+  const { server } = await startTestServer(t, {
+    tls: { certFile: serverCert.cert, keyFile: serverCert.key, clientCaFile: ca.cert },
+    authz: parsePolicy({ bindings: [{ identity: 'agent:*', role: 'agent' }, { identity: 'admin:*', role: 'admin' }] }, 'test policy'),
+    client: { tls: { caFile: ca.cert, certFile: admin.cert, keyFile: admin.key } },
+  });
+  const env = { DEVCOMPAT_CLIENT_TLS_CA: ca.cert, DEVCOMPAT_CLIENT_TLS_CERT: agentCert.cert, DEVCOMPAT_CLIENT_TLS_KEY: agentCert.key };
+  const once = await run(process.execPath, [CLI, '--address', server.address, 'agent', '--host', 'virtio-a', '--once', ...hostFlags('virtio-a')], { env });
+  t.is(once.code, 0, once.stdout + once.stderr);
+  const adminClient = new DevcompatClient({ address: server.address, tls: { caFile: ca.cert, certFile: admin.cert, keyFile: admin.key } });
+  t.teardown(() => adminClient.close());
+  t.true((await adminClient.getHost('hosts/virtio-a')).device_count > 0);
+  const [entry] = await collect(adminClient.history({ resource: 'hosts/virtio-a' }));
+  t.is(entry.actor, 'agent:virtio-a');
+  // Another host is not its to write: refused by the server, and the agent says so.
+  const other = await run(process.execPath, [CLI, '--address', server.address, 'agent', '--host', 'virtio-b', '--once', ...hostFlags('virtio-a')], { env });
+  t.not(other.code, 0);
+  t.regex(other.stdout + other.stderr, /agent:virtio-a may not call RegistryService\/SyncHost/);
 });
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {

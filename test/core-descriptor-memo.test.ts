@@ -58,6 +58,7 @@ test.serial('the memo is bounded in bytes too: 60 KB descriptors start it over l
     if (validateDescriptorMemoized(big('big-0')) !== first) evictedAt = i;
   }
   t.true(evictedAt > 0 && evictedAt <= held, `started over after ${evictedAt} (at most ${held} of ${text.length} characters fit)`);
+  t.true(evictedAt >= held * 0.9, `not long before the budget was used (${evictedAt} of ${held})`);
 });
 
 test('an input changed before it was frozen is validated as it is when frozen', (t) => {

@@ -275,6 +275,8 @@ test('the verdict cache is bounded in bytes too: large descriptors start it over
     sizes.push(cache.size);
   }
   t.true(Math.max(...sizes) < 40, `started over by bytes, not by count (sizes ${sizes.join(',')})`);
+  const fit = Math.floor(budget / verdictCost(withAttributes('s10', 8), target));
+  t.true(Math.max(...sizes) >= fit - 1, `but not before the budget was used: held up to ${Math.max(...sizes)}, ${fit} fit`);
   t.true(sizes.includes(1), 'and refilled after starting over');
   const huge = withAttributes('huge', 100);
   t.true(verdictCost(huge, target) > budget);

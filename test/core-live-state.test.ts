@@ -640,7 +640,7 @@ test('a state built from a load in parts (the tables, then device pages, then th
   load.tables({
     descriptors: STORED_DESCRIPTORS,
     hosts: [hostRecord('c', { zone: 'z1' }), hostRecord('a', { zone: 'z1', pool: 'p' }), hostRecord('b', { zone: 'z2', pool: 'p' })],
-    leaseExpiries: new Map([['a', 5]]),
+    leaseExpiries: new Map([['a', 5000], ['c', 5]]),
   });
   // One record object for every device, as SQLite's load hands them: the state keeps none of it.
   const scratch = { ...pages[0][0] };
@@ -656,9 +656,10 @@ test('a state built from a load in parts (the tables, then device pages, then th
   t.deepEqual(hostIds(parts.listHosts({ labels: { pool: 'p' }, afterHostId: undefined, limit: 10 })), ['a', 'b']);
   // Equal label sets on different pages are one object, as in a state built at once.
   t.is(parts.getDevice('c', 'gpu0').record.labels, parts.getDevice('a', 'gpu2').record.labels);
-  // Leases as a load gives them: persisted, or the last sync plus the TTL.
-  t.is(parts.getHost('a').leaseExpiry, 5);
+  // Leases as a load gives them: the later of the persisted expiry and the last sync plus the TTL.
+  t.is(parts.getHost('a').leaseExpiry, 5000);
   t.is(parts.getHost('b').leaseExpiry, 1000);
+  t.is(parts.getHost('c').leaseExpiry, 1000, 'a persisted renewal older than the last sync does not shorten the lease');
   t.throws(() => load.finish(loaded), { message: /gave no tables/ });
 });
 

@@ -182,7 +182,8 @@ test('names written into another name of the certificate are not read as identit
 test('a client certificate that expires while its connection is open: the next call and the next KeepAlive message are UNAUTHENTICATED', async (t) => {
   const p = pki(t);
   const { server } = await mtlsServer(t, p);
-  const notAfter = new Date(Math.floor(Date.now() / 1000) * 1000 + 4_000);
+  // Time enough to connect, sync and renew on a loaded machine before it expires.
+  const notAfter = new Date(Math.floor(Date.now() / 1000) * 1000 + 8_000);
   const files = issue(p.dir, p.ca, 'short-lived', ['URI:spiffe://example.org/agent/host-e'], { notBefore: new Date(Date.now() - 60_000), notAfter });
   const agent = new DevcompatClient({
     address: server.address,
@@ -202,7 +203,7 @@ test('a client certificate that expires while its connection is open: the next c
   t.regex(renewal!.message, /KeepAlive: the client certificate expired at/);
 });
 
-test('a caller without a certificate is refused at once, even when it asks for a revision: it is not held, and learns no revision', async (t) => {
+test('a caller without a certificate, or without a role, is refused at once, even when it asks for a revision: it is not held, and learns no revision', async (t) => {
   const { client, as } = await mtlsServer(t, pki(t));
   await as('admin', 'ops').syncHost(host('host-a'));
   const started = Date.now();
@@ -210,7 +211,13 @@ test('a caller without a certificate is refused at once, even when it asks for a
   t.true(Date.now() - started < 2_000, 'not held until its deadline');
   t.notRegex(error.message, /revision/);
   t.false('revision' in error.metadata);
-  // An identity is held as before, and told where the server is.
+  // Nor is an identity the policy gives no role (refused PERMISSION_DENIED at once).
+  const roleless = as('agent', 'nobody');
+  const askedAt = Date.now();
+  const nobody = await rejectsWith(t, roleless.getHost('hosts/host-a', { minRevision: 9_007_199_254_740_991, deadlineMs: 3_000 }), grpc.status.PERMISSION_DENIED);
+  t.true(Date.now() - askedAt < 2_000, 'not held until its deadline');
+  t.notRegex(nobody.message, /revision/);
+  // An identity with a role is held as before, and told where the server is.
   const held = await rejectsWith(t, as('admin', 'ops').getHost('hosts/host-a', { minRevision: 9_007_199_254_740_991, deadlineMs: 1_500 }), grpc.status.UNAVAILABLE);
   t.regex(held.message, /this server has applied revision 1/);
 });

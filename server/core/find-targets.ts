@@ -140,6 +140,7 @@ export class VerdictCache {
       this.estimate = 0;
       if (bySource) cost = verdictCost(source, target);
       bySource = undefined;
+      if (cost > this.byteBudget) return cached; // with its source's key, larger than the whole cache
     }
     if (!bySource) {
       bySource = new Map();

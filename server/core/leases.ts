@@ -231,7 +231,8 @@ export class Leases implements CommitObserver {
         () => undefined,
         // The store reports its own failure; the renewals are written at the next persist.
         () => {
-          for (const host of hosts) this.renewed.add(host);
+          // Only hosts still live as the same object: one deleted (or re-created) meanwhile has its own lease now.
+          for (const host of hosts) if (this.state.findHost(host.record.hostId) === host) this.renewed.add(host);
         },
       )
       .finally(() => {

@@ -75,7 +75,8 @@ export interface WatchHandle {
 /**
  * History entries a catching-up watch reads at a time. The page stays in memory while its client
  * is slow to read it; 250 rather than 2,000: 32 unread watches from revision 1 on one connection
- * held 80-90 MB of the server's RSS, against 205 MB with pages of 2,000 (docs/operations.md).
+ * held 80-90 MB of the server's RSS, against 205 MB with pages of 2,000 (docs/benchmarks.md,
+ * "Issue 7 in the seventeenth session").
  */
 export const CATCH_UP_PAGE = 250;
 const PROGRESS_TICK_MS = 50;

@@ -145,6 +145,20 @@ export function outsideValidity(validFrom: string, validTo: string, now: number)
   return undefined;
 }
 
+/**
+ * Whether a call's caller passes what `guarded` checks first: a current certificate that names
+ * an identity the policy gives a role. For what runs before the handlers (min-revision.ts).
+ */
+export function hasRole(call: grpc.ServerInterceptingCallInterface, policy: AuthzPolicy): boolean {
+  const certificate = call.getAuthContext().sslPeerCertificate;
+  if (!certificate || outsideValidity(certificate.valid_from, certificate.valid_to, Date.now())) return false;
+  try {
+    return principalFor(identityFromSubjectAltName(certificate.subjectaltname, policy), policy).role !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 function check(principal: Principal, permission: Permission, method: string, request: unknown): void {
   const denial = decide(principal, permission, method, permission === 'host-write' ? hostOf(request) : undefined);
   if (denial) throw new DomainError('PERMISSION_DENIED', denial, { metadata: { identity: principal.identity, method } });

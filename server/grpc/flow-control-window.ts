@@ -15,7 +15,7 @@
 // the call starts); a request stream is read only as its client reads the answers (streams.ts
 // stops reading one whose answers wait, at the source). So the unread request bytes one
 // connection can make the server hold are its open request streams times this window, and
-// request-stream-cap.ts bounds those streams (--max-request-streams-per-connection, 32): about
+// stream-cap.ts bounds those streams (--max-request-streams-per-connection, 32): about
 // 16 MB per connection (plus what Node's HTTP/2 buffers per stream, 16-80 KB; in memory, heap and
 // buffers 61-62 MB and RSS +75-79 MB at worst, measured: docs/operations.md), against 512 MB with every
 // one of --max-concurrent-streams (1,000) holding a window, and 64 MB with HTTP/2's 64 KB

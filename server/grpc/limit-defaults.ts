@@ -17,7 +17,7 @@ export {
 export const DEFAULT_MAX_CONCURRENT_STREAMS = 1000;
 /**
  * Request streams (CheckCompatibilityStream, KeepAlive, reflection) one connection may have open
- * at once (request-stream-cap.ts): each may hold a flow-control window of request bytes unread
+ * at once (stream-cap.ts): each may hold a flow-control window of request bytes unread
  * (32 x 512 KB = 16 MB), and, measured at worst (windows full of empty requests, of which grpc-js
  * decodes a whole 16 KB frame at once), about 2 MB of memory: some 64 MB per connection. An agent
  * holds one KeepAlive per connection, the client library's check streams share one connection
@@ -25,8 +25,8 @@ export const DEFAULT_MAX_CONCURRENT_STREAMS = 1000;
  */
 export const DEFAULT_MAX_REQUEST_STREAMS_PER_CONNECTION = 32;
 /**
- * Watches (Watch, WatchTargets) one connection may have open at once (request-stream-cap.ts,
- * WATCH_STREAMS): an agent holds one, a scheduler a few; the bench's watchers one per connection.
+ * Watches (Watch, WatchTargets) one connection may have open at once (stream-cap.ts,
+ * WATCH_STREAMS): an agent holds none, a scheduler a few; the bench's watchers one per connection.
  */
 export const DEFAULT_MAX_WATCHES_PER_CONNECTION = 64;
 /** A request message must have arrived in full this long after its call started. */

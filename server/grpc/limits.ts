@@ -5,7 +5,7 @@
 // over its memory budget, and cuts off a call whose request does not arrive in full within the
 // receive timeout, or, on a request stream, a message that began and did not finish within it
 // (a stalled partial message would otherwise be held for as long as its connection lives). Handlers know nothing of this: limits are the transport's concern.
-// How many request streams one connection may hold open is request-stream-cap.ts's.
+// How many request streams one connection may hold open is stream-cap.ts's.
 
 import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
@@ -37,9 +37,9 @@ const NEVER_SHED = [/^\/grpc\.health\.v1\.Health\//, /^\/devcompat\.v1\.Registry
 
 export interface Limits {
   readonly maxConcurrentStreams: number;
-  /** Request streams one connection may have open at once (request-stream-cap.ts). */
+  /** Request streams one connection may have open at once (stream-cap.ts). */
   readonly maxRequestStreamsPerConnection: number;
-  /** Watches (Watch, WatchTargets) one connection may have open at once (request-stream-cap.ts). */
+  /** Watches (Watch, WatchTargets) one connection may have open at once (stream-cap.ts). */
   readonly maxWatchesPerConnection: number;
   readonly receiveTimeoutMs: number;
   readonly idleTimeoutMs: number;

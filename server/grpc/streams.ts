@@ -393,7 +393,7 @@ export function serverStream<Request, Response>(
  * object mode, each up to --max-message-bytes), and grpc-js reads them off HTTP/2 to decode
  * them. Holding back the pull (`_read`, which asks grpc-js for the next message) leaves the
  * client's further requests in the stream's flow-control window, which it may fill and no more
- * (request-stream-cap.ts bounds how many such windows one connection has).
+ * (stream-cap.ts bounds how many such windows one connection has).
  */
 function readingGate(call: grpc.ServerDuplexStream<unknown, unknown>): { hold(): void; release(): void } {
   const readable = call as unknown as { _read(size: number): void };

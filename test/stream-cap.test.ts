@@ -2,7 +2,8 @@
 // (CheckCompatibilityStream, KeepAlive) past --max-request-streams-per-connection are refused
 // with RESOURCE_EXHAUSTED naming the limit and its flag, the connection's other streams go on,
 // a place freed is taken again; and a connection that opens many request streams and never
-// reads their answers leaves the server holding at most the admitted streams' windows.
+// reads their answers leaves the server holding at most the admitted streams' windows. Watches
+// (Watch, WatchTargets) past --max-watches-per-connection are refused the same way, counted apart.
 
 import test from 'ava';
 import * as http2 from 'node:http2';
@@ -129,6 +130,8 @@ test('watches past the per-connection limit are refused by name; another connect
   t.is(refusal.code, grpc.status.RESOURCE_EXHAUSTED);
   t.is(refusal.reason, 'OVERLOADED');
   t.regex(refusal.message, /this connection already has 3 watches open \(Watch, WatchTargets\), the server's limit per connection \(--max-watches-per-connection\)/);
+  t.is(server.watchStreams.refused, 1);
+  t.is(server.requestStreams.refused, 0, 'counted apart from request streams');
 
   const two = connect();
   t.teardown(() => two.close());

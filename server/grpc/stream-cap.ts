@@ -1,5 +1,5 @@
-// Request streams per connection (issue 7): the bound on the request bytes one connection can
-// make the server hold unread.
+// Streams per connection: request streams (issue 7), the bound on the request bytes one
+// connection can make the server hold unread; and watches (WATCH_STREAMS, below).
 //
 // The server grants each stream a flow-control window of 512 KB (flow-control-window.ts), and
 // Node's HTTP/2 holds back only each stream's window until the stream is read (the connection's
@@ -85,14 +85,14 @@ export const REQUEST_STREAMS: CappedStreams = {
  * long as it is open; a connection may otherwise open one per HTTP/2 stream (1,000).
  */
 export const WATCH_STREAMS: CappedStreams = {
-  counts: (method) => !method.requestStream && /\/(Watch|WatchTargets)$/.test(method.path),
+  counts: (method) => method.path === '/devcompat.v1.WatchService/Watch' || method.path === '/devcompat.v1.CompatibilityService/WatchTargets',
   what: 'watches',
   which: '(Watch, WatchTargets)',
   flag: '--max-watches-per-connection',
   copyChunks: false,
 };
 
-export class RequestStreamCap {
+export class StreamCap {
   /** Streams counted, open per connection. */
   private readonly perConnection = new Map<http2.Http2Session, number>();
   /** Every counted stream open now, over every connection. */
