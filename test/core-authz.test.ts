@@ -10,6 +10,7 @@ import {
   EMPTY_POLICY,
   IdentityError,
   identityFromSubjectAltName,
+  outsideValidity,
   parsePolicy,
   principalFor,
   ROLES,
@@ -120,6 +121,17 @@ test("a SAN text not in node's form is refused as unreadable, whatever it seems 
   ]) {
     t.is(identityOf(san), `the client certificate's subject alternative names cannot be read: ${why}`, san);
   }
+});
+
+test('a certificate is valid from its notBefore to its notAfter, both included, as node prints them', (t) => {
+  const from = 'Dec  3 13:52:18 2026 GMT';
+  const to = 'Dec  3 13:53:21 2026 GMT';
+  const at = (iso: string) => Date.parse(iso);
+  t.is(outsideValidity(from, to, at('2026-12-03T13:52:18.000Z')), undefined);
+  t.is(outsideValidity(from, to, at('2026-12-03T13:53:21.000Z')), undefined);
+  t.is(outsideValidity(from, to, at('2026-12-03T13:53:21.001Z')), 'expired at 2026-12-03T13:53:21.000Z');
+  t.is(outsideValidity(from, to, at('2026-12-03T13:52:17.999Z')), 'is not valid before 2026-12-03T13:52:18.000Z');
+  t.is(outsideValidity('soon', to, at('2026-12-03T13:53:00.000Z')), `has validity dates that cannot be read (soon to ${to})`);
 });
 
 test('the first binding whose pattern matches gives the role; `*` stands for any run of characters, nothing else is special', (t) => {

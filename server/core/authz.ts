@@ -91,6 +91,16 @@ export function identityFromSubjectAltName(subjectAltName: string | undefined, p
   );
 }
 
+/** Why a certificate is not valid at `now` (ms), or undefined; dates node cannot read count as not valid. */
+export function outsideValidity(validFrom: string, validTo: string, now: number): string | undefined {
+  const from = Date.parse(validFrom);
+  const to = Date.parse(validTo);
+  if (Number.isNaN(from) || Number.isNaN(to)) return `has validity dates that cannot be read (${validFrom} to ${validTo})`;
+  if (now < from) return `is not valid before ${new Date(from).toISOString()}`;
+  if (now > to) return `expired at ${new Date(to).toISOString()}`;
+  return undefined;
+}
+
 function patternMatches(pattern: string, identity: string): boolean {
   const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
   return regex.test(identity);

@@ -16,6 +16,7 @@ import {
   decide,
   IdentityError,
   identityFromSubjectAltName,
+  outsideValidity,
   parsePolicy,
   principalFor,
   type AuthzPolicy,
@@ -133,16 +134,6 @@ function authenticate(certificate: PeerCertificate, policy: AuthzPolicy, method:
     if (error instanceof IdentityError) throw new DomainError('UNAUTHENTICATED', `${method}: ${error.message}`);
     throw error;
   }
-}
-
-/** Why a certificate is not valid at `now` (ms), or undefined; dates node cannot read count as not valid. */
-export function outsideValidity(validFrom: string, validTo: string, now: number): string | undefined {
-  const from = Date.parse(validFrom);
-  const to = Date.parse(validTo);
-  if (Number.isNaN(from) || Number.isNaN(to)) return `has validity dates that cannot be read (${validFrom} to ${validTo})`;
-  if (now < from) return `is not valid before ${new Date(from).toISOString()}`;
-  if (now > to) return `expired at ${new Date(to).toISOString()}`;
-  return undefined;
 }
 
 /**
