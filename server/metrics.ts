@@ -25,7 +25,7 @@ export interface MetricSources {
   readonly streams: StreamTracker;
   readonly limitStats: Readonly<LimitStats>;
   readonly requestStreams: Pick<StreamCap, 'refused' | 'unreadBytes'>;
-  readonly watchStreams: Pick<StreamCap, 'refused' | 'openStreams'>;
+  readonly watchStreams: Pick<StreamCap, 'refused'>;
 }
 
 const CALL_SECONDS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

@@ -164,6 +164,8 @@ test('names written into another name of the certificate are not read as identit
   const p = pki(t);
   const { server, as } = await mtlsServer(t, p);
   // A CA that copies a requested DNS name as it is: the requester puts an admin URI inside it.
+  // Node prints that name quoted, its commas escaped (\u002c); the same text with bare commas,
+  // which splitting at every comma read as an admin, is core-authz.test.ts's.
   const smuggler = issue(p.dir, p.ca, 'smuggler', ['DNS:a, URI:spiffe://example.org/admin/ops, b', 'URI:spiffe://example.org/agent/host-17']);
   const client = new DevcompatClient({
     address: server.address,

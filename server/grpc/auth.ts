@@ -109,7 +109,7 @@ function hostOf(request: unknown): string {
 }
 
 /** The caller's certificate; UNAUTHENTICATED without one. */
-function certificateOf(call: AnyCall, method: string): PeerCertificate {
+function certificateOf(call: { getAuthContext(): { sslPeerCertificate?: PeerCertificate } }, method: string): PeerCertificate {
   const certificate = call.getAuthContext().sslPeerCertificate;
   if (!certificate) {
     throw new DomainError('UNAUTHENTICATED', `${method} needs a client certificate issued by the server's client CA`);
@@ -141,10 +141,8 @@ function authenticate(certificate: PeerCertificate, policy: AuthzPolicy, method:
  * an identity the policy gives a role. For what runs before the handlers (min-revision.ts).
  */
 export function hasRole(call: grpc.ServerInterceptingCallInterface, policy: AuthzPolicy): boolean {
-  const certificate = call.getAuthContext().sslPeerCertificate;
-  if (!certificate || outsideValidity(certificate.valid_from, certificate.valid_to, Date.now())) return false;
   try {
-    return principalFor(identityFromSubjectAltName(certificate.subjectaltname, policy), policy).role !== undefined;
+    return authenticate(certificateOf(call, ''), policy, '').role !== undefined;
   } catch {
     return false;
   }

@@ -60,7 +60,8 @@ function notYet(wanted: number, reached: number, name: string, waitedMs: number)
 
 /**
  * `mayWait`, when given, says whether a call may be held at all: one it refuses goes straight on
- * to its handler (an unauthenticated caller, which its handler refuses, learns no revision).
+ * to its handler (an unauthenticated caller, which its handler refuses, learns no revision). It
+ * is asked once per call, and only of a call that names a revision: most calls never pay for it.
  */
 export function minRevisionInterceptor(
   gate: () => RevisionGate | undefined,
@@ -68,7 +69,8 @@ export function minRevisionInterceptor(
   mayWait?: (call: grpc.ServerInterceptingCallInterface) => boolean,
 ): grpc.ServerInterceptor {
   return (_method, call) => {
-    if (mayWait && !mayWait(call)) return new grpc.ServerInterceptingCall(call);
+    let allowed: boolean | undefined;
+    const mayHold = () => (allowed ??= !mayWait || mayWait(call));
     let ended = false;
     const end = (error: DomainError) => {
       if (ended) return;
@@ -77,10 +79,11 @@ export function minRevisionInterceptor(
     };
     /** Runs `go` once the registry is at `raw` (named `name`), or ends the call. */
     const hold = (raw: unknown, name: string, go: () => void): void => {
+      // A caller its handler will refuse goes on to it: it is neither held nor answered here.
       const wanted = parseMinRevision(raw, name);
-      if (wanted instanceof DomainError) return end(wanted);
+      if (wanted instanceof DomainError) return mayHold() ? end(wanted) : go();
       const registry = gate();
-      if (!registry || registry.revision >= wanted) return go();
+      if (!registry || registry.revision >= wanted || !mayHold()) return go();
       const started = Date.now();
       void registry.reachRevision(wanted, waitBudgetMs(call)).then((reached) => {
         if (ended) return;
