@@ -178,3 +178,46 @@ test('a past view whose reading failed is not kept: the next read of that revisi
   store.firstChangesAfter = real;
   t.deepEqual([...(await registry.viewAt(2)).hosts.keys()].sort(), ['a', 'b']);
 });
+
+test('a past view is read a slice of history at a time: writes made meanwhile commit between slices, and the view is the registry as it was', async (t) => {
+  const rig = await openCore({ pastViewSliceRevisions: 2 });
+  const { registry, store } = rig;
+  // Revisions 1-10: hosts h0..h9 with gpu0; revisions 11-20: each again with gpu1 too, another label.
+  for (let i = 0; i < 10; i++) await registry.syncHost(syncOf(`h${i}`, ['gpu0'], { round: '1' }), ORIGIN);
+  for (let i = 0; i < 10; i++) await registry.syncHost(syncOf(`h${i}`, ['gpu0', 'gpu1'], { round: '2' }), ORIGIN);
+  const calls: string[] = [];
+  const readSlice = store.firstChangesAfter.bind(store);
+  const commit = store.commit.bind(store);
+  // Each slice answered on a later turn of the event loop, as the SQLite store's worker answers.
+  store.firstChangesAfter = async (query) => {
+    calls.push(`slice ${query.revision}-${query.through}`);
+    await new Promise(setImmediate);
+    return readSlice(query);
+  };
+  store.commit = (batch) => {
+    calls.push('commit');
+    return commit(batch);
+  };
+  const reading = registry.viewAt(3);
+  // Written while the view is read: h0 changes again, h99 appears.
+  const written = Promise.all([registry.syncHost(syncOf('h0', ['gpu2'], { round: '3' }), ORIGIN), registry.syncHost(syncOf('h99'), ORIGIN)]);
+  const view = await reading;
+  await written;
+  const slices = calls.filter((call) => call.startsWith('slice'));
+  t.true(slices.length >= 9, `at least the 17 revisions after 3, two at a time: ${calls.join(', ')}`);
+  for (const slice of slices) {
+    const [from, through] = slice.slice('slice '.length).split('-').map(Number);
+    t.is(through - from, 2, `each call reads two revisions: ${slice}`);
+  }
+  const firstCommit = calls.indexOf('commit');
+  t.true(firstCommit > 0 && calls.slice(firstCommit).some((call) => call.startsWith('slice')), `the writes committed between slices, not after the whole reading: ${calls.join(', ')}`);
+  t.is(registry.revision, 22);
+  t.is(view.revision, 3);
+  t.deepEqual([...view.hosts.keys()].sort(), ['h0', 'h1', 'h2']);
+  for (const id of ['h0', 'h1', 'h2']) {
+    t.deepEqual(view.hosts.get(id)?.record.labels, { round: '1' }, `${id} as it was at revision 3`);
+    t.deepEqual([...view.hosts.get(id)!.devices.keys()], ['gpu0']);
+  }
+  const again = await (await rig.reopen()).registry.viewAt(3);
+  t.deepEqual([...again.hosts.keys()].sort(), ['h0', 'h1', 'h2'], 'the same view built again after the writes');
+});

@@ -2,7 +2,8 @@
 // deletions and re-creations, draining), the registry's view at every past revision R is
 // exactly the state it held right after R was committed: devices, descriptors, capacities,
 // labels and host states. Also after compaction, for every R the compaction kept. The
-// registry runs on the real SQLite store (in its worker thread), on a temp file.
+// registry runs on the real SQLite store (in its worker thread), on a temp file, and reads
+// past views three revisions of history at a time (point-in-time.ts's slices).
 
 import test from 'ava';
 import fc from 'fast-check';
@@ -67,7 +68,8 @@ test('the view at every past revision is the state right after that revision', a
   await fc.assert(
     fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 25 }), fc.integer({ min: 0, max: 30 }), async (ops, cut) => {
       const store = await WorkerStore.open({ path: path.join(dir, `r${run++}.db`), durability: 'relaxed' });
-      const registry = await Registry.open(store);
+      // Past views read three revisions of history per store call, so that most are built from several slices.
+      const registry = await Registry.open(store, { pastViewSliceRevisions: 3 });
       try {
         const states = new Map<number, string[]>();
         const current = () => snapshotOf(HOSTS.flatMap((id) => registry.findHost(id) ?? []));

@@ -3,7 +3,9 @@
 // the `before` of its first change after R. That needs only the history after R, which
 // compaction keeps (everything after the checkpoint). One device is read with one targeted
 // query; a whole past registry (a list, a FindTargets) is materialized once as a PastView,
-// and the last four views are cached.
+// and the last four views are cached. Its history is read slice by slice (a few hundred
+// revisions per store call), so that writes, queued behind each call in the store, wait for
+// one slice, never for the whole history since R.
 //
 // Owns: the past-view cache. May call: the store's `firstChangesAfter` and `revisionAt`, the
 // live state's reads, the audit's checkpoint. After reading history it asks the audit to
@@ -20,6 +22,14 @@ import type { Budget } from './budgets.ts';
 
 /** How many materialized past views are kept. */
 const PAST_VIEW_CACHE = 4;
+/**
+ * Revisions of history one store call reads while a past view is built (a revision is one
+ * write: a host's sync, usually a few dozen entries). Writes queue behind at most one such
+ * call: on the bench machine, with the 10,000 revisions of its fleet read in one call, every
+ * write made during a read at revision 1 waited 3.2-3.5 s; in slices of 64, writes kept a p50
+ * of 9-17 ms (256: 40-56 ms). docs/benchmarks.md, "Past reads and writes".
+ */
+export const DEFAULT_PAST_VIEW_SLICE = 64;
 
 /** `as_of_revision` / `as_of_time` of a read: at most one is set. */
 export interface AsOf {
@@ -95,6 +105,7 @@ export class PointInTime {
     private readonly store: RegistryStore,
     private readonly state: LiveState,
     private readonly history: { readonly checkpoint: Checkpoint; refresh(): Promise<void> },
+    private readonly sliceRevisions = DEFAULT_PAST_VIEW_SLICE,
   ) {}
 
   /** Resolves `as_of_revision` / `as_of_time` to a revision the registry can answer at. */
@@ -167,15 +178,37 @@ export class PointInTime {
     return view;
   }
 
-  private async build(revision: number): Promise<PastView> {
-    const changes = await this.store.firstChangesAfter({ revision });
-    const view = new PastView(revision);
+  /**
+   * Each resource's state at `revision`, for those changed since: read slice by slice, each
+   * resource's first change kept. Done when a slice reaches the live state's revision as it was
+   * when that slice was answered (the store answers calls in order, so memory then holds no
+   * write the slices have not read). Writes keep coming meanwhile, but the slices are read far
+   * faster than writes are made, so the reading catches up. The caller must read the live state
+   * in the same tick as this resolves.
+   */
+  private async pastRecords(revision: number) {
     const pastHosts = new Map<string, HostRecord | undefined>();
     const pastDevices = new Map<string, DeviceRecord | undefined>();
-    for (const change of changes) {
-      if (change.deviceId === '') pastHosts.set(change.hostId, change.before?.kind === 'host' ? change.before.host : undefined);
-      else pastDevices.set(`${change.hostId}\u0000${change.deviceId}`, change.before?.kind === 'device' ? change.before.device : undefined);
+    for (let after = revision; ; ) {
+      const through = after + this.sliceRevisions;
+      const slice = await this.store.firstChangesAfter({ revision: after, through });
+      for (const change of slice) {
+        if (change.deviceId === '') {
+          if (!pastHosts.has(change.hostId)) pastHosts.set(change.hostId, change.before?.kind === 'host' ? change.before.host : undefined);
+        } else {
+          const key = `${change.hostId}\u0000${change.deviceId}`;
+          if (!pastDevices.has(key)) pastDevices.set(key, change.before?.kind === 'device' ? change.before.device : undefined);
+        }
+      }
+      if (through >= this.state.revision) return { pastHosts, pastDevices };
+      after = through;
     }
+  }
+
+  private async build(revision: number): Promise<PastView> {
+    const { pastHosts, pastDevices } = await this.pastRecords(revision);
+    // Memory now holds exactly the writes the slices have read: read it before any other await.
+    const view = new PastView(revision);
     const hostRecords = new Map<string, HostRecord>();
     const liveHosts = [...this.state.allHosts()];
     for (const host of liveHosts) if (!pastHosts.has(host.record.hostId)) hostRecords.set(host.record.hostId, host.record);

@@ -71,6 +71,8 @@ export interface RegistryOptions {
    * history it had not followed yet): it must load the registry again, that is, restart.
    */
   readonly onFollowBroken?: (error: Error) => void;
+  /** Revisions of history one store call reads while a past view is built (point-in-time.ts; tests make it small). */
+  readonly pastViewSliceRevisions?: number;
 }
 
 /**
@@ -169,7 +171,7 @@ export class Registry {
     }
     this.leases.connect(this.writes);
     this.claims.connect(this.writes);
-    this.pointInTime = new PointInTime(store, this.state, this.audit);
+    this.pointInTime = new PointInTime(store, this.state, this.audit, options.pastViewSliceRevisions);
     this.finder = new TargetFinder(this.state, this.verdicts, this.claimCounts);
     this.current = new CurrentView(this.state, this.finder);
     this.store = store;

@@ -288,6 +288,21 @@ export interface BackupResult {
  */
 export type Durability = 'full' | 'relaxed';
 
+/** What `firstChangesAfter` reads: the first entry of each resource in a stretch of history. */
+export interface FirstChangesQuery {
+  /** Entries after this revision. */
+  readonly revision: number;
+  /**
+   * Only entries at or before this revision: a slice of history (point-in-time.ts reads a whole
+   * past registry slice by slice, so that no single call holds the writes queued behind it for
+   * long). Every entry after `revision` when absent.
+   */
+  readonly through?: number;
+  readonly hostId?: string;
+  /** With hostId: one resource ('' for the host itself). */
+  readonly deviceId?: string;
+}
+
 /**
  * Asynchronous, so the adapter can run its database work off the event loop (the SQLite
  * adapter runs it in a worker thread). Calls are executed in the order they are made: a read
@@ -299,11 +314,11 @@ export interface RegistryStore {
   commit(batch: CommitBatch): Promise<CommitResult>;
   listHistory(query: HistoryQuery): Promise<HistoryRecord[]>;
   /**
-   * For each resource changed after `revision` (only the one resource when hostId is set,
-   * deviceId '' for the host itself), its first entry after that revision: the entry's
-   * `before` is the resource as it was at `revision`.
+   * For each resource changed after `revision` (up to `through` when set; only the one resource
+   * when hostId is set, deviceId '' for the host itself), its first entry after that revision:
+   * the entry's `before` is the resource as it was at `revision`.
    */
-  firstChangesAfter(query: { revision: number; hostId?: string; deviceId?: string }): Promise<HistoryRecord[]>;
+  firstChangesAfter(query: FirstChangesQuery): Promise<HistoryRecord[]>;
   /** The latest revision committed at or before `time`; undefined when there is none. */
   revisionAt(time: number): Promise<number | undefined>;
   verifyChain(query: ChainWalkQuery): Promise<ChainWalk>;

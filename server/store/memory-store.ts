@@ -45,6 +45,7 @@ import type {
   ServedStore,
   StoreFactory,
   StoredDescriptor,
+  FirstChangesQuery,
 } from '../core/store.ts';
 import { StaleBatchError } from '../core/store.ts';
 import { GENESIS_HASH, type ChainedColumns } from './history-chain.ts';
@@ -309,13 +310,15 @@ export class MemoryStore implements ServedStore {
     });
   }
 
-  firstChangesAfter(query: { revision: number; hostId?: string; deviceId?: string }): Promise<HistoryRecord[]> {
+  firstChangesAfter(query: FirstChangesQuery): Promise<HistoryRecord[]> {
     return this.run(() => {
       const seen = new Set<string>();
       const first: HistoryRecord[] = [];
       for (const entry of this.contents.history) {
         const e = entry.columns;
         if (e.revision <= query.revision) continue;
+        // History is in revision order: past the slice's end, the rest is too.
+        if (query.through !== undefined && e.revision > query.through) break;
         if (query.hostId !== undefined && e.hostId !== query.hostId) continue;
         if (query.hostId !== undefined && query.deviceId !== undefined && e.deviceId !== query.deviceId) continue;
         const key = deviceKey(e.hostId, e.deviceId);

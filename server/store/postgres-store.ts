@@ -36,6 +36,7 @@ import {
   type ServedStore,
   type StoreFactory,
   type StoredDescriptor,
+  type FirstChangesQuery,
 } from '../core/store.ts';
 import { chainedColumns, GENESIS_HASH } from './history-chain.ts';
 import { chainEntries, compactedStartRows, compactionRecord, copiedCheckpointRow, lastRecordHash, walkChain, walkCompactions } from './history-encoding.ts';
@@ -485,30 +486,35 @@ export class PostgresStore implements ServedStore, RevisionLog {
     });
   }
 
-  firstChangesAfter(query: { revision: number; hostId?: string; deviceId?: string }): Promise<HistoryRecord[]> {
+  firstChangesAfter(query: FirstChangesQuery): Promise<HistoryRecord[]> {
     return this.run(async (client) => {
       let rows: HistoryRow[];
+      // The slice's end: NULL reads to the head.
+      const through = query.through ?? null;
       if (query.hostId === undefined) {
         rows = (
           await client.query(
-            `SELECT * FROM (SELECT DISTINCT ON (host_id, device_id) * FROM history WHERE revision > $1
+            `SELECT * FROM (SELECT DISTINCT ON (host_id, device_id) * FROM history
+               WHERE revision > $1 AND ($2::bigint IS NULL OR revision <= $2)
                ORDER BY host_id, device_id, revision, seq) AS first ORDER BY revision, seq`,
-            [query.revision],
+            [query.revision, through],
           )
         ).rows;
       } else if (query.deviceId === undefined) {
         rows = (
           await client.query(
-            `SELECT * FROM (SELECT DISTINCT ON (device_id) * FROM history WHERE host_id = $1 AND revision > $2
+            `SELECT * FROM (SELECT DISTINCT ON (device_id) * FROM history
+               WHERE host_id = $1 AND revision > $2 AND ($3::bigint IS NULL OR revision <= $3)
                ORDER BY device_id, revision, seq) AS first ORDER BY revision, seq`,
-            [query.hostId, query.revision],
+            [query.hostId, query.revision, through],
           )
         ).rows;
       } else {
         rows = (
           await client.query(
-            'SELECT * FROM history WHERE host_id = $1 AND device_id = $2 AND revision > $3 ORDER BY revision, seq LIMIT 1',
-            [query.hostId, query.deviceId, query.revision],
+            `SELECT * FROM history WHERE host_id = $1 AND device_id = $2 AND revision > $3 AND ($4::bigint IS NULL OR revision <= $4)
+               ORDER BY revision, seq LIMIT 1`,
+            [query.hostId, query.deviceId, query.revision, through],
           )
         ).rows;
       }

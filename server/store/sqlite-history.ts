@@ -19,7 +19,7 @@
 // then `newest` when an entry did not pass).
 
 import type Database from 'better-sqlite3';
-import type { ChainWalk, ChainWalkQuery, HistoryQuery, HistoryRecord } from '../core/store.ts';
+import type { ChainWalk, ChainWalkQuery, FirstChangesQuery, HistoryQuery, HistoryRecord } from '../core/store.ts';
 import { canonicalEntry, CHAIN_VERSION_2, ChainCursor, chainedColumns, chainHash, type ChainedColumns } from './history-chain.ts';
 import { checkNewestPacked } from './packed-chain-check.ts';
 import type { EncodedHistory } from './commit-encoding.ts';
@@ -265,8 +265,8 @@ export class SqliteHistory {
   }
 
   /** Each resource's first entry after `revision` (of one host, or one resource, when given). */
-  firstChangesAfter(query: { revision: number; hostId?: string; deviceId?: string }): HistoryRecord[] {
-    const { hostId, deviceId } = query;
+  firstChangesAfter(query: FirstChangesQuery): HistoryRecord[] {
+    const { hostId, deviceId, through } = query;
     const s = this.statements;
     const rows =
       hostId === undefined
@@ -276,6 +276,8 @@ export class SqliteHistory {
     const first: HistoryRecord[] = [];
     for (const entry of entriesOf(rows)) {
       const { row } = entry;
+      // Rows come in revision order: past the slice's end, the rest is too.
+      if (through !== undefined && row.revision > through) break;
       if (hostId !== undefined && (row.host_id !== hostId || (deviceId !== undefined && row.device_id !== deviceId))) continue;
       const key = `${row.host_id}\u0000${row.device_id}`;
       if (seen.has(key)) continue;

@@ -25,6 +25,7 @@ import type {
   HistoryRecord,
   HostRecord,
   LoadedState,
+  FirstChangesQuery,
 } from '../core/store.ts';
 import { StaleBatchError } from '../core/store.ts';
 import { GENESIS_HASH } from './history-chain.ts';
@@ -338,7 +339,7 @@ export class SqliteStore {
     this.history.append(history);
   }
 
-  firstChangesAfter(query: { revision: number; hostId?: string; deviceId?: string }): HistoryRecord[] {
+  firstChangesAfter(query: FirstChangesQuery): HistoryRecord[] {
     return this.history.firstChangesAfter(query);
   }
 

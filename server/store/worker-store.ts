@@ -24,6 +24,7 @@ import type {
   ServedStore,
   StateLoad,
   StoreFactory,
+  FirstChangesQuery,
 } from '../core/store.ts';
 import { StaleBatchError } from '../core/store.ts';
 import type { MigrationReport } from './migrate.ts';
@@ -307,7 +308,7 @@ export class WorkerStore implements ServedStore {
     return this.call('listHistory', query);
   }
 
-  firstChangesAfter(query: { revision: number; hostId?: string; deviceId?: string }): Promise<HistoryRecord[]> {
+  firstChangesAfter(query: FirstChangesQuery): Promise<HistoryRecord[]> {
     return this.call('firstChangesAfter', query);
   }
 
