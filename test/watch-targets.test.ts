@@ -529,3 +529,35 @@ test('a standing query whose client stops reading is cut off with WATCH_TOO_SLOW
   healthy.cancel();
   await eventually(() => server.openStreams() === baseline, 5000, 'every stream released');
 });
+
+test('an initial set larger than the buffer reaches a client that reads it; one that reads nothing is held, then cut off with WATCH_TOO_SLOW once the diffs waiting behind its initial set pass the bound', async (t) => {
+  const { client, raw, server } = await start(t, { watchBufferBytes: 64 * 1024 });
+  await client.syncHost(host('src', [spec('gpu0', gvt('1.2.0'))]));
+  // 6,000 compatible targets: twelve initial chunks of 500, megabytes of messages.
+  const devices = Array.from({ length: 100 }, (_, i) => spec(`gpu${i}`, gvt('1.2.0')));
+  for (let h = 0; h < 60; h++) await client.syncHost(host(`t${h}`, devices));
+  const baseline = server.openStreams();
+  const slow = watchTargets(t, raw, { source: { name: SRC } });
+  slow.call.pause(); // reads nothing from the start: its initial set backs up into the server
+  const healthy = watchTargets(t, raw, { source: { name: SRC } });
+  await healthy.waitForInitial(30_000);
+  t.is(healthy.error, undefined);
+  t.is(healthy.initialMessages.length, 12);
+  t.is(healthy.applied().targets.size, 6000, 'the reading client has the whole initial set');
+  t.deepEqual(healthy.applied().anomalies, []);
+  // Each sync adds or removes 100 targets: diffs of tens of KB, which the unread query must hold behind its initial set.
+  let last = '';
+  for (let i = 0; i < 20; i++) last = (await client.syncHost(host('extra', i % 2 === 0 ? devices : []))).revision;
+  await healthy.waitFor((w) => w.has(last), 20_000, 'the reading query gets every diff');
+  t.is(healthy.applied().targets.size, 6000, 'the last sync removed the 100 it added');
+  t.deepEqual(healthy.applied().anomalies, []);
+  await eventually(() => server.openStreams() === baseline + 1, 10_000, 'the unread query released');
+  slow.call.resume();
+  await slow.waitFor((w) => w.ended, 20_000, 'the unread query to end');
+  t.is(slow.error?.code, grpc.status.RESOURCE_EXHAUSTED);
+  t.is(slow.error?.reason, 'WATCH_TOO_SLOW');
+  t.false(slow.has(last), 'it was cut before the end');
+  t.deepEqual(slow.applied().anomalies, [], 'what it did get was in order');
+  healthy.cancel();
+  await eventually(() => server.openStreams() === baseline, 5000, 'every stream released');
+});

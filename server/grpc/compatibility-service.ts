@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { invalidArgument, Violations } from '../core/errors.ts';
 import { hostState, type FoundTarget, type Registry, type ResolvedDevice } from '../core/registry.ts';
 import type { FindResult } from '../core/find-targets.ts';
-import type { TargetChange } from '../core/standing-query.ts';
+import type { TargetChange, TargetState } from '../core/standing-query.ts';
 import { parseHostRef, validateLabels } from '../core/resources.ts';
 import { resultMessage } from './convert.ts';
 import { checkResponse, encodeResult, foundTargetResponse, streamResponse, type ItemOutcome } from './verdict-encoding.ts';
@@ -144,6 +144,24 @@ export function compatibilityHandlers(
                 exact: change.target.cached.rank.exact,
                 host_state: `HOST_STATE_${change.target.hostState}`,
               };
+        // Diffs that came while the initial set was going out, sent after it in order.
+        let held: { messages: Buffer[]; bytes: number } | undefined;
+        // The initial set goes out chunk by chunk, each made as it is sent, the next once the
+        // client has taken the last (a set of tens of thousands of targets is megabytes, more
+        // than the stream's bound); then the held diffs, and the stream is live. A client that
+        // stops reading holds its stream here until the held diffs pass the bound.
+        const sendInitial = async (targets: readonly TargetState[], revision: number) => {
+          for (let i = 0; i === 0 || i < targets.length; i += INITIAL_CHUNK) {
+            if (stream.closed) return;
+            const chunk = targets.slice(i, i + INITIAL_CHUNK).map((target) => changeMessage({ kind: 'ADDED', name: target.device.name, target }, revision));
+            const ready = send({ revision: String(revision), changes: chunk, initial: true, initial_complete: i + INITIAL_CHUNK >= targets.length });
+            if (!ready) await stream.drained();
+          }
+          if (stream.closed) return;
+          const diffs = held?.messages ?? [];
+          held = undefined;
+          for (const message of diffs) stream.write(message);
+        };
         // The core listens first, then hands over the baseline, in this tick.
         const cancel = registry.watchTargets(
           source,
@@ -157,21 +175,20 @@ export function compatibilityHandlers(
           },
           {
             initial: (targets, revision) => {
-              // Each chunk's messages are made as it is sent; once the stream is cut off (its
-              // client too slow: the 8 MiB bound), the rest is not made at all.
-              for (let i = 0; i === 0 || i < targets.length; i += INITIAL_CHUNK) {
-                if (stream.closed) return;
-                const chunk = targets.slice(i, i + INITIAL_CHUNK).map((target) => changeMessage({ kind: 'ADDED', name: target.device.name, target }, revision));
-                send({
-                  revision: String(revision),
-                  changes: chunk,
-                  initial: true,
-                  initial_complete: i + INITIAL_CHUNK >= targets.length,
-                });
-              }
+              held = { messages: [], bytes: 0 };
+              void sendInitial(targets, revision);
             },
             changes: (changes, revision) => {
-              if (!stream.closed) send({ revision: String(revision), changes: changes.map((c) => changeMessage(c, revision)) });
+              if (stream.closed) return;
+              const message = encodeWatchTargets({ revision: String(revision), changes: changes.map((c) => changeMessage(c, revision)) });
+              if (!held) {
+                stream.write(message);
+                return;
+              }
+              // The initial set is still going out: the diff waits behind it, within the same bound.
+              held.messages.push(message);
+              held.bytes += message.length;
+              if (held.bytes > options.watchBufferBytes) stream.tooSlow();
             },
             fail: (error) => stream.fail(error),
           },

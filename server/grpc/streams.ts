@@ -211,16 +211,20 @@ class BoundedStream {
     if (this.closed) return false;
     const size = bytes.length;
     if (this.pendingBytes + size > this.limitBytes && this.pendingBytes > 0) {
-      // What was gathered goes first: the client then holds every message before the status.
-      if (!this.flush()) return false;
-      this.ended = true;
-      this.onOverflow();
+      this.overflow();
       return false;
     }
     this.pendingBytes += size;
     if (this.gathered.length === 0) flushLater(this);
     this.gathered.push(bytes);
     return this.pendingBytes < Math.min(READY_BYTES, this.limitBytes / 4);
+  }
+
+  /** Ends the stream as too slow (WATCH_TOO_SLOW), after what was gathered: the client then holds every message before the status. */
+  overflow(): void {
+    if (this.closed || !this.flush()) return;
+    this.ended = true;
+    this.onOverflow();
   }
 
   /**
@@ -482,6 +486,8 @@ export interface LiveStream {
   readonly closed: boolean;
   /** Ends the call with this error (through the error table), unless the client already went away. */
   fail(error: unknown): void;
+  /** Ends the call as too slow (WATCH_TOO_SLOW), as passing the buffer's bound does: for what a handler holds back for its consumer itself. */
+  tooSlow(): void;
   /** Runs `cleanup` once when the call ends: cancelled, closed, failed or cut off as too slow. */
   onEnd(cleanup: () => void): void;
 }
@@ -538,6 +544,7 @@ export function liveStream<Request>(
         return bounded.closed;
       },
       fail,
+      tooSlow: () => bounded.overflow(),
       onEnd: (cleanup) => {
         if (ended) cleanup();
         else cleanups.push(cleanup);
