@@ -10,6 +10,7 @@ import test from 'ava';
 import { DomainError } from '../server/core/errors.ts';
 import type { DeviceListQuery } from '../server/core/live-state.ts';
 import type { ReadView } from '../server/core/registry.ts';
+import { PointInTime } from '../server/core/point-in-time.ts';
 import { GPU, openCore, ORIGIN, syncOf } from './helpers/core.ts';
 
 const OTHER = { ...GPU, type: 'nvidia-a10-8q' };
@@ -204,13 +205,11 @@ test('a past view is read a slice of history at a time: writes made meanwhile co
   const view = await reading;
   await written;
   const slices = calls.filter((call) => call.startsWith('slice'));
-  t.true(slices.length >= 9, `at least the 17 revisions after 3, two at a time: ${calls.join(', ')}`);
-  for (const slice of slices) {
-    const [from, through] = slice.slice('slice '.length).split('-').map(Number);
-    t.is(through - from, 2, `each call reads two revisions: ${slice}`);
-  }
+  // The 17 revisions after 3 up to the read's start (20), two at a time; then what was written meanwhile, in one call.
+  t.deepEqual(slices.slice(0, 9), ['slice 3-5', 'slice 5-7', 'slice 7-9', 'slice 9-11', 'slice 11-13', 'slice 13-15', 'slice 15-17', 'slice 17-19', 'slice 19-21'], calls.join(', '));
+  t.deepEqual(slices.slice(9), ['slice 21-undefined'], calls.join(', '));
   const firstCommit = calls.indexOf('commit');
-  t.true(firstCommit > 0 && calls.slice(firstCommit).some((call) => call.startsWith('slice')), `the writes committed between slices, not after the whole reading: ${calls.join(', ')}`);
+  t.true(firstCommit > 0 && calls.slice(firstCommit).some((call) => call.startsWith('slice 1')), `the writes committed between slices, not after the whole reading: ${calls.join(', ')}`);
   t.is(registry.revision, 22);
   t.is(view.revision, 3);
   t.deepEqual([...view.hosts.keys()].sort(), ['h0', 'h1', 'h2']);
@@ -220,4 +219,30 @@ test('a past view is read a slice of history at a time: writes made meanwhile co
   }
   const again = await (await rig.reopen()).registry.viewAt(3);
   t.deepEqual([...again.hosts.keys()].sort(), ['h0', 'h1', 'h2'], 'the same view built again after the writes');
+});
+
+test('a past view ends however fast writes come: slices up to the revision of the read\'s start, then what was written meanwhile in one call', async (t) => {
+  const rig = await openCore({ pastViewSliceRevisions: 1 });
+  const { registry, store } = rig;
+  for (let i = 0; i < 6; i++) await registry.syncHost(syncOf(`h${i}`, ['gpu0'], { round: '1' }), ORIGIN);
+  const slices: string[] = [];
+  const readSlice = store.firstChangesAfter.bind(store);
+  let written = 0;
+  const writes: Promise<unknown>[] = [];
+  // Every slice answered lets three more writes in (more revisions than a slice reads): chasing the head would never end.
+  store.firstChangesAfter = async (query) => {
+    slices.push(`${query.revision}-${query.through}`);
+    if (slices.length > 50) throw new Error('the read chased the head');
+    for (let i = 0; i < 3; i++) writes.push(registry.syncHost(syncOf(`w${written++}`), ORIGIN));
+    await new Promise(setImmediate);
+    return readSlice(query);
+  };
+  const view = await registry.viewAt(2);
+  store.firstChangesAfter = readSlice;
+  await Promise.all(writes);
+  t.deepEqual(slices.slice(0, 4), ['2-3', '3-4', '4-5', '5-6'], 'one revision a call up to 6, the revision of the read\'s start');
+  t.is(slices.length, 5);
+  t.regex(slices[4], /^6-undefined$/, 'then the rest in one call');
+  t.deepEqual([...view.hosts.keys()].sort(), ['h0', 'h1'], 'the registry at revision 2, none of the writes made during the read');
+  t.throws(() => new PointInTime(store, undefined as never, undefined as never, 0), { message: 'a past view\'s slice must be a whole number of revisions from 1, not 0' });
 });

@@ -352,8 +352,9 @@ for (const impl of STORES) {
     t.is(device.revision, 4);
     t.deepEqual(device.before, { kind: 'device', device: deviceRecord('h1', 'd0', 1) }, 'the before as written');
     t.deepEqual(await store.firstChangesAfter({ revision: 4 }), []);
-    // A slice: only entries up to `through`, so d0's first change in (2, 3] is revision 3's and revision 4 is not read.
-    t.deepEqual(at(await store.firstChangesAfter({ revision: 2, through: 3 })), ['3/0']);
+    // A slice: only entries up to `through`, of every resource or of one host or resource.
+    t.deepEqual(at(await store.firstChangesAfter({ revision: 1, through: 2 })), ['2/0', '2/1'], 'h1/d0 changed at 3: after the slice');
+    t.deepEqual(at(await store.firstChangesAfter({ revision: 3, through: 4 })), ['4/0']);
     t.deepEqual(at(await store.firstChangesAfter({ revision: 0, through: 1, hostId: 'h1' })), ['1/0', '1/1']);
     t.deepEqual(await store.firstChangesAfter({ revision: 0, through: 1, hostId: 'h2' }), []);
     t.deepEqual(await store.firstChangesAfter({ revision: 3, through: 3, hostId: 'h1', deviceId: 'd0' }), [], 'an empty slice');

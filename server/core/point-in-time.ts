@@ -3,9 +3,10 @@
 // the `before` of its first change after R. That needs only the history after R, which
 // compaction keeps (everything after the checkpoint). One device is read with one targeted
 // query; a whole past registry (a list, a FindTargets) is materialized once as a PastView,
-// and the last four views are cached. Its history is read slice by slice (a few hundred
-// revisions per store call), so that writes, queued behind each call in the store, wait for
-// one slice, never for the whole history since R.
+// and the last four views are cached. Its history is read slice by slice (64 revisions per
+// store call) up to the revision the registry had when the read began, then what was written
+// meanwhile in one call: writes, queued behind each call in the store, wait for one slice,
+// never for the whole history since R.
 //
 // Owns: the past-view cache. May call: the store's `firstChangesAfter` and `revisionAt`, the
 // live state's reads, the audit's checkpoint. After reading history it asks the audit to
@@ -25,9 +26,9 @@ const PAST_VIEW_CACHE = 4;
 /**
  * Revisions of history one store call reads while a past view is built (a revision is one
  * write: a host's sync, usually a few dozen entries). Writes queue behind at most one such
- * call: on the bench machine, with the 10,000 revisions of its fleet read in one call, every
- * write made during a read at revision 1 waited 3.2-3.5 s; in slices of 64, writes kept a p50
- * of 9-17 ms (256: 40-56 ms). docs/benchmarks.md, "Past reads and writes".
+ * call: on the bench machine, with the 10,000 revisions of its fleet read in one call, the
+ * writes made during a read at revision 1 waited 2.7-3.7 s; in slices of 64 they kept a p50 of
+ * 15-22 ms and waited at most 191 ms. docs/benchmarks.md, "Past reads and writes".
  */
 export const DEFAULT_PAST_VIEW_SLICE = 64;
 
@@ -106,7 +107,9 @@ export class PointInTime {
     private readonly state: LiveState,
     private readonly history: { readonly checkpoint: Checkpoint; refresh(): Promise<void> },
     private readonly sliceRevisions = DEFAULT_PAST_VIEW_SLICE,
-  ) {}
+  ) {
+    if (!Number.isSafeInteger(sliceRevisions) || sliceRevisions < 1) throw new Error(`a past view's slice must be a whole number of revisions from 1, not ${sliceRevisions}`);
+  }
 
   /** Resolves `as_of_revision` / `as_of_time` to a revision the registry can answer at. */
   async resolveAsOf(asOf: AsOf): Promise<number> {
@@ -179,18 +182,20 @@ export class PointInTime {
   }
 
   /**
-   * Each resource's state at `revision`, for those changed since: read slice by slice, each
-   * resource's first change kept. Done when a slice reaches the live state's revision as it was
-   * when that slice was answered (the store answers calls in order, so memory then holds no
-   * write the slices have not read). Writes keep coming meanwhile, but the slices are read far
-   * faster than writes are made, so the reading catches up. The caller must read the live state
-   * in the same tick as this resolves.
+   * Each resource's state at `revision`, for those changed since: read slice by slice up to the
+   * live state's revision when the read began, each resource's first change kept, then, unless
+   * the last slice already reached the live state's revision when it was answered, everything
+   * after it in one call (what was written during the read: the read ends however fast writes
+   * come). The store answers calls in order, so once the last call is answered memory holds no
+   * write it has not read: the caller must read the live state in the same tick as this resolves.
    */
   private async pastRecords(revision: number) {
     const pastHosts = new Map<string, HostRecord | undefined>();
     const pastDevices = new Map<string, DeviceRecord | undefined>();
+    const slicedUpTo = this.state.revision;
     for (let after = revision; ; ) {
-      const through = after + this.sliceRevisions;
+      // Past the revision of the read's start: one last call, to the head.
+      const through = after < slicedUpTo ? after + this.sliceRevisions : undefined;
       const slice = await this.store.firstChangesAfter({ revision: after, through });
       for (const change of slice) {
         if (change.deviceId === '') {
@@ -200,7 +205,7 @@ export class PointInTime {
           if (!pastDevices.has(key)) pastDevices.set(key, change.before?.kind === 'device' ? change.before.device : undefined);
         }
       }
-      if (through >= this.state.revision) return { pastHosts, pastDevices };
+      if (through === undefined || through >= this.state.revision) return { pastHosts, pastDevices };
       after = through;
     }
   }
