@@ -109,6 +109,40 @@ test('claims expire at their TTL, dated at the expiry; renewing moves the expiry
   t.is(longer.claim.ttlMs, CLAIM_TTL.maxMs);
 });
 
+test('a sync uses up live claims only: a claim lapsed but not yet ended expires first, and is not taken as the consumed one', (t) => {
+  const vf = (available: number) => host({ vf: { total: 2, available } });
+  const a = createClaim(emptyBook('h1'), vf(2), spec('a', { vf: 1 }, 1_000), T0);
+  const b = createClaim(a.book, vf(2), spec('b', { vf: 1 }, 300_000), T0 + 500);
+  // b's migration lands: the agent reports one unit fewer, after a's TTL ran out but before the expiry pass ended it.
+  const sync = applySync(b.book, vf(2), vf(1), T0 + 1_050);
+  t.deepEqual(
+    sync.ended.map((c) => [c.claimId, c.state, c.endTimeMs]),
+    [
+      ['a', 'CLAIM_STATE_EXPIRED', T0 + 1_000],
+      ['b', 'CLAIM_STATE_CONSUMED', T0 + 1_050],
+    ],
+  );
+  t.is(sync.book.claims.size, 0);
+  t.is(freeUnits(vf(1), freeState(vf(1), sync.book), 'vf'), 1, 'the unit the lapsed claim held is free');
+  // A lapsed claim ends even when the sync uses nothing up.
+  const quiet = applySync(b.book, vf(2), vf(2), T0 + 1_050);
+  t.deepEqual(quiet.ended.map((c) => [c.claimId, c.state]), [['a', 'CLAIM_STATE_EXPIRED']]);
+  t.deepEqual([...quiet.book.claims.keys()], ['b']);
+});
+
+test('any placement fits one claim: up to 32 devices, up to 32 units of one device, 32 units in all; past that, the field is named', (t) => {
+  const devices = (n: number, count = 1) => Array.from({ length: n }, (_, i) => ({ device: `vf${i}`, count }));
+  t.is(validateCreateClaim({ parent: 'hosts/h1', claim_id: 'vm', devices: devices(32) }).devices.length, 32);
+  t.is(validateCreateClaim({ parent: 'hosts/h1', claim_id: 'vm', devices: [{ device: 'gpu', count: 32 }] }).devices[0].count, 32);
+  const violations = (input: Parameters<typeof validateCreateClaim>[0]) => {
+    const error = t.throws(() => validateCreateClaim(input)) as DomainError;
+    return error.violations.map((v) => `${v.field}: ${v.description}`);
+  };
+  t.deepEqual(violations({ parent: 'hosts/h1', claim_id: 'vm', devices: devices(33) }), ['devices: at most 32 devices per claim, got 33']);
+  t.deepEqual(violations({ parent: 'hosts/h1', claim_id: 'vm', devices: [{ device: 'gpu', count: 33 }] }), ['devices[0].count: must be from 1 to 32']);
+  t.deepEqual(violations({ parent: 'hosts/h1', claim_id: 'vm', devices: [...devices(2, 16), { device: 'gpu', count: 1 }] }), ['devices: at most 32 units per claim, got 33']);
+});
+
 test('releasing frees the units at once; releasing twice is NOT_FOUND', (t) => {
   const first = createClaim(emptyBook('h1'), gpuHost, spec('m1', { gpu: 2 }), T0);
   domainError(t, () => createClaim(first.book, gpuHost, spec('m2', { gpu: 1 }), T0), 'CAPACITY_EXHAUSTED');
@@ -180,7 +214,7 @@ test('bad claim requests name every offending field', (t) => {
       validateCreateClaim({
         parent: 'hosts/Bad Host',
         claim_id: '',
-        devices: [{ device: 'hosts/other/devices/x' }, { device: 'gpu', count: 17 }, { device: 'vf' }, { device: 'vf' }],
+        devices: [{ device: 'hosts/other/devices/x' }, { device: 'gpu', count: 33 }, { device: 'vf' }, { device: 'vf' }],
         ttl_ms: 999,
       }),
     'INVALID_ARGUMENT',

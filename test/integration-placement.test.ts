@@ -238,3 +238,42 @@ test('FindPlacements ranks two hosts that tie but for a claim by the units left 
   await client.claims.create('twin-a', 'other', [{ device: 'vf0' }]);
   t.deepEqual((await hostsOf()).slice(0, 2), [['hosts/twin-b', 3], ['hosts/twin-a', 2]]);
 });
+
+test('every placement FindPlacements returns can be claimed whole: 17 single-unit devices, or 32 units of one device', async (t) => {
+  const { client } = await startTestServer(t);
+  await client.syncHost({ name: 'hosts/src', devices: [{ device_id: 'gpu0', descriptor: gvt('1.2.0') }, { device_id: 'vf0', descriptor: VF }] });
+  await client.syncHost({
+    name: 'hosts/wide',
+    devices: Array.from({ length: 17 }, (_, i) => ({ device_id: `vf${i}`, descriptor: VF, capacity: { total: 1, available: 1 } })),
+  });
+  await client.syncHost({ name: 'hosts/dense', devices: [{ device_id: 'gpu0', descriptor: gvt('1.2.0'), capacity: { total: 32, available: 32 } }] });
+  const claimWhole = async (vm: { requestId: string; source: string; count?: number }[], claimId: string) => {
+    const items = await collect(client.findPlacements(vm));
+    const [placement] = items.flatMap((i) => ('placement' in i ? [i.placement] : []));
+    t.truthy(placement, `a placement for ${claimId}`);
+    const units = new Map<string, number>();
+    for (const pair of placement.pairs) units.set(pair.target, (units.get(pair.target) ?? 0) + 1);
+    const claim = await client.claims.create(placement.host, claimId, [...units].map(([device, count]) => ({ device, count })));
+    return { host: placement.host, devices: claim.claim.devices.length, units: claim.claim.devices.reduce((sum, d) => sum + Number(d.count), 0) };
+  };
+  t.deepEqual(
+    await claimWhole(
+      [
+        { requestId: 'nics', source: 'hosts/src/devices/vf0', count: 16 },
+        { requestId: 'nic', source: 'hosts/src/devices/vf0' },
+      ],
+      'vm-wide',
+    ),
+    { host: 'hosts/wide', devices: 17, units: 17 },
+  );
+  t.deepEqual(
+    await claimWhole(
+      [
+        { requestId: 'gpus', source: 'hosts/src/devices/gpu0', count: 16 },
+        { requestId: 'more-gpus', source: 'hosts/src/devices/gpu0', count: 16 },
+      ],
+      'vm-dense',
+    ),
+    { host: 'hosts/dense', devices: 1, units: 32 },
+  );
+});

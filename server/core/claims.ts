@@ -23,9 +23,14 @@ export const CLAIM_TTL = {
   maxMs: 3_600_000,
 } as const;
 
+/**
+ * What one claim may reserve. Any placement FindPlacements returns fits one claim: a VM needs at
+ * most 32 units (placement-request.ts, PLACEMENT_LIMITS.unitsPerVm), which may be 32 devices of
+ * one unit or, when several requests land on one device, up to 32 units of one device.
+ */
 export const CLAIM_LIMITS = {
-  devicesPerClaim: 16,
-  unitsPerDevice: 16,
+  devicesPerClaim: 32,
+  unitsPerDevice: 32,
   unitsPerClaim: 32,
 } as const;
 
@@ -437,8 +442,12 @@ export interface SyncOutcome extends Transition {
  * twice, by the host's figure and by a claim, and claimed units never exceed capacity.
  */
 export function applySync(book: ClaimBook, before: HostCapacity, after: HostCapacity, nowMs: number): SyncOutcome {
+  // A lapsed claim holds no unit, even before its expiry is written: it ends as EXPIRED here,
+  // as every transition expires in passing, so the sync uses up the live claims' units only.
+  const expired = expireClaims(book, nowMs);
+  const live = expired.book;
   // Mutable working copy: remaining units per claim and device, in the book's (creation) order.
-  const work = [...book.claims.values()].map((claim) => ({ claim, remaining: claim.devices.map((d) => d.remaining) }));
+  const work = [...live.claims.values()].map((claim) => ({ claim, remaining: claim.devices.map((d) => d.remaining) }));
   const claimedOn = (deviceId: string) => {
     let sum = 0;
     for (const w of work) w.claim.devices.forEach((d, i) => d.deviceId === deviceId && (sum += w.remaining[i]));
@@ -485,7 +494,7 @@ export function applySync(book: ClaimBook, before: HostCapacity, after: HostCapa
 
   const claims = new Map<string, Claim>();
   const updated: Claim[] = [];
-  const ended: Claim[] = [];
+  const ended: Claim[] = [...expired.ended];
   for (const { claim, remaining } of work) {
     if (claim.devices.every((d, i) => d.remaining === remaining[i])) {
       claims.set(claim.claimId, claim);

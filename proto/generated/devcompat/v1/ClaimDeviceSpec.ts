@@ -11,7 +11,7 @@ export interface ClaimDeviceSpec {
    */
   'device'?: (string);
   /**
-   * count is the number of units to reserve: default 1, maximum 16.
+   * count is the number of units to reserve: default 1, maximum 32.
    */
   'count'?: (number);
 }
@@ -26,7 +26,7 @@ export interface ClaimDeviceSpec__Output {
    */
   'device': (string);
   /**
-   * count is the number of units to reserve: default 1, maximum 16.
+   * count is the number of units to reserve: default 1, maximum 32.
    */
   'count': (number);
 }

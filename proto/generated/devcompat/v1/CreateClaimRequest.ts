@@ -16,7 +16,8 @@ export interface CreateClaimRequest {
    */
   'claim_id'?: (string);
   /**
-   * devices are the units to reserve: at least 1, at most 16 devices, at most 32 units.
+   * devices are the units to reserve: at least 1, at most 32 devices, at most 32 units in all
+   * (any placement FindPlacements returns fits one claim).
    */
   'devices'?: (_devcompat_v1_ClaimDeviceSpec)[];
   /**
@@ -40,7 +41,8 @@ export interface CreateClaimRequest__Output {
    */
   'claim_id': (string);
   /**
-   * devices are the units to reserve: at least 1, at most 16 devices, at most 32 units.
+   * devices are the units to reserve: at least 1, at most 32 devices, at most 32 units in all
+   * (any placement FindPlacements returns fits one claim).
    */
   'devices': (_devcompat_v1_ClaimDeviceSpec__Output)[];
   /**
