@@ -143,6 +143,18 @@ test('any placement fits one claim: up to 32 devices, up to 32 units of one devi
   t.deepEqual(violations({ parent: 'hosts/h1', claim_id: 'vm', devices: [...devices(2, 16), { device: 'gpu', count: 1 }] }), ['devices: at most 32 units per claim, got 33']);
 });
 
+test('a host holds at most 256 live claims: the next is CAPACITY_EXHAUSTED naming the host; a retry, a release or an expiry makes room', (t) => {
+  const big = host({ vf: { total: 1_000_000, available: 1_000_000 } });
+  let book = emptyBook('h1');
+  for (let i = 0; i < 256; i++) book = createClaim(book, big, spec(`m${i}`, { vf: 1 }, i === 0 ? 1_000 : 60_000), T0).book;
+  const full = domainError(t, () => createClaim(book, big, spec('one-more', { vf: 1 }), T0 + 1), 'CAPACITY_EXHAUSTED');
+  t.is(full.message, 'hosts/h1 holds 256 live claims, the most one host may hold: release one or let one expire, or place the VM elsewhere');
+  t.deepEqual(full.metadata, { host: 'hosts/h1', live_claims: '256', limit: '256' });
+  t.false(createClaim(book, big, spec('m5', { vf: 1 }, 60_000), T0 + 1).created, 'a retry of a held claim is still answered');
+  t.true(createClaim(releaseClaim(book, 'm7', T0 + 1).book, big, spec('one-more', { vf: 1 }), T0 + 2).created, 'after a release');
+  t.true(createClaim(book, big, spec('one-more', { vf: 1 }), T0 + 1_000).created, 'once m0 has lapsed');
+});
+
 test('releasing frees the units at once; releasing twice is NOT_FOUND', (t) => {
   const first = createClaim(emptyBook('h1'), gpuHost, spec('m1', { gpu: 2 }), T0);
   domainError(t, () => createClaim(first.book, gpuHost, spec('m2', { gpu: 1 }), T0), 'CAPACITY_EXHAUSTED');

@@ -277,3 +277,22 @@ test('every placement FindPlacements returns can be claimed whole: 17 single-uni
     { host: 'hosts/dense', devices: 1, units: 32 },
   );
 });
+
+test('a host holding 256 live claims is no placement, and CreateClaim refuses it a 257th naming the host', async (t) => {
+  const { client } = await startTestServer(t);
+  await client.syncHost({ name: 'hosts/src', devices: [{ device_id: 'vf0', descriptor: VF }] });
+  for (const name of ['hosts/busy', 'hosts/calm']) {
+    await client.syncHost({ name, devices: [{ device_id: 'vf0', descriptor: VF, capacity: { total: 1000, available: 1000 } }] });
+  }
+  const hostsPlaced = async () =>
+    (await collect(client.findPlacements([{ requestId: 'nic', source: 'hosts/src/devices/vf0' }]))).flatMap((i) => ('placement' in i ? [i.placement.host] : [])).sort();
+  t.deepEqual(await hostsPlaced(), ['hosts/busy', 'hosts/calm']);
+  for (let i = 0; i < 256; i++) await client.claims.create('busy', `mig-${i}`, [{ device: 'vf0' }]);
+  t.deepEqual(await hostsPlaced(), ['hosts/calm'], 'busy has free units but can take no more claims');
+  const refused = await rejectsWith(t, client.claims.create('busy', 'mig-256', [{ device: 'vf0' }]), grpc.status.ABORTED);
+  t.is(refused.reason, 'CAPACITY_EXHAUSTED');
+  t.deepEqual(refused.metadata, { host: 'hosts/busy', live_claims: '256', limit: '256' });
+  await client.claims.release('hosts/busy/claims/mig-0');
+  t.deepEqual(await hostsPlaced(), ['hosts/busy', 'hosts/calm'], 'a release makes room again');
+  t.true((await client.claims.create('busy', 'mig-256', [{ device: 'vf0' }])).created);
+});

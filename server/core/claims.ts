@@ -32,6 +32,12 @@ export const CLAIM_LIMITS = {
   devicesPerClaim: 32,
   unitsPerDevice: 32,
   unitsPerClaim: 32,
+  /**
+   * Live claims one host may hold: far more than the migrations a host takes at once, and a
+   * bound on what claims cost (each device read of the host counts them) however large the
+   * capacities a host reports. A host holding this many is no placement.
+   */
+  claimsPerHost: 256,
 } as const;
 
 const CLAIM_ID = /^[A-Za-z0-9]([A-Za-z0-9._:-]{0,126}[A-Za-z0-9])?$/;
@@ -310,6 +316,13 @@ export function createClaim(book: ClaimBook, capacity: HostCapacity, spec: Claim
   for (const { deviceId } of spec.devices) {
     if (!capacity.devices.has(deviceId)) throw notFound(deviceName(spec.hostId, deviceId));
   }
+  if (live.claims.size >= CLAIM_LIMITS.claimsPerHost) {
+    throw new DomainError(
+      'CAPACITY_EXHAUSTED',
+      `hosts/${spec.hostId} holds ${live.claims.size} live claims, the most one host may hold: release one or let one expire, or place the VM elsewhere`,
+      { metadata: { host: `hosts/${spec.hostId}`, live_claims: String(live.claims.size), limit: String(CLAIM_LIMITS.claimsPerHost) } },
+    );
+  }
   const state = freeState(capacity, live);
   for (const { deviceId, count } of spec.devices) {
     const free = freeUnits(capacity, state, deviceId);
@@ -446,15 +459,14 @@ export function applySync(book: ClaimBook, before: HostCapacity, after: HostCapa
   // as every transition expires in passing, so the sync uses up the live claims' units only.
   const expired = expireClaims(book, nowMs);
   const live = expired.book;
-  // Mutable working copy: remaining units per claim and device, in the book's (creation) order.
+  // Mutable working copy: remaining units per claim and device, in the book's (creation) order,
+  // and the units claims hold per device, kept as units are taken (each step below is one pass
+  // over the claims: at most 256 claims of 32 devices, claims.ts's limits).
   const work = [...live.claims.values()].map((claim) => ({ claim, remaining: claim.devices.map((d) => d.remaining) }));
-  const claimedOn = (deviceId: string) => {
-    let sum = 0;
-    for (const w of work) w.claim.devices.forEach((d, i) => d.deviceId === deviceId && (sum += w.remaining[i]));
-    return sum;
-  };
-  /** Takes up to `units` claimed units of the device, oldest claim first; returns how many. */
-  const consume = (deviceId: string, units: number): number => {
+  const claimed = new Map<string, number>();
+  for (const w of work) w.claim.devices.forEach((d, i) => claimed.set(d.deviceId, (claimed.get(d.deviceId) ?? 0) + w.remaining[i]));
+  /** Takes up to `units` claimed units of the device, oldest claim first. */
+  const consume = (deviceId: string, units: number): void => {
     let left = units;
     for (const w of work) {
       if (left === 0) break;
@@ -465,30 +477,30 @@ export function applySync(book: ClaimBook, before: HostCapacity, after: HostCapa
         left -= take;
       });
     }
-    return units - left;
+    claimed.set(deviceId, claimed.get(deviceId)! - (units - left));
   };
 
-  const deviceIds = new Set<string>();
-  for (const w of work) for (const d of w.claim.devices) deviceIds.add(d.deviceId);
-  for (const deviceId of deviceIds) {
+  for (const [deviceId, held] of claimed) {
     const unitsBefore = before.devices.has(deviceId) ? unitsOf(before.devices.get(deviceId)) : 0;
     const unitsAfter = after.devices.has(deviceId) ? unitsOf(after.devices.get(deviceId)) : 0;
-    const claimed = claimedOn(deviceId);
-    const take = Math.min(claimed, Math.max(unitsBefore - unitsAfter, claimed - unitsAfter, 0));
+    const take = Math.min(held, Math.max(unitsBefore - unitsAfter, held - unitsAfter, 0));
     if (take > 0) consume(deviceId, take);
   }
   for (const budget of after.budgets) {
-    const draw = () => {
-      let sum = 0;
-      for (const [deviceId, perUnit] of budget.consumption) sum += claimedOn(deviceId) * perUnit;
-      return sum;
-    };
-    // One unit at a time from the oldest claim drawing on the budget, until it fits.
-    while (draw() > budget.available) {
-      const oldest = work.find((w) => w.claim.devices.some((d, i) => w.remaining[i] > 0 && budget.consumption.has(d.deviceId)));
-      if (!oldest) break;
-      const index = oldest.claim.devices.findIndex((d, i) => oldest.remaining[i] > 0 && budget.consumption.has(d.deviceId));
-      oldest.remaining[index] -= 1;
+    let draw = 0;
+    for (const [deviceId, perUnit] of budget.consumption) draw += (claimed.get(deviceId) ?? 0) * perUnit;
+    // From the oldest claim drawing on the budget, device by device in the claim's order, as
+    // many units as the excess needs, until it fits.
+    for (const w of work) {
+      if (draw <= budget.available) break;
+      w.claim.devices.forEach((d, i) => {
+        const perUnit = budget.consumption.get(d.deviceId);
+        if (draw <= budget.available || perUnit === undefined || w.remaining[i] === 0) return;
+        const take = Math.min(w.remaining[i], Math.ceil((draw - budget.available) / perUnit));
+        w.remaining[i] -= take;
+        claimed.set(d.deviceId, claimed.get(d.deviceId)! - take);
+        draw -= take * perUnit;
+      });
     }
   }
 

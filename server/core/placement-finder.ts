@@ -15,7 +15,7 @@
 //
 // May call: live state (reads), the verdict cache, placement-rank.ts, placement-host-cache.ts.
 
-import type { ClaimBook } from './claims.ts';
+import { CLAIM_LIMITS, type ClaimBook } from './claims.ts';
 import { hostDerived, hostDevice } from './placement-host-cache.ts';
 import type { CachedVerdict, VerdictCache } from './find-targets.ts';
 import { hostIsEligible, type DescriptorEntry, type LiveHost, type LiveState } from './live-state.ts';
@@ -112,6 +112,8 @@ export function findPlacements(
   function* hosts(): Generator<HostCandidate> {
     for (const [hostId, { host, devices }] of perHost) {
       const book = bookOf(hostId);
+      // CreateClaim would refuse this host another claim (claims.ts): it is no placement.
+      if (book.claims.size >= CLAIM_LIMITS.claimsPerHost) continue;
       const derived = hostDerived(host, book);
       const instance = hostInstance({
         requests,

@@ -26,7 +26,9 @@ export interface PlacementServiceClient extends grpc.Client {
    * CreateClaim reserves units of named devices of one host for one migration: all of them
    * or none. Retrying with the same claim_id and the same body returns the same claim; the
    * same claim_id with another body fails with ALREADY_EXISTS; a device without enough free
-   * units fails with ABORTED, reason CAPACITY_EXHAUSTED, naming the device.
+   * units fails with ABORTED, reason CAPACITY_EXHAUSTED, naming the device; so does a host
+   * that already holds 256 live claims (metadata host, live_claims, limit). Any placement
+   * FindPlacements returns fits one claim.
    */
   CreateClaim(argument: _devcompat_v1_CreateClaimRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_devcompat_v1_CreateClaimResponse__Output>): grpc.ClientUnaryCall;
   CreateClaim(argument: _devcompat_v1_CreateClaimRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_devcompat_v1_CreateClaimResponse__Output>): grpc.ClientUnaryCall;
@@ -36,7 +38,9 @@ export interface PlacementServiceClient extends grpc.Client {
    * CreateClaim reserves units of named devices of one host for one migration: all of them
    * or none. Retrying with the same claim_id and the same body returns the same claim; the
    * same claim_id with another body fails with ALREADY_EXISTS; a device without enough free
-   * units fails with ABORTED, reason CAPACITY_EXHAUSTED, naming the device.
+   * units fails with ABORTED, reason CAPACITY_EXHAUSTED, naming the device; so does a host
+   * that already holds 256 live claims (metadata host, live_claims, limit). Any placement
+   * FindPlacements returns fits one claim.
    */
   createClaim(argument: _devcompat_v1_CreateClaimRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_devcompat_v1_CreateClaimResponse__Output>): grpc.ClientUnaryCall;
   createClaim(argument: _devcompat_v1_CreateClaimRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_devcompat_v1_CreateClaimResponse__Output>): grpc.ClientUnaryCall;
@@ -133,7 +137,9 @@ export interface PlacementServiceHandlers extends grpc.UntypedServiceImplementat
    * CreateClaim reserves units of named devices of one host for one migration: all of them
    * or none. Retrying with the same claim_id and the same body returns the same claim; the
    * same claim_id with another body fails with ALREADY_EXISTS; a device without enough free
-   * units fails with ABORTED, reason CAPACITY_EXHAUSTED, naming the device.
+   * units fails with ABORTED, reason CAPACITY_EXHAUSTED, naming the device; so does a host
+   * that already holds 256 live claims (metadata host, live_claims, limit). Any placement
+   * FindPlacements returns fits one claim.
    */
   CreateClaim: grpc.handleUnaryCall<_devcompat_v1_CreateClaimRequest__Output, _devcompat_v1_CreateClaimResponse>;
   
