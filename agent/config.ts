@@ -29,14 +29,20 @@ export const DEFAULTS = {
 
 export { ConfigFileError as ConfigError };
 
-/** `30s`, `500ms`, `2m`, or a number of milliseconds. */
+/**
+ * `30s`, `500ms`, `2m`, `1h`. A bare number is refused: `interval: 30` meant 30 ms, a full look
+ * at the host 33 times a second, to an operator who meant seconds.
+ */
 export function parseDuration(value: string | number, what: string): number {
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
-  const match = /^(\d+)(ms|s|m|h)?$/.exec(String(value).trim());
-  const ms = match ? Number(match[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 'ms') as 'ms'] : Number.NaN;
+  const text = String(value).trim();
+  if (/^\d+$/.test(text)) throw new ConfigFileError(`${what}: "${value}" has no unit: write ${text}s, ${text}ms or ${text}m`);
+  const match = /^(\d+)(ms|s|m|h)$/.exec(text);
+  const ms = match ? Number(match[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms'] : Number.NaN;
   if (!Number.isSafeInteger(ms) || ms <= 0) throw new ConfigFileError(`${what}: "${value}" is not a duration (e.g. 30s, 500ms, 2m)`);
   return ms;
 }
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
 
 const FILE_KEYS = ['host', 'interval', 'sysfs_root', 'proc_root', 'profiles', 'devices_dir', 'drain_on_exit', 'labels', 'replay_commands', 'log_level', 'address'];
 
@@ -74,7 +80,10 @@ export function resolveSettings(given: GivenSettings): AgentSettings {
   const labels: Record<string, string> = {};
   if (config.labels !== undefined) {
     if (typeof config.labels !== 'object' || config.labels === null || Array.isArray(config.labels)) throw new ConfigFileError(`${file}: labels: must be a mapping`);
-    for (const [key, value] of Object.entries(config.labels)) labels[key] = String(value);
+    for (const [key, value] of Object.entries(config.labels)) {
+      if (value === null || typeof value === 'object') throw new ConfigFileError(`${file}: labels.${key}: must be a string, a number or true/false, not a ${value === null ? 'null' : Array.isArray(value) ? 'list' : 'mapping'}`);
+      labels[key] = String(value);
+    }
   }
   for (const pair of given.label ?? []) {
     const at = pair.indexOf('=');
@@ -83,6 +92,8 @@ export function resolveSettings(given: GivenSettings): AgentSettings {
   }
   if (config.drain_on_exit !== undefined && typeof config.drain_on_exit !== 'boolean') throw new ConfigFileError(`${file}: drain_on_exit: must be true or false`);
   const interval = given.interval ?? (config.interval as string | number | undefined);
+  const fileLogLevel = fromFile('log_level');
+  if (fileLogLevel !== undefined && !LOG_LEVELS.includes(fileLogLevel)) throw new ConfigFileError(`${file}: log_level: "${fileLogLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
   return {
     host: given.host ?? fromFile('host'),
     intervalMs: interval === undefined ? DEFAULTS.intervalMs : parseDuration(interval, given.interval !== undefined ? '--interval' : `${file}: interval`),
@@ -93,7 +104,7 @@ export function resolveSettings(given: GivenSettings): AgentSettings {
     drainOnExit: given.drainOnExit ?? (config.drain_on_exit as boolean | undefined) ?? false,
     labels,
     replayCommands: given.replayCommands ?? fromFile('replay_commands'),
-    logLevel: given.logLevel ?? fromFile('log_level') ?? DEFAULTS.logLevel,
+    logLevel: given.logLevel ?? fileLogLevel ?? DEFAULTS.logLevel,
     address: fromFile('address'),
   };
 }

@@ -343,6 +343,10 @@ export async function describeCandidates(candidates: readonly Candidate[], profi
   const shared = { ...context, runCommand: memoize(context.runCommand), openGroups: () => (groups ??= openVfioGroups(context.procRoot)), read };
   for (const candidate of candidates) {
     const id = candidateId(candidate);
+    if (candidate.unreadable) {
+      skipped.push({ device_id: id, reason: candidate.unreadable });
+      continue;
+    }
     const matching = profiles.filter((profile) => matches(profile, candidate));
     if (matching.length === 0) {
       const what = [`vendor ${candidate.vendor ?? '?'}`, `device ${candidate.device ?? '?'}`, `driver ${candidate.driver ?? '(none)'}`];
@@ -360,8 +364,10 @@ export async function describeCandidates(candidates: readonly Candidate[], profi
       devices.push(described.device);
       if (described.draws.length > 0) draws.set(described.device.device_id, described.draws);
     } catch (error) {
-      if (!(error instanceof Skip)) throw error;
-      skipped.push({ device_id: id, profile: profile.name, reason: error.message });
+      // A sysfs file that exists but does not read (EACCES, EIO, a device going away) skips
+      // this device, as a Skip does; anything else is a fault of the agent's own.
+      if (!(error instanceof Skip) && typeof (error as NodeJS.ErrnoException).code !== 'string') throw error;
+      skipped.push({ device_id: id, profile: profile.name, reason: error instanceof Skip ? error.message : `cannot read sysfs: ${(error as Error).message}` });
     }
   }
   return { devices, skipped, draws };

@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { DevcompatError, type DevcompatClient, type LeaseKeeper, type SyncHostRequest } from '../client/client.ts';
 import { takeInventory, type Inventory, type InventoryOptions } from './inventory.ts';
+import { withoutRefused, type RefusedDevice } from './refused-devices.ts';
 
 /** The reason recorded with a drain set on exit: how the agent recognizes its own drain. */
 export const DRAIN_REASON = 'devcompat agent: drain on exit';
@@ -37,6 +38,8 @@ function sameAsLastTime(previous: string[], next: string[]): boolean {
 export class HostAgent {
   private readonly name: string;
   private lastSynced: string | undefined;
+  /** Whether the registry refused some devices of the last sync (they stay out until the host changes). */
+  private refusedAtLastSync = false;
   private resyncNow = false;
   private wake: (() => void) | undefined;
   private keeper: LeaseKeeper | undefined;
@@ -58,7 +61,7 @@ export class HostAgent {
         outcome = await this.pass();
         if (this.options.once) return outcome;
         if (outcome !== 2 && !this.keeper) this.holdLease();
-        await this.sleep(signal);
+        await this.sleep(signal, outcome === 2);
       }
       return outcome;
     } finally {
@@ -89,17 +92,19 @@ export class HostAgent {
     const skipped = inventory.skipped.length > 0 || inventory.profileErrors.length > 0 ? 1 : 0;
     if (key === this.lastSynced && !this.resyncNow) {
       log.debug({ devices: request.devices.length, describe_ms: describeMs }, 'unchanged');
-      return skipped;
+      return this.refusedAtLastSync ? 1 : skipped;
     }
     this.resyncNow = false;
     try {
-      const response = await this.options.client.syncHost(request);
+      const { response, refused, synced } = await this.syncAccepted(request);
       this.lastSynced = key;
+      this.refusedAtLastSync = refused.length > 0;
       log.info(
         {
           revision: response.revision,
           changed: response.changed,
-          devices: request.devices.length,
+          devices: synced.devices.length,
+          ...(refused.length > 0 && { refused: refused.length }),
           created: response.devices_created,
           updated: response.devices_updated,
           deleted: response.devices_deleted,
@@ -107,12 +112,34 @@ export class HostAgent {
         },
         'synced',
       );
-      return skipped;
+      return refused.length > 0 ? 1 : skipped;
     } catch (error) {
       this.lastSynced = undefined;
       const failure = DevcompatError.from(error);
       log.error({ code: failure.codeName, error: failure.message, violations: failure.fieldViolations }, 'sync failed');
       return 2;
+    }
+  }
+
+  /**
+   * Syncs the host, less the devices the registry refuses (refused-devices.ts): each is logged
+   * with the registry's reasons, and the rest of the host is registered. The registry names
+   * every violation at once, so one more try is enough; a third covers a refusal that only
+   * the smaller sync reveals.
+   */
+  private async syncAccepted(request: SyncHostRequest) {
+    const refused: RefusedDevice[] = [];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return { response: await this.options.client.syncHost(request), refused, synced: request };
+      } catch (error) {
+        const failure = DevcompatError.from(error);
+        const trimmed = failure.code === grpc.status.INVALID_ARGUMENT && attempt < 3 ? withoutRefused(request, failure.fieldViolations) : undefined;
+        if (!trimmed) throw error;
+        for (const device of trimmed.refused) this.options.log.error({ device: device.device_id, violations: device.violations }, 'device refused by the registry');
+        refused.push(...trimmed.refused);
+        request = trimmed.request;
+      }
     }
   }
 
@@ -150,7 +177,13 @@ export class HostAgent {
     keeper.hold(this.name);
   }
 
-  private sleep(signal: AbortSignal): Promise<void> {
+  /**
+   * Waits for the next pass: the interval, or less when the registry says the host is unknown.
+   * After a failed pass it never goes round at once (a re-sync asked for while the host cannot
+   * be read would spin without yielding, starving the lease and the signal handlers): only a
+   * later keepalive's NOT_FOUND, an event, cuts that wait short.
+   */
+  private sleep(signal: AbortSignal, afterFailure: boolean): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -161,7 +194,7 @@ export class HostAgent {
       const timer = setTimeout(done, this.options.intervalMs);
       signal.addEventListener('abort', done, { once: true });
       this.wake = done;
-      if (this.resyncNow) done();
+      if (this.resyncNow && !afterFailure) done();
     });
   }
 

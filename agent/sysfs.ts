@@ -28,6 +28,8 @@ export interface PciCandidate {
   readonly parent: string | undefined;
   readonly parentDir: string | undefined;
   readonly iommuGroup: string | undefined;
+  /** Why its identity could not be read (a read error, a device going away): it is skipped, the others are not. */
+  readonly unreadable?: string;
 }
 
 export interface MdevTypeCandidate {
@@ -46,6 +48,8 @@ export interface MdevTypeCandidate {
   readonly parentDir: string;
   /** Created mdevs of this type (`/sys/bus/mdev/devices/<uuid>`), by uuid. */
   readonly instances: readonly string[];
+  /** Why its parent's identity could not be read: it is skipped, the others are not. */
+  readonly unreadable?: string;
 }
 
 export type Candidate = PciCandidate | MdevTypeCandidate;
@@ -103,6 +107,18 @@ function hexId(text: string | undefined): string | undefined {
   return text.trim().toLowerCase().replace(/^0x/, '');
 }
 
+/**
+ * A device's `vendor` and `device` ids. A file that exists but does not read (EACCES, EIO, a
+ * device being unplugged) makes that one device unreadable, with why: never the whole pass.
+ */
+function identity(dir: string): { vendor: string | undefined; device: string | undefined; unreadable?: string } {
+  try {
+    return { vendor: hexId(readAttribute(path.join(dir, 'vendor'))), device: hexId(readAttribute(path.join(dir, 'device'))) };
+  } catch (error) {
+    return { vendor: undefined, device: undefined, unreadable: `cannot read its vendor and device ids: ${(error as Error).message}` };
+  }
+}
+
 /** Every assignable device of the tree rooted at `sysfsRoot` (`/sys`), in address order. */
 export function discover(sysfsRoot: string): Candidate[] {
   const candidates: Candidate[] = [];
@@ -118,8 +134,7 @@ export function discover(sysfsRoot: string): Candidate[] {
       kind: 'pci',
       address,
       dir,
-      vendor: hexId(readAttribute(path.join(dir, 'vendor'))),
-      device: hexId(readAttribute(path.join(dir, 'device'))),
+      ...identity(dir),
       driver,
       parent,
       parentDir: parent === undefined ? undefined : realDir(path.join(dir, 'physfn')),
@@ -139,8 +154,7 @@ export function discover(sysfsRoot: string): Candidate[] {
         dir,
         typeId,
         typeDir,
-        vendor: hexId(readAttribute(path.join(dir, 'vendor'))),
-        device: hexId(readAttribute(path.join(dir, 'device'))),
+        ...identity(dir),
         driver: linkName(path.join(dir, 'driver')),
         parent: address,
         parentDir: dir,

@@ -48,6 +48,20 @@ test.serial('describe: a broken profile directory is reported, exit 1; an unknow
   const bad = await devcompat(null, ['agent', 'describe', '--config', config]);
   t.is(bad.code, 2);
   t.is(bad.stderr.trim(), `devcompat: error: ${config}: intervall: unknown key (known: host, interval, sysfs_root, proc_root, profiles, devices_dir, drain_on_exit, labels, replay_commands, log_level, address)`);
+
+  // Values an operator gets wrong: each refused naming the file and the key, exit 2.
+  const refused = async (yaml: string, message: string) => {
+    writeFileSync(config, yaml);
+    const result = await devcompat(null, ['agent', 'describe', '--config', config, ...hostFlags('mlx-a')]);
+    t.is(result.code, 2, yaml);
+    t.is(result.stderr.trim(), `devcompat: error: ${config}: ${message}`);
+  };
+  await refused('host: a\ninterval: 30\n', 'interval: "30" has no unit: write 30s, 30ms or 30m');
+  await refused('host: a\nlog_level: verbose\n', 'log_level: "verbose" is not one of debug, info, warn, error');
+  await refused('host: a\nlabels: { zone: { name: z1 } }\n', 'labels.zone: must be a string, a number or true/false, not a mapping');
+  const flag = await devcompat(null, ['agent', 'describe', '--interval', '30', ...hostFlags('mlx-a')]);
+  t.is(flag.code, 2);
+  t.is(flag.stderr.trim(), 'devcompat: error: --interval: "30" has no unit: write 30s, 30ms or 30m');
 });
 
 test.serial('--once syncs the host and exits 0; skipped devices exit 1; an unreachable registry exits 2', async (t) => {

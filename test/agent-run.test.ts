@@ -5,7 +5,7 @@
 // and clears only its own drain; killed with SIGKILL, its host becomes UNREACHABLE after the lease.
 
 import test from 'ava';
-import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DevcompatClient, type WatchTargetsResponse } from '../client/client.ts';
 import { parsePolicy } from '../server/core/authz.ts';
@@ -142,7 +142,7 @@ test.serial('an unreadable file or a broken profile at run time: the agent goes 
   mkdirSync(file);
   const skipped = JSON.parse(await agent.waitForLine(logLine('device skipped', { device: '0000:79:00.1' })));
   t.regex(skipped.reason, /EISDIR/);
-  await agent.waitForLine(logLine('synced', { changed: true, deleted: 1 }));
+  const firstDeletion = JSON.parse(await agent.waitForLine(logLine('synced', { changed: true, deleted: 1 })));
   const left = [];
   for await (const device of client.listDevices({ host: 'hosts/hisi-a' })) left.push(device.name);
   t.deepEqual(left, ['hosts/hisi-a/devices/0000:76:00.1']);
@@ -153,9 +153,66 @@ test.serial('an unreadable file or a broken profile at run time: the agent goes 
   t.regex(error.file, /oops\.yaml$/);
   t.is(error.at, 'descriptor.device_api');
   await agent.waitForLine(logLine('unchanged'));
+
+  // The other VF's own vendor id no longer reads (EISDIR here; EIO or EACCES on a real host, or
+  // a device being unplugged): that one device is skipped, the pass goes on.
+  const vendor = path.join(realpathSync(path.join(host, 'sys/bus/pci/devices/0000:76:00.1')), 'vendor');
+  rmSync(vendor);
+  mkdirSync(vendor);
+  const unreadable = JSON.parse(await agent.waitForLine(logLine('device skipped', { device: '0000:76:00.1' })));
+  t.regex(unreadable.reason, /^cannot read its vendor and device ids: EISDIR/);
+  await agent.waitForLine((line) => logLine('synced', { changed: true, deleted: 1 })(line) && Number(JSON.parse(line).revision) > Number(firstDeletion.revision));
+  t.is((await client.getHost('hosts/hisi-a')).device_count, 0);
   t.is(agent.child.exitCode, null, 'still running');
   agent.child.kill('SIGTERM');
   t.deepEqual(await agent.exited, { code: 0, signal: null });
+});
+
+test.serial('a host that cannot be looked at while the registry asks for a re-sync: the agent waits its interval, still answers SIGTERM, and comes back', async (t) => {
+  const { client, server } = await startTestServer(t, { leaseTtlMs: 900 });
+  const host = copyHost(t, 'hisi-b');
+  const agent = spawnAgent(t, server.address, ['--host', 'hisi-b', '--interval', '2s', ...hostFlags(host)]);
+  const first = JSON.parse(await agent.waitForLine(logLine('synced', { changed: true })));
+  // The sysfs tree goes away (an unmounted /sys), and the host is deleted: the keepalive asks for a re-sync that cannot be made.
+  const bus = path.join(host, 'sys/bus');
+  renameSync(bus, `${bus}.away`);
+  await client.deleteHost('hosts/hisi-b');
+  await agent.waitForLine(logLine('the registry does not know the host: re-syncing'));
+  await agent.waitForLine(logLine('cannot look at the host'));
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const failures = agent.stdout.filter(logLine('cannot look at the host')).length;
+  // One look per interval, or one more per keepalive that asks again: a handful, not thousands.
+  t.true(failures <= 6, `${failures} failed looks in about 1.5 s`);
+  renameSync(`${bus}.away`, bus);
+  const back = JSON.parse(await agent.waitForLine((line) => logLine('synced', { changed: true, created: 1 })(line) && Number(JSON.parse(line).revision) > Number(first.revision)));
+  t.is(back.devices, 1);
+  t.is((await client.getHost('hosts/hisi-b')).device_count, 1);
+  agent.child.kill('SIGTERM');
+  t.deepEqual(await agent.exited, { code: 0, signal: null });
+});
+
+test.serial('a device the registry refuses stays out, with the registry\'s reasons; the rest of the host is registered', async (t) => {
+  const { client, server } = await startTestServer(t);
+  const host = copyHost(t, 'mlx-a');
+  // A static descriptor the operator got wrong: a software_version that is not semver.
+  const devicesDir = path.join(host, 'devices.d');
+  mkdirSync(devicesDir, { recursive: true });
+  writeFileSync(
+    path.join(devicesDir, 'fpga0.json'),
+    JSON.stringify({ device_id: 'fpga0', descriptor: { vendor: '1bd4', device_api: 'vfio-pci', type: 'acme-fpga', software_version: '1.2' } }),
+  );
+  const once = await run(process.execPath, [CLI, '--address', server.address, 'agent', '--host', 'mlx-a', '--once', '--log-level', 'debug', ...hostFlags(host)]);
+  t.is(once.code, 1, 'synced, with a device left out');
+  const entries = once.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  const refused = entries.find((entry) => entry.msg === 'device refused by the registry');
+  t.is(refused?.device, 'fpga0');
+  t.is(refused?.violations.length, 1);
+  t.regex(refused?.violations[0], /^devices\[\d+\]\.descriptor\.software_version: /);
+  t.like(entries.find((entry) => entry.msg === 'synced'), { changed: true, created: 2, devices: 2, refused: 1 });
+  const names = [];
+  for await (const device of client.listDevices({ host: 'hosts/mlx-a' })) names.push(device.name);
+  t.is(names.length, 2);
+  t.false(names.includes('hosts/mlx-a/devices/fpga0'));
 });
 
 test.serial('--drain-on-exit drains on SIGTERM; the next start clears its own drain, never an operator\'s', async (t) => {
