@@ -140,3 +140,29 @@ test('closing the registry waits for audit work already queued: verifications an
   await Promise.all([...verifications, compaction, closing]);
   t.deepEqual(order, ['verified true', 'verified true', 'verified true', 'compacted to 2', 'closed']);
 });
+
+test('a replica that trails the shared store (others wrote since it last followed): intact when its head is on the chain, HEAD_MISMATCH when the chain was cut before it', async (t) => {
+  const { rigs } = await openReplicas(2);
+  const [writer, trailing] = rigs;
+  for (const name of ['a', 'b']) await writer.registry.syncHost(syncOf(name), ORIGIN);
+  await trailing.registry.catchUp();
+  const own = trailing.registry.headHash;
+  // It stops following (a slow or stalled replica), while the writer goes on.
+  (trailing.store.log as { readAfter: unknown }).readAfter = () => new Promise(() => undefined);
+  for (const name of ['c', 'd']) await writer.registry.syncHost(syncOf(name), ORIGIN);
+  t.is(trailing.registry.revision, 2);
+  const result = await trailing.registry.verifyHistory(undefined);
+  t.like(result, { intact: true, checked: 8, headRevision: 4, headHash: writer.registry.headHash });
+  t.is(result.broken, undefined, 'not a tamper alarm: the chain holds its head and goes on past it');
+
+  tamper(trailing.store, (c) => ({ ...c, history: c.history.slice(0, 2) }));
+  const cut = await trailing.registry.verifyHistory(undefined);
+  t.like(cut, { intact: false, headRevision: 1 });
+  t.deepEqual(cut.broken, {
+    revision: 1,
+    seq: 0,
+    problem: 'HEAD_MISMATCH',
+    description: `the stored chain (to revision 1, ${cut.headHash.slice(0, 12)}…) does not hold this server's head, revision 2 (${own.slice(0, 12)}…): entries were removed or rewritten behind the servers' backs`,
+  });
+  await writer.registry.close();
+});

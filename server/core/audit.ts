@@ -1,8 +1,8 @@
 // The audit chain's upkeep: verification, compaction and retention. The store hashes every
 // entry it writes (server/store/history-chain.ts); here the chain is walked from the
 // checkpoint to the head in chunks, so that writes go on meanwhile, and its end is compared
-// with the head the live state holds: entries removed or rewritten behind the server's back
-// show as a mismatch. Compaction removes history up to a revision and moves the checkpoint.
+// with the head the live state holds (a replica's head, which may trail the shared store, must
+// be on the chain): entries removed or rewritten behind the server's back show as a mismatch. Compaction removes history up to a revision and moves the checkpoint.
 // Audit work runs one at a time.
 //
 // Owns: the checkpoint (the oldest history kept; with a store other servers compact too, also
@@ -80,6 +80,11 @@ export class Audit {
       let checked = 0;
       let found = expectedHead === undefined || expectedHead === prev;
       let head = { revision: checkpoint.revision, hash: prev };
+      // A replica's memory may trail the shared store (other replicas' commits it has not
+      // followed yet): its head, as it is now, must be on the stored chain, which may go on
+      // past it. A store only this server writes must end exactly at the head memory holds.
+      const live = this.shared ? { revision: this.state.revision, hash: this.state.headHash } : undefined;
+      let foundLive = live !== undefined && live.hash === prev;
       const result = (extra: Partial<ChainVerification>): ChainVerification => ({
         intact: true,
         checked,
@@ -90,9 +95,10 @@ export class Audit {
         ...extra,
       });
       for (;;) {
-        const walk: ChainWalk = await this.store.verifyChain({ after, prevHash: prev, limit: CHAIN_WALK_CHUNK, expectedHead });
+        const walk: ChainWalk = await this.store.verifyChain({ after, prevHash: prev, limit: CHAIN_WALK_CHUNK, expectedHead, liveHead: live?.hash });
         checked += walk.checked;
         if (walk.foundExpectedHead) found = true;
+        if (walk.foundLiveHead) foundLive = true;
         if (walk.last) {
           after = { revision: walk.last.revision, seq: walk.last.seq };
           prev = walk.last.hash;
@@ -107,7 +113,18 @@ export class Audit {
       }
       // The walk ended where the file's chain ends; memory reflects the same commits.
       const liveHead = this.state.headHash;
-      if (head.hash !== liveHead) {
+      if (live && !foundLive) {
+        return result({
+          intact: false,
+          broken: {
+            revision: head.revision,
+            seq: 0,
+            problem: 'HEAD_MISMATCH',
+            description: `the stored chain (to revision ${head.revision}, ${head.hash.slice(0, 12)}…) does not hold this server's head, revision ${live.revision} (${live.hash.slice(0, 12)}…): entries were removed or rewritten behind the servers' backs`,
+          },
+        });
+      }
+      if (!live && head.hash !== liveHead) {
         return result({
           intact: false,
           broken: {

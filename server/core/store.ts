@@ -183,6 +183,8 @@ export interface ChainWalkQuery {
   readonly prevHash: string;
   readonly limit: number;
   readonly expectedHead: string | undefined;
+  /** Another hash looked for on the chain (a replica's own head, which may trail the store's end: audit.ts). */
+  readonly liveHead?: string;
 }
 
 export type ChainProblem = 'ALTERED' | 'REMOVED_OR_REORDERED' | 'HEAD_NOT_FOUND' | 'HEAD_MISMATCH' | 'COMPACTION_RECORD_BROKEN';
@@ -192,6 +194,8 @@ export interface ChainWalk {
   /** The last entry walked; undefined when there was none. */
   readonly last: { readonly revision: number; readonly seq: number; readonly hash: string } | undefined;
   readonly foundExpectedHead: boolean;
+  /** Whether an entry walked has the hash `liveHead`. */
+  readonly foundLiveHead?: boolean;
   readonly broken:
     | { readonly revision: number; readonly seq: number; readonly problem: ChainProblem; readonly description: string }
     | undefined;

@@ -69,6 +69,7 @@ export function walkChain(
   let prev = query.prevHash;
   let checked = 0;
   let foundExpectedHead = query.expectedHead !== undefined && query.expectedHead === query.prevHash && !query.after;
+  let foundLiveHead = false;
   let last: ChainWalk['last'];
   for (const row of rows) {
     checked++;
@@ -78,6 +79,7 @@ export function walkChain(
       checked,
       last,
       foundExpectedHead,
+      foundLiveHead,
       broken: { ...at, problem, description },
     });
     if (row.prev !== prev) {
@@ -94,8 +96,9 @@ export function walkChain(
     prev = computed;
     last = { ...at, hash: computed };
     if (computed === query.expectedHead) foundExpectedHead = true;
+    if (computed === query.liveHead) foundLiveHead = true;
   }
-  return { checked, last, foundExpectedHead, broken: undefined };
+  return { checked, last, foundExpectedHead, foundLiveHead, broken: undefined };
 }
 
 /** The hash the next compaction record chains to: the last recorded one's, or genesis. */

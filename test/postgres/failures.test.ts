@@ -1,11 +1,13 @@
 // What replicas over PostgreSQL do when things fail (issue 13), each test on its own
 // throwaway cluster: a replica killed with SIGKILL during writes loses no acknowledged write;
 // a PostgreSQL restart during writes turns the replicas NOT_SERVING and back to SERVING by
-// themselves, and nothing acknowledged is lost.
+// themselves, and nothing acknowledged is lost; a replica frozen inside a write holds the
+// others for about 10 s (its transaction is ended by PostgreSQL), not for as long as it sleeps.
 
 import test, { type ExecutionContext } from 'ava';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { Client as pgClient } from 'pg';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { DevcompatClient, type SyncHostRequest } from '../../client/client.ts';
 import { historyQuery } from '../../server/core/store.ts';
@@ -127,4 +129,58 @@ test('a PostgreSQL restart during writes: replicas go NOT_SERVING, recover by th
   }
   t.is(replicas[0].server.registry.revision, replicas[1].server.registry.revision);
   t.is(replicas[0].server.registry.headHash, replicas[1].server.registry.headHash);
+});
+
+test('a replica frozen inside a write (SIGSTOP, holding the head lock) holds the other replicas\' writes for about 10 s, not until it wakes; woken, it writes again', async (t) => {
+  const pg = await cluster(t);
+  const url = await pg.createDatabase();
+  const victim = await spawnServer(['--store', url, '--address', '127.0.0.1:0']);
+  t.teardown(() => {
+    victim.child.kill('SIGCONT');
+    victim.child.kill('SIGKILL');
+  });
+  const survivor = await startTestServer(t, { store: postgresStore({ url }) });
+  const victimClient = new DevcompatClient({ address: victim.address, retry: { maxAttempts: 1 } });
+  t.teardown(() => victimClient.close());
+  await survivor.client.syncHost(host('before', '1.0.0'));
+
+  // Hold the head lock from outside, so that the victim's next write stops inside its transaction, waiting for it.
+  const blocker = new pgClient({ connectionString: url });
+  await blocker.connect();
+  t.teardown(() => blocker.end().catch(() => undefined));
+  await blocker.query('BEGIN');
+  await blocker.query('SELECT revision FROM registry_head FOR UPDATE');
+  const frozenWrite = victimClient.syncHost(host('frozen', '1.0.0'), { deadlineMs: 120_000 }).then(
+    () => 'acknowledged',
+    (error: Error) => `failed: ${error.message}`,
+  );
+  const waiting = async () =>
+    (await blocker.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'devcompat' AND wait_event_type = 'Lock'")).rows[0].n > 0;
+  await eventually(waiting, 20_000, 'the victim waiting for the head lock inside its write');
+  // Frozen there; then the lock is let go: PostgreSQL hands it to the frozen replica's transaction, which now waits on a process that does not run.
+  victim.child.kill('SIGSTOP');
+  await blocker.query('COMMIT');
+
+  const started = Date.now();
+  const after = await survivor.client.syncHost(host('while-frozen', '1.0.0'), { deadlineMs: 60_000 });
+  const heldMs = Date.now() - started;
+  t.true(Number(after.revision) > 1);
+  t.true(heldMs < 40_000, `the survivor's write waited ${heldMs} ms`);
+  t.log(`the survivor's write waited ${heldMs} ms for the frozen replica's transaction to be ended`);
+
+  victim.child.kill('SIGCONT');
+  // Its own write was cut off with its transaction: not acknowledged, and not in the history.
+  t.regex(await frozenWrite, /^failed: /);
+  await eventually(async () => {
+    try {
+      await victimClient.syncHost(host('woken', '1.0.0'));
+      return true;
+    } catch {
+      return false;
+    }
+  }, 30_000, 'the woken replica writing again');
+  const written = await writtenVersions(survivor.server);
+  t.true(written.has('while-frozen@1.0.0') && written.has('woken@1.0.0'));
+  t.false(written.has('frozen@1.0.0'), 'the write that was cut off was not stored');
+  t.is((await survivor.server.registry.verifyHistory(undefined)).broken, undefined);
 });
