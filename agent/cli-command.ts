@@ -90,6 +90,7 @@ export function registerAgentCommand(program: Command, io: Io): void {
           inventory: await inventoryOptions(settings),
           client,
           actor,
+          mutualTls: Boolean(globals.tlsCert),
           log,
         });
         const outcome = await hostAgent.run(stop.signal);

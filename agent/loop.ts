@@ -2,7 +2,8 @@
 // agent sees changed, keep the host's lease alive in between (LeaseKeeper), re-sync at once when
 // the registry says the host is unknown (deleted, or a registry restored from a backup), and
 // on stop optionally mark the host draining. A drain is cleared later only if this agent set it
-// (the last change of the mark in history is this agent's, with its reason), never an operator's.
+// (the last change of the mark among the host's changes, read through Watch, is this agent's,
+// with its reason), never an operator's.
 
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -25,6 +26,12 @@ export interface LoopOptions {
   readonly client: DevcompatClient;
   /** The actor this agent writes as: its own drains are recognized by it. */
   readonly actor: string;
+  /**
+   * Under mutual TLS the registry records the certificate's identity as the actor, not
+   * `actor`; and only this host's agent certificate (or an admin) may write the host. Its own
+   * drain is then recognized by its reason alone.
+   */
+  readonly mutualTls?: boolean;
   readonly log: Logger;
 }
 
@@ -54,13 +61,16 @@ export class HostAgent {
   async run(signal: AbortSignal): Promise<RunOutcome> {
     const { log } = this.options;
     log.info({ interval_ms: this.options.intervalMs, once: this.options.once }, 'agent started');
-    if (!this.options.once) await this.clearOwnDrain();
     let outcome: RunOutcome = 2;
+    let drainChecked = false;
     try {
       while (!signal.aborted) {
         outcome = await this.pass();
         if (this.options.once) return outcome;
         if (outcome !== 2 && !this.keeper) this.holdLease();
+        // Once the registry has answered (it may be down when the agent starts), and once it
+        // could tell: a check that failed is tried again after the next pass.
+        if (outcome !== 2 && !drainChecked) drainChecked = await this.clearOwnDrain();
         await this.sleep(signal, outcome === 2);
       }
       return outcome;
@@ -194,7 +204,8 @@ export class HostAgent {
       const timer = setTimeout(done, this.options.intervalMs);
       signal.addEventListener('abort', done, { once: true });
       this.wake = done;
-      if (this.resyncNow && !afterFailure) done();
+      // Stopped meanwhile (a signal during the pass): an aborted signal never fires 'abort' again.
+      if (signal.aborted || (this.resyncNow && !afterFailure)) done();
     });
   }
 
@@ -212,30 +223,66 @@ export class HostAgent {
     log.info('agent stopped');
   }
 
-  /** At start: if the host is draining because this agent drained it on exit, clear the mark. */
-  private async clearOwnDrain(): Promise<void> {
+  /**
+   * After the first sync: if the host is draining because this agent drained it on exit, clear
+   * the mark. The last change of the mark is read from the host's changes, through Watch (which
+   * an agent may read; history it may not, under mutual TLS). True once decided.
+   */
+  private async clearOwnDrain(): Promise<boolean> {
     const { client, log } = this.options;
     try {
       const host = await client.getHost(this.name);
-      if (!host.draining) return;
-      for await (const entry of client.history({ resource: this.name, order: 'HISTORY_ORDER_NEWEST_FIRST' })) {
-        if (entry.resource !== this.name) continue;
-        const before = entry.before?.host?.draining ?? false;
-        const after = entry.after?.host?.draining ?? false;
-        if (before === after) continue;
-        // The last change of the mark: ours only if we set it, with our reason.
-        if (after && entry.actor === this.options.actor && entry.reason === DRAIN_REASON) {
-          const response = await client.setHostDraining(this.name, false, { reason: UNDRAIN_REASON });
-          log.info({ revision: response.revision }, 'cleared its own drain');
-        } else {
-          log.info({ actor: entry.actor, reason: entry.reason }, 'host drained by someone else: left draining');
-        }
-        return;
+      if (!host.draining) return true;
+      const last = await this.lastDrainingChange(BigInt(host.create_revision), BigInt(host.revision));
+      if (!last) {
+        log.info('host draining, and its changes do not say who drained it: left draining');
+        return true;
       }
-      log.info('host draining, and history does not say who drained it: left draining');
+      const ours = last.reason === DRAIN_REASON && (last.actor === this.options.actor || this.options.mutualTls === true);
+      if (ours) {
+        const response = await client.setHostDraining(this.name, false, { reason: UNDRAIN_REASON });
+        log.info({ revision: response.revision }, 'cleared its own drain');
+      } else {
+        log.info({ actor: last.actor, reason: last.reason }, 'host drained by someone else: left draining');
+      }
+      return true;
     } catch (error) {
       const failure = DevcompatError.from(error);
-      if (failure.code !== grpc.status.NOT_FOUND) log.warn({ code: failure.codeName, error: failure.message }, 'cannot check the draining mark');
+      if (failure.code === grpc.status.NOT_FOUND) return true;
+      log.warn({ code: failure.codeName, error: failure.message }, 'cannot check the draining mark: trying again after the next pass');
+      return false;
     }
+  }
+
+  /**
+   * The last change of the host's draining mark from `from` through `through` (its revision
+   * now), by Watch; from the oldest revision kept when history before it was compacted.
+   */
+  private async lastDrainingChange(from: bigint, through: bigint): Promise<{ actor: string; reason: string } | undefined> {
+    try {
+      return await this.watchDrainingChanges(from, through);
+    } catch (error) {
+      const oldest = DevcompatError.from(error).metadata.oldest_revision;
+      if (oldest === undefined || BigInt(oldest) <= from) throw error;
+      return await this.watchDrainingChanges(BigInt(oldest), through);
+    }
+  }
+
+  private async watchDrainingChanges(from: bigint, through: bigint): Promise<{ actor: string; reason: string } | undefined> {
+    const stop = new AbortController();
+    let last: { actor: string; reason: string } | undefined;
+    try {
+      for await (const message of this.options.client.watch({ startRevision: from, filter: { host: this.name }, signal: stop.signal, deadlineMs: 60_000 })) {
+        for (const event of message.events) {
+          if (event.resource !== this.name) continue;
+          if ((event.before?.host?.draining ?? false) !== (event.after?.host?.draining ?? false)) last = { actor: event.actor, reason: event.reason };
+        }
+        // The first message says the watch is registered, at the registry's revision then: not that the changes up to it came.
+        if (!message.created && BigInt(message.revision) >= through) break;
+      }
+    } finally {
+      stop.abort();
+    }
+    return last;
   }
 }

@@ -289,6 +289,45 @@ test.serial('under mutual TLS the agent connects with the CLI\'s TLS settings an
   t.regex(other.stdout + other.stderr, /agent:virtio-a may not call RegistryService\/SyncHost/);
 });
 
+test.serial('under mutual TLS too, --drain-on-exit\'s mark is cleared by the next start of the host\'s agent, never an operator\'s', async (t) => {
+  const dir = tempDir(t);
+  const ca = makeCa(dir, 'ca');
+  const serverCert = issueServer(dir, ca);
+  const agentCert = issue(dir, ca, 'agent-virtio-a', ['URI:spiffe://example.org/agent/virtio-a']);
+  const admin = issue(dir, ca, 'admin', ['URI:spiffe://example.org/admin/ops']);
+  const { server } = await startTestServer(t, {
+    tls: { certFile: serverCert.cert, keyFile: serverCert.key, clientCaFile: ca.cert },
+    authz: parsePolicy({ bindings: [{ identity: 'agent:*', role: 'agent' }, { identity: 'admin:*', role: 'admin' }] }, 'test policy'),
+    client: { tls: { caFile: ca.cert, certFile: admin.cert, keyFile: admin.key } },
+  });
+  const adminClient = new DevcompatClient({ address: server.address, tls: { caFile: ca.cert, certFile: admin.cert, keyFile: admin.key } });
+  t.teardown(() => adminClient.close());
+  const env = { DEVCOMPAT_CLIENT_TLS_CA: ca.cert, DEVCOMPAT_CLIENT_TLS_CERT: agentCert.cert, DEVCOMPAT_CLIENT_TLS_KEY: agentCert.key };
+  const agentArgs = ['--host', 'virtio-a', '--interval', '1h', ...hostFlags('virtio-a')];
+
+  const first = spawnAgent(t, server.address, [...agentArgs, '--drain-on-exit'], env);
+  await first.waitForLine(logLine('synced', { changed: true }));
+  first.child.kill('SIGTERM');
+  t.deepEqual(await first.exited, { code: 0, signal: null });
+  t.true((await adminClient.getHost('hosts/virtio-a')).draining);
+  const [drain] = await collect(adminClient.history({ resource: 'hosts/virtio-a', order: 'HISTORY_ORDER_NEWEST_FIRST' }));
+  t.like(drain, { actor: 'agent:virtio-a', reason: DRAIN_REASON }, 'recorded as the certificate\'s identity');
+
+  const second = spawnAgent(t, server.address, agentArgs, env);
+  await second.waitForLine(logLine('cleared its own drain'));
+  t.false((await adminClient.getHost('hosts/virtio-a')).draining);
+  second.child.kill('SIGTERM');
+  await second.exited;
+
+  await adminClient.setHostDraining('hosts/virtio-a', true, { reason: 'PSU replacement' });
+  const third = spawnAgent(t, server.address, agentArgs, env);
+  const left = JSON.parse(await third.waitForLine(logLine('host drained by someone else: left draining')));
+  t.like(left, { actor: 'admin:ops', reason: 'PSU replacement' });
+  t.true((await adminClient.getHost('hosts/virtio-a')).draining);
+  third.child.kill('SIGTERM');
+  await third.exited;
+});
+
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const items: T[] = [];
   for await (const item of iterable) items.push(item);
