@@ -35,6 +35,14 @@ export interface LoopOptions {
   readonly log: Logger;
 }
 
+/**
+ * Every this many passes the host is sent even when nothing changed on it: a registry restored
+ * from a backup that still holds the host (so its keepalives go on) but an older picture of it
+ * is set right within that many intervals (10 minutes at the default 30 s). An unchanged sync
+ * writes nothing in the registry.
+ */
+export const FULL_SYNC_EVERY_PASSES = 20;
+
 /** How a run ended: 0 synced with every device described, 1 synced with devices skipped, 2 the sync failed. */
 export type RunOutcome = 0 | 1 | 2;
 
@@ -47,6 +55,8 @@ export class HostAgent {
   private lastSynced: string | undefined;
   /** Whether the registry refused some devices of the last sync (they stay out until the host changes). */
   private refusedAtLastSync = false;
+  /** Passes since the last sync that was answered (FULL_SYNC_EVERY_PASSES). */
+  private passesSinceSync = 0;
   private resyncNow = false;
   private wake: (() => void) | undefined;
   private keeper: LeaseKeeper | undefined;
@@ -100,7 +110,8 @@ export class HostAgent {
     };
     const key = JSON.stringify(request);
     const skipped = inventory.skipped.length > 0 || inventory.profileErrors.length > 0 ? 1 : 0;
-    if (key === this.lastSynced && !this.resyncNow) {
+    this.passesSinceSync++;
+    if (key === this.lastSynced && !this.resyncNow && this.passesSinceSync < FULL_SYNC_EVERY_PASSES) {
       log.debug({ devices: request.devices.length, describe_ms: describeMs }, 'unchanged');
       return this.refusedAtLastSync ? 1 : skipped;
     }
@@ -108,6 +119,7 @@ export class HostAgent {
     try {
       const { response, refused, synced } = await this.syncAccepted(request);
       this.lastSynced = key;
+      this.passesSinceSync = 0;
       this.refusedAtLastSync = refused.length > 0;
       log.info(
         {

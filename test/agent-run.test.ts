@@ -128,6 +128,20 @@ test.serial('a deleted host is registered again at once (its keepalive says unkn
   await agent.exited;
 });
 
+test.serial('a registry that holds an older picture of the host (restored from a backup) is set right within 20 passes, though keepalives go on', async (t) => {
+  const { client, server } = await startTestServer(t);
+  const agent = spawnAgent(t, server.address, ['--host', 'hisi-b', '--interval', '150ms', ...hostFlags('hisi-b')]);
+  const first = JSON.parse(await agent.waitForLine(logLine('synced', { changed: true })));
+  const own = (await collect(client.listDevices({ host: 'hosts/hisi-b' }))).map((device) => device.name);
+  // Another picture of the host, as a restored backup would hold: the host known, its devices not these.
+  await client.syncHost({ name: 'hosts/hisi-b', devices: [{ device_id: 'stale0', descriptor: { vendor: '19e5', device_api: 'vfio-pci', type: 'old', software_version: '1.0.0' } }] });
+  const back = JSON.parse(await agent.waitForLine((line) => logLine('synced', { changed: true })(line) && Number(JSON.parse(line).revision) > Number(first.revision) + 1));
+  t.like(back, { created: own.length, deleted: 1 });
+  t.deepEqual((await collect(client.listDevices({ host: 'hosts/hisi-b' }))).map((device) => device.name), own);
+  agent.child.kill('SIGTERM');
+  t.deepEqual(await agent.exited, { code: 0, signal: null });
+});
+
 test.serial('an unreadable file or a broken profile at run time: the agent goes on, no device is half-described', async (t) => {
   const { client, server } = await startTestServer(t);
   const host = copyHost(t, 'hisi-a');
