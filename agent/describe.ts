@@ -364,9 +364,10 @@ export async function describeCandidates(candidates: readonly Candidate[], profi
       devices.push(described.device);
       if (described.draws.length > 0) draws.set(described.device.device_id, described.draws);
     } catch (error) {
-      // A sysfs file that exists but does not read (EACCES, EIO, a device going away) skips
-      // this device, as a Skip does; anything else is a fault of the agent's own.
-      if (!(error instanceof Skip) && typeof (error as NodeJS.ErrnoException).code !== 'string') throw error;
+      // A sysfs file that exists but does not read (a system error: EACCES, EIO, a device going
+      // away) skips this device, as a Skip does; anything else (node's ERR_* included) is a
+      // fault of the agent's own.
+      if (!(error instanceof Skip) && !/^E[A-Z]+$/.test(String((error as NodeJS.ErrnoException).code))) throw error;
       skipped.push({ device_id: id, profile: profile.name, reason: error instanceof Skip ? error.message : `cannot read sysfs: ${(error as Error).message}` });
     }
   }

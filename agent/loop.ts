@@ -80,7 +80,7 @@ export class HostAgent {
         if (outcome !== 2 && !this.keeper) this.holdLease();
         // Once the registry has answered (it may be down when the agent starts), and once it
         // could tell: a check that failed is tried again after the next pass.
-        if (outcome !== 2 && !drainChecked) drainChecked = await this.clearOwnDrain();
+        if (outcome !== 2 && !drainChecked) drainChecked = await this.clearOwnDrain(signal);
         await this.sleep(signal, outcome === 2);
       }
       return outcome;
@@ -240,12 +240,14 @@ export class HostAgent {
    * the mark. The last change of the mark is read from the host's changes, through Watch (which
    * an agent may read; history it may not, under mutual TLS). True once decided.
    */
-  private async clearOwnDrain(): Promise<boolean> {
+  private async clearOwnDrain(signal: AbortSignal): Promise<boolean> {
     const { client, log } = this.options;
     try {
       const host = await client.getHost(this.name);
       if (!host.draining) return true;
-      const last = await this.lastDrainingChange(BigInt(host.create_revision), BigInt(host.revision));
+      const last = await this.lastDrainingChange(BigInt(host.create_revision), BigInt(host.revision), signal);
+      // Stopped while reading (a stop signal ends the read at once): nothing decided.
+      if (signal.aborted) return false;
       if (!last) {
         log.info('host draining, and its changes do not say who drained it: left draining');
         return true;
@@ -270,21 +272,26 @@ export class HostAgent {
    * The last change of the host's draining mark from `from` through `through` (its revision
    * now), by Watch; from the oldest revision kept when history before it was compacted.
    */
-  private async lastDrainingChange(from: bigint, through: bigint): Promise<{ actor: string; reason: string } | undefined> {
+  private async lastDrainingChange(from: bigint, through: bigint, signal: AbortSignal): Promise<{ actor: string; reason: string } | undefined> {
     try {
-      return await this.watchDrainingChanges(from, through);
+      return await this.watchDrainingChanges(from, through, signal);
     } catch (error) {
       const oldest = DevcompatError.from(error).metadata.oldest_revision;
       if (oldest === undefined || BigInt(oldest) <= from) throw error;
-      return await this.watchDrainingChanges(BigInt(oldest), through);
+      return await this.watchDrainingChanges(BigInt(oldest), through, signal);
     }
   }
 
-  private async watchDrainingChanges(from: bigint, through: bigint): Promise<{ actor: string; reason: string } | undefined> {
+  private async watchDrainingChanges(from: bigint, through: bigint, signal: AbortSignal): Promise<{ actor: string; reason: string } | undefined> {
     const stop = new AbortController();
+    const onStop = () => stop.abort();
+    signal.addEventListener('abort', onStop, { once: true });
+    if (signal.aborted) stop.abort();
     let last: { actor: string; reason: string } | undefined;
     try {
-      for await (const message of this.options.client.watch({ startRevision: from, filter: { host: this.name }, signal: stop.signal, deadlineMs: 60_000 })) {
+      // Progress every 200 ms: when no change of the host reaches `through` (history compacted past it), the read still ends.
+      const watch = this.options.client.watch({ startRevision: from, filter: { host: this.name }, signal: stop.signal, deadlineMs: 60_000, progressIntervalMs: 200 });
+      for await (const message of watch) {
         for (const event of message.events) {
           if (event.resource !== this.name) continue;
           if ((event.before?.host?.draining ?? false) !== (event.after?.host?.draining ?? false)) last = { actor: event.actor, reason: event.reason };
@@ -293,6 +300,7 @@ export class HostAgent {
         if (!message.created && BigInt(message.revision) >= through) break;
       }
     } finally {
+      signal.removeEventListener('abort', onStop);
       stop.abort();
     }
     return last;

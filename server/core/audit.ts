@@ -7,7 +7,8 @@
 //
 // Owns: the checkpoint (the oldest history kept; with a store other servers compact too, also
 // learned from them) and the audit queue. May call: the store's `verifyChain`, `compact`,
-// `revisionAt`, `compactions`, a shared store's `checkpoint`; the live state's revision and head; the clock.
+// `revisionAt`, `compactions`, a shared store's `checkpoint`; the live state's revision and
+// head; the clock.
 
 import { invalidArgument } from './errors.ts';
 import type { Clock } from './clock.ts';
@@ -83,7 +84,9 @@ export class Audit {
       // A replica's memory may trail the shared store (other replicas' commits it has not
       // followed yet): its head, as it is now, must be on the stored chain, which may go on
       // past it. A store only this server writes must end exactly at the head memory holds.
-      const live = this.shared ? { revision: this.state.revision, hash: this.state.headHash } : undefined;
+      // (A replica that trails the checkpoint, another replica having compacted past its head,
+      // cannot tell: its head is gone with the history; it must restart, follower.ts.)
+      const live = this.shared && this.state.revision >= checkpoint.revision ? { revision: this.state.revision, hash: this.state.headHash } : undefined;
       let foundLive = live !== undefined && live.hash === prev;
       const result = (extra: Partial<ChainVerification>): ChainVerification => ({
         intact: true,
@@ -111,7 +114,7 @@ export class Audit {
       if (log.broken) {
         return result({ intact: false, broken: { revision: checkpoint.revision, seq: 0, problem: 'COMPACTION_RECORD_BROKEN', description: log.broken } });
       }
-      // The walk ended where the file's chain ends; memory reflects the same commits.
+      // The walk ended where the stored chain ends; a store only this server writes holds what memory holds.
       const liveHead = this.state.headHash;
       if (live && !foundLive) {
         return result({
@@ -124,7 +127,7 @@ export class Audit {
           },
         });
       }
-      if (!live && head.hash !== liveHead) {
+      if (!this.shared && head.hash !== liveHead) {
         return result({
           intact: false,
           broken: {

@@ -27,8 +27,8 @@ const PAST_VIEW_CACHE = 4;
  * Revisions of history one store call reads while a past view is built (a revision is one
  * write: a host's sync, usually a few dozen entries). Writes queue behind at most one such
  * call: on the bench machine, with the 10,000 revisions of its fleet read in one call, the
- * writes made during a read at revision 1 waited 2.7-3.7 s; in slices of 64 they kept a p50 of
- * 15-22 ms and waited at most 191 ms. docs/benchmarks.md, "Past reads and writes".
+ * writes made during a read at revision 1 waited 2.7-3.7 s; in slices of 64 their p99 was
+ * 43-117 ms (the longest 117-261 ms, once 520 ms). docs/benchmarks.md, "Past reads and writes".
  */
 export const DEFAULT_PAST_VIEW_SLICE = 64;
 

@@ -19,6 +19,7 @@ import type { FindTargetsRequest__Output } from '../../proto/generated/devcompat
 import type { CheckCompatibilityStreamRequest__Output } from '../../proto/generated/devcompat/v1/CheckCompatibilityStreamRequest.ts';
 import type { WatchTargetsRequest__Output } from '../../proto/generated/devcompat/v1/WatchTargetsRequest.ts';
 import { bidiStream, liveStream, serverStream, type StreamTracker } from './streams.ts';
+import { InitialThenLive } from './initial-then-live.ts';
 
 export const FIND_DEFAULT_LIMIT = 100;
 export const FIND_MAX_LIMIT = 10_000;
@@ -126,7 +127,6 @@ export function compatibilityHandlers(
         const source = registry.resolveCurrent(request.source, 'source');
         const { hostLabels, excludeHosts } = hostFilters(request);
         const sourceName = source.device?.name ?? '';
-        const send = (message: object) => stream.write(encodeWatchTargets(message));
         const changeMessage = (change: TargetChange, revision: number) =>
           change.kind === 'REMOVED'
             ? {
@@ -144,24 +144,15 @@ export function compatibilityHandlers(
                 exact: change.target.cached.rank.exact,
                 host_state: `HOST_STATE_${change.target.hostState}`,
               };
-        // Diffs that came while the initial set was going out, sent after it in order.
-        let held: { messages: Buffer[]; bytes: number } | undefined;
-        // The initial set goes out chunk by chunk, each made as it is sent, the next once the
-        // client has taken the last (a set of tens of thousands of targets is megabytes, more
-        // than the stream's bound); then the held diffs, and the stream is live. A client that
-        // stops reading holds its stream here until the held diffs pass the bound.
-        const sendInitial = async (targets: readonly TargetState[], revision: number) => {
+        // The initial set goes out as the client takes it, diffs held behind it (initial-then-live.ts).
+        const out = new InitialThenLive(stream, options.watchBufferBytes);
+        /** The initial set's messages, each made as it is sent. */
+        function* initialMessages(targets: readonly TargetState[], revision: number): Generator<Buffer> {
           for (let i = 0; i === 0 || i < targets.length; i += INITIAL_CHUNK) {
-            if (stream.closed) return;
             const chunk = targets.slice(i, i + INITIAL_CHUNK).map((target) => changeMessage({ kind: 'ADDED', name: target.device.name, target }, revision));
-            const ready = send({ revision: String(revision), changes: chunk, initial: true, initial_complete: i + INITIAL_CHUNK >= targets.length });
-            if (!ready) await stream.drained();
+            yield encodeWatchTargets({ revision: String(revision), changes: chunk, initial: true, initial_complete: i + INITIAL_CHUNK >= targets.length });
           }
-          if (stream.closed) return;
-          const diffs = held?.messages ?? [];
-          held = undefined;
-          for (const message of diffs) stream.write(message);
-        };
+        }
         // The core listens first, then hands over the baseline, in this tick.
         const cancel = registry.watchTargets(
           source,
@@ -174,21 +165,9 @@ export function compatibilityHandlers(
             includeDraining: request.include_draining_hosts ?? false,
           },
           {
-            initial: (targets, revision) => {
-              held = { messages: [], bytes: 0 };
-              void sendInitial(targets, revision);
-            },
+            initial: (targets, revision) => out.start(initialMessages(targets, revision)),
             changes: (changes, revision) => {
-              if (stream.closed) return;
-              const message = encodeWatchTargets({ revision: String(revision), changes: changes.map((c) => changeMessage(c, revision)) });
-              if (!held) {
-                stream.write(message);
-                return;
-              }
-              // The initial set is still going out: the diff waits behind it, within the same bound.
-              held.messages.push(message);
-              held.bytes += message.length;
-              if (held.bytes > options.watchBufferBytes) stream.tooSlow();
+              if (!stream.closed) out.change(encodeWatchTargets({ revision: String(revision), changes: changes.map((c) => changeMessage(c, revision)) }));
             },
             fail: (error) => stream.fail(error),
           },

@@ -165,7 +165,7 @@ test('a replica frozen inside a write (SIGSTOP, holding the head lock) holds the
   const after = await survivor.client.syncHost(host('while-frozen', '1.0.0'), { deadlineMs: 60_000 });
   const heldMs = Date.now() - started;
   t.true(Number(after.revision) > 1);
-  t.true(heldMs < 40_000, `the survivor's write waited ${heldMs} ms`);
+  t.true(heldMs > 8_000 && heldMs < 20_000, `the survivor's write waited ${heldMs} ms: about the 10 s idle-in-transaction timeout`);
   t.log(`the survivor's write waited ${heldMs} ms for the frozen replica's transaction to be ended`);
 
   victim.child.kill('SIGCONT');
