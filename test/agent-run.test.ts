@@ -4,7 +4,7 @@
 // unreadable file without registering a half-described device, drains on exit only when told
 // and clears only its own drain; killed with SIGKILL, its host becomes UNREACHABLE after the lease.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { mkdirSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DevcompatClient, type WatchTargetsResponse } from '../client/client.ts';
@@ -281,21 +281,9 @@ test.serial('DEVCOMPAT_AGENT_DRAIN_ON_EXIT is read by its value: "false" does no
 });
 
 test.serial('under mutual TLS the agent connects with the CLI\'s TLS settings and writes its host as its certificate\'s identity', async (t) => {
-  const dir = tempDir(t);
-  const ca = makeCa(dir, 'ca');
-  const serverCert = issueServer(dir, ca);
-  const agentCert = issue(dir, ca, 'agent-virtio-a', ['URI:spiffe://example.org/agent/virtio-a']);
-  const admin = issue(dir, ca, 'admin', ['URI:spiffe://example.org/admin/ops']);
-  const { server } = await startTestServer(t, {
-    tls: { certFile: serverCert.cert, keyFile: serverCert.key, clientCaFile: ca.cert },
-    authz: parsePolicy({ bindings: [{ identity: 'agent:*', role: 'agent' }, { identity: 'admin:*', role: 'admin' }] }, 'test policy'),
-    client: { tls: { caFile: ca.cert, certFile: admin.cert, keyFile: admin.key } },
-  });
-  const env = { DEVCOMPAT_CLIENT_TLS_CA: ca.cert, DEVCOMPAT_CLIENT_TLS_CERT: agentCert.cert, DEVCOMPAT_CLIENT_TLS_KEY: agentCert.key };
+  const { server, adminClient, env } = await mutualTlsRegistry(t);
   const once = await run(process.execPath, [CLI, '--address', server.address, 'agent', '--host', 'virtio-a', '--once', ...hostFlags('virtio-a')], { env });
   t.is(once.code, 0, once.stdout + once.stderr);
-  const adminClient = new DevcompatClient({ address: server.address, tls: { caFile: ca.cert, certFile: admin.cert, keyFile: admin.key } });
-  t.teardown(() => adminClient.close());
   t.true((await adminClient.getHost('hosts/virtio-a')).device_count > 0);
   const [entry] = await collect(adminClient.history({ resource: 'hosts/virtio-a' }));
   t.is(entry.actor, 'agent:virtio-a');
@@ -306,19 +294,7 @@ test.serial('under mutual TLS the agent connects with the CLI\'s TLS settings an
 });
 
 test.serial('under mutual TLS too, --drain-on-exit\'s mark is cleared by the next start of the host\'s agent, never an operator\'s', async (t) => {
-  const dir = tempDir(t);
-  const ca = makeCa(dir, 'ca');
-  const serverCert = issueServer(dir, ca);
-  const agentCert = issue(dir, ca, 'agent-virtio-a', ['URI:spiffe://example.org/agent/virtio-a']);
-  const admin = issue(dir, ca, 'admin', ['URI:spiffe://example.org/admin/ops']);
-  const { server } = await startTestServer(t, {
-    tls: { certFile: serverCert.cert, keyFile: serverCert.key, clientCaFile: ca.cert },
-    authz: parsePolicy({ bindings: [{ identity: 'agent:*', role: 'agent' }, { identity: 'admin:*', role: 'admin' }] }, 'test policy'),
-    client: { tls: { caFile: ca.cert, certFile: admin.cert, keyFile: admin.key } },
-  });
-  const adminClient = new DevcompatClient({ address: server.address, tls: { caFile: ca.cert, certFile: admin.cert, keyFile: admin.key } });
-  t.teardown(() => adminClient.close());
-  const env = { DEVCOMPAT_CLIENT_TLS_CA: ca.cert, DEVCOMPAT_CLIENT_TLS_CERT: agentCert.cert, DEVCOMPAT_CLIENT_TLS_KEY: agentCert.key };
+  const { server, adminClient, env } = await mutualTlsRegistry(t);
   const agentArgs = ['--host', 'virtio-a', '--interval', '1h', ...hostFlags('virtio-a')];
 
   const first = spawnAgent(t, server.address, [...agentArgs, '--drain-on-exit'], env);
@@ -343,6 +319,28 @@ test.serial('under mutual TLS too, --drain-on-exit\'s mark is cleared by the nex
   third.child.kill('SIGTERM');
   await third.exited;
 });
+
+/**
+ * A registry under mutual TLS whose policy makes `agent:*` agents and `admin:*` admins; an
+ * admin client, and the environment that gives the agent virtio-a's certificate.
+ */
+async function mutualTlsRegistry(t: ExecutionContext) {
+  const dir = tempDir(t);
+  const ca = makeCa(dir, 'ca');
+  const serverCert = issueServer(dir, ca);
+  const agentCert = issue(dir, ca, 'agent-virtio-a', ['URI:spiffe://example.org/agent/virtio-a']);
+  const admin = issue(dir, ca, 'admin', ['URI:spiffe://example.org/admin/ops']);
+  const adminTls = { caFile: ca.cert, certFile: admin.cert, keyFile: admin.key };
+  const { server } = await startTestServer(t, {
+    tls: { certFile: serverCert.cert, keyFile: serverCert.key, clientCaFile: ca.cert },
+    authz: parsePolicy({ bindings: [{ identity: 'agent:*', role: 'agent' }, { identity: 'admin:*', role: 'admin' }] }, 'test policy'),
+    client: { tls: adminTls },
+  });
+  const adminClient = new DevcompatClient({ address: server.address, tls: adminTls });
+  t.teardown(() => adminClient.close());
+  const env = { DEVCOMPAT_CLIENT_TLS_CA: ca.cert, DEVCOMPAT_CLIENT_TLS_CERT: agentCert.cert, DEVCOMPAT_CLIENT_TLS_KEY: agentCert.key };
+  return { server, adminClient, env };
+}
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const items: T[] = [];

@@ -116,27 +116,13 @@ export class Audit {
       }
       // The walk ended where the stored chain ends; a store only this server writes holds what memory holds.
       const liveHead = this.state.headHash;
+      const mismatch = (description: string) =>
+        result({ intact: false, broken: { revision: head.revision, seq: 0, problem: 'HEAD_MISMATCH', description: `${description}: entries were removed or rewritten behind the ${this.shared ? "servers' backs" : "server's back"}` } });
       if (live && !foundLive) {
-        return result({
-          intact: false,
-          broken: {
-            revision: head.revision,
-            seq: 0,
-            problem: 'HEAD_MISMATCH',
-            description: `the stored chain (to revision ${head.revision}, ${head.hash.slice(0, 12)}…) does not hold this server's head, revision ${live.revision} (${live.hash.slice(0, 12)}…): entries were removed or rewritten behind the servers' backs`,
-          },
-        });
+        return mismatch(`the stored chain (to revision ${head.revision}, ${head.hash.slice(0, 12)}…) does not hold this server's head, revision ${live.revision} (${live.hash.slice(0, 12)}…)`);
       }
       if (!this.shared && head.hash !== liveHead) {
-        return result({
-          intact: false,
-          broken: {
-            revision: head.revision,
-            seq: 0,
-            problem: 'HEAD_MISMATCH',
-            description: `the stored chain ends at revision ${head.revision} (${head.hash.slice(0, 12)}…), but the server's head is revision ${this.state.revision} (${liveHead.slice(0, 12)}…): entries were removed or rewritten behind the server's back`,
-          },
-        });
+        return mismatch(`the stored chain ends at revision ${head.revision} (${head.hash.slice(0, 12)}…), but the server's head is revision ${this.state.revision} (${liveHead.slice(0, 12)}…)`);
       }
       if (!found) {
         return result({
