@@ -8,6 +8,7 @@
 import { Command, Option } from 'commander';
 import type { AgentSettings, GivenSettings } from './config.ts';
 import type { InventoryOptions } from './inventory.ts';
+import { LOG_LEVELS } from './log-levels.ts';
 import { applyBooleanEnvironment } from '../client/boolean-env.ts';
 
 // The agent's modules are loaded when an agent command runs, so that the CLI's other commands
@@ -59,7 +60,7 @@ export function registerAgentCommand(program: Command, io: Io): void {
     .addOption(env(new Option('--devices-dir <dir>', 'static descriptors, one JSON DeviceSpec per file (default /etc/devcompat/devices.d)'), 'DEVICES_DIR'))
     .addOption(new Option('--label <key=value>', 'host label (repeatable)').argParser((value: string, previous: string[] = []) => [...previous, value]))
     .addOption(env(new Option('--replay-commands <file>', "replay vendor commands' recorded output (commands.json of a recorded host) instead of running them"), 'REPLAY_COMMANDS'))
-    .addOption(env(new Option('--log-level <level>', 'log level (JSON logs on stdout)').choices(['debug', 'info', 'warn', 'error']), 'LOG_LEVEL'))
+    .addOption(env(new Option('--log-level <level>', 'log level (JSON logs on stdout)').choices(LOG_LEVELS), 'LOG_LEVEL'))
     .action(async () => {
       const settings = await settingsOf(agent);
       const [{ default: pino }, { DevcompatClient }, { HostAgent }] = await Promise.all([import('pino'), import('../client/client.ts'), import('./loop.ts')]);

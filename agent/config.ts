@@ -4,6 +4,7 @@
 
 import { ConfigFileError, readConfigFile } from '../client/config-file.ts';
 import { DEFAULT_DEVICES_DIR } from './static-devices.ts';
+import { LOG_LEVELS } from './log-levels.ts';
 
 export interface AgentSettings {
   readonly host: string | undefined;
@@ -42,7 +43,6 @@ export function parseDuration(value: string | number, what: string): number {
   return ms;
 }
 
-const LOG_LEVELS = ['debug', 'info', 'warn', 'error'];
 
 const FILE_KEYS = ['host', 'interval', 'sysfs_root', 'proc_root', 'profiles', 'devices_dir', 'drain_on_exit', 'labels', 'replay_commands', 'log_level', 'address'];
 

@@ -2,8 +2,9 @@
 // entry it writes (server/store/history-chain.ts); here the chain is walked from the
 // checkpoint to the head in chunks, so that writes go on meanwhile, and its end is compared
 // with the head the live state holds (a replica's head, which may trail the shared store, must
-// be on the chain): entries removed or rewritten behind the server's back show as a mismatch. Compaction removes history up to a revision and moves the checkpoint.
-// Audit work runs one at a time.
+// be on the chain): entries removed or rewritten behind the server's back show as a mismatch.
+// Compaction removes history up to a revision and moves the checkpoint. Audit work runs one at
+// a time.
 //
 // Owns: the checkpoint (the oldest history kept; with a store other servers compact too, also
 // learned from them) and the audit queue. May call: the store's `verifyChain`, `compact`,

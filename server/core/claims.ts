@@ -293,6 +293,11 @@ export interface CreateOutcome extends Transition {
   readonly created: boolean;
 }
 
+/** Whether the host's live claims are as many as one host may hold: it takes no other claim (and is no placement). */
+export function holdsMostClaims(book: ClaimBook): boolean {
+  return book.claims.size >= CLAIM_LIMITS.claimsPerHost;
+}
+
 /**
  * Creates a claim: every device's units or none. A live claim with the same id and body is
  * returned as it is; the same id with another body is ALREADY_EXISTS; a device that is not on
@@ -316,7 +321,7 @@ export function createClaim(book: ClaimBook, capacity: HostCapacity, spec: Claim
   for (const { deviceId } of spec.devices) {
     if (!capacity.devices.has(deviceId)) throw notFound(deviceName(spec.hostId, deviceId));
   }
-  if (live.claims.size >= CLAIM_LIMITS.claimsPerHost) {
+  if (holdsMostClaims(live)) {
     throw new DomainError(
       'CAPACITY_EXHAUSTED',
       `hosts/${spec.hostId} holds ${live.claims.size} live claims, the most one host may hold: release one or let one expire, or place the VM elsewhere`,

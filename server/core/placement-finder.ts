@@ -15,7 +15,7 @@
 //
 // May call: live state (reads), the verdict cache, placement-rank.ts, placement-host-cache.ts.
 
-import { CLAIM_LIMITS, type ClaimBook } from './claims.ts';
+import { holdsMostClaims, type ClaimBook } from './claims.ts';
 import { hostDerived, hostDevice } from './placement-host-cache.ts';
 import type { CachedVerdict, VerdictCache } from './find-targets.ts';
 import { hostIsEligible, type DescriptorEntry, type LiveHost, type LiveState } from './live-state.ts';
@@ -113,7 +113,7 @@ export function findPlacements(
     for (const [hostId, { host, devices }] of perHost) {
       const book = bookOf(hostId);
       // CreateClaim would refuse this host another claim (claims.ts): it is no placement.
-      if (book.claims.size >= CLAIM_LIMITS.claimsPerHost) continue;
+      if (holdsMostClaims(book)) continue;
       const derived = hostDerived(host, book);
       const instance = hostInstance({
         requests,
