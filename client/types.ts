@@ -337,6 +337,11 @@ export interface Claim {
   create_time: Date | null;
   expire_time: Date | null;
   end_time: Date | null;
+  /**
+   * Who created it: under mutual TLS the caller's identity (only it or an `admin` may renew or
+   * release it), else `x-devcompat-actor`; '' for a claim from before claims had owners.
+   */
+  owner: string;
 }
 
 export interface HistoryEntry {
@@ -360,7 +365,7 @@ export interface HistoryEntry {
 
 /** Which history entries ListHistory returns; every field set must match. */
 export interface HistoryFilter {
-  /** One resource (`hosts/{host}` or `hosts/{host}/devices/{device}`). */
+  /** One resource (`hosts/{host}`, `hosts/{host}/devices/{device}` or `hosts/{host}/claims/{claim_id}`). */
   resource?: string;
   startRevision?: RevisionInput;
   endRevision?: RevisionInput;

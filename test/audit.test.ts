@@ -237,6 +237,7 @@ test('history written before the chain existed (schema 0001) is chained when the
     '0005_shared_budgets',
     '0006_head_anchor_registration',
     '0007_packed_history',
+    '0008_claim_owners',
   ]);
   const state = store.load();
   t.is(state.hosts[0].reachable, true, 'old hosts are reachable');

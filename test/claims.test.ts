@@ -24,12 +24,15 @@ import {
   unitsOf,
   validateCreateClaim,
   type ClaimBook,
+  type ClaimCaller,
   type HostCapacity,
 } from '../server/core/claims.ts';
 import { DomainError, Violations, type ErrorReason } from '../server/core/errors.ts';
 import type { Capacity } from '../server/core/model.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
+/** A caller without authentication (or an admin): it may act on any claim. */
+const ANYONE: ClaimCaller = { identity: 'sched-a', actsForAnyone: true };
 
 function host(devices: Record<string, Capacity | undefined>, budgets: Budget[] = []): HostCapacity {
   return { devices: new Map(Object.entries(devices)), budgets };
@@ -54,10 +57,10 @@ function domainError(t: ExecutionContext, fn: () => unknown, reason: ErrorReason
 const gpuHost = host({ gpu: { total: 2, available: 2 }, vf: { total: 1, available: 1 } });
 
 test('a claim takes every device or none: the device that ran out is named and nothing is held', (t) => {
-  const first = createClaim(emptyBook('h1'), gpuHost, spec('m1', { vf: 1 }), T0);
+  const first = createClaim(emptyBook('h1'), gpuHost, spec('m1', { vf: 1 }), ANYONE, T0);
   t.true(first.created);
   t.is(first.claim.expireTimeMs, T0 + CLAIM_TTL.defaultMs, 'the default TTL is five minutes');
-  const error = domainError(t, () => createClaim(first.book, gpuHost, spec('m2', { gpu: 2, vf: 1 }), T0), 'CAPACITY_EXHAUSTED');
+  const error = domainError(t, () => createClaim(first.book, gpuHost, spec('m2', { gpu: 2, vf: 1 }), ANYONE, T0), 'CAPACITY_EXHAUSTED');
   t.is(error.metadata.device, 'hosts/h1/devices/vf');
   t.is(error.metadata.free, '0');
   t.regex(error.message, /hosts\/h1\/devices\/vf: 1 unit\(s\) requested, 0 free/);
@@ -66,33 +69,55 @@ test('a claim takes every device or none: the device that ran out is named and n
 });
 
 test('the same claim id and body returns the same claim; another body is ALREADY_EXISTS', (t) => {
-  const first = createClaim(emptyBook('h1'), gpuHost, spec('m1', { gpu: 1 }), T0);
-  const retry = createClaim(first.book, gpuHost, spec('m1', { gpu: 1 }), T0 + 1000);
+  const first = createClaim(emptyBook('h1'), gpuHost, spec('m1', { gpu: 1 }), ANYONE, T0);
+  const retry = createClaim(first.book, gpuHost, spec('m1', { gpu: 1 }), ANYONE, T0 + 1000);
   t.false(retry.created);
   t.is(retry.claim, first.claim, 'the retry gets the claim as it was created');
   t.is(hostUsage(retry.book, []).claimedByDevice.get('gpu'), 1, 'a retry holds no second unit');
-  domainError(t, () => createClaim(first.book, gpuHost, spec('m1', { gpu: 2 }), T0), 'ALREADY_EXISTS');
-  domainError(t, () => createClaim(first.book, gpuHost, spec('m1', { gpu: 1 }, 60_000), T0), 'ALREADY_EXISTS');
+  domainError(t, () => createClaim(first.book, gpuHost, spec('m1', { gpu: 2 }), ANYONE, T0), 'ALREADY_EXISTS');
+  domainError(t, () => createClaim(first.book, gpuHost, spec('m1', { gpu: 1 }, 60_000), ANYONE, T0), 'ALREADY_EXISTS');
   // Device names may be full resource names or bare ids: the body is the same.
   const byName = validateCreateClaim({ parent: 'hosts/h1', claim_id: 'm1', devices: [{ device: 'hosts/h1/devices/gpu' }] });
-  t.false(createClaim(first.book, gpuHost, byName, T0).created);
+  t.false(createClaim(first.book, gpuHost, byName, ANYONE, T0).created);
+});
+
+test('a claim belongs to its creator: another caller may not renew, release or retry it; an admin-like caller and the owner may', (t) => {
+  const alice: ClaimCaller = { identity: 'scheduler:alice', actsForAnyone: false };
+  const bob: ClaimCaller = { identity: 'scheduler:bob', actsForAnyone: false };
+  const first = createClaim(emptyBook('h1'), gpuHost, spec('m1', { gpu: 1 }), alice, T0);
+  t.is(first.claim.owner, 'scheduler:alice');
+  const renew = domainError(t, () => renewClaim(first.book, 'm1', undefined, bob, T0 + 1), 'PERMISSION_DENIED');
+  t.is(renew.message, 'scheduler:bob may not renew hosts/h1/claims/m1: it is held by scheduler:alice (only its owner or an admin may)');
+  t.deepEqual(renew.metadata, { resource: 'hosts/h1/claims/m1', owner: 'scheduler:alice' });
+  domainError(t, () => releaseClaim(first.book, 'm1', bob, T0 + 1), 'PERMISSION_DENIED');
+  const retry = domainError(t, () => createClaim(first.book, gpuHost, spec('m1', { gpu: 1 }), bob, T0 + 1), 'ALREADY_EXISTS');
+  t.is(retry.metadata.owner, 'scheduler:alice', 'the same body from another caller is not its retry');
+  t.false(createClaim(first.book, gpuHost, spec('m1', { gpu: 1 }), alice, T0 + 1).created, 'the owner\'s retry is answered');
+  t.is(renewClaim(first.book, 'm1', undefined, alice, T0 + 1).claim.expireTimeMs, T0 + 1 + CLAIM_TTL.defaultMs);
+  const admin: ClaimCaller = { identity: 'admin:ops', actsForAnyone: true };
+  const released = releaseClaim(first.book, 'm1', admin, T0 + 2);
+  t.is(released.claim.state, 'CLAIM_STATE_RELEASED');
+  t.is(released.claim.owner, 'scheduler:alice', 'an admin ends the claim; it stays the owner\'s in its record');
+  // A claim stored before claims had owners ('' owner) is anyone's to end.
+  const legacy: ClaimBook = { hostId: 'h1', claims: new Map([['m1', { ...first.claim, owner: '' }]]) };
+  t.is(releaseClaim(legacy, 'm1', bob, T0 + 3).claim.state, 'CLAIM_STATE_RELEASED');
 });
 
 test('a device not on the host is NOT_FOUND; a device that reports no capacity is one unit, free unless claimed', (t) => {
-  domainError(t, () => createClaim(emptyBook('h1'), gpuHost, spec('m1', { nic: 1 }), T0), 'NOT_FOUND');
+  domainError(t, () => createClaim(emptyBook('h1'), gpuHost, spec('m1', { nic: 1 }), ANYONE, T0), 'NOT_FOUND');
   const noCapacity = host({ ap: undefined });
   t.is(unitsOf(undefined), 1);
-  const first = createClaim(emptyBook('h1'), noCapacity, spec('m1', { ap: 1 }), T0);
-  const error = domainError(t, () => createClaim(first.book, noCapacity, spec('m2', { ap: 1 }), T0), 'CAPACITY_EXHAUSTED');
+  const first = createClaim(emptyBook('h1'), noCapacity, spec('m1', { ap: 1 }), ANYONE, T0);
+  const error = domainError(t, () => createClaim(first.book, noCapacity, spec('m2', { ap: 1 }), ANYONE, T0), 'CAPACITY_EXHAUSTED');
   t.is(error.metadata.device, 'hosts/h1/devices/ap');
   // A sync that still reports no capacity does not use the claim up: it ends by release or expiry.
   t.is(applySync(first.book, noCapacity, noCapacity, T0).book, first.book);
 });
 
 test('claims expire at their TTL, dated at the expiry; renewing moves the expiry; a lapsed claim is NOT_FOUND', (t) => {
-  const first = createClaim(emptyBook('h1'), gpuHost, spec('m1', { gpu: 2 }, 10_000), T0);
+  const first = createClaim(emptyBook('h1'), gpuHost, spec('m1', { gpu: 2 }, 10_000), ANYONE, T0);
   t.is(nextExpiry(first.book), T0 + 10_000);
-  const renewed = renewClaim(first.book, 'm1', undefined, T0 + 9_000);
+  const renewed = renewClaim(first.book, 'm1', undefined, ANYONE, T0 + 9_000);
   t.is(renewed.claim.expireTimeMs, T0 + 19_000);
   t.deepEqual(expireClaims(renewed.book, T0 + 18_999).ended, [], 'still live before its expiry');
   const expired = expireClaims(renewed.book, T0 + 30_000);
@@ -101,18 +126,18 @@ test('claims expire at their TTL, dated at the expiry; renewing moves the expiry
   t.is(expired.ended[0].endTimeMs, T0 + 19_000, 'dated at the expiry, not at the check');
   t.is(expired.book.claims.size, 0);
   // Every transition expires in passing: the lapsed claim neither holds units nor renews.
-  const again = createClaim(renewed.book, gpuHost, spec('m2', { gpu: 2 }), T0 + 20_000);
+  const again = createClaim(renewed.book, gpuHost, spec('m2', { gpu: 2 }), ANYONE, T0 + 20_000);
   t.true(again.created);
   t.deepEqual(again.ended.map((c) => [c.claimId, c.state]), [['m1', 'CLAIM_STATE_EXPIRED']]);
-  domainError(t, () => renewClaim(renewed.book, 'm1', undefined, T0 + 19_000), 'NOT_FOUND');
-  const longer = renewClaim(first.book, 'm1', CLAIM_TTL.maxMs, T0);
+  domainError(t, () => renewClaim(renewed.book, 'm1', undefined, ANYONE, T0 + 19_000), 'NOT_FOUND');
+  const longer = renewClaim(first.book, 'm1', CLAIM_TTL.maxMs, ANYONE, T0);
   t.is(longer.claim.ttlMs, CLAIM_TTL.maxMs);
 });
 
 test('a sync uses up live claims only: a claim lapsed but not yet ended expires first, and is not taken as the consumed one', (t) => {
   const vf = (available: number) => host({ vf: { total: 2, available } });
-  const a = createClaim(emptyBook('h1'), vf(2), spec('a', { vf: 1 }, 1_000), T0);
-  const b = createClaim(a.book, vf(2), spec('b', { vf: 1 }, 300_000), T0 + 500);
+  const a = createClaim(emptyBook('h1'), vf(2), spec('a', { vf: 1 }, 1_000), ANYONE, T0);
+  const b = createClaim(a.book, vf(2), spec('b', { vf: 1 }, 300_000), ANYONE, T0 + 500);
   // b's migration lands: the agent reports one unit fewer, after a's TTL ran out but before the expiry pass ended it.
   const sync = applySync(b.book, vf(2), vf(1), T0 + 1_050);
   t.deepEqual(
@@ -146,31 +171,31 @@ test('any placement fits one claim: up to 32 devices, up to 32 units of one devi
 test('a host holds at most 256 live claims: the next is CAPACITY_EXHAUSTED naming the host; a retry, a release or an expiry makes room', (t) => {
   const big = host({ vf: { total: 1_000_000, available: 1_000_000 } });
   let book = emptyBook('h1');
-  for (let i = 0; i < 256; i++) book = createClaim(book, big, spec(`m${i}`, { vf: 1 }, i === 0 ? 1_000 : 60_000), T0).book;
-  const full = domainError(t, () => createClaim(book, big, spec('one-more', { vf: 1 }), T0 + 1), 'CAPACITY_EXHAUSTED');
+  for (let i = 0; i < 256; i++) book = createClaim(book, big, spec(`m${i}`, { vf: 1 }, i === 0 ? 1_000 : 60_000), ANYONE, T0).book;
+  const full = domainError(t, () => createClaim(book, big, spec('one-more', { vf: 1 }), ANYONE, T0 + 1), 'CAPACITY_EXHAUSTED');
   t.is(full.message, 'hosts/h1 holds 256 live claims, the most one host may hold: release one or let one expire, or place the VM elsewhere');
   t.deepEqual(full.metadata, { host: 'hosts/h1', live_claims: '256', limit: '256' });
-  t.false(createClaim(book, big, spec('m5', { vf: 1 }, 60_000), T0 + 1).created, 'a retry of a held claim is still answered');
-  t.true(createClaim(releaseClaim(book, 'm7', T0 + 1).book, big, spec('one-more', { vf: 1 }), T0 + 2).created, 'after a release');
-  t.true(createClaim(book, big, spec('one-more', { vf: 1 }), T0 + 1_000).created, 'once m0 has lapsed');
+  t.false(createClaim(book, big, spec('m5', { vf: 1 }, 60_000), ANYONE, T0 + 1).created, 'a retry of a held claim is still answered');
+  t.true(createClaim(releaseClaim(book, 'm7', ANYONE, T0 + 1).book, big, spec('one-more', { vf: 1 }), ANYONE, T0 + 2).created, 'after a release');
+  t.true(createClaim(book, big, spec('one-more', { vf: 1 }), ANYONE, T0 + 1_000).created, 'once m0 has lapsed');
 });
 
 test('releasing frees the units at once; releasing twice is NOT_FOUND', (t) => {
-  const first = createClaim(emptyBook('h1'), gpuHost, spec('m1', { gpu: 2 }), T0);
-  domainError(t, () => createClaim(first.book, gpuHost, spec('m2', { gpu: 1 }), T0), 'CAPACITY_EXHAUSTED');
-  const released = releaseClaim(first.book, 'm1', T0 + 5);
+  const first = createClaim(emptyBook('h1'), gpuHost, spec('m1', { gpu: 2 }), ANYONE, T0);
+  domainError(t, () => createClaim(first.book, gpuHost, spec('m2', { gpu: 1 }), ANYONE, T0), 'CAPACITY_EXHAUSTED');
+  const released = releaseClaim(first.book, 'm1', ANYONE, T0 + 5);
   t.is(released.claim.state, 'CLAIM_STATE_RELEASED');
   t.is(released.claim.endTimeMs, T0 + 5);
-  t.true(createClaim(released.book, gpuHost, spec('m2', { gpu: 1 }), T0 + 6).created);
-  domainError(t, () => releaseClaim(released.book, 'm1', T0 + 7), 'NOT_FOUND');
+  t.true(createClaim(released.book, gpuHost, spec('m2', { gpu: 1 }), ANYONE, T0 + 6).created);
+  domainError(t, () => releaseClaim(released.book, 'm1', ANYONE, T0 + 7), 'NOT_FOUND');
 });
 
 test('a sync reporting fewer available units uses up that many claimed units, oldest claim first', (t) => {
   const before = host({ vf: { total: 4, available: 3 } });
   let book = emptyBook('h1');
-  book = createClaim(book, before, spec('old', { vf: 1 }), T0).book;
-  book = createClaim(book, before, spec('mid', { vf: 1 }), T0 + 1).book;
-  book = createClaim(book, before, spec('new', { vf: 1 }), T0 + 2).book;
+  book = createClaim(book, before, spec('old', { vf: 1 }), ANYONE, T0).book;
+  book = createClaim(book, before, spec('mid', { vf: 1 }), ANYONE, T0 + 1).book;
+  book = createClaim(book, before, spec('new', { vf: 1 }), ANYONE, T0 + 2).book;
   t.is(freeUnits(before, freeState(before, book), 'vf'), 0);
   // The same state again costs nothing and changes nothing.
   t.is(applySync(book, before, before, T0 + 3).book, book);
@@ -181,7 +206,7 @@ test('a sync reporting fewer available units uses up that many claimed units, ol
   t.deepEqual([...sync.book.claims.keys()], ['mid', 'new']);
   t.is(freeUnits(after, freeState(after, sync.book), 'vf'), 0, 'the unit is not counted twice: still 0 free, not -1');
   // A claim of two units loses them one at a time; it stays ACTIVE while it holds any.
-  const two = createClaim(emptyBook('h1'), before, spec('pair', { vf: 2 }), T0);
+  const two = createClaim(emptyBook('h1'), before, spec('pair', { vf: 2 }), ANYONE, T0);
   const partly = applySync(two.book, before, after, T0 + 1);
   t.deepEqual(partly.updated.map((c) => c.devices[0].remaining), [1]);
   // Whatever the book held (claims loaded at start-up against an older figure), a sync leaves
@@ -204,14 +229,14 @@ test('shared budgets: two claims on sibling types can never together exceed the 
   );
   t.true(violations.empty);
   const gvt = host({ v54: { total: 2, available: 2 }, v58: { total: 8, available: 4 } }, budgets);
-  const first = createClaim(emptyBook('h1'), gvt, spec('m1', { v54: 1 }), T0);
+  const first = createClaim(emptyBook('h1'), gvt, spec('m1', { v54: 1 }), ANYONE, T0);
   // 256 of 512 left: two V5_8 instances fit, a third does not, though the type has 4 free.
   t.is(freeUnits(gvt, freeState(gvt, first.book), 'v58'), 2);
-  const second = createClaim(first.book, gvt, spec('m2', { v58: 2 }), T0);
-  const error = domainError(t, () => createClaim(second.book, gvt, spec('m3', { v58: 1 }), T0), 'CAPACITY_EXHAUSTED');
+  const second = createClaim(first.book, gvt, spec('m2', { v58: 2 }), ANYONE, T0);
+  const error = domainError(t, () => createClaim(second.book, gvt, spec('m3', { v58: 1 }), ANYONE, T0), 'CAPACITY_EXHAUSTED');
   t.is(error.metadata.device, 'hosts/h1/devices/v58');
   // Within one claim, siblings compete too: one of each needs 384 of the 512.
-  domainError(t, () => createClaim(emptyBook('h1'), gvt, spec('m4', { v54: 2, v58: 1 }), T0), 'CAPACITY_EXHAUSTED');
+  domainError(t, () => createClaim(emptyBook('h1'), gvt, spec('m4', { v54: 2, v58: 1 }), ANYONE, T0), 'CAPACITY_EXHAUSTED');
   // A sync that reports less of the budget left than the claims draw uses claims up, oldest first.
   const shrunk = host({ v54: { total: 2, available: 2 }, v58: { total: 8, available: 4 } }, [{ ...budgets[0], available: 256 }]);
   const sync = applySync(second.book, gvt, shrunk, T0 + 1);
@@ -320,13 +345,13 @@ test('property: random claims, releases, renewals, expiries and syncs never exce
         try {
           if (op.kind === 'create') {
             const devices = Object.fromEntries(op.devices.map(([d, n]) => [DEVICES[d], n]));
-            const outcome = createClaim(book, capacity, spec(`c${op.id}`, devices, op.ttl), now);
+            const outcome = createClaim(book, capacity, spec(`c${op.id}`, devices, op.ttl), ANYONE, now);
             if (outcome.created) successes++;
             book = outcome.book;
           } else if (op.kind === 'release') {
-            book = releaseClaim(book, `c${op.id}`, now).book;
+            book = releaseClaim(book, `c${op.id}`, ANYONE, now).book;
           } else if (op.kind === 'renew') {
-            book = renewClaim(book, `c${op.id}`, undefined, now).book;
+            book = renewClaim(book, `c${op.id}`, undefined, ANYONE, now).book;
           } else if (op.kind === 'advance') {
             now += op.ms;
             book = expireClaims(book, now).book;

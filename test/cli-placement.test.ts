@@ -39,7 +39,7 @@ test('place a two-vGPU-plus-VF VM, claim the chosen units, list, renew and relea
 
   const created = await devcompat(server.address, ['claims', 'create', 'big', 'mig-7', '--device', 'gpu0=2', '--device', 'vf0', '--ttl', '600000']);
   t.is(created.code, 0, created.stderr);
-  t.regex(created.stdout, /^hosts\/big\/claims\/mig-7 {2}ACTIVE {2}gpu0:2\/2,vf0:1\/1 {2}expires /);
+  t.regex(created.stdout, /^hosts\/big\/claims\/mig-7 {2}ACTIVE {2}gpu0:2\/2,vf0:1\/1 {2}expires \S+ {2}owner anonymous$/m);
   const again = await devcompat(server.address, ['place', vm, '--explain']);
   t.regex(again.stdout, /^0 placement\(s\), 0 partial, 1 host\(s\) examined/m, 'every unit of big is claimed: nothing to place, not even part');
   const taken = await devcompat(server.address, ['claims', 'create', 'big', 'mig-8', '--device', 'vf0']);

@@ -259,7 +259,7 @@ test('0007 packs the 0006 history in place: the same entries and hashes, the sam
 
   const store = await WorkerStore.open({ path: file, durability: 'relaxed' });
   t.teardown(() => store.close());
-  t.deepEqual(store.migrations.applied, ['0007_packed_history']);
+  t.deepEqual(store.migrations.applied, ['0007_packed_history', '0008_claim_owners']);
   // The file: the old table and its per-entry index are gone; the view gives back the old rows.
   const db = openDatabase(file, { readonly: true });
   t.deepEqual(tableNames(db), ['table history', 'table history_checkpoints', 'table history_hosts', 'view history_entries']);

@@ -6,12 +6,14 @@
 
 import test from 'ava';
 import type { Budget } from '../server/core/budgets.ts';
-import { createClaim, emptyBook, validateCreateClaim, type HostCapacity } from '../server/core/claims.ts';
+import { createClaim, emptyBook, validateCreateClaim, type ClaimCaller, type HostCapacity } from '../server/core/claims.ts';
 import { evaluate } from '../server/core/engine.ts';
 import type { Capacity, Descriptor, DescriptorInput } from '../server/core/model.ts';
 import { hostInstance, rankPlacements, type HostCandidate, type HostDevice } from '../server/core/placement-rank.ts';
 import { rankKey } from '../server/core/rank.ts';
 import { validateDescriptor } from '../server/core/validate.ts';
+
+const ANYONE: ClaimCaller = { identity: 'sched-a', actsForAnyone: true };
 
 function vgpu(version: string): DescriptorInput {
   return { vendor: '10de', device_api: 'vfio-pci', type: 'nvidia-525', software_version: version };
@@ -35,7 +37,7 @@ function hostOf(hostId: string, devices: DeviceModel[], budgets: Budget[] = [], 
   let book = emptyBook(hostId);
   if (Object.keys(claims).length > 0) {
     const spec = validateCreateClaim({ parent: `hosts/${hostId}`, claim_id: 'other-migration', devices: Object.entries(claims).map(([device, count]) => ({ device, count })) });
-    book = createClaim(book, capacity, spec, 0).book;
+    book = createClaim(book, capacity, spec, ANYONE, 0).book;
   }
   const descriptors = new Map<string, Descriptor>();
   const all: HostDevice[] = devices.map((d) => {

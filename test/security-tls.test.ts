@@ -33,6 +33,7 @@ const POLICY = {
   bindings: [
     { identity: 'agent:host-*', role: 'agent' },
     { identity: 'scheduler:nova', role: 'scheduler' },
+    { identity: 'scheduler:placement', role: 'scheduler' },
     { identity: 'auditor:*', role: 'auditor' },
     { identity: 'admin:ops', role: 'admin' },
   ],
@@ -122,6 +123,37 @@ test('claims are a scheduler\'s (and an admin\'s): an agent or an auditor cannot
   }
   await rejectsWith(t, as('agent', 'host-a').claims.release('hosts/host-a/claims/mig-1'), grpc.status.PERMISSION_DENIED);
   t.is((await as('scheduler', 'nova').claims.get('hosts/host-a/claims/mig-1')).name, 'hosts/host-a/claims/mig-1');
+});
+
+test('a claim is its creator\'s: another scheduler cannot renew, release or take over its id, whatever actor it sends; an admin can end it', async (t) => {
+  const { as } = await mtlsServer(t, pki(t));
+  await as('admin', 'ops').syncHost(host('host-a'));
+  const nova = as('scheduler', 'nova');
+  const { claim } = await nova.claims.create('host-a', 'mig-1', [{ device: 'gpu0' }], { ttlMs: 60_000 });
+  t.is(claim.owner, 'scheduler:nova');
+  // Another scheduler, even claiming to act for nova, is refused and told whose it is.
+  const other = as('scheduler', 'placement', { actor: 'scheduler:nova' });
+  const renew = await rejectsWith(t, other.claims.renew(claim.name, { ttlMs: 3_600_000 }), grpc.status.PERMISSION_DENIED);
+  t.is(renew.message, 'scheduler:placement may not renew hosts/host-a/claims/mig-1: it is held by scheduler:nova (only its owner or an admin may)');
+  const release = await rejectsWith(t, other.claims.release(claim.name), grpc.status.PERMISSION_DENIED);
+  t.regex(release.message, /may not release hosts\/host-a\/claims\/mig-1: it is held by scheduler:nova/);
+  const takeover = await rejectsWith(t, other.claims.create('host-a', 'mig-1', [{ device: 'gpu0' }], { ttlMs: 60_000 }), grpc.status.ALREADY_EXISTS);
+  t.regex(takeover.message, /held by scheduler:nova/);
+  const held = await nova.claims.get(claim.name);
+  t.is(held.state, 'CLAIM_STATE_ACTIVE', 'the refused calls changed nothing');
+  t.deepEqual(held.expire_time, claim.expire_time);
+  // The owner renews and retries; an admin releases.
+  t.false((await nova.claims.create('host-a', 'mig-1', [{ device: 'gpu0' }], { ttlMs: 60_000 })).created);
+  t.is((await nova.claims.renew(claim.name)).state, 'CLAIM_STATE_ACTIVE');
+  const released = await as('admin', 'ops').claims.release(claim.name);
+  t.is(released.state, 'CLAIM_STATE_RELEASED');
+  t.is(released.owner, 'scheduler:nova');
+  const entries = await historyOf(as('admin', 'ops'), { resource: 'hosts/host-a/claims/mig-1', order: 'HISTORY_ORDER_OLDEST_FIRST' });
+  t.deepEqual(entries.map((e) => [e.kind, e.actor]), [
+    ['CHANGE_KIND_CREATED', 'scheduler:nova'],
+    ['CHANGE_KIND_UPDATED', 'scheduler:nova'],
+    ['CHANGE_KIND_DELETED', 'admin:ops'],
+  ], 'only the owner\'s and the admin\'s calls are in history');
 });
 
 test('a forged x-devcompat-actor does not change the recorded actor: the identity is recorded', async (t) => {

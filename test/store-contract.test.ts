@@ -467,9 +467,10 @@ test('the same writes give the same chain heads in every store', async (t) => {
   t.is(all[0].length, 4);
 });
 
-// Placement claims (migrations/0004_placement_claims.sql): live claims are stored with the
-// batch, loaded in creation order, updated in place, deleted when they end, and go with a
-// deleted host; a claim's history snapshot reads back as written.
+// Placement claims (migrations/0004_placement_claims.sql, owners 0008_claim_owners.sql): live
+// claims are stored with the batch, loaded in creation order, updated in place, deleted when
+// they end, and go with a deleted host; a claim's history snapshot reads back as written, its
+// owner included (or none: a claim from before owners existed).
 function claimRecord(hostId: string, claimId: string, revision: number, extra: Partial<ClaimRecord> = {}): ClaimRecord {
   return {
     hostId,
@@ -480,6 +481,7 @@ function claimRecord(hostId: string, claimId: string, revision: number, extra: P
     createTimeMs: T0 + revision * 1000,
     expireTimeMs: T0 + revision * 1000 + 60_000,
     fingerprint: '[[["d0",2]],60000]',
+    owner: 'scheduler:nova',
     createRevision: revision,
     revision,
     ...extra,
@@ -496,8 +498,8 @@ for (const impl of STORES) {
     const zed = claimRecord('h1', 'zed', 3);
     await store.commit(batch({ claimUpserts: [zed], history: [entry(3, 0, 'h1', claimEntryId('zed'), { after: { kind: 'claim', claim: zed } })] }));
     const abc = claimRecord('h2', 'abc', 4);
-    const alpha = claimRecord('h1', 'alpha', 4);
-    await store.commit(batch({ claimUpserts: [abc, alpha], history: [entry(4, 0, 'h1', claimEntryId('alpha'), {})] }));
+    const alpha = claimRecord('h1', 'alpha', 4, { owner: '' });
+    await store.commit(batch({ claimUpserts: [abc, alpha], history: [entry(4, 0, 'h1', claimEntryId('alpha'), { after: { kind: 'claim', claim: alpha } })] }));
     t.deepEqual((await store.load()).claims, [zed, alpha, abc]);
 
     const used = { ...zed, devices: [{ deviceId: 'd0', count: 2, remaining: 1 }], revision: 5 };
@@ -509,6 +511,8 @@ for (const impl of STORES) {
 
     const [created] = await store.listHistory(historyQuery({ hostId: 'h1', deviceId: claimEntryId('zed'), limit: 1 }));
     t.deepEqual(created.after, { kind: 'claim', claim: zed });
+    const [ownerless] = await store.listHistory(historyQuery({ hostId: 'h1', deviceId: claimEntryId('alpha'), limit: 1 }));
+    t.deepEqual(ownerless.after, { kind: 'claim', claim: alpha });
   });
 }
 

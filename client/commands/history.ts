@@ -12,7 +12,7 @@ export function registerHistoryCommands(program: Command, cli: CommandContext): 
   program
     .command('history')
     .description('who changed what, when, at which revision (newest first)')
-    .argument('[resource]', 'hosts/{host} (with its devices) or hosts/{host}/devices/{device}; all when omitted')
+    .argument('[resource]', 'hosts/{host} (with its devices and claims), hosts/{host}/devices/{device} or hosts/{host}/claims/{claim_id}; all when omitted')
     .option('--from-revision <n>', 'entries at or after this revision', revision)
     .option('--to-revision <n>', 'entries at or before this revision', revision)
     .option('--since <time>', 'entries at or after this time (ISO 8601)')

@@ -26,7 +26,8 @@ const short = (verdict: string | undefined) => (verdict ?? '').replace(/^VERDICT
 function claimLine(claim: Claim): string {
   const devices = claim.devices.map((d) => `${d.device.split('/devices/')[1]}:${d.remaining}/${d.count}`).join(',');
   const expires = claim.expire_time ? new Date(Math.floor(claim.expire_time.getTime() / 1000) * 1000).toISOString() : '-';
-  return `${claim.name}  ${claim.state.replace(/^CLAIM_STATE_/, '')}  ${devices}  expires ${expires}`;
+  const owner = claim.owner ? `  owner ${claim.owner}` : '';
+  return `${claim.name}  ${claim.state.replace(/^CLAIM_STATE_/, '')}  ${devices}  expires ${expires}${owner}`;
 }
 
 /** `device` or `device=count` (a bare id or hosts/{host}/devices/{device}; ids never hold '='). */

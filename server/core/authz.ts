@@ -10,6 +10,7 @@
 // The host an identity may write (role `agent`) is its `<name>`: the URI's last path segment,
 // or the DNS name's first label.
 
+import type { ClaimCaller } from './claims.ts';
 import { AltNamesFormatError, parseAltNames, type AltName } from './subject-alt-names.ts';
 
 export const ROLES = ['agent', 'scheduler', 'auditor', 'admin'] as const;
@@ -120,6 +121,17 @@ export function decide(principal: Principal, permission: Permission, method: str
     return denied(`role ${principal.role} may write only hosts/${principal.host}, not hosts/${host ?? ''}`);
   }
   return undefined;
+}
+
+/**
+ * Who asks for a claim write (claims.ts): an authenticated caller owns what it creates and may
+ * renew or release only that, an `admin` any claim. Without authentication (no TLS) no caller is
+ * known, so any may act on any claim, as on everything else; the request's actor owns what it
+ * creates.
+ */
+export function claimCallerOf(principal: Principal | undefined, actor: string): ClaimCaller {
+  if (!principal) return { identity: actor, actsForAnyone: true };
+  return { identity: principal.identity, actsForAnyone: principal.role === 'admin' };
 }
 
 /**

@@ -21,6 +21,7 @@ import {
   renewClaim,
   type Claim,
   type ClaimBook,
+  type ClaimCaller,
   type ClaimSpec,
   type HostCapacity,
   type HostUsage,
@@ -40,9 +41,9 @@ import { claimName } from './claims.ts';
 export const CLAIM_CHECK_INTERVAL_MS = 100;
 
 export type ClaimOp =
-  | { readonly type: 'create'; readonly spec: ClaimSpec }
-  | { readonly type: 'renew'; readonly claimId: string; readonly ttlMs: number | undefined }
-  | { readonly type: 'release'; readonly claimId: string }
+  | { readonly type: 'create'; readonly spec: ClaimSpec; readonly caller: ClaimCaller }
+  | { readonly type: 'renew'; readonly claimId: string; readonly ttlMs: number | undefined; readonly caller: ClaimCaller }
+  | { readonly type: 'release'; readonly claimId: string; readonly caller: ClaimCaller }
   | { readonly type: 'expire' };
 
 export type ClaimWrite = Extract<WriteRequest, { kind: 'claim' }>;
@@ -211,18 +212,18 @@ export class Claims {
     let created = false;
     let kind: 'CREATED' | 'UPDATED' | undefined;
     if (op.type === 'create') {
-      const outcome = createClaim(book, capacityOf(host), op.spec, time);
+      const outcome = createClaim(book, capacityOf(host), op.spec, op.caller, time);
       ({ book: next, ended } = outcome);
       subject = outcome.claim;
       created = outcome.created;
       if (created) kind = 'CREATED';
     } else if (op.type === 'renew') {
-      const outcome = renewClaim(book, op.claimId, op.ttlMs, time);
+      const outcome = renewClaim(book, op.claimId, op.ttlMs, op.caller, time);
       ({ book: next, ended } = outcome);
       subject = outcome.claim;
       kind = 'UPDATED';
     } else if (op.type === 'release') {
-      const outcome = releaseClaim(book, op.claimId, time);
+      const outcome = releaseClaim(book, op.claimId, op.caller, time);
       ({ book: next, ended } = outcome);
       subject = outcome.claim;
     } else {

@@ -64,6 +64,21 @@ export interface Claim {
   readonly endTimeMs?: number;
   /** The creating request's body (devices, counts, TTL): a retry must match it. */
   readonly fingerprint: string;
+  /**
+   * Who created it: the authenticated identity under mutual TLS, else the request's actor.
+   * '' for a claim stored before claims had owners (anyone who may claim may end it).
+   */
+  readonly owner: string;
+}
+
+/**
+ * Who asks to create, renew or release a claim. `actsForAnyone` is true for a caller that may
+ * act on any claim (authz.ts `actsOnAnyClaim`: unauthenticated callers, `admin`); any other
+ * caller may renew or release only the claims it owns.
+ */
+export interface ClaimCaller {
+  readonly identity: string;
+  readonly actsForAnyone: boolean;
 }
 
 /**
@@ -299,18 +314,28 @@ export function holdsMostClaims(book: ClaimBook): boolean {
 }
 
 /**
- * Creates a claim: every device's units or none. A live claim with the same id and body is
- * returned as it is; the same id with another body is ALREADY_EXISTS; a device that is not on
+ * Creates a claim: every device's units or none, owned by the caller. A live claim with the
+ * same id and body is returned as it is to its owner; the same id with another body, or held by
+ * another owner, is ALREADY_EXISTS; a device that is not on
  * the host is NOT_FOUND; a device (or a shared budget) without enough free units is
  * CAPACITY_EXHAUSTED naming the device.
  */
-export function createClaim(book: ClaimBook, capacity: HostCapacity, spec: ClaimSpec, nowMs: number): CreateOutcome {
+export function createClaim(book: ClaimBook, capacity: HostCapacity, spec: ClaimSpec, caller: ClaimCaller, nowMs: number): CreateOutcome {
   if (spec.hostId !== book.hostId) throw new Error(`claim for ${spec.hostId} applied to the book of ${book.hostId}`);
   const expired = expireClaims(book, nowMs);
   const live = expired.book;
   const fingerprint = fingerprintOf(spec);
   const existing = live.claims.get(spec.claimId);
   if (existing) {
+    // A retry answers only its own caller: another scheduler's claim under the same id is
+    // theirs, whatever its body.
+    if (!mayActOn(existing, caller)) {
+      throw new DomainError(
+        'ALREADY_EXISTS',
+        `${claimName(spec.hostId, spec.claimId)} already exists, held by ${existing.owner}; use another claim id`,
+        { metadata: { resource: claimName(spec.hostId, spec.claimId), owner: existing.owner } },
+      );
+    }
     if (existing.fingerprint === fingerprint) return { book: live, ended: expired.ended, claim: existing, created: false };
     throw new DomainError(
       'ALREADY_EXISTS',
@@ -358,6 +383,7 @@ export function createClaim(book: ClaimBook, capacity: HostCapacity, spec: Claim
     createTimeMs: nowMs,
     expireTimeMs: nowMs + spec.ttlMs,
     fingerprint,
+    owner: caller.identity,
   };
   const claims = new Map(live.claims);
   claims.set(claim.claimId, claim);
@@ -397,10 +423,10 @@ export interface ClaimOutcome extends Transition {
   readonly claim: Claim;
 }
 
-/** Moves a live claim's expiry to now + TTL (the new TTL when given). NOT_FOUND when not live. */
-export function renewClaim(book: ClaimBook, claimId: string, ttlMs: number | undefined, nowMs: number): ClaimOutcome {
+/** Moves a live claim's expiry to now + TTL (the new TTL when given). NOT_FOUND when not live, PERMISSION_DENIED when another's. */
+export function renewClaim(book: ClaimBook, claimId: string, ttlMs: number | undefined, caller: ClaimCaller, nowMs: number): ClaimOutcome {
   const expired = expireClaims(book, nowMs);
-  const claim = liveClaim(expired.book, claimId);
+  const claim = ownClaim(expired.book, claimId, caller, 'renew');
   const ttl = ttlMs ?? claim.ttlMs;
   const renewed: Claim = { ...claim, ttlMs: ttl, expireTimeMs: nowMs + ttl };
   const claims = new Map(expired.book.claims);
@@ -408,19 +434,31 @@ export function renewClaim(book: ClaimBook, claimId: string, ttlMs: number | und
   return { book: { hostId: book.hostId, claims }, ended: expired.ended, claim: renewed };
 }
 
-/** Ends a live claim; its remaining units are free again. NOT_FOUND when not live. */
-export function releaseClaim(book: ClaimBook, claimId: string, nowMs: number): ClaimOutcome {
+/** Ends a live claim; its remaining units are free again. NOT_FOUND when not live, PERMISSION_DENIED when another's. */
+export function releaseClaim(book: ClaimBook, claimId: string, caller: ClaimCaller, nowMs: number): ClaimOutcome {
   const expired = expireClaims(book, nowMs);
-  const claim = liveClaim(expired.book, claimId);
+  const claim = ownClaim(expired.book, claimId, caller, 'release');
   const released: Claim = { ...claim, state: 'CLAIM_STATE_RELEASED', endTimeMs: nowMs };
   const claims = new Map(expired.book.claims);
   claims.delete(claimId);
   return { book: { hostId: book.hostId, claims }, ended: [...expired.ended, released], claim: released };
 }
 
-function liveClaim(book: ClaimBook, claimId: string): Claim {
+/** Whether the caller may renew, release or retry this claim: its owner, or a caller that acts for anyone. */
+function mayActOn(claim: Claim, caller: ClaimCaller): boolean {
+  return caller.actsForAnyone || claim.owner === '' || claim.owner === caller.identity;
+}
+
+/** A live claim the caller may act on: NOT_FOUND when not live, PERMISSION_DENIED when another's. */
+function ownClaim(book: ClaimBook, claimId: string, caller: ClaimCaller, verb: 'renew' | 'release'): Claim {
   const claim = book.claims.get(claimId);
   if (!claim) throw notFound(claimName(book.hostId, claimId));
+  if (!mayActOn(claim, caller)) {
+    const name = claimName(book.hostId, claimId);
+    throw new DomainError('PERMISSION_DENIED', `${caller.identity} may not ${verb} ${name}: it is held by ${claim.owner} (only its owner or an admin may)`, {
+      metadata: { resource: name, owner: claim.owner },
+    });
+  }
   return claim;
 }
 

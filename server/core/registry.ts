@@ -12,6 +12,7 @@
 import { systemClock, type Clock } from './clock.ts';
 import { Claims, type ClaimListQuery, type ClaimResult } from './claims-registry.ts';
 import { deviceFreeUnits, NO_USAGE, type ClaimBook, type ClaimSpec } from './claims.ts';
+import { claimCallerOf } from './authz.ts';
 import { findPlacements, type PlacementAnswer } from './placement-finder.ts';
 import type { PlacementQuery } from './placement-request.ts';
 import type { ClaimRecord } from './store.ts';
@@ -329,17 +330,20 @@ export class Registry {
 
   // Claims (placement) -------------------------------------------------------------------
 
-  /** Reserves units on one host: all or none, decided in the write pipeline. */
-  createClaim(spec: ClaimSpec, origin: WriteOrigin): Promise<ClaimResult> {
-    return this.writes.claimWrite({ kind: 'claim', hostId: spec.hostId, op: { type: 'create', spec }, origin });
+  /**
+   * Reserves units on one host: all or none, decided in the write pipeline, owned by `caller`
+   * (default: an unauthenticated caller named by the origin's actor, who may act on any claim).
+   */
+  createClaim(spec: ClaimSpec, origin: WriteOrigin, caller = claimCallerOf(undefined, origin.actor)): Promise<ClaimResult> {
+    return this.writes.claimWrite({ kind: 'claim', hostId: spec.hostId, op: { type: 'create', spec, caller }, origin });
   }
 
-  renewClaim(hostId: string, claimId: string, ttlMs: number | undefined, origin: WriteOrigin): Promise<ClaimResult> {
-    return this.writes.claimWrite({ kind: 'claim', hostId, op: { type: 'renew', claimId, ttlMs }, origin });
+  renewClaim(hostId: string, claimId: string, ttlMs: number | undefined, origin: WriteOrigin, caller = claimCallerOf(undefined, origin.actor)): Promise<ClaimResult> {
+    return this.writes.claimWrite({ kind: 'claim', hostId, op: { type: 'renew', claimId, ttlMs, caller }, origin });
   }
 
-  releaseClaim(hostId: string, claimId: string, origin: WriteOrigin): Promise<ClaimResult> {
-    return this.writes.claimWrite({ kind: 'claim', hostId, op: { type: 'release', claimId }, origin });
+  releaseClaim(hostId: string, claimId: string, origin: WriteOrigin, caller = claimCallerOf(undefined, origin.actor)): Promise<ClaimResult> {
+    return this.writes.claimWrite({ kind: 'claim', hostId, op: { type: 'release', claimId, caller }, origin });
   }
 
   /** A live claim; NOT_FOUND when there is none (or it lapsed). */

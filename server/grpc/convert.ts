@@ -128,6 +128,7 @@ export function claimMessage(claim: ClaimRecord) {
     end_time: claim.endTimeMs === undefined ? null : timestamp(claim.endTimeMs),
     create_revision: String(claim.createRevision),
     revision: String(claim.revision),
+    owner: claim.owner,
   };
 }
 

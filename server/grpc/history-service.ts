@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import { Violations, invalidArgument } from '../core/errors.ts';
 import type { Registry } from '../core/registry.ts';
 import { optionalRevision, parseDeviceName, parseHostRef } from '../core/resources.ts';
+import { parseClaimName } from '../core/claims.ts';
+import { claimEntryId } from '../core/store.ts';
 import { historyEntryMessage, timestampToMs } from './convert.ts';
 import { decodePageToken, encodePageToken, originOf, pageSize, unary } from './common.ts';
 import { timestamp } from './convert.ts';
@@ -48,6 +50,10 @@ export function historyHandlers(registry: Registry, log: Logger): grpc.UntypedSe
       let deviceId: string | undefined;
       if (resource.includes('/devices/')) {
         ({ hostId, deviceId } = parseDeviceName(resource, 'resource'));
+      } else if (resource.includes('/claims/')) {
+        const claim = parseClaimName(resource, 'resource');
+        ({ hostId } = claim);
+        deviceId = claimEntryId(claim.claimId);
       } else if (resource) {
         hostId = parseHostRef(resource, 'resource');
       }

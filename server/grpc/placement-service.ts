@@ -7,6 +7,8 @@
 import type { Logger } from 'pino';
 import type { AssignedPair, HostInstance } from '../core/assignment.ts';
 import { parseClaimName, validateCreateClaim, validateTtl } from '../core/claims.ts';
+import { claimCallerOf } from '../core/authz.ts';
+import { principalOf } from './auth.ts';
 import { Violations } from '../core/errors.ts';
 import type { PartialHostPlacement, HostPlacement } from '../core/placement-rank.ts';
 import { validateFindPlacements } from '../core/placement-request.ts';
@@ -38,7 +40,7 @@ export function placementHandlers(registry: Registry, streams: StreamTracker, lo
     CreateClaim: unary(log, async (request: CreateClaimRequest__Output, call) => {
       const origin = originOf(call);
       const spec = validateCreateClaim(request);
-      const result = await registry.createClaim(spec, origin);
+      const result = await registry.createClaim(spec, origin, claimCallerOf(principalOf(call), origin.actor));
       return { claim: claimMessage(result.claim), created: result.created, revision: String(result.revision), head_hash: result.headHash };
     }),
 
@@ -70,14 +72,14 @@ export function placementHandlers(registry: Registry, streams: StreamTracker, lo
       const violations = new Violations();
       const ttlMs = validateTtl(request.ttl_ms, 'ttl_ms', violations);
       violations.throwIfAny();
-      const result = await registry.renewClaim(hostId, claimId, ttlMs, origin);
+      const result = await registry.renewClaim(hostId, claimId, ttlMs, origin, claimCallerOf(principalOf(call), origin.actor));
       return { claim: claimMessage(result.claim), revision: String(result.revision) };
     }),
 
     ReleaseClaim: unary(log, async (request: ReleaseClaimRequest__Output, call) => {
       const origin = originOf(call);
       const { hostId, claimId } = parseClaimName(request.name ?? '', 'name');
-      const result = await registry.releaseClaim(hostId, claimId, origin);
+      const result = await registry.releaseClaim(hostId, claimId, origin, claimCallerOf(principalOf(call), origin.actor));
       return { claim: claimMessage(result.claim), revision: String(result.revision), head_hash: result.headHash };
     }),
   };

@@ -250,6 +250,8 @@ interface ClaimSnapshotJson {
   et: number;
   end?: number;
   fp: string;
+  /** The owner (migration 0008); absent when '' (every claim recorded before owners existed). */
+  o?: string;
   cr: number;
   r: number;
 }
@@ -264,6 +266,7 @@ export function encodeClaim(claim: ClaimRecord): ClaimSnapshotJson {
     et: claim.expireTimeMs,
     ...(claim.endTimeMs !== undefined && { end: claim.endTimeMs }),
     fp: claim.fingerprint,
+    ...(claim.owner !== '' && { o: claim.owner }),
     cr: claim.createRevision,
     r: claim.revision,
   };
@@ -280,6 +283,7 @@ export function decodeClaim(json: ClaimSnapshotJson, hostId: string): ClaimRecor
     expireTimeMs: json.et,
     ...(json.end !== undefined && { endTimeMs: json.end }),
     fingerprint: json.fp,
+    owner: json.o ?? '',
     createRevision: json.cr,
     revision: json.r,
   };

@@ -85,9 +85,9 @@ export async function writeBatch(
   }
   if ((batch.claimUpserts ?? []).length > 0) {
     await client.query(
-      `INSERT INTO claims (host_id, claim_id, devices, ttl_ms, create_time_ms, expire_time_ms, fingerprint, create_revision, revision)
+      `INSERT INTO claims (host_id, claim_id, devices, ttl_ms, create_time_ms, expire_time_ms, fingerprint, owner, create_revision, revision)
        SELECT * FROM json_to_recordset($1::json) AS c(host_id text, claim_id text, devices text, ttl_ms bigint, create_time_ms bigint,
-         expire_time_ms bigint, fingerprint text, create_revision bigint, revision bigint)
+         expire_time_ms bigint, fingerprint text, owner text, create_revision bigint, revision bigint)
        ON CONFLICT (host_id, claim_id) DO UPDATE SET devices = excluded.devices, ttl_ms = excluded.ttl_ms,
          expire_time_ms = excluded.expire_time_ms, revision = excluded.revision`,
       [json(batch.claimUpserts!.map(claimToRow))],

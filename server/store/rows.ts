@@ -44,6 +44,8 @@ export interface ClaimRow {
   create_time_ms: number;
   expire_time_ms: number;
   fingerprint: string;
+  /** Who created it (migration 0008); '' for claims stored before claims had owners. */
+  owner: string;
   create_revision: number;
   revision: number;
 }
@@ -179,6 +181,7 @@ export function claimFromRow(row: ClaimRow): ClaimRecord {
     createTimeMs: row.create_time_ms,
     expireTimeMs: row.expire_time_ms,
     fingerprint: row.fingerprint,
+    owner: row.owner,
     createRevision: row.create_revision,
     revision: row.revision,
   };
@@ -193,6 +196,7 @@ export function claimToRow(claim: ClaimRecord): ClaimRow {
     create_time_ms: claim.createTimeMs,
     expire_time_ms: claim.expireTimeMs,
     fingerprint: claim.fingerprint,
+    owner: claim.owner,
     create_revision: claim.createRevision,
     revision: claim.revision,
   };

@@ -16,8 +16,8 @@ export class SqliteClaims {
   constructor(db: Database.Database) {
     this.all = db.prepare('SELECT * FROM claims ORDER BY create_revision, host_id, claim_id');
     this.upsert = db.prepare(
-      `INSERT INTO claims (host_id, claim_id, devices, ttl_ms, create_time_ms, expire_time_ms, fingerprint, create_revision, revision)
-       VALUES (@host_id, @claim_id, @devices, @ttl_ms, @create_time_ms, @expire_time_ms, @fingerprint, @create_revision, @revision)
+      `INSERT INTO claims (host_id, claim_id, devices, ttl_ms, create_time_ms, expire_time_ms, fingerprint, owner, create_revision, revision)
+       VALUES (@host_id, @claim_id, @devices, @ttl_ms, @create_time_ms, @expire_time_ms, @fingerprint, @owner, @create_revision, @revision)
        ON CONFLICT (host_id, claim_id) DO UPDATE SET devices = excluded.devices, ttl_ms = excluded.ttl_ms,
          expire_time_ms = excluded.expire_time_ms, revision = excluded.revision`,
     );

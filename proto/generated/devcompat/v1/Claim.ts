@@ -46,6 +46,12 @@ export interface Claim {
    * revision is the registry revision of the claim's last recorded change.
    */
   'revision'?: (number | string | Long);
+  /**
+   * owner is who created the claim: the caller's identity under mutual TLS (only it, or an
+   * `admin`, may renew or release the claim), else the request's `x-devcompat-actor`. Empty
+   * for a claim created before claims had owners.
+   */
+  'owner'?: (string);
 }
 
 /**
@@ -89,4 +95,10 @@ export interface Claim__Output {
    * revision is the registry revision of the claim's last recorded change.
    */
   'revision': (string);
+  /**
+   * owner is who created the claim: the caller's identity under mutual TLS (only it, or an
+   * `admin`, may renew or release the claim), else the request's `x-devcompat-actor`. Empty
+   * for a claim created before claims had owners.
+   */
+  'owner': (string);
 }

@@ -9,8 +9,9 @@ import type { Long } from '@grpc/proto-loader';
  */
 export interface ListHistoryRequest {
   /**
-   * resource is `hosts/{host}` (the host and its devices), `hosts/{host}/devices/{device}`,
-   * or empty for everything.
+   * resource is `hosts/{host}` (the host, its devices and its claims),
+   * `hosts/{host}/devices/{device}`, `hosts/{host}/claims/{claim_id}` (every claim that used
+   * that id), or empty for everything.
    */
   'resource'?: (string);
   /**
@@ -58,8 +59,9 @@ export interface ListHistoryRequest {
  */
 export interface ListHistoryRequest__Output {
   /**
-   * resource is `hosts/{host}` (the host and its devices), `hosts/{host}/devices/{device}`,
-   * or empty for everything.
+   * resource is `hosts/{host}` (the host, its devices and its claims),
+   * `hosts/{host}/devices/{device}`, `hosts/{host}/claims/{claim_id}` (every claim that used
+   * that id), or empty for everything.
    */
   'resource': (string);
   /**

@@ -24,8 +24,9 @@ import type { RenewClaimResponse as _devcompat_v1_RenewClaimResponse, RenewClaim
 export interface PlacementServiceClient extends grpc.Client {
   /**
    * CreateClaim reserves units of named devices of one host for one migration: all of them
-   * or none. Retrying with the same claim_id and the same body returns the same claim; the
-   * same claim_id with another body fails with ALREADY_EXISTS; a device without enough free
+   * or none, owned by the caller (Claim.owner). Retrying with the same claim_id and the same
+   * body returns the same claim; the same claim_id with another body, or held by another
+   * owner, fails with ALREADY_EXISTS; a device without enough free
    * units fails with ABORTED, reason CAPACITY_EXHAUSTED, naming the device; so does a host
    * that already holds 256 live claims (metadata host, live_claims, limit). Any placement
    * FindPlacements returns fits one claim.
@@ -36,8 +37,9 @@ export interface PlacementServiceClient extends grpc.Client {
   CreateClaim(argument: _devcompat_v1_CreateClaimRequest, callback: grpc.requestCallback<_devcompat_v1_CreateClaimResponse__Output>): grpc.ClientUnaryCall;
   /**
    * CreateClaim reserves units of named devices of one host for one migration: all of them
-   * or none. Retrying with the same claim_id and the same body returns the same claim; the
-   * same claim_id with another body fails with ALREADY_EXISTS; a device without enough free
+   * or none, owned by the caller (Claim.owner). Retrying with the same claim_id and the same
+   * body returns the same claim; the same claim_id with another body, or held by another
+   * owner, fails with ALREADY_EXISTS; a device without enough free
    * units fails with ABORTED, reason CAPACITY_EXHAUSTED, naming the device; so does a host
    * that already holds 256 live claims (metadata host, live_claims, limit). Any placement
    * FindPlacements returns fits one claim.
@@ -95,14 +97,14 @@ export interface PlacementServiceClient extends grpc.Client {
   listClaims(argument: _devcompat_v1_ListClaimsRequest, callback: grpc.requestCallback<_devcompat_v1_ListClaimsResponse__Output>): grpc.ClientUnaryCall;
   
   /**
-   * ReleaseClaim ends a live claim and frees the units it still holds.
+   * ReleaseClaim ends a live claim and frees the units it still holds; who may, as RenewClaim.
    */
   ReleaseClaim(argument: _devcompat_v1_ReleaseClaimRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_devcompat_v1_ReleaseClaimResponse__Output>): grpc.ClientUnaryCall;
   ReleaseClaim(argument: _devcompat_v1_ReleaseClaimRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_devcompat_v1_ReleaseClaimResponse__Output>): grpc.ClientUnaryCall;
   ReleaseClaim(argument: _devcompat_v1_ReleaseClaimRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_devcompat_v1_ReleaseClaimResponse__Output>): grpc.ClientUnaryCall;
   ReleaseClaim(argument: _devcompat_v1_ReleaseClaimRequest, callback: grpc.requestCallback<_devcompat_v1_ReleaseClaimResponse__Output>): grpc.ClientUnaryCall;
   /**
-   * ReleaseClaim ends a live claim and frees the units it still holds.
+   * ReleaseClaim ends a live claim and frees the units it still holds; who may, as RenewClaim.
    */
   releaseClaim(argument: _devcompat_v1_ReleaseClaimRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_devcompat_v1_ReleaseClaimResponse__Output>): grpc.ClientUnaryCall;
   releaseClaim(argument: _devcompat_v1_ReleaseClaimRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_devcompat_v1_ReleaseClaimResponse__Output>): grpc.ClientUnaryCall;
@@ -110,14 +112,16 @@ export interface PlacementServiceClient extends grpc.Client {
   releaseClaim(argument: _devcompat_v1_ReleaseClaimRequest, callback: grpc.requestCallback<_devcompat_v1_ReleaseClaimResponse__Output>): grpc.ClientUnaryCall;
   
   /**
-   * RenewClaim moves a live claim's expiry to now plus its TTL (or a new TTL).
+   * RenewClaim moves a live claim's expiry to now plus its TTL (or a new TTL). Under mutual
+   * TLS only the claim's owner or an `admin` may: another caller gets PERMISSION_DENIED.
    */
   RenewClaim(argument: _devcompat_v1_RenewClaimRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_devcompat_v1_RenewClaimResponse__Output>): grpc.ClientUnaryCall;
   RenewClaim(argument: _devcompat_v1_RenewClaimRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_devcompat_v1_RenewClaimResponse__Output>): grpc.ClientUnaryCall;
   RenewClaim(argument: _devcompat_v1_RenewClaimRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_devcompat_v1_RenewClaimResponse__Output>): grpc.ClientUnaryCall;
   RenewClaim(argument: _devcompat_v1_RenewClaimRequest, callback: grpc.requestCallback<_devcompat_v1_RenewClaimResponse__Output>): grpc.ClientUnaryCall;
   /**
-   * RenewClaim moves a live claim's expiry to now plus its TTL (or a new TTL).
+   * RenewClaim moves a live claim's expiry to now plus its TTL (or a new TTL). Under mutual
+   * TLS only the claim's owner or an `admin` may: another caller gets PERMISSION_DENIED.
    */
   renewClaim(argument: _devcompat_v1_RenewClaimRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_devcompat_v1_RenewClaimResponse__Output>): grpc.ClientUnaryCall;
   renewClaim(argument: _devcompat_v1_RenewClaimRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_devcompat_v1_RenewClaimResponse__Output>): grpc.ClientUnaryCall;
@@ -135,8 +139,9 @@ export interface PlacementServiceClient extends grpc.Client {
 export interface PlacementServiceHandlers extends grpc.UntypedServiceImplementation {
   /**
    * CreateClaim reserves units of named devices of one host for one migration: all of them
-   * or none. Retrying with the same claim_id and the same body returns the same claim; the
-   * same claim_id with another body fails with ALREADY_EXISTS; a device without enough free
+   * or none, owned by the caller (Claim.owner). Retrying with the same claim_id and the same
+   * body returns the same claim; the same claim_id with another body, or held by another
+   * owner, fails with ALREADY_EXISTS; a device without enough free
    * units fails with ABORTED, reason CAPACITY_EXHAUSTED, naming the device; so does a host
    * that already holds 256 live claims (metadata host, live_claims, limit). Any placement
    * FindPlacements returns fits one claim.
@@ -162,12 +167,13 @@ export interface PlacementServiceHandlers extends grpc.UntypedServiceImplementat
   ListClaims: grpc.handleUnaryCall<_devcompat_v1_ListClaimsRequest__Output, _devcompat_v1_ListClaimsResponse>;
   
   /**
-   * ReleaseClaim ends a live claim and frees the units it still holds.
+   * ReleaseClaim ends a live claim and frees the units it still holds; who may, as RenewClaim.
    */
   ReleaseClaim: grpc.handleUnaryCall<_devcompat_v1_ReleaseClaimRequest__Output, _devcompat_v1_ReleaseClaimResponse>;
   
   /**
-   * RenewClaim moves a live claim's expiry to now plus its TTL (or a new TTL).
+   * RenewClaim moves a live claim's expiry to now plus its TTL (or a new TTL). Under mutual
+   * TLS only the claim's owner or an `admin` may: another caller gets PERMISSION_DENIED.
    */
   RenewClaim: grpc.handleUnaryCall<_devcompat_v1_RenewClaimRequest__Output, _devcompat_v1_RenewClaimResponse>;
   
