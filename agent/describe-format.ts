@@ -1,6 +1,7 @@
 // What `devcompat agent describe` prints: every described device with its profile, type,
 // version, capacity and attributes (with the rule a target applies), then every skipped device
-// with why, then every profile that failed to load. `--json` prints the same as one object.
+// with why, then every profile that failed to load, and whether the in-use scan was incomplete.
+// `--json` prints the same as one object.
 
 import { table, valueText } from '../client/format.ts';
 import type { Inventory } from './inventory.ts';
@@ -12,6 +13,7 @@ export function describeJson(host: string | undefined, inventory: Inventory): Re
     ...(inventory.budgets.length > 0 && { budgets: inventory.budgets }),
     skipped: inventory.skipped,
     profile_errors: inventory.profileErrors.map((error) => ({ file: error.file, at: error.at, problem: error.problem })),
+    ...(inventory.unreadableProcesses > 0 && { unreadable_processes: inventory.unreadableProcesses }),
   };
 }
 
@@ -51,6 +53,12 @@ export function describeText(inventory: Inventory): string {
   if (inventory.profileErrors.length > 0) {
     lines.push('', `profile errors (${inventory.profileErrors.length}):`);
     for (const error of inventory.profileErrors) lines.push(`  ${error.message}`);
+  }
+  if (inventory.unreadableProcesses > 0) {
+    lines.push(
+      '',
+      `warning: the open files of ${inventory.unreadableProcesses} process${inventory.unreadableProcesses === 1 ? '' : 'es'} could not be read: in-use detection is incomplete, a device they hold looks free, FREE may be overstated (run as root, or with CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE)`,
+    );
   }
   lines.push('', `${inventory.devices.length} described, ${inventory.skipped.length} skipped, ${inventory.profileErrors.length} profile errors`);
   return lines.join('\n');

@@ -10,7 +10,8 @@ import type { AttributeValueInput as AttributeValue, Capacity, CompareOp, Descri
 import { DEFAULT_COMMAND_TIMEOUT_MS, memoize, type CommandRunner } from './commands.ts';
 import { literalValue, MissingValue, parseValue, ParseFailure, type FactValue } from './parse.ts';
 import type { AttributeSpec, FactSpec, Profile, RuleSpec, ValueKind } from './profile-schema.ts';
-import { candidateId, linkName, openVfioGroups, readAttribute, type Candidate } from './sysfs.ts';
+import { candidateId, linkName, readAttribute, type Candidate } from './sysfs.ts';
+import { heldOpen, scanVfioInUse, type ProcReader, type VfioInUse } from './vfio-in-use.ts';
 import type { BudgetDraw } from './budgets.ts';
 
 export interface DescribedDevice {
@@ -33,6 +34,8 @@ export interface DescribeContext {
   readonly sysfsRoot: string;
   readonly procRoot: string;
   readonly runCommand: CommandRunner;
+  /** How `/proc/<pid>/fd` is read (vfio-in-use.ts); node:fs by default. */
+  readonly procReader?: ProcReader;
 }
 
 /** Label every described device carries: which profile described it. */
@@ -111,7 +114,7 @@ class DeviceDescriber {
   constructor(
     private readonly candidate: Candidate,
     private readonly profile: Profile,
-    private readonly context: DescribeContext & { openGroups: () => Set<string>; read: (file: string) => string | undefined },
+    private readonly context: DescribeContext & { inUse: () => VfioInUse; read: (file: string) => string | undefined },
   ) {
     this.names = builtins(candidate);
   }
@@ -273,9 +276,10 @@ class DeviceDescriber {
       const available = this.profile.capacity.available;
       let free: number;
       if (available.vfio_group_free) {
-        const group = this.candidate.kind === 'pci' ? this.candidate.iommuGroup : undefined;
-        if (group === undefined) throw new Skip('capacity.available: the device has no iommu_group');
-        free = this.context.openGroups().has(group) ? 0 : 1;
+        // Held through its group or through its cdev (iommufd): the profile key predates the cdev.
+        const c = this.candidate;
+        if (c.kind !== 'pci' || (c.iommuGroup === undefined && c.vfioDevice === undefined)) throw new Skip('capacity.available: the device has neither an iommu_group nor a vfio-dev cdev');
+        free = heldOpen(this.context.inUse(), c) ? 0 : 1;
       } else free = this.amount(available, 'capacity.available');
       capacity = { total, available: Math.min(free, total) };
     }
@@ -323,6 +327,11 @@ export interface DescribeResult {
   readonly skipped: SkippedDevice[];
   /** Device id -> what it draws on its parent's shared budgets (devices that draw on none are absent). */
   readonly draws: Map<string, BudgetDraw[]>;
+  /**
+   * Processes whose open files the in-use scan could not read, so that a device they hold
+   * looks free (0 when every one was read, or when no profile asked whether a device is held).
+   */
+  readonly unreadableProcesses: number;
 }
 
 /**
@@ -333,14 +342,14 @@ export async function describeCandidates(candidates: readonly Candidate[], profi
   const devices: DescribedDevice[] = [];
   const skipped: SkippedDevice[] = [];
   const draws = new Map<string, BudgetDraw[]>();
-  let groups: Set<string> | undefined;
+  let inUse: VfioInUse | undefined;
   // One pass reads each file once (a GVT-g type's description holds five facts).
   const files = new Map<string, string | undefined>();
   const read = (file: string) => {
     if (!files.has(file)) files.set(file, readAttribute(file));
     return files.get(file);
   };
-  const shared = { ...context, runCommand: memoize(context.runCommand), openGroups: () => (groups ??= openVfioGroups(context.procRoot)), read };
+  const shared = { ...context, runCommand: memoize(context.runCommand), inUse: () => (inUse ??= scanVfioInUse(context.procRoot, context.procReader)), read };
   for (const candidate of candidates) {
     const id = candidateId(candidate);
     if (candidate.unreadable) {
@@ -371,5 +380,5 @@ export async function describeCandidates(candidates: readonly Candidate[], profi
       skipped.push({ device_id: id, profile: profile.name, reason: error instanceof Skip ? error.message : `cannot read sysfs: ${(error as Error).message}` });
     }
   }
-  return { devices, skipped, draws };
+  return { devices, skipped, draws, unreadableProcesses: inUse?.unreadableProcesses ?? 0 };
 }

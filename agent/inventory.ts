@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describeCandidates, type DescribedDevice, type SkippedDevice } from './describe.ts';
 import type { CommandRunner } from './commands.ts';
+import type { ProcReader } from './vfio-in-use.ts';
 import { loadProfiles, SHIPPED_PROFILES_DIR } from './profiles.ts';
 import type { ProfileError } from './profile-schema.ts';
 import { readStaticDevices } from './static-devices.ts';
@@ -24,6 +25,8 @@ export interface InventoryOptions {
   readonly noShippedProfiles?: boolean;
   readonly devicesDir: string;
   readonly runCommand: CommandRunner;
+  /** How `/proc/<pid>/fd` is read; node:fs by default (a test injects the EACCES that root never gets). */
+  readonly procReader?: ProcReader;
 }
 
 export interface Inventory {
@@ -33,6 +36,11 @@ export interface Inventory {
   readonly profileErrors: ProfileError[];
   /** Shared budgets inferred from sysfs (agent/budgets.ts), over the devices synced. */
   readonly budgets: Budget[];
+  /**
+   * Processes whose open files could not be read (EACCES: the agent is not root): a device one
+   * of them holds looks free, so free capacity may be overstated. 0 when the look was complete.
+   */
+  readonly unreadableProcesses: number;
 }
 
 export function defaultProcRoot(sysfsRoot: string): string {
@@ -49,6 +57,7 @@ export async function takeInventory(options: InventoryOptions): Promise<Inventor
     sysfsRoot: options.sysfsRoot,
     procRoot: options.procRoot ?? defaultProcRoot(options.sysfsRoot),
     runCommand: options.runCommand,
+    procReader: options.procReader,
   });
   const fixed = readStaticDevices(options.devicesDir);
   // A static descriptor is the operator's word: it replaces a profile's description of the same device.
@@ -59,5 +68,5 @@ export async function takeInventory(options: InventoryOptions): Promise<Inventor
   const skipped = [...described.skipped.filter((skip) => !staticIds.has(skip.device_id)), ...fixed.skipped];
   // A device a static descriptor replaced is not described by its profile: it draws on no inferred budget.
   const draws = new Map([...described.draws].filter(([deviceId]) => !staticIds.has(deviceId)));
-  return { devices, skipped, profileErrors: errors, budgets: inferBudgets(draws) };
+  return { devices, skipped, profileErrors: errors, budgets: inferBudgets(draws), unreadableProcesses: described.unreadableProcesses };
 }

@@ -43,6 +43,10 @@ export interface LoopOptions {
  */
 export const FULL_SYNC_EVERY_PASSES = 20;
 
+/** Logged when the in-use scan could not read some processes' open files (vfio-in-use.ts). */
+const IN_USE_INCOMPLETE =
+  'in-use detection incomplete: the open files of some processes could not be read, so a device they hold looks free and free capacity may be overstated; run the agent as root, or with CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE';
+
 /** How a run ended: 0 synced with every device described, 1 synced with devices skipped, 2 the sync failed. */
 export type RunOutcome = 0 | 1 | 2;
 
@@ -62,6 +66,8 @@ export class HostAgent {
   private keeper: LeaseKeeper | undefined;
   private reportedSkips: string[] = [];
   private reportedProfileErrors: string[] = [];
+  /** Whether the last pass's in-use scan was incomplete: warned once when it becomes so, not at every pass. */
+  private reportedIncompleteScan = false;
 
   constructor(private readonly options: LoopOptions) {
     this.name = `hosts/${options.host}`;
@@ -127,6 +133,7 @@ export class HostAgent {
           changed: response.changed,
           devices: synced.devices.length,
           ...(refused.length > 0 && { refused: refused.length }),
+          ...(inventory.unreadableProcesses > 0 && { unreadable_processes: inventory.unreadableProcesses }),
           created: response.devices_created,
           updated: response.devices_updated,
           deleted: response.devices_deleted,
@@ -165,7 +172,7 @@ export class HostAgent {
     }
   }
 
-  /** Logs skipped devices and profile errors when they change, not at every pass. */
+  /** Logs skipped devices, profile errors and an incomplete in-use scan when they change, not at every pass. */
   private report(inventory: Inventory): void {
     const skips = inventory.skipped.map((skip) => `${skip.device_id}\u0000${skip.reason}`);
     if (!sameAsLastTime(this.reportedSkips, skips)) {
@@ -177,6 +184,12 @@ export class HostAgent {
       for (const error of inventory.profileErrors) this.options.log.error({ file: error.file, at: error.at, problem: error.problem }, 'profile error');
       this.reportedProfileErrors = errors;
     }
+    // The number of unreadable processes moves with every process another user starts or ends:
+    // the warning follows whether there are any, so it is neither repeated nor missed.
+    const incomplete = inventory.unreadableProcesses > 0;
+    if (incomplete && !this.reportedIncompleteScan) this.options.log.warn({ unreadable_processes: inventory.unreadableProcesses }, IN_USE_INCOMPLETE);
+    if (!incomplete && this.reportedIncompleteScan) this.options.log.info('in-use detection complete again');
+    this.reportedIncompleteScan = incomplete;
   }
 
   private holdLease(): void {

@@ -91,7 +91,11 @@ export interface MatchSpec {
 export interface CapacitySpec {
   /** A fact or a number; `plus_created` adds the mdevs already created of this type (available_instances counts only free ones). */
   readonly total: { readonly fact?: string; readonly value?: number; readonly plus_created?: boolean };
-  /** A fact, a number, or `vfio_group_free`: 1 when no process holds the device's VFIO group open, else 0. */
+  /**
+   * A fact, a number, or `vfio_group_free`: 1 when no process holds the device open, else 0 —
+   * through its VFIO group (`/dev/vfio/<group>`) or its VFIO cdev (`/dev/vfio/devices/vfioN`,
+   * iommufd); the name is kept from when the group was the only way (agent/vfio-in-use.ts).
+   */
   readonly available: { readonly fact?: string; readonly value?: number; readonly vfio_group_free?: boolean };
 }
 

@@ -9,7 +9,7 @@
 // - an SR-IOV VF of an NVIDIA GPU that carries the vGPU manager's `nvidia/` directory (the
 //   SR-IOV based vGPU of recent drivers, whose type is chosen per VF).
 // PCI devices used by the host itself (a VF bound to `iavf`, a PF bound to `mlx5_core`) are not
-// assignable and are not listed.
+// assignable and are not listed. Whether a process holds a device open is vfio-in-use.ts's.
 
 import { readdirSync, readFileSync, readlinkSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -28,6 +28,11 @@ export interface PciCandidate {
   readonly parent: string | undefined;
   readonly parentDir: string | undefined;
   readonly iommuGroup: string | undefined;
+  /**
+   * The name of its VFIO device cdev (`vfio3` for `/dev/vfio/devices/vfio3`), from its
+   * `vfio-dev/` directory; undefined on kernels before 6.6 or without CONFIG_VFIO_DEVICE_CDEV.
+   */
+  readonly vfioDevice: string | undefined;
   /** Why its identity could not be read (a read error, a device going away): it is skipped, the others are not. */
   readonly unreadable?: string;
 }
@@ -139,6 +144,7 @@ export function discover(sysfsRoot: string): Candidate[] {
       parent,
       parentDir: parent === undefined ? undefined : realDir(path.join(dir, 'physfn')),
       iommuGroup: linkName(path.join(dir, 'iommu_group')),
+      vfioDevice: list(path.join(dir, 'vfio-dev')).find((entry) => /^vfio\d+$/.test(entry)),
     });
   }
   const mdevBus = path.join(sysfsRoot, 'class/mdev_bus');
@@ -185,27 +191,4 @@ function createdMdevs(sysfsRoot: string): Map<string, string[]> {
     byType.set(key, [...(byType.get(key) ?? []), uuid]);
   }
   return byType;
-}
-
-/**
- * The VFIO groups some process holds open, from `/proc/<pid>/fd/*` links to `/dev/vfio/<group>`.
- * A VF whose group is open is assigned to a VM (or otherwise in use) and has no free instance.
- */
-export function openVfioGroups(procRoot: string): Set<string> {
-  const open = new Set<string>();
-  for (const pid of list(procRoot)) {
-    if (!/^\d+$/.test(pid)) continue;
-    const fdDir = path.join(procRoot, pid, 'fd');
-    for (const fd of list(fdDir)) {
-      let target: string;
-      try {
-        target = readlinkSync(path.join(fdDir, fd));
-      } catch {
-        continue;
-      }
-      const match = /^\/dev\/vfio\/(\d+)$/.exec(target);
-      if (match) open.add(match[1]);
-    }
-  }
-  return open;
 }
