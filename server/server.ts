@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
 import { serviceDefinitions, SERVICE_NAMES } from '../proto/load.ts';
 import type { Clock } from './core/clock.ts';
+import { followFailureLog } from './follow-failures.ts';
 import { Registry, type RetentionPolicy } from './core/registry.ts';
 import type { Durability, ServedStore, StoreFactory } from './core/store.ts';
 import { WatchHub } from './core/watch-hub.ts';
@@ -221,12 +222,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     brokenEarly ??= error;
   };
   let brokenEarly: Error | undefined;
+  const followFailures = followFailureLog(log);
   try {
     registry = await Registry.open(store, {
       leaseTtlMs: options.leaseTtlMs,
       clock: options.clock,
       followLog: store.log,
       onFollowBroken: (error) => followBroken(error),
+      // Called after open: the registry is there (a catch-up during open fails the open).
+      onFollowFailed: (error) => followFailures.failed(error, registry?.revision ?? 0),
+      onFollowRecovered: () => followFailures.recovered(registry?.revision ?? 0),
     });
   } catch (error) {
     await store.close();

@@ -12,6 +12,8 @@ import path from 'node:path';
 import type { Clock } from '../server/core/clock.ts';
 import { validateCreateClaim } from '../server/core/claims.ts';
 import { Registry, type RevisionChange } from '../server/core/registry.ts';
+import { MAX_STALE_REPLANS } from '../server/core/group-commit.ts';
+import { DomainError } from '../server/core/errors.ts';
 import { StaleBatchError, type CommitBatch } from '../server/core/store.ts';
 import { MemoryStore, SharedMemory } from '../server/store/memory-store.ts';
 import { WorkerStore } from '../server/store/worker-store.ts';
@@ -237,6 +239,35 @@ test('with a follower (a store other servers write), one batch is in flight at a
   t.deepEqual((await Promise.all([a, b])).map((r) => r.revision), [1, 2]);
   t.is(held.sent.length, 2);
   await registry.close();
+});
+
+test('with a follower, a write that loses to another server\'s commit every time fails UNAVAILABLE after 32 plans, instead of being planned for ever', async (t) => {
+  const memory = new SharedMemory();
+  const a = await openCore({ store: memory.open() });
+  const b = await openCore({ store: memory.open() });
+  // Each time a sends a batch, b commits first: a's batch is stale every time.
+  const commit = a.store.commit.bind(a.store);
+  let racing = true;
+  let won = 0;
+  a.store.commit = async (batch: CommitBatch) => {
+    if (racing && batch.baseRevision !== undefined) {
+      await b.registry.syncHost(syncOf(`b-${won}`), ORIGIN);
+      won++;
+    }
+    return commit(batch);
+  };
+  const error = await t.throwsAsync(a.registry.syncHost(syncOf('loser'), ORIGIN), { instanceOf: DomainError });
+  t.is(error.reason, 'UNAVAILABLE');
+  t.is(error.message, 'hosts/loser: the write was planned 33 times and each time another replica committed first; retry it');
+  t.is(won, MAX_STALE_REPLANS + 1, 'planned once, then again after each of 32 losses');
+  t.is(a.registry.findHost('loser'), undefined, 'nothing of it was stored');
+  // Once the others pause, the same write goes through, after everything b wrote.
+  racing = false;
+  const result = await a.registry.syncHost(syncOf('loser'), ORIGIN);
+  t.is(result.revision, won + 1);
+  t.is((await b.registry.verifyHistory(b.registry.headHash)).intact, true);
+  await a.registry.close();
+  await b.registry.close();
 });
 
 test('on SQLite: a batch sent behind one in flight reuses its new descriptor; claims, deletes and drains go with it; all durable, in order', async (t) => {

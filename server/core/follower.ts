@@ -31,6 +31,13 @@ export interface FollowObserver {
   checkpoint(checkpoint: Checkpoint): void;
   /** The log can no longer bring this server up to date (called once): it must load the registry again. */
   broken(error: Error): void;
+  /**
+   * A catch-up failed (the store unreachable, a query refused, a row that does not read): this
+   * server's state stays at the last revision it applied until a catch-up succeeds. Called for
+   * every failed catch-up; `recovered` once one succeeds after failures.
+   */
+  failed(error: unknown): void;
+  recovered(): void;
 }
 
 /** One host's part of a followed revision. */
@@ -59,6 +66,24 @@ export class Follower {
    * cannot be reached; what was applied before stays applied.
    */
   async catchUp(publish: (revision: LoggedRevision) => void): Promise<void> {
+    try {
+      await this.readToHead(publish);
+    } catch (error) {
+      if (!this.brokenError) {
+        this.failing = true;
+        this.observer.failed(error);
+      }
+      throw error;
+    }
+    if (this.failing) {
+      this.failing = false;
+      this.observer.recovered();
+    }
+  }
+
+  private failing = false;
+
+  private async readToHead(publish: (revision: LoggedRevision) => void): Promise<void> {
     for (;;) {
       const at = this.clock.now();
       const page = await this.log.readAfter(this.state.revision, this.state.highestDescriptorId, PAGE);

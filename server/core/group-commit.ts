@@ -23,7 +23,7 @@
 // the live state's `apply`/`committed`, the store's `commit`, the clock, and the observer it
 // is given (leases.ts learns of applied writes through it).
 
-import { DomainError } from './errors.ts';
+import { DomainError, unavailable } from './errors.ts';
 import type { Clock } from './clock.ts';
 import type { DescriptorEntry, LiveHost, LiveState } from './live-state.ts';
 import type { SyncHostCommand } from './resources.ts';
@@ -76,9 +76,18 @@ interface Settle<T> {
   reject(error: unknown): void;
 }
 
-type Pending = { readonly request: WriteRequest; readonly settle: Settle<never> };
+/** `stale`: how many times in a row a batch holding this write lost to another server's commit. */
+type Pending = { readonly request: WriteRequest; readonly settle: Settle<never>; readonly stale?: number };
 
-type Planned = { readonly plan: Plan; readonly settle: Settle<never> };
+type Planned = { readonly plan: Plan; readonly settle: Settle<never>; readonly stale?: number };
+
+/**
+ * On a shared store, how many times in a row one write may be planned again because another
+ * server committed first. Each loss means another write made progress, but one write could
+ * lose for ever under a flood from the others: past this it fails UNAVAILABLE, for its client
+ * to retry (or to go to the replica that is winning), rather than wait unbounded.
+ */
+export const MAX_STALE_REPLANS = 32;
 
 /** A batch planned and ready to commit. */
 interface Batch {
@@ -355,7 +364,7 @@ export class GroupCommit {
           lastTime = time;
         }
         hosts.add(hostId);
-        plans.push({ plan, settle: write.settle });
+        plans.push({ plan, settle: write.settle, stale: write.stale });
       } catch (error) {
         write.settle.reject(error);
       }
@@ -398,8 +407,15 @@ export class GroupCommit {
     const planned = batch.plans;
     if ('error' in outcome) {
       const { error } = outcome;
-      if (outdated || (error instanceof StaleBatchError && this.follower)) {
-        this.pending.unshift(...planned.map(({ plan, settle }) => ({ request: plan.write, settle })));
+      if (outdated) {
+        this.pending.unshift(...planned.map(({ plan, settle, stale }) => ({ request: plan.write, settle, stale })));
+      } else if (error instanceof StaleBatchError && this.follower) {
+        const again: Pending[] = [];
+        for (const { plan, settle, stale = 0 } of planned) {
+          if (stale + 1 > MAX_STALE_REPLANS) settle.reject(contended(plan.write, stale + 1));
+          else again.push({ request: plan.write, settle, stale: stale + 1 });
+        }
+        this.pending.unshift(...again);
       } else {
         for (const { settle } of planned) settle.reject(error);
       }
@@ -442,4 +458,11 @@ export class GroupCommit {
     if (write.kind === 'state') return common;
     return { ...common, created: plan.created, updated: plan.updated, deleted: plan.deletes.length };
   }
+}
+
+/** A write that lost to other servers' commits MAX_STALE_REPLANS times in a row. */
+function contended(write: WriteRequest, times: number): DomainError {
+  return unavailable(
+    `hosts/${hostIdOf(write)}: the write was planned ${times} times and each time another replica committed first; retry it`,
+  );
 }

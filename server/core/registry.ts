@@ -72,6 +72,9 @@ export interface RegistryOptions {
    * history it had not followed yet): it must load the registry again, that is, restart.
    */
   readonly onFollowBroken?: (error: Error) => void;
+  /** A catch-up with the shared store failed (each time; the next wake-up tries again), and then succeeded again. */
+  readonly onFollowFailed?: (error: unknown) => void;
+  readonly onFollowRecovered?: () => void;
   /** Revisions of history one store call reads while a past view is built (point-in-time.ts; tests make it small). */
   readonly pastViewSliceRevisions?: number;
 }
@@ -157,6 +160,12 @@ export class Registry {
           },
           broken(error) {
             options.onFollowBroken?.(error);
+          },
+          failed(error) {
+            options.onFollowFailed?.(error);
+          },
+          recovered() {
+            options.onFollowRecovered?.();
           },
         },
         lag,

@@ -13,6 +13,8 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { testDatabase } from '../helpers/postgres.ts';
 import { rawClients, unaryCall, WatchRecorder } from '../helpers/watch.ts';
 import * as grpc from '@grpc/grpc-js';
+import pg from 'pg';
+import { capturedLog } from '../helpers/log.ts';
 import { MIN_REVISION_METADATA_KEY } from '../../proto/wire.ts';
 
 const GPU = (version: string) => ({ vendor: 'nvidia', device_api: 'vfio-pci', type: 'nvidia-a10-4q', software_version: version });
@@ -177,4 +179,51 @@ test('readYourWrites: one client spread over two replicas reads each of its writ
   await Promise.all(servers.map((s) => s.server.registry.catchUp()));
   t.is(a.server.registry.revision, b.server.registry.revision);
   t.is(String(a.server.registry.revision), client.sessionRevision);
+});
+
+test('a replica that cannot read the log for a reason other than an unreachable database says so once, stays at its revision, and says when it follows again', async (t) => {
+  const url = await testDatabase(t);
+  const a = await startTestServer(t, { store: postgresStore({ url }) });
+  // Replica b connects as a role of its own, which an operator's mistake will leave without
+  // SELECT on history: its queries are refused (42501), the database is reachable.
+  const role = `devcompat_replica_${process.pid}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  t.teardown(async () => {
+    await admin.query(`DROP OWNED BY ${role}`).catch(() => undefined);
+    await admin.end();
+  });
+  await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+  await admin.query(`CREATE ROLE ${role} LOGIN`);
+  await admin.query(`GRANT ALL ON SCHEMA public TO ${role}; GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role}; GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
+  const asRole = new URL(url);
+  asRole.username = role;
+  asRole.password = '';
+  const log = capturedLog();
+  const b = await startTestServer(t, { store: postgresStore({ url: asRole.toString() }), logger: log.logger });
+
+  await a.client.syncHost(host('h1', '1.0.0'));
+  await b.server.registry.catchUp();
+  t.truthy(b.server.registry.findHost('h1'));
+  const before = b.server.registry.revision;
+
+  await admin.query(`REVOKE SELECT ON history FROM ${role}`);
+  await a.client.syncHost(host('h2', '1.0.0'));
+  const failed = await log.waitFor(`cannot follow the database: this replica's answers stay at revision ${before} until it can`);
+  t.is(failed.level, 50, 'logged as an error');
+  t.regex(failed.err.message, /permission denied for table history/);
+  t.is(b.server.registry.revision, before, 'it answers at the revision it had');
+  t.is(b.server.registry.findHost('h2'), undefined);
+  // Every later wake-up fails the same way: not another line for each.
+  await a.client.syncHost(host('h3', '1.0.0'));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.is(log.lines.filter((line) => /follow the database/.test(line.msg)).length, 1);
+
+  await admin.query(`GRANT SELECT ON history TO ${role}`);
+  await a.client.syncHost(host('h4', '1.0.0'));
+  const recovered = await log.waitFor('following the database again');
+  t.true(recovered.failures >= 1);
+  await b.server.registry.catchUp();
+  t.is(b.server.registry.revision, a.server.registry.revision);
+  for (const name of ['h2', 'h3', 'h4']) t.truthy(b.server.registry.findHost(name), name);
 });
