@@ -158,7 +158,7 @@ test('a past listing: (host, device) order, the exact page size, the cursor, hos
   t.deepEqual(await names(past, { labels: { none: 'x' } }), []);
 });
 
-test('a past view holds the hosts of then; the last four views are kept, the oldest goes first', async (t) => {
+test('a past view holds the hosts of then; four views are kept, the least recently read goes first', async (t) => {
   const { registry } = await history();
   const views = [];
   for (const revision of [0, 1, 2, 3]) views.push(await registry.viewAt(revision));
@@ -245,4 +245,41 @@ test('a past view ends however fast writes come: slices up to the revision of th
   t.regex(slices[4], /^6-undefined$/, 'then the rest in one call');
   t.deepEqual([...view.hosts.keys()].sort(), ['h0', 'h1'], 'the registry at revision 2, none of the writes made during the read');
   t.throws(() => new PointInTime(store, undefined as never, undefined as never, 0), { message: 'a past view\'s slice must be a whole number of revisions from 1, not 0' });
+});
+
+test('past views are kept least recently read first, within a device budget beyond the last one read: a view read again costs no history read until it is dropped', async (t) => {
+  const { registry, store } = await openCore({ pastViewCacheDevices: 4 });
+  // Revision r (1-6) adds host h<r> with one device: the view at r holds r devices.
+  for (let i = 1; i <= 6; i++) await registry.syncHost(syncOf(`h${i}`), ORIGIN);
+  // Each view built reads history after its revision, first of all in one slice (6 revisions < 64).
+  const built: number[] = [];
+  const readSlice = store.firstChangesAfter.bind(store);
+  store.firstChangesAfter = (query) => {
+    built.push(query.revision);
+    return readSlice(query);
+  };
+  const view = async (revision: number) => (await registry.viewAt(revision)).hosts.size;
+  t.is(await view(3), 3);
+  t.is(await view(2), 2); // 3 + 2 devices > 4: the view at 3 is dropped, the one read last kept
+  t.is(await view(1), 1); // 2 + 1: both kept
+  t.is(await view(2), 2); // kept: not read again
+  t.deepEqual(built, [3, 2, 1]);
+  t.is(await view(3), 3); // dropped earlier: read again; 1 + 2 + 3 > 4 drops 1, then 2
+  t.is(await view(2), 2);
+  t.deepEqual(built, [3, 2, 1, 3, 2]);
+  t.is(await view(5), 5); // more than the budget alone: kept, as the one read last, and alone
+  t.is(await view(5), 5);
+  t.is(await view(3), 3);
+  t.deepEqual(built, [3, 2, 1, 3, 2, 5, 3]);
+  // At most four views whatever their size.
+  const roomy = await openCore({ pastViewCacheDevices: 1_000 });
+  for (let i = 1; i <= 6; i++) await roomy.registry.syncHost(syncOf(`h${i}`), ORIGIN);
+  const roomyBuilt: number[] = [];
+  const roomyRead = roomy.store.firstChangesAfter.bind(roomy.store);
+  roomy.store.firstChangesAfter = (query) => {
+    roomyBuilt.push(query.revision);
+    return roomyRead(query);
+  };
+  for (const revision of [1, 2, 3, 4, 5, 1, 2]) await roomy.registry.viewAt(revision);
+  t.deepEqual(roomyBuilt, [1, 2, 3, 4, 5, 1, 2], 'the fifth view dropped the least recently read (1), and reading 1 again dropped 2');
 });

@@ -3,7 +3,8 @@
 // the `before` of its first change after R. That needs only the history after R, which
 // compaction keeps (everything after the checkpoint). One device is read with one targeted
 // query; a whole past registry (a list, a FindTargets) is materialized once as a PastView,
-// and the last four views are cached. Its history is read slice by slice (64 revisions per
+// and the views read last are cached: at most four, and beyond the last one read, at most
+// 640,000 devices together. Its history is read slice by slice (64 revisions per
 // store call) up to the revision the registry had when the read began, then what was written
 // meanwhile in one call: writes, queued behind each call in the store, wait for one slice,
 // never for the whole history since R.
@@ -21,8 +22,15 @@ import { deviceName, labelsMatch } from './resources.ts';
 import type { Checkpoint, DeviceRecord, HostRecord, RegistryStore } from './store.ts';
 import type { Budget } from './budgets.ts';
 
-/** How many materialized past views are kept. */
+/** How many materialized past views are kept at most (least recently read goes first). */
 const PAST_VIEW_CACHE = 4;
+/**
+ * Devices the kept past views may hold together, beyond the one read last (always kept: a past
+ * listing reads its view page by page). A view costs ~90 bytes a device (14 MB for the bench's
+ * 160,000; a scratch probe), so this is ~60 MB: four views of a 10,000-host fleet, one of a
+ * 100,000-host fleet, instead of four at any size (~550 MB there).
+ */
+export const DEFAULT_PAST_VIEW_CACHE_DEVICES = 640_000;
 /**
  * Revisions of history one store call reads while a past view is built (a revision is one
  * write: a host's sync, usually a few dozen entries). Writes queue behind at most one such
@@ -64,6 +72,13 @@ export class PastView {
 
   constructor(readonly revision: number) {}
 
+  /** Its devices: what it costs to keep (point-in-time.ts's cache budget). */
+  get deviceCount(): number {
+    let count = 0;
+    for (const host of this.hosts.values()) count += host.devices.size;
+    return count;
+  }
+
   sortedDevices(): readonly LiveDevice[] {
     this.sorted ??= [...this.hosts.values()]
       .flatMap((host) => [...host.devices.values()])
@@ -100,13 +115,17 @@ export class PastView {
 }
 
 export class PointInTime {
+  /** Least recently read first. */
   private readonly views = new Map<number, Promise<PastView>>();
+  /** Devices of each built view in `views`. */
+  private readonly sizes = new Map<number, number>();
 
   constructor(
     private readonly store: RegistryStore,
     private readonly state: LiveState,
     private readonly history: { readonly checkpoint: Checkpoint; refresh(): Promise<void> },
     private readonly sliceRevisions = DEFAULT_PAST_VIEW_SLICE,
+    private readonly cacheDevices = DEFAULT_PAST_VIEW_CACHE_DEVICES,
   ) {
     if (!Number.isSafeInteger(sliceRevisions) || sliceRevisions < 1) throw new Error(`a past view's slice must be a whole number of revisions from 1, not ${sliceRevisions}`);
   }
@@ -172,13 +191,38 @@ export class PointInTime {
 
   private cachedView(revision: number): Promise<PastView> {
     let view = this.views.get(revision);
-    if (!view) {
-      view = this.build(revision);
-      view.catch(() => this.views.delete(revision));
-      if (this.views.size >= PAST_VIEW_CACHE) this.views.delete(this.views.keys().next().value!);
+    if (view) {
+      // Read again: now the most recently read.
+      this.views.delete(revision);
       this.views.set(revision, view);
+      return view;
     }
+    view = this.build(revision);
+    this.views.set(revision, view);
+    view.then(
+      (built) => {
+        if (this.views.get(revision) !== view) return;
+        this.sizes.set(revision, built.deviceCount);
+        this.evict();
+      },
+      () => {
+        if (this.views.get(revision) === view) this.views.delete(revision);
+      },
+    );
+    this.evict();
     return view;
+  }
+
+  /** Drops the least recently read views while more than PAST_VIEW_CACHE, or more devices than the budget, are kept; never the last one read. */
+  private evict(): void {
+    let devices = 0;
+    for (const size of this.sizes.values()) devices += size;
+    for (const revision of this.views.keys()) {
+      if (this.views.size <= 1 || (this.views.size <= PAST_VIEW_CACHE && devices <= this.cacheDevices)) return;
+      this.views.delete(revision);
+      devices -= this.sizes.get(revision) ?? 0;
+      this.sizes.delete(revision);
+    }
   }
 
   /**

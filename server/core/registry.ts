@@ -77,6 +77,8 @@ export interface RegistryOptions {
   readonly onFollowRecovered?: () => void;
   /** Revisions of history one store call reads while a past view is built (point-in-time.ts; tests make it small). */
   readonly pastViewSliceRevisions?: number;
+  /** Devices the cached past views may hold beyond the last one read (point-in-time.ts; tests make it small). */
+  readonly pastViewCacheDevices?: number;
 }
 
 /**
@@ -181,7 +183,7 @@ export class Registry {
     }
     this.leases.connect(this.writes);
     this.claims.connect(this.writes);
-    this.pointInTime = new PointInTime(store, this.state, this.audit, options.pastViewSliceRevisions);
+    this.pointInTime = new PointInTime(store, this.state, this.audit, options.pastViewSliceRevisions, options.pastViewCacheDevices);
     this.finder = new TargetFinder(this.state, this.verdicts, this.claimCounts);
     this.current = new CurrentView(this.state, this.finder);
     this.store = store;

@@ -24,13 +24,13 @@ export interface CoreRig {
 }
 
 export async function openCore(
-  options: { leaseTtlMs?: number; store?: MemoryStore; clock?: ManualClock; followLog?: RevisionLog; pastViewSliceRevisions?: number } = {},
+  options: { leaseTtlMs?: number; store?: MemoryStore; clock?: ManualClock; followLog?: RevisionLog; pastViewSliceRevisions?: number; pastViewCacheDevices?: number } = {},
 ): Promise<CoreRig> {
   const store = options.store ?? new MemoryStore();
   const clock = options.clock ?? new ManualClock();
   // A store of a SharedMemory brings its log: the registry follows the other servers' writes.
   const followLog = options.followLog ?? store.log;
-  const registry = await Registry.open(store, { clock, leaseTtlMs: options.leaseTtlMs ?? 3_600_000, followLog, pastViewSliceRevisions: options.pastViewSliceRevisions });
+  const registry = await Registry.open(store, { clock, leaseTtlMs: options.leaseTtlMs ?? 3_600_000, followLog, pastViewSliceRevisions: options.pastViewSliceRevisions, pastViewCacheDevices: options.pastViewCacheDevices });
   const changes: RevisionChange[] = [];
   registry.subscribe((change) => changes.push(change));
   return {
