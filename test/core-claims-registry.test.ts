@@ -148,3 +148,28 @@ test('a sync reporting fewer units uses claims up, oldest first; a same-state sy
     ],
   );
 });
+
+test('ListClaims pages go in (host, claim id) order from their cursor, while hosts gain their first claim and lose their last between pages', async (t) => {
+  const { registry } = await openCore();
+  const claim = (host: string, id: string) =>
+    registry.createClaim(validateCreateClaim({ parent: `hosts/${host}`, claim_id: id, devices: [{ device: 'gpu0' }] }), ORIGIN);
+  for (const host of ['d', 'b', 'f', 'a']) {
+    await registry.syncHost(syncOf(host, [{ id: 'gpu0', available: 4 }]), ORIGIN);
+    await claim(host, 'm2');
+    await claim(host, 'm1');
+  }
+  for (const host of ['c', 'e']) await registry.syncHost(syncOf(host, [{ id: 'gpu0', available: 4 }]), ORIGIN);
+  const page = (after: { hostId: string; claimId: string } | undefined) =>
+    registry.listClaims({ hostId: undefined, claimId: undefined, after, limit: 3 }).map((c) => `${c.hostId}/${c.claimId}`);
+  t.deepEqual(page(undefined), ['a/m1', 'a/m2', 'b/m1']);
+  // Between pages: c gains a claim (after the cursor: listed), a loses its last ones (before it).
+  await claim('c', 'm9');
+  await registry.releaseClaim('a', 'm1', ORIGIN);
+  await registry.releaseClaim('a', 'm2', ORIGIN);
+  t.deepEqual(page({ hostId: 'b', claimId: 'm1' }), ['b/m2', 'c/m9', 'd/m1']);
+  // A cursor on a host that has no claim any more, or never had one, starts at the next host.
+  await claim('e', 'm0');
+  t.deepEqual(page({ hostId: 'd', claimId: 'm2' }), ['e/m0', 'f/m1', 'f/m2']);
+  t.deepEqual(page({ hostId: 'a', claimId: 'zz' }), ['b/m1', 'b/m2', 'c/m9']);
+  t.deepEqual(page({ hostId: 'f', claimId: 'm2' }), []);
+});

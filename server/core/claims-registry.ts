@@ -82,6 +82,8 @@ export const EXPIRED_ORIGIN: WriteOrigin = { actor: 'devcompat', reason: 'claim 
 
 export class Claims {
   private readonly books = new Map<string, ClaimBook>();
+  /** The ids of the hosts with claims, sorted; undefined after a host gained its first claim or lost its last. */
+  private sortedHosts: string[] | undefined;
   private readonly expiring = new Set<string>();
   private stopTimer: (() => void) | undefined;
   private writer: ClaimWriter | undefined;
@@ -146,9 +148,18 @@ export class Claims {
 
   list(query: ClaimListQuery): ClaimRecord[] {
     const now = this.clock.now();
-    const hostIds = query.hostId !== undefined ? [query.hostId] : [...this.books.keys()].sort();
+    let hostIds: readonly string[];
+    let from = 0;
+    if (query.hostId !== undefined) hostIds = [query.hostId];
+    else {
+      // Sorted once for as long as the set of hosts with claims stays the same: a page starts
+      // at its cursor's host, found by bisection, instead of sorting every host per page.
+      hostIds = this.sortedHosts ??= [...this.books.keys()].sort();
+      if (query.after) from = firstAtOrAfter(hostIds, query.after.hostId);
+    }
     const out: ClaimRecord[] = [];
-    for (const hostId of hostIds) {
+    for (let i = from; i < hostIds.length; i++) {
+      const hostId = hostIds[i];
       if (query.after && hostId < query.after.hostId) continue;
       const book = this.books.get(hostId);
       if (!book) continue;
@@ -317,33 +328,34 @@ export class Claims {
     return { ...plan, history, claims: { book: { hostId: plan.hostId, claims }, upserts, deletes } };
   }
 
-  /** A committed plan's effect on the books (the group commit's observer calls it). */
   /** Claims another server created, changed or ended (follower.ts). */
   followed(
     change: { readonly hostId: string; readonly claimUpserts: readonly ClaimRecord[]; readonly claimEnds: readonly string[] },
     removed: LiveHost | undefined,
   ): void {
     if (removed) {
-      this.books.delete(change.hostId);
+      this.setBook(change.hostId, undefined);
       return;
     }
     if (change.claimUpserts.length === 0 && change.claimEnds.length === 0) return;
     const claims = new Map(this.books.get(change.hostId)?.claims ?? []);
     for (const claimId of change.claimEnds) claims.delete(claimId);
     for (const claim of change.claimUpserts) claims.set(claim.claimId, claim);
-    if (claims.size === 0) this.books.delete(change.hostId);
-    else this.books.set(change.hostId, { hostId: change.hostId, claims });
+    this.setBook(change.hostId, { hostId: change.hostId, claims });
   }
 
+  /** A committed plan's effect on the books (the group commit's observer calls it). */
   applied(plan: Plan, removed: LiveHost | undefined): void {
-    if (removed) {
-      this.books.delete(plan.hostId);
-      return;
-    }
-    if (plan.claims) {
-      if (plan.claims.book.claims.size === 0) this.books.delete(plan.hostId);
-      else this.books.set(plan.hostId, plan.claims.book);
-    }
+    if (removed) this.setBook(plan.hostId, undefined);
+    else if (plan.claims) this.setBook(plan.hostId, plan.claims.book);
+  }
+
+  /** Keeps a host's book (none when it holds no claim), and the sorted host ids in step. */
+  private setBook(hostId: string, book: ClaimBook | undefined): void {
+    const had = this.books.has(hostId);
+    if (book && book.claims.size > 0) this.books.set(hostId, book);
+    else this.books.delete(hostId);
+    if (had !== this.books.has(hostId)) this.sortedHosts = undefined;
   }
 }
 
@@ -353,4 +365,16 @@ export function capacityOf(host: LiveHost): HostCapacity {
   const devices = new Map<string, Capacity | undefined>();
   for (const [id, device] of host.devices) devices.set(id, device.record.capacity);
   return { devices, budgets: host.record.budgets ?? [] };
+}
+
+/** The index of the first id at or after `id` in sorted `ids`. */
+function firstAtOrAfter(ids: readonly string[], id: string): number {
+  let low = 0;
+  let high = ids.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (ids[mid] < id) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }
