@@ -8,6 +8,7 @@
 
 import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
+import pg from 'pg';
 import { type SyncHostRequest } from '../../client/client.ts';
 import { postgresStore } from '../../server/store/postgres-store.ts';
 import { CLI, run } from '../helpers/cli.ts';
@@ -111,4 +112,54 @@ test('a replica behind a compaction (history it had not followed is gone) stops,
   t.is(restarted.server.registry.headHash, writer.server.registry.headHash);
   t.is(restarted.server.registry.oldestRevision, 6);
   t.is((await restarted.client.getDevice(SRC)).descriptor.software_version, '1.5.0');
+});
+
+test('a compaction deletes its history a chunk at a time after it commits; rows a crash left below the checkpoint are never read, and the next compaction deletes them', async (t) => {
+  const url = await testDatabase(t);
+  const chunked = () => postgresStore({ url, compactionChunkRows: 7 });
+  const first = await startTestServer(t, { store: chunked() });
+  let last = 0;
+  for (let i = 0; i < 12; i++) last = Number((await first.client.syncHost(host(`h${i % 3}`, `1.${i}.0`))).revision); // revisions 1 to 12, 2 entries each at first
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  t.teardown(() => db.end());
+  const count = async (sql: string) => Number((await db.query(sql)).rows[0].n);
+  const below = (await db.query('SELECT * FROM history WHERE revision <= 6 ORDER BY revision, seq')).rows;
+  const expected = below.length;
+
+  const result = await first.server.registry.compact(6, 'ops');
+  t.is(result.removed, expected, 'every entry up to the cut is counted');
+  t.is(await count('SELECT count(*) AS n FROM history WHERE revision <= 6'), 0, 'and deleted, over several chunks of 7');
+  t.is(await count('SELECT count(*) AS n FROM revisions WHERE revision < 6'), 0);
+  t.is(await count('SELECT count(*) AS n FROM revisions WHERE revision = 6'), 1, 'the revision at the cut stays');
+
+  // A crash between chunks leaves rows below the checkpoint: put some back, as it would.
+  for (const row of below.filter((r) => r.revision > 3)) {
+    await db.query(
+      'INSERT INTO revisions (revision, time_ms, actor, reason) SELECT $1, 0, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM revisions WHERE revision = $1)',
+      [row.revision, row.actor, row.reason],
+    );
+    const columns = Object.keys(row);
+    await db.query(`INSERT INTO history (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`, columns.map((c) => row[c]));
+  }
+  const left = await count('SELECT count(*) AS n FROM history WHERE revision <= 6');
+  t.true(left > 0);
+  // Neither reads nor checks see them: history from the start, the chain, a restart's chain check.
+  const again = await first.restart();
+  let listed = 0;
+  for await (const entry of again.client.history({ order: 'HISTORY_ORDER_OLDEST_FIRST' })) {
+    t.true(Number(entry.revision) > 6, `entry at revision ${entry.revision}`);
+    listed++;
+  }
+  t.is(listed, await count('SELECT count(*) AS n FROM history WHERE revision > 6'));
+  const verified = await again.client.verifyHistory();
+  t.true(verified.intact, JSON.stringify(verified));
+
+  // The next compaction counts only its own entries, and deletes the leftovers too.
+  const fromSeven = await count('SELECT count(*) AS n FROM history WHERE revision > 6 AND revision <= 9');
+  const next = await again.server.registry.compact(9, 'ops');
+  t.is(next.removed, fromSeven);
+  t.is(await count('SELECT count(*) AS n FROM history WHERE revision <= 9'), 0);
+  t.is(Number((await again.client.syncHost(host('h0', '2.0.0'))).revision), last + 1);
+  t.true((await again.client.verifyHistory()).intact);
 });
