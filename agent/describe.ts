@@ -9,7 +9,7 @@ import semver from 'semver';
 import type { AttributeValueInput as AttributeValue, Capacity, CompareOp, DescriptorInput as Descriptor, RuleInput as Rule } from '../client/types.ts';
 import { DEFAULT_COMMAND_TIMEOUT_MS, memoize, type CommandRunner } from './commands.ts';
 import { literalValue, MissingValue, parseValue, ParseFailure, type FactValue } from './parse.ts';
-import type { AttributeSpec, FactSpec, Profile, RuleSpec, ValueKind } from './profile-schema.ts';
+import type { AttributeSpec, FactSpec, JsonStep, Profile, RuleSpec, ValueKind } from './profile-schema.ts';
 import { candidateId, linkName, readAttribute, type Candidate } from './sysfs.ts';
 import { heldOpen, scanVfioInUse, type ProcReader, type VfioInUse } from './vfio-in-use.ts';
 import type { BudgetDraw } from './budgets.ts';
@@ -153,14 +153,55 @@ class DeviceDescriber {
         return path.join(this.context.sysfsRoot, 'module', module);
       }
       case 'command':
+      case 'sriov':
         throw new Error('unreachable');
     }
+  }
+
+  /** A JSON path step with its `${...}` filled in. */
+  private fillStep(step: JsonStep, at: string): JsonStep {
+    if (typeof step === 'string') return this.fill(step, at);
+    return {
+      ...(step.key !== undefined && { key: this.fill(step.key, `${at}.key`) }),
+      ...(step.where !== undefined && {
+        where: Object.fromEntries(Object.entries(step.where).map(([field, expected]) => [field, this.fill(expected, `${at}.where.${field}`)])),
+      }),
+    };
+  }
+
+  /**
+   * A VF's place among its PF's VFs, as text (`sriov` facts): its index (the N of the PF's
+   * `virtfnN` link to it), or `1` when it is the last (N + 1 is the PF's `sriov_numvfs`), else
+   * `0`. Undefined when the PF does not say.
+   */
+  private sriovText(name: string, spec: FactSpec): { text: string | undefined; missing: string } {
+    const c = this.candidate;
+    if (c.kind !== 'pci' || c.parentDir === undefined) throw new Skip(`fact ${name}: the device is not a VF (it has no physfn)`);
+    if (c.vfIndex === undefined) return { text: undefined, missing: 'no virtfnN link of its PF points to the device' };
+    if (spec.path === 'index') return { text: String(c.vfIndex), missing: '' };
+    let count: string | undefined;
+    try {
+      count = this.context.read(path.join(c.parentDir, 'sriov_numvfs'));
+    } catch (error) {
+      throw new Skip(`fact ${name}: cannot read parent file sriov_numvfs: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    if (count === undefined) return { text: undefined, missing: 'parent file sriov_numvfs is missing' };
+    if (!/^\d+$/.test(count.trim())) throw new Skip(`fact ${name}: parent file sriov_numvfs: "${count.trim()}" is not a VF count`);
+    return { text: c.vfIndex + 1 === Number(count.trim()) ? '1' : '0', missing: '' };
   }
 
   private async readFact(name: string, spec: FactSpec): Promise<FactValue | undefined> {
     let text: string | undefined;
     let where: string;
-    if (spec.from === 'command') {
+    if (spec.from === 'sriov') {
+      where = `the VF's ${spec.path}`;
+      const place = this.sriovText(name, spec);
+      if (place.text === undefined) {
+        if (spec.optional) return undefined;
+        throw new Skip(`fact ${name}: ${place.missing}`);
+      }
+      text = place.text;
+    } else if (spec.from === 'command') {
       const command = this.profile.commands[spec.command!];
       const argv = command.run.map((arg, index) => this.fill(arg, `commands.${spec.command}.run[${index}]`));
       where = `command "${argv.join(' ')}"`;
@@ -186,7 +227,7 @@ class DeviceDescriber {
       }
     }
     try {
-      const steps = spec.parse.json?.map((step, index) => this.fill(step, `facts.${name}.parse.json[${index}]`));
+      const steps = spec.parse.json?.map((step, index) => this.fillStep(step, `facts.${name}.parse.json[${index}]`));
       return parseValue(text, spec.parse, steps);
     } catch (error) {
       if (error instanceof MissingValue && spec.optional) return undefined;
@@ -242,8 +283,21 @@ class DeviceDescriber {
     });
   }
 
+  /** A fact with `require` that reads another value skips the device, with the profile's reason. */
+  private checkRequired(name: string, spec: FactSpec, fact: FactValue): void {
+    if (!spec.require) return;
+    const expected = literalValue(spec.require.value, spec.parse.as);
+    if (JSON.stringify(fact.value) === JSON.stringify(expected.value)) return;
+    const read = Array.isArray(fact.value) ? fact.value.join(',') : String(fact.value);
+    throw new Skip(`fact ${name}: ${this.fill(spec.require.reason, `facts.${name}.require.reason`)} (it reads ${read})`);
+  }
+
   async describe(): Promise<{ device: DescribedDevice; draws: BudgetDraw[] }> {
-    for (const [name, spec] of Object.entries(this.profile.facts)) this.facts.set(name, await this.readFact(name, spec));
+    for (const [name, spec] of Object.entries(this.profile.facts)) {
+      const fact = await this.readFact(name, spec);
+      this.facts.set(name, fact);
+      if (fact !== undefined) this.checkRequired(name, spec, fact);
+    }
     const d = this.profile.descriptor;
     const softwareVersion = this.fill(d.software_version, 'descriptor.software_version');
     if (semver.valid(softwareVersion, { loose: true }) === null) {

@@ -1,9 +1,10 @@
 // Turning the text of a sysfs file or a command's output into a typed fact, as a profile's
-// `parse` says: pick a JSON path or a `key=value` field, apply a regular expression and a
-// table, then read the kind. Pure: text in, value or a reason out.
+// `parse` says: pick a JSON path (keys, or selectors that pick the member holding given
+// values) or a `key=value` field, apply a regular expression and a table, then read the kind.
+// Pure: text in, value or a reason out.
 
 import semver from 'semver';
-import type { Literal, ParseSpec, ValueKind } from './profile-schema.ts';
+import type { JsonSelector, JsonStep, Literal, ParseSpec, ValueKind } from './profile-schema.ts';
 
 export type FactValue =
   | { readonly kind: 'string' | 'hex_id'; readonly value: string }
@@ -25,22 +26,56 @@ export function fieldOf(text: string, key: string): string | undefined {
   return undefined;
 }
 
-function jsonOf(text: string, steps: readonly string[]): unknown {
+function jsonOf(text: string, steps: readonly JsonStep[]): unknown {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
     throw new ParseFailure(`not JSON (${(error as Error).message})`);
   }
+  const missing = () => new MissingValue(`no "${steps.map(stepText).join('.')}" in the JSON output`);
   for (const step of steps) {
-    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, step)) throw new MissingValue(`no "${steps.join('.')}" in the JSON output`);
-    value = (value as Record<string, unknown>)[step];
+    if (typeof value !== 'object' || value === null) throw missing();
+    if (typeof step === 'string') {
+      if (!Object.hasOwn(value, step)) throw missing();
+      value = (value as Record<string, unknown>)[step];
+      continue;
+    }
+    const found = members(value).filter(([name, member]) => selects(step, name, member));
+    if (found.length === 0) throw missing();
+    // Two members holding what one should is a question the profile did not settle: never guess.
+    if (found.length > 1) throw new ParseFailure(`${found.length} members match ${stepText(step)}: ${found.map(([name]) => name).join(', ')}`);
+    value = found[0][1];
   }
   return value;
 }
 
+function members(value: object): [string, unknown][] {
+  return Array.isArray(value) ? value.map((item, index): [string, unknown] => [String(index), item]) : Object.entries(value);
+}
+
+function selects(selector: JsonSelector, name: string, member: unknown): boolean {
+  if (selector.key !== undefined && !globPattern(selector.key).test(name)) return false;
+  return Object.entries(selector.where ?? {}).every(([field, expected]) => {
+    if (typeof member !== 'object' || member === null || !Object.hasOwn(member, field)) return false;
+    const actual = (member as Record<string, unknown>)[field];
+    return (typeof actual === 'string' || typeof actual === 'number' || typeof actual === 'boolean') && String(actual) === expected;
+  });
+}
+
+/** A `*` matches any run of characters; everything else stands for itself. */
+function globPattern(glob: string): RegExp {
+  return new RegExp(`^${glob.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+}
+
+function stepText(step: JsonStep): string {
+  if (typeof step === 'string') return step;
+  const parts = [...(step.key === undefined ? [] : [step.key]), ...Object.entries(step.where ?? {}).map(([field, expected]) => `${field}=${expected}`)];
+  return `[${parts.join(' ')}]`;
+}
+
 /** Reads `text` as `spec` says; `steps` are the JSON path with its `${...}` already filled in. */
-export function parseValue(text: string, spec: ParseSpec, steps: readonly string[] | undefined = spec.json): FactValue {
+export function parseValue(text: string, spec: ParseSpec, steps: readonly JsonStep[] | undefined = spec.json): FactValue {
   let raw: unknown = text;
   if (steps) raw = jsonOf(text, steps);
   else if (spec.field !== undefined) {

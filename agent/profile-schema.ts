@@ -4,7 +4,11 @@
 // (docs/agent.md documents every field). Validation names the file, the path inside it and
 // what is wrong, and a profile that fails it is never used.
 
-export const FACT_SOURCES = ['device', 'parent', 'driver', 'module', 'mdev_type', 'command', 'kernel'] as const;
+import { literalValue } from './parse.ts';
+
+export const FACT_SOURCES = ['device', 'parent', 'driver', 'module', 'mdev_type', 'command', 'kernel', 'sriov'] as const;
+/** What a `sriov` fact reads: the VF's index among its PF's VFs, or whether it is the PF's last VF. */
+export const SRIOV_FACTS = ['index', 'last'] as const;
 export const VALUE_KINDS = ['string', 'int', 'hex_id', 'version', 'bool', 'set', 'bits'] as const;
 export const COMPARE_OPS = [
   'EQUAL',
@@ -25,11 +29,24 @@ export type ValueKind = (typeof VALUE_KINDS)[number];
 export type CompareOpName = (typeof COMPARE_OPS)[number];
 export type Literal = string | number | boolean;
 
+/**
+ * A step of a JSON path that picks a member by what it holds rather than by its name: the one
+ * member of an object (or element of an array) whose name matches `key` (a `*` matches any run
+ * of characters) and whose fields `where` have these values (compared as text).
+ */
+export interface JsonSelector {
+  readonly key?: string;
+  readonly where?: Readonly<Record<string, string>>;
+}
+
+/** A key, or a selector. */
+export type JsonStep = string | JsonSelector;
+
 export interface ParseSpec {
   /** The value's kind; `hex_id` strips `0x` and lower-cases, `bits` reads a 0/1 string as the set of bit numbers set. */
   readonly as: ValueKind;
-  /** JSON output: the path of keys to the value (each may use `${...}`). */
-  readonly json?: readonly string[];
+  /** JSON output: the path to the value, keys or selectors (each may use `${...}`). */
+  readonly json?: readonly JsonStep[];
   /** `key=value` / `key: value` text (separated by newlines or commas): the value of this key. */
   readonly field?: string;
   /** A regular expression; the value is its first capture group (or the whole match). */
@@ -42,7 +59,7 @@ export interface ParseSpec {
 
 export interface FactSpec {
   readonly from: FactSource;
-  /** A file relative to the source (`device`, `parent`, `driver`, `module`, `mdev_type`, `kernel`); `*` matches one entry. */
+  /** A file relative to the source (`device`, `parent`, `driver`, `module`, `mdev_type`, `kernel`); `*` matches one entry. `sriov`: one of SRIOV_FACTS. */
   readonly path?: string;
   /** `module`: the module's name (default: the bound driver's module). */
   readonly module?: string;
@@ -51,6 +68,8 @@ export interface FactSpec {
   readonly parse: ParseSpec;
   /** When the file, field or command output is missing, leave the fact out instead of skipping the device. */
   readonly optional?: boolean;
+  /** Skip the device, with `reason` (`${...}` allowed), unless the fact reads `value`. */
+  readonly require?: { readonly value: Literal; readonly reason: string };
 }
 
 export interface CommandSpec {
@@ -229,12 +248,33 @@ function parseSpec(c: Checker, value: Json, at: string): ParseSpec {
   if (raw.json !== undefined && raw.field !== undefined) c.fail(at, 'give at most one of json and field');
   return {
     as: c.oneOf(raw.as, join(at, 'as'), VALUE_KINDS),
-    json: c.optionalStrings(raw.json, join(at, 'json')),
+    json: raw.json === undefined ? undefined : jsonSteps(c, raw.json, join(at, 'json')),
     field: c.optionalString(raw.field, join(at, 'field')),
     match: raw.match === undefined ? undefined : c.regex(raw.match, join(at, 'match')),
     map: map as Record<string, Literal> | undefined,
     separator: c.optionalString(raw.separator, join(at, 'separator')),
   };
+}
+
+function jsonSteps(c: Checker, value: Json, at: string): JsonStep[] {
+  if (!Array.isArray(value) || value.length === 0) c.fail(at, 'must be a non-empty list of keys or selectors');
+  return value.map((item, index): JsonStep => {
+    const stepAt = join(at, index);
+    if (typeof item === 'string' || typeof item === 'number') return c.string(String(item), stepAt);
+    const raw = c.object(item, stepAt, ['key', 'where']);
+    const where: Record<string, string> = {};
+    for (const [field, expected] of Object.entries(raw.where === undefined ? {} : c.map(raw.where, join(stepAt, 'where')))) {
+      where[field] = String(c.literal(expected, join(join(stepAt, 'where'), field)));
+    }
+    const key = c.optionalString(raw.key, join(stepAt, 'key'));
+    if (key === undefined && Object.keys(where).length === 0) c.fail(stepAt, 'a selector needs a key pattern, where fields, or both');
+    return { ...(key !== undefined && { key }), ...(raw.where !== undefined && { where }) };
+  });
+}
+
+/** The strings of a JSON step that may use `${...}`. */
+export function stepTemplates(step: JsonStep): string[] {
+  return typeof step === 'string' ? [step] : [...(step.key === undefined ? [] : [step.key]), ...Object.values(step.where ?? {})];
 }
 
 function ruleSpec(c: Checker, value: Json, at: string): RuleSpec {
@@ -250,6 +290,11 @@ function ruleSpec(c: Checker, value: Json, at: string): RuleSpec {
   if (op === 'SEMVER_RANGE' && range === undefined) c.fail(join(at, 'range'), 'SEMVER_RANGE needs a range');
   if (raw.warn_only !== undefined && typeof raw.warn_only !== 'boolean') c.fail(join(at, 'warn_only'), 'must be true or false');
   return { op, values, range, warn_only: raw.warn_only as boolean | undefined };
+}
+
+function requireSpec(c: Checker, value: Json, at: string): { value: Literal; reason: string } {
+  const raw = c.object(value, at, ['value', 'reason']);
+  return { value: c.literal(raw.value, join(at, 'value')), reason: c.string(raw.reason, join(at, 'reason')) };
 }
 
 /** `${name}` references in a template string. */
@@ -296,7 +341,7 @@ export function validateProfile(document: Json, file: string, defaultName: strin
     const at = join('facts', key);
     if (!FACT_NAME.test(key)) c.fail(at, 'a fact name is lower-case letters, digits and "_", starting with a letter');
     if ((BUILTIN_NAMES as readonly string[]).includes(key)) c.fail(at, `"${key}" is a built-in name`);
-    const spec = c.object(value, at, ['from', 'path', 'module', 'command', 'parse', 'optional']);
+    const spec = c.object(value, at, ['from', 'path', 'module', 'command', 'parse', 'optional', 'require']);
     const from = c.oneOf(spec.from, join(at, 'from'), FACT_SOURCES);
     const fact: FactSpec = {
       from,
@@ -305,8 +350,18 @@ export function validateProfile(document: Json, file: string, defaultName: strin
       command: c.optionalString(spec.command, join(at, 'command')),
       parse: parseSpec(c, spec.parse, join(at, 'parse')),
       optional: spec.optional === undefined ? undefined : spec.optional === true,
+      require: spec.require === undefined ? undefined : requireSpec(c, spec.require, join(at, 'require')),
     };
     if (spec.optional !== undefined && typeof spec.optional !== 'boolean') c.fail(join(at, 'optional'), 'must be true or false');
+    if (fact.require && fact.optional) c.fail(join(at, 'require'), 'a fact the device requires cannot be optional');
+    if (fact.require) {
+      try {
+        literalValue(fact.require.value, fact.parse.as);
+      } catch (error) {
+        c.fail(join(at, 'require.value'), `${(error as Error).message} (the fact is ${fact.parse.as})`);
+      }
+    }
+    if (from === 'sriov' && !(SRIOV_FACTS as readonly string[]).includes(fact.path ?? '')) c.fail(join(at, 'path'), `a sriov fact reads one of ${SRIOV_FACTS.join(', ')}`);
     if (from === 'command') {
       if (fact.command === undefined) c.fail(join(at, 'command'), 'a command fact names an entry of commands');
       if (!commands[fact.command!]) c.fail(join(at, 'command'), `no command "${fact.command}" in commands`);
@@ -323,7 +378,8 @@ export function validateProfile(document: Json, file: string, defaultName: strin
   for (const [key, spec] of Object.entries(commands)) spec.run.forEach((arg, index) => checkTemplate(arg, `commands.${key}.run[${index}]`));
   for (const [key, spec] of Object.entries(facts)) {
     if (spec.path) checkTemplate(spec.path, `facts.${key}.path`);
-    spec.parse.json?.forEach((step, index) => checkTemplate(step, `facts.${key}.parse.json[${index}]`));
+    spec.parse.json?.forEach((step, index) => stepTemplates(step).forEach((text) => checkTemplate(text, `facts.${key}.parse.json[${index}]`)));
+    if (spec.require) checkTemplate(spec.require.reason, `facts.${key}.require.reason`);
   }
 
   const d = c.object(raw.descriptor, 'descriptor', ['vendor', 'device_api', 'type', 'software_version', 'software_version_rule', 'compatible_types']);

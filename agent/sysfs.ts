@@ -27,6 +27,11 @@ export interface PciCandidate {
   /** The PF's address for a VF (the `physfn` symlink). */
   readonly parent: string | undefined;
   readonly parentDir: string | undefined;
+  /**
+   * A VF's index among its PF's VFs: the N of the PF's `virtfnN` link that points to it (0
+   * for the first VF; the kernel's `pci_iov_vf_id`, devlink's `vfnum`). Undefined without a PF.
+   */
+  readonly vfIndex: number | undefined;
   readonly iommuGroup: string | undefined;
   /**
    * The name of its VFIO device cdev (`vfio3` for `/dev/vfio/devices/vfio3`), from its
@@ -129,12 +134,14 @@ export function discover(sysfsRoot: string): Candidate[] {
   const candidates: Candidate[] = [];
   const pciDevices = path.join(sysfsRoot, 'bus/pci/devices');
   const mdevsByType = createdMdevs(sysfsRoot);
+  const vfIndexes = new Map<string, Map<string, number>>();
   for (const address of list(pciDevices)) {
     const dir = realDir(path.join(pciDevices, address));
     const driver = linkName(path.join(dir, 'driver'));
     const vgpuVf = existsSync(path.join(dir, 'nvidia/current_vgpu_type'));
     if (!(driver !== undefined && /vfio/.test(driver)) && !vgpuVf) continue;
     const parent = linkName(path.join(dir, 'physfn'));
+    const parentDir = parent === undefined ? undefined : realDir(path.join(dir, 'physfn'));
     candidates.push({
       kind: 'pci',
       address,
@@ -142,7 +149,8 @@ export function discover(sysfsRoot: string): Candidate[] {
       ...identity(dir),
       driver,
       parent,
-      parentDir: parent === undefined ? undefined : realDir(path.join(dir, 'physfn')),
+      parentDir,
+      vfIndex: parentDir === undefined ? undefined : vfIndexOf(vfIndexes, parentDir, dir),
       iommuGroup: linkName(path.join(dir, 'iommu_group')),
       vfioDevice: list(path.join(dir, 'vfio-dev')).find((entry) => /^vfio\d+$/.test(entry)),
     });
@@ -169,6 +177,20 @@ export function discover(sysfsRoot: string): Candidate[] {
     }
   }
   return candidates.sort((a, b) => (candidateId(a) < candidateId(b) ? -1 : candidateId(a) > candidateId(b) ? 1 : 0));
+}
+
+/** The N of the PF's `virtfnN` link that resolves to `vfDir`; each PF's links are read once a pass. */
+function vfIndexOf(cache: Map<string, Map<string, number>>, pfDir: string, vfDir: string): number | undefined {
+  let byDir = cache.get(pfDir);
+  if (byDir === undefined) {
+    byDir = new Map();
+    for (const entry of list(pfDir)) {
+      const link = /^virtfn(\d+)$/.exec(entry);
+      if (link) byDir.set(realDir(path.join(pfDir, entry)), Number(link[1]));
+    }
+    cache.set(pfDir, byDir);
+  }
+  return byDir.get(vfDir);
 }
 
 function isDir(file: string): boolean {

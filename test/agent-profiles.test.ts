@@ -8,7 +8,7 @@ import test from 'ava';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCommand } from '../agent/commands.ts';
-import { fieldOf, parseValue } from '../agent/parse.ts';
+import { fieldOf, MissingValue, parseValue, ParseFailure } from '../agent/parse.ts';
 import { loadProfiles, SHIPPED_PROFILES_DIR } from '../agent/profiles.ts';
 import { takeInventory } from '../agent/inventory.ts';
 import { copyHost, describeRecorded } from './helpers/agent.ts';
@@ -188,6 +188,68 @@ test('parsing: key: value and key=value fields, bit strings, JSON paths', (t) =>
   t.deepEqual(parseValue('Enabled', { as: 'bool', map: { Enabled: true, Disabled: false } }), { kind: 'bool', value: true });
   t.throws(() => parseValue('1.2', { as: 'version' }), { message: '"1.2" is not a version (major.minor.patch)' });
   t.throws(() => parseValue('0x1g', { as: 'int' }), { message: '"0x1g" is not an integer' });
+});
+
+test('parsing: a JSON selector picks the one member whose name and fields match, and never guesses', (t) => {
+  const ports = JSON.stringify({
+    port: {
+      'pci/0000:af:00.0/1': { flavour: 'pcivf', vfnum: 1, function: { migratable: 'disable' } },
+      'pci/0000:3b:00.0/65535': { flavour: 'physical' },
+      'pci/0000:3b:00.0/2': { flavour: 'pcivf', vfnum: 1, function: { migratable: 'enable' } },
+    },
+  });
+  const path = (where: Record<string, string>) => ['port', { key: 'pci/0000:3b:00.0/*', where }, 'function', 'migratable'];
+  t.deepEqual(parseValue(ports, { as: 'string' }, path({ flavour: 'pcivf', vfnum: '1' })), { kind: 'string', value: 'enable' });
+  t.deepEqual(parseValue(JSON.stringify([{ id: 'a', v: 1 }, { id: 'b', v: 2 }]), { as: 'int' }, [{ where: { id: 'b' } }, 'v']), { kind: 'int', value: 2 });
+  t.throws(() => parseValue(ports, { as: 'string' }, path({ vfnum: '7' })), {
+    instanceOf: MissingValue,
+    message: 'no "port.[pci/0000:3b:00.0/* vfnum=7].function.migratable" in the JSON output',
+  });
+  t.throws(() => parseValue(ports, { as: 'string' }, ['port', { where: { vfnum: '1' } }]), {
+    instanceOf: ParseFailure,
+    message: '2 members match [vfnum=1]: pci/0000:af:00.0/1, pci/0000:3b:00.0/2',
+  });
+});
+
+test('profile errors: sriov facts, JSON selectors and required values are checked when the profile loads', (t) => {
+  const profile = (facts: string) => `match: { kind: pci }\ncommands: { c: { run: [x] } }\nfacts:\n${facts}\ndescriptor: { vendor: "1", device_api: vfio-pci, type: x, software_version: 1.0.0 }\n`;
+  const dir = profileDir(t, {
+    'sriov.yaml': profile('  n: { from: sriov, path: position, parse: { as: int } }'),
+    'selector.yaml': profile('  n: { from: command, command: c, parse: { as: int, json: [a, {}] } }'),
+    'selector-ref.yaml': profile('  n: { from: command, command: c, parse: { as: int, json: [a, { where: { id: "${nope}" } }] } }'),
+    'require-kind.yaml': profile('  n: { from: command, command: c, parse: { as: bool }, require: { value: maybe, reason: r } }'),
+    'require-optional.yaml': profile('  n: { from: command, command: c, optional: true, parse: { as: bool }, require: { value: true, reason: r } }'),
+  });
+  const { profiles, errors } = loadProfiles([dir]);
+  t.deepEqual(profiles, []);
+  t.deepEqual(
+    errors.map((error) => error.message.replace(dir + path.sep, '')),
+    [
+      'require-kind.yaml: facts.n.require.value: "maybe" is not a boolean (the fact is bool)',
+      'require-optional.yaml: facts.n.require: a fact the device requires cannot be optional',
+      'selector-ref.yaml: facts.n.parse.json[1]: ${nope} is neither a fact nor a built-in (address, parent, driver, type_id, iommu_group, vendor_id, device_id)',
+      'selector.yaml: facts.n.parse.json[1]: a selector needs a key pattern, where fields, or both',
+      'sriov.yaml: facts.n.path: a sriov fact reads one of index, last',
+    ],
+  );
+});
+
+test("a sriov fact on a device that is not a VF skips it, naming the fact", async (t) => {
+  const dir = profileDir(t, {
+    'fpga.yaml': [
+      'match: { kind: pci, vendor: ["1c2c"] }',
+      'facts: { place: { from: sriov, path: index, parse: { as: int } } }',
+      'descriptor: { vendor: 1c2c, device_api: vfio-pci, type: x, software_version: 1.0.0 }',
+    ].join('\n'),
+  });
+  const host = copyHost(t, 'mixed-01');
+  rmSync(path.join(host, 'devices.d'), { recursive: true });
+  const inventory = await describeRecorded(host, { profilesDir: dir });
+  t.deepEqual(inventory.skipped.find((skip) => skip.device_id === '0000:af:00.0'), {
+    device_id: '0000:af:00.0',
+    profile: 'fpga',
+    reason: 'fact place: the device is not a VF (it has no physfn)',
+  });
 });
 
 test('a sysfs root that is not a sysfs tree is an error, not an empty host', async (t) => {
