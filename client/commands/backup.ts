@@ -28,23 +28,31 @@ export function registerBackupCommands(program: Command, cli: CommandContext): v
     .description('put a backup in place of a stopped server\'s database, recorded as a restore (numbering resumes above every revision the database had)')
     .argument('<backup>', 'the backup file (from devcompat backup)')
     .requiredOption('--db <path>', "the server's database file (the server must be stopped)")
-    .action(async (backup: string, options: { db: string }) => {
+    .option(
+      '--resume-above <revision>',
+      'when the head anchor beside --db is gone (a restore onto a new machine or path): the highest revision the lost registry may have reached; the restore is recorded above it',
+    )
+    .action(async (backup: string, options: { db: string; resumeAbove?: string }) => {
       const { restoreDatabase, RestoreError } = await import('../../server/store/restore.ts');
       const { DatabaseInUseError } = await import('../../server/store/single-writer-lock.ts');
       let report;
       try {
-        report = restoreDatabase({ backup, dbPath: options.db });
+        const resumeAbove = options.resumeAbove === undefined ? undefined : /^\d+$/.test(options.resumeAbove) ? Number(options.resumeAbove) : Number.NaN;
+        if (Number.isNaN(resumeAbove)) throw new UsageError(`--resume-above: "${options.resumeAbove}" is not a revision (a whole number)`);
+        report = restoreDatabase({ backup, dbPath: options.db, resumeAbove });
       } catch (error) {
         if (error instanceof RestoreError || error instanceof DatabaseInUseError) throw new UsageError(error.message);
         throw error;
       }
       if (cli.json()) {
-        cli.out(JSON.stringify({ dbPath: report.dbPath, revision: String(report.revision), headHash: report.headHash, replacedTo: report.replacedTo ?? null, restoreRevision: report.recorded ? String(report.recorded.revision) : null }, null, 2));
+        const recorded = report.recorded ?? report.reanchored;
+        cli.out(JSON.stringify({ dbPath: report.dbPath, revision: String(report.revision), headHash: report.headHash, replacedTo: report.replacedTo ?? null, restoreRevision: recorded ? String(recorded.revision) : null }, null, 2));
         return;
       }
       cli.out(`restored ${path.resolve(backup)} to ${report.dbPath}: revision ${report.revision}, head ${report.headHash}`);
       if (report.replacedTo) cli.out(`the database it replaced was moved to ${report.replacedTo}`);
       if (report.recorded) cli.out(`recorded as restore revision ${report.recorded.revision} (the head anchor had seen later revisions; the next write is ${report.recorded.revision + 1})`);
+      if (report.reanchored) cli.out(`re-anchored here, recorded as revision ${report.reanchored.revision} (above --resume-above; the next write is ${report.reanchored.revision + 1})`);
       cli.out(`start the server, then check: devcompat audit verify --expect-head ${report.headHash}`);
     });
 }

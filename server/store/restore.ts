@@ -1,24 +1,31 @@
 // `devcompat restore <backup> --db <path>`: puts a backup (from `devcompat backup`, or any
 // consistent copy such as `sqlite3 .backup`) in place of a stopped server's database, as one
 // explicit, recorded act. Steps, each a precondition of the next:
-//   1. the backup is a SQLite file, and no server holds the database (the single-writer lock
-//      is taken, so a running server makes this fail at once, naming its pid);
-//   2. the current database and its -wal/-shm are moved aside together (`<db>.replaced-<time>`,
-//      never deleted: a WAL left beside the new file would be replayed into it);
-//   3. the backup is copied to a temporary file beside the database, fsynced, renamed into
-//      place, and the folder fsynced;
+//   1. the backup is a SQLite file holding a registry; when it was anchored (it comes from a
+//      server that ran) and no head anchor (`<db>.head`) is beside the target (a new machine
+//      or path: the anchor went with the old one), the operator must say which revisions
+//      clients may have seen (`resumeAbove`), or nothing is touched;
+//   2. the backup is copied to a temporary file beside the database and fsynced (the long
+//      step: interrupted, it leaves the database as it was);
+//   3. with the single-writer lock held (a running server makes this fail at once, naming its
+//      pid), the current database and its -wal/-shm are moved aside together
+//      (`<db>.replaced-<time>`, never deleted: a WAL left beside the new file would be
+//      replayed into it), the copy renamed into place, and the folder fsynced;
 //   4. the store is opened once with acceptRestore, as `serve --accept-restore` would: when the
-//      head anchor (`<db>.head`) has seen later revisions, the restore is recorded as a
-//      revision above the highest the anchor saw (numbering never reuses a revision a client
-//      may have seen), and the anchor follows the restored file. The newest history is
-//      verified on the way (the start-up chain check).
+//      head anchor has seen later revisions, the restore is recorded as a revision above the
+//      highest it saw (numbering never reuses a revision a client may have seen), and the
+//      anchor follows the restored file; without an anchor, the database is re-anchored on the
+//      record, numbered above `resumeAbove`. The newest history is verified on the way (the
+//      start-up chain check). If this open fails, the restored copy is removed and the
+//      database and its anchor are put back as they were, and the error says so.
 // The server then starts on the restored file with no flag.
 
-import { closeSync, copyFileSync, existsSync, fsyncSync, openSync, readSync, renameSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openDatabase } from './open-database.ts';
 import { SingleWriterLock } from './single-writer-lock.ts';
 import { SqliteStore } from './sqlite-store.ts';
+import { anchorPath } from './head-anchor.ts';
 
 export interface RestoreReport {
   readonly dbPath: string;
@@ -29,8 +36,10 @@ export interface RestoreReport {
   readonly replacedTo: string | undefined;
   /** The restore revision recorded (the anchor had seen later revisions), if any. */
   readonly recorded: { readonly revision: number; readonly problem: string } | undefined;
-  /** What the head anchor said: create (no anchor), match, advance or restore. */
+  /** What the head anchor said: create (no anchor), match, advance, restore or reanchor. */
   readonly anchor: string | undefined;
+  /** The re-anchoring recorded (a registered backup restored where no anchor was), if any. */
+  readonly reanchored: { readonly revision: number; readonly problem: string } | undefined;
 }
 
 export class RestoreError extends Error {}
@@ -46,11 +55,15 @@ function fsyncPath(file: string, flags: 'r' | 'r+'): void {
   }
 }
 
-/** The last revision a backup holds (read-only, before it is put in place). */
-function backupRevision(backup: string): number {
+/** The last revision a backup holds, and whether it was anchored (read-only, before it is put in place). */
+function readBackup(backup: string): { revision: number; anchored: boolean } {
   const db = openDatabase(backup, { readonly: true, fileMustExist: true });
   try {
-    return (db.prepare('SELECT COALESCE(MAX(revision), 0) AS revision FROM revisions').get() as { revision: number }).revision;
+    const revision = (db.prepare('SELECT COALESCE(MAX(revision), 0) AS revision FROM revisions').get() as { revision: number }).revision;
+    // The registration (migration 0006): absent in a backup of an older version, which then registers as new.
+    const hasRegistration = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'head_anchor'").get() !== undefined;
+    const anchored = hasRegistration && db.prepare('SELECT 1 FROM head_anchor WHERE anchor_id IS NOT NULL').get() !== undefined;
+    return { revision, anchored };
   } catch (error) {
     throw new RestoreError(`${backup}: not a devcompat registry (${(error as Error).message})`);
   } finally {
@@ -70,34 +83,78 @@ function checkBackup(backup: string): void {
   }
 }
 
-export function restoreDatabase(options: { backup: string; dbPath: string; now?: Date }): RestoreReport {
+export interface RestoreOptions {
+  readonly backup: string;
+  readonly dbPath: string;
+  readonly now?: Date;
+  /**
+   * The highest revision clients may have seen of the registry being replaced, when its head
+   * anchor is gone (a restore onto a new machine or path): the restore is recorded above it.
+   */
+  readonly resumeAbove?: number;
+}
+
+const DATABASE_FILES = ['', '-wal', '-shm'] as const;
+
+export function restoreDatabase(options: RestoreOptions): RestoreReport {
   const backup = path.resolve(options.backup);
   const dbPath = path.resolve(options.dbPath);
   if (backup === dbPath) throw new RestoreError(`${backup}: the backup is the database itself`);
   checkBackup(backup);
-  const revision = backupRevision(backup);
+  const { revision, anchored } = readBackup(backup);
   const folder = path.dirname(dbPath);
   if (!existsSync(folder)) throw new RestoreError(`the folder ${folder} does not exist`);
+  const anchorFile = anchorPath(dbPath);
+  const anchorBefore = existsSync(anchorFile) ? readFileSync(anchorFile) : undefined;
+  const { resumeAbove } = options;
+  if (resumeAbove !== undefined && (!Number.isSafeInteger(resumeAbove) || resumeAbove < 0)) {
+    throw new RestoreError(`--resume-above must be a revision (a whole number from 0), not ${resumeAbove}`);
+  }
+  if (anchored && !anchorBefore && resumeAbove === undefined) {
+    throw new RestoreError(
+      `no head anchor at ${anchorFile}: the backup comes from a registry whose anchor is not here (a restore onto a new machine or ` +
+        `path), so nothing says which revisions its clients saw, and numbering must not reuse one. Give --resume-above <revision>: ` +
+        'the highest revision the lost registry may have reached (its last "history head" log line, the devcompat_revision metric, ' +
+        `a watcher's last revision; when unsure, more: a gap in numbering is harmless). The backup holds revision ${revision}. Nothing was changed`,
+    );
+  }
+
+  // The long step first, beside the database: interrupted, it leaves the database as it was.
+  const temporary = `${dbPath}.restoring`;
+  rmSync(temporary, { force: true });
+  copyFileSync(backup, temporary);
+  fsyncPath(temporary, 'r+');
 
   let replacedTo: string | undefined;
   const lock = SingleWriterLock.acquire(dbPath);
   try {
     if (existsSync(dbPath)) {
       replacedTo = `${dbPath}.replaced-${(options.now ?? new Date()).toISOString().replace(/[:.]/g, '-')}`;
-      for (const suffix of ['-wal', '-shm', '']) {
+      for (const suffix of DATABASE_FILES) {
         if (existsSync(dbPath + suffix)) renameSync(dbPath + suffix, replacedTo + suffix);
       }
     }
-    const temporary = `${dbPath}.restoring`;
-    copyFileSync(backup, temporary);
-    fsyncPath(temporary, 'r+');
     renameSync(temporary, dbPath);
     fsyncPath(folder, 'r');
   } finally {
     lock.release();
   }
 
-  const store = new SqliteStore({ path: dbPath, durability: 'full', acceptRestore: true });
+  let store: SqliteStore;
+  try {
+    store = new SqliteStore({
+      path: dbPath,
+      durability: 'full',
+      acceptRestore: true,
+      resumeAbove,
+      // Registered, and no anchor here: re-anchored on the record, above what the operator gave.
+      ...(anchored && !anchorBefore && { reanchor: `restored from ${backup} where its head anchor was not; numbering resumes above revision ${resumeAbove}` }),
+    });
+  } catch (error) {
+    putBack(dbPath, folder, replacedTo, anchorFile, anchorBefore);
+    const where = replacedTo ? `the database that was there is back in place (${dbPath})` : `nothing is left at ${dbPath}`;
+    throw new RestoreError(`${backup} was not restored: ${(error as Error).message}. The restored copy was removed, and ${where}`);
+  }
   try {
     return {
       dbPath,
@@ -106,8 +163,29 @@ export function restoreDatabase(options: { backup: string; dbPath: string; now?:
       replacedTo,
       recorded: store.startup.restore,
       anchor: store.startup.anchor,
+      reanchored: store.startup.reanchored && { revision: store.startup.reanchored.revision, problem: store.startup.reanchored.problem },
     };
   } finally {
     store.close();
+  }
+}
+
+/** Undoes a restore whose open failed: the copy goes, the replaced database and its anchor come back. */
+function putBack(dbPath: string, folder: string, replacedTo: string | undefined, anchorFile: string, anchorBefore: Buffer | undefined): void {
+  const lock = SingleWriterLock.acquire(dbPath);
+  try {
+    for (const suffix of DATABASE_FILES) rmSync(dbPath + suffix, { force: true });
+    if (replacedTo) {
+      for (const suffix of DATABASE_FILES) {
+        if (existsSync(replacedTo + suffix)) renameSync(replacedTo + suffix, dbPath + suffix);
+      }
+    }
+    if (anchorBefore) {
+      writeFileSync(anchorFile, anchorBefore);
+      fsyncPath(anchorFile, 'r+');
+    } else rmSync(anchorFile, { force: true });
+    fsyncPath(folder, 'r');
+  } finally {
+    lock.release();
   }
 }

@@ -5,35 +5,57 @@
 // connection, so it works next to the single-writer lock, and the copy comes out compact
 // (free pages dropped) in rollback-journal mode, ready to be put in place by `devcompat
 // restore`. The copy is fsynced, and its folder, before the call answers: an acknowledged
-// backup is on disk.
+// backup is on disk. It is written under a temporary name and is the server user's only.
 //
 // (better-sqlite3's backup() API copies page by page between steps, letting writes interleave,
 // so the copy's revision would not be known; and it is refused on Node 24, see open-database.ts.)
 
-import { closeSync, existsSync, fsyncSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import { invalidArgument } from '../core/errors.ts';
+import { invalidArgument, unavailable } from '../core/errors.ts';
 
-/** Copies the database into `destination` (absolute, new, in an existing folder); returns its size. */
+function fsyncFile(file: string, flags: 'r' | 'r+'): void {
+  const fd = openSync(file, flags);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Copies the database into `destination` (absolute, new, in an existing folder); returns its
+ * size. The copy is written as `<destination>.partial`, created empty and readable by the
+ * server's user only (it holds the whole registry), then fsynced and linked to its name: a
+ * copy that failed half-way (a full disk, a crash) never carries the name of a backup, and the
+ * partial file is removed on an error. A file at `destination` is never overwritten.
+ */
 export function vacuumInto(db: Database.Database, destination: string): number {
   const refuse = (description: string) => invalidArgument([{ field: 'path', description }]);
   if (!path.isAbsolute(destination)) throw refuse(`"${destination}" is not an absolute path on the server's host`);
   if (existsSync(destination)) throw refuse(`${destination} exists: a backup never overwrites a file`);
   const folder = path.dirname(destination);
   if (!existsSync(folder) || !statSync(folder).isDirectory()) throw refuse(`the folder ${folder} does not exist on the server's host`);
+  const partial = `${destination}.partial`;
   try {
-    db.prepare('VACUUM INTO ?').run(destination);
+    // Empty, so VACUUM INTO takes it; 'wx': another backup writing this name now is refused.
+    closeSync(openSync(partial, 'wx', 0o600));
   } catch (error) {
-    throw refuse(`cannot write ${destination}: ${(error as Error).message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw refuse(`${partial} exists: another backup to this name is being written, or one failed (remove it)`);
+    throw refuse(`cannot write in ${folder} on the server's host: ${(error as Error).message}`);
   }
-  for (const [file, flags] of [[destination, 'r+'], [folder, 'r']] as const) {
-    const fd = openSync(file, flags);
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+  try {
+    db.prepare('VACUUM INTO ?').run(partial);
+    fsyncFile(partial, 'r+');
+    linkSync(partial, destination);
+    rmSync(partial);
+    fsyncFile(folder, 'r');
+  } catch (error) {
+    rmSync(partial, { force: true });
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw refuse(`${destination} exists: a backup never overwrites a file`);
+    throw unavailable(`the backup to ${destination} failed, and nothing is left of it: ${(error as Error).message}`);
   }
   return statSync(destination).size;
 }

@@ -54,6 +54,12 @@ export interface SqliteStoreOptions {
   readonly acceptRestore?: boolean;
   /** Re-anchor a database whose anchor is missing, unreadable or foreign, for this reason (recorded as a revision). */
   readonly reanchor?: string;
+  /**
+   * A revision some client may have seen, known by the operator (a restore onto a new path,
+   * whose anchor was lost with the old one): a restore or re-anchoring recorded now is numbered
+   * above it too, so no revision number is reused.
+   */
+  readonly resumeAbove?: number;
   /** How many of the newest history entries are verified at start-up (default 10,000; 0: none). */
   readonly startupChainCheck?: number;
 }
@@ -183,7 +189,7 @@ export class SqliteStore {
         options.reanchor,
       );
       if (registration.action === 'reanchor') {
-        const at = revision + 1;
+        const at = Math.max(revision, options.resumeAbove ?? 0) + 1;
         const operator = operatorName();
         anchor.adopt(registration.anchorId, at);
         anchor.write(at, this.head);
@@ -212,9 +218,10 @@ export class SqliteStore {
       let anchoredAt = revision;
       if (decision.action === 'restore') {
         const reason = `restore accepted: ${decision.problem}`;
-        this.statements.insertRevision.run(decision.resumeAt, now(), 'devcompat', reason);
-        anchoredAt = decision.resumeAt;
-        restore = { revision: decision.resumeAt, problem: decision.problem };
+        const at = Math.max(decision.resumeAt, (options.resumeAbove ?? 0) + 1);
+        this.statements.insertRevision.run(at, now(), 'devcompat', reason);
+        anchoredAt = at;
+        restore = { revision: at, problem: decision.problem };
       }
       if (registration.action === 'register') anchor.adopt(registration.anchorId);
       if (
