@@ -18,7 +18,8 @@
 // anchor no longer hides a deleted tail. `decideAnchor` is the pure rule; `HeadAnchor` is the file.
 
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import path from 'node:path';
 
 export interface AnchorRecord {
   /** The revision of the last commit that wrote history. */
@@ -150,14 +151,29 @@ export class HeadAnchor {
     const text = `${JSON.stringify({ ...JSON.parse(body), sha256: sha256(body) })}\n`;
     const buffer = Buffer.alloc(RECORD_BYTES, 0x20);
     buffer.write(text, 0, 'utf8');
+    const created = this.fd === undefined;
     this.fd ??= openSync(this.path, 'w+');
     writeSync(this.fd, buffer, 0, RECORD_BYTES, 0);
-    if (this.sync) fdatasyncSync(this.fd);
+    if (this.sync) {
+      fdatasyncSync(this.fd);
+      // A new file's name is in its folder: fsynced too, or a power loss could keep the
+      // database's registration of the anchor and lose the anchor, and the next start refuse.
+      if (created) fsyncFolder(path.dirname(this.path));
+    }
   }
 
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+  }
+}
+
+function fsyncFolder(folder: string): void {
+  const fd = openSync(folder, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
