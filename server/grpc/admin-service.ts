@@ -17,9 +17,18 @@ export function adminHandlers(registry: Registry, log: Logger): grpc.UntypedServ
       if (!target) throw invalidArgument([{ field: 'path', description: 'required: the file to write, on the server\'s host' }]);
       if (!path.isAbsolute(target)) throw invalidArgument([{ field: 'path', description: `"${target}" is not an absolute path on the server's host` }]);
       const started = Date.now();
-      const result = await registry.backup(target);
+      const actor = originOf(call).actor;
+      // Writes wait while the copy is written: say so when it starts, not only when it ends.
+      log.info({ path: target, actor }, 'backup started: writes wait until it is written');
+      let result: Awaited<ReturnType<Registry['backup']>>;
+      try {
+        result = await registry.backup(target);
+      } catch (error) {
+        log.warn({ path: target, actor, ms: Date.now() - started, err: error }, 'backup failed');
+        throw error;
+      }
       log.info(
-        { path: result.path, revision: result.revision, head: result.headHash, bytes: result.sizeBytes, ms: Date.now() - started, actor: originOf(call).actor },
+        { path: result.path, revision: result.revision, head: result.headHash, bytes: result.sizeBytes, ms: Date.now() - started, actor },
         'backup written',
       );
       return {
