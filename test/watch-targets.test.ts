@@ -13,6 +13,8 @@ import { startTestServer } from './helpers/server.ts';
 import { gvt, historyOf } from './helpers/integration.ts';
 import { eventually, rawClients, unaryCall, type RawClients } from './helpers/watch.ts';
 import { bySortKey, findTargetsRaw, keepAlive, TargetsWatch, type RawFoundTarget, type TargetChange } from './helpers/raw.ts';
+import { frame, rawSession } from './helpers/raw-http2.ts';
+import { protoRoot } from '../proto/load.ts';
 
 /** Hour-long leases unless a test is about leases: a lapse in a slow run would add revisions. */
 async function start(t: ExecutionContext, options: Parameters<typeof startTestServer>[1] = {}) {
@@ -558,6 +560,34 @@ test('an initial set larger than the buffer reaches a client that reads it; one 
   t.is(slow.error?.reason, 'WATCH_TOO_SLOW');
   t.false(slow.has(last), 'it was cut before the end');
   t.deepEqual(slow.applied().anomalies, [], 'what it did get was in order');
+  healthy.cancel();
+  await eventually(() => server.openStreams() === baseline, 5000, 'every stream released');
+});
+
+test('a client that reads none of its initial set while nothing changes is cut off after the send timeout, its stream reset and released; one that reads is not', async (t) => {
+  const { client, raw, server } = await start(t, { watchBufferBytes: 64 * 1024, limits: { sendTimeoutMs: 1500 } });
+  await client.syncHost(host('src', [spec('gpu0', gvt('1.2.0'))]));
+  const devices = Array.from({ length: 100 }, (_, i) => spec(`gpu${i}`, gvt('1.2.0')));
+  for (let h = 0; h < 60; h++) await client.syncHost(host(`t${h}`, devices));
+  const baseline = server.openStreams();
+  // A connection whose flow-control window is zero: it can receive nothing of the initial set,
+  // and the registry stays quiet, so no diff will push it past the buffer's bound.
+  const unread = rawSession(server.address, { initialWindowSize: 0 });
+  t.teardown(() => unread.session.destroy());
+  const type = protoRoot().lookupType('devcompat.v1.WatchTargetsRequest');
+  const call = unread.open('/devcompat.v1.CompatibilityService/WatchTargets', false);
+  call.stream.end(frame(type.encode(type.fromObject({ source: { name: SRC } })).finish()));
+  const healthy = watchTargets(t, raw, { source: { name: SRC } });
+  await healthy.waitForInitial(30_000);
+  t.is(healthy.applied().targets.size, 6000);
+  await eventually(() => server.openStreams() === baseline + 1, 20_000, 'the unread query to be cut off and released');
+  const outcome = await call.ended;
+  t.true(outcome.status === grpc.status.RESOURCE_EXHAUSTED || outcome.rstCode !== 0, `ended: ${JSON.stringify(outcome)}`);
+  // The reading query goes on past the timeout.
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const last = (await client.syncHost(host('late', [spec('gpu0', gvt('1.2.0'))]))).revision;
+  await healthy.waitFor((w) => w.has(last), 10_000, 'the reading query gets a later diff');
+  t.is(healthy.error, undefined);
   healthy.cancel();
   await eventually(() => server.openStreams() === baseline, 5000, 'every stream released');
 });

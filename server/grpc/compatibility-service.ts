@@ -145,7 +145,7 @@ export function compatibilityHandlers(
                 host_state: `HOST_STATE_${change.target.hostState}`,
               };
         // The initial set goes out as the client takes it, diffs held behind it (initial-then-live.ts).
-        const out = new InitialThenLive(stream, options.watchBufferBytes);
+        const out = new InitialThenLive(stream, options.watchBufferBytes, streams.limits.sendTimeoutMs);
         /** The initial set's messages, each made as it is sent. */
         function* initialMessages(targets: readonly TargetState[], revision: number): Generator<Buffer> {
           for (let i = 0; i === 0 || i < targets.length; i += INITIAL_CHUNK) {

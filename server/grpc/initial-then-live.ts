@@ -4,10 +4,11 @@
 // only as it is sent. Changes that come meanwhile wait behind it, in order, and are bounded
 // too: past `limitBytes` of them the stream ends as too slow (WATCH_TOO_SLOW), as a live stream
 // whose client falls behind does. A failure to make a message ends the stream with that error.
-// A client that takes nothing of its initial set while nothing changes keeps its stream (and
-// the set's list of targets) until it goes away: what one connection can hold so is bounded by
-// its watches (--max-watches-per-connection) and the server's --memory-budget.
+// A client that takes nothing of its initial set for `stallTimeoutMs` (--send-timeout, as for a
+// search's answer) while nothing changes is cut off with OVERLOADED, and the set's list of
+// targets and what HTTP/2 buffered for it are released, instead of being held until it goes away.
 
+import { overloaded } from '../core/errors.ts';
 import type { LiveStream } from './streams.ts';
 
 export class InitialThenLive {
@@ -18,6 +19,8 @@ export class InitialThenLive {
   constructor(
     private readonly stream: LiveStream,
     private readonly limitBytes: number,
+    /** How long the client may take none of the initial set (0: for ever). */
+    private readonly stallTimeoutMs: number,
   ) {}
 
   /** Sends the initial set, made lazily by `messages`, then the changes held meanwhile. */
@@ -41,12 +44,32 @@ export class InitialThenLive {
   private async sendInitial(messages: Iterable<Buffer>): Promise<void> {
     for (const bytes of messages) {
       if (this.stream.closed) return;
-      if (!this.stream.write(bytes)) await this.stream.drained();
+      if (!this.stream.write(bytes) && !(await this.drainedInTime())) {
+        this.stream.cutOff(
+          overloaded(`the client read nothing of the initial set for ${this.stallTimeoutMs} ms (--send-timeout): read the stream as it comes, then open it again`),
+        );
+        return;
+      }
     }
     if (this.stream.closed) return;
     const held = this.held ?? [];
     this.held = undefined;
     this.heldBytes = 0;
     for (const bytes of held) this.stream.write(bytes);
+  }
+
+  /** Waits for the client to take what was written; false when it took nothing for `stallTimeoutMs`. */
+  private async drainedInTime(): Promise<boolean> {
+    if (this.stallTimeoutMs <= 0) {
+      await this.stream.drained();
+      return true;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.stallTimeoutMs)));
+    try {
+      return await Promise.race([this.stream.drained().then(() => true), stalled]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

@@ -220,6 +220,13 @@ class BoundedStream {
     return this.pendingBytes < Math.min(READY_BYTES, this.limitBytes / 4);
   }
 
+  /** Ends the stream where it is: nothing gathered is sent, and whoever waits for a drain goes on (and finds it closed). */
+  abandon(): void {
+    this.ended = true;
+    this.gathered = [];
+    this.wake();
+  }
+
   /** Ends the stream as too slow (WATCH_TOO_SLOW), after what was gathered: the client then holds every message before the status. */
   overflow(): void {
     if (this.closed || !this.flush()) return;
@@ -488,6 +495,12 @@ export interface LiveStream {
   fail(error: unknown): void;
   /** Ends the call as too slow (WATCH_TOO_SLOW), as passing the buffer's bound does: for what a handler holds back for its consumer itself. */
   tooSlow(): void;
+  /**
+   * Ends the call with this error and resets its HTTP/2 stream, whether or not its client reads:
+   * what it holds (unsent messages, HTTP/2's buffer) is released at once. For a client that
+   * stopped reading; a client that reads again within a moment still gets the status.
+   */
+  cutOff(error: unknown): void;
   /** Runs `cleanup` once when the call ends: cancelled, closed, failed or cut off as too slow. */
   onEnd(cleanup: () => void): void;
 }
@@ -545,6 +558,14 @@ export function liveStream<Request>(
       },
       fail,
       tooSlow: () => bounded.overflow(),
+      cutOff: (error) => {
+        if (bounded.closed) return;
+        bounded.abandon();
+        end();
+        const status = toServiceError(error, log);
+        const details = { code: status.code ?? grpc.status.INTERNAL, details: status.details ?? '', metadata: status.metadata };
+        if (!cutOffCall(call, details)) call.emit('error', status);
+      },
       onEnd: (cleanup) => {
         if (ended) cleanup();
         else cleanups.push(cleanup);
