@@ -45,6 +45,7 @@ import { writeBatch } from './postgres-batch.ts';
 import { migratePostgres } from './postgres-migrate.ts';
 import { DEFAULT_STARTUP_CHAIN_CHECK } from './startup-check.ts';
 import { claimFromRow, historyFromRow, hostFromRow, sharingDeviceFromRow, type HistoryRowBase } from './rows.ts';
+import { COPY_MARK_REVISION, unfinishedCopyError, type RevisionRow } from './store-copy-mark.ts';
 
 export interface PostgresStoreOptions {
   /** A libpq connection string: `postgres://user@host:port/db`. */
@@ -55,6 +56,8 @@ export interface PostgresStoreOptions {
   readonly poolSize?: number;
   /** History rows a compaction deletes per statement, writes going on between them (default COMPACTION_CHUNK_ROWS; tests make it small). */
   readonly compactionChunkRows?: number;
+  /** Opened by `devcompat store copy` as its target: the mark of an unfinished copy (store-copy-mark.ts) is not refused. */
+  readonly copyTarget?: boolean;
 }
 
 /**
@@ -183,6 +186,9 @@ export class PostgresStore implements ServedStore, RevisionLog {
       let checkedEntries: number;
       try {
         migrations = await migratePostgres(client);
+        const mark = (await client.query('SELECT revision, time_ms AS time, actor, reason FROM revisions WHERE revision = $1', [COPY_MARK_REVISION]))
+          .rows[0] as RevisionRow | undefined;
+        if (mark && !options.copyTarget) throw unfinishedCopyError({ kind: 'postgres', url: options.url }, mark);
         checkedEntries = await checkRecentChain(client, options.startupChainCheck ?? DEFAULT_STARTUP_CHAIN_CHECK);
       } finally {
         client.off('error', ignore);
@@ -522,6 +528,43 @@ export class PostgresStore implements ServedStore, RevisionLog {
       const sql = `SELECT * FROM history WHERE ${where.join(' AND ')}
         ORDER BY revision ${direction}, seq ${direction} LIMIT ${param(query.limit)}`;
       return ((await client.query(sql, params)).rows as HistoryRow[]).map((row) => historyFromRow(row, row.hash));
+    });
+  }
+
+  /** `devcompat store copy`: the revisions rows after `after`, in order, with those that have no history (a restore's, a re-anchoring's). */
+  revisionRows(after: number, limit: number): Promise<RevisionRow[]> {
+    return this.run(
+      async (client) =>
+        (await client.query('SELECT revision, time_ms AS time, actor, reason FROM revisions WHERE revision > $1 ORDER BY revision LIMIT $2', [after, limit]))
+          .rows as RevisionRow[],
+    );
+  }
+
+  /** `devcompat store copy`: revisions rows without history, as the source holds them (or the copy's mark); the head row follows. */
+  addRevisions(rows: readonly RevisionRow[]): Promise<void> {
+    return this.run((client) =>
+      PostgresStore.transaction(client, 'BEGIN', async () => {
+        const head = (await client.query('SELECT revision, time_ms FROM registry_head FOR UPDATE')).rows[0] as { revision: number; time_ms: number };
+        await client.query(
+          `INSERT INTO revisions (revision, time_ms, actor, reason)
+           SELECT * FROM json_to_recordset($1::json) AS r(revision bigint, time_ms bigint, actor text, reason text)`,
+          [JSON.stringify(rows.map((row) => ({ revision: row.revision, time_ms: row.time, actor: row.actor, reason: row.reason })))],
+        );
+        const highest = rows.reduce((top, row) => (row.revision > top.revision ? row : top), { revision: head.revision, time: head.time_ms });
+        if (highest.revision > head.revision) {
+          await client.query('UPDATE registry_head SET revision = $1, time_ms = $2', [highest.revision, Math.max(head.time_ms, highest.time)]);
+        }
+        return highest.revision;
+      }).then((highest) => {
+        this.highestSeen = Math.max(this.highestSeen, highest);
+      }),
+    );
+  }
+
+  /** `devcompat store copy`: deletes its mark once the copy has checked itself. */
+  dropCopyMark(): Promise<void> {
+    return this.run(async (client) => {
+      await client.query('DELETE FROM revisions WHERE revision = $1', [COPY_MARK_REVISION]);
     });
   }
 

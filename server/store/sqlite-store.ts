@@ -32,7 +32,8 @@ import { GENESIS_HASH } from './history-chain.ts';
 import { compactedStartRows, compactionRecord, copiedCheckpointRow, lastRecordHash, walkCompactions } from './history-encoding.ts';
 import { chainPacked, SqliteHistory, type PackedRevision } from './sqlite-history.ts';
 import { encodeCommitBatch, type EncodedBatch } from './commit-encoding.ts';
-import { migrate, type MigrationReport } from './migrate.ts';
+import { checkRecorded, migrate, readMigrations, type MigrationReport } from './migrate.ts';
+import { COPY_MARK_REVISION, unfinishedCopyError, type RevisionRow } from './store-copy-mark.ts';
 import { openDatabase } from './open-database.ts';
 import { SingleWriterLock } from './single-writer-lock.ts';
 import { decideAnchor, HeadAnchor, type AnchorDecision } from './head-anchor.ts';
@@ -62,6 +63,14 @@ export interface SqliteStoreOptions {
   readonly resumeAbove?: number;
   /** How many of the newest history entries are verified at start-up (default 10,000; 0: none). */
   readonly startupChainCheck?: number;
+  /**
+   * Opens an existing file read-only, as `devcompat store copy`'s source: nothing is created or
+   * written in it or beside it (no lock, no migration, no WAL switch, no anchor), so a backup is
+   * read as it is. A file that lacks a migration is refused (it would need writing).
+   */
+  readonly readOnly?: boolean;
+  /** Opened by `devcompat store copy` as its target: the mark of an unfinished copy (store-copy-mark.ts) is not refused. */
+  readonly copyTarget?: boolean;
 }
 
 /** What start-up found, for the server's log. */
@@ -113,9 +122,10 @@ export class SqliteStore {
    */
   constructor(options: SqliteStoreOptions, hooks: { migrated?: (reads: StartupReads) => void } = {}) {
     const onDisk = options.path !== ':memory:';
-    if (onDisk) mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
+    const writes = onDisk && !options.readOnly;
+    if (writes) mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true });
     // One server per file: the lock comes first, so a second server touches nothing.
-    this.lock = onDisk ? SingleWriterLock.acquire(options.path) : undefined;
+    this.lock = writes ? SingleWriterLock.acquire(options.path) : undefined;
     try {
       ({ db: this.db, statements: this.statements } = this.openAndPrepare(options));
     } catch (error) {
@@ -127,6 +137,10 @@ export class SqliteStore {
     this.history = new SqliteHistory(this.db);
     this.commitTransaction = this.db.transaction((batch: EncodedBatch, history: readonly PackedRevision[]) => this.applyBatch(batch, history));
     try {
+      const mark = this.statements.revisionRow.get(COPY_MARK_REVISION) as { time_ms: number; actor: string; reason: string } | undefined;
+      if (mark && !options.copyTarget) {
+        throw unfinishedCopyError({ kind: 'sqlite', path: options.path }, { revision: COPY_MARK_REVISION, time: mark.time_ms, actor: mark.actor, reason: mark.reason });
+      }
       hooks.migrated?.(this);
       this.history.chainUnchained(this.checkpoint().hash);
       this.head = this.currentHead();
@@ -139,7 +153,7 @@ export class SqliteStore {
       let anchor: StartupReport['anchor'];
       let restore: StartupReport['restore'];
       let reanchored: StartupReport['reanchored'];
-      if (onDisk) {
+      if (writes) {
         ({ anchor: this.anchor, action: anchor, restore, reanchored } = this.checkAnchor(options));
       }
       this.startup = { anchor, restore, reanchored, checkedEntries };
@@ -155,8 +169,13 @@ export class SqliteStore {
     // openDatabase() keeps the native objects alive until the thread exits: on Node 24 one
     // freed by the garbage collector aborts the process (see open-database.ts). So pragmas
     // go through exec(), which makes no statement object, and busy_timeout is an option.
-    const db = openDatabase(options.path, { timeout: 5000 });
+    const readOnly = options.readOnly ?? false;
+    const db = openDatabase(options.path, { timeout: 5000, readonly: readOnly, fileMustExist: readOnly });
     try {
+      if (readOnly) {
+        this.migrationsApplied = migratedAlready(db, options.path);
+        return { db, statements: prepareStatements(db) };
+      }
       db.exec('PRAGMA journal_mode = WAL');
       db.exec(`PRAGMA synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
       db.exec('PRAGMA foreign_keys = ON');
@@ -443,6 +462,25 @@ export class SqliteStore {
     return this.history.list(query);
   }
 
+  /** `devcompat store copy`: the revisions rows after `after`, in order, with those that have no history (a restore's, a re-anchoring's). */
+  revisionRows(after: number, limit: number): RevisionRow[] {
+    return this.statements.revisionRows.all(after, limit) as RevisionRow[];
+  }
+
+  /** `devcompat store copy`: revisions rows without history, as the source holds them (or the copy's mark); the anchor follows. */
+  addRevisions(rows: readonly RevisionRow[]): void {
+    this.db.transaction(() => {
+      for (const { revision, time, actor, reason } of rows) this.statements.insertRevision.run(revision, time, actor, reason);
+    })();
+    const highest = Math.max(COPY_MARK_REVISION, ...rows.map((row) => row.revision));
+    if (highest !== COPY_MARK_REVISION) this.anchorHead(highest, this.head);
+  }
+
+  /** `devcompat store copy`: deletes its mark once the copy has checked itself. */
+  dropCopyMark(): void {
+    this.statements.deleteRevision.run(COPY_MARK_REVISION);
+  }
+
   /** A consistent copy in a new file (sqlite-backup.ts), with the revision and head it holds. */
   backup(destination: string): BackupResult {
     const { revision } = this.statements.revision.get() as { revision: number };
@@ -455,6 +493,24 @@ export class SqliteStore {
     this.anchor?.close();
     this.lock?.release();
   }
+}
+
+/** A read-only open cannot migrate: the file must hold every migration already (a backup of this version does). */
+function migratedAlready(db: Database.Database, dbPath: string): MigrationReport {
+  const migrations = readMigrations();
+  let recorded: { version: number; name: string; checksum: string }[];
+  try {
+    recorded = db.prepare('SELECT version, name, checksum FROM schema_migrations ORDER BY version').all() as typeof recorded;
+  } catch (error) {
+    throw new Error(`${dbPath} is not a devcompat database: ${(error as Error).message}`);
+  }
+  checkRecorded(recorded, migrations);
+  const missing = migrations.filter((migration) => !recorded.some((row) => row.version === migration.version));
+  if (missing.length > 0) {
+    const names = missing.map((migration) => `${String(migration.version).padStart(4, '0')}_${migration.name}`).join(', ');
+    throw new Error(`${dbPath} lacks migration ${names}, and is opened read-only: start this version's server on it (or on a copy of it) once first`);
+  }
+  return { applied: [], version: migrations.at(-1)?.version ?? 0 };
 }
 
 function mapSqliteError(error: unknown): unknown {
@@ -492,7 +548,10 @@ function prepareStatements(db: Database.Database) {
     devicePage: db.prepare(DEVICES_BY_HOST_PAGE),
     insertRevision: db.prepare('INSERT INTO revisions (revision, time_ms, actor, reason) VALUES (?, ?, ?, ?)'),
     revisionRow: db.prepare('SELECT time_ms, actor, reason FROM revisions WHERE revision = ?'),
-    anyRevision: db.prepare('SELECT 1 FROM revisions LIMIT 1'),
+    // The mark of a copy in progress (store-copy-mark.ts) does not count.
+    anyRevision: db.prepare(`SELECT 1 FROM revisions WHERE revision <> ${COPY_MARK_REVISION} LIMIT 1`),
+    revisionRows: db.prepare('SELECT revision, time_ms AS time, actor, reason FROM revisions WHERE revision > ? ORDER BY revision LIMIT ?'),
+    deleteRevision: db.prepare('DELETE FROM revisions WHERE revision = ?'),
     insertDescriptor: db.prepare(
       `INSERT INTO descriptors (descriptor_id, descriptor_key, vendor, device_api, type, software_version)
        VALUES (@id, @key, @vendor, @device_api, @type, @software_version)`,

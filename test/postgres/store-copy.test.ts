@@ -2,14 +2,21 @@
 // back keeps its revision, its whole history and its chain: a server on the copy serves the
 // same hosts and history with the same head, and its chain verifies. An unempty target is
 // refused and left as it was. A compacted registry is copied from its checkpoint, with its
-// compaction records, and verifies with the same head and the same oldest revision.
+// compaction records, and verifies with the same head and the same oldest revision. Revisions
+// without history (re-anchorings' records) are copied, and the head row follows them. The
+// final check walks the copy's chain a page at a time and still finds a break in a later page;
+// a copy that failed it leaves the database marked, so no server serves it.
 
 import test, { type ExecutionContext } from 'ava';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
 import { DevcompatClient, type SyncHostRequest } from '../../client/client.ts';
-import { historyQuery, type StoreFactory } from '../../server/core/store.ts';
+import { historyQuery, type ChainWalkQuery, type StoreFactory } from '../../server/core/store.ts';
 import { startServer, type RunningServer } from '../../server/server.ts';
-import { postgresStore } from '../../server/store/postgres-store.ts';
+import { openDatabase } from '../../server/store/open-database.ts';
+import { PostgresStore, postgresStore } from '../../server/store/postgres-store.ts';
+import { CHAIN_PAGE, copyStore } from '../../server/store/store-copy.ts';
 import { CLI, run } from '../helpers/cli.ts';
 import { testDatabase } from '../helpers/postgres.ts';
 import { tempDir } from '../helpers/server.ts';
@@ -124,4 +131,124 @@ test('store copy of a compacted registry: the checkpoint and compaction records 
   const backPath = path.join(dir, 'back.db');
   await copyWithCli(t, url, `sqlite:${backPath}`);
   t.deepEqual(await servedSnapshot({ dbPath: backPath }), { ...before, oldest: 7 }, 'and the same back on SQLite');
+});
+
+/** Every revisions row of a SQLite file, or of a PostgreSQL database, in the same shape. */
+async function revisionsOf(store: { dbPath: string } | { url: string }) {
+  const sql = 'SELECT revision, time_ms, actor, reason FROM revisions ORDER BY revision';
+  if ('dbPath' in store) {
+    const db = openDatabase(store.dbPath, { readonly: true });
+    try {
+      return db.prepare(sql).all();
+    } finally {
+      db.close();
+    }
+  }
+  // BIGINT arrives as text from pg: as numbers, as SQLite gives them.
+  return query(store.url, 'SELECT revision::float8 AS revision, time_ms::float8 AS time_ms, actor, reason FROM revisions ORDER BY revision');
+}
+
+async function query(url: string, sql: string) {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Starts a SQLite server on `dbPath`, makes the syncs, stops it; its revision and head. */
+async function writeSqlite(dbPath: string, syncs: SyncHostRequest[], options: { reanchor?: string } = {}) {
+  const server = await startServer({ address: '127.0.0.1:0', dbPath, leaseTtlMs: 3_600_000, ...options });
+  const client = new DevcompatClient({ address: server.address, actor: 'alice', reason: 'copy test' });
+  try {
+    for (const sync of syncs) await client.syncHost(sync);
+    return { revision: server.registry.revision, head: server.registry.headHash };
+  } finally {
+    client.close();
+    await server.close();
+  }
+}
+
+const syncOf = (name: string, version: string, devices = 1) =>
+  ({ name, devices: Array.from({ length: devices }, (_, i) => ({ device_id: `gpu${i}`, descriptor: gpu(version) })) }) as SyncHostRequest;
+
+test('store copy: revisions without history (re-anchorings\' records, one between, one newest) are copied to PostgreSQL and back, and the head row follows them', async (t) => {
+  const dir = tempDir(t);
+  const sqlitePath = path.join(dir, 'source.db');
+  await writeSqlite(sqlitePath, [syncOf('a', '1.0.0'), syncOf('b', '1.0.0'), syncOf('a', '1.1.0')]);
+  rmSync(`${sqlitePath}.head`);
+  await writeSqlite(sqlitePath, [syncOf('b', '1.1.0'), syncOf('c', '1.0.0')], { reanchor: 'INC-1: anchor lost' });
+  rmSync(`${sqlitePath}.head`);
+  const before = await writeSqlite(sqlitePath, [], { reanchor: 'INC-2: anchor lost again' });
+  t.is(before.revision, 7, 'revisions 4 and 7 are re-anchorings, without history');
+  const source = await revisionsOf({ dbPath: sqlitePath });
+  t.deepEqual(
+    source.filter((row: any) => row.actor === 'devcompat').map((row: any) => row.revision),
+    [4, 7],
+  );
+
+  const url = await testDatabase(t);
+  const copied = await copyWithCli(t, `sqlite:${sqlitePath}`, url);
+  t.regex(copied.stdout, new RegExp(`copied revision 7 .*head ${before.head}`));
+  t.deepEqual(await revisionsOf({ url }), source, 'every revisions row, with its time, actor and reason');
+  const onPostgres = await startServer({ address: '127.0.0.1:0', dbPath: 'unused', store: postgresStore({ url }), leaseTtlMs: 3_600_000 });
+  try {
+    t.is(onPostgres.registry.revision, 7);
+    t.is(onPostgres.registry.headHash, before.head);
+    t.true((await onPostgres.registry.verifyHistory(undefined)).intact);
+    const client = new DevcompatClient({ address: onPostgres.address });
+    t.is((await client.syncHost(syncOf('d', '1.0.0'))).revision, '8', 'the next write follows the newest record');
+    client.close();
+  } finally {
+    await onPostgres.close();
+  }
+
+  const backPath = path.join(dir, 'back.db');
+  await copyWithCli(t, url, `sqlite:${backPath}`);
+  t.deepEqual(await revisionsOf({ dbPath: backPath }), await revisionsOf({ url }), 'and back to SQLite');
+});
+
+test.serial('store copy into PostgreSQL: the final check walks the chain a page at a time, finds a break in a later page, and a failed copy is marked so that no server serves it', async (t) => {
+  const dir = tempDir(t);
+  const sqlitePath = path.join(dir, 'large.db');
+  // 100 hosts of 60 devices: 6,100 history entries, more than one page of the walk.
+  const { revision, head } = await writeSqlite(sqlitePath, Array.from({ length: 100 }, (_, i) => syncOf(`h${i}`, '1.0.0', 60)));
+
+  const walks: ChainWalkQuery[] = [];
+  let beforeWalk: ((store: PostgresStore) => Promise<void>) | undefined;
+  const original = PostgresStore.prototype.verifyChain;
+  PostgresStore.prototype.verifyChain = async function (this: PostgresStore, query: ChainWalkQuery) {
+    walks.push(query);
+    if (walks.length === 1) await beforeWalk?.(this);
+    return original.call(this, query);
+  };
+  t.teardown(() => {
+    PostgresStore.prototype.verifyChain = original;
+  });
+
+  const url = await testDatabase(t);
+  const report = await copyStore(`sqlite:${sqlitePath}`, url);
+  t.like(report, { revision, headHash: head, entries: 6_100 });
+  t.deepEqual(walks.map((walk) => walk.limit), [CHAIN_PAGE, CHAIN_PAGE], 'two pages of 5,000, not one unpaged SELECT');
+  t.is(walks[0].after, undefined);
+  t.true((walks[1].after?.revision ?? 0) > 1, 'the second page starts after the first');
+
+  // The copy's newest entry (in the walk's second page) altered before the check.
+  walks.length = 0;
+  const broken = await testDatabase(t);
+  beforeWalk = async () => {
+    await query(broken, "UPDATE history SET actor = 'mallory' WHERE (revision, seq) = (SELECT revision, seq FROM history ORDER BY revision DESC, seq DESC LIMIT 1)");
+  };
+  const failed = await t.throwsAsync(copyStore(`sqlite:${sqlitePath}`, broken));
+  t.regex(failed!.message, new RegExp(`the copy's chain does not verify: ALTERED at revision ${revision}: .*left marked as an unfinished copy.*drop the database and create it again`));
+  t.is(walks.length, 2, 'found in the second page');
+
+  const refused = await t.throwsAsync(startServer({ address: '127.0.0.1:0', dbPath: 'unused', store: postgresStore({ url: broken }) }));
+  t.regex(refused!.message, /the PostgreSQL database .* holds an unfinished `devcompat store copy` \(store copy from sqlite:.*large\.db, started .*\).*Refusing to use it/);
+  const rerun = await run(process.execPath, [CLI, 'store', 'copy', `sqlite:${sqlitePath}`, broken], { timeoutMs: 120_000 });
+  t.not(rerun.code, 0);
+  t.regex(rerun.stderr, /holds an unfinished `devcompat store copy`.*drop the database and create it again, empty, then run devcompat store copy <from> postgres/);
 });
