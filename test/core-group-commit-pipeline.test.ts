@@ -50,7 +50,7 @@ async function openSqlite(t: ExecutionContext, file = path.join(tempDir(t), 'pip
 
 test('while a batch commits, the next is planned against the state after it and sent; a write to its host waits', async (t) => {
   let now = 10_000;
-  const clock: Clock = { now: () => now, every: () => () => undefined };
+  const clock: Clock = { now: () => now, elapsed: () => now, every: () => () => undefined };
   const store = new MemoryStore();
   const registry = await Registry.open(store, { clock });
   const changes: RevisionChange[] = [];

@@ -109,7 +109,7 @@ test('a write that changes nothing gets no revision and is acknowledged at the c
 
 test('revision times never go backwards, even when the clock does', async (t) => {
   let now = 10_000;
-  const clock: Clock = { now: () => now, every: () => () => undefined };
+  const clock: Clock = { now: () => now, elapsed: () => now, every: () => () => undefined };
   const store = new MemoryStore();
   const registry = await Registry.open(store, { clock });
   await registry.syncHost(syncOf('a'), ORIGIN);

@@ -78,6 +78,37 @@ test('a sync renews the lease as a keepalive does', async (t) => {
   await registry.close();
 });
 
+test('a keepalive answered while a sync of the same host commits keeps its later expiry: the sync never shortens the lease', async (t) => {
+  const { registry, clock, store } = await openCore({ leaseTtlMs: TTL });
+  const start = clock.now();
+  await registry.syncHost(syncOf('h'), ORIGIN);
+  registry.startLeases();
+  clock.advanceTo(start + 500);
+  // The sync is planned now (its time is start + 500) and held in the store while a keepalive comes.
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const commit = store.commit.bind(store);
+  store.commit = async (batch) => {
+    await gate;
+    return commit(batch);
+  };
+  const syncing = registry.syncHost(syncOf('h', ['gpu0', 'gpu1']), ORIGIN);
+  await new Promise((resolve) => setImmediate(resolve));
+  clock.advanceTo(start + 800);
+  t.deepEqual(registry.keepAlive('h'), { expireTime: start + 800 + TTL, state: 'READY' });
+  release();
+  await syncing;
+  store.commit = commit;
+  t.is(registry.findHost('h')!.leaseExpiry, start + 800 + TTL, 'the expiry the keepalive was told');
+  clock.advanceTo(start + 500 + TTL);
+  await settled(registry, 'h');
+  t.true(registry.findHost('h')!.record.reachable, 'READY past the sync\'s own expiry');
+  clock.advanceTo(start + 800 + TTL);
+  await settled(registry, 'h');
+  t.false(registry.findHost('h')!.record.reachable, 'and lapses at the keepalive\'s');
+  await registry.close();
+});
+
 test('a keepalive or a sync makes an UNREACHABLE host READY again, recorded as such', async (t) => {
   const { registry, clock } = await openCore({ leaseTtlMs: TTL });
   await registry.syncHost(syncOf('a'), ORIGIN);

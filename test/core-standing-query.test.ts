@@ -146,6 +146,27 @@ test('a change to the followed source re-judges every candidate; its deletion en
   await registry.close();
 });
 
+test('a source change committed in one batch with later writes is re-judged at the batch\'s last revision, never showing a later write under its own revision', async (t) => {
+  const rig = await fleet();
+  const { registry } = rig;
+  const w = await watch(rig);
+  // One batch (written in the same tick): the source's capacity changes (5), host t registers a device (6), c changes (7).
+  const [source, added, other] = await Promise.all([
+    registry.syncHost(syncOf('a', [{ id: 'gpu0', available: 1 }, { id: 'gpu1', available: 1 }]), ORIGIN),
+    registry.syncHost(syncOf('t', [{ id: 'gpu1', available: 3 }]), ORIGIN),
+    registry.syncHost(syncOf('c', [{ id: 'gpu0', descriptor: NEWER, available: 2 }]), ORIGIN),
+  ]);
+  t.deepEqual([source.revision, added.revision, other.revision], [5, 6, 7], 'one batch, in order');
+  // Every candidate is re-judged once, at 7: t's device is not shown under revision 5.
+  t.deepEqual(w.events.slice(1), ['@7: ADDED hosts/t/devices/gpu1 READY free=3, UPDATED hosts/c/devices/gpu0 READY free=2']);
+  // As of revision 5 there was no t: a diff labelled 5 must not hold it.
+  await t.throwsAsync((await registry.read({ revision: 5 })).device('t', 'gpu1'), { message: /did not exist at revision 5/ });
+  // Later batches are followed as before, each at its own revision.
+  await registry.syncHost(syncOf('t', [{ id: 'gpu1', available: 0 }]), ORIGIN); // 8
+  t.is(w.events.at(-1), '@8: UPDATED hosts/t/devices/gpu1 READY free=0');
+  await registry.close();
+});
+
 test('cancel: no diff is delivered after it', async (t) => {
   const rig = await fleet();
   const w = await watch(rig);

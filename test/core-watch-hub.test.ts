@@ -516,6 +516,45 @@ test('progress: a live watch quiet for its interval gets the revision and head h
   t.deepEqual(elsewhere.revisions, []);
 });
 
+test('progress keeps its interval when the wall clock is stepped back or forward (NTP, a resumed VM): it runs on elapsed time', async (t) => {
+  const rig = await openCore();
+  const { clock } = rig;
+  const start = clock.elapsed();
+  const hub = hubOf(rig, t);
+  const sink = new Recorder(() => clock.elapsed() - start);
+  watch(hub, sink, { progressMs: 1000 });
+  clock.advance(3000);
+  t.deepEqual(sink.progressed.map((p) => p.at), [1000, 2000, 3000]);
+  clock.stepWallClock(-60_000);
+  clock.advance(3000);
+  t.deepEqual(sink.progressed.map((p) => p.at), [1000, 2000, 3000, 4000, 5000, 6000], 'no silence while the wall clock catches up');
+  clock.stepWallClock(3_600_000);
+  clock.advance(2000);
+  t.deepEqual(sink.progressed.map((p) => p.at).slice(6), [7000, 8000], 'and no burst after a step forward');
+});
+
+test('a sink that throws on a live revision ends its own watch with that error; the others get the revision and the write is answered', async (t) => {
+  const rig = await openCore();
+  const hub = hubOf(rig, t);
+  const broken = new Recorder();
+  const before = new Recorder();
+  const after = new Recorder();
+  watch(hub, before);
+  watch(hub, broken);
+  watch(hub, after);
+  const failure = new Error('cannot encode');
+  broken.onDeliver = () => {
+    throw failure;
+  };
+  const written = await rig.registry.syncHost(syncOf('a'), ORIGIN);
+  t.is(written.revision, 1);
+  t.deepEqual(broken.failures, [failure]);
+  for (const sink of [before, after]) t.deepEqual(sink.deliveries.map((d) => d.change.revision), [1]);
+  await rig.registry.syncHost(syncOf('b'), ORIGIN);
+  t.is(broken.deliveries.length, 1, 'the broken watch ended: nothing more reaches it');
+  t.deepEqual(after.deliveries.map((d) => d.change.revision), [1, 2]);
+});
+
 test('progress is not sent to a watch still catching up', async (t) => {
   const rig = await openCore();
   const { registry, clock } = rig;

@@ -4,8 +4,13 @@
 // May import nothing.
 
 export interface Clock {
-  /** Milliseconds since the epoch. */
+  /** Milliseconds since the epoch: what dates revisions and lease expiries. It may be stepped (NTP, a resumed VM). */
   now(): number;
+  /**
+   * Milliseconds on a clock that never goes back and is not stepped (not since the epoch): for
+   * intervals within this process only (a watch's progress), never to date anything.
+   */
+  elapsed(): number;
   /**
    * Calls `task` every `intervalMs` until the returned function is called. A repeating timer
    * must not keep the process alive (the system clock unrefs it).
@@ -15,6 +20,7 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  elapsed: () => performance.now(),
   every(intervalMs, task) {
     const timer = setInterval(task, intervalMs).unref();
     return () => clearInterval(timer);
@@ -27,6 +33,8 @@ export const systemClock: Clock = {
  */
 export class ManualClock implements Clock {
   private time: number;
+  /** How far the wall clock was stepped away from the elapsed time (stepWallClock). */
+  private wallStep = 0;
   private nextId = 0;
   private readonly tasks = new Map<number, { intervalMs: number; due: number; task: () => void }>();
 
@@ -35,7 +43,19 @@ export class ManualClock implements Clock {
   }
 
   now(): number {
+    return this.time + this.wallStep;
+  }
+
+  elapsed(): number {
     return this.time;
+  }
+
+  /**
+   * Steps the wall clock (`now()`) by `ms`, back or forward, as NTP or a resumed VM does; the
+   * elapsed time and the tasks' schedule do not move.
+   */
+  stepWallClock(ms: number): void {
+    this.wallStep += ms;
   }
 
   every(intervalMs: number, task: () => void): () => void {

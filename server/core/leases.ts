@@ -89,7 +89,9 @@ export class Leases implements CommitObserver {
     if (removed) this.renewed.delete(removed);
     if (!host || !plan.host) return;
     if (plan.write.kind === 'sync') {
-      host.leaseExpiry = plan.host.lastSyncTime + this.ttlMs;
+      // The sync's time is when it was planned: a keepalive answered while it committed may
+      // have renewed the lease further, and the expiry it was told stands.
+      host.leaseExpiry = Math.max(host.leaseExpiry, plan.host.lastSyncTime + this.ttlMs);
       this.renewed.add(host);
     }
     this.earliestExpiry = Math.min(this.earliestExpiry, host.leaseExpiry);

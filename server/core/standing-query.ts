@@ -121,21 +121,32 @@ export class StandingQuery {
     return [...this.targets.values()].sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
   }
 
+  /**
+   * A followed source changed at a revision before the live state's (a commit batch applies all
+   * its writes, then publishes each revision): every candidate is re-judged when the batch's
+   * last revision is published, and the diff is labelled with it, so it never shows, under an
+   * earlier revision, what later writes of the batch did. Revisions in between bring nothing of
+   * their own: the re-judge covers them.
+   */
+  private rejudgeAt: number | undefined;
+
   /** The diffs one revision brings. Throws NOT_FOUND when a followed source was deleted. */
   apply(change: RevisionChange): TargetChange[] {
+    if (this.rejudgeAt !== undefined) {
+      if (change.revision < this.rejudgeAt) return [];
+      this.rejudgeAt = undefined;
+      return this.rejudge();
+    }
     const { hostId, deviceId } = this.source;
     const hostOfChange = change.entries[0]?.hostId;
     if (hostId !== undefined && deviceId !== undefined && hostOfChange === hostId) {
       const sourceEntry = change.entries.find((entry) => entry.deviceId === deviceId);
       if (sourceEntry) {
-        const device = this.state.findDevice(hostId, deviceId);
-        if (!device) {
-          throw new DomainError('NOT_FOUND', `the source hosts/${hostId}/devices/${deviceId} was deleted`, {
-            metadata: { resource: `hosts/${hostId}/devices/${deviceId}` },
-          });
+        if (change.revision < this.state.revision && this.state.findDevice(hostId, deviceId)) {
+          this.rejudgeAt = this.state.revision;
+          return [];
         }
-        this.source = { hostId, deviceId, descriptor: device.entry.descriptor };
-        return this.diff(this.judgeAll(), undefined);
+        return this.rejudge();
       }
     }
     if (hostOfChange === undefined) return [];
@@ -166,6 +177,19 @@ export class StandingQuery {
       }
     }
     return this.diff(touched, new Set(touched.keys()));
+  }
+
+  /** The followed source as the live state has it, and every candidate judged against it. */
+  private rejudge(): TargetChange[] {
+    const { hostId, deviceId } = this.source;
+    const device = hostId !== undefined && deviceId !== undefined ? this.state.findDevice(hostId, deviceId) : undefined;
+    if (!device) {
+      throw new DomainError('NOT_FOUND', `the source hosts/${hostId}/devices/${deviceId} was deleted`, {
+        metadata: { resource: `hosts/${hostId}/devices/${deviceId}` },
+      });
+    }
+    this.source = { hostId, deviceId, descriptor: device.entry.descriptor };
+    return this.diff(this.judgeAll(), undefined);
   }
 
   /** Compares new states with the baseline over `scope` (all names when undefined). */

@@ -158,7 +158,7 @@ export class WatchHub {
     if (request.startRevision !== undefined && request.startRevision < oldest) {
       throw this.registry.compacted(request.startRevision, oldest);
     }
-    const watcher = new Watcher(this, request, sink, this.registry.revision, this.clock.now());
+    const watcher = new Watcher(this, request, sink, this.registry.revision, this.clock.elapsed());
     this.all.add(watcher);
     void this.catchUp(watcher);
     return watcher;
@@ -243,7 +243,7 @@ export class WatchHub {
             headHash: group.at(-1)!.hash ?? '',
             entries: group,
           };
-          const ready = this.deliver(watcher, { change, now: this.clock.now(), whole: undefined });
+          const ready = this.deliver(watcher, { change, now: this.clock.elapsed(), whole: undefined });
           watcher.nextRevision = change.revision + 1;
           if (!ready) await watcher.sink.drained();
           if (watcher.cancelled) return;
@@ -264,7 +264,7 @@ export class WatchHub {
    * whole (its transport encodes it once: watch-service.ts).
    */
   private publish(change: RevisionChange): void {
-    const round: PublishRound = { change, now: this.clock.now(), whole: undefined };
+    const round: PublishRound = { change, now: this.clock.elapsed(), whole: undefined };
     for (const watcher of this.unindexed) this.deliverLive(watcher, round);
     const hostId = change.entries[0]?.hostId;
     if (hostId !== undefined) {
@@ -276,8 +276,16 @@ export class WatchHub {
   private deliverLive(watcher: Watcher, round: PublishRound): void {
     if (round.change.revision < watcher.nextRevision) return;
     watcher.nextRevision = round.change.revision + 1;
-    // The sink cancels the watcher itself when its buffer passes the bound.
-    this.deliver(watcher, round);
+    // The sink cancels the watcher itself when its buffer passes the bound. A sink that throws
+    // (its encoding failed) ends its own watch: this runs inside a commit's publication, where a
+    // throw would stop the other watchers' deliveries and the commit's answers.
+    try {
+      this.deliver(watcher, round);
+    } catch (error) {
+      if (watcher.cancelled) return;
+      watcher.cancel();
+      watcher.sink.fail(error);
+    }
   }
 
   /** Filters one revision for a watcher and hands it over; returns the sink's readiness. */
@@ -320,16 +328,16 @@ export class WatchHub {
   }
 
   /**
-   * Records a send to `watcher` at `now`. Its place in the progress queue stays as it is (no
-   * later than its new due time), unless the clock went back: then it moves to the due time.
+   * Records a send to `watcher` at `now` (the clock's elapsed time, which never goes back: a
+   * wall clock stepped back would hold every quiet watcher's progress until it caught up). Its
+   * place in the progress queue stays as it is (no later than its new due time).
    */
   private sent(watcher: Watcher, now: number): void {
-    if (now < watcher.lastSentAt && watcher.live) this.progressDue.schedule(watcher, now + watcher.request.progressIntervalMs);
     watcher.lastSentAt = now;
   }
 
   private sendProgress(): void {
-    const now = this.clock.now();
+    const now = this.clock.elapsed();
     const maybeDue = this.progressDue.takeDue(now);
     if (maybeDue.length === 0) return;
     let next = 0;
