@@ -5,7 +5,8 @@
 // again, with backoff, and every check not yet answered is sent again; a result that arrives
 // twice is taken once. Reconnecting stops when the client's retry budget has passed without a
 // result arriving, when the stream's deadline passes, or when its signal aborts: then every
-// pending check rejects with that DevcompatError.
+// pending check rejects with that DevcompatError. Closing the client ends the stream the same
+// way (CANCELLED), so that no reconnect timer or queued send opens a call on a closed channel.
 
 import * as grpc from '@grpc/grpc-js';
 import { decodeStatus } from '../proto/rich-status.ts';
@@ -13,6 +14,7 @@ import type { CheckCompatibilityStreamResponse__Output } from '../proto/generate
 import { encodeCheck, encodeRequest, namedCheck, type NamedCheck } from './check-stream-codec.ts';
 import { abortedError, type CallOptions } from './calls.ts';
 import { backoffMs, DevcompatError, mayRetry, type RetryPolicy } from './errors.ts';
+import { clientClosedError, type ClientLifetime } from './lifetime.ts';
 import { fromResponse, toRef, toRequest } from './messages.ts';
 
 import type { CheckItemResult, CompatibilityResult, DeviceRef, MinRevision, RevisionInput } from './types.ts';
@@ -39,7 +41,8 @@ export class CheckStream {
   /** Ids to send on the current call, in submission order. */
   private queue: string[] = [];
   private scheduled = false;
-  private call!: Duplex;
+  /** The current call; none before the first one opened (or when opening it threw). */
+  private call: Duplex | undefined;
   /** The current call's buffer is full: wait for its 'drain' before writing more. */
   private blocked = false;
   /** The current call has been half-closed. */
@@ -56,6 +59,8 @@ export class CheckStream {
   private readonly finished: Promise<void>;
   private finish!: () => void;
   private readonly onAbort = () => this.fail(abortedError(this.options.signal));
+  /** Forgets this stream in its client's lifetime (nothing to end once it has finished). */
+  private forgetLifetime: () => void = () => {};
 
   /** Called each time the stream is interrupted and about to be opened again (for logs). */
   onReconnect?: (error: DevcompatError, pendingChecks: number, attempt: number) => void;
@@ -67,21 +72,36 @@ export class CheckStream {
     /** The `min_revision` each message carries, asked at send time (the client's session may have moved on). */
     private readonly minRevision: () => { min_revision?: RevisionInput } = () =>
       options.minRevision === undefined ? {} : { min_revision: options.minRevision },
+    /** The client's: its close() ends this stream with CANCELLED. */
+    lifetime?: ClientLifetime,
   ) {
     this.maxBatch = options.maxBatch ?? 500;
     this.deadline = options.deadlineMs === undefined ? undefined : Date.now() + options.deadlineMs;
-    this.finished = new Promise((resolve) => (this.finish = resolve));
+    this.finished = new Promise((resolve) => {
+      this.finish = () => {
+        this.forgetLifetime();
+        resolve();
+      };
+    });
     if (options.signal?.aborted) {
       this.failure = abortedError(options.signal);
       this.finish();
       return;
     }
     options.signal?.addEventListener('abort', this.onAbort, { once: true });
+    if (lifetime) this.forgetLifetime = lifetime.onClose(() => this.fail(clientClosedError()));
     this.connect();
   }
 
   private connect(): void {
-    const call = this.open(this.deadline === undefined ? {} : { deadline: this.deadline });
+    let call: Duplex;
+    try {
+      call = this.open(this.deadline === undefined ? {} : { deadline: this.deadline });
+    } catch (error) {
+      // A closed client's channel throws here ('Channel has been shut down'), possibly from a
+      // reconnect timer or a microtask: the stream fails as a unary call on it would.
+      return this.fail(DevcompatError.from(error));
+    }
     this.call = call;
     this.blocked = false;
     this.halfClosed = false;
@@ -146,7 +166,7 @@ export class CheckStream {
     this.failure = error;
     clearTimeout(this.reconnectTimer);
     this.options.signal?.removeEventListener('abort', this.onAbort);
-    this.call.cancel();
+    this.call?.cancel();
     for (const entry of this.pending.values()) entry.reject(error);
     this.pending.clear();
     this.queue = [];
@@ -208,6 +228,7 @@ export class CheckStream {
     }
     const floor = this.minRevision().min_revision;
     const minRevision = floor === undefined ? undefined : String(floor);
+    const call = this.call!;
     while (this.queue.length > 0 && !this.blocked) {
       const checks: (Uint8Array | NamedCheck)[] = [];
       for (const id of this.queue.splice(0, this.maxBatch)) {
@@ -222,11 +243,11 @@ export class CheckStream {
         // Never thrown from a microtask: the stream fails, and every pending check with it.
         return this.fail(new DevcompatError({ code: grpc.status.INVALID_ARGUMENT, message: `the check stream's request cannot be encoded: ${(error as Error).message}` }));
       }
-      this.blocked = !this.call.write(bytes);
+      this.blocked = !call.write(bytes);
     }
     if (this.closing && this.queue.length === 0 && !this.halfClosed) {
       this.halfClosed = true;
-      this.call.end();
+      call.end();
     }
   }
 
@@ -239,7 +260,7 @@ export class CheckStream {
     if (this.failure) return;
     if (this.pending.size === 0 && this.queue.length === 0) {
       this.halfClosed = true;
-      this.call.end();
+      this.call?.end();
       this.options.signal?.removeEventListener('abort', this.onAbort);
       this.finish();
     } else this.flush();

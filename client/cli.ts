@@ -13,7 +13,7 @@
 
 import { Command, Option } from 'commander';
 import { DevcompatClient, DevcompatError } from './client.ts';
-import { printableOutput } from './format.ts';
+import { printableJson, printableOutput } from './format.ts';
 import { outputFormat, outputOption, renderItem, renderOne } from './output.ts';
 import { positiveInteger } from './commands/arguments.ts';
 import { EXIT_ERROR, EXIT_OK, UsageError, type CommandContext, type GlobalOptions } from './commands/context.ts';
@@ -83,8 +83,10 @@ export function buildProgram(
       actor: options().actor,
       reason: options().reason,
       deadlineMs: options().timeout,
+      // Any of the three turns TLS on: a key alone is refused ("--tls-cert and --tls-key go
+      // together"), not dropped for a plaintext connection.
       tls:
-        options().tlsCa || options().tlsCert
+        options().tlsCa || options().tlsCert || options().tlsKey
           ? { caFile: options().tlsCa, certFile: options().tlsCert, keyFile: options().tlsKey }
           : undefined,
       retry: { maxAttempts: 3, initialBackoffMs: 200 },
@@ -155,8 +157,15 @@ function commandOf(argv: string[]): string | undefined {
 export async function run(argv: string[], io = { out: (text: string) => console.log(text), err: (text: string) => console.error(text) }): Promise<number> {
   quietOnBrokenPipe();
   let exitCode = EXIT_OK;
-  // Stored values and server messages may hold control characters: escaped before any output.
-  const out = (text: string) => io.out(printableOutput(text));
+  let program: Command | undefined;
+  // Stored values and server messages may hold control characters: escaped before any output,
+  // in JSON output as JSON escapes it (`\u007f`, not `\x7f`), so that it still parses. By the
+  // time a command prints, the options are read (`-o json` has set `json`, the hook below).
+  const jsonOutput = () => {
+    const options = program?.opts<GlobalOptions>();
+    return options?.json === true && (options.output === undefined || options.output === 'json');
+  };
+  const out = (text: string) => io.out(jsonOutput() ? printableJson(text) : printableOutput(text));
   const err = (text: string) => io.err(printableOutput(text));
   const command = commandOf(argv);
   // `serve`: the storage worker's thread boots while the server's modules load, as server/main.ts
@@ -166,7 +175,7 @@ export async function run(argv: string[], io = { out: (text: string) => console.
     (await import('../server/store/worker-store.ts')).startStorageWorkerEarly();
   }
   const server = command === 'serve' || command === 'completion' ? await import('../server/serve.ts') : undefined;
-  const program = buildProgram({ out, err, setExitCode: (code) => (exitCode = code) }, { serveCommand: server?.serveCommand });
+  program = buildProgram({ out, err, setExitCode: (code) => (exitCode = code) }, { serveCommand: server?.serveCommand });
   if (command === 'serve') program.enablePositionalOptions();
   try {
     await program.parseAsync(argv, { from: 'user' });

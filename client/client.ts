@@ -19,6 +19,7 @@ import { CheckStream, type CheckStreamDuplex, type CheckStreamOptions } from './
 import { decodeResponse } from './check-stream-codec.ts';
 import { backoffMs, DEFAULT_RETRY, DevcompatError, hostName, mayRetry, sleep, type RetryPolicy } from './errors.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
+import { ClientLifetime } from './lifetime.ts';
 import { ReadSession } from './read-session.ts';
 import { tlsCredentials, type ClientTlsFiles } from './tls.ts';
 import { checkOptions, fromResponse, toRef, toRequest } from './messages.ts';
@@ -167,6 +168,7 @@ function asOfFields(asOf: AsOf): { as_of_revision?: RevisionInput; as_of_time?: 
 
 const TARGET_FILTER_OPTIONS = ['excludeHosts', 'hostLabels', 'requireAvailable', 'includeSourceHost', 'includeUnreachableHosts', 'includeDrainingHosts'];
 const CALL_OPTIONS = ['deadlineMs', 'signal'];
+const FIND_PLACEMENTS_OPTIONS = ['excludeHosts', 'hostLabels', 'limit', 'explain', 'includeSourceHosts', 'includeUnreachableHosts', 'includeDrainingHosts', 'minRevision'];
 
 /** The request fields of the target filter shared by FindTargets and WatchTargets. */
 function targetFilterFields(options: TargetFilterOptions) {
@@ -212,8 +214,11 @@ export class DevcompatClient {
   private readonly adminService: grpc.Client & Record<string, UnaryInvoker>;
   /** CheckCompatibilityStream's own channel (a wide flow-control window), opened by the first checkStream(). */
   private checkStreamService: (grpc.Client & Record<string, any>) | undefined;
-  /** Set by close(): a check stream asked for afterwards opens no new connection. */
-  private closed = false;
+  /**
+   * Ended by close(): it ends the open check streams and lease keepers (CANCELLED) before the
+   * channels close, and a check stream asked for afterwards opens no new connection.
+   */
+  private readonly lifetime = new ClientLifetime();
   private readonly openCheckStreamService: () => grpc.Client & Record<string, any>;
   private readonly deadlineMs: number;
   private readonly retry: RetryPolicy;
@@ -275,10 +280,18 @@ export class DevcompatClient {
     return this.session.floor(options);
   }
 
+  /**
+   * Closes the client's connections. Open check streams end (their pending checks reject with
+   * CANCELLED) and lease keepers fail (`failed`, CANCELLED). Any call made afterwards fails,
+   * a check stream's included; so does an open watch when it next has to resume.
+   */
   close(): void {
-    this.closed = true;
-    this.registry.close();
-    this.checkStreamService?.close();
+    try {
+      this.lifetime.close();
+    } finally {
+      this.registry.close();
+      this.checkStreamService?.close();
+    }
   }
 
   private metadata(write: WriteOptions = {}): grpc.Metadata {
@@ -333,7 +346,7 @@ export class DevcompatClient {
 
   /** Opens a lease keeper: one KeepAlive stream that renews host leases (see LeaseKeeper). */
   keepAlive(): LeaseKeeper {
-    return new LeaseKeeper(() => (this.registry as unknown as Record<string, any>).KeepAlive(this.metadata()), this.retry);
+    return new LeaseKeeper(() => (this.registry as unknown as Record<string, any>).KeepAlive(this.metadata()), this.retry, this.lifetime);
   }
 
   async getHost(name: string, options: MinRevision & CallOptions = {}): Promise<Host> {
@@ -456,7 +469,10 @@ export class DevcompatClient {
    * that stopped answering keepalive pings), ends, or is cut off as too slow
    * (RESOURCE_EXHAUSTED, WATCH_TOO_SLOW): no revision is yielded twice and none is skipped, and
    * the `created` message of a resumed stream is not yielded again. A watch that never started
-   * fails once the retry budget is spent, like a unary call. Anything else ends the iteration
+   * fails once the retry budget is spent, like a unary call (a stream the server ends before its
+   * `created` message counts as a failure). The backoff grows with each interruption until an
+   * event or a progress message arrives: a server that answers `created` and then fails every
+   * stream is not retried at the first step for ever. Anything else ends the iteration
    * with a DevcompatError (DEADLINE_EXCEEDED once `deadlineMs` has passed); OUT_OF_RANGE
    * (reason REVISION_COMPACTED, metadata `oldest_revision`) means the revision to resume from
    * is gone: relist (RegistryMirror does). Aborting `signal`, or leaving the loop, cancels the
@@ -479,46 +495,60 @@ export class DevcompatClient {
         progress_interval_ms: options.progressIntervalMs ?? 0,
         ...this.minRevision(options),
       });
-      const call: grpc.ClientReadableStream<WatchResponse__Output> = this.watchService.Watch(
-        request,
-        this.metadata(),
-        deadline === undefined ? {} : { deadline },
-      );
+      let call: grpc.ClientReadableStream<WatchResponse__Output>;
+      try {
+        call = this.watchService.Watch(request, this.metadata(), deadline === undefined ? {} : { deadline });
+      } catch (error) {
+        throw DevcompatError.from(error); // a closed client ('Channel has been shut down')
+      }
       const cancel = () => call.cancel();
       signal?.addEventListener('abort', cancel, { once: true });
       let interruption: DevcompatError;
+      let created = false;
       try {
         for await (const raw of call) {
-          failures = 0;
-          firstFailure = undefined;
           const message = fromResponse<WatchResponse>('WatchResponse', raw);
           const revision = BigInt(message.revision);
           if (message.created) {
+            created = true;
             // Created at revision R, a watch from now delivers R + 1 onwards.
             next ??= revision + 1n;
             if (createdYielded) continue;
             createdYielded = true;
-          } else if (message.progress) {
-            if (next !== undefined && revision + 1n > next) next = revision + 1n;
           } else {
-            if (next !== undefined && revision < next) continue; // delivered before a resume
-            next = revision + 1n;
+            // The stream has served something beyond its `created`: the resume worked, and
+            // the next interruption backs off from the first step again. (`created` alone
+            // proves nothing: a server may accept each stream and fail it at once. Progress
+            // counts, or a quiet registry would never reset the count.)
+            failures = 0;
+            firstFailure = undefined;
+            if (message.progress) {
+              if (next !== undefined && revision + 1n > next) next = revision + 1n;
+            } else {
+              if (next !== undefined && revision < next) continue; // delivered before a resume
+              next = revision + 1n;
+            }
           }
           yield message;
         }
         if (signal?.aborted) return;
-        interruption = new DevcompatError({ code: grpc.status.UNAVAILABLE, message: 'the server ended the watch' });
+        interruption = new DevcompatError({
+          code: grpc.status.UNAVAILABLE,
+          message: created ? 'the server ended the watch' : 'the server ended the watch before creating it',
+        });
       } catch (error) {
         if (signal?.aborted) return;
-        const failure = DevcompatError.from(error);
-        firstFailure ??= Date.now();
-        if (!resumable(failure) || (!createdYielded && !mayRetry(this.retry, failures + 1, firstFailure))) throw failure;
-        interruption = failure;
+        interruption = DevcompatError.from(error);
+        if (!resumable(interruption)) throw interruption;
       } finally {
         signal?.removeEventListener('abort', cancel);
         call.cancel();
       }
-      // The stream failed or ended: resume after a backoff that grows until a message arrives.
+      // Until its first `created`, a watch is retried as a unary call is: within the budget. A
+      // stream ended cleanly before `created` counts as a failure too.
+      firstFailure ??= Date.now();
+      if (!createdYielded && !mayRetry(this.retry, failures + 1, firstFailure)) throw interruption;
+      // The stream failed or ended: resume after a backoff that grows until an event or progress arrives.
       failures++;
       options.onResume?.(interruption, next === undefined ? undefined : String(next), failures);
       await sleep(backoffMs(this.retry, failures), signal);
@@ -596,6 +626,7 @@ export class DevcompatClient {
    * signal and retries as findTargets.
    */
   async *findPlacements(devices: readonly PlacementDevice[], options: FindPlacementsOptions = {}): AsyncGenerator<FindPlacementsItem> {
+    checkOptions(options, [...CALL_OPTIONS, ...FIND_PLACEMENTS_OPTIONS]);
     const request = toRequest('FindPlacementsRequest', {
       devices: devices.map((d) => ({ request_id: d.requestId, source: toRef(d.source), count: d.count ?? 1 })),
       exclude_hosts: options.excludeHosts,
@@ -692,7 +723,8 @@ export class DevcompatClient {
   /**
    * Opens one bidirectional stream for many checks (see CheckStream): it reconnects and
    * resends its unanswered checks when the server restarts. `deadlineMs` bounds the whole
-   * stream (default: none); aborting `signal` rejects every pending check with CANCELLED.
+   * stream (default: none); aborting `signal`, or closing the client, rejects every pending
+   * check with CANCELLED.
    */
   checkStream(options: CheckStreamOptions = {}): CheckStream {
     const method = loadPackageDefinition()['devcompat.v1.CompatibilityService'] as grpc.ServiceDefinition;
@@ -700,15 +732,13 @@ export class DevcompatClient {
     // The stream's own codec (check-stream-codec.ts): requests arrive encoded, responses are decoded there.
     // After close(), the closed main connection: the stream fails as every other call does,
     // instead of opening a connection that nothing would close.
-    const service = this.closed ? (this.checkStreamService ?? this.registry) : (this.checkStreamService ??= this.openCheckStreamService());
+    const service = this.lifetime.closed ? (this.checkStreamService ?? this.registry) : (this.checkStreamService ??= this.openCheckStreamService());
     const open = (callOptions: grpc.CallOptions) =>
       service.makeBidiStreamRequest(path, (bytes: Buffer) => bytes, decodeResponse, this.metadata(), callOptions) as CheckStreamDuplex;
     // The floor is checked here, as a unary read's is by toRequest: a value that is no revision
     // throws now, naming the field, instead of failing inside the stream's encoder later.
     toRequest('CheckCompatibilityStreamRequest', { checks: [], ...this.minRevision(options) });
-    return new CheckStream(open, this.retry, options, () =>
-      this.minRevision(options),
-    );
+    return new CheckStream(open, this.retry, options, () => this.minRevision(options), this.lifetime);
   }
 
   /** Judges many pairs on one stream and resolves with every result, in order. */

@@ -56,10 +56,20 @@ export function printable(text: string): string {
 
 /**
  * What the CLI writes, whole: the line breaks it put there stay, every other control character
- * is escaped. JSON output needs it too: JSON.stringify leaves DEL and the C1 controls raw.
+ * is escaped.
  */
 export function printableOutput(text: string): string {
   return text.replace(CONTROL_BUT_NEWLINE, escapeControl);
+}
+
+/**
+ * What the CLI writes in JSON mode: as printableOutput, but every escape is JSON's own
+ * (`\u007f`), so the output still parses and gives back the stored value. JSON.stringify leaves
+ * DEL and the C1 controls raw (and the separators, overrides and isolates), and `\x7f` is no
+ * JSON escape; raw, they can only sit inside strings, where `\uXXXX` means them exactly.
+ */
+export function printableJson(text: string): string {
+  return text.replace(CONTROL_BUT_NEWLINE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export function table(headers: string[], rows: string[][]): string {

@@ -1,12 +1,15 @@
 // Host leases over one KeepAlive stream. A host agent holds its host's lease (renewed every
 // ttl/3); a renewal that was in flight when the stream failed with UNAVAILABLE is sent again on
 // the next stream (keepalives are idempotent), so `renew()` only fails for a reason that will
-// not go away by itself: the host is unknown, the stream was refused, or the keeper was closed.
+// not go away by itself: the host is unknown, the stream was refused, or the keeper (or its
+// client) was closed. Closing the client fails the keeper for good with CANCELLED, so that no
+// reconnect timer opens a stream on a closed channel.
 
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { decodeStatus } from '../proto/rich-status.ts';
 import { backoffMs, DevcompatError, hostName, type RetryPolicy } from './errors.ts';
+import { clientClosedError, type ClientLifetime } from './lifetime.ts';
 import { fromResponse } from './messages.ts';
 import type { KeepAliveResponse } from './types.ts';
 
@@ -18,7 +21,10 @@ export interface LeaseKeeperEvents {
   renewFailed: [host: string, error: DevcompatError];
   /** The stream failed with UNAVAILABLE; the keeper reconnects with backoff. */
   disconnected: [error: DevcompatError];
-  /** The stream failed for good (not UNAVAILABLE): every renewal now fails with this error. */
+  /**
+   * The stream failed for good (not UNAVAILABLE; CANCELLED when the client was closed): every
+   * renewal now fails with this error, and hold() throws it.
+   */
   failed: [error: DevcompatError];
 }
 
@@ -53,12 +59,17 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   private closing = false;
   private streamEnded: (() => void) | undefined;
   private failureValue: DevcompatError | undefined;
+  /** Forgets this keeper in its client's lifetime (once it is closed or has failed). */
+  private readonly forgetLifetime: () => void;
 
   constructor(
     private readonly open: () => grpc.ClientDuplexStream<{ name: string }, any>,
     private readonly retry: RetryPolicy,
+    /** The client's: its close() fails this keeper with CANCELLED. */
+    lifetime?: ClientLifetime,
   ) {
     super();
+    this.forgetLifetime = lifetime?.onClose(() => this.failForGood(clientClosedError())) ?? (() => {});
   }
 
   /** The server's lease TTL in milliseconds, once a response has told it. */
@@ -89,9 +100,13 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     });
   }
 
-  /** Keeps a host's lease alive: renews it now, then every ttl/3, until released or closed. */
+  /**
+   * Keeps a host's lease alive: renews it now, then every ttl/3, until released or closed.
+   * Throws the keeper's `failure` when it has failed for good: nothing would be renewed.
+   */
   hold(host: string): void {
     const name = hostName(host);
+    if (this.failureValue) throw this.failureValue;
     if (this.held.has(name) || this.closing) return;
     const lease: HeldLease = { stopped: false, wake: () => {} };
     this.held.set(name, lease);
@@ -115,6 +130,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.forgetLifetime();
     for (const name of [...this.held.keys()]) this.release(name);
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
@@ -152,8 +168,17 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   }
 
   private flush(): void {
-    if (this.reconnectTimer || this.unsent.length === 0) return;
-    const call = (this.call ??= this.connect());
+    if (this.reconnectTimer || this.unsent.length === 0 || this.failureValue) return;
+    if (!this.call) {
+      try {
+        this.call = this.connect();
+      } catch (error) {
+        // A closed client's channel throws ('Channel has been shut down'), here possibly in a
+        // reconnect timer: the keeper fails for good instead of the process.
+        return this.failForGood(DevcompatError.from(error));
+      }
+    }
+    const call = this.call;
     for (const pending of this.unsent.splice(0)) {
       this.inFlight.push(pending);
       call.write({ name: pending.name });
@@ -188,20 +213,13 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   private lost(call: grpc.ClientDuplexStream<{ name: string }, any>, error: DevcompatError): void {
     if (this.call !== call) return;
     this.call = undefined;
-    const unanswered = this.inFlight.splice(0);
     if (this.closing) {
-      for (const pending of unanswered) pending.reject(closedError());
+      for (const pending of this.inFlight.splice(0)) pending.reject(closedError());
       this.streamEnded?.();
       return;
     }
-    if (error.code !== grpc.status.UNAVAILABLE) {
-      this.failureValue = error;
-      for (const pending of [...unanswered, ...this.unsent.splice(0)]) pending.reject(error);
-      for (const name of [...this.held.keys()]) this.release(name);
-      this.emit('failed', error);
-      return;
-    }
-    this.unsent.unshift(...unanswered);
+    if (error.code !== grpc.status.UNAVAILABLE) return this.failForGood(error);
+    this.unsent.unshift(...this.inFlight.splice(0));
     this.emit('disconnected', error);
     this.failedStreams++;
     this.reconnectTimer = setTimeout(() => {
@@ -210,6 +228,21 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
       for (const lease of this.held.values()) lease.wake();
       this.flush();
     }, backoffMs(this.retry, this.failedStreams));
+  }
+
+  /** Stops for good: what was asked rejects with `error`, holds end, and `failed` is emitted. */
+  private failForGood(error: DevcompatError): void {
+    if (this.failureValue || this.closing) return;
+    this.failureValue = error;
+    this.forgetLifetime();
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    const call = this.call;
+    this.call = undefined;
+    call?.cancel();
+    for (const pending of [...this.inFlight.splice(0), ...this.unsent.splice(0)]) pending.reject(error);
+    for (const name of [...this.held.keys()]) this.release(name);
+    this.emit('failed', error);
   }
 }
 

@@ -481,7 +481,9 @@ export interface WatchOptions extends MinRevision {
   signal?: AbortSignal;
   /**
    * Called each time the watch is interrupted and about to resume (for logs): `attempt` counts
-   * the interruptions since the last message received, from 1.
+   * the interruptions since the last event or progress message received, from 1 (a `created`
+   * message alone does not end the count: a server that fails each stream after it is not
+   * seen as healthy).
    */
   onResume?: (error: DevcompatError, nextRevision: string | undefined, attempt: number) => void;
 }

@@ -1,5 +1,6 @@
 // The server and the CLI as processes, configured for security as docs/security.md says: the
-// server's flags and env vars, the CLI's own TLS flags and env vars, and the refusals at start-up
+// server's flags and env vars, the CLI's own TLS flags and env vars (a key without its
+// certificate is refused, never dropped for plaintext), and the refusals at start-up
 // (plaintext on a non-loopback address, a policy file with a mistake).
 
 import test from 'ava';
@@ -8,7 +9,7 @@ import path from 'node:path';
 import { CLI, devcompat, run } from './helpers/cli.ts';
 import { issue, issueServer, makeCa } from './helpers/certs.ts';
 import { spawnServer } from './helpers/process.ts';
-import { tempDir } from './helpers/server.ts';
+import { startTestServer, tempDir } from './helpers/server.ts';
 
 const startServer = (args: string[], env: Record<string, string> = {}) =>
   run(process.execPath, ['--import', 'tsx', 'server/main.ts', '--log-level', 'info', ...args], { env });
@@ -83,4 +84,28 @@ test('the CLI speaks mutual TLS with its own flags and env vars; roles apply to 
   t.regex(compact.stderr, /PERMISSION_DENIED.*scheduler:nova may not call HistoryService\/CompactHistory/);
   const anonymous = await devcompat(server.address, ['--tls-ca', ca.cert, 'hosts', 'list']);
   t.regex(anonymous.stderr, /UNAUTHENTICATED/);
+});
+
+test('a client key without its certificate (flag, env var or config file) is refused, not dropped for plaintext', async (t) => {
+  const { server } = await startTestServer(t); // plaintext: a call that ignored the key would succeed
+  const dir = tempDir(t);
+  const key = path.join(dir, 'client.key');
+  writeFileSync(key, 'not read: the pairing is checked first\n');
+  const config = path.join(dir, 'client.yaml');
+  writeFileSync(config, `tls_key: ${key}\n`);
+  const plain = await devcompat(server.address, ['hosts', 'list']);
+  t.is(plain.code, 0, plain.stderr);
+
+  const refusal = 'devcompat: error: --tls-cert and --tls-key go together';
+  for (const [how, args, env] of [
+    ['--tls-key', ['--tls-key', key, 'hosts', 'list'], {}],
+    ['DEVCOMPAT_CLIENT_TLS_KEY', ['hosts', 'list'], { DEVCOMPAT_CLIENT_TLS_KEY: key }],
+    ['tls_key in --config', ['--config', config, 'hosts', 'list'], {}],
+    ['--tls-key with health', ['--tls-key', key, 'health'], {}],
+  ] as const) {
+    const result = await devcompat(server.address, [...args], { env });
+    t.is(result.code, 2, `${how}: ${result.stdout}`);
+    t.is(result.stderr.trim(), refusal, how);
+    t.is(result.stdout, '', `${how}: nothing was listed`);
+  }
 });

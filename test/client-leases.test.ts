@@ -1,14 +1,15 @@
 // The client library's LeaseKeeper against a real server with a short lease TTL: a held host
 // stays READY, a released one lapses to UNREACHABLE, an unknown host is NOT_FOUND, the keeper
-// rides out a server restart, and close() leaves no stream open.
+// rides out a server restart, close() leaves no stream open, and a keeper refused for good
+// says so when asked to hold a lease.
 
 import test, { type ExecutionContext } from 'ava';
 import * as grpc from '@grpc/grpc-js';
 import path from 'node:path';
 import { DevcompatClient, DevcompatError, type KeepAliveResponse, type SyncHostRequest } from '../client/client.ts';
 import { startServer, type RunningServer } from '../server/server.ts';
-import { extraClient, waitUntil } from './helpers/integration.ts';
-import { tempDir } from './helpers/server.ts';
+import { extraClient, rejectsWith, waitUntil } from './helpers/integration.ts';
+import { startTestServer, tempDir } from './helpers/server.ts';
 
 const GPU = { vendor: 'nvidia', device_api: 'vfio-pci', type: 'nvidia-a10-4q', software_version: '1.0.0' };
 
@@ -159,6 +160,32 @@ test('a held lease survives a server restart: the keeper reconnects and renews o
   t.true(await waitUntil(() => leases.last('agent') !== 'agent lapsed', 10_000));
   t.is(await stateOf(client, 'hosts/agent'), 'HOST_STATE_READY', 'renewed on the new server');
   t.is(keeper.failure, undefined);
+});
+
+test('hold() on a keeper whose stream was refused for good throws that failure instead of seeming to hold', async (t) => {
+  // One request stream per connection: a second keeper on the same client is refused.
+  const { server } = await startTestServer(t, { limits: { maxRequestStreamsPerConnection: 1 } });
+  const client = quickClient(t, server.address);
+  await client.syncHost(host('agent'));
+  const first = client.keepAlive();
+  t.teardown(() => first.close());
+  await first.renew('agent');
+
+  const refused = client.keepAlive();
+  t.teardown(() => refused.close());
+  const events: string[] = [];
+  refused.on('failed', (error) => events.push(`failed ${error.codeName}`));
+  refused.on('renewed', (response) => events.push(`renewed ${response.name}`));
+  refused.on('renewFailed', (name, error) => events.push(`renewFailed ${name} ${error.codeName}`));
+  await rejectsWith(t, refused.renew('agent'), grpc.status.RESOURCE_EXHAUSTED);
+  t.deepEqual(events, ['failed RESOURCE_EXHAUSTED']);
+  t.is(refused.failure?.code, grpc.status.RESOURCE_EXHAUSTED);
+
+  const error = t.throws(() => refused.hold('agent'), { instanceOf: DevcompatError });
+  t.is(error?.code, grpc.status.RESOURCE_EXHAUSTED);
+  t.true(error === refused.failure, 'the failure the keeper reported');
+  t.deepEqual(refused.holding, [], 'the host is not shown as held');
+  t.deepEqual(events, ['failed RESOURCE_EXHAUSTED'], 'no renewal was attempted');
 });
 
 const millis = (time: Date) => time.getTime();

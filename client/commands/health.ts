@@ -15,7 +15,7 @@ export function registerHealthCommands(program: Command, cli: CommandContext): v
     .action(async (options: { service?: string }) => {
       const [{ checkHealth }, grpc, { tlsCredentials }] = await Promise.all([import('../health.ts'), import('@grpc/grpc-js'), import('../client.ts')]);
       const { address, tlsCa, tlsCert, tlsKey, timeout } = cli.options();
-      const credentials = tlsCa || tlsCert ? tlsCredentials({ caFile: tlsCa, certFile: tlsCert, keyFile: tlsKey }) : grpc.credentials.createInsecure();
+      const credentials = tlsCa || tlsCert || tlsKey ? tlsCredentials({ caFile: tlsCa, certFile: tlsCert, keyFile: tlsKey }) : grpc.credentials.createInsecure();
       const answer = await checkHealth(address, credentials, { service: options.service, deadlineMs: timeout });
       if (cli.json()) cli.out(JSON.stringify({ status: answer.status, ...(answer.serving ? {} : { reason: answer.reason }) }));
       else if (answer.serving) cli.out('SERVING');
