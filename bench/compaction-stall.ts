@@ -7,8 +7,8 @@
 // starts a registry on it in this process, registers the bench fleet (--hosts hosts of 16
 // devices: 17 history entries each), then keeps one writer going (a host re-synced with a new
 // label, one revision per call, at most 20,000 calls) and, after 0.5 s of writes alone, compacts
-// the whole history. It reports the compaction's time and the writes' latency before it and
-// during it (the longest is what the compaction held them). --sqlite runs the same on a SQLite
+// the whole history. It reports the compaction's time and the latency of the writes before it
+// and of those overlapping it (the longest is what the compaction held them). --sqlite runs the same on a SQLite
 // file instead. Everything listens on loopback; the cluster is removed at the end.
 
 import { rmSync, mkdtempSync } from 'node:fs';
@@ -44,27 +44,28 @@ for (let run = 1; run <= runs; run++) {
     const revision = server.registry.revision;
     console.log(`run ${run} (${cluster ? 'PostgreSQL' : 'SQLite'}): ${hosts} hosts registered in ${fmt((nowMs() - started) / 1000)} s, revision ${revision}`);
     const client = new DevcompatClient({ address: server.address });
-    const before: number[] = [];
-    const during: number[] = [];
-    let phase: number[] | undefined = before;
+    const writes: { start: number; end: number }[] = [];
+    let writing = true;
     const writer = (async () => {
-      for (let i = 0; phase && i < 20_000; i++) {
-        const at = nowMs();
+      for (let i = 0; writing && i < 20_000; i++) {
+        const start = nowMs();
         await client.syncHost({ name: 'hosts/writer', labels: { i: String(i) }, devices: [] });
-        phase?.push(nowMs() - at);
+        writes.push({ start, end: nowMs() });
       }
     })();
     await sleep(500);
-    phase = during;
     const compacting = nowMs();
     const result = await server.registry.compact(revision, 'bench');
-    const took = nowMs() - compacting;
-    phase = undefined;
+    const compacted = nowMs();
+    await sleep(300);
+    writing = false;
     await writer;
-    before.sort((a, b) => a - b);
-    during.sort((a, b) => a - b);
+    // A write overlapping the compaction counts as during it: the one it held ends after it.
+    const latency = (list: { start: number; end: number }[]) => list.map((w) => w.end - w.start).sort((a, b) => a - b);
+    const before = latency(writes.filter((w) => w.end <= compacting));
+    const during = latency(writes.filter((w) => w.start < compacted && w.end > compacting));
     console.log(
-      `  compacted ${result.removed} entries in ${fmt(took)} ms; writes before: ${before.length}, p50 ${fmt(percentile(before, 50), 1)} ms, ` +
+      `  compacted ${result.removed} entries in ${fmt(compacted - compacting)} ms; writes before: ${before.length}, p50 ${fmt(percentile(before, 50), 1)} ms, ` +
         `max ${fmt(before.at(-1) ?? Number.NaN, 1)} ms; during: ${during.length}, p50 ${fmt(percentile(during, 50), 1)} ms, max ${fmt(during.at(-1) ?? Number.NaN, 1)} ms`,
     );
     client.close();
