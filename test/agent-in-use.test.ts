@@ -6,9 +6,7 @@
 
 import test, { type ExecutionContext } from 'ava';
 import { chmodSync, mkdirSync, readdirSync, readlinkSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import path from 'node:path';
-import { pino } from 'pino';
 import { replayCommands } from '../agent/commands.ts';
 import { describeJson, describeText } from '../agent/describe-format.ts';
 import { takeInventory } from '../agent/inventory.ts';
@@ -16,6 +14,7 @@ import { HostAgent } from '../agent/loop.ts';
 import type { ProcReader } from '../agent/vfio-in-use.ts';
 import { copyHost, describeRecorded } from './helpers/agent.ts';
 import { startTestServer } from './helpers/server.ts';
+import { capturedLog } from './helpers/log.ts';
 
 const WARNING =
   'in-use detection incomplete: the open files of some processes could not be read, so a device they hold looks free and free capacity may be overstated; run the agent as root, or with CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE';
@@ -108,41 +107,11 @@ test('agent describe says when it could not read some processes: their devices l
   );
 });
 
-/** The agent's JSON log lines, and a wait for the `count`th line that `accepts`. */
-function agentLog() {
-  const lines: Record<string, any>[] = [];
-  const waiters = new Set<() => void>();
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const text of chunk.toString('utf8').split('\n')) if (text) lines.push(JSON.parse(text));
-      for (const waiter of [...waiters]) waiter();
-      done();
-    },
-  });
-  const waitFor = (accepts: (line: Record<string, any>) => boolean, count = 1, timeoutMs = 30_000) =>
-    new Promise<Record<string, any>>((resolve, reject) => {
-      const check = () => {
-        const found = lines.filter(accepts);
-        if (found.length < count) return;
-        clearTimeout(timer);
-        waiters.delete(check);
-        resolve(found[count - 1]);
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`no such log line within ${timeoutMs} ms; got ${lines.map((line) => line.msg).join(', ')}`));
-      }, timeoutMs);
-      waiters.add(check);
-      check();
-    });
-  return { logger: pino({ level: 'debug' }, stream), lines, waitFor };
-}
-
 test.serial('the running agent warns once that in-use detection is incomplete, registers what it saw, and says when it sees again', async (t) => {
   const { client } = await startTestServer(t);
   const host = iommufdHost(t);
   const { procReader, unblock } = unreadableQemu(t, host);
-  const log = agentLog();
+  const log = capturedLog('debug');
   const stop = new AbortController();
   t.teardown(() => stop.abort());
   const agent = new HostAgent({
@@ -159,22 +128,22 @@ test.serial('the running agent warns once that in-use detection is incomplete, r
   const running = agent.run(stop.signal);
   const vf = 'hosts/mlx-a/devices/0000:3b:00.2';
 
-  const warning = await log.waitFor((line) => line.msg === WARNING);
+  const warning = await log.waitForLine((line) => line.msg === WARNING);
   t.is(warning.level, 40, 'a warning');
   t.is(warning.unreadable_processes, 1, 'the process that exited meanwhile is not counted');
-  const synced = await log.waitFor((line) => line.msg === 'synced');
+  const synced = await log.waitForLine((line) => line.msg === 'synced');
   t.is(synced.unreadable_processes, 1);
   // What the registry was told: the VF QEMU holds looks free. The warning is why it may be wrong.
   t.deepEqual((await client.getDevice(vf)).capacity, { total: 1, available: 1 });
 
   // Three more passes that see the same: the warning is not repeated.
-  await log.waitFor((line) => line.msg === 'unchanged', 3);
+  await log.waitForLine((line) => line.msg === 'unchanged', 3);
   t.is(log.lines.filter((line) => line.msg === WARNING).length, 1);
 
   unblock();
-  const again = await log.waitFor((line) => line.msg === 'in-use detection complete again');
+  const again = await log.waitForLine((line) => line.msg === 'in-use detection complete again');
   t.is(again.level, 30);
-  const resynced = await log.waitFor((line) => line.msg === 'synced' && log.lines.indexOf(line) > log.lines.indexOf(again));
+  const resynced = await log.waitForLine((line) => line.msg === 'synced' && log.lines.indexOf(line) > log.lines.indexOf(again));
   t.true(resynced.changed);
   t.false('unreadable_processes' in resynced);
   t.deepEqual((await client.getDevice(vf)).capacity, { total: 1, available: 0 });

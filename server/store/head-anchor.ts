@@ -18,7 +18,8 @@
 // anchor no longer hides a deleted tail. `decideAnchor` is the pure rule; `HeadAnchor` is the file.
 
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { fsyncPath } from './fsync-path.ts';
 import path from 'node:path';
 
 export interface AnchorRecord {
@@ -158,22 +159,13 @@ export class HeadAnchor {
       fdatasyncSync(this.fd);
       // A new file's name is in its folder: fsynced too, or a power loss could keep the
       // database's registration of the anchor and lose the anchor, and the next start refuse.
-      if (created) fsyncFolder(path.dirname(this.path));
+      if (created) fsyncPath(path.dirname(this.path));
     }
   }
 
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
-  }
-}
-
-function fsyncFolder(folder: string): void {
-  const fd = openSync(folder, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -20,11 +20,12 @@
 //      database and its anchor are put back as they were, and the error says so.
 // The server then starts on the restored file with no flag.
 
-import { closeSync, copyFileSync, existsSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openDatabase } from './open-database.ts';
 import { SingleWriterLock } from './single-writer-lock.ts';
 import { SqliteStore } from './sqlite-store.ts';
+import { fsyncPath } from './fsync-path.ts';
 import { anchorPath } from './head-anchor.ts';
 
 export interface RestoreReport {
@@ -45,15 +46,6 @@ export interface RestoreReport {
 export class RestoreError extends Error {}
 
 const SQLITE_HEADER = 'SQLite format 3\0';
-
-function fsyncPath(file: string, flags: 'r' | 'r+'): void {
-  const fd = openSync(file, flags);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** The last revision a backup holds, and whether it was anchored (read-only, before it is put in place). */
 function readBackup(backup: string): { revision: number; anchored: boolean } {

@@ -10,19 +10,11 @@
 // (better-sqlite3's backup() API copies page by page between steps, letting writes interleave,
 // so the copy's revision would not be known; and it is refused on Node 24, see open-database.ts.)
 
-import { closeSync, existsSync, fsyncSync, linkSync, openSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, openSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { invalidArgument, unavailable } from '../core/errors.ts';
-
-function fsyncFile(file: string, flags: 'r' | 'r+'): void {
-  const fd = openSync(file, flags);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
+import { fsyncPath } from './fsync-path.ts';
 
 /**
  * Copies the database into `destination` (absolute, new, in an existing folder); returns its
@@ -48,10 +40,10 @@ export function vacuumInto(db: Database.Database, destination: string): number {
   }
   try {
     db.prepare('VACUUM INTO ?').run(partial);
-    fsyncFile(partial, 'r+');
+    fsyncPath(partial, 'r+');
     linkSync(partial, destination);
     rmSync(partial);
-    fsyncFile(folder, 'r');
+    fsyncPath(folder, 'r');
   } catch (error) {
     rmSync(partial, { force: true });
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw refuse(`${destination} exists: a backup never overwrites a file`);

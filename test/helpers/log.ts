@@ -9,9 +9,11 @@ export interface CapturedLog {
   readonly lines: Record<string, any>[];
   /** Resolves with the first line whose `msg` is `message`, failing after `timeoutMs`. */
   waitFor(message: string, timeoutMs?: number): Promise<Record<string, any>>;
+  /** Resolves with the `count`th line that `accepts`, failing after `timeoutMs`. */
+  waitForLine(accepts: (line: Record<string, any>) => boolean, count?: number, timeoutMs?: number): Promise<Record<string, any>>;
 }
 
-export function capturedLog(): CapturedLog {
+export function capturedLog(level: 'info' | 'debug' = 'info'): CapturedLog {
   const lines: Record<string, any>[] = [];
   const listeners = new Set<() => void>();
   const stream = new Writable({
@@ -21,25 +23,26 @@ export function capturedLog(): CapturedLog {
       done();
     },
   });
+  const waitForLine = (accepts: (line: Record<string, any>) => boolean, count = 1, timeoutMs = 20_000, what = 'such') =>
+    new Promise<Record<string, any>>((resolve, reject) => {
+      const check = () => {
+        const found = lines.filter(accepts);
+        if (found.length < count) return;
+        clearTimeout(timer);
+        listeners.delete(check);
+        resolve(found[count - 1]);
+      };
+      const timer = setTimeout(() => {
+        listeners.delete(check);
+        reject(new Error(`no ${what} log line within ${timeoutMs} ms; got ${lines.map((l) => l.msg).join(', ')}`));
+      }, timeoutMs);
+      listeners.add(check);
+      check();
+    });
   return {
-    logger: pino({ level: 'info' }, stream),
+    logger: pino({ level }, stream),
     lines,
-    waitFor(message, timeoutMs = 20_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const line = lines.find((candidate) => candidate.msg === message);
-          if (!line) return;
-          clearTimeout(timer);
-          listeners.delete(check);
-          resolve(line);
-        };
-        const timer = setTimeout(() => {
-          listeners.delete(check);
-          reject(new Error(`no "${message}" log line within ${timeoutMs} ms; got ${lines.map((l) => l.msg).join(', ')}`));
-        }, timeoutMs);
-        listeners.add(check);
-        check();
-      });
-    },
+    waitFor: (message, timeoutMs = 20_000) => waitForLine((line) => line.msg === message, 1, timeoutMs, `"${message}"`),
+    waitForLine: (accepts, count, timeoutMs) => waitForLine(accepts, count, timeoutMs),
   };
 }
