@@ -16,7 +16,7 @@ import { registryHandlers } from './grpc/registry-service.ts';
 import { compatibilityHandlers } from './grpc/compatibility-service.ts';
 import { acceptingPreEncoded } from './grpc/verdict-encoding.ts';
 import { adminHandlers } from './grpc/admin-service.ts';
-import { historyHandlers } from './grpc/history-service.ts';
+import { historyHandlers, logCompacted } from './grpc/history-service.ts';
 import { StreamTracker } from './grpc/streams.ts';
 import type { FiniteStreamStats } from './grpc/finite-admission.ts';
 import { addReflection } from './grpc/reflection.ts';
@@ -379,7 +379,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const policy = options.retention;
     const retain = () =>
       registry.applyRetention(policy).then(
-        (result) => result && log.info({ checkpoint: result.checkpoint, removed: result.removed }, 'history compacted'),
+        (result) => result && logCompacted(log, result),
         (error: unknown) => log.error({ err: error }, 'history compaction failed'),
       );
     void retain();

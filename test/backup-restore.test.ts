@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CLI, run } from './helpers/cli.ts';
+import { execSql } from './helpers/db-file.ts';
 import { startTestServer, tempDir } from './helpers/server.ts';
 
 const host = (name: string, zone: string) => ({ name: `hosts/${name}`, labels: { zone }, devices: [] });
@@ -59,16 +60,18 @@ test('onto a new path, where the head anchor is not: refused until --resume-abov
 });
 
 test('a restore whose open fails puts the database and its anchor back as they were, and says so', async (t) => {
-  // Registry x's backup restored over registry y: y's anchor is not the one x registered.
-  const x = await backedUp(t);
+  // A backup of y itself, but from a newer version of devcompat (a migration this one does not know).
   const y = await startTestServer(t);
   await y.client.syncHost(host('y-only', 'z'));
+  const backup = path.join(tempDir(t), 'newer.db');
+  await y.client.backup(backup);
   await y.server.close();
+  execSql(backup, "INSERT INTO schema_migrations (version, name, checksum, applied_at_ms) VALUES (99, 'from_the_future', 'x', 0)");
   const before = { db: sha(y.dbPath), anchor: sha(`${y.dbPath}.head`), files: readdirSync(y.dir).sort() };
 
-  const failed = await restore(x.backup, '--db', y.dbPath);
+  const failed = await restore(backup, '--db', y.dbPath);
   t.is(failed.code, 2, failed.stdout);
-  t.regex(failed.stderr, /was not restored: .*is not the one the database .* registered/);
+  t.regex(failed.stderr, /was not restored: .*migration 99 \(from_the_future\), which this version of devcompat does not know/);
   t.regex(failed.stderr, /The restored copy was removed, and the database that was there is back in place/);
   t.is(sha(y.dbPath), before.db, 'the same database file');
   t.is(sha(`${y.dbPath}.head`), before.anchor, 'and the same anchor');
@@ -94,4 +97,48 @@ test('a backup is readable by the server\'s user only, and carries its name only
   t.regex(busy!.message, /second\.db\.partial exists: another backup to this name is being written, or one failed \(remove it\)/);
   t.false(existsSync(second));
   t.true(existsSync(`${second}.partial`));
+});
+
+test('onto a path where a server already ran a registry of its own, or from a backup that registered no anchor: refused without --resume-above, then numbered above it', async (t) => {
+  const { backup } = await backedUp(t);
+  // A fresh server ran at the new path first (the packaged unit starts at install): its own anchor is there.
+  const fresh = await startTestServer(t);
+  await fresh.client.syncHost(host('install-check', 'z'));
+  await fresh.server.close();
+  const refused = await restore(backup, '--db', fresh.dbPath);
+  t.is(refused.code, 2, refused.stderr);
+  t.regex(refused.stderr, /the head anchor at .*registry\.db\.head is not this registry's/);
+  t.regex(refused.stderr, /Nothing was changed/);
+  t.false(existsSync(`${fresh.dbPath}.restoring`), 'the copy made first is removed');
+  const restored = await restore(backup, '--db', fresh.dbPath, '--resume-above', '8');
+  t.is(restored.code, 0, restored.stderr);
+  t.regex(restored.stdout, /re-anchored here, recorded as revision 9/);
+  const served = await fresh.restart();
+  t.is((await served.client.syncHost(host('b', 'z'))).revision, '10');
+  await served.server.close();
+
+  // A backup whose database registered no anchor yet (as one from before anchors were registered).
+  const unregistered = path.join(tempDir(t), 'unregistered.db');
+  writeFileSync(unregistered, readFileSync(backup));
+  execSql(unregistered, 'UPDATE head_anchor SET anchor_id = NULL, anchor_path = NULL, since_revision = NULL');
+  const dir = tempDir(t);
+  const db = path.join(dir, 'registry.db');
+  const refusedToo = await restore(unregistered, '--db', db);
+  t.is(refusedToo.code, 2, refusedToo.stderr);
+  t.regex(refusedToo.stderr, /there is no head anchor at/);
+  const recorded = await restore(unregistered, '--db', db, '--resume-above', '8');
+  t.is(recorded.code, 0, recorded.stderr);
+  t.regex(recorded.stdout, /recorded as restore revision 9 /);
+  const again = await startTestServer(t, { dbPath: db, dir });
+  t.is((await again.client.syncHost(host('c', 'z'))).revision, '10', 'no revision number used again');
+});
+
+test('a restore refused because a server holds the database leaves nothing behind', async (t) => {
+  const { backup } = await backedUp(t);
+  const running = await startTestServer(t);
+  const before = readdirSync(running.dir).sort();
+  const refused = await restore(backup, '--db', running.dbPath, '--resume-above', '8');
+  t.is(refused.code, 2, refused.stderr);
+  t.regex(refused.stderr, /in use by another devcompat server/);
+  t.deepEqual(readdirSync(running.dir).sort(), before, 'no copy left beside the database');
 });

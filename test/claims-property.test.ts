@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { validateCreateClaim } from '../server/core/claims.ts';
 import type { BudgetInput } from '../server/core/budgets.ts';
 import { DomainError } from '../server/core/errors.ts';
-import { openCore, ORIGIN, syncOf, type CoreRig } from './helpers/core.ts';
+import { openCore, ORIGIN, syncOf, type CoreRig, ANYONE } from './helpers/core.ts';
 
 const HOSTS = ['h0', 'h1'];
 const DEVICES = ['d0', 'd1', 'd2'];
@@ -140,11 +140,11 @@ test('claimed units never exceed capacity nor a shared budget through syncs, cla
             await rig.registry.syncHost(syncOf(c.host, devices, {}, budgetsOf(c.budget)), ORIGIN);
           } else if (c.kind === 'create') {
             const spec = validateCreateClaim({ parent: `hosts/${c.host}`, claim_id: c.id, devices: c.devices, ttl_ms: c.ttl });
-            await tolerate(rig.registry.createClaim(spec, ORIGIN));
+            await tolerate(rig.registry.createClaim(spec, ORIGIN, ANYONE));
           } else if (c.kind === 'release') {
-            await tolerate(rig.registry.releaseClaim(c.host, c.id, ORIGIN));
+            await tolerate(rig.registry.releaseClaim(c.host, c.id, ORIGIN, ANYONE));
           } else if (c.kind === 'renew') {
-            await tolerate(rig.registry.renewClaim(c.host, c.id, undefined, ORIGIN));
+            await tolerate(rig.registry.renewClaim(c.host, c.id, undefined, ORIGIN, ANYONE));
           } else if (c.kind === 'advance') {
             rig.clock.advance(c.ms);
           } else {

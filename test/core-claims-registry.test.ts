@@ -8,7 +8,7 @@ import test from 'ava';
 import { validateCreateClaim } from '../server/core/claims.ts';
 import { DomainError } from '../server/core/errors.ts';
 import { historyQuery } from '../server/core/store.ts';
-import { openCore, ORIGIN, syncOf } from './helpers/core.ts';
+import { openCore, ORIGIN, syncOf, ANYONE } from './helpers/core.ts';
 
 const spec = (claimId: string, devices: { device: string; count?: number }[], ttl_ms?: number) =>
   validateCreateClaim({ parent: 'hosts/h1', claim_id: claimId, devices, ttl_ms });
@@ -22,16 +22,16 @@ test('a claim is created once, retried safely, refused with another body, and re
   const rig = await openCore();
   const { registry } = rig;
   await registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 2 }]), ORIGIN);
-  const first = await registry.createClaim(spec('mig-1', [{ device: 'gpu0' }]), { actor: 'sched-a', reason: 'migrate vm1' });
+  const first = await registry.createClaim(spec('mig-1', [{ device: 'gpu0' }]), { actor: 'sched-a', reason: 'migrate vm1' }, ANYONE);
   t.true(first.created);
   t.is(first.claim.state, 'CLAIM_STATE_ACTIVE');
   t.is(first.claim.createRevision, first.revision);
   t.is(registry.claimedOn('h1', 'gpu0'), 1);
-  const retry = await registry.createClaim(spec('mig-1', [{ device: 'gpu0' }]), ORIGIN);
+  const retry = await registry.createClaim(spec('mig-1', [{ device: 'gpu0' }]), ORIGIN, ANYONE);
   t.false(retry.created);
   t.is(retry.revision, first.revision, 'a retry writes nothing');
   t.is(registry.claimedOn('h1', 'gpu0'), 1);
-  const other = await t.throwsAsync(registry.createClaim(spec('mig-1', [{ device: 'gpu0', count: 2 }]), ORIGIN));
+  const other = await t.throwsAsync(registry.createClaim(spec('mig-1', [{ device: 'gpu0', count: 2 }]), ORIGIN, ANYONE));
   t.is((other as DomainError).reason, 'ALREADY_EXISTS');
   const [entry] = await claimEntries(registry);
   t.is(entry.change, 'CREATED');
@@ -47,8 +47,8 @@ test('two creates racing for the last unit: exactly one wins, the other is CAPAC
   const { registry } = await openCore();
   await registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 1 }]), ORIGIN);
   const results = await Promise.allSettled([
-    registry.createClaim(spec('a', [{ device: 'gpu0' }]), ORIGIN),
-    registry.createClaim(spec('b', [{ device: 'gpu0' }]), ORIGIN),
+    registry.createClaim(spec('a', [{ device: 'gpu0' }]), ORIGIN, ANYONE),
+    registry.createClaim(spec('b', [{ device: 'gpu0' }]), ORIGIN, ANYONE),
   ]);
   t.is(results.filter((r) => r.status === 'fulfilled').length, 1);
   const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
@@ -60,7 +60,7 @@ test('two creates racing for the last unit: exactly one wins, the other is CAPAC
 test('all or none: one device short refuses the whole claim', async (t) => {
   const { registry } = await openCore();
   await registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 2 }, { id: 'vf0', available: 0 }]), ORIGIN);
-  await t.throwsAsync(registry.createClaim(spec('x', [{ device: 'gpu0' }, { device: 'vf0' }]), ORIGIN), { message: /vf0/ });
+  await t.throwsAsync(registry.createClaim(spec('x', [{ device: 'gpu0' }, { device: 'vf0' }]), ORIGIN, ANYONE), { message: /vf0/ });
   t.is(registry.claimedOn('h1', 'gpu0'), 0);
   t.deepEqual(registry.listClaims({ hostId: undefined, claimId: undefined, after: undefined, limit: 10 }), []);
 });
@@ -69,13 +69,13 @@ test('release and expiry end a claim with a DELETED entry saying how; renew move
   const { registry, clock } = await openCore();
   registry.startLeases();
   await registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 4 }]), ORIGIN);
-  await registry.createClaim(spec('r', [{ device: 'gpu0' }], 10_000), ORIGIN);
-  await registry.createClaim(spec('e', [{ device: 'gpu0' }], 10_000), ORIGIN);
-  const released = await registry.releaseClaim('h1', 'r', { actor: 'sched', reason: 'migration done' });
+  await registry.createClaim(spec('r', [{ device: 'gpu0' }], 10_000), ORIGIN, ANYONE);
+  await registry.createClaim(spec('e', [{ device: 'gpu0' }], 10_000), ORIGIN, ANYONE);
+  const released = await registry.releaseClaim('h1', 'r', { actor: 'sched', reason: 'migration done' }, ANYONE);
   t.is(released.claim.state, 'CLAIM_STATE_RELEASED');
   t.is(registry.claimedOn('h1', 'gpu0'), 1);
   clock.advance(5_000);
-  const renewed = await registry.renewClaim('h1', 'e', undefined, ORIGIN);
+  const renewed = await registry.renewClaim('h1', 'e', undefined, ORIGIN, ANYONE);
   t.is(renewed.claim.expireTimeMs, clock.now() + 10_000);
   clock.advance(9_999);
   t.is(registry.claimedOn('h1', 'gpu0'), 1);
@@ -105,8 +105,8 @@ test('release and expiry end a claim with a DELETED entry saying how; renew move
 test('claims survive a restart, in creation order; a claim that lapsed meanwhile expires at start-up', async (t) => {
   const rig = await openCore();
   await rig.registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 3 }]), ORIGIN);
-  await rig.registry.createClaim(spec('z-first', [{ device: 'gpu0' }], 60_000), ORIGIN);
-  await rig.registry.createClaim(spec('a-second', [{ device: 'gpu0' }], 1_000), ORIGIN);
+  await rig.registry.createClaim(spec('z-first', [{ device: 'gpu0' }], 60_000), ORIGIN, ANYONE);
+  await rig.registry.createClaim(spec('a-second', [{ device: 'gpu0' }], 1_000), ORIGIN, ANYONE);
   const again = await rig.reopen();
   t.is(again.registry.claimedOn('h1', 'gpu0'), 2);
   t.is(again.registry.getClaim('h1', 'z-first').state, 'CLAIM_STATE_ACTIVE');
@@ -126,8 +126,8 @@ test('claims survive a restart, in creation order; a claim that lapsed meanwhile
 test('a sync reporting fewer units uses claims up, oldest first; a same-state sync is free', async (t) => {
   const { registry } = await openCore();
   await registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 4 }]), ORIGIN);
-  await registry.createClaim(spec('old', [{ device: 'gpu0', count: 2 }]), ORIGIN);
-  await registry.createClaim(spec('new', [{ device: 'gpu0' }]), ORIGIN);
+  await registry.createClaim(spec('old', [{ device: 'gpu0', count: 2 }]), ORIGIN, ANYONE);
+  await registry.createClaim(spec('new', [{ device: 'gpu0' }]), ORIGIN, ANYONE);
   const same = await registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 4 }]), ORIGIN);
   t.false(same.changed);
   t.is(registry.claimedOn('h1', 'gpu0'), 3);
@@ -152,7 +152,7 @@ test('a sync reporting fewer units uses claims up, oldest first; a same-state sy
 test('ListClaims pages go in (host, claim id) order from their cursor, while hosts gain their first claim and lose their last between pages', async (t) => {
   const { registry } = await openCore();
   const claim = (host: string, id: string) =>
-    registry.createClaim(validateCreateClaim({ parent: `hosts/${host}`, claim_id: id, devices: [{ device: 'gpu0' }] }), ORIGIN);
+    registry.createClaim(validateCreateClaim({ parent: `hosts/${host}`, claim_id: id, devices: [{ device: 'gpu0' }] }), ORIGIN, ANYONE);
   for (const host of ['d', 'b', 'f', 'a']) {
     await registry.syncHost(syncOf(host, [{ id: 'gpu0', available: 4 }]), ORIGIN);
     await claim(host, 'm2');
@@ -164,8 +164,8 @@ test('ListClaims pages go in (host, claim id) order from their cursor, while hos
   t.deepEqual(page(undefined), ['a/m1', 'a/m2', 'b/m1']);
   // Between pages: c gains a claim (after the cursor: listed), a loses its last ones (before it).
   await claim('c', 'm9');
-  await registry.releaseClaim('a', 'm1', ORIGIN);
-  await registry.releaseClaim('a', 'm2', ORIGIN);
+  await registry.releaseClaim('a', 'm1', ORIGIN, ANYONE);
+  await registry.releaseClaim('a', 'm2', ORIGIN, ANYONE);
   t.deepEqual(page({ hostId: 'b', claimId: 'm1' }), ['b/m2', 'c/m9', 'd/m1']);
   // A cursor on a host that has no claim any more, or never had one, starts at the next host.
   await claim('e', 'm0');

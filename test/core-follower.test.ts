@@ -11,7 +11,7 @@ import { validateCreateClaim } from '../server/core/claims.ts';
 import { ManualClock } from '../server/core/clock.ts';
 import { Registry } from '../server/core/registry.ts';
 import { SharedMemory } from '../server/store/memory-store.ts';
-import { openReplicas, ORIGIN, syncOf } from './helpers/core.ts';
+import { openReplicas, ORIGIN, syncOf, ANYONE } from './helpers/core.ts';
 
 /** Everything a registry holds that a follower must reproduce. */
 function snapshot(registry: Registry) {
@@ -33,9 +33,9 @@ test('a follower reproduces every kind of write field for field, and publishes t
     ['a second host', () => w.syncHost(syncOf('h2', ['gpu0']), ORIGIN)],
     ['labels changed, a device dropped', () => w.syncHost(syncOf('h1', [{ id: 'gpu0', available: 4 }], { zone: 'y' }), ORIGIN)],
     ['a device-only change', () => w.syncHost(syncOf('h1', [{ id: 'gpu0', available: 3 }], { zone: 'y' }), ORIGIN)],
-    ['a claim created', () => w.createClaim(claim, ORIGIN)],
-    ['a claim released', () => w.releaseClaim('h1', 'mig-1', ORIGIN)],
-    ['a claim created again', () => w.createClaim({ ...claim, claimId: 'mig-2' }, ORIGIN)],
+    ['a claim created', () => w.createClaim(claim, ORIGIN, ANYONE)],
+    ['a claim released', () => w.releaseClaim('h1', 'mig-1', ORIGIN, ANYONE)],
+    ['a claim created again', () => w.createClaim({ ...claim, claimId: 'mig-2' }, ORIGIN, ANYONE)],
     ['draining', () => w.setDraining('h2', true, ORIGIN)],
     ['a host deleted', () => w.deleteHost('h2', undefined, ORIGIN)],
   ];

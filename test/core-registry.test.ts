@@ -6,7 +6,7 @@
 import test from 'ava';
 import { validateCreateClaim } from '../server/core/claims.ts';
 import { DomainError } from '../server/core/errors.ts';
-import { nextChange, openCore, openReplicas, ORIGIN, syncOf } from './helpers/core.ts';
+import { nextChange, openCore, openReplicas, ORIGIN, syncOf, ANYONE } from './helpers/core.ts';
 
 /** One turn of the event loop: lets timers armed before it fire (not a sleep of any length). */
 const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -55,7 +55,7 @@ test('gauges count hosts by state, devices, claims, the revision and the verdict
   await registry.syncHost(syncOf('h2'), ORIGIN);
   await registry.syncHost(syncOf('h3'), ORIGIN);
   await registry.setDraining('h3', true, ORIGIN);
-  await registry.createClaim(validateCreateClaim({ parent: 'hosts/h1', claim_id: 'c1', devices: [{ device: 'gpu0' }] }), ORIGIN);
+  await registry.createClaim(validateCreateClaim({ parent: 'hosts/h1', claim_id: 'c1', devices: [{ device: 'gpu0' }] }), ORIGIN, ANYONE);
   const gpu = registry.findDevice('h1', 'gpu0')!.entry.descriptor;
   registry.verdictFor(gpu, gpu);
   registry.verdictFor(gpu, gpu);
@@ -72,7 +72,7 @@ test('gauges count hosts by state, devices, claims, the revision and the verdict
 test('free units: now with claims counted, in a past view without them', async (t) => {
   const { registry } = await openCore();
   await registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 3 }]), ORIGIN);
-  await registry.createClaim(validateCreateClaim({ parent: 'hosts/h1', claim_id: 'c1', devices: [{ device: 'gpu0', count: 2 }] }), ORIGIN);
+  await registry.createClaim(validateCreateClaim({ parent: 'hosts/h1', claim_id: 'c1', devices: [{ device: 'gpu0', count: 2 }] }), ORIGIN, ANYONE);
   const live = registry.findDevice('h1', 'gpu0')!;
   t.is(registry.claimedOn('h1', 'gpu0'), 2);
   t.is(registry.freeUnitsOf(live), 1, 'now: the claim holds 2 of 3');
@@ -120,7 +120,7 @@ test('the facade answers lookups of hosts, descriptors, claims and errors exactl
   );
   t.deepEqual([...registry.candidateEntries(entry.descriptor)].map((e) => e.id), [entry.id]);
 
-  await registry.createClaim(validateCreateClaim({ parent: 'hosts/h1', claim_id: 'c1', devices: [{ device: 'gpu0' }] }), ORIGIN);
+  await registry.createClaim(validateCreateClaim({ parent: 'hosts/h1', claim_id: 'c1', devices: [{ device: 'gpu0' }] }), ORIGIN, ANYONE);
   const claim = registry.getClaim('h1', 'c1');
   t.is(claim.claimId, 'c1');
   t.is(claim.hostId, 'h1');
@@ -141,7 +141,7 @@ test('a replica follows the other server\'s claims and compaction, and reports i
   const { rigs } = await openReplicas(2);
   const [a, b] = rigs.map((rig) => rig.registry);
   await a.syncHost(syncOf('h1', [{ id: 'gpu0', available: 2 }]), ORIGIN);
-  await a.createClaim(validateCreateClaim({ parent: 'hosts/h1', claim_id: 'c1', devices: [{ device: 'gpu0' }] }), ORIGIN);
+  await a.createClaim(validateCreateClaim({ parent: 'hosts/h1', claim_id: 'c1', devices: [{ device: 'gpu0' }] }), ORIGIN, ANYONE);
   await a.syncHost(syncOf('h2'), ORIGIN);
   await a.compact(2);
   await b.catchUp();

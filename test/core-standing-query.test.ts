@@ -7,7 +7,7 @@ import test from 'ava';
 import type { StandingQueryOptions, StandingQuerySink, TargetChange, TargetState } from '../server/core/standing-query.ts';
 import { DomainError } from '../server/core/errors.ts';
 import { validateCreateClaim } from '../server/core/claims.ts';
-import { GPU, openCore, ORIGIN, syncOf } from './helpers/core.ts';
+import { GPU, openCore, ORIGIN, syncOf, ANYONE } from './helpers/core.ts';
 import { validateSyncHost } from '../server/core/resources.ts';
 
 const NEWER = { ...GPU, software_version: '1.1.0' };
@@ -188,10 +188,10 @@ test('claims: a claim re-judges the devices it holds, and on a host with budgets
   const all = await watch(rig);
   const free = await watch(rig, { requireAvailable: true });
   const claim = (parent: string, claimId: string, device: string) =>
-    registry.createClaim(validateCreateClaim({ parent: `hosts/${parent}`, claim_id: claimId, devices: [{ device }] }), ORIGIN);
+    registry.createClaim(validateCreateClaim({ parent: `hosts/${parent}`, claim_id: claimId, devices: [{ device }] }), ORIGIN, ANYONE);
   await claim('b', 'c1', 'gpu0'); // 6
   await claim('g', 'c2', 'gpu0'); // 7
-  await registry.releaseClaim('b', 'c1', ORIGIN); // 8
+  await registry.releaseClaim('b', 'c1', ORIGIN, ANYONE); // 8
   t.deepEqual(all.events, [
     'initial@5: hosts/g/devices/gpu0 READY free=2, hosts/g/devices/gpu1 READY free=2, hosts/b/devices/gpu0 READY free=1, hosts/b/devices/gpu1 READY free=0, hosts/c/devices/gpu0 READY free=4',
     '@6: UPDATED hosts/b/devices/gpu0 READY free=1 claimed=1',

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { validateCreateClaim } from '../server/core/claims.ts';
 import { claimEntryId, claimIdOfEntry, historyQuery, StaleBatchError } from '../server/core/store.ts';
-import { openCore, ORIGIN, syncOf } from './helpers/core.ts';
+import { openCore, ORIGIN, syncOf, ANYONE } from './helpers/core.ts';
 
 test('a claim entry id is claims/<id>; only such ids name a claim', (t) => {
   t.is(claimEntryId('mig-1'), 'claims/mig-1');
@@ -18,7 +18,7 @@ test('a claim entry id is claims/<id>; only such ids name a claim', (t) => {
 test('a claim written through the registry is a history entry under claims/<id>', async (t) => {
   const { registry } = await openCore();
   await registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 2 }]), ORIGIN);
-  await registry.createClaim(validateCreateClaim({ parent: 'hosts/h1', claim_id: 'mig-1', devices: [{ device: 'gpu0' }] }), ORIGIN);
+  await registry.createClaim(validateCreateClaim({ parent: 'hosts/h1', claim_id: 'mig-1', devices: [{ device: 'gpu0' }] }), ORIGIN, ANYONE);
   const entries = await registry.listHistory(historyQuery({ hostId: 'h1', startRevision: 2, limit: 10 }));
   t.deepEqual(entries.map((e) => [e.revision, e.deviceId, e.change]), [[2, 'claims/mig-1', 'CREATED']]);
   await registry.close();

@@ -22,7 +22,7 @@ import { migrate, readMigrations } from '../server/store/migrate.ts';
 import { openDatabase } from '../server/store/open-database.ts';
 import { deviceToRow, historyFromRow, hostToRow, type HistoryRowBase } from '../server/store/rows.ts';
 import { WorkerStore } from '../server/store/worker-store.ts';
-import { openCore, syncOf } from './helpers/core.ts';
+import { openCore, syncOf, ANYONE } from './helpers/core.ts';
 import { tempDir } from './helpers/server.ts';
 
 const TTL = 60_000;
@@ -49,12 +49,12 @@ async function writeHistory() {
   await registry.createClaim(validateCreateClaim({ parent: 'hosts/h1', claim_id: 'mig-1', devices: [{ device: 'gpu0' }], ttl_ms: 30_000 }), {
     actor: 'scheduler',
     reason: 'migrate vm1',
-  });
+  }, ANYONE);
   await registry.setDraining('h3', true, { actor: 'ops', reason: 'maintenance' });
   await registry.deleteHost('h2', undefined, { actor: 'ops', reason: 'decommissioned' });
   clock.advance(1000);
   await registry.syncHost(syncOf('h2', ['gpu0']), alice);
-  await registry.releaseClaim('h1', 'mig-1', alice);
+  await registry.releaseClaim('h1', 'mig-1', alice, ANYONE);
   // A lapsed lease: the server's own entry, dated at the expiry.
   registry.startLeases();
   clock.advance(TTL + 1000);

@@ -17,7 +17,7 @@ import { validateFindPlacements } from '../server/core/placement-request.ts';
 import type { Registry } from '../server/core/registry.ts';
 import { capacityOf } from '../server/core/claims-registry.ts';
 import type { HostInstance } from '../server/core/assignment.ts';
-import { ORIGIN, openCore, syncOf } from './helpers/core.ts';
+import { ORIGIN, openCore, syncOf, ANYONE } from './helpers/core.ts';
 
 const KINDS = [
   { vendor: 'acme', device_api: 'vfio-pci', type: 'gpu-a', software_version: '1.0.0' },
@@ -98,11 +98,11 @@ async function apply(registry: Registry, hosts: HostSpec[], next: Change, serial
   } else if (next.kind === 'claim') {
     if (!registry.findHost(hostId)?.devices.has(`d${next.device}`)) return;
     const claimSpec = validateCreateClaim({ parent: `hosts/${hostId}`, claim_id: `x${serial}`, devices: [{ device: `d${next.device}`, count: next.count }] });
-    await registry.createClaim(claimSpec, ORIGIN).catch(() => undefined);
+    await registry.createClaim(claimSpec, ORIGIN, ANYONE).catch(() => undefined);
   } else {
     const claims = registry.listClaims({ hostId, claimId: undefined, after: undefined, limit: 10 });
     const claim = claims[next.claim];
-    if (claim) await registry.releaseClaim(hostId, claim.claimId, ORIGIN);
+    if (claim) await registry.releaseClaim(hostId, claim.claimId, ORIGIN, ANYONE);
   }
 }
 
@@ -137,7 +137,7 @@ async function syncHostSpec(registry: Registry, h: number, spec: HostSpec): Prom
   for (const [c, claim] of spec.claims.entries()) {
     if (claim.device >= spec.devices.length) continue;
     const claimSpec = validateCreateClaim({ parent: `hosts/${hostId}`, claim_id: `c${c}`, devices: [{ device: `d${claim.device}`, count: claim.count }] });
-    await registry.createClaim(claimSpec, ORIGIN).catch(() => undefined); // capacity exhausted: no claim
+    await registry.createClaim(claimSpec, ORIGIN, ANYONE).catch(() => undefined); // capacity exhausted: no claim
   }
 }
 
@@ -317,9 +317,9 @@ test('a host solved before follows a sync of new capacity and a claim made and r
   await registry.syncHost(syncOf('h0', [{ id: 'g', descriptor: KINDS[0], available: 4 }, { id: 'g2', descriptor: KINDS[4], available: 2 }]), ORIGIN);
   t.deepEqual(ask(), { full: [['h0', 4]], partial: [] }, 'a device added counts in the free units');
   const claim = validateCreateClaim({ parent: 'hosts/h0', claim_id: 'm1', devices: [{ device: 'g', count: 3 }] });
-  await registry.createClaim(claim, ORIGIN);
+  await registry.createClaim(claim, ORIGIN, ANYONE);
   t.deepEqual(ask(), { full: [], partial: [['h0', 1]] }, 'the claim counts');
-  await registry.releaseClaim('h0', 'm1', ORIGIN);
+  await registry.releaseClaim('h0', 'm1', ORIGIN, ANYONE);
   t.deepEqual(ask(), { full: [['h0', 4]], partial: [] }, 'the release counts');
   await registry.close();
 });

@@ -142,6 +142,23 @@ test('the SQLite source must exist: a mistyped path is refused by name, and noth
   t.deepEqual(readdirSync(dir), [], 'nor the target');
 });
 
+test('a SQLite source a server is running on is refused (its later writes would be lost); stopped, it is copied', async (t) => {
+  const dir = tempDir(t);
+  const source = path.join(dir, 'live.db');
+  const target = path.join(dir, 'target.db');
+  const server = await startServer({ address: '127.0.0.1:0', dbPath: source, leaseTtlMs: 3_600_000 });
+  const client = new DevcompatClient({ address: server.address });
+  await client.syncHost({ name: 'hosts/a', devices: [] } as SyncHostRequest);
+  const refused = await copyWithCli(`sqlite:${source}`, `sqlite:${target}`);
+  t.not(refused.code, 0);
+  t.true(refused.stderr.includes(`the source ${source} is in use by a running devcompat server (pid ${process.pid})`), refused.stderr);
+  t.false(existsSync(target), 'nothing was copied');
+  client.close();
+  await server.close();
+  const copied = await copyWithCli(`sqlite:${source}`, `sqlite:${target}`);
+  t.is(copied.code, 0, copied.stderr);
+});
+
 test('a backup is copied as it is: its bytes and its folder are unchanged, and the copy holds its revision and head', async (t) => {
   const dir = tempDir(t);
   const live = path.join(dir, 'live', 'registry.db');

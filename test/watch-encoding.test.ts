@@ -10,7 +10,7 @@ import { validateCreateClaim } from '../server/core/claims.ts';
 import { WatchHub, type WatchDelivery, type WatchFilter, type WatchSink } from '../server/core/watch-hub.ts';
 import { encodeDelivery, wholeEncoding } from '../server/grpc/watch-encoding.ts';
 import { protoRoot } from '../proto/load.ts';
-import { GPU, openCore, ORIGIN, syncOf } from './helpers/core.ts';
+import { GPU, openCore, ORIGIN, syncOf, ANYONE } from './helpers/core.ts';
 import { referenceEncoding } from './helpers/watch-reference.ts';
 
 const WatchResponse = () => protoRoot().lookupType('devcompat.v1.WatchResponse');
@@ -57,8 +57,8 @@ test('every kind of event decodes exactly as the message encoded whole, unfilter
   // Changed in place (capacity), and one device moving into the type, one out of it.
   await registry.syncHost(syncOf('h1', [{ id: 'gpu0', descriptor: A10_8Q }, { id: 'gpu1', available: 2 }], { rack: 'r1' }), ORIGIN);
   // A claim created and released.
-  const claim = await registry.createClaim(validateCreateClaim({ parent: 'hosts/h1', claim_id: 'c1', devices: [{ device: 'gpu0' }] }), ORIGIN);
-  await registry.releaseClaim('h1', claim.claim.claimId, ORIGIN);
+  const claim = await registry.createClaim(validateCreateClaim({ parent: 'hosts/h1', claim_id: 'c1', devices: [{ device: 'gpu0' }] }), ORIGIN, ANYONE);
+  await registry.releaseClaim('h1', claim.claim.claimId, ORIGIN, ANYONE);
   // The host drained, then deleted with its devices.
   await registry.setDraining('h1', true, { actor: 'ops', reason: 'maintenance' });
   await registry.deleteHost('h1', undefined, ORIGIN);

@@ -51,7 +51,7 @@ export function registerBackupCommands(program: Command, cli: CommandContext): v
       }
       cli.out(`restored ${path.resolve(backup)} to ${report.dbPath}: revision ${report.revision}, head ${report.headHash}`);
       if (report.replacedTo) cli.out(`the database it replaced was moved to ${report.replacedTo}`);
-      if (report.recorded) cli.out(`recorded as restore revision ${report.recorded.revision} (the head anchor had seen later revisions; the next write is ${report.recorded.revision + 1})`);
+      if (report.recorded) cli.out(`recorded as restore revision ${report.recorded.revision} (above every revision its clients may have seen; the next write is ${report.recorded.revision + 1})`);
       if (report.reanchored) cli.out(`re-anchored here, recorded as revision ${report.reanchored.revision} (above --resume-above; the next write is ${report.reanchored.revision + 1})`);
       cli.out(`start the server, then check: devcompat audit verify --expect-head ${report.headHash}`);
     });

@@ -160,6 +160,7 @@ export class Claims {
     const out: ClaimRecord[] = [];
     for (let i = from; i < hostIds.length; i++) {
       const hostId = hostIds[i];
+      // Only when one host is listed: the bisection already started past earlier hosts.
       if (query.after && hostId < query.after.hostId) continue;
       const book = this.books.get(hostId);
       if (!book) continue;

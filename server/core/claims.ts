@@ -73,7 +73,7 @@ export interface Claim {
 
 /**
  * Who asks to create, renew or release a claim. `actsForAnyone` is true for a caller that may
- * act on any claim (authz.ts `actsOnAnyClaim`: unauthenticated callers, `admin`); any other
+ * act on any claim (authz.ts `claimCallerOf`: unauthenticated callers, `admin`); any other
  * caller may renew or release only the claims it owns.
  */
 export interface ClaimCaller {

@@ -82,8 +82,8 @@ type Pending = { readonly request: WriteRequest; readonly settle: Settle<never>;
 type Planned = { readonly plan: Plan; readonly settle: Settle<never>; readonly stale?: number };
 
 /**
- * On a shared store, how many times in a row one write may be planned again because another
- * server committed first. Each loss means another write made progress, but one write could
+ * On a shared store, how many times in a row one write may be planned and lose to another
+ * server's commit (its batch refused as stale). Each loss means another write made progress, but one write could
  * lose for ever under a flood from the others: past this it fails UNAVAILABLE, for its client
  * to retry (or to go to the replica that is winning), rather than wait unbounded.
  */
@@ -412,7 +412,7 @@ export class GroupCommit {
       } else if (error instanceof StaleBatchError && this.follower) {
         const again: Pending[] = [];
         for (const { plan, settle, stale = 0 } of planned) {
-          if (stale + 1 > MAX_STALE_REPLANS) settle.reject(contended(plan.write, stale + 1));
+          if (stale + 1 >= MAX_STALE_REPLANS) settle.reject(contended(plan.write, stale + 1));
           else again.push({ request: plan.write, settle, stale: stale + 1 });
         }
         this.pending.unshift(...again);

@@ -11,8 +11,7 @@
 
 import { systemClock, type Clock } from './clock.ts';
 import { Claims, type ClaimListQuery, type ClaimResult } from './claims-registry.ts';
-import { deviceFreeUnits, NO_USAGE, type ClaimBook, type ClaimSpec } from './claims.ts';
-import { claimCallerOf } from './authz.ts';
+import { deviceFreeUnits, NO_USAGE, type ClaimBook, type ClaimCaller, type ClaimSpec } from './claims.ts';
 import { findPlacements, type PlacementAnswer } from './placement-finder.ts';
 import type { PlacementQuery } from './placement-request.ts';
 import type { ClaimRecord } from './store.ts';
@@ -343,17 +342,17 @@ export class Registry {
 
   /**
    * Reserves units on one host: all or none, decided in the write pipeline, owned by `caller`
-   * (default: an unauthenticated caller named by the origin's actor, who may act on any claim).
+   * (authz.ts claimCallerOf: who may renew or release it). Required, so that no path forgets it.
    */
-  createClaim(spec: ClaimSpec, origin: WriteOrigin, caller = claimCallerOf(undefined, origin.actor)): Promise<ClaimResult> {
+  createClaim(spec: ClaimSpec, origin: WriteOrigin, caller: ClaimCaller): Promise<ClaimResult> {
     return this.writes.claimWrite({ kind: 'claim', hostId: spec.hostId, op: { type: 'create', spec, caller }, origin });
   }
 
-  renewClaim(hostId: string, claimId: string, ttlMs: number | undefined, origin: WriteOrigin, caller = claimCallerOf(undefined, origin.actor)): Promise<ClaimResult> {
+  renewClaim(hostId: string, claimId: string, ttlMs: number | undefined, origin: WriteOrigin, caller: ClaimCaller): Promise<ClaimResult> {
     return this.writes.claimWrite({ kind: 'claim', hostId, op: { type: 'renew', claimId, ttlMs, caller }, origin });
   }
 
-  releaseClaim(hostId: string, claimId: string, origin: WriteOrigin, caller = claimCallerOf(undefined, origin.actor)): Promise<ClaimResult> {
+  releaseClaim(hostId: string, claimId: string, origin: WriteOrigin, caller: ClaimCaller): Promise<ClaimResult> {
     return this.writes.claimWrite({ kind: 'claim', hostId, op: { type: 'release', claimId, caller }, origin });
   }
 

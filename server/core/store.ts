@@ -226,6 +226,12 @@ export interface CompactionResult {
   readonly removed: number;
   /** Undefined when nothing was compacted (the revision was at or before the checkpoint). */
   readonly record?: CompactionRecord;
+  /**
+   * Why deleting the compacted rows stopped, when it did after the compaction committed (a
+   * store that deletes them afterwards: PostgreSQL). The compaction stands: the rows left are
+   * never read, and the next compaction deletes them.
+   */
+  readonly deleteFailed?: string;
 }
 
 /** Every compaction record, oldest first, and the first break in their chain if any. */

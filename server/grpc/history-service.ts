@@ -10,7 +10,7 @@ import { claimEntryId } from '../core/store.ts';
 import { historyEntryMessage, timestampToMs } from './convert.ts';
 import { decodePageToken, encodePageToken, originOf, pageSize, unary } from './common.ts';
 import { timestamp } from './convert.ts';
-import type { CompactionRecord } from '../core/store.ts';
+import type { CompactionRecord, CompactionResult } from '../core/store.ts';
 import type { Compaction } from '../../proto/generated/devcompat/v1/Compaction.ts';
 
 function compactionMessage(record: CompactionRecord): Compaction {
@@ -41,6 +41,14 @@ function compactedSummary(compactions: readonly CompactionRecord[]): string {
 import type { ListHistoryRequest__Output } from '../../proto/generated/devcompat/v1/ListHistoryRequest.ts';
 import type { VerifyHistoryRequest__Output } from '../../proto/generated/devcompat/v1/VerifyHistoryRequest.ts';
 import type { CompactHistoryRequest__Output } from '../../proto/generated/devcompat/v1/CompactHistoryRequest.ts';
+
+/** The log lines of a compaction, by CompactHistory (`actor`) or by the retention policy. */
+export function logCompacted(log: Logger, result: CompactionResult, actor = 'devcompat'): void {
+  log.info({ actor, checkpoint: result.checkpoint, removed: result.removed }, 'history compacted');
+  if (result.deleteFailed) {
+    log.warn({ checkpoint: result.checkpoint.revision, cause: result.deleteFailed }, 'compacted rows not all deleted: the next compaction deletes them');
+  }
+}
 
 export function historyHandlers(registry: Registry, log: Logger): grpc.UntypedServiceImplementation {
   return {
@@ -125,7 +133,7 @@ export function historyHandlers(registry: Registry, log: Logger): grpc.UntypedSe
       if (!revision) throw invalidArgument([{ field: 'revision', description: 'required: the last revision to remove' }]);
       const actor = originOf(call).actor;
       const result = await registry.compact(revision, actor);
-      if (result.record) log.info({ actor, checkpoint: result.checkpoint.revision, removed: result.removed }, 'history compacted');
+      if (result.record) logCompacted(log, result, actor);
       return {
         compaction: result.record ? compactionMessage(result.record) : null,
         checkpoint_revision: String(result.checkpoint.revision),

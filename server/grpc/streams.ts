@@ -562,6 +562,7 @@ export function liveStream<Request>(
         if (bounded.closed) return;
         bounded.abandon();
         end();
+        log.info({ method: call.getPath(), peer: call.getPeer(), reason: error instanceof Error ? error.message : String(error) }, 'stream cut off: its client was not reading');
         const status = toServiceError(error, log);
         const details = { code: status.code ?? grpc.status.INTERNAL, details: status.details ?? '', metadata: status.metadata };
         if (!cutOffCall(call, details)) call.emit('error', status);

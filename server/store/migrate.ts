@@ -96,3 +96,21 @@ export function migrate(db: Database.Database, migrations = readMigrations()): M
   }
   return { applied, version: migrations.at(-1)?.version ?? 0 };
 }
+
+/** A read-only open cannot migrate: the file must hold every migration already (a backup of this version does). */
+export function migratedAlready(db: Database.Database, dbPath: string): MigrationReport {
+  const migrations = readMigrations();
+  let recorded: { version: number; name: string; checksum: string }[];
+  try {
+    recorded = db.prepare('SELECT version, name, checksum FROM schema_migrations ORDER BY version').all() as typeof recorded;
+  } catch (error) {
+    throw new Error(`${dbPath} is not a devcompat database: ${(error as Error).message}`);
+  }
+  checkRecorded(recorded, migrations);
+  const missing = migrations.filter((migration) => !recorded.some((row) => row.version === migration.version));
+  if (missing.length > 0) {
+    const names = missing.map((migration) => `${String(migration.version).padStart(4, '0')}_${migration.name}`).join(', ');
+    throw new Error(`${dbPath} lacks migration ${names}, and is opened read-only: start this version's server on it (or on a copy of it) once first`);
+  }
+  return { applied: [], version: migrations.at(-1)?.version ?? 0 };
+}

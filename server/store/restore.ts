@@ -26,7 +26,7 @@ import { openDatabase } from './open-database.ts';
 import { SingleWriterLock } from './single-writer-lock.ts';
 import { SqliteStore } from './sqlite-store.ts';
 import { fsyncPath } from './fsync-path.ts';
-import { anchorPath } from './head-anchor.ts';
+import { anchorPath, HeadAnchor } from './head-anchor.ts';
 
 export interface RestoreReport {
   readonly dbPath: string;
@@ -47,15 +47,15 @@ export class RestoreError extends Error {}
 
 const SQLITE_HEADER = 'SQLite format 3\0';
 
-/** The last revision a backup holds, and whether it was anchored (read-only, before it is put in place). */
-function readBackup(backup: string): { revision: number; anchored: boolean } {
+/** The last revision a backup holds, and the anchor it registered, if any (read-only, before it is put in place). */
+function readBackup(backup: string): { revision: number; anchorId: string | undefined } {
   const db = openDatabase(backup, { readonly: true, fileMustExist: true });
   try {
     const revision = (db.prepare('SELECT COALESCE(MAX(revision), 0) AS revision FROM revisions').get() as { revision: number }).revision;
     // The registration (migration 0006): absent in a backup of an older version, which then registers as new.
     const hasRegistration = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'head_anchor'").get() !== undefined;
-    const anchored = hasRegistration && db.prepare('SELECT 1 FROM head_anchor WHERE anchor_id IS NOT NULL').get() !== undefined;
-    return { revision, anchored };
+    const row = hasRegistration ? (db.prepare('SELECT anchor_id AS id FROM head_anchor WHERE anchor_id IS NOT NULL').get() as { id: string } | undefined) : undefined;
+    return { revision, anchorId: row?.id };
   } catch (error) {
     throw new RestoreError(`${backup}: not a devcompat registry (${(error as Error).message})`);
   } finally {
@@ -93,7 +93,7 @@ export function restoreDatabase(options: RestoreOptions): RestoreReport {
   const dbPath = path.resolve(options.dbPath);
   if (backup === dbPath) throw new RestoreError(`${backup}: the backup is the database itself`);
   checkBackup(backup);
-  const { revision, anchored } = readBackup(backup);
+  const { revision, anchorId } = readBackup(backup);
   const folder = path.dirname(dbPath);
   if (!existsSync(folder)) throw new RestoreError(`the folder ${folder} does not exist`);
   const anchorFile = anchorPath(dbPath);
@@ -102,12 +102,20 @@ export function restoreDatabase(options: RestoreOptions): RestoreReport {
   if (resumeAbove !== undefined && (!Number.isSafeInteger(resumeAbove) || resumeAbove < 0)) {
     throw new RestoreError(`--resume-above must be a revision (a whole number from 0), not ${resumeAbove}`);
   }
-  if (anchored && !anchorBefore && resumeAbove === undefined) {
+  // The anchor here knows which revisions this registry's clients saw when it is the one the
+  // backup registered (a restore in place), or any anchor for a backup that registered none
+  // (an older version's). Otherwise (a new machine or path; a server that ran there first,
+  // anchoring a registry of its own) only the operator knows.
+  const anchorHere = anchorBefore ? anchorIdOf(dbPath) : undefined;
+  const vouches = anchorBefore !== undefined && (anchorId === undefined || anchorHere === anchorId);
+  if (!vouches && revision > 0 && resumeAbove === undefined) {
+    const why = anchorBefore
+      ? `the head anchor at ${anchorFile} is not this registry's (a server ran there on a registry of its own, or the anchor was replaced)`
+      : `there is no head anchor at ${anchorFile} (a restore onto a new machine or path: the anchor stayed with the old one)`;
     throw new RestoreError(
-      `no head anchor at ${anchorFile}: the backup comes from a registry whose anchor is not here (a restore onto a new machine or ` +
-        `path), so nothing says which revisions its clients saw, and numbering must not reuse one. Give --resume-above <revision>: ` +
-        'the highest revision the lost registry may have reached (its last "history head" log line, the devcompat_revision metric, ' +
-        `a watcher's last revision; when unsure, more: a gap in numbering is harmless). The backup holds revision ${revision}. Nothing was changed`,
+      `${why}, so nothing says which revisions the backup's registry gave its clients, and numbering must not reuse one. Give ` +
+        '--resume-above <revision>: the highest revision that registry may have reached (its last "history head" log line, the ' +
+        `devcompat_revision metric, a watcher's last revision; when unsure, more: a gap in numbering is harmless). The backup holds revision ${revision}. Nothing was changed`,
     );
   }
 
@@ -118,7 +126,13 @@ export function restoreDatabase(options: RestoreOptions): RestoreReport {
   fsyncPath(temporary, 'r+');
 
   let replacedTo: string | undefined;
-  const lock = SingleWriterLock.acquire(dbPath);
+  let lock: SingleWriterLock;
+  try {
+    lock = SingleWriterLock.acquire(dbPath);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
   try {
     if (existsSync(dbPath)) {
       replacedTo = `${dbPath}.replaced-${(options.now ?? new Date()).toISOString().replace(/[:.]/g, '-')}`;
@@ -139,8 +153,9 @@ export function restoreDatabase(options: RestoreOptions): RestoreReport {
       durability: 'full',
       acceptRestore: true,
       resumeAbove,
-      // Registered, and no anchor here: re-anchored on the record, above what the operator gave.
-      ...(anchored && !anchorBefore && { reanchor: `restored from ${backup} where its head anchor was not; numbering resumes above revision ${resumeAbove}` }),
+      // No anchor here that vouches: re-anchored on the record (or, for a backup that registered
+      // none, recorded as a restore), numbered above what the operator gave.
+      ...(!vouches && { reanchor: `restored from ${backup} where its head anchor was not; numbering resumes above revision ${resumeAbove}` }),
     });
   } catch (error) {
     putBack(dbPath, folder, replacedTo, anchorFile, anchorBefore);
@@ -159,6 +174,19 @@ export function restoreDatabase(options: RestoreOptions): RestoreReport {
     };
   } finally {
     store.close();
+  }
+}
+
+/** The id the anchor beside `dbPath` carries (undefined when it has none or cannot be read). */
+function anchorIdOf(dbPath: string): string | undefined {
+  let anchor: HeadAnchor | undefined;
+  try {
+    anchor = HeadAnchor.open(dbPath, false, true);
+    return anchor.loaded?.id;
+  } catch {
+    return undefined;
+  } finally {
+    anchor?.close();
   }
 }
 

@@ -32,7 +32,7 @@ import { GENESIS_HASH } from './history-chain.ts';
 import { compactedStartRows, compactionRecord, copiedCheckpointRow, lastRecordHash, walkCompactions } from './history-encoding.ts';
 import { chainPacked, SqliteHistory, type PackedRevision } from './sqlite-history.ts';
 import { encodeCommitBatch, type EncodedBatch } from './commit-encoding.ts';
-import { checkRecorded, migrate, readMigrations, type MigrationReport } from './migrate.ts';
+import { migrate, migratedAlready, type MigrationReport } from './migrate.ts';
 import { COPY_MARK_REVISION, unfinishedCopyError, type RevisionRow } from './store-copy-mark.ts';
 import { openDatabase } from './open-database.ts';
 import { SingleWriterLock } from './single-writer-lock.ts';
@@ -208,7 +208,8 @@ export class SqliteStore {
         options.reanchor,
       );
       if (registration.action === 'reanchor') {
-        const at = Math.max(revision, options.resumeAbove ?? 0) + 1;
+        // Above a foreign anchor's highest too: a server that ran on its own registry there may have shown it.
+        const at = Math.max(revision, options.resumeAbove ?? 0, anchor.loaded?.highest ?? 0) + 1;
         const operator = operatorName();
         anchor.adopt(registration.anchorId, at);
         anchor.write(at, this.head);
@@ -241,6 +242,14 @@ export class SqliteStore {
         this.statements.insertRevision.run(at, now(), 'devcompat', reason);
         anchoredAt = at;
         restore = { revision: at, problem: decision.problem };
+      } else if (decision.action === 'create' && options.resumeAbove !== undefined && acceptRestore) {
+        // A restore where no anchor was, of a database that registered none (an older
+        // version's): numbered above the revision the operator gave, as a re-anchoring would be.
+        const problem = `no head anchor beside ${options.path}: numbering resumes above revision ${options.resumeAbove}, as the operator gave`;
+        const at = Math.max(revision, options.resumeAbove) + 1;
+        this.statements.insertRevision.run(at, now(), 'devcompat', `restore accepted: ${problem}`);
+        anchoredAt = at;
+        restore = { revision: at, problem };
       }
       if (registration.action === 'register') anchor.adopt(registration.anchorId);
       if (
@@ -493,24 +502,6 @@ export class SqliteStore {
     this.anchor?.close();
     this.lock?.release();
   }
-}
-
-/** A read-only open cannot migrate: the file must hold every migration already (a backup of this version does). */
-function migratedAlready(db: Database.Database, dbPath: string): MigrationReport {
-  const migrations = readMigrations();
-  let recorded: { version: number; name: string; checksum: string }[];
-  try {
-    recorded = db.prepare('SELECT version, name, checksum FROM schema_migrations ORDER BY version').all() as typeof recorded;
-  } catch (error) {
-    throw new Error(`${dbPath} is not a devcompat database: ${(error as Error).message}`);
-  }
-  checkRecorded(recorded, migrations);
-  const missing = migrations.filter((migration) => !recorded.some((row) => row.version === migration.version));
-  if (missing.length > 0) {
-    const names = missing.map((migration) => `${String(migration.version).padStart(4, '0')}_${migration.name}`).join(', ');
-    throw new Error(`${dbPath} lacks migration ${names}, and is opened read-only: start this version's server on it (or on a copy of it) once first`);
-  }
-  return { applied: [], version: migrations.at(-1)?.version ?? 0 };
 }
 
 function mapSqliteError(error: unknown): unknown {

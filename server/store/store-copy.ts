@@ -39,6 +39,7 @@ import { parseStoreSpec, redact, type StoreChoice } from './store-choice.ts';
 import { COPY_MARK_REVISION, copyMark, redoCopy, unfinishedCopyError, type RevisionRow } from './store-copy-mark.ts';
 import { PostgresStore } from './postgres-store.ts';
 import { SqliteStore } from './sqlite-store.ts';
+import { DatabaseInUseError, SingleWriterLock } from './single-writer-lock.ts';
 
 /** History entries, or revisions rows, read per call. */
 const PAGE = 5_000;
@@ -98,6 +99,24 @@ async function openSource(choice: StoreChoice): Promise<CopyEnd> {
 }
 
 /**
+ * A SQLite source a server has run on has its lock file: the lock is held for the whole copy,
+ * so that no server writes what the copy would miss (one running now is refused). A backup has
+ * none, and nothing is created beside it.
+ */
+function lockSource(choice: StoreChoice): SingleWriterLock | undefined {
+  if (choice.kind !== 'sqlite' || !existsSync(`${choice.path}.lock`)) return undefined;
+  try {
+    return SingleWriterLock.acquire(choice.path);
+  } catch (error) {
+    if (!(error instanceof DatabaseInUseError)) throw error;
+    throw new Error(
+      `the source ${choice.path} is in use by a running devcompat server${error.holderPid ? ` (pid ${error.holderPid})` : ''}: ` +
+        'its writes after the copy would be lost. Stop it first, or copy a backup of it (devcompat backup): nothing was copied',
+    );
+  }
+}
+
+/**
  * The target, opened even when it holds an unfinished copy's mark (which the copy then refuses,
  * saying how to clear it), and without the start-up chain check: an empty target has no chain,
  * a marked one may hold a broken one (a failed check), and the copy walks the whole chain itself.
@@ -121,7 +140,14 @@ function throttled(progress: (line: string) => void, everyMs: number): (line: ()
 export async function copyStore(fromSpec: string, toSpec: string, options: CopyOptions = {}): Promise<CopyReport> {
   const fromChoice = parseStoreSpec(fromSpec);
   const toChoice = parseStoreSpec(toSpec);
-  const from = await openSource(fromChoice);
+  const lock = lockSource(fromChoice);
+  let from: CopyEnd;
+  try {
+    from = await openSource(fromChoice);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   try {
     const source = await from.load();
     const compacted = source.checkpoint.revision !== 0 ? await from.compactedStart() : undefined;
@@ -150,7 +176,11 @@ export async function copyStore(fromSpec: string, toSpec: string, options: CopyO
       await to.close();
     }
   } finally {
-    await from.close();
+    try {
+      await from.close();
+    } finally {
+      lock?.release();
+    }
   }
 }
 

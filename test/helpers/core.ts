@@ -2,6 +2,7 @@
 // unit tests (no process, no file, no real wait). Time moves only when a test moves it.
 
 import { ManualClock } from '../../server/core/clock.ts';
+import { claimCallerOf } from '../../server/core/authz.ts';
 import { Registry, type RevisionChange } from '../../server/core/registry.ts';
 import { validateSyncHost, type SyncHostCommand } from '../../server/core/resources.ts';
 import { MemoryStore, SharedMemory } from '../../server/store/memory-store.ts';
@@ -10,6 +11,9 @@ import type { BudgetInput } from '../../server/core/budgets.ts';
 import type { FindOptions } from '../../server/core/registry.ts';
 
 export const ORIGIN = { actor: 'test', reason: '' };
+
+/** A claim caller without authentication (as without TLS): it owns what it creates, and may act on any claim. */
+export const ANYONE = claimCallerOf(undefined, ORIGIN.actor);
 
 export const GPU = { vendor: 'nvidia', device_api: 'vfio-pci', type: 'nvidia-a10-4q', software_version: '1.0.0' };
 
