@@ -335,11 +335,14 @@ function failBrokenStream(call: grpc.ServerWritableStream<unknown, unknown>, err
     log.error({ err: error, method: call.getPath() }, 'live stream ended: sending to it failed');
     return;
   }
+  cutOffWithError(call, error, log, http2.constants.NGHTTP2_INTERNAL_ERROR);
+}
+
+/** Ends the call with the error mapped by the one table, then resets its HTTP/2 stream (limits.ts cutOffCall). */
+function cutOffWithError(call: grpc.ServerWritableStream<unknown, unknown>, error: unknown, log: Logger, rstCode?: number): void {
   const status = toServiceError(error, log);
   const code = status.code ?? grpc.status.INTERNAL;
-  if (!cutOffCall(call, { code, details: status.details ?? '', metadata: status.metadata }, http2.constants.NGHTTP2_INTERNAL_ERROR)) {
-    call.emit('error', status);
-  }
+  if (!cutOffCall(call, { code, details: status.details ?? '', metadata: status.metadata }, rstCode)) call.emit('error', status);
 }
 
 /** Ends the call with the error mapped by the one table, unless the client already went away. */
@@ -563,9 +566,7 @@ export function liveStream<Request>(
         bounded.abandon();
         end();
         log.info({ method: call.getPath(), peer: call.getPeer(), reason: error instanceof Error ? error.message : String(error) }, 'stream cut off: its client was not reading');
-        const status = toServiceError(error, log);
-        const details = { code: status.code ?? grpc.status.INTERNAL, details: status.details ?? '', metadata: status.metadata };
-        if (!cutOffCall(call, details)) call.emit('error', status);
+        cutOffWithError(call, error, log);
       },
       onEnd: (cleanup) => {
         if (ended) cleanup();

@@ -63,8 +63,8 @@ export interface PostgresStoreOptions {
 /**
  * Rows of compacted history deleted per statement, after the compaction itself is committed:
  * ~15 ms each here (PostgreSQL deletes ~1.6 µs a row on the bench machine), so a write waits
- * for at most one of them, not for the whole delete (340,000 entries took 547 ms under the head
- * lock; a first --retain over millions of entries, seconds).
+ * for at most one of them, not for the whole delete (340,000 entries held writes 599–610 ms
+ * under the head lock, bench/compaction-stall.ts; a first --retain over millions, seconds).
  */
 export const COMPACTION_CHUNK_ROWS = 10_000;
 
