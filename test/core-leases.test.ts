@@ -595,7 +595,8 @@ test('replicas: a renewal another replica persisted keeps the host READY, and it
   const start = clock.now();
   await registry.syncHost(syncOf('h'), ORIGIN);
   registry.startLeases();
-  const renewed = start + 5 * TTL;
+  // Another replica answered a keepalive half a TTL before this one's check (below).
+  const renewed = start + TTL + SHARED_LEASE_GRACE_MS + TTL / 2;
   log.persisted.set('h', renewed);
   clock.advanceTo(start + TTL + SHARED_LEASE_GRACE_MS);
   await settled(registry, 'h');
@@ -609,5 +610,109 @@ test('replicas: a renewal another replica persisted keeps the host READY, and it
   const change = await lapse;
   t.false(registry.findHost('h')!.record.reachable);
   t.is(change.entries[0].time, renewed, 'dated at the renewed expiry');
+  await registry.close();
+});
+
+const HOUR = 3_600_000;
+
+test('a wall clock stepped an hour forward lapses no lease early: a renewed host stays READY, a silent one lapses one TTL after its keepalive, dated on the new clock', async (t) => {
+  const { registry, clock } = await openCore({ leaseTtlMs: TTL });
+  await registry.syncHost(syncOf('kept'), ORIGIN);
+  await registry.syncHost(syncOf('silent'), ORIGIN);
+  registry.startLeases();
+  clock.advance(400);
+  registry.keepAlive('kept');
+  registry.keepAlive('silent');
+  clock.stepWallClock(HOUR); // NTP, or the server's VM resumed
+  clock.advance(TTL - 1);
+  await settled(registry, 'kept');
+  await settled(registry, 'silent');
+  t.true(registry.findHost('kept')!.record.reachable, 'an hour later on the wall clock, but only 999 ms since the keepalive');
+  t.true(registry.findHost('silent')!.record.reachable);
+  t.deepEqual(registry.keepAlive('kept'), { expireTime: clock.now() + TTL, state: 'READY' }, 'the expiry it is told is on the new wall clock');
+  const lapseSeen = nextChange(registry);
+  clock.advance(1);
+  const lapse = await lapseSeen;
+  t.false(registry.findHost('silent')!.record.reachable, 'one TTL after its keepalive: UNREACHABLE');
+  t.is(lapse.entries[0].hostId, 'silent');
+  t.is(lapse.entries[0].time, clock.now(), 'dated when it lapsed, read on the stepped clock');
+  clock.advance(TTL - 2);
+  await settled(registry, 'kept');
+  t.true(registry.findHost('kept')!.record.reachable);
+  await registry.close();
+});
+
+test('a wall clock stepped an hour back keeps no dead host READY: it lapses one TTL after its last keepalive, not an hour later', async (t) => {
+  const { registry, clock } = await openCore({ leaseTtlMs: TTL });
+  const synced = clock.now();
+  await registry.syncHost(syncOf('h'), ORIGIN);
+  registry.startLeases();
+  clock.advance(300);
+  registry.keepAlive('h');
+  clock.stepWallClock(-HOUR);
+  clock.advance(TTL - 1);
+  await settled(registry, 'h');
+  t.true(registry.findHost('h')!.record.reachable);
+  const lapseSeen = nextChange(registry);
+  clock.advance(1);
+  const lapse = await lapseSeen;
+  t.false(registry.findHost('h')!.record.reachable, 'lapsed at the TTL, though the wall clock is an hour short of the expiry it was told');
+  t.is(lapse.entries[0].time, synced, 'dated no earlier than the revision before it: revision times never go back');
+  t.is(registry.keepAlive('h').expireTime, clock.now() + TTL, 'a keepalive renews it on the new wall clock');
+  await registry.close();
+});
+
+test('a lapse queued just before a keepalive is dropped even when the wall clock is stepped back between them', async (t) => {
+  const { registry, clock, changes } = await openCore({ leaseTtlMs: TTL });
+  await registry.syncHost(syncOf('h'), ORIGIN);
+  registry.startLeases();
+  clock.advance(TTL); // the check queues the lapse
+  clock.stepWallClock(-HOUR);
+  registry.keepAlive('h'); // before the lapse is planned
+  await settled(registry, 'h');
+  t.true(registry.findHost('h')!.record.reachable);
+  t.is(changes.length, 1, 'no lapse and no READY written: the renewal came first');
+  await registry.close();
+});
+
+test('after a restart, an expiry persisted by a clock that ran ahead counts for one TTL: a dead host does not stay READY until it', async (t) => {
+  const first = await openCore({ leaseTtlMs: TTL });
+  await first.registry.syncHost(syncOf('h'), ORIGIN);
+  first.registry.startLeases();
+  first.clock.stepWallClock(HOUR); // the wall clock runs an hour ahead...
+  first.registry.keepAlive('h');
+  await first.registry.close();
+  t.deepEqual([...(await first.store.load()).leaseExpiries], [['h', first.clock.now() + TTL]]);
+  first.clock.stepWallClock(-HOUR); // ...and is set right while the server is down
+  const second = await first.reopen({ leaseTtlMs: TTL });
+  t.is(second.registry.findHost('h')!.leaseExpiry, second.clock.now() + TTL, 'told one TTL from the restart');
+  second.registry.startLeases();
+  second.clock.advance(TTL - 1);
+  await settled(second.registry, 'h');
+  t.true(second.registry.findHost('h')!.record.reachable);
+  second.clock.advance(1);
+  await settled(second.registry, 'h');
+  t.false(second.registry.findHost('h')!.record.reachable, 'lapsed one TTL after the restart, not an hour later');
+  await second.registry.close();
+});
+
+test('replicas: a renewal persisted by a replica whose clock runs an hour ahead counts for one TTL from when it is read', async (t) => {
+  const { registry, clock, log } = await openReplica();
+  await registry.syncHost(syncOf('h'), ORIGIN);
+  registry.startLeases();
+  log.persisted.set('h', clock.now() + HOUR);
+  clock.advance(TTL + SHARED_LEASE_GRACE_MS);
+  await settled(registry, 'h');
+  t.true(registry.findHost('h')!.record.reachable, 'renewed elsewhere: READY');
+  const readAt = clock.now();
+  t.is(registry.findHost('h')!.leaseExpiry, readAt + TTL, 'worth one TTL from the read, not an hour');
+  clock.advance(TTL + SHARED_LEASE_GRACE_MS - 1);
+  await settled(registry, 'h');
+  t.true(registry.findHost('h')!.record.reachable);
+  const lapseSeen = nextChange(registry);
+  clock.advance(1);
+  const lapse = await lapseSeen;
+  t.false(registry.findHost('h')!.record.reachable, 'lapsed a TTL and a grace after the read');
+  t.is(lapse.entries[0].time, readAt + TTL);
   await registry.close();
 });

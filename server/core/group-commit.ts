@@ -151,10 +151,10 @@ export class GroupCommit {
     return this.enqueue({ kind: 'delete', hostId, expectedRevision, origin });
   }
 
-  /** Changes a host's draining mark and/or reachability; `time` dates it (default: now). */
+  /** Changes a host's draining mark and/or reachability; `time` dates it (default: now); `lapsedDue` marks a lapse (write-planning.ts). */
   setHostState(
     hostId: string,
-    change: { readonly reachable?: boolean; readonly draining?: boolean; readonly time?: number },
+    change: { readonly reachable?: boolean; readonly draining?: boolean; readonly time?: number; readonly lapsedDue?: number },
     origin: WriteOrigin,
   ): Promise<StateResult> {
     return this.enqueue({ kind: 'state', hostId, ...change, origin });
@@ -358,7 +358,7 @@ export class GroupCommit {
       }
       const time = Math.max(request.kind === 'state' ? request.time ?? now : now, lastTime);
       try {
-        const plan = this.planOne(request, revision + 1, time, now, newDescriptors, ahead?.stores);
+        const plan = this.planOne(request, revision + 1, time, newDescriptors, ahead?.stores);
         if (plan.revision !== undefined) {
           revision = plan.revision;
           lastTime = time;
@@ -377,7 +377,6 @@ export class GroupCommit {
     request: WriteRequest,
     revision: number,
     time: number,
-    now: number,
     newDescriptors: Map<string, DescriptorEntry>,
     committing: ReadonlyMap<string, DescriptorEntry> | undefined,
   ): Plan {
@@ -385,7 +384,7 @@ export class GroupCommit {
       if (!this.claims) throw new Error('claim writes need the claims concern');
       return this.claims.plan(request, revision, time);
     }
-    const plan = planWrite(this.state, request, revision, time, now, newDescriptors, committing);
+    const plan = planWrite(this.state, request, revision, time, newDescriptors, committing);
     return this.claims ? this.claims.afterSync(plan, time) : plan;
   }
 

@@ -4,10 +4,17 @@
 // ran out while the server was down is expired at start-up with the right time. A keepalive
 // or a sync that finds the host UNREACHABLE makes it READY again.
 //
-// Owns: each LiveHost's `leaseExpiry` (no other concern writes it), the set of renewed leases
-// not yet persisted, the reachability writes in flight, the lease timers. May call: the live
-// state's reads, the group commit's `setHostState`, the store's `commit` (lease expiries
-// only), the clock.
+// While the server runs, a lease lapses one TTL after its renewal on the clock's elapsed time,
+// which is never stepped: the wall clock (what expiries are reported and persisted in, and
+// lapses dated by) may be stepped by NTP or a resumed VM, and a step forward must not lapse
+// every host at once, nor a step back keep a dead host READY. A wall-clock expiry that comes
+// from elsewhere (the store at start-up, another replica's sync or renewal) counts for at most
+// one TTL from when it is read, as etcd renews every lease for its TTL when a leader starts.
+//
+// Owns: each LiveHost's `leaseExpiry` and `leaseDue` (no other concern writes them), the set
+// of renewed leases not yet persisted, the reachability writes in flight, the lease timers.
+// May call: the live state's reads, the group commit's `setHostState`, the store's `commit`
+// (lease expiries only), the clock.
 
 import type { Clock } from './clock.ts';
 import type { CommitObserver, GroupCommit } from './group-commit.ts';
@@ -52,6 +59,11 @@ export function loadedLeaseExpiry(record: HostRecord, persisted: ReadonlyMap<str
   return stored === undefined || stored < fromSync ? fromSync : stored;
 }
 
+/** What a host's lease is worth when read from a wall-clock expiry: at most one TTL from now. */
+function remainingOf(expiry: number, now: number, ttlMs: number): number {
+  return Math.min(expiry - now, ttlMs);
+}
+
 export class Leases implements CommitObserver {
   /** Hosts whose lease changed since it was last persisted. */
   private readonly renewed = new Set<LiveHost>();
@@ -62,11 +74,11 @@ export class Leases implements CommitObserver {
   private stopped = false;
   private writes: GroupCommit | undefined;
   /**
-   * No reachable host's lease runs out before this: the check skips its scan of every host
-   * until then (a scan of 100,000 hosts ten times a second costs a core's tenth). Lowered by
-   * every expiry set here, recomputed by each scan.
+   * No reachable host's lease runs out before this (elapsed time): the check skips its scan of
+   * every host until then (a scan of 100,000 hosts ten times a second costs a core's tenth).
+   * Lowered by every renewal here, recomputed by each scan.
    */
-  private earliestExpiry = -Infinity;
+  private earliestDue = -Infinity;
 
   constructor(
     readonly ttlMs: number,
@@ -75,9 +87,40 @@ export class Leases implements CommitObserver {
     private readonly clock: Clock,
     /** With a store other servers share: only the duty holder expires, after reading renewals they wrote. */
     private readonly shared?: RevisionLog,
-  ) {}
+  ) {
+    // The loaded expiries (loadedLeaseExpiry) are on the wall clock of the server that wrote
+    // them; each is worth at most one TTL from now.
+    const now = clock.now();
+    const elapsed = clock.elapsed();
+    for (const host of state.allHosts()) {
+      const remaining = remainingOf(host.leaseExpiry, now, ttlMs);
+      host.leaseExpiry = now + remaining;
+      host.leaseDue = elapsed + remaining;
+    }
+  }
+
+  /**
+   * Renews a host's lease to `remaining` ms from now unless it already runs longer (a sync
+   * never shortens a lease a keepalive renewed while it committed). The wall-clock expiry is
+   * the due date read on the wall clock now. `persist`: this server received the renewal, so
+   * it writes it (a renewal another server received, that server writes).
+   */
+  private renew(host: LiveHost, remaining: number, persist: boolean): void {
+    const due = this.clock.elapsed() + remaining;
+    if (due >= host.leaseDue) {
+      host.leaseDue = due;
+      host.leaseExpiry = this.clock.now() + remaining;
+      if (persist) this.renewed.add(host);
+    }
+    this.earliestDue = Math.min(this.earliestDue, host.leaseDue);
+  }
 
   private checkingShared = false;
+  /**
+   * Replicas: the last expiry read from the store for a host. The same expiry read again is no
+   * new renewal: one written by a clock far ahead must not renew the lease at every read.
+   */
+  private readonly readElsewhere = new WeakMap<LiveHost, number>();
 
   /** Connects the leases to the write pipeline, which is built with them as its observer. */
   connect(writes: GroupCommit): void {
@@ -91,18 +134,17 @@ export class Leases implements CommitObserver {
     if (plan.write.kind === 'sync') {
       // The sync's time is when it was planned: a keepalive answered while it committed may
       // have renewed the lease further, and the expiry it was told stands.
-      host.leaseExpiry = Math.max(host.leaseExpiry, plan.host.lastSyncTime + this.ttlMs);
-      this.renewed.add(host);
+      this.renew(host, remainingOf(plan.host.lastSyncTime + this.ttlMs, this.clock.now(), this.ttlMs), true);
     }
-    this.earliestExpiry = Math.min(this.earliestExpiry, host.leaseExpiry);
+    this.earliestDue = Math.min(this.earliestDue, host.leaseDue);
   }
 
   /** A change another server committed (follower.ts): a sync there renewed the host's lease. */
   followed(change: { readonly host: HostRecord | undefined }, host: LiveHost | undefined, removed: LiveHost | undefined): void {
     if (removed) this.renewed.delete(removed);
     if (host && change.host) {
-      host.leaseExpiry = Math.max(host.leaseExpiry, change.host.lastSyncTime + this.ttlMs);
-      this.earliestExpiry = Math.min(this.earliestExpiry, host.leaseExpiry);
+      // Dated by the other server's wall clock: worth at most one TTL from now here.
+      this.renew(host, remainingOf(change.host.lastSyncTime + this.ttlMs, this.clock.now(), this.ttlMs), false);
     }
   }
 
@@ -112,9 +154,7 @@ export class Leases implements CommitObserver {
    */
   keepAlive(hostId: string): { expireTime: number; state: HostState } {
     const host = this.state.getHost(hostId);
-    host.leaseExpiry = this.clock.now() + this.ttlMs;
-    this.earliestExpiry = Math.min(this.earliestExpiry, host.leaseExpiry);
-    this.renewed.add(host);
+    this.renew(host, this.ttlMs, true);
     if (!host.record.reachable) {
       this.queueReachability(host, true, undefined, RENEWED);
       return { expireTime: host.leaseExpiry, state: host.record.draining ? 'DRAINING' : 'READY' };
@@ -149,8 +189,8 @@ export class Leases implements CommitObserver {
 
   private expireLapsed(): void {
     if (this.stopped) return;
-    const now = this.clock.now();
-    if (now < this.earliestExpiry) return;
+    const now = this.clock.elapsed();
+    if (now < this.earliestDue) return;
     // With replicas a lease is believed lapsed only SHARED_LEASE_GRACE_MS past its expiry, so
     // the earliest expiry the skip waits for includes the grace: a host lapsed but still in its
     // grace makes the check that follows the grace run, never skips it.
@@ -161,11 +201,11 @@ export class Leases implements CommitObserver {
       if (!host.record.reachable) continue;
       // A host whose lapse is being written counts too (its expiry is past): if the write
       // fails, or the duty holder cannot expire it yet, the next check finds it again.
-      const due = host.leaseExpiry + grace;
+      const due = host.leaseDue + grace;
       earliest = Math.min(earliest, due);
       if (due <= now && !this.reachabilityPending.has(host.record.hostId)) lapsed.push(host);
     }
-    this.earliestExpiry = earliest;
+    this.earliestDue = earliest;
     if (lapsed.length === 0) return;
     if (this.shared) {
       void this.expireShared(this.shared, lapsed);
@@ -174,11 +214,16 @@ export class Leases implements CommitObserver {
     for (const host of lapsed) this.expire(host);
   }
 
+  /** Writes a lapse, dated when the lease ran out on today's wall clock (the expiry, unless the clock was stepped since). */
   private expire(host: LiveHost): void {
-    this.queueReachability(host, false, host.leaseExpiry, {
-      actor: SERVER_ACTOR,
-      reason: `lease expired: no keepalive or sync for ${this.ttlMs} ms`,
-    });
+    // The elapsed time is fractional (performance.now()); revision times are whole ms.
+    const overdue = Math.round(this.clock.elapsed() - host.leaseDue);
+    this.queueReachability(
+      host,
+      false,
+      { time: this.clock.now() - overdue, lapsedDue: host.leaseDue },
+      { actor: SERVER_ACTOR, reason: `lease expired: no keepalive or sync for ${this.ttlMs} ms` },
+    );
   }
 
   /**
@@ -192,11 +237,16 @@ export class Leases implements CommitObserver {
     this.checkingShared = true;
     try {
       const persisted = await shared.leaseExpiries(lapsed.map((host) => host.record.hostId));
-      const now = this.clock.now();
       for (const host of lapsed) {
+        if (this.state.findHost(host.record.hostId) !== host) continue;
+        // Another replica's renewal, on its wall clock: worth at most one TTL from now.
         const renewedElsewhere = persisted.get(host.record.hostId);
-        if (renewedElsewhere !== undefined && renewedElsewhere > host.leaseExpiry) host.leaseExpiry = renewedElsewhere;
-        if (host.leaseExpiry + SHARED_LEASE_GRACE_MS <= now && this.state.findHost(host.record.hostId) === host) this.expire(host);
+        const readBefore = this.readElsewhere.get(host);
+        if (renewedElsewhere !== undefined && renewedElsewhere > host.leaseExpiry && (readBefore === undefined || renewedElsewhere > readBefore)) {
+          this.readElsewhere.set(host, renewedElsewhere);
+          this.renew(host, remainingOf(renewedElsewhere, this.clock.now(), this.ttlMs), false);
+        }
+        if (host.leaseDue + SHARED_LEASE_GRACE_MS <= this.clock.elapsed()) this.expire(host);
       }
     } catch {
       // The store cannot be reached: the next check tries again.
@@ -205,7 +255,12 @@ export class Leases implements CommitObserver {
     }
   }
 
-  private queueReachability(host: LiveHost, reachable: boolean, time: number | undefined, origin: WriteOrigin): void {
+  private queueReachability(
+    host: LiveHost,
+    reachable: boolean,
+    lapse: { readonly time: number; readonly lapsedDue: number } | undefined,
+    origin: WriteOrigin,
+  ): void {
     const hostId = host.record.hostId;
     if (this.reachabilityPending.has(hostId) || this.stopped) return;
     this.reachabilityPending.add(hostId);
@@ -214,11 +269,11 @@ export class Leases implements CommitObserver {
       // A keepalive that came while the lapse was being committed renewed the lease: the
       // host is reachable after all, and says so at once.
       const current = this.state.findHost(hostId);
-      if (!reachable && current && !current.record.reachable && current.leaseExpiry > this.clock.now()) {
+      if (!reachable && current && !current.record.reachable && current.leaseDue > this.clock.elapsed()) {
         this.queueReachability(current, true, undefined, RENEWED);
       }
     };
-    this.writes!.setHostState(hostId, { reachable, time }, origin).then(done, done);
+    this.writes!.setHostState(hostId, { reachable, ...lapse }, origin).then(done, done);
   }
 
   /** Writes renewed lease expiries (not durable one by one; see docs/api.md, Leases). */

@@ -44,8 +44,17 @@ export interface LiveHost {
   record: HostRecord;
   /** By device id; iterated in id order (the live state's are a HostDevices). */
   readonly devices: ReadonlyMap<string, LiveDevice>;
-  /** When the lease lapses unless renewed (ms). Written by leases.ts only. */
+  /**
+   * When the lease lapses unless renewed, on the wall clock (ms since the epoch): what clients
+   * are told and what is persisted. Written by leases.ts only.
+   */
   leaseExpiry: number;
+  /**
+   * The same moment on the clock's elapsed time, which is never stepped: what the lapse is
+   * decided by, so that a wall clock stepped forward lapses no lease early and one stepped back
+   * keeps none late. Written by leases.ts only.
+   */
+  leaseDue: number;
 }
 
 export type HostState = 'READY' | 'UNREACHABLE' | 'DRAINING';
@@ -140,7 +149,7 @@ export class LiveState {
       this.addDescriptor(descriptorEntry(stored.id, descriptor));
       this.nextDescriptorId = Math.max(this.nextDescriptorId, stored.id + 1);
     }
-    for (const record of loaded.hosts) this.addHost({ record, devices: new HostDevices(), leaseExpiry: leaseOf(record) });
+    for (const record of loaded.hosts) this.addHost({ record, devices: new HostDevices(), leaseExpiry: leaseOf(record), leaseDue: 0 });
     this.addLoadedDevices(loaded.devices);
     this.loadedShared = undefined;
   }
@@ -422,7 +431,7 @@ export class LiveState {
     let host = this.hosts.get(hostId);
     const created = !host;
     if (!host) {
-      host = { record: change.host, devices: new HostDevices(), leaseExpiry: 0 };
+      host = { record: change.host, devices: new HostDevices(), leaseExpiry: 0, leaseDue: 0 };
       this.addHost(host);
     } else {
       if (!labelsEqual(host.record.labels, change.host.labels)) {

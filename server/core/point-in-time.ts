@@ -266,7 +266,7 @@ export class PointInTime {
     for (const [hostId, record] of hostRecords) {
       const devices = new Map<string, LiveDevice>();
       deviceTables.set(hostId, devices);
-      view.hosts.set(hostId, { record, devices, leaseExpiry: 0 });
+      view.hosts.set(hostId, { record, devices, leaseExpiry: 0, leaseDue: 0 });
     }
     const add = (record: DeviceRecord) => {
       const host = view.hosts.get(record.hostId);

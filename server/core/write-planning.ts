@@ -34,6 +34,11 @@ export type WriteRequest =
       readonly draining?: boolean;
       /** When the change happened, if not now (a lease that lapsed while the server was down). */
       readonly time?: number;
+      /**
+       * A lapse: the lease due (LiveHost.leaseDue) found past. Dropped when the lease was
+       * renewed beyond it meanwhile (a keepalive or sync answered while the lapse was queued).
+       */
+      readonly lapsedDue?: number;
       readonly origin: WriteOrigin;
     }
   /** A placement claim's create, renew, release or expiry, planned by claims-registry.ts. */
@@ -58,20 +63,19 @@ export function hostIdOf(write: WriteRequest): string {
  * Plans one write at `revision`, dated `time`. `newDescriptors` collects the descriptors the
  * batch introduces (shared by its writes); `committing` holds those the batch in flight
  * stores (by key): they are reused with their ids, and neither introduced again nor counted
- * as this batch's new ones. `now` is the clock, for leases renewed meanwhile.
+ * as this batch's new ones.
  */
 export function planWrite<W extends WriteRequest>(
   state: LiveState,
   write: W,
   revision: number,
   time: number,
-  now: number,
   newDescriptors: Map<string, DescriptorEntry>,
   committing?: ReadonlyMap<string, DescriptorEntry>,
 ): Plan<W> {
   if (write.kind === 'sync') return planSync(state, write, revision, time, newDescriptors, committing) as Plan<W>;
   if (write.kind === 'delete') return planDelete(state, write, revision, time) as Plan<W>;
-  return planState(state, write as Extract<WriteRequest, { kind: 'state' }>, revision, time, now) as Plan<W>;
+  return planState(state, write as Extract<WriteRequest, { kind: 'state' }>, revision, time) as Plan<W>;
 }
 
 function planSync(
@@ -206,7 +210,6 @@ function planState(
   write: Extract<WriteRequest, { kind: 'state' }>,
   revision: number,
   time: number,
-  now: number,
 ): Plan {
   const { hostId } = write;
   const existing = state.findHost(hostId);
@@ -214,7 +217,7 @@ function planState(
   const reachable = write.reachable ?? existing.record.reachable;
   const draining = write.draining ?? existing.record.draining;
   // A lapse queued just before a keepalive or sync renewed the lease is dropped.
-  const stale = write.reachable === false && existing.leaseExpiry > now;
+  const stale = write.lapsedDue !== undefined && existing.leaseDue > write.lapsedDue;
   const nothing = { write, hostId, upserts: [], deletes: [], created: 0, updated: 0 };
   if (stale || (reachable === existing.record.reachable && draining === existing.record.draining)) {
     return { ...nothing, revision: undefined, host: existing.record, history: [] };
