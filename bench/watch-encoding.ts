@@ -52,7 +52,7 @@ const hub = new WatchHub(registry, new ManualClock());
 const deliveries: WatchDelivery[] = [];
 hub.open(
   { startRevision: undefined, filter: { hostId: undefined, vendor: undefined, deviceApi: undefined, type: undefined }, progressIntervalMs: 3_600_000 },
-  { deliver: (d) => (deliveries.push(d), true), progress: () => {}, drained: () => Promise.resolve(), fail: () => {} },
+  { deliver: (d) => (deliveries.push(d), 'ready'), progress: () => {}, drained: () => Promise.resolve(), fail: () => {} },
 );
 const hosts = 200;
 for (let h = 0; h < hosts; h++) await registry.syncHost(sync(h, 0, 0), { actor: 'bench', reason: '' });

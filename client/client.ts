@@ -194,9 +194,18 @@ function checkReason(reason: string): void {
   }
 }
 
+/**
+ * What grpc-js reports for a stream the server reset with ENHANCE_YOUR_CALM: the server does so
+ * to a watch whose consumer read nothing for its --send-timeout when the WATCH_TOO_SLOW status,
+ * queued behind what the consumer had not read, was not taken in time either.
+ */
+const CALM_RESET_DETAILS = 'Bandwidth exhausted or memory limit exceeded';
+
 /** A watch resumes on its own from these: a restarting server, or a consumer cut off as too slow. */
 function resumable(error: DevcompatError): boolean {
-  return error.code === grpc.status.UNAVAILABLE || (error.code === grpc.status.RESOURCE_EXHAUSTED && error.reason === ErrorReason.WATCH_TOO_SLOW);
+  if (error.code === grpc.status.UNAVAILABLE) return true;
+  if (error.code !== grpc.status.RESOURCE_EXHAUSTED) return false;
+  return error.reason === ErrorReason.WATCH_TOO_SLOW || (error.reason === undefined && error.message === CALM_RESET_DETAILS);
 }
 
 interface UnaryOptions {

@@ -172,6 +172,11 @@ export class ServerMetrics implements CallMetrics {
           this.inc(read(metrics.sources));
         },
       });
+    counter(
+      'devcompat_watch_fell_behind_total',
+      'Times a live Watch had no room left in its 8 MiB buffer and was caught up from history instead, once its consumer read again.',
+      (s) => s.hub.fellBehind,
+    );
     counter('devcompat_lease_expiries_total', 'Leases that lapsed: hosts turned UNREACHABLE by the server.', () => this.leaseExpiries);
     counter('devcompat_calls_shed_total', 'Calls refused with RESOURCE_EXHAUSTED because the process was over its memory budget.', (s) => s.limitStats.shed);
     counter(
@@ -209,7 +214,7 @@ export class ServerMetrics implements CallMetrics {
     });
     new Counter({
       name: 'devcompat_stream_cutoffs_total',
-      help: 'Live streams (Watch, WatchTargets) ended with RESOURCE_EXHAUSTED because their consumer fell too far behind.',
+      help: 'Live streams ended with RESOURCE_EXHAUSTED (WATCH_TOO_SLOW): a WatchTargets whose consumer fell the buffer behind, a Watch whose consumer read nothing for --send-timeout.',
       labelNames: ['grpc_service', 'grpc_method'],
       registers: [this.register],
       collect() {

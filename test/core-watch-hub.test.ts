@@ -9,20 +9,28 @@
 import test from 'ava';
 import { DomainError } from '../server/core/errors.ts';
 import type { RevisionChange } from '../server/core/registry.ts';
-import { CATCH_UP_PAGE, WatchHub, type WatchDelivery, type WatchFilter, type WatchHandle, type WatchSink } from '../server/core/watch-hub.ts';
+import { CATCH_UP_PAGE, WatchHub, type Acceptance, type WatchDelivery, type WatchFilter, type WatchHandle, type WatchSink } from '../server/core/watch-hub.ts';
 import { GPU, openCore, openReplicas, ORIGIN, syncOf, type CoreRig } from './helpers/core.ts';
 
 const ALL: WatchFilter = { hostId: undefined, vendor: undefined, deviceApi: undefined, type: undefined };
 /** Longer than any test runs the clock: no progress unless a test asks for it. */
 const QUIET = 3_600_000;
 
-/** A sink that records what the hub hands it, and lets a test answer "buffer full". */
+/** A sink that records what the hub hands it, and lets a test answer "wait for me" or "no room". */
 class Recorder implements WatchSink {
   readonly deliveries: WatchDelivery[] = [];
+  /** Revisions offered and refused (`full`): not delivered. */
+  readonly refused: number[] = [];
   readonly progressed: { at: number; revision: number; headHash: string }[] = [];
   readonly failures: unknown[] = [];
-  /** What deliver answers: false = the consumer's buffer is full. */
+  /** What deliver answers when it takes a revision: false = `busy`, the consumer should be waited for. */
   ready = true;
+  /** True: deliver takes nothing and answers `full` (no room in the consumer's buffer). */
+  full = false;
+  /** When set, deliver refuses (`full`) the revisions it returns true for. */
+  refuse: ((delivery: WatchDelivery) => boolean) | undefined;
+  /** For `refuse`: set by a test once its consumer drained. */
+  drainedOnce = false;
   drainCalls = 0;
   /** Called inside deliver, before it answers (a sink that cancels itself). */
   onDeliver: ((delivery: WatchDelivery) => void) | undefined;
@@ -31,11 +39,16 @@ class Recorder implements WatchSink {
 
   constructor(private readonly now: () => number = () => 0) {}
 
-  deliver(delivery: WatchDelivery): boolean {
+  deliver(delivery: WatchDelivery): Acceptance {
+    if (this.full || this.refuse?.(delivery)) {
+      this.refused.push(delivery.change.revision);
+      this.wake();
+      return 'full';
+    }
     this.deliveries.push(delivery);
     this.onDeliver?.(delivery);
     this.wake();
-    return this.ready;
+    return this.ready ? 'ready' : 'busy';
   }
 
   progress(revision: number, headHash: string): void {
@@ -62,6 +75,7 @@ class Recorder implements WatchSink {
   /** The consumer read its buffer: the hub may go on. */
   drain(ready = true): void {
     this.ready = ready;
+    this.full = false;
     const release = this.release;
     this.release = undefined;
     release?.();
@@ -621,13 +635,13 @@ test('a watch cancelled while the hub waits for its consumer reads no further', 
   t.is(sink.drainCalls, 1);
 });
 
-test('a sink that finds itself too slow cancels its watcher from inside deliver: the others go on', async (t) => {
+test('a sink that ends its own watch from inside deliver: the others go on', async (t) => {
   const rig = await openCore();
   const { registry } = rig;
   const hub = hubOf(rig, t);
   const slow = new Recorder();
   const fine = new Recorder();
-  // As the gRPC sink does past its byte bound: it ends the stream, which cancels the watch.
+  // As the gRPC sink does when its stream broke: it ends the stream, which cancels the watch.
   let buffered = 0;
   const handle: WatchHandle = watch(hub, slow);
   slow.onDeliver = () => {
@@ -642,8 +656,59 @@ test('a sink that finds itself too slow cancels its watcher from inside deliver:
   t.deepEqual(slow.revisions, [1, 2, 3]);
   t.deepEqual(fine.revisions, [1, 2, 3, 4, 5]);
   t.is(hub.size, 1);
-  t.is(slow.drainCalls, 0, 'a live watch is never waited for: its sink bounds itself');
+  t.is(slow.drainCalls, 0, 'a live watch is never waited for while its sink takes what it gets');
   t.deepEqual(slow.failures, [], 'the hub does not fail it: the sink ended the watch itself');
+});
+
+test('a live watch whose sink is full falls behind: it waits for its consumer, catches up from history, then goes live again, each revision once', async (t) => {
+  const rig = await openCore();
+  const { registry, clock } = rig;
+  const hub = hubOf(rig, t);
+  const slow = new Recorder(() => clock.now());
+  const fine = new Recorder();
+  watch(hub, slow, { progressMs: 100 });
+  watch(hub, fine);
+  await registry.syncHost(syncOf('a'), ORIGIN);
+  await registry.syncHost(syncOf('b'), ORIGIN);
+  slow.full = true; // its consumer stopped reading: no room for the next revision
+  for (const name of ['c', 'd', 'e']) await registry.syncHost(syncOf(name), ORIGIN);
+  t.deepEqual(slow.refused, [3], 'offered once, then no longer live');
+  t.true(slow.waiting, 'the hub waits for the consumer before reading history');
+  t.deepEqual(hub.progress, { live: 1, catchingUp: 1, lagRevisions: 3 });
+  t.is(hub.fellBehind, 1);
+  clock.advance(1000);
+  t.deepEqual(slow.progressed, [], 'no progress while behind: it would claim revisions it does not have');
+  t.deepEqual(slow.failures, [], 'not cut off');
+
+  slow.drain(); // the consumer read its buffer
+  await slow.until(() => slow.revisions.length === 5);
+  t.deepEqual(slow.revisions, [1, 2, 3, 4, 5]);
+  t.deepEqual(hub.progress, { live: 2, catchingUp: 0, lagRevisions: 0 });
+  // What it caught up is what the others got live, and it is live again.
+  t.deepEqual(slow.deliveries.map((d) => shape(d.change)), fine.deliveries.map((d) => shape(d.change)));
+  await registry.syncHost(syncOf('f'), ORIGIN);
+  t.deepEqual(slow.revisions, [1, 2, 3, 4, 5, 6]);
+  t.deepEqual(fine.revisions, [1, 2, 3, 4, 5, 6]);
+  t.is(hub.fellBehind, 1);
+});
+
+test('a revision larger than the room a catching-up consumer has left is delivered once it drained, not skipped', async (t) => {
+  const rig = await openCore();
+  const { registry } = rig;
+  for (const name of ['a', 'b', 'c']) await registry.syncHost(syncOf(name), ORIGIN);
+  const hub = hubOf(rig, t);
+  const sink = new Recorder();
+  // Revision 2 does not fit behind revision 1; with the buffer drained it does.
+  sink.refuse = (delivery) => delivery.change.revision === 2 && sink.deliveries.length === 1 && !sink.drainedOnce;
+  watch(hub, sink, { start: 1 });
+  await sink.until(() => sink.waiting);
+  t.deepEqual(sink.revisions, [1]);
+  t.deepEqual(sink.refused, [2]);
+  sink.drainedOnce = true;
+  sink.drain();
+  await sink.until(() => sink.revisions.length === 3);
+  t.deepEqual(sink.revisions, [1, 2, 3]);
+  t.deepEqual(sink.failures, []);
 });
 
 test('close stops the progress timer and the feed, and fails every watch with UNAVAILABLE', async (t) => {

@@ -10,7 +10,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { DueQueue } from '../server/core/due-queue.ts';
-import { WatchHub, type WatchDelivery, type WatchFilter, type WatchSink } from '../server/core/watch-hub.ts';
+import { WatchHub, type Acceptance, type WatchDelivery, type WatchFilter, type WatchSink } from '../server/core/watch-hub.ts';
 import { openCore, ORIGIN, syncOf } from './helpers/core.ts';
 
 const TICK_MS = 50;
@@ -38,9 +38,9 @@ class TimedSink implements WatchSink {
   readonly delivered: number[] = [];
   readonly progressed: number[] = [];
   constructor(private readonly now: () => number) {}
-  deliver(_delivery: WatchDelivery): boolean {
+  deliver(_delivery: WatchDelivery): Acceptance {
     this.delivered.push(this.now());
-    return true;
+    return 'ready';
   }
   progress(): void {
     this.progressed.push(this.now());

@@ -7,7 +7,7 @@
 
 import test from 'ava';
 import { validateCreateClaim } from '../server/core/claims.ts';
-import { WatchHub, type WatchDelivery, type WatchFilter, type WatchSink } from '../server/core/watch-hub.ts';
+import { WatchHub, type Acceptance, type WatchDelivery, type WatchFilter, type WatchSink } from '../server/core/watch-hub.ts';
 import { encodeDelivery, wholeEncoding } from '../server/grpc/watch-encoding.ts';
 import { protoRoot } from '../proto/load.ts';
 import { GPU, openCore, ORIGIN, syncOf, ANYONE } from './helpers/core.ts';
@@ -19,9 +19,9 @@ const decoded = (bytes: Buffer) => WatchResponse().toObject(WatchResponse().deco
 
 class Collect implements WatchSink {
   readonly deliveries: WatchDelivery[] = [];
-  deliver(delivery: WatchDelivery): boolean {
+  deliver(delivery: WatchDelivery): Acceptance {
     this.deliveries.push(delivery);
-    return true;
+    return 'ready';
   }
   progress(): void {}
   drained(): Promise<void> {

@@ -15,6 +15,20 @@ import { eventually, rawClients, unaryCall, type RawClients } from './helpers/wa
 import { bySortKey, findTargetsRaw, keepAlive, TargetsWatch, type RawFoundTarget, type TargetChange } from './helpers/raw.ts';
 import { frame, rawSession } from './helpers/raw-http2.ts';
 import { protoRoot } from '../proto/load.ts';
+import { scrape } from './helpers/metrics.ts';
+
+/** Resolves once the server counted `count` WatchTargets streams cut off as too slow. */
+async function cutOffsReach(metricsAddress: string, count: number, what: string): Promise<void> {
+  await eventually(
+    async () =>
+      ((await scrape(metricsAddress)).value('devcompat_stream_cutoffs_total', {
+        grpc_service: 'devcompat.v1.CompatibilityService',
+        grpc_method: 'WatchTargets',
+      }) ?? 0) >= count,
+    20_000,
+    what,
+  );
+}
 
 /** Hour-long leases unless a test is about leases: a lapse in a slow run would add revisions. */
 async function start(t: ExecutionContext, options: Parameters<typeof startTestServer>[1] = {}) {
@@ -507,7 +521,8 @@ test('cancelling a standing query leaves nothing open; one that cannot start fai
 });
 
 test('a standing query whose client stops reading is cut off with WATCH_TOO_SLOW; writers and other queries go on', async (t) => {
-  const { client, raw, server } = await start(t, { watchBufferBytes: 64 * 1024 });
+  // The status waits behind what the client has not read, for --send-timeout.
+  const { client, raw, server } = await start(t, { watchBufferBytes: 64 * 1024, metricsAddress: '127.0.0.1:0', limits: { sendTimeoutMs: 10_000 } });
   await client.syncHost(host('src', [spec('gpu0', gvt('1.2.0'))]));
   const baseline = server.openStreams();
   const slow = watchTargets(t, raw, { source: { name: SRC } });
@@ -521,19 +536,38 @@ test('a standing query whose client stops reading is cut off with WATCH_TOO_SLOW
   for (let i = 0; i < 80; i++) last = (await client.syncHost(host('t', i % 2 === 0 ? many : []))).revision;
   await healthy.waitFor((w) => w.has(last), 30_000, 'the healthy query gets every change');
   t.is(healthy.applied().targets.size, 0, 'the healthy query applied every diff: the last sync removed every target');
-  await eventually(() => server.openStreams() === baseline + 1, 10_000, 'the slow query released');
-  slow.call.resume();
+  await cutOffsReach(server.metricsAddress!, 1, 'the slow query cut off');
+  slow.call.resume(); // it reads again: what was sent, then the status
   await slow.waitFor((w) => w.ended, 20_000, 'the slow query to end');
   t.is(slow.error?.code, grpc.status.RESOURCE_EXHAUSTED);
   t.is(slow.error?.reason, 'WATCH_TOO_SLOW');
   t.is(slow.error?.message, 'the standing query fell too far behind: resync required (open it again)');
   t.false(slow.has(last), 'it was cut before the end');
+  await eventually(() => server.openStreams() === baseline + 1, 10_000, 'the slow query released');
   healthy.cancel();
   await eventually(() => server.openStreams() === baseline, 5000, 'every stream released');
 });
 
+test('a standing query cut off as too slow whose client never reads its status has its stream reset after --send-timeout, releasing what it held', async (t) => {
+  const { client, raw, server } = await start(t, { watchBufferBytes: 64 * 1024, metricsAddress: '127.0.0.1:0', limits: { sendTimeoutMs: 500 } });
+  await client.syncHost(host('src', [spec('gpu0', gvt('1.2.0'))]));
+  const baseline = server.openStreams();
+  const slow = watchTargets(t, raw, { source: { name: SRC } });
+  await slow.waitForInitial();
+  slow.call.pause();
+  const many = Array.from({ length: 100 }, (_, i) => spec(`gpu${i}`, gvt('1.2.0')));
+  for (let i = 0; i < 80; i++) await client.syncHost(host('t', i % 2 === 0 ? many : []));
+  await cutOffsReach(server.metricsAddress!, 1, 'the slow query cut off');
+  // Its client still reads nothing: the status cannot go, and the stream is reset all the same
+  // (the client learns it while it reads nothing: the reset is not held behind its messages).
+  await eventually(() => slow.ended, 10_000, 'the unread query reset');
+  t.is(slow.error?.code, grpc.status.RESOURCE_EXHAUSTED);
+  t.is(slow.error?.reason, undefined, 'a reset, not the status');
+  await eventually(() => server.openStreams() === baseline, 10_000, 'the unread query released');
+});
+
 test('an initial set larger than the buffer reaches a client that reads it; one that reads nothing is held, then cut off with WATCH_TOO_SLOW once the diffs waiting behind its initial set pass the bound', async (t) => {
-  const { client, raw, server } = await start(t, { watchBufferBytes: 64 * 1024 });
+  const { client, raw, server } = await start(t, { watchBufferBytes: 64 * 1024, metricsAddress: '127.0.0.1:0', limits: { sendTimeoutMs: 10_000 } });
   await client.syncHost(host('src', [spec('gpu0', gvt('1.2.0'))]));
   // 6,000 compatible targets: twelve initial chunks of 500, megabytes of messages.
   const devices = Array.from({ length: 100 }, (_, i) => spec(`gpu${i}`, gvt('1.2.0')));
@@ -553,13 +587,14 @@ test('an initial set larger than the buffer reaches a client that reads it; one 
   await healthy.waitFor((w) => w.has(last), 20_000, 'the reading query gets every diff');
   t.is(healthy.applied().targets.size, 6000, 'the last sync removed the 100 it added');
   t.deepEqual(healthy.applied().anomalies, []);
-  await eventually(() => server.openStreams() === baseline + 1, 10_000, 'the unread query released');
+  await cutOffsReach(server.metricsAddress!, 1, 'the unread query cut off');
   slow.call.resume();
   await slow.waitFor((w) => w.ended, 20_000, 'the unread query to end');
   t.is(slow.error?.code, grpc.status.RESOURCE_EXHAUSTED);
   t.is(slow.error?.reason, 'WATCH_TOO_SLOW');
   t.false(slow.has(last), 'it was cut before the end');
   t.deepEqual(slow.applied().anomalies, [], 'what it did get was in order');
+  await eventually(() => server.openStreams() === baseline + 1, 10_000, 'the unread query released');
   healthy.cancel();
   await eventually(() => server.openStreams() === baseline, 5000, 'every stream released');
 });

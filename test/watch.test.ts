@@ -181,36 +181,98 @@ test('a start revision older than history holds is OUT_OF_RANGE naming the oldes
   fine.cancel();
 });
 
-test('a consumer that stops reading is cut off with WATCH_TOO_SLOW; writers and other watchers go on', async (t) => {
-  const log = capturedLog();
-  const server = await start(t, { watchBufferBytes: 64 * 1024, metricsAddress: '127.0.0.1:0', logger: log.logger });
+const BIG_LABELS = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`label-${i}`, 'x'.repeat(60)]));
+
+test('a consumer that stops reading falls behind, is not cut off, and once it reads again gets every revision from history; writers and other watchers go on', async (t) => {
+  const server = await start(t, { watchBufferBytes: 64 * 1024, metricsAddress: '127.0.0.1:0' });
   const slow = watch(server.raw, {});
   const healthy = watch(server.raw, {});
   await slow.waitFor((w) => w.messages.length > 0);
   await healthy.waitFor((w) => w.messages.length > 0);
   slow.call.pause(); // stops reading: HTTP/2 flow control backs up into the server
-  const labels = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`label-${i}`, 'x'.repeat(60)]));
-  const writes = 400;
-  for (let i = 0; i < writes; i++) await server.client.syncHost(host(`h${i % 10}`, `1.${i}.0`, { labels }));
+  const writes = 400; // about 1.7 MB of revisions: many times the 64 KiB buffer
+  for (let i = 0; i < writes; i++) await server.client.syncHost(host(`h${i % 10}`, `1.${i}.0`, { labels: BIG_LABELS }));
   await healthy.waitFor((w) => w.revisions.length === writes, 20_000, 'the healthy watcher gets everything');
-  await eventually(() => server.server.watches.size === 1, 10_000, 'the slow watcher removed from the hub');
+  let metrics = await scrape(server.server.metricsAddress!);
+  t.is(metrics.value('devcompat_watchers', { phase: 'catching_up' }), 1, 'the slow watcher is behind, waiting for its consumer');
+  t.is(metrics.value('devcompat_watch_fell_behind_total'), 1);
+  t.is(server.server.watches.size, 2, 'still watching');
+
   slow.call.resume();
-  await slow.waitFor((w) => w.ended, 20_000, 'the slow watch to end');
-  t.is(slow.error?.code, grpc.status.RESOURCE_EXHAUSTED);
-  t.is(slow.error?.reason, 'WATCH_TOO_SLOW');
-  t.regex(slow.error!.message, /resync required/);
-  t.true(slow.revisions.length < writes, 'it was cut before the end');
-  // The operator sees it: logged at info, and counted.
-  const cutOff = await log.waitFor('stream cut off: its consumer fell too far behind');
+  await slow.waitFor((w) => w.revisions.length === writes, 20_000, 'the slow watcher gets everything');
+  t.deepEqual(slow.revisions, Array.from({ length: writes }, (_, i) => i + 1), 'every revision once, in order');
+  t.false(slow.ended, 'not cut off');
+  // Caught up, it is live again: the next write reaches it at once.
+  await server.client.syncHost(host('h0', '2.0.0'));
+  await slow.waitFor((w) => w.revisions.at(-1) === writes + 1, 10_000, 'a live revision after the catch-up');
+  metrics = await scrape(server.server.metricsAddress!);
+  t.is(metrics.value('devcompat_watchers', { phase: 'live' }), 2);
+  t.is(metrics.value('devcompat_watchers', { phase: 'catching_up' }), 0);
+  t.is(metrics.value('devcompat_stream_cutoffs_total', { grpc_service: 'devcompat.v1.WatchService', grpc_method: 'Watch' }) ?? 0, 0);
+  slow.cancel();
+  healthy.cancel();
+});
+
+test('a consumer that reads nothing for --send-timeout is cut off with RESOURCE_EXHAUSTED and its stream reset; logged, counted; resuming from its last revision + 1 gives the rest', async (t) => {
+  const log = capturedLog();
+  const server = await start(t, {
+    watchBufferBytes: 64 * 1024,
+    metricsAddress: '127.0.0.1:0',
+    logger: log.logger,
+    limits: { sendTimeoutMs: 500 },
+  });
+  const baseline = server.server.openStreams();
+  const slow = watch(server.raw, {});
+  const healthy = watch(server.raw, {});
+  await slow.waitFor((w) => w.messages.length > 0);
+  await healthy.waitFor((w) => w.messages.length > 0);
+  slow.call.pause();
+  const writes = 400;
+  for (let i = 0; i < writes; i++) await server.client.syncHost(host(`h${i % 10}`, `1.${i}.0`, { labels: BIG_LABELS }));
+  await healthy.waitFor((w) => w.revisions.length === writes, 20_000, 'the healthy watcher gets everything');
+  const cutOff = await log.waitFor('stream cut off: its consumer read nothing');
   t.is(cutOff.method, '/devcompat.v1.WatchService/Watch');
+  t.regex(cutOff.reason, /read nothing for 500 ms \(--send-timeout\)/);
+  // Its stream is reset even though its client never reads again: what the server held for it
+  // goes, and the client learns it while still reading nothing.
+  await eventually(() => slow.ended, 10_000, 'the slow watch reset');
+  await eventually(() => server.server.watches.size === 1 && server.server.openStreams() === baseline + 1, 10_000, 'the slow watch released');
   const metrics = await scrape(server.server.metricsAddress!);
   t.is(metrics.value('devcompat_stream_cutoffs_total', { grpc_service: 'devcompat.v1.WatchService', grpc_method: 'Watch' }), 1);
-  // Resuming from its last revision + 1 gives it the rest, exactly.
+  slow.call.resume();
+  // It reads what it had received before the reset (the status may be reported before).
+  await eventually(() => slow.ended && slow.call.readableLength === 0, 20_000, 'the slow watch to end');
+  t.is(slow.error?.code, grpc.status.RESOURCE_EXHAUSTED);
+  t.true(slow.revisions.length < writes, 'it was cut before the end');
   const resumed = watch(server.raw, { start_revision: (slow.revisions.at(-1) ?? 0) + 1 });
   await resumed.waitFor((w) => w.revisions.at(-1) === writes);
   t.deepEqual([...slow.revisions, ...resumed.revisions], Array.from({ length: writes }, (_, i) => i + 1));
   healthy.cancel();
   resumed.cancel();
+});
+
+test('a revision larger than the whole buffer reaches a watcher that keeps up, whole, even right behind another', async (t) => {
+  const server = await start(t, { watchBufferBytes: 64 * 1024, metricsAddress: '127.0.0.1:0' });
+  const watcher = watch(server.raw, {});
+  await watcher.waitFor((w) => w.messages.length > 0);
+  // 300 devices, each with its own labelled descriptor: one revision of well over 64 KiB.
+  const big = (name: string, version: string) =>
+    ({
+      name,
+      labels: BIG_LABELS,
+      devices: Array.from({ length: 300 }, (_, i) => ({ device_id: `gpu${i}`, descriptor: GPU(version) })),
+    }) as SyncHostRequest;
+  const acknowledged = await Promise.all([
+    server.client.syncHost(big('big-a', '1.0.0')),
+    server.client.syncHost(big('big-b', '1.0.0')),
+    server.client.syncHost(big('big-c', '1.0.0')),
+  ]);
+  const revisions = acknowledged.map((response) => Number(response.revision)).sort((a, b) => a - b);
+  await watcher.waitFor((w) => w.revisions.length === 3, 20_000, 'three large revisions');
+  t.deepEqual(watcher.revisions, revisions);
+  for (const message of watcher.eventMessages) t.is(message.events.length, 301, 'the host and its 300 devices, in one message');
+  t.false(watcher.ended, 'not cut off');
+  watcher.cancel();
 });
 
 test('200 concurrent watchers all receive the same sequence; cancelled watches leave nothing behind', async (t) => {

@@ -5,7 +5,12 @@
 // tick in which it finds nothing left to read: no revision can fall between the two.
 //
 // The hub knows nothing of gRPC: a watcher's sink encodes, buffers and enforces the bound on
-// its buffer (server/grpc/watch-service.ts). A sink that is too slow cancels its watcher.
+// its buffer (server/grpc/watch-service.ts). A live watcher whose sink is full (its consumer
+// fell the whole buffer behind, or one revision is larger than the room left) is not cut off:
+// it leaves the live set, and once its consumer has drained it catches up from history like a
+// watcher that started in the past, then goes live again (as etcd moves a slow watcher to its
+// unsynced set). Nothing is lost or doubled; the server holds no more than the buffer for it,
+// and a consumer that reads nothing at all is ended by its sink (drained()).
 //
 // Progress: a live watcher that was sent nothing for its interval gets the revision and head
 // hash. The timer ticks every 50 ms and takes from a queue by due time (due-queue.ts) only the
@@ -49,11 +54,22 @@ export interface WatchDelivery {
   readonly whole: boolean;
 }
 
+/**
+ * What a sink did with a delivery: `ready`, taken, send more; `busy`, taken, but a catching-up
+ * watcher waits for `drained()` before its next page; `full`, not taken: the consumer's buffer
+ * has no room for it (the hub catches the watcher up from this revision once it drains).
+ */
+export type Acceptance = 'ready' | 'busy' | 'full';
+
 export interface WatchSink {
-  /** Delivers one revision's events; returns false when the consumer's buffer is full. */
-  deliver(delivery: WatchDelivery): boolean;
+  /** Delivers one revision's events, or refuses them (`full`). */
+  deliver(delivery: WatchDelivery): Acceptance;
+  /** Progress when quiet; a sink with no room drops it (a later one, or a delivery, follows). */
   progress(revision: number, headHash: string): void;
-  /** Resolves once the consumer has drained its buffer (or the watch ended). */
+  /**
+   * Resolves once the consumer has drained its buffer (or the watch ended). The sink ends a
+   * watch whose consumer reads nothing for too long itself (the hub sees it cancelled).
+   */
   drained(): Promise<void>;
   /** Ends the watch with an error (compaction overtook its catch-up, or the hub closed). */
   fail(error: unknown): void;
@@ -116,6 +132,8 @@ export class WatchHub {
   private readonly progressDue = new DueQueue<Watcher>();
   private readonly unsubscribe: () => void;
   private readonly stopProgress: () => void;
+  /** Live watchers whose sink was full, caught up from history since (for metrics). */
+  private fellBehindCount = 0;
 
   constructor(
     private readonly registry: Registry,
@@ -127,6 +145,11 @@ export class WatchHub {
 
   get size(): number {
     return this.all.size;
+  }
+
+  /** How many times a live watcher's consumer fell its buffer behind and was caught up from history. */
+  get fellBehind(): number {
+    return this.fellBehindCount;
   }
 
   /**
@@ -166,6 +189,12 @@ export class WatchHub {
 
   remove(watcher: Watcher): void {
     this.all.delete(watcher);
+    this.leaveLive(watcher);
+  }
+
+  /** Takes a watcher out of the live sets (it is still watching: cancelled, or catching up). */
+  private leaveLive(watcher: Watcher): void {
+    watcher.live = false;
     this.progressDue.delete(watcher);
     this.unindexed.delete(watcher);
     const hostId = watcher.request.filter.hostId;
@@ -198,10 +227,14 @@ export class WatchHub {
     set.add(watcher);
   }
 
-  /** Reads history from nextRevision until nothing is left, then goes live in that tick. */
-  private async catchUp(watcher: Watcher): Promise<void> {
+  /**
+   * Reads history from nextRevision until nothing is left, then goes live in that tick.
+   * `afterDrain`: a live watcher whose sink was full waits for its consumer first.
+   */
+  private async catchUp(watcher: Watcher, afterDrain = false): Promise<void> {
     const filter = watcher.request.filter;
     try {
+      if (afterDrain) await watcher.sink.drained();
       for (;;) {
         if (watcher.cancelled) return;
         if (watcher.nextRevision > this.registry.revision) {
@@ -243,9 +276,16 @@ export class WatchHub {
             headHash: group.at(-1)!.hash ?? '',
             entries: group,
           };
-          const ready = this.deliver(watcher, { change, now: this.clock.elapsed(), whole: undefined });
+          let accepted = this.deliver(watcher, { change, now: this.clock.elapsed(), whole: undefined });
+          if (accepted === 'full') {
+            // A revision larger than the room left: once drained, the sink takes any one.
+            await watcher.sink.drained();
+            if (watcher.cancelled) return;
+            accepted = this.deliver(watcher, { change, now: this.clock.elapsed(), whole: undefined });
+            if (accepted === 'full') throw new Error(`the watch's sink refused revision ${change.revision} with its buffer drained`);
+          }
           watcher.nextRevision = change.revision + 1;
-          if (!ready) await watcher.sink.drained();
+          if (accepted === 'busy') await watcher.sink.drained();
           if (watcher.cancelled) return;
         }
         if (!full) watcher.nextRevision = Math.max(watcher.nextRevision, readUpTo + 1);
@@ -275,12 +315,20 @@ export class WatchHub {
 
   private deliverLive(watcher: Watcher, round: PublishRound): void {
     if (round.change.revision < watcher.nextRevision) return;
-    watcher.nextRevision = round.change.revision + 1;
-    // The sink cancels the watcher itself when its buffer passes the bound. A sink that throws
-    // (its encoding failed) ends its own watch: this runs inside a commit's publication, where a
-    // throw would stop the other watchers' deliveries and the commit's answers.
+    // A sink that throws (its encoding failed) ends its own watch: this runs inside a commit's
+    // publication, where a throw would stop the other watchers' deliveries and the commit's
+    // answers.
     try {
-      this.deliver(watcher, round);
+      if (this.deliver(watcher, round) === 'full') {
+        // No room for this revision: from it on, the watcher catches up from history once
+        // its consumer drained (the revision is committed: history holds it).
+        this.fellBehindCount++;
+        this.leaveLive(watcher);
+        watcher.nextRevision = round.change.revision;
+        void this.catchUp(watcher, true);
+        return;
+      }
+      watcher.nextRevision = round.change.revision + 1;
     } catch (error) {
       if (watcher.cancelled) return;
       watcher.cancel();
@@ -288,11 +336,11 @@ export class WatchHub {
     }
   }
 
-  /** Filters one revision for a watcher and hands it over; returns the sink's readiness. */
-  private deliver(watcher: Watcher, round: PublishRound): boolean {
+  /** Filters one revision for a watcher and hands it over; returns what the sink did with it. */
+  private deliver(watcher: Watcher, round: PublishRound): Acceptance {
     const filter = watcher.request.filter;
     let delivery: WatchDelivery;
-    if (round.change.entries.length === 0) return true;
+    if (round.change.entries.length === 0) return 'ready';
     if (!filter.vendor && !filter.deviceApi && !filter.type) {
       delivery = round.whole ??= wholeDelivery(round.change);
     } else {
@@ -301,11 +349,12 @@ export class WatchHub {
         const view = this.filterEntry(entry, filter);
         if (view) events.push(view);
       }
-      if (events.length === 0) return true;
+      if (events.length === 0) return 'ready';
       delivery = { change: round.change, events, whole: false };
     }
-    this.sent(watcher, round.now);
-    return watcher.sink.deliver(delivery);
+    const accepted = watcher.sink.deliver(delivery);
+    if (accepted !== 'full') this.sent(watcher, round.now);
+    return accepted;
   }
 
   private filterEntry(entry: HistoryRecord, filter: WatchFilter): WatchEventView | undefined {

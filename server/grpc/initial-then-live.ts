@@ -44,7 +44,7 @@ export class InitialThenLive {
   private async sendInitial(messages: Iterable<Buffer>): Promise<void> {
     for (const bytes of messages) {
       if (this.stream.closed) return;
-      if (!this.stream.write(bytes) && !(await this.drainedInTime())) {
+      if (!this.stream.write(bytes) && !(await this.stream.drainedWithin(this.stallTimeoutMs))) {
         this.stream.cutOff(
           overloaded(`the client read nothing of the initial set for ${this.stallTimeoutMs} ms (--send-timeout): read the stream as it comes, then open it again`),
         );
@@ -56,20 +56,5 @@ export class InitialThenLive {
     this.held = undefined;
     this.heldBytes = 0;
     for (const bytes of held) this.stream.write(bytes);
-  }
-
-  /** Waits for the client to take what was written; false when it took nothing for `stallTimeoutMs`. */
-  private async drainedInTime(): Promise<boolean> {
-    if (this.stallTimeoutMs <= 0) {
-      await this.stream.drained();
-      return true;
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const stalled = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), this.stallTimeoutMs)));
-    try {
-      return await Promise.race([this.stream.drained().then(() => true), stalled]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }

@@ -115,18 +115,19 @@ export function http2StreamOf(call: grpc.ServerInterceptingCallInterface): http2
  * Cuts off a handler's server stream with RESOURCE_EXHAUSTED `status` and resets its HTTP/2
  * stream, so that the answer queued for a client that reads nothing is released now, not when
  * its connection closes. The status goes as trailers, behind what the client has not read: a
- * client that reads nothing never gets them, and its stream is reset after a second with
- * ENHANCE_YOUR_CALM, which gRPC clients report as RESOURCE_EXHAUSTED all the same. False when
- * the call is not grpc-js 1.14's (the caller then ends it the ordinary way).
+ * client that reads nothing never gets them, and its stream is reset after `graceMs` (a second)
+ * with ENHANCE_YOUR_CALM, which gRPC clients report as RESOURCE_EXHAUSTED all the same. False
+ * when the call is not grpc-js 1.14's (the caller then ends it the ordinary way).
  */
 export function cutOffCall(
   call: grpc.ServerWritableStream<unknown, unknown>,
   status: Parameters<grpc.ServerInterceptingCallInterface['sendStatus']>[0],
   rstCode: number = http2.constants.NGHTTP2_ENHANCE_YOUR_CALM,
+  graceMs: number = TRAILERS_GRACE_MS,
 ): boolean {
   const intercepting = (call as unknown as { call?: grpc.ServerInterceptingCallInterface }).call;
   if (!intercepting || typeof intercepting.sendStatus !== 'function' || !http2StreamOf(intercepting)) return false;
-  cutOff(intercepting, status, rstCode);
+  cutOff(intercepting, status, rstCode, graceMs);
   return true;
 }
 
@@ -138,6 +139,7 @@ export function cutOff(
   call: grpc.ServerInterceptingCallInterface,
   status: Parameters<grpc.ServerInterceptingCallInterface['sendStatus']>[0],
   rstCode: number = http2.constants.NGHTTP2_CANCEL,
+  graceMs: number = TRAILERS_GRACE_MS,
 ): void {
   const stream = http2StreamOf(call);
   const headersSent = stream?.headersSent ?? false;
@@ -152,7 +154,7 @@ export function cutOff(
   // ('wantTrailers', after its last write); the reset follows them. A client that reads
   // nothing never lets them out: its stream is reset after a grace period all the same.
   const cancel = () => stream.destroyed || stream.close(rstCode);
-  const fallback = setTimeout(cancel, TRAILERS_GRACE_MS);
+  const fallback = setTimeout(cancel, graceMs);
   fallback.unref();
   stream.once('wantTrailers', () => {
     clearTimeout(fallback);

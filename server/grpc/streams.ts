@@ -26,6 +26,7 @@ import {
   type FiniteStreamLimits,
 } from './finite-admission.ts';
 import { cutOffCall } from './limits.ts';
+import type { Acceptance } from '../core/watch-hub.ts';
 import { directSender, PREFIX_BYTES, type DirectSender } from './direct-send.ts';
 
 type AnyServerStream = grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>;
@@ -178,6 +179,8 @@ const READY_BYTES = 64 * 1024;
  */
 class BoundedStream {
   private pendingBytes = 0;
+  /** When HTTP/2 last took a send (performance.now()). */
+  private lastTaken = performance.now();
   private ended = false;
   private readonly drainWaiters: (() => void)[] = [];
   private readonly sender: DirectSender;
@@ -187,7 +190,8 @@ class BoundedStream {
   constructor(
     private readonly call: grpc.ServerWritableStream<unknown, unknown>,
     private readonly limitBytes: number,
-    private readonly onOverflow: () => void,
+    /** Past the bound (no `message`), or a consumer that read nothing for too long (`message`). */
+    private readonly onOverflow: (message?: string) => void,
     /** A send threw (from any flush): the stream is over; the owner ends the call (failBrokenStream). */
     private readonly onSendFailure: (error: unknown) => void,
   ) {
@@ -206,18 +210,30 @@ class BoundedStream {
     return this.ended || this.call.cancelled || this.call.destroyed;
   }
 
-  /** Writes one encoded message; returns false when the consumer should be waited for. */
+  /** Writes one encoded message; returns false when the consumer should be waited for. Past the bound, ends the stream as too slow. */
   write(bytes: Buffer): boolean {
-    if (this.closed) return false;
-    const size = bytes.length;
-    if (this.pendingBytes + size > this.limitBytes && this.pendingBytes > 0) {
+    const accepted = this.offer(bytes);
+    if (accepted === 'full') {
       this.overflow();
       return false;
     }
+    return accepted === 'ready';
+  }
+
+  /**
+   * Writes one encoded message unless it would take the bytes not yet handed to HTTP/2 past the
+   * bound (`full`: nothing written). With nothing pending any one message is taken, so a single
+   * revision larger than the bound still goes to a consumer that keeps up. `busy`: written, but
+   * the consumer should be waited for; also the answer once the stream ended.
+   */
+  offer(bytes: Buffer): Acceptance {
+    if (this.closed) return 'busy';
+    const size = bytes.length;
+    if (this.pendingBytes + size > this.limitBytes && this.pendingBytes > 0) return 'full';
     this.pendingBytes += size;
     if (this.gathered.length === 0) flushLater(this);
     this.gathered.push(bytes);
-    return this.pendingBytes < Math.min(READY_BYTES, this.limitBytes / 4);
+    return this.pendingBytes < Math.min(READY_BYTES, this.limitBytes / 4) ? 'ready' : 'busy';
   }
 
   /** Ends the stream where it is: nothing gathered is sent, and whoever waits for a drain goes on (and finds it closed). */
@@ -228,10 +244,10 @@ class BoundedStream {
   }
 
   /** Ends the stream as too slow (WATCH_TOO_SLOW), after what was gathered: the client then holds every message before the status. */
-  overflow(): void {
+  overflow(message?: string): void {
     if (this.closed || !this.flush()) return;
     this.ended = true;
-    this.onOverflow();
+    this.onOverflow(message);
   }
 
   /**
@@ -280,6 +296,7 @@ class BoundedStream {
   private send(messages: Buffer[], framedBytes: number): void {
     const size = framedBytes - PREFIX_BYTES * messages.length;
     this.sender.send(messages, () => {
+      this.lastTaken = performance.now();
       this.pendingBytes -= size;
       if (this.pendingBytes === 0) this.wake();
     });
@@ -289,6 +306,26 @@ class BoundedStream {
   drained(): Promise<void> {
     if (this.closed || this.pendingBytes === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** As drained(), but false once HTTP/2 took nothing of this stream's for `timeoutMs` (0: never false). */
+  drainedWithin(timeoutMs: number): Promise<boolean> {
+    const drained = this.drained();
+    if (timeoutMs <= 0 || this.closed || this.pendingBytes === 0) return drained.then(() => true);
+    const since = performance.now();
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const check = () => {
+        const idle = performance.now() - Math.max(since, this.lastTaken);
+        if (idle >= timeoutMs) resolve(false);
+        else timer = setTimeout(check, timeoutMs - idle).unref();
+      };
+      timer = setTimeout(check, timeoutMs).unref();
+      void drained.then(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
   }
 
   private wake(): void {
@@ -338,11 +375,14 @@ function failBrokenStream(call: grpc.ServerWritableStream<unknown, unknown>, err
   cutOffWithError(call, error, log, http2.constants.NGHTTP2_INTERNAL_ERROR);
 }
 
-/** Ends the call with the error mapped by the one table, then resets its HTTP/2 stream (limits.ts cutOffCall). */
-function cutOffWithError(call: grpc.ServerWritableStream<unknown, unknown>, error: unknown, log: Logger, rstCode?: number): void {
+/**
+ * Ends the call with the error mapped by the one table, then resets its HTTP/2 stream (limits.ts
+ * cutOffCall): once its trailers went, or `graceMs` after if its client does not read them.
+ */
+function cutOffWithError(call: grpc.ServerWritableStream<unknown, unknown>, error: unknown, log: Logger, rstCode?: number, graceMs?: number): void {
   const status = toServiceError(error, log);
   const code = status.code ?? grpc.status.INTERNAL;
-  if (!cutOffCall(call, { code, details: status.details ?? '', metadata: status.metadata }, rstCode)) call.emit('error', status);
+  if (!cutOffCall(call, { code, details: status.details ?? '', metadata: status.metadata }, rstCode, graceMs)) call.emit('error', status);
 }
 
 /** Ends the call with the error mapped by the one table, unless the client already went away. */
@@ -488,16 +528,31 @@ export function bidiStream<Request, Response>(
 
 /** What a live stream's handler writes to, and how it learns that the stream ended. */
 export interface LiveStream {
-  /** Writes one encoded message; false when the consumer should be waited for (`drained()`), or the stream ended. */
+  /**
+   * Writes one encoded message; false when the consumer should be waited for (`drained()`), or
+   * the stream ended. Past the buffer's bound the stream ends as too slow.
+   */
   write(bytes: Buffer): boolean;
+  /** Writes one encoded message unless it would pass the buffer's bound (`full`: not written; see BoundedStream.offer). */
+  offer(bytes: Buffer): Acceptance;
   /** Resolves when grpc-js's buffer drained, or the stream ended. */
   drained(): Promise<void>;
+  /**
+   * As `drained()`, but false when the client took none of what was written for `timeoutMs`
+   * (0: waits for ever). The caller then ends the stream (cutOff or tooSlow).
+   */
+  drainedWithin(timeoutMs: number): Promise<boolean>;
   /** True once the stream ended, whichever way. */
   readonly closed: boolean;
   /** Ends the call with this error (through the error table), unless the client already went away. */
   fail(error: unknown): void;
-  /** Ends the call as too slow (WATCH_TOO_SLOW), as passing the buffer's bound does: for what a handler holds back for its consumer itself. */
-  tooSlow(): void;
+  /**
+   * Ends the call as too slow (WATCH_TOO_SLOW), as passing the buffer's bound does: for what a
+   * handler holds back for its consumer itself, or (with `message`) a consumer that read
+   * nothing for too long. The status goes behind what was written; a client that does not read
+   * it within --send-timeout (a second, with `message`: it already waited) has its stream reset.
+   */
+  tooSlow(message?: string): void;
   /**
    * Ends the call with this error and resets its HTTP/2 stream, whether or not its client reads:
    * what it holds (unsent messages, HTTP/2's buffer) is released at once. For a client that
@@ -538,12 +593,19 @@ export function liveStream<Request>(
     const bounded = new BoundedStream(
       call,
       options.bufferBytes,
-      () => {
+      (message) => {
         const method = call.getPath();
         streams.tooSlow.set(method, (streams.tooSlow.get(method) ?? 0) + 1);
-        log.info({ method, peer: call.getPeer(), buffer_bytes: options.bufferBytes }, 'stream cut off: its consumer fell too far behind');
+        if (message) log.info({ method, peer: call.getPeer(), reason: message }, 'stream cut off: its consumer read nothing');
+        else log.info({ method, peer: call.getPeer(), buffer_bytes: options.bufferBytes }, 'stream cut off: its consumer fell too far behind');
         end();
-        fail(watchTooSlow(options.tooSlowMessage));
+        // The status goes behind what the client has not read yet; a client that does not read
+        // it has its stream reset (ENHANCE_YOUR_CALM, RESOURCE_EXHAUSTED too), so that what is
+        // buffered for it is released: after --send-timeout, or a second when it has already
+        // read nothing that long.
+        const grace = message ? undefined : streams.limits.sendTimeoutMs;
+        if (grace === 0) endWithError(call, watchTooSlow(options.tooSlowMessage), log);
+        else cutOffWithError(call, watchTooSlow(message ?? options.tooSlowMessage), log, undefined, grace);
       },
       (error) => {
         end();
@@ -555,12 +617,14 @@ export function liveStream<Request>(
     call.once('error', end);
     const stream: LiveStream = {
       write: (bytes) => bounded.write(bytes),
+      offer: (bytes) => bounded.offer(bytes),
       drained: () => bounded.drained(),
+      drainedWithin: (timeoutMs) => bounded.drainedWithin(timeoutMs),
       get closed() {
         return bounded.closed;
       },
       fail,
-      tooSlow: () => bounded.overflow(),
+      tooSlow: (message) => bounded.overflow(message),
       cutOff: (error) => {
         if (bounded.closed) return;
         bounded.abandon();

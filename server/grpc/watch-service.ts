@@ -60,11 +60,18 @@ export function watchHandlers(
           },
           {
             deliver: (delivery) =>
-              stream.write(delivery.whole ? wholeEncoding(delivery, registry) : encodeDelivery(delivery, registry)),
+              stream.offer(delivery.whole ? wholeEncoding(delivery, registry) : encodeDelivery(delivery, registry)),
             progress: (revision, headHash) => {
-              stream.write(progressEncoding(revision, headHash));
+              stream.offer(progressEncoding(revision, headHash));
             },
-            drained: () => stream.drained(),
+            // A consumer that reads nothing for --send-timeout while the hub waits for it (to
+            // catch it up, or for its next page) is cut off: what is buffered for it goes.
+            drained: async () => {
+              const timeout = streams.limits.sendTimeoutMs;
+              if (!(await stream.drainedWithin(timeout))) {
+                stream.tooSlow(`the watch read nothing for ${timeout} ms (--send-timeout): resume from your last revision + 1`);
+              }
+            },
             fail: (error) => stream.fail(error),
           },
         );
