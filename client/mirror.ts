@@ -3,7 +3,9 @@
 // R of its first page and the watch starts at R + 1; later pages may already reflect some of
 // the revisions after R, so an event is applied to a resource only when it is newer than the
 // resource's mirrored revision (a deletion too). When the revision to resume from has been
-// compacted away, the mirror lists again and follows from there.
+// compacted away, the mirror lists again and follows from there. An unavailable or overloaded
+// server (UNAVAILABLE, RESOURCE_EXHAUSTED: shedding load, too many watches on the connection)
+// is waited out with backoff; anything else stops the mirror.
 //
 // Figures the server works out live rather than records (a host's lease expiry and last sync
 // time, a device's `free_units` and `claimed`, a budget's `claimed`) are not in the feed's
@@ -18,6 +20,11 @@ import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { backoffMs, DEFAULT_RETRY, DevcompatError, hostName, sleep } from './errors.ts';
 import type { Device, Host, WatchEvent, WatchOptions, WatchResponse } from './types.ts';
+
+/** A failure the mirror waits out: a server unavailable, or refusing for now (load shed, a limit on open watches). */
+function passing(failure: DevcompatError): boolean {
+  return failure.code === grpc.status.UNAVAILABLE || failure.code === grpc.status.RESOURCE_EXHAUSTED;
+}
 
 /** What the mirror reads the registry through: a DevcompatClient. */
 export interface MirrorSource {
@@ -55,7 +62,7 @@ export interface MirrorEvents {
   change: [change: MirrorChange];
   /** The mirror listed the registry again (its feed had been compacted away) at this revision. */
   resync: [revision: string];
-  /** The mirror stopped for good: it can neither follow nor list (not for UNAVAILABLE, which it waits out). */
+  /** The mirror stopped for good: it can neither follow nor list (not for UNAVAILABLE or RESOURCE_EXHAUSTED, which it waits out). */
   error: [error: DevcompatError];
 }
 
@@ -223,7 +230,7 @@ export class RegistryMirror extends EventEmitter<MirrorEvents> {
     this.revisionValue = first!;
   }
 
-  /** Follows the feed from revision + 1 until closed: waits out UNAVAILABLE, relists when compacted. */
+  /** Follows the feed from revision + 1 until closed: waits out a busy or unavailable server, relists when compacted. */
   private async follow(): Promise<void> {
     const signal = this.stop.signal;
     let failures = 0;
@@ -250,9 +257,9 @@ export class RegistryMirror extends EventEmitter<MirrorEvents> {
             continue;
           } catch (relistError) {
             const relistFailure = DevcompatError.from(relistError);
-            if (relistFailure.code !== grpc.status.UNAVAILABLE) return this.fail(relistFailure);
+            if (!passing(relistFailure)) return this.fail(relistFailure);
           }
-        } else if (failure.code !== grpc.status.UNAVAILABLE) {
+        } else if (!passing(failure)) {
           return this.fail(failure);
         }
         await sleep(backoffMs(DEFAULT_RETRY, ++failures), signal);

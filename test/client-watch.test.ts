@@ -464,6 +464,32 @@ test('a mirror whose feed was compacted away while it was disconnected lists aga
   t.deepEqual(errors, []);
 });
 
+test('a mirror whose watch the server refuses for now (too many watches on the connection) waits it out and follows once it may', async (t) => {
+  const dir = tempDir(t);
+  const server = await serve(t, path.join(dir, 'registry.db'), '127.0.0.1:0', { limits: { maxWatchesPerConnection: 1 } });
+  const client = quickClient(t, server.address);
+  await client.syncHost(host('a', '1.0.0'));
+  // Another watch on the mirror's connection takes the only place.
+  const other = new AbortController();
+  const taken = client.watch({ signal: other.signal });
+  const first = await taken.next();
+  t.true(first.value?.created);
+  const { mirror, errors } = await startMirror(t, client);
+  t.is(mirror.revision, '1');
+  // The mirror's watch is refused (RESOURCE_EXHAUSTED, OVERLOADED): it is still there, waiting.
+  const refused = await rejectsWith(t, collect(client.watch({})), grpc.status.RESOURCE_EXHAUSTED);
+  t.is(refused.reason, 'OVERLOADED');
+  await sleep(300);
+  t.deepEqual(errors, [], 'a refusal for now does not stop the mirror');
+  t.is(mirror.failure, undefined);
+  other.abort();
+  await taken.return(undefined);
+  const next = await client.syncHost(host('b', '1.0.0'));
+  await mirror.waitForRevision(next.revision, 20_000);
+  t.is(mirror.getHost('b')?.device_count, 2);
+  t.deepEqual(errors, []);
+});
+
 test('waitForRevision resolves through progress messages and times out with DEADLINE_EXCEEDED', async (t) => {
   const dir = tempDir(t);
   const dbPath = path.join(dir, 'registry.db');
