@@ -444,6 +444,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // fall behind it: NOT_SERVING meanwhile, so load balancers send calls to a replica that can
   // answer; SERVING again once it is back and caught up.
   store.onReachability?.((reachable, detail) => serving.reachability(reachable, detail));
+  store.onLeaseDuty?.((held, fromHung) => {
+    if (!held) log.info('this replica no longer holds the lease-expiry duty');
+    else if (fromHung === undefined) log.info('this replica holds the lease-expiry duty');
+    else {
+      log.warn(
+        { ended_session_pid: fromHung },
+        'this replica took the lease-expiry duty from a replica that stopped answering (its database session was idle too long, and was ended)',
+      );
+    }
+  });
   serving.watchLag(() => registry.followLag(), maxLagMs);
   store.onFailure((error) => {
     log.fatal({ err: error }, 'the storage worker failed: no write can be stored; shutting down');

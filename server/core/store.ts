@@ -413,6 +413,11 @@ export interface ServedStore extends RegistryStore {
    * a server whose database is down is NOT_SERVING until it comes back. Absent for embedded stores.
    */
   onReachability?(listener: (reachable: boolean, detail: string) => void): void;
+  /**
+   * Replicas: called when this server takes the lease-expiry duty (`fromHung`: the pid of the
+   * database session it ended to take it from a replica that stopped answering) and loses it.
+   */
+  onLeaseDuty?(listener: (held: boolean, fromHung: number | undefined) => void): void;
   /** Present when other servers may write the same store: the server then follows its log. */
   readonly log?: RevisionLog;
   /**

@@ -94,6 +94,23 @@ const SESSION_SETTINGS =
 const CHANNEL = 'devcompat_revisions';
 /** The session advisory lock whose holder expires leases (held on the LISTEN connection). */
 const LEASE_DUTY_LOCK = 7_341_002;
+/**
+ * A duty holder whose LISTEN session has been idle this long has stopped probing (it probes
+ * every second): the process is hung (SIGSTOP, a frozen VM), though its connection lives. Its
+ * session is ended so that another replica can take the duty; leases would lapse nowhere else.
+ */
+export const LEASE_DUTY_STALE_S = 10;
+
+/**
+ * Ends the session holding the lease duty if it has been idle for LEASE_DUTY_STALE_S (needs the
+ * same role, or pg_signal_backend: otherwise its state is not visible and nothing is ended).
+ */
+const END_HUNG_DUTY_HOLDER = `
+  SELECT a.pid, pg_terminate_backend(a.pid) AS ended
+  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+  WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = $1 AND l.objsubid = 1
+    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND a.pid <> pg_backend_pid() AND a.state = 'idle' AND a.state_change < now() - make_interval(secs => $2)`;
 
 // BIGINT (int8) arrives as a string by default; revisions and times fit a double exactly.
 const types = {
@@ -148,6 +165,9 @@ export class PostgresStore implements ServedStore, RevisionLog {
   private reachable = true;
   /** This replica holds the lease-expiry advisory lock (on its LISTEN connection). */
   private duty = false;
+  /** The session this replica ended to take the duty from a hung holder, until it holds the duty. */
+  private endedHolder: number | undefined;
+  private readonly dutyListeners: ((held: boolean, fromHung: number | undefined) => void)[] = [];
   private readonly reachabilityListeners: ((reachable: boolean, detail: string) => void)[] = [];
 
   private constructor(
@@ -239,7 +259,7 @@ export class PostgresStore implements ServedStore, RevisionLog {
       if (this.listener === client) {
         this.listener = undefined;
         // The lock went with the connection (or will, when the server notices it is gone).
-        this.duty = false;
+        this.setDuty(false);
       }
       client.end().catch(() => undefined);
       if (this.closed || this.listenRetry) return;
@@ -292,10 +312,31 @@ export class PostgresStore implements ServedStore, RevisionLog {
     this.probe.unref();
   }
 
-  /** Takes the lease-expiry duty if no other replica holds it (a session lock: it dies with us). */
+  /**
+   * Takes the lease-expiry duty if no other replica holds it (a session lock: it dies with us).
+   * A holder that stopped probing for LEASE_DUTY_STALE_S has its session ended: the lock goes
+   * with it, and is taken at a next probe.
+   */
   private async claimDuty(client: pg.Client): Promise<void> {
     const result = await client.query('SELECT pg_try_advisory_lock($1) AS held', [LEASE_DUTY_LOCK]);
-    if (this.listener === client) this.duty = result.rows[0]?.held === true;
+    if (this.listener !== client) return;
+    if (result.rows[0]?.held === true) return this.setDuty(true);
+    // Refused (a holder of another role this one may not signal): the duty stays where it is.
+    const ended = await client.query(END_HUNG_DUTY_HOLDER, [LEASE_DUTY_LOCK, LEASE_DUTY_STALE_S]).catch(() => undefined);
+    const row = ended?.rows[0] as { pid: number; ended: boolean } | undefined;
+    if (row?.ended) this.endedHolder = row.pid;
+  }
+
+  private setDuty(held: boolean): void {
+    if (this.duty === held) return;
+    this.duty = held;
+    const fromHung = held ? this.endedHolder : undefined;
+    this.endedHolder = undefined;
+    if (!this.closed) for (const listener of this.dutyListeners) listener(held, fromHung);
+  }
+
+  onLeaseDuty(listener: (held: boolean, fromHung: number | undefined) => void): void {
+    this.dutyListeners.push(listener);
   }
 
   holdsLeaseDuty(): boolean {

@@ -2,7 +2,8 @@
 // throwaway cluster: a replica killed with SIGKILL during writes loses no acknowledged write;
 // a PostgreSQL restart during writes turns the replicas NOT_SERVING and back to SERVING by
 // themselves, and nothing acknowledged is lost; a replica frozen inside a write holds the
-// others for about 10 s (its transaction is ended by PostgreSQL), not for as long as it sleeps.
+// others for about 10 s (its transaction is ended by PostgreSQL), not for as long as it sleeps;
+// a replica frozen while it holds the lease-expiry duty loses it, and leases lapse all the same.
 
 import test, { type ExecutionContext } from 'ava';
 import * as grpc from '@grpc/grpc-js';
@@ -15,6 +16,7 @@ import type { RunningServer } from '../../server/server.ts';
 import { postgresStore } from '../../server/store/postgres-store.ts';
 import { PostgresCluster } from '../helpers/postgres-cluster.ts';
 import { spawnServer } from '../helpers/process.ts';
+import { capturedLog } from '../helpers/log.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { eventually } from '../helpers/watch.ts';
 
@@ -183,4 +185,70 @@ test('a replica frozen inside a write (SIGSTOP, holding the head lock) holds the
   t.true(written.has('while-frozen@1.0.0') && written.has('woken@1.0.0'));
   t.false(written.has('frozen@1.0.0'), 'the write that was cut off was not stored');
   t.is((await survivor.server.registry.verifyHistory(undefined)).broken, undefined);
+});
+
+test('a replica frozen while it holds the lease-expiry duty (SIGSTOP) loses it after about 10 s: another expires the leases; woken, it rejoins and expires none again', async (t) => {
+  const pg = await cluster(t);
+  const url = await pg.createDatabase();
+  const ttlMs = 2_000;
+  const victim = await spawnServer(['--store', url, '--address', '127.0.0.1:0', '--lease-ttl', `${ttlMs}ms`]);
+  t.teardown(() => {
+    victim.child.kill('SIGCONT');
+    victim.child.kill('SIGKILL');
+  });
+  const db = new pgClient({ connectionString: url });
+  db.on('error', () => undefined);
+  await db.connect();
+  t.teardown(() => db.end().catch(() => undefined));
+  const dutyHolders = async () =>
+    (await db.query("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = 0 AND objid = 7341002 AND objsubid = 1")).rows.map(
+      (row: { pid: number }) => row.pid,
+    );
+  // The only replica running takes the duty at its first probe.
+  await eventually(async () => (await dutyHolders()).length === 1, 20_000, 'the first replica to hold the duty');
+  const [victimSession] = await dutyHolders();
+
+  const log = capturedLog();
+  const survivor = await startTestServer(t, { store: postgresStore({ url }), leaseTtlMs: ttlMs, logger: log.logger });
+  await survivor.client.syncHost(host('kept', '1.0.0'));
+  await survivor.client.syncHost(host('silent', '1.0.0'));
+  const keeper = survivor.client.keepAlive();
+  t.teardown(() => keeper.close());
+  keeper.hold('hosts/kept');
+
+  victim.child.kill('SIGSTOP');
+  const frozenAt = Date.now();
+  const lapses = async () =>
+    (await survivor.server.registry.listHistory(historyQuery({ limit: 1000 }))).filter((entry) => entry.after?.kind === 'host' && !entry.after.host.reachable);
+  await eventually(async () => (await lapses()).length > 0, 60_000, 'the silent host to lapse while the duty holder is frozen');
+  const lapsedAfterMs = Date.now() - frozenAt;
+  t.log(`the silent host lapsed ${lapsedAfterMs} ms after the duty holder froze`);
+  t.true(lapsedAfterMs >= 9_000, `not before the holder was idle for about 10 s (${lapsedAfterMs} ms)`);
+  const took = await log.waitFor('this replica took the lease-expiry duty from a replica that stopped answering (its database session was idle too long, and was ended)');
+  t.is(took.ended_session_pid, victimSession, 'the frozen replica\'s session was the one ended');
+  const holders = await dutyHolders();
+  t.is(holders.length, 1);
+  t.not(holders[0], victimSession, 'the survivor holds the duty now');
+
+  // Woken, the frozen replica finds its session gone, reconnects and writes again; it does not
+  // take the duty back, and the host kept alive through the survivor stays READY.
+  victim.child.kill('SIGCONT');
+  const victimClient = new DevcompatClient({ address: victim.address, retry: { maxAttempts: 1 } });
+  t.teardown(() => victimClient.close());
+  await eventually(async () => {
+    try {
+      await victimClient.syncHost(host('woken', '1.0.0'));
+      return true;
+    } catch {
+      return false;
+    }
+  }, 30_000, 'the woken replica writing again');
+  await survivor.server.registry.catchUp();
+  keeper.hold('hosts/woken');
+  const wokenAt = Date.now();
+  const keptExpiry = async () => Number((await db.query("SELECT lease_expire_ms FROM hosts WHERE host_id = 'kept'")).rows[0].lease_expire_ms);
+  // Three TTLs and the grace past its waking: time enough to expire the kept host, if it would.
+  await eventually(async () => (await keptExpiry()) > wokenAt + 3 * ttlMs + 2_000, 30_000, 'renewals well past the woken replica\'s start');
+  t.deepEqual((await lapses()).map((entry) => entry.hostId), ['silent'], 'one lapse, of the silent host only');
+  t.deepEqual(await dutyHolders(), holders, 'the duty stayed with the survivor');
 });
