@@ -165,7 +165,16 @@ export class HostAgent {
         const failure = DevcompatError.from(error);
         const trimmed = failure.code === grpc.status.INVALID_ARGUMENT && attempt < 3 ? withoutRefused(request, failure.fieldViolations) : undefined;
         if (!trimmed) throw error;
-        for (const device of trimmed.refused) this.options.log.error({ device: device.device_id, violations: device.violations }, 'device refused by the registry');
+        const pastLimit = trimmed.refused.filter((device) => device.pastLimit);
+        for (const device of trimmed.refused) {
+          if (!device.pastLimit) this.options.log.error({ device: device.device_id, violations: device.violations }, 'device refused by the registry');
+        }
+        if (pastLimit.length > 0) {
+          this.options.log.error(
+            { left_out: pastLimit.length, first: pastLimit[0].device_id, last: pastLimit.at(-1)!.device_id, reason: pastLimit[0].violations[0] },
+            "devices past the registry's limit per host left out: the host is registered with the rest",
+          );
+        }
         refused.push(...trimmed.refused);
         request = trimmed.request;
       }

@@ -231,6 +231,28 @@ test.serial('a device the registry refuses stays out, with the registry\'s reaso
   t.false(names.includes('hosts/mlx-a/devices/fpga0'));
 });
 
+test.serial('a host with more devices than the registry takes is registered with the first 4,096, the rest left out in one log line', async (t) => {
+  const { client, server } = await startTestServer(t);
+  const host = copyHost(t, 'mlx-a');
+  const devicesDir = path.join(host, 'devices.d');
+  mkdirSync(devicesDir, { recursive: true });
+  // 4,100 static devices beside the host's two VFs: six past the limit, in device id order.
+  for (let i = 0; i < 4100; i++) {
+    const id = `fpga${String(i).padStart(4, '0')}`;
+    writeFileSync(path.join(devicesDir, `${id}.json`), JSON.stringify({ device_id: id, descriptor: { vendor: '1bd4', device_api: 'vfio-pci', type: 'acme-fpga', software_version: '1.2.0' } }));
+  }
+  const once = await run(process.execPath, [CLI, '--address', server.address, 'agent', '--host', 'mlx-a', '--once', ...hostFlags(host)]);
+  t.is(once.code, 1, 'synced, with devices left out');
+  const entries = once.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  const leftOut = entries.filter((entry) => entry.msg === "devices past the registry's limit per host left out: the host is registered with the rest");
+  t.is(leftOut.length, 1, 'one line, not one per device');
+  t.like(leftOut[0], { left_out: 6, first: 'fpga4094', last: 'fpga4099' });
+  t.regex(leftOut[0].reason, /at most 4096 devices per host, got 4102/);
+  t.is(entries.filter((entry) => entry.msg === 'device refused by the registry').length, 0);
+  t.like(entries.find((entry) => entry.msg === 'synced'), { devices: 4096, refused: 6 });
+  t.is((await client.getHost('hosts/mlx-a')).device_count, 4096);
+});
+
 test.serial('--drain-on-exit drains on SIGTERM; the next start clears its own drain, never an operator\'s', async (t) => {
   const { client, server } = await startTestServer(t);
   const first = spawnAgent(t, server.address, ['--host', 'virtio-a', '--interval', '1h', '--drain-on-exit', ...hostFlags('virtio-a')]);
