@@ -77,7 +77,7 @@ test('on a store other servers compact, a past read that finds history gone is R
   const cached = await registry.read({ revision: 1 });
   t.is((await cached.listDevices(ALL)).length, 1, 'a past view, cached');
 
-  await store.compact({ revision: 3, time: rig.clock.now(), actor: 'admin:elsewhere', head: { revision: 4, hash: registry.headHash } });
+  await store.compact({ revision: 3, time: rig.clock.now(), actor: 'admin:elsewhere' });
   t.is(registry.oldestRevision, 1, 'not heard of yet');
   for (const [what, read] of [
     ['a device as of 2', async () => (await registry!.read({ revision: 2 })).device('a', 'gpu0')],

@@ -368,8 +368,7 @@ for (const impl of STORES) {
   contract('compaction removes history up to a revision and checkpoints the chain there', async (t, store) => {
     const heads: string[] = [];
     for (let r = 1; r <= 4; r++) heads.push((await store.commit(createHost(r))).heads[0].hash);
-    const head = { revision: 4, hash: heads[3]! };
-    const result = await store.compact({ revision: 2, time: T0 + 10_000, actor: 'admin:ops', head });
+    const result = await store.compact({ revision: 2, time: T0 + 10_000, actor: 'admin:ops' });
     t.like(result, { checkpoint: { revision: 2, hash: heads[1] }, removed: 4 });
     t.like(result.record, { time: T0 + 10_000, actor: 'admin:ops', removed: 4, headRevision: 4, headHash: heads[3] });
     t.deepEqual(at(await store.listHistory(HISTORY_QUERY)), ['3/0', '3/1', '4/0', '4/1']);
@@ -380,16 +379,15 @@ for (const impl of STORES) {
     const walk = await store.verifyChain({ after: undefined, prevHash: heads[1], limit: 100, expectedHead: heads[3] });
     t.like(walk, { checked: 4, broken: undefined, foundExpectedHead: true });
     t.is(await store.revisionAt(T0 + 2500), 2, 'the revision at the cut still resolves');
-    t.deepEqual(await store.compact({ revision: 1, time: T0 + 11_000, actor: 'admin:ops', head }), { checkpoint: { revision: 2, hash: heads[1] }, removed: 0 });
-    t.deepEqual(await store.compact({ revision: 2, time: T0 + 11_000, actor: 'admin:ops', head }), { checkpoint: { revision: 2, hash: heads[1] }, removed: 0 });
+    t.deepEqual(await store.compact({ revision: 1, time: T0 + 11_000, actor: 'admin:ops' }), { checkpoint: { revision: 2, hash: heads[1] }, removed: 0 });
+    t.deepEqual(await store.compact({ revision: 2, time: T0 + 11_000, actor: 'admin:ops' }), { checkpoint: { revision: 2, hash: heads[1] }, removed: 0 });
   });
 
   contract('compaction records say who compacted, chain to each other, and a removed one shows', async (t, store) => {
     const heads: string[] = [];
     for (let r = 1; r <= 4; r++) heads.push((await store.commit(createHost(r))).heads[0].hash);
-    const head = { revision: 4, hash: heads[3]! };
-    await store.compact({ revision: 1, time: T0 + 10_000, actor: 'admin:ops', head });
-    await store.compact({ revision: 3, time: T0 + 20_000, actor: 'devcompat', head });
+    await store.compact({ revision: 1, time: T0 + 10_000, actor: 'admin:ops' });
+    await store.compact({ revision: 3, time: T0 + 20_000, actor: 'devcompat' });
     const log = await store.compactions();
     t.is(log.broken, undefined);
     t.deepEqual(
@@ -405,10 +403,9 @@ for (const impl of STORES) {
   contract('a compacted store starts an empty one at its checkpoint: history copied after it chains to the same head', async (t, store) => {
     const heads: string[] = [];
     for (let r = 1; r <= 4; r++) heads.push((await store.commit(createHost(r))).heads[0].hash);
-    const head = { revision: 4, hash: heads[3]! };
     t.is(await store.compactedStart(), undefined, 'never compacted: history starts at genesis');
-    await store.compact({ revision: 1, time: T0 + 10_000, actor: 'admin:ops', head });
-    await store.compact({ revision: 2, time: T0 + 20_000, actor: 'devcompat', head });
+    await store.compact({ revision: 1, time: T0 + 10_000, actor: 'admin:ops' });
+    await store.compact({ revision: 2, time: T0 + 20_000, actor: 'devcompat' });
     const start = (await store.compactedStart())!;
     t.like(start.cut, { revision: 2, time: T0 + 2000, actor: 'alice' });
     const records = (await store.compactions()).records;
@@ -658,7 +655,7 @@ for (const impl of SHARED_STORES) {
     for (let revision = 1; revision <= 3; revision++) heads.push(...(await a.commit(createHost(revision))).heads);
     t.deepEqual(await b.log!.checkpoint(), { revision: 0, hash: GENESIS_HASH }, 'nothing compacted yet');
     const woken = new Promise<void>((resolve) => b.log!.onAdvance(resolve));
-    await a.compact({ revision: 2, time: T0 + 10_000, actor: 'admin:ops', head: heads[2] });
+    await a.compact({ revision: 2, time: T0 + 10_000, actor: 'admin:ops' });
     await woken;
     const cut = { revision: 2, hash: heads[1].hash };
     t.deepEqual(await b.log!.checkpoint(), cut);
@@ -666,6 +663,15 @@ for (const impl of SHARED_STORES) {
     t.deepEqual(page.checkpoint, cut, 'each page of the log carries the checkpoint');
     t.deepEqual(page.revisions.map((r) => r.revision), [2, 3], 'the revision at the cut stays, its entries gone');
     t.deepEqual(page.revisions[0].entries, []);
+  });
+
+  shared('a compaction records the shared store\'s head, also when another server wrote last', async (t, a, b) => {
+    const heads = [];
+    for (let revision = 1; revision <= 3; revision++) heads.push(...(await a.commit(createHost(revision))).heads);
+    heads.push(...(await b.commit({ ...createHost(4), newDescriptors: [] })).heads);
+    const compacted = await a.compact({ revision: 2, time: T0 + 10_000, actor: 'admin:ops' });
+    t.like(compacted.record, { headRevision: 4, headHash: heads[3].hash });
+    t.like((await b.compactions()).records.at(-1), { headRevision: 4, headHash: heads[3].hash });
   });
 }
 

@@ -148,8 +148,7 @@ export class Audit {
       );
     }
     return this.enqueue(async () => {
-      const head = { revision: this.state.revision, hash: this.state.headHash };
-      const result = await this.store.compact({ revision, time: this.clock.now(), actor, head });
+      const result = await this.store.compact({ revision, time: this.clock.now(), actor });
       this.checkpointValue = result.checkpoint;
       return result;
     });

@@ -213,12 +213,14 @@ export interface CompactionRecord {
   readonly recordHash: string;
 }
 
-/** What a compaction asks the store to record beside the cut. */
+/**
+ * What a compaction asks the store to record beside the cut. The head the record holds is the
+ * store's own, read with the cut: with replicas, the caller's may be behind another's writes.
+ */
 export interface CompactionRequest {
   readonly revision: number;
   readonly time: number;
   readonly actor: string;
-  readonly head: { readonly revision: number; readonly hash: string };
 }
 
 export interface CompactionResult {

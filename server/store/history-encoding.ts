@@ -112,16 +112,18 @@ export function compactionRecord(
   hash: string,
   removed: number,
   previous: readonly CompactionRecord[],
+  /** The store's head as the cut is made (not the caller's, which may be behind other replicas). */
+  head: { readonly revision: number; readonly hash: string },
 ): CompactionRecord {
   const prev = lastRecordHash(previous);
-  const columns = { revision: request.revision, hash, time: request.time, actor: request.actor, removed, headRevision: request.head.revision, headHash: request.head.hash };
+  const columns = { revision: request.revision, hash, time: request.time, actor: request.actor, removed, headRevision: head.revision, headHash: head.hash };
   return {
     checkpoint: { revision: request.revision, hash },
     time: request.time,
     actor: request.actor,
     removed,
-    headRevision: request.head.revision,
-    headHash: request.head.hash,
+    headRevision: head.revision,
+    headHash: head.hash,
     recordHash: compactionHash(prev, columns),
   };
 }

@@ -360,7 +360,7 @@ export class MemoryStore implements ServedStore {
       const kept = c.history.filter((entry) => entry.columns.revision > revision);
       const cut = c.history.filter((entry) => entry.columns.revision <= revision).at(-1);
       const removed = c.history.length - kept.length;
-      const record = compactionRecord(request, cut?.hash ?? current.hash, removed, c.compactions);
+      const record = compactionRecord(request, cut?.hash ?? current.hash, removed, c.compactions, { revision: c.revision, hash: c.head });
       // The revision at the cut stays, so as_of_time can still resolve to it.
       const revisions = new Map([...c.revisions].filter(([r]) => r >= revision));
       this.contents = { ...c, history: kept, revisions, checkpoints: [...c.checkpoints, record.checkpoint], compactions: [...c.compactions, record] };

@@ -687,8 +687,9 @@ export class PostgresStore implements ServedStore, RevisionLog {
     );
     const result = await this.run((client) =>
       PostgresStore.transaction(client, 'BEGIN', async () => {
-        // Writers wait: the cut and the head it records are one state.
-        await client.query('SELECT revision FROM registry_head FOR UPDATE');
+        // Writers wait: the cut and the head it records are one state (the database's head,
+        // which another replica may have moved past what this one has followed).
+        const head = (await client.query('SELECT revision, hash FROM registry_head FOR UPDATE')).rows[0] as { revision: number; hash: string } | undefined;
         const current = await lastCheckpoint(client);
         if (request.revision <= current.revision) return { checkpoint: current, removed: 0 };
         const last = (
@@ -697,7 +698,7 @@ export class PostgresStore implements ServedStore, RevisionLog {
         const hash = last?.hash ?? current.hash;
         const previous = await compactionRecords(client);
         const removed = counted.above === current.revision ? counted.removed : await countRemoved(client, current.revision, request.revision);
-        const record = compactionRecord(request, hash, removed, previous);
+        const record = compactionRecord(request, hash, removed, previous, head ?? { revision: 0, hash: current.hash });
         await client.query(
           `INSERT INTO history_checkpoints (checkpoint_revision, hash, time_ms, entries_removed, actor, head_revision, head_hash,
              prev_record_hash, record_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,

@@ -399,7 +399,8 @@ export class SqliteStore {
       const removed = this.history.removeUpTo(revision);
       // The revision at the cut stays, so as_of_time can still resolve to it.
       s.deleteRevisionsBefore.run(revision);
-      const record = compactionRecord(request, hash, removed, previous);
+      const { revision: headRevision } = s.revision.get() as { revision: number };
+      const record = compactionRecord(request, hash, removed, previous, { revision: headRevision, hash: this.head });
       const prevRecord = lastRecordHash(previous);
       s.insertCheckpoint.run(
         revision,
