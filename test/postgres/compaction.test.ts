@@ -4,14 +4,16 @@
 // oldest revision answers OUT_OF_RANGE naming the oldest available, exactly as on the replica
 // that compacted; what is left still answers, and the chain verifies from the new checkpoint.
 // A replica that was behind the cut (history it had not followed is gone) stops, to be
-// restarted, rather than serve a registry it cannot bring up to date.
+// restarted, rather than serve a registry it cannot bring up to date. A compaction whose row
+// deletion fails still stands, and the next one deletes the rows.
 
 import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
 import { type SyncHostRequest } from '../../client/client.ts';
-import { postgresStore } from '../../server/store/postgres-store.ts';
+import { PostgresStore, postgresStore } from '../../server/store/postgres-store.ts';
 import { CLI, run } from '../helpers/cli.ts';
+import { capturedLog } from '../helpers/log.ts';
 import { rejectsWith } from '../helpers/integration.ts';
 import { testDatabase } from '../helpers/postgres.ts';
 import { startTestServer } from '../helpers/server.ts';
@@ -162,4 +164,47 @@ test('a compaction deletes its history a chunk at a time after it commits; rows 
   t.is(await count('SELECT count(*) AS n FROM history WHERE revision <= 9'), 0);
   t.is(Number((await again.client.syncHost(host('h0', '2.0.0'))).revision), last + 1);
   t.true((await again.client.verifyHistory()).intact);
+});
+
+test('a compaction whose row deletion the database refuses still stands: the call succeeds, the server warns, reads keep above the cut, and the next compaction deletes the rows', async (t) => {
+  const url = await testDatabase(t);
+  // The replica connects as a role of its own, which an operator's mistake leaves without DELETE on history.
+  const role = `devcompat_compactor_${process.pid}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  t.teardown(async () => {
+    await admin.query(`DROP OWNED BY ${role}`).catch(() => undefined);
+    await admin.end();
+  });
+  await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+  await admin.query(`CREATE ROLE ${role} LOGIN`);
+  const asRole = new URL(url);
+  asRole.username = role;
+  asRole.password = '';
+  // The schema first (the owner migrates it), then the role gets its rights.
+  await (await PostgresStore.open({ url })).close();
+  await admin.query(`GRANT ALL ON SCHEMA public TO ${role}; GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role}; GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
+  const log = capturedLog();
+  const server = await startTestServer(t, { store: postgresStore({ url: asRole.toString() }), logger: log.logger });
+  for (let i = 0; i < 8; i++) await server.client.syncHost(host(`h${i % 2}`, `1.${i}.0`));
+  const count = async (sql: string) => Number((await admin.query(sql)).rows[0].n);
+  const below = await count('SELECT count(*) AS n FROM history WHERE revision <= 4');
+  t.true(below > 0);
+
+  await admin.query(`REVOKE DELETE ON history FROM ${role}`);
+  const compacted = await server.client.compactHistory(4);
+  t.is(compacted.checkpoint_revision, '4', 'the compaction stands');
+  const warned = await log.waitFor('compacted rows not all deleted: the next compaction deletes them');
+  t.regex(warned.cause, /permission denied for table history/);
+  t.is(await count('SELECT count(*) AS n FROM history WHERE revision <= 4'), below, 'the rows are still there');
+  // Nothing below the cut is read: history from the start begins above it, and the chain verifies.
+  for await (const entry of server.client.history({ order: 'HISTORY_ORDER_OLDEST_FIRST' })) t.true(Number(entry.revision) > 4, `entry at ${entry.revision}`);
+  t.true((await server.client.verifyHistory()).intact);
+  const gone = await rejectsWith(t, server.client.getDevice('hosts/h0/devices/gpu0', { asOfRevision: 2 }), grpc.status.OUT_OF_RANGE);
+  t.is(gone.reason, 'REVISION_COMPACTED');
+
+  await admin.query(`GRANT DELETE ON history TO ${role}`);
+  await server.client.compactHistory(6);
+  t.is(await count('SELECT count(*) AS n FROM history WHERE revision <= 6'), 0, 'the next compaction deleted the leftovers too');
+  t.true((await server.client.verifyHistory()).intact);
 });
