@@ -219,7 +219,7 @@ export const serveCommand = () => new Command('serve')
       .default(limits.DEFAULT_ADMISSION_WAIT_MS, '1s'),
   )
   .addOption(
-    new Option('--send-timeout <duration>', 'cut off a FindTargets stream whose client reads nothing for this long (0: never)')
+    new Option('--send-timeout <duration>', 'cut off a search, Watch or WatchTargets whose client takes nothing for this long (0: never)')
       .argParser(durationOrOff)
       .env('DEVCOMPAT_SEND_TIMEOUT')
       .default(limits.DEFAULT_SEND_TIMEOUT_MS, '30s'),

@@ -692,6 +692,30 @@ test('a live watch whose sink is full falls behind: it waits for its consumer, c
   t.is(hub.fellBehind, 1);
 });
 
+test('a live watch whose sink is full in the middle of a commit batch gets the rest of the batch from history, each revision once, in order', async (t) => {
+  const rig = await openCore();
+  const { registry } = rig;
+  const hub = hubOf(rig, t);
+  const sink = new Recorder();
+  const fine = new Recorder();
+  watch(hub, sink);
+  watch(hub, fine);
+  // Four syncs queued in one tick commit as one batch, published revision by revision.
+  sink.refuse = (delivery) => delivery.change.revision === 2 && !sink.drainedOnce;
+  await Promise.all(['a', 'b', 'c', 'd'].map((name) => registry.syncHost(syncOf(name), ORIGIN)));
+  t.deepEqual(fine.revisions, [1, 2, 3, 4]);
+  t.deepEqual(sink.revisions, [1], 'revision 1 taken, 2 refused, 3 and 4 not offered');
+  t.deepEqual(sink.refused, [2]);
+  t.true(sink.waiting);
+  sink.drainedOnce = true;
+  sink.drain();
+  await sink.until(() => sink.revisions.length === 4);
+  t.deepEqual(sink.revisions, [1, 2, 3, 4]);
+  await registry.syncHost(syncOf('e'), ORIGIN);
+  t.deepEqual(sink.revisions, [1, 2, 3, 4, 5], 'live again');
+  t.is(hub.fellBehind, 1);
+});
+
 test('a revision larger than the room a catching-up consumer has left is delivered once it drained, not skipped', async (t) => {
   const rig = await openCore();
   const { registry } = rig;

@@ -533,11 +533,14 @@ test('a standing query whose client stops reading is cut off with WATCH_TOO_SLOW
   // Each sync adds or removes 100 compatible targets: one message of 100 changes, results included.
   const many = Array.from({ length: 100 }, (_, i) => spec(`gpu${i}`, gvt('1.2.0')));
   let last = '';
-  for (let i = 0; i < 80; i++) last = (await client.syncHost(host('t', i % 2 === 0 ? many : []))).revision;
+  const writes = (async () => {
+    for (let i = 0; i < 80; i++) last = (await client.syncHost(host('t', i % 2 === 0 ? many : []))).revision;
+  })();
+  await cutOffsReach(server.metricsAddress!, 1, 'the slow query cut off');
+  slow.call.resume(); // it reads again, within --send-timeout: what was sent, then the status
+  await writes;
   await healthy.waitFor((w) => w.has(last), 30_000, 'the healthy query gets every change');
   t.is(healthy.applied().targets.size, 0, 'the healthy query applied every diff: the last sync removed every target');
-  await cutOffsReach(server.metricsAddress!, 1, 'the slow query cut off');
-  slow.call.resume(); // it reads again: what was sent, then the status
   await slow.waitFor((w) => w.ended, 20_000, 'the slow query to end');
   t.is(slow.error?.code, grpc.status.RESOURCE_EXHAUSTED);
   t.is(slow.error?.reason, 'WATCH_TOO_SLOW');
@@ -583,12 +586,15 @@ test('an initial set larger than the buffer reaches a client that reads it; one 
   t.deepEqual(healthy.applied().anomalies, []);
   // Each sync adds or removes 100 targets: diffs of tens of KB, which the unread query must hold behind its initial set.
   let last = '';
-  for (let i = 0; i < 20; i++) last = (await client.syncHost(host('extra', i % 2 === 0 ? devices : []))).revision;
+  const writes = (async () => {
+    for (let i = 0; i < 20; i++) last = (await client.syncHost(host('extra', i % 2 === 0 ? devices : []))).revision;
+  })();
+  await cutOffsReach(server.metricsAddress!, 1, 'the unread query cut off');
+  slow.call.resume(); // within --send-timeout
+  await writes;
   await healthy.waitFor((w) => w.has(last), 20_000, 'the reading query gets every diff');
   t.is(healthy.applied().targets.size, 6000, 'the last sync removed the 100 it added');
   t.deepEqual(healthy.applied().anomalies, []);
-  await cutOffsReach(server.metricsAddress!, 1, 'the unread query cut off');
-  slow.call.resume();
   await slow.waitFor((w) => w.ended, 20_000, 'the unread query to end');
   t.is(slow.error?.code, grpc.status.RESOURCE_EXHAUSTED);
   t.is(slow.error?.reason, 'WATCH_TOO_SLOW');

@@ -251,10 +251,13 @@ test('a consumer that reads nothing for --send-timeout is cut off with RESOURCE_
   resumed.cancel();
 });
 
-test('a revision larger than the whole buffer reaches a watcher that keeps up, whole, even right behind another', async (t) => {
+test('revisions larger than the whole buffer, one right behind another, reach a watcher that reads after a pause, whole', async (t) => {
   const server = await start(t, { watchBufferBytes: 64 * 1024, metricsAddress: '127.0.0.1:0' });
   const watcher = watch(server.raw, {});
   await watcher.waitFor((w) => w.messages.length > 0);
+  // A moment without reading (a pause of its process): the first large revision is still
+  // unsent when the next comes, and two of them pass the buffer's bound.
+  watcher.call.pause();
   // 300 devices, each with its own labelled descriptor: one revision of well over 64 KiB.
   const big = (name: string, version: string) =>
     ({
@@ -268,6 +271,9 @@ test('a revision larger than the whole buffer reaches a watcher that keeps up, w
     server.client.syncHost(big('big-c', '1.0.0')),
   ]);
   const revisions = acknowledged.map((response) => Number(response.revision)).sort((a, b) => a - b);
+  const metrics = await scrape(server.server.metricsAddress!);
+  t.true((metrics.value('devcompat_watch_fell_behind_total') ?? 0) >= 1, 'a revision did not fit behind the one unsent');
+  watcher.call.resume();
   await watcher.waitFor((w) => w.revisions.length === 3, 20_000, 'three large revisions');
   t.deepEqual(watcher.revisions, revisions);
   for (const message of watcher.eventMessages) t.is(message.events.length, 301, 'the host and its 300 devices, in one message');

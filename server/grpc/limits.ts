@@ -54,7 +54,7 @@ export interface Limits {
   readonly maxFiniteStreams: number;
   /** FindTargets streams one client (identity under mTLS, else connection) may have in progress at once. */
   readonly maxFiniteStreamsPerClient: number;
-  /** A FindTargets stream whose client reads nothing for this long is cut off; 0: never. */
+  /** A search, Watch or WatchTargets whose client takes nothing for this long (while the server waits for it) is cut off; 0: never. */
   readonly sendTimeoutMs: number;
   /** At the FindTargets limit, when no client holds more places than the newcomer, a stream unread for this long is evicted to make room. */
   readonly evictUnreadAfterMs: number;
@@ -156,6 +156,7 @@ export function cutOff(
   const cancel = () => stream.destroyed || stream.close(rstCode);
   const fallback = setTimeout(cancel, graceMs);
   fallback.unref();
+  stream.once('close', () => clearTimeout(fallback));
   stream.once('wantTrailers', () => {
     clearTimeout(fallback);
     setImmediate(cancel);

@@ -295,11 +295,15 @@ class BoundedStream {
 
   private send(messages: Buffer[], framedBytes: number): void {
     const size = framedBytes - PREFIX_BYTES * messages.length;
-    this.sender.send(messages, () => {
-      this.lastTaken = performance.now();
-      this.pendingBytes -= size;
-      if (this.pendingBytes === 0) this.wake();
-    });
+    this.sender.send(
+      messages,
+      () => {
+        this.lastTaken = performance.now();
+        this.pendingBytes -= size;
+        if (this.pendingBytes === 0) this.wake();
+      },
+      () => (this.lastTaken = performance.now()),
+    );
   }
 
   /** Resolves when everything written was handed to HTTP/2, or the stream ended. */
