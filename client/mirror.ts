@@ -4,8 +4,9 @@
 // the revisions after R, so an event is applied to a resource only when it is newer than the
 // resource's mirrored revision (a deletion too). When the revision to resume from has been
 // compacted away, the mirror lists again and follows from there. An unavailable or overloaded
-// server (UNAVAILABLE, RESOURCE_EXHAUSTED: shedding load, too many watches on the connection)
-// is waited out with backoff; anything else stops the mirror.
+// server (UNAVAILABLE; RESOURCE_EXHAUSTED for a limit of the moment: OVERLOADED, such as too
+// many watches on the connection, or a server over its memory budget) is waited out with
+// backoff; anything else stops the mirror (a message over a size limit would fail again).
 //
 // Figures the server works out live rather than records (a host's lease expiry and last sync
 // time, a device's `free_units` and `claimed`, a budget's `claimed`) are not in the feed's
@@ -18,12 +19,15 @@
 
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
+import { ErrorReason } from '../proto/wire.ts';
 import { backoffMs, DEFAULT_RETRY, DevcompatError, hostName, sleep } from './errors.ts';
 import type { Device, Host, WatchEvent, WatchOptions, WatchResponse } from './types.ts';
 
-/** A failure the mirror waits out: a server unavailable, or refusing for now (load shed, a limit on open watches). */
+/** A failure the mirror waits out: a server unavailable, or refusing for now (a limit on open watches or searches, load shed). */
 function passing(failure: DevcompatError): boolean {
-  return failure.code === grpc.status.UNAVAILABLE || failure.code === grpc.status.RESOURCE_EXHAUSTED;
+  if (failure.code === grpc.status.UNAVAILABLE) return true;
+  if (failure.code !== grpc.status.RESOURCE_EXHAUSTED) return false;
+  return failure.reason === ErrorReason.OVERLOADED || (failure.reason === undefined && /over its memory budget/.test(failure.message));
 }
 
 /** What the mirror reads the registry through: a DevcompatClient. */
@@ -62,7 +66,7 @@ export interface MirrorEvents {
   change: [change: MirrorChange];
   /** The mirror listed the registry again (its feed had been compacted away) at this revision. */
   resync: [revision: string];
-  /** The mirror stopped for good: it can neither follow nor list (not for UNAVAILABLE or RESOURCE_EXHAUSTED, which it waits out). */
+  /** The mirror stopped for good: it can neither follow nor list (not for UNAVAILABLE or a server overloaded for now, which it waits out). */
   error: [error: DevcompatError];
 }
 
