@@ -149,7 +149,7 @@ export class LiveState {
       this.addDescriptor(descriptorEntry(stored.id, descriptor));
       this.nextDescriptorId = Math.max(this.nextDescriptorId, stored.id + 1);
     }
-    for (const record of loaded.hosts) this.addHost({ record, devices: new HostDevices(), leaseExpiry: leaseOf(record), leaseDue: 0 });
+    for (const record of loaded.hosts) this.addHost({ record, devices: new HostDevices(), leaseExpiry: leaseOf(record), leaseDue: -Infinity });
     this.addLoadedDevices(loaded.devices);
     this.loadedShared = undefined;
   }
@@ -431,7 +431,7 @@ export class LiveState {
     let host = this.hosts.get(hostId);
     const created = !host;
     if (!host) {
-      host = { record: change.host, devices: new HostDevices(), leaseExpiry: 0, leaseDue: 0 };
+      host = { record: change.host, devices: new HostDevices(), leaseExpiry: 0, leaseDue: -Infinity };
       this.addHost(host);
     } else {
       if (!labelsEqual(host.record.labels, change.host.labels)) {
