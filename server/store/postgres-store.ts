@@ -324,7 +324,8 @@ export class PostgresStore implements ServedStore, RevisionLog {
     // Refused (a holder of another role this one may not signal): the duty stays where it is.
     const ended = await client.query(END_HUNG_DUTY_HOLDER, [LEASE_DUTY_LOCK, LEASE_DUTY_STALE_S]).catch(() => undefined);
     const row = ended?.rows[0] as { pid: number; ended: boolean } | undefined;
-    if (row?.ended) this.endedHolder = row.pid;
+    // Forgotten unless this probe ended it: another replica may have taken the duty meanwhile.
+    this.endedHolder = row?.ended ? row.pid : undefined;
   }
 
   private setDuty(held: boolean): void {
