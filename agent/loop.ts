@@ -154,7 +154,8 @@ export class HostAgent {
    * Syncs the host, less the devices the registry refuses (refused-devices.ts): each is logged
    * with the registry's reasons, and the rest of the host is registered. The registry names
    * every violation at once, so one more try is enough; a third covers a refusal that only
-   * the smaller sync reveals.
+   * the smaller sync reveals, and a fourth the devices a count past the limit hid (the
+   * registry refuses the count before it looks at each device).
    */
   private async syncAccepted(request: SyncHostRequest) {
     const refused: RefusedDevice[] = [];
@@ -163,7 +164,7 @@ export class HostAgent {
         return { response: await this.options.client.syncHost(request), refused, synced: request };
       } catch (error) {
         const failure = DevcompatError.from(error);
-        const trimmed = failure.code === grpc.status.INVALID_ARGUMENT && attempt < 3 ? withoutRefused(request, failure.fieldViolations) : undefined;
+        const trimmed = failure.code === grpc.status.INVALID_ARGUMENT && attempt < 4 ? withoutRefused(request, failure.fieldViolations) : undefined;
         if (!trimmed) throw error;
         const pastLimit = trimmed.refused.filter((device) => device.pastLimit);
         for (const device of trimmed.refused) {
