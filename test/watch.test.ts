@@ -10,6 +10,8 @@ import { capturedLog } from './helpers/log.ts';
 import { scrape } from './helpers/metrics.ts';
 import { startTestServer, type TestServer } from './helpers/server.ts';
 import { eventually, rawClients, unaryCall, WatchRecorder, type RawClients } from './helpers/watch.ts';
+import { frame, rawSession } from './helpers/raw-http2.ts';
+import { protoRoot } from '../proto/load.ts';
 
 const GPU = (version: string, type = 'nvidia-a10-4q') => ({
   vendor: 'nvidia',
@@ -342,4 +344,49 @@ test('a watch catches up through one revision larger than its page: a 4,096-devi
     t.is(whole.head_hash, big.head_hash, 'the message ends at the chain head the write returned');
     watcher.cancel();
   }
+});
+
+test('a consumer reading slowly but steadily is neither cut off nor sent a revision twice while the server waits for it', async (t) => {
+  // --send-timeout 4 s; each revision about 180 KB; the consumer takes about 32 KB a second, so
+  // one revision takes it six seconds: longer than the timeout, though it never stops.
+  const server = await start(t, { watchBufferBytes: 64 * 1024, metricsAddress: '127.0.0.1:0', limits: { sendTimeoutMs: 4_000 } });
+  const raw = rawSession(server.server.address);
+  t.teardown(() => raw.session.destroy());
+  const { stream, ended } = raw.open('/devcompat.v1.WatchService/Watch', false);
+  stream.end(frame(protoRoot().lookupType('devcompat.v1.WatchRequest').encode({ progress_interval_ms: 3_600_000 }).finish()));
+  // Takes one chunk (at most 8 KiB), then nothing for a quarter of a second.
+  let received = Buffer.alloc(0);
+  const pace = setInterval(() => {
+    const chunk = stream.read(8 * 1024) ?? stream.read();
+    if (chunk) received = Buffer.concat([received, chunk]);
+  }, 250);
+  t.teardown(() => clearInterval(pace));
+  const messageSizes = () => {
+    const sizes: number[] = [];
+    for (let at = 0; at + 5 <= received.length; ) {
+      const length = received.readUInt32BE(at + 1);
+      if (at + 5 + length > received.length) break;
+      sizes.push(length);
+      at += 5 + length;
+    }
+    return sizes;
+  };
+  await eventually(() => messageSizes().length >= 1, 10_000, 'the created message');
+  const big = (name: string) =>
+    ({
+      name,
+      labels: BIG_LABELS,
+      devices: Array.from({ length: 1200 }, (_, i) => ({ device_id: `gpu${String(i).padStart(4, '0')}`, descriptor: GPU('1.0.0') })),
+    }) as SyncHostRequest;
+  await server.client.syncHost(big('big-a'));
+  await server.client.syncHost(big('big-b'));
+  await eventually(() => messageSizes().length === 3, 60_000, 'both large revisions, read at the consumer\'s pace');
+  const sizes = messageSizes();
+  t.true(sizes[1] > 150_000 && sizes[2] > 150_000, `two large revisions: ${sizes.join(', ')} bytes`);
+  const metrics = await scrape(server.server.metricsAddress!);
+  t.is(metrics.value('devcompat_stream_cutoffs_total', { grpc_service: 'devcompat.v1.WatchService', grpc_method: 'Watch' }) ?? 0, 0, 'not cut off');
+  t.true((metrics.value('devcompat_watch_fell_behind_total') ?? 0) >= 1, 'the second did not fit behind the first: the server waited for the consumer');
+  clearInterval(pace);
+  stream.close();
+  await ended;
 });

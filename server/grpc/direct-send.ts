@@ -28,15 +28,6 @@ export const PREFIX_BYTES = 5;
 /** The largest write a batch makes (a turn's messages beyond it go as further writes). */
 const BATCH_BYTES = 1024 * 1024;
 
-/**
- * A batch goes down to HTTP/2 in pieces of at most this many bytes, each its own write: HTTP/2
- * calls a write back once all of it is sent, which for a client reading slowly takes as long as
- * the write is large, and a live stream tells a slow consumer from one that reads nothing by
- * these callbacks (streams.ts, drainedWithin). The pieces are one byte stream: gRPC's framing
- * is in the bytes, not in the writes.
- */
-export const PIECE_BYTES = 64 * 1024;
-
 /** Messages already framed one after another as gRPC frames them, written as they are. */
 export class FramedMessages {
   constructor(
@@ -92,11 +83,8 @@ interface InterceptingCall {
 
 /** Sends messages on a live stream, in order; `done` runs once grpc-js has handed them to HTTP/2. */
 export interface DirectSender {
-  /**
-   * Sends `messages` (each one encoded message) as one write when `direct` (in pieces of at most
-   * PIECE_BYTES); `taken` runs as each piece, or each message, but the last is handed to HTTP/2.
-   */
-  send(messages: readonly Buffer[], done: () => void, taken?: () => void): void;
+  /** Sends `messages` (each one encoded message) as one write when `direct`. */
+  send(messages: readonly Buffer[], done: () => void): void;
   /** The most bytes (prefixes included) one `send` should carry; a single larger message goes alone. */
   readonly batchBytes: number;
   /** True when a send is one write through the chain, framed here. */
@@ -136,8 +124,8 @@ export function directSender(call: grpc.ServerWritableStream<unknown, unknown>):
     return {
       direct: false,
       batchBytes: BATCH_BYTES,
-      send: (messages, done, taken) => {
-        messages.forEach((message, i) => void call.write(new PreEncoded(message), i === messages.length - 1 ? done : taken));
+      send: (messages, done) => {
+        messages.forEach((message, i) => void call.write(new PreEncoded(message), i === messages.length - 1 ? done : undefined));
       },
     };
   }
@@ -148,19 +136,6 @@ export function directSender(call: grpc.ServerWritableStream<unknown, unknown>):
   return {
     direct: true,
     batchBytes,
-    send: (messages, done, taken) => {
-      const framed = framedOnce(messages);
-      const total = framed.bytes.length;
-      // A message over grpc-js's send limit goes whole, for grpc-js to refuse as before.
-      const tooLarge = typeof limit === 'number' && limit >= 0 && messages.some((message) => message.length > limit);
-      if (total <= PIECE_BYTES || tooLarge) return chain.sendMessage(framed, done);
-      for (let at = 0; at < total; at += PIECE_BYTES) {
-        const end = Math.min(at + PIECE_BYTES, total);
-        // The interceptors count the batch's messages once, with its first piece.
-        chain.sendMessage(new FramedMessages(framed.bytes.subarray(at, end), at === 0 ? framed.count : 0), end === total ? done : (taken ?? noop));
-      }
-    },
+    send: (messages, done) => chain.sendMessage(framedOnce(messages), done),
   };
 }
-
-const noop = () => {};

@@ -25,7 +25,7 @@ import {
   type FiniteSlot,
   type FiniteStreamLimits,
 } from './finite-admission.ts';
-import { cutOffCall } from './limits.ts';
+import { cutOffCall, http2StreamOf } from './limits.ts';
 import type { Acceptance } from '../core/watch-hub.ts';
 import { directSender, PREFIX_BYTES, type DirectSender } from './direct-send.ts';
 
@@ -179,8 +179,11 @@ const READY_BYTES = 64 * 1024;
  */
 class BoundedStream {
   private pendingBytes = 0;
-  /** When HTTP/2 last took a send (performance.now()). */
+  /** When HTTP/2 last took a send, or the connection last sent bytes (performance.now()). */
   private lastTaken = performance.now();
+  /** The connection's socket, whose bytes written tell a slow consumer from one that reads nothing. */
+  private readonly socket: { readonly bytesWritten: number } | undefined;
+  private lastWritten = 0;
   private ended = false;
   private readonly drainWaiters: (() => void)[] = [];
   private readonly sender: DirectSender;
@@ -204,6 +207,9 @@ class BoundedStream {
     call.once('close', release);
     call.once('error', release);
     this.sender = directSender(call);
+    const intercepting = (call as unknown as { call?: grpc.ServerInterceptingCallInterface }).call;
+    this.socket = (intercepting && http2StreamOf(intercepting)?.session?.socket) ?? undefined;
+    this.lastWritten = this.socket?.bytesWritten ?? 0;
   }
 
   get closed(): boolean {
@@ -295,15 +301,11 @@ class BoundedStream {
 
   private send(messages: Buffer[], framedBytes: number): void {
     const size = framedBytes - PREFIX_BYTES * messages.length;
-    this.sender.send(
-      messages,
-      () => {
-        this.lastTaken = performance.now();
-        this.pendingBytes -= size;
-        if (this.pendingBytes === 0) this.wake();
-      },
-      () => (this.lastTaken = performance.now()),
-    );
+    this.sender.send(messages, () => {
+      this.lastTaken = performance.now();
+      this.pendingBytes -= size;
+      if (this.pendingBytes === 0) this.wake();
+    });
   }
 
   /** Resolves when everything written was handed to HTTP/2, or the stream ended. */
@@ -312,14 +314,27 @@ class BoundedStream {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  /** As drained(), but false once HTTP/2 took nothing of this stream's for `timeoutMs` (0: never false). */
+  /**
+   * As drained(), but false once nothing was taken for `timeoutMs` (0: never false). Taken: a
+   * send of this stream's handed to the socket (HTTP/2 calls a write back only once all of it is
+   * sent, which for a slow reader of a large write takes long), or bytes written on its
+   * connection meanwhile (which a reader of this stream, however slow, makes; a stream that
+   * reads nothing on a connection other streams use is not told apart: it keeps at most its
+   * bound).
+   */
   drainedWithin(timeoutMs: number): Promise<boolean> {
     const drained = this.drained();
     if (timeoutMs <= 0 || this.closed || this.pendingBytes === 0) return drained.then(() => true);
     const since = performance.now();
+    this.lastWritten = this.socket?.bytesWritten ?? 0;
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const check = () => {
+        const written = this.socket?.bytesWritten ?? 0;
+        if (written > this.lastWritten) {
+          this.lastWritten = written;
+          this.lastTaken = performance.now();
+        }
         const idle = performance.now() - Math.max(since, this.lastTaken);
         if (idle >= timeoutMs) resolve(false);
         else timer = setTimeout(check, timeoutMs - idle).unref();
