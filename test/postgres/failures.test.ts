@@ -39,6 +39,22 @@ function healthOf(address: string): () => Promise<string> {
     );
 }
 
+/** Waits until a woken replica acknowledges a write again (syncing `name`). */
+async function writesAgain(client: DevcompatClient, name: string): Promise<void> {
+  await eventually(
+    async () => {
+      try {
+        await client.syncHost(host(name, '1.0.0'));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    30_000,
+    'the woken replica writing again',
+  );
+}
+
 /** Every (host, version) a replica's history holds, once it has caught up with the database. */
 async function writtenVersions(server: RunningServer): Promise<Set<string>> {
   await server.registry.catchUp();
@@ -173,14 +189,7 @@ test('a replica frozen inside a write (SIGSTOP, holding the head lock) holds the
   victim.child.kill('SIGCONT');
   // Its own write was cut off with its transaction: not acknowledged, and not in the history.
   t.regex(await frozenWrite, /^failed: /);
-  await eventually(async () => {
-    try {
-      await victimClient.syncHost(host('woken', '1.0.0'));
-      return true;
-    } catch {
-      return false;
-    }
-  }, 30_000, 'the woken replica writing again');
+  await writesAgain(victimClient, 'woken');
   const written = await writtenVersions(survivor.server);
   t.true(written.has('while-frozen@1.0.0') && written.has('woken@1.0.0'));
   t.false(written.has('frozen@1.0.0'), 'the write that was cut off was not stored');
@@ -235,14 +244,7 @@ test('a replica frozen while it holds the lease-expiry duty (SIGSTOP) loses it a
   victim.child.kill('SIGCONT');
   const victimClient = new DevcompatClient({ address: victim.address, retry: { maxAttempts: 1 } });
   t.teardown(() => victimClient.close());
-  await eventually(async () => {
-    try {
-      await victimClient.syncHost(host('woken', '1.0.0'));
-      return true;
-    } catch {
-      return false;
-    }
-  }, 30_000, 'the woken replica writing again');
+  await writesAgain(victimClient, 'woken');
   await survivor.server.registry.catchUp();
   keeper.hold('hosts/woken');
   const wokenAt = Date.now();
