@@ -39,6 +39,7 @@ import {
   type FirstChangesQuery,
 } from '../core/store.ts';
 import { chainedColumns, GENESIS_HASH } from './history-chain.ts';
+import { LeaseDuty } from './postgres-lease-duty.ts';
 import { chainEntries, compactedStartRows, compactionRecord, copiedCheckpointRow, lastRecordHash, walkChain, walkCompactions } from './history-encoding.ts';
 import type { MigrationReport } from './migrate.ts';
 import { writeBatch } from './postgres-batch.ts';
@@ -92,26 +93,6 @@ const SESSION_SETTINGS =
 
 /** The NOTIFY channel a commit signals on. */
 const CHANNEL = 'devcompat_revisions';
-/** The session advisory lock whose holder expires leases (held on the LISTEN connection). */
-const LEASE_DUTY_LOCK = 7_341_002;
-/**
- * A duty holder whose LISTEN session has been idle this long has stopped probing (it probes
- * every second): the process is hung (SIGSTOP, a frozen VM), though its connection lives. Its
- * session is ended so that another replica can take the duty; leases would lapse nowhere else.
- */
-export const LEASE_DUTY_STALE_S = 10;
-
-/**
- * Ends the session holding the lease duty if it has been idle for LEASE_DUTY_STALE_S (needs the
- * same role, or pg_signal_backend: otherwise its state is not visible and nothing is ended).
- */
-const END_HUNG_DUTY_HOLDER = `
-  SELECT a.pid, pg_terminate_backend(a.pid) AS ended
-  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-  WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = $1 AND l.objsubid = 1
-    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-    AND a.pid <> pg_backend_pid() AND a.state = 'idle' AND a.state_change < now() - make_interval(secs => $2)`;
-
 // BIGINT (int8) arrives as a string by default; revisions and times fit a double exactly.
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
@@ -163,11 +144,8 @@ export class PostgresStore implements ServedStore, RevisionLog {
   private listenRetry: NodeJS.Timeout | undefined;
   private probe: NodeJS.Timeout | undefined;
   private reachable = true;
-  /** This replica holds the lease-expiry advisory lock (on its LISTEN connection). */
-  private duty = false;
-  /** The session this replica ended to take the duty from a hung holder, until it holds the duty. */
-  private endedHolder: number | undefined;
-  private readonly dutyListeners: ((held: boolean, fromHung: number | undefined) => void)[] = [];
+  /** Whether this replica expires leases (an advisory lock on its LISTEN connection). */
+  private readonly duty = new LeaseDuty();
   private readonly reachabilityListeners: ((reachable: boolean, detail: string) => void)[] = [];
 
   private constructor(
@@ -259,7 +237,7 @@ export class PostgresStore implements ServedStore, RevisionLog {
       if (this.listener === client) {
         this.listener = undefined;
         // The lock went with the connection (or will, when the server notices it is gone).
-        this.setDuty(false);
+        this.duty.lost();
       }
       client.end().catch(() => undefined);
       if (this.closed || this.listenRetry) return;
@@ -276,7 +254,7 @@ export class PostgresStore implements ServedStore, RevisionLog {
       await client.query(SESSION_SETTINGS);
       await client.query(`LISTEN ${CHANNEL}`);
       this.listener = client;
-      await this.claimDuty(client);
+      await this.duty.claim(client, () => this.listener === client);
       this.setReachable(true, 'connected');
       // Notifications sent while no one listened are lost: the followers read the log now.
       this.wake();
@@ -303,7 +281,7 @@ export class PostgresStore implements ServedStore, RevisionLog {
           const checkpoint = (result.rows[0]?.checkpoint as number | undefined) ?? 0;
           if (head > this.highestSeen || checkpoint > this.checkpointSeen) this.wake();
           if (!this.closed) for (const listener of this.headListeners) listener(head, Date.now() - sent);
-          if (!this.duty) await this.claimDuty(client).catch(() => undefined);
+          if (!this.duty.held) await this.duty.claim(client, () => this.listener === client).catch(() => undefined);
           this.probeSoon(client);
         },
         (error: unknown) => client.emit('error', error),
@@ -312,36 +290,14 @@ export class PostgresStore implements ServedStore, RevisionLog {
     this.probe.unref();
   }
 
-  /**
-   * Takes the lease-expiry duty if no other replica holds it (a session lock: it dies with us).
-   * A holder that stopped probing for LEASE_DUTY_STALE_S has its session ended: the lock goes
-   * with it, and is taken at a next probe.
-   */
-  private async claimDuty(client: pg.Client): Promise<void> {
-    const result = await client.query('SELECT pg_try_advisory_lock($1) AS held', [LEASE_DUTY_LOCK]);
-    if (this.listener !== client) return;
-    if (result.rows[0]?.held === true) return this.setDuty(true);
-    // Refused (a holder of another role this one may not signal): the duty stays where it is.
-    const ended = await client.query(END_HUNG_DUTY_HOLDER, [LEASE_DUTY_LOCK, LEASE_DUTY_STALE_S]).catch(() => undefined);
-    const row = ended?.rows[0] as { pid: number; ended: boolean } | undefined;
-    // Forgotten unless this probe ended it: another replica may have taken the duty meanwhile.
-    this.endedHolder = row?.ended ? row.pid : undefined;
-  }
-
-  private setDuty(held: boolean): void {
-    if (this.duty === held) return;
-    this.duty = held;
-    const fromHung = held ? this.endedHolder : undefined;
-    this.endedHolder = undefined;
-    if (!this.closed) for (const listener of this.dutyListeners) listener(held, fromHung);
-  }
-
   onLeaseDuty(listener: (held: boolean, fromHung: number | undefined) => void): void {
-    this.dutyListeners.push(listener);
+    this.duty.onChange((held, fromHung) => {
+      if (!this.closed) listener(held, fromHung);
+    });
   }
 
   holdsLeaseDuty(): boolean {
-    return this.duty && !this.closed;
+    return this.duty.held && !this.closed;
   }
 
   checkpoint(): Promise<Checkpoint> {
