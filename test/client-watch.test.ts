@@ -220,43 +220,37 @@ test('a watch from now resumes after its created revision when the server restar
   t.true(await waitUntil(() => server.watches.size === 0, 2000), 'aborting the signal ended the watch on the server');
 });
 
-/** Writes `writes` syncs of large hosts (about 4 KB a revision) over 10 hosts, one after the other. */
-async function writeLarge(writer: DevcompatClient, writes: number): Promise<void> {
-  const labels = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`label-${i}`, 'x'.repeat(60)]));
-  for (let i = 0; i < writes; i++) await writer.syncHost(host(`h${i % 10}`, `1.${i}.0`, 2, { labels }));
-}
-
-test('a consumer that pauses while far more than the server buffer is written gets every revision, with no resume', async (t) => {
+/**
+ * A watch from revision 1 whose consumer takes its first message, then reads nothing while 400
+ * syncs of large hosts (about 4 KB a revision) are written and for `idleAfterMs` more; then it
+ * reads everything. Resolves once it has the last write, with what it saw.
+ */
+async function stalledConsumer(t: ExecutionContext, options: Partial<ServerOptions>, idleAfterMs: number) {
   const dir = tempDir(t);
-  const server = await serve(t, path.join(dir, 'registry.db'), '127.0.0.1:0', { watchBufferBytes: 64 * 1024 });
+  const server = await serve(t, path.join(dir, 'registry.db'), '127.0.0.1:0', { watchBufferBytes: 64 * 1024, ...options });
   const writer = quickClient(t, server.address, 'writer');
   let release!: () => void;
   const writesDone = new Promise<void>((resolve) => (release = resolve));
-  // The consumer takes its first message, then reads nothing until every write is acknowledged.
   const watcher = record(t, quickClient(t, server.address, 'watcher'), { startRevision: 1 }, () => writesDone);
   const writes = 400;
-  await writeLarge(writer, writes);
+  const labels = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`label-${i}`, 'x'.repeat(60)]));
+  for (let i = 0; i < writes; i++) await writer.syncHost(host(`h${i % 10}`, `1.${i}.0`, 2, { labels }));
+  await new Promise((resolve) => setTimeout(resolve, idleAfterMs));
   release();
   t.true(await waitUntil(() => watcher.eventRevisions().at(-1) === writes, 30_000), 'the watch reaches the last write');
   await watcher.stop();
+  return { watcher, writes };
+}
+
+test('a consumer that pauses while far more than the server buffer is written gets every revision, with no resume', async (t) => {
+  const { watcher, writes } = await stalledConsumer(t, {}, 0);
   t.deepEqual(watcher.resumes, [], 'the server caught it up from history instead of cutting it off');
   t.deepEqual(watcher.eventRevisions(), range(1, writes));
 });
 
 test('a consumer that reads nothing for the server\'s --send-timeout is cut off and resumes without gap or duplicate', async (t) => {
-  const dir = tempDir(t);
-  const server = await serve(t, path.join(dir, 'registry.db'), '127.0.0.1:0', { watchBufferBytes: 64 * 1024, limits: { sendTimeoutMs: 300 } });
-  const writer = quickClient(t, server.address, 'writer');
-  let release!: () => void;
-  const writesDone = new Promise<void>((resolve) => (release = resolve));
-  const watcher = record(t, quickClient(t, server.address, 'watcher'), { startRevision: 1 }, () => writesDone);
-  const writes = 400;
-  await writeLarge(writer, writes);
-  // Read nothing for well past the send timeout and the second the status is given to be read.
-  await new Promise((resolve) => setTimeout(resolve, 2000));
-  release();
-  t.true(await waitUntil(() => watcher.eventRevisions().at(-1) === writes, 30_000), 'the watch reaches the last write');
-  await watcher.stop();
+  // It reads nothing for well past the send timeout and the second its status is given to be read.
+  const { watcher, writes } = await stalledConsumer(t, { limits: { sendTimeoutMs: 300 } }, 2000);
   t.true(
     watcher.resumes.some((r) => r.code === 'RESOURCE_EXHAUSTED'),
     `cut off: ${JSON.stringify(watcher.resumes)}`,
