@@ -173,3 +173,93 @@ test('ListClaims pages go in (host, claim id) order from their cursor, while hos
   t.deepEqual(page({ hostId: 'a', claimId: 'zz' }), ['b/m1', 'b/m2', 'c/m9']);
   t.deepEqual(page({ hostId: 'f', claimId: 'm2' }), []);
 });
+
+// The wall clock may be stepped (NTP, a resumed VM): a claim lapses one TTL after its creation
+// or renewal on the clock's elapsed time, as a lease does (test/core-leases.test.ts).
+const HOUR = 3_600_000;
+
+/** Resolves with the first revision that ends a claim as EXPIRED. */
+function nextClaimExpiry(registry: Awaited<ReturnType<typeof openCore>>['registry']) {
+  return new Promise<{ time: number; endTimeMs: number | undefined }>((resolve) => {
+    const stop = registry.subscribe((change) => {
+      for (const e of change.entries) {
+        if (e.after?.kind === 'claim' && e.after.claim.state === 'CLAIM_STATE_EXPIRED') {
+          stop();
+          resolve({ time: e.time, endTimeMs: e.after.claim.endTimeMs });
+        }
+      }
+    });
+  });
+}
+
+test('a wall clock stepped an hour forward expires no claim early: the claim, one a sync used units of, holds its units until one TTL after its creation', async (t) => {
+  const { registry, clock } = await openCore();
+  registry.startLeases();
+  await registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 4 }]), ORIGIN);
+  await registry.createClaim(spec('mig', [{ device: 'gpu0', count: 2 }], 10_000), ORIGIN, ANYONE);
+  await registry.createClaim(spec('rest', [{ device: 'gpu0', count: 2 }], 60_000), ORIGIN, ANYONE);
+  clock.advance(1_000);
+  clock.stepWallClock(HOUR); // NTP, or the server's VM resumed
+  // The migration lands after the step: one unit used up, the claim keeps its TTL.
+  await registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 3 }]), ORIGIN);
+  clock.advance(8_999);
+  t.is(registry.getClaim('h1', 'mig').devices[0].remaining, 1, 'an hour later on the wall clock, 9,999 ms after its creation: live');
+  t.is(registry.claimedOn('h1', 'gpu0'), 3);
+  const refused = await t.throwsAsync(registry.createClaim(spec('other', [{ device: 'gpu0' }]), ORIGIN, ANYONE));
+  t.is((refused as DomainError).reason, 'CAPACITY_EXHAUSTED', 'the claimed units are not handed to another scheduler');
+  const expiry = nextClaimExpiry(registry);
+  clock.advance(100);
+  const { time } = await expiry;
+  t.is(time, clock.now(), 'expired one TTL after its creation, dated on the stepped clock');
+  t.throws(() => registry.getClaim('h1', 'mig'));
+  t.is(registry.getClaim('h1', 'rest').state, 'CLAIM_STATE_ACTIVE', 'the longer claim lives on');
+  t.is(registry.claimedOn('h1', 'gpu0'), 2);
+  await registry.close();
+});
+
+test('a wall clock stepped an hour back keeps no claim past its TTL: it expires on time, ended when its expiry is written', async (t) => {
+  const { registry, clock } = await openCore();
+  registry.startLeases();
+  await registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 1 }]), ORIGIN);
+  await registry.createClaim(spec('mig', [{ device: 'gpu0' }], 10_000), ORIGIN, ANYONE);
+  const created = clock.now();
+  clock.advance(5_000);
+  clock.stepWallClock(-HOUR);
+  clock.advance(4_999);
+  t.is(registry.claimedOn('h1', 'gpu0'), 1);
+  const expiry = nextClaimExpiry(registry);
+  clock.advance(100);
+  const { time, endTimeMs } = await expiry;
+  t.is(registry.claimedOn('h1', 'gpu0'), 0, 'free at the TTL, though the wall clock is an hour short of the expiry');
+  t.is(endTimeMs, time, 'ended when its expiry was written, not at an expiry the wall clock has not reached');
+  t.is(time, created, 'dated no earlier than the revision before it: revision times never go back');
+  const again = await registry.createClaim(spec('next', [{ device: 'gpu0' }], 10_000), ORIGIN, ANYONE);
+  t.true(again.created);
+  // Dated at the revision's time, which does not go back with the clock: its stated expiry is
+  // ahead of the wall clock, but it too holds its unit for one TTL, no longer.
+  t.is(again.claim.expireTimeMs, again.claim.createTimeMs + 10_000);
+  clock.advance(9_950);
+  t.is(registry.claimedOn('h1', 'gpu0'), 1);
+  const second = nextClaimExpiry(registry);
+  clock.advance(100);
+  await second;
+  t.is(registry.claimedOn('h1', 'gpu0'), 0, 'one TTL after its creation');
+  await registry.close();
+});
+
+test('after a restart, a claim expiry persisted by a clock that ran ahead counts for one TTL, not an hour', async (t) => {
+  const first = await openCore();
+  await first.registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 1 }]), ORIGIN);
+  first.clock.stepWallClock(HOUR); // the wall clock runs an hour ahead...
+  await first.registry.createClaim(spec('mig', [{ device: 'gpu0' }], 10_000), ORIGIN, ANYONE);
+  first.clock.stepWallClock(-HOUR); // ...and is set right while the server is down
+  const second = await first.reopen();
+  second.registry.startLeases();
+  second.clock.advance(9_900);
+  t.is(second.registry.claimedOn('h1', 'gpu0'), 1);
+  const expiry = nextClaimExpiry(second.registry);
+  second.clock.advance(200);
+  await expiry;
+  t.is(second.registry.claimedOn('h1', 'gpu0'), 0, 'expired one TTL after the restart');
+  await second.registry.close();
+});

@@ -6,9 +6,16 @@
 //     (one write per host per batch), so two concurrent creates never grant the same unit;
 //   - every created, renewed, released, expired or consumed claim is a history entry (chained,
 //     with actor and reason) and an event on the change feed;
-//   - claims are persisted with the batch and loaded at start-up in creation order.
+//   - claims are persisted with the batch and loaded at start-up in creation order;
+//   - a claim lapses one TTL after its creation or renewal on the clock's elapsed time, which
+//     is never stepped (as leases do, leases.ts): its expiry is reported, persisted and dated
+//     on the wall clock, which NTP or a resumed VM may step, and a step forward must not expire
+//     every claim at once (freeing capacity a scheduler holds), nor a step back keep claims
+//     alive past their TTL. An expiry read from elsewhere (the store at start-up, another
+//     replica's write) counts for at most one TTL from when it is read.
 //
-// Owns: the books by host, the expiry timer and the expiry writes in flight. May call:
+// Owns: the books by host, each claim's due time on the elapsed clock, the expiry timer and
+// the expiry writes in flight. May call:
 // claims.ts, live state (reads), the group commit (to queue expiry writes), the clock.
 
 import {
@@ -16,13 +23,13 @@ import {
   createClaim,
   emptyBook,
   expireClaims,
-  nextExpiry,
   releaseClaim,
   renewClaim,
   type Claim,
   type ClaimBook,
   type ClaimCaller,
   type ClaimSpec,
+  type ClaimTime,
   type HostCapacity,
   type HostUsage,
   deviceFreeUnits,
@@ -85,6 +92,13 @@ export class Claims {
   /** The ids of the hosts with claims, sorted; undefined after a host gained its first claim or lost its last. */
   private sortedHosts: string[] | undefined;
   private readonly expiring = new Set<string>();
+  /**
+   * When each claim the books hold lapses, on the clock's elapsed time. Claims are immutable:
+   * a renewal or a sync that uses units up makes a new object, which gets its own due time.
+   */
+  private readonly dues = new WeakMap<Claim, number>();
+  /** What dates a transition now, and which claims have lapsed (by their due time). */
+  private readonly lapsedNow = (claim: Claim): boolean => this.dueOf(claim) <= this.clock.elapsed();
   private stopTimer: (() => void) | undefined;
   private writer: ClaimWriter | undefined;
 
@@ -98,7 +112,32 @@ export class Claims {
       const claims = new Map(book.claims);
       claims.set(claim.claimId, claim);
       this.books.set(claim.hostId, { hostId: claim.hostId, claims });
+      this.dueOf(claim);
     }
+  }
+
+  /**
+   * A claim's due time on the elapsed clock, set when the claim is first seen here: what is
+   * left of its wall-clock expiry then, at most its TTL (a claim created or renewed here is
+   * seen as its write is applied, with about its whole TTL left).
+   */
+  private dueOf(claim: Claim): number {
+    let due = this.dues.get(claim);
+    if (due === undefined) {
+      due = this.clock.elapsed() + Math.min(claim.expireTimeMs - this.clock.now(), claim.ttlMs);
+      this.dues.set(claim, due);
+    }
+    return due;
+  }
+
+  /** The time a transition happens at: now on the wall clock, lapses by due time. */
+  private at(nowMs: number): ClaimTime {
+    return { nowMs, lapsed: this.lapsedNow };
+  }
+
+  /** Whether a claim is live now (one past its due time is not, even before its expiry is recorded). */
+  private live(claim: Claim): boolean {
+    return !this.lapsedNow(claim);
   }
 
   connect(writer: ClaimWriter): void {
@@ -118,10 +157,11 @@ export class Claims {
 
   private expireLapsed(): void {
     if (!this.writer) return;
-    const now = this.clock.now();
     for (const [hostId, book] of this.books) {
-      const next = nextExpiry(book);
-      if (next === undefined || next > now || this.expiring.has(hostId)) continue;
+      if (this.expiring.has(hostId)) continue;
+      let lapsed = false;
+      for (const claim of book.claims.values()) if ((lapsed = this.lapsedNow(claim))) break;
+      if (!lapsed) continue;
       this.expiring.add(hostId);
       this.writer
         .claimWrite({ kind: 'claim', hostId, op: { type: 'expire' }, origin: EXPIRED_ORIGIN })
@@ -142,12 +182,11 @@ export class Claims {
   /** A live claim (one past its expiry is not live, even before its expiry is recorded). */
   get(hostId: string, claimId: string): ClaimRecord {
     const claim = this.books.get(hostId)?.claims.get(claimId);
-    if (!claim || claim.expireTimeMs <= this.clock.now()) throw notFound(claimName(hostId, claimId));
+    if (!claim || !this.live(claim)) throw notFound(claimName(hostId, claimId));
     return claim as ClaimRecord;
   }
 
   list(query: ClaimListQuery): ClaimRecord[] {
-    const now = this.clock.now();
     let hostIds: readonly string[];
     let from = 0;
     if (query.hostId !== undefined) hostIds = [query.hostId];
@@ -169,7 +208,7 @@ export class Claims {
         if (query.after && hostId === query.after.hostId && claimId <= query.after.claimId) continue;
         if (query.claimId !== undefined && claimId !== query.claimId) continue;
         const claim = book.claims.get(claimId)!;
-        if (claim.expireTimeMs <= now) continue;
+        if (!this.live(claim)) continue;
         out.push(claim as ClaimRecord);
         if (out.length >= query.limit) return out;
       }
@@ -181,10 +220,9 @@ export class Claims {
   claimedOn(hostId: string, deviceId: string): number {
     const book = this.books.get(hostId);
     if (!book) return 0;
-    const now = this.clock.now();
     let sum = 0;
     for (const claim of book.claims.values()) {
-      if (claim.expireTimeMs <= now) continue;
+      if (!this.live(claim)) continue;
       for (const d of claim.devices) if (d.deviceId === deviceId) sum += d.remaining;
     }
     return sum;
@@ -194,7 +232,7 @@ export class Claims {
   usageOn(host: LiveHost): HostUsage {
     const book = this.books.get(host.record.hostId);
     if (!book) return NO_USAGE;
-    return hostUsage(expireClaims(book, this.clock.now()).book, host.record.budgets ?? []);
+    return hostUsage(expireClaims(book, this.at(this.clock.now())).book, host.record.budgets ?? []);
   }
 
   /** A device's free units now: claims counted, the shared budgets it draws on applied. */
@@ -207,7 +245,7 @@ export class Claims {
   /** The host's live claims as of now (lapsed ones dropped), for placements. */
   bookOf(hostId: string): ClaimBook {
     const book = this.books.get(hostId) ?? emptyBook(hostId);
-    return expireClaims(book, this.clock.now()).book;
+    return expireClaims(book, this.at(this.clock.now())).book;
   }
 
   // Planning ---------------------------------------------------------------------------
@@ -224,22 +262,22 @@ export class Claims {
     let created = false;
     let kind: 'CREATED' | 'UPDATED' | undefined;
     if (op.type === 'create') {
-      const outcome = createClaim(book, capacityOf(host), op.spec, op.caller, time);
+      const outcome = createClaim(book, capacityOf(host), op.spec, op.caller, this.at(time));
       ({ book: next, ended } = outcome);
       subject = outcome.claim;
       created = outcome.created;
       if (created) kind = 'CREATED';
     } else if (op.type === 'renew') {
-      const outcome = renewClaim(book, op.claimId, op.ttlMs, op.caller, time);
+      const outcome = renewClaim(book, op.claimId, op.ttlMs, op.caller, this.at(time));
       ({ book: next, ended } = outcome);
       subject = outcome.claim;
       kind = 'UPDATED';
     } else if (op.type === 'release') {
-      const outcome = releaseClaim(book, op.claimId, op.caller, time);
+      const outcome = releaseClaim(book, op.claimId, op.caller, this.at(time));
       ({ book: next, ended } = outcome);
       subject = outcome.claim;
     } else {
-      ({ book: next, ended } = expireClaims(book, time));
+      ({ book: next, ended } = expireClaims(book, this.at(time)));
     }
 
     const history: HistoryRecord[] = [];
@@ -295,7 +333,7 @@ export class Claims {
       devices: new Map(plan.write.command.devices.map((spec) => [spec.deviceId, spec.capacity])),
       budgets: plan.write.command.budgets,
     };
-    const outcome = applySync(book, capacityOf(host), after, time);
+    const outcome = applySync(book, capacityOf(host), after, this.at(time));
     if (outcome.ended.length === 0 && outcome.updated.length === 0) return plan;
     const revision = plan.revision;
     const history = [...plan.history];
@@ -351,9 +389,23 @@ export class Claims {
     else if (plan.claims) this.setBook(plan.hostId, plan.claims.book);
   }
 
-  /** Keeps a host's book (none when it holds no claim), and the sorted host ids in step. */
+  /**
+   * Keeps a host's book (none when it holds no claim), its claims' due times, and the sorted
+   * host ids in step. A claim changed without a new expiry (a sync used units up) keeps the due
+   * time of the claim it replaces; a new or renewed one gets its own.
+   */
   private setBook(hostId: string, book: ClaimBook | undefined): void {
-    const had = this.books.has(hostId);
+    const previous = this.books.get(hostId);
+    if (book) {
+      for (const claim of book.claims.values()) {
+        if (this.dues.has(claim)) continue;
+        const before = previous?.claims.get(claim.claimId);
+        const due = before && before.expireTimeMs === claim.expireTimeMs ? this.dues.get(before) : undefined;
+        if (due !== undefined) this.dues.set(claim, due);
+        else this.dueOf(claim);
+      }
+    }
+    const had = previous !== undefined;
     if (book && book.claims.size > 0) this.books.set(hostId, book);
     else this.books.delete(hostId);
     if (had !== this.books.has(hostId)) this.sortedHosts = undefined;

@@ -293,8 +293,26 @@ function fingerprintOf(spec: ClaimSpec): string {
 }
 
 // ---------------------------------------------------------------------------------------
-// Transitions. Each first expires what has lapsed at `nowMs`, so that a lapsed claim never
-// holds capacity or answers a retry, and returns those ended claims for recording.
+// Transitions. Each first expires what has lapsed, so that a lapsed claim never holds
+// capacity or answers a retry, and returns those ended claims for recording.
+//
+// A transition's time is the wall-clock moment that dates it (`nowMs`) and, optionally, which
+// claims have lapsed: by default those whose expiry is at or before `nowMs`; the registry
+// decides it on a clock that is never stepped (claims-registry.ts), so that a wall clock
+// stepped forward does not expire every claim at once, nor one stepped back keep claims alive.
+
+export interface ClaimTime {
+  /** Milliseconds since the epoch: what dates the transition (create, renew, release, ends). */
+  readonly nowMs: number;
+  /** Whether a claim has run out; default: its expiry is at or before `nowMs`. */
+  readonly lapsed?: (claim: Claim) => boolean;
+}
+
+function timeOf(at: number | ClaimTime): { readonly nowMs: number; readonly lapsed: (claim: Claim) => boolean } {
+  if (typeof at === 'number') return { nowMs: at, lapsed: (claim) => claim.expireTimeMs <= at };
+  const { nowMs, lapsed } = at;
+  return { nowMs, lapsed: lapsed ?? ((claim) => claim.expireTimeMs <= nowMs) };
+}
 
 export interface Transition {
   readonly book: ClaimBook;
@@ -320,9 +338,10 @@ export function holdsMostClaims(book: ClaimBook): boolean {
  * the host is NOT_FOUND; a device (or a shared budget) without enough free units is
  * CAPACITY_EXHAUSTED naming the device.
  */
-export function createClaim(book: ClaimBook, capacity: HostCapacity, spec: ClaimSpec, caller: ClaimCaller, nowMs: number): CreateOutcome {
+export function createClaim(book: ClaimBook, capacity: HostCapacity, spec: ClaimSpec, caller: ClaimCaller, at: number | ClaimTime): CreateOutcome {
   if (spec.hostId !== book.hostId) throw new Error(`claim for ${spec.hostId} applied to the book of ${book.hostId}`);
-  const expired = expireClaims(book, nowMs);
+  const { nowMs } = timeOf(at);
+  const expired = expireClaims(book, at);
   const live = expired.book;
   const fingerprint = fingerprintOf(spec);
   const existing = live.claims.get(spec.claimId);
@@ -424,8 +443,9 @@ export interface ClaimOutcome extends Transition {
 }
 
 /** Moves a live claim's expiry to now + TTL (the new TTL when given). NOT_FOUND when not live, PERMISSION_DENIED when another's. */
-export function renewClaim(book: ClaimBook, claimId: string, ttlMs: number | undefined, caller: ClaimCaller, nowMs: number): ClaimOutcome {
-  const expired = expireClaims(book, nowMs);
+export function renewClaim(book: ClaimBook, claimId: string, ttlMs: number | undefined, caller: ClaimCaller, at: number | ClaimTime): ClaimOutcome {
+  const { nowMs } = timeOf(at);
+  const expired = expireClaims(book, at);
   const claim = ownClaim(expired.book, claimId, caller, 'renew');
   const ttl = ttlMs ?? claim.ttlMs;
   const renewed: Claim = { ...claim, ttlMs: ttl, expireTimeMs: nowMs + ttl };
@@ -435,8 +455,9 @@ export function renewClaim(book: ClaimBook, claimId: string, ttlMs: number | und
 }
 
 /** Ends a live claim; its remaining units are free again. NOT_FOUND when not live, PERMISSION_DENIED when another's. */
-export function releaseClaim(book: ClaimBook, claimId: string, caller: ClaimCaller, nowMs: number): ClaimOutcome {
-  const expired = expireClaims(book, nowMs);
+export function releaseClaim(book: ClaimBook, claimId: string, caller: ClaimCaller, at: number | ClaimTime): ClaimOutcome {
+  const { nowMs } = timeOf(at);
+  const expired = expireClaims(book, at);
   const claim = ownClaim(expired.book, claimId, caller, 'release');
   const released: Claim = { ...claim, state: 'CLAIM_STATE_RELEASED', endTimeMs: nowMs };
   const claims = new Map(expired.book.claims);
@@ -462,24 +483,21 @@ function ownClaim(book: ClaimBook, claimId: string, caller: ClaimCaller, verb: '
   return claim;
 }
 
-/** Ends every claim whose expiry is at or before `nowMs`, dated at its expiry. */
-export function expireClaims(book: ClaimBook, nowMs: number): Transition {
+/**
+ * Ends every lapsed claim, dated at its expiry (at `nowMs` when the wall clock was stepped back
+ * since: a claim never ends after the moment that ends it).
+ */
+export function expireClaims(book: ClaimBook, at: number | ClaimTime): Transition {
+  const { nowMs, lapsed } = timeOf(at);
   let claims: Map<string, Claim> | undefined;
   const ended: Claim[] = [];
   for (const claim of book.claims.values()) {
-    if (claim.expireTimeMs > nowMs) continue;
+    if (!lapsed(claim)) continue;
     claims ??= new Map(book.claims);
     claims.delete(claim.claimId);
-    ended.push({ ...claim, state: 'CLAIM_STATE_EXPIRED', endTimeMs: claim.expireTimeMs });
+    ended.push({ ...claim, state: 'CLAIM_STATE_EXPIRED', endTimeMs: Math.min(claim.expireTimeMs, nowMs) });
   }
   return { book: claims ? { hostId: book.hostId, claims } : book, ended };
-}
-
-/** The earliest expiry among live claims, for the registry's expiry timer; undefined when none. */
-export function nextExpiry(book: ClaimBook): number | undefined {
-  let next: number | undefined;
-  for (const claim of book.claims.values()) if (next === undefined || claim.expireTimeMs < next) next = claim.expireTimeMs;
-  return next;
 }
 
 export interface SyncOutcome extends Transition {
@@ -497,10 +515,11 @@ export interface SyncOutcome extends Transition {
  * budget has available. A claim with no units left ends as CONSUMED. A unit is never counted
  * twice, by the host's figure and by a claim, and claimed units never exceed capacity.
  */
-export function applySync(book: ClaimBook, before: HostCapacity, after: HostCapacity, nowMs: number): SyncOutcome {
+export function applySync(book: ClaimBook, before: HostCapacity, after: HostCapacity, at: number | ClaimTime): SyncOutcome {
   // A lapsed claim holds no unit, even before its expiry is written: it ends as EXPIRED here,
   // as every transition expires in passing, so the sync uses up the live claims' units only.
-  const expired = expireClaims(book, nowMs);
+  const { nowMs } = timeOf(at);
+  const expired = expireClaims(book, at);
   const live = expired.book;
   // Mutable working copy: remaining units per claim and device, in the book's (creation) order,
   // and the units claims hold per device, kept as units are taken (each step below is one pass
