@@ -94,10 +94,11 @@ export class Claims {
   private readonly expiring = new Set<string>();
   /**
    * When each claim the books hold lapses, on the clock's elapsed time. Claims are immutable:
-   * a renewal or a sync that uses units up makes a new object, which gets its own due time.
+   * a change makes a new object, which gets its own due time (setBook: a renewal's is new, a
+   * sync that used units up keeps the one it had).
    */
   private readonly dues = new WeakMap<Claim, number>();
-  /** What dates a transition now, and which claims have lapsed (by their due time). */
+  /** Whether a claim has lapsed: its due time has passed on the elapsed clock. */
   private readonly lapsedNow = (claim: Claim): boolean => this.dueOf(claim) <= this.clock.elapsed();
   private stopTimer: (() => void) | undefined;
   private writer: ClaimWriter | undefined;
