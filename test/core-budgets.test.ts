@@ -113,6 +113,16 @@ test('the parent may have 256 characters, not 257', (t) => {
   t.deepEqual(at.violations, []);
   t.is(at.budgets[0].parent, 'p'.repeat(256));
   t.deepEqual(run([ok('gm', { parent: 'p'.repeat(257) })]).violations, ['budgets[0].parent: at most 256 characters']);
+  // Characters, as every other stored string counts them: 256 emoji are 512 UTF-16 units.
+  t.deepEqual(run([ok('gm', { parent: '🎮'.repeat(256) })]).violations, []);
+});
+
+test('a parent with a control character is refused, naming it, as every stored string is', (t) => {
+  for (const parent of ['gpu\u001b[2J', 'gpu\u0000', 'gpu\n0', 'gpu\u0085']) {
+    t.deepEqual(run([ok('gm'), ok('b', { parent })]).violations, [
+      'budgets[1].parent: must not contain control characters (NUL, newline, escape, DEL, C1)',
+    ]);
+  }
 });
 
 test('a host may declare 256 budgets, not 257, and then none is returned', (t) => {

@@ -7,6 +7,7 @@
 
 import type { Violations } from './errors.ts';
 import { truncate } from './resources.ts';
+import { hasControlCharacter, NO_CONTROL_CHARACTERS, tooLong } from './values.ts';
 
 export const BUDGET_LIMITS = {
   budgetsPerHost: 256,
@@ -67,7 +68,8 @@ export function validateBudgets(
     }
     seen.add(budgetId);
     const parent = input.parent ?? '';
-    if (parent.length > 256) violations.add(`${path}.parent`, 'at most 256 characters');
+    if (tooLong(parent, 256)) violations.add(`${path}.parent`, 'at most 256 characters');
+    else if (hasControlCharacter(parent)) violations.add(`${path}.parent`, NO_CONTROL_CHARACTERS);
     const total = amount(input.total, `${path}.total`, violations, 0);
     const available = amount(input.available, `${path}.available`, violations, 0);
     if (total !== undefined && available !== undefined && available > total) {
