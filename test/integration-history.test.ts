@@ -208,6 +208,13 @@ test('history pages return every entry exactly once, and a page token only fits 
     );
     t.deepEqual(error.fieldViolations.map((v) => v.field), ['page_token']);
   }
+  // The same filters with an altered position: refused, not read as an empty last page.
+  const parsed = JSON.parse(Buffer.from(first.next_page_token, 'base64url').toString('utf8'));
+  for (const cursor of [{}, [1], [-1, 0], [1.5, 0], ['1', '0'], null]) {
+    const token = Buffer.from(JSON.stringify({ f: parsed.f, c: cursor })).toString('base64url');
+    const error = await rejectsWith(t, agent.listHistoryPage({ resource: H1 }, { pageSize: 2, pageToken: token }), grpc.status.INVALID_ARGUMENT, JSON.stringify(cursor));
+    t.deepEqual(error.fieldViolations.map((v) => v.field), ['page_token']);
+  }
   // The same filters go on, and writes between pages neither repeat nor skip an entry.
   await agent.syncHost({ name: 'h1', labels: { zone: 'c' }, devices: [] });
   const rest: HistoryEntry[] = [];

@@ -486,6 +486,25 @@ test('ListDevices and ListHosts paginate: every item exactly once, in name order
   );
   t.deepEqual(hostMisuse.fieldViolations.map((v) => v.field), ['page_token']);
   await rejectsWith(t, client.listHostsPage({ pageToken: 'not-a-token' }), grpc.status.INVALID_ARGUMENT);
+  // A token whose filters match but whose position was altered is refused too: read as a
+  // position, it gave an empty last page (the listing looked complete) or started over.
+  const altered = (token: string, cursor: unknown) => {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    return Buffer.from(JSON.stringify({ f: parsed.f, c: cursor })).toString('base64url');
+  };
+  for (const cursor of [5, {}, [{}, {}], ['gamma'], null, ['gamma', 7]]) {
+    const bad = await rejectsWith(
+      t,
+      client.listDevicesPage({ filter: { vendor: '8086' }, pageSize: 3, pageToken: altered(first.next_page_token, cursor) }),
+      grpc.status.INVALID_ARGUMENT,
+      `a device page token whose position is ${JSON.stringify(cursor)}`,
+    );
+    t.deepEqual(bad.fieldViolations.map((v) => v.field), ['page_token']);
+  }
+  for (const cursor of [{}, 3, ['alpha']]) {
+    const bad = await rejectsWith(t, client.listHostsPage({ labels: { zone: 'a' }, pageSize: 1, pageToken: altered(hostsPage.next_page_token, cursor) }), grpc.status.INVALID_ARGUMENT);
+    t.deepEqual(bad.fieldViolations.map((v) => v.field), ['page_token']);
+  }
 });
 
 // ---------------------------------------------------------------------------------------

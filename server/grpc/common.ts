@@ -86,7 +86,19 @@ export function encodePageToken(filter: unknown, cursor: unknown): string {
   return Buffer.from(JSON.stringify({ f: JSON.stringify(filter), c: cursor })).toString('base64url');
 }
 
-export function decodePageToken<Cursor>(token: string | undefined, filter: unknown): Cursor | undefined {
+/** What a cursor inside a page token must look like; anything else is not a token this server issued. */
+export type CursorShape<Cursor> = (cursor: unknown) => cursor is Cursor;
+
+/** A cursor that is one string (a host id). */
+export const STRING_CURSOR: CursorShape<string> = (cursor): cursor is string => typeof cursor === 'string';
+/** A cursor that is two strings (host and device, host and claim). */
+export const STRING_PAIR_CURSOR: CursorShape<[string, string]> = (cursor): cursor is [string, string] =>
+  Array.isArray(cursor) && cursor.length === 2 && cursor.every((part) => typeof part === 'string');
+/** A cursor that is two whole numbers from 0 (revision and entry). */
+export const POSITION_CURSOR: CursorShape<[number, number]> = (cursor): cursor is [number, number] =>
+  Array.isArray(cursor) && cursor.length === 2 && cursor.every((part) => Number.isSafeInteger(part) && part >= 0);
+
+export function decodePageToken<Cursor>(token: string | undefined, filter: unknown, shape: CursorShape<Cursor>): Cursor | undefined {
   if (!token) return undefined;
   let parsed: { f?: unknown; c?: unknown };
   try {
@@ -102,5 +114,8 @@ export function decodePageToken<Cursor>(token: string | undefined, filter: unkno
       { field: 'page_token', description: 'was issued for different filters: repeat the filters of the first call' },
     ]);
   }
-  return parsed.c as Cursor;
+  // The fingerprint matched, so a cursor of another shape was altered: refused, never read as
+  // a position (it would give an empty last page, or start again from the first).
+  if (!shape(parsed.c)) throw invalidArgument([{ field: 'page_token', description: 'is not a page token issued by this server' }]);
+  return parsed.c;
 }

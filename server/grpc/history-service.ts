@@ -8,7 +8,7 @@ import { optionalRevision, parseDeviceName, parseHostRef } from '../core/resourc
 import { parseClaimName } from '../core/claims.ts';
 import { claimEntryId } from '../core/store.ts';
 import { historyEntryMessage, timestampToMs } from './convert.ts';
-import { decodePageToken, encodePageToken, originOf, pageSize, unary } from './common.ts';
+import { decodePageToken, encodePageToken, POSITION_CURSOR, originOf, pageSize, unary } from './common.ts';
 import { timestamp } from './convert.ts';
 import type { CompactionRecord, CompactionResult } from '../core/store.ts';
 import type { Compaction } from '../../proto/generated/devcompat/v1/Compaction.ts';
@@ -83,7 +83,7 @@ export function historyHandlers(registry: Registry, log: Logger): grpc.UntypedSe
         actor: request.actor || undefined,
         newestFirst,
       };
-      const after = decodePageToken<[number, number]>(request.page_token, filter);
+      const after = decodePageToken(request.page_token, filter, POSITION_CURSOR);
       const entries = await registry.listHistory({
         hostId,
         deviceId,

@@ -15,7 +15,7 @@ import { validateFindPlacements } from '../core/placement-request.ts';
 import { hostState, type PlacementAnswer, type Registry } from '../core/registry.ts';
 import { parseHostRef } from '../core/resources.ts';
 import { claimMessage, resultMessage } from './convert.ts';
-import { decodePageToken, encodePageToken, originOf, pageSize, unary } from './common.ts';
+import { decodePageToken, encodePageToken, STRING_PAIR_CURSOR, originOf, pageSize, unary } from './common.ts';
 import { serverStream, type StreamTracker } from './streams.ts';
 import type { FindPlacementsRequest__Output } from '../../proto/generated/devcompat/v1/FindPlacementsRequest.ts';
 import type { CreateClaimRequest__Output } from '../../proto/generated/devcompat/v1/CreateClaimRequest.ts';
@@ -55,7 +55,7 @@ export function placementHandlers(registry: Registry, streams: StreamTracker, lo
       const claimId = request.claim_id || undefined;
       const limit = pageSize(request.page_size);
       const filter = { parent, claim_id: claimId ?? '' };
-      const after = decodePageToken<[string, string]>(request.page_token, filter);
+      const after = decodePageToken(request.page_token, filter, STRING_PAIR_CURSOR);
       const claims = registry.listClaims({ hostId, claimId, after: after && { hostId: after[0], claimId: after[1] }, limit: limit + 1 });
       const page = claims.slice(0, limit);
       const last = page.at(-1);

@@ -13,7 +13,7 @@ import {
 } from '../core/resources.ts';
 import { parseRangeStrict, satisfiesRange } from '../core/version.ts';
 import { deviceMessage, liveDeviceMessage, liveHostMessage, timestamp } from './convert.ts';
-import { asOfOf, decodePageToken, encodePageToken, originOf, pageSize, unary } from './common.ts';
+import { asOfOf, decodePageToken, encodePageToken, STRING_CURSOR, STRING_PAIR_CURSOR, originOf, pageSize, unary } from './common.ts';
 import { toStatusMessage } from './errors.ts';
 import { bidiStream, type StreamTracker } from './streams.ts';
 import type { SyncHostRequest__Output } from '../../proto/generated/devcompat/v1/SyncHostRequest.ts';
@@ -92,7 +92,7 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
       violations.throwIfAny();
       const limit = pageSize(request.page_size);
       const filter = { labels };
-      const after = decodePageToken<string>(request.page_token, filter);
+      const after = decodePageToken(request.page_token, filter, STRING_CURSOR);
       const hosts = registry.listHosts({ labels, afterHostId: after, limit: limit + 1 });
       const page = hosts.slice(0, limit);
       return {
@@ -131,7 +131,7 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
       const limit = pageSize(request.page_size);
       const asOf = asOfOf(request);
       const fingerprint = { ...filter, labels, host_labels: hostLabels, as_of: asOf ?? null };
-      const after = decodePageToken<[string, string]>(request.page_token, fingerprint);
+      const after = decodePageToken(request.page_token, fingerprint, STRING_PAIR_CURSOR);
       const view = await registry.read(asOf);
       const descriptorIds = registry.matchingDescriptorIds({
         vendor: filter.vendor ?? '',
