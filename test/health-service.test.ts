@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as canonicalHealthProto } from 'grpc-health-check';
 import { SERVICE_NAMES } from '../proto/load.ts';
-import { HealthService } from '../server/grpc/health-service.ts';
+import { HealthService, MAX_SERVICE_NAME_BYTES } from '../server/grpc/health-service.ts';
 import { startTestServer } from './helpers/server.ts';
 
 function healthClient(t: { teardown(fn: () => void): void }, address: string): any {
@@ -78,6 +78,28 @@ function watchedBy(health: HealthService, call: SlowCall, tracked = true): void 
   health.addToServer({ addService: (_definition: unknown, handlers: Record<string, any>) => (watch = handlers.Watch) } as any, () => tracked);
   watch!(call);
 }
+
+test('a service name over 1 KiB is INVALID_ARGUMENT for Check and Watch: no stream holds it (the health service needs no certificate)', async (t) => {
+  const { server } = await startTestServer(t);
+  const health = healthClient(t, server.address);
+  const long = 'x'.repeat(MAX_SERVICE_NAME_BYTES + 1);
+  const error = (await t.throwsAsync(unary(health, 'Check', { service: long }))) as grpc.ServiceError;
+  t.is(error.code, grpc.status.INVALID_ARGUMENT);
+  t.is(error.details, `service: at most ${MAX_SERVICE_NAME_BYTES} bytes, got ${MAX_SERVICE_NAME_BYTES + 1}`);
+  const call = health.Watch({ service: 'é'.repeat(MAX_SERVICE_NAME_BYTES / 2 + 1) });
+  const seen: string[] = [];
+  call.on('data', (message: { status: string }) => seen.push(message.status));
+  const ended = await new Promise<grpc.ServiceError>((resolve) => call.on('error', resolve));
+  t.is(ended.code, grpc.status.INVALID_ARGUMENT);
+  t.regex(ended.details, /^service: at most 1024 bytes, got 1026$/);
+  t.deepEqual(seen, [], 'no status sent');
+  // At the limit, Watch is served as the protocol says.
+  const atLimit = health.Watch({ service: 'x'.repeat(MAX_SERVICE_NAME_BYTES) });
+  const first = await new Promise<{ status: string }>((resolve) => atLimit.on('data', resolve));
+  t.is(first.status, 'SERVICE_UNKNOWN');
+  atLimit.on('error', () => undefined);
+  atLimit.cancel();
+});
 
 test('a watcher is sent a status only when it changes; while its stream is full it is sent only the latest, once drained', (t) => {
   const health = new HealthService({ '': 'SERVING' });

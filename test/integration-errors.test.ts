@@ -41,6 +41,7 @@ async function refused(t: ExecutionContext, testServer: TestServer, request: Syn
 }
 
 const fields = (error: DevcompatError) => error.fieldViolations.map((v) => v.field);
+const violationsOf = (e: DevcompatError) => e.fieldViolations.map((v) => [v.field, v.description]);
 
 // ---------------------------------------------------------------------------------------
 // The invalid[] conformance cases, inside a SyncHost
@@ -232,6 +233,17 @@ test('Get and Check: unknown names are NOT_FOUND, malformed names INVALID_ARGUME
   t.true(fields(selector)[0].startsWith('host_labels'));
   const page = await rejectsWith(t, client.listDevicesPage({ pageSize: -1 }), grpc.status.INVALID_ARGUMENT);
   t.deepEqual(fields(page), ['page_size']);
+  // At most 10,000 hosts excluded (a standing query holds them all its life).
+  const many = Array.from({ length: 10_001 }, (_, i) => `h${i}`);
+  const tooMany = await rejectsWith(t, collect(client.findTargets(gvt('1.2.0'), { excludeHosts: many })), grpc.status.INVALID_ARGUMENT);
+  t.deepEqual(violationsOf(tooMany), [['exclude_hosts', 'at most 10000 hosts, got 10001']]);
+  t.is((await collect(client.findTargets(gvt('1.2.0'), { excludeHosts: many.slice(1) }))).length > 0, true, '10,000 are taken');
+  // Device filters hold what a descriptor may hold.
+  const filter = await rejectsWith(t, client.listDevicesPage({ filter: { vendor: '8086', type: 'gvt\u0000', device_api: 'x'.repeat(257) } }), grpc.status.INVALID_ARGUMENT);
+  t.deepEqual(violationsOf(filter), [
+    ['filter.device_api', 'at most 256 characters'],
+    ['filter.type', 'must not contain control characters (NUL, newline, escape, DEL, C1)'],
+  ]);
 });
 
 // ---------------------------------------------------------------------------------------

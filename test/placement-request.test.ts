@@ -55,4 +55,9 @@ test('every bad field is named, sources included; an unknown registered source s
     validateFindPlacements({ devices: Array.from({ length: 3 }, (_, i) => ({ request_id: `r${i}`, source: 'hosts/h/devices/v', count: 16 })) }, resolve),
   ) as DomainError;
   t.regex(tooMany.message, /at most 32 units over all requests, got 48/);
+  const device = [{ request_id: 'gpu', source: 'hosts/h/devices/g' }];
+  const hosts = Array.from({ length: 10_001 }, (_, i) => `hosts/h${i}`);
+  const excluded = t.throws(() => validateFindPlacements({ devices: device, exclude_hosts: hosts }, resolve)) as DomainError;
+  t.deepEqual(excluded.violations.map((v) => [v.field, v.description]), [['exclude_hosts', 'at most 10000 hosts, got 10001']]);
+  t.is(validateFindPlacements({ devices: device, exclude_hosts: hosts.slice(1) }, resolve).excludeHosts.size, 10_000);
 });

@@ -319,6 +319,14 @@ test('bad watch requests are INVALID_ARGUMENT naming the field', async (t) => {
   await badHost.waitFor((w) => w.ended);
   t.is(badHost.error?.code, grpc.status.INVALID_ARGUMENT);
   t.deepEqual(badHost.error?.fieldViolations.map((v) => v.field), ['filter.host']);
+  // Filter strings are what a descriptor may hold: a watch would keep a longer one all its life.
+  const badStrings = watch(server.raw, { filter: { vendor: 'v'.repeat(4 << 20), device_api: 'vfio\n', type: 'ok' } });
+  await badStrings.waitFor((w) => w.ended);
+  t.is(badStrings.error?.code, grpc.status.INVALID_ARGUMENT);
+  t.deepEqual(badStrings.error?.fieldViolations.map((v) => [v.field, v.description]), [
+    ['filter.vendor', 'at most 256 characters'],
+    ['filter.device_api', 'must not contain control characters (NUL, newline, escape, DEL, C1)'],
+  ]);
   t.is(server.server.watches.size, 0);
 });
 

@@ -5,7 +5,7 @@
 
 import type { Descriptor } from './model.ts';
 import { DomainError, Violations } from './errors.ts';
-import { checkHostId, validateLabels, type Labels } from './resources.ts';
+import { checkHostId, MAX_EXCLUDED_HOSTS, validateLabels, type Labels } from './resources.ts';
 
 export const PLACEMENT_LIMITS = {
   requestsPerVm: 16,
@@ -101,11 +101,16 @@ export function validateFindPlacements<Ref>(
   });
   if (units > PLACEMENT_LIMITS.unitsPerVm) violations.add('devices', `at most ${PLACEMENT_LIMITS.unitsPerVm} units over all requests, got ${units}`);
   const excludeHosts = new Set<string>();
-  (input.exclude_hosts ?? []).forEach((ref, index) => {
-    const id = ref.startsWith('hosts/') ? ref.slice('hosts/'.length) : ref;
-    checkHostId(id, `exclude_hosts[${index}]`, violations);
-    excludeHosts.add(id);
-  });
+  const excluded = input.exclude_hosts?.length ?? 0;
+  if (excluded > MAX_EXCLUDED_HOSTS) {
+    violations.add('exclude_hosts', `at most ${MAX_EXCLUDED_HOSTS} hosts, got ${excluded}`);
+  } else {
+    (input.exclude_hosts ?? []).forEach((ref, index) => {
+      const id = ref.startsWith('hosts/') ? ref.slice('hosts/'.length) : ref;
+      checkHostId(id, `exclude_hosts[${index}]`, violations);
+      excludeHosts.add(id);
+    });
+  }
   const hostLabels = validateLabels(input.host_labels, 'host_labels', violations);
   const limit = limitOf(input.limit, 'limit', violations);
   const explainLimit = limitOf(input.explain_limit, 'explain_limit', violations);

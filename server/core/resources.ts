@@ -5,7 +5,7 @@
 import type { Capacity, Descriptor, DescriptorInput } from './model.ts';
 import { DomainError, Violations, invalidArgument } from './errors.ts';
 import { validateDescriptorMemoized } from './descriptor-memo.ts';
-import { hasControlCharacter, NO_CONTROL_CHARACTERS } from './values.ts';
+import { hasControlCharacter, MAX_STRING_CHARS, NO_CONTROL_CHARACTERS, tooLong } from './values.ts';
 import { validateBudgets, type Budget, type BudgetInput } from './budgets.ts';
 
 export const LIMITS = {
@@ -100,6 +100,20 @@ export function parseDeviceName(text: string, field: string): DeviceNameParts {
   violations.throwIfAny();
   return { hostId: match[1], deviceId: match[2] };
 }
+
+/**
+ * A filter on a descriptor string (vendor, device_api, type): empty for none, else what a
+ * descriptor may hold (at most 256 characters, no control character). A longer one could match
+ * nothing, and a standing query (Watch) would hold it for its lifetime.
+ */
+export function checkFilterString(text: string | null | undefined, field: string, violations: Violations): void {
+  if (!text) return;
+  if (tooLong(text)) violations.add(field, `at most ${MAX_STRING_CHARS} characters`);
+  else if (hasControlCharacter(text)) violations.add(field, NO_CONTROL_CHARACTERS);
+}
+
+/** The most hosts `exclude_hosts` names (FindTargets, WatchTargets, FindPlacements). */
+export const MAX_EXCLUDED_HOSTS = 10_000;
 
 /**
  * Valid label sets by their input, for inputs that cannot change: a frozen map (the SyncHost

@@ -8,7 +8,7 @@ import { invalidArgument, Violations } from '../core/errors.ts';
 import { hostState, type FoundTarget, type Registry, type ResolvedDevice } from '../core/registry.ts';
 import type { FindResult } from '../core/find-targets.ts';
 import type { TargetChange, TargetState } from '../core/standing-query.ts';
-import { parseHostRef, validateLabels } from '../core/resources.ts';
+import { MAX_EXCLUDED_HOSTS, parseHostRef, validateLabels } from '../core/resources.ts';
 import { resultMessage } from './convert.ts';
 import { checkResponse, encodeResult, foundTargetResponse, streamResponse, type ItemOutcome } from './verdict-encoding.ts';
 import { protoRoot } from '../../proto/load.ts';
@@ -28,6 +28,8 @@ export const MAX_CHECKS_PER_MESSAGE = 1000;
 function hostFilters(request: { exclude_hosts?: string[]; host_labels?: Record<string, string> }) {
   const violations = new Violations();
   const hostLabels = validateLabels(request.host_labels, 'host_labels', violations);
+  const excluded = request.exclude_hosts?.length ?? 0;
+  if (excluded > MAX_EXCLUDED_HOSTS) violations.add('exclude_hosts', `at most ${MAX_EXCLUDED_HOSTS} hosts, got ${excluded}`);
   violations.throwIfAny();
   const excludeHosts = new Set(
     (request.exclude_hosts ?? []).map((host, index) => parseHostRef(host, `exclude_hosts[${index}]`)),
@@ -68,16 +70,20 @@ export function compatibilityHandlers(
 
     FindTargets: serverStream(streams, log, async (request: FindTargetsRequest__Output) => {
       const asOf = asOfOf(request);
+      // The request's own fields first: a past read builds the registry of then (seconds on a
+      // large one), which a bad filter or limit must not cost.
+      const { hostLabels, excludeHosts } = hostFilters(request);
+      const limit = limitOf(request.limit, 'limit');
+      const rejectedLimit = limitOf(request.rejected_limit, 'rejected_limit');
       const view = await registry.read(asOf);
       const source = await view.resolveSource(request.source, 'source');
-      const { hostLabels, excludeHosts } = hostFilters(request);
       const result = await view.findTargets(source, {
           excludeHosts,
           hostLabels,
           requireAvailable: request.require_available ?? false,
-          limit: limitOf(request.limit, 'limit'),
+          limit,
           includeRejected: request.include_rejected ?? false,
-          rejectedLimit: limitOf(request.rejected_limit, 'rejected_limit'),
+          rejectedLimit,
           includeSourceHost: request.include_source_host ?? false,
           includeUnreachable: request.include_unreachable_hosts ?? false,
           includeDraining: request.include_draining_hosts ?? false,

@@ -25,6 +25,22 @@ type WatchedStatus = ServingStatus | 'SERVICE_UNKNOWN';
 
 /** The most services List answers with, as the protocol allows (RESOURCE_EXHAUSTED beyond). */
 const LIST_LIMIT = 100;
+/**
+ * The longest service name Check and Watch take (a gRPC service's full name is far shorter):
+ * a Watch holds its name while open, and the health service needs no certificate, so a longer
+ * one is INVALID_ARGUMENT rather than megabytes held per stream.
+ */
+export const MAX_SERVICE_NAME_BYTES = 1024;
+
+function serviceNameTooLong(service: string): grpc.ServiceError | undefined {
+  const bytes = Buffer.byteLength(service);
+  if (bytes <= MAX_SERVICE_NAME_BYTES) return undefined;
+  return Object.assign(new Error('service too long'), {
+    code: grpc.status.INVALID_ARGUMENT,
+    details: `service: at most ${MAX_SERVICE_NAME_BYTES} bytes, got ${bytes}`,
+    metadata: new grpc.Metadata(),
+  });
+}
 
 interface Watcher {
   /** The status most recently written to the stream. */
@@ -75,6 +91,8 @@ export class HealthService {
     server.addService(serviceDefinition('grpc.health.v1.Health'), {
       Check: (call: grpc.ServerUnaryCall<{ service: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
         const service = call.request.service;
+        const tooLong = serviceNameTooLong(service);
+        if (tooLong) return callback(tooLong);
         const status = this.statuses.get(service);
         if (status) callback(null, { status });
         else callback({ code: grpc.status.NOT_FOUND, details: `health status unknown for service "${service}"` });
@@ -82,6 +100,8 @@ export class HealthService {
       Watch: (call: grpc.ServerWritableStream<{ service: string }, { status: string }>) => {
         if (!trackWatch(call as grpc.ServerWritableStream<unknown, unknown>)) return;
         const service = call.request.service;
+        const tooLong = serviceNameTooLong(service);
+        if (tooLong) return void call.emit('error', tooLong);
         const watcher: Watcher = { sent: undefined, pending: undefined, draining: false, call };
         let set = this.watchers.get(service);
         if (!set) {

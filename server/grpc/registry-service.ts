@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { Violations, invalidArgument } from '../core/errors.ts';
 import type { Registry } from '../core/registry.ts';
 import {
+  checkFilterString,
   optionalRevision,
   parseDeviceName,
   parseHostRef,
@@ -119,6 +120,9 @@ export function registryHandlers(registry: Registry, streams: StreamTracker, log
       const violations = new Violations();
       const labels = validateLabels(filter.labels, 'filter.labels', violations);
       const hostLabels = validateLabels(filter.host_labels, 'filter.host_labels', violations);
+      checkFilterString(filter.vendor, 'filter.vendor', violations);
+      checkFilterString(filter.device_api, 'filter.device_api', violations);
+      checkFilterString(filter.type, 'filter.type', violations);
       violations.throwIfAny();
       const hostId = filter.host ? parseHostRef(filter.host, 'filter.host') : undefined;
       const rangeText = filter.software_version_range ?? '';

@@ -9,7 +9,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { invalidArgument, Violations } from '../core/errors.ts';
 import type { Registry } from '../core/registry.ts';
-import { optionalRevision, parseHostRef } from '../core/resources.ts';
+import { checkFilterString, optionalRevision, parseHostRef } from '../core/resources.ts';
 import type { WatchHub } from '../core/watch-hub.ts';
 import { liveStream, type StreamTracker } from './streams.ts';
 import { encodeDelivery, encodeWatchResponse, progressEncoding, wholeEncoding } from './watch-encoding.ts';
@@ -39,6 +39,9 @@ export function watchHandlers(
       (request: WatchRequest__Output, stream) => {
         const violations = new Violations();
         const start = optionalRevision(request.start_revision, 'start_revision', violations);
+        checkFilterString(request.filter?.vendor, 'filter.vendor', violations);
+        checkFilterString(request.filter?.device_api, 'filter.device_api', violations);
+        checkFilterString(request.filter?.type, 'filter.type', violations);
         violations.throwIfAny();
         const interval = request.progress_interval_ms || DEFAULT_PROGRESS_INTERVAL_MS;
         if (interval < MIN_PROGRESS_INTERVAL_MS) {
