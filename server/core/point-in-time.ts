@@ -4,10 +4,13 @@
 // compaction keeps (everything after the checkpoint). One device is read with one targeted
 // query; a whole past registry (a list, a FindTargets) is materialized once as a PastView,
 // and the views read last are cached: at most four, and beyond the last one read, at most
-// 640,000 devices together. Its history is read slice by slice (64 revisions per
-// store call) up to the revision the registry had when the read began, then what was written
-// meanwhile in one call: writes, queued behind each call in the store, wait for one slice,
-// never for the whole history since R.
+// 640,000 devices together. A view being built counts against those bounds: reads of one
+// revision share its build, and builds of other revisions wait their turn in arrival order (a
+// waiting read holds no view, and one whose signal aborts gives up), so however many past reads
+// arrive at once, memory stays within what one read at a time could hold. Its history is read
+// slice by slice (64 revisions per store call) up to the revision the registry had when the
+// read began, then what was written meanwhile in one call: writes, queued behind each call in
+// the store, wait for one slice, never for the whole history since R.
 //
 // Owns: the past-view cache. May call: the store's `firstChangesAfter` and `revisionAt`, the
 // live state's reads, the audit's checkpoint. After reading history it asks the audit to
@@ -114,11 +117,41 @@ export class PastView {
   }
 }
 
+/**
+ * A past view in the cache: waiting for a place to be built (holding nothing yet), being built
+ * (holding up to `devices`, the registry's size when it began), or built (holding `devices`).
+ */
+interface CachedView {
+  readonly revision: number;
+  readonly view: Promise<PastView>;
+  phase: 'waiting' | 'building' | 'built';
+  devices: number;
+  /** Reads waiting for it that have not given up: once none is left, a view still waiting is not built. */
+  readers: number;
+  resolve(view: PastView): void;
+  reject(reason: unknown): void;
+}
+
+/** What the past-view cache holds: at most PAST_VIEW_CACHE views built or being built. */
+export interface PastViewStats {
+  /** Views being built now. */
+  readonly building: number;
+  /** Views built and kept. */
+  readonly kept: number;
+  /** Devices of the views kept. */
+  readonly keptDevices: number;
+  /** Revisions whose reads wait for a place to build their view. */
+  readonly waiting: number;
+}
+
 export class PointInTime {
-  /** Least recently read first. */
-  private readonly views = new Map<number, Promise<PastView>>();
-  /** Devices of each built view in `views`. */
-  private readonly sizes = new Map<number, number>();
+  /** Least recently read first: views waiting, being built and built. */
+  private readonly views = new Map<number, CachedView>();
+  /** Views waiting to be built, in the order they were first read. */
+  private readonly waiting: CachedView[] = [];
+  private building = 0;
+  /** Devices the views being built may reach (each: the registry's size when it began). */
+  private buildingDevices = 0;
 
   constructor(
     private readonly store: RegistryStore,
@@ -182,46 +215,175 @@ export class PointInTime {
     if (revision < checkpoint) throw compacted(revision, checkpoint);
   }
 
-  /** The whole registry as it was at `revision`; the last few views are kept. */
-  async viewAt(revision: number): Promise<PastView> {
-    const view = await this.cachedView(revision);
+  /**
+   * The whole registry as it was at `revision`; the last few views are kept. Reads of one
+   * revision share one build; builds of different revisions wait in turn for a place (see
+   * `admit`). A read whose `signal` aborts stops waiting (rejected with its reason), and a view
+   * that no read waits for any more is not built.
+   */
+  async viewAt(revision: number, signal?: AbortSignal): Promise<PastView> {
+    signal?.throwIfAborted();
+    const view = await this.cachedView(revision, signal);
     await this.stillAnswerable(revision);
     return view;
   }
 
-  private cachedView(revision: number): Promise<PastView> {
-    let view = this.views.get(revision);
-    if (view) {
-      // Read again: now the most recently read.
-      this.views.delete(revision);
-      this.views.set(revision, view);
-      return view;
+  /** The views the cache holds now (cheap: for tests and metrics). */
+  get stats(): PastViewStats {
+    let kept = 0;
+    let keptDevices = 0;
+    for (const cached of this.views.values()) {
+      if (cached.phase !== 'built') continue;
+      kept++;
+      keptDevices += cached.devices;
     }
-    view = this.build(revision);
-    this.views.set(revision, view);
-    view.then(
-      (built) => {
-        if (this.views.get(revision) !== view) return;
-        this.sizes.set(revision, built.deviceCount);
-        this.evict();
-      },
-      () => {
-        if (this.views.get(revision) === view) this.views.delete(revision);
-      },
-    );
-    this.evict();
-    return view;
+    return { building: this.building, kept, keptDevices, waiting: this.waiting.length };
   }
 
-  /** Drops the least recently read views while more than PAST_VIEW_CACHE, or more devices than the budget, are kept; never the last one read. */
-  private evict(): void {
-    let devices = 0;
-    for (const size of this.sizes.values()) devices += size;
-    for (const revision of this.views.keys()) {
-      if (this.views.size <= 1 || (this.views.size <= PAST_VIEW_CACHE && devices <= this.cacheDevices)) return;
+  private cachedView(revision: number, signal: AbortSignal | undefined): Promise<PastView> {
+    let cached = this.views.get(revision);
+    if (cached) {
+      // Read again: now the most recently read.
       this.views.delete(revision);
-      devices -= this.sizes.get(revision) ?? 0;
-      this.sizes.delete(revision);
+      this.views.set(revision, cached);
+    } else {
+      cached = this.waitForPlace(revision);
+    }
+    const counted = cached.phase === 'waiting';
+    if (counted) cached.readers++;
+    return signal && cached.phase !== 'built' ? this.untilAborted(cached, signal, counted) : cached.view;
+  }
+
+  private waitForPlace(revision: number): CachedView {
+    let resolve!: (view: PastView) => void;
+    let reject!: (reason: unknown) => void;
+    const view = new Promise<PastView>((onView, onError) => {
+      resolve = onView;
+      reject = onError;
+    });
+    // A view given up before it was built rejects with nobody waiting.
+    view.catch(() => {});
+    const cached: CachedView = { revision, view, phase: 'waiting', devices: 0, readers: 0, resolve, reject };
+    this.views.set(revision, cached);
+    this.waiting.push(cached);
+    this.admit();
+    return cached;
+  }
+
+  /**
+   * `cached`'s view for one read, or its signal's reason once it aborts; the last read `counted`
+   * among those waiting for a view still waiting to give it up drops it.
+   */
+  private untilAborted(cached: CachedView, signal: AbortSignal, counted: boolean): Promise<PastView> {
+    return new Promise((resolve, reject) => {
+      const abort = () => {
+        if (counted) cached.readers--;
+        if (counted && cached.phase === 'waiting' && cached.readers === 0) {
+          this.waiting.splice(this.waiting.indexOf(cached), 1);
+          if (this.views.get(cached.revision) === cached) this.views.delete(cached.revision);
+          cached.reject(signal.reason);
+        }
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', abort, { once: true });
+      cached.view.then(
+        (view) => {
+          signal.removeEventListener('abort', abort);
+          resolve(view);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', abort);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /**
+   * Starts the views waiting, first read first, while there is room. A build holds memory the
+   * cache cannot drop until it ends, so it counts against the cache's bounds as it begins: one
+   * build alone always starts (the cache then behaves as for one read at a time); another
+   * starts only if the builds, it (each as big as the registry now) and the views kept fit in
+   * PAST_VIEW_CACHE views and the device budget, dropping kept views least recently read
+   * first (never the last one read). So concurrent reads never hold more than four views, nor
+   * more devices than one read at a time could.
+   */
+  private admit(): void {
+    while (this.waiting.length > 0) {
+      const estimate = this.state.stats.devices;
+      if (this.building > 0 && !this.makeRoom(estimate)) return;
+      const next = this.waiting.shift()!;
+      next.phase = 'building';
+      next.devices = estimate;
+      this.building++;
+      this.buildingDevices += estimate;
+      this.evict();
+      this.build(next.revision).then(
+        (built) => {
+          this.building--;
+          this.buildingDevices -= next.devices;
+          next.phase = 'built';
+          next.devices = built.deviceCount;
+          this.evict();
+          next.resolve(built);
+          this.admit();
+        },
+        (error: unknown) => {
+          this.building--;
+          this.buildingDevices -= next.devices;
+          if (this.views.get(next.revision) === next) this.views.delete(next.revision);
+          next.reject(error);
+          this.admit();
+        },
+      );
+    }
+  }
+
+  /** Whether one more build of `estimate` devices fits beside those in progress, once kept views are dropped; drops them only if so. */
+  private makeRoom(estimate: number): boolean {
+    if (this.building >= PAST_VIEW_CACHE) return false;
+    let held = this.building + 1;
+    let devices = this.buildingDevices + estimate;
+    if (devices > this.cacheDevices) return false;
+    const kept = [...this.views.values()].filter((cached) => cached.phase === 'built');
+    for (const cached of kept) {
+      held++;
+      devices += cached.devices;
+    }
+    const last = [...this.views.keys()].at(-1);
+    const dropped: CachedView[] = [];
+    for (const cached of kept) {
+      if (held <= PAST_VIEW_CACHE && devices <= this.cacheDevices) break;
+      if (cached.revision === last) continue;
+      dropped.push(cached);
+      held--;
+      devices -= cached.devices;
+    }
+    if (held > PAST_VIEW_CACHE || devices > this.cacheDevices) return false;
+    for (const cached of dropped) this.views.delete(cached.revision);
+    return true;
+  }
+
+  /**
+   * Drops the least recently read built views while more than PAST_VIEW_CACHE are built or being
+   * built, or those built hold more devices than the budget; never the last one read. A view
+   * being built is never dropped: its memory stays until it ends.
+   */
+  private evict(): void {
+    let held = this.building;
+    let devices = 0;
+    for (const cached of this.views.values()) {
+      if (cached.phase !== 'built') continue;
+      held++;
+      devices += cached.devices;
+    }
+    const last = [...this.views.keys()].at(-1);
+    for (const cached of [...this.views.values()]) {
+      if (held <= PAST_VIEW_CACHE && devices <= this.cacheDevices) return;
+      if (cached.phase !== 'built' || cached.revision === last) continue;
+      this.views.delete(cached.revision);
+      held--;
+      devices -= cached.devices;
     }
   }
 
