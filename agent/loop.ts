@@ -8,6 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { DevcompatError, type DevcompatClient, type LeaseKeeper, type SyncHostRequest } from '../client/client.ts';
+import { backoffMs } from '../client/errors.ts';
 import { takeInventory, type Inventory, type InventoryOptions } from './inventory.ts';
 import { withoutRefused, type RefusedDevice } from './refused-devices.ts';
 
@@ -43,6 +44,17 @@ export interface LoopOptions {
  */
 export const FULL_SYNC_EVERY_PASSES = 20;
 
+/**
+ * After the lease stream failed for good (a code other than UNAVAILABLE: RESOURCE_EXHAUSTED,
+ * INTERNAL, a proxy's CANCELLED), the lease is held again on a new stream after this backoff,
+ * not at the next pass (the lease would often lapse first): doubling from 1 s, with jitter, to
+ * at most 10 s or a third of the lease TTL, whichever is less, so that a registry that keeps
+ * refusing gets one stream per agent every few seconds and one that accepts again renews the
+ * lease before it lapses.
+ */
+const REHOLD_INITIAL_BACKOFF_MS = 1000;
+const REHOLD_MAX_BACKOFF_MS = 10_000;
+
 /** Logged when the in-use scan could not read some processes' open files (vfio-in-use.ts). */
 const IN_USE_INCOMPLETE =
   'in-use detection incomplete: the open files of some processes could not be read, so a device they hold looks free and free capacity may be overstated; run the agent as root, or with CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE';
@@ -64,6 +76,12 @@ export class HostAgent {
   private resyncNow = false;
   private wake: (() => void) | undefined;
   private keeper: LeaseKeeper | undefined;
+  /** Lease streams that failed for good since the lease was last renewed (the backoff's attempt). */
+  private leaseFailures = 0;
+  /** The lease TTL the registry last told (ms); the client's default until it has. */
+  private leaseTtlMs: number | undefined;
+  private reholdTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
   private reportedSkips: string[] = [];
   private reportedProfileErrors: string[] = [];
   /** Whether the last pass's in-use scan was incomplete: warned once when it becomes so, not at every pass. */
@@ -83,7 +101,7 @@ export class HostAgent {
       while (!signal.aborted) {
         outcome = await this.pass();
         if (this.options.once) return outcome;
-        if (outcome !== 2 && !this.keeper) this.holdLease();
+        if (outcome !== 2 && !this.keeper && !this.reholdTimer) this.holdLease();
         // Once the registry has answered (it may be down when the agent starts), and once it
         // could tell: a check that failed is tried again after the next pass.
         if (outcome !== 2 && !drainChecked) drainChecked = await this.clearOwnDrain(signal);
@@ -205,7 +223,11 @@ export class HostAgent {
   private holdLease(): void {
     const keeper = this.options.client.keepAlive();
     this.keeper = keeper;
-    keeper.on('renewed', (response) => this.options.log.debug({ state: response.state, ttl_ms: response.ttl_ms }, 'lease renewed'));
+    keeper.on('renewed', (response) => {
+      this.leaseFailures = 0;
+      if (response.ttl_ms > 0) this.leaseTtlMs = response.ttl_ms;
+      this.options.log.debug({ state: response.state, ttl_ms: response.ttl_ms }, 'lease renewed');
+    });
     keeper.on('renewFailed', (_host, error) => {
       if (error.code === grpc.status.NOT_FOUND) {
         this.options.log.warn('the registry does not know the host: re-syncing');
@@ -215,9 +237,19 @@ export class HostAgent {
     });
     keeper.on('disconnected', (error) => this.options.log.warn({ error: error.message }, 'lease stream interrupted; reconnecting'));
     keeper.on('failed', (error) => {
-      this.options.log.error({ code: error.codeName, error: error.message }, 'lease stream refused; holding again at the next pass');
       if (this.keeper === keeper) this.keeper = undefined;
       void keeper.close();
+      if (this.stopping) return;
+      this.leaseFailures++;
+      const ttlMs = this.leaseTtlMs ?? keeper.ttlMs;
+      const maxBackoffMs = Math.max(REHOLD_INITIAL_BACKOFF_MS / 2, Math.min(REHOLD_MAX_BACKOFF_MS, ttlMs / 3));
+      const retryInMs = Math.round(backoffMs({ budgetMs: Infinity, initialBackoffMs: Math.min(REHOLD_INITIAL_BACKOFF_MS, maxBackoffMs), maxBackoffMs }, this.leaseFailures));
+      this.options.log.error({ code: error.codeName, error: error.message, retry_in_ms: retryInMs }, 'lease stream failed; holding the lease again after a backoff');
+      clearTimeout(this.reholdTimer);
+      this.reholdTimer = setTimeout(() => {
+        this.reholdTimer = undefined;
+        if (!this.stopping && !this.keeper) this.holdLease();
+      }, retryInMs);
     });
     keeper.hold(this.name);
   }
@@ -246,6 +278,9 @@ export class HostAgent {
 
   private async stop(): Promise<void> {
     const { log, client } = this.options;
+    this.stopping = true;
+    clearTimeout(this.reholdTimer);
+    this.reholdTimer = undefined;
     if (this.options.drainOnExit && this.lastSynced !== undefined) {
       try {
         const response = await client.setHostDraining(this.name, true, { reason: DRAIN_REASON });
