@@ -216,8 +216,9 @@ test('names written into another name of the certificate are not read as identit
 test('a client certificate that expires while its connection is open: the next call and the next KeepAlive message are UNAUTHENTICATED', async (t) => {
   const p = pki(t);
   const { server } = await mtlsServer(t, p);
-  // Time enough to connect, sync and renew on a loaded machine before it expires.
-  const notAfter = new Date(Math.floor(Date.now() / 1000) * 1000 + 8_000);
+  // Time enough to connect, sync and renew on a loaded machine before it expires (8 s was
+  // not, once, with two suites running at once).
+  const notAfter = new Date(Math.floor(Date.now() / 1000) * 1000 + 20_000);
   const files = issue(p.dir, p.ca, 'short-lived', ['URI:spiffe://example.org/agent/host-e'], { notBefore: new Date(Date.now() - 60_000), notAfter });
   const agent = new DevcompatClient({
     address: server.address,
@@ -237,26 +238,27 @@ test('a client certificate that expires while its connection is open: the next c
   t.regex(renewal!.message, /KeepAlive: the client certificate expired at/);
 });
 
-test('a caller without a certificate, or without a role, is refused at once, even when it asks for a revision: it is not held, and learns no revision', async (t) => {
+test('a caller without a certificate, or without a role, is refused, not held, even when it asks for a revision: it learns no revision', async (t) => {
   const { client, as } = await mtlsServer(t, pki(t));
   const admin = as('admin', 'ops');
   await admin.syncHost(host('host-a')); // its connection is up before it is held below
-  // A deadline far beyond what a refusal takes, even on a loaded machine (a new connection's
-  // TLS handshake there can take seconds): held, it would run out; refused, it ends well before.
-  const started = Date.now();
-  const error = await rejectsWith(t, client.getHost('hosts/host-a', { minRevision: 9_007_199_254_740_991, deadlineMs: 30_000 }), grpc.status.UNAUTHENTICATED);
-  t.true(Date.now() - started < 15_000, 'not held until its deadline');
+  // Held, a call for a revision the server lacks ends UNAVAILABLE naming the revisions (after
+  // at most 5 s, MIN_REVISION_MAX_WAIT_MS, well within these deadlines); refused, it ends with
+  // the refusal's own code and no revision. Deadlines far beyond both, so that a loaded machine
+  // (a new connection's TLS handshake there can take seconds) cannot turn either into
+  // DEADLINE_EXCEEDED.
+  const error = await rejectsWith(t, client.getHost('hosts/host-a', { minRevision: 9_007_199_254_740_991, deadlineMs: 60_000 }), grpc.status.UNAUTHENTICATED);
   t.notRegex(error.message, /revision/);
   t.false('revision' in error.metadata);
-  // Nor is an identity the policy gives no role (refused PERMISSION_DENIED at once).
+  // Nor is an identity the policy gives no role (refused PERMISSION_DENIED).
   const roleless = as('agent', 'nobody');
-  const askedAt = Date.now();
-  const nobody = await rejectsWith(t, roleless.getHost('hosts/host-a', { minRevision: 9_007_199_254_740_991, deadlineMs: 30_000 }), grpc.status.PERMISSION_DENIED);
-  t.true(Date.now() - askedAt < 15_000, 'not held until its deadline');
+  const nobody = await rejectsWith(t, roleless.getHost('hosts/host-a', { minRevision: 9_007_199_254_740_991, deadlineMs: 60_000 }), grpc.status.PERMISSION_DENIED);
   t.notRegex(nobody.message, /revision/);
+  t.false('revision' in nobody.metadata);
   // An identity with a role is held as before, and told where the server is.
-  const held = await rejectsWith(t, admin.getHost('hosts/host-a', { minRevision: 9_007_199_254_740_991, deadlineMs: 3_000 }), grpc.status.UNAVAILABLE);
+  const held = await rejectsWith(t, admin.getHost('hosts/host-a', { minRevision: 9_007_199_254_740_991, deadlineMs: 20_000 }), grpc.status.UNAVAILABLE);
   t.regex(held.message, /this server has applied revision 1/);
+  t.is(held.metadata.revision, '1');
 });
 
 test('without TLS the server actor is reserved, and other actors are recorded as before', async (t) => {

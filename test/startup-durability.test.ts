@@ -23,7 +23,9 @@ const host = (name: string, zone: string) => ({ name: `hosts/${name}`, labels: {
 test('a second server on the same file refuses to start, naming the file and the holder; a killed holder blocks nothing', async (t) => {
   const dir = tempDir(t);
   const db = path.join(dir, 'registry.db');
-  const first = await spawnServer(['--db', db, '--address', '127.0.0.1:0']);
+  // Leases that outlast the test: on a loaded machine its starts take long enough for a 30 s
+  // lease to lapse, a revision of its own between the two syncs counted below.
+  const first = await spawnServer(['--db', db, '--address', '127.0.0.1:0', '--lease-ttl', '1h']);
   t.teardown(() => void first.child.kill('SIGKILL'));
   const client = new DevcompatClient({ address: first.address });
   t.teardown(() => client.close());

@@ -25,7 +25,8 @@ async function cutOffsReach(metricsAddress: string, count: number, what: string)
         grpc_service: 'devcompat.v1.CompatibilityService',
         grpc_method: 'WatchTargets',
       }) ?? 0) >= count,
-    20_000,
+    // Bounded, not timed: on a loaded machine the writes that fill the buffer take a while.
+    60_000,
     what,
   );
 }
