@@ -48,6 +48,23 @@ test('HiSilicon: a PF with a single VF: that VF is the last, and a VF of a five-
   t.deepEqual(judge(single, lastOfFive), { verdict: 'VERDICT_INCOMPATIBLE', failed: ['vf_count:VALUE_MISMATCH'] });
 });
 
+test("HiSilicon: a VF of another hardware version (its PCI revision, the driver's qm->ver) is not a target; the uacce error-isolation state is not compared", async (t) => {
+  // The same SEC VF on a later Kunpeng (revision 0x30): another register layout and other
+  // algorithms, which the stream cannot carry over.
+  const host = copyHost(t, 'hisi-b');
+  const vf = path.join(host, 'sys/devices/pci0000:76/0000:76:00.1');
+  const before = byId((await describeRecorded('hisi-b')).devices, '0000:76:00.1');
+  writeFileSync(path.join(vf, 'revision'), '0x30\n');
+  // A PF isolated after repeated errors (uacce `isolate` 1) is no other migration target.
+  writeFileSync(path.join(host, 'sys/devices/pci0000:76/0000:76:00.0/uacce/hisi_sec2-2/isolate'), '1\n');
+  const after = byId((await describeRecorded(host)).devices, '0000:76:00.1');
+  t.deepEqual(after.descriptor.attributes?.hw_version, { string_value: '30' });
+  t.deepEqual(judge(before, after), { verdict: 'VERDICT_INCOMPATIBLE', failed: ['hw_version:VALUE_MISMATCH'] });
+  t.false('isolation' in (after.descriptor.attributes ?? {}));
+  writeFileSync(path.join(vf, 'revision'), '0x21\n');
+  t.deepEqual(judge(before, byId((await describeRecorded(host)).devices, '0000:76:00.1')), { verdict: 'VERDICT_COMPATIBLE', failed: [] });
+});
+
 const NOT_MIGRATABLE =
   'fact migratable: the VF is not migratable: run "devlink port function set pci/0000:3b:00.0/<port> migratable enable" ' +
   'for its port (vfnum 1 in "devlink port show") while the VF is unbound, then bind it to mlx5_vfio_pci again (it reads false)';
