@@ -77,6 +77,13 @@ function builtins(candidate: Candidate): Record<string, string | undefined> {
   return {
     address: candidate.address,
     parent: candidate.parent,
+    // The physical function the device is, or is on: a VF's PF; an mdev type's parent device,
+    // or that parent's PF when the parent is a VF (NVIDIA vGPU on SR-IOV GPUs before the
+    // SR-IOV layout: the types sit under each VF, and nvidia-smi knows only the GPU).
+    physical:
+      candidate.kind === 'pci'
+        ? (candidate.parent ?? candidate.address)
+        : (linkName(path.join(candidate.dir, 'physfn')) ?? candidate.address),
     driver: candidate.driver,
     type_id: candidate.kind === 'mdev_type' ? candidate.typeId : undefined,
     iommu_group: candidate.kind === 'pci' ? candidate.iommuGroup : undefined,

@@ -163,7 +163,7 @@ export class ProfileError extends Error {
 }
 
 /** Names usable as `${...}` in strings besides the profile's facts. */
-export const BUILTIN_NAMES = ['address', 'parent', 'driver', 'type_id', 'iommu_group', 'vendor_id', 'device_id'] as const;
+export const BUILTIN_NAMES = ['address', 'parent', 'physical', 'driver', 'type_id', 'iommu_group', 'vendor_id', 'device_id'] as const;
 
 const ATTRIBUTE_NAME = /^[a-z][a-z0-9_.-]{0,62}$/;
 const RESERVED_ATTRIBUTES = new Set(['vendor', 'device_api', 'type', 'software_version']);

@@ -13,7 +13,7 @@ const hosts = recordedHosts();
 
 test('every family has a recorded host, and a host mixes families', (t) => {
   t.true(hosts.length >= 12);
-  for (const name of ['gvt-a', 'nv-a10-a', 'nv-l4-sriov', 'mlx-a', 'hisi-a', 'qat-a', 'virtio-a', 'mixed-01']) t.true(hosts.includes(name), name);
+  for (const name of ['gvt-a', 'nv-a10-a', 'nv-l4-sriov', 'nv-a100-mdev', 'mlx-a', 'hisi-a', 'qat-a', 'virtio-a', 'mixed-01']) t.true(hosts.includes(name), name);
 });
 
 for (const host of hosts) {
