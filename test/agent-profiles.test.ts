@@ -45,7 +45,7 @@ test('a profile error names the file, the path inside it and what is wrong', (t)
   t.deepEqual(messages, [
     'bad-fact.yaml: facts.fw.parse.as: must be one of string, int, hex_id, version, bool, set, bits',
     'bad-op.yaml: attributes.fw.rule.op: must be one of EQUAL, SEMVER, VERSION_GE, SEMVER_RANGE, SUPERSET, SUBSET, GE, LE, ONE_OF, CLAIMABLE, IGNORE',
-    'bad-ref.yaml: descriptor.type: ${nope} is neither a fact nor a built-in (address, parent, driver, type_id, iommu_group, vendor_id, device_id)',
+    'bad-ref.yaml: descriptor.type: ${nope} is neither a fact nor a built-in (address, parent, physical, driver, type_id, iommu_group, vendor_id, device_id)',
     messages[3],
     'typo.yaml: match.vendr: unknown field (known: kind, vendor, device, driver, type, parent_driver, files)',
   ]);
@@ -227,7 +227,7 @@ test('profile errors: sriov facts, JSON selectors and required values are checke
     [
       'require-kind.yaml: facts.n.require.value: "maybe" is not a boolean (the fact is bool)',
       'require-optional.yaml: facts.n.require: a fact the device requires cannot be optional',
-      'selector-ref.yaml: facts.n.parse.json[1]: ${nope} is neither a fact nor a built-in (address, parent, driver, type_id, iommu_group, vendor_id, device_id)',
+      'selector-ref.yaml: facts.n.parse.json[1]: ${nope} is neither a fact nor a built-in (address, parent, physical, driver, type_id, iommu_group, vendor_id, device_id)',
       'selector.yaml: facts.n.parse.json[1]: a selector needs a key pattern, where fields, or both',
       'sriov.yaml: facts.n.path: a sriov fact reads one of index, last',
     ],
