@@ -247,6 +247,26 @@ test('a wall clock stepped an hour back keeps no claim past its TTL: it expires 
   await registry.close();
 });
 
+test('a renewal after the wall clock stepped back holds the claim one TTL from the renewal, though it states the expiry it had', async (t) => {
+  const { registry, clock } = await openCore();
+  registry.startLeases();
+  await registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 1 }]), ORIGIN);
+  const created = await registry.createClaim(spec('mig', [{ device: 'gpu0' }], 10_000), ORIGIN, ANYONE);
+  clock.stepWallClock(-HOUR);
+  clock.advance(6_000);
+  // Revision times stand still until the wall clock catches up: the renewal is dated as the
+  // creation was, so its stated expiry is the same.
+  const renewed = await registry.renewClaim('h1', 'mig', undefined, ORIGIN, ANYONE);
+  t.is(renewed.claim.expireTimeMs, created.claim.expireTimeMs);
+  clock.advance(9_900);
+  t.is(registry.claimedOn('h1', 'gpu0'), 1, '15.9 s after its creation, 9.9 s after its renewal: held');
+  const expiry = nextClaimExpiry(registry);
+  clock.advance(200);
+  await expiry;
+  t.is(registry.claimedOn('h1', 'gpu0'), 0, 'one TTL after the renewal');
+  await registry.close();
+});
+
 test('after a restart, a claim expiry persisted by a clock that ran ahead counts for one TTL, not an hour', async (t) => {
   const first = await openCore();
   await first.registry.syncHost(syncOf('h1', [{ id: 'gpu0', available: 1 }]), ORIGIN);

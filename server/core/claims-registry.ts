@@ -94,8 +94,8 @@ export class Claims {
   private readonly expiring = new Set<string>();
   /**
    * When each claim the books hold lapses, on the clock's elapsed time. Claims are immutable:
-   * a change makes a new object, which gets its own due time (setBook: a renewal's is new, a
-   * sync that used units up keeps the one it had).
+   * a change makes a new object, which gets its own due time (setBook: a renewal's is new, one
+   * a sync used units of keeps the one it had).
    */
   private readonly dues = new WeakMap<Claim, number>();
   /** Whether a claim has lapsed: its due time has passed on the elapsed clock. */
@@ -401,7 +401,11 @@ export class Claims {
       for (const claim of book.claims.values()) {
         if (this.dues.has(claim)) continue;
         const before = previous?.claims.get(claim.claimId);
-        const due = before && before.expireTimeMs === claim.expireTimeMs ? this.dues.get(before) : undefined;
+        // Used up by a sync: the same expiry, fewer units. A renewal keeps the units, and may
+        // keep the expiry too (after the wall clock stepped back, revision times stand still
+        // until it catches up, so a renewal can state the expiry it had): it gets a new due.
+        const consumed = before !== undefined && before.expireTimeMs === claim.expireTimeMs && !sameUnits(before, claim);
+        const due = consumed ? this.dues.get(before) : undefined;
         if (due !== undefined) this.dues.set(claim, due);
         else this.dueOf(claim);
       }
@@ -411,6 +415,11 @@ export class Claims {
     else this.books.delete(hostId);
     if (had !== this.books.has(hostId)) this.sortedHosts = undefined;
   }
+}
+
+/** Whether two versions of a claim hold the same units of the same devices. */
+function sameUnits(a: Claim, b: Claim): boolean {
+  return a.devices.length === b.devices.length && a.devices.every((d, i) => d.deviceId === b.devices[i].deviceId && d.remaining === b.devices[i].remaining);
 }
 
 /** What a live host reported, as claims need it: each device's capacity (absent = one unit) and its budgets. */
