@@ -57,7 +57,12 @@ export function matches(profile: Profile, candidate: Candidate): boolean {
   if (m.driver && !m.driver.includes(candidate.driver ?? '')) return false;
   if (m.type !== undefined && (candidate.kind !== 'mdev_type' || !new RegExp(m.type).test(candidate.typeId))) return false;
   if (m.parent_driver) {
-    const parentDriver = candidate.parentDir === undefined ? undefined : linkName(path.join(candidate.parentDir, 'driver'));
+    let parentDriver: string | undefined;
+    try {
+      parentDriver = candidate.parentDir === undefined ? undefined : linkName(path.join(candidate.parentDir, 'driver'));
+    } catch {
+      return false; // a parent whose driver link does not read: this device alone matches nothing
+    }
     if (!m.parent_driver.includes(parentDriver ?? '')) return false;
   }
   for (const [file, pattern] of Object.entries(m.files ?? {})) {

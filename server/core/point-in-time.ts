@@ -6,7 +6,7 @@
 // and the views read last are cached: at most four, and beyond the last one read, at most
 // 640,000 devices together. A view being built counts against those bounds: reads of one
 // revision share its build, and builds of other revisions wait their turn in arrival order (a
-// waiting read holds no view, and one whose signal aborts gives up), so however many past reads
+// waiting read holds no view, and one whose signal aborts gives up: no gRPC call passes one yet), so however many past reads
 // arrive at once, memory stays within what one read at a time could hold. Its history is read
 // slice by slice (64 revisions per store call) up to the revision the registry had when the
 // read began, then what was written meanwhile in one call: writes, queued behind each call in
